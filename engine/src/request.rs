@@ -1,0 +1,298 @@
+//! The callback request record, and how a workflow sees it (CB-7, CB-8).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::time::{SimTime, WallClock};
+use crate::value::Value;
+
+/// CB-1: the methods an endpoint can be created for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Options,
+    Patch,
+}
+
+impl Method {
+    pub const ALL: [Method; 7] = [
+        Method::Get,
+        Method::Head,
+        Method::Post,
+        Method::Put,
+        Method::Delete,
+        Method::Options,
+        Method::Patch,
+    ];
+
+    /// CB-1: the default when `http_callback_method` is not given.
+    pub const DEFAULT: Method = Method::Post;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Patch => "PATCH",
+        }
+    }
+
+    /// The method named exactly (upper case) by `name`, as CB-1 lists them.
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An HTTP request sent to a callback endpoint, as the host received it.
+///
+/// The method is any string the client sent, not only the seven of CB-1: a `TRACE` must
+/// reach the slot rule to be answered 405.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub method: String,
+    /// The request path, without scheme, host or query: `/v1/projects/…/callbacks/<id>`.
+    pub path: String,
+    /// Header fields in the order received, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The raw query string, without the `?`.
+    pub query: String,
+    pub body: Vec<u8>,
+}
+
+impl CallbackRequest {
+    /// The first value of header `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// CB-7: the `http_request` map a workflow sees.
+    pub fn to_value(&self) -> Value {
+        Value::map([
+            ("body", decode_body(self.header("Content-Type"), &self.body)),
+            ("headers", headers_value(&self.headers)),
+            ("method", Value::str(self.method.as_str())),
+            ("query", query_value(&self.query)),
+            ("url", Value::str(self.path.as_str())),
+        ])
+    }
+}
+
+/// A request accepted by an endpoint, with the instant it arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub request: CallbackRequest,
+    pub at: SimTime,
+}
+
+impl Received {
+    /// CB-7: what `events.await_callback` returns for this request.
+    pub fn to_value(&self, clock: WallClock) -> Value {
+        Value::map([
+            ("http_request", self.request.to_value()),
+            ("received_time", Value::str(clock.go_time_string(self.at))),
+            ("type", Value::str("HTTP")),
+        ])
+    }
+}
+
+/// CB-8: how a workflow sees a request body.
+///
+/// - empty: `null`;
+/// - a JSON media type (`application/json`, `*/*+json`): the parsed value; if it does not
+///   parse, a string when UTF-8, bytes otherwise;
+/// - `text/*`: a string when UTF-8, bytes otherwise;
+/// - anything else, or no content type: bytes.
+pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Value {
+    if body.is_empty() {
+        return Value::Null;
+    }
+    let media_type = content_type
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_json = media_type == "application/json" || media_type.ends_with("+json");
+    if is_json {
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+            return Value::from_json(&json);
+        }
+    }
+    if is_json || media_type.starts_with("text/") {
+        if let Ok(text) = std::str::from_utf8(body) {
+            return Value::str(text);
+        }
+    }
+    Value::Bytes(body.into())
+}
+
+/// CB-7: header names in canonical form, repeated headers joined with `", "` in the order
+/// received.
+fn headers_value(headers: &[(String, String)]) -> Value {
+    let mut joined: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in headers {
+        joined
+            .entry(canonical_header_name(name))
+            .and_modify(|all| {
+                all.push_str(", ");
+                all.push_str(value);
+            })
+            .or_insert_with(|| value.clone());
+    }
+    Value::map(joined.into_iter().map(|(k, v)| (k, Value::str(v))))
+}
+
+/// CB-7: query parameters as `{name: [value, …]}`, values in the order given.
+fn query_value(query: &str) -> Value {
+    let mut params: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        params
+            .entry(name.into_owned())
+            .or_default()
+            .push(Value::str(value.as_ref()));
+    }
+    Value::map(params.into_iter().map(|(k, v)| (k, Value::list(v))))
+}
+
+/// Go's `textproto.CanonicalMIMEHeaderKey`: `x-request-id` → `X-Request-Id`. A name with a
+/// byte that is not an HTTP token character is returned unchanged, as Go does.
+pub fn canonical_header_name(name: &str) -> String {
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if !name.bytes().all(is_token) {
+        return name.to_owned();
+    }
+    let mut upper = true;
+    name.chars()
+        .map(|c| {
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            upper = c == '-';
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)], query: &str, body: &[u8]) -> CallbackRequest {
+        CallbackRequest {
+            method: "POST".into(),
+            path: "/v1/x/callbacks/a_b".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            query: query.into(),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn cb_1_methods() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(Method::parse("get"), None);
+        assert_eq!(Method::parse("TRACE"), None);
+        assert_eq!(Method::DEFAULT, Method::Post);
+    }
+
+    #[test]
+    fn cb_8_body_decoding() {
+        let json = Some("application/json; charset=utf-8");
+        assert_eq!(decode_body(json, b""), Value::Null);
+        assert_eq!(decode_body(None, b""), Value::Null);
+        assert_eq!(
+            decode_body(json, br#"{"a": [1, 2.5]}"#),
+            Value::map([("a", Value::list(vec![Value::Int(1), Value::Double(2.5)]))])
+        );
+        assert_eq!(
+            decode_body(Some("application/vnd.api+json"), b"7"),
+            Value::Int(7)
+        );
+        assert_eq!(decode_body(Some("Application/JSON"), b"true"), Value::Bool(true));
+        assert_eq!(decode_body(json, b"{oops"), Value::str("{oops"));
+        assert_eq!(decode_body(json, b"\xff{"), Value::Bytes(b"\xff{"[..].into()));
+        assert_eq!(decode_body(Some("text/plain"), b"hi"), Value::str("hi"));
+        assert_eq!(decode_body(Some("text/plain"), b"\xff"), Value::Bytes(b"\xff"[..].into()));
+        assert_eq!(
+            decode_body(Some("application/octet-stream"), b"hi"),
+            Value::Bytes(b"hi"[..].into())
+        );
+        assert_eq!(decode_body(None, b"hi"), Value::Bytes(b"hi"[..].into()));
+        assert_eq!(decode_body(Some("application/jsonx"), b"1"), Value::Bytes(b"1"[..].into()));
+    }
+
+    #[test]
+    fn cb_7_canonical_headers() {
+        assert_eq!(canonical_header_name("x-request-id"), "X-Request-Id");
+        assert_eq!(canonical_header_name("CONTENT-TYPE"), "Content-Type");
+        assert_eq!(canonical_header_name("accept"), "Accept");
+        assert_eq!(canonical_header_name("bad header"), "bad header");
+    }
+
+    #[test]
+    fn cb_7_http_request_value() {
+        let req = request(
+            &[("x-tag", "a"), ("Content-Type", "application/json"), ("X-TAG", "b")],
+            "a=1&a=2&b=x+y%21",
+            br#"{"foo": "bar"}"#,
+        );
+        let received = Received {
+            request: req,
+            at: SimTime::from_secs(5),
+        };
+        let v = received.to_value(WallClock::DEFAULT);
+        assert_eq!(v.get("type"), Some(&Value::str("HTTP")));
+        assert_eq!(
+            v.get("received_time"),
+            Some(&Value::str("2024-01-01 00:00:05.000000000 +0000 UTC m=+5.000000000"))
+        );
+        let http = v.get("http_request").unwrap();
+        assert_eq!(http.get("method"), Some(&Value::str("POST")));
+        assert_eq!(http.get("url"), Some(&Value::str("/v1/x/callbacks/a_b")));
+        assert_eq!(
+            http.get("body"),
+            Some(&Value::map([("foo", Value::str("bar"))]))
+        );
+        assert_eq!(
+            http.get("headers"),
+            Some(&Value::map([
+                ("Content-Type", Value::str("application/json")),
+                ("X-Tag", Value::str("a, b")),
+            ]))
+        );
+        assert_eq!(
+            http.get("query"),
+            Some(&Value::map([
+                ("a", Value::list(vec![Value::str("1"), Value::str("2")])),
+                ("b", Value::list(vec![Value::str("x y!")])),
+            ]))
+        );
+    }
+
+    #[test]
+    fn header_lookup_ignores_case() {
+        let req = request(&[("content-type", "text/plain")], "", b"");
+        assert_eq!(req.header("Content-Type"), Some("text/plain"));
+        assert_eq!(req.header("Accept"), None);
+    }
+}

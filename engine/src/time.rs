@@ -1,0 +1,210 @@
+//! Virtual time: the only clock the engine knows.
+//!
+//! Simulated time starts at `SimTime::ZERO` when the execution starts and advances only when
+//! the host says so (SPEC: "every step takes zero simulated time"). The wall clock that
+//! workflows see (`sys.now`, `received_time`) is `WallClock::start` plus simulated time.
+
+use std::fmt;
+use std::time::Duration;
+
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// An instant of simulated time: nanoseconds since the execution started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SimTime(u64);
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+    /// The end of simulated time; a deadline this far never fires in practice.
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    pub const fn from_nanos(nanos: u64) -> SimTime {
+        SimTime(nanos)
+    }
+
+    pub const fn from_secs(secs: u64) -> SimTime {
+        SimTime(secs.saturating_mul(NANOS_PER_SEC))
+    }
+
+    pub const fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// Seconds as a double, for traces and JSON output.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// `self + d`, saturating at `SimTime::MAX`: a 12-hour timeout near the end of time
+    /// must not wrap around into the past.
+    pub fn saturating_add(self, d: Duration) -> SimTime {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        SimTime(self.0.saturating_add(nanos))
+    }
+
+    /// The time elapsed since `earlier`, zero if `earlier` is later.
+    pub fn saturating_since(self, earlier: SimTime) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl fmt::Display for SimTime {
+    /// `12.5s`, `0s`, `0.000000001s`: seconds with only the decimals that carry information.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0 / NANOS_PER_SEC;
+        let frac = self.0 % NANOS_PER_SEC;
+        if frac == 0 {
+            write!(f, "{secs}s")
+        } else {
+            let digits = format!("{frac:09}");
+            write!(f, "{secs}.{}s", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+/// Converts a timeout or delay given in seconds by a workflow (int or double) to a
+/// `Duration`, or says why it cannot (CB-4: negative is a `ValueError`).
+///
+/// Sub-nanosecond fractions round to the nearest nanosecond; values beyond what a `Duration`
+/// holds saturate, which is far past the one-year execution limit of EX-5.
+pub fn duration_from_secs(secs: f64) -> Result<Duration, DurationError> {
+    if secs.is_nan() {
+        return Err(DurationError::NotANumber);
+    }
+    if secs < 0.0 {
+        return Err(DurationError::Negative(secs));
+    }
+    Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
+}
+
+/// Why a number of seconds is not a valid duration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DurationError {
+    /// `-1`
+    Negative(f64),
+    /// `NaN` (cannot be written in a workflow, but can be computed).
+    NotANumber,
+}
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DurationError::Negative(s) => write!(f, "timeout must not be negative, got {s}"),
+            DurationError::NotANumber => write!(f, "timeout must be a number, got NaN"),
+        }
+    }
+}
+
+/// The simulated wall clock: the real-world instant that simulated `t = 0` stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WallClock {
+    /// Nanoseconds since the Unix epoch at `SimTime::ZERO`.
+    start_unix_nanos: i128,
+}
+
+impl WallClock {
+    /// 2024-01-01T00:00:00Z, the start used when a scenario names none. **(decision)**
+    pub const DEFAULT: WallClock = WallClock {
+        start_unix_nanos: 1_704_067_200 * NANOS_PER_SEC as i128,
+    };
+
+    pub const fn from_unix_nanos(start_unix_nanos: i128) -> WallClock {
+        WallClock { start_unix_nanos }
+    }
+
+    /// Nanoseconds since the Unix epoch at simulated instant `t`.
+    pub fn unix_nanos_at(self, t: SimTime) -> i128 {
+        self.start_unix_nanos + i128::from(t.as_nanos())
+    }
+
+    /// CB-7: `received_time` as Go's `time.Time.String()` prints it for a UTC time with a
+    /// monotonic reading, e.g. `2021-06-24 19:49:16.988072651 +0000 UTC m=+742581.005780667`.
+    ///
+    /// The monotonic part counts from the server's start, which in simulation is `t = 0`.
+    /// SPEC asks for nine decimals in both parts, so trailing zeros are kept. **(decision)**
+    pub fn go_time_string(self, t: SimTime) -> String {
+        let nanos = self.unix_nanos_at(t);
+        let secs = nanos.div_euclid(NANOS_PER_SEC as i128);
+        let frac = nanos.rem_euclid(NANOS_PER_SEC as i128);
+        let days = secs.div_euclid(86_400);
+        let secs_of_day = secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days as i64);
+        let mono_secs = t.as_nanos() / NANOS_PER_SEC;
+        let mono_frac = t.as_nanos() % NANOS_PER_SEC;
+        format!(
+            "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:09} +0000 UTC m=+{mono_secs}.{mono_frac:09}",
+            secs_of_day / 3600,
+            secs_of_day / 60 % 60,
+            secs_of_day % 60,
+        )
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+///
+/// Howard Hinnant's `civil_from_days` (<http://howardhinnant.github.io/date_algorithms.html>):
+/// eras of 400 years, each exactly 146,097 days long.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn cb_7_received_time_matches_the_guide() {
+        // The guide's example: 2021-06-24 19:49:16.988072651 +0000 UTC m=+742581.005780667.
+        let t = SimTime::from_nanos(742_581_005_780_667);
+        let at_unix = 1_624_564_156_988_072_651_i128;
+        let clock = WallClock::from_unix_nanos(at_unix - i128::from(t.as_nanos()));
+        assert_eq!(
+            clock.go_time_string(t),
+            "2021-06-24 19:49:16.988072651 +0000 UTC m=+742581.005780667"
+        );
+    }
+
+    #[test]
+    fn cb_7_keeps_nine_decimals() {
+        assert_eq!(
+            WallClock::DEFAULT.go_time_string(SimTime::from_secs(5)),
+            "2024-01-01 00:00:05.000000000 +0000 UTC m=+5.000000000"
+        );
+    }
+
+    #[test]
+    fn cb_4_durations() {
+        assert_eq!(duration_from_secs(1.5), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration_from_secs(0.0), Ok(Duration::ZERO));
+        assert_eq!(duration_from_secs(-1.0), Err(DurationError::Negative(-1.0)));
+        assert_eq!(duration_from_secs(f64::NAN), Err(DurationError::NotANumber));
+        assert_eq!(duration_from_secs(1e300), Ok(Duration::MAX));
+    }
+
+    #[test]
+    fn saturating_time() {
+        assert_eq!(SimTime::MAX.saturating_add(Duration::from_secs(1)), SimTime::MAX);
+        assert_eq!(SimTime::from_secs(2).saturating_since(SimTime::from_secs(3)), Duration::ZERO);
+        assert_eq!(SimTime::from_nanos(12_500_000_000).to_string(), "12.5s");
+        assert_eq!(SimTime::ZERO.to_string(), "0s");
+    }
+}
