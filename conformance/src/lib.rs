@@ -1,1 +1,16 @@
-//! placeholder
+//! The conformance side of wfsim: the spec model of SPEC §3 and the checks of
+//! `wfsim-engine` against it.
+//!
+//! - [`model`]: the slot rule, plainly; it does not depend on the engine.
+//! - [`check`]: runs ops on the engine and the model in lockstep and compares them.
+//! - [`property`]: proptest-generated sequences, shrunk on failure, replayable by seed.
+//! - [`exhaustive`]: every sequence up to a length over a small alphabet.
+//! - [`report`]: the per-rule table of `cargo xtask conformance`.
+
+pub mod check;
+pub mod exhaustive;
+pub mod model;
+pub mod ops;
+pub mod property;
+pub mod render;
+pub mod report;

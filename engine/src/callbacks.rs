@@ -3,8 +3,8 @@
 //! The host drives it in the manner of `quinn-proto`:
 //!
 //! - **inputs** take `now` and never read a clock: [`Callbacks::create_endpoint`],
-//!   [`Callbacks::await_callback`], [`Callbacks::deliver`], [`Callbacks::handle_timeout`],
-//!   [`Callbacks::finish`];
+//!   [`Callbacks::await_callback`], [`Callbacks::deliver`], [`Callbacks::advance`],
+//!   [`Callbacks::handle_timeout`], [`Callbacks::finish`];
 //! - **outputs** are polled after every input: [`Callbacks::poll_event`] until it returns
 //!   `None`, then [`Callbacks::poll_timeout`] for the next instant the host must call
 //!   `handle_timeout`.
@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::ids::IdGen;
@@ -262,9 +263,9 @@ pub struct EndpointCounts {
 /// One callback endpoint (CB-1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
-    callback_id: String,
+    callback_id: Rc<str>,
     method: Method,
-    url: String,
+    url: Rc<str>,
     created_at: SimTime,
     /// The one buffer slot (SPEC §3).
     buffer: Option<Received>,
@@ -290,7 +291,7 @@ impl Endpoint {
     pub fn buffered(&self) -> Option<&Received> {
         self.buffer.as_ref()
     }
-    pub fn waiters(&self) -> impl ExactSizeIterator<Item = WaiterId> + '_ {
+    pub fn waiters(&self) -> impl ExactSizeIterator<Item = WaiterId> + Clone + '_ {
         self.waiters.iter().copied()
     }
     pub fn counts(&self) -> EndpointCounts {
@@ -311,12 +312,13 @@ struct Waiter {
 /// copy before a request and compare after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Callbacks {
-    name: ExecutionName,
+    /// Shared, not copied, by clones: a simulation clones this state at every branch.
+    name: Rc<ExecutionName>,
     state: ExecutionState,
     now: SimTime,
     ids: IdGen,
     endpoints: Vec<Endpoint>,
-    by_callback_id: BTreeMap<String, EndpointIdx>,
+    by_callback_id: BTreeMap<Rc<str>, EndpointIdx>,
     waiters: BTreeMap<WaiterId, Waiter>,
     /// Deadlines of blocked awaits; the id breaks ties in await order, every run alike.
     timers: BTreeSet<(SimTime, WaiterId)>,
@@ -329,7 +331,7 @@ impl Callbacks {
     /// (CB-2).
     pub fn new(name: ExecutionName, seed: u64) -> Callbacks {
         Callbacks {
-            name,
+            name: Rc::new(name),
             state: ExecutionState::Active,
             now: SimTime::ZERO,
             ids: IdGen::with_stream(seed, IdGen::STREAM_CALLBACKS),
@@ -374,13 +376,14 @@ impl Callbacks {
             return None;
         }
         let idx = EndpointIdx(u32::try_from(self.endpoints.len()).expect("u32 endpoints"));
-        let callback_id = self.ids.callback_id();
+        let callback_id: Rc<str> = self.ids.callback_id().into();
         let url = format!(
             "{}{}/callbacks/{callback_id}",
             self.name.base_url,
             self.name.path()
-        );
-        self.by_callback_id.insert(callback_id.clone(), idx);
+        )
+        .into();
+        self.by_callback_id.insert(Rc::clone(&callback_id), idx);
         self.endpoints.push(Endpoint {
             callback_id,
             method,
@@ -445,6 +448,14 @@ impl Callbacks {
         let delivery = self.slot_rule(callback_id, auth, request);
         self.check_invariants();
         delivery
+    }
+
+    /// Moves the clock to `now`, firing the await timeouts due strictly before it (CB-6).
+    /// Timeouts due exactly at `now` wait for `handle_timeout(now)`, so the requests of the
+    /// instant, delivered in between, come first.
+    pub fn advance(&mut self, now: SimTime) {
+        self.catch_up(now);
+        self.check_invariants();
     }
 
     /// Fires every await timeout due at or before `now` (CB-6). A call with nothing due does

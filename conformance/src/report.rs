@@ -1,0 +1,75 @@
+//! The report of `cargo xtask conformance`: one row per rule, then totals.
+
+use std::fmt::Write as _;
+
+use crate::check::Rule;
+use crate::exhaustive::ExhaustiveOutcome;
+use crate::property::PropertyOutcome;
+
+/// Thousands separated by commas: `131,072`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The rule that a failure names, if any.
+fn failed_rules(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    if let Some(f) = &property.failure {
+        rules.push(f.violation.rule);
+    }
+    if let Some((_, v)) = &exhaustive.failure {
+        rules.push(v.rule);
+    }
+    rules
+}
+
+/// The table, and whether every rule passed and was exercised.
+pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> (String, bool) {
+    let failed = failed_rules(property, exhaustive);
+    let mut out = String::new();
+    let mut all_ok = failed.is_empty();
+    let _ = writeln!(
+        out,
+        "{:<7} {:>13} {:>13}  {:<11} what is checked",
+        "rule", "model-based", "exhaustive", "result"
+    );
+    for rule in Rule::ALL {
+        let (p, e) = (property.tally.get(rule), exhaustive.tally.get(rule));
+        let result = if failed.contains(&rule) {
+            "FAIL"
+        } else if rule == Rule::Invariant {
+            // Asserted inside the engine after every input; passing is not panicking.
+            continue;
+        } else if p + e == 0 {
+            all_ok = false;
+            "NOT COVERED"
+        } else {
+            "pass"
+        };
+        let _ = writeln!(
+            out,
+            "{:<7} {:>13} {:>13}  {result:<11} {}",
+            rule.id(),
+            grouped(p),
+            grouped(e),
+            rule.what()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<7} {:>13} {:>13}  {}",
+        "total",
+        grouped(property.tally.total()),
+        grouped(exhaustive.tally.total()),
+        if all_ok { "pass" } else { "FAIL" }
+    );
+    (out, all_ok)
+}
