@@ -77,16 +77,37 @@ impl Rule {
     fn describe(self) -> (&'static str, &'static str) {
         match self {
             Rule::Cb1 => ("CB-1", "endpoint URLs have the documented shape"),
-            Rule::Cb2 => ("CB-2", "callback ids are two UUIDs; a seed replays byte for byte"),
+            Rule::Cb2 => (
+                "CB-2",
+                "callback ids are two UUIDs; a seed replays byte for byte",
+            ),
             Rule::Cb4 => ("CB-4", "a negative timeout is refused, others accepted"),
             Rule::Cb5 => ("CB-5", "an await takes a buffered request at once"),
-            Rule::Cb6 => ("CB-6", "an await blocks, then resumes or times out at its deadline"),
-            Rule::Cb7 => ("CB-7", "what a workflow sees: method, url, headers, query, time"),
+            Rule::Cb6 => (
+                "CB-6",
+                "an await blocks, then resumes or times out at its deadline",
+            ),
+            Rule::Cb7 => (
+                "CB-7",
+                "what a workflow sees: method, url, headers, query, time",
+            ),
             Rule::Cb8 => ("CB-8", "body decoding"),
-            Rule::Cb9 => ("CB-9", "a refused request changes nothing (full state compared)"),
-            Rule::Cb10 => ("CB-10", "conservation: accepted = taken + dropped + buffered"),
-            Rule::Cb11 => ("CB-11", "the end drops the buffer, abandons waiters, answers 404"),
-            Rule::Cb12 => ("CB-12", "several waiters on one endpoint are served in await order"),
+            Rule::Cb9 => (
+                "CB-9",
+                "a refused request changes nothing (full state compared)",
+            ),
+            Rule::Cb10 => (
+                "CB-10",
+                "conservation: accepted = taken + dropped + buffered",
+            ),
+            Rule::Cb11 => (
+                "CB-11",
+                "the end drops the buffer, abandons waiters, answers 404",
+            ),
+            Rule::Cb12 => (
+                "CB-12",
+                "several waiters on one endpoint are served in await order",
+            ),
             Rule::Slot1 => ("§3.1", "404: no such endpoint, or the execution is over"),
             Rule::Slot2 => ("§3.2", "401 / 403: the token verdicts"),
             Rule::Slot3 => ("§3.3", "405: method mismatch"),
@@ -134,7 +155,13 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} violated at step {}: {}", self.rule.id(), self.step, self.detail)
+        write!(
+            f,
+            "{} violated at step {}: {}",
+            self.rule.id(),
+            self.step,
+            self.detail
+        )
     }
 }
 
@@ -338,10 +365,9 @@ impl Checker {
             }
             (Err(AwaitError::NoSuchEndpoint), AwaitStart::Impossible) => {}
             (got, want) => {
-                return Err(self.violation(
-                    Rule::Cb6,
-                    format!("await: engine {got:?}, model {want:?}"),
-                ));
+                return Err(
+                    self.violation(Rule::Cb6, format!("await: engine {got:?}, model {want:?}"))
+                );
             }
         }
         self.expect_no_events("await")
@@ -376,7 +402,11 @@ impl Checker {
             method: method.to_owned(),
             path: path.to_string(),
             headers,
-            query: if extras { "a=1&a=2&b=x+y%21".into() } else { String::new() },
+            query: if extras {
+                "a=1&a=2&b=x+y%21".into()
+            } else {
+                String::new()
+            },
             body: bytes,
         };
         self.sent.push(Sent {

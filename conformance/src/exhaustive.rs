@@ -62,7 +62,23 @@ pub struct ExhaustiveOutcome {
 }
 
 /// Checks every sequence of 1 to `len_max` ops from [`ALPHABET`], split across `threads`.
+/// A failure is reported as one of the shortest failing sequences.
 pub fn run(len_max: usize, threads: usize) -> ExhaustiveOutcome {
+    let mut outcome = run_up_to(len_max, threads);
+    if outcome.failure.is_some() {
+        // Depth-first search finds a failing sequence, not a shortest one: look again,
+        // one length at a time (cheap, since it stops at the first length that fails).
+        for len in 1..len_max {
+            if let Some(shorter) = run_up_to(len, threads).failure {
+                outcome.failure = Some(shorter);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+fn run_up_to(len_max: usize, threads: usize) -> ExhaustiveOutcome {
     let threads = threads.clamp(1, ALPHABET.len());
     let parts: Vec<ExhaustiveOutcome> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -134,5 +150,7 @@ fn extend(parent: &Checker, prefix: &mut Vec<Op>, len_max: usize, out: &mut Exha
 
 /// How many sequences of 1 to `len_max` ops the alphabet has.
 pub fn count(len_max: usize) -> u64 {
-    (1..=len_max as u32).map(|k| (ALPHABET.len() as u64).pow(k)).sum()
+    (1..=len_max as u32)
+        .map(|k| (ALPHABET.len() as u64).pow(k))
+        .sum()
 }

@@ -27,10 +27,7 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match flag.as_str() {
             "--cases" => args.cases = parse(&value("--cases")?, "--cases")?,
             "--seed" => args.seed = parse(&value("--seed")?, "--seed")?,
@@ -84,8 +81,8 @@ fn main() -> ExitCode {
         report::grouped(exhaustive::count(exh.len_max)),
     );
     println!();
-    let (table, ok) = report::render(&prop, &exh);
-    print!("{table}");
+    let report = report::render(&prop, &exh);
+    print!("{}", report.table);
     if let Some(f) = &prop.failure {
         println!("\nmodel-based check FAILED: {}", f.violation);
         println!("shrunk to {} ops:", f.ops.len());
@@ -108,7 +105,8 @@ fn main() -> ExitCode {
             ops.len()
         );
     }
-    if ok {
+    println!("\n{}", report.closing_line());
+    if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

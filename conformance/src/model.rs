@@ -211,7 +211,9 @@ impl Model {
                 ep.dropped += 1;
                 ending.dropped.push((i, request));
             }
-            ending.abandoned.extend(ep.waiters.drain(..).map(|(no, _)| no));
+            ending
+                .abandoned
+                .extend(ep.waiters.drain(..).map(|(no, _)| no));
         }
         ending.abandoned.sort();
         Some(ending)
@@ -219,7 +221,10 @@ impl Model {
 
     /// When request `no` arrived.
     pub fn arrived_at(&self, no: RequestNo) -> Option<u64> {
-        self.arrival.iter().find(|&&(n, _)| n == no).map(|&(_, at)| at)
+        self.arrival
+            .iter()
+            .find(|&&(n, _)| n == no)
+            .map(|&(_, at)| at)
     }
 
     /// CB-10, in the model's own terms.

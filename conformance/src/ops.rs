@@ -69,10 +69,15 @@ pub enum Final {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     /// `events.create_callback_endpoint(method)`.
-    Create { method: &'static str },
+    Create {
+        method: &'static str,
+    },
     /// `events.await_callback` on the endpoint created `endpoint`-th, as one more parallel
     /// branch would.
-    Await { endpoint: u8, timeout_s: f64 },
+    Await {
+        endpoint: u8,
+        timeout_s: f64,
+    },
     /// `copies` identical requests at the same instant (a burst, or a client's retries).
     Request {
         endpoint: u8,
@@ -84,7 +89,9 @@ pub enum Op {
         copies: u8,
     },
     /// Simulated time moves on by this many nanoseconds.
-    Advance { ns: u64 },
+    Advance {
+        ns: u64,
+    },
     End(Final),
 }
 

@@ -13,7 +13,10 @@ use crate::ops::{Op, sequence};
 
 /// Failing cases found by any run are saved here and replayed first by every later run,
 /// `cargo xtask conformance` and `cargo test` alike. Commit new lines: they are regressions.
-pub const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/slots.txt");
+pub const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/slots.txt"
+);
 
 #[derive(Clone, Copy, Debug)]
 pub struct PropertyConfig {

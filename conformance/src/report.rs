@@ -31,11 +31,31 @@ fn failed_rules(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> V
     rules
 }
 
-/// The table, and whether every rule passed and was exercised.
-pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> (String, bool) {
+/// The per-rule table and its verdict.
+#[derive(Debug)]
+pub struct Report {
+    pub table: String,
+    /// Rules that passed and were exercised.
+    pub passed: usize,
+    /// Rules that failed or were never exercised.
+    pub failed: usize,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed == 0
+    }
+
+    /// The last line of the run, in the `N passed, M failed` form CI reads.
+    pub fn closing_line(&self) -> String {
+        format!("rules: {} passed, {} failed", self.passed, self.failed)
+    }
+}
+
+pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> Report {
     let failed = failed_rules(property, exhaustive);
     let mut out = String::new();
-    let mut all_ok = failed.is_empty();
+    let (mut n_passed, mut n_failed) = (0, 0);
     let _ = writeln!(
         out,
         "{:<7} {:>13} {:>13}  {:<11} what is checked",
@@ -49,11 +69,15 @@ pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> (St
             // Asserted inside the engine after every input; passing is not panicking.
             continue;
         } else if p + e == 0 {
-            all_ok = false;
             "NOT COVERED"
         } else {
             "pass"
         };
+        if result == "pass" {
+            n_passed += 1;
+        } else {
+            n_failed += 1;
+        }
         let _ = writeln!(
             out,
             "{:<7} {:>13} {:>13}  {result:<11} {}",
@@ -69,7 +93,11 @@ pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> (St
         "total",
         grouped(property.tally.total()),
         grouped(exhaustive.tally.total()),
-        if all_ok { "pass" } else { "FAIL" }
+        if n_failed == 0 { "pass" } else { "FAIL" }
     );
-    (out, all_ok)
+    Report {
+        table: out,
+        passed: n_passed,
+        failed: n_failed,
+    }
 }

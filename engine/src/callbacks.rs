@@ -111,26 +111,17 @@ pub enum Accepted {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rejection {
     /// Step 1: the execution has ended (CB-11).
-    ExecutionEnded {
-        state: ExecutionState,
-    },
+    ExecutionEnded { state: ExecutionState },
     /// Step 1: this execution has no endpoint with that callback id.
-    NoSuchEndpoint {
-        callback_id: String,
-    },
+    NoSuchEndpoint { callback_id: String },
     /// Step 2.
     Unauthenticated,
     /// Step 2.
     PermissionDenied,
     /// Step 3. **(decision)**
-    MethodNotAllowed {
-        allow: Method,
-        got: String,
-    },
+    MethodNotAllowed { allow: Method, got: String },
     /// Step 4. **(decision)**
-    PayloadTooLarge {
-        body_bytes: usize,
-    },
+    PayloadTooLarge { body_bytes: usize },
     /// Step 7: the slot is full and no await is waiting.
     SlotFull,
 }
@@ -470,7 +461,11 @@ impl Callbacks {
     /// waiters abandoned, and every later request is answered 404. Returns `None` if it had
     /// already ended.
     pub fn finish(&mut self, now: SimTime, state: ExecutionState) -> Option<Ended> {
-        assert_ne!(state, ExecutionState::Active, "an execution ends in a final state");
+        assert_ne!(
+            state,
+            ExecutionState::Active,
+            "an execution ends in a final state"
+        );
         self.catch_up(now);
         if self.state != ExecutionState::Active {
             return None;
@@ -549,7 +544,10 @@ impl Callbacks {
             at: self.now,
         };
         if let Some(waiter) = ep.waiters.pop_front() {
-            let removed = self.waiters.remove(&waiter).expect("a queued waiter is live");
+            let removed = self
+                .waiters
+                .remove(&waiter)
+                .expect("a queued waiter is live");
             assert!(self.timers.remove(&(removed.deadline, waiter)));
             ep.counts.accepted += 1;
             ep.counts.taken += 1;
@@ -588,7 +586,10 @@ impl Callbacks {
                 break;
             }
             self.timers.pop_first();
-            let w = self.waiters.remove(&waiter).expect("a timer's waiter is live");
+            let w = self
+                .waiters
+                .remove(&waiter)
+                .expect("a timer's waiter is live");
             let queue = &mut self.endpoints[w.endpoint.0 as usize].waiters;
             let pos = queue
                 .iter()
@@ -620,7 +621,12 @@ impl Callbacks {
             // CB-11: an ended execution holds nothing.
             assert!(active || (ep.buffer.is_none() && ep.waiters.is_empty()));
             // CB-12: each queue is in await order.
-            assert!(ep.waiters.iter().zip(ep.waiters.iter().skip(1)).all(|(a, b)| a < b));
+            assert!(
+                ep.waiters
+                    .iter()
+                    .zip(ep.waiters.iter().skip(1))
+                    .all(|(a, b)| a < b)
+            );
             for w in &ep.waiters {
                 assert_eq!(self.waiters[w].endpoint.0 as usize, i);
             }
@@ -628,6 +634,10 @@ impl Callbacks {
         }
         assert_eq!(n_queued, self.waiters.len());
         assert_eq!(self.timers.len(), self.waiters.len());
-        assert!(self.timers.iter().all(|&(deadline, _)| deadline >= self.now));
+        assert!(
+            self.timers
+                .iter()
+                .all(|&(deadline, _)| deadline >= self.now)
+        );
     }
 }

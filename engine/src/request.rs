@@ -123,7 +123,13 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Value {
         return Value::Null;
     }
     let media_type = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let is_json = media_type == "application/json" || media_type.ends_with("+json");
     if is_json {
@@ -228,17 +234,29 @@ mod tests {
             decode_body(Some("application/vnd.api+json"), b"7"),
             Value::Int(7)
         );
-        assert_eq!(decode_body(Some("Application/JSON"), b"true"), Value::Bool(true));
+        assert_eq!(
+            decode_body(Some("Application/JSON"), b"true"),
+            Value::Bool(true)
+        );
         assert_eq!(decode_body(json, b"{oops"), Value::str("{oops"));
-        assert_eq!(decode_body(json, b"\xff{"), Value::Bytes(b"\xff{"[..].into()));
+        assert_eq!(
+            decode_body(json, b"\xff{"),
+            Value::Bytes(b"\xff{"[..].into())
+        );
         assert_eq!(decode_body(Some("text/plain"), b"hi"), Value::str("hi"));
-        assert_eq!(decode_body(Some("text/plain"), b"\xff"), Value::Bytes(b"\xff"[..].into()));
+        assert_eq!(
+            decode_body(Some("text/plain"), b"\xff"),
+            Value::Bytes(b"\xff"[..].into())
+        );
         assert_eq!(
             decode_body(Some("application/octet-stream"), b"hi"),
             Value::Bytes(b"hi"[..].into())
         );
         assert_eq!(decode_body(None, b"hi"), Value::Bytes(b"hi"[..].into()));
-        assert_eq!(decode_body(Some("application/jsonx"), b"1"), Value::Bytes(b"1"[..].into()));
+        assert_eq!(
+            decode_body(Some("application/jsonx"), b"1"),
+            Value::Bytes(b"1"[..].into())
+        );
     }
 
     #[test]
@@ -252,7 +270,11 @@ mod tests {
     #[test]
     fn cb_7_http_request_value() {
         let req = request(
-            &[("x-tag", "a"), ("Content-Type", "application/json"), ("X-TAG", "b")],
+            &[
+                ("x-tag", "a"),
+                ("Content-Type", "application/json"),
+                ("X-TAG", "b"),
+            ],
             "a=1&a=2&b=x+y%21",
             br#"{"foo": "bar"}"#,
         );
@@ -264,7 +286,9 @@ mod tests {
         assert_eq!(v.get("type"), Some(&Value::str("HTTP")));
         assert_eq!(
             v.get("received_time"),
-            Some(&Value::str("2024-01-01 00:00:05.000000000 +0000 UTC m=+5.000000000"))
+            Some(&Value::str(
+                "2024-01-01 00:00:05.000000000 +0000 UTC m=+5.000000000"
+            ))
         );
         let http = v.get("http_request").unwrap();
         assert_eq!(http.get("method"), Some(&Value::str("POST")));

@@ -202,8 +202,14 @@ mod tests {
 
     #[test]
     fn saturating_time() {
-        assert_eq!(SimTime::MAX.saturating_add(Duration::from_secs(1)), SimTime::MAX);
-        assert_eq!(SimTime::from_secs(2).saturating_since(SimTime::from_secs(3)), Duration::ZERO);
+        assert_eq!(
+            SimTime::MAX.saturating_add(Duration::from_secs(1)),
+            SimTime::MAX
+        );
+        assert_eq!(
+            SimTime::from_secs(2).saturating_since(SimTime::from_secs(3)),
+            Duration::ZERO
+        );
         assert_eq!(SimTime::from_nanos(12_500_000_000).to_string(), "12.5s");
         assert_eq!(SimTime::ZERO.to_string(), "0s");
     }

@@ -1,1 +1,68 @@
-fn main() {}
+//! `cargo xtask`: the project's commands, in Rust rather than shell scripts.
+//!
+//! - `cargo xtask test`: every test of the workspace, and the tidy checks.
+//! - `cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]`: the engine
+//!   against the spec model, with the per-rule report.
+
+mod conformance;
+mod flags;
+mod test;
+#[cfg(test)]
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let res = match flags::Cmd::parse(&args) {
+        Ok(flags::Cmd::Test) => test::run(),
+        Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
+        Ok(flags::Cmd::Help) => {
+            println!("{}", flags::USAGE);
+            Ok(())
+        }
+        Err(msg) => {
+            eprintln!("error: {msg}\n\n{}", flags::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("xtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs `cargo <args>` at the project root, echoing the command first.
+pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let shown: Vec<String> = envs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .chain(std::iter::once("cargo".into()))
+        .chain(args.iter().map(|a| a.to_string()))
+        .collect();
+    eprintln!("$ {}", shown.join(" "));
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(project_root())
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", shown.join(" ")))
+    }
+}

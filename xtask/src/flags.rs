@@ -1,0 +1,58 @@
+//! The command line of `cargo xtask`.
+
+pub const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test                     run every test of the workspace, and the tidy checks
+  conformance [OPTIONS]    check the engine against the spec model, report per rule
+      --cases N            generated sequences (default 4096)
+      --seed S             generator seed; a failure prints the one to replay (default 0)
+      --exhaustive-len L   check every sequence up to this length (default 7)";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cmd {
+    Test,
+    /// The options are checked by the conformance binary itself.
+    Conformance(Vec<String>),
+    Help,
+}
+
+impl Cmd {
+    pub fn parse(args: &[String]) -> Result<Cmd, String> {
+        let Some((cmd, rest)) = args.split_first() else {
+            return Err("no command given".into());
+        };
+        match cmd.as_str() {
+            "test" if rest.is_empty() => Ok(Cmd::Test),
+            "test" => Err(format!("`test` takes no arguments, got {rest:?}")),
+            "conformance" => Ok(Cmd::Conformance(rest.to_vec())),
+            "help" | "-h" | "--help" => Ok(Cmd::Help),
+            other => Err(format!("unknown command '{other}'")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cmd, String> {
+        Cmd::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse(&["test"]), Ok(Cmd::Test));
+        assert!(parse(&["test", "x"]).is_err());
+        assert_eq!(
+            parse(&["conformance", "--seed", "3"]),
+            Ok(Cmd::Conformance(vec!["--seed".into(), "3".into()]))
+        );
+        assert!(parse(&[]).is_err());
+        assert!(
+            parse(&["bench"])
+                .unwrap_err()
+                .contains("unknown command 'bench'")
+        );
+    }
+}
