@@ -7,7 +7,6 @@ use wfsim_conformance::ops::{Body, Final, Op};
 use wfsim_conformance::property::{self, PropertyConfig};
 use wfsim_conformance::{exhaustive, report};
 
-
 #[test]
 fn model_based_sequences() {
     let prop = property::run(PropertyConfig {

@@ -33,6 +33,8 @@
 //! ```
 
 pub mod callbacks;
+pub mod error;
+pub mod expr;
 pub mod ids;
 pub mod request;
 pub mod time;

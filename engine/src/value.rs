@@ -35,6 +35,20 @@ impl Value {
         ))
     }
 
+    /// The name of the type, as error messages say it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) => "integer",
+            Value::Double(_) => "double",
+            Value::Str(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+        }
+    }
+
     /// The field `key` of a map, `None` for a missing key or a non-map.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {

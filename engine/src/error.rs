@@ -1,0 +1,91 @@
+//! Workflow errors: what `raise` throws and `except` catches.
+//!
+//! A workflow can raise any value (`raise: "boom"`); the built-in errors are maps
+//! `{message, tags}` (SPEC §6), made by [`builtin`].
+
+use crate::value::Value;
+
+/// The built-in error tags of SPEC §6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tag {
+    TimeoutError,
+    KeyError,
+    TypeError,
+    ValueError,
+    IndexError,
+    ZeroDivisionError,
+    RecursionError,
+    ResourceLimitError,
+    UnhandledBranchError,
+    ParallelNestingError,
+    SystemError,
+}
+
+impl Tag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tag::TimeoutError => "TimeoutError",
+            Tag::KeyError => "KeyError",
+            Tag::TypeError => "TypeError",
+            Tag::ValueError => "ValueError",
+            Tag::IndexError => "IndexError",
+            Tag::ZeroDivisionError => "ZeroDivisionError",
+            Tag::RecursionError => "RecursionError",
+            Tag::ResourceLimitError => "ResourceLimitError",
+            Tag::UnhandledBranchError => "UnhandledBranchError",
+            Tag::ParallelNestingError => "ParallelNestingError",
+            Tag::SystemError => "SystemError",
+        }
+    }
+}
+
+/// A raised value in flight.
+pub type Raised = Value;
+
+/// A built-in error: `{message: "...", tags: ["TypeError"]}`.
+pub fn builtin(tag: Tag, message: impl Into<String>) -> Raised {
+    Value::map([
+        ("message", Value::str(message.into())),
+        ("tags", Value::list(vec![Value::str(tag.as_str())])),
+    ])
+}
+
+/// The tags of a raised value, empty for a value that is not an error map.
+pub fn tags(raised: &Raised) -> Vec<String> {
+    match raised.get("tags") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|t| match t {
+                Value::Str(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The message of a raised value: its `message` field, or the value itself when it is a
+/// string.
+pub fn message(raised: &Raised) -> Option<String> {
+    match raised {
+        Value::Str(s) => Some(s.to_string()),
+        _ => match raised.get("message") {
+            Some(Value::Str(s)) => Some(s.to_string()),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_errors_are_maps_with_tags() {
+        let e = builtin(Tag::KeyError, "key 'x' not found");
+        assert_eq!(tags(&e), vec!["KeyError"]);
+        assert_eq!(message(&e).as_deref(), Some("key 'x' not found"));
+        assert_eq!(message(&Value::str("boom")).as_deref(), Some("boom"));
+        assert!(tags(&Value::str("boom")).is_empty());
+    }
+}
