@@ -500,6 +500,12 @@ impl Checker {
         // The host's loop: fire each timer due before `to` at its own instant.
         while let Some(due) = self.engine.poll_timeout().filter(|&t| t < to) {
             self.engine.handle_timeout(due);
+            if self.engine.poll_timeout() == Some(due) {
+                return Err(self.violation(
+                    Rule::Cb6,
+                    format!("handle_timeout({due}) left a timer due at {due}"),
+                ));
+            }
         }
         self.engine.advance(to);
         self.now = to;
