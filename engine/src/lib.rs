@@ -33,10 +33,12 @@
 //! ```
 
 pub mod callbacks;
+pub mod defn;
 pub mod error;
 pub mod expr;
 pub mod ids;
 pub mod request;
+pub mod stdlib;
 pub mod time;
 pub mod value;
 

@@ -1,0 +1,911 @@
+//! From positioned values to a [`Workflow`], with the deploy-time checks of SPEC §6.
+//!
+//! Errors are collected, not stopped at: a person fixing a definition sees every problem
+//! the checks can find, each at its `file:line:column`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use super::tree::{Node, NodeKind, Pos};
+use super::*;
+use crate::expr::{self, Expr};
+use crate::stdlib::table;
+
+/// The built-in retry predicates (RT-1).
+pub const PREDICATES: &[&str] = &[
+    "http.default_retry_predicate",
+    "http.default_retry_predicate_non_idempotent",
+    "retry.always",
+    "retry.never",
+];
+
+struct Builder {
+    file: Rc<str>,
+    errors: Vec<DefnError>,
+    /// Subworkflow names, known before any step is built.
+    subworkflows: BTreeSet<String>,
+}
+
+pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
+    let mut b = Builder {
+        file: file.clone(),
+        errors: Vec::new(),
+        subworkflows: BTreeSet::new(),
+    };
+    let mut subs: Vec<(String, Pos, &Node)> = Vec::new();
+    match &root.kind {
+        NodeKind::Seq(_) => subs.push(("main".into(), root.pos, root)),
+        NodeKind::Map(entries) => {
+            for (name, pos, body) in entries {
+                subs.push((name.clone(), *pos, body));
+            }
+            if !entries.iter().any(|(k, _, _)| k == "main") {
+                b.err(root.pos, "a workflow map needs a 'main' subworkflow");
+            }
+        }
+        NodeKind::Scalar(_) => b.err(
+            root.pos,
+            "a workflow is a list of steps or a map with 'main'",
+        ),
+    }
+    b.subworkflows = subs.iter().map(|(n, _, _)| n.clone()).collect();
+    let mut main = None;
+    let mut subworkflows = BTreeMap::new();
+    for (name, pos, body) in subs {
+        let sub = if matches!(body.kind, NodeKind::Seq(_)) && name == "main" && body.pos == root.pos
+        {
+            Some(Subworkflow {
+                name: name.clone(),
+                pos,
+                params: Vec::new(),
+                steps: b.block(body),
+            })
+        } else {
+            b.subworkflow(&name, pos, body)
+        };
+        let Some(sub) = sub else { continue };
+        b.check_jumps(&sub.steps, &mut Vec::new());
+        if name == "main" {
+            if sub.params.len() > 1 {
+                b.err(
+                    pos,
+                    "'main' takes at most one parameter (the execution argument)",
+                );
+            }
+            main = Some(Rc::new(sub));
+        } else {
+            subworkflows.insert(name, Rc::new(sub));
+        }
+    }
+    match main {
+        Some(main) if b.errors.is_empty() => Ok(Workflow {
+            file,
+            main,
+            subworkflows,
+        }),
+        _ => {
+            b.errors.sort_by_key(|e| e.pos);
+            Err(b.errors)
+        }
+    }
+}
+
+impl Builder {
+    fn err(&mut self, pos: Pos, message: impl Into<String>) {
+        self.errors.push(DefnError {
+            file: self.file.clone(),
+            pos,
+            message: message.into(),
+        });
+    }
+
+    fn subworkflow(&mut self, name: &str, pos: Pos, body: &Node) -> Option<Subworkflow> {
+        let Some(entries) = body.as_map() else {
+            self.err(
+                body.pos,
+                format!("subworkflow '{name}' must be a map with 'steps'"),
+            );
+            return None;
+        };
+        let mut params = Vec::new();
+        let mut steps = None;
+        for (key, kpos, value) in entries {
+            match key.as_str() {
+                "params" => params = self.params(value),
+                "steps" => steps = Some(self.block(value)),
+                other => self.err(
+                    *kpos,
+                    format!("unknown key '{other}' in subworkflow '{name}'"),
+                ),
+            }
+        }
+        let Some(steps) = steps else {
+            self.err(pos, format!("subworkflow '{name}' has no 'steps'"));
+            return None;
+        };
+        Some(Subworkflow {
+            name: name.to_owned(),
+            pos,
+            params,
+            steps,
+        })
+    }
+
+    fn params(&mut self, node: &Node) -> Vec<Param> {
+        let Some(items) = node.as_seq() else {
+            self.err(node.pos, "'params' must be a list");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match &item.kind {
+                NodeKind::Scalar(Value::Str(name)) => out.push(Param {
+                    name: name.to_string(),
+                    default: None,
+                }),
+                NodeKind::Map(entries) if entries.len() == 1 => out.push(Param {
+                    name: entries[0].0.clone(),
+                    default: Some(entries[0].2.to_value()),
+                }),
+                _ => self.err(
+                    item.pos,
+                    "a parameter is a name or a single `name: default`",
+                ),
+            }
+        }
+        out
+    }
+
+    fn block(&mut self, node: &Node) -> Block {
+        let Some(items) = node.as_seq() else {
+            self.err(
+                node.pos,
+                format!("'steps' must be a list, not a {}", node.describe()),
+            );
+            return Rc::new(Vec::new());
+        };
+        let mut steps = Vec::new();
+        let mut names = BTreeSet::new();
+        for item in items {
+            match item.as_map() {
+                Some([(name, pos, body)]) => {
+                    if !names.insert(name.clone()) {
+                        self.err(*pos, format!("duplicate step name '{name}'"));
+                    }
+                    if let Some(step) = self.step(name, *pos, body) {
+                        steps.push(step);
+                    }
+                }
+                _ => self.err(item.pos, "a step is a map with exactly one key, its name"),
+            }
+        }
+        Rc::new(steps)
+    }
+
+    fn step(&mut self, name: &str, pos: Pos, body: &Node) -> Option<Step> {
+        let Some(entries) = body.as_map() else {
+            self.err(body.pos, format!("step '{name}' must be a map"));
+            return None;
+        };
+        let (action, next) = self.action(entries, body.pos, &format!("step '{name}'"))?;
+        Some(Step {
+            name: name.to_owned(),
+            pos,
+            action,
+            next,
+        })
+    }
+
+    /// The action and `next` of a step or a switch case.
+    fn action(
+        &mut self,
+        entries: &[(String, Pos, Node)],
+        pos: Pos,
+        what: &str,
+    ) -> Option<(Action, Option<Next>)> {
+        let get = |k: &str| entries.iter().find(|(key, _, _)| key == k);
+        let mut next = None;
+        if let Some((_, _, n)) = get("next") {
+            next = self.next(n);
+        }
+        const KINDS: [&str; 9] = [
+            "assign", "call", "switch", "return", "raise", "try", "for", "parallel", "steps",
+        ];
+        let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| get(k).is_some()).collect();
+        let allowed: &[&str] = match kinds.as_slice() {
+            [] => &["next"],
+            ["call"] => &["call", "args", "result", "next"],
+            ["try"] => &["try", "retry", "except", "next"],
+            ["switch"] => &["switch", "next"],
+            ["for"] => &["for", "next"],
+            ["parallel"] => &["parallel", "next"],
+            [k] => match *k {
+                "assign" => &["assign", "next"],
+                "steps" => &["steps", "next"],
+                "return" => &["return"],
+                "raise" => &["raise"],
+                _ => &[],
+            },
+            many => {
+                self.err(
+                    pos,
+                    format!(
+                        "{what} has several actions ({}); a step does one thing",
+                        many.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        let kind = kinds.first().copied().unwrap_or("");
+        for (key, kpos, _) in entries {
+            if !allowed.contains(&key.as_str())
+                && !(what.starts_with("switch") && key == "condition")
+            {
+                let with = if kind.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with '{kind}'")
+                };
+                self.err(*kpos, format!("unexpected key '{key}' in {what}{with}"));
+            }
+        }
+        let node = |k: &str| get(k).map(|(_, p, n)| (*p, n));
+        let action = match kind {
+            "" => Action::Nothing,
+            "assign" => {
+                let (_, n) = node("assign")?;
+                Action::Assign(self.assign(n))
+            }
+            "call" => {
+                let (p, n) = node("call")?;
+                Action::Call(self.call(
+                    p,
+                    n,
+                    get("args").map(|e| &e.2),
+                    get("result").map(|e| &e.2),
+                )?)
+            }
+            "switch" => {
+                let (_, n) = node("switch")?;
+                Action::Switch(self.switch(n))
+            }
+            "return" => Action::Return(self.tmpl(node("return")?.1)),
+            "raise" => Action::Raise(self.tmpl(node("raise")?.1)),
+            "try" => Action::Try(Box::new(self.try_(
+                node("try")?.1,
+                get("retry").map(|e| &e.2),
+                get("except").map(|e| &e.2),
+            )?)),
+            "for" => Action::For(Box::new(self.for_(node("for")?.1)?)),
+            "parallel" => Action::Parallel(Box::new(self.parallel(node("parallel")?.1)?)),
+            "steps" => Action::Steps(self.block(node("steps")?.1)),
+            _ => return None,
+        };
+        Some((action, next))
+    }
+
+    fn next(&mut self, n: &Node) -> Option<Next> {
+        match n.as_str() {
+            Some("end") => Some(Next::End),
+            Some("break") => Some(Next::Break),
+            Some("continue") => Some(Next::Continue),
+            Some(name) if !name.starts_with("${") => Some(Next::Step(name.to_owned())),
+            _ => {
+                self.err(n.pos, "'next' names a step, or is end, break or continue");
+                None
+            }
+        }
+    }
+
+    fn assign(&mut self, n: &Node) -> Vec<(Target, Tmpl)> {
+        let Some(items) = n.as_seq() else {
+            self.err(n.pos, "'assign' is a list of `name: value` entries");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.as_map() {
+                Some([(target, pos, value)]) => {
+                    if let Some(t) = self.target(target, *pos) {
+                        out.push((t, self.tmpl(value)));
+                    }
+                }
+                _ => self.err(item.pos, "each assignment is a single `name: value`"),
+            }
+        }
+        out
+    }
+
+    fn target(&mut self, text: &str, pos: Pos) -> Option<Target> {
+        let parsed = match expr::parse(text) {
+            Ok(e) => e,
+            Err(e) => {
+                self.err(
+                    pos,
+                    format!("invalid assignment target '{text}': {}", e.message),
+                );
+                return None;
+            }
+        };
+        let mut path = Vec::new();
+        let mut e = &parsed;
+        loop {
+            match e {
+                Expr::Var(root) => {
+                    path.reverse();
+                    self.check_expr(&parsed, pos);
+                    return Some(Target {
+                        root: root.clone(),
+                        path,
+                    });
+                }
+                Expr::Field(base, f) => {
+                    path.push(Accessor::Field(f.clone()));
+                    e = base;
+                }
+                Expr::Index(base, i) => {
+                    path.push(Accessor::Index((**i).clone()));
+                    e = base;
+                }
+                _ => {
+                    self.err(
+                        pos,
+                        format!("'{text}' is not something a value can be assigned to"),
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn call(
+        &mut self,
+        pos: Pos,
+        n: &Node,
+        args: Option<&Node>,
+        result: Option<&Node>,
+    ) -> Option<Call> {
+        let Some(func) = n.as_str() else {
+            self.err(
+                n.pos,
+                "'call' names a subworkflow or a standard-library function",
+            );
+            return None;
+        };
+        let mut arg_list = Vec::new();
+        if let Some(args) = args {
+            match args.as_map() {
+                Some(entries) => {
+                    for (k, _, v) in entries {
+                        arg_list.push((k.clone(), self.tmpl(v)));
+                    }
+                }
+                None => self.err(args.pos, "'args' must be a map of argument names to values"),
+            }
+        }
+        if let Some(sub) = self.subworkflows.contains(func).then_some(func) {
+            let _ = sub;
+        } else if let Some(f) = table::lookup(func) {
+            let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
+            for (k, _) in &arg_list {
+                if !names.contains(&k.as_str()) {
+                    self.err(
+                        n.pos,
+                        format!(
+                            "{func} has no argument '{k}' (it takes: {})",
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        } else {
+            self.err(
+                n.pos,
+                format!(
+                    "symbol '{func}' not found: not a subworkflow or a standard-library function"
+                ),
+            );
+        }
+        let result = match result {
+            None => None,
+            Some(r) => match r.as_str() {
+                Some(name) => Some(name.to_owned()),
+                None => {
+                    self.err(r.pos, "'result' names a variable");
+                    None
+                }
+            },
+        };
+        Some(Call {
+            func: func.to_owned(),
+            pos,
+            args: arg_list,
+            result,
+        })
+    }
+
+    fn switch(&mut self, n: &Node) -> Vec<Case> {
+        let Some(items) = n.as_seq() else {
+            self.err(n.pos, "'switch' is a list of conditions");
+            return Vec::new();
+        };
+        let mut cases = Vec::new();
+        for item in items {
+            let Some(entries) = item.as_map() else {
+                self.err(item.pos, "a switch case is a map with 'condition'");
+                continue;
+            };
+            let Some((_, _, cond)) = entries.iter().find(|(k, _, _)| k == "condition") else {
+                self.err(item.pos, "a switch case needs a 'condition'");
+                continue;
+            };
+            let condition = self.tmpl(cond);
+            if let Some((action, next)) = self.action(entries, item.pos, "switch case") {
+                cases.push(Case {
+                    pos: item.pos,
+                    condition,
+                    action,
+                    next,
+                });
+            }
+        }
+        cases
+    }
+
+    fn try_(&mut self, body: &Node, retry: Option<&Node>, except: Option<&Node>) -> Option<Try> {
+        let Some(entries) = body.as_map() else {
+            self.err(body.pos, "'try' holds a call or 'steps'");
+            return None;
+        };
+        let (action, next) = self.action(entries, body.pos, "try")?;
+        if next.is_some() {
+            self.err(body.pos, "'next' belongs on the step, not inside 'try'");
+        }
+        let retry = retry.and_then(|r| self.retry(r));
+        let except = except.and_then(|e| self.except(e));
+        if retry.is_none() && except.is_none() {
+            self.err(body.pos, "'try' needs 'except' or 'retry'");
+        }
+        Some(Try {
+            body: action,
+            retry,
+            except,
+        })
+    }
+
+    fn retry(&mut self, n: &Node) -> Option<Retry> {
+        if let NodeKind::Scalar(Value::Str(_)) = n.kind {
+            let t = self.tmpl(n);
+            if let Tmpl::Expr(e, pos) = &t {
+                match e.dotted_name() {
+                    Some(name) if table::POLICIES.contains(&name.as_str()) => {}
+                    _ => self.err(
+                        *pos,
+                        "'retry' is a map, or a policy such as ${http.default_retry}",
+                    ),
+                }
+            }
+            return Some(Retry::Expr(t));
+        }
+        let Some(entries) = n.as_map() else {
+            self.err(
+                n.pos,
+                "'retry' is a map with predicate, max_retries and backoff",
+            );
+            return None;
+        };
+        let get = |k: &str| entries.iter().find(|(key, _, _)| key == k).map(|e| &e.2);
+        for (k, p, _) in entries {
+            if !["predicate", "max_retries", "backoff"].contains(&k.as_str()) {
+                self.err(*p, format!("unknown key '{k}' in 'retry'"));
+            }
+        }
+        let predicate = match get("predicate") {
+            Some(p) => self.predicate(p)?,
+            None => Predicate::Builtin("http.default_retry_predicate".into()),
+        };
+        let max_retries = match get("max_retries") {
+            Some(m) => self.tmpl(m),
+            None => {
+                self.err(n.pos, "'retry' needs 'max_retries'");
+                return None;
+            }
+        };
+        let backoff = match get("backoff") {
+            None => None,
+            Some(b) => match b.as_map() {
+                Some(be) => {
+                    let bget = |k: &str| be.iter().find(|(key, _, _)| key == k).map(|e| &e.2);
+                    let mut part = |k: &str| match bget(k) {
+                        Some(v) => Some(self.tmpl(v)),
+                        None => {
+                            self.err(b.pos, format!("'backoff' needs '{k}'"));
+                            None
+                        }
+                    };
+                    Some(Backoff {
+                        initial_delay: part("initial_delay")?,
+                        max_delay: part("max_delay")?,
+                        multiplier: part("multiplier")?,
+                    })
+                }
+                None => {
+                    let t = self.tmpl(b);
+                    match &t {
+                        Tmpl::Expr(e, _)
+                            if e.dotted_name().as_deref() == Some("retry.default_backoff") =>
+                        {
+                            Some(Backoff {
+                                initial_delay: Tmpl::Lit(Value::Int(1)),
+                                max_delay: Tmpl::Lit(Value::Int(60)),
+                                multiplier: Tmpl::Lit(Value::Double(1.25)),
+                            })
+                        }
+                        _ => {
+                            self.err(b.pos, "'backoff' is a map, or ${retry.default_backoff}");
+                            None
+                        }
+                    }
+                }
+            },
+        };
+        Some(Retry::Policy {
+            predicate,
+            max_retries,
+            backoff,
+        })
+    }
+
+    fn predicate(&mut self, n: &Node) -> Option<Predicate> {
+        if let Tmpl::Expr(e, pos) = self.tmpl(n) {
+            if let Some(name) = e.dotted_name() {
+                if self.subworkflows.contains(&name) {
+                    return Some(Predicate::Subworkflow(name));
+                }
+                if PREDICATES.contains(&name.as_str()) {
+                    return Some(Predicate::Builtin(name));
+                }
+                self.err(
+                    pos,
+                    format!(
+                        "symbol '{name}' not found: a predicate is a subworkflow or one of {}",
+                        PREDICATES.join(", ")
+                    ),
+                );
+                return None;
+            }
+        }
+        self.err(
+            n.pos,
+            "'predicate' is ${subworkflow_name} or a built-in predicate",
+        );
+        None
+    }
+
+    fn except(&mut self, n: &Node) -> Option<Except> {
+        let Some(entries) = n.as_map() else {
+            self.err(n.pos, "'except' is a map with 'as' and 'steps'");
+            return None;
+        };
+        let mut var = None;
+        let mut steps = None;
+        for (k, p, v) in entries {
+            match k.as_str() {
+                "as" => match v.as_str() {
+                    Some(name) => var = Some(name.to_owned()),
+                    None => self.err(v.pos, "'as' names a variable"),
+                },
+                "steps" => steps = Some(self.block(v)),
+                other => self.err(*p, format!("unknown key '{other}' in 'except'")),
+            }
+        }
+        match steps {
+            Some(steps) => Some(Except { var, steps }),
+            None => {
+                self.err(n.pos, "'except' needs 'steps'");
+                None
+            }
+        }
+    }
+
+    fn for_(&mut self, n: &Node) -> Option<For> {
+        let Some(entries) = n.as_map() else {
+            self.err(n.pos, "'for' is a map with value, in or range, and steps");
+            return None;
+        };
+        let mut value = None;
+        let mut index = None;
+        let mut source = None;
+        let mut steps = None;
+        for (k, p, v) in entries {
+            match k.as_str() {
+                "value" | "index" => match v.as_str() {
+                    Some(name) if k == "value" => value = Some(name.to_owned()),
+                    Some(name) => index = Some(name.to_owned()),
+                    None => self.err(v.pos, format!("'{k}' names a variable")),
+                },
+                "in" => source = Some(ForSource::In(self.tmpl(v))),
+                "range" => match v.as_seq() {
+                    Some([a, b]) => source = Some(ForSource::Range(self.tmpl(a), self.tmpl(b))),
+                    _ => self.err(v.pos, "'range' is a list of two numbers, [from, to]"),
+                },
+                "steps" => steps = Some(self.block(v)),
+                other => self.err(*p, format!("unknown key '{other}' in 'for'")),
+            }
+        }
+        if value.is_none() {
+            self.err(n.pos, "'for' needs 'value'");
+        }
+        if source.is_none() {
+            self.err(n.pos, "'for' needs 'in' or 'range'");
+        }
+        if steps.is_none() {
+            self.err(n.pos, "'for' needs 'steps'");
+        }
+        Some(For {
+            value: value?,
+            index,
+            source: source?,
+            steps: steps?,
+        })
+    }
+
+    fn parallel(&mut self, n: &Node) -> Option<Parallel> {
+        let Some(entries) = n.as_map() else {
+            self.err(n.pos, "'parallel' is a map with 'branches' or 'for'");
+            return None;
+        };
+        let mut shared = Vec::new();
+        let mut limit = None;
+        let mut continue_all = false;
+        let mut work = None;
+        for (k, p, v) in entries {
+            match k.as_str() {
+                "shared" => match v.as_seq() {
+                    Some(items) => {
+                        for i in items {
+                            match i.as_str() {
+                                Some(s) => shared.push(s.to_owned()),
+                                None => self.err(i.pos, "'shared' lists variable names"),
+                            }
+                        }
+                    }
+                    None => self.err(v.pos, "'shared' is a list of variable names"),
+                },
+                "concurrency_limit" => limit = Some(self.tmpl(v)),
+                "exception_policy" => match v.as_str() {
+                    Some("continueAll") => continue_all = true,
+                    _ => self.err(v.pos, "'exception_policy' can only be continueAll"),
+                },
+                "branches" => {
+                    let Some(items) = v.as_seq() else {
+                        self.err(v.pos, "'branches' is a list of named branches");
+                        continue;
+                    };
+                    let mut branches = Vec::new();
+                    for item in items {
+                        match item.as_map() {
+                            Some([(name, bpos, body)]) => {
+                                let steps = match body
+                                    .as_map()
+                                    .and_then(|m| m.iter().find(|(k, _, _)| k == "steps"))
+                                {
+                                    Some((_, _, s)) => self.block(s),
+                                    None => {
+                                        self.err(
+                                            body.pos,
+                                            format!("branch '{name}' needs 'steps'"),
+                                        );
+                                        continue;
+                                    }
+                                };
+                                branches.push((name.clone(), *bpos, steps));
+                            }
+                            _ => self.err(item.pos, "a branch is a map with one key, its name"),
+                        }
+                    }
+                    work = Some(Work::Branches(branches));
+                }
+                "for" => work = self.for_(v).map(Work::For),
+                other => self.err(*p, format!("unknown key '{other}' in 'parallel'")),
+            }
+        }
+        let Some(work) = work else {
+            self.err(n.pos, "'parallel' needs 'branches' or 'for'");
+            return None;
+        };
+        Some(Parallel {
+            shared,
+            concurrency_limit: limit,
+            continue_all,
+            work,
+        })
+    }
+
+    /// A value as written; strings that are wholly `${...}` become expressions.
+    fn tmpl(&mut self, n: &Node) -> Tmpl {
+        match &n.kind {
+            NodeKind::Scalar(Value::Str(s)) if s.starts_with("${") && s.ends_with('}') => {
+                let inner = &s[2..s.len() - 1];
+                match expr::parse(inner) {
+                    Ok(e) => {
+                        self.check_expr(&e, n.pos);
+                        Tmpl::Expr(Rc::new(e), n.pos)
+                    }
+                    Err(e) => {
+                        self.err(
+                            n.pos,
+                            format!(
+                                "invalid expression '{s}': {} (at offset {})",
+                                e.message,
+                                e.offset + 2
+                            ),
+                        );
+                        Tmpl::Lit(Value::Null)
+                    }
+                }
+            }
+            NodeKind::Scalar(v) => Tmpl::Lit(v.clone()),
+            NodeKind::Seq(items) => {
+                let parts: Vec<Tmpl> = items.iter().map(|i| self.tmpl(i)).collect();
+                if parts.iter().all(|p| matches!(p, Tmpl::Lit(_))) {
+                    Tmpl::Lit(n.to_value())
+                } else {
+                    Tmpl::List(parts)
+                }
+            }
+            NodeKind::Map(entries) => {
+                let parts: Vec<(String, Tmpl)> = entries
+                    .iter()
+                    .map(|(k, _, v)| (k.clone(), self.tmpl(v)))
+                    .collect();
+                if parts.iter().all(|(_, p)| matches!(p, Tmpl::Lit(_))) {
+                    Tmpl::Lit(n.to_value())
+                } else {
+                    Tmpl::Map(parts)
+                }
+            }
+        }
+    }
+
+    /// Every function an expression calls exists, and none of them blocks.
+    fn check_expr(&mut self, e: &Expr, pos: Pos) {
+        let mut calls = Vec::new();
+        e.calls(&mut calls);
+        for name in calls {
+            match table::lookup(&name) {
+                Some(f) if f.blocking => self.err(
+                    pos,
+                    format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
+                ),
+                Some(_) => {}
+                None if self.subworkflows.contains(&name) => self.err(
+                    pos,
+                    format!("subworkflow '{name}' cannot be called inside an expression; use a call step"),
+                ),
+                None => self.err(pos, format!("symbol '{name}' not found")),
+            }
+        }
+    }
+
+    /// Every `next: name` targets a step of its own block or of an enclosing one.
+    fn check_jumps<'a>(&mut self, block: &'a Block, scopes: &mut Vec<&'a Block>) {
+        scopes.push(block);
+        for step in block.iter() {
+            let mut nexts = Vec::new();
+            if let Some(n) = &step.next {
+                nexts.push((n.clone(), step.pos));
+            }
+            if let Action::Switch(cases) = &step.action {
+                for c in cases {
+                    if let Some(n) = &c.next {
+                        nexts.push((n.clone(), c.pos));
+                    }
+                }
+            }
+            for (n, pos) in nexts {
+                if let Next::Step(target) = n {
+                    let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
+                    if !found {
+                        self.err(
+                            pos,
+                            format!(
+                                "'next: {target}' names no step of this block or an enclosing one"
+                            ),
+                        );
+                    }
+                }
+            }
+            for inner in blocks_of(&step.action) {
+                self.check_jumps(inner, scopes);
+            }
+        }
+        scopes.pop();
+    }
+}
+
+/// The blocks nested directly in an action (its own steps, not subworkflows).
+fn blocks_of(action: &Action) -> Vec<&Block> {
+    match action {
+        Action::Steps(b) => vec![b],
+        Action::Switch(cases) => cases.iter().flat_map(|c| blocks_of(&c.action)).collect(),
+        Action::Try(t) => {
+            let mut v = blocks_of(&t.body);
+            if let Some(e) = &t.except {
+                v.push(&e.steps);
+            }
+            v
+        }
+        Action::For(f) => vec![&f.steps],
+        Action::Parallel(p) => match &p.work {
+            Work::Branches(bs) => bs.iter().map(|(_, _, b)| b).collect(),
+            Work::For(f) => vec![&f.steps],
+        },
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load;
+
+    fn errors(file: &str, text: &str) -> Vec<String> {
+        match load(file, text) {
+            Ok(_) => Vec::new(),
+            Err(es) => es.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn both_forms_load() {
+        let list = "- a:\n    assign:\n      - x: 1\n- b:\n    return: ${x}\n";
+        let wf = load("w.yaml", list).unwrap();
+        assert_eq!(wf.main.steps.len(), 2);
+        let map = "main:\n  params: [args]\n  steps:\n    - a:\n        call: sub\n        args:\n          n: 1\n        result: r\nsub:\n  params: [n, {m: 2}]\n  steps:\n    - r:\n        return: ${n + m}\n";
+        let wf = load("w.yaml", map).unwrap();
+        assert_eq!(wf.subworkflows["sub"].params.len(), 2);
+    }
+
+    #[test]
+    fn deploy_time_errors_name_their_place() {
+        let text = "- a:\n    next: nowhere\n- b:\n    call: sys.nope\n- c:\n    return: ${foo.bar(1)}\n- d:\n    assign:\n      - x: ${sys.sleep(1)}\n- e:\n    return: ${1 +}\n";
+        let errs = errors("w.yaml", text);
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(
+            errs[0].starts_with("w.yaml:1:3: 'next: nowhere'"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].starts_with("w.yaml:4:11: symbol 'sys.nope' not found"),
+            "{}",
+            errs[1]
+        );
+        assert!(
+            errs[2].starts_with("w.yaml:6:13: symbol 'foo.bar' not found"),
+            "{}",
+            errs[2]
+        );
+        assert!(errs[3].contains("sys.sleep blocks"), "{}", errs[3]);
+        assert!(errs[4].contains("invalid expression"), "{}", errs[4]);
+    }
+
+    #[test]
+    fn structural_errors() {
+        assert!(errors("w.yaml", "a: 1\n")[0].contains("'main'"));
+        assert!(
+            errors("w.yaml", "- a:\n    assign:\n      - x: 1\n    return: 1\n")[0]
+                .contains("several actions")
+        );
+        assert!(errors("w.yaml", "- a:\n    bogus: 1\n")[0].contains("unexpected key 'bogus'"));
+        assert!(
+            errors("w.yaml", "- a:\n    try:\n      call: sys.now\n")[0]
+                .contains("'except' or 'retry'")
+        );
+        assert!(
+            errors("w.yaml", "- a:\n    return: 1\n- a:\n    return: 2\n")[0]
+                .contains("duplicate step name")
+        );
+    }
+}

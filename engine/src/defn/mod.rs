@@ -1,0 +1,226 @@
+//! Workflow definitions: YAML or JSON text → a checked [`Workflow`], or errors that name
+//! `file:line:column` (SPEC §6, deploy-time checks).
+//!
+//! Stages: [`tree`] reads the text into positioned values; [`build`] turns them into steps
+//! and runs the deploy-time checks.
+
+pub mod build;
+pub mod tree;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::expr::Expr;
+use crate::value::Value;
+pub use tree::{Pos, Syntax};
+
+/// A deployable workflow: `main` and its subworkflows.
+#[derive(Debug)]
+pub struct Workflow {
+    /// The file name errors are reported against.
+    pub file: Rc<str>,
+    pub main: Rc<Subworkflow>,
+    pub subworkflows: BTreeMap<String, Rc<Subworkflow>>,
+}
+
+impl Workflow {
+    pub fn subworkflow(&self, name: &str) -> Option<&Rc<Subworkflow>> {
+        if name == "main" {
+            Some(&self.main)
+        } else {
+            self.subworkflows.get(name)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Subworkflow {
+    pub name: String,
+    pub pos: Pos,
+    pub params: Vec<Param>,
+    pub steps: Block,
+}
+
+/// A parameter; without a default it must be given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub default: Option<Value>,
+}
+
+/// A list of steps run in order.
+pub type Block = Rc<Vec<Step>>;
+
+#[derive(Debug)]
+pub struct Step {
+    pub name: String,
+    pub pos: Pos,
+    pub action: Action,
+    pub next: Option<Next>,
+}
+
+/// Where control goes after a step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    Step(String),
+    /// `next: end`: the subworkflow returns `null`.
+    End,
+    Break,
+    Continue,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    /// A step with only `next`.
+    Nothing,
+    Assign(Vec<(Target, Tmpl)>),
+    Call(Call),
+    Switch(Vec<Case>),
+    Return(Tmpl),
+    Raise(Tmpl),
+    Try(Box<Try>),
+    For(Box<For>),
+    Parallel(Box<Parallel>),
+    Steps(Block),
+}
+
+#[derive(Debug)]
+pub struct Call {
+    /// A subworkflow or a standard-library function, e.g. `events.await_callback`.
+    pub func: String,
+    pub pos: Pos,
+    pub args: Vec<(String, Tmpl)>,
+    pub result: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Case {
+    pub pos: Pos,
+    pub condition: Tmpl,
+    pub action: Action,
+    pub next: Option<Next>,
+}
+
+#[derive(Debug)]
+pub struct Try {
+    /// A call or nested steps.
+    pub body: Action,
+    pub retry: Option<Retry>,
+    pub except: Option<Except>,
+}
+
+/// RT-1: a retry policy.
+#[derive(Debug)]
+pub enum Retry {
+    /// `retry: ${http.default_retry}` and friends: a policy computed by an expression.
+    Expr(Tmpl),
+    Policy {
+        predicate: Predicate,
+        max_retries: Tmpl,
+        backoff: Option<Backoff>,
+    },
+}
+
+#[derive(Debug)]
+pub enum Predicate {
+    /// A subworkflow taking the error, returning a boolean.
+    Subworkflow(String),
+    /// `retry.always`, `retry.never`, `http.default_retry_predicate`, …
+    Builtin(String),
+}
+
+#[derive(Debug)]
+pub struct Backoff {
+    pub initial_delay: Tmpl,
+    pub max_delay: Tmpl,
+    pub multiplier: Tmpl,
+}
+
+#[derive(Debug)]
+pub struct Except {
+    pub var: Option<String>,
+    pub steps: Block,
+}
+
+#[derive(Debug)]
+pub struct For {
+    pub value: String,
+    pub index: Option<String>,
+    pub source: ForSource,
+    pub steps: Block,
+}
+
+#[derive(Debug)]
+pub enum ForSource {
+    /// `in: [...]` or a map (its keys).
+    In(Tmpl),
+    /// `range: [from, to]`, both ends inclusive.
+    Range(Tmpl, Tmpl),
+}
+
+#[derive(Debug)]
+pub struct Parallel {
+    pub shared: Vec<String>,
+    pub concurrency_limit: Option<Tmpl>,
+    pub continue_all: bool,
+    pub work: Work,
+}
+
+#[derive(Debug)]
+pub enum Work {
+    Branches(Vec<(String, Pos, Block)>),
+    For(For),
+}
+
+/// An assignment target: `a`, `a.b`, `a["k"]`, `a[0]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub root: String,
+    pub path: Vec<Accessor>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Accessor {
+    Field(String),
+    Index(Expr),
+}
+
+/// A value as written, with `${...}` strings parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tmpl {
+    Lit(Value),
+    Expr(Rc<Expr>, Pos),
+    List(Vec<Tmpl>),
+    Map(Vec<(String, Tmpl)>),
+}
+
+/// A definition error at a place in a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefnError {
+    pub file: Rc<str>,
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl fmt::Display for DefnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.pos, self.message)
+    }
+}
+
+impl std::error::Error for DefnError {}
+
+/// Reads and checks a definition. `file` names it in errors; its extension picks JSON or
+/// YAML.
+pub fn load(file: &str, text: &str) -> Result<Workflow, Vec<DefnError>> {
+    let file: Rc<str> = file.into();
+    let root = tree::parse(text, Syntax::of_path(&file)).map_err(|e| {
+        vec![DefnError {
+            file: file.clone(),
+            pos: e.pos,
+            message: e.message,
+        }]
+    })?;
+    build::build(file, &root)
+}

@@ -1,0 +1,250 @@
+//! A definition file as a tree of values, each with the position it was written at.
+//!
+//! YAML is read by `saphyr`, a YAML 1.2 parser that keeps a position for every node (serde_yaml
+//! is deprecated upstream and keeps none). JSON is first checked by `serde_json`, so a JSON
+//! syntax error is reported as JSON, at its own line and column; a valid JSON document is then
+//! read by the same YAML reader (JSON is YAML 1.2) to get the positions.
+
+use std::fmt;
+
+use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+
+use crate::value::Value;
+
+/// A 1-based line and column.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A node of the definition, where it starts, and what it holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub kind: NodeKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Scalar(Value),
+    Seq(Vec<Node>),
+    /// Keys in the order written, each with its own position.
+    Map(Vec<(String, Pos, Node)>),
+}
+
+impl Node {
+    pub fn as_map(&self) -> Option<&[(String, Pos, Node)]> {
+        match &self.kind {
+            NodeKind::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What kind of node this is, for error messages.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Scalar(v) => v.type_name(),
+            NodeKind::Seq(_) => "list",
+            NodeKind::Map(_) => "map",
+        }
+    }
+
+    /// The plain value, with every expression string left as a string.
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            NodeKind::Scalar(v) => v.clone(),
+            NodeKind::Seq(items) => Value::list(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(entries) => {
+                Value::map(entries.iter().map(|(k, _, v)| (k.clone(), v.to_value())))
+            }
+        }
+    }
+}
+
+/// Why a file is not a tree of values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Which syntax a file is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    Yaml,
+    Json,
+}
+
+impl Syntax {
+    /// By the file's extension: `.json` is JSON, anything else YAML.
+    pub fn of_path(path: &str) -> Syntax {
+        if path.to_ascii_lowercase().ends_with(".json") {
+            Syntax::Json
+        } else {
+            Syntax::Yaml
+        }
+    }
+}
+
+pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
+    if syntax == Syntax::Json {
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+            return Err(SyntaxError {
+                pos: Pos {
+                    line: e.line() as u32,
+                    col: e.column() as u32,
+                },
+                message: format!("invalid JSON: {}", json_reason(&e)),
+            });
+        }
+    }
+    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| SyntaxError {
+        pos: Pos {
+            line: e.marker().line() as u32,
+            col: e.marker().col() as u32 + 1,
+        },
+        message: format!("invalid YAML: {}", e.info()),
+    })?;
+    match docs.len() {
+        0 => Err(SyntaxError {
+            pos: Pos { line: 1, col: 1 },
+            message: "the file is empty; a workflow is a list of steps or a map with 'main'".into(),
+        }),
+        1 => convert(&docs[0]),
+        _ => Err(SyntaxError {
+            pos: Pos { line: 1, col: 1 },
+            message: "the file holds several YAML documents; a workflow is one".into(),
+        }),
+    }
+}
+
+/// serde_json's message without its own " at line L column C" suffix.
+fn json_reason(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) => full[..i].to_owned(),
+        None => full,
+    }
+}
+
+fn pos_of(node: &MarkedYamlOwned) -> Pos {
+    let m = node.span.start;
+    Pos {
+        line: m.line() as u32,
+        col: m.col() as u32 + 1,
+    }
+}
+
+fn convert(node: &MarkedYamlOwned) -> Result<Node, SyntaxError> {
+    let pos = pos_of(node);
+    let kind = match &node.data {
+        YamlDataOwned::Value(scalar) => NodeKind::Scalar(match scalar {
+            ScalarOwned::Null => Value::Null,
+            ScalarOwned::Boolean(b) => Value::Bool(*b),
+            ScalarOwned::Integer(i) => Value::Int(*i),
+            ScalarOwned::FloatingPoint(f) => Value::Double(f.into_inner()),
+            ScalarOwned::String(s) => Value::str(s.as_str()),
+        }),
+        YamlDataOwned::Sequence(items) => {
+            NodeKind::Seq(items.iter().map(convert).collect::<Result<_, _>>()?)
+        }
+        YamlDataOwned::Mapping(entries) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                let key = match &k.data {
+                    YamlDataOwned::Value(ScalarOwned::String(s)) => s.clone(),
+                    YamlDataOwned::Value(ScalarOwned::Integer(i)) => i.to_string(),
+                    YamlDataOwned::Value(ScalarOwned::Boolean(b)) => b.to_string(),
+                    _ => {
+                        return Err(SyntaxError {
+                            pos: pos_of(k),
+                            message: "a map key must be a string".into(),
+                        });
+                    }
+                };
+                out.push((key, pos_of(k), convert(v)?));
+            }
+            NodeKind::Map(out)
+        }
+        YamlDataOwned::Tagged(_, inner) => return convert(inner),
+        YamlDataOwned::Alias(_) | YamlDataOwned::BadValue | YamlDataOwned::Representation(..) => {
+            return Err(SyntaxError {
+                pos,
+                message: "unsupported YAML construct (aliases and bad values are not allowed)"
+                    .into(),
+            });
+        }
+    };
+    Ok(Node { pos, kind })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_positions_and_types() {
+        let text = "- a:\n    assign:\n      - x: 1\n      - y: \"1\"\n      - z: 2.5\n";
+        let root = parse(text, Syntax::Yaml).unwrap();
+        let steps = root.as_seq().unwrap();
+        let (name, key_pos, body) = &steps[0].as_map().unwrap()[0];
+        assert_eq!(name, "a");
+        assert_eq!(*key_pos, Pos { line: 1, col: 3 });
+        let assign = &body.as_map().unwrap()[0].2;
+        let items = assign.as_seq().unwrap();
+        assert_eq!(items[0].pos, Pos { line: 3, col: 9 });
+        assert_eq!(items[0].as_map().unwrap()[0].2.to_value(), Value::Int(1));
+        assert_eq!(items[1].as_map().unwrap()[0].2.to_value(), Value::str("1"));
+        assert_eq!(
+            items[2].as_map().unwrap()[0].2.to_value(),
+            Value::Double(2.5)
+        );
+    }
+
+    #[test]
+    fn json_errors_are_json_positions() {
+        let text = "[\n  {\"a\": \"x\\\"\" \"y\"}\n]";
+        let e = parse(text, Syntax::Json).unwrap_err();
+        assert_eq!(e.pos.line, 2);
+        assert!(e.message.starts_with("invalid JSON"), "{e:?}");
+        let ok = parse("[{\"a\": {\"return\": 1}}]", Syntax::Json).unwrap();
+        assert_eq!(ok.as_seq().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn yaml_errors_and_duplicates() {
+        let e = parse("a: [1, 2\n", Syntax::Yaml).unwrap_err();
+        assert!(e.message.starts_with("invalid YAML"), "{e:?}");
+        assert!(
+            parse("a: 1\na: 2\n", Syntax::Yaml).is_err(),
+            "duplicate keys"
+        );
+        assert!(
+            parse("", Syntax::Yaml)
+                .unwrap_err()
+                .message
+                .contains("empty")
+        );
+    }
+}
