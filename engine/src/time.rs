@@ -157,6 +157,89 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// (year, month, day) to days since 1970-01-01; the inverse of `civil_from_days`.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix nanoseconds as RFC 3339 in UTC with nine decimals: `2024-01-01T00:00:05.000000000Z`.
+pub fn format_rfc3339(unix_nanos: i128) -> String {
+    let secs = unix_nanos.div_euclid(NANOS_PER_SEC as i128);
+    let frac = unix_nanos.rem_euclid(NANOS_PER_SEC as i128);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400) as i64);
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:09}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// RFC 3339 (`2024-01-01T00:00:05Z`, `2024-01-01T02:00:05.5+02:00`) to Unix nanoseconds.
+pub fn parse_rfc3339(text: &str) -> Option<i128> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_nanos: i128 = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = &text[start..i];
+        if digits.is_empty() {
+            return None;
+        }
+        let padded = format!("{:0<9}", &digits[..digits.len().min(9)]);
+        frac_nanos = padded.parse().ok()?;
+    }
+    let offset_secs: i64 = match &text[i..] {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && matches!(&tz[..1], "+" | "-") && &tz[3..4] == ":" => {
+            let h = num(i + 1..i + 3)?;
+            let m = num(i + 4..i + 6)?;
+            let sign = if &tz[..1] == "-" { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    Some(i128::from(secs) * NANOS_PER_SEC as i128 + frac_nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +252,23 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        for days in [-1, 0, 59, 11_016, 19_723, 19_782, 100_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        let t = WallClock::DEFAULT.unix_nanos_at(SimTime::from_secs(5));
+        assert_eq!(format_rfc3339(t), "2024-01-01T00:00:05.000000000Z");
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:05Z"), Some(t));
+        assert_eq!(
+            parse_rfc3339("2024-01-01T02:00:05.5+02:00"),
+            Some(t + 500_000_000)
+        );
+        assert_eq!(parse_rfc3339("2024-13-01T00:00:05Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

@@ -78,6 +78,30 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value as JSON. Bytes have no JSON form (CB-8): `Err` names where they were met.
+    pub fn to_json(&self) -> Result<serde_json::Value, &'static str> {
+        Ok(match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Double(d) => serde_json::Number::from_f64(*d)
+                .map(serde_json::Value::Number)
+                .ok_or("a double that is not finite")?,
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
+            Value::Bytes(_) => return Err("bytes"),
+            Value::List(items) => serde_json::Value::Array(
+                items.iter().map(Value::to_json).collect::<Result<_, _>>()?,
+            ),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), v.to_json()?)))
+                    .collect::<Result<_, &'static str>>()?,
+            ),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +118,7 @@ mod tests {
         assert_eq!(v.get("s"), Some(&Value::str("x")));
         assert_eq!(v.get("missing"), None);
         assert_eq!(Value::Null.get("i"), None);
+        assert_eq!(Value::from_json(&v.to_json().unwrap()), v);
+        assert_eq!(Value::Bytes(b"x"[..].into()).to_json(), Err("bytes"));
     }
 }
