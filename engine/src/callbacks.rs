@@ -457,6 +457,22 @@ impl Callbacks {
         self.check_invariants();
     }
 
+    /// Withdraws a blocked await whose branch was stopped (a failed parallel step): it
+    /// leaves its queue without an event, as if it had never waited. Returns whether it was
+    /// still waiting.
+    pub fn abandon_await(&mut self, now: SimTime, waiter: WaiterId) -> bool {
+        self.catch_up(now);
+        let Some(w) = self.waiters.remove(&waiter) else {
+            return false;
+        };
+        assert!(self.timers.remove(&(w.deadline, waiter)));
+        self.endpoints[w.endpoint.0 as usize]
+            .waiters
+            .retain(|&q| q != waiter);
+        self.check_invariants();
+        true
+    }
+
     /// CB-11, EX-3: the execution ends in `state`. The buffered requests are dropped, the
     /// waiters abandoned, and every later request is answered 404. Returns `None` if it had
     /// already ended.

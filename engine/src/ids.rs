@@ -16,6 +16,8 @@ impl IdGen {
     pub const STREAM_CALLBACKS: u64 = 1;
     /// The stream of `uuid.generate` and execution ids.
     pub const STREAM_UUIDS: u64 = 2;
+    /// The stream that picks which runnable branch runs next (CB-12).
+    pub const STREAM_SCHEDULE: u64 = 3;
 
     /// The default stream of `seed`.
     pub fn new(seed: u64) -> IdGen {
@@ -38,6 +40,11 @@ impl IdGen {
             .into_uuid()
             .hyphenated()
             .to_string()
+    }
+
+    /// A number from the stream, for choices such as which branch runs next.
+    pub fn next_u64(&mut self) -> u64 {
+        self.rng.next_u64()
     }
 
     /// CB-2: a callback id is two UUIDs joined by `_`.

@@ -453,3 +453,21 @@ fn time_never_goes_backwards() {
         "an input in the past is a host bug and must not pass silently"
     );
 }
+
+#[test]
+fn cb_12_abandoned_await_leaves_the_queue() {
+    let (mut cbs, ids) = setup(&[Method::Post]);
+    let AwaitOutcome::Blocked(first) = cbs.await_callback(t(0), EP0, secs(9)).unwrap() else {
+        panic!()
+    };
+    let AwaitOutcome::Blocked(second) = cbs.await_callback(t(0), EP0, secs(9)).unwrap() else {
+        panic!()
+    };
+    assert!(cbs.abandon_await(t(1), first));
+    assert!(!cbs.abandon_await(t(1), first), "only once");
+    assert_eq!(
+        cbs.deliver(t(2), &ids[0], Auth::Granted, req("POST", "A")),
+        Ok(Accepted::Taken(second))
+    );
+    assert_eq!(cbs.poll_timeout(), None);
+}

@@ -239,9 +239,8 @@ impl Builder {
         };
         let kind = kinds.first().copied().unwrap_or("");
         for (key, kpos, _) in entries {
-            if !allowed.contains(&key.as_str())
-                && !(what.starts_with("switch") && key == "condition")
-            {
+            let is_condition = what.starts_with("switch") && key == "condition";
+            if !(allowed.contains(&key.as_str()) || is_condition) {
                 let with = if kind.is_empty() {
                     String::new()
                 } else {

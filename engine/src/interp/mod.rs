@@ -1,0 +1,546 @@
+//! Executions: a workflow run under simulated time, driven sans I/O.
+//!
+//! Each thread of the workflow (main, and every parallel branch) is a Rust future that the
+//! [`Execution`] polls by hand; no async runtime is involved. A thread runs until it
+//! blocks (an await, a sleep, a retry back-off, a join, a yield between branch steps) and
+//! says what it waits for in the shared [`World`]. The host's inputs resolve those waits;
+//! the seeded scheduler then picks which runnable thread goes next (CB-12).
+
+mod frame;
+mod run;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use crate::callbacks::{
+    Auth, Callbacks, Delivery, EndpointIdx, Event, ExecutionName, ExecutionState, WaiterId,
+};
+use crate::defn::Workflow;
+use crate::error::{Raised, Tag, builtin};
+use crate::ids::IdGen;
+use crate::request::{CallbackRequest, Received};
+use crate::stdlib::LogPayload;
+use crate::time::{SimTime, WallClock};
+use crate::value::Value;
+
+pub use frame::Frame;
+
+/// EX-5: an execution runs at most one year of simulated time.
+pub const EXECUTION_SECS_MAX: u64 = 31_536_000;
+/// Steps one execution may run (SPEC §6 limits).
+pub const STEPS_MAX: u64 = 100_000;
+/// Nested subworkflow calls (SPEC §6 limits).
+pub const CALL_DEPTH_MAX: u32 = 20;
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A thread of the workflow: main is 0, branches count up in the order they start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThreadId(pub u64);
+
+/// How to start an execution.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub name: ExecutionName,
+    pub seed: u64,
+    pub clock: WallClock,
+    /// The execution argument, given to `main`'s parameter.
+    pub argument: Option<Value>,
+}
+
+/// One `sys.log` entry (EX-4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Log {
+    pub at: SimTime,
+    pub severity: String,
+    pub payload: LogPayload,
+}
+
+/// What happened, in order, for timelines and snapshots.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trace {
+    Log(usize),
+    EndpointCreated(EndpointIdx),
+    /// An await took a buffered request at once (CB-5).
+    AwaitTook {
+        thread: ThreadId,
+        endpoint: EndpointIdx,
+        received_at: SimTime,
+    },
+    AwaitBlocked {
+        thread: ThreadId,
+        endpoint: EndpointIdx,
+        timeout: Duration,
+    },
+    /// A request was handed to a blocked await (§3 step 5).
+    AwaitResumed {
+        thread: ThreadId,
+        endpoint: EndpointIdx,
+    },
+    AwaitTimedOut {
+        thread: ThreadId,
+        endpoint: EndpointIdx,
+    },
+    Sleep {
+        thread: ThreadId,
+        until: SimTime,
+    },
+    /// A retry back-off began (RT-2): retry number `attempt` starts at `until`.
+    Backoff {
+        thread: ThreadId,
+        attempt: u32,
+        until: SimTime,
+    },
+    BranchStarted {
+        thread: ThreadId,
+        parent: ThreadId,
+        branch: String,
+    },
+    BranchEnded {
+        thread: ThreadId,
+        failed: bool,
+    },
+    Ended {
+        state: ExecutionState,
+    },
+}
+
+/// Why a thread resumes.
+#[derive(Debug)]
+enum Wake {
+    Callback(Result<Received, Duration>),
+    Timer,
+    Yield,
+    Child(ThreadId, Result<(), Raised>),
+}
+
+/// Everything threads share: the clock, the callbacks, logs, ids, and who waits for what.
+pub(crate) struct World {
+    now: SimTime,
+    clock: WallClock,
+    callbacks: Callbacks,
+    uuids: IdGen,
+    schedule: IdGen,
+    env: BTreeMap<String, String>,
+    logs: Vec<Log>,
+    trace: Vec<(SimTime, Trace)>,
+    steps: u64,
+    thread_next: u64,
+    runnable: BTreeSet<ThreadId>,
+    wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
+    waiter_threads: BTreeMap<WaiterId, ThreadId>,
+    sleeps: BTreeSet<(SimTime, ThreadId)>,
+    parents: BTreeMap<ThreadId, ThreadId>,
+    spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
+    aborted: Vec<ThreadId>,
+    outcome: Option<Result<Value, Raised>>,
+}
+
+impl World {
+    fn push_trace(&mut self, t: Trace) {
+        self.trace.push((self.now, t));
+    }
+
+    fn wake(&mut self, tid: ThreadId, wake: Wake) {
+        self.wakes.entry(tid).or_default().push_back(wake);
+        self.runnable.insert(tid);
+    }
+
+    fn new_thread(&mut self) -> ThreadId {
+        let tid = ThreadId(self.thread_next);
+        self.thread_next += 1;
+        tid
+    }
+}
+
+/// A future that completes with the thread's next wake.
+struct Suspend<'a> {
+    world: &'a RefCell<World>,
+    tid: ThreadId,
+}
+
+impl Future for Suspend<'_> {
+    type Output = Wake;
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Wake> {
+        let mut w = self.world.borrow_mut();
+        match w.wakes.get_mut(&self.tid).and_then(VecDeque::pop_front) {
+            Some(wake) => Poll::Ready(wake),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// The result and end of a finished execution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Succeeded(Value),
+    Failed(Raised),
+    Cancelled,
+}
+
+/// One execution of a workflow.
+///
+/// Inputs take `now`: [`Execution::start`], [`Execution::deliver`],
+/// [`Execution::handle_timeout`], [`Execution::cancel`]. After each, read
+/// [`Execution::poll_timeout`] for the next instant that needs `handle_timeout`. A host
+/// delivers the requests of an instant before calling `handle_timeout` for it (SPEC:
+/// requests before timers).
+pub struct Execution {
+    world: Rc<RefCell<World>>,
+    threads: BTreeMap<ThreadId, BoxFut<'static, ()>>,
+    outcome: Option<Outcome>,
+    ended_at: Option<SimTime>,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("threads", &self.threads.keys().collect::<Vec<_>>())
+            .field("outcome", &self.outcome)
+            .field("ended_at", &self.ended_at)
+            .finish()
+    }
+}
+
+impl Execution {
+    /// Starts `workflow` at `t = 0` and runs it until every thread blocks or it ends.
+    pub fn start(workflow: Rc<Workflow>, config: Config) -> Execution {
+        let env = BTreeMap::from([
+            (
+                "GOOGLE_CLOUD_PROJECT_ID".to_owned(),
+                config.name.project.clone(),
+            ),
+            (
+                "GOOGLE_CLOUD_LOCATION".to_owned(),
+                config.name.location.clone(),
+            ),
+            (
+                "GOOGLE_CLOUD_WORKFLOW_ID".to_owned(),
+                config.name.workflow.clone(),
+            ),
+            (
+                "GOOGLE_CLOUD_WORKFLOW_REVISION_ID".to_owned(),
+                "000001-000".to_owned(),
+            ),
+            (
+                "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID".to_owned(),
+                config.name.execution_id.clone(),
+            ),
+        ]);
+        let world = Rc::new(RefCell::new(World {
+            now: SimTime::ZERO,
+            clock: config.clock,
+            callbacks: Callbacks::new(config.name, config.seed),
+            uuids: IdGen::with_stream(config.seed, IdGen::STREAM_UUIDS),
+            schedule: IdGen::with_stream(config.seed, IdGen::STREAM_SCHEDULE),
+            env,
+            logs: Vec::new(),
+            trace: Vec::new(),
+            steps: 0,
+            thread_next: 1,
+            runnable: BTreeSet::from([ThreadId(0)]),
+            wakes: BTreeMap::new(),
+            waiter_threads: BTreeMap::new(),
+            sleeps: BTreeSet::new(),
+            parents: BTreeMap::new(),
+            spawned: Vec::new(),
+            aborted: Vec::new(),
+            outcome: None,
+        }));
+        let interp = Rc::new(run::Interp {
+            workflow,
+            world: Rc::clone(&world),
+        });
+        let argument = config.argument;
+        let main: BoxFut<'static, ()> = Box::pin(async move {
+            let res = interp.run_main(argument).await;
+            interp.world.borrow_mut().outcome = Some(res);
+        });
+        let mut ex = Execution {
+            world,
+            threads: BTreeMap::from([(ThreadId(0), main)]),
+            outcome: None,
+            ended_at: None,
+        };
+        ex.run();
+        ex
+    }
+
+    // Getters.
+
+    pub fn state(&self) -> ExecutionState {
+        match &self.outcome {
+            None => ExecutionState::Active,
+            Some(Outcome::Succeeded(_)) => ExecutionState::Succeeded,
+            Some(Outcome::Failed(_)) => ExecutionState::Failed,
+            Some(Outcome::Cancelled) => ExecutionState::Cancelled,
+        }
+    }
+
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    pub fn ended_at(&self) -> Option<SimTime> {
+        self.ended_at
+    }
+
+    pub fn logs(&self) -> Vec<Log> {
+        self.world.borrow().logs.clone()
+    }
+
+    pub fn trace(&self) -> Vec<(SimTime, Trace)> {
+        self.world.borrow().trace.clone()
+    }
+
+    /// The callback endpoints and their state.
+    pub fn with_callbacks<R>(&self, f: impl FnOnce(&Callbacks) -> R) -> R {
+        f(&self.world.borrow().callbacks)
+    }
+
+    pub fn clock(&self) -> WallClock {
+        self.world.borrow().clock
+    }
+
+    // Inputs.
+
+    /// A request arrives at endpoint `callback_id`: the slot rule answers it (SPEC §3), and
+    /// a thread it resumes runs until it blocks again.
+    pub fn deliver(
+        &mut self,
+        now: SimTime,
+        callback_id: &str,
+        auth: Auth,
+        request: CallbackRequest,
+    ) -> Delivery {
+        self.set_now(now);
+        let delivery = self
+            .world
+            .borrow_mut()
+            .callbacks
+            .deliver(now, callback_id, auth, request);
+        self.pump();
+        self.run();
+        delivery
+    }
+
+    /// Fires the await timeouts and sleeps due at or before `now`, and the one-year limit
+    /// (EX-5), then runs what they woke.
+    pub fn handle_timeout(&mut self, now: SimTime) {
+        self.set_now(now);
+        if self.outcome.is_some() {
+            return;
+        }
+        if now >= SimTime::from_secs(EXECUTION_SECS_MAX) {
+            let e = builtin(
+                Tag::TimeoutError,
+                format!(
+                    "the execution ran longer than its limit of {EXECUTION_SECS_MAX} s (one year)"
+                ),
+            );
+            self.finish(Outcome::Failed(e));
+            return;
+        }
+        self.world.borrow_mut().callbacks.handle_timeout(now);
+        self.pump();
+        {
+            let mut w = self.world.borrow_mut();
+            while let Some(&(at, tid)) = w.sleeps.first() {
+                if at > now {
+                    break;
+                }
+                w.sleeps.pop_first();
+                w.wake(tid, Wake::Timer);
+            }
+        }
+        self.run();
+    }
+
+    /// EX-3: cancels an ACTIVE execution.
+    pub fn cancel(&mut self, now: SimTime) -> bool {
+        self.set_now(now);
+        if self.outcome.is_some() {
+            return false;
+        }
+        self.finish(Outcome::Cancelled);
+        true
+    }
+
+    // Outputs.
+
+    /// The next instant at which `handle_timeout` has work.
+    pub fn poll_timeout(&self) -> Option<SimTime> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let w = self.world.borrow();
+        [
+            w.callbacks.poll_timeout(),
+            w.sleeps.first().map(|&(t, _)| t),
+            Some(SimTime::from_secs(EXECUTION_SECS_MAX)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // The executor.
+
+    fn set_now(&mut self, now: SimTime) {
+        let mut w = self.world.borrow_mut();
+        assert!(now >= w.now, "simulated time went backwards");
+        w.now = now;
+        w.callbacks.advance(now);
+    }
+
+    /// Hands the callback events to the threads that wait for them.
+    fn pump(&mut self) {
+        let mut w = self.world.borrow_mut();
+        while let Some(event) = w.callbacks.poll_event() {
+            match event {
+                Event::Resumed {
+                    waiter,
+                    endpoint,
+                    received,
+                } => {
+                    if let Some(tid) = w.waiter_threads.remove(&waiter) {
+                        w.push_trace(Trace::AwaitResumed {
+                            thread: tid,
+                            endpoint,
+                        });
+                        w.wake(tid, Wake::Callback(Ok(received)));
+                    }
+                }
+                Event::TimedOut {
+                    waiter,
+                    endpoint,
+                    timeout,
+                    ..
+                } => {
+                    if let Some(tid) = w.waiter_threads.remove(&waiter) {
+                        w.push_trace(Trace::AwaitTimedOut {
+                            thread: tid,
+                            endpoint,
+                        });
+                        w.wake(tid, Wake::Callback(Err(timeout)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Polls runnable threads, one at a time in an order the seed picks, until none is.
+    fn run(&mut self) {
+        let waker = Waker::noop();
+        let mut cx = TaskContext::from_waker(waker);
+        loop {
+            self.adopt_and_abort();
+            let main_done = self.world.borrow_mut().outcome.take();
+            if let Some(res) = main_done {
+                self.finish(match res {
+                    Ok(v) => match v.to_json() {
+                        Ok(_) => Outcome::Succeeded(v),
+                        Err(what) => Outcome::Failed(builtin(
+                            Tag::TypeError,
+                            format!("the workflow result contains {what}, which has no JSON form"),
+                        )),
+                    },
+                    Err(e) => Outcome::Failed(e),
+                });
+                return;
+            }
+            let tid = {
+                let mut w = self.world.borrow_mut();
+                let n = w.runnable.len() as u64;
+                if n == 0 {
+                    return;
+                }
+                let pick = if n == 1 { 0 } else { w.schedule.next_u64() % n };
+                let tid = *w.runnable.iter().nth(pick as usize).expect("pick < len");
+                w.runnable.remove(&tid);
+                tid
+            };
+            let Some(fut) = self.threads.get_mut(&tid) else {
+                continue;
+            };
+            if fut.as_mut().poll(&mut cx).is_ready() {
+                self.threads.remove(&tid);
+            }
+        }
+    }
+
+    fn adopt_and_abort(&mut self) {
+        let (spawned, aborted) = {
+            let mut w = self.world.borrow_mut();
+            (
+                std::mem::take(&mut w.spawned),
+                std::mem::take(&mut w.aborted),
+            )
+        };
+        for (tid, fut) in spawned {
+            self.threads.insert(tid, fut);
+            self.world.borrow_mut().runnable.insert(tid);
+        }
+        for tid in aborted {
+            self.drop_thread(tid);
+        }
+    }
+
+    /// Stops a thread and every thread it started, withdrawing whatever they waited for.
+    fn drop_thread(&mut self, tid: ThreadId) {
+        let children: Vec<ThreadId> = {
+            let w = self.world.borrow();
+            w.parents
+                .iter()
+                .filter(|(_, p)| **p == tid)
+                .map(|(c, _)| *c)
+                .collect()
+        };
+        for c in children {
+            self.drop_thread(c);
+        }
+        self.threads.remove(&tid);
+        let mut w = self.world.borrow_mut();
+        let now = w.now;
+        w.runnable.remove(&tid);
+        w.wakes.remove(&tid);
+        w.parents.remove(&tid);
+        w.sleeps.retain(|&(_, t)| t != tid);
+        let waiters: Vec<WaiterId> = w
+            .waiter_threads
+            .iter()
+            .filter(|(_, t)| **t == tid)
+            .map(|(wid, _)| *wid)
+            .collect();
+        for wid in waiters {
+            w.waiter_threads.remove(&wid);
+            w.callbacks.abandon_await(now, wid);
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        let state = match &outcome {
+            Outcome::Succeeded(_) => ExecutionState::Succeeded,
+            Outcome::Failed(_) => ExecutionState::Failed,
+            Outcome::Cancelled => ExecutionState::Cancelled,
+        };
+        // Futures may hold clones of the world; drop them before touching it.
+        self.threads.clear();
+        let mut w = self.world.borrow_mut();
+        let now = w.now;
+        w.callbacks.finish(now, state);
+        w.runnable.clear();
+        w.wakes.clear();
+        w.sleeps.clear();
+        w.waiter_threads.clear();
+        w.spawned.clear();
+        w.push_trace(Trace::Ended { state });
+        self.outcome = Some(outcome);
+        self.ended_at = Some(now);
+    }
+}
