@@ -10,19 +10,43 @@ use crate::project_root;
 /// Every crate `wfsim-engine` may build on. None of them can read a clock, open a socket
 /// or draw from the OS random source; a new dependency must be judged and added here.
 const ENGINE_DEPENDENCIES: &[&str] = &[
+    // The saphyr YAML parser and its support; hashbrown's foldhash seeds from a stack
+    // address only (its `std` feature, which reads the clock, is off) and hashlink keeps
+    // insertion order, so no hash seed can reach an output.
+    "arraydeque",
+    "foldhash",
+    "hashbrown",
+    "hashlink",
+    "num-traits",
+    "ordered-float",
+    "saphyr",
+    "saphyr-parser",
+    "thiserror",
+    "thiserror-impl",
+    // Proc-macro build dependencies of thiserror: they run at compile time only.
+    "proc-macro2",
+    "quote",
+    "syn",
+    "unicode-ident",
+    // Encodings and text.
+    "base64",
     "form_urlencoded",
     "itoa",
     "memchr",
     "percent-encoding",
+    "regex",
+    "regex-automata",
+    "regex-syntax",
+    "serde_core",
+    "serde_json",
+    "zmij",
+    // Seeded randomness and UUID formatting, without any OS source.
     "ppv-lite86",
     "rand_chacha",
     "rand_core",
-    "serde_core",
-    "serde_json",
     "uuid",
-    "wfsim-engine",
     "zerocopy",
-    "zmij",
+    "wfsim-engine",
 ];
 
 #[test]
