@@ -8,6 +8,7 @@
 //! - [`report`]: the per-rule table of `cargo xtask conformance`.
 
 pub mod check;
+pub mod corpus;
 pub mod exhaustive;
 pub mod model;
 pub mod ops;

@@ -11,6 +11,15 @@ use super::*;
 use crate::expr::{self, Expr};
 use crate::stdlib::table;
 
+/// Assignments in one `assign` step, at most. **(decision: the public limit)**
+pub const ASSIGNMENTS_MAX: usize = 50;
+/// Conditions in one `switch`, at most. **(decision: the public limit)**
+pub const CONDITIONS_MAX: usize = 50;
+/// Branches of one `parallel` step, at most. **(decision: the public limit)**
+pub const BRANCHES_MAX: usize = 10;
+/// Characters in one expression, at most. **(decision: the public limit)**
+pub const EXPRESSION_CHARS_MAX: usize = 400;
+
 /// The built-in retry predicates (RT-1).
 pub const PREDICATES: &[&str] = &[
     "http.default_retry_predicate",
@@ -302,6 +311,15 @@ impl Builder {
             self.err(n.pos, "'assign' is a list of `name: value` entries");
             return Vec::new();
         };
+        if items.len() > ASSIGNMENTS_MAX {
+            self.err(
+                n.pos,
+                format!(
+                    "{} assignments in one step; the limit is {ASSIGNMENTS_MAX}",
+                    items.len()
+                ),
+            );
+        }
         let mut out = Vec::new();
         for item in items {
             match item.as_map() {
@@ -429,6 +447,15 @@ impl Builder {
             self.err(n.pos, "'switch' is a list of conditions");
             return Vec::new();
         };
+        if items.len() > CONDITIONS_MAX {
+            self.err(
+                n.pos,
+                format!(
+                    "{} conditions in one switch; the limit is {CONDITIONS_MAX}",
+                    items.len()
+                ),
+            );
+        }
         let mut cases = Vec::new();
         for item in items {
             let Some(entries) = item.as_map() else {
@@ -682,6 +709,15 @@ impl Builder {
                         self.err(v.pos, "'branches' is a list of named branches");
                         continue;
                     };
+                    if items.len() > BRANCHES_MAX {
+                        self.err(
+                            v.pos,
+                            format!(
+                                "{} branches in one parallel step; the limit is {BRANCHES_MAX}",
+                                items.len()
+                            ),
+                        );
+                    }
                     let mut branches = Vec::new();
                     for item in items {
                         match item.as_map() {
@@ -727,6 +763,10 @@ impl Builder {
         match &n.kind {
             NodeKind::Scalar(Value::Str(s)) if s.starts_with("${") && s.ends_with('}') => {
                 let inner = &s[2..s.len() - 1];
+                let chars = inner.chars().count();
+                if chars > EXPRESSION_CHARS_MAX {
+                    self.err(n.pos, format!("an expression of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"));
+                }
                 match expr::parse(inner) {
                     Ok(e) => {
                         self.check_expr(&e, n.pos);

@@ -286,6 +286,11 @@ impl Execution {
         self.outcome.as_ref()
     }
 
+    /// The latest instant an input was given at.
+    pub fn now(&self) -> SimTime {
+        self.world.borrow().now
+    }
+
     pub fn ended_at(&self) -> Option<SimTime> {
         self.ended_at
     }

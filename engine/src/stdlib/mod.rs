@@ -182,10 +182,13 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
         "list.concat" | "list.prepend" => {
             let mut items = list_of(name, arg("objs")?)?;
             let val = arg("val")?;
-            if name == "list.concat" {
-                items.push(val);
-            } else {
+            if name == "list.prepend" {
                 items.insert(0, val);
+            } else if let Value::List(more) = val {
+                // A list is joined, not nested: list.concat([1], [2]) is [1, 2].
+                items.extend(more.iter().cloned());
+            } else {
+                items.push(val);
             }
             Ok(Value::list(items))
         }
@@ -342,7 +345,7 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
         "text.replace_all" => {
             let source = str_of(name, &arg("source")?)?;
             let sub = str_of(name, &arg("substr")?)?;
-            let repl = str_of(name, &arg("repl")?)?;
+            let repl = str_of(name, &arg("replacement")?)?;
             if sub.is_empty() {
                 return Ok(Value::str(source));
             }

@@ -75,7 +75,7 @@ pub const FUNCTIONS: &[Func] = &[
     f("text.encode", &["text", "charset?"]),
     f("text.find_all", &["source", "substr"]),
     f("text.match_regex", &["source", "regex"]),
-    f("text.replace_all", &["source", "substr", "repl"]),
+    f("text.replace_all", &["source", "substr", "replacement"]),
     f("text.split", &["source", "separator"]),
     f("text.substring", &["source", "start", "end"]),
     f("text.to_lower", &["source"]),
