@@ -102,12 +102,12 @@ fn check_case(path: &Path) -> Result<(), String> {
 }
 
 /// Delivers each scripted callback as soon as some await waits, then lets time run.
-fn drive(ex: &mut Execution, callbacks: Vec<Json>) {
+fn drive(ex: &mut Execution, callbacks: Vec<Json>) -> Result<(), String> {
     let mut queue = callbacks.into_iter();
     let mut next = queue.next();
     for _ in 0..1_000_000 {
         if ex.state() != ExecutionState::Active {
-            return;
+            return Ok(());
         }
         if let Some(cb) = &next {
             let waiting = ex.with_callbacks(|cbs| {
@@ -140,16 +140,19 @@ fn drive(ex: &mut Execution, callbacks: Vec<Json>) {
                     body,
                 };
                 let now = ex.now();
-                ex.deliver(now, &id, Auth::Granted, request);
+                if let Err(refused) = ex.deliver(now, &id, Auth::Granted, request) {
+                    return Err(format!("the scripted callback was refused: {refused}"));
+                }
                 next = queue.next();
                 continue;
             }
         }
         match ex.poll_timeout() {
             Some(t) => ex.handle_timeout(t),
-            None => return,
+            None => return Ok(()),
         }
     }
+    Err("the execution did not settle within the loop budget".into())
 }
 
 fn compare(ex: &Execution, expected: &Json) -> Result<(), String> {
