@@ -97,7 +97,7 @@ fn check_case(path: &Path) -> Result<(), String> {
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default(),
-    );
+    )?;
     compare(&ex, &expected)
 }
 
