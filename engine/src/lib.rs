@@ -40,6 +40,7 @@ pub mod ids;
 pub mod interp;
 pub mod request;
 pub mod runner;
+pub mod scenario;
 pub mod stdlib;
 pub mod time;
 pub mod value;

@@ -1,0 +1,391 @@
+//! Scenarios (`fixtures/scenarios/*.yaml`): a workflow, requests sent from outside at
+//! simulated times, and what should happen.
+//!
+//! ```yaml
+//! workflow: ../workflows/basic_callback.yaml   # relative to this file
+//! seed: 0                                      # optional, default 0
+//! argument: {who: "Ada"}                       # optional execution argument
+//! start_time: "2024-01-01T00:00:00Z"           # optional simulated wall clock at t = 0
+//! requests:                                    # sent from outside, at simulated times
+//!   - at: 5                                    # seconds since start (decimals allowed)
+//!     endpoint: 0                              # endpoints numbered in creation order
+//!     method: GET                              # optional, default: the endpoint's method
+//!     headers: {Content-Type: application/json} # optional
+//!     query: "a=1&a=2"                         # optional raw query string
+//!     body: '{"foo": "bar"}'                   # optional raw body
+//!     expect: 200                              # optional expected status
+//! cancel_at: 100                               # optional
+//! expect:                                      # all optional
+//!   state: SUCCEEDED
+//!   result: {...}
+//!   error_tags: [TimeoutError]
+//!   ended_at: 5
+//!   logs: [{at: 0, severity: INFO, text: "..."}]  # the exact sequence, when given
+//! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
+//! ```
+
+use crate::callbacks::ExecutionState;
+use crate::defn::tree::{self, Node, Pos, Syntax};
+use crate::error::tags;
+use crate::interp::Outcome;
+use crate::runner::{Run, RunConfig, ScriptedRequest};
+use crate::stdlib::LogPayload;
+use crate::time::{SimTime, WallClock, duration_from_secs, parse_rfc3339};
+use crate::value::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// As written: relative to the scenario file.
+    pub workflow: String,
+    pub seed: u64,
+    pub argument: Option<Value>,
+    pub start_time: WallClock,
+    pub requests: Vec<ScriptedRequest>,
+    /// Expected status per request, by index.
+    pub expect_status: Vec<Option<u16>>,
+    pub cancel_at: Option<SimTime>,
+    pub expect: Expect,
+    pub covers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expect {
+    pub state: Option<ExecutionState>,
+    pub result: Option<Value>,
+    pub error_tags: Option<Vec<String>>,
+    pub ended_at: Option<SimTime>,
+    pub logs: Option<Vec<ExpectedLog>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpectedLog {
+    pub at: SimTime,
+    pub severity: String,
+    pub payload: LogPayload,
+}
+
+/// A scenario error at `line:column`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl Scenario {
+    pub fn run_config(&self) -> RunConfig {
+        RunConfig {
+            seed: self.seed,
+            argument: self.argument.clone(),
+            clock: self.start_time,
+            cancel_at: self.cancel_at,
+        }
+    }
+}
+
+fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError {
+        pos,
+        message: message.into(),
+    })
+}
+
+fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
+    let secs = match n.to_value() {
+        Value::Int(i) => i as f64,
+        Value::Double(d) => d,
+        other => return err(n.pos, format!("'{what}' is seconds since the start, not a {}", other.type_name())),
+    };
+    match duration_from_secs(secs) {
+        Ok(d) => Ok(SimTime::ZERO.saturating_add(d)),
+        Err(e) => err(n.pos, format!("'{what}': {e}")),
+    }
+}
+
+fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
+    match n.as_str() {
+        Some(s) => Ok(s.to_owned()),
+        None => err(n.pos, format!("'{what}' must be a string, not a {}", n.describe())),
+    }
+}
+
+fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
+    n.as_map()
+        .ok_or_else(|| ScenarioError { pos: n.pos, message: format!("'{what}' must be a map") })
+}
+
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let root = tree::parse(text, Syntax::Yaml).map_err(|e| ScenarioError {
+        pos: e.pos,
+        message: e.message,
+    })?;
+    let mut s = Scenario {
+        workflow: String::new(),
+        seed: 0,
+        argument: None,
+        start_time: WallClock::DEFAULT,
+        requests: Vec::new(),
+        expect_status: Vec::new(),
+        cancel_at: None,
+        expect: Expect::default(),
+        covers: Vec::new(),
+    };
+    let mut has_workflow = false;
+    for (key, kpos, v) in map(&root, "scenario")? {
+        match key.as_str() {
+            "workflow" => {
+                s.workflow = string(v, key)?;
+                has_workflow = true;
+            }
+            "seed" => match v.to_value() {
+                Value::Int(i) if i >= 0 => s.seed = i as u64,
+                _ => return err(v.pos, "'seed' is a non-negative integer"),
+            },
+            "argument" => s.argument = Some(v.to_value()),
+            "start_time" => {
+                let text = string(v, key)?;
+                let nanos = parse_rfc3339(&text).ok_or_else(|| ScenarioError {
+                    pos: v.pos,
+                    message: format!("'start_time' is an RFC 3339 time like 2024-01-01T00:00:00Z, not '{text}'"),
+                })?;
+                s.start_time = WallClock::from_unix_nanos(nanos);
+            }
+            "requests" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'requests' is a list");
+                };
+                for item in items {
+                    let (r, expect) = request(item)?;
+                    s.requests.push(r);
+                    s.expect_status.push(expect);
+                }
+            }
+            "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
+            "expect" => s.expect = expect(v)?,
+            "covers" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'covers' is a list of rule ids");
+                };
+                for i in items {
+                    s.covers.push(string(i, "covers")?);
+                }
+            }
+            "description" => {
+                string(v, key)?;
+            }
+            other => return err(*kpos, format!("unknown key '{other}' in a scenario")),
+        }
+    }
+    if !has_workflow {
+        return err(root.pos, "a scenario needs 'workflow: <path relative to the scenario>'");
+    }
+    Ok(s)
+}
+
+fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), ScenarioError> {
+    let mut r = ScriptedRequest::default();
+    let mut expect = None;
+    let (mut has_at, mut has_endpoint) = (false, false);
+    for (key, kpos, v) in map(n, "request")? {
+        match key.as_str() {
+            "at" => {
+                r.at = seconds(v, key)?;
+                has_at = true;
+            }
+            "endpoint" => match v.to_value() {
+                Value::Int(i) if (0..=i64::from(u32::MAX)).contains(&i) => {
+                    r.endpoint = i as u32;
+                    has_endpoint = true;
+                }
+                _ => return err(v.pos, "'endpoint' is an index in creation order: 0, 1, …"),
+            },
+            "method" => r.method = Some(string(v, key)?),
+            "headers" => {
+                for (name, _, value) in map(v, key)? {
+                    let text = match value.to_value() {
+                        Value::Str(s) => s.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        _ => return err(value.pos, "a header value is a string"),
+                    };
+                    r.headers.push((name.clone(), text));
+                }
+            }
+            "query" => r.query = string(v, key)?,
+            "body" => r.body = string(v, key)?.into_bytes(),
+            "expect" => match v.to_value() {
+                Value::Int(code) if (100..600).contains(&code) => expect = Some(code as u16),
+                _ => return err(v.pos, "'expect' is an HTTP status such as 200"),
+            },
+            other => return err(*kpos, format!("unknown key '{other}' in a request")),
+        }
+    }
+    if !has_at || !has_endpoint {
+        return err(n.pos, "a request needs 'at' and 'endpoint'");
+    }
+    Ok((r, expect))
+}
+
+fn expect(n: &Node) -> Result<Expect, ScenarioError> {
+    let mut e = Expect::default();
+    for (key, kpos, v) in map(n, "expect")? {
+        match key.as_str() {
+            "state" => {
+                e.state = Some(match v.as_str() {
+                    Some("ACTIVE") => ExecutionState::Active,
+                    Some("SUCCEEDED") => ExecutionState::Succeeded,
+                    Some("FAILED") => ExecutionState::Failed,
+                    Some("CANCELLED") => ExecutionState::Cancelled,
+                    _ => return err(v.pos, "'state' is ACTIVE, SUCCEEDED, FAILED or CANCELLED"),
+                })
+            }
+            "result" => e.result = Some(v.to_value()),
+            "error_tags" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'error_tags' is a list");
+                };
+                e.error_tags = Some(items.iter().map(|i| string(i, key)).collect::<Result<_, _>>()?);
+            }
+            "ended_at" => e.ended_at = Some(seconds(v, key)?),
+            "logs" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'logs' is a list");
+                };
+                let mut logs = Vec::new();
+                for item in items {
+                    let mut at = None;
+                    let mut severity = "DEFAULT".to_owned();
+                    let mut payload = None;
+                    for (k, kp, lv) in map(item, "log")? {
+                        match k.as_str() {
+                            "at" => at = Some(seconds(lv, "at")?),
+                            "severity" => severity = string(lv, k)?,
+                            "text" => payload = Some(LogPayload::Text(string(lv, k)?)),
+                            "data" => payload = Some(LogPayload::Data(lv.to_value())),
+                            other => return err(*kp, format!("unknown key '{other}' in a log")),
+                        }
+                    }
+                    let (Some(at), Some(payload)) = (at, payload) else {
+                        return err(item.pos, "a log needs 'at' and 'text' or 'data'");
+                    };
+                    logs.push(ExpectedLog { at, severity, payload });
+                }
+                e.logs = Some(logs);
+            }
+            other => return err(*kpos, format!("unknown key '{other}' in 'expect'")),
+        }
+    }
+    Ok(e)
+}
+
+/// Every way `run` differs from what `scenario` expects, in a sentence each.
+pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
+    let mut failures = Vec::new();
+    let ex = &run.execution;
+    if run.budget_exhausted {
+        failures.push("the run did not settle within its loop budget".to_owned());
+    }
+    for (i, (want, got)) in scenario.expect_status.iter().zip(&run.requests).enumerate() {
+        if let Some(want) = want {
+            if *want != got.status {
+                failures.push(format!("request {i} (at {}): status {}, expected {want}", got.at, got.status));
+            }
+        }
+    }
+    let e = &scenario.expect;
+    if let Some(state) = e.state {
+        if ex.state() != state {
+            failures.push(format!("state {}, expected {state}", ex.state()));
+        }
+    }
+    if let Some(want) = &e.result {
+        match ex.outcome() {
+            Some(Outcome::Succeeded(got)) if crate::expr::eval::equal(got, want) => {}
+            Some(Outcome::Succeeded(got)) => failures.push(format!("result {}, expected {}", show(got), show(want))),
+            _ => failures.push(format!("no result (state {}), expected {}", ex.state(), show(want))),
+        }
+    }
+    if let Some(want) = &e.error_tags {
+        match ex.outcome() {
+            Some(Outcome::Failed(err)) => {
+                let got = tags(err);
+                if &got != want {
+                    failures.push(format!("error tags {got:?}, expected {want:?}"));
+                }
+            }
+            _ => failures.push(format!("no error (state {}), expected tags {want:?}", ex.state())),
+        }
+    }
+    if let Some(want) = e.ended_at {
+        match ex.ended_at() {
+            Some(got) if got == want => {}
+            Some(got) => failures.push(format!("ended at {got}, expected {want}")),
+            None => failures.push(format!("still running, expected to end at {want}")),
+        }
+    }
+    if let Some(want) = &e.logs {
+        let got = ex.logs();
+        let n = got.len().max(want.len());
+        for i in 0..n {
+            match (got.get(i), want.get(i)) {
+                (Some(g), Some(w)) if g.at == w.at && g.severity == w.severity && same_payload(&g.payload, &w.payload) => {}
+                (g, w) => {
+                    failures.push(format!(
+                        "log {i}: got {}, expected {}",
+                        g.map_or("nothing".into(), |g| format!("{} {} {}", g.at, g.severity, payload_text(&g.payload))),
+                        w.map_or("nothing".into(), |w| format!("{} {} {}", w.at, w.severity, payload_text(&w.payload))),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    failures
+}
+
+fn same_payload(a: &LogPayload, b: &LogPayload) -> bool {
+    match (a, b) {
+        (LogPayload::Text(x), LogPayload::Text(y)) => x == y,
+        (LogPayload::Data(x), LogPayload::Data(y)) => crate::expr::eval::equal(x, y),
+        _ => false,
+    }
+}
+
+pub fn payload_text(p: &LogPayload) -> String {
+    match p {
+        LogPayload::Text(t) => format!("{t:?}"),
+        LogPayload::Data(d) => show(d),
+    }
+}
+
+/// A value as compact JSON, or its debug form when it has none (bytes).
+pub fn show(v: &Value) -> String {
+    v.to_json().map_or_else(|_| format!("{v:?}"), |j| j.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_format() {
+        let text = "workflow: ../workflows/basic_callback.yaml\nseed: 3\nargument: {who: \"Ada\"}\nstart_time: \"2024-01-01T00:00:00Z\"\nrequests:\n  - at: 5.5\n    endpoint: 0\n    method: GET\n    headers: {Content-Type: application/json}\n    query: \"a=1&a=2\"\n    body: '{\"foo\": \"bar\"}'\n    expect: 200\ncancel_at: 100\nexpect:\n  state: SUCCEEDED\n  result: {a: 1}\n  error_tags: [TimeoutError]\n  ended_at: 5\n  logs: [{at: 0, severity: INFO, text: \"hi\"}]\ncovers: [CB-5]\n";
+        let s = parse(text).unwrap();
+        assert_eq!(s.seed, 3);
+        assert_eq!(s.requests[0].at, SimTime::from_nanos(5_500_000_000));
+        assert_eq!(s.requests[0].headers, vec![("Content-Type".to_owned(), "application/json".to_owned())]);
+        assert_eq!(s.expect_status, vec![Some(200)]);
+        assert_eq!(s.cancel_at, Some(SimTime::from_secs(100)));
+        assert_eq!(s.expect.state, Some(ExecutionState::Succeeded));
+        assert_eq!(s.expect.logs.as_ref().unwrap()[0].payload, LogPayload::Text("hi".into()));
+        assert_eq!(s.covers, vec!["CB-5"]);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse("workflow: w.yaml\nrequests:\n  - at: -1\n    endpoint: 0\n").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 3, col: 9 });
+        assert!(e.message.contains("negative"), "{e:?}");
+        let e = parse("workflow: w.yaml\nbogus: 1\n").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 2, col: 1 });
+        assert!(parse("seed: 1\n").unwrap_err().message.contains("needs 'workflow"));
+    }
+}
