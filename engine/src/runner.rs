@@ -40,6 +40,8 @@ pub struct RequestRecord {
     pub message: Option<String>,
     /// When an await took it; `None` if none ever did.
     pub taken_at: Option<SimTime>,
+    /// How many trace events came before it: where it sits in the timeline.
+    pub trace_pos: usize,
 }
 
 /// How to run.
@@ -125,6 +127,7 @@ pub fn run(
                 query: r.query.clone(),
                 body: r.body.clone(),
             };
+            let trace_pos = execution.trace_len();
             let delivery = execution.deliver(t, &callback_id, Auth::Granted, request);
             let index = records.len();
             records.push(RequestRecord {
@@ -134,6 +137,7 @@ pub fn run(
                 status: http_status(&delivery),
                 message: delivery.as_ref().err().map(|e| e.to_string()),
                 taken_at: matches!(delivery, Ok(Accepted::Taken(_))).then_some(t),
+                trace_pos,
             });
             if let Ok(Accepted::Buffered) = delivery {
                 let e = r.endpoint as usize;
@@ -167,15 +171,14 @@ fn note_takes(
     buffered: &mut [Option<usize>],
     records: &mut [RequestRecord],
 ) {
-    let trace = execution.trace();
-    for (at, t) in &trace[*seen..] {
+    for (at, t) in execution.trace_since(*seen) {
+        *seen += 1;
         if let Trace::AwaitTook { endpoint, .. } = t {
             if let Some(slot) = buffered.get_mut(endpoint.0 as usize) {
                 if let Some(i) = slot.take() {
-                    records[i].taken_at = Some(*at);
+                    records[i].taken_at = Some(at);
                 }
             }
         }
     }
-    *seen = trace.len();
 }

@@ -303,6 +303,15 @@ impl Execution {
         self.world.borrow().trace.clone()
     }
 
+    pub fn trace_len(&self) -> usize {
+        self.world.borrow().trace.len()
+    }
+
+    /// The trace events from index `from` on.
+    pub fn trace_since(&self, from: usize) -> Vec<(SimTime, Trace)> {
+        self.world.borrow().trace.get(from..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
     /// The callback endpoints and their state.
     pub fn with_callbacks<R>(&self, f: impl FnOnce(&Callbacks) -> R) -> R {
         f(&self.world.borrow().callbacks)

@@ -1,0 +1,146 @@
+//! The report of an engine-level run: the JSON of `wfsim run --json` and the readable
+//! timeline, shared by the CLI and the conformance snapshots.
+
+use serde_json::{Value as Json, json};
+
+use crate::callbacks::EndpointIdx;
+use crate::error;
+use crate::interp::{Outcome, Trace};
+use crate::runner::Run;
+use crate::scenario::{payload_text, show};
+use crate::stdlib::LogPayload;
+use crate::time::SimTime;
+
+fn secs(t: SimTime) -> Json {
+    json!(t.as_secs_f64())
+}
+
+/// `wfsim run --json`: exactly one object, keys in the documented order.
+pub fn to_json(run: &Run, failures: &[String]) -> Json {
+    let ex = &run.execution;
+    let (result, err) = match ex.outcome() {
+        Some(Outcome::Succeeded(v)) => (v.to_json().unwrap_or(Json::Null), Json::Null),
+        Some(Outcome::Failed(e)) => (
+            Json::Null,
+            json!({
+                "message": error::message(e).unwrap_or_else(|| show(e)),
+                "tags": error::tags(e),
+            }),
+        ),
+        _ => (Json::Null, Json::Null),
+    };
+    let logs: Vec<Json> = ex
+        .logs()
+        .iter()
+        .map(|l| match &l.payload {
+            LogPayload::Text(t) => json!({"at": secs(l.at), "severity": l.severity, "text": t}),
+            LogPayload::Data(d) => json!({
+                "at": secs(l.at),
+                "severity": l.severity,
+                "data": d.to_json().unwrap_or_else(|_| Json::String(show(d))),
+            }),
+        })
+        .collect();
+    let endpoints: Vec<Json> = ex.with_callbacks(|cbs| {
+        cbs.endpoints()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                json!({"index": i, "method": e.method().as_str(), "url": e.url(), "created_at": secs(e.created_at())})
+            })
+            .collect()
+    });
+    let requests: Vec<Json> = run
+        .requests
+        .iter()
+        .map(|r| {
+            json!({
+                "at": secs(r.at),
+                "endpoint": r.endpoint,
+                "method": r.method,
+                "status": r.status,
+                "taken_at": r.taken_at.map_or(Json::Null, secs),
+            })
+        })
+        .collect();
+    json!({
+        "state": ex.state().as_str(),
+        "result": result,
+        "error": err,
+        "ended_at": ex.ended_at().map_or(Json::Null, secs),
+        "logs": logs,
+        "endpoints": endpoints,
+        "requests": requests,
+        "expectations": {"passed": failures.is_empty(), "failures": failures},
+    })
+}
+
+/// The readable timeline: one line per event, `time  what`.
+pub fn timeline(run: &Run) -> Vec<String> {
+    let ex = &run.execution;
+    let trace = ex.trace();
+    let logs = ex.logs();
+    let mut lines = Vec::new();
+    let mut requests = run.requests.iter().peekable();
+    let endpoint_name = |e: EndpointIdx| format!("endpoint {}", e.0);
+    for (pos, (at, event)) in trace.iter().enumerate() {
+        while let Some(r) = requests.next_if(|r| r.trace_pos <= pos) {
+            lines.push(request_line(r));
+        }
+        let what = match event {
+            Trace::Log(i) => {
+                let l = &logs[*i];
+                format!("log {:<8} {}", l.severity, payload_text(&l.payload))
+            }
+            Trace::EndpointCreated(e) => ex.with_callbacks(|cbs| {
+                let ep = cbs.endpoint(*e).expect("created");
+                format!("{} created: {} {}", endpoint_name(*e), ep.method(), ep.url())
+            }),
+            Trace::AwaitTook { endpoint, received_at, .. } => {
+                format!("await on {} took the request buffered at {received_at}", endpoint_name(*endpoint))
+            }
+            Trace::AwaitBlocked { endpoint, timeout, .. } => format!(
+                "await on {} waits (timeout {})",
+                endpoint_name(*endpoint),
+                SimTime::ZERO.saturating_add(*timeout)
+            ),
+            Trace::AwaitResumed { endpoint, .. } => format!("await on {} resumed", endpoint_name(*endpoint)),
+            Trace::AwaitTimedOut { endpoint, .. } => format!("await on {} timed out", endpoint_name(*endpoint)),
+            Trace::Sleep { until, .. } => format!("sleep until {until}"),
+            Trace::Backoff { attempt, until, .. } => format!("retry {attempt} after back-off, at {until}"),
+            Trace::BranchStarted { thread, branch, .. } => format!("branch '{branch}' started (thread {})", thread.0),
+            Trace::BranchEnded { thread, failed } => {
+                format!("thread {} ended{}", thread.0, if *failed { " with an error" } else { "" })
+            }
+            Trace::Ended { state } => {
+                let detail = match ex.outcome() {
+                    Some(Outcome::Succeeded(v)) => format!(" result: {}", show(v)),
+                    Some(Outcome::Failed(e)) => format!(" error: {}", show(e)),
+                    _ => String::new(),
+                };
+                format!("execution {state}{detail}")
+            }
+        };
+        lines.push(format!("{:>12}  {what}", at.to_string()));
+    }
+    for r in requests {
+        lines.push(request_line(r));
+    }
+    lines
+}
+
+fn request_line(r: &crate::runner::RequestRecord) -> String {
+    let outcome = match (r.status, r.taken_at) {
+        (200, Some(t)) if t == r.at => "taken by a waiting await".to_owned(),
+        (200, Some(t)) => format!("buffered, taken at {t}"),
+        (200, None) => "buffered, never taken".to_owned(),
+        (_, _) => r.message.clone().unwrap_or_default(),
+    };
+    format!(
+        "{:>12}  request {} endpoint {} -> {}  {outcome}",
+        r.at.to_string(),
+        r.method,
+        r.endpoint,
+        r.status
+    )
+}
