@@ -17,7 +17,11 @@ use wfsim_engine::scenario::{self, Scenario};
 use wfsim_engine::{Value, WallClock, report};
 
 #[derive(Parser, Debug)]
-#[command(name = "wfsim", version, about = "Deterministic simulation of Google Cloud Workflows callbacks")]
+#[command(
+    name = "wfsim",
+    version,
+    about = "Deterministic simulation of Google Cloud Workflows callbacks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,13 +75,20 @@ fn main() -> ExitCode {
 }
 
 fn read(path: &Path) -> Result<String, Invalid> {
-    std::fs::read_to_string(path).map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
 }
 
 fn load_workflow(path: &Path) -> Result<Workflow, Invalid> {
     let text = read(path)?;
     defn::load(&path.display().to_string(), &text).map_err(|errors| {
-        Invalid(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        Invalid(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })
 }
 
@@ -88,15 +99,23 @@ fn is_scenario(path: &Path, text: &str) -> bool {
         return false;
     }
     match defn::tree::parse(text, Syntax::Yaml) {
-        Ok(root) => root.as_map().is_some_and(|m| m.iter().any(|(k, _, _)| k == "workflow")),
+        Ok(root) => root
+            .as_map()
+            .is_some_and(|m| m.iter().any(|(k, _, _)| k == "workflow")),
         Err(_) => false,
     }
 }
 
-fn run(path: &Path, seed: Option<u64>, argument: Option<&str>, json: bool) -> Result<ExitCode, Invalid> {
+fn run(
+    path: &Path,
+    seed: Option<u64>,
+    argument: Option<&str>,
+    json: bool,
+) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
     let (workflow_path, mut scenario) = if is_scenario(path, &text) {
-        let s = scenario::parse(&text).map_err(|e| Invalid(format!("{}:{}: {}", path.display(), e.pos, e.message)))?;
+        let s = scenario::parse(&text)
+            .map_err(|e| Invalid(format!("{}:{}: {}", path.display(), e.pos, e.message)))?;
         let base = path.parent().unwrap_or(Path::new("."));
         (base.join(&s.workflow), Some(s))
     } else {
@@ -119,40 +138,65 @@ fn run(path: &Path, seed: Option<u64>, argument: Option<&str>, json: bool) -> Re
         }
     }
     if let Some(arg) = argument {
-        let parsed: serde_json::Value = serde_json::from_str(arg)
-            .map_err(|e| Invalid(format!("--arg: not JSON: {e}")))?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(arg).map_err(|e| Invalid(format!("--arg: not JSON: {e}")))?;
         config.argument = Some(Value::from_json(&parsed));
     }
-    let name = workflow_path.file_stem().map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-    let script = scenario.as_ref().map(|s| s.requests.clone()).unwrap_or_default();
+    let name = workflow_path
+        .file_stem()
+        .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
+    let script = scenario
+        .as_ref()
+        .map(|s| s.requests.clone())
+        .unwrap_or_default();
     let run = runner::run(Rc::new(workflow), &name, &config, &script);
-    let failures = scenario.as_ref().map(|s| scenario::check(s, &run)).unwrap_or_default();
+    let failures = scenario
+        .as_ref()
+        .map(|s| scenario::check(s, &run))
+        .unwrap_or_default();
+    let mut out = Vec::new();
     if json {
-        println!("{}", report::to_json(&run, &failures));
+        out.push(report::to_json(&run, &failures).to_string());
     } else {
-        println!("wfsim run {} (seed {})", path.display(), config.seed);
-        for line in report::timeline(&run) {
-            println!("{line}");
-        }
+        out.push(format!(
+            "wfsim run {} (seed {})",
+            path.display(),
+            config.seed
+        ));
+        out.extend(report::timeline(&run));
         if scenario.is_some() {
             if failures.is_empty() {
-                println!("expectations: all held");
+                out.push("expectations: all held".into());
             } else {
-                println!("expectations: {} failed", failures.len());
-                for f in &failures {
-                    println!("  - {f}");
-                }
+                out.push(format!("expectations: {} failed", failures.len()));
+                out.extend(failures.iter().map(|f| format!("  - {f}")));
             }
         }
     }
-    Ok(if failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    print_lines(&out);
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Prints to stdout; a closed pipe (`wfsim run … | head`) ends the output quietly.
+fn print_lines(lines: &[String]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(stdout, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     let mut errors = Vec::new();
     for f in files {
         match load_workflow(f) {
-            Ok(_) => println!("{}: ok", f.display()),
+            Ok(_) => print_lines(&[format!("{}: ok", f.display())]),
             Err(Invalid(msg)) => errors.push(msg),
         }
     }

@@ -143,6 +143,7 @@ fn drive(ex: &mut Execution, callbacks: Vec<Json>) -> Result<(), String> {
                 if let Err(refused) = ex.deliver(now, &id, Auth::Granted, request) {
                     return Err(format!("the scripted callback was refused: {refused}"));
                 }
+                ex.handle_timeout(now);
                 next = queue.next();
                 continue;
             }

@@ -94,23 +94,66 @@ pub fn timeline(run: &Run) -> Vec<String> {
             }
             Trace::EndpointCreated(e) => ex.with_callbacks(|cbs| {
                 let ep = cbs.endpoint(*e).expect("created");
-                format!("{} created: {} {}", endpoint_name(*e), ep.method(), ep.url())
+                format!(
+                    "{} created: {} {}",
+                    endpoint_name(*e),
+                    ep.method(),
+                    ep.url()
+                )
             }),
-            Trace::AwaitTook { endpoint, received_at, .. } => {
-                format!("await on {} took the request buffered at {received_at}", endpoint_name(*endpoint))
-            }
-            Trace::AwaitBlocked { endpoint, timeout, .. } => format!(
-                "await on {} waits (timeout {})",
+            Trace::AwaitTook {
+                thread,
+                endpoint,
+                received_at,
+            } => format!(
+                "thread {}: await on {} took the request buffered at {received_at}",
+                thread.0,
+                endpoint_name(*endpoint)
+            ),
+            Trace::AwaitBlocked {
+                thread,
+                endpoint,
+                timeout,
+            } => format!(
+                "thread {}: await on {} waits (timeout {})",
+                thread.0,
                 endpoint_name(*endpoint),
                 SimTime::ZERO.saturating_add(*timeout)
             ),
-            Trace::AwaitResumed { endpoint, .. } => format!("await on {} resumed", endpoint_name(*endpoint)),
-            Trace::AwaitTimedOut { endpoint, .. } => format!("await on {} timed out", endpoint_name(*endpoint)),
-            Trace::Sleep { until, .. } => format!("sleep until {until}"),
-            Trace::Backoff { attempt, until, .. } => format!("retry {attempt} after back-off, at {until}"),
-            Trace::BranchStarted { thread, branch, .. } => format!("branch '{branch}' started (thread {})", thread.0),
+            Trace::AwaitResumed { thread, endpoint } => {
+                format!(
+                    "thread {}: await on {} handed the request",
+                    thread.0,
+                    endpoint_name(*endpoint)
+                )
+            }
+            Trace::AwaitTimedOut { thread, endpoint } => {
+                format!(
+                    "thread {}: await on {} timed out",
+                    thread.0,
+                    endpoint_name(*endpoint)
+                )
+            }
+            Trace::Sleep { thread, until } => format!("thread {}: sleep until {until}", thread.0),
+            Trace::Backoff {
+                thread,
+                attempt,
+                until,
+            } => {
+                format!(
+                    "thread {}: retry {attempt} after back-off, at {until}",
+                    thread.0
+                )
+            }
+            Trace::BranchStarted { thread, branch, .. } => {
+                format!("branch '{branch}' started (thread {})", thread.0)
+            }
             Trace::BranchEnded { thread, failed } => {
-                format!("thread {} ended{}", thread.0, if *failed { " with an error" } else { "" })
+                format!(
+                    "thread {} ended{}",
+                    thread.0,
+                    if *failed { " with an error" } else { "" }
+                )
             }
             Trace::Ended { state } => {
                 let detail = match ex.outcome() {

@@ -93,7 +93,15 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
     let secs = match n.to_value() {
         Value::Int(i) => i as f64,
         Value::Double(d) => d,
-        other => return err(n.pos, format!("'{what}' is seconds since the start, not a {}", other.type_name())),
+        other => {
+            return err(
+                n.pos,
+                format!(
+                    "'{what}' is seconds since the start, not a {}",
+                    other.type_name()
+                ),
+            );
+        }
     };
     match duration_from_secs(secs) {
         Ok(d) => Ok(SimTime::ZERO.saturating_add(d)),
@@ -104,13 +112,18 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
 fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
     match n.as_str() {
         Some(s) => Ok(s.to_owned()),
-        None => err(n.pos, format!("'{what}' must be a string, not a {}", n.describe())),
+        None => err(
+            n.pos,
+            format!("'{what}' must be a string, not a {}", n.describe()),
+        ),
     }
 }
 
 fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
-    n.as_map()
-        .ok_or_else(|| ScenarioError { pos: n.pos, message: format!("'{what}' must be a map") })
+    n.as_map().ok_or_else(|| ScenarioError {
+        pos: n.pos,
+        message: format!("'{what}' must be a map"),
+    })
 }
 
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
@@ -145,7 +158,9 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 let text = string(v, key)?;
                 let nanos = parse_rfc3339(&text).ok_or_else(|| ScenarioError {
                     pos: v.pos,
-                    message: format!("'start_time' is an RFC 3339 time like 2024-01-01T00:00:00Z, not '{text}'"),
+                    message: format!(
+                        "'start_time' is an RFC 3339 time like 2024-01-01T00:00:00Z, not '{text}'"
+                    ),
                 })?;
                 s.start_time = WallClock::from_unix_nanos(nanos);
             }
@@ -176,7 +191,10 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         }
     }
     if !has_workflow {
-        return err(root.pos, "a scenario needs 'workflow: <path relative to the scenario>'");
+        return err(
+            root.pos,
+            "a scenario needs 'workflow: <path relative to the scenario>'",
+        );
     }
     Ok(s)
 }
@@ -242,7 +260,12 @@ fn expect(n: &Node) -> Result<Expect, ScenarioError> {
                 let Some(items) = v.as_seq() else {
                     return err(v.pos, "'error_tags' is a list");
                 };
-                e.error_tags = Some(items.iter().map(|i| string(i, key)).collect::<Result<_, _>>()?);
+                e.error_tags = Some(
+                    items
+                        .iter()
+                        .map(|i| string(i, key))
+                        .collect::<Result<_, _>>()?,
+                );
             }
             "ended_at" => e.ended_at = Some(seconds(v, key)?),
             "logs" => {
@@ -266,7 +289,11 @@ fn expect(n: &Node) -> Result<Expect, ScenarioError> {
                     let (Some(at), Some(payload)) = (at, payload) else {
                         return err(item.pos, "a log needs 'at' and 'text' or 'data'");
                     };
-                    logs.push(ExpectedLog { at, severity, payload });
+                    logs.push(ExpectedLog {
+                        at,
+                        severity,
+                        payload,
+                    });
                 }
                 e.logs = Some(logs);
             }
@@ -286,7 +313,10 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     for (i, (want, got)) in scenario.expect_status.iter().zip(&run.requests).enumerate() {
         if let Some(want) = want {
             if *want != got.status {
-                failures.push(format!("request {i} (at {}): status {}, expected {want}", got.at, got.status));
+                failures.push(format!(
+                    "request {i} (at {}): status {}, expected {want}",
+                    got.at, got.status
+                ));
             }
         }
     }
@@ -299,8 +329,14 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     if let Some(want) = &e.result {
         match ex.outcome() {
             Some(Outcome::Succeeded(got)) if crate::expr::eval::equal(got, want) => {}
-            Some(Outcome::Succeeded(got)) => failures.push(format!("result {}, expected {}", show(got), show(want))),
-            _ => failures.push(format!("no result (state {}), expected {}", ex.state(), show(want))),
+            Some(Outcome::Succeeded(got)) => {
+                failures.push(format!("result {}, expected {}", show(got), show(want)))
+            }
+            _ => failures.push(format!(
+                "no result (state {}), expected {}",
+                ex.state(),
+                show(want)
+            )),
         }
     }
     if let Some(want) = &e.error_tags {
@@ -311,7 +347,10 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
                     failures.push(format!("error tags {got:?}, expected {want:?}"));
                 }
             }
-            _ => failures.push(format!("no error (state {}), expected tags {want:?}", ex.state())),
+            _ => failures.push(format!(
+                "no error (state {}), expected tags {want:?}",
+                ex.state()
+            )),
         }
     }
     if let Some(want) = e.ended_at {
@@ -326,12 +365,25 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         let n = got.len().max(want.len());
         for i in 0..n {
             match (got.get(i), want.get(i)) {
-                (Some(g), Some(w)) if g.at == w.at && g.severity == w.severity && same_payload(&g.payload, &w.payload) => {}
+                (Some(g), Some(w))
+                    if g.at == w.at
+                        && g.severity == w.severity
+                        && same_payload(&g.payload, &w.payload) => {}
                 (g, w) => {
                     failures.push(format!(
                         "log {i}: got {}, expected {}",
-                        g.map_or("nothing".into(), |g| format!("{} {} {}", g.at, g.severity, payload_text(&g.payload))),
-                        w.map_or("nothing".into(), |w| format!("{} {} {}", w.at, w.severity, payload_text(&w.payload))),
+                        g.map_or("nothing".into(), |g| format!(
+                            "{} {} {}",
+                            g.at,
+                            g.severity,
+                            payload_text(&g.payload)
+                        )),
+                        w.map_or("nothing".into(), |w| format!(
+                            "{} {} {}",
+                            w.at,
+                            w.severity,
+                            payload_text(&w.payload)
+                        )),
                     ));
                     break;
                 }
@@ -358,7 +410,8 @@ pub fn payload_text(p: &LogPayload) -> String {
 
 /// A value as compact JSON, or its debug form when it has none (bytes).
 pub fn show(v: &Value) -> String {
-    v.to_json().map_or_else(|_| format!("{v:?}"), |j| j.to_string())
+    v.to_json()
+        .map_or_else(|_| format!("{v:?}"), |j| j.to_string())
 }
 
 #[cfg(test)]
@@ -371,11 +424,17 @@ mod tests {
         let s = parse(text).unwrap();
         assert_eq!(s.seed, 3);
         assert_eq!(s.requests[0].at, SimTime::from_nanos(5_500_000_000));
-        assert_eq!(s.requests[0].headers, vec![("Content-Type".to_owned(), "application/json".to_owned())]);
+        assert_eq!(
+            s.requests[0].headers,
+            vec![("Content-Type".to_owned(), "application/json".to_owned())]
+        );
         assert_eq!(s.expect_status, vec![Some(200)]);
         assert_eq!(s.cancel_at, Some(SimTime::from_secs(100)));
         assert_eq!(s.expect.state, Some(ExecutionState::Succeeded));
-        assert_eq!(s.expect.logs.as_ref().unwrap()[0].payload, LogPayload::Text("hi".into()));
+        assert_eq!(
+            s.expect.logs.as_ref().unwrap()[0].payload,
+            LogPayload::Text("hi".into())
+        );
         assert_eq!(s.covers, vec!["CB-5"]);
     }
 
@@ -386,6 +445,11 @@ mod tests {
         assert!(e.message.contains("negative"), "{e:?}");
         let e = parse("workflow: w.yaml\nbogus: 1\n").unwrap_err();
         assert_eq!(e.pos, Pos { line: 2, col: 1 });
-        assert!(parse("seed: 1\n").unwrap_err().message.contains("needs 'workflow"));
+        assert!(
+            parse("seed: 1\n")
+                .unwrap_err()
+                .message
+                .contains("needs 'workflow")
+        );
     }
 }

@@ -188,8 +188,8 @@ pub enum Outcome {
 /// Inputs take `now`: [`Execution::start`], [`Execution::deliver`],
 /// [`Execution::handle_timeout`], [`Execution::cancel`]. After each, read
 /// [`Execution::poll_timeout`] for the next instant that needs `handle_timeout`. A host
-/// delivers the requests of an instant before calling `handle_timeout` for it (SPEC:
-/// requests before timers).
+/// delivers all the requests of an instant, then calls `handle_timeout` for it: requests
+/// come before timers and before the workflow moves on (SPEC §3 preamble, CB-12).
 pub struct Execution {
     world: Rc<RefCell<World>>,
     threads: BTreeMap<ThreadId, BoxFut<'static, ()>>,
@@ -309,7 +309,12 @@ impl Execution {
 
     /// The trace events from index `from` on.
     pub fn trace_since(&self, from: usize) -> Vec<(SimTime, Trace)> {
-        self.world.borrow().trace.get(from..).map(<[_]>::to_vec).unwrap_or_default()
+        self.world
+            .borrow()
+            .trace
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// The callback endpoints and their state.
@@ -323,8 +328,9 @@ impl Execution {
 
     // Inputs.
 
-    /// A request arrives at endpoint `callback_id`: the slot rule answers it (SPEC §3), and
-    /// a thread it resumes runs until it blocks again.
+    /// A request arrives at endpoint `callback_id`: the slot rule answers it (SPEC §3). A
+    /// thread it resumes runs at `handle_timeout(now)`, after every request of the instant:
+    /// the guide's eleventh request to ten waiters still finds the execution ACTIVE (CB-12).
     pub fn deliver(
         &mut self,
         now: SimTime,
@@ -339,12 +345,11 @@ impl Execution {
             .callbacks
             .deliver(now, callback_id, auth, request);
         self.pump();
-        self.run();
         delivery
     }
 
-    /// Fires the await timeouts and sleeps due at or before `now`, and the one-year limit
-    /// (EX-5), then runs what they woke.
+    /// Closes the instant `now`: fires the await timeouts and sleeps due at or before it, and
+    /// the one-year limit (EX-5), then runs every thread that requests or timers woke.
     pub fn handle_timeout(&mut self, now: SimTime) {
         self.set_now(now);
         if self.outcome.is_some() {
@@ -387,12 +392,16 @@ impl Execution {
 
     // Outputs.
 
-    /// The next instant at which `handle_timeout` has work.
+    /// The next instant at which `handle_timeout` has work: `now` itself while a request
+    /// has woken a thread that has not run yet.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         if self.outcome.is_some() {
             return None;
         }
         let w = self.world.borrow();
+        if !w.runnable.is_empty() {
+            return Some(w.now);
+        }
         [
             w.callbacks.poll_timeout(),
             w.sleeps.first().map(|&(t, _)| t),
