@@ -10,6 +10,7 @@
 pub mod check;
 pub mod corpus;
 pub mod exhaustive;
+pub mod fixtures;
 pub mod model;
 pub mod ops;
 pub mod property;
