@@ -27,9 +27,16 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 pub fn load_workflow(path: &Path) -> Result<Workflow, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     defn::load(&name, &text).map_err(|errs| {
-        errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }
 
@@ -53,7 +60,10 @@ impl ScenarioRun {
 }
 
 fn stem(path: &Path) -> String {
-    path.file_stem().unwrap_or_default().to_string_lossy().into_owned()
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Runs the scenario at `path`; `workflow_override` runs it against another spelling of
@@ -64,7 +74,10 @@ pub fn run_scenario(path: &Path, workflow_override: Option<&Path>) -> Result<Sce
         .map_err(|e| format!("{}:{}: {}", path.display(), e.pos, e.message))?;
     let workflow_path = match workflow_override {
         Some(p) => p.to_path_buf(),
-        None => path.parent().unwrap_or(Path::new(".")).join(&scenario.workflow),
+        None => path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&scenario.workflow),
     };
     let workflow = load_workflow(&workflow_path)?;
     let run = runner::run(

@@ -16,3 +16,4 @@ pub mod ops;
 pub mod property;
 pub mod render;
 pub mod report;
+pub mod suite;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use wfsim_conformance::exhaustive;
 use wfsim_conformance::property::{self, PropertyConfig};
-use wfsim_conformance::report;
+use wfsim_conformance::{report, suite};
 
 const USAGE: &str = "usage: cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]
 
@@ -105,8 +105,12 @@ fn main() -> ExitCode {
             ops.len()
         );
     }
-    println!("\n{}", report.closing_line());
-    if report.ok() {
+    let suite = suite::run();
+    print!("{}", suite.text);
+    let passed = report.passed + suite.passed;
+    let failed = report.failed + suite.failed;
+    println!("\nconformance: {passed} passed, {failed} failed");
+    if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -45,11 +45,6 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.failed == 0
     }
-
-    /// The last line of the run, in the `N passed, M failed` form CI reads.
-    pub fn closing_line(&self) -> String {
-        format!("rules: {} passed, {} failed", self.passed, self.failed)
-    }
 }
 
 pub fn render(property: &PropertyOutcome, exhaustive: &ExhaustiveOutcome) -> Report {

@@ -29,7 +29,13 @@ fn yaml_and_json_twins_give_identical_traces() {
             continue;
         };
         let json = fixtures::run_scenario(&p, Some(&twin)).unwrap();
-        assert_eq!(yaml.snapshot(), json.snapshot(), "{} vs {}", p.display(), twin.display());
+        assert_eq!(
+            yaml.snapshot(),
+            json.snapshot(),
+            "{} vs {}",
+            p.display(),
+            twin.display()
+        );
         compared += 1;
     }
     assert!(compared >= 5, "only {compared} twins compared");

@@ -28,6 +28,9 @@ const ENGINE_DEPENDENCIES: &[&str] = &[
     "quote",
     "syn",
     "unicode-ident",
+    // serde_json's `preserve_order` (reports keep their documented key order).
+    "equivalent",
+    "indexmap",
     // Encodings and text.
     "base64",
     "form_urlencoded",
@@ -80,37 +83,74 @@ fn engine_reaches_no_clock_socket_or_os_randomness() {
     );
 }
 
-/// SPEC rule ids that no test cites yet, each waiting on an issue. FIXME: empty this list.
-const NOT_YET_CITED: &[&str] = &[
-    // CB-3 (a callback map from another execution) is checked by the interpreter: issue 3.
-    "CB-3",
-];
+/// SPEC rule ids that nothing cites yet, each waiting on an issue. FIXME: empty this list.
+const NOT_YET_CITED: &[&str] = &[];
 
-#[test]
-fn every_callback_rule_is_cited_by_a_test() {
+fn read_spec() -> String {
     let spec_path = spec_path();
-    let spec = fs::read_to_string(&spec_path).unwrap_or_else(|e| {
+    fs::read_to_string(&spec_path).unwrap_or_else(|e| {
         panic!(
             "cannot read {} ({e}); set WFSIM_SPEC to the path of SPEC.md",
             spec_path.display()
         )
-    });
-    let ids = rule_ids(&spec, "CB-");
-    assert!(ids.len() >= 13, "SPEC.md lists only {ids:?}");
+    })
+}
+
+/// Every rule of SPEC.md (CB, RT, EX) is cited: by a test named `cb_N_…` (`rt_N_…`,
+/// `ex_N_…`), by a conformance rule row, or by a scenario's `covers:` list.
+#[test]
+fn every_spec_rule_is_cited_by_a_test_or_scenario() {
+    let spec = read_spec();
     let mut sources = String::new();
-    for dir in ["engine", "conformance"] {
-        collect_rs(&project_root().join(dir), &mut sources);
+    for dir in ["engine", "conformance", "fixtures/scenarios"] {
+        collect(&project_root().join(dir), &mut sources);
     }
-    for id in &ids {
-        let n = &id["CB-".len()..];
-        let cited =
-            sources.contains(&format!("fn cb_{n}_")) || sources.contains(&format!("(\"{id}\","));
-        if NOT_YET_CITED.contains(&id.as_str()) {
-            assert!(!cited, "{id} is cited now: remove it from NOT_YET_CITED");
-        } else {
-            assert!(
-                cited,
-                "no test is named `cb_{n}_…` and no conformance rule is {id}"
+    let mut total = 0;
+    for prefix in ["CB-", "RT-", "EX-"] {
+        let ids = rule_ids(&spec, prefix);
+        assert!(!ids.is_empty(), "SPEC.md lists no {prefix} rules");
+        total += ids.len();
+        for id in &ids {
+            let n = &id[prefix.len()..];
+            let snake = format!("fn {}_{n}_", prefix[..2].to_ascii_lowercase());
+            let cited = sources.contains(&snake)
+                || sources.contains(&format!("(\"{id}\","))
+                || covers_mention(&sources, id);
+            if NOT_YET_CITED.contains(&id.as_str()) {
+                assert!(!cited, "{id} is cited now: remove it from NOT_YET_CITED");
+            } else {
+                assert!(
+                    cited,
+                    "nothing cites {id}: no test `{snake}…`, rule row or scenario"
+                );
+            }
+        }
+    }
+    assert!(total >= 21, "only {total} rules found in SPEC.md");
+}
+
+/// `covers: [CB-1, CB-6]` lines of scenarios.
+fn covers_mention(sources: &str, id: &str) -> bool {
+    sources.lines().any(|l| {
+        l.trim_start().starts_with("covers:")
+            && l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .any(|w| w == id)
+    })
+}
+
+/// The conformance report's list of rules scenarios must cover is SPEC's, less CB-13
+/// (HTTP responses, a live-mode rule).
+#[test]
+fn scenario_rules_match_spec() {
+    let spec = read_spec();
+    let text = fs::read_to_string(project_root().join("conformance/src/suite.rs")).unwrap();
+    for prefix in ["CB-", "RT-", "EX-"] {
+        for id in rule_ids(&spec, prefix) {
+            let listed = text.contains(&format!("\"{id}\""));
+            assert_eq!(
+                listed,
+                id != "CB-13",
+                "{id} in SCENARIO_RULES of conformance/src/suite.rs"
             );
         }
     }
@@ -134,7 +174,8 @@ fn rule_ids(spec: &str, prefix: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn collect_rs(dir: &Path, out: &mut String) {
+/// Appends the text of every `.rs` and `.yaml` file under `dir`, in path order.
+fn collect(dir: &Path, out: &mut String) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
@@ -142,8 +183,8 @@ fn collect_rs(dir: &Path, out: &mut String) {
     paths.sort();
     for path in paths {
         if path.is_dir() {
-            collect_rs(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "yaml") {
             out.push_str(&fs::read_to_string(&path).unwrap_or_default());
         }
     }

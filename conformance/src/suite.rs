@@ -1,0 +1,137 @@
+//! The fixture and corpus parts of `cargo xtask conformance`: one row per scenario, which
+//! scenario covers which rule, the YAML/JSON twins, and the shared corpus.
+
+use std::fmt::Write as _;
+
+use crate::corpus;
+use crate::fixtures;
+
+/// The rule ids of SPEC.md that scenarios must cover. `xtask`'s tidy check keeps this list
+/// equal to SPEC.md's. CB-13 (HTTP responses) belongs to live mode.
+pub const SCENARIO_RULES: &[&str] = &[
+    "CB-1", "CB-2", "CB-3", "CB-4", "CB-5", "CB-6", "CB-7", "CB-8", "CB-9", "CB-10", "CB-11",
+    "CB-12", "RT-1", "RT-2", "RT-3", "EX-1", "EX-2", "EX-3", "EX-4", "EX-5",
+];
+
+/// Rows checked and failed, and the text to print.
+#[derive(Debug, Default)]
+pub struct SuiteReport {
+    pub text: String,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl SuiteReport {
+    fn row(&mut self, ok: bool) -> &'static str {
+        if ok {
+            self.passed += 1;
+            "pass"
+        } else {
+            self.failed += 1;
+            "FAIL"
+        }
+    }
+}
+
+pub fn run() -> SuiteReport {
+    let mut r = SuiteReport::default();
+    let dir = fixtures::dir();
+    let scenarios = fixtures::files(&dir.join("scenarios"), "yaml");
+    let mut runs = Vec::new();
+    let _ = writeln!(r.text, "\nscenarios (fixtures/scenarios):");
+    let _ = writeln!(r.text, "{:<28} {:<36} result", "scenario", "covers");
+    for path in &scenarios {
+        match fixtures::run_scenario(path, None) {
+            Ok(run) => {
+                let ok = run.failures.is_empty();
+                let verdict = r.row(ok);
+                let _ = writeln!(
+                    r.text,
+                    "{:<28} {:<36} {verdict}",
+                    run.name,
+                    run.scenario.covers.join(" ")
+                );
+                for f in &run.failures {
+                    let _ = writeln!(r.text, "    - {f}");
+                }
+                runs.push(run);
+            }
+            Err(e) => {
+                r.row(false);
+                let _ = writeln!(r.text, "{e}");
+            }
+        }
+    }
+    let _ = writeln!(r.text, "\nrules covered by scenarios:");
+    for rule in SCENARIO_RULES {
+        let by: Vec<&str> = runs
+            .iter()
+            .filter(|s| s.scenario.covers.iter().any(|c| c == rule))
+            .map(|s| s.name.as_str())
+            .collect();
+        let verdict = if by.is_empty() {
+            "NOT COVERED"
+        } else {
+            "covered"
+        };
+        r.row(!by.is_empty());
+        let _ = writeln!(r.text, "{rule:<6} {verdict:<12} {}", by.join(", "));
+    }
+    let mut twins = 0;
+    for run in &runs {
+        if let Some(twin) = fixtures::json_twin(&run.workflow_path) {
+            let same = fixtures::run_scenario(
+                &dir.join("scenarios").join(format!("{}.yaml", run.name)),
+                Some(&twin),
+            )
+            .map(|other| other.snapshot() == run.snapshot())
+            .unwrap_or(false);
+            twins += 1;
+            let verdict = r.row(same);
+            if !same {
+                let _ = writeln!(
+                    r.text,
+                    "twin {} differs from its YAML: {verdict}",
+                    twin.display()
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        r.text,
+        "\nYAML/JSON twins: {twins} scenario runs compared trace for trace"
+    );
+    match corpus::run_all(&corpus::default_dir()) {
+        Ok(outcomes) => {
+            let mut unexpected = Vec::new();
+            for o in &outcomes {
+                let known = corpus::KNOWN_DIVERGENCES.iter().any(|(n, _)| *n == o.name);
+                if o.disagreement.is_some() != known {
+                    unexpected.push(format!(
+                        "{}: {}",
+                        o.name,
+                        o.disagreement
+                            .as_deref()
+                            .unwrap_or("agrees now; drop it from KNOWN_DIVERGENCES")
+                    ));
+                }
+            }
+            let agree = outcomes.iter().filter(|o| o.disagreement.is_none()).count();
+            let verdict = r.row(unexpected.is_empty());
+            let _ = writeln!(
+                r.text,
+                "\ncorpus (../shared/corpus): {agree} of {} cases agree, {} known divergences: {verdict}",
+                outcomes.len(),
+                corpus::KNOWN_DIVERGENCES.len()
+            );
+            for u in unexpected {
+                let _ = writeln!(r.text, "    - {u}");
+            }
+        }
+        Err(e) => {
+            r.row(false);
+            let _ = writeln!(r.text, "\ncorpus: {e} (set WFSIM_CORPUS)");
+        }
+    }
+    r
+}
