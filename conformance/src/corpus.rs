@@ -88,6 +88,7 @@ fn check_case(path: &Path) -> Result<(), String> {
             seed: 0,
             clock: WallClock::DEFAULT,
             argument,
+            steps_max: wfsim_engine::interp::STEPS_MAX,
         },
     );
     drive(

@@ -88,6 +88,7 @@ pub fn run(
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
+            steps_max: crate::interp::STEPS_MAX,
         },
     );
     let mut records: Vec<RequestRecord> = Vec::new();

@@ -7,13 +7,15 @@ commands:
   conformance [OPTIONS]    check the engine against the spec model, report per rule
       --cases N            generated sequences (default 4096)
       --seed S             generator seed; a failure prints the one to replay (default 0)
-      --exhaustive-len L   check every sequence up to this length (default 7)";
+      --exhaustive-len L   check every sequence up to this length (default 7)
+  bench                    print engine-level benchmark figures";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
     Test,
     /// The options are checked by the conformance binary itself.
     Conformance(Vec<String>),
+    Bench,
     Help,
 }
 
@@ -26,6 +28,8 @@ impl Cmd {
             "test" if rest.is_empty() => Ok(Cmd::Test),
             "test" => Err(format!("`test` takes no arguments, got {rest:?}")),
             "conformance" => Ok(Cmd::Conformance(rest.to_vec())),
+            "bench" if rest.is_empty() => Ok(Cmd::Bench),
+            "bench" => Err(format!("`bench` takes no arguments, got {rest:?}")),
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),
         }

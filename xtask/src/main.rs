@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask test`: every test of the workspace, and the tidy checks.
 //! - `cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]`: the engine
-//!   against the spec model, with the per-rule report.
+//!   against the spec model, the scenarios and the corpus, with the per-rule report.
+//! - `cargo xtask bench`: engine-level benchmark figures.
 
+mod bench;
 mod conformance;
 mod flags;
 mod test;
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
     let res = match flags::Cmd::parse(&args) {
         Ok(flags::Cmd::Test) => test::run(),
         Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
+        Ok(flags::Cmd::Bench) => bench::run(),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())

@@ -51,6 +51,8 @@ pub struct Config {
     pub clock: WallClock,
     /// The execution argument, given to `main`'s parameter.
     pub argument: Option<Value>,
+    /// Steps the execution may run; [`STEPS_MAX`] unless a benchmark needs more.
+    pub steps_max: u64,
 }
 
 /// One `sys.log` entry (EX-4).
@@ -130,6 +132,7 @@ pub(crate) struct World {
     logs: Vec<Log>,
     trace: Vec<(SimTime, Trace)>,
     steps: u64,
+    steps_max: u64,
     thread_next: u64,
     runnable: BTreeSet<ThreadId>,
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
@@ -242,6 +245,7 @@ impl Execution {
             logs: Vec::new(),
             trace: Vec::new(),
             steps: 0,
+            steps_max: config.steps_max,
             thread_next: 1,
             runnable: BTreeSet::from([ThreadId(0)]),
             wakes: BTreeMap::new(),
@@ -301,6 +305,11 @@ impl Execution {
 
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {
         self.world.borrow().trace.clone()
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.world.borrow().steps
     }
 
     pub fn trace_len(&self) -> usize {

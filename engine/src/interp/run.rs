@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use super::{BoxFut, CALL_DEPTH_MAX, Frame, Log, STEPS_MAX, Suspend, ThreadId, Trace, Wake, World};
+use super::{BoxFut, CALL_DEPTH_MAX, Frame, Log, Suspend, ThreadId, Trace, Wake, World};
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome, EndpointIdx};
 use crate::defn::{
     Accessor, Action, Backoff, Block, For, ForSource, Next, Predicate, Retry, Subworkflow, Target,
@@ -21,6 +21,10 @@ use crate::request::Method;
 use crate::stdlib::{self, Host, LogPayload, table};
 use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
+
+/// Values one `range` may produce: each needs a step, so a longer range could never finish
+/// within any step limit, and would only fill memory. **(decision)**
+const RANGE_LEN_MAX: usize = 1_000_000;
 
 /// How a block of steps ended.
 #[derive(Debug)]
@@ -283,10 +287,11 @@ impl Interp {
                 {
                     let mut w = self.world.borrow_mut();
                     w.steps += 1;
-                    if w.steps > STEPS_MAX {
+                    if w.steps > w.steps_max {
+                        let max = w.steps_max;
                         return Err(builtin(
                             Tag::ResourceLimitError,
-                            format!("the execution ran more than {STEPS_MAX} steps"),
+                            format!("the execution ran more than {max} steps"),
                         ));
                     }
                 }
@@ -570,7 +575,7 @@ impl Interp {
                     ) => {
                         let (mut x, y) = (num(&a), num(&b));
                         let mut out = Vec::new();
-                        while x <= y && out.len() as u64 <= super::STEPS_MAX {
+                        while x <= y && out.len() < RANGE_LEN_MAX {
                             out.push(Value::Double(x));
                             x += 1.0;
                         }

@@ -1,0 +1,90 @@
+//! `cargo xtask bench`: engine-level figures, printed, never asserted.
+//!
+//! - wall time per run of each scenario in `fixtures/scenarios`;
+//! - simulated seconds per wall second for the retry scenario;
+//! - interpreter steps per second on a loop of 100,000 `assign` steps.
+
+// A benchmark measures real time; the engine never does.
+#![allow(clippy::disallowed_methods)]
+
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use wfsim_conformance::fixtures;
+use wfsim_engine::defn;
+use wfsim_engine::interp::{Config, Execution};
+use wfsim_engine::runner::execution_name;
+use wfsim_engine::{ExecutionState, WallClock};
+
+/// Repeats `f` for at least `budget` (and 5 runs), returning the mean time per run.
+fn time_per_run(budget: Duration, mut f: impl FnMut()) -> (Duration, u32) {
+    f(); // warm-up
+    let start = Instant::now();
+    let mut runs = 0u32;
+    while runs < 5 || start.elapsed() < budget {
+        f();
+        runs += 1;
+    }
+    (start.elapsed() / runs, runs)
+}
+
+fn main() {
+    let budget = Duration::from_millis(300);
+    println!("wfsim bench (release build; figures vary with the machine, compare runs on one)");
+    println!("\nwall time per run (read, parse, check, run), fixtures/scenarios:");
+    let scenarios = fixtures::files(&fixtures::dir().join("scenarios"), "yaml");
+    for path in &scenarios {
+        let (per_run, runs) = time_per_run(budget, || {
+            black_box(fixtures::run_scenario(path, None).expect("scenario runs"));
+        });
+        let name = path.file_stem().unwrap_or_default().to_string_lossy();
+        println!(
+            "  {name:<28} {:>10.1} µs  ({runs} runs)",
+            per_run.as_secs_f64() * 1e6
+        );
+    }
+
+    let retry = fixtures::dir().join("scenarios/retry_loop.yaml");
+    let simulated = fixtures::run_scenario(&retry, None)
+        .expect("retry scenario runs")
+        .run
+        .execution
+        .ended_at()
+        .expect("it ends")
+        .as_secs_f64();
+    let (per_run, _) = time_per_run(budget, || {
+        black_box(fixtures::run_scenario(&retry, None).expect("retry scenario runs"));
+    });
+    println!(
+        "\nretry scenario: {simulated} simulated s per run, {:.0} simulated s per wall s",
+        simulated / per_run.as_secs_f64()
+    );
+
+    let n = 100_000;
+    let text = format!(
+        "- init:\n    assign:\n      - x: 0\n- loop:\n    for:\n      value: i\n      range: [1, {n}]\n      steps:\n        - add:\n            assign:\n              - x: ${{x + i}}\n- done:\n    return: ${{x}}\n"
+    );
+    let workflow = Rc::new(defn::load("assign_loop.yaml", &text).expect("bench workflow loads"));
+    let mut steps = 0;
+    let (per_run, runs) = time_per_run(Duration::from_secs(1), || {
+        let ex = Execution::start(
+            Rc::clone(&workflow),
+            Config {
+                name: execution_name("assign_loop", 0),
+                seed: 0,
+                clock: WallClock::DEFAULT,
+                argument: None,
+                steps_max: 10 * n,
+            },
+        );
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        steps = ex.steps();
+        black_box(ex);
+    });
+    println!(
+        "\ninterpreter: a loop of {n} assign steps ({steps} steps in all): {:.1} ms per run, {:.2} M steps/s ({runs} runs)",
+        per_run.as_secs_f64() * 1e3,
+        steps as f64 / per_run.as_secs_f64() / 1e6
+    );
+}
