@@ -170,31 +170,7 @@ fn sys_log_and_sleep() {
     assert_eq!(run.execution.ended_at(), Some(SimTime::from_secs(5)));
 }
 
-const GUIDE_BASIC: &str = r#"
-- create_callback:
-    call: events.create_callback_endpoint
-    args:
-      http_callback_method: "GET"
-    result: callback_details
-- print_callback_details:
-    call: sys.log
-    args:
-      severity: "INFO"
-      text: ${"Listening for callbacks on " + callback_details.url}
-- await_callback:
-    call: events.await_callback
-    args:
-      callback: ${callback_details}
-      timeout: 3600
-    result: callback_request
-- print_callback_request:
-    call: sys.log
-    args:
-      severity: "INFO"
-      text: ${"Received " + json.encode_to_string(callback_request.http_request)}
-- return_callback_result:
-    return: ${callback_request.http_request}
-"#;
+const GUIDE_BASIC: &str = include_str!("../../fixtures/workflows/basic_callback.yaml");
 
 #[test]
 fn guide_basic_callback() {
@@ -233,55 +209,7 @@ fn guide_basic_callback_times_out() {
     assert_eq!(run.execution.ended_at(), Some(SimTime::from_secs(3600)));
 }
 
-const GUIDE_RETRY: &str = r#"
-main:
-  steps:
-    - create_callback:
-        call: events.create_callback_endpoint
-        args:
-          http_callback_method: "GET"
-        result: callback_details
-    - print_callback_details:
-        call: sys.log
-        args:
-          severity: "INFO"
-          text: ${"Listening for callbacks on " + callback_details.url}
-    - await_callback:
-        try:
-          call: events.await_callback
-          args:
-            callback: ${callback_details}
-            timeout: 60.0
-          result: callback_request
-        retry:
-          predicate: ${log_timeout}
-          max_retries: 5
-          backoff:
-            initial_delay: 1
-            max_delay: 10
-            multiplier: 2
-    - print_callback_result:
-        call: sys.log
-        args:
-          severity: "INFO"
-          text: ${"Received " + json.encode_to_string(callback_request.http_request)}
-log_timeout:
-  params: [e]
-  steps:
-    - when_to_repeat:
-        switch:
-          - condition: ${"TimeoutError" in e.tags}
-            steps:
-              - log_error_and_retry:
-                  call: sys.log
-                  args:
-                    severity: "WARNING"
-                    text: "Timed out waiting for callback, retrying"
-              - exit_predicate:
-                  return: true
-    - otherwise:
-        return: false
-"#;
+const GUIDE_RETRY: &str = include_str!("../../fixtures/workflows/retry_loop.yaml");
 
 /// SPEC §5, the worked example, to the second.
 #[test]

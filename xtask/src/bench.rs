@@ -1,17 +1,5 @@
 //! `cargo xtask bench`: benchmark figures, built with optimizations and printed.
 
 pub fn run() -> Result<(), String> {
-    crate::cargo(
-        &[
-            "run",
-            "--release",
-            "--locked",
-            "--quiet",
-            "--package",
-            "wfsim-conformance",
-            "--bin",
-            "bench",
-        ],
-        &[],
-    )
+    crate::cargo_run_release("bench", &[])
 }

@@ -47,6 +47,14 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Runs binary `bin` of `wfsim-conformance`, built with optimizations, with `args`.
+pub fn cargo_run_release(bin: &str, args: &[String]) -> Result<(), String> {
+    let mut cargo_args = vec!["run", "--release", "--locked", "--quiet"];
+    cargo_args.extend(["--package", "wfsim-conformance", "--bin", bin, "--"]);
+    cargo_args.extend(args.iter().map(String::as_str));
+    cargo(&cargo_args, &[])
+}
+
 /// Runs `cargo <args>` at the project root, echoing the command first.
 pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
