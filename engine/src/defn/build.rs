@@ -298,7 +298,7 @@ impl Builder {
             Some("end") => Some(Next::End),
             Some("break") => Some(Next::Break),
             Some("continue") => Some(Next::Continue),
-            Some(name) if !name.starts_with("${") => Some(Next::Step(name.to_owned())),
+            Some(name) if !name.starts_with("${") => Some(Next::Step(name.to_owned(), n.pos)),
             _ => {
                 self.err(n.pos, "'next' names a step, or is end, break or continue");
                 None
@@ -834,17 +834,17 @@ impl Builder {
         for step in block.iter() {
             let mut nexts = Vec::new();
             if let Some(n) = &step.next {
-                nexts.push((n.clone(), step.pos));
+                nexts.push(n.clone());
             }
             if let Action::Switch(cases) = &step.action {
                 for c in cases {
                     if let Some(n) = &c.next {
-                        nexts.push((n.clone(), c.pos));
+                        nexts.push(n.clone());
                     }
                 }
             }
-            for (n, pos) in nexts {
-                if let Next::Step(target) = n {
+            for n in nexts {
+                if let Next::Step(target, pos) = n {
                     let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
                     if !found {
                         self.err(

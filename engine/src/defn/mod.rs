@@ -63,7 +63,8 @@ pub struct Step {
 /// Where control goes after a step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
-    Step(String),
+    /// A step name, and where the `next` naming it was written.
+    Step(String, Pos),
     /// `next: end`: the subworkflow returns `null`.
     End,
     Break,

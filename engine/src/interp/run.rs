@@ -967,7 +967,7 @@ fn set_in(container: Value, keys: &[Value], value: Value) -> Result<Value, Raise
 
 fn jump(next: &Next) -> Flow {
     match next {
-        Next::Step(name) => Flow::Goto(name.clone()),
+        Next::Step(name, _) => Flow::Goto(name.clone()),
         Next::End => Flow::End,
         Next::Break => Flow::Break,
         Next::Continue => Flow::Continue,
