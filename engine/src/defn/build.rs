@@ -912,7 +912,7 @@ mod tests {
         let errs = errors("w.yaml", text);
         assert_eq!(errs.len(), 5, "{errs:#?}");
         assert!(
-            errs[0].starts_with("w.yaml:1:3: 'next: nowhere'"),
+            errs[0].starts_with("w.yaml:2:11: 'next: nowhere'"),
             "{}",
             errs[0]
         );
