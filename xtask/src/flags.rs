@@ -53,10 +53,8 @@ mod tests {
             Ok(Cmd::Conformance(vec!["--seed".into(), "3".into()]))
         );
         assert!(parse(&[]).is_err());
-        assert!(
-            parse(&["bench"])
-                .unwrap_err()
-                .contains("unknown command 'bench'")
-        );
+        assert_eq!(parse(&["bench"]), Ok(Cmd::Bench));
+        assert!(parse(&["bench", "x"]).is_err());
+        assert!(parse(&["nope"]).unwrap_err().contains("unknown command 'nope'"));
     }
 }
