@@ -113,3 +113,25 @@ pub fn json_twin(workflow: &Path) -> Option<PathBuf> {
     let twin = workflow.with_extension("json");
     (workflow.extension().is_some_and(|e| e == "yaml") && twin.is_file()).then_some(twin)
 }
+
+/// The stored insta snapshot `name` (`conformance/tests/snapshots/<name>.snap`), without its
+/// header, or `None` when there is none.
+pub fn stored_snapshot(name: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.snap"));
+    let text = fs::read_to_string(path).ok()?;
+    let body = text.strip_prefix("---\n")?;
+    let end = body.find("\n---\n")?;
+    Some(body[end + 5..].to_owned())
+}
+
+/// Whether `actual` is what the stored snapshot `name` holds (insta trims the ends).
+pub fn matches_snapshot(name: &str, actual: &str) -> bool {
+    stored_snapshot(name).is_some_and(|s| s.trim() == actual.trim())
+}
+
+/// The timeline snapshot of a workflow run alone.
+pub fn workflow_snapshot(run: &Run) -> String {
+    report::timeline(run).join("\n")
+}

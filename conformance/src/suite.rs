@@ -38,13 +38,17 @@ pub fn run() -> SuiteReport {
     let dir = fixtures::dir();
     let scenarios = fixtures::files(&dir.join("scenarios"), "yaml");
     let mut runs = Vec::new();
-    let _ = writeln!(r.text, "\nscenarios (fixtures/scenarios):");
+    let _ = writeln!(
+        r.text,
+        "\nscenarios (fixtures/scenarios), each checked against its expectations and its snapshot:"
+    );
     let _ = writeln!(r.text, "{:<28} {:<36} result", "scenario", "covers");
     for path in &scenarios {
         match fixtures::run_scenario(path, None) {
             Ok(run) => {
-                let ok = run.failures.is_empty();
-                let verdict = r.row(ok);
+                let snapshot = format!("scenario_snapshots@{}.yaml", run.name);
+                let same_trace = fixtures::matches_snapshot(&snapshot, &run.snapshot());
+                let verdict = r.row(run.failures.is_empty() && same_trace);
                 let _ = writeln!(
                     r.text,
                     "{:<28} {:<36} {verdict}",
@@ -53,6 +57,13 @@ pub fn run() -> SuiteReport {
                 );
                 for f in &run.failures {
                     let _ = writeln!(r.text, "    - {f}");
+                }
+                if !same_trace {
+                    let _ = writeln!(
+                        r.text,
+                        "    - the trace differs from conformance/tests/snapshots/{snapshot}.snap; \
+                         review with `cargo insta test -p wfsim-conformance --review`"
+                    );
                 }
                 runs.push(run);
             }
@@ -77,6 +88,37 @@ pub fn run() -> SuiteReport {
         r.row(!by.is_empty());
         let _ = writeln!(r.text, "{rule:<6} {verdict:<12} {}", by.join(", "));
     }
+    let workflows = fixtures::files(&dir.join("workflows"), "yaml");
+    let mut same = 0;
+    for w in &workflows {
+        let name = w
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let ok = fixtures::run_workflow(w)
+            .map(|run| {
+                fixtures::matches_snapshot(
+                    &format!("workflow_snapshots@{name}.yaml"),
+                    &fixtures::workflow_snapshot(&run),
+                )
+            })
+            .unwrap_or(false);
+        if ok {
+            same += 1;
+        } else {
+            let _ = writeln!(
+                r.text,
+                "workflow {name}: its trace differs from its snapshot (cargo insta review)"
+            );
+        }
+        r.row(ok);
+    }
+    let _ = writeln!(
+        r.text,
+        "\nfixture workflows run alone: {same} of {} traces match their snapshots",
+        workflows.len()
+    );
     let mut twins = 0;
     for run in &runs {
         if let Some(twin) = fixtures::json_twin(&run.workflow_path) {

@@ -75,7 +75,7 @@ fn scenario_snapshots() {
 fn workflow_snapshots() {
     insta::glob!("../../fixtures", "workflows/*.yaml", |path| {
         let run = fixtures::run_workflow(path).unwrap();
-        let timeline = wfsim_engine::report::timeline(&run).join("\n");
+        let timeline = fixtures::workflow_snapshot(&run);
         let mut settings = insta::Settings::clone_current();
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| insta::assert_snapshot!(timeline));

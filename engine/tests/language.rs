@@ -262,5 +262,9 @@ fn cb_12_seed_chooses_branch_order() {
     assert!(orders.iter().all(|o| o.len() == 10));
     assert_eq!(orders[3], order(3), "a seed replays exactly");
     let distinct: std::collections::BTreeSet<&Vec<u64>> = orders.iter().collect();
-    assert!(distinct.len() >= 3, "six seeds gave only {} orders", distinct.len());
+    assert!(
+        distinct.len() >= 3,
+        "six seeds gave only {} orders",
+        distinct.len()
+    );
 }

@@ -55,6 +55,10 @@ mod tests {
         assert!(parse(&[]).is_err());
         assert_eq!(parse(&["bench"]), Ok(Cmd::Bench));
         assert!(parse(&["bench", "x"]).is_err());
-        assert!(parse(&["nope"]).unwrap_err().contains("unknown command 'nope'"));
+        assert!(
+            parse(&["nope"])
+                .unwrap_err()
+                .contains("unknown command 'nope'")
+        );
     }
 }
