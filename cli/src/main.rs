@@ -49,6 +49,37 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Serve workflows on a local HTTP port: the Workflows Executions API and callback
+    /// endpoints, in real time. Each file is deployed as the workflow named by its stem.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Workflow definitions to deploy.
+    files: Vec<PathBuf>,
+    /// Port to listen on; 0 picks a free one (the first line printed names it).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    #[arg(long, default_value = "wfsim")]
+    project: String,
+    #[arg(long, default_value = "us-central1")]
+    location: String,
+    /// Accept every request without a token.
+    #[arg(long)]
+    no_auth: bool,
+    /// Start one execution of the (single) workflow at once, with this argument (JSON).
+    #[arg(long, value_name = "ARG_JSON", num_args = 0..=1, default_missing_value = "")]
+    execute: Option<String>,
+    /// Permissions of a service account's tokens, e.g. ci@p=workflows.callbacks.send.
+    #[arg(long, value_name = "SA=PERM,...")]
+    grant: Vec<String>,
+    /// Seed for execution, callback and token ids.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 /// Invalid input: a message that names the file and place.
@@ -64,6 +95,7 @@ fn main() -> ExitCode {
             json,
         } => run(&file, seed, argument.as_deref(), json),
         Command::Check { files } => check(&files),
+        Command::Serve(args) => serve(args),
     };
     match res {
         Ok(code) => code,
@@ -205,4 +237,87 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     } else {
         Err(Invalid(errors.join("\n")))
     }
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
+    let mut grants = std::collections::BTreeMap::new();
+    for g in &args.grant {
+        let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
+        grants.insert(sa, perms);
+    }
+    let mut workflows = Vec::new();
+    for f in &args.files {
+        let name = f
+            .file_stem()
+            .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
+        workflows.push((name, load_workflow(f)?));
+    }
+    if args.execute.is_some() && workflows.len() != 1 {
+        return Err(Invalid(format!(
+            "--execute starts the single deployed workflow, but {} are deployed",
+            workflows.len()
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Invalid(format!("cannot start the runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
+            .await
+            .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
+        let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
+        let base_url = format!("http://{addr}");
+        // Live mode stands in for a real service: its wall clock is the real one.
+        #[allow(clippy::disallowed_methods)]
+        let wall_start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let mut state = wfsim_server::State::new(
+            wfsim_server::Config {
+                project: args.project.clone(),
+                location: args.location.clone(),
+                base_url: base_url.clone(),
+                seed: args.seed,
+                auth: !args.no_auth,
+                grants,
+            },
+            wall_start,
+        );
+        let mut lines = vec![format!("wfsim serving on {base_url}")];
+        if let Some(token) = state.master_token() {
+            lines.push(format!("token (every permission): {token}"));
+        } else {
+            lines.push("no auth: every request is accepted (--no-auth)".into());
+        }
+        for (name, wf) in workflows {
+            lines.push(format!(
+                "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
+                args.project, args.location
+            ));
+            state.deploy(&name, wf);
+        }
+        let epoch = tokio::time::Instant::now();
+        if let Some(arg) = &args.execute {
+            let name = state.workflow_names().remove(0);
+            let argument = (!arg.is_empty()).then(|| arg.clone());
+            let id = state
+                .start_execution(wfsim_engine::SimTime::ZERO, &name, argument)
+                .map_err(|res| Invalid(String::from_utf8_lossy(&res.body).into_owned()))?;
+            lines.push(format!(
+                "execution started: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions/{id}",
+                args.project, args.location
+            ));
+        }
+        print_lines(&lines);
+        let state = std::rc::Rc::new(std::cell::RefCell::new(state));
+        let on_log: std::rc::Rc<dyn Fn(String)> = std::rc::Rc::new(|line| print_lines(&[line]));
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        wfsim_server::serve(listener, state, epoch, on_log, shutdown).await;
+        print_lines(&["wfsim: stopped".to_owned()]);
+        Ok(ExitCode::SUCCESS)
+    })
 }

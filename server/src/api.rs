@@ -1,0 +1,728 @@
+//! The Workflows Executions API v1, and the callback endpoints, over an in-memory set of
+//! executions. No I/O here: [`State::handle`] takes a request and a time and returns a
+//! response, so every route is tested without a socket; `http.rs` is the hyper glue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use serde_json::{Value as Json, json};
+use wfsim_engine::callbacks::{Auth, ExecutionName, Rejection};
+use wfsim_engine::defn::Workflow;
+use wfsim_engine::interp::{Config as ExecConfig, Execution, Outcome, STEPS_MAX};
+use wfsim_engine::scenario::show;
+use wfsim_engine::stdlib::LogPayload;
+use wfsim_engine::time::format_rfc3339;
+use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock, error};
+
+use crate::auth::{self, Denied, Tokens};
+
+/// What live mode is started with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub project: String,
+    pub location: String,
+    /// Scheme and authority that callback URLs start with, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub seed: u64,
+    /// `false` is `--no-auth`.
+    pub auth: bool,
+    /// `--grant SA=PERM,…`.
+    pub grants: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// An HTTP request, as the glue read it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    /// At most 512 KiB and one byte: enough to tell a body over the limit.
+    pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    fn json(status: u16, body: &Json) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec_pretty(body).unwrap_or_default(),
+        }
+    }
+
+    /// The Google API error shape of CB-13: `{"error": {"code", "status", "message"}}`.
+    pub fn error(code: u16, status: &str, message: impl Into<String>) -> ApiResponse {
+        ApiResponse::json(
+            code,
+            &json!({"error": {"code": code, "status": status, "message": message.into()}}),
+        )
+    }
+
+    fn denied(d: Denied) -> ApiResponse {
+        match d {
+            Denied::Unauthenticated(m) => ApiResponse::error(401, "UNAUTHENTICATED", m),
+            Denied::PermissionDenied(m) => ApiResponse::error(403, "PERMISSION_DENIED", m),
+        }
+    }
+}
+
+/// One execution and where it sits on the server's clock.
+struct Exec {
+    workflow: String,
+    id: String,
+    execution: Execution,
+    /// Server time of its start; its own clock counts from here.
+    started_at: SimTime,
+    argument: Option<String>,
+    logs_printed: usize,
+}
+
+impl Exec {
+    fn local(&self, now: SimTime) -> SimTime {
+        SimTime::from_nanos(now.as_nanos().saturating_sub(self.started_at.as_nanos()))
+    }
+}
+
+/// Everything live mode holds: workflows, executions, tokens.
+pub struct State {
+    config: Config,
+    wall_start_unix_nanos: i128,
+    workflows: BTreeMap<String, Rc<Workflow>>,
+    /// In the order they started.
+    executions: Vec<Exec>,
+    ids: IdGen,
+    tokens: Tokens,
+    log_lines: Vec<String>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("workflows", &self.workflows.keys().collect::<Vec<_>>())
+            .field("executions", &self.executions.len())
+            .finish()
+    }
+}
+
+/// A route of the API, parsed from a path.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Executions {
+        workflow: &'a str,
+    },
+    Execution {
+        workflow: &'a str,
+        id: &'a str,
+    },
+    Cancel {
+        workflow: &'a str,
+        id: &'a str,
+    },
+    Callbacks {
+        workflow: &'a str,
+        id: &'a str,
+    },
+    Logs {
+        workflow: &'a str,
+        id: &'a str,
+    },
+    Callback {
+        workflow: &'a str,
+        id: &'a str,
+        callback: &'a str,
+    },
+    AccessToken {
+        account: &'a str,
+    },
+}
+
+impl State {
+    /// `wall_start_unix_nanos` is the real-world time at server time zero.
+    pub fn new(config: Config, wall_start_unix_nanos: i128) -> State {
+        let tokens = Tokens::new(config.auth, config.seed, config.grants.clone());
+        State {
+            ids: IdGen::with_stream(config.seed, 0xE7EC),
+            config,
+            wall_start_unix_nanos,
+            workflows: BTreeMap::new(),
+            executions: Vec::new(),
+            tokens,
+            log_lines: Vec::new(),
+        }
+    }
+
+    pub fn deploy(&mut self, name: &str, workflow: Workflow) {
+        self.workflows.insert(name.to_owned(), Rc::new(workflow));
+    }
+
+    pub fn workflow_names(&self) -> Vec<String> {
+        self.workflows.keys().cloned().collect()
+    }
+
+    pub fn set_base_url(&mut self, base_url: String) {
+        self.config.base_url = base_url;
+    }
+
+    /// A token with every permission, never expiring; `None` under `--no-auth`.
+    pub fn master_token(&mut self) -> Option<String> {
+        self.tokens.enabled().then(|| {
+            self.tokens.mint(
+                "wfsim-admin",
+                auth::ALL.iter().map(|p| p.to_string()).collect(),
+                None,
+            )
+        })
+    }
+
+    /// Log lines written since the last call, one per `sys.log`, for stdout.
+    pub fn take_log_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log_lines)
+    }
+
+    fn wall(&self, server_time: SimTime) -> String {
+        format_rfc3339(self.wall_start_unix_nanos + i128::from(server_time.as_nanos()))
+    }
+
+    fn path_prefix(&self, workflow: &str) -> String {
+        format!(
+            "projects/{}/locations/{}/workflows/{workflow}",
+            self.config.project, self.config.location
+        )
+    }
+
+    /// Starts an execution of `workflow` at server time `now`.
+    pub fn start_execution(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        argument: Option<String>,
+    ) -> Result<String, ApiResponse> {
+        let wf = self.workflows.get(workflow).cloned().ok_or_else(|| {
+            ApiResponse::error(
+                404,
+                "NOT_FOUND",
+                format!(
+                    "workflow '{workflow}' is not deployed; deployed: {}",
+                    self.workflow_names().join(", ")
+                ),
+            )
+        })?;
+        let value = match &argument {
+            None => None,
+            Some(text) => {
+                let json: Json = serde_json::from_str(text).map_err(|e| {
+                    ApiResponse::error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        format!("'argument' must be a JSON document in a string: {e}"),
+                    )
+                })?;
+                Some(Value::from_json(&json))
+            }
+        };
+        let id = self.ids.uuid();
+        let execution = Execution::start(
+            wf,
+            ExecConfig {
+                name: ExecutionName {
+                    base_url: self.config.base_url.clone(),
+                    project: self.config.project.clone(),
+                    location: self.config.location.clone(),
+                    workflow: workflow.to_owned(),
+                    execution_id: id.clone(),
+                },
+                seed: self.config.seed ^ self.executions.len() as u64,
+                clock: WallClock::from_unix_nanos(
+                    self.wall_start_unix_nanos + i128::from(now.as_nanos()),
+                ),
+                argument: value,
+                steps_max: STEPS_MAX,
+            },
+        );
+        self.executions.push(Exec {
+            workflow: workflow.to_owned(),
+            id: id.clone(),
+            execution,
+            started_at: now,
+            argument,
+            logs_printed: 0,
+        });
+        self.advance(now);
+        Ok(id)
+    }
+
+    /// Runs every execution up to server time `now`: timeouts, sleeps, resumed threads.
+    pub fn advance(&mut self, now: SimTime) {
+        for i in 0..self.executions.len() {
+            let local = self.executions[i].local(now);
+            let ex = &mut self.executions[i].execution;
+            for _ in 0..1_000_000 {
+                match ex.poll_timeout() {
+                    Some(t) if t <= local => ex.handle_timeout(local),
+                    _ => break,
+                }
+            }
+            self.print_new_logs(i);
+        }
+    }
+
+    fn print_new_logs(&mut self, i: usize) {
+        let e = &self.executions[i];
+        let logs = e.execution.logs();
+        let mut lines = Vec::new();
+        for l in &logs[e.logs_printed..] {
+            let text = match &l.payload {
+                LogPayload::Text(t) => t.clone(),
+                LogPayload::Data(d) => show(d),
+            };
+            let at = SimTime::from_nanos(e.started_at.as_nanos() + l.at.as_nanos());
+            lines.push(format!(
+                "{} {:<8} {}/{} {text}",
+                self.wall(at),
+                l.severity,
+                e.workflow,
+                e.id
+            ));
+        }
+        let n = logs.len();
+        self.log_lines.extend(lines);
+        self.executions[i].logs_printed = n;
+    }
+
+    /// The earliest server time at which [`State::advance`] has work.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        self.executions
+            .iter()
+            .filter_map(|e| {
+                e.execution.poll_timeout().map(|t| {
+                    e.started_at
+                        .saturating_add(std::time::Duration::from_nanos(t.as_nanos()))
+                })
+            })
+            .min()
+    }
+
+    /// Answers one request at server time `now`.
+    pub fn handle(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
+        self.advance(now);
+        let res = self.route(now, req);
+        self.advance(now);
+        res
+    }
+
+    fn route(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
+        let route = match self.parse_route(&req.path) {
+            Ok(r) => r,
+            Err(res) => return res,
+        };
+        let authz = req.header("authorization").map(str::to_owned);
+        if !matches!(route, Route::Callback { .. }) {
+            let permission = match route {
+                Route::AccessToken { .. } => auth::GET_ACCESS_TOKEN,
+                _ => auth::EXECUTIONS,
+            };
+            if let Err(d) = self.tokens.check(authz.as_deref(), permission, now) {
+                return ApiResponse::denied(d);
+            }
+        }
+        let method = req.method.as_str();
+        match (route, method) {
+            (Route::Executions { workflow }, "POST") => self.create(now, workflow, &req.body),
+            (Route::Executions { workflow }, "GET") => self.list(workflow),
+            (Route::Execution { workflow, id }, "GET") => self.get(workflow, id),
+            (Route::Cancel { workflow, id }, "POST") => self.cancel(now, workflow, id),
+            (Route::Callbacks { workflow, id }, "GET") => self.callbacks(workflow, id),
+            (Route::Logs { workflow, id }, "GET") => self.logs(workflow, id),
+            (
+                Route::Callback {
+                    workflow,
+                    id,
+                    callback,
+                },
+                _,
+            ) => self.callback(now, workflow, id, callback, req, authz.as_deref()),
+            (Route::AccessToken { account }, "POST") => {
+                self.generate_token(now, account, &req.body)
+            }
+            (_, m) => ApiResponse::error(
+                405,
+                "FAILED_PRECONDITION",
+                format!("{m} is not supported on {}", req.path),
+            ),
+        }
+    }
+
+    fn parse_route<'a>(&self, path: &'a str) -> Result<Route<'a>, ApiResponse> {
+        let not_found =
+            || ApiResponse::error(404, "NOT_FOUND", format!("no such API path: {path}"));
+        if let Some(rest) = path.strip_prefix("/v1/projects/-/serviceAccounts/") {
+            let account = rest
+                .strip_suffix(":generateAccessToken")
+                .ok_or_else(not_found)?;
+            return Ok(Route::AccessToken { account });
+        }
+        let rest = path.strip_prefix("/v1/projects/").ok_or_else(not_found)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.len() < 6
+            || parts[1] != "locations"
+            || parts[3] != "workflows"
+            || parts[5] != "executions"
+        {
+            return Err(not_found());
+        }
+        if parts[0] != self.config.project || parts[2] != self.config.location {
+            return Err(ApiResponse::error(
+                404,
+                "NOT_FOUND",
+                format!(
+                    "this server serves project '{}' in location '{}' (see --project, --location), not '{}' in '{}'",
+                    self.config.project, self.config.location, parts[0], parts[2]
+                ),
+            ));
+        }
+        let workflow = parts[4];
+        match &parts[6..] {
+            [] => Ok(Route::Executions { workflow }),
+            [id] => match id.strip_suffix(":cancel") {
+                Some(id) => Ok(Route::Cancel { workflow, id }),
+                None => Ok(Route::Execution { workflow, id }),
+            },
+            [id, "callbacks"] => Ok(Route::Callbacks { workflow, id }),
+            [id, "logs"] => Ok(Route::Logs { workflow, id }),
+            [id, "callbacks", callback] => Ok(Route::Callback {
+                workflow,
+                id,
+                callback,
+            }),
+            _ => Err(not_found()),
+        }
+    }
+
+    fn find(&self, workflow: &str, id: &str) -> Result<usize, ApiResponse> {
+        if !self.workflows.contains_key(workflow) {
+            return Err(ApiResponse::error(
+                404,
+                "NOT_FOUND",
+                format!(
+                    "workflow '{workflow}' is not deployed; deployed: {}",
+                    self.workflow_names().join(", ")
+                ),
+            ));
+        }
+        self.executions
+            .iter()
+            .position(|e| e.workflow == workflow && e.id == id)
+            .ok_or_else(|| {
+                ApiResponse::error(
+                    404,
+                    "NOT_FOUND",
+                    format!("workflow '{workflow}' has no execution '{id}'"),
+                )
+            })
+    }
+
+    fn execution_json(&self, e: &Exec) -> Json {
+        let mut out = serde_json::Map::new();
+        out.insert(
+            "name".into(),
+            json!(format!(
+                "{}/executions/{}",
+                self.path_prefix(&e.workflow),
+                e.id
+            )),
+        );
+        out.insert("state".into(), json!(e.execution.state().as_str()));
+        if let Some(a) = &e.argument {
+            out.insert("argument".into(), json!(a));
+        }
+        match e.execution.outcome() {
+            Some(Outcome::Succeeded(v)) => {
+                let text = v
+                    .to_json()
+                    .map(|j| j.to_string())
+                    .unwrap_or_else(|_| show(v));
+                out.insert("result".into(), json!(text));
+            }
+            Some(Outcome::Failed(err)) => {
+                let payload = err
+                    .to_json()
+                    .map(|j| j.to_string())
+                    .unwrap_or_else(|_| show(err));
+                out.insert(
+                    "error".into(),
+                    json!({"payload": payload, "context": error::message(err).unwrap_or_default()}),
+                );
+            }
+            _ => {}
+        }
+        out.insert("startTime".into(), json!(self.wall(e.started_at)));
+        if let Some(end) = e.execution.ended_at() {
+            out.insert(
+                "endTime".into(),
+                json!(self.wall(SimTime::from_nanos(
+                    e.started_at.as_nanos() + end.as_nanos()
+                ))),
+            );
+        }
+        Json::Object(out)
+    }
+
+    fn create(&mut self, now: SimTime, workflow: &str, body: &[u8]) -> ApiResponse {
+        let argument = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            let parsed: Json = match serde_json::from_slice(body) {
+                Ok(j) => j,
+                Err(e) => {
+                    return ApiResponse::error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        format!(
+                            "the body must be JSON like {{\"argument\": \"{{\\\"x\\\": 1}}\"}}: {e}"
+                        ),
+                    );
+                }
+            };
+            match parsed.get("argument") {
+                None | Some(Json::Null) => None,
+                Some(Json::String(s)) => Some(s.clone()),
+                Some(_) => {
+                    return ApiResponse::error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        "'argument' must be a string holding JSON, e.g. \"{\\\"x\\\": 1}\"",
+                    );
+                }
+            }
+        };
+        match self.start_execution(now, workflow, argument) {
+            Ok(id) => {
+                let i = self.find(workflow, &id).expect("just started");
+                ApiResponse::json(200, &self.execution_json(&self.executions[i]))
+            }
+            Err(res) => res,
+        }
+    }
+
+    fn list(&self, workflow: &str) -> ApiResponse {
+        if !self.workflows.contains_key(workflow) {
+            return ApiResponse::error(
+                404,
+                "NOT_FOUND",
+                format!(
+                    "workflow '{workflow}' is not deployed; deployed: {}",
+                    self.workflow_names().join(", ")
+                ),
+            );
+        }
+        let list: Vec<Json> = self
+            .executions
+            .iter()
+            .filter(|e| e.workflow == workflow)
+            .map(|e| self.execution_json(e))
+            .collect();
+        ApiResponse::json(200, &json!({"executions": list}))
+    }
+
+    fn get(&self, workflow: &str, id: &str) -> ApiResponse {
+        match self.find(workflow, id) {
+            Ok(i) => ApiResponse::json(200, &self.execution_json(&self.executions[i])),
+            Err(res) => res,
+        }
+    }
+
+    fn cancel(&mut self, now: SimTime, workflow: &str, id: &str) -> ApiResponse {
+        let i = match self.find(workflow, id) {
+            Ok(i) => i,
+            Err(res) => return res,
+        };
+        let local = self.executions[i].local(now);
+        if !self.executions[i].execution.cancel(local) {
+            let state = self.executions[i].execution.state();
+            return ApiResponse::error(
+                400,
+                "FAILED_PRECONDITION",
+                format!("the execution is {state}; only an ACTIVE execution can be cancelled"),
+            );
+        }
+        ApiResponse::json(200, &self.execution_json(&self.executions[i]))
+    }
+
+    fn callbacks(&self, workflow: &str, id: &str) -> ApiResponse {
+        let i = match self.find(workflow, id) {
+            Ok(i) => i,
+            Err(res) => return res,
+        };
+        let e = &self.executions[i];
+        let prefix = format!("{}/executions/{}", self.path_prefix(workflow), id);
+        let mut list: Vec<(String, Json)> = e.execution.with_callbacks(|cbs| {
+            cbs.endpoints()
+                .iter()
+                .map(|ep| {
+                    (
+                        ep.callback_id().to_owned(),
+                        json!({
+                            "name": format!("{prefix}/callbacks/{}", ep.callback_id()),
+                            "method": ep.method().as_str(),
+                            "waiters": ep.waiters().len().to_string(),
+                            "availablePayloads": u8::from(ep.buffered().is_some()).to_string(),
+                        }),
+                    )
+                })
+                .collect()
+        });
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+        ApiResponse::json(
+            200,
+            &json!({"callbacks": list.into_iter().map(|(_, j)| j).collect::<Vec<_>>()}),
+        )
+    }
+
+    fn logs(&self, workflow: &str, id: &str) -> ApiResponse {
+        let i = match self.find(workflow, id) {
+            Ok(i) => i,
+            Err(res) => return res,
+        };
+        let e = &self.executions[i];
+        let entries: Vec<Json> = e
+            .execution
+            .logs()
+            .iter()
+            .map(|l| {
+                let time = self.wall(SimTime::from_nanos(
+                    e.started_at.as_nanos() + l.at.as_nanos(),
+                ));
+                match &l.payload {
+                    LogPayload::Text(t) => {
+                        json!({"time": time, "severity": l.severity, "textPayload": t})
+                    }
+                    LogPayload::Data(d) => json!({
+                        "time": time,
+                        "severity": l.severity,
+                        "jsonPayload": d.to_json().unwrap_or_else(|_| Json::String(show(d))),
+                    }),
+                }
+            })
+            .collect();
+        ApiResponse::json(200, &json!({"entries": entries}))
+    }
+
+    /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
+    fn callback(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        id: &str,
+        callback: &str,
+        req: &ApiRequest,
+        authz: Option<&str>,
+    ) -> ApiResponse {
+        let i = match self.find(workflow, id) {
+            Ok(i) => i,
+            Err(res) => return res,
+        };
+        let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
+            Ok(()) => Auth::Granted,
+            Err(Denied::Unauthenticated(_)) => Auth::Unauthenticated,
+            Err(Denied::PermissionDenied(_)) => Auth::PermissionDenied,
+        };
+        let local = self.executions[i].local(now);
+        // The caller's token is not the workflow's business: it never reaches `http_request`.
+        // **(decision)**
+        let headers = req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
+            .cloned()
+            .collect();
+        let request = CallbackRequest {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            headers,
+            query: req.query.clone(),
+            body: req.body.clone(),
+        };
+        let ex = &mut self.executions[i].execution;
+        let delivery = ex.deliver(local, callback, verdict, request);
+        match delivery {
+            Ok(_) => ApiResponse::json(200, &json!({})),
+            Err(rejection) => {
+                let mut res = ApiResponse::error(
+                    rejection.http_status(),
+                    rejection.google_status(),
+                    rejection.to_string(),
+                );
+                if let Rejection::MethodNotAllowed { allow, .. } = rejection {
+                    res.headers.push(("Allow".into(), allow.as_str().into()));
+                }
+                res
+            }
+        }
+    }
+
+    fn generate_token(&mut self, now: SimTime, account: &str, body: &[u8]) -> ApiResponse {
+        let lifetime = if body.iter().all(u8::is_ascii_whitespace) {
+            3600.0
+        } else {
+            let parsed: Json = match serde_json::from_slice(body) {
+                Ok(j) => j,
+                Err(e) => {
+                    return ApiResponse::error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        format!("the body must be JSON like {{\"lifetime\": \"3600s\"}}: {e}"),
+                    );
+                }
+            };
+            match parsed.get("lifetime") {
+                None => 3600.0,
+                Some(Json::String(s)) => match auth::parse_lifetime(s) {
+                    Ok(secs) => secs,
+                    Err(m) => return ApiResponse::error(400, "INVALID_ARGUMENT", m),
+                },
+                Some(_) => {
+                    return ApiResponse::error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        "'lifetime' is a string like \"3600s\"",
+                    );
+                }
+            }
+        };
+        let expires = now.saturating_add(std::time::Duration::from_secs_f64(lifetime));
+        let perms = self.tokens.granted_to(account);
+        let token = self.tokens.mint(account, perms, Some(expires));
+        ApiResponse::json(
+            200,
+            &json!({"accessToken": token, "expireTime": self.wall(expires)}),
+        )
+    }
+
+    /// The execution's state, for `--execute` and tests.
+    pub fn execution_state(&self, workflow: &str, id: &str) -> Option<ExecutionState> {
+        self.find(workflow, id)
+            .ok()
+            .map(|i| self.executions[i].execution.state())
+    }
+
+    /// The number of executions held, for the memory benchmark.
+    pub fn execution_count(&self) -> usize {
+        self.executions.len()
+    }
+}

@@ -1,0 +1,120 @@
+//! The hyper glue: connections, bodies, responses. No API logic lives here.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use wfsim_engine::SimTime;
+use wfsim_engine::callbacks::BODY_BYTES_MAX;
+
+use crate::api::{ApiRequest, ApiResponse, State};
+
+/// What every connection shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub state: Rc<RefCell<State>>,
+    /// Server time zero.
+    pub epoch: Instant,
+    /// Tells the timer task that deadlines may have moved.
+    pub changed: Rc<Notify>,
+    /// Where log lines go (stdout in `wfsim serve`).
+    pub on_log: Rc<dyn Fn(String)>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub fn now(&self) -> SimTime {
+        SimTime::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub fn flush_logs(&self) {
+        let lines = self.state.borrow_mut().take_log_lines();
+        for line in lines {
+            (self.on_log)(line);
+        }
+    }
+}
+
+/// Reads at most 512 KiB and one byte of a body: enough to answer 413 at the right step of
+/// the slot rule without holding an unbounded body.
+async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            let room = (BODY_BYTES_MAX + 1).saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() > BODY_BYTES_MAX {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One HTTP request: read it, let the API answer, write the answer.
+pub async fn handle(
+    shared: Shared,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Ok(to_hyper(ApiResponse::error(
+                400,
+                "INVALID_ARGUMENT",
+                format!("could not read the request body: {e}"),
+            )));
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let api_req = ApiRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+    };
+    let now = shared.now();
+    let res = shared.state.borrow_mut().handle(now, &api_req);
+    shared.flush_logs();
+    shared.changed.notify_one();
+    Ok(to_hyper(res))
+}
+
+fn to_hyper(res: ApiResponse) -> Response<Full<Bytes>> {
+    let mut out = Response::new(Full::new(Bytes::from(res.body)));
+    *out.status_mut() =
+        StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in res.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    out
+}

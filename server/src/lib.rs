@@ -1,0 +1,86 @@
+//! wfsim live mode: the engine behind a local HTTP port, speaking the Workflows Executions
+//! API v1 and answering callback requests by the slot rule (SPEC §3, CB-13).
+//!
+//! Single-threaded by design: the engine's executions are `!Send`, so the state lives in one
+//! `Rc<RefCell<_>>` and every task is spawned with `spawn_local` (inside a tokio `LocalSet`;
+//! madsim needs none). `api` is the sans-I/O API, `http` the hyper glue, and [`serve`] the
+//! accept loop and the timer task that fires awaits, sleeps and back-offs on time.
+//!
+//! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
+//! API: the same code runs on real tokio and under madsim.
+
+pub mod api;
+pub mod auth;
+mod http;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::time::{Duration, Instant};
+
+pub use api::{ApiRequest, ApiResponse, Config, State};
+pub use http::Shared;
+
+/// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
+pub async fn serve(
+    listener: TcpListener,
+    state: Rc<RefCell<State>>,
+    epoch: Instant,
+    on_log: Rc<dyn Fn(String)>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let shared = Shared {
+        state,
+        epoch,
+        changed: Rc::new(Notify::new()),
+        on_log,
+    };
+    shared.flush_logs();
+    let timer = tokio::task::spawn_local(run_timers(shared.clone()));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                tokio::task::spawn_local(async move {
+                    let service = service_fn(move |req| http::handle(shared.clone(), req));
+                    // A client that goes away mid-request is not the server's error.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    timer.abort();
+}
+
+/// Sleeps until the next deadline of any execution, then runs what is due; a request that
+/// moves the deadlines wakes it early.
+async fn run_timers(shared: Shared) {
+    loop {
+        let next = shared.state.borrow().next_deadline();
+        match next {
+            Some(t) => {
+                let at = shared.epoch + Duration::from_nanos(t.as_nanos());
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.max(Instant::now())) => {
+                        let now = shared.now();
+                        shared.state.borrow_mut().advance(now);
+                        shared.flush_logs();
+                    }
+                    () = shared.changed.notified() => {}
+                }
+            }
+            None => shared.changed.notified().await,
+        }
+    }
+}
