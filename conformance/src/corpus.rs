@@ -150,7 +150,13 @@ fn drive(ex: &mut Execution, callbacks: Vec<Json>) -> Result<(), String> {
             }
         }
         match ex.poll_timeout() {
-            Some(t) => ex.handle_timeout(t),
+            Some(t) => {
+                let before = ex.progress();
+                ex.handle_timeout(t);
+                if ex.progress() == before && ex.poll_timeout() == Some(t) {
+                    return Err(format!("livelock: handle_timeout({t}) made no progress"));
+                }
+            }
             None => return Ok(()),
         }
     }

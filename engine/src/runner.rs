@@ -154,7 +154,12 @@ pub fn run(
             execution.cancel(t);
         }
         if execution.poll_timeout().is_some_and(|d| d <= t) {
+            let before = execution.progress();
             execution.handle_timeout(t);
+            if execution.progress() == before && execution.poll_timeout().is_some_and(|d| d <= t) {
+                // Due again at once, having done nothing: no later iteration can differ.
+                break;
+            }
         }
         note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
     }

@@ -308,7 +308,8 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     let mut failures = Vec::new();
     let ex = &run.execution;
     if run.budget_exhausted {
-        failures.push("the run did not settle within its loop budget".to_owned());
+        failures
+            .push("the run did not settle: it livelocked or ran out of its loop budget".to_owned());
     }
     for (i, (want, got)) in scenario.expect_status.iter().zip(&run.requests).enumerate() {
         if let Some(want) = want {

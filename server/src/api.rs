@@ -91,6 +91,8 @@ struct Exec {
     started_at: SimTime,
     argument: Option<String>,
     logs_printed: usize,
+    /// Its entry in `State::deadlines`, if it has one.
+    deadline: Option<SimTime>,
 }
 
 impl Exec {
@@ -106,6 +108,11 @@ pub struct State {
     workflows: BTreeMap<String, Rc<Workflow>>,
     /// In the order they started.
     executions: Vec<Exec>,
+    /// Executions by the server time their next timer is due, so a request or a tick looks
+    /// only at what is due, however many executions wait.
+    deadlines: BTreeSet<(SimTime, usize)>,
+    /// Index of each execution by (workflow, id).
+    by_id: BTreeMap<(String, String), usize>,
     ids: IdGen,
     tokens: Tokens,
     log_lines: Vec<String>,
@@ -162,6 +169,8 @@ impl State {
             wall_start_unix_nanos,
             workflows: BTreeMap::new(),
             executions: Vec::new(),
+            deadlines: BTreeSet::new(),
+            by_id: BTreeMap::new(),
             tokens,
             log_lines: Vec::new(),
         }
@@ -262,31 +271,64 @@ impl State {
             started_at: now,
             argument,
             logs_printed: 0,
+            deadline: None,
         });
-        self.advance(now);
+        let i = self.executions.len() - 1;
+        self.by_id.insert((workflow.to_owned(), id.clone()), i);
+        self.run_due(i, now);
         Ok(id)
     }
 
-    /// Runs every execution up to server time `now`: timeouts, sleeps, resumed threads.
+    /// Runs every execution whose timers are due at server time `now`.
     pub fn advance(&mut self, now: SimTime) {
-        for i in 0..self.executions.len() {
-            let local = self.executions[i].local(now);
-            let ex = &mut self.executions[i].execution;
-            for _ in 0..1_000_000 {
-                match ex.poll_timeout() {
-                    Some(t) if t <= local => ex.handle_timeout(local),
-                    _ => break,
-                }
+        while let Some(&(at, i)) = self.deadlines.first() {
+            if at > now {
+                break;
             }
-            self.print_new_logs(i);
+            self.run_due(i, now);
+        }
+    }
+
+    /// Runs execution `i` up to server time `now` (timeouts, sleeps, resumed threads), prints
+    /// its new logs, and files its next deadline.
+    fn run_due(&mut self, i: usize, now: SimTime) {
+        let local = self.executions[i].local(now);
+        let ex = &mut self.executions[i].execution;
+        loop {
+            match ex.poll_timeout() {
+                Some(t) if t <= local => {
+                    let before = ex.progress();
+                    ex.handle_timeout(local);
+                    if ex.progress() == before {
+                        // Due again having done nothing: a livelock; the next tick retries.
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.print_new_logs(i);
+        let e = &mut self.executions[i];
+        if let Some(old) = e.deadline.take() {
+            self.deadlines.remove(&(old, i));
+        }
+        e.deadline = e.execution.poll_timeout().map(|t| {
+            e.started_at
+                .saturating_add(std::time::Duration::from_nanos(t.as_nanos()))
+        });
+        if let Some(d) = e.deadline {
+            self.deadlines.insert((d, i));
         }
     }
 
     fn print_new_logs(&mut self, i: usize) {
         let e = &self.executions[i];
-        let logs = e.execution.logs();
-        let mut lines = Vec::new();
-        for l in &logs[e.logs_printed..] {
+        let logs = e.execution.logs_since(e.logs_printed);
+        if logs.is_empty() {
+            return;
+        }
+        let mut lines = Vec::with_capacity(logs.len());
+        for l in &logs {
             let text = match &l.payload {
                 LogPayload::Text(t) => t.clone(),
                 LogPayload::Data(d) => show(d),
@@ -300,9 +342,8 @@ impl State {
                 e.id
             ));
         }
-        let n = logs.len();
         self.log_lines.extend(lines);
-        self.executions[i].logs_printed = n;
+        self.executions[i].logs_printed += logs.len();
     }
 
     /// The earliest server time at which [`State::advance`] has work.
@@ -321,9 +362,7 @@ impl State {
     /// Answers one request at server time `now`.
     pub fn handle(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
         self.advance(now);
-        let res = self.route(now, req);
-        self.advance(now);
-        res
+        self.route(now, req)
     }
 
     fn route(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
@@ -425,9 +464,9 @@ impl State {
                 ),
             ));
         }
-        self.executions
-            .iter()
-            .position(|e| e.workflow == workflow && e.id == id)
+        self.by_id
+            .get(&(workflow.to_owned(), id.to_owned()))
+            .copied()
             .ok_or_else(|| {
                 ApiResponse::error(
                     404,
@@ -658,8 +697,11 @@ impl State {
             query: req.query.clone(),
             body: req.body.clone(),
         };
-        let ex = &mut self.executions[i].execution;
-        let delivery = ex.deliver(local, callback, verdict, request);
+        let delivery = self.executions[i]
+            .execution
+            .deliver(local, callback, verdict, request);
+        // The await it resumed runs now, before the answer goes out.
+        self.run_due(i, now);
         match delivery {
             Ok(_) => ApiResponse::json(200, &json!({})),
             Err(rejection) => {

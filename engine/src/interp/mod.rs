@@ -303,8 +303,26 @@ impl Execution {
         self.world.borrow().logs.clone()
     }
 
+    /// The log entries from index `from` on.
+    pub fn logs_since(&self, from: usize) -> Vec<Log> {
+        self.world
+            .borrow()
+            .logs
+            .get(from..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
+    }
+
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {
         self.world.borrow().trace.clone()
+    }
+
+    /// A measure that grows whenever the execution does anything: a host that calls
+    /// `handle_timeout` and sees neither this change nor `poll_timeout` move is looking at a
+    /// livelock, not at work.
+    pub fn progress(&self) -> (u64, usize) {
+        let w = self.world.borrow();
+        (w.steps, w.trace.len())
     }
 
     /// Steps run so far.
