@@ -72,7 +72,7 @@ async fn run_timers(shared: Shared) {
             Some(t) => {
                 let at = shared.epoch + Duration::from_nanos(t.as_nanos());
                 tokio::select! {
-                    () = tokio::time::sleep_until(at.max(Instant::now())) => {
+                    () = tokio::time::sleep_until(at) => {
                         let now = shared.now();
                         shared.state.borrow_mut().advance(now);
                         shared.flush_logs();

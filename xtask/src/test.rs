@@ -1,8 +1,16 @@
-//! `cargo xtask test`: every test of the workspace, xtask's tidy checks included.
-//!
-//! The madsim build (`--cfg madsim`, in its own target dir) joins here when the simulation
-//! crate exists.
+//! `cargo xtask test`: every test of the workspace, xtask's tidy checks included, then the
+//! madsim build's tests (`--cfg madsim`, in its own target dir so the two builds do not
+//! evict each other's artifacts).
 
 pub fn run() -> Result<(), String> {
-    crate::cargo(&["test", "--workspace", "--locked"], &[])
+    crate::cargo(&["test", "--workspace", "--locked"], &[])?;
+    let sim_dir = crate::project_root().join("target/sim");
+    let sim_dir = sim_dir.to_string_lossy();
+    crate::cargo(
+        &["test", "--locked", "--package", "wfsim-sim"],
+        &[
+            ("RUSTFLAGS", "--cfg madsim"),
+            ("CARGO_TARGET_DIR", &sim_dir),
+        ],
+    )
 }

@@ -1,0 +1,148 @@
+//! A client that behaves like a real sender: HTTP/1 over simulated TCP, one connection per
+//! request, retried with exponential back-off on 429 and network errors.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::Value as Json;
+use tokio::net::TcpStream;
+
+/// Why a request got no HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetError(pub String);
+
+/// An answer: status and body (JSON when it parses, else a string).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Json,
+}
+
+/// How a client retries (initial delay, multiplier, cap, attempts).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub multiplier: f64,
+    pub max: Duration,
+    pub attempts: u32,
+}
+
+impl Backoff {
+    pub const DEFAULT: Backoff = Backoff {
+        initial: Duration::from_millis(100),
+        multiplier: 2.0,
+        max: Duration::from_secs(2),
+        attempts: 8,
+    };
+
+    /// The wait before attempt `n` (1-based, n ≥ 2).
+    pub fn delay(&self, n: u32) -> Duration {
+        let secs = self.initial.as_secs_f64() * self.multiplier.powi(n.saturating_sub(2) as i32);
+        Duration::from_secs_f64(secs.min(self.max.as_secs_f64()))
+    }
+}
+
+/// One request, no retry. A request that takes longer than `timeout` is a network error.
+pub async fn send(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Answer, NetError> {
+    let attempt = async {
+        let stream = TcpStream::connect(server)
+            .await
+            .map_err(|e| NetError(format!("connect: {e}")))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| NetError(format!("handshake: {e}")))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Host", server.to_string());
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| NetError(format!("request: {e}")))?;
+        let res = sender
+            .send_request(req)
+            .await
+            .map_err(|e| NetError(format!("send: {e}")))?;
+        let status = res.status().as_u16();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| NetError(format!("body: {e}")))?
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Ok(Answer { status, body })
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(res) => res,
+        Err(_) => Err(NetError(format!("no answer within {timeout:?}"))),
+    }
+}
+
+/// Every attempt of one logical request, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attempts {
+    pub results: Vec<Result<u16, NetError>>,
+}
+
+impl Attempts {
+    /// The final answer: the last status, if any attempt got one.
+    pub fn last_status(&self) -> Option<u16> {
+        self.results
+            .iter()
+            .rev()
+            .find_map(|r| r.as_ref().ok().copied())
+    }
+}
+
+/// Sends until a final answer (anything but 429), retrying 429 and network errors.
+pub async fn send_retrying(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+    backoff: Backoff,
+) -> (Attempts, Option<Answer>) {
+    let mut attempts = Attempts::default();
+    for n in 1..=backoff.attempts {
+        if n > 1 {
+            tokio::time::sleep(backoff.delay(n)).await;
+        }
+        match send(
+            server,
+            method,
+            path,
+            token,
+            body.to_vec(),
+            Duration::from_secs(5),
+        )
+        .await
+        {
+            Ok(answer) if answer.status == 429 => attempts.results.push(Ok(429)),
+            Ok(answer) => {
+                attempts.results.push(Ok(answer.status));
+                return (attempts, Some(answer));
+            }
+            Err(e) => attempts.results.push(Err(e)),
+        }
+    }
+    (attempts, None)
+}

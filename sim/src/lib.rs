@@ -1,0 +1,22 @@
+//! The simulated world: `wfsim-server`, unchanged, on a madsim node; clients on other nodes
+//! speak real HTTP to it over simulated TCP. Time, network latency and every id come from
+//! the seed, so a run repeats exactly.
+//!
+//! Node table:
+//!
+//! | node       | address      |
+//! |------------|--------------|
+//! | `server-1` | `10.0.0.1`   |
+//! | `client-N` | `10.0.1.N`   |
+//!
+//! This crate is only built with `--cfg madsim` (`cargo xtask test` does it, in
+//! `target/sim`). Unfinished (issue 5): generated workflows and client schedules, faults
+//! beyond latency, the spec-model oracle, coverage counts, and the system-level sweep.
+#![cfg(madsim)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "under madsim, Instant::now reads the simulated clock"
+)]
+
+pub mod client;
+pub mod world;
