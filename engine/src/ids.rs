@@ -18,6 +18,8 @@ impl IdGen {
     pub const STREAM_UUIDS: u64 = 2;
     /// The stream that picks which runnable branch runs next (CB-12).
     pub const STREAM_SCHEDULE: u64 = 3;
+    /// The stream of execution ids in engine-level runs.
+    pub const STREAM_EXECUTION_IDS: u64 = 4;
 
     /// The default stream of `seed`.
     pub fn new(seed: u64) -> IdGen {

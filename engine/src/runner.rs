@@ -63,7 +63,7 @@ pub struct Run {
 
 /// The execution name used by engine-level runs: ids come from the seed (CB-2).
 pub fn execution_name(workflow: &str, seed: u64) -> ExecutionName {
-    let mut ids = crate::ids::IdGen::with_stream(seed, crate::ids::IdGen::STREAM_UUIDS ^ 0xE0);
+    let mut ids = crate::ids::IdGen::with_stream(seed, crate::ids::IdGen::STREAM_EXECUTION_IDS);
     ExecutionName {
         base_url: "https://workflowexecutions.googleapis.com".into(),
         project: "wfsim".into(),

@@ -61,8 +61,9 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
     let mut main = None;
     let mut subworkflows = BTreeMap::new();
     for (name, pos, body) in subs {
-        let sub = if matches!(body.kind, NodeKind::Seq(_)) && name == "main" && body.pos == root.pos
-        {
+        // A bare list of steps is `main` with no parameters.
+        let is_bare_list = matches!(root.kind, NodeKind::Seq(_));
+        let sub = if is_bare_list {
             Some(Subworkflow {
                 name: name.clone(),
                 pos,
@@ -85,6 +86,12 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
         } else {
             subworkflows.insert(name, Rc::new(sub));
         }
+    }
+    if let Some(m) = &main {
+        b.check_calls(&m.steps, &subworkflows);
+    }
+    for sub in subworkflows.values() {
+        b.check_calls(&sub.steps, &subworkflows);
     }
     match main {
         Some(main) if b.errors.is_empty() => Ok(Workflow {
@@ -401,8 +408,8 @@ impl Builder {
                 None => self.err(args.pos, "'args' must be a map of argument names to values"),
             }
         }
-        if let Some(sub) = self.subworkflows.contains(func).then_some(func) {
-            let _ = sub;
+        if self.subworkflows.contains(func) {
+            // Its parameters are checked once every subworkflow is built: see `check_calls`.
         } else if let Some(f) = table::lookup(func) {
             let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
             for (k, _) in &arg_list {
@@ -828,6 +835,42 @@ impl Builder {
         }
     }
 
+    /// Every call of a subworkflow names only its parameters and gives every one that has
+    /// no default.
+    fn check_calls(&mut self, block: &Block, subs: &BTreeMap<String, Rc<Subworkflow>>) {
+        for step in block.iter() {
+            if let Action::Call(call) = &step.action {
+                if let Some(sub) = subs.get(&call.func) {
+                    for (arg, _) in &call.args {
+                        if !sub.params.iter().any(|p| &p.name == arg) {
+                            let names: Vec<&str> =
+                                sub.params.iter().map(|p| p.name.as_str()).collect();
+                            self.err(
+                                call.pos,
+                                format!(
+                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {})",
+                                    sub.name,
+                                    names.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    for p in sub.params.iter().filter(|p| p.default.is_none()) {
+                        if !call.args.iter().any(|(a, _)| a == &p.name) {
+                            self.err(
+                                call.pos,
+                                format!("subworkflow '{}' needs argument '{}'", sub.name, p.name),
+                            );
+                        }
+                    }
+                }
+            }
+            for inner in blocks_of(&step.action) {
+                self.check_calls(inner, subs);
+            }
+        }
+    }
+
     /// Every `next: name` targets a step of its own block or of an enclosing one.
     fn check_jumps<'a>(&mut self, block: &'a Block, scopes: &mut Vec<&'a Block>) {
         scopes.push(block);
@@ -946,5 +989,10 @@ mod tests {
             errors("w.yaml", "- a:\n    return: 1\n- a:\n    return: 2\n")[0]
                 .contains("duplicate step name")
         );
+        let call = "main:\n  steps:\n    - a:\n        call: f\n        args: {x: 1}\nf:\n  params: [n]\n  steps:\n    - r:\n        return: 1\n";
+        let errs = errors("w.yaml", call);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs.iter().any(|e| e.contains("no parameter 'x'")));
+        assert!(errs.iter().any(|e| e.contains("needs argument 'n'")));
     }
 }
