@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -57,7 +57,7 @@ fn spawn_server(wfsim: bool) -> (SocketAddr, String) {
             if wfsim {
                 let mut state = State::new(config(addr), 0);
                 state.deploy("loop", defn::load("loop.yaml", LOOP_WORKFLOW).unwrap());
-                let id = state.start_execution(SimTime::ZERO, "loop", None).unwrap();
+                state.start_execution(SimTime::ZERO, "loop", None).unwrap();
                 let url = state
                     .take_log_lines()
                     .pop()
@@ -70,7 +70,6 @@ fn spawn_server(wfsim: bool) -> (SocketAddr, String) {
                     .strip_prefix(&format!("http://{addr}"))
                     .unwrap()
                     .to_owned();
-                let _ = id;
                 tx.send((addr, path)).unwrap();
                 let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
                 serve(
@@ -186,5 +185,4 @@ fn main() {
         _ => println!("  resident memory: /proc/self/statm is not readable here"),
     }
     std::hint::black_box(&state);
-    let _ = Duration::ZERO;
 }
