@@ -82,6 +82,20 @@ impl ApiResponse {
     }
 }
 
+/// One request to a callback endpoint and its answer: the server-side journal a simulation
+/// checks the contract against (arrival order is the order of the journal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Server time of arrival.
+    pub at: SimTime,
+    pub workflow: String,
+    pub execution: String,
+    pub callback: String,
+    /// The request's `X-Request-Id` header, if it had one.
+    pub request_id: Option<String>,
+    pub status: u16,
+}
+
 /// One execution and where it sits on the server's clock.
 struct Exec {
     workflow: String,
@@ -116,6 +130,7 @@ pub struct State {
     ids: IdGen,
     tokens: Tokens,
     log_lines: Vec<String>,
+    deliveries: Vec<Delivery>,
 }
 
 impl std::fmt::Debug for State {
@@ -173,6 +188,7 @@ impl State {
             by_id: BTreeMap::new(),
             tokens,
             log_lines: Vec::new(),
+            deliveries: Vec::new(),
         }
     }
 
@@ -197,6 +213,11 @@ impl State {
                 None,
             )
         })
+    }
+
+    /// Callback requests answered since the last call, in arrival order.
+    pub fn take_deliveries(&mut self) -> Vec<Delivery> {
+        std::mem::take(&mut self.deliveries)
     }
 
     /// Log lines written since the last call, one per `sys.log`, for stdout.
@@ -395,7 +416,18 @@ impl State {
                     callback,
                 },
                 _,
-            ) => self.callback(now, workflow, id, callback, req, authz.as_deref()),
+            ) => {
+                let res = self.callback(now, workflow, id, callback, req, authz.as_deref());
+                self.deliveries.push(Delivery {
+                    at: now,
+                    workflow: workflow.to_owned(),
+                    execution: id.to_owned(),
+                    callback: callback.to_owned(),
+                    request_id: req.header("x-request-id").map(str::to_owned),
+                    status: res.status,
+                });
+                res
+            }
             (Route::AccessToken { account }, "POST") => {
                 self.generate_token(now, account, &req.body)
             }
@@ -754,6 +786,14 @@ impl State {
             200,
             &json!({"accessToken": token, "expireTime": self.wall(expires)}),
         )
+    }
+
+    /// When the execution ended, on the server's clock.
+    pub fn execution_ended_at(&self, workflow: &str, id: &str) -> Option<SimTime> {
+        let e = &self.executions[self.find(workflow, id).ok()?];
+        e.execution
+            .ended_at()
+            .map(|t| SimTime::from_nanos(e.started_at.as_nanos() + t.as_nanos()))
     }
 
     /// The execution's state, for `--execute` and tests.

@@ -25,6 +25,8 @@ pub struct Shared {
     pub changed: Rc<Notify>,
     /// Where log lines go (stdout in `wfsim serve`).
     pub on_log: Rc<dyn Fn(String)>,
+    /// Where the callback journal goes, if anyone watches it (simulations do).
+    pub on_delivery: Option<Rc<dyn Fn(crate::api::Delivery)>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -41,9 +43,17 @@ impl Shared {
     }
 
     pub fn flush_logs(&self) {
-        let lines = self.state.borrow_mut().take_log_lines();
+        let (lines, deliveries) = {
+            let mut state = self.state.borrow_mut();
+            (state.take_log_lines(), state.take_deliveries())
+        };
         for line in lines {
             (self.on_log)(line);
+        }
+        if let Some(on_delivery) = &self.on_delivery {
+            for d in deliveries {
+                on_delivery(d);
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, Config, State};
+pub use api::{ApiRequest, ApiResponse, Config, Delivery, State};
 pub use http::Shared;
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
@@ -35,11 +35,24 @@ pub async fn serve(
     on_log: Rc<dyn Fn(String)>,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_observed(listener, state, epoch, on_log, None, shutdown).await;
+}
+
+/// [`serve`], also handing every callback request's journal entry to `on_delivery`.
+pub async fn serve_observed(
+    listener: TcpListener,
+    state: Rc<RefCell<State>>,
+    epoch: Instant,
+    on_log: Rc<dyn Fn(String)>,
+    on_delivery: Option<Rc<dyn Fn(Delivery)>>,
+    shutdown: impl Future<Output = ()>,
+) {
     let shared = Shared {
         state,
         epoch,
         changed: Rc::new(Notify::new()),
         on_log,
+        on_delivery,
     };
     shared.flush_logs();
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));

@@ -54,6 +54,7 @@ pub async fn send(
     token: Option<&str>,
     body: Vec<u8>,
     timeout: Duration,
+    headers: &[(&str, &str)],
 ) -> Result<Answer, NetError> {
     let attempt = async {
         let stream = TcpStream::connect(server)
@@ -71,6 +72,9 @@ pub async fn send(
             .header("Host", server.to_string());
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let req = req
             .body(Full::new(Bytes::from(body)))
@@ -121,6 +125,19 @@ pub async fn send_retrying(
     body: &[u8],
     backoff: Backoff,
 ) -> (Attempts, Option<Answer>) {
+    send_retrying_with(server, method, path, token, body, backoff, &[]).await
+}
+
+/// [`send_retrying`] with extra headers.
+pub async fn send_retrying_with(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+    backoff: Backoff,
+    headers: &[(&str, &str)],
+) -> (Attempts, Option<Answer>) {
     let mut attempts = Attempts::default();
     for n in 1..=backoff.attempts {
         if n > 1 {
@@ -133,6 +150,7 @@ pub async fn send_retrying(
             token,
             body.to_vec(),
             Duration::from_secs(5),
+            headers,
         )
         .await
         {

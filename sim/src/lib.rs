@@ -18,5 +18,6 @@
     reason = "under madsim, Instant::now reads the simulated clock"
 )]
 
+pub mod case;
 pub mod client;
 pub mod world;
