@@ -1,6 +1,46 @@
-//! `cargo xtask conformance`: the spec-model checks, built with optimizations (they run
-//! tens of millions of steps), with the report of the `wfsim-conformance` binary.
+//! `cargo xtask conformance`: the engine-level checks (spec model, scenarios, snapshots,
+//! corpus), built with optimizations, then the system-level sweep on the madsim build.
+
+/// Splits `--seeds N` (the sweep's) from the engine-level options.
+fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut engine = Vec::new();
+    let mut sweep = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--seeds" {
+            sweep.push(a.clone());
+            sweep.extend(it.next().cloned());
+        } else {
+            engine.push(a.clone());
+        }
+    }
+    (engine, sweep)
+}
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    crate::cargo_run_release("wfsim-conformance", args)
+    let (engine, sweep) = split_args(args);
+    let engine_result = crate::cargo_run_release("wfsim-conformance", &engine);
+    let sweep_result = crate::sim_run_release(&sweep);
+    engine_result.and(sweep_result)
+}
+
+/// `cargo xtask sim --seed S`: replays one system-level seed and prints its whole trace.
+pub fn sim(args: &[String]) -> Result<(), String> {
+    crate::sim_run_release(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_go_to_the_sweep() {
+        let args: Vec<String> = ["--seed", "3", "--seeds", "50", "--cases", "9"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let (engine, sweep) = split_args(&args);
+        assert_eq!(engine, ["--seed", "3", "--cases", "9"]);
+        assert_eq!(sweep, ["--seeds", "50"]);
+    }
 }

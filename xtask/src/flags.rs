@@ -8,7 +8,9 @@ commands:
       --cases N            generated sequences (default 4096)
       --seed S             generator seed; a failure prints the one to replay (default 0)
       --exhaustive-len L   check every sequence up to this length (default 7)
-  bench                    print engine-level benchmark figures";
+      --seeds N            system-level seeds on the madsim build (default 1000)
+  sim --seed S             replay one system-level seed and print its whole trace
+  bench                    print benchmark figures";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -16,6 +18,8 @@ pub enum Cmd {
     /// The options are checked by the conformance binary itself.
     Conformance(Vec<String>),
     Bench,
+    /// The options are checked by the sweep binary itself.
+    Sim(Vec<String>),
     Help,
 }
 
@@ -29,6 +33,7 @@ impl Cmd {
             "test" => Err(format!("`test` takes no arguments, got {rest:?}")),
             "conformance" => Ok(Cmd::Conformance(rest.to_vec())),
             "bench" if rest.is_empty() => Ok(Cmd::Bench),
+            "sim" => Ok(Cmd::Sim(rest.to_vec())),
             "bench" => Err(format!("`bench` takes no arguments, got {rest:?}")),
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),

@@ -4,6 +4,7 @@
 //! - `cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]`: the engine
 //!   against the spec model, the scenarios and the corpus, with the per-rule report.
 //! - `cargo xtask bench`: engine-level benchmark figures.
+//! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
 
 mod bench;
 mod conformance;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         Ok(flags::Cmd::Test) => test::run(),
         Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
         Ok(flags::Cmd::Bench) => bench::run(),
+        Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())
@@ -53,6 +55,23 @@ pub fn cargo_run_release(bin: &str, args: &[String]) -> Result<(), String> {
     cargo_args.extend(["--package", "wfsim-conformance", "--bin", bin, "--"]);
     cargo_args.extend(args.iter().map(String::as_str));
     cargo(&cargo_args, &[])
+}
+
+/// Runs the system-level sweep (`wfsim-sim`'s `sweep`) from the madsim build in
+/// `target/sim`, with `args`.
+pub fn sim_run_release(args: &[String]) -> Result<(), String> {
+    let sim_dir = project_root().join("target/sim");
+    let sim_dir = sim_dir.to_string_lossy().into_owned();
+    let mut cargo_args = vec!["run", "--release", "--locked", "--quiet"];
+    cargo_args.extend(["--package", "wfsim-sim", "--bin", "sweep", "--"]);
+    cargo_args.extend(args.iter().map(String::as_str));
+    cargo(
+        &cargo_args,
+        &[
+            ("RUSTFLAGS", "--cfg madsim"),
+            ("CARGO_TARGET_DIR", &sim_dir),
+        ],
+    )
 }
 
 /// Runs `cargo <args>` at the project root, echoing the command first.
