@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use serde_json::{Value as Json, json};
-use wfsim_engine::callbacks::{Auth, ExecutionName, Rejection};
+use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::interp::{Config as ExecConfig, Execution, Outcome, STEPS_MAX};
 use wfsim_engine::scenario::show;
@@ -94,6 +94,8 @@ pub struct Delivery {
     /// The request's `X-Request-Id` header, if it had one.
     pub request_id: Option<String>,
     pub status: u16,
+    /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
+    pub buffered: bool,
 }
 
 /// One execution and where it sits on the server's clock.
@@ -417,7 +419,8 @@ impl State {
                 },
                 _,
             ) => {
-                let res = self.callback(now, workflow, id, callback, req, authz.as_deref());
+                let (res, accepted) =
+                    self.callback(now, workflow, id, callback, req, authz.as_deref());
                 self.deliveries.push(Delivery {
                     at: now,
                     workflow: workflow.to_owned(),
@@ -425,6 +428,7 @@ impl State {
                     callback: callback.to_owned(),
                     request_id: req.header("x-request-id").map(str::to_owned),
                     status: res.status,
+                    buffered: accepted == Some(Accepted::Buffered),
                 });
                 res
             }
@@ -703,10 +707,10 @@ impl State {
         callback: &str,
         req: &ApiRequest,
         authz: Option<&str>,
-    ) -> ApiResponse {
+    ) -> (ApiResponse, Option<Accepted>) {
         let i = match self.find(workflow, id) {
             Ok(i) => i,
-            Err(res) => return res,
+            Err(res) => return (res, None),
         };
         let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
             Ok(()) => Auth::Granted,
@@ -735,7 +739,7 @@ impl State {
         // The await it resumed runs now, before the answer goes out.
         self.run_due(i, now);
         match delivery {
-            Ok(_) => ApiResponse::json(200, &json!({})),
+            Ok(accepted) => (ApiResponse::json(200, &json!({})), Some(accepted)),
             Err(rejection) => {
                 let mut res = ApiResponse::error(
                     rejection.http_status(),
@@ -745,7 +749,7 @@ impl State {
                 if let Rejection::MethodNotAllowed { allow, .. } = rejection {
                     res.headers.push(("Allow".into(), allow.as_str().into()));
                 }
-                res
+                (res, None)
             }
         }
     }

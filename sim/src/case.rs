@@ -41,6 +41,8 @@ pub struct Case {
     /// The server's links are clogged in this window (ms after start): answers are delayed
     /// past the client's patience, so it sends again.
     pub clog_ms: Option<(u64, u64)>,
+    /// The client cancels the execution this long after the callbacks start (EX-3).
+    pub cancel_ms: Option<u64>,
 }
 
 impl Case {
@@ -66,8 +68,10 @@ impl Case {
             let start = send + 1 + pick(latency_max);
             (start, start + 6_000 + pick(6_000))
         });
+        let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
         Case {
             seed,
+            cancel_ms,
             awaits,
             branches,
             timeout_s: 5 + pick(20) as u32,
@@ -115,6 +119,8 @@ pub struct Outcome {
     /// Per logical callback: the statuses of its attempts (0 = no answer).
     pub attempts: Vec<Vec<u16>>,
     pub ended_at_ms: Option<u64>,
+    /// The cancel found an await waiting (from the callbacks list just before it).
+    pub cancelled_while_waiting: bool,
 }
 
 /// A contract rule broken by a run.
@@ -132,6 +138,39 @@ pub struct Coverage {
     pub duplicate_after_lost_answer: u64,
     pub timeouts: u64,
     pub parallel_waiters: u64,
+    pub buffered_then_taken: u64,
+    pub cancelled_while_waiting: u64,
+}
+
+impl Coverage {
+    pub fn add(&mut self, o: &Coverage) {
+        self.slot_full_429 += o.slot_full_429;
+        self.not_found_after_end += o.not_found_after_end;
+        self.duplicate_after_lost_answer += o.duplicate_after_lost_answer;
+        self.timeouts += o.timeouts;
+        self.parallel_waiters += o.parallel_waiters;
+        self.buffered_then_taken += o.buffered_then_taken;
+        self.cancelled_while_waiting += o.cancelled_while_waiting;
+    }
+
+    /// Each thing the sweep must see, with its count.
+    pub fn rows(&self) -> [(&'static str, u64); 7] {
+        [
+            (
+                "request buffered before its await",
+                self.buffered_then_taken,
+            ),
+            ("429: slot full", self.slot_full_429),
+            ("404 after the end", self.not_found_after_end),
+            (
+                "duplicate after a lost answer",
+                self.duplicate_after_lost_answer,
+            ),
+            ("await timed out", self.timeouts),
+            ("parallel waiters on one endpoint", self.parallel_waiters),
+            ("cancel while awaiting", self.cancelled_while_waiting),
+        ]
+    }
 }
 
 pub fn run(case: &Case) -> Result<Outcome, String> {
@@ -187,13 +226,14 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
             .build();
         let server_id = server.id();
         let clog = case.clog_ms;
+        let cancel = case.cancel_ms;
         let client = handle
             .create_node()
             .name("client-1")
             .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)))
             .build();
         let sends = case.sends_ms.clone();
-        let (state, result, attempts, ended_at_ms) = client
+        let (state, result, attempts, ended_at_ms, cancelled_while_waiting) = client
             .spawn(async move {
                 let base = "/v1/projects/p/locations/l/workflows/case/executions";
                 let (_, created) =
@@ -226,6 +266,31 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                         madsim::net::NetSim::current().unclog_node(server_id);
                     });
                 }
+                let cancel_task = cancel.map(|at| {
+                    let (execution, callbacks) =
+                        (execution.clone(), format!("{execution}/callbacks"));
+                    tokio::spawn(async move {
+                        tokio::time::sleep_until(start + Duration::from_millis(at)).await;
+                        let (_, list) =
+                            client::send_retrying(SERVER, "GET", &callbacks, None, b"", PATIENT)
+                                .await;
+                        let waiting = list.is_some_and(|l| {
+                            l.body["callbacks"][0]["waiters"]
+                                .as_str()
+                                .is_some_and(|w| w != "0")
+                        });
+                        let (_, res) = client::send_retrying(
+                            SERVER,
+                            "POST",
+                            &format!("{execution}:cancel"),
+                            None,
+                            b"",
+                            PATIENT,
+                        )
+                        .await;
+                        waiting && res.is_some_and(|r| r.status == 200)
+                    })
+                });
                 let mut tasks = Vec::new();
                 for (i, at) in sends.into_iter().enumerate() {
                     let callback = callback.clone();
@@ -253,6 +318,10 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                 for t in tasks {
                     attempts.push(t.await.map_err(|e| format!("client task: {e}"))?);
                 }
+                let cancelled_while_waiting = match cancel_task {
+                    Some(t) => t.await.map_err(|e| format!("cancel task: {e}"))?,
+                    None => false,
+                };
                 let mut state = Json::Null;
                 for _ in 0..400 {
                     let (_, got) =
@@ -275,6 +344,7 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                     result,
                     attempts,
                     ended,
+                    cancelled_while_waiting,
                 ))
             })
             .await
@@ -286,6 +356,7 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
             result,
             attempts,
             ended_at_ms,
+            cancelled_while_waiting,
         })
     })
 }
@@ -354,6 +425,7 @@ pub fn check(case: &Case, out: &Outcome) -> (Vec<Violation>, Coverage) {
     }
     let n_accepted: u64 = accepted.values().sum();
     let n_taken: u64 = taken.values().sum();
+    // A cancelled execution has no result, so what its awaits took is not visible here.
     if out.state == "SUCCEEDED" && !(n_taken <= n_accepted && n_accepted <= n_taken + 1) {
         v.push(Violation {
             rule: "CB-10",
@@ -372,11 +444,30 @@ pub fn check(case: &Case, out: &Outcome) -> (Vec<Violation>, Coverage) {
             ),
         });
     }
-    if out.state != "SUCCEEDED" {
+    let may_cancel = case.cancel_ms.is_some();
+    if !(out.state == "SUCCEEDED" || (out.state == "CANCELLED" && may_cancel)) {
         v.push(Violation {
             rule: "EX-1",
             detail: format!("the execution ended {}", out.state),
         });
+    }
+    if out.state == "CANCELLED" && !out.result.is_empty() {
+        v.push(Violation {
+            rule: "EX-3",
+            detail: "a cancelled execution has a result".into(),
+        });
+    }
+    if out.cancelled_while_waiting && out.state == "CANCELLED" {
+        cov.cancelled_while_waiting += 1;
+    }
+    for d in &out.journal {
+        let taken_later = d
+            .request_id
+            .as_deref()
+            .is_some_and(|id| taken.contains_key(id));
+        if d.status == 200 && d.buffered && taken_later {
+            cov.buffered_then_taken += 1;
+        }
     }
     cov.duplicate_after_lost_answer += accepted.values().filter(|&&n| n > 1).count() as u64;
     if case.branches > 0 {
