@@ -119,6 +119,18 @@ async fn call(
     (status, headers, json)
 }
 
+impl Live {
+    /// One request with the admin token.
+    async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> (u16, hyper::HeaderMap, Json) {
+        call(self.addr, method, path, Some(&self.token), body).await
+    }
+}
+
 fn base(workflow: &str) -> String {
     format!("/v1/projects/p/locations/l/workflows/{workflow}/executions")
 }
@@ -129,29 +141,22 @@ async fn execute(live: &Live, workflow: &str, argument: Option<&str>) -> String 
         Some(a) => serde_json::to_vec(&json!({"argument": a})).unwrap(),
         None => Vec::new(),
     };
-    let (status, _, exec) = call(live.addr, "POST", &base(workflow), Some(&live.token), body).await;
+    let (status, _, exec) = live.admin("POST", &base(workflow), body).await;
     assert_eq!(status, 200, "{exec}");
     format!("/v1/{}", exec["name"].as_str().unwrap())
 }
 
 /// The path of the execution's only callback endpoint, from its callbacks list.
 async fn callback_path(live: &Live, execution: &str) -> String {
-    let (status, _, list) = call(
-        live.addr,
-        "GET",
-        &format!("{execution}/callbacks"),
-        Some(&live.token),
-        vec![],
-    )
-    .await;
+    let (status, _, list) = live
+        .admin("GET", &format!("{execution}/callbacks"), vec![])
+        .await;
     assert_eq!(status, 200);
     format!("/v1/{}", list["callbacks"][0]["name"].as_str().unwrap())
 }
 
 async fn state_of(live: &Live, execution: &str) -> Json {
-    call(live.addr, "GET", execution, Some(&live.token), vec![])
-        .await
-        .2
+    live.admin("GET", execution, vec![]).await.2
 }
 
 async fn wait_for_state(live: &Live, execution: &str, state: &str) -> Json {
@@ -198,14 +203,7 @@ fn the_guides_walk_through() {
             .strip_prefix(&format!("http://{}", live.addr))
             .unwrap()
             .to_owned();
-        let (status, _, body) = call(
-            live.addr,
-            "GET",
-            &format!("{path}?a=1"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (status, _, body) = live.admin("GET", &format!("{path}?a=1"), vec![]).await;
         assert_eq!((status, body), (200, json!({})));
         let done = wait_for_state(&live, &execution, "SUCCEEDED").await;
         let result: Json = serde_json::from_str(done["result"].as_str().unwrap()).unwrap();
@@ -216,18 +214,13 @@ fn the_guides_walk_through() {
             result["headers"].get("Authorization").is_none(),
             "the token is not the workflow's"
         );
-        let (_, _, logs) = call(
-            live.addr,
-            "GET",
-            &format!("{execution}/logs"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (_, _, logs) = live
+            .admin("GET", &format!("{execution}/logs"), vec![])
+            .await;
         assert_eq!(logs["entries"].as_array().unwrap().len(), 2);
         assert_eq!(logs["entries"][1]["severity"], "INFO");
         // CB-11: the execution is over.
-        let (status, _, err) = call(live.addr, "GET", &path, Some(&live.token), vec![]).await;
+        let (status, _, err) = live.admin("GET", &path, vec![]).await;
         assert_eq!(status, 404);
         assert_eq!(err["error"]["status"], "NOT_FOUND");
     });
@@ -254,14 +247,13 @@ fn cb_13_every_status() {
             401
         );
         // 403: a valid token without workflows.callbacks.send.
-        let (_, _, minted) = call(
-            live.addr,
-            "POST",
-            "/v1/projects/-/serviceAccounts/reader@p:generateAccessToken",
-            Some(&live.token),
-            br#"{"lifetime": "3600s"}"#.to_vec(),
-        )
-        .await;
+        let (_, _, minted) = live
+            .admin(
+                "POST",
+                "/v1/projects/-/serviceAccounts/reader@p:generateAccessToken",
+                br#"{"lifetime": "3600s"}"#.to_vec(),
+            )
+            .await;
         let reader = minted["accessToken"].as_str().unwrap().to_owned();
         let (status, _, err) = call(live.addr, "POST", &cb, Some(&reader), vec![]).await;
         assert_eq!(
@@ -269,34 +261,22 @@ fn cb_13_every_status() {
             (403, Some("PERMISSION_DENIED"))
         );
         // 405, with Allow.
-        let (status, headers, _) = call(live.addr, "PUT", &cb, Some(&live.token), vec![]).await;
+        let (status, headers, _) = live.admin("PUT", &cb, vec![]).await;
         assert_eq!(status, 405);
         assert_eq!(headers.get("allow").unwrap(), "POST");
         // 413: over 512 KiB.
-        let (status, _, err) = call(
-            live.addr,
-            "POST",
-            &cb,
-            Some(&live.token),
-            vec![b'x'; 512 * 1024 + 1],
-        )
-        .await;
+        let (status, _, err) = live.admin("POST", &cb, vec![b'x'; 512 * 1024 + 1]).await;
         assert_eq!(
             (status, err["error"]["status"].as_str()),
             (413, Some("INVALID_ARGUMENT"))
         );
         // 404: no such callback.
-        let (status, _, _) = call(
-            live.addr,
-            "POST",
-            &format!("{execution}/callbacks/nope"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (status, _, _) = live
+            .admin("POST", &format!("{execution}/callbacks/nope"), vec![])
+            .await;
         assert_eq!(status, 404);
         // 200, then the execution succeeds.
-        let (status, _, _) = call(live.addr, "POST", &cb, Some(&live.token), b"hi".to_vec()).await;
+        let (status, _, _) = live.admin("POST", &cb, b"hi".to_vec()).await;
         assert_eq!(status, 200);
         wait_for_state(&live, &execution, "SUCCEEDED").await;
     });
@@ -310,22 +290,12 @@ fn slot_full_then_accepted_after_the_await() {
         let live = &start(vec![("two_awaits", wf)], &[]).await;
         let execution = execute(live, "two_awaits", None).await;
         let cb = callback_path(live, &execution).await;
-        assert_eq!(
-            call(live.addr, "POST", &cb, Some(&live.token), b"A".to_vec())
-                .await
-                .0,
-            200
-        );
-        let (status, _, err) = call(live.addr, "POST", &cb, Some(&live.token), b"B".to_vec()).await;
+        assert_eq!(live.admin("POST", &cb, b"A".to_vec()).await.0, 200);
+        let (status, _, err) = live.admin("POST", &cb, b"B".to_vec()).await;
         assert_eq!(status, 429, "{err}");
         // After the first await takes A, the slot is free: B's retry is accepted (CB-9).
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-        assert_eq!(
-            call(live.addr, "POST", &cb, Some(&live.token), b"B".to_vec())
-                .await
-                .0,
-            200
-        );
+        assert_eq!(live.admin("POST", &cb, b"B".to_vec()).await.0, 200);
         let done = wait_for_state(live, &execution, "SUCCEEDED").await;
         assert_eq!(done["result"], "\"B\"");
     });
@@ -337,14 +307,13 @@ fn expired_tokens_are_refused() {
         let live = start(vec![("create_await", fixture("create_await.yaml"))], &[]).await;
         let execution = execute(&live, "create_await", None).await;
         let cb = callback_path(&live, &execution).await;
-        let (status, _, minted) = call(
-            live.addr,
-            "POST",
-            "/v1/projects/-/serviceAccounts/sender@p:generateAccessToken",
-            Some(&live.token),
-            br#"{"lifetime": "0.2s"}"#.to_vec(),
-        )
-        .await;
+        let (status, _, minted) = live
+            .admin(
+                "POST",
+                "/v1/projects/-/serviceAccounts/sender@p:generateAccessToken",
+                br#"{"lifetime": "0.2s"}"#.to_vec(),
+            )
+            .await;
         assert_eq!(status, 200, "{minted}");
         let short = minted["accessToken"].as_str().unwrap().to_owned();
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -376,14 +345,9 @@ fn cb_12_ten_waiters_ten_concurrent_requests() {
         let execution = execute(&live, "parallel_ten", None).await;
         let cb = callback_path(&live, &execution).await;
         for _ in 0..100 {
-            let (_, _, list) = call(
-                live.addr,
-                "GET",
-                &format!("{execution}/callbacks"),
-                Some(&live.token),
-                vec![],
-            )
-            .await;
+            let (_, _, list) = live
+                .admin("GET", &format!("{execution}/callbacks"), vec![])
+                .await;
             if list["callbacks"][0]["waiters"] == "10" {
                 break;
             }
@@ -409,14 +373,9 @@ fn cb_12_ten_waiters_ten_concurrent_requests() {
 fn bad_requests_say_what_to_fix() {
     run_local(async {
         let live = start(vec![("create_await", fixture("create_await.yaml"))], &[]).await;
-        let (status, _, err) = call(
-            live.addr,
-            "POST",
-            &base("create_await"),
-            Some(&live.token),
-            b"{oops".to_vec(),
-        )
-        .await;
+        let (status, _, err) = live
+            .admin("POST", &base("create_await"), b"{oops".to_vec())
+            .await;
         assert_eq!(status, 400);
         assert!(
             err["error"]["message"]
@@ -424,18 +383,16 @@ fn bad_requests_say_what_to_fix() {
                 .unwrap()
                 .contains("must be JSON")
         );
-        let (status, _, err) = call(
-            live.addr,
-            "POST",
-            &base("create_await"),
-            Some(&live.token),
-            br#"{"argument": {"x": 1}}"#.to_vec(),
-        )
-        .await;
+        let (status, _, err) = live
+            .admin(
+                "POST",
+                &base("create_await"),
+                br#"{"argument": {"x": 1}}"#.to_vec(),
+            )
+            .await;
         assert_eq!(status, 400);
         assert!(err["error"]["message"].as_str().unwrap().contains("string"));
-        let (status, _, err) =
-            call(live.addr, "POST", &base("nope"), Some(&live.token), vec![]).await;
+        let (status, _, err) = live.admin("POST", &base("nope"), vec![]).await;
         assert_eq!(status, 404);
         assert!(
             err["error"]["message"]
@@ -443,42 +400,24 @@ fn bad_requests_say_what_to_fix() {
                 .unwrap()
                 .contains("create_await")
         );
-        let (status, _, _) =
-            call(live.addr, "GET", "/v1/elsewhere", Some(&live.token), vec![]).await;
+        let (status, _, _) = live.admin("GET", "/v1/elsewhere", vec![]).await;
         assert_eq!(status, 404);
         let (status, _, _) = call(live.addr, "GET", &base("create_await"), None, vec![]).await;
         assert_eq!(status, 401);
         let execution = execute(&live, "create_await", Some(r#"{"x": 1}"#)).await;
-        let (status, _, cancelled) = call(
-            live.addr,
-            "POST",
-            &format!("{execution}:cancel"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (status, _, cancelled) = live
+            .admin("POST", &format!("{execution}:cancel"), vec![])
+            .await;
         assert_eq!(
             (status, cancelled["state"].as_str()),
             (200, Some("CANCELLED"))
         );
         assert_eq!(cancelled["argument"], r#"{"x": 1}"#);
-        let (status, _, _) = call(
-            live.addr,
-            "POST",
-            &format!("{execution}:cancel"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (status, _, _) = live
+            .admin("POST", &format!("{execution}:cancel"), vec![])
+            .await;
         assert_eq!(status, 400);
-        let (_, _, list) = call(
-            live.addr,
-            "GET",
-            &base("create_await"),
-            Some(&live.token),
-            vec![],
-        )
-        .await;
+        let (_, _, list) = live.admin("GET", &base("create_await"), vec![]).await;
         assert_eq!(list["executions"].as_array().unwrap().len(), 1);
     });
 }
