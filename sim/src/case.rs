@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use madsim::runtime::{Handle, Runtime};
 use serde_json::Value as Json;
-use wfsim_engine::{IdGen, defn};
-use wfsim_server::{Config, Delivery, State, serve_observed};
+use wfsim_engine::IdGen;
+use wfsim_server::{Delivery, serve_observed};
 
 use crate::client::{self, Backoff};
-use crate::world::{SERVER, SERVER_IP};
+use crate::world::{SERVER, SERVER_IP, WALL_START_UNIX_NANOS, server_state};
 
 /// API calls outlast any clog a case draws.
 const PATIENT: Backoff = Backoff {
@@ -194,21 +194,7 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                 let workflow = workflow.clone();
                 async move {
                     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-                    let mut state = State::new(
-                        Config {
-                            project: "p".into(),
-                            location: "l".into(),
-                            base_url: format!("http://{SERVER}"),
-                            seed,
-                            auth: false,
-                            grants: Default::default(),
-                        },
-                        0,
-                    );
-                    state.deploy(
-                        "case",
-                        defn::load("case.yaml", &workflow).expect("generated workflows load"),
-                    );
+                    let state = server_state(seed, false, "case", &workflow);
                     let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
                     let sink: Rc<dyn Fn(Delivery)> =
                         Rc::new(move |d| journal.lock().expect("journal").push(d));
@@ -338,7 +324,8 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                 let ended = state["endTime"]
                     .as_str()
                     .and_then(wfsim_engine::time::parse_rfc3339)
-                    .map(|n| (n / 1_000_000) as u64);
+                    // On the server's clock, like the journal's times.
+                    .map(|n| ((n - WALL_START_UNIX_NANOS) / 1_000_000) as u64);
                 Ok::<_, String>((
                     state["state"].as_str().unwrap_or("?").to_owned(),
                     result,

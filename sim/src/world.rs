@@ -17,7 +17,28 @@ use crate::client::{self, Backoff};
 pub const SERVER_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 pub const SERVER: SocketAddr = SocketAddr::new(SERVER_IP, 8080);
 /// The real-world time the server's clock starts at: 2024-01-01T00:00:00Z.
-const WALL_START_UNIX_NANOS: i128 = 1_704_067_200_000_000_000;
+pub const WALL_START_UNIX_NANOS: i128 = 1_704_067_200_000_000_000;
+
+/// The server's state on node `server-1`: project `p`, location `l`, one workflow deployed.
+pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> State {
+    let mut state = State::new(
+        Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: format!("http://{SERVER}"),
+            seed,
+            auth,
+            grants: Default::default(),
+        },
+        WALL_START_UNIX_NANOS,
+    );
+    let file = format!("{name}.yaml");
+    state.deploy(
+        name,
+        defn::load(&file, workflow_text).expect("simulated workflows load"),
+    );
+    state
+}
 
 /// The settings a seed draws; printed first, so a failure report says what ran.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,22 +102,8 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
                 let token = Arc::clone(&server_token);
                 async move {
                     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-                    let mut state = State::new(
-                        Config {
-                            project: "p".into(),
-                            location: "l".into(),
-                            base_url: format!("http://{SERVER}"),
-                            seed,
-                            auth: true,
-                            grants: Default::default(),
-                        },
-                        WALL_START_UNIX_NANOS,
-                    );
                     let text = include_str!("../../fixtures/workflows/basic_callback.yaml");
-                    state.deploy(
-                        "basic_callback",
-                        defn::load("basic_callback.yaml", text).expect("fixture"),
-                    );
+                    let mut state = server_state(seed, true, "basic_callback", text);
                     *token.lock().expect("token lock") = state.master_token();
                     let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
                     serve(
