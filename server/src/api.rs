@@ -98,6 +98,25 @@ pub struct Delivery {
     pub buffered: bool,
 }
 
+/// The field `field` of an optional JSON body: `None` for an empty body or a missing field;
+/// a 400 that shows `example` for a body that is not JSON.
+fn optional_field(body: &[u8], field: &str, example: &str) -> Result<Option<Json>, ApiResponse> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut parsed: Json = serde_json::from_slice(body).map_err(|e| {
+        ApiResponse::error(
+            400,
+            "INVALID_ARGUMENT",
+            format!("the body must be JSON like {example}: {e}"),
+        )
+    })?;
+    Ok(parsed
+        .get_mut(field)
+        .map(Json::take)
+        .filter(|v| !v.is_null()))
+}
+
 /// One execution and where it sits on the server's clock.
 struct Exec {
     workflow: String,
@@ -245,16 +264,11 @@ impl State {
         workflow: &str,
         argument: Option<String>,
     ) -> Result<String, ApiResponse> {
-        let wf = self.workflows.get(workflow).cloned().ok_or_else(|| {
-            ApiResponse::error(
-                404,
-                "NOT_FOUND",
-                format!(
-                    "workflow '{workflow}' is not deployed; deployed: {}",
-                    self.workflow_names().join(", ")
-                ),
-            )
-        })?;
+        let wf = self
+            .workflows
+            .get(workflow)
+            .cloned()
+            .ok_or_else(|| self.not_deployed(workflow))?;
         let value = match &argument {
             None => None,
             Some(text) => {
@@ -405,7 +419,9 @@ impl State {
         }
         let method = req.method.as_str();
         match (route, method) {
-            (Route::Executions { workflow }, "POST") => self.create(now, workflow, &req.body),
+            (Route::Executions { workflow }, "POST") => {
+                self.create(now, workflow, &req.body).unwrap_or_else(|e| e)
+            }
             (Route::Executions { workflow }, "GET") => self.list(workflow),
             (Route::Execution { workflow, id }, "GET") => self.get(workflow, id),
             (Route::Cancel { workflow, id }, "POST") => self.cancel(now, workflow, id),
@@ -432,9 +448,9 @@ impl State {
                 });
                 res
             }
-            (Route::AccessToken { account }, "POST") => {
-                self.generate_token(now, account, &req.body)
-            }
+            (Route::AccessToken { account }, "POST") => self
+                .generate_token(now, account, &req.body)
+                .unwrap_or_else(|e| e),
             (_, m) => ApiResponse::error(
                 405,
                 "FAILED_PRECONDITION",
@@ -489,16 +505,21 @@ impl State {
         }
     }
 
+    /// 404 for a workflow that is not deployed, naming those that are.
+    fn not_deployed(&self, workflow: &str) -> ApiResponse {
+        ApiResponse::error(
+            404,
+            "NOT_FOUND",
+            format!(
+                "workflow '{workflow}' is not deployed; deployed: {}",
+                self.workflow_names().join(", ")
+            ),
+        )
+    }
+
     fn find(&self, workflow: &str, id: &str) -> Result<usize, ApiResponse> {
         if !self.workflows.contains_key(workflow) {
-            return Err(ApiResponse::error(
-                404,
-                "NOT_FOUND",
-                format!(
-                    "workflow '{workflow}' is not deployed; deployed: {}",
-                    self.workflow_names().join(", ")
-                ),
-            ));
+            return Err(self.not_deployed(workflow));
         }
         self.by_id
             .get(&(workflow.to_owned(), id.to_owned()))
@@ -558,53 +579,34 @@ impl State {
         Json::Object(out)
     }
 
-    fn create(&mut self, now: SimTime, workflow: &str, body: &[u8]) -> ApiResponse {
-        let argument = if body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            let parsed: Json = match serde_json::from_slice(body) {
-                Ok(j) => j,
-                Err(e) => {
-                    return ApiResponse::error(
-                        400,
-                        "INVALID_ARGUMENT",
-                        format!(
-                            "the body must be JSON like {{\"argument\": \"{{\\\"x\\\": 1}}\"}}: {e}"
-                        ),
-                    );
-                }
-            };
-            match parsed.get("argument") {
-                None | Some(Json::Null) => None,
-                Some(Json::String(s)) => Some(s.clone()),
-                Some(_) => {
-                    return ApiResponse::error(
-                        400,
-                        "INVALID_ARGUMENT",
-                        "'argument' must be a string holding JSON, e.g. \"{\\\"x\\\": 1}\"",
-                    );
-                }
+    fn create(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        body: &[u8],
+    ) -> Result<ApiResponse, ApiResponse> {
+        let argument = match optional_field(body, "argument", r#"{"argument": "{\"x\": 1}"}"#)? {
+            None | Some(Json::Null) => None,
+            Some(Json::String(s)) => Some(s),
+            Some(_) => {
+                return Err(ApiResponse::error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "'argument' must be a string holding JSON, e.g. \"{\\\"x\\\": 1}\"",
+                ));
             }
         };
-        match self.start_execution(now, workflow, argument) {
-            Ok(id) => {
-                let i = self.find(workflow, &id).expect("just started");
-                ApiResponse::json(200, &self.execution_json(&self.executions[i]))
-            }
-            Err(res) => res,
-        }
+        let id = self.start_execution(now, workflow, argument)?;
+        let i = self.find(workflow, &id)?;
+        Ok(ApiResponse::json(
+            200,
+            &self.execution_json(&self.executions[i]),
+        ))
     }
 
     fn list(&self, workflow: &str) -> ApiResponse {
         if !self.workflows.contains_key(workflow) {
-            return ApiResponse::error(
-                404,
-                "NOT_FOUND",
-                format!(
-                    "workflow '{workflow}' is not deployed; deployed: {}",
-                    self.workflow_names().join(", ")
-                ),
-            );
+            return self.not_deployed(workflow);
         }
         let list: Vec<Json> = self
             .executions
@@ -754,42 +756,31 @@ impl State {
         }
     }
 
-    fn generate_token(&mut self, now: SimTime, account: &str, body: &[u8]) -> ApiResponse {
-        let lifetime = if body.iter().all(u8::is_ascii_whitespace) {
-            3600.0
-        } else {
-            let parsed: Json = match serde_json::from_slice(body) {
-                Ok(j) => j,
-                Err(e) => {
-                    return ApiResponse::error(
-                        400,
-                        "INVALID_ARGUMENT",
-                        format!("the body must be JSON like {{\"lifetime\": \"3600s\"}}: {e}"),
-                    );
-                }
-            };
-            match parsed.get("lifetime") {
-                None => 3600.0,
-                Some(Json::String(s)) => match auth::parse_lifetime(s) {
-                    Ok(secs) => secs,
-                    Err(m) => return ApiResponse::error(400, "INVALID_ARGUMENT", m),
-                },
-                Some(_) => {
-                    return ApiResponse::error(
-                        400,
-                        "INVALID_ARGUMENT",
-                        "'lifetime' is a string like \"3600s\"",
-                    );
-                }
+    fn generate_token(
+        &mut self,
+        now: SimTime,
+        account: &str,
+        body: &[u8],
+    ) -> Result<ApiResponse, ApiResponse> {
+        let lifetime = match optional_field(body, "lifetime", r#"{"lifetime": "3600s"}"#)? {
+            None => 3600.0,
+            Some(Json::String(s)) => auth::parse_lifetime(&s)
+                .map_err(|m| ApiResponse::error(400, "INVALID_ARGUMENT", m))?,
+            Some(_) => {
+                return Err(ApiResponse::error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "'lifetime' is a string like \"3600s\"",
+                ));
             }
         };
         let expires = now.saturating_add(std::time::Duration::from_secs_f64(lifetime));
         let perms = self.tokens.granted_to(account);
         let token = self.tokens.mint(account, perms, Some(expires));
-        ApiResponse::json(
+        Ok(ApiResponse::json(
             200,
             &json!({"accessToken": token, "expireTime": self.wall(expires)}),
-        )
+        ))
     }
 
     /// When the execution ended, on the server's clock.
