@@ -221,27 +221,8 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
         let sends = case.sends_ms.clone();
         let (state, result, attempts, ended_at_ms, cancelled_while_waiting) = client
             .spawn(async move {
-                let base = "/v1/projects/p/locations/l/workflows/case/executions";
-                let (_, created) =
-                    client::send_retrying(SERVER, "POST", base, None, b"", PATIENT).await;
-                let created = created.ok_or("could not start the execution")?;
-                let execution = format!("/v1/{}", created.body["name"].as_str().ok_or("no name")?);
-                let (_, list) = client::send_retrying(
-                    SERVER,
-                    "GET",
-                    &format!("{execution}/callbacks"),
-                    None,
-                    b"",
-                    PATIENT,
-                )
-                .await;
-                let list = list.ok_or("could not list callbacks")?;
-                let callback = format!(
-                    "/v1/{}",
-                    list.body["callbacks"][0]["name"]
-                        .as_str()
-                        .ok_or("no callback")?
-                );
+                let started = client::start_execution(SERVER, "case", None, PATIENT).await?;
+                let (execution, callback) = (started.execution, started.callback);
                 let start = tokio::time::Instant::now();
                 if let Some((from, to)) = clog {
                     // The chaos, timed from when the callbacks start.

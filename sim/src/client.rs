@@ -164,3 +164,41 @@ pub async fn send_retrying_with(
     }
     (attempts, None)
 }
+
+/// An execution a client started, and the path of its (first) callback endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Started {
+    /// The status of the `POST …/executions`.
+    pub status: u16,
+    /// `/v1/projects/…/executions/<id>`
+    pub execution: String,
+    /// `/v1/projects/…/callbacks/<id>`
+    pub callback: String,
+    /// The endpoint's `waiters`, as the callbacks list said.
+    pub waiters: Json,
+}
+
+/// Starts an execution of `workflow` (project `p`, location `l`) and finds its callback
+/// endpoint in the callbacks list, retrying both calls with `backoff`.
+pub async fn start_execution(
+    server: SocketAddr,
+    workflow: &str,
+    token: Option<&str>,
+    backoff: Backoff,
+) -> Result<Started, String> {
+    let base = format!("/v1/projects/p/locations/l/workflows/{workflow}/executions");
+    let (_, created) = send_retrying(server, "POST", &base, token, b"", backoff).await;
+    let created = created.ok_or("could not start the execution")?;
+    let execution = format!("/v1/{}", created.body["name"].as_str().ok_or("no name")?);
+    let callbacks = format!("{execution}/callbacks");
+    let (_, list) = send_retrying(server, "GET", &callbacks, token, b"", backoff).await;
+    let list = list.ok_or("could not list callbacks")?;
+    let first = &list.body["callbacks"][0];
+    let callback = format!("/v1/{}", first["name"].as_str().ok_or("no callback")?);
+    Ok(Started {
+        status: created.status,
+        execution,
+        callback,
+        waiters: first["waiters"].clone(),
+    })
+}

@@ -132,46 +132,23 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
                     }
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 };
-                let base = "/v1/projects/p/locations/l/workflows/basic_callback/executions";
-                let (_, created) = client::send_retrying(
+                let started = client::start_execution(
                     SERVER,
-                    "POST",
-                    base,
+                    "basic_callback",
                     Some(&token),
-                    b"",
                     Backoff::DEFAULT,
                 )
-                .await;
-                let created = created.ok_or("could not start the execution")?;
+                .await?;
                 stamp(
                     &trace,
                     start,
-                    format!("POST execution -> {}", created.status),
+                    format!("POST execution -> {}", started.status),
                 );
-                let execution = format!("/v1/{}", created.body["name"].as_str().ok_or("no name")?);
-                let (_, list) = client::send_retrying(
-                    SERVER,
-                    "GET",
-                    &format!("{execution}/callbacks"),
-                    Some(&token),
-                    b"",
-                    Backoff::DEFAULT,
-                )
-                .await;
-                let list = list.ok_or("could not list callbacks")?;
-                let callback = format!(
-                    "/v1/{}",
-                    list.body["callbacks"][0]["name"]
-                        .as_str()
-                        .ok_or("no callback")?
-                );
+                let (execution, callback) = (started.execution, started.callback);
                 stamp(
                     &trace,
                     start,
-                    format!(
-                        "callbacks: {} waiter(s)",
-                        list.body["callbacks"][0]["waiters"]
-                    ),
+                    format!("callbacks: {} waiter(s)", started.waiters),
                 );
                 let (attempts, answer) = client::send_retrying(
                     SERVER,
