@@ -150,13 +150,7 @@ fn drive(ex: &mut Execution, callbacks: Vec<Json>) -> Result<(), String> {
             }
         }
         match ex.poll_timeout() {
-            Some(t) => {
-                let before = ex.progress();
-                ex.handle_timeout(t);
-                if ex.progress() == before && ex.poll_timeout() == Some(t) {
-                    return Err(format!("livelock: handle_timeout({t}) made no progress"));
-                }
-            }
+            Some(t) => ex.settle(t).map_err(|l| l.to_string())?,
             None => return Ok(()),
         }
     }

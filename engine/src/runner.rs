@@ -153,13 +153,9 @@ pub fn run(
             cancel_at = None;
             execution.cancel(t);
         }
-        if execution.poll_timeout().is_some_and(|d| d <= t) {
-            let before = execution.progress();
-            execution.handle_timeout(t);
-            if execution.progress() == before && execution.poll_timeout().is_some_and(|d| d <= t) {
-                // Due again at once, having done nothing: no later iteration can differ.
-                break;
-            }
+        if execution.settle(t).is_err() {
+            // No later iteration could differ: report the run as unsettled.
+            break;
         }
         note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
     }

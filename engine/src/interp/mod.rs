@@ -178,6 +178,22 @@ impl Future for Suspend<'_> {
     }
 }
 
+/// `handle_timeout` made no progress while work stayed due: see [`Execution::settle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Livelock {
+    pub at: SimTime,
+}
+
+impl std::fmt::Display for Livelock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "livelock at {}: work stays due but handling it does nothing",
+            self.at
+        )
+    }
+}
+
 /// The result and end of a finished execution.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -317,10 +333,8 @@ impl Execution {
         self.world.borrow().trace.clone()
     }
 
-    /// A measure that grows whenever the execution does anything: a host that calls
-    /// `handle_timeout` and sees neither this change nor `poll_timeout` move is looking at a
-    /// livelock, not at work.
-    pub fn progress(&self) -> (u64, usize) {
+    /// A measure that grows whenever the execution does anything (steps run, events traced).
+    fn progress(&self) -> (u64, usize) {
         let w = self.world.borrow();
         (w.steps, w.trace.len())
     }
@@ -405,6 +419,20 @@ impl Execution {
             }
         }
         self.run();
+    }
+
+    /// Calls `handle_timeout(now)` until nothing is due at or before `now`. `Err` is a
+    /// livelock: something stays due but handling it does nothing (no step, no event), so
+    /// no further call could differ; hosts stop instead of spinning.
+    pub fn settle(&mut self, now: SimTime) -> Result<(), Livelock> {
+        while self.poll_timeout().is_some_and(|t| t <= now) {
+            let before = self.progress();
+            self.handle_timeout(now);
+            if self.progress() == before {
+                return Err(Livelock { at: now });
+            }
+        }
+        Ok(())
     }
 
     /// EX-3: cancels an ACTIVE execution.
