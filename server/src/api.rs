@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde_json::{Value as Json, json};
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::interp::{Config as ExecConfig, Execution, Outcome, STEPS_MAX};
+use wfsim_engine::interp::{Config as ExecConfig, Execution, Outcome, STEPS_MAX, Trace};
 use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
@@ -82,8 +82,7 @@ impl ApiResponse {
     }
 }
 
-/// One request to a callback endpoint and its answer: the server-side journal a simulation
-/// checks the contract against (arrival order is the order of the journal).
+/// One request to a callback endpoint and its answer, as the journal records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
     /// Server time of arrival.
@@ -96,6 +95,33 @@ pub struct Delivery {
     pub status: u16,
     /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
     pub buffered: bool,
+}
+
+/// The server's journal: what happened, in the order it happened on the server. A
+/// simulation checks the contract against it: requests in the order they arrived,
+/// interleaved with what each execution did about them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    /// A request reached a callback endpoint and was answered. Always journaled.
+    Callback(Delivery),
+    /// An execution's engine trace event, with `at` on the server's clock (times inside
+    /// `event`, like `received_at`, are on the execution's own clock). Journaled only after
+    /// [`State::observe_executions`].
+    Engine {
+        at: SimTime,
+        workflow: String,
+        execution: String,
+        event: Trace,
+    },
+}
+
+/// Whether running an execution closes the instant (fires the timers due at it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Close {
+    /// Timers due at `now` fire: nothing else can arrive at this instant any more.
+    Instant,
+    /// Only threads already woken run: a later request of the same instant comes first.
+    No,
 }
 
 /// The field `field` of an optional JSON body: `None` for an empty body or a missing field;
@@ -128,6 +154,8 @@ struct Exec {
     logs_printed: usize,
     /// Its entry in `State::deadlines`, if it has one.
     deadline: Option<SimTime>,
+    /// How much of its engine trace is journaled.
+    trace_journaled: usize,
 }
 
 impl Exec {
@@ -151,7 +179,11 @@ pub struct State {
     ids: IdGen,
     tokens: Tokens,
     log_lines: Vec<String>,
-    deliveries: Vec<Delivery>,
+    journal: Vec<Observed>,
+    /// Journal engine events too (simulations do; live mode need not pay for it).
+    observe_executions: bool,
+    /// Every request handled, with its time: the durable input log a restart replays.
+    inputs: Option<Vec<(SimTime, ApiRequest)>>,
 }
 
 impl std::fmt::Debug for State {
@@ -209,7 +241,9 @@ impl State {
             by_id: BTreeMap::new(),
             tokens,
             log_lines: Vec::new(),
-            deliveries: Vec::new(),
+            journal: Vec::new(),
+            observe_executions: false,
+            inputs: None,
         }
     }
 
@@ -236,9 +270,40 @@ impl State {
         })
     }
 
-    /// Callback requests answered since the last call, in arrival order.
-    pub fn take_deliveries(&mut self) -> Vec<Delivery> {
-        std::mem::take(&mut self.deliveries)
+    /// The journal since the last call, in the order things happened on the server.
+    pub fn take_journal(&mut self) -> Vec<Observed> {
+        std::mem::take(&mut self.journal)
+    }
+
+    /// Journal every execution's engine events from now on, not only callback requests.
+    pub fn observe_executions(&mut self) {
+        self.observe_executions = true;
+        for e in &mut self.executions {
+            e.trace_journaled = e.execution.trace_len();
+        }
+    }
+
+    /// Keep every request handled from now on, with its time: the input log that
+    /// [`State::replay`] turns back into this state.
+    pub fn record_inputs(&mut self) {
+        self.inputs.get_or_insert_with(Vec::new);
+    }
+
+    /// The requests recorded since the last call (see [`State::record_inputs`]).
+    pub fn take_inputs(&mut self) -> Vec<(SimTime, ApiRequest)> {
+        self.inputs.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Handles `inputs` again, answers discarded, then brings timers up to `now`: a fresh
+    /// state fed the log of another becomes that state (every id, timer and answer comes
+    /// from the seed and the inputs), with the timers that fell due since then fired at
+    /// their own instants. This is what a restart means: the real service keeps executions
+    /// durably, so a crash loses connections, not executions.
+    pub fn replay(&mut self, inputs: &[(SimTime, ApiRequest)], now: SimTime) {
+        for (at, req) in inputs {
+            self.handle(*at, req);
+        }
+        self.advance(now);
     }
 
     /// Log lines written since the last call, one per `sys.log`, for stdout.
@@ -309,31 +374,40 @@ impl State {
             argument,
             logs_printed: 0,
             deadline: None,
+            trace_journaled: 0,
         });
         let i = self.executions.len() - 1;
         self.by_id.insert((workflow.to_owned(), id.clone()), i);
-        self.run_due(i, now);
+        self.run(i, now, Close::No);
         Ok(id)
     }
 
-    /// Runs every execution whose timers are due at server time `now`.
+    /// Closes every instant before server time `now`: each execution's timers fire at their
+    /// own instants, earliest first, however late the call. Timers due at `now` itself wait
+    /// for the requests of `now` (SPEC: at one instant, requests before timers); the timer
+    /// task closes instant `t` at `t` + 1 ns.
     pub fn advance(&mut self, now: SimTime) {
         while let Some(&(at, i)) = self.deadlines.first() {
-            if at > now {
+            if at >= now {
                 break;
             }
-            self.run_due(i, now);
+            self.run(i, at, Close::Instant);
         }
     }
 
-    /// Runs execution `i` up to server time `now` (timeouts, sleeps, resumed threads), prints
-    /// its new logs, and files its next deadline.
-    fn run_due(&mut self, i: usize, now: SimTime) {
+    /// Runs execution `i` at server time `now` (with `close`, its timeouts, sleeps and
+    /// back-offs due by then; always the threads requests woke), prints its new logs,
+    /// journals its new events, and files its next deadline.
+    fn run(&mut self, i: usize, now: SimTime, close: Close) {
         let local = self.executions[i].local(now);
         let ex = &mut self.executions[i].execution;
-        // A livelocked execution is left as it is; the next tick looks again.
-        let _ = ex.settle(local);
+        match close {
+            // A livelocked execution is left as it is; the next tick looks again.
+            Close::Instant => drop(ex.settle(local)),
+            Close::No => ex.run_woken(local),
+        }
         self.print_new_logs(i);
+        self.journal_engine_events(i);
         let e = &mut self.executions[i];
         if let Some(old) = e.deadline.take() {
             self.deadlines.remove(&(old, i));
@@ -345,6 +419,23 @@ impl State {
         if let Some(d) = e.deadline {
             self.deadlines.insert((d, i));
         }
+    }
+
+    fn journal_engine_events(&mut self, i: usize) {
+        if !self.observe_executions {
+            return;
+        }
+        let e = &mut self.executions[i];
+        let events = e.execution.trace_since(e.trace_journaled);
+        e.trace_journaled += events.len();
+        let started_at = e.started_at;
+        self.journal
+            .extend(events.into_iter().map(|(at, event)| Observed::Engine {
+                at: started_at.saturating_add(std::time::Duration::from_nanos(at.as_nanos())),
+                workflow: e.workflow.clone(),
+                execution: e.id.clone(),
+                event,
+            }));
     }
 
     fn print_new_logs(&mut self, i: usize) {
@@ -387,6 +478,9 @@ impl State {
 
     /// Answers one request at server time `now`.
     pub fn handle(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
+        if let Some(inputs) = &mut self.inputs {
+            inputs.push((now, req.clone()));
+        }
         self.advance(now);
         self.route(now, req)
     }
@@ -424,9 +518,9 @@ impl State {
                 },
                 _,
             ) => {
-                let (res, accepted) =
+                let (res, accepted, found) =
                     self.callback(now, workflow, id, callback, req, authz.as_deref());
-                self.deliveries.push(Delivery {
+                self.journal.push(Observed::Callback(Delivery {
                     at: now,
                     workflow: workflow.to_owned(),
                     execution: id.to_owned(),
@@ -434,7 +528,12 @@ impl State {
                     request_id: req.header("x-request-id").map(str::to_owned),
                     status: res.status,
                     buffered: accepted == Some(Accepted::Buffered),
-                });
+                }));
+                // The await it resumed runs now, before the answer goes out, journaled
+                // after the request that woke it.
+                if let Some(i) = found {
+                    self.run(i, now, Close::No);
+                }
                 res
             }
             (Route::AccessToken { account }, "POST") => self
@@ -619,7 +718,9 @@ impl State {
             Err(res) => return res,
         };
         let local = self.executions[i].local(now);
-        if !self.executions[i].execution.cancel(local) {
+        let cancelled = self.executions[i].execution.cancel(local);
+        self.run(i, now, Close::No);
+        if !cancelled {
             let state = self.executions[i].execution.state();
             return ApiResponse::error(
                 400,
@@ -698,10 +799,10 @@ impl State {
         callback: &str,
         req: &ApiRequest,
         authz: Option<&str>,
-    ) -> (ApiResponse, Option<Accepted>) {
+    ) -> (ApiResponse, Option<Accepted>, Option<usize>) {
         let i = match self.find(workflow, id) {
             Ok(i) => i,
-            Err(res) => return (res, None),
+            Err(res) => return (res, None, None),
         };
         let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
             Ok(()) => Auth::Granted,
@@ -727,10 +828,8 @@ impl State {
         let delivery = self.executions[i]
             .execution
             .deliver(local, callback, verdict, request);
-        // The await it resumed runs now, before the answer goes out.
-        self.run_due(i, now);
         match delivery {
-            Ok(accepted) => (ApiResponse::json(200, &json!({})), Some(accepted)),
+            Ok(accepted) => (ApiResponse::json(200, &json!({})), Some(accepted), Some(i)),
             Err(rejection) => {
                 let mut res = ApiResponse::error(
                     rejection.http_status(),
@@ -740,7 +839,7 @@ impl State {
                 if let Rejection::MethodNotAllowed { allow, .. } = rejection {
                     res.headers.push(("Allow".into(), allow.as_str().into()));
                 }
-                (res, None)
+                (res, None, Some(i))
             }
         }
     }

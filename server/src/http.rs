@@ -13,7 +13,41 @@ use tokio::time::Instant;
 use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, State};
+use crate::api::{ApiRequest, ApiResponse, Observed, State};
+
+/// Where a server's outputs go besides its HTTP answers. Each is handed over right after
+/// the request or timer that produced it, before the answer is written.
+#[derive(Clone)]
+pub struct Hooks {
+    /// Log lines (stdout in `wfsim serve`).
+    pub on_log: Rc<dyn Fn(String)>,
+    /// The journal, if anyone watches it (simulations do).
+    pub on_journal: Option<Rc<dyn Fn(Observed)>>,
+    /// Each request handled, with its time, if the state records inputs
+    /// ([`State::record_inputs`]): a simulation keeps them as the durable log a restart
+    /// replays.
+    pub on_input: Option<Rc<dyn Fn(SimTime, ApiRequest)>>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("on_journal", &self.on_journal.is_some())
+            .field("on_input", &self.on_input.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hooks {
+    /// Log lines only.
+    pub fn logs(on_log: Rc<dyn Fn(String)>) -> Hooks {
+        Hooks {
+            on_log,
+            on_journal: None,
+            on_input: None,
+        }
+    }
+}
 
 /// What every connection shares.
 #[derive(Clone)]
@@ -23,10 +57,7 @@ pub struct Shared {
     pub epoch: Instant,
     /// Tells the timer task that deadlines may have moved.
     pub changed: Rc<Notify>,
-    /// Where log lines go (stdout in `wfsim serve`).
-    pub on_log: Rc<dyn Fn(String)>,
-    /// Where the callback journal goes, if anyone watches it (simulations do).
-    pub on_delivery: Option<Rc<dyn Fn(crate::api::Delivery)>>,
+    pub hooks: Hooks,
 }
 
 impl std::fmt::Debug for Shared {
@@ -42,18 +73,24 @@ impl Shared {
         SimTime::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
     }
 
-    pub fn flush_logs(&self) {
-        let (lines, deliveries) = {
+    /// Hands what the last request or timer produced to the hooks.
+    pub fn flush(&self) {
+        let (lines, journal, inputs) = {
             let mut state = self.state.borrow_mut();
-            (state.take_log_lines(), state.take_deliveries())
+            (
+                state.take_log_lines(),
+                state.take_journal(),
+                state.take_inputs(),
+            )
         };
         for line in lines {
-            (self.on_log)(line);
+            (self.hooks.on_log)(line);
         }
-        if let Some(on_delivery) = &self.on_delivery {
-            for d in deliveries {
-                on_delivery(d);
-            }
+        if let Some(on_journal) = &self.hooks.on_journal {
+            journal.into_iter().for_each(|o| on_journal(o));
+        }
+        if let Some(on_input) = &self.hooks.on_input {
+            inputs.into_iter().for_each(|(at, req)| on_input(at, req));
         }
     }
 }
@@ -109,7 +146,7 @@ pub async fn handle(
     };
     let now = shared.now();
     let res = shared.state.borrow_mut().handle(now, &api_req);
-    shared.flush_logs();
+    shared.flush();
     shared.changed.notify_one();
     Ok(to_hyper(res))
 }

@@ -24,8 +24,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, Config, Delivery, State};
-pub use http::Shared;
+pub use api::{ApiRequest, ApiResponse, Config, Delivery, Observed, State};
+pub use http::{Hooks, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(
@@ -35,26 +35,24 @@ pub async fn serve(
     on_log: Rc<dyn Fn(String)>,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve_observed(listener, state, epoch, on_log, None, shutdown).await;
+    serve_observed(listener, state, epoch, Hooks::logs(on_log), shutdown).await;
 }
 
-/// [`serve`], also handing every callback request's journal entry to `on_delivery`.
+/// [`serve`], handing the journal and the inputs to `hooks` as well as the logs.
 pub async fn serve_observed(
     listener: TcpListener,
     state: Rc<RefCell<State>>,
     epoch: Instant,
-    on_log: Rc<dyn Fn(String)>,
-    on_delivery: Option<Rc<dyn Fn(Delivery)>>,
+    hooks: Hooks,
     shutdown: impl Future<Output = ()>,
 ) {
     let shared = Shared {
         state,
         epoch,
         changed: Rc::new(Notify::new()),
-        on_log,
-        on_delivery,
+        hooks,
     };
-    shared.flush_logs();
+    shared.flush();
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
     tokio::pin!(shutdown);
     loop {
@@ -77,18 +75,19 @@ pub async fn serve_observed(
 }
 
 /// Sleeps until the next deadline of any execution, then runs what is due; a request that
-/// moves the deadlines wakes it early.
+/// moves the deadlines wakes it early. Instant `t` closes at `t` + 1 ns: a request that
+/// arrives at `t` itself goes first (SPEC: requests before timers).
 async fn run_timers(shared: Shared) {
     loop {
         let next = shared.state.borrow().next_deadline();
         match next {
             Some(t) => {
-                let at = shared.epoch + Duration::from_nanos(t.as_nanos());
+                let at = shared.epoch + Duration::from_nanos(t.as_nanos() + 1);
                 tokio::select! {
                     () = tokio::time::sleep_until(at) => {
                         let now = shared.now();
                         shared.state.borrow_mut().advance(now);
-                        shared.flush_logs();
+                        shared.flush();
                     }
                     () = shared.changed.notified() => {}
                 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use madsim::runtime::{Handle, Runtime};
 use serde_json::Value as Json;
 use wfsim_engine::IdGen;
-use wfsim_server::{Delivery, serve_observed};
+use wfsim_server::{Delivery, Hooks, Observed, serve_observed};
 
 use crate::client::{self, Backoff};
 use crate::world::{SERVER, SERVER_IP, WALL_START_UNIX_NANOS, server_state};
@@ -196,14 +196,20 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
                     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
                     let state = server_state(seed, false, "case", &workflow);
                     let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
-                    let sink: Rc<dyn Fn(Delivery)> =
-                        Rc::new(move |d| journal.lock().expect("journal").push(d));
+                    let sink: Rc<dyn Fn(Observed)> = Rc::new(move |o| {
+                        if let Observed::Callback(d) = o {
+                            journal.lock().expect("journal").push(d);
+                        }
+                    });
+                    let hooks = Hooks {
+                        on_journal: Some(sink),
+                        ..Hooks::logs(quiet)
+                    };
                     serve_observed(
                         listener,
                         Rc::new(RefCell::new(state)),
                         tokio::time::Instant::now(),
-                        quiet,
-                        Some(sink),
+                        hooks,
                         std::future::pending(),
                     )
                     .await;

@@ -421,6 +421,17 @@ impl Execution {
         self.run();
     }
 
+    /// Runs the threads that requests woke at `now`, without closing the instant: timers due
+    /// at `now` wait, so a later request of the same instant still finds their awaits (SPEC:
+    /// at one instant, requests before timers). For hosts that receive requests one at a
+    /// time, like live mode; `handle_timeout(now)` closes the instant.
+    pub fn run_woken(&mut self, now: SimTime) {
+        self.set_now(now);
+        if self.outcome.is_none() {
+            self.run();
+        }
+    }
+
     /// Calls `handle_timeout(now)` until nothing is due at or before `now`. `Err` is a
     /// livelock: something stays due but handling it does nothing (no step, no event), so
     /// no further call could differ; hosts stop instead of spinning.

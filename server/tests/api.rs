@@ -1,0 +1,163 @@
+//! The sans-I/O API at exact instants: what no socket test can pin down.
+
+use serde_json::Value as Json;
+use wfsim_engine::interp::Trace;
+use wfsim_engine::{SimTime, defn};
+use wfsim_server::{ApiRequest, Config, Observed, State};
+
+const WORKFLOW: &str = "
+- create:
+    call: events.create_callback_endpoint
+    result: cb
+- wait:
+    try:
+      call: events.await_callback
+      args:
+        callback: ${cb}
+        timeout: 10
+      result: req
+    except:
+      as: e
+      steps:
+        - gave_up:
+            return: timeout
+- done:
+    return: ${req.http_request.body}
+";
+
+const EXECUTIONS: &str = "/v1/projects/p/locations/l/workflows/w/executions";
+
+fn state() -> State {
+    let mut s = State::new(
+        Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://wfsim.test".into(),
+            seed: 7,
+            auth: false,
+            grants: Default::default(),
+        },
+        0,
+    );
+    s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
+    s
+}
+
+fn req(method: &str, path: &str, body: &str) -> ApiRequest {
+    ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+        ..ApiRequest::default()
+    }
+}
+
+fn json(s: &mut State, at: SimTime, r: &ApiRequest) -> (u16, Json) {
+    let res = s.handle(at, r);
+    (res.status, serde_json::from_slice(&res.body).unwrap())
+}
+
+/// Starts an execution at t = 0; its path and its callback's path.
+fn start(s: &mut State) -> (String, String) {
+    let (_, created) = json(s, SimTime::ZERO, &req("POST", EXECUTIONS, ""));
+    let execution = format!("/v1/{}", created["name"].as_str().unwrap());
+    let (_, list) = json(
+        s,
+        SimTime::ZERO,
+        &req("GET", &format!("{execution}/callbacks"), ""),
+    );
+    let callback = format!("/v1/{}", list["callbacks"][0]["name"].as_str().unwrap());
+    (execution, callback)
+}
+
+fn result(s: &mut State, at: SimTime, execution: &str) -> Json {
+    json(s, at, &req("GET", execution, "")).1["result"].clone()
+}
+
+/// SPEC, simulated time: a request that arrives exactly at an await's deadline is taken,
+/// however the server's timer task and its connections are scheduled.
+#[test]
+fn a_request_at_the_deadline_instant_is_taken() {
+    let mut s = state();
+    let (execution, callback) = start(&mut s);
+    let deadline = SimTime::from_secs(10);
+    // The timer task closes instant 10 s at 10 s + 1 ns; a request of 10 s comes first.
+    assert_eq!(s.next_deadline(), Some(deadline));
+    assert_eq!(s.handle(deadline, &req("POST", &callback, "1")).status, 200);
+    s.advance(deadline.saturating_add(std::time::Duration::from_nanos(1)));
+    assert_eq!(result(&mut s, deadline, &execution), "1");
+}
+
+#[test]
+fn a_request_one_nanosecond_late_finds_the_execution_over() {
+    let mut s = state();
+    let (execution, callback) = start(&mut s);
+    let late = SimTime::from_nanos(10_000_000_001);
+    assert_eq!(s.handle(late, &req("POST", &callback, "1")).status, 404);
+    assert_eq!(result(&mut s, late, &execution), "\"timeout\"");
+}
+
+/// A late timer fires at its own instant: the journal and the end time do not depend on
+/// when the host got round to it.
+#[test]
+fn timers_fire_at_their_own_instants_however_late_the_call() {
+    let mut s = state();
+    s.observe_executions();
+    let (execution, _) = start(&mut s);
+    s.advance(SimTime::from_secs(3600));
+    let timed_out: Vec<SimTime> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Engine {
+                at,
+                event: Trace::AwaitTimedOut { .. },
+                ..
+            } => Some(at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timed_out, vec![SimTime::from_secs(10)]);
+    let (_, got) = json(
+        &mut s,
+        SimTime::from_secs(3600),
+        &req("GET", &execution, ""),
+    );
+    assert_eq!(got["endTime"], "1970-01-01T00:00:10.000000000Z");
+}
+
+/// A restart: a fresh state fed another's recorded inputs becomes that state, and timers
+/// that fell due while it was down fire at their own instants.
+#[test]
+fn replaying_the_recorded_inputs_rebuilds_the_state() {
+    let mut before = state();
+    before.record_inputs();
+    before.observe_executions();
+    let (execution, callback) = start(&mut before);
+    assert_eq!(
+        before
+            .handle(SimTime::from_secs(2), &req("POST", &callback, "41"))
+            .status,
+        200
+    );
+    assert_eq!(
+        before
+            .handle(SimTime::from_secs(3), &req("POST", &callback, "42"))
+            .status,
+        404,
+        "the first request ended the execution"
+    );
+    let inputs = before.take_inputs();
+    assert_eq!(inputs.len(), 4);
+    let journal = before.take_journal();
+
+    let mut after = state();
+    after.observe_executions();
+    after.replay(&inputs, SimTime::from_secs(5));
+    assert_eq!(after.take_journal(), journal);
+    let now = SimTime::from_secs(5);
+    let get = req("GET", &execution, "");
+    assert_eq!(json(&mut after, now, &get), json(&mut before, now, &get));
+    assert_eq!(result(&mut after, now, &execution), "41");
+}
