@@ -6,6 +6,7 @@
 //! - [`property`]: proptest-generated sequences, shrunk on failure, replayable by seed.
 //! - [`exhaustive`]: every sequence up to a length over a small alphabet.
 //! - [`report`]: the per-rule table of `cargo xtask conformance`.
+//! - [`system`]: the system-level sweep's summary (from `wfsim-sim`), as the report reads it.
 
 pub mod check;
 pub mod corpus;
@@ -17,3 +18,4 @@ pub mod property;
 pub mod render;
 pub mod report;
 pub mod suite;
+pub mod system;

@@ -95,6 +95,19 @@ pub struct Delivery {
     pub status: u16,
     /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
     pub buffered: bool,
+    /// Whether the request changed the execution's endpoints (slot, waiters, tallies): a
+    /// refusal must not (CB-9). `None` unless [`State::observe_executions`], or when the
+    /// execution does not exist.
+    pub changed: Option<bool>,
+}
+
+/// What [`State::callback`] did.
+struct Answered {
+    res: ApiResponse,
+    accepted: Option<Accepted>,
+    /// The execution, if it exists.
+    found: Option<usize>,
+    changed: Option<bool>,
 }
 
 /// The server's journal: what happened, in the order it happened on the server. A
@@ -518,8 +531,12 @@ impl State {
                 },
                 _,
             ) => {
-                let (res, accepted, found) =
-                    self.callback(now, workflow, id, callback, req, authz.as_deref());
+                let Answered {
+                    res,
+                    accepted,
+                    found,
+                    changed,
+                } = self.callback(now, workflow, id, callback, req, authz.as_deref());
                 self.journal.push(Observed::Callback(Delivery {
                     at: now,
                     workflow: workflow.to_owned(),
@@ -528,6 +545,7 @@ impl State {
                     request_id: req.header("x-request-id").map(str::to_owned),
                     status: res.status,
                     buffered: accepted == Some(Accepted::Buffered),
+                    changed,
                 }));
                 // The await it resumed runs now, before the answer goes out, journaled
                 // after the request that woke it.
@@ -799,10 +817,17 @@ impl State {
         callback: &str,
         req: &ApiRequest,
         authz: Option<&str>,
-    ) -> (ApiResponse, Option<Accepted>, Option<usize>) {
+    ) -> Answered {
         let i = match self.find(workflow, id) {
             Ok(i) => i,
-            Err(res) => return (res, None, None),
+            Err(res) => {
+                return Answered {
+                    res,
+                    accepted: None,
+                    found: None,
+                    changed: None,
+                };
+            }
         };
         let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
             Ok(()) => Auth::Granted,
@@ -825,11 +850,22 @@ impl State {
             query: req.query.clone(),
             body: req.body.clone(),
         };
+        let endpoints = |e: &Execution| e.with_callbacks(|c| c.endpoints().to_vec());
+        let before = self
+            .observe_executions
+            .then(|| endpoints(&self.executions[i].execution));
         let delivery = self.executions[i]
             .execution
             .deliver(local, callback, verdict, request);
+        let changed = before.map(|b| b != endpoints(&self.executions[i].execution));
+        let answered = |res, accepted| Answered {
+            res,
+            accepted,
+            found: Some(i),
+            changed,
+        };
         match delivery {
-            Ok(accepted) => (ApiResponse::json(200, &json!({})), Some(accepted), Some(i)),
+            Ok(accepted) => answered(ApiResponse::json(200, &json!({})), Some(accepted)),
             Err(rejection) => {
                 let mut res = ApiResponse::error(
                     rejection.http_status(),
@@ -839,7 +875,7 @@ impl State {
                 if let Rejection::MethodNotAllowed { allow, .. } = rejection {
                     res.headers.push(("Allow".into(), allow.as_str().into()));
                 }
-                (res, None, Some(i))
+                answered(res, None)
             }
         }
     }

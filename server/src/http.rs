@@ -9,16 +9,17 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
 use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use crate::api::{ApiRequest, ApiResponse, Observed, State};
 
-/// Where a server's outputs go besides its HTTP answers. Each is handed over right after
-/// the request or timer that produced it, before the answer is written.
+/// How a server runs besides its state: where its outputs go, each handed over right after
+/// the request or timer that produced it (before the answer is written), and how fine its
+/// clock is.
 #[derive(Clone)]
-pub struct Hooks {
+pub struct Options {
     /// Log lines (stdout in `wfsim serve`).
     pub on_log: Rc<dyn Fn(String)>,
     /// The journal, if anyone watches it (simulations do).
@@ -27,24 +28,31 @@ pub struct Hooks {
     /// ([`State::record_inputs`]): a simulation keeps them as the durable log a restart
     /// replays.
     pub on_input: Option<Rc<dyn Fn(SimTime, ApiRequest)>>,
+    /// The server's clock reads in whole multiples of this (1 ns in live mode). A
+    /// simulation coarsens it so that requests and deadlines share instants often: the
+    /// ties SPEC orders (requests before timers) then happen, instead of missing by the
+    /// nanoseconds a simulator charges per task poll.
+    pub clock_resolution: Duration,
 }
 
-impl std::fmt::Debug for Hooks {
+impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hooks")
+        f.debug_struct("Options")
             .field("on_journal", &self.on_journal.is_some())
             .field("on_input", &self.on_input.is_some())
+            .field("clock_resolution", &self.clock_resolution)
             .finish_non_exhaustive()
     }
 }
 
-impl Hooks {
-    /// Log lines only.
-    pub fn logs(on_log: Rc<dyn Fn(String)>) -> Hooks {
-        Hooks {
+impl Options {
+    /// Log lines only, a nanosecond clock: live mode.
+    pub fn logs(on_log: Rc<dyn Fn(String)>) -> Options {
+        Options {
             on_log,
             on_journal: None,
             on_input: None,
+            clock_resolution: Duration::from_nanos(1),
         }
     }
 }
@@ -57,7 +65,7 @@ pub struct Shared {
     pub epoch: Instant,
     /// Tells the timer task that deadlines may have moved.
     pub changed: Rc<Notify>,
-    pub hooks: Hooks,
+    pub options: Options,
 }
 
 impl std::fmt::Debug for Shared {
@@ -69,8 +77,18 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Server time: since the epoch, in whole clock ticks.
     pub fn now(&self) -> SimTime {
-        SimTime::from_nanos(u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+        let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let tick = self.tick_ns();
+        SimTime::from_nanos(ns - ns % tick)
+    }
+
+    /// The clock's resolution in nanoseconds (at least 1).
+    pub fn tick_ns(&self) -> u64 {
+        u64::try_from(self.options.clock_resolution.as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     /// Hands what the last request or timer produced to the hooks.
@@ -84,12 +102,12 @@ impl Shared {
             )
         };
         for line in lines {
-            (self.hooks.on_log)(line);
+            (self.options.on_log)(line);
         }
-        if let Some(on_journal) = &self.hooks.on_journal {
+        if let Some(on_journal) = &self.options.on_journal {
             journal.into_iter().for_each(|o| on_journal(o));
         }
-        if let Some(on_input) = &self.hooks.on_input {
+        if let Some(on_input) = &self.options.on_input {
             inputs.into_iter().for_each(|(at, req)| on_input(at, req));
         }
     }

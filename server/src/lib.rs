@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, Config, Delivery, Observed, State};
-pub use http::{Hooks, Shared};
+pub use http::{Options, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(
@@ -35,22 +35,23 @@ pub async fn serve(
     on_log: Rc<dyn Fn(String)>,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve_observed(listener, state, epoch, Hooks::logs(on_log), shutdown).await;
+    serve_observed(listener, state, epoch, Options::logs(on_log), shutdown).await;
 }
 
-/// [`serve`], handing the journal and the inputs to `hooks` as well as the logs.
+/// [`serve`] with every [`Options`]: the journal and the inputs as well as the logs, and
+/// the clock's resolution.
 pub async fn serve_observed(
     listener: TcpListener,
     state: Rc<RefCell<State>>,
     epoch: Instant,
-    hooks: Hooks,
+    options: Options,
     shutdown: impl Future<Output = ()>,
 ) {
     let shared = Shared {
         state,
         epoch,
         changed: Rc::new(Notify::new()),
-        hooks,
+        options,
     };
     shared.flush();
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
@@ -75,14 +76,14 @@ pub async fn serve_observed(
 }
 
 /// Sleeps until the next deadline of any execution, then runs what is due; a request that
-/// moves the deadlines wakes it early. Instant `t` closes at `t` + 1 ns: a request that
-/// arrives at `t` itself goes first (SPEC: requests before timers).
+/// moves the deadlines wakes it early. Instant `t` closes when the clock reads the next
+/// tick: a request that arrives at `t` itself goes first (SPEC: requests before timers).
 async fn run_timers(shared: Shared) {
     loop {
         let next = shared.state.borrow().next_deadline();
         match next {
             Some(t) => {
-                let at = shared.epoch + Duration::from_nanos(t.as_nanos() + 1);
+                let at = shared.epoch + Duration::from_nanos(t.as_nanos() + shared.tick_ns());
                 tokio::select! {
                     () = tokio::time::sleep_until(at) => {
                         let now = shared.now();

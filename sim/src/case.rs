@@ -1,33 +1,44 @@
-//! Generated system-level cases: a small workflow and a client schedule drawn from a seed,
-//! run on the simulated world, and checked against the contract's invariants from the
-//! server's journal (the order in which requests reached it) and the workflow's result.
+//! What a seed draws: a small workflow (awaits in sequence or in parallel branches on one
+//! endpoint, timeouts, busy pauses, a retry policy) and a schedule (callbacks, a cancel,
+//! network latency and loss, a clogged server, a partition, a server restart, a request
+//! timed to reach an await's deadline). [`Case::schedule`] prints it for a failure report.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::rc::Rc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::fmt::Write as _;
 
-use madsim::runtime::{Handle, Runtime};
-use serde_json::Value as Json;
 use wfsim_engine::IdGen;
-use wfsim_server::{Delivery, Hooks, Observed, serve_observed};
 
-use crate::client::{self, Backoff};
-use crate::world::{SERVER, SERVER_IP, WALL_START_UNIX_NANOS, server_state};
+/// A workflow retry policy around each await (RT-1); the predicate is `${retry.always}`,
+/// and an await only raises `TimeoutError`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retry {
+    pub max_retries: u32,
+    pub initial_s: u32,
+    pub multiplier: f64,
+    pub max_s: u32,
+}
 
-/// API calls outlast any clog a case draws.
-const PATIENT: Backoff = Backoff {
-    attempts: 40,
-    ..Backoff::DEFAULT
-};
+impl Retry {
+    /// RT-2: the delay before retry `k` (1-based), in nanoseconds.
+    pub fn delay_ns(&self, k: u32) -> u64 {
+        let secs = (f64::from(self.initial_s) * self.multiplier.powi(k as i32 - 1))
+            .min(f64::from(self.max_s));
+        (secs * 1e9).round() as u64
+    }
+}
+
+/// A window of the schedule, in ms after the callbacks start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from_ms: u64,
+    pub to_ms: u64,
+}
 
 /// What a seed draws. Printed with every failure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Case {
     pub seed: u64,
-    /// Awaits on the one endpoint, one after another (or, with `branches`, one per branch).
+    /// Logical awaits on the one endpoint, one after another (or, with `branches`, one per
+    /// branch). With `retry`, each may await several times.
     pub awaits: u32,
     /// Parallel branches awaiting the same endpoint (0: none, the awaits run in sequence).
     pub branches: u32,
@@ -35,14 +46,28 @@ pub struct Case {
     /// Seconds the workflow is busy (sleeping) after each await: requests then meet a full
     /// slot.
     pub pause_s: u32,
+    pub retry: Option<Retry>,
     /// Logical callbacks: when each is first sent (ms after the endpoint is known).
     pub sends_ms: Vec<u64>,
+    /// This send goes to a mistyped endpoint URL (SPEC §3 step 1: 404).
+    pub stray: Option<usize>,
+    /// One-way latency, drawn per packet from `lo..=hi` ms (`lo == hi`: exactly that).
     pub latency_ms: (u64, u64),
-    /// The server's links are clogged in this window (ms after start): answers are delayed
-    /// past the client's patience, so it sends again.
-    pub clog_ms: Option<(u64, u64)>,
+    /// Probability that a packet is lost (TCP sends it again, later; a lost connect fails).
+    pub loss: f64,
+    /// The server node is clogged (both ways): answers are held back past the client's
+    /// patience, so it sends again.
+    pub clog: Option<Window>,
+    /// The callback client and the server cannot reach each other.
+    pub partition: Option<Window>,
+    /// The server is killed at `from_ms` and restarted at `to_ms`: connections are lost,
+    /// executions are not (the restarted server replays its input log).
+    pub restart: Option<Window>,
     /// The client cancels the execution this long after the callbacks start (EX-3).
     pub cancel_ms: Option<u64>,
+    /// A racer sends one request timed to reach the server exactly at each of the first
+    /// this-many blocked awaits' deadlines (needs an exact latency and no loss).
+    pub races: u32,
 }
 
 impl Case {
@@ -60,25 +85,63 @@ impl Case {
             .map(|_| if pick(3) == 0 { 0 } else { pick(30_000) })
             .collect();
         sends_ms.sort_unstable();
+        let races = if pick(4) == 0 { 1 + pick(2) as u32 } else { 0 };
         let latency_max = 2 + pick(300);
-        // Clog the server just after a send has reached it, so its answer is held back past
-        // the client's patience: the client sends again.
-        let clog_ms = (pick(2) == 0).then(|| {
+        let latency_ms = if races > 0 {
+            (latency_max, latency_max)
+        } else {
+            (1, latency_max)
+        };
+        let loss = if races == 0 && pick(4) == 0 {
+            (1 + pick(15)) as f64 / 100.0
+        } else {
+            0.0
+        };
+        let around_a_send = |pick: &mut dyn FnMut(u64) -> u64, len_ms: u64| {
             let send = sends_ms[pick(sends_ms.len() as u64) as usize];
-            let start = send + 1 + pick(latency_max);
-            (start, start + 6_000 + pick(6_000))
+            // Just after a request has reached the server, so its answer is in flight.
+            let from_ms = send + 1 + pick(latency_max);
+            Window {
+                from_ms,
+                to_ms: from_ms + len_ms,
+            }
+        };
+        let clog = (pick(3) == 0).then(|| {
+            let len = 6_000 + pick(6_000);
+            around_a_send(&mut pick, len)
+        });
+        let partition = (pick(4) == 0).then(|| {
+            let len = 2_000 + pick(8_000);
+            around_a_send(&mut pick, len)
+        });
+        let restart = (pick(3) == 0).then(|| {
+            let len = 500 + pick(5_500);
+            around_a_send(&mut pick, len)
+        });
+        let retry = (pick(3) == 0).then(|| Retry {
+            max_retries: 1 + pick(3) as u32,
+            initial_s: 1 + pick(5) as u32,
+            multiplier: [1.0, 1.5, 2.0][pick(3) as usize],
+            max_s: 2 + pick(9) as u32,
         });
         let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
+        let stray = (pick(5) == 0).then(|| pick(sends_ms.len() as u64) as usize);
         Case {
             seed,
-            cancel_ms,
             awaits,
             branches,
             timeout_s: 5 + pick(20) as u32,
             pause_s: pick(4) as u32,
+            retry,
             sends_ms,
-            latency_ms: (1, latency_max),
-            clog_ms,
+            stray,
+            latency_ms,
+            loss,
+            clog,
+            partition,
+            restart,
+            cancel_ms,
+            races,
         }
     }
 
@@ -86,8 +149,18 @@ impl Case {
     /// `timeout`), returned as a list.
     pub fn workflow(&self) -> String {
         let await_steps = |indent: &str| {
+            let retry = self.retry.map_or(String::new(), |r| {
+                format!(
+                    "{i}    retry:\n{i}      predicate: ${{retry.always}}\n{i}      max_retries: {}\n{i}      backoff:\n{i}        initial_delay: {}\n{i}        max_delay: {}\n{i}        multiplier: {}\n",
+                    r.max_retries,
+                    r.initial_s,
+                    r.max_s,
+                    r.multiplier,
+                    i = indent
+                )
+            });
             format!(
-                "{i}- wait:\n{i}    try:\n{i}      call: events.await_callback\n{i}      args:\n{i}        callback: ${{cb}}\n{i}        timeout: {t}\n{i}      result: req\n{i}    except:\n{i}      as: e\n{i}      steps:\n{i}        - timed_out:\n{i}            assign:\n{i}              - got: ${{list.concat(got, [\"timeout\"])}}\n{i}            next: continue\n{i}- keep:\n{i}    assign:\n{i}      - got: ${{list.concat(got, [req.http_request.headers[\"X-Request-Id\"]])}}\n{i}- busy:\n{i}    call: sys.sleep\n{i}    args:\n{i}      seconds: {p}\n",
+                "{i}- wait:\n{i}    try:\n{i}      call: events.await_callback\n{i}      args:\n{i}        callback: ${{cb}}\n{i}        timeout: {t}\n{i}      result: req\n{retry}{i}    except:\n{i}      as: e\n{i}      steps:\n{i}        - timed_out:\n{i}            assign:\n{i}              - got: ${{list.concat(got, [\"timeout\"])}}\n{i}            next: continue\n{i}- keep:\n{i}    assign:\n{i}      - got: ${{list.concat(got, [req.http_request.headers[\"X-Request-Id\"]])}}\n{i}- busy:\n{i}    call: sys.sleep\n{i}    args:\n{i}      seconds: {p}\n",
                 i = indent,
                 t = self.timeout_s,
                 p = self.pause_s
@@ -108,344 +181,97 @@ impl Case {
             )
         }
     }
-}
 
-/// What a run produced: the journal, what the workflow returned, and the clients' view.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    pub journal: Vec<Delivery>,
-    pub state: String,
-    pub result: Vec<String>,
-    /// Per logical callback: the statuses of its attempts (0 = no answer).
-    pub attempts: Vec<Vec<u16>>,
-    pub ended_at_ms: Option<u64>,
-    /// The cancel found an await waiting (from the callbacks list just before it).
-    pub cancelled_while_waiting: bool,
-}
-
-/// A contract rule broken by a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    pub rule: &'static str,
-    pub detail: String,
-}
-
-/// Things the sweep must see happen at least once.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Coverage {
-    pub slot_full_429: u64,
-    pub not_found_after_end: u64,
-    pub duplicate_after_lost_answer: u64,
-    pub timeouts: u64,
-    pub parallel_waiters: u64,
-    pub buffered_then_taken: u64,
-    pub cancelled_while_waiting: u64,
-}
-
-impl Coverage {
-    pub fn add(&mut self, o: &Coverage) {
-        self.slot_full_429 += o.slot_full_429;
-        self.not_found_after_end += o.not_found_after_end;
-        self.duplicate_after_lost_answer += o.duplicate_after_lost_answer;
-        self.timeouts += o.timeouts;
-        self.parallel_waiters += o.parallel_waiters;
-        self.buffered_then_taken += o.buffered_then_taken;
-        self.cancelled_while_waiting += o.cancelled_while_waiting;
-    }
-
-    /// Each thing the sweep must see, with its count.
-    pub fn rows(&self) -> [(&'static str, u64); 7] {
-        [
-            (
-                "request buffered before its await",
-                self.buffered_then_taken,
-            ),
-            ("429: slot full", self.slot_full_429),
-            ("404 after the end", self.not_found_after_end),
-            (
-                "duplicate after a lost answer",
-                self.duplicate_after_lost_answer,
-            ),
-            ("await timed out", self.timeouts),
-            ("parallel waiters on one endpoint", self.parallel_waiters),
-            ("cancel while awaiting", self.cancelled_while_waiting),
-        ]
-    }
-}
-
-pub fn run(case: &Case) -> Result<Outcome, String> {
-    let mut config = madsim::Config::default();
-    config.net.send_latency =
-        Duration::from_millis(case.latency_ms.0)..Duration::from_millis(case.latency_ms.1);
-    let runtime = Runtime::with_seed_and_config(case.seed, config);
-    let case = case.clone();
-    runtime.block_on(async move {
-        let handle = Handle::current();
-        let journal: Arc<Mutex<Vec<Delivery>>> = Arc::default();
-        let server_journal = Arc::clone(&journal);
-        let workflow = case.workflow();
-        let seed = case.seed;
-        let server = handle
-            .create_node()
-            .name("server-1")
-            .ip(SERVER_IP)
-            .init(move || {
-                let journal = Arc::clone(&server_journal);
-                let workflow = workflow.clone();
-                async move {
-                    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-                    let state = server_state(seed, false, "case", &workflow);
-                    let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
-                    let sink: Rc<dyn Fn(Observed)> = Rc::new(move |o| {
-                        if let Observed::Callback(d) = o {
-                            journal.lock().expect("journal").push(d);
-                        }
-                    });
-                    let hooks = Hooks {
-                        on_journal: Some(sink),
-                        ..Hooks::logs(quiet)
-                    };
-                    serve_observed(
-                        listener,
-                        Rc::new(RefCell::new(state)),
-                        tokio::time::Instant::now(),
-                        hooks,
-                        std::future::pending(),
-                    )
-                    .await;
-                }
-            })
-            .build();
-        let server_id = server.id();
-        let clog = case.clog_ms;
-        let cancel = case.cancel_ms;
-        let client = handle
-            .create_node()
-            .name("client-1")
-            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)))
-            .build();
-        let sends = case.sends_ms.clone();
-        let (state, result, attempts, ended_at_ms, cancelled_while_waiting) = client
-            .spawn(async move {
-                let started = client::start_execution(SERVER, "case", None, PATIENT).await?;
-                let (execution, callback) = (started.execution, started.callback);
-                let start = tokio::time::Instant::now();
-                if let Some((from, to)) = clog {
-                    // The chaos, timed from when the callbacks start.
-                    tokio::spawn(async move {
-                        tokio::time::sleep_until(start + Duration::from_millis(from)).await;
-                        madsim::net::NetSim::current().clog_node(server_id);
-                        tokio::time::sleep_until(start + Duration::from_millis(to)).await;
-                        madsim::net::NetSim::current().unclog_node(server_id);
-                    });
-                }
-                let cancel_task = cancel.map(|at| {
-                    let (execution, callbacks) =
-                        (execution.clone(), format!("{execution}/callbacks"));
-                    tokio::spawn(async move {
-                        tokio::time::sleep_until(start + Duration::from_millis(at)).await;
-                        let (_, list) =
-                            client::send_retrying(SERVER, "GET", &callbacks, None, b"", PATIENT)
-                                .await;
-                        let waiting = list.is_some_and(|l| {
-                            l.body["callbacks"][0]["waiters"]
-                                .as_str()
-                                .is_some_and(|w| w != "0")
-                        });
-                        let (_, res) = client::send_retrying(
-                            SERVER,
-                            "POST",
-                            &format!("{execution}:cancel"),
-                            None,
-                            b"",
-                            PATIENT,
-                        )
-                        .await;
-                        waiting && res.is_some_and(|r| r.status == 200)
-                    })
-                });
-                let mut tasks = Vec::new();
-                for (i, at) in sends.into_iter().enumerate() {
-                    let callback = callback.clone();
-                    tasks.push(tokio::spawn(async move {
-                        tokio::time::sleep_until(start + Duration::from_millis(at)).await;
-                        let body = format!("{{\"n\": {i}}}");
-                        let (attempts, _) = client::send_retrying_with(
-                            SERVER,
-                            "POST",
-                            &callback,
-                            None,
-                            body.as_bytes(),
-                            Backoff::DEFAULT,
-                            &[("X-Request-Id", &format!("r{i}"))],
-                        )
-                        .await;
-                        attempts
-                            .results
-                            .iter()
-                            .map(|r| r.as_ref().copied().unwrap_or(0))
-                            .collect::<Vec<u16>>()
-                    }));
-                }
-                let mut attempts = Vec::new();
-                for t in tasks {
-                    attempts.push(t.await.map_err(|e| format!("client task: {e}"))?);
-                }
-                let cancelled_while_waiting = match cancel_task {
-                    Some(t) => t.await.map_err(|e| format!("cancel task: {e}"))?,
-                    None => false,
-                };
-                let mut state = Json::Null;
-                for _ in 0..400 {
-                    let (_, got) =
-                        client::send_retrying(SERVER, "GET", &execution, None, b"", PATIENT).await;
-                    state = got.map_or(Json::Null, |g| g.body);
-                    if state["state"] != "ACTIVE" {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                let result: Vec<String> =
-                    serde_json::from_str::<Vec<String>>(state["result"].as_str().unwrap_or("[]"))
-                        .unwrap_or_default();
-                let ended = state["endTime"]
-                    .as_str()
-                    .and_then(wfsim_engine::time::parse_rfc3339)
-                    // On the server's clock, like the journal's times.
-                    .map(|n| ((n - WALL_START_UNIX_NANOS) / 1_000_000) as u64);
-                Ok::<_, String>((
-                    state["state"].as_str().unwrap_or("?").to_owned(),
-                    result,
-                    attempts,
-                    ended,
-                    cancelled_while_waiting,
-                ))
-            })
-            .await
-            .map_err(|e| format!("client: {e}"))??;
-        let journal = journal.lock().expect("journal").clone();
-        Ok(Outcome {
-            journal,
-            state,
-            result,
-            attempts,
-            ended_at_ms,
-            cancelled_while_waiting,
-        })
-    })
-}
-
-/// The contract's invariants over one run, and what the run covered.
-pub fn check(case: &Case, out: &Outcome) -> (Vec<Violation>, Coverage) {
-    let mut v = Vec::new();
-    let mut cov = Coverage::default();
-    let mut accepted: BTreeMap<&str, u64> = BTreeMap::new();
-    for d in &out.journal {
-        let id = d.request_id.as_deref().unwrap_or("?");
-        match d.status {
-            200 => *accepted.entry(id).or_default() += 1,
-            429 => cov.slot_full_429 += 1,
-            404 => {}
-            other => v.push(Violation {
-                rule: "CB-13",
-                detail: format!("{id} got {other}, not 200, 404 or 429"),
-            }),
-        }
-        // CB-11: after the end, every request is 404; before it, none is.
-        if let Some(end) = out.ended_at_ms {
-            let at_ms = d.at.as_nanos() / 1_000_000;
-            if at_ms > end && d.status != 404 {
-                v.push(Violation {
-                    rule: "CB-11",
-                    detail: format!(
-                        "{id} at {at_ms} ms, after the end at {end} ms, got {}",
-                        d.status
-                    ),
-                });
-            }
-            if at_ms > end && d.status == 404 {
-                cov.not_found_after_end += 1;
-            }
-        }
-        if d.status == 404
-            && out
-                .ended_at_ms
-                .is_none_or(|end| d.at.as_nanos() / 1_000_000 < end)
-        {
-            v.push(Violation {
-                rule: "CB-11",
-                detail: format!("{id} got 404 while the execution was ACTIVE"),
-            });
-        }
-    }
-    let mut taken: BTreeMap<&str, u64> = BTreeMap::new();
-    for r in &out.result {
-        if r == "timeout" {
-            cov.timeouts += 1;
+    /// The case as a person reads it: the workflow's shape, the network, and the schedule in
+    /// time order.
+    pub fn schedule(&self) -> String {
+        let mut out = String::new();
+        let shape = if self.branches > 0 {
+            format!("{} parallel branches each awaiting", self.branches)
         } else {
-            *taken.entry(r.as_str()).or_default() += 1;
+            format!("{} awaits in sequence", self.awaits)
+        };
+        let _ = write!(
+            out,
+            "seed {}: {shape} one endpoint, timeout {} s, busy {} s after each",
+            self.seed, self.timeout_s, self.pause_s
+        );
+        if let Some(r) = self.retry {
+            let _ = write!(
+                out,
+                "; retry ×{} back-off {} s ×{} ≤ {} s",
+                r.max_retries, r.initial_s, r.multiplier, r.max_s
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nnetwork: latency {}–{} ms, loss {:.0}%",
+            self.latency_ms.0,
+            self.latency_ms.1,
+            self.loss * 100.0
+        );
+        let mut events: Vec<(u64, String)> = self
+            .sends_ms
+            .iter()
+            .enumerate()
+            .map(|(i, at)| {
+                let to = if self.stray == Some(i) {
+                    " to a mistyped endpoint"
+                } else {
+                    ""
+                };
+                (*at, format!("client-1 sends r{i}{to} (retrying)"))
+            })
+            .collect();
+        let mut window = |w: Option<Window>, what: &str| {
+            if let Some(w) = w {
+                events.push((w.from_ms, format!("{what} for {} ms", w.to_ms - w.from_ms)));
+            }
+        };
+        window(self.clog, "server-1 clogged");
+        window(self.partition, "client-1 and server-1 partitioned");
+        window(self.restart, "server-1 killed, restarted");
+        if let Some(at) = self.cancel_ms {
+            events.push((at, "client-2 cancels the execution".into()));
+        }
+        events.sort();
+        for (at, what) in events {
+            let _ = writeln!(out, "  +{at:>6} ms  {what}");
+        }
+        if self.races > 0 {
+            let _ = writeln!(
+                out,
+                "  racer: a request reaching the server exactly at each of the first {} blocked awaits' deadlines",
+                self.races
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rt_2_delays() {
+        let r = Retry {
+            max_retries: 5,
+            initial_s: 1,
+            multiplier: 10.0,
+            max_s: 2,
+        };
+        assert_eq!(r.delay_ns(1), 1_000_000_000);
+        assert_eq!(r.delay_ns(2), 2_000_000_000);
+        assert_eq!(r.delay_ns(5), 2_000_000_000);
+    }
+
+    #[test]
+    fn every_drawn_workflow_loads() {
+        for seed in 0..200 {
+            let c = Case::from_seed(seed);
+            wfsim_engine::defn::load("case.yaml", &c.workflow())
+                .unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{}", c.workflow()));
         }
     }
-    // CB-10: no request is taken more often than it was accepted, and at most one accepted
-    // request (the one in the slot) is never taken.
-    for (id, n) in &taken {
-        let a = accepted.get(id).copied().unwrap_or(0);
-        if *n > a {
-            v.push(Violation {
-                rule: "CB-10",
-                detail: format!("{id} taken {n} times, accepted {a}"),
-            });
-        }
-    }
-    let n_accepted: u64 = accepted.values().sum();
-    let n_taken: u64 = taken.values().sum();
-    // A cancelled execution has no result, so what its awaits took is not visible here.
-    if out.state == "SUCCEEDED" && !(n_taken <= n_accepted && n_accepted <= n_taken + 1) {
-        v.push(Violation {
-            rule: "CB-10",
-            detail: format!(
-                "{n_accepted} accepted but {n_taken} taken: more than the one slot unaccounted for"
-            ),
-        });
-    }
-    if out.state == "SUCCEEDED" && out.result.len() != case.awaits as usize {
-        v.push(Violation {
-            rule: "CB-6",
-            detail: format!(
-                "{} awaits ended, {} expected",
-                out.result.len(),
-                case.awaits
-            ),
-        });
-    }
-    let may_cancel = case.cancel_ms.is_some();
-    if !(out.state == "SUCCEEDED" || (out.state == "CANCELLED" && may_cancel)) {
-        v.push(Violation {
-            rule: "EX-1",
-            detail: format!("the execution ended {}", out.state),
-        });
-    }
-    if out.state == "CANCELLED" && !out.result.is_empty() {
-        v.push(Violation {
-            rule: "EX-3",
-            detail: "a cancelled execution has a result".into(),
-        });
-    }
-    if out.cancelled_while_waiting && out.state == "CANCELLED" {
-        cov.cancelled_while_waiting += 1;
-    }
-    for d in &out.journal {
-        let taken_later = d
-            .request_id
-            .as_deref()
-            .is_some_and(|id| taken.contains_key(id));
-        if d.status == 200 && d.buffered && taken_later {
-            cov.buffered_then_taken += 1;
-        }
-    }
-    cov.duplicate_after_lost_answer += accepted.values().filter(|&&n| n > 1).count() as u64;
-    if case.branches > 0 {
-        cov.parallel_waiters += 1;
-    }
-    (v, cov)
 }

@@ -7,9 +7,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::Value as Json;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// How long one attempt may take before the client gives up on it.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request got no HTTP answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,30 +51,48 @@ impl Backoff {
     }
 }
 
-/// One request, no retry. A request that takes longer than `timeout` is a network error.
-pub async fn send(
+/// An open HTTP/1 connection: a racer opens one early so that its request leaves at an
+/// exact instant, with no connection set-up in between.
+pub struct Connection {
     server: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Vec<u8>,
-    timeout: Duration,
-    headers: &[(&str, &str)],
-) -> Result<Answer, NetError> {
-    let attempt = async {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    pub async fn open(server: SocketAddr) -> Result<Connection, NetError> {
         let stream = TcpStream::connect(server)
             .await
             .map_err(|e| NetError(format!("connect: {e}")))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| NetError(format!("handshake: {e}")))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
+        Ok(Connection { server, sender })
+    }
+
+    /// One request on this connection.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, NetError> {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header("Host", server.to_string());
+            .header("Host", self.server.to_string());
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
@@ -79,7 +102,8 @@ pub async fn send(
         let req = req
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| NetError(format!("request: {e}")))?;
-        let res = sender
+        let res = self
+            .sender
             .send_request(req)
             .await
             .map_err(|e| NetError(format!("send: {e}")))?;
@@ -93,6 +117,25 @@ pub async fn send(
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()));
         Ok(Answer { status, body })
+    }
+}
+
+/// One request on a new connection, no retry. A request that takes longer than `timeout`
+/// is a network error.
+pub async fn send(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+    timeout: Duration,
+    headers: &[(&str, &str)],
+) -> Result<Answer, NetError> {
+    let attempt = async {
+        Connection::open(server)
+            .await?
+            .send(method, path, token, body, headers)
+            .await
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(res) => res,
@@ -100,19 +143,27 @@ pub async fn send(
     }
 }
 
+/// One attempt: when it left, when it ended, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    pub sent: Instant,
+    pub done: Instant,
+    pub result: Result<u16, NetError>,
+}
+
 /// Every attempt of one logical request, in order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Attempts {
-    pub results: Vec<Result<u16, NetError>>,
+    pub list: Vec<Attempt>,
 }
 
 impl Attempts {
     /// The final answer: the last status, if any attempt got one.
     pub fn last_status(&self) -> Option<u16> {
-        self.results
+        self.list
             .iter()
             .rev()
-            .find_map(|r| r.as_ref().ok().copied())
+            .find_map(|a| a.result.as_ref().ok().copied())
     }
 }
 
@@ -143,23 +194,27 @@ pub async fn send_retrying_with(
         if n > 1 {
             tokio::time::sleep(backoff.delay(n)).await;
         }
-        match send(
+        let sent = Instant::now();
+        let res = send(
             server,
             method,
             path,
             token,
             body.to_vec(),
-            Duration::from_secs(5),
+            ATTEMPT_TIMEOUT,
             headers,
         )
-        .await
-        {
-            Ok(answer) if answer.status == 429 => attempts.results.push(Ok(429)),
-            Ok(answer) => {
-                attempts.results.push(Ok(answer.status));
-                return (attempts, Some(answer));
-            }
-            Err(e) => attempts.results.push(Err(e)),
+        .await;
+        let result = res.as_ref().map(|a| a.status).map_err(NetError::clone);
+        attempts.list.push(Attempt {
+            sent,
+            done: Instant::now(),
+            result,
+        });
+        match res {
+            Ok(answer) if answer.status == 429 => {}
+            Ok(answer) => return (attempts, Some(answer)),
+            Err(_) => {}
         }
     }
     (attempts, None)

@@ -9,9 +9,12 @@
 //! | `server-1` | `10.0.0.1`   |
 //! | `client-N` | `10.0.1.N`   |
 //!
+//!
+//! `case` draws a workflow and a schedule from a seed, `run` plays it on the world, `oracle`
+//! replays the server's journal through the spec model and counts what the run covered.
+//!
 //! This crate is only built with `--cfg madsim` (`cargo xtask test` does it, in
-//! `target/sim`). Unfinished (issue 5): generated workflows and client schedules, faults
-//! beyond latency, the spec-model oracle, coverage counts, and the system-level sweep.
+//! `target/sim`).
 #![cfg(madsim)]
 #![allow(
     clippy::disallowed_methods,
@@ -20,4 +23,7 @@
 
 pub mod case;
 pub mod client;
+pub mod oracle;
+pub mod run;
+pub mod sweep;
 pub mod world;

@@ -165,7 +165,7 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
                     format!(
                         "GET callback -> {:?} after {} attempt(s)",
                         answer.as_ref().map(|a| a.status),
-                        attempts.results.len()
+                        attempts.list.len()
                     ),
                 );
                 if attempts.last_status() != Some(200) {

@@ -1,6 +1,6 @@
 //! `cargo xtask conformance` (system level) and `cargo xtask sim --seed S`: generated cases
-//! on the simulated world, each seed run twice and compared, checked against the contract's
-//! invariants, with the coverage the sweep must reach.
+//! on the simulated world, each seed run twice and compared, checked by the oracle, with the
+//! coverage the sweep must reach.
 
 #[cfg(not(madsim))]
 fn main() {
@@ -17,22 +17,28 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(madsim)]
 mod sweep {
-    use std::collections::BTreeMap;
     use std::hash::{DefaultHasher, Hash, Hasher};
     use std::process::ExitCode;
 
-    use wfsim_sim::case::{self, Case, Coverage};
+    use wfsim_sim::case::Case;
+    use wfsim_sim::oracle;
+    use wfsim_sim::run::{self, Outcome};
+    use wfsim_sim::sweep::{self, Sweep};
 
-    const USAGE: &str = "usage: sweep [--seeds N] [--seed S] [--bench]\n  --seeds N  seeds 0..N, each run twice (default 1000)\n  --seed S   replay seed S once and print its whole trace\n  --bench    time N seeds (once each) and print seeds/s and simulated s per wall s";
+    const USAGE: &str = "usage: sweep [--seeds N] [--seed S] [--summary FILE] [--bench]
+  --seeds N       seeds 0..N, each run twice and compared (default 1000)
+  --seed S        replay seed S and print its schedule, journal and verdict
+  --summary FILE  also write the sweep's summary as JSON (the merged report reads it)
+  --bench         time N seeds (once each): seeds/s and simulated s per wall s";
 
-    /// `cargo xtask bench`: system-level speed. Wall time stays out of the report above.
+    /// `cargo xtask bench`: system-level speed. Wall time stays out of every report.
     #[allow(clippy::disallowed_methods)]
     fn bench(seeds: u64) -> ExitCode {
         let start = std::time::Instant::now();
-        let mut simulated_ms = 0u64;
+        let mut simulated_ns = 0u64;
         for seed in 0..seeds {
-            match case::run(&Case::from_seed(seed)) {
-                Ok(out) => simulated_ms += out.ended_at_ms.unwrap_or(0),
+            match run::run(&Case::from_seed(seed)) {
+                Ok(out) => simulated_ns += out.ended_ns.unwrap_or(0),
                 Err(e) => {
                     println!("seed {seed} failed: {e}");
                     return ExitCode::FAILURE;
@@ -43,31 +49,60 @@ mod sweep {
         println!(
             "\nsystem level (madsim, release): {seeds} seeds in {wall:.2} s: {:.0} seeds/s, {:.0} simulated s per wall s",
             seeds as f64 / wall,
-            simulated_ms as f64 / 1000.0 / wall
+            simulated_ns as f64 / 1e9 / wall
         );
         ExitCode::SUCCESS
     }
 
-    fn digest(out: &case::Outcome) -> u64 {
+    fn digest(out: &Outcome) -> u64 {
         let mut h = DefaultHasher::new();
         format!("{out:?}").hash(&mut h);
         h.finish()
+    }
+
+    /// `--seed S`: everything one seed did.
+    fn replay(seed: u64) -> ExitCode {
+        let c = Case::from_seed(seed);
+        println!("{}\nworkflow:\n{}", c.schedule(), c.workflow());
+        let out = match run::run(&c) {
+            Ok(out) => out,
+            Err(e) => {
+                println!("the run failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        print!("{}", sweep::timeline(&out));
+        let verdict = oracle::check(&c, &out);
+        println!(
+            "\nchecked: {:?}\ncovered: {:?}",
+            verdict.checked, verdict.coverage
+        );
+        for v in &verdict.violations {
+            println!("VIOLATED {}: {}", v.rule, v.detail);
+        }
+        if verdict.violations.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 
     pub fn main() -> ExitCode {
         let mut seeds = 1000u64;
         let mut one: Option<u64> = None;
         let mut timing = false;
+        let mut summary_path: Option<String> = None;
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             if a == "--bench" {
                 timing = true;
                 continue;
             }
-            let value = args.next().and_then(|v| v.parse().ok());
+            let value = args.next();
             match (a.as_str(), value) {
-                ("--seeds", Some(n)) => seeds = n,
-                ("--seed", Some(s)) => one = Some(s),
+                ("--seeds", Some(n)) if n.parse::<u64>().is_ok() => seeds = n.parse().unwrap_or(0),
+                ("--seed", Some(s)) if s.parse::<u64>().is_ok() => one = s.parse().ok(),
+                ("--summary", Some(p)) => summary_path = Some(p),
                 _ => {
                     eprintln!("{USAGE}");
                     return ExitCode::from(2);
@@ -78,94 +113,38 @@ mod sweep {
             return bench(seeds);
         }
         if let Some(seed) = one {
-            let c = Case::from_seed(seed);
-            println!("seed={seed}\n{c:#?}\nworkflow:\n{}", c.workflow());
-            return match case::run(&c) {
-                Ok(out) => {
-                    println!("{out:#?}");
-                    let (violations, cov) = case::check(&c, &out);
-                    println!("{cov:#?}");
-                    for v in &violations {
-                        println!("VIOLATED {}: {}", v.rule, v.detail);
-                    }
-                    if violations.is_empty() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(e) => {
-                    println!("the run failed: {e}");
-                    ExitCode::FAILURE
-                }
-            };
+            return replay(seed);
         }
-        println!(
-            "\nsystem level (madsim): {seeds} seeds, each run twice; server on a simulated node, clients over simulated TCP"
-        );
-        let mut total = Coverage::default();
-        let mut checks: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut failure: Option<(u64, String)> = None;
+        let mut sweep = Sweep::new(seeds);
         for seed in 0..seeds {
             let c = Case::from_seed(seed);
-            let (first, second) = (case::run(&c), case::run(&c));
-            let (first, second) = match (first, second) {
+            let (first, second) = match (run::run(&c), run::run(&c)) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => {
-                    failure = Some((seed, format!("the run failed: {e}")));
+                    sweep.fail(&c, "run", format!("the run failed: {e}"));
                     break;
                 }
             };
             if digest(&first) != digest(&second) {
-                failure = Some((seed, "determinism: the seed ran two different ways".into()));
+                sweep.fail(&c, "determinism", "the seed ran two different ways".into());
                 break;
             }
-            *checks.entry("determinism").or_default() += 1;
-            let (violations, cov) = case::check(&c, &first);
-            if let Some(v) = violations.first() {
-                failure = Some((seed, format!("{} violated: {}", v.rule, v.detail)));
+            let verdict = oracle::check(&c, &first);
+            sweep.add(&first, &verdict);
+            if let Some(v) = verdict.violations.first() {
+                sweep.fail(&c, v.rule, v.detail.clone());
                 break;
             }
-            for rule in ["CB-6", "CB-10", "CB-11", "CB-13", "EX-1", "EX-3"] {
-                *checks.entry(rule).or_default() += 1;
+        }
+        let summary = sweep.finish();
+        print!("{}", sweep::render(&summary));
+        if let Some(path) = summary_path {
+            if let Err(e) = std::fs::write(&path, summary.to_json()) {
+                eprintln!("could not write {path}: {e}");
+                return ExitCode::FAILURE;
             }
-            *checks.entry("requests").or_default() += first.journal.len() as u64;
-            total.add(&cov);
         }
-        let mut passed = 0;
-        let mut failed = 0;
-        println!("{:<14} {:>10}  result", "check", "seeds");
-        for (rule, n) in &checks {
-            if *rule == "requests" {
-                continue;
-            }
-            passed += 1;
-            println!("{rule:<14} {n:>10}  pass");
-        }
-        println!(
-            "callback requests journaled: {}",
-            checks.get("requests").copied().unwrap_or(0)
-        );
-        println!("{:<34} {:>8}  result", "coverage (must happen)", "count");
-        for (what, n) in total.rows() {
-            let ok = n > 0 || failure.is_some();
-            if ok {
-                passed += 1
-            } else {
-                failed += 1
-            }
-            println!(
-                "{what:<34} {n:>8}  {}",
-                if n > 0 { "pass" } else { "NEVER HAPPENED" }
-            );
-        }
-        if let Some((seed, why)) = &failure {
-            failed += 1;
-            println!("\nsystem-level sweep FAILED at seed {seed}: {why}");
-            println!("replay: cargo xtask sim --seed {seed}");
-        }
-        println!("\nsystem level: {passed} passed, {failed} failed");
-        if failed == 0 {
+        if summary.ok() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -1,0 +1,547 @@
+//! The system-level oracle: the server's journal replayed through the spec model
+//! (`wfsim_conformance::model`) in the order things reached the server, and the contract's
+//! invariants over what the clients and the workflow saw. Also counts what a run covered.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use wfsim_conformance::model::{Answer, AwaitNo, AwaitStart, Model, Request, RequestNo, Token};
+use wfsim_engine::ExecutionState;
+use wfsim_engine::interp::{ThreadId, Trace};
+use wfsim_server::Observed;
+
+use crate::case::Case;
+use crate::client::Backoff;
+use crate::run::{Outcome, Sent};
+
+/// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
+const POLL_SLACK_NS: u64 = 10_000;
+
+/// A contract rule broken by a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+/// The rules this oracle checks, in report order.
+pub const RULES: [&str; 17] = [
+    "§3.1",
+    "§3.5",
+    "§3.6",
+    "§3.7",
+    "CB-4",
+    "CB-5",
+    "CB-6",
+    "CB-9",
+    "CB-10",
+    "CB-11",
+    "CB-12",
+    "CB-13",
+    "EX-1",
+    "EX-3",
+    "RT-2",
+    "restart",
+    "client back-off",
+];
+
+/// Things the sweep must see happen at least once, and a few it counts besides.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub buffered_then_taken: u64,
+    pub slot_full_429: u64,
+    pub raced_a_deadline: u64,
+    pub not_found_after_end: u64,
+    pub cancelled_while_awaiting: u64,
+    pub duplicate_after_lost_answer: u64,
+    pub restart_while_retrying: u64,
+    pub timeouts: u64,
+    pub parallel_waiters: u64,
+    pub retry_backoffs: u64,
+    pub partitions: u64,
+}
+
+impl Coverage {
+    pub fn add(&mut self, o: &Coverage) {
+        for (mine, theirs) in self.counts_mut().into_iter().zip(o.counts()) {
+            *mine += theirs;
+        }
+    }
+
+    fn counts(&self) -> [u64; 11] {
+        self.clone().counts_mut().map(|c| *c)
+    }
+
+    fn counts_mut(&mut self) -> [&mut u64; 11] {
+        [
+            &mut self.buffered_then_taken,
+            &mut self.slot_full_429,
+            &mut self.raced_a_deadline,
+            &mut self.not_found_after_end,
+            &mut self.cancelled_while_awaiting,
+            &mut self.duplicate_after_lost_answer,
+            &mut self.restart_while_retrying,
+            &mut self.timeouts,
+            &mut self.parallel_waiters,
+            &mut self.retry_backoffs,
+            &mut self.partitions,
+        ]
+    }
+
+    /// Each thing counted, with its count and whether the sweep must see it.
+    pub fn rows(&self) -> [(&'static str, u64, bool); 11] {
+        let c = self.counts();
+        [
+            ("request buffered before its await", c[0], true),
+            ("429: slot full", c[1], true),
+            ("timeout racing a delivery, same instant", c[2], true),
+            ("404 after the end", c[3], true),
+            ("cancel while awaiting", c[4], true),
+            ("duplicate after a lost answer", c[5], true),
+            ("server restart while a client retries", c[6], true),
+            ("await timed out", c[7], false),
+            ("request to one of several waiters", c[8], false),
+            ("workflow retry back-off", c[9], false),
+            ("partition during a send", c[10], false),
+        ]
+    }
+}
+
+/// What one run checked and covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub violations: Vec<Violation>,
+    /// Rules with at least one check in this run, each with how many checks.
+    pub checked: BTreeMap<&'static str, u64>,
+    pub coverage: Coverage,
+}
+
+impl Verdict {
+    fn check(&mut self, rule: &'static str, ok: bool, detail: impl FnOnce() -> String) {
+        *self.checked.entry(rule).or_default() += 1;
+        if !ok {
+            self.violations.push(Violation {
+                rule,
+                detail: detail(),
+            });
+        }
+    }
+}
+
+/// The spec model, driven by the journal.
+struct Replay {
+    model: Model,
+    started_ns: u64,
+    awaits_of: BTreeMap<ThreadId, AwaitNo>,
+    thread_of: BTreeMap<AwaitNo, ThreadId>,
+    next_await: AwaitNo,
+    /// Request id (`X-Request-Id`) by model request number.
+    ids: Vec<String>,
+    /// Awaits the model timed out that the server has not reported yet.
+    timeouts_due: VecDeque<(AwaitNo, u64)>,
+    /// The await a request was handed to, until the server says it resumed.
+    resume_due: Option<(AwaitNo, RequestNo)>,
+    /// Retry back-offs: when each thread's next await must start (server ns).
+    backoff_until: BTreeMap<ThreadId, u64>,
+    /// What each await got: the request it took, if any.
+    took: BTreeMap<AwaitNo, RequestNo>,
+    /// Requests stored in the slot (step 6).
+    stored: BTreeSet<RequestNo>,
+    /// The last instant whose timers fired: no request may arrive at it any more.
+    closed: Option<u64>,
+}
+
+impl Replay {
+    fn advance(&mut self, to: u64) {
+        let to = to.max(self.model.now);
+        let timed_out = self.model.advance(to);
+        self.timeouts_due.extend(timed_out);
+    }
+}
+
+/// Checks a run. The journal is replayed through the spec model in the order the server saw
+/// things; the first divergence stops the replay (what follows would only echo it).
+pub fn check(case: &Case, out: &Outcome) -> Verdict {
+    let mut v = Verdict::default();
+    replay(case, out, &mut v);
+    invariants(case, out, &mut v);
+    coverage_of_clients(case, out, &mut v);
+    v
+}
+
+fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
+    let mut r = Replay {
+        model: Model::default(),
+        started_ns: out.started_ns,
+        awaits_of: BTreeMap::new(),
+        thread_of: BTreeMap::new(),
+        next_await: 0,
+        ids: Vec::new(),
+        timeouts_due: VecDeque::new(),
+        resume_due: None,
+        backoff_until: BTreeMap::new(),
+        took: BTreeMap::new(),
+        stored: BTreeSet::new(),
+        closed: None,
+    };
+    r.model.now = out.started_ns;
+    let before = v.violations.len();
+    for o in &out.journal {
+        if v.violations.len() > before {
+            return;
+        }
+        match o {
+            Observed::Callback(d) => {
+                let at = d.at.as_nanos();
+                if let Some((a, _)) = r.resume_due.take() {
+                    v.check("CB-12", false, || {
+                        format!("await {a} was handed a request but did not resume")
+                    });
+                    continue;
+                }
+                v.check("CB-6", r.closed != Some(at), || {
+                    format!("a request at {at} ns came after that instant's timeouts fired; at one instant, requests come first (SPEC, simulated time)")
+                });
+                r.advance(at);
+                if let Some(&(a, deadline)) = r.timeouts_due.front() {
+                    v.check("CB-6", false, || {
+                        format!("await {a} should have timed out at {deadline} ns, before a request at {at} ns")
+                    });
+                    continue;
+                }
+                let waiters: Vec<u64> = r
+                    .model
+                    .endpoints
+                    .first()
+                    .map(|ep| ep.waiters.iter().map(|&(_, d)| d).collect())
+                    .unwrap_or_default();
+                if waiters.contains(&at) {
+                    v.coverage.raced_a_deadline += 1;
+                }
+                if waiters.len() >= 2 {
+                    v.coverage.parallel_waiters += 1;
+                }
+                let id = d.request_id.clone().unwrap_or_default();
+                let no = r.ids.len() as RequestNo;
+                r.ids.push(id.clone());
+                let ours = d.callback == out.callback_id;
+                let answer = r.model.request(Request {
+                    no,
+                    endpoint: ours.then_some(0),
+                    method: "POST",
+                    body_len: 16,
+                    token: Token::Good,
+                });
+                let rule = match answer {
+                    Answer::TakenBy(_) => "§3.5",
+                    Answer::Stored => "§3.6",
+                    Answer::Refused(429) => "§3.7",
+                    Answer::Refused(_) if r.model.ended => "CB-11",
+                    Answer::Refused(_) => "§3.1",
+                };
+                v.check(rule, answer.status() == d.status, || {
+                    format!(
+                        "{id} at {at} ns answered {}, the model says {}",
+                        d.status,
+                        answer.status()
+                    )
+                });
+                // The server compared the endpoints before and after the request.
+                let refused = d.status != 200;
+                v.check("CB-9", d.changed == Some(!refused), || {
+                    format!(
+                        "{id} answered {}: the endpoints changed: {:?}",
+                        d.status, d.changed
+                    )
+                });
+                match answer {
+                    Answer::Stored => {
+                        r.stored.insert(no);
+                        v.check("§3.6", d.buffered, || {
+                            format!("{id}: the model stores it in the slot (step 6), the server handed it to an await")
+                        });
+                    }
+                    Answer::TakenBy(a) => {
+                        v.check("§3.5", !d.buffered, || {
+                            format!("{id}: the model hands it to await {a} (step 5), the server stored it")
+                        });
+                        r.took.insert(a, no);
+                        r.resume_due = Some((a, no));
+                    }
+                    Answer::Refused(_) => {}
+                }
+            }
+            Observed::Engine { at, event, .. } => {
+                let at = at.as_nanos();
+                engine_event(&mut r, at, event, case, v);
+            }
+        }
+    }
+    if v.violations.len() > before {
+        return;
+    }
+    if let Some((a, _)) = r.resume_due {
+        v.check("CB-12", false, || {
+            format!("await {a} was handed a request but never resumed")
+        });
+    }
+    if out.ended_ns.is_some() {
+        v.check("CB-6", r.timeouts_due.is_empty(), || {
+            format!(
+                "awaits the model timed out were never reported: {:?}",
+                r.timeouts_due
+            )
+        });
+    }
+    // CB-10: what the workflow returned is what the model says the awaits took, each
+    // accepted request at most once.
+    if out.state == "SUCCEEDED" {
+        let mut model_took: Vec<&str> = r
+            .took
+            .values()
+            .map(|&n| r.ids[n as usize].as_str())
+            .collect();
+        let mut returned: Vec<&str> = out
+            .result
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != "timeout")
+            .collect();
+        model_took.sort_unstable();
+        returned.sort_unstable();
+        v.check("CB-10", model_took == returned, || {
+            format!("the awaits returned {returned:?}; the model says they took {model_took:?}")
+        });
+    }
+    v.check("CB-10", r.model.conserves(), || {
+        "the model's own tallies do not balance".into()
+    });
+    v.coverage.buffered_then_taken +=
+        r.took.values().filter(|n| r.stored.contains(n)).count() as u64;
+}
+
+fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Verdict) {
+    match event {
+        Trace::EndpointCreated(_) => {
+            r.advance(at);
+            r.model.create("POST");
+        }
+        Trace::AwaitBlocked { thread, .. } | Trace::AwaitTook { thread, .. } => {
+            r.advance(at);
+            if let Some(until) = r.backoff_until.remove(thread) {
+                v.check("RT-2", until == at, || {
+                    format!(
+                        "thread {thread:?} retried at {at} ns, its back-off ended at {until} ns"
+                    )
+                });
+            }
+            let no = r.next_await;
+            r.next_await += 1;
+            r.awaits_of.insert(*thread, no);
+            r.thread_of.insert(no, *thread);
+            // Every await of a case has the case's timeout.
+            let timeout_ns = u64::from(case.timeout_s) * 1_000_000_000;
+            let started = r.model.start_await(no, 0, timeout_ns);
+            match (event, started) {
+                (Trace::AwaitBlocked { timeout, .. }, AwaitStart::Waits { .. }) => {
+                    v.check("CB-4", timeout.as_nanos() == u128::from(timeout_ns), || {
+                        format!(
+                            "await {no} blocked with timeout {timeout:?}, the workflow says {} s",
+                            case.timeout_s
+                        )
+                    });
+                }
+                (Trace::AwaitTook { received_at, .. }, AwaitStart::Took(req)) => {
+                    r.took.insert(no, req);
+                    let arrived = r.model.arrived_at(req);
+                    let server_said = r.started_ns + received_at.as_nanos();
+                    v.check("CB-5", arrived == Some(server_said), || {
+                        format!("await {no} took a request received at {server_said} ns; the slot held {} from {arrived:?}", r.ids[req as usize])
+                    });
+                }
+                (_, s) => v.check("CB-5", false, || {
+                    format!(
+                        "await {no} at {at} ns: the server {}, the model says {s:?}",
+                        if matches!(event, Trace::AwaitBlocked { .. }) {
+                            "blocked"
+                        } else {
+                            "took a buffered request"
+                        }
+                    )
+                }),
+            }
+        }
+        Trace::AwaitResumed { thread, .. } => {
+            let due = r.resume_due.take();
+            let expected = due.and_then(|(a, _)| r.thread_of.get(&a).copied());
+            v.check("CB-12", expected == Some(*thread), || {
+                format!("thread {thread:?} resumed at {at} ns; the model handed the request to await {due:?} (thread {expected:?}), the first waiter")
+            });
+        }
+        Trace::AwaitTimedOut { thread, .. } => {
+            r.advance(at);
+            if r.timeouts_due.is_empty() {
+                r.timeouts_due.extend(r.model.close_instant());
+                r.closed = Some(at);
+            }
+            let due = r.timeouts_due.pop_front();
+            let expected = due.map(|(a, d)| (r.thread_of.get(&a).copied(), d));
+            v.check("CB-6", expected == Some((Some(*thread), at)), || {
+                format!("thread {thread:?} timed out at {at} ns; the model times out {due:?} first")
+            });
+            v.coverage.timeouts += 1;
+        }
+        Trace::Backoff {
+            thread,
+            attempt,
+            until,
+        } => {
+            let until = r.started_ns + until.as_nanos();
+            if let Some(policy) = case.retry {
+                let want = policy.delay_ns(*attempt);
+                v.check("RT-2", until - at == want, || {
+                    format!(
+                        "back-off before retry {attempt} lasted {} ns, RT-2 says {want} ns",
+                        until - at
+                    )
+                });
+            }
+            r.backoff_until.insert(*thread, until);
+            v.coverage.retry_backoffs += 1;
+        }
+        Trace::Ended { state } => {
+            r.advance(at);
+            v.check("CB-6", r.timeouts_due.is_empty(), || {
+                format!(
+                    "the execution ended at {at} ns before awaits timed out: {:?}",
+                    r.timeouts_due
+                )
+            });
+            let waiting = r
+                .model
+                .endpoints
+                .first()
+                .is_some_and(|ep| !ep.waiters.is_empty());
+            if *state == ExecutionState::Cancelled && waiting {
+                v.coverage.cancelled_while_awaiting += 1;
+            }
+            r.model.end();
+        }
+        _ => {}
+    }
+}
+
+/// What needs no model: the statuses a client may see, how the execution ended, the
+/// server's own timestamps, the restarts.
+fn invariants(case: &Case, out: &Outcome, v: &mut Verdict) {
+    for d in out.journal.iter().filter_map(|o| match o {
+        Observed::Callback(d) => Some(d),
+        Observed::Engine { .. } => None,
+    }) {
+        v.check("CB-13", matches!(d.status, 200 | 404 | 429), || {
+            format!("{:?} got {}, not 200, 404 or 429", d.request_id, d.status)
+        });
+        if let Some(end) = out.ended_ns {
+            let at = d.at.as_nanos();
+            // The API's endTime and the journal agree on when the execution ended.
+            v.check("CB-11", (at > end) <= (d.status == 404), || {
+                format!(
+                    "{:?} at {at} ns, after the end at {end} ns, got {}",
+                    d.request_id, d.status
+                )
+            });
+            if at > end && d.status == 404 {
+                v.coverage.not_found_after_end += 1;
+            }
+        }
+        if d.status == 429 {
+            v.coverage.slot_full_429 += 1;
+        }
+    }
+    let logical = case.awaits as usize;
+    if out.state == "SUCCEEDED" {
+        v.check("CB-6", out.result.len() == logical, || {
+            format!("{} awaits ended, {logical} expected", out.result.len())
+        });
+    }
+    let may_cancel = case.cancel_ms.is_some();
+    v.check(
+        "EX-1",
+        out.state == "SUCCEEDED" || (out.state == "CANCELLED" && may_cancel),
+        || format!("the execution ended {}", out.state),
+    );
+    if out.state == "CANCELLED" {
+        v.check("EX-3", out.result.is_empty(), || {
+            "a cancelled execution has a result".into()
+        });
+    }
+    if !out.restarts.is_empty() {
+        v.check("restart", out.replay_mismatches.is_empty(), || {
+            format!(
+                "a restarted server replayed differently: {:?}",
+                out.replay_mismatches
+            )
+        });
+    }
+    // Client back-off: each retry waited what the policy says, on the simulated clock (give
+    // or take what madsim charges for the task polls in between).
+    for (id, attempts) in &out.sends {
+        for (n, pair) in attempts.windows(2).enumerate() {
+            let want = Backoff::DEFAULT.delay(n as u32 + 2).as_nanos() as u64;
+            let waited = pair[1].sent_ns - pair[0].done_ns;
+            let ok = (want..=want + POLL_SLACK_NS).contains(&waited);
+            v.check("client back-off", ok, || {
+                format!(
+                    "{id}: attempt {} waited {waited} ns, the policy says {want} ns",
+                    n + 2
+                )
+            });
+        }
+    }
+}
+
+/// Coverage seen from the clients' side, matched with the journal.
+fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
+    let mut answers: BTreeMap<&str, Vec<(u64, u16)>> = BTreeMap::new();
+    for o in &out.journal {
+        if let Observed::Callback(d) = o {
+            if let Some(id) = &d.request_id {
+                answers
+                    .entry(id)
+                    .or_default()
+                    .push((d.at.as_nanos(), d.status));
+            }
+        }
+    }
+    for (id, attempts) in &out.sends {
+        let at_server = answers.get(id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        // The server accepted it, the client never heard, and sent it again.
+        let lost_then_sent = at_server.first().is_some_and(|&(_, s)| s == 200)
+            && at_server.len() >= 2
+            && attempts.first().is_some_and(|a| a.result.is_err());
+        if lost_then_sent {
+            v.coverage.duplicate_after_lost_answer += 1;
+        }
+        let retried_across_a_restart = out.restarts.iter().any(|&(killed, back)| {
+            let failed_around = attempts
+                .iter()
+                .any(|a: &Sent| a.result.is_err() && a.sent_ns <= back && a.done_ns >= killed);
+            let answered_after = attempts
+                .iter()
+                .any(|a| a.result.is_ok() && a.sent_ns >= back);
+            failed_around && answered_after
+        });
+        if retried_across_a_restart {
+            v.coverage.restart_while_retrying += 1;
+        }
+        let cut_off = case.partition.is_some_and(|w| {
+            attempts.iter().any(|a| {
+                let from = out.callbacks_start_ns + w.from_ms * 1_000_000;
+                let to = out.callbacks_start_ns + w.to_ms * 1_000_000;
+                a.result.is_err() && a.sent_ns < to && a.done_ns >= from
+            })
+        });
+        if cut_off {
+            v.coverage.partitions += 1;
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! One case on the simulated world: `server-1` runs `wfsim-server` unchanged, with a
+//! durable input log that a restart replays; `client-1` sends the callbacks, `client-2`
+//! starts, cancels and watches the execution, `client-3` races awaits' deadlines; the
+//! network's latency, loss, clogs and partitions and the server's kill and restart come from
+//! the case.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use madsim::net::NetSim;
+use madsim::runtime::{Handle, Runtime};
+use serde_json::Value as Json;
+use tokio::time::Instant;
+use wfsim_engine::SimTime;
+use wfsim_engine::interp::Trace;
+use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
+
+use crate::case::{Case, Window};
+use crate::client::{self, Attempts, Backoff, Connection, Started};
+use crate::world::{SERVER, SERVER_IP, WALL_START_UNIX_NANOS, server_state};
+
+/// API calls outlast any fault a case draws.
+const PATIENT: Backoff = Backoff {
+    attempts: 60,
+    ..Backoff::DEFAULT
+};
+
+/// `server-1` reads its clock in whole milliseconds, so requests share instants with
+/// deadlines (and the racer's requests land on them) despite the 50–100 ns madsim charges
+/// for every task poll.
+pub const CLOCK_RESOLUTION: Duration = Duration::from_millis(1);
+
+const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
+const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
+const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
+
+/// One attempt of a logical callback, on the server's clock (ns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub sent_ns: u64,
+    pub done_ns: u64,
+    /// The status, or why there was none.
+    pub result: Result<u16, String>,
+}
+
+/// What a run produced: the server's journal, the clients' view, and the faults as they
+/// happened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Everything the server journaled, across restarts, in order.
+    pub journal: Vec<Observed>,
+    /// The execution's start on the server's clock (ns).
+    pub started_ns: u64,
+    /// When the schedule's clock starts: the callback endpoint is known (server ns).
+    pub callbacks_start_ns: u64,
+    pub callback_id: String,
+    pub state: String,
+    pub result: Vec<String>,
+    /// Per logical callback (`r0`, `r1`, …), then per race (`race0`, …): its attempts.
+    pub sends: Vec<(String, Vec<Sent>)>,
+    pub ended_ns: Option<u64>,
+    /// When the server was killed and when it came back (ns).
+    pub restarts: Vec<(u64, u64)>,
+    /// Where a restarted server's replayed journal differed from what it had journaled.
+    pub replay_mismatches: Vec<String>,
+}
+
+/// What survives a kill: the input log, and the journal so far (to check a replay by).
+#[derive(Debug, Default)]
+struct Durable {
+    inputs: Vec<(SimTime, ApiRequest)>,
+    journal: Vec<Observed>,
+    mismatches: Vec<String>,
+    restarts: Vec<(u64, u64)>,
+}
+
+fn since(epoch: Instant) -> SimTime {
+    SimTime::from_nanos(u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn to_ns(epoch: Instant, at: Instant) -> u64 {
+    u64::try_from(at.duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn sent(epoch: Instant, attempts: &Attempts) -> Vec<Sent> {
+    attempts
+        .list
+        .iter()
+        .map(|a| Sent {
+            sent_ns: to_ns(epoch, a.sent),
+            done_ns: to_ns(epoch, a.done),
+            result: a.result.clone().map_err(|e| e.0),
+        })
+        .collect()
+}
+
+/// `server-1`'s life, run again by every restart: a fresh state replays the durable input
+/// log, the replay's journal is checked against what was journaled before, and the server
+/// goes on where it was.
+async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<Mutex<Durable>>) {
+    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
+    let mut state = server_state(seed, false, "case", &workflow);
+    state.observe_executions();
+    {
+        let mut d = durable.lock().expect("durable");
+        if !d.inputs.is_empty() {
+            let inputs = std::mem::take(&mut d.inputs);
+            state.replay(&inputs, since(epoch));
+            d.inputs = inputs;
+            let rebuilt = state.take_journal();
+            let known = d.journal.len();
+            match rebuilt.iter().zip(&d.journal).position(|(a, b)| a != b) {
+                Some(i) => {
+                    let msg = format!(
+                        "entry {i}: replayed {:?}, journaled {:?}",
+                        rebuilt[i], d.journal[i]
+                    );
+                    d.mismatches.push(msg);
+                }
+                None if rebuilt.len() < known => d.mismatches.push(format!(
+                    "the replay journaled {} entries, the server had {known}",
+                    rebuilt.len()
+                )),
+                None => {}
+            }
+            d.journal.extend(rebuilt.into_iter().skip(known));
+        }
+        state.take_log_lines();
+    }
+    state.record_inputs();
+    let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
+    let (on_journal, on_input) = (Arc::clone(&durable), durable);
+    let options = Options {
+        on_journal: Some(Rc::new(move |o| {
+            on_journal.lock().expect("durable").journal.push(o);
+        })),
+        on_input: Some(Rc::new(move |at, req| {
+            on_input.lock().expect("durable").inputs.push((at, req));
+        })),
+        clock_resolution: CLOCK_RESOLUTION,
+        ..Options::logs(quiet)
+    };
+    serve_observed(
+        listener,
+        Rc::new(RefCell::new(state)),
+        epoch,
+        options,
+        std::future::pending(),
+    )
+    .await;
+}
+
+/// The started execution and when its endpoint became known, once `client-2` has it.
+type Go = Arc<Mutex<Option<(Started, Instant)>>>;
+
+/// Waits for the execution to be started, looking every millisecond. (Not a
+/// `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process randomness,
+/// which would make runs of one seed differ.)
+async fn started(go: &Go) -> (Started, Instant) {
+    loop {
+        if let Some(s) = go.lock().expect("go").clone() {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Runs `case` on a world of its own, in a thread of its own: std's `HashMap` keys are
+/// seeded once per thread (madsim makes that seed deterministic), so a second run on the
+/// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
+/// hyper would run differently. madsim's own determinism check does the same.
+pub fn run(case: &Case) -> Result<Outcome, String> {
+    let case = case.clone();
+    std::thread::spawn(move || run_here(&case))
+        .join()
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            format!("the world panicked: {what}")
+        })?
+}
+
+fn run_here(case: &Case) -> Result<Outcome, String> {
+    let mut config = madsim::Config::default();
+    let (lo, hi) = case.latency_ms;
+    config.net.send_latency =
+        Duration::from_millis(lo)..Duration::from_millis(hi) + Duration::from_nanos(1);
+    config.net.packet_loss_rate = case.loss;
+    let runtime = Runtime::with_seed_and_config(case.seed, config);
+    let case = case.clone();
+    runtime.block_on(async move {
+        let handle = Handle::current();
+        let epoch = Instant::now();
+        let durable: Arc<Mutex<Durable>> = Arc::default();
+        let (workflow, seed) = (case.workflow(), case.seed);
+        let server_durable = Arc::clone(&durable);
+        let server = handle
+            .create_node()
+            .name("server-1")
+            .ip(SERVER_IP)
+            .init(move || server_life(seed, workflow.clone(), epoch, Arc::clone(&server_durable)))
+            .build();
+        let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
+        let (callbacks_node, admin, racer) = (
+            node("client-1", CALLBACK_CLIENT),
+            node("client-2", ADMIN_CLIENT),
+            node("client-3", RACER),
+        );
+        let go: Go = Arc::default();
+
+        // client-2 starts the execution and tells everyone where its endpoint is.
+        let go_tx = Arc::clone(&go);
+        let admin_start = admin.spawn(async move {
+            let s = client::start_execution(SERVER, "case", None, PATIENT).await?;
+            *go_tx.lock().expect("go") = Some((s.clone(), Instant::now()));
+            Ok::<_, String>(s)
+        });
+
+        // The faults, timed from when the callbacks start.
+        let (server_id, client_id) = (server.id(), callbacks_node.id());
+        let rx = Arc::clone(&go);
+        let faults_durable = Arc::clone(&durable);
+        let faults = tokio::spawn(async move {
+            let (_, start) = started(&rx).await;
+            let at = |ms: u64| start + Duration::from_millis(ms);
+            let mut events: Vec<(u64, u8)> = Vec::new();
+            let mut window = |w: Option<Window>, on: u8, off: u8| {
+                if let Some(w) = w {
+                    events.push((w.from_ms, on));
+                    events.push((w.to_ms, off));
+                }
+            };
+            window(case.clog, 0, 1);
+            window(case.partition, 2, 3);
+            window(case.restart, 4, 5);
+            events.sort();
+            let net = NetSim::current();
+            let handle = Handle::current();
+            for (ms, what) in events {
+                tokio::time::sleep_until(at(ms)).await;
+                match what {
+                    0 => net.clog_node(server_id),
+                    1 => net.unclog_node(server_id),
+                    2 => {
+                        net.clog_link(server_id, client_id);
+                        net.clog_link(client_id, server_id);
+                    }
+                    3 => {
+                        net.unclog_link(server_id, client_id);
+                        net.unclog_link(client_id, server_id);
+                    }
+                    4 => {
+                        handle.kill(server_id);
+                        let killed = to_ns(epoch, Instant::now());
+                        faults_durable
+                            .lock()
+                            .expect("durable")
+                            .restarts
+                            .push((killed, 0));
+                    }
+                    _ => {
+                        handle.restart(server_id);
+                        let back = to_ns(epoch, Instant::now());
+                        if let Some(r) = faults_durable.lock().expect("durable").restarts.last_mut()
+                        {
+                            r.1 = back;
+                        }
+                    }
+                }
+            }
+        });
+
+        // client-1: every logical callback, sent until it gets a final answer.
+        let rx = Arc::clone(&go);
+        let (sends_ms, stray) = (case.sends_ms.clone(), case.stray);
+        let callbacks = callbacks_node.spawn(async move {
+            let (s, start) = started(&rx).await;
+            let mut tasks = Vec::new();
+            for (i, at) in sends_ms.into_iter().enumerate() {
+                // A mistyped URL: the execution exists, the endpoint does not.
+                let callback = if stray == Some(i) {
+                    format!("{}0", s.callback)
+                } else {
+                    s.callback.clone()
+                };
+                tasks.push(tokio::spawn(async move {
+                    tokio::time::sleep_until(start + Duration::from_millis(at)).await;
+                    let id = format!("r{i}");
+                    let (attempts, _) = client::send_retrying_with(
+                        SERVER,
+                        "POST",
+                        &callback,
+                        None,
+                        format!("{{\"n\": {i}}}").as_bytes(),
+                        Backoff::DEFAULT,
+                        &[("X-Request-Id", &id)],
+                    )
+                    .await;
+                    (id, sent(epoch, &attempts))
+                }));
+            }
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.map_err(|e| format!("callback task: {e}"))?);
+            }
+            Ok::<_, String>(out)
+        });
+
+        // client-2 cancels, if the case says so.
+        let rx = Arc::clone(&go);
+        let cancel_ms = case.cancel_ms;
+        let cancel = admin.spawn(async move {
+            let Some(ms) = cancel_ms else { return };
+            let (s, start) = started(&rx).await;
+            tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+            let path = format!("{}:cancel", s.execution);
+            client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
+        });
+
+        // client-3 races deadlines: it watches the journal (the harness may) for blocked
+        // awaits, opens a connection early, and sends so that the request reaches the server
+        // exactly at the deadline.
+        let rx = Arc::clone(&go);
+        let races = case.races;
+        let latency = Duration::from_millis(case.latency_ms.0);
+        let race_journal = Arc::clone(&durable);
+        let racer = racer.spawn(async move {
+            let mut out = Vec::new();
+            if races == 0 {
+                return out;
+            }
+            let (s, _) = started(&rx).await;
+            let mut seen = 0;
+            while (out.len() as u32) < races {
+                let next = {
+                    let d = race_journal.lock().expect("durable");
+                    let ended = d.journal.iter().any(|o| {
+                        matches!(
+                            o,
+                            Observed::Engine {
+                                event: Trace::Ended { .. },
+                                ..
+                            }
+                        )
+                    });
+                    if ended {
+                        break;
+                    }
+                    let blocked = d.journal.iter().skip(seen).position(|o| {
+                        matches!(
+                            o,
+                            Observed::Engine {
+                                event: Trace::AwaitBlocked { .. },
+                                ..
+                            }
+                        )
+                    });
+                    let found = blocked.map(|i| (seen + i, d.journal[seen + i].clone()));
+                    if found.is_none() {
+                        seen = d.journal.len();
+                    }
+                    found
+                };
+                let Some((
+                    i,
+                    Observed::Engine {
+                        at,
+                        event: Trace::AwaitBlocked { timeout, .. },
+                        ..
+                    },
+                )) = next
+                else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                seen = i + 1;
+                let deadline = epoch + Duration::from_nanos(at.as_nanos()) + timeout;
+                let Some(leave) = deadline
+                    .checked_sub(latency)
+                    .filter(|l| *l > Instant::now())
+                else {
+                    continue;
+                };
+                let id = format!("race{}", out.len());
+                let sent_at = Instant::now();
+                let result = match Connection::open(SERVER).await {
+                    Ok(mut conn) if Instant::now() < leave => {
+                        tokio::time::sleep_until(leave).await;
+                        conn.send(
+                            "POST",
+                            &s.callback,
+                            None,
+                            b"{}".to_vec(),
+                            &[("X-Request-Id", &id)],
+                        )
+                        .await
+                        .map(|a| a.status)
+                        .map_err(|e| e.0)
+                    }
+                    Ok(_) => Err("connected too late to race".to_owned()),
+                    Err(e) => Err(e.0),
+                };
+                let done_ns = to_ns(epoch, Instant::now());
+                out.push((
+                    id,
+                    vec![Sent {
+                        sent_ns: to_ns(epoch, sent_at.max(leave)),
+                        done_ns,
+                        result,
+                    }],
+                ));
+            }
+            out
+        });
+
+        let s = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
+        let callbacks_start_ns = go
+            .lock()
+            .expect("go")
+            .as_ref()
+            .map_or(0, |(_, at)| to_ns(epoch, *at));
+        let mut sends = callbacks.await.map_err(|e| format!("client-1: {e}"))??;
+        cancel
+            .await
+            .map_err(|e| format!("client-2 (cancel): {e}"))?;
+        sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
+        let execution = s.execution.clone();
+        let state = admin
+            .spawn(async move {
+                let mut state = Json::Null;
+                for _ in 0..1000 {
+                    let (_, got) =
+                        client::send_retrying(SERVER, "GET", &execution, None, b"", PATIENT).await;
+                    state = got.map_or(Json::Null, |g| g.body);
+                    if state["state"] != "ACTIVE" {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                state
+            })
+            .await
+            .map_err(|e| format!("client-2 (watch): {e}"))?;
+        faults.abort();
+        let result: Vec<String> =
+            serde_json::from_str(state["result"].as_str().unwrap_or("[]")).unwrap_or_default();
+        let server_ns = |field: &str| {
+            state[field]
+                .as_str()
+                .and_then(wfsim_engine::time::parse_rfc3339)
+                .map(|n| (n - WALL_START_UNIX_NANOS) as u64)
+        };
+        let d = durable.lock().expect("durable");
+        Ok(Outcome {
+            journal: d.journal.clone(),
+            started_ns: server_ns("startTime").ok_or("the execution has no startTime")?,
+            callbacks_start_ns,
+            callback_id: s.callback.rsplit('/').next().unwrap_or_default().to_owned(),
+            state: state["state"].as_str().unwrap_or("?").to_owned(),
+            result,
+            sends,
+            ended_ns: server_ns("endTime"),
+            restarts: d.restarts.clone(),
+            replay_mismatches: d.mismatches.clone(),
+        })
+    })
+}

@@ -1,0 +1,172 @@
+//! The sweep's bookkeeping: per-rule counts, coverage, the first failure, as the
+//! [`SystemSummary`] that the merged report reads; and a run's timeline for `--seed S`.
+
+use std::fmt::Write as _;
+
+use wfsim_conformance::report::grouped;
+use wfsim_conformance::system::{CoverageRow, SystemFailure, SystemSummary};
+use wfsim_server::Observed;
+
+use crate::case::Case;
+use crate::oracle::{self, Coverage, Verdict};
+use crate::run::Outcome;
+
+/// A sweep in progress.
+#[derive(Debug)]
+pub struct Sweep {
+    summary: SystemSummary,
+    coverage: Coverage,
+}
+
+impl Sweep {
+    pub fn new(seeds: u64) -> Sweep {
+        let mut rules_claimed: Vec<String> = oracle::RULES.iter().map(|r| r.to_string()).collect();
+        rules_claimed.push("determinism".into());
+        Sweep {
+            summary: SystemSummary {
+                seeds,
+                rules_claimed,
+                ..SystemSummary::default()
+            },
+            coverage: Coverage::default(),
+        }
+    }
+
+    /// A seed that ran twice the same way, and what the oracle made of it.
+    pub fn add(&mut self, out: &Outcome, verdict: &Verdict) {
+        let s = &mut self.summary;
+        s.seeds_run += 1;
+        for (rule, n) in verdict
+            .checked
+            .iter()
+            .map(|(r, n)| (*r, *n))
+            .chain([("determinism", 1)])
+        {
+            let count = s.rules.entry(rule.to_owned()).or_default();
+            count.seeds += 1;
+            count.checks += n;
+        }
+        s.requests += out
+            .journal
+            .iter()
+            .filter(|o| matches!(o, Observed::Callback(_)))
+            .count() as u64;
+        self.coverage.add(&verdict.coverage);
+    }
+
+    pub fn fail(&mut self, case: &Case, rule: &str, detail: String) {
+        self.summary.failure = Some(SystemFailure {
+            seed: case.seed,
+            rule: rule.to_owned(),
+            detail,
+            schedule: case.schedule(),
+        });
+    }
+
+    pub fn finish(mut self) -> SystemSummary {
+        self.summary.coverage = self
+            .coverage
+            .rows()
+            .into_iter()
+            .map(|(what, count, required)| CoverageRow {
+                what: what.to_owned(),
+                count,
+                required,
+            })
+            .collect();
+        self.summary
+    }
+}
+
+/// The system level alone (`cargo xtask sim --seeds N`): rules, coverage, failure.
+pub fn render(s: &SystemSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:>8} {:>10}  result",
+        "rule", "seeds", "checks"
+    );
+    for rule in &s.rules_claimed {
+        let c = s.rules.get(rule).cloned().unwrap_or_default();
+        let result = if s.failure.as_ref().is_some_and(|f| &f.rule == rule) {
+            "FAIL"
+        } else if c.checks == 0 {
+            "NOT CHECKED"
+        } else {
+            "pass"
+        };
+        let _ = writeln!(
+            out,
+            "{rule:<16} {:>8} {:>10}  {result}",
+            grouped(c.seeds),
+            grouped(c.checks)
+        );
+    }
+    out.push_str(&s.render_coverage_and_failure());
+    let _ = writeln!(
+        out,
+        "\nsystem level: {}",
+        if s.ok() { "pass" } else { "FAILED" }
+    );
+    out
+}
+
+/// Everything a run did, one line each, on the server's clock: the journal, then each
+/// logical callback's attempts as its client saw them.
+pub fn timeline(out: &Outcome) -> String {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "execution started at {:.3} ms; callbacks from {:.3} ms; ended {} at {}",
+        ms(out.started_ns),
+        ms(out.callbacks_start_ns),
+        out.state,
+        out.ended_ns
+            .map_or("never".into(), |e| format!("{:.3} ms", ms(e)))
+    );
+    for (killed, back) in &out.restarts {
+        let _ = writeln!(
+            text,
+            "server-1 killed at {:.3} ms, back at {:.3} ms",
+            ms(*killed),
+            ms(*back)
+        );
+    }
+    let _ = writeln!(text, "journal (server-1):");
+    for o in &out.journal {
+        match o {
+            Observed::Callback(d) => {
+                let _ = writeln!(
+                    text,
+                    "{:>14.3} ms  request {} -> {}{}",
+                    ms(d.at.as_nanos()),
+                    d.request_id.as_deref().unwrap_or("?"),
+                    d.status,
+                    if d.buffered {
+                        " (stored in the slot)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Observed::Engine { at, event, .. } => {
+                let _ = writeln!(text, "{:>14.3} ms  {event:?}", ms(at.as_nanos()));
+            }
+        }
+    }
+    let _ = writeln!(text, "clients:");
+    for (id, attempts) in &out.sends {
+        for a in attempts {
+            let _ = writeln!(
+                text,
+                "{:>14.3} ms  {id} sent, {:?} at {:.3} ms",
+                ms(a.sent_ns),
+                a.result,
+                ms(a.done_ns)
+            );
+        }
+    }
+    let _ = writeln!(text, "result: {:?}", out.result);
+    text
+}
