@@ -1,22 +1,28 @@
-//! `wfsim-conformance`: the engine against the spec model. Run it as `cargo xtask
-//! conformance [--cases N] [--seed S] [--exhaustive-len L]`.
+//! `wfsim-conformance`: the engine against the spec model, the scenarios, the corpus, and
+//! (with `--system FILE`, the sweep's summary) the system level, in one per-rule report.
+//! Run it as `cargo xtask conformance`, which runs the sweep first.
 
 use std::process::ExitCode;
 
 use wfsim_conformance::exhaustive;
 use wfsim_conformance::property::{self, PropertyConfig};
+use wfsim_conformance::report::Evidence;
+use wfsim_conformance::system::SystemSummary;
 use wfsim_conformance::{report, suite};
 
-const USAGE: &str = "usage: cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]
+const USAGE: &str =
+    "usage: wfsim-conformance [--cases N] [--seed S] [--exhaustive-len L] [--system FILE]
 
   --cases N           generated sequences for the model-based check (default 4096)
   --seed S            seed of the generator; a failure prints the one to replay (default 0)
-  --exhaustive-len L  check every sequence up to this length (default 7)";
+  --exhaustive-len L  check every sequence up to this length (default 7)
+  --system FILE       the system-level sweep's summary to merge (xtask passes it)";
 
 struct Args {
     cases: u32,
     seed: u64,
     exhaustive_len: usize,
+    system: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -24,6 +30,7 @@ fn parse_args() -> Result<Args, String> {
         cases: 4096,
         seed: 0,
         exhaustive_len: 7,
+        system: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -34,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
             "--exhaustive-len" => {
                 args.exhaustive_len = parse(&value("--exhaustive-len")?, "--exhaustive-len")?
             }
+            "--system" => args.system = Some(value("--system")?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -80,9 +88,54 @@ fn main() -> ExitCode {
         report::grouped(exh.sequences),
         report::grouped(exhaustive::count(exh.len_max)),
     );
-    println!();
-    let report = report::render(&prop, &exh);
+    let system = match args.system.as_deref().map(std::fs::read_to_string) {
+        None => None,
+        Some(Ok(text)) => match SystemSummary::from_json(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Some(Err(e)) => {
+            eprintln!(
+                "error: cannot read {}: {e} (did the sweep run?)",
+                args.system.unwrap_or_default()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(s) = &system {
+        println!(
+            "system level: {} seeds on the simulated world (madsim), each run twice; {} callback requests",
+            report::grouped(s.seeds_run),
+            report::grouped(s.requests)
+        );
+    }
+    let suite = suite::run();
+    print!("{}", suite.text);
+    println!(
+        "\nper rule: generated cases and exhaustive sequences (checks), scenarios, system-level seeds"
+    );
+    let report = report::render(&Evidence {
+        property: &prop,
+        exhaustive: &exh,
+        scenarios: Some(&suite.covers),
+        system: system.as_ref(),
+    });
     print!("{}", report.table);
+    let mut passed = report.passed + suite.passed;
+    let mut failed = report.failed + suite.failed;
+    if let Some(s) = &system {
+        print!("{}", s.render_coverage_and_failure());
+        for c in s.coverage.iter().filter(|c| c.required) {
+            if c.count > 0 {
+                passed += 1;
+            } else {
+                failed += 1;
+            }
+        }
+    }
     if let Some(f) = &prop.failure {
         println!("\nmodel-based check FAILED: {}", f.violation);
         println!("shrunk to {} ops:", f.ops.len());
@@ -105,10 +158,6 @@ fn main() -> ExitCode {
             ops.len()
         );
     }
-    let suite = suite::run();
-    print!("{}", suite.text);
-    let passed = report.passed + suite.passed;
-    let failed = report.failed + suite.failed;
     println!("\nconformance: {passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS

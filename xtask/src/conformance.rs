@@ -1,5 +1,6 @@
-//! `cargo xtask conformance`: the engine-level checks (spec model, scenarios, snapshots,
-//! corpus), built with optimizations, then the system-level sweep on the madsim build.
+//! `cargo xtask conformance`: the system-level sweep on the madsim build, then the
+//! engine-level checks (spec model, scenarios, snapshots, corpus), built with
+//! optimizations, which print one report with the sweep's summary merged in.
 
 /// Splits `--seeds N` (the sweep's) from the engine-level options.
 fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
@@ -18,9 +19,15 @@ fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let (engine, sweep) = split_args(args);
-    let engine_result = crate::cargo_run_release("wfsim-conformance", &engine);
+    let (mut engine, mut sweep) = split_args(args);
+    let summary = crate::project_root().join("target/sim/system-summary.json");
+    let summary = summary.to_string_lossy().into_owned();
+    // A stale summary must not stand in for a sweep that did not run.
+    let _ = std::fs::remove_file(&summary);
+    sweep.extend(["--summary".to_owned(), summary.clone()]);
     let sweep_result = crate::sim_run_release(&sweep);
+    engine.extend(["--system".to_owned(), summary]);
+    let engine_result = crate::cargo_run_release("wfsim-conformance", &engine);
     engine_result.and(sweep_result)
 }
 

@@ -4,12 +4,16 @@ pub const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test                     run every test of the workspace, and the tidy checks
-  conformance [OPTIONS]    check the engine against the spec model, report per rule
+  conformance [OPTIONS]    every check, one report per rule: the system-level sweep
+                           (madsim), the engine against the spec model, scenarios with
+                           their snapshots, the corpus
       --cases N            generated sequences (default 4096)
       --seed S             generator seed; a failure prints the one to replay (default 0)
       --exhaustive-len L   check every sequence up to this length (default 7)
       --seeds N            system-level seeds on the madsim build (default 1000)
-  sim --seed S             replay one system-level seed and print its whole trace
+  sim --seed S             replay one system-level seed: its schedule, the server's
+                           journal, every client attempt, the verdict
+  sim --seeds N            the system-level sweep alone, with its own table
   bench                    print benchmark figures";
 
 #[derive(Debug, PartialEq, Eq)]

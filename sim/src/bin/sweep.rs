@@ -28,7 +28,7 @@ mod sweep {
     const USAGE: &str = "usage: sweep [--seeds N] [--seed S] [--summary FILE] [--bench]
   --seeds N       seeds 0..N, each run twice and compared (default 1000)
   --seed S        replay seed S and print its schedule, journal and verdict
-  --summary FILE  also write the sweep's summary as JSON (the merged report reads it)
+  --summary FILE  write the sweep's summary as JSON for the merged report, print one line
   --bench         time N seeds (once each): seeds/s and simulated s per wall s";
 
     /// `cargo xtask bench`: system-level speed. Wall time stays out of every report.
@@ -137,11 +137,18 @@ mod sweep {
             }
         }
         let summary = sweep.finish();
-        print!("{}", sweep::render(&summary));
-        if let Some(path) = summary_path {
-            if let Err(e) = std::fs::write(&path, summary.to_json()) {
-                eprintln!("could not write {path}: {e}");
-                return ExitCode::FAILURE;
+        match summary_path {
+            None => print!("{}", sweep::render(&summary)),
+            Some(path) => {
+                if let Err(e) = std::fs::write(&path, summary.to_json()) {
+                    eprintln!("could not write {path}: {e}");
+                    return ExitCode::FAILURE;
+                }
+                println!(
+                    "system level: {} of {seeds} seeds run ({}); the report below includes them",
+                    summary.seeds_run,
+                    if summary.ok() { "pass" } else { "FAILED" }
+                );
             }
         }
         if summary.ok() {
