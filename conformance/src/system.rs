@@ -26,19 +26,27 @@ pub struct CoverageRow {
     pub required: bool,
 }
 
-/// The first failing seed: what broke, and what the seed drew.
+/// The first failing seed: what broke, and the smallest schedule that still breaks it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemFailure {
     pub seed: u64,
     pub rule: String,
+    /// What the shrunk case broke.
     pub detail: String,
-    /// The case's schedule, as a person reads it.
+    /// The parts of the seed's case taken away while it still failed, in order.
+    pub without: Vec<String>,
+    /// The shrunk case's schedule, as a person reads it.
     pub schedule: String,
 }
 
 impl SystemFailure {
+    /// The one command that replays the shrunk case.
     pub fn replay_command(&self) -> String {
-        format!("cargo xtask sim --seed {}", self.seed)
+        let mut cmd = format!("cargo xtask sim --seed {}", self.seed);
+        if !self.without.is_empty() {
+            cmd.push_str(&format!(" --without {}", self.without.join(",")));
+        }
+        cmd
     }
 }
 
@@ -114,7 +122,16 @@ impl SystemSummary {
                 "\nsystem-level sweep FAILED at seed {}: {} violated: {}",
                 f.seed, f.rule, f.detail
             );
-            let _ = writeln!(out, "schedule:\n{}", f.schedule.trim_end());
+            if f.without.is_empty() {
+                let _ = writeln!(out, "schedule (nothing could be taken away):");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "shrunk schedule (took away {} and it still fails):",
+                    f.without.join(", ")
+                );
+            }
+            let _ = writeln!(out, "{}", f.schedule.trim_end());
             let _ = writeln!(out, "replay: {}", f.replay_command());
         }
         out

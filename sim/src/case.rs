@@ -249,6 +249,116 @@ impl Case {
     }
 }
 
+/// A part of a case that shrinking can take away. Written `send2`, `clog`, … on the
+/// command line (`cargo xtask sim --seed S --without clog,send2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The logical callback at this index (later ones move down).
+    Send(usize),
+    Stray,
+    Clog,
+    Partition,
+    Restart,
+    Cancel,
+    Races,
+    Loss,
+    Retry,
+    Pause,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Send(i) => write!(f, "send{i}"),
+            Part::Stray => f.write_str("stray"),
+            Part::Clog => f.write_str("clog"),
+            Part::Partition => f.write_str("partition"),
+            Part::Restart => f.write_str("restart"),
+            Part::Cancel => f.write_str("cancel"),
+            Part::Races => f.write_str("races"),
+            Part::Loss => f.write_str("loss"),
+            Part::Retry => f.write_str("retry"),
+            Part::Pause => f.write_str("pause"),
+        }
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Part, String> {
+        Ok(match s {
+            "stray" => Part::Stray,
+            "clog" => Part::Clog,
+            "partition" => Part::Partition,
+            "restart" => Part::Restart,
+            "cancel" => Part::Cancel,
+            "races" => Part::Races,
+            "loss" => Part::Loss,
+            "retry" => Part::Retry,
+            "pause" => Part::Pause,
+            _ => match s.strip_prefix("send").map(str::parse) {
+                Some(Ok(i)) => Part::Send(i),
+                _ => {
+                    return Err(format!(
+                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Case {
+    /// The parts this case has, biggest first: what a shrinker tries to take away.
+    pub fn parts(&self) -> Vec<Part> {
+        let mut parts = Vec::new();
+        let mut has = |yes: bool, p: Part| {
+            if yes {
+                parts.push(p);
+            }
+        };
+        has(self.restart.is_some(), Part::Restart);
+        has(self.partition.is_some(), Part::Partition);
+        has(self.clog.is_some(), Part::Clog);
+        has(self.cancel_ms.is_some(), Part::Cancel);
+        has(self.races > 0, Part::Races);
+        has(self.loss > 0.0, Part::Loss);
+        has(self.retry.is_some(), Part::Retry);
+        has(self.stray.is_some(), Part::Stray);
+        has(self.pause_s > 0, Part::Pause);
+        parts.extend((0..self.sends_ms.len()).rev().map(Part::Send));
+        parts
+    }
+
+    /// This case without `part`; `None` if it has no such part (or it is the last send).
+    pub fn without(&self, part: Part) -> Option<Case> {
+        let mut c = self.clone();
+        match part {
+            Part::Send(i) => {
+                if i >= c.sends_ms.len() || c.sends_ms.len() == 1 {
+                    return None;
+                }
+                c.sends_ms.remove(i);
+                c.stray = match c.stray {
+                    Some(s) if s == i => None,
+                    Some(s) if s > i => Some(s - 1),
+                    other => other,
+                };
+            }
+            Part::Stray => c.stray = None,
+            Part::Clog => c.clog = None,
+            Part::Partition => c.partition = None,
+            Part::Restart => c.restart = None,
+            Part::Cancel => c.cancel_ms = None,
+            Part::Races => c.races = 0,
+            Part::Loss => c.loss = 0.0,
+            Part::Retry => c.retry = None,
+            Part::Pause => c.pause_s = 0,
+        }
+        (c != *self).then_some(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +374,24 @@ mod tests {
         assert_eq!(r.delay_ns(1), 1_000_000_000);
         assert_eq!(r.delay_ns(2), 2_000_000_000);
         assert_eq!(r.delay_ns(5), 2_000_000_000);
+    }
+
+    #[test]
+    fn parts_come_off_one_by_one_and_print_as_they_parse() {
+        let c = (0..100)
+            .map(Case::from_seed)
+            .find(|c| c.sends_ms.len() >= 3 && c.stray.is_some() && c.clog.is_some())
+            .expect("some seed has sends, a stray and a clog");
+        for part in c.parts() {
+            assert_eq!(part.to_string().parse::<Part>(), Ok(part));
+            let smaller = c.without(part).expect("a part it has");
+            assert!(smaller.parts().len() < c.parts().len(), "{part}");
+        }
+        let stray = c.stray.unwrap();
+        let moved = c.without(Part::Send(0)).unwrap();
+        assert_eq!(moved.stray, stray.checked_sub(1));
+        assert_eq!(c.without(Part::Clog).unwrap().without(Part::Clog), None);
+        assert!("send".parse::<Part>().is_err());
     }
 
     #[test]

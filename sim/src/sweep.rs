@@ -7,9 +7,58 @@ use wfsim_conformance::report::grouped;
 use wfsim_conformance::system::{CoverageRow, SystemFailure, SystemSummary};
 use wfsim_server::Observed;
 
-use crate::case::Case;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use crate::case::{Case, Part};
 use crate::oracle::{self, Coverage, Verdict};
-use crate::run::Outcome;
+use crate::run::{self, Outcome};
+
+/// What the sweep makes of one case: it runs twice, the runs are compared, and the oracle
+/// checks the first. `Err((rule, detail))` names the first thing broken.
+pub fn judge(case: &Case) -> Result<(Outcome, Verdict), (String, String)> {
+    let (first, second) = match (run::run(case), run::run(case)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Err(("run".into(), format!("the run failed: {e}"))),
+    };
+    if digest(&first) != digest(&second) {
+        return Err((
+            "determinism".into(),
+            "the case ran two different ways".into(),
+        ));
+    }
+    let verdict = oracle::check(case, &first);
+    match verdict.violations.first() {
+        Some(v) => Err((v.rule.to_owned(), v.detail.clone())),
+        None => Ok((first, verdict)),
+    }
+}
+
+fn digest(out: &Outcome) -> u64 {
+    let mut h = DefaultHasher::new();
+    format!("{out:?}").hash(&mut h);
+    h.finish()
+}
+
+/// Takes parts away from a case that breaks `rule` while it still does: the smallest
+/// schedule that shows the failure, the parts taken in order, and what it broke last.
+pub fn shrink(case: &Case, rule: &str, detail: &str) -> (Case, Vec<Part>, String) {
+    let (mut current, mut taken, mut detail) = (case.clone(), Vec::new(), detail.to_owned());
+    'smaller: loop {
+        for part in current.parts() {
+            let Some(smaller) = current.without(part) else {
+                continue;
+            };
+            if let Err((r, d)) = judge(&smaller) {
+                if r == rule {
+                    (current, detail) = (smaller, d);
+                    taken.push(part);
+                    continue 'smaller;
+                }
+            }
+        }
+        return (current, taken, detail);
+    }
+}
 
 /// A sweep in progress.
 #[derive(Debug)]
@@ -54,12 +103,15 @@ impl Sweep {
         self.coverage.add(&verdict.coverage);
     }
 
-    pub fn fail(&mut self, case: &Case, rule: &str, detail: String) {
+    /// Records the failure of `case`, shrunk.
+    pub fn fail(&mut self, case: &Case, rule: &str, detail: &str) {
+        let (shrunk, without, detail) = shrink(case, rule, detail);
         self.summary.failure = Some(SystemFailure {
             seed: case.seed,
             rule: rule.to_owned(),
             detail,
-            schedule: case.schedule(),
+            without: without.iter().map(Part::to_string).collect(),
+            schedule: shrunk.schedule(),
         });
     }
 

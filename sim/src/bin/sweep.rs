@@ -17,17 +17,18 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(madsim)]
 mod sweep {
-    use std::hash::{DefaultHasher, Hash, Hasher};
     use std::process::ExitCode;
 
-    use wfsim_sim::case::Case;
+    use wfsim_sim::case::{Case, Part};
     use wfsim_sim::oracle;
-    use wfsim_sim::run::{self, Outcome};
+    use wfsim_sim::run;
     use wfsim_sim::sweep::{self, Sweep};
 
-    const USAGE: &str = "usage: sweep [--seeds N] [--seed S] [--summary FILE] [--bench]
+    const USAGE: &str =
+        "usage: sweep [--seeds N] [--seed S [--without PARTS]] [--summary FILE] [--bench]
   --seeds N       seeds 0..N, each run twice and compared (default 1000)
   --seed S        replay seed S and print its schedule, journal and verdict
+  --without P,…   take parts away from seed S's case first, as a shrunk failure says
   --summary FILE  write the sweep's summary as JSON for the merged report, print one line
   --bench         time N seeds (once each): seeds/s and simulated s per wall s";
 
@@ -54,17 +55,10 @@ mod sweep {
         ExitCode::SUCCESS
     }
 
-    fn digest(out: &Outcome) -> u64 {
-        let mut h = DefaultHasher::new();
-        format!("{out:?}").hash(&mut h);
-        h.finish()
-    }
-
-    /// `--seed S`: everything one seed did.
-    fn replay(seed: u64) -> ExitCode {
-        let c = Case::from_seed(seed);
+    /// `--seed S [--without PARTS]`: everything one case did.
+    fn replay(c: &Case) -> ExitCode {
         println!("{}\nworkflow:\n{}", c.schedule(), c.workflow());
-        let out = match run::run(&c) {
+        let out = match run::run(c) {
             Ok(out) => out,
             Err(e) => {
                 println!("the run failed: {e}");
@@ -72,7 +66,7 @@ mod sweep {
             }
         };
         print!("{}", sweep::timeline(&out));
-        let verdict = oracle::check(&c, &out);
+        let verdict = oracle::check(c, &out);
         println!(
             "\nchecked: {:?}\ncovered: {:?}",
             verdict.checked, verdict.coverage
@@ -87,9 +81,22 @@ mod sweep {
         }
     }
 
+    /// The case of `seed`, less the parts of `without` (`clog,send2`), in order.
+    fn case(seed: u64, without: &str) -> Result<Case, String> {
+        let mut c = Case::from_seed(seed);
+        for part in without.split(',').filter(|p| !p.is_empty()) {
+            let part: Part = part.parse()?;
+            c = c
+                .without(part)
+                .ok_or_else(|| format!("seed {seed}'s case has no {part} to take away"))?;
+        }
+        Ok(c)
+    }
+
     pub fn main() -> ExitCode {
         let mut seeds = 1000u64;
         let mut one: Option<u64> = None;
+        let mut without = String::new();
         let mut timing = false;
         let mut summary_path: Option<String> = None;
         let mut args = std::env::args().skip(1);
@@ -102,6 +109,7 @@ mod sweep {
             match (a.as_str(), value) {
                 ("--seeds", Some(n)) if n.parse::<u64>().is_ok() => seeds = n.parse().unwrap_or(0),
                 ("--seed", Some(s)) if s.parse::<u64>().is_ok() => one = s.parse().ok(),
+                ("--without", Some(w)) => without = w,
                 ("--summary", Some(p)) => summary_path = Some(p),
                 _ => {
                     eprintln!("{USAGE}");
@@ -113,27 +121,23 @@ mod sweep {
             return bench(seeds);
         }
         if let Some(seed) = one {
-            return replay(seed);
+            return match case(seed, &without) {
+                Ok(c) => replay(&c),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
         }
         let mut sweep = Sweep::new(seeds);
         for seed in 0..seeds {
             let c = Case::from_seed(seed);
-            let (first, second) = match (run::run(&c), run::run(&c)) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    sweep.fail(&c, "run", format!("the run failed: {e}"));
+            match sweep::judge(&c) {
+                Ok((out, verdict)) => sweep.add(&out, &verdict),
+                Err((rule, detail)) => {
+                    sweep.fail(&c, &rule, &detail);
                     break;
                 }
-            };
-            if digest(&first) != digest(&second) {
-                sweep.fail(&c, "determinism", "the seed ran two different ways".into());
-                break;
-            }
-            let verdict = oracle::check(&c, &first);
-            sweep.add(&first, &verdict);
-            if let Some(v) = verdict.violations.first() {
-                sweep.fail(&c, v.rule, v.detail.clone());
-                break;
             }
         }
         let summary = sweep.finish();
