@@ -172,6 +172,108 @@ async fn started(go: &Go) -> (Started, Instant) {
 /// seeded once per thread (madsim makes that seed deterministic), so a second run on the
 /// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
 /// hyper would run differently. madsim's own determinism check does the same.
+/// What the racer finds in the journal from index `from` on.
+enum Seen {
+    /// An await blocked at `at` (server time) for `timeout`; the journal entry's index.
+    Blocked {
+        index: usize,
+        at: SimTime,
+        timeout: Duration,
+    },
+    Ended,
+    Nothing,
+}
+
+fn look(journal: &[Observed], from: usize) -> Seen {
+    let engine = journal.iter().filter_map(|o| match o {
+        Observed::Engine { at, event, .. } => Some((at, event)),
+        Observed::Callback(_) => None,
+    });
+    if engine
+        .clone()
+        .any(|(_, e)| matches!(e, Trace::Ended { .. }))
+    {
+        return Seen::Ended;
+    }
+    journal
+        .iter()
+        .enumerate()
+        .skip(from)
+        .find_map(|(index, o)| match o {
+            Observed::Engine {
+                at,
+                event: Trace::AwaitBlocked { timeout, .. },
+                ..
+            } => Some(Seen::Blocked {
+                index,
+                at: *at,
+                timeout: *timeout,
+            }),
+            _ => None,
+        })
+        .unwrap_or(Seen::Nothing)
+}
+
+/// `client-3`: watches the journal (the harness may) for blocked awaits, opens a connection
+/// early, and sends so that the request reaches the server exactly at the await's deadline
+/// (the case's latency is exact), for the first `races` awaits.
+async fn race(
+    go: Go,
+    durable: Arc<Mutex<Durable>>,
+    races: u32,
+    latency: Duration,
+    epoch: Instant,
+) -> Vec<(String, Vec<Sent>)> {
+    let mut out = Vec::new();
+    if races == 0 {
+        return out;
+    }
+    let (s, _) = started(&go).await;
+    let mut from = 0;
+    while (out.len() as u32) < races {
+        let seen = look(&durable.lock().expect("durable").journal, from);
+        let (at, timeout) = match seen {
+            Seen::Ended => break,
+            Seen::Nothing => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Seen::Blocked { index, at, timeout } => {
+                from = index + 1;
+                (at, timeout)
+            }
+        };
+        let deadline = epoch + Duration::from_nanos(at.as_nanos()) + timeout;
+        let Some(leave) = deadline
+            .checked_sub(latency)
+            .filter(|l| *l > Instant::now())
+        else {
+            continue;
+        };
+        let id = format!("race{}", out.len());
+        let opened = Instant::now();
+        let result = match Connection::open(SERVER).await {
+            Ok(mut conn) if Instant::now() < leave => {
+                tokio::time::sleep_until(leave).await;
+                let headers = [("X-Request-Id", id.as_str())];
+                conn.send("POST", &s.callback, None, b"{}".to_vec(), &headers)
+                    .await
+                    .map(|a| a.status)
+                    .map_err(|e| e.0)
+            }
+            Ok(_) => Err("connected too late to race".to_owned()),
+            Err(e) => Err(e.0),
+        };
+        let sent = Sent {
+            sent_ns: to_ns(epoch, opened.max(leave)),
+            done_ns: to_ns(epoch, Instant::now()),
+            result,
+        };
+        out.push((id, vec![sent]));
+    }
+    out
+}
+
 pub fn run(case: &Case) -> Result<Outcome, String> {
     let case = case.clone();
     std::thread::spawn(move || run_here(&case))
@@ -323,101 +425,14 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
         });
 
-        // client-3 races deadlines: it watches the journal (the harness may) for blocked
-        // awaits, opens a connection early, and sends so that the request reaches the server
-        // exactly at the deadline.
-        let rx = Arc::clone(&go);
-        let races = case.races;
-        let latency = Duration::from_millis(case.latency_ms.0);
-        let race_journal = Arc::clone(&durable);
-        let racer = racer.spawn(async move {
-            let mut out = Vec::new();
-            if races == 0 {
-                return out;
-            }
-            let (s, _) = started(&rx).await;
-            let mut seen = 0;
-            while (out.len() as u32) < races {
-                let next = {
-                    let d = race_journal.lock().expect("durable");
-                    let ended = d.journal.iter().any(|o| {
-                        matches!(
-                            o,
-                            Observed::Engine {
-                                event: Trace::Ended { .. },
-                                ..
-                            }
-                        )
-                    });
-                    if ended {
-                        break;
-                    }
-                    let blocked = d.journal.iter().skip(seen).position(|o| {
-                        matches!(
-                            o,
-                            Observed::Engine {
-                                event: Trace::AwaitBlocked { .. },
-                                ..
-                            }
-                        )
-                    });
-                    let found = blocked.map(|i| (seen + i, d.journal[seen + i].clone()));
-                    if found.is_none() {
-                        seen = d.journal.len();
-                    }
-                    found
-                };
-                let Some((
-                    i,
-                    Observed::Engine {
-                        at,
-                        event: Trace::AwaitBlocked { timeout, .. },
-                        ..
-                    },
-                )) = next
-                else {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                };
-                seen = i + 1;
-                let deadline = epoch + Duration::from_nanos(at.as_nanos()) + timeout;
-                let Some(leave) = deadline
-                    .checked_sub(latency)
-                    .filter(|l| *l > Instant::now())
-                else {
-                    continue;
-                };
-                let id = format!("race{}", out.len());
-                let sent_at = Instant::now();
-                let result = match Connection::open(SERVER).await {
-                    Ok(mut conn) if Instant::now() < leave => {
-                        tokio::time::sleep_until(leave).await;
-                        conn.send(
-                            "POST",
-                            &s.callback,
-                            None,
-                            b"{}".to_vec(),
-                            &[("X-Request-Id", &id)],
-                        )
-                        .await
-                        .map(|a| a.status)
-                        .map_err(|e| e.0)
-                    }
-                    Ok(_) => Err("connected too late to race".to_owned()),
-                    Err(e) => Err(e.0),
-                };
-                let done_ns = to_ns(epoch, Instant::now());
-                out.push((
-                    id,
-                    vec![Sent {
-                        sent_ns: to_ns(epoch, sent_at.max(leave)),
-                        done_ns,
-                        result,
-                    }],
-                ));
-            }
-            out
-        });
+        // client-3 races deadlines.
+        let racer = racer.spawn(race(
+            Arc::clone(&go),
+            Arc::clone(&durable),
+            case.races,
+            Duration::from_millis(case.latency_ms.0),
+            epoch,
+        ));
 
         let s = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
         let callbacks_start_ns = go
