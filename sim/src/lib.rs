@@ -1,17 +1,18 @@
 //! The simulated world: `wfsim-server`, unchanged, on a madsim node; clients on other nodes
-//! speak real HTTP to it over simulated TCP. Time, network latency and every id come from
-//! the seed, so a run repeats exactly.
+//! speak real HTTP to it over simulated TCP. Time, the network's latency, loss, clogs and
+//! partitions, the server's restarts and every id come from the seed, so a run repeats
+//! exactly.
 //!
-//! Node table:
-//!
-//! | node       | address      |
-//! |------------|--------------|
-//! | `server-1` | `10.0.0.1`   |
-//! | `client-N` | `10.0.1.N`   |
-//!
+//! | node       | address    | role                                          |
+//! |------------|------------|-----------------------------------------------|
+//! | `server-1` | `10.0.0.1` | `wfsim-server`; a restart replays its inputs  |
+//! | `client-1` | `10.0.1.1` | sends the callbacks, retrying                 |
+//! | `client-2` | `10.0.1.2` | starts, cancels and watches the execution     |
+//! | `client-3` | `10.0.1.3` | races awaits' deadlines                       |
 //!
 //! `case` draws a workflow and a schedule from a seed, `run` plays it on the world, `oracle`
-//! replays the server's journal through the spec model and counts what the run covered.
+//! replays the server's journal through the spec model and counts what the run covered,
+//! `sweep` judges, shrinks and sums up; `world` is the guide's walk-through.
 //!
 //! This crate is only built with `--cfg madsim` (`cargo xtask test` does it, in
 //! `target/sim`).
