@@ -57,7 +57,10 @@ pub async fn serve_observed(
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
     tokio::pin!(shutdown);
     loop {
+        // `biased`: polled in the order written. An unbiased `select!` starts at a branch
+        // drawn from tokio's own per-process randomness, which a simulation cannot seed.
         tokio::select! {
+            biased;
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = shared.clone();
@@ -85,6 +88,7 @@ async fn run_timers(shared: Shared) {
             Some(t) => {
                 let at = shared.epoch + Duration::from_nanos(t.as_nanos() + shared.tick_ns());
                 tokio::select! {
+                    biased;
                     () = tokio::time::sleep_until(at) => {
                         let now = shared.now();
                         shared.state.borrow_mut().advance(now);

@@ -68,6 +68,9 @@ pub struct Case {
     /// A racer sends one request timed to reach the server exactly at each of the first
     /// this-many blocked awaits' deadlines (needs an exact latency and no loss).
     pub races: u32,
+    /// A second execution of the workflow runs beside the first, and every callback is sent
+    /// to its endpoint too: executions must not see each other's requests or timers.
+    pub neighbour: bool,
 }
 
 impl Case {
@@ -126,6 +129,7 @@ impl Case {
         });
         let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
         let stray = (pick(5) == 0).then(|| pick(sends_ms.len() as u64) as usize);
+        let neighbour = pick(3) == 0;
         Case {
             seed,
             awaits,
@@ -142,6 +146,7 @@ impl Case {
             restart,
             cancel_ms,
             races,
+            neighbour,
         }
     }
 
@@ -202,6 +207,9 @@ impl Case {
                 "; retry ×{} back-off {} s ×{} ≤ {} s",
                 r.max_retries, r.initial_s, r.multiplier, r.max_s
             );
+        }
+        if self.neighbour {
+            out.push_str("; a neighbour execution gets the same callbacks (n…)");
         }
         let _ = writeln!(
             out,
@@ -264,6 +272,7 @@ pub enum Part {
     Loss,
     Retry,
     Pause,
+    Neighbour,
 }
 
 impl std::fmt::Display for Part {
@@ -279,6 +288,7 @@ impl std::fmt::Display for Part {
             Part::Loss => f.write_str("loss"),
             Part::Retry => f.write_str("retry"),
             Part::Pause => f.write_str("pause"),
+            Part::Neighbour => f.write_str("neighbour"),
         }
     }
 }
@@ -296,11 +306,12 @@ impl std::str::FromStr for Part {
             "loss" => Part::Loss,
             "retry" => Part::Retry,
             "pause" => Part::Pause,
+            "neighbour" => Part::Neighbour,
             _ => match s.strip_prefix("send").map(str::parse) {
                 Some(Ok(i)) => Part::Send(i),
                 _ => {
                     return Err(format!(
-                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause"
+                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause, neighbour"
                     ));
                 }
             },
@@ -317,6 +328,7 @@ impl Case {
                 parts.push(p);
             }
         };
+        has(self.neighbour, Part::Neighbour);
         has(self.restart.is_some(), Part::Restart);
         has(self.partition.is_some(), Part::Partition);
         has(self.clog.is_some(), Part::Clog);
@@ -354,6 +366,7 @@ impl Case {
             Part::Loss => c.loss = 0.0,
             Part::Retry => c.retry = None,
             Part::Pause => c.pause_s = 0,
+            Part::Neighbour => c.neighbour = false,
         }
         (c != *self).then_some(c)
     }

@@ -11,7 +11,7 @@ use wfsim_server::Observed;
 
 use crate::case::Case;
 use crate::client::Backoff;
-use crate::run::{Outcome, Sent};
+use crate::run::{Execution, Outcome, Sent};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
 const POLL_SLACK_NS: u64 = 10_000;
@@ -58,6 +58,7 @@ pub struct Coverage {
     pub parallel_waiters: u64,
     pub retry_backoffs: u64,
     pub partitions: u64,
+    pub beside_a_neighbour: u64,
 }
 
 impl Coverage {
@@ -67,11 +68,11 @@ impl Coverage {
         }
     }
 
-    fn counts(&self) -> [u64; 11] {
+    fn counts(&self) -> [u64; 12] {
         self.clone().counts_mut().map(|c| *c)
     }
 
-    fn counts_mut(&mut self) -> [&mut u64; 11] {
+    fn counts_mut(&mut self) -> [&mut u64; 12] {
         [
             &mut self.buffered_then_taken,
             &mut self.slot_full_429,
@@ -84,11 +85,12 @@ impl Coverage {
             &mut self.parallel_waiters,
             &mut self.retry_backoffs,
             &mut self.partitions,
+            &mut self.beside_a_neighbour,
         ]
     }
 
     /// Each thing counted, with its count and whether the sweep must see it.
-    pub fn rows(&self) -> [(&'static str, u64, bool); 11] {
+    pub fn rows(&self) -> [(&'static str, u64, bool); 12] {
         let c = self.counts();
         [
             ("request buffered before its await", c[0], true),
@@ -102,6 +104,7 @@ impl Coverage {
             ("request to one of several waiters", c[8], false),
             ("workflow retry back-off", c[9], false),
             ("partition during a send", c[10], false),
+            ("two executions side by side", c[11], false),
         ]
     }
 }
@@ -158,20 +161,40 @@ impl Replay {
     }
 }
 
-/// Checks a run. The journal is replayed through the spec model in the order the server saw
-/// things; the first divergence stops the replay (what follows would only echo it).
+/// Checks a run. Each execution's part of the journal is replayed through a spec model of
+/// its own, in the order the server saw things; the first divergence stops that replay
+/// (what follows would only echo it).
 pub fn check(case: &Case, out: &Outcome) -> Verdict {
     let mut v = Verdict::default();
-    replay(case, out, &mut v);
-    invariants(case, out, &mut v);
+    for (k, e) in out.executions.iter().enumerate() {
+        let journal: Vec<&Observed> = out
+            .journal
+            .iter()
+            .filter(|o| match o {
+                Observed::Callback(d) => d.execution == e.id,
+                Observed::Engine { execution, .. } => *execution == e.id,
+            })
+            .collect();
+        replay(case, e, &journal, &mut v);
+        // Only the case's own execution may be cancelled.
+        execution_invariants(
+            case,
+            e,
+            &journal,
+            k == 0 && case.cancel_ms.is_some(),
+            &mut v,
+        );
+    }
+    invariants(out, &mut v);
+    v.coverage.beside_a_neighbour += u64::from(out.executions.len() > 1);
     coverage_of_clients(case, out, &mut v);
     v
 }
 
-fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
+fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
     let mut r = Replay {
         model: Model::default(),
-        started_ns: out.started_ns,
+        started_ns: e.started_ns,
         awaits_of: BTreeMap::new(),
         thread_of: BTreeMap::new(),
         next_await: 0,
@@ -183,9 +206,9 @@ fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
         stored: BTreeSet::new(),
         closed: None,
     };
-    r.model.now = out.started_ns;
+    r.model.now = e.started_ns;
     let before = v.violations.len();
-    for o in &out.journal {
+    for o in journal {
         if v.violations.len() > before {
             return;
         }
@@ -223,7 +246,7 @@ fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
                 let id = d.request_id.clone().unwrap_or_default();
                 let no = r.ids.len() as RequestNo;
                 r.ids.push(id.clone());
-                let ours = d.callback == out.callback_id;
+                let ours = d.callback == e.callback_id;
                 let answer = r.model.request(Request {
                     no,
                     endpoint: ours.then_some(0),
@@ -284,7 +307,7 @@ fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
             format!("await {a} was handed a request but never resumed")
         });
     }
-    if out.ended_ns.is_some() {
+    if e.ended_ns.is_some() {
         v.check("CB-6", r.timeouts_due.is_empty(), || {
             format!(
                 "awaits the model timed out were never reported: {:?}",
@@ -294,13 +317,13 @@ fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
     }
     // CB-10: what the workflow returned is what the model says the awaits took, each
     // accepted request at most once.
-    if out.state == "SUCCEEDED" {
+    if e.state == "SUCCEEDED" {
         let mut model_took: Vec<&str> = r
             .took
             .values()
             .map(|&n| r.ids[n as usize].as_str())
             .collect();
-        let mut returned: Vec<&str> = out
+        let mut returned: Vec<&str> = e
             .result
             .iter()
             .map(String::as_str)
@@ -314,13 +337,11 @@ fn replay(case: &Case, out: &Outcome, v: &mut Verdict) {
     }
     // CB-10 from the server's journal alone, for every execution (a cancelled one returns
     // nothing): each accepted request was taken once, but for the one the slot may hold.
-    let accepted = out
-        .journal
+    let accepted = journal
         .iter()
         .filter(|o| matches!(o, Observed::Callback(d) if d.status == 200))
         .count();
-    let taken = out
-        .journal
+    let taken = journal
         .iter()
         .filter(|o| {
             matches!(
@@ -450,17 +471,19 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
     }
 }
 
-/// What needs no model: the statuses a client may see, how the execution ended, the
-/// server's own timestamps, the restarts.
-fn invariants(case: &Case, out: &Outcome, v: &mut Verdict) {
-    for d in out.journal.iter().filter_map(|o| match o {
+/// What needs no model, per execution: the server's own timestamps, how it ended.
+fn execution_invariants(
+    case: &Case,
+    e: &Execution,
+    journal: &[&Observed],
+    may_cancel: bool,
+    v: &mut Verdict,
+) {
+    for d in journal.iter().filter_map(|o| match o {
         Observed::Callback(d) => Some(d),
         Observed::Engine { .. } => None,
     }) {
-        v.check("CB-13", matches!(d.status, 200 | 404 | 429), || {
-            format!("{:?} got {}, not 200, 404 or 429", d.request_id, d.status)
-        });
-        if let Some(end) = out.ended_ns {
+        if let Some(end) = e.ended_ns {
             let at = d.at.as_nanos();
             // The API's endTime and the journal agree on when the execution ended.
             v.check("CB-11", (at > end) <= (d.status == 404), || {
@@ -473,26 +496,38 @@ fn invariants(case: &Case, out: &Outcome, v: &mut Verdict) {
                 v.coverage.not_found_after_end += 1;
             }
         }
+    }
+    let logical = case.awaits as usize;
+    if e.state == "SUCCEEDED" {
+        v.check("CB-6", e.result.len() == logical, || {
+            format!("{} awaits ended, {logical} expected", e.result.len())
+        });
+    }
+    v.check(
+        "EX-1",
+        e.state == "SUCCEEDED" || (e.state == "CANCELLED" && may_cancel),
+        || format!("execution {} ended {}", e.id, e.state),
+    );
+    if e.state == "CANCELLED" {
+        v.check("EX-3", e.result.is_empty(), || {
+            "a cancelled execution has a result".into()
+        });
+    }
+}
+
+/// What needs no model, over the whole run: the statuses a sender may see, the restarts,
+/// the senders' back-off.
+fn invariants(out: &Outcome, v: &mut Verdict) {
+    for d in out.journal.iter().filter_map(|o| match o {
+        Observed::Callback(d) => Some(d),
+        Observed::Engine { .. } => None,
+    }) {
+        v.check("CB-13", matches!(d.status, 200 | 404 | 429), || {
+            format!("{:?} got {}, not 200, 404 or 429", d.request_id, d.status)
+        });
         if d.status == 429 {
             v.coverage.slot_full_429 += 1;
         }
-    }
-    let logical = case.awaits as usize;
-    if out.state == "SUCCEEDED" {
-        v.check("CB-6", out.result.len() == logical, || {
-            format!("{} awaits ended, {logical} expected", out.result.len())
-        });
-    }
-    let may_cancel = case.cancel_ms.is_some();
-    v.check(
-        "EX-1",
-        out.state == "SUCCEEDED" || (out.state == "CANCELLED" && may_cancel),
-        || format!("the execution ended {}", out.state),
-    );
-    if out.state == "CANCELLED" {
-        v.check("EX-3", out.result.is_empty(), || {
-            "a cancelled execution has a result".into()
-        });
     }
     if !out.restarts.is_empty() {
         v.check("restart", out.replay_mismatches.is_empty(), || {

@@ -46,22 +46,32 @@ pub struct Sent {
     pub result: Result<u16, String>,
 }
 
+/// One execution as the run saw it at the end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Execution {
+    /// Its id, the last segment of its name.
+    pub id: String,
+    /// Its start on the server's clock (ns).
+    pub started_ns: u64,
+    pub callback_id: String,
+    pub state: String,
+    pub result: Vec<String>,
+    pub ended_ns: Option<u64>,
+}
+
 /// What a run produced: the server's journal, the clients' view, and the faults as they
 /// happened.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     /// Everything the server journaled, across restarts, in order.
     pub journal: Vec<Observed>,
-    /// The execution's start on the server's clock (ns).
-    pub started_ns: u64,
-    /// When the schedule's clock starts: the callback endpoint is known (server ns).
+    /// The case's execution, then its neighbour if it has one.
+    pub executions: Vec<Execution>,
+    /// When the schedule's clock starts: the callback endpoints are known (server ns).
     pub callbacks_start_ns: u64,
-    pub callback_id: String,
-    pub state: String,
-    pub result: Vec<String>,
-    /// Per logical callback (`r0`, `r1`, …), then per race (`race0`, …): its attempts.
+    /// Per logical callback (`r0`, …; `n0`, … to the neighbour), then per race (`race0`,
+    /// …): its attempts.
     pub sends: Vec<(String, Vec<Sent>)>,
-    pub ended_ns: Option<u64>,
     /// When the server was killed and when it came back (ns).
     pub restarts: Vec<(u64, u64)>,
     /// Where a restarted server's replayed journal differed from what it had journaled.
@@ -153,13 +163,14 @@ async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<M
     .await;
 }
 
-/// The started execution and when its endpoint became known, once `client-2` has it.
-type Go = Arc<Mutex<Option<(Started, Instant)>>>;
+/// The started executions (the case's first) and when their endpoints became known, once
+/// `client-2` has them.
+type Go = Arc<Mutex<Option<(Vec<Started>, Instant)>>>;
 
 /// Waits for the execution to be started, looking every millisecond. (Not a
 /// `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process randomness,
 /// which would make runs of one seed differ.)
-async fn started(go: &Go) -> (Started, Instant) {
+async fn started(go: &Go) -> (Vec<Started>, Instant) {
     loop {
         if let Some(s) = go.lock().expect("go").clone() {
             return s;
@@ -168,10 +179,6 @@ async fn started(go: &Go) -> (Started, Instant) {
     }
 }
 
-/// Runs `case` on a world of its own, in a thread of its own: std's `HashMap` keys are
-/// seeded once per thread (madsim makes that seed deterministic), so a second run on the
-/// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
-/// hyper would run differently. madsim's own determinism check does the same.
 /// What the racer finds in the journal from index `from` on.
 enum Seen {
     /// An await blocked at `at` (server time) for `timeout`; the journal entry's index.
@@ -184,15 +191,12 @@ enum Seen {
     Nothing,
 }
 
-fn look(journal: &[Observed], from: usize) -> Seen {
-    let engine = journal.iter().filter_map(|o| match o {
-        Observed::Engine { at, event, .. } => Some((at, event)),
-        Observed::Callback(_) => None,
+/// What execution `id` did in the journal from index `from` on.
+fn look(journal: &[Observed], id: &str, from: usize) -> Seen {
+    let ended = journal.iter().any(|o| {
+        matches!(o, Observed::Engine { execution, event: Trace::Ended { .. }, .. } if execution == id)
     });
-    if engine
-        .clone()
-        .any(|(_, e)| matches!(e, Trace::Ended { .. }))
-    {
+    if ended {
         return Seen::Ended;
     }
     journal
@@ -202,9 +206,10 @@ fn look(journal: &[Observed], from: usize) -> Seen {
         .find_map(|(index, o)| match o {
             Observed::Engine {
                 at,
+                execution,
                 event: Trace::AwaitBlocked { timeout, .. },
                 ..
-            } => Some(Seen::Blocked {
+            } if execution == id => Some(Seen::Blocked {
                 index,
                 at: *at,
                 timeout: *timeout,
@@ -214,7 +219,8 @@ fn look(journal: &[Observed], from: usize) -> Seen {
         .unwrap_or(Seen::Nothing)
 }
 
-/// `client-3`: watches the journal (the harness may) for blocked awaits, opens a connection
+/// `client-3`: watches the journal (the harness may) for the case's execution's blocked
+/// awaits, opens a connection
 /// early, and sends so that the request reaches the server exactly at the await's deadline
 /// (the case's latency is exact), for the first `races` awaits.
 async fn race(
@@ -228,10 +234,12 @@ async fn race(
     if races == 0 {
         return out;
     }
-    let (s, _) = started(&go).await;
+    let (all, _) = started(&go).await;
+    let s = &all[0];
+    let id = s.execution.rsplit('/').next().unwrap_or_default();
     let mut from = 0;
     while (out.len() as u32) < races {
-        let seen = look(&durable.lock().expect("durable").journal, from);
+        let seen = look(&durable.lock().expect("durable").journal, id, from);
         let (at, timeout) = match seen {
             Seen::Ended => break,
             Seen::Nothing => {
@@ -274,6 +282,46 @@ async fn race(
     out
 }
 
+/// `client-2` polls an execution until it is over, and reads what it became.
+async fn watch(admin: &madsim::runtime::NodeHandle, s: Started) -> Result<Execution, String> {
+    let path = s.execution.clone();
+    let state = admin
+        .spawn(async move {
+            let mut state = Json::Null;
+            for _ in 0..1000 {
+                let (_, got) =
+                    client::send_retrying(SERVER, "GET", &path, None, b"", PATIENT).await;
+                state = got.map_or(Json::Null, |g| g.body);
+                if state["state"] != "ACTIVE" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            state
+        })
+        .await
+        .map_err(|e| format!("client-2 (watch): {e}"))?;
+    let server_ns = |field: &str| {
+        state[field]
+            .as_str()
+            .and_then(wfsim_engine::time::parse_rfc3339)
+            .map(|n| (n - WALL_START_UNIX_NANOS) as u64)
+    };
+    let last = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
+    Ok(Execution {
+        id: last(&s.execution),
+        started_ns: server_ns("startTime").ok_or("the execution has no startTime")?,
+        callback_id: last(&s.callback),
+        state: state["state"].as_str().unwrap_or("?").to_owned(),
+        result: serde_json::from_str(state["result"].as_str().unwrap_or("[]")).unwrap_or_default(),
+        ended_ns: server_ns("endTime"),
+    })
+}
+
+/// Runs `case` on a world of its own, in a thread of its own: std's `HashMap` keys are
+/// seeded once per thread (madsim makes that seed deterministic), so a second run on the
+/// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
+/// hyper would run differently. madsim's own determinism check does the same.
 pub fn run(case: &Case) -> Result<Outcome, String> {
     let case = case.clone();
     std::thread::spawn(move || run_here(&case))
@@ -318,10 +366,14 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
 
         // client-2 starts the execution and tells everyone where its endpoint is.
         let go_tx = Arc::clone(&go);
+        let executions = 1 + usize::from(case.neighbour);
         let admin_start = admin.spawn(async move {
-            let s = client::start_execution(SERVER, "case", None, PATIENT).await?;
-            *go_tx.lock().expect("go") = Some((s.clone(), Instant::now()));
-            Ok::<_, String>(s)
+            let mut all = Vec::new();
+            for _ in 0..executions {
+                all.push(client::start_execution(SERVER, "case", None, PATIENT).await?);
+            }
+            *go_tx.lock().expect("go") = Some((all.clone(), Instant::now()));
+            Ok::<_, String>(all)
         });
 
         // The faults, timed from when the callbacks start.
@@ -382,18 +434,26 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let rx = Arc::clone(&go);
         let (sends_ms, stray) = (case.sends_ms.clone(), case.stray);
         let callbacks = callbacks_node.spawn(async move {
-            let (s, start) = started(&rx).await;
+            let (all, start) = started(&rx).await;
             let mut tasks = Vec::new();
-            for (i, at) in sends_ms.into_iter().enumerate() {
+            // Each logical callback goes to the case's execution (`r…`) and, when there
+            // is one, the same to its neighbour (`n…`).
+            let targets = all.iter().zip(["r", "n"]).flat_map(|(s, prefix)| {
+                sends_ms
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, at)| (s.callback.clone(), prefix, i, *at))
+            });
+            for (callback, prefix, i, at) in targets {
                 // A mistyped URL: the execution exists, the endpoint does not.
-                let callback = if stray == Some(i) {
-                    format!("{}0", s.callback)
+                let callback = if prefix == "r" && stray == Some(i) {
+                    format!("{callback}0")
                 } else {
-                    s.callback.clone()
+                    callback
                 };
                 tasks.push(tokio::spawn(async move {
                     tokio::time::sleep_until(start + Duration::from_millis(at)).await;
-                    let id = format!("r{i}");
+                    let id = format!("{prefix}{i}");
                     let (attempts, _) = client::send_retrying_with(
                         SERVER,
                         "POST",
@@ -419,9 +479,9 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let cancel_ms = case.cancel_ms;
         let cancel = admin.spawn(async move {
             let Some(ms) = cancel_ms else { return };
-            let (s, start) = started(&rx).await;
+            let (all, start) = started(&rx).await;
             tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
-            let path = format!("{}:cancel", s.execution);
+            let path = format!("{}:cancel", all[0].execution);
             client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
         });
 
@@ -434,7 +494,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             epoch,
         ));
 
-        let s = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
+        let all = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
         let callbacks_start_ns = go
             .lock()
             .expect("go")
@@ -445,42 +505,17 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             .await
             .map_err(|e| format!("client-2 (cancel): {e}"))?;
         sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
-        let execution = s.execution.clone();
-        let state = admin
-            .spawn(async move {
-                let mut state = Json::Null;
-                for _ in 0..1000 {
-                    let (_, got) =
-                        client::send_retrying(SERVER, "GET", &execution, None, b"", PATIENT).await;
-                    state = got.map_or(Json::Null, |g| g.body);
-                    if state["state"] != "ACTIVE" {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-                state
-            })
-            .await
-            .map_err(|e| format!("client-2 (watch): {e}"))?;
+        let mut executions = Vec::new();
+        for s in all {
+            executions.push(watch(&admin, s).await?);
+        }
         faults.abort();
-        let result: Vec<String> =
-            serde_json::from_str(state["result"].as_str().unwrap_or("[]")).unwrap_or_default();
-        let server_ns = |field: &str| {
-            state[field]
-                .as_str()
-                .and_then(wfsim_engine::time::parse_rfc3339)
-                .map(|n| (n - WALL_START_UNIX_NANOS) as u64)
-        };
         let d = durable.lock().expect("durable");
         Ok(Outcome {
             journal: d.journal.clone(),
-            started_ns: server_ns("startTime").ok_or("the execution has no startTime")?,
+            executions,
             callbacks_start_ns,
-            callback_id: s.callback.rsplit('/').next().unwrap_or_default().to_owned(),
-            state: state["state"].as_str().unwrap_or("?").to_owned(),
-            result,
             sends,
-            ended_ns: server_ns("endTime"),
             restarts: d.restarts.clone(),
             replay_mismatches: d.mismatches.clone(),
         })

@@ -168,15 +168,26 @@ pub fn render(s: &SystemSummary) -> String {
 pub fn timeline(out: &Outcome) -> String {
     let ms = |ns: u64| ns as f64 / 1e6;
     let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "execution started at {:.3} ms; callbacks from {:.3} ms; ended {} at {}",
-        ms(out.started_ns),
-        ms(out.callbacks_start_ns),
-        out.state,
-        out.ended_ns
-            .map_or("never".into(), |e| format!("{:.3} ms", ms(e)))
-    );
+    // Executions are named by their order (the case's is e0), ids being long.
+    let short = |id: &str| {
+        out.executions
+            .iter()
+            .position(|e| e.id == id)
+            .map_or("e?".to_owned(), |k| format!("e{k}"))
+    };
+    for (k, e) in out.executions.iter().enumerate() {
+        let _ = writeln!(
+            text,
+            "e{k} = execution {}: started at {:.3} ms, ended {} at {}, returned {:?}",
+            e.id,
+            ms(e.started_ns),
+            e.state,
+            e.ended_ns
+                .map_or("never".into(), |t| format!("{:.3} ms", ms(t))),
+            e.result
+        );
+    }
+    let _ = writeln!(text, "callbacks from {:.3} ms", ms(out.callbacks_start_ns));
     for (killed, back) in &out.restarts {
         let _ = writeln!(
             text,
@@ -191,8 +202,9 @@ pub fn timeline(out: &Outcome) -> String {
             Observed::Callback(d) => {
                 let _ = writeln!(
                     text,
-                    "{:>14.3} ms  request {} -> {}{}",
+                    "{:>14.3} ms  {}  request {} -> {}{}",
                     ms(d.at.as_nanos()),
+                    short(&d.execution),
                     d.request_id.as_deref().unwrap_or("?"),
                     d.status,
                     if d.buffered {
@@ -202,8 +214,18 @@ pub fn timeline(out: &Outcome) -> String {
                     }
                 );
             }
-            Observed::Engine { at, event, .. } => {
-                let _ = writeln!(text, "{:>14.3} ms  {event:?}", ms(at.as_nanos()));
+            Observed::Engine {
+                at,
+                execution,
+                event,
+                ..
+            } => {
+                let _ = writeln!(
+                    text,
+                    "{:>14.3} ms  {}  {event:?}",
+                    ms(at.as_nanos()),
+                    short(execution)
+                );
             }
         }
     }
@@ -219,6 +241,5 @@ pub fn timeline(out: &Outcome) -> String {
             );
         }
     }
-    let _ = writeln!(text, "result: {:?}", out.result);
     text
 }

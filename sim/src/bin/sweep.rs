@@ -39,7 +39,14 @@ mod sweep {
         let mut simulated_ns = 0u64;
         for seed in 0..seeds {
             match run::run(&Case::from_seed(seed)) {
-                Ok(out) => simulated_ns += out.ended_ns.unwrap_or(0),
+                Ok(out) => {
+                    simulated_ns += out
+                        .executions
+                        .iter()
+                        .filter_map(|e| e.ended_ns)
+                        .max()
+                        .unwrap_or(0)
+                }
                 Err(e) => {
                     println!("seed {seed} failed: {e}");
                     return ExitCode::FAILURE;
