@@ -414,18 +414,22 @@ impl State {
     fn run(&mut self, i: usize, now: SimTime, close: Close) {
         let local = self.executions[i].local(now);
         let ex = &mut self.executions[i].execution;
-        match close {
-            // A livelocked execution is left as it is; the next tick looks again.
-            Close::Instant => drop(ex.settle(local)),
-            Close::No => ex.run_woken(local),
-        }
+        let livelocked = match close {
+            Close::Instant => ex.settle(local).is_err(),
+            Close::No => {
+                ex.run_woken(local);
+                false
+            }
+        };
         self.print_new_logs(i);
         self.journal_engine_events(i);
         let e = &mut self.executions[i];
         if let Some(old) = e.deadline.take() {
             self.deadlines.remove(&(old, i));
         }
-        e.deadline = e.execution.poll_timeout().map(|t| {
+        // A livelocked execution stays due, but running it again changes nothing: it leaves
+        // the index (or `advance` would spin) until a request runs it again.
+        e.deadline = e.execution.poll_timeout().filter(|_| !livelocked).map(|t| {
             e.started_at
                 .saturating_add(std::time::Duration::from_nanos(t.as_nanos()))
         });
@@ -478,15 +482,7 @@ impl State {
 
     /// The earliest server time at which [`State::advance`] has work.
     pub fn next_deadline(&self) -> Option<SimTime> {
-        self.executions
-            .iter()
-            .filter_map(|e| {
-                e.execution.poll_timeout().map(|t| {
-                    e.started_at
-                        .saturating_add(std::time::Duration::from_nanos(t.as_nanos()))
-                })
-            })
-            .min()
+        self.deadlines.first().map(|&(at, _)| at)
     }
 
     /// Answers one request at server time `now`.
@@ -548,7 +544,11 @@ impl State {
                     changed,
                 }));
                 // The await it resumed runs now, before the answer goes out, journaled
-                // after the request that woke it.
+                // after the request that woke it. **(decision)** So a later request of the
+                // same clock tick finds the execution as this one left it (the engine's
+                // scripted runner instead delivers every request of an instant first: the
+                // eleventh request of CB-12). Timers of the tick still wait for its
+                // requests.
                 if let Some(i) = found {
                     self.run(i, now, Close::No);
                 }
