@@ -24,7 +24,7 @@ pub struct Violation {
 }
 
 /// The rules this oracle checks, in report order.
-pub const RULES: [&str; 17] = [
+pub const RULES: [&str; 18] = [
     "§3.1",
     "§3.5",
     "§3.6",
@@ -42,6 +42,7 @@ pub const RULES: [&str; 17] = [
     "RT-2",
     "restart",
     "client back-off",
+    "clock",
 ];
 
 /// Things the sweep must see happen at least once, and a few it counts besides.
@@ -151,6 +152,9 @@ struct Replay {
     stored: BTreeSet<RequestNo>,
     /// The last instant whose timers fired: no request may arrive at it any more.
     closed: Option<u64>,
+    /// Sleeps and back-offs: when each thread's timer is due (server ns). A thread that
+    /// moves at that instant was woken by it, which closes the instant.
+    timers: BTreeMap<ThreadId, u64>,
 }
 
 impl Replay {
@@ -176,14 +180,9 @@ pub fn check(case: &Case, out: &Outcome) -> Verdict {
             })
             .collect();
         replay(case, e, &journal, &mut v);
-        // Only the case's own execution may be cancelled.
-        execution_invariants(
-            case,
-            e,
-            &journal,
-            k == 0 && case.cancel_ms.is_some(),
-            &mut v,
-        );
+        // Only the case's own execution is ever cancelled.
+        let cancel = if k == 0 { out.cancel } else { None };
+        execution_invariants(case, e, &journal, cancel, &mut v);
     }
     invariants(out, &mut v);
     v.coverage.beside_a_neighbour += u64::from(out.executions.len() > 1);
@@ -205,6 +204,7 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
         took: BTreeMap::new(),
         stored: BTreeSet::new(),
         closed: None,
+        timers: BTreeMap::new(),
     };
     r.model.now = e.started_ns;
     let before = v.violations.len();
@@ -222,7 +222,7 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                     continue;
                 }
                 v.check("CB-6", r.closed != Some(at), || {
-                    format!("a request at {at} ns came after that instant's timeouts fired; at one instant, requests come first (SPEC, simulated time)")
+                    format!("a request at {at} ns came after that instant's timers fired (a timeout, sleep or back-off); at one instant, requests come first (SPEC, simulated time)")
                 });
                 r.advance(at);
                 if let Some(&(a, deadline)) = r.timeouts_due.front() {
@@ -268,9 +268,15 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                         answer.status()
                     )
                 });
-                // The server compared the endpoints before and after the request.
+                // The server compared the endpoints before and after the request (`None`:
+                // no such execution, nothing to change).
                 let refused = d.status != 200;
-                v.check("CB-9", d.changed == Some(!refused), || {
+                let ok = if refused {
+                    d.changed != Some(true)
+                } else {
+                    d.changed == Some(true)
+                };
+                v.check("CB-9", ok, || {
                     format!(
                         "{id} answered {}: the endpoints changed: {:?}",
                         d.status, d.changed
@@ -360,7 +366,34 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
         r.took.values().filter(|n| r.stored.contains(n)).count() as u64;
 }
 
+/// The thread an engine event belongs to, if any.
+fn thread_of(event: &Trace) -> Option<ThreadId> {
+    match event {
+        Trace::AwaitTook { thread, .. }
+        | Trace::AwaitBlocked { thread, .. }
+        | Trace::AwaitResumed { thread, .. }
+        | Trace::AwaitTimedOut { thread, .. }
+        | Trace::Sleep { thread, .. }
+        | Trace::Backoff { thread, .. }
+        | Trace::BranchStarted { thread, .. }
+        | Trace::BranchEnded { thread, .. } => Some(*thread),
+        Trace::Log(_) | Trace::EndpointCreated(_) | Trace::Ended { .. } => None,
+    }
+}
+
 fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Verdict) {
+    // A thread moving at or after its sleep or back-off was woken by that timer, which
+    // closed the timer's instant (SPEC: requests first); so did an end at a timer's instant.
+    let fired = match thread_of(event) {
+        Some(th) => r.timers.remove(&th).filter(|&due| due <= at),
+        None if matches!(event, Trace::Ended { .. }) => {
+            r.timers.values().copied().find(|&due| due == at)
+        }
+        None => None,
+    };
+    if let Some(due) = fired {
+        r.closed = Some(due);
+    }
     match event {
         Trace::EndpointCreated(_) => {
             r.advance(at);
@@ -439,14 +472,13 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             let until = r.started_ns + until.as_nanos();
             if let Some(policy) = case.retry {
                 let want = policy.delay_ns(*attempt);
-                v.check("RT-2", until - at == want, || {
-                    format!(
-                        "back-off before retry {attempt} lasted {} ns, RT-2 says {want} ns",
-                        until - at
-                    )
+                let lasted = until.checked_sub(at);
+                v.check("RT-2", lasted == Some(want), || {
+                    format!("back-off before retry {attempt} from {at} ns to {until} ns; RT-2 says {want} ns")
                 });
             }
             r.backoff_until.insert(*thread, until);
+            r.timers.insert(*thread, until);
             v.coverage.retry_backoffs += 1;
         }
         Trace::Ended { state } => {
@@ -467,6 +499,9 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             }
             r.model.end();
         }
+        Trace::Sleep { thread, until } => {
+            r.timers.insert(*thread, r.started_ns + until.as_nanos());
+        }
         _ => {}
     }
 }
@@ -476,7 +511,7 @@ fn execution_invariants(
     case: &Case,
     e: &Execution,
     journal: &[&Observed],
-    may_cancel: bool,
+    cancel: Option<u16>,
     v: &mut Verdict,
 ) {
     for d in journal.iter().filter_map(|o| match o {
@@ -503,14 +538,33 @@ fn execution_invariants(
             format!("{} awaits ended, {logical} expected", e.result.len())
         });
     }
+    // EX-3: a cancel answered 200 ended it CANCELLED there and then; one refused (400) found
+    // it over already. Nothing else ends an execution of these workflows but success.
+    let cancelled = cancel == Some(200);
     v.check(
         "EX-1",
-        e.state == "SUCCEEDED" || (e.state == "CANCELLED" && may_cancel),
-        || format!("execution {} ended {}", e.id, e.state),
+        e.state == if cancelled { "CANCELLED" } else { "SUCCEEDED" },
+        || {
+            format!(
+                "execution {} ended {}; the cancel got {cancel:?}",
+                e.id, e.state
+            )
+        },
     );
-    if e.state == "CANCELLED" {
-        v.check("EX-3", e.result.is_empty(), || {
-            "a cancelled execution has a result".into()
+    if let Some(status) = cancel {
+        let ended_cancelled = journal.iter().any(|o| {
+            matches!(
+                o,
+                Observed::Engine {
+                    event: Trace::Ended {
+                        state: ExecutionState::Cancelled
+                    },
+                    ..
+                }
+            )
+        });
+        v.check("EX-3", (status == 200) == ended_cancelled, || {
+            format!("the cancel got {status}; the journal shows a cancelled end: {ended_cancelled}")
         });
     }
 }
@@ -518,6 +572,17 @@ fn execution_invariants(
 /// What needs no model, over the whole run: the statuses a sender may see, the restarts,
 /// the senders' back-off.
 fn invariants(out: &Outcome, v: &mut Verdict) {
+    let mut last = 0;
+    for o in &out.journal {
+        let at = match o {
+            Observed::Callback(d) => d.at.as_nanos(),
+            Observed::Engine { at, .. } => at.as_nanos(),
+        };
+        v.check("clock", at >= last, || {
+            format!("the journal goes back from {last} ns to {at} ns: {o:?}")
+        });
+        last = last.max(at);
+    }
     for d in out.journal.iter().filter_map(|o| match o {
         Observed::Callback(d) => Some(d),
         Observed::Engine { .. } => None,

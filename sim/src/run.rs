@@ -72,6 +72,8 @@ pub struct Outcome {
     /// Per logical callback (`r0`, …; `n0`, … to the neighbour), then per race (`race0`,
     /// …): its attempts.
     pub sends: Vec<(String, Vec<Sent>)>,
+    /// The status the cancel of the case's execution got, if one was sent and answered.
+    pub cancel: Option<u16>,
     /// When the server was killed and when it came back (ns).
     pub restarts: Vec<(u64, u64)>,
     /// Where a restarted server's replayed journal differed from what it had journaled.
@@ -118,7 +120,10 @@ async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<M
         let mut d = durable.lock().expect("durable");
         if !d.inputs.is_empty() {
             let inputs = std::mem::take(&mut d.inputs);
-            state.replay(&inputs, since(epoch));
+            // On the server's clock, which reads in whole ticks.
+            let now = since(epoch).as_nanos();
+            let tick = CLOCK_RESOLUTION.as_nanos() as u64;
+            state.replay(&inputs, SimTime::from_nanos(now - now % tick));
             d.inputs = inputs;
             let rebuilt = state.take_journal();
             let known = d.journal.len();
@@ -478,11 +483,13 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let rx = Arc::clone(&go);
         let cancel_ms = case.cancel_ms;
         let cancel = admin.spawn(async move {
-            let Some(ms) = cancel_ms else { return };
+            let ms = cancel_ms?;
             let (all, start) = started(&rx).await;
             tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
             let path = format!("{}:cancel", all[0].execution);
-            client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
+            let (_, answer) =
+                client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
+            answer.map(|a| a.status)
         });
 
         // client-3 races deadlines.
@@ -501,7 +508,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             .as_ref()
             .map_or(0, |(_, at)| to_ns(epoch, *at));
         let mut sends = callbacks.await.map_err(|e| format!("client-1: {e}"))??;
-        cancel
+        let cancel = cancel
             .await
             .map_err(|e| format!("client-2 (cancel): {e}"))?;
         sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
@@ -516,6 +523,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             executions,
             callbacks_start_ns,
             sends,
+            cancel,
             restarts: d.restarts.clone(),
             replay_mismatches: d.mismatches.clone(),
         })

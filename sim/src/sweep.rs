@@ -70,7 +70,7 @@ pub struct Sweep {
 impl Sweep {
     pub fn new(seeds: u64) -> Sweep {
         let mut rules_claimed: Vec<String> = oracle::RULES.iter().map(|r| r.to_string()).collect();
-        rules_claimed.push("determinism".into());
+        rules_claimed.extend(["run".into(), "determinism".into()]);
         Sweep {
             summary: SystemSummary {
                 seeds,
@@ -89,7 +89,7 @@ impl Sweep {
             .checked
             .iter()
             .map(|(r, n)| (*r, *n))
-            .chain([("determinism", 1)])
+            .chain([("run", 1), ("determinism", 1)])
         {
             let count = s.rules.entry(rule.to_owned()).or_default();
             count.seeds += 1;
