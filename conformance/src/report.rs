@@ -70,7 +70,7 @@ fn what(id: &str) -> &'static str {
     }
     match id {
         "CB-3" => "an endpoint is awaited only by the execution that made it",
-        "CB-13" => "a well-behaved sender only ever sees 200, 404 or 429",
+        "CB-13" => "statuses of §3 only; 200 is {}, errors the Google shape with a message",
         "EX-1" => "every execution ends SUCCEEDED, or CANCELLED when a cancel got 200",
         "EX-2" => "an execution's result, or the error that failed it",
         "EX-3" => "a cancel answered 200 ends it CANCELLED, one answered 400 found it over",

@@ -26,6 +26,37 @@ impl Retry {
     }
 }
 
+/// How a callback can be wrong besides its URL: each meets one step of SPEC §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misfit {
+    /// No bearer token (step 2: 401).
+    NoToken,
+    /// A token without `workflows.callbacks.send` (step 2: 403).
+    NoPermission,
+    /// PUT to a POST endpoint (step 3: 405).
+    WrongMethod,
+    /// A body of 512 KiB and one byte (step 4: 413).
+    TooBig,
+}
+
+impl Misfit {
+    pub const ALL: [Misfit; 4] = [
+        Misfit::NoToken,
+        Misfit::NoPermission,
+        Misfit::WrongMethod,
+        Misfit::TooBig,
+    ];
+
+    fn describe(self) -> &'static str {
+        match self {
+            Misfit::NoToken => "without a token",
+            Misfit::NoPermission => "with a token lacking the permission",
+            Misfit::WrongMethod => "with PUT, not POST",
+            Misfit::TooBig => "with a body over 512 KiB",
+        }
+    }
+}
+
 /// A window of the schedule, in ms after the callbacks start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -51,6 +82,8 @@ pub struct Case {
     pub sends_ms: Vec<u64>,
     /// This send goes to a mistyped endpoint URL (SPEC §3 step 1: 404).
     pub stray: Option<usize>,
+    /// This send is wrong in another way (steps 2 to 4).
+    pub misfit: Option<(usize, Misfit)>,
     /// One-way latency, drawn per packet from `lo..=hi` ms (`lo == hi`: exactly that).
     pub latency_ms: (u64, u64),
     /// Probability that a packet is lost (TCP sends it again, later; a lost connect fails).
@@ -130,6 +163,12 @@ impl Case {
         let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
         let stray = (pick(5) == 0).then(|| pick(sends_ms.len() as u64) as usize);
         let neighbour = pick(3) == 0;
+        let misfit = (pick(4) == 0).then(|| {
+            (
+                pick(sends_ms.len() as u64) as usize,
+                Misfit::ALL[pick(4) as usize],
+            )
+        });
         Case {
             seed,
             awaits,
@@ -139,6 +178,7 @@ impl Case {
             retry,
             sends_ms,
             stray,
+            misfit,
             latency_ms,
             loss,
             clog,
@@ -223,12 +263,15 @@ impl Case {
             .iter()
             .enumerate()
             .map(|(i, at)| {
-                let to = if self.stray == Some(i) {
-                    " to a mistyped endpoint"
-                } else {
-                    ""
-                };
-                (*at, format!("client-1 sends r{i}{to} (retrying)"))
+                let mut how = String::new();
+                if self.stray == Some(i) {
+                    how.push_str(" to a mistyped endpoint");
+                }
+                if let Some((_, m)) = self.misfit.filter(|(j, _)| *j == i) {
+                    how.push(' ');
+                    how.push_str(m.describe());
+                }
+                (*at, format!("client-1 sends r{i}{how} (retrying)"))
             })
             .collect();
         let mut window = |w: Option<Window>, what: &str| {
@@ -273,6 +316,7 @@ pub enum Part {
     Retry,
     Pause,
     Neighbour,
+    Misfit,
 }
 
 impl std::fmt::Display for Part {
@@ -289,6 +333,7 @@ impl std::fmt::Display for Part {
             Part::Retry => f.write_str("retry"),
             Part::Pause => f.write_str("pause"),
             Part::Neighbour => f.write_str("neighbour"),
+            Part::Misfit => f.write_str("misfit"),
         }
     }
 }
@@ -307,11 +352,12 @@ impl std::str::FromStr for Part {
             "retry" => Part::Retry,
             "pause" => Part::Pause,
             "neighbour" => Part::Neighbour,
+            "misfit" => Part::Misfit,
             _ => match s.strip_prefix("send").map(str::parse) {
                 Some(Ok(i)) => Part::Send(i),
                 _ => {
                     return Err(format!(
-                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause, neighbour"
+                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause, neighbour, misfit"
                     ));
                 }
             },
@@ -337,6 +383,7 @@ impl Case {
         has(self.loss > 0.0, Part::Loss);
         has(self.retry.is_some(), Part::Retry);
         has(self.stray.is_some(), Part::Stray);
+        has(self.misfit.is_some(), Part::Misfit);
         has(self.pause_s > 0, Part::Pause);
         parts.extend((0..self.sends_ms.len()).rev().map(Part::Send));
         parts
@@ -351,11 +398,13 @@ impl Case {
                     return None;
                 }
                 c.sends_ms.remove(i);
-                c.stray = match c.stray {
-                    Some(s) if s == i => None,
-                    Some(s) if s > i => Some(s - 1),
-                    other => other,
+                let moved = |s: usize| match s.cmp(&i) {
+                    std::cmp::Ordering::Less => Some(s),
+                    std::cmp::Ordering::Equal => None,
+                    std::cmp::Ordering::Greater => Some(s - 1),
                 };
+                c.stray = c.stray.and_then(moved);
+                c.misfit = c.misfit.and_then(|(s, m)| moved(s).map(|s| (s, m)));
             }
             Part::Stray => c.stray = None,
             Part::Clog => c.clog = None,
@@ -367,6 +416,7 @@ impl Case {
             Part::Retry => c.retry = None,
             Part::Pause => c.pause_s = 0,
             Part::Neighbour => c.neighbour = false,
+            Part::Misfit => c.misfit = None,
         }
         (c != *self).then_some(c)
     }

@@ -149,6 +149,8 @@ pub struct Attempt {
     pub sent: Instant,
     pub done: Instant,
     pub result: Result<u16, NetError>,
+    /// The answer's body, if there was an answer.
+    pub body: Option<Json>,
 }
 
 /// Every attempt of one logical request, in order.
@@ -210,6 +212,7 @@ pub async fn send_retrying_with(
             sent,
             done: Instant::now(),
             result,
+            body: res.as_ref().ok().map(|a| a.body.clone()),
         });
         match res {
             Ok(answer) if answer.status == 429 => {}

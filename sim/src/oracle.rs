@@ -9,9 +9,9 @@ use wfsim_engine::ExecutionState;
 use wfsim_engine::interp::{ThreadId, Trace};
 use wfsim_server::Observed;
 
-use crate::case::Case;
+use crate::case::{Case, Misfit};
 use crate::client::Backoff;
-use crate::run::{Execution, Outcome, Sent};
+use crate::run::{Execution, Outcome, Sent, TOO_BIG};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
 const POLL_SLACK_NS: u64 = 10_000;
@@ -24,8 +24,11 @@ pub struct Violation {
 }
 
 /// The rules this oracle checks, in report order.
-pub const RULES: [&str; 18] = [
+pub const RULES: [&str; 21] = [
     "§3.1",
+    "§3.2",
+    "§3.3",
+    "§3.4",
     "§3.5",
     "§3.6",
     "§3.7",
@@ -247,19 +250,23 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                 let no = r.ids.len() as RequestNo;
                 r.ids.push(id.clone());
                 let ours = d.callback == e.callback_id;
+                let (method, body_len, token) = request_shape(case, &id);
                 let answer = r.model.request(Request {
                     no,
                     endpoint: ours.then_some(0),
-                    method: "POST",
-                    body_len: 16,
-                    token: Token::Good,
+                    method,
+                    body_len,
+                    token,
                 });
                 let rule = match answer {
                     Answer::TakenBy(_) => "§3.5",
                     Answer::Stored => "§3.6",
                     Answer::Refused(429) => "§3.7",
-                    Answer::Refused(_) if r.model.ended => "CB-11",
-                    Answer::Refused(_) => "§3.1",
+                    Answer::Refused(404) if r.model.ended => "CB-11",
+                    Answer::Refused(404) => "§3.1",
+                    Answer::Refused(405) => "§3.3",
+                    Answer::Refused(413) => "§3.4",
+                    Answer::Refused(_) => "§3.2",
                 };
                 v.check(rule, answer.status() == d.status, || {
                     format!(
@@ -364,6 +371,34 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
     });
     v.coverage.buffered_then_taken +=
         r.took.values().filter(|n| r.stored.contains(n)).count() as u64;
+}
+
+/// What the case sent as request `id`: method, body size, and the token's standing.
+fn request_shape(case: &Case, id: &str) -> (&'static str, usize, Token) {
+    let misfit = case
+        .misfit
+        .filter(|(i, _)| id == format!("r{i}"))
+        .map(|(_, m)| m);
+    match misfit {
+        None => ("POST", 16, Token::Good),
+        Some(Misfit::NoToken) => ("POST", 2, Token::Bad),
+        Some(Misfit::NoPermission) => ("POST", 2, Token::WithoutPermission),
+        Some(Misfit::WrongMethod) => ("PUT", 2, Token::Good),
+        Some(Misfit::TooBig) => ("POST", TOO_BIG, Token::Good),
+    }
+}
+
+/// CB-13's error status for an HTTP status.
+fn google_status(status: u16) -> &'static str {
+    match status {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        405 => "FAILED_PRECONDITION",
+        413 => "INVALID_ARGUMENT",
+        429 => "RESOURCE_EXHAUSTED",
+        _ => "?",
+    }
 }
 
 /// The thread an engine event belongs to, if any.
@@ -587,9 +622,16 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
         Observed::Callback(d) => Some(d),
         Observed::Engine { .. } => None,
     }) {
-        v.check("CB-13", matches!(d.status, 200 | 404 | 429), || {
-            format!("{:?} got {}, not 200, 404 or 429", d.request_id, d.status)
-        });
+        v.check(
+            "CB-13",
+            matches!(d.status, 200 | 401 | 403 | 404 | 405 | 413 | 429),
+            || {
+                format!(
+                    "{:?} got {}, not a status of SPEC §3",
+                    d.request_id, d.status
+                )
+            },
+        );
         if d.status == 429 {
             v.coverage.slot_full_429 += 1;
         }
@@ -601,6 +643,25 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
                 out.replay_mismatches
             )
         });
+    }
+    // CB-13 as the senders read it: `{}` for 200, else the Google error shape.
+    for (id, attempts) in &out.sends {
+        for a in attempts {
+            let (Ok(status), Some(body)) = (&a.result, &a.body) else {
+                continue;
+            };
+            let ok = if *status == 200 {
+                body.as_object().is_some_and(|o| o.is_empty())
+            } else {
+                let e = &body["error"];
+                e["code"] == *status
+                    && e["status"] == google_status(*status)
+                    && e["message"].as_str().is_some_and(|m| !m.is_empty())
+            };
+            v.check("CB-13", ok, || {
+                format!("{id} got {status} with the body {body}")
+            });
+        }
     }
     // Client back-off: each retry waited what the policy says, on the simulated clock (give
     // or take what madsim charges for the task polls in between).

@@ -18,9 +18,9 @@ use wfsim_engine::SimTime;
 use wfsim_engine::interp::Trace;
 use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
 
-use crate::case::{Case, Window};
+use crate::case::{Case, Misfit, Window};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
-use crate::world::{SERVER, SERVER_IP, WALL_START_UNIX_NANOS, server_state};
+use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state};
 
 /// API calls outlast any fault a case draws.
 const PATIENT: Backoff = Backoff {
@@ -33,6 +33,9 @@ const PATIENT: Backoff = Backoff {
 /// for every task poll.
 pub const CLOCK_RESOLUTION: Duration = Duration::from_millis(1);
 
+/// SPEC §3 step 4: one byte over 512 KiB.
+pub const TOO_BIG: usize = 512 * 1024 + 1;
+
 const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
 const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
 const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
@@ -44,6 +47,8 @@ pub struct Sent {
     pub done_ns: u64,
     /// The status, or why there was none.
     pub result: Result<u16, String>,
+    /// The answer's body, if there was an answer.
+    pub body: Option<Json>,
 }
 
 /// One execution as the run saw it at the end.
@@ -83,6 +88,8 @@ pub struct Outcome {
 /// What survives a kill: the input log, and the journal so far (to check a replay by).
 #[derive(Debug, Default)]
 struct Durable {
+    /// The server's admin token (every state of one seed mints the same first token).
+    token: Option<String>,
     inputs: Vec<(SimTime, ApiRequest)>,
     journal: Vec<Observed>,
     mismatches: Vec<String>,
@@ -105,6 +112,7 @@ fn sent(epoch: Instant, attempts: &Attempts) -> Vec<Sent> {
             sent_ns: to_ns(epoch, a.sent),
             done_ns: to_ns(epoch, a.done),
             result: a.result.clone().map_err(|e| e.0),
+            body: a.body.clone(),
         })
         .collect()
 }
@@ -114,10 +122,14 @@ fn sent(epoch: Instant, attempts: &Attempts) -> Vec<Sent> {
 /// goes on where it was.
 async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<Mutex<Durable>>) {
     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-    let mut state = server_state(seed, false, "case", &workflow);
+    let mut state = server_state(seed, true, "case", &workflow);
     state.observe_executions();
+    let token = state.master_token();
     {
         let mut d = durable.lock().expect("durable");
+        if d.token.is_none() {
+            d.token = token;
+        }
         if !d.inputs.is_empty() {
             let inputs = std::mem::take(&mut d.inputs);
             // On the server's clock, which reads in whole ticks.
@@ -168,14 +180,25 @@ async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<M
     .await;
 }
 
-/// The started executions (the case's first) and when their endpoints became known, once
-/// `client-2` has them.
-type Go = Arc<Mutex<Option<(Vec<Started>, Instant)>>>;
+/// What `client-2` hands the others once it has started the executions.
+#[derive(Clone, Debug)]
+struct Ready {
+    /// The case's execution first.
+    executions: Vec<Started>,
+    /// When the endpoints became known: the schedule's clock starts here.
+    at: Instant,
+    /// The admin token, good for everything.
+    token: String,
+    /// A token without `workflows.callbacks.send`.
+    unprivileged: String,
+}
+
+type Go = Arc<Mutex<Option<Ready>>>;
 
 /// Waits for the execution to be started, looking every millisecond. (Not a
 /// `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process randomness,
 /// which would make runs of one seed differ.)
-async fn started(go: &Go) -> (Vec<Started>, Instant) {
+async fn started(go: &Go) -> Ready {
     loop {
         if let Some(s) = go.lock().expect("go").clone() {
             return s;
@@ -239,8 +262,8 @@ async fn race(
     if races == 0 {
         return out;
     }
-    let (all, _) = started(&go).await;
-    let s = &all[0];
+    let ready = started(&go).await;
+    let s = &ready.executions[0];
     let id = s.execution.rsplit('/').next().unwrap_or_default();
     let mut from = 0;
     while (out.len() as u32) < races {
@@ -269,10 +292,15 @@ async fn race(
             Ok(mut conn) if Instant::now() < leave => {
                 tokio::time::sleep_until(leave).await;
                 let headers = [("X-Request-Id", id.as_str())];
-                conn.send("POST", &s.callback, None, b"{}".to_vec(), &headers)
-                    .await
-                    .map(|a| a.status)
-                    .map_err(|e| e.0)
+                conn.send(
+                    "POST",
+                    &s.callback,
+                    Some(&ready.token),
+                    b"{}".to_vec(),
+                    &headers,
+                )
+                .await
+                .map_err(|e| e.0)
             }
             Ok(_) => Err("connected too late to race".to_owned()),
             Err(e) => Err(e.0),
@@ -280,7 +308,8 @@ async fn race(
         let sent = Sent {
             sent_ns: to_ns(epoch, opened.max(leave)),
             done_ns: to_ns(epoch, Instant::now()),
-            result,
+            result: result.as_ref().map(|a| a.status).map_err(String::clone),
+            body: result.ok().map(|a| a.body),
         };
         out.push((id, vec![sent]));
     }
@@ -288,14 +317,18 @@ async fn race(
 }
 
 /// `client-2` polls an execution until it is over, and reads what it became.
-async fn watch(admin: &madsim::runtime::NodeHandle, s: Started) -> Result<Execution, String> {
+async fn watch(
+    admin: &madsim::runtime::NodeHandle,
+    s: Started,
+    token: String,
+) -> Result<Execution, String> {
     let path = s.execution.clone();
     let state = admin
         .spawn(async move {
             let mut state = Json::Null;
             for _ in 0..1000 {
                 let (_, got) =
-                    client::send_retrying(SERVER, "GET", &path, None, b"", PATIENT).await;
+                    client::send_retrying(SERVER, "GET", &path, Some(&token), b"", PATIENT).await;
                 state = got.map_or(Json::Null, |g| g.body);
                 if state["state"] != "ACTIVE" {
                     break;
@@ -372,13 +405,32 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         // client-2 starts the execution and tells everyone where its endpoint is.
         let go_tx = Arc::clone(&go);
         let executions = 1 + usize::from(case.neighbour);
+        let admin_durable = Arc::clone(&durable);
         let admin_start = admin.spawn(async move {
+            let token = loop {
+                if let Some(t) = admin_durable.lock().expect("durable").token.clone() {
+                    break t;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            };
             let mut all = Vec::new();
             for _ in 0..executions {
-                all.push(client::start_execution(SERVER, "case", None, PATIENT).await?);
+                all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);
             }
-            *go_tx.lock().expect("go") = Some((all.clone(), Instant::now()));
-            Ok::<_, String>(all)
+            let mint = format!("/v1/projects/-/serviceAccounts/{UNPRIVILEGED}:generateAccessToken");
+            let (_, minted) =
+                client::send_retrying(SERVER, "POST", &mint, Some(&token), b"", PATIENT).await;
+            let unprivileged = minted
+                .and_then(|m| m.body["accessToken"].as_str().map(str::to_owned))
+                .ok_or("could not mint a token without permissions")?;
+            let ready = Ready {
+                executions: all,
+                at: Instant::now(),
+                token,
+                unprivileged,
+            };
+            *go_tx.lock().expect("go") = Some(ready.clone());
+            Ok::<_, String>(ready)
         });
 
         // The faults, timed from when the callbacks start.
@@ -386,7 +438,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let rx = Arc::clone(&go);
         let faults_durable = Arc::clone(&durable);
         let faults = tokio::spawn(async move {
-            let (_, start) = started(&rx).await;
+            let start = started(&rx).await.at;
             let at = |ms: u64| start + Duration::from_millis(ms);
             let mut events: Vec<(u64, u8)> = Vec::new();
             let mut window = |w: Option<Window>, on: u8, off: u8| {
@@ -437,34 +489,56 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
 
         // client-1: every logical callback, sent until it gets a final answer.
         let rx = Arc::clone(&go);
-        let (sends_ms, stray) = (case.sends_ms.clone(), case.stray);
+        let (sends_ms, stray, misfit) = (case.sends_ms.clone(), case.stray, case.misfit);
         let callbacks = callbacks_node.spawn(async move {
-            let (all, start) = started(&rx).await;
+            let ready = started(&rx).await;
+            let start = ready.at;
             let mut tasks = Vec::new();
             // Each logical callback goes to the case's execution (`r…`) and, when there
             // is one, the same to its neighbour (`n…`).
-            let targets = all.iter().zip(["r", "n"]).flat_map(|(s, prefix)| {
-                sends_ms
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, at)| (s.callback.clone(), prefix, i, *at))
-            });
+            let targets = ready
+                .executions
+                .iter()
+                .zip(["r", "n"])
+                .flat_map(|(s, prefix)| {
+                    sends_ms
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, at)| (s.callback.clone(), prefix, i, *at))
+                });
             for (callback, prefix, i, at) in targets {
+                let ours = prefix == "r";
                 // A mistyped URL: the execution exists, the endpoint does not.
-                let callback = if prefix == "r" && stray == Some(i) {
+                let callback = if ours && stray == Some(i) {
                     format!("{callback}0")
                 } else {
                     callback
+                };
+                let misfit = misfit.filter(|(j, _)| ours && *j == i).map(|(_, m)| m);
+                let (method, token, body) = match misfit {
+                    None => (
+                        "POST",
+                        Some(ready.token.clone()),
+                        format!("{{\"n\": {i}}}").into_bytes(),
+                    ),
+                    Some(Misfit::NoToken) => ("POST", None, b"{}".to_vec()),
+                    Some(Misfit::NoPermission) => {
+                        ("POST", Some(ready.unprivileged.clone()), b"{}".to_vec())
+                    }
+                    Some(Misfit::WrongMethod) => ("PUT", Some(ready.token.clone()), b"{}".to_vec()),
+                    Some(Misfit::TooBig) => {
+                        ("POST", Some(ready.token.clone()), vec![b'x'; TOO_BIG])
+                    }
                 };
                 tasks.push(tokio::spawn(async move {
                     tokio::time::sleep_until(start + Duration::from_millis(at)).await;
                     let id = format!("{prefix}{i}");
                     let (attempts, _) = client::send_retrying_with(
                         SERVER,
-                        "POST",
+                        method,
                         &callback,
-                        None,
-                        format!("{{\"n\": {i}}}").as_bytes(),
+                        token.as_deref(),
+                        &body,
                         Backoff::DEFAULT,
                         &[("X-Request-Id", &id)],
                     )
@@ -484,11 +558,12 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let cancel_ms = case.cancel_ms;
         let cancel = admin.spawn(async move {
             let ms = cancel_ms?;
-            let (all, start) = started(&rx).await;
-            tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
-            let path = format!("{}:cancel", all[0].execution);
+            let ready = started(&rx).await;
+            tokio::time::sleep_until(ready.at + Duration::from_millis(ms)).await;
+            let path = format!("{}:cancel", ready.executions[0].execution);
             let (_, answer) =
-                client::send_retrying(SERVER, "POST", &path, None, b"", PATIENT).await;
+                client::send_retrying(SERVER, "POST", &path, Some(&ready.token), b"", PATIENT)
+                    .await;
             answer.map(|a| a.status)
         });
 
@@ -501,20 +576,16 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             epoch,
         ));
 
-        let all = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
-        let callbacks_start_ns = go
-            .lock()
-            .expect("go")
-            .as_ref()
-            .map_or(0, |(_, at)| to_ns(epoch, *at));
+        let ready = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
+        let callbacks_start_ns = to_ns(epoch, ready.at);
         let mut sends = callbacks.await.map_err(|e| format!("client-1: {e}"))??;
         let cancel = cancel
             .await
             .map_err(|e| format!("client-2 (cancel): {e}"))?;
         sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
         let mut executions = Vec::new();
-        for s in all {
-            executions.push(watch(&admin, s).await?);
+        for s in ready.executions {
+            executions.push(watch(&admin, s, ready.token.clone()).await?);
         }
         faults.abort();
         let d = durable.lock().expect("durable");

@@ -19,7 +19,11 @@ pub const SERVER: SocketAddr = SocketAddr::new(SERVER_IP, 8080);
 /// The real-world time the server's clock starts at: 2024-01-01T00:00:00Z.
 pub const WALL_START_UNIX_NANOS: i128 = 1_704_067_200_000_000_000;
 
-/// The server's state on node `server-1`: project `p`, location `l`, one workflow deployed.
+/// A service account granted nothing: its tokens are refused by callbacks (403).
+pub const UNPRIVILEGED: &str = "nobody@p.iam.gserviceaccount.com";
+
+/// The server's state on node `server-1`: project `p`, location `l`, one workflow deployed,
+/// [`UNPRIVILEGED`] granted nothing (`--grant` would say so).
 pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> State {
     let mut state = State::new(
         Config {
@@ -28,7 +32,7 @@ pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> S
             base_url: format!("http://{SERVER}"),
             seed,
             auth,
-            grants: Default::default(),
+            grants: [(UNPRIVILEGED.to_owned(), Default::default())].into(),
         },
         WALL_START_UNIX_NANOS,
     );
