@@ -135,10 +135,10 @@ impl Verdict {
 }
 
 /// The spec model, driven by the journal.
+#[derive(Debug, Default)]
 struct Replay {
     model: Model,
     started_ns: u64,
-    awaits_of: BTreeMap<ThreadId, AwaitNo>,
     thread_of: BTreeMap<AwaitNo, ThreadId>,
     next_await: AwaitNo,
     /// Request id (`X-Request-Id`) by model request number.
@@ -195,19 +195,8 @@ pub fn check(case: &Case, out: &Outcome) -> Verdict {
 
 fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
     let mut r = Replay {
-        model: Model::default(),
         started_ns: e.started_ns,
-        awaits_of: BTreeMap::new(),
-        thread_of: BTreeMap::new(),
-        next_await: 0,
-        ids: Vec::new(),
-        timeouts_due: VecDeque::new(),
-        resume_due: None,
-        backoff_until: BTreeMap::new(),
-        took: BTreeMap::new(),
-        stored: BTreeSet::new(),
-        closed: None,
-        timers: BTreeMap::new(),
+        ..Replay::default()
     };
     r.model.now = e.started_ns;
     let before = v.violations.len();
@@ -445,7 +434,6 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             }
             let no = r.next_await;
             r.next_await += 1;
-            r.awaits_of.insert(*thread, no);
             r.thread_of.insert(no, *thread);
             // Every await of a case has the case's timeout.
             let timeout_ns = u64::from(case.timeout_s) * 1_000_000_000;
