@@ -8,7 +8,9 @@ use std::rc::Rc;
 use serde_json::{Value as Json, json};
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::interp::{Config as ExecConfig, Execution, Outcome, STEPS_MAX, Trace};
+use wfsim_engine::interp::{
+    Config as ExecConfig, EXECUTION_SECS_MAX, Execution, Outcome, STEPS_MAX, Trace,
+};
 use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
@@ -427,9 +429,15 @@ impl State {
         if let Some(old) = e.deadline.take() {
             self.deadlines.remove(&(old, i));
         }
-        // A livelocked execution stays due, but running it again changes nothing: it leaves
-        // the index (or `advance` would spin) until a request runs it again.
-        e.deadline = e.execution.poll_timeout().filter(|_| !livelocked).map(|t| {
+        // A livelocked execution stays due, but running it again now changes nothing (and
+        // `advance` would spin): it is filed at its one-year limit (EX-5), which ends it,
+        // unless a request runs it before.
+        let due = if livelocked {
+            Some(SimTime::from_secs(EXECUTION_SECS_MAX)).filter(|&limit| limit > local)
+        } else {
+            e.execution.poll_timeout()
+        };
+        e.deadline = due.map(|t| {
             e.started_at
                 .saturating_add(std::time::Duration::from_nanos(t.as_nanos()))
         });
