@@ -162,6 +162,9 @@ impl Case {
         });
         let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
         let stray = (pick(5) == 0).then(|| pick(sends_ms.len() as u64) as usize);
+        let timeout_s = 5 + pick(20) as u32;
+        let pause_s = pick(4) as u32;
+        // New draws go last, so that a seed keeps the case it had.
         let neighbour = pick(3) == 0;
         let misfit = (pick(4) == 0).then(|| {
             (
@@ -173,8 +176,8 @@ impl Case {
             seed,
             awaits,
             branches,
-            timeout_s: 5 + pick(20) as u32,
-            pause_s: pick(4) as u32,
+            timeout_s,
+            pause_s,
             retry,
             sends_ms,
             stray,
@@ -249,7 +252,7 @@ impl Case {
             );
         }
         if self.neighbour {
-            out.push_str("; a neighbour execution gets the same callbacks (n…)");
+            out.push_str("; a neighbour execution e1 gets the well-formed callbacks too (n…)");
         }
         let _ = writeln!(
             out,
@@ -283,7 +286,7 @@ impl Case {
         window(self.partition, "client-1 and server-1 partitioned");
         window(self.restart, "server-1 killed, restarted");
         if let Some(at) = self.cancel_ms {
-            events.push((at, "client-2 cancels the execution".into()));
+            events.push((at, "client-2 cancels e0, the case's execution".into()));
         }
         events.sort();
         for (at, what) in events {

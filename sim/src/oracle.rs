@@ -11,7 +11,7 @@ use wfsim_server::Observed;
 
 use crate::case::{Case, Misfit};
 use crate::client::Backoff;
-use crate::run::{Execution, Outcome, Sent, TOO_BIG};
+use crate::run::{CLOCK_RESOLUTION, Execution, Outcome, Sent, TOO_BIG};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
 const POLL_SLACK_NS: u64 = 10_000;
@@ -184,7 +184,7 @@ pub fn check(case: &Case, out: &Outcome) -> Verdict {
             .collect();
         replay(case, e, &journal, &mut v);
         // Only the case's own execution is ever cancelled.
-        let cancel = if k == 0 { out.cancel } else { None };
+        let cancel = out.cancel.as_deref().filter(|_| k == 0);
         execution_invariants(case, e, &journal, cancel, &mut v);
     }
     invariants(out, &mut v);
@@ -410,6 +410,17 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
     // closed the timer's instant (SPEC: requests first); so did an end at a timer's instant.
     let fired = match thread_of(event) {
         Some(th) => r.timers.remove(&th).filter(|&due| due <= at),
+        // A cancel is a request: it ends the execution before the instant's timers fire.
+        None if matches!(
+            event,
+            Trace::Ended {
+                state: ExecutionState::Cancelled
+            }
+        ) =>
+        {
+            r.timers.clear();
+            None
+        }
         None if matches!(event, Trace::Ended { .. }) => {
             r.timers.values().copied().find(|&due| due == at)
         }
@@ -534,7 +545,7 @@ fn execution_invariants(
     case: &Case,
     e: &Execution,
     journal: &[&Observed],
-    cancel: Option<u16>,
+    cancel: Option<&[Sent]>,
     v: &mut Verdict,
 ) {
     for d in journal.iter().filter_map(|o| match o {
@@ -561,33 +572,58 @@ fn execution_invariants(
             format!("{} awaits ended, {logical} expected", e.result.len())
         });
     }
-    // EX-3: a cancel answered 200 ended it CANCELLED there and then; one refused (400) found
-    // it over already. Nothing else ends an execution of these workflows but success.
-    let cancelled = cancel == Some(200);
-    v.check(
-        "EX-1",
-        e.state == if cancelled { "CANCELLED" } else { "SUCCEEDED" },
-        || {
-            format!(
-                "execution {} ended {}; the cancel got {cancel:?}",
-                e.id, e.state
-            )
-        },
-    );
-    if let Some(status) = cancel {
-        let ended_cancelled = journal.iter().any(|o| {
-            matches!(
-                o,
-                Observed::Engine {
-                    event: Trace::Ended {
-                        state: ExecutionState::Cancelled
-                    },
-                    ..
-                }
-            )
+    // The journal's end, if it was a cancel: when.
+    let cancelled_at = journal.iter().find_map(|o| match o {
+        Observed::Engine {
+            at,
+            event: Trace::Ended {
+                state: ExecutionState::Cancelled,
+            },
+            ..
+        } => Some(at.as_nanos()),
+        _ => None,
+    });
+    // EX-1: nothing ends these workflows but success or a cancel, and the API agrees with
+    // the journal on which.
+    let want = if cancelled_at.is_some() {
+        "CANCELLED"
+    } else {
+        "SUCCEEDED"
+    };
+    v.check("EX-1", e.state == want, || {
+        format!(
+            "execution {} ended {}, its journal says {want}",
+            e.id, e.state
+        )
+    });
+    // EX-3: a cancel answered 200 ended it then; a cancelled end needs a cancel that got 200,
+    // or one whose answer was lost while the end happened (its retry then finds the
+    // execution over: 400).
+    let Some(attempts) = cancel else {
+        v.check("EX-3", cancelled_at.is_none(), || {
+            format!("execution {} was cancelled, but nobody cancelled it", e.id)
         });
-        v.check("EX-3", (status == 200) == ended_cancelled, || {
-            format!("the cancel got {status}; the journal shows a cancelled end: {ended_cancelled}")
+        return;
+    };
+    let answered_200 = attempts.iter().any(|a| a.result == Ok(200));
+    v.check("EX-3", !answered_200 || cancelled_at.is_some(), || {
+        format!(
+            "the cancel of {} got 200, yet it did not end cancelled",
+            e.id
+        )
+    });
+    if let Some(t) = cancelled_at {
+        // The server's clock reads in ticks: its time of a request may precede, by less
+        // than a tick, the instant the client sent it.
+        let tick = CLOCK_RESOLUTION.as_nanos() as u64;
+        let during = |a: &&Sent| a.sent_ns.saturating_sub(tick) <= t && t <= a.done_ns;
+        let explained = attempts
+            .iter()
+            .filter(during)
+            .any(|a| a.result == Ok(200) || a.result.is_err());
+        v.check("EX-3", explained, || {
+            let got: Vec<_> = attempts.iter().map(|a| (a.sent_ns, &a.result)).collect();
+            format!("{} was cancelled at {t} ns, but no attempt of the cancel then got 200 or lost its answer: {got:?}", e.id)
         });
     }
 }

@@ -77,8 +77,8 @@ pub struct Outcome {
     /// Per logical callback (`r0`, …; `n0`, … to the neighbour), then per race (`race0`,
     /// …): its attempts.
     pub sends: Vec<(String, Vec<Sent>)>,
-    /// The status the cancel of the case's execution got, if one was sent and answered.
-    pub cancel: Option<u16>,
+    /// The attempts of the cancel of the case's execution, if one was sent.
+    pub cancel: Option<Vec<Sent>>,
     /// When the server was killed and when it came back (ns).
     pub restarts: Vec<(u64, u64)>,
     /// Where a restarted server's replayed journal differed from what it had journaled.
@@ -561,10 +561,10 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
             let ready = started(&rx).await;
             tokio::time::sleep_until(ready.at + Duration::from_millis(ms)).await;
             let path = format!("{}:cancel", ready.executions[0].execution);
-            let (_, answer) =
+            let (attempts, _) =
                 client::send_retrying(SERVER, "POST", &path, Some(&ready.token), b"", PATIENT)
                     .await;
-            answer.map(|a| a.status)
+            Some(sent(epoch, &attempts))
         });
 
         // client-3 races deadlines.

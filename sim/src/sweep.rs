@@ -196,7 +196,10 @@ pub fn timeline(out: &Outcome) -> String {
             ms(*back)
         );
     }
-    let _ = writeln!(text, "journal (server-1):");
+    let _ = writeln!(
+        text,
+        "journal (server-1; times inside an event, like `until` or `received_at`, are on its execution's clock, from its start):"
+    );
     for o in &out.journal {
         match o {
             Observed::Callback(d) => {
