@@ -223,6 +223,28 @@ pub async fn send_retrying_with(
     (attempts, None)
 }
 
+/// GETs execution `path` every `poll` until it is not ACTIVE (at most `polls` times) and
+/// returns its last JSON (`null` if no GET was answered).
+pub async fn wait_for_end(
+    server: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    backoff: Backoff,
+    poll: Duration,
+    polls: u32,
+) -> Json {
+    let mut state = Json::Null;
+    for _ in 0..polls {
+        let (_, got) = send_retrying(server, "GET", path, token, b"", backoff).await;
+        state = got.map_or(Json::Null, |g| g.body);
+        if state["state"] != "ACTIVE" {
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    state
+}
+
 /// An execution a client started, and the path of its (first) callback endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Started {

@@ -195,16 +195,21 @@ struct Ready {
 
 type Go = Arc<Mutex<Option<Ready>>>;
 
-/// Waits for the execution to be started, looking every millisecond. (Not a
-/// `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process randomness,
-/// which would make runs of one seed differ.)
-async fn started(go: &Go) -> Ready {
+/// Waits until `read` finds something in state nodes share, looking every millisecond.
+/// (Not a `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process
+/// randomness, which would make runs of one seed differ.)
+async fn until_some<T>(read: impl Fn() -> Option<T>) -> T {
     loop {
-        if let Some(s) = go.lock().expect("go").clone() {
-            return s;
+        if let Some(t) = read() {
+            return t;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+}
+
+/// Waits for `client-2` to have started the executions.
+async fn started(go: &Go) -> Ready {
+    until_some(|| go.lock().expect("go").clone()).await
 }
 
 /// What the racer finds in the journal from index `from` on.
@@ -325,17 +330,8 @@ async fn watch(
     let path = s.execution.clone();
     let state = admin
         .spawn(async move {
-            let mut state = Json::Null;
-            for _ in 0..1000 {
-                let (_, got) =
-                    client::send_retrying(SERVER, "GET", &path, Some(&token), b"", PATIENT).await;
-                state = got.map_or(Json::Null, |g| g.body);
-                if state["state"] != "ACTIVE" {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            state
+            let poll = Duration::from_secs(2);
+            client::wait_for_end(SERVER, &path, Some(&token), PATIENT, poll, 1000).await
         })
         .await
         .map_err(|e| format!("client-2 (watch): {e}"))?;
@@ -407,12 +403,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
         let executions = 1 + usize::from(case.neighbour);
         let admin_durable = Arc::clone(&durable);
         let admin_start = admin.spawn(async move {
-            let token = loop {
-                if let Some(t) = admin_durable.lock().expect("durable").token.clone() {
-                    break t;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            };
+            let token = until_some(|| admin_durable.lock().expect("durable").token.clone()).await;
             let mut all = Vec::new();
             for _ in 0..executions {
                 all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);

@@ -175,23 +175,15 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
                 if attempts.last_status() != Some(200) {
                     return Err(format!("the callback was not accepted: {attempts:?}"));
                 }
-                let mut state = Json::Null;
-                for _ in 0..100 {
-                    let (_, got) = client::send_retrying(
-                        SERVER,
-                        "GET",
-                        &execution,
-                        Some(&token),
-                        b"",
-                        Backoff::DEFAULT,
-                    )
-                    .await;
-                    state = got.map_or(Json::Null, |g| g.body);
-                    if state["state"] != "ACTIVE" {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                let state = client::wait_for_end(
+                    SERVER,
+                    &execution,
+                    Some(&token),
+                    Backoff::DEFAULT,
+                    Duration::from_millis(50),
+                    100,
+                )
+                .await;
                 stamp(&trace, start, format!("execution {}", state["state"]));
                 if state["state"] != "SUCCEEDED" {
                     return Err(format!("the execution did not succeed: {state}"));
