@@ -1,4 +1,4 @@
-//! The corpus of `../shared/corpus`: workflow definitions from public emulator test suites
+//! The corpus of `fixtures/corpus`: workflow definitions from public emulator test suites
 //! and Google's samples, each with the result another emulator expects. It checks the
 //! interpreter from outside; where a case disagrees with SPEC.md, SPEC.md wins, and
 //! [`KNOWN_DIVERGENCES`] says why.
@@ -18,12 +18,37 @@ use wfsim_engine::{CallbackRequest, ExecutionState, Value, WallClock, defn};
 /// Cases whose expectation wfsim does not share, and why.
 pub const KNOWN_DIVERGENCES: &[(&str, &str)] = &[];
 
-/// Where the corpus is: `WFSIM_CORPUS`, or `../shared/corpus` beside the project.
+/// Where the corpus is: `WFSIM_CORPUS` if set (another copy, a larger one), else the
+/// project's own `fixtures/corpus`.
 pub fn default_dir() -> PathBuf {
     match std::env::var_os("WFSIM_CORPUS") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
+        None => crate::fixtures::dir().join("corpus"),
     }
+}
+
+/// The case names `SOURCES.md` lists under `## cases/`, in its order: the corpus as it
+/// should be, so that a case file lost in a copy is noticed, not silently skipped.
+pub fn listed_cases(dir: &Path) -> Result<Vec<String>, String> {
+    let path = dir.join("SOURCES.md");
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut in_cases = false;
+    let mut names = Vec::new();
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            in_cases = heading.trim() == "cases/";
+        } else if in_cases {
+            let Some(row) = line.strip_prefix("| ") else {
+                continue;
+            };
+            let name = row.split('|').next().unwrap_or_default().trim();
+            if !name.is_empty() && name != "Case" && !name.starts_with('-') {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    Ok(names)
 }
 
 #[derive(Debug)]

@@ -140,7 +140,12 @@ pub fn run() -> SuiteReport {
         r.text,
         "\nYAML/JSON twins: {twins} scenario runs compared trace for trace"
     );
-    match corpus::run_all(&corpus::default_dir()) {
+    let corpus_dir = corpus::default_dir();
+    let corpus_name = match std::env::var_os("WFSIM_CORPUS") {
+        Some(_) => corpus_dir.display().to_string(),
+        None => "fixtures/corpus".to_owned(),
+    };
+    match corpus::run_all(&corpus_dir) {
         Ok(outcomes) => {
             let mut unexpected = Vec::new();
             for o in &outcomes {
@@ -159,7 +164,7 @@ pub fn run() -> SuiteReport {
             let verdict = r.row(unexpected.is_empty());
             let _ = writeln!(
                 r.text,
-                "\ncorpus (../shared/corpus): {agree} of {} cases agree, {} known divergences: {verdict}",
+                "\ncorpus ({corpus_name}): {agree} of {} cases agree, {} known divergences: {verdict}",
                 outcomes.len(),
                 corpus::KNOWN_DIVERGENCES.len()
             );
@@ -169,7 +174,7 @@ pub fn run() -> SuiteReport {
         }
         Err(e) => {
             r.row(false);
-            let _ = writeln!(r.text, "\ncorpus: {e} (set WFSIM_CORPUS)");
+            let _ = writeln!(r.text, "\ncorpus ({corpus_name}): {e}");
         }
     }
     r

@@ -159,7 +159,7 @@ fn scenario_rules_match_spec() {
 fn spec_path() -> PathBuf {
     match std::env::var_os("WFSIM_SPEC") {
         Some(p) => PathBuf::from(p),
-        None => project_root().join("../shared/SPEC.md"),
+        None => project_root().join("SPEC.md"),
     }
 }
 
@@ -194,4 +194,165 @@ fn collect(dir: &Path, out: &mut String) {
 fn rule_ids_are_read_from_bold_definitions() {
     let ids = rule_ids("- **CB-1** a\n- **CB-12** b **CB-x** see CB-3", "CB-");
     assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["CB-1", "CB-12"]);
+}
+
+/// The sibling folder developers once had beside the project, in pieces so that this file
+/// does not name it.
+const SIBLING: &str = concat!("..", "/shared");
+/// Names of what that folder held, which an absolute path to it would spell.
+const SIBLING_NAMES: &[&str] = &[
+    concat!("shared", "/corpus"),
+    concat!("shared", "/SPEC.md"),
+    concat!("shared", "/seed"),
+    concat!("shared", "/protos"),
+];
+
+/// A fresh clone has nothing beside it: no tracked file outside `fixtures/corpus/` (whose
+/// upstream text is kept as fetched) names the old sibling folder, or a relative path that
+/// climbs out of the repository.
+#[test]
+fn no_path_leaves_the_repository() {
+    let root = project_root();
+    let mut found = Vec::new();
+    for rel in tracked_files(&root) {
+        if rel.starts_with("fixtures/corpus/") {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(root.join(&rel)) else {
+            continue; // not text
+        };
+        for (i, line) in text.lines().enumerate() {
+            for why in leaving_paths(&root, &rel, line) {
+                found.push(format!("{rel}:{}: {why}", i + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "paths outside the repository (a fresh clone has nothing beside it; move what is \
+         needed into the project):\n{}",
+        found.join("\n")
+    );
+}
+
+/// The files git tracks, relative to `root`, `/`-separated; where there is no git (a copy
+/// of the tree, as cargo-mutants makes), every file but build output.
+fn tracked_files(root: &Path) -> Vec<String> {
+    let out = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output();
+    if let Ok(out) = out {
+        if out.status.success() && !out.stdout.is_empty() {
+            return String::from_utf8_lossy(&out.stdout)
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+    }
+    let mut files = Vec::new();
+    walk(root, root, &mut files);
+    files.sort();
+    files
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "target" || name == ".git" || name.starts_with("mutants.out") {
+            continue;
+        }
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+/// Why `line` of the file `rel` reaches outside the repository, once per offending path.
+/// A relative path is resolved from the file's folder, or, on a Rust line that joins it to
+/// `CARGO_MANIFEST_DIR` or `project_root()`, from the crate's or the project's root.
+fn leaving_paths(root: &Path, rel: &str, line: &str) -> Vec<String> {
+    let mut why = Vec::new();
+    for name in std::iter::once(SIBLING).chain(SIBLING_NAMES.iter().copied()) {
+        if line.contains(name) {
+            why.push(format!("names `{name}`"));
+        }
+    }
+    if !why.is_empty() {
+        return why;
+    }
+    let base: Vec<&str> = if rel.ends_with(".rs") && line.contains("CARGO_MANIFEST_DIR") {
+        crate_root(root, rel)
+    } else if rel.ends_with(".rs") && line.contains("project_root()") {
+        Vec::new()
+    } else {
+        let mut dir: Vec<&str> = rel.split('/').collect();
+        dir.pop();
+        dir
+    };
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+    for token in line.split(|c: char| !is_path_char(c)) {
+        if token.contains("../") && climbs_out(&base, token) {
+            why.push(format!("`{token}` climbs out of the repository"));
+        }
+    }
+    why
+}
+
+/// The folder of the nearest `Cargo.toml` above `rel`, as path components.
+fn crate_root<'a>(root: &Path, rel: &'a str) -> Vec<&'a str> {
+    let mut dir: Vec<&str> = rel.split('/').collect();
+    dir.pop();
+    while !dir.is_empty() && !root.join(dir.join("/")).join("Cargo.toml").is_file() {
+        dir.pop();
+    }
+    dir
+}
+
+/// Whether `path`, read from folder `base` (components below the repository root),
+/// goes above the root at any point.
+fn climbs_out(base: &[&str], path: &str) -> bool {
+    let mut depth = base.len();
+    for part in path.split('/') {
+        match part {
+            ".." if depth == 0 => return true,
+            ".." => depth -= 1,
+            "" | "." => {}
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+#[test]
+fn paths_that_leave_are_found() {
+    let root = project_root();
+    let climbing = format!("let p = \"{SIBLING}/SPEC.md\";");
+    assert!(!leaving_paths(&root, "README.md", &climbing).is_empty());
+    let absolute = format!("see /work/{}", SIBLING_NAMES[0]);
+    assert_eq!(leaving_paths(&root, "ARCHITECTURE.md", &absolute).len(), 1);
+    // From engine/tests, two levels up is the root; three is outside.
+    let inside = "include_str!(\"../../fixtures/workflows/a.yaml\")";
+    assert!(leaving_paths(&root, "engine/tests/a.rs", inside).is_empty());
+    // (Built from pieces, so that this file passes its own check.)
+    let up = "..";
+    let outside = format!("include_str!(\"{up}/{up}/{up}/elsewhere/a.yaml\")");
+    assert_eq!(leaving_paths(&root, "engine/tests/a.rs", &outside).len(), 1);
+    // Joined to the crate's root, one level up is the root; two are outside.
+    let manifest = format!("Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"{up}/{up}/corpus\")");
+    assert_eq!(
+        leaving_paths(&root, "conformance/src/x.rs", &manifest).len(),
+        1
+    );
+    let manifest_in = "Path::new(env!(\"CARGO_MANIFEST_DIR\")).join(\"../fixtures\")";
+    assert!(leaving_paths(&root, "conformance/src/x.rs", manifest_in).is_empty());
+    // An ellipsis is not a climb.
+    assert!(leaving_paths(&root, "README.md", "GET .../executions").is_empty());
 }
