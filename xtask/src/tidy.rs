@@ -242,14 +242,15 @@ fn tracked_files(root: &Path) -> Vec<String> {
         .args(["ls-files", "-z"])
         .current_dir(root)
         .output();
-    if let Ok(out) = out {
-        if out.status.success() && !out.stdout.is_empty() {
+    match out {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => {
             return String::from_utf8_lossy(&out.stdout)
                 .split('\0')
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect();
         }
+        _ => {}
     }
     let mut files = Vec::new();
     walk(root, root, &mut files);
