@@ -218,19 +218,20 @@ pub fn parse_rfc3339(text: &str) -> Option<i128> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let digits = &text[start..i];
+        let digits = text.get(start..i)?;
         if digits.is_empty() {
             return None;
         }
         let padded = format!("{:0<9}", &digits[..digits.len().min(9)]);
         frac_nanos = padded.parse().ok()?;
     }
-    let offset_secs: i64 = match &text[i..] {
-        "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(&tz[..1], "+" | "-") && &tz[3..4] == ":" => {
+    // Bytes, not `str` slices: the text may hold any character where a digit should be.
+    let offset_secs: i64 = match &b[i..] {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
             let h = num(i + 1..i + 3)?;
             let m = num(i + 4..i + 6)?;
-            let sign = if &tz[..1] == "-" { -1 } else { 1 };
+            let sign = if *sign == b'-' { -1 } else { 1 };
             sign * (h * 3600 + m * 60)
         }
         _ => return None,
@@ -243,6 +244,25 @@ pub fn parse_rfc3339(text: &str) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_is_total_on_any_text() {
+        for text in [
+            "2024-01-01T00:00:00é1234",
+            "2024-01-01T00:00:00+é:00",
+            "2024-01-01T00:00:00.é",
+            "2024-01-01T00:00:00+01:é",
+            "éééééééééééééééééééééé",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
+        // Digits past nanoseconds are dropped, however many.
+        assert_eq!(
+            parse_rfc3339("2024-01-01T00:00:00.1234567890123456789012345678901234567890Z"),
+            Some(1_704_067_200_123_456_789)
+        );
+    }
 
     #[test]
     fn civil_dates() {
