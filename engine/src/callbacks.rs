@@ -24,8 +24,8 @@ use crate::ids::IdGen;
 use crate::request::{CallbackRequest, Method, Received};
 use crate::time::SimTime;
 
-/// SPEC §3 step 4: a body over 512 KiB is answered 413. **(decision)**
-pub const BODY_BYTES_MAX: usize = 512 * 1024;
+/// SPEC §3 step 4: a body over 512 KiB is answered 413 ([`crate::limits`]).
+pub use crate::limits::CALLBACK_BODY_BYTES_MAX as BODY_BYTES_MAX;
 
 /// CB-4: the timeout of `events.await_callback` when none is given, 12 hours.
 pub const AWAIT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(43_200);

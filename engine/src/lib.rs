@@ -38,6 +38,7 @@ pub mod error;
 pub mod expr;
 pub mod ids;
 pub mod interp;
+pub mod limits;
 pub mod report;
 pub mod request;
 pub mod runner;

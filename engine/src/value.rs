@@ -7,7 +7,8 @@ use std::rc::Rc;
 /// bytes and cannot be JSON-encoded.
 ///
 /// Maps are ordered by key, so every rendering of a value (traces, JSON output, snapshots)
-/// is the same on every run.
+/// is the same on every run. Lists and maps carry their size and depth, computed once as
+/// they are built, so the limits of [`crate::limits`] are checked without walking a value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Null,
@@ -16,8 +17,149 @@ pub enum Value {
     Double(f64),
     Str(Rc<str>),
     Bytes(Rc<[u8]>),
-    List(Rc<Vec<Value>>),
-    Map(Rc<BTreeMap<String, Value>>),
+    List(Rc<List>),
+    Map(Rc<Map>),
+}
+
+/// What a value costs: [`Value::bytes`] and [`Value::depth`] of a list or map, kept beside
+/// its elements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Measure {
+    bytes: usize,
+    depth: u32,
+}
+
+impl Measure {
+    fn container() -> Measure {
+        Measure {
+            bytes: SCALAR_BYTES,
+            depth: 1,
+        }
+    }
+
+    fn add(&mut self, key_bytes: usize, v: &Value) {
+        self.bytes = self.bytes.saturating_add(key_bytes + v.bytes());
+        self.depth = self.depth.max(v.depth().saturating_add(1));
+    }
+
+    fn remove(&mut self, key_bytes: usize, v: &Value) {
+        self.bytes = self.bytes.saturating_sub(key_bytes + v.bytes());
+    }
+}
+
+/// What every value costs besides the text it holds: the unit of [`Value::bytes`].
+pub const SCALAR_BYTES: usize = 8;
+
+/// The elements of a list value. Read it as a `Vec` (it derefs to one); change it through
+/// [`List::set`] and [`List::push`], which keep its measure.
+#[derive(Clone, Default, PartialEq)]
+pub struct List {
+    items: Vec<Value>,
+    measure: Measure,
+}
+
+impl List {
+    pub fn new(items: Vec<Value>) -> List {
+        let mut measure = Measure::container();
+        for v in &items {
+            measure.add(0, v);
+        }
+        List { items, measure }
+    }
+
+    pub fn push(&mut self, v: Value) {
+        self.measure.add(0, &v);
+        self.items.push(v);
+    }
+
+    /// Replaces element `i` (which must exist), returning the old one. A removal can lower
+    /// the depth; the recorded depth stays an upper bound, which is all a limit needs.
+    pub fn set(&mut self, i: usize, v: Value) -> Value {
+        self.measure.add(0, &v);
+        let old = std::mem::replace(&mut self.items[i], v);
+        self.measure.remove(0, &old);
+        old
+    }
+
+    /// [`Value::bytes`] of this list.
+    pub fn bytes(&self) -> usize {
+        self.measure.bytes
+    }
+
+    pub fn into_vec(self) -> Vec<Value> {
+        self.items
+    }
+}
+
+impl std::ops::Deref for List {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
+}
+
+impl std::fmt::Debug for List {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.items.fmt(f)
+    }
+}
+
+/// The entries of a map value, in key order. Read it as a `BTreeMap` (it derefs to one);
+/// change it through [`Map::insert`] and [`Map::remove`], which keep its measure.
+#[derive(Clone, Default, PartialEq)]
+pub struct Map {
+    entries: BTreeMap<String, Value>,
+    measure: Measure,
+}
+
+impl Map {
+    pub fn new(entries: BTreeMap<String, Value>) -> Map {
+        let mut measure = Measure::container();
+        for (k, v) in &entries {
+            measure.add(k.len(), v);
+        }
+        Map { entries, measure }
+    }
+
+    pub fn insert(&mut self, k: String, v: Value) -> Option<Value> {
+        let key_bytes = k.len();
+        self.measure.add(key_bytes, &v);
+        let old = self.entries.insert(k, v);
+        if let Some(old) = &old {
+            // The key was counted when it was first inserted.
+            self.measure.remove(key_bytes, old);
+        }
+        old
+    }
+
+    pub fn remove(&mut self, k: &str) -> Option<Value> {
+        let old = self.entries.remove(k)?;
+        self.measure.remove(k.len(), &old);
+        Some(old)
+    }
+
+    pub fn into_btree(self) -> BTreeMap<String, Value> {
+        self.entries
+    }
+}
+
+impl std::ops::Deref for Map {
+    type Target = BTreeMap<String, Value>;
+    fn deref(&self) -> &BTreeMap<String, Value> {
+        &self.entries
+    }
+}
+
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.entries.fmt(f)
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+        Map::new(iter.into_iter().collect())
+    }
 }
 
 impl Value {
@@ -26,13 +168,41 @@ impl Value {
     }
 
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(items))
+        Value::List(Rc::new(List::new(items)))
     }
 
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(Rc::new(
             entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         ))
+    }
+
+    /// A map value of `entries`.
+    pub fn from_btree(entries: BTreeMap<String, Value>) -> Value {
+        Value::Map(Rc::new(Map::new(entries)))
+    }
+
+    /// The value's size in bytes as the limits count it: [`SCALAR_BYTES`] for every value
+    /// (element, entry, scalar), plus the length of every string, byte string and map key.
+    /// Constant time: lists and maps keep theirs.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Value::Str(s) => SCALAR_BYTES + s.len(),
+            Value::Bytes(b) => SCALAR_BYTES + b.len(),
+            Value::List(l) => l.measure.bytes,
+            Value::Map(m) => m.measure.bytes,
+            _ => SCALAR_BYTES,
+        }
+    }
+
+    /// How deep the value nests: 1 for a scalar or an empty list or map, one more than its
+    /// deepest element otherwise. Constant time.
+    pub fn depth(&self) -> u32 {
+        match self {
+            Value::List(l) => l.measure.depth,
+            Value::Map(m) => m.measure.depth,
+            _ => 1,
+        }
     }
 
     /// The name of the type, as error messages say it.

@@ -11,14 +11,7 @@ use super::*;
 use crate::expr::{self, Expr};
 use crate::stdlib::table;
 
-/// Assignments in one `assign` step, at most. **(decision: the public limit)**
-pub const ASSIGNMENTS_MAX: usize = 50;
-/// Conditions in one `switch`, at most. **(decision: the public limit)**
-pub const CONDITIONS_MAX: usize = 50;
-/// Branches of one `parallel` step, at most. **(decision: the public limit)**
-pub const BRANCHES_MAX: usize = 10;
-/// Characters in one expression, at most. **(decision: the public limit)**
-pub const EXPRESSION_CHARS_MAX: usize = 400;
+pub use crate::limits::{ASSIGNMENTS_MAX, BRANCHES_MAX, CONDITIONS_MAX, EXPRESSION_CHARS_MAX};
 
 /// The built-in retry predicates (RT-1).
 pub const PREDICATES: &[&str] = &[
@@ -795,8 +788,12 @@ impl Builder {
             NodeKind::Scalar(v) => Tmpl::Lit(v.clone()),
             NodeKind::Seq(items) => {
                 let parts: Vec<Tmpl> = items.iter().map(|i| self.tmpl(i)).collect();
+                // A literal is built from its parts' literals: converting the node again would
+                // walk its whole subtree once per level (quadratic in the nesting).
                 if parts.iter().all(|p| matches!(p, Tmpl::Lit(_))) {
-                    Tmpl::Lit(n.to_value())
+                    Tmpl::Lit(Value::list(
+                        parts.into_iter().filter_map(Tmpl::into_lit).collect(),
+                    ))
                 } else {
                     Tmpl::List(parts)
                 }
@@ -807,7 +804,11 @@ impl Builder {
                     .map(|(k, _, v)| (k.clone(), self.tmpl(v)))
                     .collect();
                 if parts.iter().all(|(_, p)| matches!(p, Tmpl::Lit(_))) {
-                    Tmpl::Lit(n.to_value())
+                    Tmpl::Lit(Value::map(
+                        parts
+                            .into_iter()
+                            .filter_map(|(k, p)| Some((k, p.into_lit()?))),
+                    ))
                 } else {
                     Tmpl::Map(parts)
                 }

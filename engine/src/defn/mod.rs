@@ -196,6 +196,16 @@ pub enum Tmpl {
     Map(Vec<(String, Tmpl)>),
 }
 
+impl Tmpl {
+    /// The value of a literal; `None` for anything evaluated at run time.
+    pub fn into_lit(self) -> Option<Value> {
+        match self {
+            Tmpl::Lit(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// A definition error at a place in a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DefnError {
@@ -216,6 +226,17 @@ impl std::error::Error for DefnError {}
 /// YAML.
 pub fn load(file: &str, text: &str) -> Result<Workflow, Vec<DefnError>> {
     let file: Rc<str> = file.into();
+    if text.len() > crate::limits::SOURCE_BYTES_MAX {
+        return Err(vec![DefnError {
+            file,
+            pos: Pos { line: 1, col: 1 },
+            message: format!(
+                "the definition is {} bytes; a workflow's source may hold at most {} (128 KiB)",
+                text.len(),
+                crate::limits::SOURCE_BYTES_MAX
+            ),
+        }]);
+    }
     let root = tree::parse(text, Syntax::of_path(&file)).map_err(|e| {
         vec![DefnError {
             file: file.clone(),

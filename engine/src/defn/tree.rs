@@ -8,6 +8,9 @@
 use std::fmt;
 
 use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+use saphyr_parser::Event;
+
+use crate::limits::DEFINITION_DEPTH_MAX;
 
 use crate::value::Value;
 
@@ -119,13 +122,8 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
             });
         }
     }
-    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| SyntaxError {
-        pos: Pos {
-            line: e.marker().line() as u32,
-            col: e.marker().col() as u32 + 1,
-        },
-        message: format!("invalid YAML: {}", e.info()),
-    })?;
+    check_nesting(text)?;
+    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| scan_error(&e))?;
     match docs.len() {
         0 => Err(SyntaxError {
             pos: Pos { line: 1, col: 1 },
@@ -137,6 +135,53 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
             message: "the file holds several YAML documents; a workflow is one".into(),
         }),
     }
+}
+
+fn scan_error(e: &saphyr_parser::ScanError) -> SyntaxError {
+    SyntaxError {
+        pos: Pos {
+            line: e.marker().line() as u32,
+            col: e.marker().col() as u32 + 1,
+        },
+        message: format!("invalid YAML: {}", e.info()),
+    }
+}
+
+/// One pass over the parser's events, before the tree is built: nesting deeper than
+/// [`DEFINITION_DEPTH_MAX`] and aliases are refused where they start. The loader that
+/// builds the tree recurses once per level, and an alias can stand for a copy of a whole
+/// subtree (a few lines of aliases can stand for billions of nodes).
+fn check_nesting(text: &str) -> Result<(), SyntaxError> {
+    let mut depth = 0usize;
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| scan_error(&e))?;
+        let pos = Pos {
+            line: span.start.line() as u32,
+            col: span.start.col() as u32 + 1,
+        };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > DEFINITION_DEPTH_MAX {
+                    return Err(SyntaxError {
+                        pos,
+                        message: format!(
+                            "lists and maps nest more than {DEFINITION_DEPTH_MAX} levels deep here"
+                        ),
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::Alias(_) => {
+                return Err(SyntaxError {
+                    pos,
+                    message: "unsupported YAML construct (aliases are not allowed)".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// serde_json's message without its own " at line L column C" suffix.
@@ -220,6 +265,24 @@ mod tests {
             items[2].as_map().unwrap()[0].2.to_value(),
             Value::Double(2.5)
         );
+    }
+
+    #[test]
+    fn deep_nesting_and_aliases_are_refused_where_they_start() {
+        // Block nesting: "- - - … 1", far past any stack.
+        let deep = format!("{}1\n", "- ".repeat(12_000));
+        let e = parse(&deep, Syntax::Yaml).unwrap_err();
+        assert_eq!(e.pos.line, 1);
+        assert!(e.message.contains("nest more than 128"), "{e:?}");
+        // Flow nesting, in JSON.
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&deep, Syntax::Json).is_err());
+        let ok = format!("{}1\n", "- ".repeat(DEFINITION_DEPTH_MAX));
+        assert!(parse(&ok, Syntax::Yaml).is_ok());
+        let bomb = "a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]\n";
+        let e = parse(bomb, Syntax::Yaml).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 2, col: 8 });
+        assert!(e.message.contains("aliases"), "{e:?}");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Evaluation of expressions (SPEC §6 types and errors).
 
 use std::cmp::Ordering;
-use std::rc::Rc;
 
 use super::parse::{BinOp, Expr, UnOp};
 use crate::error::{Raised, Tag, builtin};
@@ -140,6 +139,19 @@ pub fn index_of(base: &Value, index: &Value) -> Result<Value, Raised> {
     }
 }
 
+fn within_limit(bytes: usize) -> Result<(), Raised> {
+    if bytes > crate::limits::VALUE_BYTES_MAX {
+        return Err(crate::error::builtin(
+            crate::error::Tag::ResourceLimitError,
+            format!(
+                "a sum of {bytes} bytes; a value may hold at most {} (512 KiB)",
+                crate::limits::VALUE_BYTES_MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn overflow() -> Raised {
     builtin(Tag::ValueError, "integer overflow")
 }
@@ -176,12 +188,17 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
         },
         BinOp::Add => match (a, b) {
             (Int(x), Int(y)) => x.checked_add(*y).map(Int).ok_or_else(overflow),
-            (Str(x), Str(y)) => Ok(Value::str(format!("{x}{y}"))),
+            (Str(x), Str(y)) => {
+                // Refused before the allocation: a sum must not build what no variable could hold.
+                within_limit(x.len() + y.len())?;
+                Ok(Value::str(format!("{x}{y}")))
+            }
             (List(x), List(y)) => {
+                within_limit(a.bytes() + b.bytes())?;
                 let mut all = Vec::with_capacity(x.len() + y.len());
                 all.extend(x.iter().cloned());
                 all.extend(y.iter().cloned());
-                Ok(Value::List(Rc::new(all)))
+                Ok(Value::list(all))
             }
             _ => float_op(a, b, |x, y| x + y).ok_or_else(mismatch),
         },

@@ -30,12 +30,7 @@ use crate::value::Value;
 
 pub use frame::Frame;
 
-/// EX-5: an execution runs at most one year of simulated time.
-pub const EXECUTION_SECS_MAX: u64 = 31_536_000;
-/// Steps one execution may run (SPEC §6 limits).
-pub const STEPS_MAX: u64 = 100_000;
-/// Nested subworkflow calls (SPEC §6 limits).
-pub const CALL_DEPTH_MAX: u32 = 20;
+pub use crate::limits::{CALL_DEPTH_MAX, EXECUTION_SECS_MAX, STEPS_MAX};
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
@@ -145,6 +140,18 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// Counts one step (a step of a block, or a retry) against the step limit.
+    fn count_step(&mut self) -> Result<(), Raised> {
+        self.steps += 1;
+        if self.steps > self.steps_max {
+            return Err(crate::error::builtin(
+                crate::error::Tag::ResourceLimitError,
+                format!("the execution ran more than {} steps", self.steps_max),
+            ));
+        }
+        Ok(())
+    }
+
     fn push_trace(&mut self, t: Trace) {
         self.trace.push((self.now, t));
     }

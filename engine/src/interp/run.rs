@@ -22,9 +22,7 @@ use crate::stdlib::{self, Host, LogPayload, table};
 use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
-/// Values one `range` may produce: each needs a step, so a longer range could never finish
-/// within any step limit, and would only fill memory. **(decision)**
-const RANGE_LEN_MAX: usize = 1_000_000;
+use crate::limits::{self, RANGE_LEN_MAX};
 
 /// How a block of steps ended.
 #[derive(Debug)]
@@ -155,16 +153,23 @@ impl Context for EvalCx<'_> {
     }
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
         let mut w = self.world.borrow_mut();
-        stdlib::call(
+        let v = stdlib::call(
             name,
             args.into_iter().map(Some).collect(),
             &mut HostCx { world: &mut w },
-        )
+        )?;
+        limits::check_value(&format_args!("the result of {name}"), v)
     }
 }
 
 impl Interp {
+    /// The value of `t`, within the value limits ([`limits::check_value`]).
     fn eval(&self, frame: &Frame, t: &Tmpl) -> Result<Value, Raised> {
+        let v = self.eval_unchecked(frame, t)?;
+        limits::check_value(&"the value of an expression", v)
+    }
+
+    fn eval_unchecked(&self, frame: &Frame, t: &Tmpl) -> Result<Value, Raised> {
         match t {
             Tmpl::Lit(v) => Ok(v.clone()),
             Tmpl::Expr(e, _) => expr::eval(
@@ -235,7 +240,8 @@ impl Interp {
             for p in &sub.params {
                 match args.remove(&p.name).or_else(|| p.default.clone()) {
                     Some(v) => {
-                        vars.insert(p.name.clone(), v);
+                        let what = format_args!("argument '{}' of '{}'", p.name, sub.name);
+                        vars.insert(p.name.clone(), limits::check_value(&what, v)?);
                     }
                     None if sub.name == "main" => {
                         vars.insert(p.name.clone(), Value::Null);
@@ -284,17 +290,7 @@ impl Interp {
             let mut i = 0;
             while i < block.len() {
                 let step = &block[i];
-                {
-                    let mut w = self.world.borrow_mut();
-                    w.steps += 1;
-                    if w.steps > w.steps_max {
-                        let max = w.steps_max;
-                        return Err(builtin(
-                            Tag::ResourceLimitError,
-                            format!("the execution ran more than {max} steps"),
-                        ));
-                    }
-                }
+                self.world.borrow_mut().count_step()?;
                 if th.parallel_depth > 0 {
                     YieldNow {
                         world: &self.world,
@@ -439,7 +435,10 @@ impl Interp {
             if !again || i64::from(retries) >= max_retries {
                 return Err(e);
             }
-            retries += 1;
+            // A retry is a step: however many `max_retries` allows, the step limit ends them
+            // (and keeps the counter far below `u32::MAX`).
+            self.world.borrow_mut().count_step()?;
+            retries = retries.saturating_add(1);
             let delay = backoff.delay(retries);
             {
                 let mut w = self.world.borrow_mut();
@@ -762,7 +761,8 @@ impl Interp {
                     Some(Value::Double(d)) => *d,
                     other => {
                         return Err(type_error(format!(
-                            "sys.sleep: seconds must be a number, got {other:?}"
+                            "sys.sleep: seconds must be a number, got {}",
+                            other.as_ref().map_or("nothing", Value::type_name)
                         )));
                     }
                 };
@@ -776,7 +776,8 @@ impl Interp {
                     Some(Value::Str(s)) => s.to_string(),
                     other => {
                         return Err(type_error(format!(
-                            "sys.sleep_until: time must be a string, got {other:?}"
+                            "sys.sleep_until: time must be a string, got {}",
+                            other.as_ref().map_or("nothing", Value::type_name)
                         )));
                     }
                 };
@@ -795,7 +796,8 @@ impl Interp {
             }
             _ => {
                 let mut w = self.world.borrow_mut();
-                stdlib::call(func, positional, &mut HostCx { world: &mut w })
+                let v = stdlib::call(func, positional, &mut HostCx { world: &mut w })?;
+                limits::check_value(&format_args!("the result of {func}"), v)
             }
         }
     }
@@ -893,8 +895,9 @@ impl Interp {
     }
 
     fn assign(&self, frame: &Frame, target: &Target, value: Value) -> Result<(), Raised> {
+        let what = format_args!("variable '{}'", target.root);
         if target.path.is_empty() {
-            frame.set(&target.root, value);
+            frame.set(&target.root, limits::check_value(&what, value)?);
             return Ok(());
         }
         let root = frame.get(&target.root).ok_or_else(|| {
@@ -917,7 +920,7 @@ impl Interp {
             });
         }
         let updated = set_in(root, &keys, value)?;
-        frame.set(&target.root, updated);
+        frame.set(&target.root, limits::check_value(&what, updated)?);
         Ok(())
     }
 }
@@ -953,8 +956,8 @@ fn set_in(container: Value, keys: &[Value], value: Value) -> Result<Value, Raise
                         format!("list index {i} out of range (length {len})"),
                     )
                 })?;
-            let current = std::mem::replace(&mut list[slot], Value::Null);
-            list[slot] = set_in(current, rest, value)?;
+            let current = list.set(slot, Value::Null);
+            list.set(slot, set_in(current, rest, value)?);
             Ok(Value::List(l))
         }
         (c, k) => Err(type_error(format!(

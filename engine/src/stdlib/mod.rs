@@ -7,7 +7,6 @@
 pub mod table;
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use base64::Engine as _;
 
@@ -212,16 +211,16 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
             let mut m = map_of(name, arg("map")?)?;
             let key = str_of(name, &arg("key")?)?;
             m.remove(&key);
-            Ok(Value::Map(Rc::new(m)))
+            Ok(Value::from_btree(m))
         }
         "map.merge" | "map.merge_nested" => {
             let first = map_of(name, arg("first")?)?;
             let second = map_of(name, arg("second")?)?;
-            Ok(Value::Map(Rc::new(merge(
+            Ok(Value::from_btree(merge(
                 first,
                 second,
                 name == "map.merge_nested",
-            ))))
+            )))
         }
         "math.abs" => match arg("x")? {
             Value::Int(i) => i
@@ -257,7 +256,8 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
                 y
             })
         }
-        "retry.always" => Ok(Value::Bool(true)),
+        // A ResourceLimitError would only happen again: no built-in predicate retries it.
+        "retry.always" => Ok(Value::Bool(!is_resource_limit(&arg("e")?))),
         "retry.never" => Ok(Value::Bool(false)),
         "http.default_retry_predicate" | "http.default_retry_predicate_non_idempotent" => {
             let e = arg("e")?;
@@ -324,16 +324,28 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
             if sub.is_empty() {
                 return Err(value_error("text.find_all: substr must not be empty"));
             }
-            let found = source
-                .match_indices(sub.as_str())
-                .map(|(i, m)| {
-                    Value::map([
-                        ("index", Value::Int(source[..i].chars().count() as i64)),
-                        ("match", Value::str(m)),
-                    ])
-                })
-                .collect();
-            Ok(Value::list(found))
+            // One pass: the character index of each match counts on from the last one, and
+            // the list stops growing as soon as it is over the value limit.
+            let mut found = crate::value::List::default();
+            let (mut chars, mut last) = (0, 0);
+            for (i, m) in source.match_indices(sub.as_str()) {
+                chars += source[last..i].chars().count();
+                last = i;
+                found.push(Value::map([
+                    ("index", Value::Int(chars as i64)),
+                    ("match", Value::str(m)),
+                ]));
+                if found.bytes() > crate::limits::VALUE_BYTES_MAX {
+                    return Err(builtin(
+                        Tag::ResourceLimitError,
+                        format!(
+                            "text.find_all: the matches would hold over {} bytes (512 KiB)",
+                            crate::limits::VALUE_BYTES_MAX
+                        ),
+                    ));
+                }
+            }
+            Ok(Value::List(std::rc::Rc::new(found)))
         }
         "text.match_regex" => {
             let source = str_of(name, &arg("source")?)?;
@@ -348,6 +360,18 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
             let repl = str_of(name, &arg("replacement")?)?;
             if sub.is_empty() {
                 return Ok(Value::str(source));
+            }
+            // The result's length is known before it is built: refuse one no variable could hold.
+            let n = source.matches(sub.as_str()).count();
+            let len = (source.len() - n * sub.len()).saturating_add(n.saturating_mul(repl.len()));
+            if len > crate::limits::VALUE_BYTES_MAX {
+                return Err(builtin(
+                    Tag::ResourceLimitError,
+                    format!(
+                        "text.replace_all: the result would hold {len} bytes; a value may hold at most {} (512 KiB)",
+                        crate::limits::VALUE_BYTES_MAX
+                    ),
+                ));
             }
             Ok(Value::str(source.replace(&sub, &repl)))
         }
@@ -435,6 +459,9 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
 /// with code 429, 502, 503 or 504 (the non-idempotent variant: 429 and 503, and
 /// `ConnectionFailedError`).
 pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
+    if is_resource_limit(e) {
+        return false;
+    }
     let tags = tags(e);
     let has = |t: &str| tags.iter().any(|x| x == t);
     let code = match e.get("code") {
@@ -451,6 +478,12 @@ pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
     }
 }
 
+fn is_resource_limit(e: &Value) -> bool {
+    tags(e)
+        .iter()
+        .any(|t| t == Tag::ResourceLimitError.as_str())
+}
+
 fn merge(
     mut a: BTreeMap<String, Value>,
     b: BTreeMap<String, Value>,
@@ -459,7 +492,7 @@ fn merge(
     for (k, v) in b {
         let merged = match (a.remove(&k), v) {
             (Some(Value::Map(x)), Value::Map(y)) if nested => {
-                Value::Map(Rc::new(merge((*x).clone(), (*y).clone(), true)))
+                Value::from_btree(merge((**x).clone(), (**y).clone(), true))
             }
             (_, v) => v,
         };
@@ -511,7 +544,7 @@ fn list_of(func: &str, v: Value) -> Result<Vec<Value>, Raised> {
 
 fn map_of(func: &str, v: Value) -> Result<BTreeMap<String, Value>, Raised> {
     match v {
-        Value::Map(m) => Ok((*m).clone()),
+        Value::Map(m) => Ok((**m).clone()),
         other => Err(type_error(format!(
             "{func}: needs a map, got {}",
             other.type_name()
