@@ -8,6 +8,7 @@
 
 mod frame;
 mod run;
+mod runqueue;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -29,6 +30,7 @@ use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
 pub use frame::Frame;
+use runqueue::RunQueue;
 
 pub use crate::limits::{CALL_DEPTH_MAX, EXECUTION_SECS_MAX, STEPS_MAX};
 
@@ -129,7 +131,7 @@ pub(crate) struct World {
     steps: u64,
     steps_max: u64,
     thread_next: u64,
-    runnable: BTreeSet<ThreadId>,
+    runnable: RunQueue,
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
     waiter_threads: BTreeMap<WaiterId, ThreadId>,
     sleeps: BTreeSet<(SimTime, ThreadId)>,
@@ -270,7 +272,11 @@ impl Execution {
             steps: 0,
             steps_max: config.steps_max,
             thread_next: 1,
-            runnable: BTreeSet::from([ThreadId(0)]),
+            runnable: {
+                let mut q = RunQueue::default();
+                q.insert(ThreadId(0));
+                q
+            },
             wakes: BTreeMap::new(),
             waiter_threads: BTreeMap::new(),
             sleeps: BTreeSet::new(),
@@ -557,8 +563,8 @@ impl Execution {
                     return;
                 }
                 let pick = if n == 1 { 0 } else { w.schedule.next_u64() % n };
-                let tid = *w.runnable.iter().nth(pick as usize).expect("pick < len");
-                w.runnable.remove(&tid);
+                let tid = w.runnable.nth(pick as usize).expect("pick < len");
+                w.runnable.remove(tid);
                 tid
             };
             let Some(fut) = self.threads.get_mut(&tid) else {
@@ -603,7 +609,7 @@ impl Execution {
         self.threads.remove(&tid);
         let mut w = self.world.borrow_mut();
         let now = w.now;
-        w.runnable.remove(&tid);
+        w.runnable.remove(tid);
         w.wakes.remove(&tid);
         w.parents.remove(&tid);
         w.sleeps.retain(|&(_, t)| t != tid);
