@@ -937,7 +937,7 @@ fn set_in(container: Value, keys: &[Value], value: Value) -> Result<Value, Raise
                 value
             } else {
                 let current = map
-                    .remove(&**k)
+                    .remove(k)
                     .ok_or_else(|| builtin(Tag::KeyError, format!("key '{k}' not found")))?;
                 set_in(current, rest, value)?
             };
