@@ -47,9 +47,6 @@ pub const CALLBACK_BODY_BYTES_MAX: usize = 512 * 1024;
 /// Values one `range` may produce. Decision: each needs a step, so a longer range could
 /// never finish within [`STEPS_MAX`], and would only fill memory.
 pub const RANGE_LEN_MAX: usize = 1_000_000;
-/// Retries of one `retry` policy (`max_retries`). Decision: GCP states none; every retry
-/// runs at least one step, so more than [`STEPS_MAX`] could never happen.
-pub const RETRIES_MAX: i64 = STEPS_MAX as i64;
 
 /// `Ok(v)` when `v` is within [`VALUE_BYTES_MAX`] and [`VALUE_DEPTH_MAX`], else the
 /// `ResourceLimitError` to raise, naming `what` (e.g. "variable 'x'"). Constant time.

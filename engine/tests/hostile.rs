@@ -1,0 +1,153 @@
+//! Hostile definitions and values (the limits of `wfsim_engine::limits`, SPEC §7): each ends
+//! cleanly, a positioned deploy error or a FAILED execution with the right tag, never a
+//! panic, an abort or a hang. The inputs are the probe's own reproducers.
+
+use std::rc::Rc;
+
+use wfsim_engine::error::{message, tags};
+use wfsim_engine::interp::Outcome;
+use wfsim_engine::limits::{self, STEPS_MAX};
+use wfsim_engine::runner::{self, RunConfig};
+use wfsim_engine::{Value, WallClock, defn};
+
+fn run(yaml: &str) -> runner::Run {
+    let wf = defn::load("hostile.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
+    let config = RunConfig {
+        seed: 0,
+        argument: None,
+        clock: WallClock::DEFAULT,
+        cancel_at: None,
+    };
+    runner::run(Rc::new(wf), "hostile", &config, &[])
+}
+
+/// The execution fails with `tag`; returns its error's message.
+fn fails_with(yaml: &str, tag: &str) -> String {
+    match run(yaml).execution.outcome() {
+        Some(Outcome::Failed(e)) => {
+            assert_eq!(tags(e), [tag], "{e:?}");
+            message(e).unwrap_or_default()
+        }
+        other => panic!("expected a {tag} failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_value_nested_in_a_loop_stops_at_the_depth_limit() {
+    let yaml = "main:\n  steps:\n    - init:\n        assign:\n          - x: 0\n    - grow:\n        assign:\n          - x: ${[x]}\n        next: grow\n";
+    let msg = fails_with(yaml, "ResourceLimitError");
+    assert!(msg.contains("nest 129 levels"), "{msg}");
+}
+
+#[test]
+fn a_string_doubled_thirty_times_stops_at_the_size_limit() {
+    let yaml = "main:\n  steps:\n    - init:\n        assign:\n          - s: ab\n    - grow:\n        for:\n          value: i\n          range: [1, 30]\n          steps:\n            - twice:\n                assign:\n                  - s: ${s + s}\n";
+    let msg = fails_with(yaml, "ResourceLimitError");
+    assert!(msg.contains("512 KiB"), "{msg}");
+    let lists = yaml.replace("- s: ab", "- s: [1, 2]");
+    fails_with(&lists, "ResourceLimitError");
+}
+
+#[test]
+fn retry_always_with_endless_max_retries_ends_at_the_step_limit() {
+    // max_retries past u32::MAX, no back-off: every retry counts as a step.
+    let yaml = "main:\n  steps:\n    - t:\n        try:\n          raise: boom\n        retry:\n          predicate: ${retry.always}\n          max_retries: 1099511627776\n          backoff:\n            initial_delay: 0\n            max_delay: 0\n            multiplier: 1\n";
+    let r = run(yaml);
+    match r.execution.outcome() {
+        Some(Outcome::Failed(e)) => assert_eq!(tags(e), ["ResourceLimitError"]),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.execution.steps() <= STEPS_MAX + 1);
+}
+
+#[test]
+fn no_built_in_predicate_retries_a_resource_limit_error() {
+    let e = wfsim_engine::error::builtin(
+        wfsim_engine::error::Tag::ResourceLimitError,
+        "the execution ran more than 100000 steps",
+    );
+    let mut host = NoHost;
+    for p in [
+        "retry.always",
+        "http.default_retry_predicate",
+        "http.default_retry_predicate_non_idempotent",
+    ] {
+        let again = wfsim_engine::stdlib::call(p, vec![Some(e.clone())], &mut host);
+        assert_eq!(again, Ok(Value::Bool(false)), "{p}");
+    }
+    let other = Value::str("boom");
+    let again = wfsim_engine::stdlib::call("retry.always", vec![Some(other)], &mut host);
+    assert_eq!(again, Ok(Value::Bool(true)));
+}
+
+#[test]
+fn time_parse_of_a_non_ascii_zone_is_a_value_error() {
+    let yaml =
+        "main:\n  steps:\n    - p:\n        return: ${time.parse(\"2024-01-01T00:00:00é1234\")}\n";
+    fails_with(yaml, "ValueError");
+}
+
+#[test]
+fn find_all_and_replace_all_stop_at_the_size_limit() {
+    let big = "main:\n  steps:\n    - a:\n        assign:\n          - s: ${text.replace_all(\"x\", \"x\", \"aaaaaaaaaaaaaaaa\")}\n";
+    assert!(matches!(
+        run(big).execution.outcome(),
+        Some(Outcome::Succeeded(_))
+    ));
+    // 16 -> 256 -> 4,096 -> 65,536 characters; then a find_all of 65,536 matches.
+    let yaml = "main:\n  steps:\n    - a:\n        assign:\n          - s: aaaaaaaaaaaaaaaa\n          - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n          - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n          - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n          - n: ${len(text.find_all(s, \"a\"))}\n";
+    let msg = fails_with(yaml, "ResourceLimitError");
+    assert!(msg.contains("text.find_all"), "{msg}");
+    let more = yaml.replace(
+        "          - n: ${len(text.find_all(s, \"a\"))}\n",
+        "          - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n",
+    );
+    let msg = fails_with(&more, "ResourceLimitError");
+    assert!(msg.contains("text.replace_all"), "{msg}");
+}
+
+#[test]
+fn deep_and_large_definitions_are_refused_with_a_position() {
+    let deep = format!("{}1\n", "- ".repeat(12_000));
+    let e = defn::load("deep.yaml", &deep).unwrap_err();
+    assert_eq!((e[0].pos.line, e[0].pos.col), (1, 257));
+    assert!(e[0].to_string().starts_with("deep.yaml:1:257:"), "{}", e[0]);
+    let large = format!(
+        "main:\n  steps:\n    - a:\n        return: \"{}\"\n",
+        "x".repeat(limits::SOURCE_BYTES_MAX)
+    );
+    let e = defn::load("large.yaml", &large).unwrap_err();
+    assert!(e[0].message.contains("128 KiB"), "{}", e[0]);
+}
+
+#[test]
+fn many_endpoints_and_branches_run_to_the_end() {
+    // Formerly quadratic; now linear. `cargo xtask bench` prints their times.
+    let endpoints = "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 20000]\n          steps:\n            - mk:\n                call: events.create_callback_endpoint\n                args:\n                  http_callback_method: POST\n    - done:\n        return: ok\n";
+    let r = run(endpoints);
+    assert_eq!(r.execution.with_callbacks(|c| c.endpoints().len()), 20_000);
+    assert!(matches!(r.execution.outcome(), Some(Outcome::Succeeded(_))));
+    let branches = "main:\n  steps:\n    - p:\n        parallel:\n          for:\n            value: i\n            range: [1, 20000]\n            steps:\n              - s:\n                  assign:\n                    - y: ${i}\n    - done:\n        return: ok\n";
+    match run(branches).execution.outcome() {
+        Some(Outcome::Succeeded(v)) => assert_eq!(v, &Value::str("ok")),
+        other => panic!("{other:?}"),
+    }
+}
+
+struct NoHost;
+
+impl wfsim_engine::stdlib::Host for NoHost {
+    fn now_unix_nanos(&self) -> i128 {
+        0
+    }
+    fn uuid(&mut self) -> String {
+        unreachable!("predicates draw no ids")
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn log(&mut self, _: String, _: wfsim_engine::stdlib::LogPayload) {}
+    fn create_callback_endpoint(&mut self, _: &str) -> Result<Value, wfsim_engine::error::Raised> {
+        unreachable!("predicates create no endpoints")
+    }
+}
