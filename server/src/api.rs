@@ -3,6 +3,7 @@
 //! response, so every route is tested without a socket; `http.rs` is the hyper glue.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
 use serde_json::{Value as Json, json};
@@ -171,6 +172,10 @@ struct Exec {
     deadline: Option<SimTime>,
     /// How much of its engine trace is journaled.
     trace_journaled: usize,
+    /// Set when the engine panicked while running it: the server time and the panic's
+    /// message. The execution is FAILED with `InternalError` from then on, and the engine's
+    /// state, which the panic may have left half-changed, is never touched again.
+    crashed: Option<(SimTime, String)>,
 }
 
 impl Exec {
@@ -199,6 +204,9 @@ pub struct State {
     observe_executions: bool,
     /// Every request handled, with its time: the durable input log a restart replays.
     inputs: Option<Vec<(SimTime, ApiRequest)>>,
+    /// Panics caught: in an execution's engine (that execution failed) or in a route
+    /// (that request answered 500). Each is a wfsim bug; the log says where.
+    internal_errors: u64,
 }
 
 impl std::fmt::Debug for State {
@@ -259,6 +267,7 @@ impl State {
             journal: Vec::new(),
             observe_executions: false,
             inputs: None,
+            internal_errors: 0,
         }
     }
 
@@ -390,6 +399,7 @@ impl State {
             logs_printed: 0,
             deadline: None,
             trace_journaled: 0,
+            crashed: None,
         });
         let i = self.executions.len() - 1;
         self.by_id.insert((workflow.to_owned(), id.clone()), i);
@@ -415,13 +425,15 @@ impl State {
     /// journals its new events, and files its next deadline.
     fn run(&mut self, i: usize, now: SimTime, close: Close) {
         let local = self.executions[i].local(now);
-        let ex = &mut self.executions[i].execution;
-        let livelocked = match close {
+        let ran = self.guarded(i, now, |ex| match close {
             Close::Instant => ex.settle(local).is_err(),
             Close::No => {
                 ex.run_woken(local);
                 false
             }
+        });
+        let Some(livelocked) = ran else {
+            return;
         };
         self.print_new_logs(i);
         self.journal_engine_events(i);
@@ -444,6 +456,43 @@ impl State {
         if let Some(d) = e.deadline {
             self.deadlines.insert((d, i));
         }
+    }
+
+    /// Runs `f` on execution `i`'s engine. A panic there is a wfsim bug, and it fails that
+    /// execution alone: it becomes FAILED with `InternalError`, leaves the deadline index,
+    /// is logged and counted, and the server, its timer task and every other execution
+    /// carry on. `None` when it panicked now or before.
+    fn guarded<R>(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        f: impl FnOnce(&mut Execution) -> R,
+    ) -> Option<R> {
+        if self.executions[i].crashed.is_some() {
+            return None;
+        }
+        let ex = &mut self.executions[i].execution;
+        let payload = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ex))) {
+            Ok(r) => return Some(r),
+            Err(payload) => payload,
+        };
+        let message = panic_message(payload.as_ref());
+        self.internal_errors += 1;
+        if let Some(d) = self.executions[i].deadline.take() {
+            self.deadlines.remove(&(d, i));
+        }
+        let e = &self.executions[i];
+        let line = format!(
+            "{} ERROR    {}/{} wfsim internal error, the execution FAILED: {message} \
+             ({} internal errors so far; please report it)",
+            self.wall(now),
+            e.workflow,
+            e.id,
+            self.internal_errors
+        );
+        self.log_lines.push(line);
+        self.executions[i].crashed = Some((now, message));
+        None
     }
 
     fn journal_engine_events(&mut self, i: usize) {
@@ -499,7 +548,24 @@ impl State {
             inputs.push((now, req.clone()));
         }
         self.advance(now);
-        self.route(now, req)
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.route(now, req))) {
+            Ok(res) => res,
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                self.internal_errors += 1;
+                self.log_lines.push(format!(
+                    "{} ERROR    wfsim internal error answering {} {}: {message}",
+                    self.wall(now),
+                    req.method,
+                    req.path
+                ));
+                ApiResponse::error(
+                    500,
+                    "INTERNAL",
+                    format!("wfsim failed to answer this request (a bug): {message}"),
+                )
+            }
+        }
     }
 
     fn route(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
@@ -657,6 +723,20 @@ impl State {
                 e.id
             )),
         );
+        if let Some((at, message)) = &e.crashed {
+            out.insert("state".into(), json!(ExecutionState::Failed.as_str()));
+            if let Some(a) = &e.argument {
+                out.insert("argument".into(), json!(a));
+            }
+            let payload = json!({"message": message, "tags": ["InternalError"]});
+            out.insert(
+                "error".into(),
+                json!({"payload": payload.to_string(), "context": format!("wfsim internal error: {message}")}),
+            );
+            out.insert("startTime".into(), json!(self.wall(e.started_at)));
+            out.insert("endTime".into(), json!(self.wall(*at)));
+            return Json::Object(out);
+        }
         out.insert("state".into(), json!(e.execution.state().as_str()));
         if let Some(a) = &e.argument {
             out.insert("argument".into(), json!(a));
@@ -744,10 +824,10 @@ impl State {
             Err(res) => return res,
         };
         let local = self.executions[i].local(now);
-        let cancelled = self.executions[i].execution.cancel(local);
+        let cancelled = self.guarded(i, now, |ex| ex.cancel(local)).unwrap_or(false);
         self.run(i, now, Close::No);
         if !cancelled {
-            let state = self.executions[i].execution.state();
+            let state = self.state_of(i);
             return ApiResponse::error(
                 400,
                 "FAILED_PRECONDITION",
@@ -842,6 +922,19 @@ impl State {
             Err(Denied::Unauthenticated(_)) => Auth::Unauthenticated,
             Err(Denied::PermissionDenied(_)) => Auth::PermissionDenied,
         };
+        if self.executions[i].crashed.is_some() {
+            // Over, as far as any caller can tell (SPEC §3: 404 once the execution is over).
+            return Answered {
+                res: ApiResponse::error(
+                    404,
+                    "NOT_FOUND",
+                    "the execution is over: it FAILED with a wfsim internal error",
+                ),
+                accepted: None,
+                found: Some(i),
+                changed: None,
+            };
+        }
         let local = self.executions[i].local(now);
         // The caller's token is not the workflow's business: it never reaches `http_request`.
         // **(decision)**
@@ -862,9 +955,20 @@ impl State {
         let before = self
             .observe_executions
             .then(|| endpoints(&self.executions[i].execution));
-        let delivery = self.executions[i]
-            .execution
-            .deliver(local, callback, verdict, request);
+        let Some(delivery) =
+            self.guarded(i, now, |ex| ex.deliver(local, callback, verdict, request))
+        else {
+            return Answered {
+                res: ApiResponse::error(
+                    500,
+                    "INTERNAL",
+                    "wfsim failed this execution with an internal error while taking the request (a bug); the request was not kept",
+                ),
+                accepted: None,
+                found: Some(i),
+                changed: None,
+            };
+        };
         let changed = before.map(|b| b != endpoints(&self.executions[i].execution));
         let answered = |res, accepted| Answered {
             res,
@@ -918,6 +1022,9 @@ impl State {
     /// When the execution ended, on the server's clock.
     pub fn execution_ended_at(&self, workflow: &str, id: &str) -> Option<SimTime> {
         let e = &self.executions[self.find(workflow, id).ok()?];
+        if let Some((at, _)) = &e.crashed {
+            return Some(*at);
+        }
         e.execution
             .ended_at()
             .map(|t| SimTime::from_nanos(e.started_at.as_nanos() + t.as_nanos()))
@@ -925,13 +1032,106 @@ impl State {
 
     /// The execution's state, for `--execute` and tests.
     pub fn execution_state(&self, workflow: &str, id: &str) -> Option<ExecutionState> {
-        self.find(workflow, id)
-            .ok()
-            .map(|i| self.executions[i].execution.state())
+        self.find(workflow, id).ok().map(|i| self.state_of(i))
+    }
+
+    fn state_of(&self, i: usize) -> ExecutionState {
+        match self.executions[i].crashed {
+            Some(_) => ExecutionState::Failed,
+            None => self.executions[i].execution.state(),
+        }
+    }
+
+    /// Panics caught so far (each a wfsim bug): in executions, which failed, and in routes.
+    pub fn internal_errors(&self) -> u64 {
+        self.internal_errors
     }
 
     /// The number of executions held, for the memory benchmark.
     pub fn execution_count(&self) -> usize {
         self.executions.len()
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfsim_engine::defn;
+
+    fn post(path: &str) -> ApiRequest {
+        ApiRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+        }
+    }
+
+    /// However the engine fails (here: a panic injected into one execution's run), that
+    /// execution alone ends FAILED with InternalError; its callbacks get 404, and the other
+    /// execution's timer still fires at its own instant.
+    #[test]
+    fn a_panic_fails_its_execution_alone() {
+        let config = Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://h".into(),
+            seed: 0,
+            auth: false,
+            grants: BTreeMap::new(),
+        };
+        let mut state = State::new(config, 0);
+        let wait = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- wait:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n";
+        let sleep =
+            "- s:\n    call: sys.sleep\n    args:\n      seconds: 2\n- done:\n    return: slept\n";
+        state.deploy("w", defn::load("w.yaml", wait).unwrap());
+        state.deploy("s", defn::load("s.yaml", sleep).unwrap());
+        let t = SimTime::from_secs;
+        let a = state.start_execution(t(0), "w", None).unwrap();
+        let b = state.start_execution(t(0), "s", None).unwrap();
+        let ia = state.find("w", &a).unwrap();
+        let url = state.executions[ia]
+            .execution
+            .with_callbacks(|c| c.endpoints()[0].url().to_owned());
+        let path = url.strip_prefix("http://h").unwrap().to_owned();
+
+        assert_eq!(state.guarded(ia, t(1), |_| panic!("injected")), None::<()>);
+        assert_eq!(state.internal_errors(), 1);
+        assert_eq!(state.execution_state("w", &a), Some(ExecutionState::Failed));
+        assert_eq!(state.execution_ended_at("w", &a), Some(t(1)));
+        let shown = state.execution_json(&state.executions[ia]);
+        assert_eq!(shown["state"], "FAILED");
+        let payload = shown["error"]["payload"].as_str().unwrap();
+        assert!(payload.contains("InternalError") && payload.contains("injected"));
+        assert!(
+            state
+                .take_log_lines()
+                .iter()
+                .any(|l| l.contains("internal error"))
+        );
+
+        let res = state.handle(t(1), &post(&path));
+        assert_eq!(res.status, 404, "{}", String::from_utf8_lossy(&res.body));
+        assert_eq!(
+            state.next_deadline(),
+            Some(t(2)),
+            "only the sleeper's timer is left"
+        );
+        state.advance(t(2).saturating_add(std::time::Duration::from_nanos(1)));
+        assert_eq!(
+            state.execution_state("s", &b),
+            Some(ExecutionState::Succeeded)
+        );
+        assert_eq!(state.execution_ended_at("s", &b), Some(t(2)));
     }
 }

@@ -421,3 +421,43 @@ fn bad_requests_say_what_to_fix() {
         assert_eq!(list["executions"].as_array().unwrap().len(), 1);
     });
 }
+
+/// A callback whose body the workflow cannot parse (the probe's `time.parse` of a
+/// non-ASCII zone, once a panic that closed the connection and stopped every timer): the
+/// request is answered, that execution fails with ValueError, and another execution's 2 s
+/// sleep ends at its own instant with no request arriving meanwhile.
+#[test]
+fn a_hostile_callback_body_fails_only_its_execution() {
+    run_local(async {
+        let parse = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- wait:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n    result: r\n- parse:\n    return: ${time.parse(json.decode(r.http_request.body).t)}\n";
+        let sleep =
+            "- s:\n    call: sys.sleep\n    args:\n      seconds: 2\n- done:\n    return: slept\n";
+        let live = &start(
+            vec![
+                ("parse", defn::load("parse.yaml", parse).unwrap()),
+                ("sleep", defn::load("sleep.yaml", sleep).unwrap()),
+            ],
+            &[],
+        )
+        .await;
+        let sleeper = execute(live, "sleep", None).await;
+        let parser = execute(live, "parse", None).await;
+        let cb = callback_path(live, &parser).await;
+        let body = serde_json::to_vec(&json!({"t": "2024-01-01T00:00:00é1234"})).unwrap();
+        let (status, _, answer) = live.admin("POST", &cb, body).await;
+        assert_eq!(status, 200, "{answer}");
+        let failed = wait_for_state(live, &parser, "FAILED").await;
+        assert!(
+            failed["error"]["payload"]
+                .as_str()
+                .unwrap()
+                .contains("ValueError"),
+            "{failed}"
+        );
+        // No request for 2.5 s: only the timer task can end the sleep.
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let done = state_of(live, &sleeper).await;
+        assert_eq!(done["state"], "SUCCEEDED", "{done}");
+        assert_eq!(done["result"], "\"slept\"");
+    });
+}
