@@ -2,7 +2,10 @@
 //!
 //! - wall time per run of each scenario in `fixtures/scenarios`;
 //! - simulated seconds per wall second for the retry scenario;
-//! - interpreter steps per second on a loop of 100,000 `assign` steps.
+//! - interpreter steps per second on a loop of 100,000 `assign` steps;
+//! - the hostile inputs that were once quadratic (issue: hostile definitions and values):
+//!   `text.find_all` at the value limit, a definition nested to its depth limit, 100,000
+//!   callback endpoints, a parallel `for` over 99,000 branches.
 
 // A benchmark measures real time; the engine never does.
 #![allow(clippy::disallowed_methods)]
@@ -87,4 +90,75 @@ fn main() {
         per_run.as_secs_f64() * 1e3,
         steps as f64 / per_run.as_secs_f64() / 1e6
     );
+
+    hostile_rows();
+}
+
+/// Runs `text` to its end with `steps_max` steps.
+fn run_to_end(name: &str, text: &str, steps_max: u64) -> Execution {
+    let workflow = Rc::new(defn::load(name, text).expect("bench workflow loads"));
+    Execution::start(
+        workflow,
+        Config {
+            name: execution_name(name, 0),
+            seed: 0,
+            clock: WallClock::DEFAULT,
+            argument: None,
+            steps_max,
+        },
+    )
+}
+
+fn hostile_rows() {
+    println!(
+        "
+once-quadratic inputs (each once linear; wall time per run):"
+    );
+    let row = |what: &str, f: &mut dyn FnMut()| {
+        let (per_run, runs) = time_per_run(Duration::from_millis(300), f);
+        println!(
+            "  {what:<58} {:>9.2} ms  ({runs} runs)",
+            per_run.as_secs_f64() * 1e3
+        );
+    };
+    // 64 Ki "a"s: every character a match, the list stops at the 512 KiB value limit.
+    let find_all = "- a:\n    assign:\n      - s: aaaaaaaaaaaaaaaa\n      - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n      - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n      - s: ${text.replace_all(s, \"a\", \"aaaaaaaaaaaaaaaa\")}\n      - n: ${len(text.find_all(s, \"a\"))}\n";
+    row(
+        "text.find_all over 65,536 matches (ResourceLimitError)",
+        &mut || {
+            let ex = run_to_end("find_all.yaml", find_all, 100);
+            assert_eq!(ex.state(), ExecutionState::Failed);
+            black_box(ex);
+        },
+    );
+    let depth = wfsim_engine::limits::DEFINITION_DEPTH_MAX - 8;
+    let nested = format!(
+        "- a:\n    return: {}1{}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    row(
+        &format!("a literal nested {depth} deep: load and run"),
+        &mut || {
+            let ex = run_to_end("nested.yaml", &nested, 100);
+            assert_eq!(ex.state(), ExecutionState::Succeeded);
+            black_box(ex);
+        },
+    );
+    let too_deep = format!("{}1\n", "- ".repeat(12_000));
+    row("12,000 nested block lists: refused at deploy", &mut || {
+        assert!(defn::load("deep.yaml", black_box(&too_deep)).is_err());
+    });
+    let endpoints = "- loop:\n    for:\n      value: i\n      range: [1, 100000]\n      steps:\n        - mk:\n            call: events.create_callback_endpoint\n            args:\n              http_callback_method: POST\n- done:\n    return: ok\n";
+    row("100,000 create_callback_endpoint calls", &mut || {
+        let ex = run_to_end("endpoints.yaml", endpoints, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
+    let branches = "- p:\n    parallel:\n      for:\n        value: i\n        range: [1, 99000]\n        steps:\n          - s:\n              assign:\n                - y: ${i}\n- done:\n    return: ok\n";
+    row("a parallel for over 99,000 branches", &mut || {
+        let ex = run_to_end("branches.yaml", branches, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
 }
