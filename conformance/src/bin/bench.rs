@@ -112,7 +112,7 @@ fn run_to_end(name: &str, text: &str, steps_max: u64) -> Execution {
 fn hostile_rows() {
     println!(
         "
-once-quadratic inputs (each once linear; wall time per run):"
+inputs that were once quadratic, now linear (wall time per run):"
     );
     let row = |what: &str, f: &mut dyn FnMut()| {
         let (per_run, runs) = time_per_run(Duration::from_millis(300), f);
