@@ -494,7 +494,8 @@ impl Interp {
                     Value::Int(n) if n >= 0 => n,
                     other => {
                         return Err(value_error(format!(
-                            "max_retries must be a non-negative integer, got {other:?}"
+                            "max_retries must be a non-negative integer, got {}",
+                            crate::scenario::show(&other)
                         )));
                     }
                 };
@@ -513,7 +514,8 @@ impl Interp {
                 Value::Int(i) if i >= 0 => Ok(i as f64),
                 Value::Double(d) if d >= 0.0 => Ok(d),
                 other => Err(value_error(format!(
-                    "backoff {what} must be a non-negative number, got {other:?}"
+                    "backoff {what} must be a non-negative number, got {}",
+                    crate::scenario::show(&other)
                 ))),
             }
         };
@@ -608,7 +610,8 @@ impl Interp {
                 Value::Int(n) if n >= 1 => n as usize,
                 other => {
                     return Err(value_error(format!(
-                        "concurrency_limit must be a positive integer, got {other:?}"
+                        "concurrency_limit must be a positive integer, got {}",
+                        crate::scenario::show(&other)
                     )));
                 }
             },
