@@ -8,21 +8,32 @@ use std::fmt::Write as _;
 use wfsim_engine::IdGen;
 
 /// A workflow retry policy around each await (RT-1); the predicate is `${retry.always}`,
-/// and an await only raises `TimeoutError`.
+/// and an await only raises `TimeoutError`. The delays are integers or doubles as drawn: a
+/// double is written with its fraction (`1.5`), an integer without (`2`), so both number
+/// types reach the engine's back-off parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Retry {
     pub max_retries: u32,
-    pub initial_s: u32,
+    pub initial_s: f64,
     pub multiplier: f64,
-    pub max_s: u32,
+    pub max_s: f64,
 }
 
 impl Retry {
     /// RT-2: the delay before retry `k` (1-based), in nanoseconds.
     pub fn delay_ns(&self, k: u32) -> u64 {
-        let secs = (f64::from(self.initial_s) * self.multiplier.powi(k as i32 - 1))
-            .min(f64::from(self.max_s));
+        let secs = (self.initial_s * self.multiplier.powi(k as i32 - 1)).min(self.max_s);
         (secs * 1e9).round() as u64
+    }
+}
+
+/// A number as YAML writes it: `2` for a whole number (an integer to the engine), `1.5`
+/// or `2.0` otherwise; `as_double` writes a whole number as a double.
+fn yaml_number(x: f64, as_double: bool) -> String {
+    if x.fract() == 0.0 && !as_double {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:?}")
     }
 }
 
@@ -154,11 +165,11 @@ impl Case {
             let len = 500 + pick(5_500);
             around_a_send(&mut pick, len)
         });
-        let retry = (pick(3) == 0).then(|| Retry {
+        let mut retry = (pick(3) == 0).then(|| Retry {
             max_retries: 1 + pick(3) as u32,
-            initial_s: 1 + pick(5) as u32,
+            initial_s: (1 + pick(5)) as f64,
             multiplier: [1.0, 1.5, 2.0][pick(3) as usize],
-            max_s: 2 + pick(9) as u32,
+            max_s: (2 + pick(9)) as f64,
         });
         let cancel_ms = (pick(6) == 0).then(|| pick(40_000));
         let stray = (pick(5) == 0).then(|| pick(sends_ms.len() as u64) as usize);
@@ -172,6 +183,13 @@ impl Case {
                 Misfit::ALL[pick(4) as usize],
             )
         });
+        // Half the policies have fractional delays (doubles, RT-2).
+        if let Some(r) = retry.as_mut() {
+            if pick(2) == 0 {
+                r.initial_s -= 0.5;
+                r.max_s += 0.25;
+            }
+        }
         Case {
             seed,
             awaits,
@@ -201,14 +219,14 @@ impl Case {
                 format!(
                     "{i}    retry:\n{i}      predicate: ${{retry.always}}\n{i}      max_retries: {}\n{i}      backoff:\n{i}        initial_delay: {}\n{i}        max_delay: {}\n{i}        multiplier: {}\n",
                     r.max_retries,
-                    r.initial_s,
-                    r.max_s,
-                    r.multiplier,
+                    yaml_number(r.initial_s, false),
+                    yaml_number(r.max_s, false),
+                    yaml_number(r.multiplier, false),
                     i = indent
                 )
             });
             format!(
-                "{i}- wait:\n{i}    try:\n{i}      call: events.await_callback\n{i}      args:\n{i}        callback: ${{cb}}\n{i}        timeout: {t}\n{i}      result: req\n{retry}{i}    except:\n{i}      as: e\n{i}      steps:\n{i}        - timed_out:\n{i}            assign:\n{i}              - got: ${{list.concat(got, [\"timeout\"])}}\n{i}            next: continue\n{i}- keep:\n{i}    assign:\n{i}      - got: ${{list.concat(got, [req.http_request.headers[\"X-Request-Id\"]])}}\n{i}- busy:\n{i}    call: sys.sleep\n{i}    args:\n{i}      seconds: {p}\n",
+                "{i}- wait:\n{i}    try:\n{i}      call: events.await_callback\n{i}      args:\n{i}        callback: ${{cb}}\n{i}        timeout: {t}\n{i}      result: req\n{retry}{i}    except:\n{i}      as: e\n{i}      steps:\n{i}        - expected:\n{i}            switch:\n{i}              - condition: ${{not (\"TimeoutError\" in e.tags)}}\n{i}                next: unexpected\n{i}        - timed_out:\n{i}            assign:\n{i}              - got: ${{list.concat(got, [\"timeout\"])}}\n{i}            next: continue\n{i}        - unexpected:\n{i}            raise: ${{e}}\n{i}- keep:\n{i}    assign:\n{i}      - got: ${{list.concat(got, [req.http_request.headers[\"X-Request-Id\"]])}}\n{i}- busy:\n{i}    call: sys.sleep\n{i}    args:\n{i}      seconds: {p}\n",
                 i = indent,
                 t = self.timeout_s,
                 p = self.pause_s
@@ -433,13 +451,24 @@ mod tests {
     fn rt_2_delays() {
         let r = Retry {
             max_retries: 5,
-            initial_s: 1,
+            initial_s: 1.0,
             multiplier: 10.0,
-            max_s: 2,
+            max_s: 2.0,
         };
         assert_eq!(r.delay_ns(1), 1_000_000_000);
         assert_eq!(r.delay_ns(2), 2_000_000_000);
         assert_eq!(r.delay_ns(5), 2_000_000_000);
+        let half = Retry {
+            initial_s: 0.5,
+            multiplier: 1.5,
+            max_s: 2.25,
+            ..r
+        };
+        assert_eq!(half.delay_ns(2), 750_000_000);
+        assert_eq!(half.delay_ns(9), 2_250_000_000);
+        assert_eq!(yaml_number(2.0, false), "2");
+        assert_eq!(yaml_number(2.0, true), "2.0");
+        assert_eq!(yaml_number(0.5, false), "0.5");
     }
 
     #[test]
@@ -467,5 +496,10 @@ mod tests {
             wfsim_engine::defn::load("case.yaml", &c.workflow())
                 .unwrap_or_else(|e| panic!("seed {seed}: {e:?}\n{}", c.workflow()));
         }
+        let doubles = (0..200)
+            .filter_map(|seed| Case::from_seed(seed).retry)
+            .filter(|r| r.initial_s.fract() != 0.0)
+            .count();
+        assert!(doubles > 0, "some seeds draw fractional back-off delays");
     }
 }
