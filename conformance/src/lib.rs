@@ -8,6 +8,7 @@
 //! - [`report`]: the per-rule table of `cargo xtask conformance`.
 //! - [`system`]: the system-level sweep's summary (from `wfsim-sim`), as the report reads it.
 
+pub mod backoff;
 pub mod check;
 pub mod corpus;
 pub mod exhaustive;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::backoff;
 use crate::corpus;
 use crate::fixtures;
 
@@ -14,6 +15,9 @@ pub const SCENARIO_RULES: &[&str] = &[
     "CB-1", "CB-2", "CB-3", "CB-4", "CB-5", "CB-6", "CB-7", "CB-8", "CB-9", "CB-10", "CB-11",
     "CB-12", "RT-1", "RT-2", "RT-3", "EX-1", "EX-2", "EX-3", "EX-4", "EX-5",
 ];
+
+/// Generated retry policies checked by [`backoff::run`] in every conformance run.
+const BACKOFF_POLICIES: u32 = 512;
 
 /// Rows checked and failed, and the text to print.
 #[derive(Debug, Default)]
@@ -140,6 +144,15 @@ pub fn run() -> SuiteReport {
         r.text,
         "\nYAML/JSON twins: {twins} scenario runs compared trace for trace"
     );
+    let policies = backoff::run(BACKOFF_POLICIES, 0);
+    let verdict = r.row(policies.is_ok());
+    let _ = writeln!(
+        r.text,
+        "\nretry policies against RT-2's formula: {BACKOFF_POLICIES} generated (integers, doubles, negatives): {verdict}"
+    );
+    if let Err(why) = policies {
+        let _ = writeln!(r.text, "    - {why}");
+    }
     let corpus_dir = corpus::default_dir();
     let corpus_name = match std::env::var_os("WFSIM_CORPUS") {
         Some(_) => corpus_dir.display().to_string(),
