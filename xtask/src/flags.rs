@@ -14,7 +14,12 @@ commands:
   sim --seed S             replay one system-level seed: its schedule, the server's
                            journal, every client attempt, the verdict
   sim --seeds N            the system-level sweep alone, with its own table
-  bench                    print benchmark figures";
+  bench                    print benchmark figures
+  mutants [OPTIONS]        mutation testing (cargo-mutants, installed if missing), with a
+                           report per file and every survivor at file:line
+      --file F             mutate only files matching F (repeatable)
+      --in-diff REV        mutate only the lines changed since REV
+      --minutes M          stop after M minutes and report what was tested";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -24,6 +29,7 @@ pub enum Cmd {
     Bench,
     /// The options are checked by the sweep binary itself.
     Sim(Vec<String>),
+    Mutants(Vec<String>),
     Help,
 }
 
@@ -38,6 +44,7 @@ impl Cmd {
             "conformance" => Ok(Cmd::Conformance(rest.to_vec())),
             "bench" if rest.is_empty() => Ok(Cmd::Bench),
             "sim" => Ok(Cmd::Sim(rest.to_vec())),
+            "mutants" => Ok(Cmd::Mutants(rest.to_vec())),
             "bench" => Err(format!("`bench` takes no arguments, got {rest:?}")),
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),
@@ -63,6 +70,10 @@ mod tests {
         );
         assert!(parse(&[]).is_err());
         assert_eq!(parse(&["bench"]), Ok(Cmd::Bench));
+        assert_eq!(
+            parse(&["mutants", "--minutes", "8"]),
+            Ok(Cmd::Mutants(vec!["--minutes".into(), "8".into()]))
+        );
         assert!(parse(&["bench", "x"]).is_err());
         assert!(
             parse(&["nope"])

@@ -5,10 +5,12 @@
 //!   against the spec model, the scenarios and the corpus, with the per-rule report.
 //! - `cargo xtask bench`: engine-level benchmark figures.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
+//! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing.
 
 mod bench;
 mod conformance;
 mod flags;
+mod mutants;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
         Ok(flags::Cmd::Bench) => bench::run(),
         Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
+        Ok(flags::Cmd::Mutants(rest)) => mutants::run(&rest),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())

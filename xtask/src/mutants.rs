@@ -1,0 +1,438 @@
+//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing with
+//! cargo-mutants (installed if missing), with the project's settings in
+//! `.cargo/mutants.toml`, and a report per file.
+//!
+//! A mutant that survives is a behaviour no test states. Some mutants change no behaviour
+//! (removing an assertion, say): those are listed, with a reason each, in
+//! `.cargo/mutants-equivalent.txt` and counted apart, never skipped. The score is over the
+//! behaviour-changing mutants: (caught + timeout) / (caught + missed + timeout), where a
+//! timeout is a mutant that made the tests hang, so they noticed.
+
+// Wall time bounds the run; it reaches no trace or report of the engine.
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::project_root;
+
+/// The cargo-mutants release the settings are written for.
+const CARGO_MUTANTS_VERSION: &str = "27.1.0";
+/// Known-equivalent mutants: `file | mutation | reason`, one per line.
+pub const EQUIVALENT: &str = ".cargo/mutants-equivalent.txt";
+
+#[derive(Debug, Default, PartialEq)]
+pub struct Options {
+    pub files: Vec<String>,
+    pub in_diff: Option<String>,
+    /// Stop after this long and report what was tested (CI's bound).
+    pub minutes: Option<u64>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Options, String> {
+        let mut o = Options::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
+            match a.as_str() {
+                "--file" | "-f" => o.files.push(value()?),
+                "--in-diff" => o.in_diff = Some(value()?),
+                "--minutes" => {
+                    let v = value()?;
+                    o.minutes = Some(v.parse().map_err(|_| format!("--minutes {v}: a number"))?);
+                }
+                other => return Err(format!("mutants: unknown option '{other}'")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let opts = Options::parse(args)?;
+    ensure_installed()?;
+    let root = project_root();
+    let out = root.join("target/mutants");
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut cmd = Command::new(cargo());
+    cmd.current_dir(&root)
+        .args(["mutants", "--no-shuffle", "--output"])
+        .arg(&out);
+    for f in &opts.files {
+        cmd.args(["--file", f]);
+    }
+    if let Some(rev) = &opts.in_diff {
+        let diff = git_diff(&root, rev)?;
+        if diff.trim().is_empty() {
+            println!("mutants: no change since {rev}: nothing to mutate");
+            return Ok(());
+        }
+        let patch = out.join("in-diff.patch");
+        fs::write(&patch, diff).map_err(|e| format!("{}: {e}", patch.display()))?;
+        cmd.arg("--in-diff").arg(&patch);
+    }
+    eprintln!("$ {cmd:?}");
+    let mut child = cmd
+        .stdout(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start cargo mutants: {e}"))?;
+    let deadline = opts
+        .minutes
+        .map(|m| Instant::now() + Duration::from_secs(m * 60));
+    let mut stopped_early = false;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            // cargo-mutants exits non-zero when a mutant survives; the report judges.
+            if !matches!(status.code(), Some(0..=3)) {
+                return Err(format!("cargo mutants failed ({status})"));
+            }
+            break;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            stopped_early = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let outcomes = read_outcomes(&out.join("mutants.out/outcomes.json"))?;
+    let equivalent = read_equivalent(&root.join(EQUIVALENT))?;
+    let report = Report::new(&outcomes, &equivalent);
+    print!("{}", report.render());
+    if stopped_early {
+        println!(
+            "mutants: stopped after {} minutes (--minutes): the list above is what was tested",
+            opts.minutes.unwrap_or_default()
+        );
+    }
+    if report.survivors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} behaviour-changing mutants survived: state the behaviour in a test, or, if \
+             the mutant changes nothing observable, list it in {EQUIVALENT} with the reason",
+            report.survivors.len()
+        ))
+    }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn ensure_installed() -> Result<(), String> {
+    let found = Command::new(cargo())
+        .args(["mutants", "--version"])
+        .output()
+        .map(|o| {
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(CARGO_MUTANTS_VERSION)
+        })
+        .unwrap_or(false);
+    if found {
+        return Ok(());
+    }
+    crate::cargo(
+        &[
+            "install",
+            "--locked",
+            "cargo-mutants",
+            "--version",
+            CARGO_MUTANTS_VERSION,
+        ],
+        &[],
+    )
+}
+
+/// The diff from `rev` to the work tree, as `git diff` prints it.
+fn git_diff(root: &Path, rev: &str) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(["diff", rev, "--"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("could not run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git diff {rev}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One tested mutant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub file: String,
+    pub line: u64,
+    pub col: u64,
+    /// What it did, as cargo-mutants names it without the position: `replace += with *= in
+    /// Interp::run_retrying`.
+    pub mutation: String,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Summary {
+    Caught,
+    Missed,
+    Timeout,
+    Unviable,
+}
+
+/// The mutants cargo-mutants tested, from its `outcomes.json` (the baseline left out).
+pub fn read_outcomes(path: &Path) -> Result<Vec<Outcome>, String> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let json: Json = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for o in json["outcomes"].as_array().into_iter().flatten() {
+        let Some(m) = o["scenario"].get("Mutant") else {
+            continue; // the baseline
+        };
+        let summary = match o["summary"].as_str() {
+            Some("CaughtMutant") => Summary::Caught,
+            Some("MissedMutant") => Summary::Missed,
+            Some("Timeout") => Summary::Timeout,
+            Some("Unviable") => Summary::Unviable,
+            _ => continue,
+        };
+        let name = m["name"].as_str().unwrap_or_default();
+        out.push(Outcome {
+            file: m["file"].as_str().unwrap_or_default().to_owned(),
+            line: m["span"]["start"]["line"].as_u64().unwrap_or(0),
+            col: m["span"]["start"]["column"].as_u64().unwrap_or(0),
+            mutation: mutation_of(name),
+            summary,
+        });
+    }
+    Ok(out)
+}
+
+/// `engine/src/x.rs:12:5: replace a with b` → `replace a with b`.
+fn mutation_of(name: &str) -> String {
+    let mut rest = name;
+    for _ in 0..3 {
+        match rest.split_once(':') {
+            Some((_, r)) => rest = r,
+            None => return name.trim().to_owned(),
+        }
+    }
+    rest.trim().to_owned()
+}
+
+/// `(file, mutation) → reason` from the equivalents file; positions are left out so that
+/// an entry survives edits above it.
+pub fn read_equivalent(path: &Path) -> Result<BTreeMap<(String, String), String>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_equivalent(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn parse_equivalent(text: &str) -> Result<BTreeMap<(String, String), String>, String> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
+        match parts[..] {
+            [file, mutation, reason] if !reason.is_empty() => {
+                out.insert((file.to_owned(), mutation.to_owned()), reason.to_owned());
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: want `file | mutation | reason`, got `{line}`",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct FileRow {
+    caught: u32,
+    missed: u32,
+    timeout: u32,
+    unviable: u32,
+    equivalent: u32,
+}
+
+impl FileRow {
+    /// Caught share of the behaviour-changing mutants; `None` when there are none.
+    fn score(&self) -> Option<f64> {
+        let changing = self.caught + self.missed + self.timeout;
+        (changing > 0).then(|| f64::from(self.caught + self.timeout) / f64::from(changing))
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    rows: BTreeMap<String, FileRow>,
+    /// `file:line:col: mutation`, missed and not known-equivalent.
+    pub survivors: Vec<String>,
+    equivalents: Vec<String>,
+}
+
+impl Report {
+    pub fn new(outcomes: &[Outcome], equivalent: &BTreeMap<(String, String), String>) -> Report {
+        let mut rows: BTreeMap<String, FileRow> = BTreeMap::new();
+        let mut survivors = Vec::new();
+        let mut equivalents = Vec::new();
+        for o in outcomes {
+            let row = rows.entry(o.file.clone()).or_default();
+            let at = format!("{}:{}:{}: {}", o.file, o.line, o.col, o.mutation);
+            let known = equivalent.get(&(o.file.clone(), o.mutation.clone()));
+            match (o.summary, known) {
+                (Summary::Missed | Summary::Caught | Summary::Timeout, Some(reason)) => {
+                    row.equivalent += 1;
+                    equivalents.push(format!("{at}  ({reason})"));
+                }
+                (Summary::Caught, None) => row.caught += 1,
+                (Summary::Timeout, None) => row.timeout += 1,
+                (Summary::Unviable, _) => row.unviable += 1,
+                (Summary::Missed, None) => {
+                    row.missed += 1;
+                    survivors.push(at);
+                }
+            }
+        }
+        Report {
+            rows,
+            survivors,
+            equivalents,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::from(
+            "\nfile                                    caught missed timeout unviable equivalent  score\n",
+        );
+        let mut total = FileRow::default();
+        for (file, r) in &self.rows {
+            s += &row_line(file, r);
+            total.caught += r.caught;
+            total.missed += r.missed;
+            total.timeout += r.timeout;
+            total.unviable += r.unviable;
+            total.equivalent += r.equivalent;
+        }
+        s += &row_line("all", &total);
+        if !self.equivalents.is_empty() {
+            s += &format!("\nknown equivalent ({EQUIVALENT}):\n");
+            for e in &self.equivalents {
+                s += &format!("  {e}\n");
+            }
+        }
+        if !self.survivors.is_empty() {
+            s += "\nsurvivors (behaviour no test states):\n";
+            for e in &self.survivors {
+                s += &format!("  {e}\n");
+            }
+        }
+        s
+    }
+}
+
+fn row_line(file: &str, r: &FileRow) -> String {
+    let score = r
+        .score()
+        .map_or("-".to_owned(), |x| format!("{:.1}%", x * 100.0));
+    format!(
+        "{file:<40} {:>6} {:>6} {:>7} {:>8} {:>10} {score:>6}\n",
+        r.caught, r.missed, r.timeout, r.unviable, r.equivalent
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(file: &str, mutation: &str, summary: Summary) -> Outcome {
+        Outcome {
+            file: file.into(),
+            line: 3,
+            col: 9,
+            mutation: mutation.into(),
+            summary,
+        }
+    }
+
+    #[test]
+    fn names_lose_their_position() {
+        assert_eq!(
+            mutation_of("engine/src/a.rs:12:5: replace a::b -> bool with true"),
+            "replace a::b -> bool with true"
+        );
+    }
+
+    #[test]
+    fn the_equivalents_file_needs_a_reason() {
+        let ok = parse_equivalent("# c\n\nengine/src/a.rs | replace f with () | only asserts\n")
+            .unwrap();
+        assert_eq!(
+            ok.get(&("engine/src/a.rs".into(), "replace f with ()".into())),
+            Some(&"only asserts".to_owned())
+        );
+        assert!(parse_equivalent("engine/src/a.rs | replace f with ()\n").is_err());
+        assert!(parse_equivalent("engine/src/a.rs | replace f with () | \n").is_err());
+    }
+
+    #[test]
+    fn survivors_fail_and_equivalents_are_counted_apart() {
+        let eq = parse_equivalent("a.rs | replace f with () | only asserts\n").unwrap();
+        let outcomes = [
+            outcome("a.rs", "replace f with ()", Summary::Missed),
+            outcome("a.rs", "replace + with -", Summary::Caught),
+            outcome("a.rs", "replace g -> bool with true", Summary::Missed),
+            outcome("a.rs", "replace h with ()", Summary::Timeout),
+            outcome("b.rs", "replace k with ()", Summary::Unviable),
+        ];
+        let r = Report::new(&outcomes, &eq);
+        assert_eq!(r.survivors, ["a.rs:3:9: replace g -> bool with true"]);
+        let a = &r.rows["a.rs"];
+        assert_eq!((a.caught, a.missed, a.timeout, a.equivalent), (1, 1, 1, 1));
+        assert_eq!(a.score(), Some(2.0 / 3.0));
+        assert_eq!(r.rows["b.rs"].score(), None);
+        let text = r.render();
+        assert!(text.contains("66.7%"), "{text}");
+        assert!(text.contains("only asserts"), "{text}");
+    }
+
+    #[test]
+    fn options() {
+        let args: Vec<String> = [
+            "--file",
+            "engine/src/a.rs",
+            "--in-diff",
+            "HEAD~1",
+            "--minutes",
+            "8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            Options::parse(&args),
+            Ok(Options {
+                files: vec!["engine/src/a.rs".into()],
+                in_diff: Some("HEAD~1".into()),
+                minutes: Some(8),
+            })
+        );
+        assert!(Options::parse(&["--minutes".to_owned(), "x".to_owned()]).is_err());
+        assert!(Options::parse(&["--nope".to_owned()]).is_err());
+    }
+}
