@@ -157,6 +157,11 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 
 const INPUT_KEYS: &[&str] = &["kind", "file", "argument", "function", "args", "probe"];
 
+/// Whether `key` is a field of an input's encoding (a reproducer adds its own).
+pub(crate) fn is_input_key(key: &str) -> bool {
+    INPUT_KEYS.contains(&key)
+}
+
 /// One line: newlines in `value` would end the field early, so they are spelled out.
 fn field(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(key.as_bytes());
