@@ -5,10 +5,12 @@
 //!   against the spec model, the scenarios and the corpus, with the per-rule report.
 //! - `cargo xtask bench`: engine-level benchmark figures.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
+//! - `cargo xtask fuzz [--seconds N] [--seed S] [--jobs J] [--replay FILE]`: the fuzzer.
 
 mod bench;
 mod conformance;
 mod flags;
+mod fuzz;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
         Ok(flags::Cmd::Bench) => bench::run(),
         Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
+        Ok(flags::Cmd::Fuzz(args)) => fuzz::run(&args),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())
