@@ -257,15 +257,19 @@ fn candidates(input: &Input) -> Vec<Input> {
                 out.push(Input::Definition(Definition { text, ..d.clone() }));
             }
             let lines = mutate::lines(&d.text);
-            let mut chunk = lines.len() / 2;
-            while chunk >= 1 {
-                for start in (0..lines.len()).step_by(chunk) {
-                    let end = (start + chunk).min(lines.len());
-                    let mut text = d.text[..lines[start].0].to_vec();
-                    text.extend_from_slice(&d.text[lines[end - 1].1..]);
-                    out.push(Input::Definition(Definition { text, ..d.clone() }));
-                }
-                chunk /= 2;
+            // The longest line alone, unindented: a deep `- - - …` or `[[[…` overflows
+            // wherever it is.
+            if let Some(&(s, e)) = lines
+                .iter()
+                .max_by_key(|(s, e)| e - s)
+                .filter(|_| lines.len() > 1)
+            {
+                let line = &d.text[s..e];
+                let indent = line.iter().take_while(|&&b| b == b' ').count();
+                out.push(Input::Definition(Definition {
+                    text: line[indent..].to_vec(),
+                    ..d.clone()
+                }));
             }
             // The longest line cut to a half or three quarters: deep `- - - …` or `[[[…`
             // lines get shallower.
@@ -280,6 +284,16 @@ fn candidates(input: &Input) -> Vec<Input> {
                     text.extend_from_slice(&d.text[e..]);
                     out.push(Input::Definition(Definition { text, ..d.clone() }));
                 }
+            }
+            let mut chunk = lines.len() / 2;
+            while chunk >= 1 {
+                for start in (0..lines.len()).step_by(chunk) {
+                    let end = (start + chunk).min(lines.len());
+                    let mut text = d.text[..lines[start].0].to_vec();
+                    text.extend_from_slice(&d.text[lines[end - 1].1..]);
+                    out.push(Input::Definition(Definition { text, ..d.clone() }));
+                }
+                chunk /= 2;
             }
             if d.text.len() > 64 {
                 out.push(Input::Definition(Definition {
@@ -330,7 +344,7 @@ fn numbers(text: &[u8]) -> Vec<(usize, usize, u64)> {
 }
 
 /// Greedily replaces the input by the first smaller one that still fails the same way,
-/// within a budget of time and attempts (a hang costs a whole input budget per attempt).
+/// within a budget of time and attempts (a hang costs two input budgets per attempt).
 pub fn minimise(
     worker: &mut Worker,
     input: Input,
@@ -339,9 +353,18 @@ pub fn minimise(
 ) -> (Input, Failure) {
     let started = now();
     let mut attempts = match failure.kind {
+        // A hang costs a whole input budget per attempt, a memory overrun about half a
+        // second; a panic or a dead worker a few milliseconds.
         FailureKind::Hang => 3,
-        FailureKind::Panic => 400,
-        _ => 40,
+        FailureKind::Memory => 40,
+        _ => 300,
+    };
+    // A smaller hang must hang for twice the budget: one just over it would pass when the
+    // machine is less busy than it was while minimising, and not reproduce.
+    let attempt_budget = if failure.kind == FailureKind::Hang {
+        budget * 2
+    } else {
+        budget
     };
     let (mut input, mut failure) = (input, failure);
     'outer: loop {
@@ -350,7 +373,7 @@ pub fn minimise(
                 break 'outer;
             }
             attempts -= 1;
-            if let Ok(Verdict::Fail(f)) = worker.run(&c, budget) {
+            if let Ok(Verdict::Fail(f)) = worker.run(&c, attempt_budget) {
                 if same_failure(&failure, &f) {
                     input = c;
                     failure = f;
