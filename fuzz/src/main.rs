@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use wfsim_fuzz::budget::Budgeted;
 use wfsim_fuzz::campaign::{self, Options};
@@ -13,12 +14,14 @@ use wfsim_fuzz::worker;
 #[global_allocator]
 static ALLOC: Budgeted = Budgeted::new();
 
-const USAGE: &str = "usage: wfsim-fuzz [--seconds N] [--seed S] [--jobs J] [--replay FILE]
+const USAGE: &str =
+    "usage: wfsim-fuzz [--seconds N] [--seed S] [--jobs J] [--budget-ms MS] [--replay FILE]
 
-  --seconds N    how long to generate inputs (default 60); reproducers are replayed first
-  --seed S       the seed every generated input derives from (default 0)
-  --jobs J       worker processes (default: the number of CPUs, at most 4)
-  --replay FILE  run one reproducer and say whether it still fails";
+  --seconds N      how long to generate inputs (default 60); reproducers are replayed first
+  --seed S         the seed every generated input derives from (default 0)
+  --jobs J         worker processes (default: the number of CPUs, at most 4)
+  --budget-ms MS   wall time an input may take (default 2000)
+  --replay FILE    run one reproducer and say whether it still fails";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +56,7 @@ struct Cmd {
     seconds: u64,
     seed: u64,
     jobs: usize,
+    budget: Duration,
     replay: Option<PathBuf>,
 }
 
@@ -61,6 +65,7 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
         seconds: 60,
         seed: 0,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+        budget: campaign::INPUT_BUDGET,
         replay: None,
     };
     let mut it = args.iter();
@@ -74,6 +79,7 @@ fn parse(args: &[String]) -> Result<Cmd, String> {
             "--seconds" => cmd.seconds = number(value()?)?,
             "--seed" => cmd.seed = number(value()?)?,
             "--jobs" => cmd.jobs = number(value()?)?.clamp(1, 64) as usize,
+            "--budget-ms" => cmd.budget = Duration::from_millis(number(value()?)?.max(1)),
             "--replay" => cmd.replay = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument '{other}'")),
@@ -87,7 +93,7 @@ impl Cmd {
     fn run(&self) -> Result<bool, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
         if let Some(file) = &self.replay {
-            return replay_one(&exe, file);
+            return replay_one(&exe, file, self.budget);
         }
         let opts = Options {
             root: Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
@@ -95,7 +101,7 @@ impl Cmd {
             seconds: self.seconds,
             seed: self.seed,
             jobs: self.jobs,
-            budget: campaign::INPUT_BUDGET,
+            budget: self.budget,
         };
         let summary = campaign::run(&opts)?;
         print!("{}", campaign::report(&summary, self.jobs));
@@ -103,9 +109,9 @@ impl Cmd {
     }
 }
 
-fn replay_one(exe: &Path, file: &Path) -> Result<bool, String> {
+fn replay_one(exe: &Path, file: &Path, budget: Duration) -> Result<bool, String> {
     let mut worker = Worker::new(exe);
-    let (rep, verdict) = campaign::replay(&mut worker, file, campaign::INPUT_BUDGET)?;
+    let (rep, verdict) = campaign::replay(&mut worker, file, budget)?;
     println!(
         "{}: {} input, recorded as: {}",
         file.display(),

@@ -21,6 +21,7 @@ commands:
       --seconds N          how long to generate inputs (default 60)
       --seed S             seed of every generated input (default 0)
       --jobs J             worker processes (default: CPUs, at most 4)
+      --budget-ms MS       wall time an input may take (default 2000)
       --replay FILE        run one reproducer: does it still fail?";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -41,6 +42,7 @@ pub struct FuzzArgs {
     pub seconds: Option<u64>,
     pub seed: Option<u64>,
     pub jobs: Option<u64>,
+    pub budget_ms: Option<u64>,
     pub replay: Option<String>,
 }
 
@@ -62,6 +64,7 @@ impl FuzzArgs {
                 "--seed" => out.seed = Some(number()?),
                 "--jobs" if number()? == 0 => return Err("`fuzz --jobs` must be at least 1".into()),
                 "--jobs" => out.jobs = Some(number()?),
+                "--budget-ms" => out.budget_ms = Some(number()?),
                 "--replay" => out.replay = Some(value.clone()),
                 other => return Err(format!("`fuzz` has no option '{other}'")),
             }
@@ -145,6 +148,8 @@ mod tests {
             "7",
             "--jobs",
             "2",
+            "--budget-ms",
+            "900",
             "--replay",
             "f.txt",
         ]);
@@ -152,6 +157,7 @@ mod tests {
             seconds: Some(5),
             seed: Some(7),
             jobs: Some(2),
+            budget_ms: Some(900),
             replay: Some("f.txt".into()),
         };
         assert_eq!(all, Ok(Cmd::Fuzz(want)));
