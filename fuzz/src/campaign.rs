@@ -415,6 +415,9 @@ pub struct Summary {
     pub still_failing: Vec<(String, Failure)>,
     /// Inputs the worker could not read or build: a fuzzer bug.
     pub invalid: Vec<String>,
+    /// Inputs over the time budget once, but not when run again with twice the budget:
+    /// slow on a busy machine, not counted as failures.
+    pub unconfirmed: u64,
 }
 
 impl Summary {
@@ -535,12 +538,30 @@ fn fuzz_job(
             Verdict::Fail(f) => f,
         };
         let sig = regress::signature(&input, &failure, &origin);
-        let fresh = {
+        let fresh = shared
+            .lock()
+            .map_err(|_| "poisoned")?
+            .known
+            .insert(sig.clone());
+        // A new hang must hang again for twice the budget: one just over it, on a busy
+        // machine, would make a reproducer that passes.
+        let failure = match failure.kind {
+            FailureKind::Hang if fresh => match worker.run(&input, opts.budget * 2)? {
+                Verdict::Fail(again) if same_failure(&failure, &again) => again,
+                _ => {
+                    let mut sh = shared.lock().map_err(|_| "poisoned")?;
+                    sh.known.remove(&sig);
+                    sh.summary.unconfirmed += 1;
+                    continue;
+                }
+            },
+            _ => failure,
+        };
+        {
             let mut sh = shared.lock().map_err(|_| "poisoned")?;
             *sh.summary.by_kind.entry(failure.kind).or_default() += 1;
             *sh.summary.by_signature.entry(sig.clone()).or_default() += 1;
-            sh.known.insert(sig.clone())
-        };
+        }
         if !fresh {
             continue;
         }
@@ -581,6 +602,13 @@ pub fn report(s: &Summary, jobs: usize) -> String {
     out.push_str(&format!("failing inputs by kind: {}\n", kinds.join(", ")));
     for (sig, n) in &s.by_signature {
         out.push_str(&format!("  {n:>6}  {sig}\n"));
+    }
+    if s.unconfirmed > 0 {
+        out.push_str(&format!(
+            "{} inputs went over the time budget once but not on a second run with twice \
+             the budget: not counted\n",
+            s.unconfirmed
+        ));
     }
     if !s.still_failing.is_empty() {
         out.push_str(&format!(
