@@ -537,26 +537,31 @@ fn fuzz_job(
             }
             Verdict::Fail(f) => f,
         };
-        let sig = regress::signature(&input, &failure, &origin);
-        let fresh = shared
+        let mut sig = regress::signature(&input, &failure, &origin);
+        let mut fresh = shared
             .lock()
             .map_err(|_| "poisoned")?
             .known
             .insert(sig.clone());
-        // A new hang must hang again for twice the budget: one just over it, on a busy
-        // machine, would make a reproducer that passes.
-        let failure = match failure.kind {
-            FailureKind::Hang if fresh => match worker.run(&input, opts.budget * 2)? {
-                Verdict::Fail(again) if same_failure(&failure, &again) => again,
-                _ => {
-                    let mut sh = shared.lock().map_err(|_| "poisoned")?;
-                    sh.known.remove(&sig);
-                    sh.summary.unconfirmed += 1;
-                    continue;
-                }
-            },
-            _ => failure,
-        };
+        // A new hang must fail again with twice the budget: one just over it, on a busy
+        // machine, would make a reproducer that passes. (It may fail otherwise the second
+        // time: a loop that fills memory slowly hangs first, then runs out.)
+        let mut failure = failure;
+        if failure.kind == FailureKind::Hang && fresh {
+            let again = worker.run(&input, opts.budget * 2)?;
+            let mut sh = shared.lock().map_err(|_| "poisoned")?;
+            let Verdict::Fail(again) = again else {
+                sh.known.remove(&sig);
+                sh.summary.unconfirmed += 1;
+                continue;
+            };
+            if !same_failure(&failure, &again) {
+                sh.known.remove(&sig);
+                sig = regress::signature(&input, &again, &origin);
+                fresh = sh.known.insert(sig.clone());
+            }
+            failure = again;
+        }
         {
             let mut sh = shared.lock().map_err(|_| "poisoned")?;
             *sh.summary.by_kind.entry(failure.kind).or_default() += 1;
