@@ -344,14 +344,16 @@ fn numbers(text: &[u8]) -> Vec<(usize, usize, u64)> {
 }
 
 /// Greedily replaces the input by the first smaller one that still fails the same way,
-/// within a budget of time and attempts (a hang costs two input budgets per attempt).
+/// within a budget of time and attempts (a hang costs two input budgets per attempt), and
+/// not past `deadline`, the end of the run: an input is saved as found if need be.
 pub fn minimise(
     worker: &mut Worker,
     input: Input,
     failure: Failure,
     budget: Duration,
+    deadline: Instant,
 ) -> (Input, Failure) {
-    let started = now();
+    let stop = deadline.min(now() + MINIMISE_BUDGET);
     let mut attempts = match failure.kind {
         // A hang costs a whole input budget per attempt, a memory overrun about half a
         // second; a panic or a dead worker a few milliseconds.
@@ -369,7 +371,7 @@ pub fn minimise(
     let (mut input, mut failure) = (input, failure);
     'outer: loop {
         for c in candidates(&input) {
-            if attempts == 0 || now().duration_since(started) > MINIMISE_BUDGET {
+            if attempts == 0 || now() > stop {
                 break 'outer;
             }
             attempts -= 1;
@@ -572,7 +574,7 @@ fn fuzz_job(
         }
         println!("job {job}, input {n}: {failure} ({sig}); minimising");
         let t0 = now();
-        let (input, failure) = minimise(&mut worker, input, failure, opts.budget);
+        let (input, failure) = minimise(&mut worker, input, failure, opts.budget, deadline);
         let spent = now().duration_since(t0);
         let rep = Reproducer {
             input,
