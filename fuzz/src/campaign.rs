@@ -271,17 +271,27 @@ fn candidates(input: &Input) -> Vec<Input> {
                     ..d.clone()
                 }));
             }
-            // The longest line cut to a half or three quarters: deep `- - - …` or `[[[…`
-            // lines get shallower.
+            // The longest line made shorter: cut to a half or three quarters, or with its
+            // middle half or quarter taken out, which keeps both ends (`'${1+1+…+1}'`
+            // cut at the end would leave its quote open). Deep `- - - …` or `[[[…` lines
+            // get shallower.
             if let Some(&(s, e)) = lines
                 .iter()
                 .max_by_key(|(s, e)| e - s)
                 .filter(|(s, e)| e - s > 64)
             {
-                for keep in [(e - s) / 2, (e - s) * 3 / 4] {
+                let n = e - s;
+                for (keep, resume) in [
+                    (n / 2, n),
+                    (n * 3 / 4, n),
+                    (n / 4, n * 3 / 4),
+                    (n * 3 / 8, n * 5 / 8),
+                ] {
                     let mut text = d.text[..s + keep].to_vec();
-                    text.push(b'\n');
-                    text.extend_from_slice(&d.text[e..]);
+                    if resume == n {
+                        text.push(b'\n');
+                    }
+                    text.extend_from_slice(&d.text[s + resume..]);
                     out.push(Input::Definition(Definition { text, ..d.clone() }));
                 }
             }
@@ -736,5 +746,16 @@ mod tests {
             )
         );
         assert_eq!(numbers(b"a12 34 5 x 678"), [(4, 6, 34), (11, 14, 678)]);
+        let long = format!("a:\n  b: '${{{}1}}'\n", "1+".repeat(100));
+        let long = Input::Definition(Definition {
+            file: "a.yaml".into(),
+            text: long.into_bytes(),
+            scenario: None,
+            argument: None,
+        });
+        let middle_out = format!("a:\n  b: '${{{}1}}'\n", "1+".repeat(50));
+        assert!(candidates(&long).iter().any(
+            |c| matches!(c, Input::Definition(x) if x.text.ends_with(b"+1}'\n") && x.text.len() < middle_out.len() + 4)
+        ));
     }
 }
