@@ -19,7 +19,15 @@ commands:
                            report per file and every survivor at file:line
       --file F             mutate only files matching F (repeatable)
       --in-diff REV        mutate only the lines changed since REV
-      --minutes M          stop after M minutes and report what was tested";
+      --minutes M          stop after M minutes and report what was tested
+  fuzz [OPTIONS]           replay fixtures/fuzz-regressions/, then run mutated fixtures
+                           and generated library calls in worker processes under a time
+                           and memory budget; a failure is saved there (exit 1)
+      --seconds N          how long to generate inputs (default 60)
+      --seed S             seed of every generated input (default 0)
+      --jobs J             worker processes (default: CPUs, at most 4)
+      --budget-ms MS       wall time an input may take (default 2000)
+      --replay FILE        run one reproducer: does it still fail?";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -30,7 +38,64 @@ pub enum Cmd {
     /// The options are checked by the sweep binary itself.
     Sim(Vec<String>),
     Mutants(Vec<String>),
+    Fuzz(FuzzArgs),
     Help,
+}
+
+/// `cargo xtask fuzz`'s options, checked here so a typo fails before a release build.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FuzzArgs {
+    pub seconds: Option<u64>,
+    pub seed: Option<u64>,
+    pub jobs: Option<u64>,
+    pub budget_ms: Option<u64>,
+    pub replay: Option<String>,
+}
+
+impl FuzzArgs {
+    fn parse(args: &[String]) -> Result<FuzzArgs, String> {
+        let mut out = FuzzArgs::default();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let value = it
+                .next()
+                .ok_or_else(|| format!("`fuzz {flag}` needs a value"))?;
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("`fuzz {flag}`: '{value}' is not a number"))
+            };
+            match flag.as_str() {
+                "--seconds" => out.seconds = Some(number()?),
+                "--seed" => out.seed = Some(number()?),
+                "--jobs" if number()? == 0 => return Err("`fuzz --jobs` must be at least 1".into()),
+                "--jobs" => out.jobs = Some(number()?),
+                "--budget-ms" => out.budget_ms = Some(number()?),
+                "--replay" => out.replay = Some(value.clone()),
+                other => return Err(format!("`fuzz` has no option '{other}'")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fuzz binary's arguments; `replay` as given (the caller resolves it).
+    pub fn to_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let flags = [
+            ("--seconds", self.seconds),
+            ("--seed", self.seed),
+            ("--jobs", self.jobs),
+        ];
+        for (flag, value) in flags {
+            if let Some(v) = value {
+                out.extend([flag.to_owned(), v.to_string()]);
+            }
+        }
+        if let Some(file) = &self.replay {
+            out.extend(["--replay".to_owned(), file.clone()]);
+        }
+        out
+    }
 }
 
 impl Cmd {
@@ -45,6 +110,7 @@ impl Cmd {
             "bench" if rest.is_empty() => Ok(Cmd::Bench),
             "sim" => Ok(Cmd::Sim(rest.to_vec())),
             "mutants" => Ok(Cmd::Mutants(rest.to_vec())),
+            "fuzz" => Ok(Cmd::Fuzz(FuzzArgs::parse(rest)?)),
             "bench" => Err(format!("`bench` takes no arguments, got {rest:?}")),
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),
@@ -79,6 +145,52 @@ mod tests {
             parse(&["nope"])
                 .unwrap_err()
                 .contains("unknown command 'nope'")
+        );
+    }
+
+    #[test]
+    fn fuzz_options() {
+        assert_eq!(parse(&["fuzz"]), Ok(Cmd::Fuzz(FuzzArgs::default())));
+        let all = parse(&[
+            "fuzz",
+            "--seconds",
+            "5",
+            "--seed",
+            "7",
+            "--jobs",
+            "2",
+            "--budget-ms",
+            "900",
+            "--replay",
+            "f.txt",
+        ]);
+        let want = FuzzArgs {
+            seconds: Some(5),
+            seed: Some(7),
+            jobs: Some(2),
+            budget_ms: Some(900),
+            replay: Some("f.txt".into()),
+        };
+        assert_eq!(all, Ok(Cmd::Fuzz(want)));
+        let Ok(Cmd::Fuzz(args)) = parse(&["fuzz", "--seed", "7", "--seconds", "5"]) else {
+            panic!("fuzz did not parse");
+        };
+        assert_eq!(args.to_args(), ["--seconds", "5", "--seed", "7"]);
+        assert!(
+            parse(&["fuzz", "--seconds"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            parse(&["fuzz", "--seconds", "ten"])
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(parse(&["fuzz", "--jobs", "0"]).is_err());
+        assert!(
+            parse(&["fuzz", "--fast", "1"])
+                .unwrap_err()
+                .contains("no option '--fast'")
         );
     }
 }

@@ -6,11 +6,13 @@
 //! - `cargo xtask bench`: engine-level benchmark figures.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
 //! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing.
+//! - `cargo xtask fuzz [--seconds N] [--seed S] [--jobs J] [--replay FILE]`: the fuzzer.
 
 mod bench;
 mod conformance;
 mod flags;
 mod mutants;
+mod fuzz;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         Ok(flags::Cmd::Bench) => bench::run(),
         Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
         Ok(flags::Cmd::Mutants(rest)) => mutants::run(&rest),
+        Ok(flags::Cmd::Fuzz(args)) => fuzz::run(&args),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())
