@@ -14,6 +14,11 @@ const STRING_MAX: u64 = 1 << 21;
 /// Deepest nesting generated: past the depth where the bugs we know of show, short of the
 /// depth where merely dropping the value would overflow the worker's stack.
 const DEPTH_MAX: u64 = 40_000;
+/// Deepest value handed to a library call: the engine keeps every value within
+/// `VALUE_DEPTH_MAX`, and one expression (at most 400 characters) can wrap a value in at
+/// most 200 more levels before the result is checked. Deeper arguments cannot happen; past
+/// this, the fuzzer would only find that a Rust value that deep overflows when dropped.
+const ARGUMENT_DEPTH_MAX: u64 = wfsim_engine::limits::VALUE_DEPTH_MAX as u64 + 200;
 
 pub const INTS: &[i64] = &[
     0,
@@ -327,7 +332,7 @@ pub fn deep(r: &mut Rand, pool: &[String]) -> Recipe {
         1 => Recipe::str("x"),
         _ => value(r, pool, 3),
     };
-    let depth = r.log_size(DEPTH_MAX) as u32;
+    let depth = r.log_size(ARGUMENT_DEPTH_MAX) as u32;
     let key = if r.chance(1, 2) { None } else { Some(key(r)) };
     Recipe::Nest(Box::new(leaf), depth, key)
 }

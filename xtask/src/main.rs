@@ -11,8 +11,8 @@
 mod bench;
 mod conformance;
 mod flags;
-mod mutants;
 mod fuzz;
+mod mutants;
 mod test;
 #[cfg(test)]
 mod tidy;

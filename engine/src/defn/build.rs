@@ -335,6 +335,14 @@ impl Builder {
     }
 
     fn target(&mut self, text: &str, pos: Pos) -> Option<Target> {
+        let chars = text.chars().count();
+        if chars > EXPRESSION_CHARS_MAX {
+            self.err(
+                pos,
+                format!("an assignment target of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"),
+            );
+            return None;
+        }
         let parsed = match expr::parse(text) {
             Ok(e) => e,
             Err(e) => {
@@ -765,7 +773,10 @@ impl Builder {
                 let inner = &s[2..s.len() - 1];
                 let chars = inner.chars().count();
                 if chars > EXPRESSION_CHARS_MAX {
+                    // Not parsed: the parser recurses once per nesting level, and the limit
+                    // is what bounds the nesting.
                     self.err(n.pos, format!("an expression of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"));
+                    return Tmpl::Lit(Value::Null);
                 }
                 match expr::parse(inner) {
                     Ok(e) => {

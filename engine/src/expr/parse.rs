@@ -136,6 +136,7 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
         tokens,
         pos: 0,
         end: src.len(),
+        depth: 0,
     };
     let e = p.expr(0)?;
     if let Some((t, at)) = p.tokens.get(p.pos) {
@@ -151,7 +152,14 @@ struct Parser {
     tokens: Vec<Spanned>,
     pos: usize,
     end: usize,
+    /// Nesting of `unary` calls now: parentheses, brackets, calls and prefix operators.
+    depth: usize,
 }
+
+/// Nesting an expression may have. The parser recurses once per level, so a deeper one is
+/// refused rather than allowed to exhaust the stack; 400 characters (the expression limit)
+/// can nest at most 200 levels anyway.
+const NESTING_MAX: usize = 200;
 
 const KEYWORDS: [&str; 4] = ["and", "or", "not", "in"];
 
@@ -230,6 +238,18 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.depth >= NESTING_MAX {
+            return self.error(format!(
+                "the expression nests more than {NESTING_MAX} levels deep"
+            ));
+        }
+        self.depth += 1;
+        let e = self.unary_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, ParseError> {
         match self.peek() {
             Some(Token::Ident(k)) if k == "not" => {
                 self.pos += 1;
@@ -340,6 +360,22 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_is_bounded_not_a_stack_overflow() {
+        for deep in [
+            format!("{}1{}", "(".repeat(50_000), ")".repeat(50_000)),
+            format!("{}1", "not ".repeat(50_000)),
+            format!("{}1", "-".repeat(50_000)),
+            format!("{}1{}", "[".repeat(50_000), "]".repeat(50_000)),
+            format!("{}1{}", "f(".repeat(50_000), ")".repeat(50_000)),
+        ] {
+            let e = parse(&deep).unwrap_err();
+            assert!(e.message.contains("nests more than 200"), "{e:?}");
+        }
+        let ok = format!("{}1{}", "(".repeat(150), ")".repeat(150));
+        assert!(parse(&ok).is_ok());
+    }
 
     fn show(e: &Expr) -> String {
         match e {
