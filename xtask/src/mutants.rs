@@ -231,15 +231,34 @@ fn mutation_of(name: &str) -> String {
     rest.trim().to_owned()
 }
 
-/// `(file, mutation) → reason` from the equivalents file; positions are left out so that
-/// an entry survives edits above it.
-pub fn read_equivalent(path: &Path) -> Result<BTreeMap<(String, String), String>, String> {
+/// Known-equivalent mutants: a file, a mutation (`replace f with ()`; or `* in f`, every
+/// mutation inside function `f`), and why it changes nothing observable.
+#[derive(Debug, Default)]
+pub struct Equivalents {
+    entries: Vec<(String, String, String)>,
+}
+
+impl Equivalents {
+    /// Why mutant `mutation` of `file` is equivalent, if it is listed.
+    fn reason(&self, file: &str, mutation: &str) -> Option<&str> {
+        self.entries.iter().find_map(|(f, m, reason)| {
+            let matches = match m.strip_prefix("* ") {
+                Some(suffix) => mutation.ends_with(suffix),
+                None => mutation == m,
+            };
+            (f == file && matches).then_some(reason.as_str())
+        })
+    }
+}
+
+/// The equivalents file; positions are left out so that an entry survives edits above it.
+pub fn read_equivalent(path: &Path) -> Result<Equivalents, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     parse_equivalent(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn parse_equivalent(text: &str) -> Result<BTreeMap<(String, String), String>, String> {
-    let mut out = BTreeMap::new();
+fn parse_equivalent(text: &str) -> Result<Equivalents, String> {
+    let mut out = Equivalents::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -248,7 +267,8 @@ fn parse_equivalent(text: &str) -> Result<BTreeMap<(String, String), String>, St
         let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
         match parts[..] {
             [file, mutation, reason] if !reason.is_empty() => {
-                out.insert((file.to_owned(), mutation.to_owned()), reason.to_owned());
+                out.entries
+                    .push((file.to_owned(), mutation.to_owned(), reason.to_owned()));
             }
             _ => {
                 return Err(format!(
@@ -287,14 +307,14 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(outcomes: &[Outcome], equivalent: &BTreeMap<(String, String), String>) -> Report {
+    pub fn new(outcomes: &[Outcome], equivalent: &Equivalents) -> Report {
         let mut rows: BTreeMap<String, FileRow> = BTreeMap::new();
         let mut survivors = Vec::new();
         let mut equivalents = Vec::new();
         for o in outcomes {
             let row = rows.entry(o.file.clone()).or_default();
             let at = format!("{}:{}:{}: {}", o.file, o.line, o.col, o.mutation);
-            let known = equivalent.get(&(o.file.clone(), o.mutation.clone()));
+            let known = equivalent.reason(&o.file, &o.mutation);
             match (o.summary, known) {
                 (Summary::Missed | Summary::Caught | Summary::Timeout, Some(reason)) => {
                     row.equivalent += 1;
@@ -380,12 +400,20 @@ mod tests {
 
     #[test]
     fn the_equivalents_file_needs_a_reason() {
-        let ok = parse_equivalent("# c\n\nengine/src/a.rs | replace f with () | only asserts\n")
-            .unwrap();
+        let ok = parse_equivalent(
+            "# c\n\nengine/src/a.rs | replace f with () | only asserts\na.rs | * in g | g only asserts\n",
+        )
+        .unwrap();
         assert_eq!(
-            ok.get(&("engine/src/a.rs".into(), "replace f with ()".into())),
-            Some(&"only asserts".to_owned())
+            ok.reason("engine/src/a.rs", "replace f with ()"),
+            Some("only asserts")
         );
+        assert_eq!(
+            ok.reason("a.rs", "replace == with != in g"),
+            Some("g only asserts")
+        );
+        assert_eq!(ok.reason("a.rs", "replace == with != in h"), None);
+        assert_eq!(ok.reason("b.rs", "replace f with ()"), None);
         assert!(parse_equivalent("engine/src/a.rs | replace f with ()\n").is_err());
         assert!(parse_equivalent("engine/src/a.rs | replace f with () | \n").is_err());
     }
