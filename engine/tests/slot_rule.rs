@@ -77,6 +77,8 @@ fn spec_3_worked_example() {
     assert_eq!(send(&mut cbs, 6, id, "POST", "D"), 404);
     let counts = cbs.endpoint(EP0).unwrap().counts();
     assert_eq!((counts.accepted, counts.taken, counts.dropped), (2, 1, 1));
+    // The clock is the latest input's instant.
+    assert_eq!(cbs.now(), t(6));
 }
 
 #[test]
