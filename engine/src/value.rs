@@ -52,7 +52,7 @@ pub const SCALAR_BYTES: usize = 8;
 
 /// The elements of a list value. Read it as a `Vec` (it derefs to one); change it through
 /// [`List::set`] and [`List::push`], which keep its measure.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone)]
 pub struct List {
     items: Vec<Value>,
     measure: Measure,
@@ -91,6 +91,19 @@ impl List {
     }
 }
 
+impl Default for List {
+    fn default() -> List {
+        List::new(Vec::new())
+    }
+}
+
+/// Equal elements, whatever the recorded measure (a bound, after `set`).
+impl PartialEq for List {
+    fn eq(&self, other: &List) -> bool {
+        self.items == other.items
+    }
+}
+
 impl std::ops::Deref for List {
     type Target = Vec<Value>;
     fn deref(&self) -> &Vec<Value> {
@@ -106,7 +119,7 @@ impl std::fmt::Debug for List {
 
 /// The entries of a map value, in key order. Read it as a `BTreeMap` (it derefs to one);
 /// change it through [`Map::insert`] and [`Map::remove`], which keep its measure.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone)]
 pub struct Map {
     entries: BTreeMap<String, Value>,
     measure: Measure,
@@ -140,6 +153,19 @@ impl Map {
 
     pub fn into_btree(self) -> BTreeMap<String, Value> {
         self.entries
+    }
+}
+
+impl Default for Map {
+    fn default() -> Map {
+        Map::new(BTreeMap::new())
+    }
+}
+
+/// Equal entries, whatever the recorded measure.
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.entries == other.entries
     }
 }
 
@@ -275,6 +301,31 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measures_are_kept_as_values_are_built() {
+        let mut l = List::default();
+        assert_eq!((Value::List(Rc::new(l.clone())).bytes(), l.measure.depth), (8, 1));
+        l.push(Value::str("abc"));
+        assert_eq!(Value::List(Rc::new(l.clone())), Value::list(vec![Value::str("abc")]));
+        assert_eq!(l.bytes(), Value::list(vec![Value::str("abc")]).bytes());
+        let nested = Value::list(vec![Value::list(vec![Value::Null])]);
+        assert_eq!((nested.bytes(), nested.depth()), (24, 3));
+        let old = l.set(0, Value::str("x"));
+        assert_eq!(old, Value::str("abc"));
+        assert_eq!(l.bytes(), 8 + 8 + 1);
+        let mut m = Map::default();
+        m.insert("key".into(), Value::Int(1));
+        assert_eq!(Value::Map(Rc::new(m.clone())).bytes(), 8 + 3 + 8);
+        m.insert("key".into(), Value::str("ab"));
+        assert_eq!(Value::Map(Rc::new(m.clone())).bytes(), 8 + 3 + 8 + 2);
+        assert_eq!(m.remove("key"), Some(Value::str("ab")));
+        assert_eq!(m.remove("key"), None);
+        assert_eq!(Value::Map(Rc::new(m.clone())).bytes(), 8);
+        assert_eq!(Value::Map(Rc::new(m)), Value::map(Vec::<(String, Value)>::new()));
+        assert_eq!(Value::Bytes(b"ab"[..].into()).bytes(), 10);
+        assert_eq!((Value::Int(1).bytes(), Value::Int(1).depth()), (8, 1));
+    }
 
     #[test]
     fn json_numbers_keep_int_and_double_apart() {

@@ -1,0 +1,662 @@
+//! The standard library function by function (SPEC §6): what each gives, and what each
+//! raises, for and against every case its implementation tells apart. Called as the
+//! interpreter calls it, through `stdlib::call`.
+
+use wfsim_engine::Value;
+use wfsim_engine::error::{Raised, message, tags};
+use wfsim_engine::stdlib::{self, Host, LogPayload};
+
+/// A host with a fixed clock, one environment variable, counted ids, and kept logs.
+#[derive(Default)]
+struct TestHost {
+    logs: Vec<(String, LogPayload)>,
+    uuids: u32,
+    endpoints: Vec<String>,
+}
+
+impl Host for TestHost {
+    fn now_unix_nanos(&self) -> i128 {
+        1_704_067_205_500_000_000
+    }
+    fn uuid(&mut self) -> String {
+        self.uuids += 1;
+        format!("uuid-{}", self.uuids)
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        (name == "GOOGLE_CLOUD_PROJECT_ID").then(|| "demo".to_owned())
+    }
+    fn log(&mut self, severity: String, payload: LogPayload) {
+        self.logs.push((severity, payload));
+    }
+    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
+        self.endpoints.push(method.to_owned());
+        Ok(Value::map([(
+            "url",
+            Value::str(format!("https://cb/{method}")),
+        )]))
+    }
+}
+
+/// A value from JSON text.
+fn v(json: &str) -> Value {
+    Value::from_json(&serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}")))
+}
+
+fn bytes(b: &[u8]) -> Value {
+    Value::Bytes(b.into())
+}
+
+fn call_with(host: &mut TestHost, name: &str, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+    stdlib::call(name, args, host)
+}
+
+fn call(name: &str, args: Vec<Value>) -> Result<Value, Raised> {
+    call_with(
+        &mut TestHost::default(),
+        name,
+        args.into_iter().map(Some).collect(),
+    )
+}
+
+#[track_caller]
+fn gives(name: &str, args: Vec<Value>, want: Value) {
+    assert_eq!(call(name, args.clone()), Ok(want), "{name}({args:?})");
+}
+
+/// `name(args)` raises an error tagged `tag` whose message contains `text`.
+#[track_caller]
+fn raises(name: &str, args: Vec<Value>, tag: &str, text: &str) {
+    match call(name, args.clone()) {
+        Err(e) => {
+            assert_eq!(tags(&e), [tag], "{name}({args:?}): {e:?}");
+            let m = message(&e).unwrap_or_default();
+            assert!(m.contains(text), "{name}({args:?}): '{m}' lacks '{text}'");
+        }
+        Ok(v) => panic!("{name}({args:?}) gave {v:?}, expected {tag}"),
+    }
+}
+
+#[test]
+fn conversions() {
+    gives("bool", vec![v("true")], v("true"));
+    gives("bool", vec![v("false")], v("false"));
+    gives("bool", vec![v(r#""TRUE""#)], v("true"));
+    gives("bool", vec![v(r#""True""#)], v("true"));
+    gives("bool", vec![v(r#""false""#)], v("false"));
+    gives("bool", vec![v(r#""FaLsE""#)], v("false"));
+    raises(
+        "bool",
+        vec![v(r#""yes""#)],
+        "ValueError",
+        "cannot convert 'yes'",
+    );
+    raises(
+        "bool",
+        vec![v("1")],
+        "TypeError",
+        "cannot convert a integer",
+    );
+
+    gives("double", vec![v("2")], Value::Double(2.0));
+    gives("double", vec![v("2.5")], Value::Double(2.5));
+    gives("double", vec![v(r#"" 2.5 ""#)], Value::Double(2.5));
+    raises(
+        "double",
+        vec![v(r#""x""#)],
+        "ValueError",
+        "cannot convert 'x'",
+    );
+    raises(
+        "double",
+        vec![v("null")],
+        "TypeError",
+        "cannot convert a null",
+    );
+
+    gives("int", vec![v("7")], v("7"));
+    gives("int", vec![v("2.9")], v("2"));
+    gives("int", vec![v("-2.9")], v("-2"));
+    gives("int", vec![v(r#"" 42 ""#)], v("42"));
+    gives(
+        "int",
+        vec![Value::Double(9.1e18)],
+        Value::Int(9_100_000_000_000_000_000),
+    );
+    gives(
+        "int",
+        vec![Value::Double(-9.1e18)],
+        Value::Int(-9_100_000_000_000_000_000),
+    );
+    raises(
+        "int",
+        vec![Value::Double(9.3e18)],
+        "ValueError",
+        "out of range",
+    );
+    raises(
+        "int",
+        vec![Value::Double(-9.3e18)],
+        "ValueError",
+        "out of range",
+    );
+    raises(
+        "int",
+        vec![Value::Double(f64::NAN)],
+        "ValueError",
+        "out of range",
+    );
+    raises(
+        "int",
+        vec![v(r#""4.5""#)],
+        "ValueError",
+        "cannot convert '4.5'",
+    );
+    raises("int", vec![v("[]")], "TypeError", "cannot convert a list");
+
+    gives("string", vec![v(r#""s""#)], v(r#""s""#));
+    gives("string", vec![v("12")], v(r#""12""#));
+    gives("string", vec![v("1.5")], v(r#""1.5""#));
+    gives("string", vec![v("true")], v(r#""true""#));
+    gives("string", vec![v("null")], v(r#""null""#));
+    raises("string", vec![v("{}")], "TypeError", "cannot convert a map");
+
+    gives("default", vec![v("1"), v("2")], v("1"));
+    gives("default", vec![v("null"), v("2")], v("2"));
+    gives("default", vec![v("false"), v("2")], v("false"));
+    assert_eq!(
+        call_with(
+            &mut TestHost::default(),
+            "default",
+            vec![None, Some(v("3"))]
+        ),
+        Ok(v("3"))
+    );
+}
+
+#[test]
+fn lengths_keys_and_lists() {
+    gives("len", vec![v(r#""héllo""#)], v("5"));
+    gives("len", vec![bytes("hé".as_bytes())], v("3"));
+    gives("len", vec![v("[1, 2]")], v("2"));
+    gives("len", vec![v(r#"{"a": 1}"#)], v("1"));
+    raises("len", vec![v("3")], "TypeError", "has no length");
+
+    gives("keys", vec![v(r#"{"b": 1, "a": 2}"#)], v(r#"["a", "b"]"#));
+    raises("keys", vec![v("[1]")], "TypeError", "needs a map, got list");
+
+    gives("list.concat", vec![v("[1]"), v("2")], v("[1, 2]"));
+    gives("list.concat", vec![v("[1]"), v("[2, 3]")], v("[1, 2, 3]"));
+    gives("list.prepend", vec![v("[1]"), v("[0]")], v("[[0], 1]"));
+    gives("list.prepend", vec![v("[1, 2]"), v("0")], v("[0, 1, 2]"));
+    raises(
+        "list.concat",
+        vec![v("1"), v("2")],
+        "TypeError",
+        "needs a list",
+    );
+}
+
+#[test]
+fn maps() {
+    let m = v(r#"{"a": {"b": {"c": 1}}, "x": 2}"#);
+    gives("map.get", vec![m.clone(), v(r#""x""#)], v("2"));
+    gives("map.get", vec![m.clone(), v(r#"["a", "b", "c"]"#)], v("1"));
+    gives(
+        "map.get",
+        vec![m.clone(), v(r#"["a", "nope", "c"]"#)],
+        v("null"),
+    );
+    gives("map.get", vec![m.clone(), v(r#""nope""#)], v("null"));
+    raises(
+        "map.get",
+        vec![m.clone(), v("[1]")],
+        "TypeError",
+        "needs a string",
+    );
+
+    gives("map.delete", vec![m.clone(), v(r#""a""#)], v(r#"{"x": 2}"#));
+    gives("map.delete", vec![m.clone(), v(r#""zz""#)], m.clone());
+    raises(
+        "map.delete",
+        vec![v("[]"), v(r#""a""#)],
+        "TypeError",
+        "needs a map",
+    );
+
+    let first = v(r#"{"a": {"b": 1, "c": 2}, "k": 1}"#);
+    let second = v(r#"{"a": {"b": 9, "d": 4}, "z": 0}"#);
+    gives(
+        "map.merge",
+        vec![first.clone(), second.clone()],
+        v(r#"{"a": {"b": 9, "d": 4}, "k": 1, "z": 0}"#),
+    );
+    gives(
+        "map.merge_nested",
+        vec![first.clone(), second.clone()],
+        v(r#"{"a": {"b": 9, "c": 2, "d": 4}, "k": 1, "z": 0}"#),
+    );
+    // A map over a non-map replaces it, nested or not.
+    gives(
+        "map.merge_nested",
+        vec![v(r#"{"a": 1}"#), v(r#"{"a": {"b": 2}}"#)],
+        v(r#"{"a": {"b": 2}}"#),
+    );
+    raises(
+        "map.merge",
+        vec![v("1"), v("{}")],
+        "TypeError",
+        "needs a map",
+    );
+}
+
+#[test]
+fn math() {
+    gives("math.abs", vec![v("-3")], v("3"));
+    gives("math.abs", vec![v("3")], v("3"));
+    gives("math.abs", vec![v("-2.5")], Value::Double(2.5));
+    raises(
+        "math.abs",
+        vec![Value::Int(i64::MIN)],
+        "ValueError",
+        "overflow",
+    );
+    raises("math.abs", vec![v(r#""1""#)], "TypeError", "needs a number");
+
+    gives("math.floor", vec![v("4")], v("4"));
+    gives("math.floor", vec![v("2.7")], v("2"));
+    gives("math.floor", vec![v("-2.2")], v("-3"));
+    gives(
+        "math.floor",
+        vec![Value::Double(-9.1e18)],
+        Value::Int(-9_100_000_000_000_000_000),
+    );
+    raises(
+        "math.floor",
+        vec![Value::Double(9.3e18)],
+        "ValueError",
+        "out of range",
+    );
+    raises(
+        "math.floor",
+        vec![Value::Double(-9.3e18)],
+        "ValueError",
+        "out of range",
+    );
+    raises(
+        "math.floor",
+        vec![Value::Double(f64::INFINITY)],
+        "ValueError",
+        "out of range",
+    );
+    raises("math.floor", vec![v("null")], "TypeError", "needs a number");
+
+    gives("math.max", vec![v("1"), v("2")], v("2"));
+    gives("math.max", vec![v("3"), v("2")], v("3"));
+    gives("math.min", vec![v("1"), v("2")], v("1"));
+    gives("math.min", vec![v("3"), v("2")], v("2"));
+    gives("math.max", vec![v("2"), v("2.5")], Value::Double(2.5));
+    // Equal: the first.
+    gives("math.max", vec![v("2"), Value::Double(2.0)], v("2"));
+    gives(
+        "math.min",
+        vec![Value::Double(2.0), v("2")],
+        Value::Double(2.0),
+    );
+    raises(
+        "math.max",
+        vec![v(r#""a""#), v(r#""b""#)],
+        "TypeError",
+        "two numbers",
+    );
+    raises(
+        "math.min",
+        vec![v("1"), v(r#""b""#)],
+        "TypeError",
+        "two numbers",
+    );
+}
+
+#[test]
+fn json_and_base64() {
+    gives(
+        "json.decode",
+        vec![v(r#""[1, 2.5, \"x\"]""#)],
+        v(r#"[1, 2.5, "x"]"#),
+    );
+    gives(
+        "json.decode",
+        vec![bytes(br#"{"a": null}"#)],
+        v(r#"{"a": null}"#),
+    );
+    raises(
+        "json.decode",
+        vec![v(r#""{""#)],
+        "ValueError",
+        "json.decode",
+    );
+    raises(
+        "json.decode",
+        vec![v("1")],
+        "TypeError",
+        "needs a string or bytes",
+    );
+
+    gives(
+        "json.encode",
+        vec![v(r#"{"a": [1]}"#)],
+        bytes(br#"{"a":[1]}"#),
+    );
+    gives(
+        "json.encode_to_string",
+        vec![v(r#"{"a": [1]}"#)],
+        v(r#""{\"a\":[1]}""#),
+    );
+    let pretty = "{\n  \"a\": 1\n}";
+    for indent in [v("2"), v("true"), v(r#""  ""#), v("{}")] {
+        gives(
+            "json.encode_to_string",
+            vec![v(r#"{"a": 1}"#), indent],
+            Value::str(pretty),
+        );
+    }
+    gives(
+        "json.encode_to_string",
+        vec![v(r#"{"a": 1}"#), v("false")],
+        v(r#""{\"a\":1}""#),
+    );
+    raises(
+        "json.encode",
+        vec![Value::list(vec![bytes(b"x")])],
+        "TypeError",
+        "bytes cannot be encoded",
+    );
+
+    gives("base64.encode", vec![v(r#""hi""#)], v(r#""aGk=""#));
+    gives("base64.encode", vec![bytes(&[0xff, 0x00])], v(r#""/wA=""#));
+    raises("base64.encode", vec![v("1")], "TypeError", "needs bytes");
+    gives("base64.decode", vec![v(r#""aGk=""#)], bytes(b"hi"));
+    gives("base64.decode", vec![v(r#""aGk""#)], bytes(b"hi"));
+    raises(
+        "base64.decode",
+        vec![v(r#""*""#)],
+        "ValueError",
+        "base64.decode",
+    );
+    raises(
+        "base64.decode",
+        vec![bytes(b"aGk=")],
+        "TypeError",
+        "needs a string",
+    );
+}
+
+#[test]
+fn text() {
+    gives("text.decode", vec![bytes("hé".as_bytes())], v(r#""hé""#));
+    raises(
+        "text.decode",
+        vec![bytes(&[0xff])],
+        "ValueError",
+        "not valid UTF-8",
+    );
+    raises("text.decode", vec![v(r#""s""#)], "TypeError", "needs bytes");
+    gives("text.encode", vec![v(r#""hé""#)], bytes("hé".as_bytes()));
+
+    gives(
+        "text.find_all",
+        vec![v(r#""é-ab-ab""#), v(r#""ab""#)],
+        v(r#"[{"index": 2, "match": "ab"}, {"index": 5, "match": "ab"}]"#),
+    );
+    gives("text.find_all", vec![v(r#""xyz""#), v(r#""q""#)], v("[]"));
+    raises(
+        "text.find_all",
+        vec![v(r#""x""#), v(r#""""#)],
+        "ValueError",
+        "must not be empty",
+    );
+
+    gives(
+        "text.match_regex",
+        vec![v(r#""abc123""#), v(r#""[0-9]+$""#)],
+        v("true"),
+    );
+    gives(
+        "text.match_regex",
+        vec![v(r#""abc""#), v(r#""^[0-9]""#)],
+        v("false"),
+    );
+    raises(
+        "text.match_regex",
+        vec![v(r#""a""#), v(r#""(""#)],
+        "ValueError",
+        "invalid regex",
+    );
+
+    gives(
+        "text.replace_all",
+        vec![v(r#""a-b-c""#), v(r#""-""#), v(r#""+-""#)],
+        v(r#""a+-b+-c""#),
+    );
+    gives(
+        "text.replace_all",
+        vec![v(r#""abc""#), v(r#""""#), v(r#""x""#)],
+        v(r#""abc""#),
+    );
+    // Shrinking replacements are measured right: 4 bytes each become 1.
+    gives(
+        "text.replace_all",
+        vec![v(r#""aaaaaaaa""#), v(r#""aaaa""#), v(r#""b""#)],
+        v(r#""bb""#),
+    );
+
+    gives(
+        "text.split",
+        vec![v(r#""a,b,,c""#), v(r#"",""#)],
+        v(r#"["a", "b", "", "c"]"#),
+    );
+    gives(
+        "text.split",
+        vec![v(r#""hé""#), v(r#""""#)],
+        v(r#"["h", "é"]"#),
+    );
+
+    let s = v(r#""héllo""#);
+    gives(
+        "text.substring",
+        vec![s.clone(), v("1"), v("3")],
+        v(r#""él""#),
+    );
+    gives(
+        "text.substring",
+        vec![s.clone(), v("-5"), v("2")],
+        v(r#""hé""#),
+    );
+    gives(
+        "text.substring",
+        vec![s.clone(), v("3"), v("99")],
+        v(r#""lo""#),
+    );
+    gives(
+        "text.substring",
+        vec![s.clone(), v("3"), v("3")],
+        v(r#""""#),
+    );
+    gives(
+        "text.substring",
+        vec![s.clone(), v("4"), v("2")],
+        v(r#""""#),
+    );
+    raises(
+        "text.substring",
+        vec![s.clone(), v("1.5"), v("3")],
+        "TypeError",
+        "needs an integer",
+    );
+
+    gives("text.to_lower", vec![v(r#""ÀB""#)], v(r#""àb""#));
+    gives("text.to_upper", vec![v(r#""àb""#)], v(r#""ÀB""#));
+    raises(
+        "text.to_upper",
+        vec![v("1")],
+        "TypeError",
+        "needs a string, got integer",
+    );
+    gives(
+        "text.url_encode",
+        vec![v(r#""a b/é-_.~""#)],
+        v(r#""a%20b%2F%C3%A9-_.~""#),
+    );
+}
+
+#[test]
+fn time() {
+    gives(
+        "time.format",
+        vec![v("0")],
+        v(r#""1970-01-01T00:00:00.000000000Z""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1.25")],
+        v(r#""1970-01-01T00:00:01.250000000Z""#),
+    );
+    raises(
+        "time.format",
+        vec![v(r#""0""#)],
+        "TypeError",
+        "needs seconds",
+    );
+    gives(
+        "time.parse",
+        vec![v(r#""1970-01-01T00:00:01.5Z""#)],
+        Value::Double(1.5),
+    );
+    gives(
+        "time.parse",
+        vec![v(r#""1970-01-01T02:00:00+02:00""#)],
+        Value::Double(0.0),
+    );
+    gives(
+        "time.parse",
+        vec![v(r#""1970-01-01T00:00:00-01:30""#)],
+        Value::Double(5400.0),
+    );
+    for bad in [
+        r#""1970-01-01""#,
+        r#""1970-13-01T00:00:00Z""#,
+        r#""1970-01-32T00:00:00Z""#,
+        r#""1970-01-01T24:00:00Z""#,
+        r#""1970-01-01T00:60:00Z""#,
+        r#""1970-01-01T00:00:61Z""#,
+        r#""1970-01-01T00:00:00.Z""#,
+        r#""1970-01-01T00:00:00+0100""#,
+        r#""1970-01-01T00:00:00""#,
+    ] {
+        raises(
+            "time.parse",
+            vec![v(bad)],
+            "ValueError",
+            "not an RFC 3339 time",
+        );
+    }
+}
+
+#[test]
+fn sys_uuid_and_events() {
+    let mut host = TestHost::default();
+    let env = |host: &mut TestHost, args: Vec<Option<Value>>| call_with(host, "sys.get_env", args);
+    assert_eq!(
+        env(&mut host, vec![Some(v(r#""GOOGLE_CLOUD_PROJECT_ID""#))]),
+        Ok(v(r#""demo""#))
+    );
+    assert_eq!(env(&mut host, vec![Some(v(r#""NOPE""#))]), Ok(v("null")));
+    assert_eq!(
+        env(&mut host, vec![Some(v(r#""NOPE""#)), Some(v(r#""fb""#))]),
+        Ok(v(r#""fb""#))
+    );
+
+    assert_eq!(
+        call_with(&mut host, "sys.now", vec![]),
+        Ok(Value::Double(1_704_067_205.5))
+    );
+    assert_eq!(
+        call_with(&mut host, "uuid.generate", vec![]),
+        Ok(v(r#""uuid-1""#))
+    );
+
+    let log = |host: &mut TestHost, data, severity, text, json| {
+        call_with(host, "sys.log", vec![data, severity, text, json])
+    };
+    assert_eq!(
+        log(&mut host, None, None, Some(v(r#""t""#)), None),
+        Ok(v("null"))
+    );
+    assert_eq!(
+        log(&mut host, Some(v("[1]")), Some(v(r#""INFO""#)), None, None),
+        Ok(v("null"))
+    );
+    assert_eq!(
+        log(&mut host, None, None, None, Some(v("{}"))),
+        Ok(v("null"))
+    );
+    assert_eq!(
+        host.logs,
+        vec![
+            ("DEFAULT".to_owned(), LogPayload::Text("t".into())),
+            ("INFO".to_owned(), LogPayload::Data(v("[1]"))),
+            ("DEFAULT".to_owned(), LogPayload::Data(v("{}"))),
+        ]
+    );
+    for (args, text) in [
+        (
+            vec![None, None, Some(v("1")), None],
+            "text must be a string",
+        ),
+        (
+            vec![None, Some(v("1")), Some(v(r#""t""#)), None],
+            "severity must be a string",
+        ),
+        (
+            vec![Some(v("1")), None, Some(v(r#""t""#)), None],
+            "exactly one of",
+        ),
+        (vec![None, None, None, None], "exactly one of"),
+    ] {
+        let e = call_with(&mut host, "sys.log", args).unwrap_err();
+        assert_eq!(tags(&e), ["TypeError"]);
+        assert!(message(&e).unwrap().contains(text), "{e:?}");
+    }
+    assert_eq!(host.logs.len(), 3, "a refused entry is not logged");
+
+    assert_eq!(
+        call_with(&mut host, "events.create_callback_endpoint", vec![None]),
+        Ok(v(r#"{"url": "https://cb/POST"}"#))
+    );
+    assert_eq!(
+        call_with(
+            &mut host,
+            "events.create_callback_endpoint",
+            vec![Some(v(r#""GET""#))]
+        ),
+        Ok(v(r#"{"url": "https://cb/GET"}"#))
+    );
+    let e = call_with(
+        &mut host,
+        "events.create_callback_endpoint",
+        vec![Some(v("1"))],
+    )
+    .unwrap_err();
+    assert_eq!(tags(&e), ["TypeError"]);
+    assert_eq!(host.endpoints, ["POST", "GET"]);
+}
+
+#[test]
+fn retry_predicates_and_unknown_names() {
+    gives(
+        "retry.never",
+        vec![v(r#"{"tags": ["ConnectionError"]}"#)],
+        v("false"),
+    );
+    gives("retry.always", vec![v(r#""anything""#)], v("true"));
+    raises("no.such", vec![], "SystemError", "cannot be called here");
+}
