@@ -305,9 +305,15 @@ mod tests {
     #[test]
     fn measures_are_kept_as_values_are_built() {
         let mut l = List::default();
-        assert_eq!((Value::List(Rc::new(l.clone())).bytes(), l.measure.depth), (8, 1));
+        assert_eq!(
+            (Value::List(Rc::new(l.clone())).bytes(), l.measure.depth),
+            (8, 1)
+        );
         l.push(Value::str("abc"));
-        assert_eq!(Value::List(Rc::new(l.clone())), Value::list(vec![Value::str("abc")]));
+        assert_eq!(
+            Value::List(Rc::new(l.clone())),
+            Value::list(vec![Value::str("abc")])
+        );
         assert_eq!(l.bytes(), Value::list(vec![Value::str("abc")]).bytes());
         let nested = Value::list(vec![Value::list(vec![Value::Null])]);
         assert_eq!((nested.bytes(), nested.depth()), (24, 3));
@@ -322,7 +328,10 @@ mod tests {
         assert_eq!(m.remove("key"), Some(Value::str("ab")));
         assert_eq!(m.remove("key"), None);
         assert_eq!(Value::Map(Rc::new(m.clone())).bytes(), 8);
-        assert_eq!(Value::Map(Rc::new(m)), Value::map(Vec::<(String, Value)>::new()));
+        assert_eq!(
+            Value::Map(Rc::new(m)),
+            Value::map(Vec::<(String, Value)>::new())
+        );
         assert_eq!(Value::Bytes(b"ab"[..].into()).bytes(), 10);
         assert_eq!((Value::Int(1).bytes(), Value::Int(1).depth()), (8, 1));
     }

@@ -508,6 +508,79 @@ fn text() {
     );
 }
 
+/// int64's edges, both exact as doubles: -2^63 converts, 2^63 does not.
+#[test]
+fn conversions_at_the_edges_of_int64() {
+    let two_63 = 9_223_372_036_854_775_808.0;
+    gives("int", vec![Value::Double(-two_63)], Value::Int(i64::MIN));
+    gives(
+        "int",
+        vec![Value::Double(-two_63 - 0.5)],
+        Value::Int(i64::MIN),
+    );
+    raises(
+        "int",
+        vec![Value::Double(two_63)],
+        "ValueError",
+        "out of range",
+    );
+    gives(
+        "int",
+        vec![Value::Double(9.2e18)],
+        Value::Int(9_200_000_000_000_000_000),
+    );
+    raises(
+        "math.floor",
+        vec![Value::Double(two_63)],
+        "ValueError",
+        "out of range",
+    );
+    gives(
+        "math.floor",
+        vec![Value::Double(-two_63)],
+        Value::Int(i64::MIN),
+    );
+    raises(
+        "math.floor",
+        vec![Value::Double(-two_63 - 2048.0)],
+        "ValueError",
+        "out of range",
+    );
+}
+
+/// The value limit (512 KiB, counted as `Value::bytes` counts) at its exact edge: a result
+/// of exactly the limit is given, one byte more raises, and the library's own early check
+/// says so before the interpreter's.
+#[test]
+fn results_at_the_value_limit() {
+    const MAX: usize = 512 * 1024;
+    // 13,107 matches of 6 characters: 8 + 13,107 × (8 + 5 + 8 + 5 + 8 + 6) = 524,288 bytes.
+    let source = Value::str("abcdef".repeat(13_107));
+    let found = call("text.find_all", vec![source, v(r#""abcdef""#)]).unwrap();
+    assert_eq!((found.bytes(), found.depth()), (MAX, 3));
+    let over = Value::str(format!("{}abcdef", "abcdef".repeat(13_107)));
+    raises(
+        "text.find_all",
+        vec![over, v(r#""abcdef""#)],
+        "ResourceLimitError",
+        "text.find_all: the matches would hold over",
+    );
+    // 174,760 "ab" become "xyz": 524,280 characters, 8 + 524,280 = the limit.
+    let ab = "ab".repeat(174_760);
+    let at = call(
+        "text.replace_all",
+        vec![Value::str(ab.as_str()), v(r#""ab""#), v(r#""xyz""#)],
+    )
+    .unwrap();
+    assert_eq!(at.bytes(), MAX);
+    raises(
+        "text.replace_all",
+        vec![Value::str(format!("q{ab}")), v(r#""ab""#), v(r#""xyz""#)],
+        "ResourceLimitError",
+        "text.replace_all: the result would hold 524281 bytes",
+    );
+}
+
 #[test]
 fn time() {
     gives(

@@ -99,9 +99,7 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
         },
         "int" => match arg("value")? {
             Value::Int(i) => Ok(Value::Int(i)),
-            Value::Double(d) if d.is_finite() && d.abs() < 9.2e18 => {
-                Ok(Value::Int(d.trunc() as i64))
-            }
+            Value::Double(d) if fits_i64(d.trunc()) => Ok(Value::Int(d.trunc() as i64)),
             Value::Double(d) => Err(value_error(format!("int: {d} is out of range"))),
             Value::Str(s) => s
                 .trim()
@@ -235,9 +233,7 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
         },
         "math.floor" => match arg("x")? {
             Value::Int(i) => Ok(Value::Int(i)),
-            Value::Double(d) if d.is_finite() && d.abs() < 9.2e18 => {
-                Ok(Value::Int(d.floor() as i64))
-            }
+            Value::Double(d) if fits_i64(d.floor()) => Ok(Value::Int(d.floor() as i64)),
             Value::Double(d) => Err(value_error(format!("math.floor: {d} is out of range"))),
             other => Err(type_error(format!(
                 "math.floor: needs a number, got {}",
@@ -364,7 +360,7 @@ pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result
             // The result's length is known before it is built: refuse one no variable could hold.
             let n = source.matches(sub.as_str()).count();
             let len = (source.len() - n * sub.len()).saturating_add(n.saturating_mul(repl.len()));
-            if len > crate::limits::VALUE_BYTES_MAX {
+            if crate::value::SCALAR_BYTES.saturating_add(len) > crate::limits::VALUE_BYTES_MAX {
                 return Err(builtin(
                     Tag::ResourceLimitError,
                     format!(
@@ -476,6 +472,11 @@ pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
             || has("TimeoutError")
             || (has("HttpError") && matches!(code, Some(429 | 502 | 503 | 504)))
     }
+}
+
+/// Whether `x`, a whole number, is an int64: -2⁶³ ≤ x < 2⁶³ (both exact as doubles).
+fn fits_i64(x: f64) -> bool {
+    (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x)
 }
 
 fn is_resource_limit(e: &Value) -> bool {
