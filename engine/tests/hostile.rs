@@ -2,24 +2,13 @@
 //! cleanly, a positioned deploy error or a FAILED execution with the right tag, never a
 //! panic, an abort or a hang. The inputs are the probe's own reproducers.
 
-use std::rc::Rc;
+mod common;
 
+use common::{TestHost, run};
 use wfsim_engine::error::{message, tags};
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::limits::{self, STEPS_MAX};
-use wfsim_engine::runner::{self, RunConfig};
-use wfsim_engine::{Value, WallClock, defn};
-
-fn run(yaml: &str) -> runner::Run {
-    let wf = defn::load("hostile.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-    };
-    runner::run(Rc::new(wf), "hostile", &config, &[])
-}
+use wfsim_engine::{Value, defn};
 
 /// The execution fails with `tag`; returns its error's message.
 fn fails_with(yaml: &str, tag: &str) -> String {
@@ -66,7 +55,7 @@ fn no_built_in_predicate_retries_a_resource_limit_error() {
         wfsim_engine::error::Tag::ResourceLimitError,
         "the execution ran more than 100000 steps",
     );
-    let mut host = NoHost;
+    let mut host = TestHost::default();
     for p in [
         "retry.always",
         "http.default_retry_predicate",
@@ -131,23 +120,5 @@ fn many_endpoints_and_branches_run_to_the_end() {
     match run(branches).execution.outcome() {
         Some(Outcome::Succeeded(v)) => assert_eq!(v, &Value::str("ok")),
         other => panic!("{other:?}"),
-    }
-}
-
-struct NoHost;
-
-impl wfsim_engine::stdlib::Host for NoHost {
-    fn now_unix_nanos(&self) -> i128 {
-        0
-    }
-    fn uuid(&mut self) -> String {
-        unreachable!("predicates draw no ids")
-    }
-    fn env(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn log(&mut self, _: String, _: wfsim_engine::stdlib::LogPayload) {}
-    fn create_callback_endpoint(&mut self, _: &str) -> Result<Value, wfsim_engine::error::Raised> {
-        unreachable!("predicates create no endpoints")
     }
 }

@@ -3,25 +3,17 @@
 //! both built-in predicates for and against each error (RT-1), and a retry counter that
 //! stops at `max_retries` (RT-3). Each test kills a mutant that survived the whole suite.
 
-use std::rc::Rc;
+mod common;
+
 use std::time::Duration;
+
+use common::{TestHost, run};
 
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::{Outcome, Trace};
-use wfsim_engine::runner::{self, RunConfig};
-use wfsim_engine::stdlib::{self, Host, LogPayload};
-use wfsim_engine::{SimTime, Value, WallClock, defn};
-
-fn run(yaml: &str) -> runner::Run {
-    let wf = defn::load("retry.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-    };
-    runner::run(Rc::new(wf), "retry", &config, &[])
-}
+use wfsim_engine::runner;
+use wfsim_engine::stdlib;
+use wfsim_engine::{SimTime, Value};
 
 /// A step that raises `raised` (YAML flow) every time, retried by `retry` (YAML, indented
 /// under `retry:`).
@@ -151,27 +143,9 @@ fn rt_2_negative_values_are_value_errors() {
     assert_eq!(backoffs(&r), [0.0]);
 }
 
-struct NoHost;
-
-impl Host for NoHost {
-    fn now_unix_nanos(&self) -> i128 {
-        0
-    }
-    fn uuid(&mut self) -> String {
-        unreachable!("predicates draw no ids")
-    }
-    fn env(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn log(&mut self, _: String, _: LogPayload) {}
-    fn create_callback_endpoint(&mut self, _: &str) -> Result<Value, Raised> {
-        unreachable!("predicates create no endpoints")
-    }
-}
-
 fn predicate(name: &str, error: &str) -> bool {
     let e = Value::from_json(&serde_json::from_str(error).unwrap());
-    match stdlib::call(name, vec![Some(e)], &mut NoHost) {
+    match stdlib::call(name, vec![Some(e)], &mut TestHost::default()) {
         Ok(Value::Bool(b)) => b,
         other => panic!("{name}({error}): {other:?}"),
     }

@@ -2,40 +2,12 @@
 //! raises, for and against every case its implementation tells apart. Called as the
 //! interpreter calls it, through `stdlib::call`.
 
+mod common;
+
+use common::TestHost;
 use wfsim_engine::Value;
 use wfsim_engine::error::{Raised, message, tags};
-use wfsim_engine::stdlib::{self, Host, LogPayload};
-
-/// A host with a fixed clock, one environment variable, counted ids, and kept logs.
-#[derive(Default)]
-struct TestHost {
-    logs: Vec<(String, LogPayload)>,
-    uuids: u32,
-    endpoints: Vec<String>,
-}
-
-impl Host for TestHost {
-    fn now_unix_nanos(&self) -> i128 {
-        1_704_067_205_500_000_000
-    }
-    fn uuid(&mut self) -> String {
-        self.uuids += 1;
-        format!("uuid-{}", self.uuids)
-    }
-    fn env(&self, name: &str) -> Option<String> {
-        (name == "GOOGLE_CLOUD_PROJECT_ID").then(|| "demo".to_owned())
-    }
-    fn log(&mut self, severity: String, payload: LogPayload) {
-        self.logs.push((severity, payload));
-    }
-    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
-        self.endpoints.push(method.to_owned());
-        Ok(Value::map([(
-            "url",
-            Value::str(format!("https://cb/{method}")),
-        )]))
-    }
-}
+use wfsim_engine::stdlib::{self, LogPayload};
 
 /// A value from JSON text.
 fn v(json: &str) -> Value {

@@ -1,0 +1,54 @@
+//! What the engine's integration tests share: running a definition to its end, and a host
+//! for calling the standard library directly.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::rc::Rc;
+
+use wfsim_engine::error::Raised;
+use wfsim_engine::runner::{self, RunConfig};
+use wfsim_engine::stdlib::{Host, LogPayload};
+use wfsim_engine::{Value, WallClock, defn};
+
+/// Loads `yaml` (it must be valid) and runs it with seed 0, no argument and no requests.
+pub fn run(yaml: &str) -> runner::Run {
+    let wf = defn::load("test.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
+    let config = RunConfig {
+        seed: 0,
+        argument: None,
+        clock: WallClock::DEFAULT,
+        cancel_at: None,
+    };
+    runner::run(Rc::new(wf), "test", &config, &[])
+}
+
+/// A host with a fixed clock, one environment variable, counted ids, and kept logs.
+#[derive(Debug, Default)]
+pub struct TestHost {
+    pub logs: Vec<(String, LogPayload)>,
+    pub uuids: u32,
+    pub endpoints: Vec<String>,
+}
+
+impl Host for TestHost {
+    fn now_unix_nanos(&self) -> i128 {
+        1_704_067_205_500_000_000
+    }
+    fn uuid(&mut self) -> String {
+        self.uuids += 1;
+        format!("uuid-{}", self.uuids)
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        (name == "GOOGLE_CLOUD_PROJECT_ID").then(|| "demo".to_owned())
+    }
+    fn log(&mut self, severity: String, payload: LogPayload) {
+        self.logs.push((severity, payload));
+    }
+    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
+        self.endpoints.push(method.to_owned());
+        Ok(Value::map([(
+            "url",
+            Value::str(format!("https://cb/{method}")),
+        )]))
+    }
+}
