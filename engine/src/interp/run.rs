@@ -9,16 +9,15 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use super::{BoxFut, CALL_DEPTH_MAX, Frame, Log, Suspend, ThreadId, Trace, Wake, World};
-use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome, EndpointIdx};
+use super::{BoxFut, CALL_DEPTH_MAX, Frame, Suspend, ThreadId, Wake, World};
+use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::defn::{
     Accessor, Action, Backoff, Block, For, ForSource, Next, Predicate, Retry, Subworkflow, Target,
     Tmpl, Work, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
-use crate::request::Method;
-use crate::stdlib::{self, Host, LogPayload, table};
+use crate::stdlib::{self, Host, table};
 use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
@@ -63,7 +62,7 @@ impl Future for YieldNow<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
         if self.yielded {
-            self.world.borrow_mut().wakes.remove(&self.tid);
+            self.world.borrow_mut().clear_wakes(self.tid);
             Poll::Ready(())
         } else {
             self.yielded = true;
@@ -92,55 +91,6 @@ fn secs_text(d: Duration) -> String {
     }
 }
 
-/// The execution, as the standard library sees it.
-struct HostCx<'a> {
-    world: &'a mut World,
-}
-
-impl Host for HostCx<'_> {
-    fn now_unix_nanos(&self) -> i128 {
-        self.world.clock.unix_nanos_at(self.world.now)
-    }
-    fn uuid(&mut self) -> String {
-        self.world.uuids.uuid()
-    }
-    fn env(&self, name: &str) -> Option<String> {
-        self.world.env.get(name).cloned()
-    }
-    fn log(&mut self, severity: String, payload: LogPayload) {
-        let at = self.world.now;
-        self.world.logs.push(Log {
-            at,
-            severity,
-            payload,
-        });
-        let i = self.world.logs.len() - 1;
-        self.world.push_trace(Trace::Log(i));
-    }
-    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
-        let m = Method::parse(method).ok_or_else(|| {
-            value_error(format!(
-                "http_callback_method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH; got '{method}'"
-            ))
-        })?;
-        let now = self.world.now;
-        let idx = self
-            .world
-            .callbacks
-            .create_endpoint(now, m)
-            .ok_or_else(|| builtin(Tag::SystemError, "the execution has ended"))?;
-        self.world.push_trace(Trace::EndpointCreated(idx));
-        let url = self
-            .world
-            .callbacks
-            .endpoint(idx)
-            .expect("created")
-            .url()
-            .to_owned();
-        Ok(Value::map([("url", Value::str(url))]))
-    }
-}
-
 /// What an expression sees: the frame's variables and the library.
 struct EvalCx<'a> {
     frame: &'a Frame,
@@ -153,11 +103,7 @@ impl Context for EvalCx<'_> {
     }
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
         let mut w = self.world.borrow_mut();
-        let v = stdlib::call(
-            name,
-            args.into_iter().map(Some).collect(),
-            &mut HostCx { world: &mut w },
-        )?;
+        let v = stdlib::call(name, args.into_iter().map(Some).collect(), &mut *w)?;
         limits::check_value(&format_args!("the result of {name}"), v)
     }
 }
@@ -420,7 +366,7 @@ impl Interp {
                 }
                 PredicateFn::Builtin(name) => {
                     let mut w = self.world.borrow_mut();
-                    stdlib::call(name, vec![Some(e.clone())], &mut HostCx { world: &mut w })?
+                    stdlib::call(name, vec![Some(e.clone())], &mut *w)?
                 }
             };
             let again = match again {
@@ -440,16 +386,7 @@ impl Interp {
             self.world.borrow_mut().count_step()?;
             retries = retries.saturating_add(1);
             let delay = backoff.delay(retries);
-            {
-                let mut w = self.world.borrow_mut();
-                let until = w.now.saturating_add(delay);
-                w.sleeps.insert((until, th.tid));
-                w.push_trace(Trace::Backoff {
-                    thread: th.tid,
-                    attempt: retries,
-                    until,
-                });
-            }
+            self.world.borrow_mut().back_off(th.tid, retries, delay);
             match self.suspend(th.tid).await {
                 Wake::Timer => {}
                 other => unreachable!("a back-off is woken by its timer, not {other:?}"),
@@ -656,8 +593,7 @@ impl Interp {
                     if let Err(e) = res {
                         errors.push((name, e));
                         if !p.continue_all {
-                            let mut w = self.world.borrow_mut();
-                            w.aborted.extend(running.keys().copied());
+                            self.world.borrow_mut().abort(running.keys().copied());
                             running.clear();
                             pending.clear();
                         }
@@ -694,17 +630,7 @@ impl Interp {
         block: Block,
         frame: Rc<Frame>,
     ) -> ThreadId {
-        let tid = {
-            let mut w = self.world.borrow_mut();
-            let tid = w.new_thread();
-            w.parents.insert(tid, parent.tid);
-            w.push_trace(Trace::BranchStarted {
-                thread: tid,
-                parent: parent.tid,
-                branch: name,
-            });
-            tid
-        };
+        let tid = self.world.borrow_mut().start_branch(parent.tid, name);
         let th = Th {
             tid,
             depth: parent.depth,
@@ -724,15 +650,9 @@ impl Interp {
                 )),
                 Err(e) => Err(e),
             };
-            let mut w = interp.world.borrow_mut();
-            w.push_trace(Trace::BranchEnded {
-                thread: tid,
-                failed: res.is_err(),
-            });
-            w.parents.remove(&tid);
-            w.wake(parent.tid, Wake::Child(tid, res));
+            interp.world.borrow_mut().end_branch(tid, parent.tid, res);
         });
-        self.world.borrow_mut().spawned.push((tid, fut));
+        self.world.borrow_mut().spawn(tid, fut);
         tid
     }
 
@@ -771,7 +691,7 @@ impl Interp {
                 };
                 let d =
                     duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
-                let until = self.world.borrow().now.saturating_add(d);
+                let until = self.world.borrow().now().saturating_add(d);
                 self.sleep_until(th, until).await
             }
             "sys.sleep_until" => {
@@ -789,9 +709,8 @@ impl Interp {
                 })?;
                 let until = {
                     let w = self.world.borrow();
-                    let now_unix = w.clock.unix_nanos_at(w.now);
-                    let ahead = (target - now_unix).max(0);
-                    w.now.saturating_add(Duration::from_nanos(
+                    let ahead = (target - w.now_unix_nanos()).max(0);
+                    w.now().saturating_add(Duration::from_nanos(
                         u64::try_from(ahead).unwrap_or(u64::MAX),
                     ))
                 };
@@ -799,21 +718,14 @@ impl Interp {
             }
             _ => {
                 let mut w = self.world.borrow_mut();
-                let v = stdlib::call(func, positional, &mut HostCx { world: &mut w })?;
+                let v = stdlib::call(func, positional, &mut *w)?;
                 limits::check_value(&format_args!("the result of {func}"), v)
             }
         }
     }
 
     async fn sleep_until(&self, th: Th, until: SimTime) -> Result<Value, Raised> {
-        {
-            let mut w = self.world.borrow_mut();
-            w.sleeps.insert((until, th.tid));
-            w.push_trace(Trace::Sleep {
-                thread: th.tid,
-                until,
-            });
-        }
+        self.world.borrow_mut().sleep_until(th.tid, until);
         match self.suspend(th.tid).await {
             Wake::Timer => Ok(Value::Null),
             other => unreachable!("a sleep is woken by its timer, not {other:?}"),
@@ -846,36 +758,14 @@ impl Interp {
         };
         let outcome = {
             let mut w = self.world.borrow_mut();
-            let now = w.now;
             // CB-3: only this execution's endpoints.
-            let endpoint = (0..w.callbacks.endpoints().len() as u32)
-                .map(EndpointIdx)
-                .find(|&i| w.callbacks.endpoint(i).is_some_and(|e| e.url() == url))
-                .ok_or_else(|| {
-                    value_error(format!(
-                        "events.await_callback: '{url}' is not an endpoint of this execution"
-                    ))
-                })?;
-            let outcome = w
-                .callbacks
-                .await_callback(now, endpoint, timeout)
-                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?;
-            match &outcome {
-                AwaitOutcome::Ready(r) => w.push_trace(Trace::AwaitTook {
-                    thread: th.tid,
-                    endpoint,
-                    received_at: r.at,
-                }),
-                AwaitOutcome::Blocked(waiter) => {
-                    w.waiter_threads.insert(*waiter, th.tid);
-                    w.push_trace(Trace::AwaitBlocked {
-                        thread: th.tid,
-                        endpoint,
-                        timeout,
-                    });
-                }
-            }
-            outcome
+            let endpoint = w.endpoint_by_url(&url).ok_or_else(|| {
+                value_error(format!(
+                    "events.await_callback: '{url}' is not an endpoint of this execution"
+                ))
+            })?;
+            w.await_callback(th.tid, endpoint, timeout)
+                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?
         };
         let received = match outcome {
             AwaitOutcome::Ready(r) => r,
@@ -893,7 +783,7 @@ impl Interp {
                 other => unreachable!("an await is woken by its callback, not {other:?}"),
             },
         };
-        let clock = self.world.borrow().clock;
+        let clock = self.world.borrow().clock();
         Ok(received.to_value(clock))
     }
 
