@@ -6,7 +6,10 @@
 //! says what it waits for in the shared [`World`]. The host's inputs resolve those waits;
 //! the seeded scheduler then picks which runnable thread goes next (CB-12).
 
+mod blocking;
 mod frame;
+mod parallel;
+mod retry;
 mod run;
 mod runqueue;
 
