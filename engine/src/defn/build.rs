@@ -833,7 +833,7 @@ impl Builder {
         e.calls(&mut calls);
         for name in calls {
             match table::lookup(&name) {
-                Some(f) if f.blocking => self.err(
+                Some(f) if f.blocking() => self.err(
                     pos,
                     format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
                 ),

@@ -11,7 +11,8 @@ use super::run::{Interp, Th, type_error, value_error};
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::error::{Raised, Tag, builtin};
 use crate::limits;
-use crate::stdlib::{self, Host, table};
+use crate::stdlib::Host;
+use crate::stdlib::table::{self, Blocking, Imp};
 use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
@@ -36,52 +37,57 @@ impl Interp {
                 return Err(type_error(format!("{func} needs argument '{p}'")));
             }
         }
-        match func {
-            "events.await_callback" => self.await_callback(th, positional).await,
-            "sys.sleep" => {
-                let secs = match &positional[0] {
-                    Some(Value::Int(i)) => *i as f64,
-                    Some(Value::Double(d)) => *d,
-                    other => {
-                        return Err(type_error(format!(
-                            "sys.sleep: seconds must be a number, got {}",
-                            other.as_ref().map_or("nothing", Value::type_name)
-                        )));
-                    }
-                };
-                let d =
-                    duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
-                let until = self.world.borrow().now().saturating_add(d);
-                self.sleep_until(th, until).await
-            }
-            "sys.sleep_until" => {
-                let text = match &positional[0] {
-                    Some(Value::Str(s)) => s.to_string(),
-                    other => {
-                        return Err(type_error(format!(
-                            "sys.sleep_until: time must be a string, got {}",
-                            other.as_ref().map_or("nothing", Value::type_name)
-                        )));
-                    }
-                };
-                let target = crate::time::parse_rfc3339(&text).ok_or_else(|| {
-                    value_error(format!("sys.sleep_until: '{text}' is not an RFC 3339 time"))
-                })?;
-                let until = {
-                    let w = self.world.borrow();
-                    let ahead = (target - w.now_unix_nanos()).max(0);
-                    w.now().saturating_add(Duration::from_nanos(
-                        u64::try_from(ahead).unwrap_or(u64::MAX),
-                    ))
-                };
-                self.sleep_until(th, until).await
-            }
-            _ => {
+        match f.imp {
+            Imp::Direct(_) => {
                 let mut w = self.world.borrow_mut();
-                let v = stdlib::call(func, positional, &mut *w)?;
+                let v = f.call(positional, &mut *w)?;
                 limits::check_value(&format_args!("the result of {func}"), v)
             }
+            Imp::Blocking(Blocking::AwaitCallback) => self.await_callback(th, positional).await,
+            Imp::Blocking(Blocking::Sleep) => self.sys_sleep(th, positional).await,
+            Imp::Blocking(Blocking::SleepUntil) => self.sys_sleep_until(th, positional).await,
         }
+    }
+
+    /// `sys.sleep(seconds)`.
+    async fn sys_sleep(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let secs = match &args[0] {
+            Some(Value::Int(i)) => *i as f64,
+            Some(Value::Double(d)) => *d,
+            other => {
+                return Err(type_error(format!(
+                    "sys.sleep: seconds must be a number, got {}",
+                    other.as_ref().map_or("nothing", Value::type_name)
+                )));
+            }
+        };
+        let d = duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
+        let until = self.world.borrow().now().saturating_add(d);
+        self.sleep_until(th, until).await
+    }
+
+    /// `sys.sleep_until(time)`: a time already past is the current instant.
+    async fn sys_sleep_until(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let text = match &args[0] {
+            Some(Value::Str(s)) => s.to_string(),
+            other => {
+                return Err(type_error(format!(
+                    "sys.sleep_until: time must be a string, got {}",
+                    other.as_ref().map_or("nothing", Value::type_name)
+                )));
+            }
+        };
+        let target = crate::time::parse_rfc3339(&text).ok_or_else(|| {
+            value_error(format!("sys.sleep_until: '{text}' is not an RFC 3339 time"))
+        })?;
+        let until = {
+            let w = self.world.borrow();
+            let ahead = (target - w.now_unix_nanos()).max(0);
+            w.now().saturating_add(Duration::from_nanos(
+                u64::try_from(ahead).unwrap_or(u64::MAX),
+            ))
+        };
+        self.sleep_until(th, until).await
     }
 
     /// `sys.sleep`, `sys.sleep_until`: suspends `th` until the simulated clock reaches `until`.
