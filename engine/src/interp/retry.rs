@@ -10,7 +10,7 @@ use super::run::{Flow, Interp, Th, type_error, value_error};
 use super::{Frame, Wake};
 use crate::defn::{Action, Backoff, Predicate, Retry, Tmpl};
 use crate::error::Raised;
-use crate::stdlib;
+use crate::stdlib::{self, DEFAULT_BACKOFF};
 use crate::time::duration_from_secs;
 use crate::value::Value;
 
@@ -162,11 +162,11 @@ pub struct BackoffPolicy {
 }
 
 impl BackoffPolicy {
-    /// RT-1: `retry.default_backoff`.
+    /// RT-1: `retry.default_backoff`, from the library's statement of it.
     pub const DEFAULT: BackoffPolicy = BackoffPolicy {
-        initial_delay: 1.0,
-        max_delay: 60.0,
-        multiplier: 1.25,
+        initial_delay: DEFAULT_BACKOFF.initial_delay as f64,
+        max_delay: DEFAULT_BACKOFF.max_delay as f64,
+        multiplier: DEFAULT_BACKOFF.multiplier,
     };
 
     /// The delay before retry `k` (1-based).
@@ -190,6 +190,12 @@ mod tests {
         };
         let delays: Vec<u64> = (1..=5).map(|k| guide.delay(k).as_secs()).collect();
         assert_eq!(delays, vec![1, 2, 4, 8, 10]);
+        let default = BackoffPolicy {
+            initial_delay: 1.0,
+            max_delay: 60.0,
+            multiplier: 1.25,
+        };
+        assert_eq!(BackoffPolicy::DEFAULT, default);
         assert_eq!(BackoffPolicy::DEFAULT.delay(2), Duration::from_millis(1250));
         assert_eq!(BackoffPolicy::DEFAULT.delay(100), Duration::from_secs(60));
     }

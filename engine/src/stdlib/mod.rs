@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use crate::error::{Raised, Tag, builtin};
 use crate::value::Value;
 
+pub(crate) use retry::DEFAULT_BACKOFF;
 pub use retry::default_retry_predicate;
 
 /// What a library function may ask of the execution it runs in.

@@ -37,6 +37,24 @@ pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
     }
 }
 
+/// RT-1: `retry.default_backoff`, the one statement of it. The delays are integers and the
+/// multiplier a double, as `${retry.default_backoff}` gives them to a workflow; the
+/// interpreter's `BackoffPolicy::DEFAULT` (and so `${http.default_retry}`'s back-off) is made
+/// from it.
+pub(crate) const DEFAULT_BACKOFF: DefaultBackoff = DefaultBackoff {
+    initial_delay: 1,
+    max_delay: 60,
+    multiplier: 1.25,
+};
+
+/// A back-off in the workflow's own types: seconds as integers, the multiplier a double.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DefaultBackoff {
+    pub(crate) initial_delay: i64,
+    pub(crate) max_delay: i64,
+    pub(crate) multiplier: f64,
+}
+
 fn is_resource_limit(e: &Value) -> bool {
     tags(e)
         .iter()
