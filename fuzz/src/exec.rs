@@ -276,7 +276,7 @@ fn render_error(e: &Raised) {
 }
 
 fn needs_workflow(func: &table::Func) -> bool {
-    func.blocking || func.name == "events.create_callback_endpoint"
+    func.blocking() || func.name == "events.create_callback_endpoint"
 }
 
 /// A workflow that calls `c.function` with `args[i]` as its arguments, after creating an

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::tree::{Node, NodeKind, Pos};
 use super::*;
 use crate::expr::{self, Expr};
-use crate::stdlib::table;
+use crate::stdlib::{DEFAULT_BACKOFF, table};
 
 pub use crate::limits::{ASSIGNMENTS_MAX, BRANCHES_MAX, CONDITIONS_MAX, EXPRESSION_CHARS_MAX};
 
@@ -570,10 +570,11 @@ impl Builder {
                         Tmpl::Expr(e, _)
                             if e.dotted_name().as_deref() == Some("retry.default_backoff") =>
                         {
+                            let d = DEFAULT_BACKOFF;
                             Some(Backoff {
-                                initial_delay: Tmpl::Lit(Value::Int(1)),
-                                max_delay: Tmpl::Lit(Value::Int(60)),
-                                multiplier: Tmpl::Lit(Value::Double(1.25)),
+                                initial_delay: Tmpl::Lit(Value::Int(d.initial_delay)),
+                                max_delay: Tmpl::Lit(Value::Int(d.max_delay)),
+                                multiplier: Tmpl::Lit(Value::Double(d.multiplier)),
                             })
                         }
                         _ => {
@@ -833,7 +834,7 @@ impl Builder {
         e.calls(&mut calls);
         for name in calls {
             match table::lookup(&name) {
-                Some(f) if f.blocking => self.err(
+                Some(f) if f.blocking() => self.err(
                     pos,
                     format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
                 ),
@@ -983,6 +984,26 @@ mod tests {
         );
         assert!(errs[3].contains("sys.sleep blocks"), "{}", errs[3]);
         assert!(errs[4].contains("invalid expression"), "{}", errs[4]);
+    }
+
+    #[test]
+    fn rt_1_default_backoff_integer_delays_double_multiplier() {
+        use crate::defn::{Action, Retry, Tmpl};
+        use crate::value::Value;
+        let text = "- a:\n    try:\n      call: sys.now\n    retry:\n      predicate: ${retry.always}\n      max_retries: 1\n      backoff: ${retry.default_backoff}\n";
+        let wf = load("w.yaml", text).unwrap();
+        let Action::Try(t) = &wf.main.steps[0].action else {
+            panic!("a try step")
+        };
+        let Some(Retry::Policy {
+            backoff: Some(b), ..
+        }) = &t.retry
+        else {
+            panic!("a retry policy with a back-off")
+        };
+        assert!(matches!(b.initial_delay, Tmpl::Lit(Value::Int(1))));
+        assert!(matches!(b.max_delay, Tmpl::Lit(Value::Int(60))));
+        assert!(matches!(b.multiplier, Tmpl::Lit(Value::Double(m)) if m == 1.25));
     }
 
     #[test]

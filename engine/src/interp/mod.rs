@@ -6,7 +6,10 @@
 //! says what it waits for in the shared [`World`]. The host's inputs resolve those waits;
 //! the seeded scheduler then picks which runnable thread goes next (CB-12).
 
+mod blocking;
 mod frame;
+mod parallel;
+mod retry;
 mod run;
 mod runqueue;
 
@@ -19,13 +22,14 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use crate::callbacks::{
-    Auth, Callbacks, Delivery, EndpointIdx, Event, ExecutionName, ExecutionState, WaiterId,
+    Auth, AwaitError, AwaitOutcome, Callbacks, Delivery, EndpointIdx, Event, ExecutionName,
+    ExecutionState, WaiterId,
 };
 use crate::defn::Workflow;
 use crate::error::{Raised, Tag, builtin};
 use crate::ids::IdGen;
-use crate::request::{CallbackRequest, Received};
-use crate::stdlib::LogPayload;
+use crate::request::{CallbackRequest, Method, Received};
+use crate::stdlib::{Host, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
@@ -167,6 +171,150 @@ impl World {
         let tid = ThreadId(self.thread_next);
         self.thread_next += 1;
         tid
+    }
+
+    // What the interpreter asks of the world. Threads reach it only through these methods
+    // and `Host` (below), so what a wait records, and how it is traced, is said once.
+
+    fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn clock(&self) -> WallClock {
+        self.clock
+    }
+
+    /// Forgets `tid`'s queued wakes: a yield queues one only to make its thread runnable.
+    fn clear_wakes(&mut self, tid: ThreadId) {
+        self.wakes.remove(&tid);
+    }
+
+    /// `sys.sleep`: `tid` waits until the timer at `until` wakes it.
+    fn sleep_until(&mut self, tid: ThreadId, until: SimTime) {
+        self.sleeps.insert((until, tid));
+        self.push_trace(Trace::Sleep { thread: tid, until });
+    }
+
+    /// RT-2: `tid` waits `delay` on the simulated clock before retry number `attempt`.
+    fn back_off(&mut self, tid: ThreadId, attempt: u32, delay: Duration) {
+        let until = self.now.saturating_add(delay);
+        self.sleeps.insert((until, tid));
+        self.push_trace(Trace::Backoff {
+            thread: tid,
+            attempt,
+            until,
+        });
+    }
+
+    /// CB-3: the endpoint of this execution whose URL is `url`.
+    fn endpoint_by_url(&self, url: &str) -> Option<EndpointIdx> {
+        (0..self.callbacks.endpoints().len() as u32)
+            .map(EndpointIdx)
+            .find(|&i| self.callbacks.endpoint(i).is_some_and(|e| e.url() == url))
+    }
+
+    /// CB-5, CB-6: `tid` awaits `endpoint`. A blocked await is remembered, so that the
+    /// callback event that ends it wakes `tid`.
+    fn await_callback(
+        &mut self,
+        tid: ThreadId,
+        endpoint: EndpointIdx,
+        timeout: Duration,
+    ) -> Result<AwaitOutcome, AwaitError> {
+        let outcome = self.callbacks.await_callback(self.now, endpoint, timeout)?;
+        match &outcome {
+            AwaitOutcome::Ready(r) => self.push_trace(Trace::AwaitTook {
+                thread: tid,
+                endpoint,
+                received_at: r.at,
+            }),
+            AwaitOutcome::Blocked(waiter) => {
+                self.waiter_threads.insert(*waiter, tid);
+                self.push_trace(Trace::AwaitBlocked {
+                    thread: tid,
+                    endpoint,
+                    timeout,
+                });
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A new branch thread of `parent`; the parallel step's name for it goes in the trace.
+    fn start_branch(&mut self, parent: ThreadId, branch: String) -> ThreadId {
+        let tid = self.new_thread();
+        self.parents.insert(tid, parent);
+        self.push_trace(Trace::BranchStarted {
+            thread: tid,
+            parent,
+            branch,
+        });
+        tid
+    }
+
+    /// Hands thread `tid`'s future to the executor, which adopts it before its next pick.
+    fn spawn(&mut self, tid: ThreadId, fut: BoxFut<'static, ()>) {
+        self.spawned.push((tid, fut));
+    }
+
+    /// Branch `tid` ended with `res`; its parent, waiting on its branches, is woken with it.
+    fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Raised>) {
+        self.push_trace(Trace::BranchEnded {
+            thread: tid,
+            failed: res.is_err(),
+        });
+        self.parents.remove(&tid);
+        self.wake(parent, Wake::Child(tid, res));
+    }
+
+    /// Stops these threads, and the threads they started, before the executor's next pick.
+    fn abort(&mut self, tids: impl IntoIterator<Item = ThreadId>) {
+        self.aborted.extend(tids);
+    }
+}
+
+/// The execution, as the standard library sees it.
+impl Host for World {
+    fn now_unix_nanos(&self) -> i128 {
+        self.clock.unix_nanos_at(self.now)
+    }
+    fn uuid(&mut self) -> String {
+        self.uuids.uuid()
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+    fn log(&mut self, severity: String, payload: LogPayload) {
+        let at = self.now;
+        self.logs.push(Log {
+            at,
+            severity,
+            payload,
+        });
+        let i = self.logs.len() - 1;
+        self.push_trace(Trace::Log(i));
+    }
+    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
+        let m = Method::parse(method).ok_or_else(|| {
+            builtin(
+                Tag::ValueError,
+                format!(
+                    "http_callback_method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH; got '{method}'"
+                ),
+            )
+        })?;
+        let idx = self
+            .callbacks
+            .create_endpoint(self.now, m)
+            .ok_or_else(|| builtin(Tag::SystemError, "the execution has ended"))?;
+        self.push_trace(Trace::EndpointCreated(idx));
+        let url = self
+            .callbacks
+            .endpoint(idx)
+            .expect("created")
+            .url()
+            .to_owned();
+        Ok(Value::map([("url", Value::str(url))]))
     }
 }
 

@@ -1,32 +1,26 @@
-//! The interpreter: steps, control flow, calls, retries and parallel branches, written as
-//! ordinary (boxed, recursive) async functions that suspend only where the workflow blocks.
+//! The interpreter: blocks, steps and their actions, subworkflow calls, loops and
+//! assignment, written as ordinary (boxed, recursive) async functions that suspend only
+//! where the workflow blocks. Retries (`retry.rs`), parallel steps (`parallel.rs`) and call
+//! steps with the calls that suspend (`blocking.rs`) are `impl Interp` blocks of their own.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
 
-use super::{BoxFut, CALL_DEPTH_MAX, Frame, Log, Suspend, ThreadId, Trace, Wake, World};
-use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome, EndpointIdx};
+use super::{BoxFut, CALL_DEPTH_MAX, Frame, Suspend, ThreadId, World};
 use crate::defn::{
-    Accessor, Action, Backoff, Block, For, ForSource, Next, Predicate, Retry, Subworkflow, Target,
-    Tmpl, Work, Workflow,
+    Accessor, Action, Block, For, ForSource, Next, Subworkflow, Target, Tmpl, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
-use crate::request::Method;
-use crate::stdlib::{self, Host, LogPayload, table};
-use crate::time::{SimTime, duration_from_secs};
+use crate::stdlib;
 use crate::value::Value;
 
 use crate::limits::{self, RANGE_LEN_MAX};
 
 /// How a block of steps ended.
 #[derive(Debug)]
-enum Flow {
+pub(super) enum Flow {
     /// Ran off its end.
     Next,
     /// `next: name`, to a step of an enclosing block.
@@ -40,11 +34,11 @@ enum Flow {
 
 /// One thread's position in the call tree.
 #[derive(Clone, Copy, Debug)]
-struct Th {
-    tid: ThreadId,
-    depth: u32,
+pub(super) struct Th {
+    pub(super) tid: ThreadId,
+    pub(super) depth: u32,
     /// How many parallel steps enclose this thread.
-    parallel_depth: u32,
+    pub(super) parallel_depth: u32,
 }
 
 pub(super) struct Interp {
@@ -52,93 +46,12 @@ pub(super) struct Interp {
     pub(super) world: Rc<RefCell<World>>,
 }
 
-/// Yields once, so the scheduler can pick another branch.
-struct YieldNow<'a> {
-    world: &'a RefCell<World>,
-    tid: ThreadId,
-    yielded: bool,
-}
-
-impl Future for YieldNow<'_> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
-        if self.yielded {
-            self.world.borrow_mut().wakes.remove(&self.tid);
-            Poll::Ready(())
-        } else {
-            self.yielded = true;
-            let tid = self.tid;
-            self.world.borrow_mut().wake(tid, Wake::Yield);
-            Poll::Pending
-        }
-    }
-}
-
-fn type_error(msg: impl Into<String>) -> Raised {
+pub(super) fn type_error(msg: impl Into<String>) -> Raised {
     builtin(Tag::TypeError, msg)
 }
 
-fn value_error(msg: impl Into<String>) -> Raised {
+pub(super) fn value_error(msg: impl Into<String>) -> Raised {
     builtin(Tag::ValueError, msg)
-}
-
-/// `60s`, `0.5s`: a duration as CB-6's message says it.
-fn secs_text(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{}s", s as u64)
-    } else {
-        format!("{s}s")
-    }
-}
-
-/// The execution, as the standard library sees it.
-struct HostCx<'a> {
-    world: &'a mut World,
-}
-
-impl Host for HostCx<'_> {
-    fn now_unix_nanos(&self) -> i128 {
-        self.world.clock.unix_nanos_at(self.world.now)
-    }
-    fn uuid(&mut self) -> String {
-        self.world.uuids.uuid()
-    }
-    fn env(&self, name: &str) -> Option<String> {
-        self.world.env.get(name).cloned()
-    }
-    fn log(&mut self, severity: String, payload: LogPayload) {
-        let at = self.world.now;
-        self.world.logs.push(Log {
-            at,
-            severity,
-            payload,
-        });
-        let i = self.world.logs.len() - 1;
-        self.world.push_trace(Trace::Log(i));
-    }
-    fn create_callback_endpoint(&mut self, method: &str) -> Result<Value, Raised> {
-        let m = Method::parse(method).ok_or_else(|| {
-            value_error(format!(
-                "http_callback_method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH; got '{method}'"
-            ))
-        })?;
-        let now = self.world.now;
-        let idx = self
-            .world
-            .callbacks
-            .create_endpoint(now, m)
-            .ok_or_else(|| builtin(Tag::SystemError, "the execution has ended"))?;
-        self.world.push_trace(Trace::EndpointCreated(idx));
-        let url = self
-            .world
-            .callbacks
-            .endpoint(idx)
-            .expect("created")
-            .url()
-            .to_owned();
-        Ok(Value::map([("url", Value::str(url))]))
-    }
 }
 
 /// What an expression sees: the frame's variables and the library.
@@ -153,18 +66,14 @@ impl Context for EvalCx<'_> {
     }
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
         let mut w = self.world.borrow_mut();
-        let v = stdlib::call(
-            name,
-            args.into_iter().map(Some).collect(),
-            &mut HostCx { world: &mut w },
-        )?;
+        let v = stdlib::call(name, args.into_iter().map(Some).collect(), &mut *w)?;
         limits::check_value(&format_args!("the result of {name}"), v)
     }
 }
 
 impl Interp {
     /// The value of `t`, within the value limits ([`limits::check_value`]).
-    fn eval(&self, frame: &Frame, t: &Tmpl) -> Result<Value, Raised> {
+    pub(super) fn eval(&self, frame: &Frame, t: &Tmpl) -> Result<Value, Raised> {
         let v = self.eval_unchecked(frame, t)?;
         limits::check_value(&"the value of an expression", v)
     }
@@ -195,7 +104,7 @@ impl Interp {
         }
     }
 
-    fn suspend(&self, tid: ThreadId) -> Suspend<'_> {
+    pub(super) fn suspend(&self, tid: ThreadId) -> Suspend<'_> {
         Suspend {
             world: &self.world,
             tid,
@@ -220,7 +129,7 @@ impl Interp {
         self.call_sub(th, main, args).await
     }
 
-    fn call_sub<'a>(
+    pub(super) fn call_sub<'a>(
         self: &'a Rc<Self>,
         th: Th,
         sub: Rc<Subworkflow>,
@@ -280,7 +189,7 @@ impl Interp {
         })
     }
 
-    fn run_block<'a>(
+    pub(super) fn run_block<'a>(
         self: &'a Rc<Self>,
         th: Th,
         frame: &'a Rc<Frame>,
@@ -292,12 +201,7 @@ impl Interp {
                 let step = &block[i];
                 self.world.borrow_mut().count_step()?;
                 if th.parallel_depth > 0 {
-                    YieldNow {
-                        world: &self.world,
-                        tid: th.tid,
-                        yielded: false,
-                    }
-                    .await;
+                    self.yield_now(th).await;
                 }
                 let mut flow = self.run_action(th, frame, &step.action).await?;
                 if let (Flow::Next, Some(next)) = (&flow, &step.next) {
@@ -316,7 +220,7 @@ impl Interp {
         })
     }
 
-    fn run_action<'a>(
+    pub(super) fn run_action<'a>(
         self: &'a Rc<Self>,
         th: Th,
         frame: &'a Rc<Frame>,
@@ -388,144 +292,6 @@ impl Interp {
         })
     }
 
-    /// RT-1 … RT-3: runs `body`; on an error, asks the predicate, waits the back-off on the
-    /// simulated clock, and runs it again, up to `max_retries` times.
-    async fn run_retrying(
-        self: &Rc<Self>,
-        th: Th,
-        frame: &Rc<Frame>,
-        body: &Action,
-        retry: Option<&Retry>,
-    ) -> Result<Flow, Raised> {
-        let Some(retry) = retry else {
-            return self.run_action(th, frame, body).await;
-        };
-        let (predicate, max_retries, backoff) = self.retry_policy(frame, retry)?;
-        let mut retries: u32 = 0;
-        loop {
-            let e = match self.run_action(th, frame, body).await {
-                Ok(flow) => return Ok(flow),
-                Err(e) => e,
-            };
-            // RT-3: the predicate sees every error, the one after the last retry too.
-            let again = match &predicate {
-                PredicateFn::Sub(name) => {
-                    let sub =
-                        Rc::clone(self.workflow.subworkflow(name).expect("checked at deploy"));
-                    let mut args = BTreeMap::new();
-                    if let Some(p) = sub.params.first() {
-                        args.insert(p.name.clone(), e.clone());
-                    }
-                    self.call_sub(th, sub, args).await?
-                }
-                PredicateFn::Builtin(name) => {
-                    let mut w = self.world.borrow_mut();
-                    stdlib::call(name, vec![Some(e.clone())], &mut HostCx { world: &mut w })?
-                }
-            };
-            let again = match again {
-                Value::Bool(b) => b,
-                other => {
-                    return Err(type_error(format!(
-                        "a retry predicate must return a boolean, got {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            if !again || i64::from(retries) >= max_retries {
-                return Err(e);
-            }
-            // A retry is a step: however many `max_retries` allows, the step limit ends them
-            // (and keeps the counter far below `u32::MAX`).
-            self.world.borrow_mut().count_step()?;
-            retries = retries.saturating_add(1);
-            let delay = backoff.delay(retries);
-            {
-                let mut w = self.world.borrow_mut();
-                let until = w.now.saturating_add(delay);
-                w.sleeps.insert((until, th.tid));
-                w.push_trace(Trace::Backoff {
-                    thread: th.tid,
-                    attempt: retries,
-                    until,
-                });
-            }
-            match self.suspend(th.tid).await {
-                Wake::Timer => {}
-                other => unreachable!("a back-off is woken by its timer, not {other:?}"),
-            }
-        }
-    }
-
-    fn retry_policy(
-        &self,
-        frame: &Frame,
-        retry: &Retry,
-    ) -> Result<(PredicateFn, i64, BackoffPolicy), Raised> {
-        match retry {
-            Retry::Expr(t) => {
-                let name = match t {
-                    Tmpl::Expr(e, _) => e.dotted_name().unwrap_or_default(),
-                    _ => String::new(),
-                };
-                let predicate = match name.as_str() {
-                    "http.default_retry" => "http.default_retry_predicate",
-                    "http.default_retry_non_idempotent" => {
-                        "http.default_retry_predicate_non_idempotent"
-                    }
-                    other => return Err(value_error(format!("'{other}' is not a retry policy"))),
-                };
-                Ok((
-                    PredicateFn::Builtin(predicate.into()),
-                    5,
-                    BackoffPolicy::DEFAULT,
-                ))
-            }
-            Retry::Policy {
-                predicate,
-                max_retries,
-                backoff,
-            } => {
-                let predicate = match predicate {
-                    Predicate::Subworkflow(s) => PredicateFn::Sub(s.clone()),
-                    Predicate::Builtin(b) => PredicateFn::Builtin(b.clone()),
-                };
-                let max = match self.eval(frame, max_retries)? {
-                    Value::Int(n) if n >= 0 => n,
-                    other => {
-                        return Err(value_error(format!(
-                            "max_retries must be a non-negative integer, got {}",
-                            crate::scenario::show(&other)
-                        )));
-                    }
-                };
-                let backoff = match backoff {
-                    None => BackoffPolicy::DEFAULT,
-                    Some(b) => self.backoff(frame, b)?,
-                };
-                Ok((predicate, max, backoff))
-            }
-        }
-    }
-
-    fn backoff(&self, frame: &Frame, b: &Backoff) -> Result<BackoffPolicy, Raised> {
-        let num = |t: &Tmpl, what: &str| -> Result<f64, Raised> {
-            match self.eval(frame, t)? {
-                Value::Int(i) if i >= 0 => Ok(i as f64),
-                Value::Double(d) if d >= 0.0 => Ok(d),
-                other => Err(value_error(format!(
-                    "backoff {what} must be a non-negative number, got {}",
-                    crate::scenario::show(&other)
-                ))),
-            }
-        };
-        Ok(BackoffPolicy {
-            initial_delay: num(&b.initial_delay, "initial_delay")?,
-            max_delay: num(&b.max_delay, "max_delay")?,
-            multiplier: num(&b.multiplier, "multiplier")?,
-        })
-    }
-
     async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Raised> {
         let values = self.for_values(frame, &f.source)?;
         let keep = frame.local_names();
@@ -549,7 +315,11 @@ impl Interp {
         result
     }
 
-    fn for_values(&self, frame: &Frame, source: &ForSource) -> Result<Vec<Value>, Raised> {
+    pub(super) fn for_values(
+        &self,
+        frame: &Frame,
+        source: &ForSource,
+    ) -> Result<Vec<Value>, Raised> {
         match source {
             ForSource::In(t) => match self.eval(frame, t)? {
                 Value::List(items) => Ok(items.to_vec()),
@@ -590,311 +360,6 @@ impl Interp {
                 }
             }
         }
-    }
-
-    async fn run_parallel(
-        self: &Rc<Self>,
-        th: Th,
-        frame: &Rc<Frame>,
-        p: &crate::defn::Parallel,
-    ) -> Result<Flow, Raised> {
-        if th.parallel_depth >= 2 {
-            return Err(builtin(
-                Tag::ParallelNestingError,
-                "parallel steps nest at most two deep",
-            ));
-        }
-        let limit = match &p.concurrency_limit {
-            None => usize::MAX,
-            Some(t) => match self.eval(frame, t)? {
-                Value::Int(n) if n >= 1 => n as usize,
-                other => {
-                    return Err(value_error(format!(
-                        "concurrency_limit must be a positive integer, got {}",
-                        crate::scenario::show(&other)
-                    )));
-                }
-            },
-        };
-        let mut pending: VecDeque<BranchStart> = VecDeque::new();
-        match &p.work {
-            Work::Branches(bs) => {
-                for (name, _, block) in bs {
-                    pending.push_back((name.clone(), Rc::clone(block), Vec::new()));
-                }
-            }
-            Work::For(f) => {
-                for (i, v) in self.for_values(frame, &f.source)?.into_iter().enumerate() {
-                    let mut vars = vec![(f.value.clone(), v)];
-                    if let Some(index) = &f.index {
-                        vars.push((index.clone(), Value::Int(i as i64)));
-                    }
-                    pending.push_back((format!("{i}"), Rc::clone(&f.steps), vars));
-                }
-            }
-        }
-        let mut running: BTreeMap<ThreadId, String> = BTreeMap::new();
-        let mut errors: Vec<(String, Raised)> = Vec::new();
-        loop {
-            while running.len() < limit {
-                let Some((name, block, vars)) = pending.pop_front() else {
-                    break;
-                };
-                let child_frame = Frame::branch(frame, &p.shared);
-                for (k, v) in vars {
-                    child_frame.set(&k, v);
-                }
-                let tid = self.spawn(th, name.clone(), block, child_frame);
-                running.insert(tid, name);
-            }
-            if running.is_empty() {
-                break;
-            }
-            match self.suspend(th.tid).await {
-                Wake::Child(tid, res) => {
-                    let name = running.remove(&tid).expect("a child of this step");
-                    if let Err(e) = res {
-                        errors.push((name, e));
-                        if !p.continue_all {
-                            let mut w = self.world.borrow_mut();
-                            w.aborted.extend(running.keys().copied());
-                            running.clear();
-                            pending.clear();
-                        }
-                    }
-                }
-                other => unreachable!("a parallel step is woken by its branches, not {other:?}"),
-            }
-        }
-        if errors.is_empty() {
-            return Ok(Flow::Next);
-        }
-        let branches = errors
-            .into_iter()
-            .map(|(id, e)| Value::map([("id", Value::str(id)), ("error", e)]))
-            .collect();
-        Err(Value::map([
-            (
-                "message",
-                Value::str("a parallel step had branches that raised unhandled errors"),
-            ),
-            (
-                "tags",
-                Value::list(vec![Value::str(Tag::UnhandledBranchError.as_str())]),
-            ),
-            ("branches", Value::list(branches)),
-        ]))
-    }
-
-    /// Starts a branch thread running `block` in `frame`; it reports to `parent` when done.
-    fn spawn(
-        self: &Rc<Self>,
-        parent: Th,
-        name: String,
-        block: Block,
-        frame: Rc<Frame>,
-    ) -> ThreadId {
-        let tid = {
-            let mut w = self.world.borrow_mut();
-            let tid = w.new_thread();
-            w.parents.insert(tid, parent.tid);
-            w.push_trace(Trace::BranchStarted {
-                thread: tid,
-                parent: parent.tid,
-                branch: name,
-            });
-            tid
-        };
-        let th = Th {
-            tid,
-            depth: parent.depth,
-            parallel_depth: parent.parallel_depth + 1,
-        };
-        let interp = Rc::clone(self);
-        let fut: BoxFut<'static, ()> = Box::pin(async move {
-            let res = match interp.run_block(th, &frame, &block).await {
-                Ok(Flow::Next | Flow::End | Flow::Return(_)) => Ok(()),
-                Ok(Flow::Break | Flow::Continue) => Err(builtin(
-                    Tag::SystemError,
-                    "'next: break' and 'next: continue' cannot leave a parallel branch",
-                )),
-                Ok(Flow::Goto(name)) => Err(builtin(
-                    Tag::SystemError,
-                    format!("'next: {name}' cannot leave a parallel branch"),
-                )),
-                Err(e) => Err(e),
-            };
-            let mut w = interp.world.borrow_mut();
-            w.push_trace(Trace::BranchEnded {
-                thread: tid,
-                failed: res.is_err(),
-            });
-            w.parents.remove(&tid);
-            w.wake(parent.tid, Wake::Child(tid, res));
-        });
-        self.world.borrow_mut().spawned.push((tid, fut));
-        tid
-    }
-
-    /// A `call` step: a subworkflow, a blocking function, or any other library function.
-    async fn call(
-        self: &Rc<Self>,
-        th: Th,
-        func: &str,
-        args: Vec<(String, Value)>,
-    ) -> Result<Value, Raised> {
-        if let Some(sub) = self.workflow.subworkflow(func) {
-            let sub = Rc::clone(sub);
-            return self.call_sub(th, sub, args.into_iter().collect()).await;
-        }
-        let f = table::lookup(func)
-            .ok_or_else(|| builtin(Tag::SystemError, format!("symbol '{func}' not found")))?;
-        let mut named: BTreeMap<String, Value> = args.into_iter().collect();
-        let positional: Vec<Option<Value>> = f.param_list().map(|(p, _)| named.remove(p)).collect();
-        for ((p, required), v) in f.param_list().zip(&positional) {
-            if required && v.is_none() {
-                return Err(type_error(format!("{func} needs argument '{p}'")));
-            }
-        }
-        match func {
-            "events.await_callback" => self.await_callback(th, positional).await,
-            "sys.sleep" => {
-                let secs = match &positional[0] {
-                    Some(Value::Int(i)) => *i as f64,
-                    Some(Value::Double(d)) => *d,
-                    other => {
-                        return Err(type_error(format!(
-                            "sys.sleep: seconds must be a number, got {}",
-                            other.as_ref().map_or("nothing", Value::type_name)
-                        )));
-                    }
-                };
-                let d =
-                    duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
-                let until = self.world.borrow().now.saturating_add(d);
-                self.sleep_until(th, until).await
-            }
-            "sys.sleep_until" => {
-                let text = match &positional[0] {
-                    Some(Value::Str(s)) => s.to_string(),
-                    other => {
-                        return Err(type_error(format!(
-                            "sys.sleep_until: time must be a string, got {}",
-                            other.as_ref().map_or("nothing", Value::type_name)
-                        )));
-                    }
-                };
-                let target = crate::time::parse_rfc3339(&text).ok_or_else(|| {
-                    value_error(format!("sys.sleep_until: '{text}' is not an RFC 3339 time"))
-                })?;
-                let until = {
-                    let w = self.world.borrow();
-                    let now_unix = w.clock.unix_nanos_at(w.now);
-                    let ahead = (target - now_unix).max(0);
-                    w.now.saturating_add(Duration::from_nanos(
-                        u64::try_from(ahead).unwrap_or(u64::MAX),
-                    ))
-                };
-                self.sleep_until(th, until).await
-            }
-            _ => {
-                let mut w = self.world.borrow_mut();
-                let v = stdlib::call(func, positional, &mut HostCx { world: &mut w })?;
-                limits::check_value(&format_args!("the result of {func}"), v)
-            }
-        }
-    }
-
-    async fn sleep_until(&self, th: Th, until: SimTime) -> Result<Value, Raised> {
-        {
-            let mut w = self.world.borrow_mut();
-            w.sleeps.insert((until, th.tid));
-            w.push_trace(Trace::Sleep {
-                thread: th.tid,
-                until,
-            });
-        }
-        match self.suspend(th.tid).await {
-            Wake::Timer => Ok(Value::Null),
-            other => unreachable!("a sleep is woken by its timer, not {other:?}"),
-        }
-    }
-
-    /// CB-3 … CB-7: `events.await_callback(callback, timeout)`.
-    async fn await_callback(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
-        let callback = args[0].clone().unwrap_or(Value::Null);
-        let url = match callback.get("url") {
-            Some(Value::Str(u)) => u.to_string(),
-            _ => {
-                return Err(type_error(
-                    "events.await_callback: callback must be the map from events.create_callback_endpoint",
-                ));
-            }
-        };
-        let timeout = match args.get(1).cloned().flatten() {
-            None => AWAIT_TIMEOUT_DEFAULT,
-            Some(Value::Int(i)) => duration_from_secs(i as f64)
-                .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
-            Some(Value::Double(d)) => duration_from_secs(d)
-                .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
-            Some(other) => {
-                return Err(type_error(format!(
-                    "events.await_callback: timeout must be a number, got {}",
-                    other.type_name()
-                )));
-            }
-        };
-        let outcome = {
-            let mut w = self.world.borrow_mut();
-            let now = w.now;
-            // CB-3: only this execution's endpoints.
-            let endpoint = (0..w.callbacks.endpoints().len() as u32)
-                .map(EndpointIdx)
-                .find(|&i| w.callbacks.endpoint(i).is_some_and(|e| e.url() == url))
-                .ok_or_else(|| {
-                    value_error(format!(
-                        "events.await_callback: '{url}' is not an endpoint of this execution"
-                    ))
-                })?;
-            let outcome = w
-                .callbacks
-                .await_callback(now, endpoint, timeout)
-                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?;
-            match &outcome {
-                AwaitOutcome::Ready(r) => w.push_trace(Trace::AwaitTook {
-                    thread: th.tid,
-                    endpoint,
-                    received_at: r.at,
-                }),
-                AwaitOutcome::Blocked(waiter) => {
-                    w.waiter_threads.insert(*waiter, th.tid);
-                    w.push_trace(Trace::AwaitBlocked {
-                        thread: th.tid,
-                        endpoint,
-                        timeout,
-                    });
-                }
-            }
-            outcome
-        };
-        let received = match outcome {
-            AwaitOutcome::Ready(r) => r,
-            AwaitOutcome::Blocked(_) => match self.suspend(th.tid).await {
-                Wake::Callback(Ok(r)) => r,
-                Wake::Callback(Err(timeout)) => {
-                    return Err(builtin(
-                        Tag::TimeoutError,
-                        format!(
-                            "timed out waiting for callback after {}",
-                            secs_text(timeout)
-                        ),
-                    ));
-                }
-                other => unreachable!("an await is woken by its callback, not {other:?}"),
-            },
-        };
-        let clock = self.world.borrow().clock;
-        Ok(received.to_value(clock))
     }
 
     fn assign(&self, frame: &Frame, target: &Target, value: Value) -> Result<(), Raised> {
@@ -985,61 +450,5 @@ fn num(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Double(d) => *d,
         _ => f64::NAN,
-    }
-}
-
-/// A branch to start: its name, its steps, and the loop variables it begins with.
-type BranchStart = (String, Block, Vec<(String, Value)>);
-
-enum PredicateFn {
-    Sub(String),
-    Builtin(String),
-}
-
-/// RT-2: the delay before retry k is `min(initial_delay × multiplier^(k−1), max_delay)`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BackoffPolicy {
-    pub initial_delay: f64,
-    pub max_delay: f64,
-    pub multiplier: f64,
-}
-
-impl BackoffPolicy {
-    /// RT-1: `retry.default_backoff`.
-    pub const DEFAULT: BackoffPolicy = BackoffPolicy {
-        initial_delay: 1.0,
-        max_delay: 60.0,
-        multiplier: 1.25,
-    };
-
-    /// The delay before retry `k` (1-based).
-    pub fn delay(&self, k: u32) -> Duration {
-        let exp = i32::try_from(k.saturating_sub(1)).unwrap_or(i32::MAX);
-        let secs = (self.initial_delay * self.multiplier.powi(exp)).min(self.max_delay);
-        duration_from_secs(secs).unwrap_or(Duration::ZERO)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rt_2_backoff_delays() {
-        let guide = BackoffPolicy {
-            initial_delay: 1.0,
-            max_delay: 10.0,
-            multiplier: 2.0,
-        };
-        let delays: Vec<u64> = (1..=5).map(|k| guide.delay(k).as_secs()).collect();
-        assert_eq!(delays, vec![1, 2, 4, 8, 10]);
-        assert_eq!(BackoffPolicy::DEFAULT.delay(2), Duration::from_millis(1250));
-        assert_eq!(BackoffPolicy::DEFAULT.delay(100), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn cb_6_timeout_message() {
-        assert_eq!(secs_text(Duration::from_secs(60)), "60s");
-        assert_eq!(secs_text(Duration::from_millis(500)), "0.5s");
     }
 }

@@ -1,17 +1,34 @@
-//! The standard library of SPEC §6: the functions that do not block.
+//! The standard library of SPEC §6, one file per module (`text.rs` for `text.*`;
+//! `builtins.rs` for the functions without a module, like `len` and `int`).
 //!
-//! Blocking ones (`events.await_callback`, `sys.sleep`, `sys.sleep_until`) need the
-//! scheduler and live in the interpreter. Everything here takes positional arguments, a
-//! missing optional one as `None`, and reaches the execution only through [`Host`].
+//! [`table`] lists every function beside its implementation, so a name cannot exist without
+//! one. Blocking functions (`events.await_callback`, `sys.sleep`, `sys.sleep_until`) need the
+//! scheduler: the table marks them, and the interpreter implements them. Everything here
+//! takes positional arguments ([`Args`]), a missing optional one as `None`, and reaches the
+//! execution only through [`Host`].
 
+mod base64;
+mod builtins;
+mod events;
+mod http;
+mod json;
+mod list;
+mod map;
+mod math;
+mod retry;
+mod sys;
 pub mod table;
+mod text;
+mod time;
+mod uuid;
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-
-use crate::error::{Raised, Tag, builtin, tags};
+use crate::error::{Raised, Tag, builtin};
 use crate::value::Value;
+
+pub(crate) use retry::DEFAULT_BACKOFF;
+pub use retry::default_retry_predicate;
 
 /// What a library function may ask of the execution it runs in.
 pub trait Host {
@@ -34,443 +51,53 @@ pub enum LogPayload {
     Data(Value),
 }
 
-fn type_error(msg: impl Into<String>) -> Raised {
-    builtin(Tag::TypeError, msg)
-}
-
-fn value_error(msg: impl Into<String>) -> Raised {
-    builtin(Tag::ValueError, msg)
-}
-
 /// Calls `name` with positional `args`. The name and the count of arguments were checked
 /// against [`table`] by the caller.
 pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result<Value, Raised> {
-    let mut args = args.into_iter();
-    let mut arg = |what: &str| -> Result<Value, Raised> {
-        args.next()
-            .flatten()
-            .ok_or_else(|| type_error(format!("{name}: missing argument '{what}'")))
-    };
-    match name {
-        "base64.encode" => {
-            let data = bytes_of(name, arg("data")?)?;
-            Ok(Value::str(
-                base64::engine::general_purpose::STANDARD.encode(data),
-            ))
-        }
-        "base64.decode" => {
-            let text = str_of(name, &arg("data")?)?;
-            // Padding is optional on input.
-            base64::engine::general_purpose::STANDARD_NO_PAD
-                .decode(text.trim_end_matches('='))
-                .map(|b| Value::Bytes(b.into()))
-                .map_err(|e| value_error(format!("base64.decode: {e}")))
-        }
-        "bool" => match arg("value")? {
-            Value::Bool(b) => Ok(Value::Bool(b)),
-            Value::Str(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-            Value::Str(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-            Value::Str(s) => Err(value_error(format!("bool: cannot convert '{s}'"))),
-            other => Err(type_error(format!(
-                "bool: cannot convert a {}",
-                other.type_name()
-            ))),
-        },
-        "default" => {
-            let value = arg("value").ok();
-            let fallback = arg("default_value")?;
-            Ok(match value {
-                Some(v) if v != Value::Null => v,
-                _ => fallback,
-            })
-        }
-        "double" => match arg("value")? {
-            Value::Int(i) => Ok(Value::Double(i as f64)),
-            Value::Double(d) => Ok(Value::Double(d)),
-            Value::Str(s) => s
-                .trim()
-                .parse::<f64>()
-                .map(Value::Double)
-                .map_err(|_| value_error(format!("double: cannot convert '{s}'"))),
-            other => Err(type_error(format!(
-                "double: cannot convert a {}",
-                other.type_name()
-            ))),
-        },
-        "int" => match arg("value")? {
-            Value::Int(i) => Ok(Value::Int(i)),
-            Value::Double(d) if fits_i64(d.trunc()) => Ok(Value::Int(d.trunc() as i64)),
-            Value::Double(d) => Err(value_error(format!("int: {d} is out of range"))),
-            Value::Str(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| value_error(format!("int: cannot convert '{s}'"))),
-            other => Err(type_error(format!(
-                "int: cannot convert a {}",
-                other.type_name()
-            ))),
-        },
-        "string" => match arg("value")? {
-            Value::Str(s) => Ok(Value::Str(s)),
-            Value::Int(i) => Ok(Value::str(i.to_string())),
-            Value::Double(d) => Ok(Value::str(d.to_string())),
-            Value::Bool(b) => Ok(Value::str(b.to_string())),
-            Value::Null => Ok(Value::str("null")),
-            other => Err(type_error(format!(
-                "string: cannot convert a {}",
-                other.type_name()
-            ))),
-        },
-        "json.decode" => {
-            let data = arg("data")?;
-            let text: Vec<u8> = match &data {
-                Value::Str(s) => s.as_bytes().to_vec(),
-                Value::Bytes(b) => b.to_vec(),
-                other => {
-                    return Err(type_error(format!(
-                        "json.decode: needs a string or bytes, got {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            serde_json::from_slice::<serde_json::Value>(&text)
-                .map(|j| Value::from_json(&j))
-                .map_err(|e| value_error(format!("json.decode: {e}")))
-        }
-        "json.encode" | "json.encode_to_string" => {
-            let data = arg("data")?;
-            let json = data
-                .to_json()
-                .map_err(|what| type_error(format!("{name}: {what} cannot be encoded as JSON")))?;
-            let indent = args.next().flatten();
-            let text = match indent {
-                Some(Value::Int(_) | Value::Bool(true) | Value::Str(_) | Value::Map(_)) => {
-                    serde_json::to_string_pretty(&json)
-                }
-                _ => serde_json::to_string(&json),
-            }
-            .map_err(|e| value_error(e.to_string()))?;
-            Ok(if name == "json.encode" {
-                Value::Bytes(text.into_bytes().into())
-            } else {
-                Value::str(text)
-            })
-        }
-        "keys" => match arg("map")? {
-            Value::Map(m) => Ok(Value::list(
-                m.keys().map(|k| Value::str(k.as_str())).collect(),
-            )),
-            other => Err(type_error(format!(
-                "keys: needs a map, got {}",
-                other.type_name()
-            ))),
-        },
-        "len" => match arg("value")? {
-            Value::Str(s) => Ok(Value::Int(s.chars().count() as i64)),
-            Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),
-            Value::List(l) => Ok(Value::Int(l.len() as i64)),
-            Value::Map(m) => Ok(Value::Int(m.len() as i64)),
-            other => Err(type_error(format!(
-                "len: a {} has no length",
-                other.type_name()
-            ))),
-        },
-        "list.concat" | "list.prepend" => {
-            let mut items = list_of(name, arg("objs")?)?;
-            let val = arg("val")?;
-            if name == "list.prepend" {
-                items.insert(0, val);
-            } else if let Value::List(more) = val {
-                // A list is joined, not nested: list.concat([1], [2]) is [1, 2].
-                items.extend(more.iter().cloned());
-            } else {
-                items.push(val);
-            }
-            Ok(Value::list(items))
-        }
-        "map.get" => {
-            let map = arg("map")?;
-            let keys = match arg("keys")? {
-                Value::List(ks) => ks.to_vec(),
-                k => vec![k],
-            };
-            let mut cur = map;
-            for k in keys {
-                let key = str_of(name, &k)?;
-                cur = match cur.get(&key) {
-                    Some(v) => v.clone(),
-                    None => return Ok(Value::Null),
-                };
-            }
-            Ok(cur)
-        }
-        "map.delete" => {
-            let mut m = map_of(name, arg("map")?)?;
-            let key = str_of(name, &arg("key")?)?;
-            m.remove(&key);
-            Ok(Value::from_btree(m))
-        }
-        "map.merge" | "map.merge_nested" => {
-            let first = map_of(name, arg("first")?)?;
-            let second = map_of(name, arg("second")?)?;
-            Ok(Value::from_btree(merge(
-                first,
-                second,
-                name == "map.merge_nested",
-            )))
-        }
-        "math.abs" => match arg("x")? {
-            Value::Int(i) => i
-                .checked_abs()
-                .map(Value::Int)
-                .ok_or_else(|| value_error("math.abs: overflow")),
-            Value::Double(d) => Ok(Value::Double(d.abs())),
-            other => Err(type_error(format!(
-                "math.abs: needs a number, got {}",
-                other.type_name()
-            ))),
-        },
-        "math.floor" => match arg("x")? {
-            Value::Int(i) => Ok(Value::Int(i)),
-            Value::Double(d) if fits_i64(d.floor()) => Ok(Value::Int(d.floor() as i64)),
-            Value::Double(d) => Err(value_error(format!("math.floor: {d} is out of range"))),
-            other => Err(type_error(format!(
-                "math.floor: needs a number, got {}",
-                other.type_name()
-            ))),
-        },
-        "math.max" | "math.min" => {
-            let (x, y) = (arg("x")?, arg("y")?);
-            let ord = crate::expr::eval::compare(&x, &y)
-                .filter(|_| matches!(x, Value::Int(_) | Value::Double(_)))
-                .ok_or_else(|| type_error(format!("{name}: needs two numbers")))?;
-            let x_wins = (ord == std::cmp::Ordering::Greater) == (name == "math.max");
-            Ok(if x_wins || ord == std::cmp::Ordering::Equal {
-                x
-            } else {
-                y
-            })
-        }
-        // A ResourceLimitError would only happen again: no built-in predicate retries it.
-        "retry.always" => Ok(Value::Bool(!is_resource_limit(&arg("e")?))),
-        "retry.never" => Ok(Value::Bool(false)),
-        "http.default_retry_predicate" | "http.default_retry_predicate_non_idempotent" => {
-            let e = arg("e")?;
-            Ok(Value::Bool(default_retry_predicate(
-                &e,
-                name.ends_with("non_idempotent"),
-            )))
-        }
-        "sys.get_env" => {
-            let var = str_of(name, &arg("name")?)?;
-            let fallback = args.next().flatten();
-            Ok(host
-                .env(&var)
-                .map(Value::str)
-                .or(fallback)
-                .unwrap_or(Value::Null))
-        }
-        "sys.log" => {
-            let data = args.next().flatten();
-            let severity = args.next().flatten();
-            let text = args.next().flatten();
-            let json = args.next().flatten();
-            let severity = match severity {
-                None => "DEFAULT".to_owned(),
-                Some(Value::Str(s)) => s.to_string(),
-                Some(other) => {
-                    return Err(type_error(format!(
-                        "sys.log: severity must be a string, got {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            let payload = match (data, text, json) {
-                (None, Some(Value::Str(t)), None) => LogPayload::Text(t.to_string()),
-                (None, Some(other), None) => {
-                    return Err(type_error(format!(
-                        "sys.log: text must be a string, got {}",
-                        other.type_name()
-                    )));
-                }
-                (Some(d), None, None) | (None, None, Some(d)) => LogPayload::Data(d),
-                _ => return Err(type_error("sys.log: give exactly one of text, data, json")),
-            };
-            host.log(severity, payload);
-            Ok(Value::Null)
-        }
-        "sys.now" => Ok(Value::Double(host.now_unix_nanos() as f64 / 1e9)),
-        "text.decode" => match arg("data")? {
-            Value::Bytes(b) => String::from_utf8(b.to_vec())
-                .map(Value::str)
-                .map_err(|_| value_error("text.decode: the bytes are not valid UTF-8")),
-            other => Err(type_error(format!(
-                "text.decode: needs bytes, got {}",
-                other.type_name()
-            ))),
-        },
-        "text.encode" => {
-            let s = str_of(name, &arg("text")?)?;
-            Ok(Value::Bytes(s.into_bytes().into()))
-        }
-        "text.find_all" => {
-            let source = str_of(name, &arg("source")?)?;
-            let sub = str_of(name, &arg("substr")?)?;
-            if sub.is_empty() {
-                return Err(value_error("text.find_all: substr must not be empty"));
-            }
-            // One pass: the character index of each match counts on from the last one, and
-            // the list stops growing as soon as it is over the value limit.
-            let mut found = crate::value::List::default();
-            let (mut chars, mut last) = (0, 0);
-            for (i, m) in source.match_indices(sub.as_str()) {
-                chars += source[last..i].chars().count();
-                last = i;
-                found.push(Value::map([
-                    ("index", Value::Int(chars as i64)),
-                    ("match", Value::str(m)),
-                ]));
-                if found.bytes() > crate::limits::VALUE_BYTES_MAX {
-                    return Err(builtin(
-                        Tag::ResourceLimitError,
-                        format!(
-                            "text.find_all: the matches would hold over {} bytes (512 KiB)",
-                            crate::limits::VALUE_BYTES_MAX
-                        ),
-                    ));
-                }
-            }
-            Ok(Value::List(std::rc::Rc::new(found)))
-        }
-        "text.match_regex" => {
-            let source = str_of(name, &arg("source")?)?;
-            let pattern = str_of(name, &arg("regex")?)?;
-            let re = regex::Regex::new(&pattern)
-                .map_err(|e| value_error(format!("text.match_regex: invalid regex: {e}")))?;
-            Ok(Value::Bool(re.is_match(&source)))
-        }
-        "text.replace_all" => {
-            let source = str_of(name, &arg("source")?)?;
-            let sub = str_of(name, &arg("substr")?)?;
-            let repl = str_of(name, &arg("replacement")?)?;
-            if sub.is_empty() {
-                return Ok(Value::str(source));
-            }
-            // The result's length is known before it is built: refuse one no variable could hold.
-            let n = source.matches(sub.as_str()).count();
-            let len = (source.len() - n * sub.len()).saturating_add(n.saturating_mul(repl.len()));
-            if crate::value::SCALAR_BYTES.saturating_add(len) > crate::limits::VALUE_BYTES_MAX {
-                return Err(builtin(
-                    Tag::ResourceLimitError,
-                    format!(
-                        "text.replace_all: the result would hold {len} bytes; a value may hold at most {} (512 KiB)",
-                        crate::limits::VALUE_BYTES_MAX
-                    ),
-                ));
-            }
-            Ok(Value::str(source.replace(&sub, &repl)))
-        }
-        "text.split" => {
-            let source = str_of(name, &arg("source")?)?;
-            let sep = str_of(name, &arg("separator")?)?;
-            let parts: Vec<Value> = if sep.is_empty() {
-                source.chars().map(|c| Value::str(c.to_string())).collect()
-            } else {
-                source.split(sep.as_str()).map(Value::str).collect()
-            };
-            Ok(Value::list(parts))
-        }
-        "text.substring" => {
-            let source = str_of(name, &arg("source")?)?;
-            let (start, end) = (int_of(name, &arg("start")?)?, int_of(name, &arg("end")?)?);
-            let n = source.chars().count() as i64;
-            let (s, e) = (start.clamp(0, n), end.clamp(0, n));
-            Ok(Value::str(if s >= e {
-                String::new()
-            } else {
-                source
-                    .chars()
-                    .skip(s as usize)
-                    .take((e - s) as usize)
-                    .collect()
-            }))
-        }
-        "text.to_lower" => Ok(Value::str(str_of(name, &arg("source")?)?.to_lowercase())),
-        "text.to_upper" => Ok(Value::str(str_of(name, &arg("source")?)?.to_uppercase())),
-        "text.url_encode" => {
-            let s = str_of(name, &arg("source")?)?;
-            const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-                .remove(b'-')
-                .remove(b'_')
-                .remove(b'.')
-                .remove(b'~');
-            Ok(Value::str(
-                percent_encoding::utf8_percent_encode(&s, SET).to_string(),
-            ))
-        }
-        "time.format" => {
-            let secs = match arg("seconds")? {
-                Value::Int(i) => i as f64,
-                Value::Double(d) => d,
-                other => {
-                    return Err(type_error(format!(
-                        "time.format: needs seconds, got {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            Ok(Value::str(crate::time::format_rfc3339(
-                (secs * 1e9).round() as i128,
-            )))
-        }
-        "time.parse" => {
-            let s = str_of(name, &arg("value")?)?;
-            crate::time::parse_rfc3339(&s)
-                .map(|n| Value::Double(n as f64 / 1e9))
-                .ok_or_else(|| value_error(format!("time.parse: '{s}' is not an RFC 3339 time")))
-        }
-        "uuid.generate" => Ok(Value::str(host.uuid())),
-        "events.create_callback_endpoint" => {
-            let method = match args.next().flatten() {
-                None => crate::request::Method::DEFAULT.as_str().to_owned(),
-                Some(Value::Str(s)) => s.to_string(),
-                Some(other) => {
-                    return Err(type_error(format!(
-                        "events.create_callback_endpoint: http_callback_method must be a string, got {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            host.create_callback_endpoint(&method)
-        }
-        other => Err(builtin(
-            Tag::SystemError,
-            format!("{other} cannot be called here"),
-        )),
+    match table::lookup(name) {
+        Some(f) => f.call(args, host),
+        None => Err(cannot_call_here(name)),
     }
 }
 
-/// RT-1: retries `ConnectionError`, `ConnectionFailedError`, `TimeoutError`, and `HttpError`
-/// with code 429, 502, 503 or 504 (the non-idempotent variant: 429 and 503, and
-/// `ConnectionFailedError`).
-pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
-    if is_resource_limit(e) {
-        return false;
+/// A name with no implementation here: not in the table, or a blocking function (which only
+/// a `call` step may use).
+fn cannot_call_here(name: &str) -> Raised {
+    builtin(Tag::SystemError, format!("{name} cannot be called here"))
+}
+
+/// A call's positional arguments, in the order of the table's parameters, each taken once.
+#[derive(Debug)]
+pub(crate) struct Args {
+    /// The function's name as the table spells it, for messages.
+    name: &'static str,
+    values: std::vec::IntoIter<Option<Value>>,
+}
+
+impl Args {
+    fn new(name: &'static str, values: Vec<Option<Value>>) -> Args {
+        Args {
+            name,
+            values: values.into_iter(),
+        }
     }
-    let tags = tags(e);
-    let has = |t: &str| tags.iter().any(|x| x == t);
-    let code = match e.get("code") {
-        Some(Value::Int(c)) => Some(*c),
-        _ => None,
-    };
-    if non_idempotent {
-        has("ConnectionFailedError") || (has("HttpError") && matches!(code, Some(429 | 503)))
-    } else {
-        has("ConnectionError")
-            || has("ConnectionFailedError")
-            || has("TimeoutError")
-            || (has("HttpError") && matches!(code, Some(429 | 502 | 503 | 504)))
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The next argument, which the function needs: a `TypeError` names it when it is
+    /// missing.
+    fn required(&mut self, what: &str) -> Result<Value, Raised> {
+        self.values
+            .next()
+            .flatten()
+            .ok_or_else(|| type_error(format!("{}: missing argument '{what}'", self.name)))
+    }
+
+    /// The next argument, if it was given.
+    fn optional(&mut self) -> Option<Value> {
+        self.values.next().flatten()
     }
 }
 
@@ -479,27 +106,12 @@ fn fits_i64(x: f64) -> bool {
     (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x)
 }
 
-fn is_resource_limit(e: &Value) -> bool {
-    tags(e)
-        .iter()
-        .any(|t| t == Tag::ResourceLimitError.as_str())
+fn type_error(msg: impl Into<String>) -> Raised {
+    builtin(Tag::TypeError, msg)
 }
 
-fn merge(
-    mut a: BTreeMap<String, Value>,
-    b: BTreeMap<String, Value>,
-    nested: bool,
-) -> BTreeMap<String, Value> {
-    for (k, v) in b {
-        let merged = match (a.remove(&k), v) {
-            (Some(Value::Map(x)), Value::Map(y)) if nested => {
-                Value::from_btree(merge((**x).clone(), (**y).clone(), true))
-            }
-            (_, v) => v,
-        };
-        a.insert(k, merged);
-    }
-    a
+fn value_error(msg: impl Into<String>) -> Raised {
+    builtin(Tag::ValueError, msg)
 }
 
 fn str_of(func: &str, v: &Value) -> Result<String, Raised> {
@@ -556,6 +168,7 @@ fn map_of(func: &str, v: Value) -> Result<BTreeMap<String, Value>, Raised> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::tags;
 
     #[derive(Default)]
     struct TestHost {

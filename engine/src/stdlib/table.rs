@@ -1,97 +1,154 @@
-//! The standard library's names: what exists, its parameters, and whether it blocks.
+//! The standard library's table: every function, its parameters, and what runs it.
 //!
 //! Deploy-time checks read this table (`symbol 'x' not found`, blocking calls inside
-//! expressions); call steps use the parameter names to order named `args`.
+//! expressions); call steps use the parameter names to order named `args`; [`super::call`]
+//! dispatches through it. Each entry holds its implementation, so a name cannot exist
+//! without one, nor an implementation without a name.
+
+use super::{
+    Args, Host, base64, builtins, cannot_call_here, events, http, json, list, map, math, retry,
+    sys, text, time, uuid,
+};
+use crate::error::Raised;
+use crate::value::Value;
 
 /// A standard-library function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Func {
     pub name: &'static str,
     /// Parameter names in positional order; a trailing `?` marks an optional one.
     pub params: &'static [&'static str],
-    /// Blocking functions wait on the simulated clock or the outside world; they may only
-    /// be used in `call` steps, never inside an expression.
-    pub blocking: bool,
+    pub(crate) imp: Imp,
 }
 
-const fn f(name: &'static str, params: &'static [&'static str]) -> Func {
+/// What runs a function.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Imp {
+    /// This library, at once.
+    Direct(fn(&mut Args, &mut dyn Host) -> Result<Value, Raised>),
+    /// The interpreter: the function waits on the simulated clock or the outside world.
+    Blocking(Blocking),
+}
+
+/// The functions that suspend their thread. The interpreter matches on this, so a new one
+/// cannot be added to the table without its implementation there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Blocking {
+    /// `events.await_callback` (CB-3 … CB-7).
+    AwaitCallback,
+    /// `sys.sleep`.
+    Sleep,
+    /// `sys.sleep_until`.
+    SleepUntil,
+}
+
+const fn f(
+    name: &'static str,
+    params: &'static [&'static str],
+    run: fn(&mut Args, &mut dyn Host) -> Result<Value, Raised>,
+) -> Func {
     Func {
         name,
         params,
-        blocking: false,
+        imp: Imp::Direct(run),
     }
 }
 
-const fn blocking(name: &'static str, params: &'static [&'static str]) -> Func {
+const fn blocking(name: &'static str, params: &'static [&'static str], b: Blocking) -> Func {
     Func {
         name,
         params,
-        blocking: true,
+        imp: Imp::Blocking(b),
     }
 }
 
 /// Every function of SPEC §6, sorted by name.
 pub const FUNCTIONS: &[Func] = &[
-    f("base64.decode", &["data", "padding?"]),
-    f("base64.encode", &["data", "padding?"]),
-    f("bool", &["value"]),
-    f("default", &["value", "default_value"]),
-    f("double", &["value"]),
-    f("events.await_callback", &["callback", "timeout?"]).blocking_fn(),
+    f("base64.decode", &["data", "padding?"], base64::decode),
+    f("base64.encode", &["data", "padding?"], base64::encode),
+    f("bool", &["value"], builtins::bool),
+    f("default", &["value", "default_value"], builtins::default),
+    f("double", &["value"], builtins::double),
+    blocking(
+        "events.await_callback",
+        &["callback", "timeout?"],
+        Blocking::AwaitCallback,
+    ),
     f(
         "events.create_callback_endpoint",
         &["http_callback_method?"],
+        events::create_callback_endpoint,
     ),
-    f("http.default_retry_predicate", &["e"]),
-    f("http.default_retry_predicate_non_idempotent", &["e"]),
-    f("int", &["value"]),
-    f("json.decode", &["data"]),
-    f("json.encode", &["data", "indent?"]),
-    f("json.encode_to_string", &["data", "indent?"]),
-    f("keys", &["map"]),
-    f("len", &["value"]),
-    f("list.concat", &["objs", "val"]),
-    f("list.prepend", &["objs", "val"]),
-    f("map.delete", &["map", "key"]),
-    f("map.get", &["map", "keys"]),
-    f("map.merge", &["first", "second"]),
-    f("map.merge_nested", &["first", "second"]),
-    f("math.abs", &["x"]),
-    f("math.floor", &["x"]),
-    f("math.max", &["x", "y"]),
-    f("math.min", &["x", "y"]),
-    f("retry.always", &["e"]),
-    f("retry.never", &["e"]),
-    f("string", &["value"]),
-    f("sys.get_env", &["name", "default?"]),
+    f(
+        "http.default_retry_predicate",
+        &["e"],
+        http::default_retry_predicate,
+    ),
+    f(
+        "http.default_retry_predicate_non_idempotent",
+        &["e"],
+        http::default_retry_predicate_non_idempotent,
+    ),
+    f("int", &["value"], builtins::int),
+    f("json.decode", &["data"], json::decode),
+    f("json.encode", &["data", "indent?"], json::encode),
+    f(
+        "json.encode_to_string",
+        &["data", "indent?"],
+        json::encode_to_string,
+    ),
+    f("keys", &["map"], builtins::keys),
+    f("len", &["value"], builtins::len),
+    f("list.concat", &["objs", "val"], list::concat),
+    f("list.prepend", &["objs", "val"], list::prepend),
+    f("map.delete", &["map", "key"], map::delete),
+    f("map.get", &["map", "keys"], map::get),
+    f("map.merge", &["first", "second"], map::merge),
+    f("map.merge_nested", &["first", "second"], map::merge_nested),
+    f("math.abs", &["x"], math::abs),
+    f("math.floor", &["x"], math::floor),
+    f("math.max", &["x", "y"], math::max),
+    f("math.min", &["x", "y"], math::min),
+    f("retry.always", &["e"], retry::always),
+    f("retry.never", &["e"], retry::never),
+    f("string", &["value"], builtins::string),
+    f("sys.get_env", &["name", "default?"], sys::get_env),
     f(
         "sys.log",
         &["data?", "severity?", "text?", "json?", "timestamp?"],
+        sys::log,
     ),
-    f("sys.now", &[]),
-    blocking("sys.sleep", &["seconds"]),
-    blocking("sys.sleep_until", &["time"]),
-    f("text.decode", &["data", "charset?"]),
-    f("text.encode", &["text", "charset?"]),
-    f("text.find_all", &["source", "substr"]),
-    f("text.match_regex", &["source", "regex"]),
-    f("text.replace_all", &["source", "substr", "replacement"]),
-    f("text.split", &["source", "separator"]),
-    f("text.substring", &["source", "start", "end"]),
-    f("text.to_lower", &["source"]),
-    f("text.to_upper", &["source"]),
-    f("text.url_encode", &["source"]),
-    f("time.format", &["seconds", "timezone?"]),
-    f("time.parse", &["value"]),
-    f("uuid.generate", &[]),
+    f("sys.now", &[], sys::now),
+    blocking("sys.sleep", &["seconds"], Blocking::Sleep),
+    blocking("sys.sleep_until", &["time"], Blocking::SleepUntil),
+    f("text.decode", &["data", "charset?"], text::decode),
+    f("text.encode", &["text", "charset?"], text::encode),
+    f("text.find_all", &["source", "substr"], text::find_all),
+    f("text.match_regex", &["source", "regex"], text::match_regex),
+    f(
+        "text.replace_all",
+        &["source", "substr", "replacement"],
+        text::replace_all,
+    ),
+    f("text.split", &["source", "separator"], text::split),
+    f(
+        "text.substring",
+        &["source", "start", "end"],
+        text::substring,
+    ),
+    f("text.to_lower", &["source"], text::to_lower),
+    f("text.to_upper", &["source"], text::to_upper),
+    f("text.url_encode", &["source"], text::url_encode),
+    f("time.format", &["seconds", "timezone?"], time::format),
+    f("time.parse", &["value"], time::parse),
+    f("uuid.generate", &[], uuid::generate),
 ];
 
 impl Func {
-    const fn blocking_fn(self) -> Func {
-        Func {
-            blocking: true,
-            ..self
-        }
+    /// Blocking functions wait on the simulated clock or the outside world; they may only
+    /// be used in `call` steps, never inside an expression.
+    pub fn blocking(&self) -> bool {
+        matches!(self.imp, Imp::Blocking(_))
     }
 
     /// Parameter names without the optional marker, and whether each is required.
@@ -100,6 +157,19 @@ impl Func {
             Some(name) => (name, false),
             None => (*p, true),
         })
+    }
+
+    /// Runs a function of this library with positional `args`; a blocking one cannot run
+    /// here.
+    pub(crate) fn call(
+        &self,
+        args: Vec<Option<Value>>,
+        host: &mut dyn Host,
+    ) -> Result<Value, Raised> {
+        match self.imp {
+            Imp::Direct(run) => run(&mut Args::new(self.name, args), host),
+            Imp::Blocking(_) => Err(cannot_call_here(self.name)),
+        }
     }
 }
 
@@ -132,10 +202,10 @@ mod tests {
     #[test]
     fn table_is_sorted_and_lookup_works() {
         assert!(FUNCTIONS.windows(2).all(|w| w[0].name < w[1].name));
-        assert!(lookup("events.await_callback").unwrap().blocking);
-        assert!(!lookup("len").unwrap().blocking);
-        assert!(lookup("sys.sleep").unwrap().blocking);
-        assert_eq!(lookup("sys.nope"), None);
+        assert!(lookup("events.await_callback").unwrap().blocking());
+        assert!(!lookup("len").unwrap().blocking());
+        assert!(lookup("sys.sleep").unwrap().blocking());
+        assert!(lookup("sys.nope").is_none());
         assert!(is_module("text"));
         assert!(!is_module("len"));
         let params: Vec<_> = lookup("events.await_callback")

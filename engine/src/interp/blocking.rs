@@ -1,0 +1,177 @@
+//! Call steps, and the calls among them that suspend their thread on the simulated clock or
+//! the outside world: `events.await_callback` (CB-3 … CB-7), `sys.sleep`, `sys.sleep_until`.
+//! Every other library function runs at once, in [`crate::stdlib`].
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use super::Wake;
+use super::run::{Interp, Th, type_error, value_error};
+use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
+use crate::error::{Raised, Tag, builtin};
+use crate::limits;
+use crate::stdlib::Host;
+use crate::stdlib::table::{self, Blocking, Imp};
+use crate::time::{SimTime, duration_from_secs};
+use crate::value::Value;
+
+impl Interp {
+    /// A `call` step: a subworkflow, a blocking function, or any other library function.
+    pub(super) async fn call(
+        self: &Rc<Self>,
+        th: Th,
+        func: &str,
+        args: Vec<(String, Value)>,
+    ) -> Result<Value, Raised> {
+        if let Some(sub) = self.workflow.subworkflow(func) {
+            let sub = Rc::clone(sub);
+            return self.call_sub(th, sub, args.into_iter().collect()).await;
+        }
+        let f = table::lookup(func)
+            .ok_or_else(|| builtin(Tag::SystemError, format!("symbol '{func}' not found")))?;
+        let mut named: BTreeMap<String, Value> = args.into_iter().collect();
+        let positional: Vec<Option<Value>> = f.param_list().map(|(p, _)| named.remove(p)).collect();
+        for ((p, required), v) in f.param_list().zip(&positional) {
+            if required && v.is_none() {
+                return Err(type_error(format!("{func} needs argument '{p}'")));
+            }
+        }
+        match f.imp {
+            Imp::Direct(_) => {
+                let mut w = self.world.borrow_mut();
+                let v = f.call(positional, &mut *w)?;
+                limits::check_value(&format_args!("the result of {func}"), v)
+            }
+            Imp::Blocking(Blocking::AwaitCallback) => self.await_callback(th, positional).await,
+            Imp::Blocking(Blocking::Sleep) => self.sys_sleep(th, positional).await,
+            Imp::Blocking(Blocking::SleepUntil) => self.sys_sleep_until(th, positional).await,
+        }
+    }
+
+    /// `sys.sleep(seconds)`.
+    async fn sys_sleep(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let secs = match &args[0] {
+            Some(Value::Int(i)) => *i as f64,
+            Some(Value::Double(d)) => *d,
+            other => {
+                return Err(type_error(format!(
+                    "sys.sleep: seconds must be a number, got {}",
+                    other.as_ref().map_or("nothing", Value::type_name)
+                )));
+            }
+        };
+        let d = duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
+        let until = self.world.borrow().now().saturating_add(d);
+        self.sleep_until(th, until).await
+    }
+
+    /// `sys.sleep_until(time)`: a time already past is the current instant.
+    async fn sys_sleep_until(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let text = match &args[0] {
+            Some(Value::Str(s)) => s.to_string(),
+            other => {
+                return Err(type_error(format!(
+                    "sys.sleep_until: time must be a string, got {}",
+                    other.as_ref().map_or("nothing", Value::type_name)
+                )));
+            }
+        };
+        let target = crate::time::parse_rfc3339(&text).ok_or_else(|| {
+            value_error(format!("sys.sleep_until: '{text}' is not an RFC 3339 time"))
+        })?;
+        let until = {
+            let w = self.world.borrow();
+            let ahead = (target - w.now_unix_nanos()).max(0);
+            w.now().saturating_add(Duration::from_nanos(
+                u64::try_from(ahead).unwrap_or(u64::MAX),
+            ))
+        };
+        self.sleep_until(th, until).await
+    }
+
+    /// `sys.sleep`, `sys.sleep_until`: suspends `th` until the simulated clock reaches `until`.
+    async fn sleep_until(&self, th: Th, until: SimTime) -> Result<Value, Raised> {
+        self.world.borrow_mut().sleep_until(th.tid, until);
+        match self.suspend(th.tid).await {
+            Wake::Timer => Ok(Value::Null),
+            other => unreachable!("a sleep is woken by its timer, not {other:?}"),
+        }
+    }
+
+    /// CB-3 … CB-7: `events.await_callback(callback, timeout)`.
+    async fn await_callback(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let callback = args[0].clone().unwrap_or(Value::Null);
+        let url = match callback.get("url") {
+            Some(Value::Str(u)) => u.to_string(),
+            _ => {
+                return Err(type_error(
+                    "events.await_callback: callback must be the map from events.create_callback_endpoint",
+                ));
+            }
+        };
+        let timeout = match args.get(1).cloned().flatten() {
+            None => AWAIT_TIMEOUT_DEFAULT,
+            Some(Value::Int(i)) => duration_from_secs(i as f64)
+                .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
+            Some(Value::Double(d)) => duration_from_secs(d)
+                .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
+            Some(other) => {
+                return Err(type_error(format!(
+                    "events.await_callback: timeout must be a number, got {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let outcome = {
+            let mut w = self.world.borrow_mut();
+            // CB-3: only this execution's endpoints.
+            let endpoint = w.endpoint_by_url(&url).ok_or_else(|| {
+                value_error(format!(
+                    "events.await_callback: '{url}' is not an endpoint of this execution"
+                ))
+            })?;
+            w.await_callback(th.tid, endpoint, timeout)
+                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?
+        };
+        let received = match outcome {
+            AwaitOutcome::Ready(r) => r,
+            AwaitOutcome::Blocked(_) => match self.suspend(th.tid).await {
+                Wake::Callback(Ok(r)) => r,
+                Wake::Callback(Err(timeout)) => {
+                    return Err(builtin(
+                        Tag::TimeoutError,
+                        format!(
+                            "timed out waiting for callback after {}",
+                            secs_text(timeout)
+                        ),
+                    ));
+                }
+                other => unreachable!("an await is woken by its callback, not {other:?}"),
+            },
+        };
+        let clock = self.world.borrow().clock();
+        Ok(received.to_value(clock))
+    }
+}
+
+/// `60s`, `0.5s`: a duration as CB-6's message says it.
+fn secs_text(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cb_6_timeout_message() {
+        assert_eq!(secs_text(Duration::from_secs(60)), "60s");
+        assert_eq!(secs_text(Duration::from_millis(500)), "0.5s");
+    }
+}

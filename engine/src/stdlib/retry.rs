@@ -1,0 +1,62 @@
+//! `retry.*` and RT-1's built-in predicates: which errors a retry policy retries.
+
+use super::{Args, Host};
+use crate::error::{Raised, Tag, tags};
+use crate::value::Value;
+
+/// Every error but a `ResourceLimitError`, which would only happen again: no built-in
+/// predicate retries it.
+pub(super) fn always(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    Ok(Value::Bool(!is_resource_limit(&a.required("e")?)))
+}
+
+pub(super) fn never(_: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    Ok(Value::Bool(false))
+}
+
+/// RT-1: retries `ConnectionError`, `ConnectionFailedError`, `TimeoutError`, and `HttpError`
+/// with code 429, 502, 503 or 504 (the non-idempotent variant: 429 and 503, and
+/// `ConnectionFailedError`).
+pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
+    if is_resource_limit(e) {
+        return false;
+    }
+    let tags = tags(e);
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let code = match e.get("code") {
+        Some(Value::Int(c)) => Some(*c),
+        _ => None,
+    };
+    if non_idempotent {
+        has("ConnectionFailedError") || (has("HttpError") && matches!(code, Some(429 | 503)))
+    } else {
+        has("ConnectionError")
+            || has("ConnectionFailedError")
+            || has("TimeoutError")
+            || (has("HttpError") && matches!(code, Some(429 | 502 | 503 | 504)))
+    }
+}
+
+/// RT-1: `retry.default_backoff`, the one statement of it. The delays are integers and the
+/// multiplier a double, as `${retry.default_backoff}` gives them to a workflow; the
+/// interpreter's `BackoffPolicy::DEFAULT` (and so `${http.default_retry}`'s back-off) is made
+/// from it.
+pub(crate) const DEFAULT_BACKOFF: DefaultBackoff = DefaultBackoff {
+    initial_delay: 1,
+    max_delay: 60,
+    multiplier: 1.25,
+};
+
+/// A back-off in the workflow's own types: seconds as integers, the multiplier a double.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DefaultBackoff {
+    pub(crate) initial_delay: i64,
+    pub(crate) max_delay: i64,
+    pub(crate) multiplier: f64,
+}
+
+fn is_resource_limit(e: &Value) -> bool {
+    tags(e)
+        .iter()
+        .any(|t| t == Tag::ResourceLimitError.as_str())
+}

@@ -1,0 +1,52 @@
+//! `sys.*` that runs at once: the environment, the log (EX-4), the clock. `sys.sleep` and
+//! `sys.sleep_until` block: the interpreter implements them.
+
+use super::{Args, Host, LogPayload, str_of, type_error};
+use crate::error::Raised;
+use crate::value::Value;
+
+pub(super) fn get_env(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+    let var = str_of(a.name(), &a.required("name")?)?;
+    let fallback = a.optional();
+    Ok(host
+        .env(&var)
+        .map(Value::str)
+        .or(fallback)
+        .unwrap_or(Value::Null))
+}
+
+/// EX-4: exactly one of `text`, `data`, `json`; `timestamp` is accepted and ignored.
+pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+    let data = a.optional();
+    let severity = a.optional();
+    let text = a.optional();
+    let json = a.optional();
+    let severity = match severity {
+        None => "DEFAULT".to_owned(),
+        Some(Value::Str(s)) => s.to_string(),
+        Some(other) => {
+            return Err(type_error(format!(
+                "sys.log: severity must be a string, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    let payload = match (data, text, json) {
+        (None, Some(Value::Str(t)), None) => LogPayload::Text(t.to_string()),
+        (None, Some(other), None) => {
+            return Err(type_error(format!(
+                "sys.log: text must be a string, got {}",
+                other.type_name()
+            )));
+        }
+        (Some(d), None, None) | (None, None, Some(d)) => LogPayload::Data(d),
+        _ => return Err(type_error("sys.log: give exactly one of text, data, json")),
+    };
+    host.log(severity, payload);
+    Ok(Value::Null)
+}
+
+/// Seconds since the Unix epoch on the simulated wall clock.
+pub(super) fn now(_: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+    Ok(Value::Double(host.now_unix_nanos() as f64 / 1e9))
+}
