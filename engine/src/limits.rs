@@ -44,9 +44,10 @@ pub const VALUE_DEPTH_MAX: u32 = 128;
 /// SPEC §3 step 4: bytes of a callback request's body; over it, 413. Decision, from GCP's
 /// 512 KB data size.
 pub const CALLBACK_BODY_BYTES_MAX: usize = 512 * 1024;
-/// Values one `range` may produce. Decision: each needs a step, so a longer range could
-/// never finish within [`STEPS_MAX`], and would only fill memory.
-pub const RANGE_LEN_MAX: usize = 1_000_000;
+/// How far one `range` may span (last value less first): `[a, a + 100,000]` yields 100,001
+/// values. Decision: each value needs a step, so a longer range could never finish within
+/// [`STEPS_MAX`], and would only fill memory.
+pub const RANGE_SPAN_MAX: u64 = STEPS_MAX;
 
 /// `Ok(v)` when `v` is within [`VALUE_BYTES_MAX`] and [`VALUE_DEPTH_MAX`], else the
 /// `ResourceLimitError` to raise, naming `what` (e.g. "variable 'x'"). Constant time.

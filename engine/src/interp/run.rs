@@ -16,7 +16,7 @@ use crate::expr::{self, Context};
 use crate::stdlib;
 use crate::value::Value;
 
-use crate::limits::{self, RANGE_LEN_MAX};
+use crate::limits;
 
 /// How a block of steps ended.
 #[derive(Debug)]
@@ -332,25 +332,21 @@ impl Interp {
                 let (a, b) = (self.eval(frame, a)?, self.eval(frame, b)?);
                 match (a, b) {
                     (Value::Int(a), Value::Int(b)) => {
-                        if b.saturating_sub(a) > super::STEPS_MAX as i64 {
-                            return Err(builtin(
-                                Tag::ResourceLimitError,
-                                "the range is longer than the step limit",
-                            ));
-                        }
+                        range_within_limit(b as f64 - a as f64)?;
                         Ok((a..=b).map(Value::Int).collect())
                     }
                     (
                         a @ (Value::Int(_) | Value::Double(_)),
                         b @ (Value::Int(_) | Value::Double(_)),
                     ) => {
-                        let (mut x, y) = (num(&a), num(&b));
-                        let mut out = Vec::new();
-                        while x <= y && out.len() < RANGE_LEN_MAX {
-                            out.push(Value::Double(x));
-                            x += 1.0;
-                        }
-                        Ok(out)
+                        let (x, y) = (num(&a), num(&b));
+                        range_within_limit(y - x)?;
+                        let n = if x <= y {
+                            (y - x).floor() as u64 + 1
+                        } else {
+                            0
+                        };
+                        Ok((0..n).map(|k| Value::Double(x + k as f64)).collect())
                     }
                     (a, b) => Err(type_error(format!(
                         "'range' needs two numbers, got {} and {}",
@@ -443,6 +439,22 @@ fn jump(next: &Next) -> Flow {
         Next::Break => Flow::Break,
         Next::Continue => Flow::Continue,
     }
+}
+
+/// A range spanning `span` (its last value less its first) yields `span + 1` values, each
+/// needing a step: one longer than the step limit could never finish, and is refused before
+/// its values are made ([`limits::RANGE_SPAN_MAX`]).
+fn range_within_limit(span: f64) -> Result<(), Raised> {
+    if span > limits::RANGE_SPAN_MAX as f64 {
+        return Err(builtin(
+            Tag::ResourceLimitError,
+            format!(
+                "the range spans {span} > {}: more values than the step limit allows",
+                limits::RANGE_SPAN_MAX
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn num(v: &Value) -> f64 {

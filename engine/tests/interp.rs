@@ -1,0 +1,206 @@
+//! Interpreter behaviours that mutation testing found no test stating (SPEC §4–§6): ranges
+//! of both number types and their limit, `concurrency_limit`, `sys.sleep_until`, missing
+//! arguments of `main` and of a subworkflow, the step limit to the step, assignment past a
+//! list's end.
+
+mod common;
+
+use std::rc::Rc;
+
+use common::run;
+use wfsim_engine::error::{message, tags};
+use wfsim_engine::interp::{Config, Execution, Outcome};
+use wfsim_engine::runner::execution_name;
+use wfsim_engine::{ExecutionState, SimTime, Value, WallClock, defn};
+
+fn result(yaml: &str) -> serde_json::Value {
+    match run(yaml).execution.outcome() {
+        Some(Outcome::Succeeded(v)) => v.to_json().unwrap(),
+        other => panic!("{yaml}\nexpected success, got {other:?}"),
+    }
+}
+
+/// The execution fails with `tag` and a message containing `text`.
+fn fails(yaml: &str, tag: &str, text: &str) {
+    match run(yaml).execution.outcome() {
+        Some(Outcome::Failed(e)) => {
+            assert_eq!(tags(e), [tag], "{yaml}\n{e:?}");
+            let m = message(e).unwrap_or_default();
+            assert!(m.contains(text), "{yaml}\n'{m}' lacks '{text}'");
+        }
+        other => panic!("{yaml}\nexpected {tag}, got {other:?}"),
+    }
+}
+
+/// A loop over `range` collecting its values.
+fn range(range: &str) -> String {
+    format!(
+        "- init:\n    assign:\n      - out: []\n- loop:\n    for:\n      value: x\n      range: {range}\n      steps:\n        - add:\n            assign:\n              - out: ${{list.concat(out, x)}}\n- done:\n    return: ${{out}}\n"
+    )
+}
+
+#[test]
+fn ranges_of_integers_and_doubles() {
+    assert_eq!(result(&range("[1, 3]")), serde_json::json!([1, 2, 3]));
+    assert_eq!(result(&range("[3, 1]")), serde_json::json!([]));
+    assert_eq!(result(&range("[2, 2]")), serde_json::json!([2]));
+    assert_eq!(
+        result(&range("[1.5, 3.5]")),
+        serde_json::json!([1.5, 2.5, 3.5])
+    );
+    assert_eq!(
+        result(&range("[1, 3.5]")),
+        serde_json::json!([1.0, 2.0, 3.0])
+    );
+    assert_eq!(result(&range("[0.5, 2]")), serde_json::json!([0.5, 1.5]));
+    assert_eq!(result(&range("[2.5, 1]")), serde_json::json!([]));
+    let r = run(&range("[1, 3.5]"));
+    let Some(Outcome::Succeeded(Value::List(items))) = r.execution.outcome() else {
+        panic!("a list");
+    };
+    assert!(
+        items.iter().all(|v| matches!(v, Value::Double(_))),
+        "a double range yields doubles"
+    );
+}
+
+#[test]
+fn a_range_spans_at_most_the_step_limit() {
+    let count = |r: &str| {
+        format!(
+            "- loop:\n    for:\n      value: x\n      range: {r}\n      steps:\n        - s:\n            assign:\n              - y: ${{x}}\n"
+        )
+    };
+    // 100,001 values: allowed, then the steps run out.
+    fails(
+        &count("[1, 100001]"),
+        "ResourceLimitError",
+        "ran more than 100000 steps",
+    );
+    fails(
+        &count("[0.5, 100000.5]"),
+        "ResourceLimitError",
+        "ran more than 100000 steps",
+    );
+    // One more: refused before a value is made.
+    fails(
+        &count("[1, 100002]"),
+        "ResourceLimitError",
+        "the range spans 100001",
+    );
+    fails(
+        &count("[0.5, 100001.5]"),
+        "ResourceLimitError",
+        "the range spans 100001",
+    );
+    fails(
+        &count("[-9000000000000000000, 9000000000000000000]"),
+        "ResourceLimitError",
+        "the range spans",
+    );
+}
+
+#[test]
+fn concurrency_limit_is_a_positive_integer() {
+    let par = |limit: &str| {
+        format!(
+            "- init:\n    assign:\n      - n: 0\n- p:\n    parallel:\n      shared: [n]\n      concurrency_limit: {limit}\n      for:\n        value: i\n        range: [1, 3]\n        steps:\n          - add:\n              assign:\n                - n: ${{n + i}}\n- done:\n    return: ${{n}}\n"
+        )
+    };
+    assert_eq!(result(&par("1")), serde_json::json!(6));
+    assert_eq!(result(&par("2")), serde_json::json!(6));
+    fails(
+        &par("0"),
+        "ValueError",
+        "concurrency_limit must be a positive integer, got 0",
+    );
+    fails(&par("-1"), "ValueError", "got -1");
+    fails(&par("1.5"), "ValueError", "got 1.5");
+}
+
+#[test]
+fn sleep_until_waits_for_the_wall_clock_instant() {
+    // The default clock starts at 2024-01-01T00:00:00Z.
+    let until = |t: &str| {
+        format!(
+            "- s:\n    call: sys.sleep_until\n    args:\n      time: \"{t}\"\n- done:\n    return: ${{sys.now()}}\n"
+        )
+    };
+    let r = run(&until("2024-01-01T00:00:10.5Z"));
+    assert_eq!(
+        r.execution.ended_at(),
+        Some(SimTime::from_nanos(10_500_000_000))
+    );
+    assert_eq!(
+        r.execution.outcome(),
+        Some(&Outcome::Succeeded(Value::Double(1_704_067_210.5)))
+    );
+    // A time already past: no wait.
+    let r = run(&until("2023-12-31T23:00:00Z"));
+    assert_eq!(r.execution.ended_at(), Some(SimTime::ZERO));
+    fails(
+        &until("tomorrow"),
+        "ValueError",
+        "'tomorrow' is not an RFC 3339 time",
+    );
+    let not_text = "- s:\n    call: sys.sleep_until\n    args:\n      time: 5\n";
+    fails(not_text, "TypeError", "time must be a string, got integer");
+}
+
+#[test]
+fn missing_arguments_of_main_and_of_a_subworkflow() {
+    // main's parameter without an argument is null.
+    let main = "main:\n  params: [args]\n  steps:\n    - done:\n        return: ${args}\n";
+    assert_eq!(result(main), serde_json::Value::Null);
+    // A subworkflow's is an error at run time, naming both, where deploy cannot see it: a
+    // retry predicate is called with the error alone.
+    let sub = "main:\n  steps:\n    - t:\n        try:\n          raise: boom\n        retry:\n          predicate: ${judge}\n          max_retries: 1\n          backoff:\n            initial_delay: 1\n            max_delay: 1\n            multiplier: 1\njudge:\n  params: [e, strict]\n  steps:\n    - s:\n        return: ${strict}\n";
+    fails(sub, "TypeError", "subworkflow 'judge' needs argument 'strict'");
+    let with_default = sub.replace("params: [e, strict]", "params: [e, strict: false]");
+    match run(&with_default).execution.outcome() {
+        Some(Outcome::Failed(e)) => assert_eq!(e, &Value::str("boom")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_step_limit_to_the_step() {
+    let yaml = "- a:\n    assign:\n      - x: 1\n- b:\n    assign:\n      - x: 2\n- c:\n    return: ${x}\n";
+    let wf = Rc::new(defn::load("steps.yaml", yaml).unwrap());
+    let with_max = |steps_max| {
+        Execution::start(
+            Rc::clone(&wf),
+            Config {
+                name: execution_name("steps", 0),
+                seed: 0,
+                clock: WallClock::DEFAULT,
+                argument: None,
+                steps_max,
+            },
+        )
+    };
+    let ex = with_max(3);
+    assert_eq!((ex.state(), ex.steps()), (ExecutionState::Succeeded, 3));
+    let ex = with_max(2);
+    match ex.outcome() {
+        Some(Outcome::Failed(e)) => {
+            assert_eq!(tags(e), ["ResourceLimitError"]);
+            assert_eq!(
+                message(e).as_deref(),
+                Some("the execution ran more than 2 steps")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn assignment_past_a_lists_end_is_an_index_error() {
+    let at = |i: u32| {
+        format!(
+            "- a:\n    assign:\n      - l: [1, 2]\n      - l[{i}]: 9\n- done:\n    return: ${{l}}\n"
+        )
+    };
+    assert_eq!(result(&at(1)), serde_json::json!([1, 9]));
+    fails(&at(2), "IndexError", "list index 2 out of range (length 2)");
+}
