@@ -155,7 +155,11 @@ fn missing_arguments_of_main_and_of_a_subworkflow() {
     // A subworkflow's is an error at run time, naming both, where deploy cannot see it: a
     // retry predicate is called with the error alone.
     let sub = "main:\n  steps:\n    - t:\n        try:\n          raise: boom\n        retry:\n          predicate: ${judge}\n          max_retries: 1\n          backoff:\n            initial_delay: 1\n            max_delay: 1\n            multiplier: 1\njudge:\n  params: [e, strict]\n  steps:\n    - s:\n        return: ${strict}\n";
-    fails(sub, "TypeError", "subworkflow 'judge' needs argument 'strict'");
+    fails(
+        sub,
+        "TypeError",
+        "subworkflow 'judge' needs argument 'strict'",
+    );
     let with_default = sub.replace("params: [e, strict]", "params: [e, strict: false]");
     match run(&with_default).execution.outcome() {
         Some(Outcome::Failed(e)) => assert_eq!(e, &Value::str("boom")),

@@ -20,6 +20,7 @@ commands:
       --file F             mutate only files matching F (repeatable)
       --in-diff REV        mutate only the lines changed since REV
       --minutes M          stop after M minutes and report what was tested
+      --jobs J             mutants built and tested at once
   fuzz [OPTIONS]           replay fixtures/fuzz-regressions/, then run mutated fixtures
                            and generated library calls in worker processes under a time
                            and memory budget; a failure is saved there (exit 1)

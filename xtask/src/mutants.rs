@@ -1,5 +1,5 @@
-//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing with
-//! cargo-mutants (installed if missing), with the project's settings in
+//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--jobs J]`: mutation
+//! testing with cargo-mutants (installed if missing), with the project's settings in
 //! `.cargo/mutants.toml`, and a report per file.
 //!
 //! A mutant that survives is a behaviour no test states. Some mutants change no behaviour
@@ -32,6 +32,8 @@ pub struct Options {
     pub in_diff: Option<String>,
     /// Stop after this long and report what was tested (CI's bound).
     pub minutes: Option<u64>,
+    /// Mutants built and tested at once (cargo-mutants' `--jobs`).
+    pub jobs: Option<u32>,
 }
 
 impl Options {
@@ -46,6 +48,10 @@ impl Options {
                 "--minutes" => {
                     let v = value()?;
                     o.minutes = Some(v.parse().map_err(|_| format!("--minutes {v}: a number"))?);
+                }
+                "--jobs" | "-j" => {
+                    let v = value()?;
+                    o.jobs = Some(v.parse().map_err(|_| format!("--jobs {v}: a number"))?);
                 }
                 other => return Err(format!("mutants: unknown option '{other}'")),
             }
@@ -67,6 +73,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .arg(&out);
     for f in &opts.files {
         cmd.args(["--file", f]);
+    }
+    if let Some(j) = opts.jobs {
+        cmd.args(["--jobs", &j.to_string()]);
     }
     if let Some(rev) = &opts.in_diff {
         let diff = git_diff(&root, rev)?;
@@ -458,9 +467,12 @@ mod tests {
                 files: vec!["engine/src/a.rs".into()],
                 in_diff: Some("HEAD~1".into()),
                 minutes: Some(8),
+                jobs: None,
             })
         );
         assert!(Options::parse(&["--minutes".to_owned(), "x".to_owned()]).is_err());
         assert!(Options::parse(&["--nope".to_owned()]).is_err());
+        let jobs = Options::parse(&["-j".to_owned(), "2".to_owned()]).unwrap();
+        assert_eq!(jobs.jobs, Some(2));
     }
 }
