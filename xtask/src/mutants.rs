@@ -34,6 +34,8 @@ pub struct Options {
     pub minutes: Option<u64>,
     /// Mutants built and tested at once (cargo-mutants' `--jobs`).
     pub jobs: Option<u32>,
+    /// `K/N`: every Nth mutant from the Kth, a sample for an estimate in 1/N of the time.
+    pub shard: Option<String>,
 }
 
 impl Options {
@@ -49,6 +51,7 @@ impl Options {
                     let v = value()?;
                     o.minutes = Some(v.parse().map_err(|_| format!("--minutes {v}: a number"))?);
                 }
+                "--shard" => o.shard = Some(value()?),
                 "--jobs" | "-j" => {
                     let v = value()?;
                     o.jobs = Some(v.parse().map_err(|_| format!("--jobs {v}: a number"))?);
@@ -76,6 +79,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     if let Some(j) = opts.jobs {
         cmd.args(["--jobs", &j.to_string()]);
+    }
+    if let Some(shard) = &opts.shard {
+        cmd.args(["--shard", shard, "--sharding", "round-robin"]);
     }
     if let Some(rev) = &opts.in_diff {
         let diff = git_diff(&root, rev)?;
@@ -468,6 +474,7 @@ mod tests {
                 in_diff: Some("HEAD~1".into()),
                 minutes: Some(8),
                 jobs: None,
+                shard: None,
             })
         );
         assert!(Options::parse(&["--minutes".to_owned(), "x".to_owned()]).is_err());
