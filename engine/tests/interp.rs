@@ -208,3 +208,42 @@ fn assignment_past_a_lists_end_is_an_index_error() {
     assert_eq!(result(&at(1)), serde_json::json!([1, 9]));
     fails(&at(2), "IndexError", "list index 2 out of range (length 2)");
 }
+
+#[test]
+fn a_failed_branch_stops_its_siblings() {
+    // Without continueAll, the first error stops the step: the sleeping branch never logs,
+    // and the execution ends at once, not after the sleep.
+    let yaml = "- p:\n    parallel:\n      branches:\n        - fail:\n            steps:\n              - boom:\n                  raise: boom\n        - slow:\n            steps:\n              - wait:\n                  call: sys.sleep\n                  args:\n                    seconds: 100\n              - late:\n                  call: sys.log\n                  args:\n                    text: late\n";
+    let r = run(yaml);
+    match r.execution.outcome() {
+        Some(Outcome::Failed(e)) => assert_eq!(tags(e), ["UnhandledBranchError"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.execution.ended_at(), Some(SimTime::ZERO));
+    assert!(r.execution.logs().is_empty(), "{:?}", r.execution.logs());
+    // Caught, and the execution lives on past the sleep: the stopped branch stays stopped.
+    let caught = format!(
+        "- t:\n    try:\n      steps:\n{}    except:\n      as: e\n      steps:\n        - wait:\n            call: sys.sleep\n            args:\n              seconds: 200\n- done:\n    return: ok\n",
+        yaml.lines()
+            .map(|l| format!("        {l}\n"))
+            .collect::<String>()
+    );
+    let r = run(&caught);
+    assert_eq!(r.execution.ended_at(), Some(SimTime::from_secs(200)));
+    assert!(r.execution.logs().is_empty(), "{:?}", r.execution.logs());
+    // The execution's clock is the latest instant it was given.
+    assert_eq!(r.execution.now(), SimTime::from_secs(200));
+    let slept = run("- s:\n    call: sys.sleep\n    args:\n      seconds: 5\n");
+    assert_eq!(slept.execution.now(), SimTime::from_secs(5));
+}
+
+#[test]
+fn a_livelock_says_where_and_why() {
+    let l = wfsim_engine::interp::Livelock {
+        at: SimTime::from_secs(3),
+    };
+    assert_eq!(
+        l.to_string(),
+        "livelock at 3s: work stays due but handling it does nothing"
+    );
+}
