@@ -464,17 +464,30 @@ impl Callbacks {
     /// leaves its queue without an event, as if it had never waited. Returns whether it was
     /// still waiting.
     pub fn abandon_await(&mut self, now: SimTime, waiter: WaiterId) -> bool {
+        self.abandon_awaits(now, &BTreeSet::from([waiter])) == 1
+    }
+
+    /// [`Callbacks::abandon_await`] for many at once, one pass over each queue they were in
+    /// (thousands of branches may stop together). Returns how many were still waiting.
+    pub fn abandon_awaits(&mut self, now: SimTime, waiters: &BTreeSet<WaiterId>) -> usize {
         let mut touched = self.catch_up(now);
-        let Some(w) = self.waiters.remove(&waiter) else {
-            return false;
-        };
-        assert!(self.timers.remove(&(w.deadline, waiter)));
-        self.endpoints[w.endpoint.0 as usize]
-            .waiters
-            .retain(|&q| q != waiter);
-        touched.push(w.endpoint);
+        let mut queues = BTreeSet::new();
+        for waiter in waiters {
+            if let Some(w) = self.waiters.remove(waiter) {
+                assert!(self.timers.remove(&(w.deadline, *waiter)));
+                queues.insert(w.endpoint);
+            }
+        }
+        let mut abandoned = 0;
+        for &ep in &queues {
+            let queue = &mut self.endpoints[ep.0 as usize].waiters;
+            let before = queue.len();
+            queue.retain(|q| !waiters.contains(q));
+            abandoned += before - queue.len();
+            touched.push(ep);
+        }
         self.check_invariants(&touched);
-        true
+        abandoned
     }
 
     /// CB-11, EX-3: the execution ends in `state`. The buffered requests are dropped, the

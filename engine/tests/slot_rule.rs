@@ -473,3 +473,37 @@ fn cb_12_abandoned_await_leaves_the_queue() {
     );
     assert_eq!(cbs.poll_timeout(), None);
 }
+
+#[test]
+fn cb_12_many_abandoned_at_once_leave_their_queues() {
+    let (mut cbs, ids) = setup(&[Method::Post, Method::Post]);
+    let ep1 = EndpointIdx(1);
+    let mut block = |cbs: &mut Callbacks, ep| match cbs.await_callback(t(0), ep, secs(9)).unwrap() {
+        AwaitOutcome::Blocked(w) => w,
+        other => panic!("{other:?}"),
+    };
+    let (a, b, c, d) = (
+        block(&mut cbs, EP0),
+        block(&mut cbs, EP0),
+        block(&mut cbs, EP0),
+        block(&mut cbs, ep1),
+    );
+    // a and c from the first queue, d from the second; b stays.
+    let gone = std::collections::BTreeSet::from([a, c, d]);
+    assert_eq!(cbs.abandon_awaits(t(1), &gone), 3);
+    assert_eq!(cbs.abandon_awaits(t(1), &gone), 0, "only once");
+    assert_eq!(
+        cbs.endpoint(EP0).unwrap().waiters().collect::<Vec<_>>(),
+        [b]
+    );
+    assert_eq!(
+        cbs.deliver(t(2), &ids[0], Auth::Granted, req("POST", "A")),
+        Ok(Accepted::Taken(b))
+    );
+    // Nobody waits on the second endpoint now: its request is stored.
+    assert_eq!(
+        cbs.deliver(t(2), &ids[1], Auth::Granted, req("POST", "B")),
+        Ok(Accepted::Buffered)
+    );
+    assert_eq!(cbs.poll_timeout(), None);
+}

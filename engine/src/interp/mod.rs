@@ -736,41 +736,52 @@ impl Execution {
             self.threads.insert(tid, fut);
             self.world.borrow_mut().runnable.insert(tid);
         }
-        for tid in aborted {
-            self.drop_thread(tid);
-        }
+        self.drop_threads(aborted);
     }
 
-    /// Stops a thread and every thread it started, withdrawing whatever they waited for.
-    fn drop_thread(&mut self, tid: ThreadId) {
-        let children: Vec<ThreadId> = {
-            let w = self.world.borrow();
-            w.parents
-                .iter()
-                .filter(|(_, p)| **p == tid)
-                .map(|(c, _)| *c)
-                .collect()
-        };
-        for c in children {
-            self.drop_thread(c);
+    /// Stops threads and every thread they started, withdrawing whatever they waited for.
+    /// All at once, one pass over each index: a failed parallel step may stop thousands of
+    /// branches, and stopping them one by one walked every index once per branch.
+    fn drop_threads(&mut self, roots: Vec<ThreadId>) {
+        if roots.is_empty() {
+            return;
         }
-        self.threads.remove(&tid);
+        let doomed: BTreeSet<ThreadId> = {
+            let w = self.world.borrow();
+            let mut children: BTreeMap<ThreadId, Vec<ThreadId>> = BTreeMap::new();
+            for (&child, &parent) in &w.parents {
+                children.entry(parent).or_default().push(child);
+            }
+            let mut doomed = BTreeSet::new();
+            let mut stack = roots;
+            while let Some(t) = stack.pop() {
+                if doomed.insert(t) {
+                    stack.extend(children.get(&t).into_iter().flatten().copied());
+                }
+            }
+            doomed
+        };
+        for t in &doomed {
+            self.threads.remove(t);
+        }
         let mut w = self.world.borrow_mut();
         let now = w.now;
-        w.runnable.remove(tid);
-        w.wakes.remove(&tid);
-        w.parents.remove(&tid);
-        w.sleeps.retain(|&(_, t)| t != tid);
-        let waiters: Vec<WaiterId> = w
+        for &t in &doomed {
+            w.runnable.remove(t);
+            w.wakes.remove(&t);
+            w.parents.remove(&t);
+        }
+        w.sleeps.retain(|(_, t)| !doomed.contains(t));
+        let waiters: BTreeSet<WaiterId> = w
             .waiter_threads
             .iter()
-            .filter(|(_, t)| **t == tid)
+            .filter(|(_, t)| doomed.contains(t))
             .map(|(wid, _)| *wid)
             .collect();
-        for wid in waiters {
-            w.waiter_threads.remove(&wid);
-            w.callbacks.abandon_await(now, wid);
+        for wid in &waiters {
+            w.waiter_threads.remove(wid);
         }
+        w.callbacks.abandon_awaits(now, &waiters);
     }
 
     fn finish(&mut self, outcome: Outcome) {
