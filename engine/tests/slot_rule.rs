@@ -478,7 +478,7 @@ fn cb_12_abandoned_await_leaves_the_queue() {
 fn cb_12_many_abandoned_at_once_leave_their_queues() {
     let (mut cbs, ids) = setup(&[Method::Post, Method::Post]);
     let ep1 = EndpointIdx(1);
-    let mut block = |cbs: &mut Callbacks, ep| match cbs.await_callback(t(0), ep, secs(9)).unwrap() {
+    let block = |cbs: &mut Callbacks, ep| match cbs.await_callback(t(0), ep, secs(9)).unwrap() {
         AwaitOutcome::Blocked(w) => w,
         other => panic!("{other:?}"),
     };

@@ -162,9 +162,12 @@ inputs that were once quadratic, now linear (wall time per run):"
         black_box(ex);
     });
     let failing = "- p:\n    parallel:\n      for:\n        value: i\n        range: [1, 99000]\n        steps:\n          - s:\n              switch:\n                - condition: ${i == 99000}\n                  raise: boom\n          - w:\n              call: sys.sleep\n              args:\n                seconds: 10\n";
-    row("99,000 branches, the last fails: 98,999 stopped", &mut || {
-        let ex = run_to_end("abort.yaml", failing, 1_000_000);
-        assert_eq!(ex.state(), ExecutionState::Failed);
-        black_box(ex);
-    });
+    row(
+        "99,000 branches, the last fails: 98,999 stopped",
+        &mut || {
+            let ex = run_to_end("abort.yaml", failing, 1_000_000);
+            assert_eq!(ex.state(), ExecutionState::Failed);
+            black_box(ex);
+        },
+    );
 }
