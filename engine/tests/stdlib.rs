@@ -154,7 +154,7 @@ fn lengths_keys_and_lists() {
     raises("len", vec![v("3")], "TypeError", "has no length");
 
     gives("keys", vec![v(r#"{"b": 1, "a": 2}"#)], v(r#"["a", "b"]"#));
-    raises("keys", vec![v("[1]")], "TypeError", "needs a map, got list");
+    raises("keys", vec![v("[1]")], "TypeError", "keys: needs a map, got list");
 
     gives("list.concat", vec![v("[1]"), v("2")], v("[1, 2]"));
     gives("list.concat", vec![v("[1]"), v("[2, 3]")], v("[1, 2, 3]"));
@@ -164,7 +164,7 @@ fn lengths_keys_and_lists() {
         "list.concat",
         vec![v("1"), v("2")],
         "TypeError",
-        "needs a list",
+        "list.concat: needs a list",
     );
 }
 
@@ -310,7 +310,7 @@ fn json_and_base64() {
         "json.decode",
         vec![v("1")],
         "TypeError",
-        "needs a string or bytes",
+        "json.decode: needs a string or bytes",
     );
 
     gives(
@@ -345,7 +345,7 @@ fn json_and_base64() {
 
     gives("base64.encode", vec![v(r#""hi""#)], v(r#""aGk=""#));
     gives("base64.encode", vec![bytes(&[0xff, 0x00])], v(r#""/wA=""#));
-    raises("base64.encode", vec![v("1")], "TypeError", "needs bytes");
+    raises("base64.encode", vec![v("1")], "TypeError", "base64.encode: needs bytes");
     gives("base64.decode", vec![v(r#""aGk=""#)], bytes(b"hi"));
     gives("base64.decode", vec![v(r#""aGk""#)], bytes(b"hi"));
     raises(
@@ -371,7 +371,7 @@ fn text() {
         "ValueError",
         "not valid UTF-8",
     );
-    raises("text.decode", vec![v(r#""s""#)], "TypeError", "needs bytes");
+    raises("text.decode", vec![v(r#""s""#)], "TypeError", "text.decode: needs bytes");
     gives("text.encode", vec![v(r#""hé""#)], bytes("hé".as_bytes()));
 
     gives(
@@ -462,7 +462,7 @@ fn text() {
         "text.substring",
         vec![s.clone(), v("1.5"), v("3")],
         "TypeError",
-        "needs an integer",
+        "text.substring: needs an integer",
     );
 
     gives("text.to_lower", vec![v(r#""ÀB""#)], v(r#""àb""#));
@@ -471,7 +471,7 @@ fn text() {
         "text.to_upper",
         vec![v("1")],
         "TypeError",
-        "needs a string, got integer",
+        "text.to_upper: needs a string, got integer",
     );
     gives(
         "text.url_encode",
