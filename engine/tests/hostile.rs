@@ -101,12 +101,56 @@ fn deep_and_large_definitions_are_refused_with_a_position() {
     let e = defn::load("deep.yaml", &deep).unwrap_err();
     assert_eq!((e[0].pos.line, e[0].pos.col), (1, 257));
     assert!(e[0].to_string().starts_with("deep.yaml:1:257:"), "{}", e[0]);
+    // To the byte: a source of exactly 128 KiB loads, one byte more does not.
+    let frame = "main:\n  steps:\n    - a:\n        return: \"\"\n";
+    let exact = frame.replace(
+        "\"\"",
+        &format!("\"{}\"", "x".repeat(limits::SOURCE_BYTES_MAX - frame.len())),
+    );
+    assert_eq!(exact.len(), limits::SOURCE_BYTES_MAX);
+    assert!(defn::load("exact.yaml", &exact).is_ok());
+    let over = exact.replace("\"x", "\"xx");
+    assert!(
+        defn::load("over.yaml", &over).unwrap_err()[0]
+            .message
+            .contains("131073 bytes")
+    );
     let large = format!(
         "main:\n  steps:\n    - a:\n        return: \"{}\"\n",
         "x".repeat(limits::SOURCE_BYTES_MAX)
     );
     let e = defn::load("large.yaml", &large).unwrap_err();
     assert!(e[0].message.contains("128 KiB"), "{}", e[0]);
+}
+
+#[test]
+fn expressions_and_targets_are_limited_to_400_characters() {
+    let padded = |n: usize| format!("${{{}1}}", "0+".repeat((n - 1) / 2));
+    let at = padded(399);
+    let inner = &at[2..at.len() - 1];
+    assert_eq!(inner.chars().count(), 399);
+    let ok = format!("- a:\n    return: '{at}'\n");
+    assert!(defn::load("ok.yaml", &ok).is_ok());
+    let over = format!("- a:\n    return: '${{{inner}+1}}'\n");
+    let e = defn::load("over.yaml", &over).unwrap_err();
+    assert!(
+        e[0].message.contains("an expression of 401 characters"),
+        "{e:?}"
+    );
+    // An assignment target, likewise.
+    let target = |n: usize| format!("m{}", ".a".repeat((n - 1) / 2));
+    let t400 = format!("- a:\n    assign:\n      - {}: 1\n", target(399));
+    assert!(
+        defn::load("t.yaml", &t400).is_ok(),
+        "399 characters is within the limit"
+    );
+    let t401 = format!("- a:\n    assign:\n      - {}: 1\n", target(401));
+    let e = defn::load("t.yaml", &t401).unwrap_err();
+    assert!(
+        e[0].message
+            .contains("an assignment target of 401 characters"),
+        "{e:?}"
+    );
 }
 
 #[test]

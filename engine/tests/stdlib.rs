@@ -154,7 +154,12 @@ fn lengths_keys_and_lists() {
     raises("len", vec![v("3")], "TypeError", "has no length");
 
     gives("keys", vec![v(r#"{"b": 1, "a": 2}"#)], v(r#"["a", "b"]"#));
-    raises("keys", vec![v("[1]")], "TypeError", "keys: needs a map, got list");
+    raises(
+        "keys",
+        vec![v("[1]")],
+        "TypeError",
+        "keys: needs a map, got list",
+    );
 
     gives("list.concat", vec![v("[1]"), v("2")], v("[1, 2]"));
     gives("list.concat", vec![v("[1]"), v("[2, 3]")], v("[1, 2, 3]"));
@@ -345,7 +350,12 @@ fn json_and_base64() {
 
     gives("base64.encode", vec![v(r#""hi""#)], v(r#""aGk=""#));
     gives("base64.encode", vec![bytes(&[0xff, 0x00])], v(r#""/wA=""#));
-    raises("base64.encode", vec![v("1")], "TypeError", "base64.encode: needs bytes");
+    raises(
+        "base64.encode",
+        vec![v("1")],
+        "TypeError",
+        "base64.encode: needs bytes",
+    );
     gives("base64.decode", vec![v(r#""aGk=""#)], bytes(b"hi"));
     gives("base64.decode", vec![v(r#""aGk""#)], bytes(b"hi"));
     raises(
@@ -371,7 +381,12 @@ fn text() {
         "ValueError",
         "not valid UTF-8",
     );
-    raises("text.decode", vec![v(r#""s""#)], "TypeError", "text.decode: needs bytes");
+    raises(
+        "text.decode",
+        vec![v(r#""s""#)],
+        "TypeError",
+        "text.decode: needs bytes",
+    );
     gives("text.encode", vec![v(r#""hé""#)], bytes("hé".as_bytes()));
 
     gives(
