@@ -279,10 +279,6 @@ impl State {
         self.workflows.keys().cloned().collect()
     }
 
-    pub fn set_base_url(&mut self, base_url: String) {
-        self.config.base_url = base_url;
-    }
-
     /// A token with every permission, never expiring; `None` under `--no-auth`.
     pub fn master_token(&mut self) -> Option<String> {
         self.tokens.enabled().then(|| {
