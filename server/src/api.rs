@@ -1130,4 +1130,71 @@ mod tests {
         );
         assert_eq!(state.execution_ended_at("s", &b), Some(t(2)));
     }
+
+    fn get(path: &str) -> ApiRequest {
+        ApiRequest {
+            method: "GET".into(),
+            ..post(path)
+        }
+    }
+
+    fn state() -> State {
+        let config = Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://h".into(),
+            seed: 0,
+            auth: false,
+            grants: BTreeMap::new(),
+        };
+        let mut state = State::new(config, 1_704_067_200_000_000_000);
+        let now = "- n:\n    return: ${sys.now()}\n";
+        state.deploy("w", defn::load("w.yaml", now).unwrap());
+        state
+    }
+
+    /// An execution's wall clock starts where the server's stood when it started.
+    #[test]
+    fn an_execution_started_later_reads_a_later_clock() {
+        let mut state = state();
+        let id = state
+            .start_execution(SimTime::from_secs(5), "w", None)
+            .unwrap();
+        let i = state.find("w", &id).unwrap();
+        let shown = state.execution_json(&state.executions[i]);
+        assert_eq!(shown["result"], "1704067205.0");
+        assert_eq!(state.execution_count(), 1);
+    }
+
+    /// Each segment of an execution path is checked: a wrong one is 404 with the reason.
+    #[test]
+    fn paths_with_a_wrong_segment_are_not_found() {
+        let mut state = state();
+        let t = SimTime::from_secs(1);
+        let ok = state.handle(t, &get("/v1/projects/p/locations/l/workflows/w/executions"));
+        assert_eq!(ok.status, 200);
+        for bad in [
+            "/v1/projects/p/regions/l/workflows/w/executions",
+            "/v1/projects/p/locations/l/flows/w/executions",
+            "/v1/projects/p/locations/l/workflows/w/runs",
+            "/v1/projects/p/locations/l/workflows/w",
+        ] {
+            let res = state.handle(t, &get(bad));
+            assert_eq!(res.status, 404, "{bad}");
+            let body = String::from_utf8_lossy(&res.body).into_owned();
+            assert!(body.contains("no such API path"), "{bad}: {body}");
+        }
+        for elsewhere in [
+            "/v1/projects/q/locations/l/workflows/w/executions",
+            "/v1/projects/p/locations/m/workflows/w/executions",
+        ] {
+            let res = state.handle(t, &get(elsewhere));
+            assert_eq!(res.status, 404, "{elsewhere}");
+            let body = String::from_utf8_lossy(&res.body).into_owned();
+            assert!(
+                body.contains("this server serves project 'p' in location 'l'"),
+                "{elsewhere}: {body}"
+            );
+        }
+    }
 }
