@@ -1078,15 +1078,7 @@ mod tests {
     /// execution's timer still fires at its own instant.
     #[test]
     fn a_panic_fails_its_execution_alone() {
-        let config = Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://h".into(),
-            seed: 0,
-            auth: false,
-            grants: BTreeMap::new(),
-        };
-        let mut state = State::new(config, 0);
+        let mut state = State::new(config(), 0);
         let wait = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- wait:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n";
         let sleep =
             "- s:\n    call: sys.sleep\n    args:\n      seconds: 2\n- done:\n    return: slept\n";
@@ -1138,16 +1130,21 @@ mod tests {
         }
     }
 
-    fn state() -> State {
-        let config = Config {
+    /// Project `p`, location `l`, callbacks at `http://h`, no auth.
+    fn config() -> Config {
+        Config {
             project: "p".into(),
             location: "l".into(),
             base_url: "http://h".into(),
             seed: 0,
             auth: false,
             grants: BTreeMap::new(),
-        };
-        let mut state = State::new(config, 1_704_067_200_000_000_000);
+        }
+    }
+
+    /// Workflow `w` returns `sys.now()`.
+    fn state() -> State {
+        let mut state = State::new(config(), 1_704_067_200_000_000_000);
         let now = "- n:\n    return: ${sys.now()}\n";
         state.deploy("w", defn::load("w.yaml", now).unwrap());
         state
