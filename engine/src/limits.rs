@@ -52,15 +52,7 @@ pub const RANGE_SPAN_MAX: u64 = STEPS_MAX;
 /// `Ok(v)` when `v` is within [`VALUE_BYTES_MAX`] and [`VALUE_DEPTH_MAX`], else the
 /// `ResourceLimitError` to raise, naming `what` (e.g. "variable 'x'"). Constant time.
 pub fn check_value(what: &dyn std::fmt::Display, v: Value) -> Result<Value, Raised> {
-    if v.bytes() > VALUE_BYTES_MAX {
-        return Err(builtin(
-            Tag::ResourceLimitError,
-            format!(
-                "{what} would hold {} bytes; a value may hold at most {VALUE_BYTES_MAX} (512 KiB)",
-                v.bytes()
-            ),
-        ));
-    }
+    check_bytes(what, v.bytes())?;
     if v.depth() > VALUE_DEPTH_MAX {
         return Err(builtin(
             Tag::ResourceLimitError,
@@ -71,6 +63,20 @@ pub fn check_value(what: &dyn std::fmt::Display, v: Value) -> Result<Value, Rais
         ));
     }
     Ok(v)
+}
+
+/// `Ok` when a value of `bytes` ([`Value::bytes`]) is within [`VALUE_BYTES_MAX`]: for a
+/// value about to be built, so that what no variable could hold is never allocated.
+pub fn check_bytes(what: &dyn std::fmt::Display, bytes: usize) -> Result<(), Raised> {
+    if bytes > VALUE_BYTES_MAX {
+        return Err(builtin(
+            Tag::ResourceLimitError,
+            format!(
+                "{what} would hold {bytes} bytes; a value may hold at most {VALUE_BYTES_MAX} (512 KiB)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

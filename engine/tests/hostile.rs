@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::{TestHost, run};
-use wfsim_engine::error::{message, tags};
+use common::{TestHost, fails_with, run};
+use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::limits::{self, STEPS_MAX};
 use wfsim_engine::{Value, defn};
-
-/// The execution fails with `tag`; returns its error's message.
-fn fails_with(yaml: &str, tag: &str) -> String {
-    match run(yaml).execution.outcome() {
-        Some(Outcome::Failed(e)) => {
-            assert_eq!(tags(e), [tag], "{e:?}");
-            message(e).unwrap_or_default()
-        }
-        other => panic!("expected a {tag} failure, got {other:?}"),
-    }
-}
 
 #[test]
 fn a_value_nested_in_a_loop_stops_at_the_depth_limit() {

@@ -7,7 +7,7 @@ mod common;
 
 use std::rc::Rc;
 
-use common::run;
+use common::{fails_with, run};
 use wfsim_engine::error::{message, tags};
 use wfsim_engine::interp::{Config, Execution, Outcome};
 use wfsim_engine::runner::execution_name;
@@ -21,15 +21,10 @@ fn result(yaml: &str) -> serde_json::Value {
 }
 
 /// The execution fails with `tag` and a message containing `text`.
+#[track_caller]
 fn fails(yaml: &str, tag: &str, text: &str) {
-    match run(yaml).execution.outcome() {
-        Some(Outcome::Failed(e)) => {
-            assert_eq!(tags(e), [tag], "{yaml}\n{e:?}");
-            let m = message(e).unwrap_or_default();
-            assert!(m.contains(text), "{yaml}\n'{m}' lacks '{text}'");
-        }
-        other => panic!("{yaml}\nexpected {tag}, got {other:?}"),
-    }
+    let m = fails_with(yaml, tag);
+    assert!(m.contains(text), "{yaml}\n'{m}' lacks '{text}'");
 }
 
 /// A loop over `range` collecting its values.

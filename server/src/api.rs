@@ -182,6 +182,24 @@ impl Exec {
     fn local(&self, now: SimTime) -> SimTime {
         SimTime::from_nanos(now.as_nanos().saturating_sub(self.started_at.as_nanos()))
     }
+
+    /// Its state, FAILED once the engine panicked in it.
+    fn state(&self) -> ExecutionState {
+        match self.crashed {
+            Some(_) => ExecutionState::Failed,
+            None => self.execution.state(),
+        }
+    }
+
+    /// When it ended, in server time.
+    fn ended_at(&self) -> Option<SimTime> {
+        if let Some((at, _)) = &self.crashed {
+            return Some(*at);
+        }
+        self.execution
+            .ended_at()
+            .map(|t| SimTime::from_nanos(self.started_at.as_nanos() + t.as_nanos()))
+    }
 }
 
 /// Everything live mode holds: workflows, executions, tokens.
@@ -719,52 +737,41 @@ impl State {
                 e.id
             )),
         );
-        if let Some((at, message)) = &e.crashed {
-            out.insert("state".into(), json!(ExecutionState::Failed.as_str()));
-            if let Some(a) = &e.argument {
-                out.insert("argument".into(), json!(a));
-            }
+        out.insert("state".into(), json!(e.state().as_str()));
+        if let Some(a) = &e.argument {
+            out.insert("argument".into(), json!(a));
+        }
+        if let Some((_, message)) = &e.crashed {
             let payload = json!({"message": message, "tags": ["InternalError"]});
             out.insert(
                 "error".into(),
                 json!({"payload": payload.to_string(), "context": format!("wfsim internal error: {message}")}),
             );
-            out.insert("startTime".into(), json!(self.wall(e.started_at)));
-            out.insert("endTime".into(), json!(self.wall(*at)));
-            return Json::Object(out);
-        }
-        out.insert("state".into(), json!(e.execution.state().as_str()));
-        if let Some(a) = &e.argument {
-            out.insert("argument".into(), json!(a));
-        }
-        match e.execution.outcome() {
-            Some(Outcome::Succeeded(v)) => {
-                let text = v
-                    .to_json()
-                    .map(|j| j.to_string())
-                    .unwrap_or_else(|_| show(v));
-                out.insert("result".into(), json!(text));
-            }
-            Some(Outcome::Failed(err)) => {
-                let payload = err
-                    .to_json()
-                    .map(|j| j.to_string())
-                    .unwrap_or_else(|_| show(err));
-                out.insert(
+        } else {
+            match e.execution.outcome() {
+                Some(Outcome::Succeeded(v)) => {
+                    let text = v
+                        .to_json()
+                        .map(|j| j.to_string())
+                        .unwrap_or_else(|_| show(v));
+                    out.insert("result".into(), json!(text));
+                }
+                Some(Outcome::Failed(err)) => {
+                    let payload = err
+                        .to_json()
+                        .map(|j| j.to_string())
+                        .unwrap_or_else(|_| show(err));
+                    out.insert(
                     "error".into(),
                     json!({"payload": payload, "context": error::message(err).unwrap_or_default()}),
                 );
+                }
+                _ => {}
             }
-            _ => {}
         }
         out.insert("startTime".into(), json!(self.wall(e.started_at)));
-        if let Some(end) = e.execution.ended_at() {
-            out.insert(
-                "endTime".into(),
-                json!(self.wall(SimTime::from_nanos(
-                    e.started_at.as_nanos() + end.as_nanos()
-                ))),
-            );
+        if let Some(end) = e.ended_at() {
+            out.insert("endTime".into(), json!(self.wall(end)));
         }
         Json::Object(out)
     }
@@ -823,7 +830,7 @@ impl State {
         let cancelled = self.guarded(i, now, |ex| ex.cancel(local)).unwrap_or(false);
         self.run(i, now, Close::No);
         if !cancelled {
-            let state = self.state_of(i);
+            let state = self.executions[i].state();
             return ApiResponse::error(
                 400,
                 "FAILED_PRECONDITION",
@@ -1017,25 +1024,14 @@ impl State {
 
     /// When the execution ended, on the server's clock.
     pub fn execution_ended_at(&self, workflow: &str, id: &str) -> Option<SimTime> {
-        let e = &self.executions[self.find(workflow, id).ok()?];
-        if let Some((at, _)) = &e.crashed {
-            return Some(*at);
-        }
-        e.execution
-            .ended_at()
-            .map(|t| SimTime::from_nanos(e.started_at.as_nanos() + t.as_nanos()))
+        self.executions[self.find(workflow, id).ok()?].ended_at()
     }
 
     /// The execution's state, for `--execute` and tests.
     pub fn execution_state(&self, workflow: &str, id: &str) -> Option<ExecutionState> {
-        self.find(workflow, id).ok().map(|i| self.state_of(i))
-    }
-
-    fn state_of(&self, i: usize) -> ExecutionState {
-        match self.executions[i].crashed {
-            Some(_) => ExecutionState::Failed,
-            None => self.executions[i].execution.state(),
-        }
+        self.find(workflow, id)
+            .ok()
+            .map(|i| self.executions[i].state())
     }
 
     /// Panics caught so far (each a wfsim bug): in executions, which failed, and in routes.

@@ -80,9 +80,14 @@ pub fn sim_run_release(args: &[String]) -> Result<(), String> {
     )
 }
 
+/// The cargo that runs xtask (`CARGO`), or the one on the PATH.
+pub fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
 /// Runs `cargo <args>` at the project root, echoing the command first.
 pub fn cargo(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = cargo_bin();
     let shown: Vec<String> = envs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))

@@ -70,7 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let out = root.join("target/mutants");
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut cmd = Command::new(cargo());
+    let mut cmd = Command::new(crate::cargo_bin());
     cmd.current_dir(&root)
         .args(["mutants", "--no-shuffle", "--output"])
         .arg(&out);
@@ -139,12 +139,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
 fn ensure_installed() -> Result<(), String> {
-    let found = Command::new(cargo())
+    let found = Command::new(crate::cargo_bin())
         .args(["mutants", "--version"])
         .output()
         .map(|o| {

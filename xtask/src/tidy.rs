@@ -54,7 +54,7 @@ const ENGINE_DEPENDENCIES: &[&str] = &[
 
 #[test]
 fn engine_reaches_no_clock_socket_or_os_randomness() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo = crate::cargo_bin();
     let out = Command::new(cargo)
         .args(["tree", "--package", "wfsim-engine", "--edges", "normal"])
         .args(["--prefix", "none", "--format", "{p}"])

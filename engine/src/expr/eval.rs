@@ -4,6 +4,8 @@ use std::cmp::Ordering;
 
 use super::parse::{BinOp, Expr, UnOp};
 use crate::error::{Raised, Tag, builtin};
+use crate::limits::check_bytes;
+use crate::value::SCALAR_BYTES;
 use crate::value::Value;
 
 /// What an expression can see: variables and functions.
@@ -139,19 +141,6 @@ pub fn index_of(base: &Value, index: &Value) -> Result<Value, Raised> {
     }
 }
 
-fn within_limit(bytes: usize) -> Result<(), Raised> {
-    if bytes > crate::limits::VALUE_BYTES_MAX {
-        return Err(crate::error::builtin(
-            crate::error::Tag::ResourceLimitError,
-            format!(
-                "a sum of {bytes} bytes; a value may hold at most {} (512 KiB)",
-                crate::limits::VALUE_BYTES_MAX
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn overflow() -> Raised {
     builtin(Tag::ValueError, "integer overflow")
 }
@@ -190,11 +179,12 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
             (Int(x), Int(y)) => x.checked_add(*y).map(Int).ok_or_else(overflow),
             (Str(x), Str(y)) => {
                 // Refused before the allocation: a sum must not build what no variable could hold.
-                within_limit(x.len() + y.len())?;
+                check_bytes(&"a sum", SCALAR_BYTES + x.len() + y.len())?;
                 Ok(Value::str(format!("{x}{y}")))
             }
             (List(x), List(y)) => {
-                within_limit(a.bytes() + b.bytes())?;
+                // One list's worth of the two lists' own cost.
+                check_bytes(&"a sum", a.bytes() + b.bytes() - SCALAR_BYTES)?;
                 let mut all = Vec::with_capacity(x.len() + y.len());
                 all.extend(x.iter().cloned());
                 all.extend(y.iter().cloned());

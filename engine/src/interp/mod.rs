@@ -207,10 +207,12 @@ impl World {
     }
 
     /// CB-3: the endpoint of this execution whose URL is `url`.
+    /// Found by the callback id that ends the URL, then the whole URL compared: a lookup,
+    /// not a walk over every endpoint on each await.
     fn endpoint_by_url(&self, url: &str) -> Option<EndpointIdx> {
-        (0..self.callbacks.endpoints().len() as u32)
-            .map(EndpointIdx)
-            .find(|&i| self.callbacks.endpoint(i).is_some_and(|e| e.url() == url))
+        let id = url.rsplit('/').next()?;
+        let i = self.callbacks.endpoint_by_callback_id(id)?;
+        (self.callbacks.endpoint(i)?.url() == url).then_some(i)
     }
 
     /// CB-5, CB-6: `tid` awaits `endpoint`. A blocked await is remembered, so that the

@@ -5,7 +5,8 @@
 
 use std::rc::Rc;
 
-use wfsim_engine::error::Raised;
+use wfsim_engine::error::{Raised, message, tags};
+use wfsim_engine::interp::Outcome;
 use wfsim_engine::runner::{self, RunConfig};
 use wfsim_engine::stdlib::{Host, LogPayload};
 use wfsim_engine::{Value, WallClock, defn};
@@ -20,6 +21,18 @@ pub fn run(yaml: &str) -> runner::Run {
         cancel_at: None,
     };
     runner::run(Rc::new(wf), "test", &config, &[])
+}
+
+/// Runs `yaml`, which must fail with exactly the tag `tag`; returns the error's message.
+#[track_caller]
+pub fn fails_with(yaml: &str, tag: &str) -> String {
+    match run(yaml).execution.outcome() {
+        Some(Outcome::Failed(e)) => {
+            assert_eq!(tags(e), [tag], "{yaml}\n{e:?}");
+            message(e).unwrap_or_default()
+        }
+        other => panic!("{yaml}\nexpected a {tag} failure, got {other:?}"),
+    }
 }
 
 /// A host with a fixed clock, one environment variable, counted ids, and kept logs.
