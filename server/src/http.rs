@@ -11,9 +11,12 @@ use hyper::{Request, Response, StatusCode};
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 use wfsim_engine::SimTime;
+
+use crate::clock::Resolution;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, Observed, State};
+use crate::api::{ApiRequest, ApiResponse, State};
+use crate::host::Observed;
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
 /// the request or timer that produced it (before the answer is written), and how fine its
@@ -80,15 +83,12 @@ impl Shared {
     /// Server time: since the epoch, in whole clock ticks.
     pub fn now(&self) -> SimTime {
         let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let tick = self.tick_ns();
-        SimTime::from_nanos(ns - ns % tick)
+        self.resolution().floor(ns)
     }
 
-    /// The clock's resolution in nanoseconds (at least 1).
-    pub fn tick_ns(&self) -> u64 {
-        u64::try_from(self.options.clock_resolution.as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1)
+    /// The resolution the server's clock is read at.
+    pub fn resolution(&self) -> Resolution {
+        Resolution::new(self.options.clock_resolution)
     }
 
     /// Hands what the last request or timer produced to the hooks.

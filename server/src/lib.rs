@@ -3,15 +3,21 @@
 //!
 //! Single-threaded by design: the engine's executions are `!Send`, so the state lives in one
 //! `Rc<RefCell<_>>` and every task is spawned with `spawn_local` (inside a tokio `LocalSet`;
-//! madsim needs none). `api` is the sans-I/O API, `http` the hyper glue, and [`serve`] the
-//! accept loop and the timer task that fires awaits, sleeps and back-offs on time.
+//! madsim needs none). `api` is the sans-I/O API (routes, auth, the input log) over `host`
+//! (the executions on the server's clock), `wire` renders resources, `clock` converts
+//! between the server's and each execution's clock, `http` is the hyper glue, and
+//! [`serve`] the accept loop and the timer task that fires awaits, sleeps and back-offs on
+//! time.
 //!
 //! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
 //! API: the same code runs on real tokio and under madsim.
 
 pub mod api;
 pub mod auth;
+pub mod clock;
+mod host;
 mod http;
+mod wire;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -24,7 +30,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, Config, Delivery, Observed, State};
+pub use api::{ApiRequest, ApiResponse, Config, State};
+pub use host::{Delivery, Observed};
 pub use http::{Options, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
@@ -86,7 +93,8 @@ async fn run_timers(shared: Shared) {
         let next = shared.state.borrow().next_deadline();
         match next {
             Some(t) => {
-                let at = shared.epoch + Duration::from_nanos(t.as_nanos() + shared.tick_ns());
+                let at = shared.epoch
+                    + Duration::from_nanos(t.as_nanos() + shared.resolution().tick_ns());
                 tokio::select! {
                     biased;
                     () = tokio::time::sleep_until(at) => {

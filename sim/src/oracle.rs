@@ -615,7 +615,7 @@ fn execution_invariants(
     if let Some(t) = cancelled_at {
         // The server's clock reads in ticks: its time of a request may precede, by less
         // than a tick, the instant the client sent it.
-        let tick = CLOCK_RESOLUTION.as_nanos() as u64;
+        let tick = wfsim_server::clock::Resolution::new(CLOCK_RESOLUTION).tick_ns();
         let during = |a: &&Sent| a.sent_ns.saturating_sub(tick) <= t && t <= a.done_ns;
         let explained = attempts
             .iter()

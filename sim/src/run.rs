@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 use wfsim_engine::SimTime;
 use wfsim_engine::interp::Trace;
+use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
 
 use crate::case::{Case, Misfit, Window};
@@ -134,8 +135,7 @@ async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<M
             let inputs = std::mem::take(&mut d.inputs);
             // On the server's clock, which reads in whole ticks.
             let now = since(epoch).as_nanos();
-            let tick = CLOCK_RESOLUTION.as_nanos() as u64;
-            state.replay(&inputs, SimTime::from_nanos(now - now % tick));
+            state.replay(&inputs, Resolution::new(CLOCK_RESOLUTION).floor(now));
             d.inputs = inputs;
             let rebuilt = state.take_journal();
             let known = d.journal.len();

@@ -2,7 +2,20 @@
 
 pub fn run() -> Result<(), String> {
     crate::cargo_run_release("bench", &[])?;
-    crate::cargo_run_release("bench_live", &[])?;
+    // The live-mode benchmark is the server's own (`server/benches/live.rs`), so the
+    // conformance crate does not depend on the server.
+    crate::cargo(
+        &[
+            "bench",
+            "--locked",
+            "--quiet",
+            "--package",
+            "wfsim-server",
+            "--bench",
+            "live",
+        ],
+        &[],
+    )?;
     crate::sim_run_release(&[
         "--bench".to_owned(),
         "--seeds".to_owned(),

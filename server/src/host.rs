@@ -1,0 +1,438 @@
+//! The multi-execution host: deployed workflows, executions on the server's clock, the
+//! deadline index, the journal, and the guard that keeps a panic in one execution's engine
+//! from reaching the others. No HTTP here: `api.rs` routes requests to it and renders what
+//! it holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+
+use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
+use wfsim_engine::defn::Workflow;
+use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX, Trace};
+use wfsim_engine::scenario::show;
+use wfsim_engine::stdlib::LogPayload;
+use wfsim_engine::time::format_rfc3339;
+use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
+
+use crate::api::Config;
+use crate::clock::ExecClock;
+
+/// One request to a callback endpoint and its answer, as the journal records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Server time of arrival.
+    pub at: SimTime,
+    pub workflow: String,
+    pub execution: String,
+    pub callback: String,
+    /// The request's `X-Request-Id` header, if it had one.
+    pub request_id: Option<String>,
+    pub status: u16,
+    /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
+    pub buffered: bool,
+    /// Whether the request changed the execution's endpoints (slot, waiters, tallies): a
+    /// refusal must not (CB-9). `None` unless [`crate::State::observe_executions`], or when
+    /// the execution does not exist.
+    pub changed: Option<bool>,
+}
+
+/// The server's journal: what happened, in the order it happened on the server. A
+/// simulation checks the contract against it: requests in the order they arrived,
+/// interleaved with what each execution did about them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    /// A request reached a callback endpoint and was answered. Always journaled.
+    Callback(Delivery),
+    /// An execution's engine trace event, with `at` on the server's clock (times inside
+    /// `event`, like `received_at`, are on the execution's own clock). Journaled only after
+    /// [`crate::State::observe_executions`].
+    Engine {
+        at: SimTime,
+        workflow: String,
+        execution: String,
+        event: Trace,
+    },
+}
+
+/// Whether running an execution closes the instant (fires the timers due at it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Close {
+    /// Timers due at `now` fire: nothing else can arrive at this instant any more.
+    Instant,
+    /// Only threads already woken run: a later request of the same instant comes first.
+    No,
+}
+
+/// What the engine did with a callback request.
+pub(crate) enum Taken {
+    /// The slot rule's answer, and whether the endpoints changed (when observed).
+    Answered {
+        verdict: Result<Accepted, Rejection>,
+        changed: Option<bool>,
+    },
+    /// The execution had failed with an internal error before the request came.
+    Over,
+    /// The engine panicked taking it: the execution failed now, the request was not kept.
+    Crashed,
+}
+
+/// One execution and where it sits on the server's clock.
+pub(crate) struct Exec {
+    pub(crate) workflow: String,
+    pub(crate) id: String,
+    pub(crate) execution: Execution,
+    pub(crate) clock: ExecClock,
+    /// As the create request gave it: the JSON text.
+    pub(crate) argument: Option<String>,
+    logs_printed: usize,
+    /// Its entry in `Host::deadlines`, if it has one.
+    deadline: Option<SimTime>,
+    /// How much of its engine trace is journaled.
+    trace_journaled: usize,
+    /// Set when the engine panicked while running it: the server time and the panic's
+    /// message. The execution is FAILED with `InternalError` from then on, and the engine's
+    /// state, which the panic may have left half-changed, is never touched again.
+    pub(crate) crashed: Option<(SimTime, String)>,
+}
+
+impl Exec {
+    /// Its state, FAILED once the engine panicked in it.
+    pub(crate) fn state(&self) -> ExecutionState {
+        match self.crashed {
+            Some(_) => ExecutionState::Failed,
+            None => self.execution.state(),
+        }
+    }
+
+    /// When it ended, in server time.
+    pub(crate) fn ended_at(&self) -> Option<SimTime> {
+        if let Some((at, _)) = &self.crashed {
+            return Some(*at);
+        }
+        self.execution.ended_at().map(|t| self.clock.server(t))
+    }
+}
+
+/// Every execution live mode holds, and the workflows they run.
+pub(crate) struct Host {
+    config: Config,
+    wall_start_unix_nanos: i128,
+    workflows: BTreeMap<String, Rc<Workflow>>,
+    /// In the order they started.
+    executions: Vec<Exec>,
+    /// Executions by the server time their next timer is due, so a request or a tick looks
+    /// only at what is due, however many executions wait.
+    deadlines: BTreeSet<(SimTime, usize)>,
+    /// Index of each execution by (workflow, id).
+    by_id: BTreeMap<(String, String), usize>,
+    ids: IdGen,
+    log_lines: Vec<String>,
+    journal: Vec<Observed>,
+    /// Journal engine events too (simulations do; live mode need not pay for it).
+    observe_executions: bool,
+    /// Panics caught: in an execution's engine (that execution failed) or in a route
+    /// (that request answered 500). Each is a wfsim bug; the log says where.
+    internal_errors: u64,
+}
+
+impl Host {
+    /// `wall_start_unix_nanos` is the real-world time at server time zero.
+    pub(crate) fn new(config: Config, wall_start_unix_nanos: i128) -> Host {
+        Host {
+            ids: IdGen::with_stream(config.seed, 0xE7EC),
+            config,
+            wall_start_unix_nanos,
+            workflows: BTreeMap::new(),
+            executions: Vec::new(),
+            deadlines: BTreeSet::new(),
+            by_id: BTreeMap::new(),
+            log_lines: Vec::new(),
+            journal: Vec::new(),
+            observe_executions: false,
+            internal_errors: 0,
+        }
+    }
+
+    pub(crate) fn deploy(&mut self, name: &str, workflow: Workflow) {
+        self.workflows.insert(name.to_owned(), Rc::new(workflow));
+    }
+
+    pub(crate) fn is_deployed(&self, workflow: &str) -> bool {
+        self.workflows.contains_key(workflow)
+    }
+
+    pub(crate) fn workflow_names(&self) -> Vec<String> {
+        self.workflows.keys().cloned().collect()
+    }
+
+    /// Server time as an RFC 3339 timestamp.
+    pub(crate) fn wall(&self, server_time: SimTime) -> String {
+        format_rfc3339(self.wall_start_unix_nanos + i128::from(server_time.as_nanos()))
+    }
+
+    pub(crate) fn exec(&self, i: usize) -> &Exec {
+        &self.executions[i]
+    }
+
+    /// In the order they started.
+    pub(crate) fn executions(&self) -> &[Exec] {
+        &self.executions
+    }
+
+    pub(crate) fn find(&self, workflow: &str, id: &str) -> Option<usize> {
+        self.by_id
+            .get(&(workflow.to_owned(), id.to_owned()))
+            .copied()
+    }
+
+    /// Starts an execution of the deployed `workflow` at server time `now`; `None` if it is
+    /// not deployed. `argument` is the create request's JSON text, `value` what it holds.
+    pub(crate) fn start(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        argument: Option<String>,
+        value: Option<Value>,
+    ) -> Option<String> {
+        let wf = self.workflows.get(workflow).cloned()?;
+        let id = self.ids.uuid();
+        let execution = Execution::start(
+            wf,
+            ExecConfig {
+                name: ExecutionName {
+                    base_url: self.config.base_url.clone(),
+                    project: self.config.project.clone(),
+                    location: self.config.location.clone(),
+                    workflow: workflow.to_owned(),
+                    execution_id: id.clone(),
+                },
+                seed: self.config.seed ^ self.executions.len() as u64,
+                clock: WallClock::from_unix_nanos(
+                    self.wall_start_unix_nanos + i128::from(now.as_nanos()),
+                ),
+                argument: value,
+                steps_max: STEPS_MAX,
+            },
+        );
+        self.executions.push(Exec {
+            workflow: workflow.to_owned(),
+            id: id.clone(),
+            execution,
+            clock: ExecClock::starting_at(now),
+            argument,
+            logs_printed: 0,
+            deadline: None,
+            trace_journaled: 0,
+            crashed: None,
+        });
+        let i = self.executions.len() - 1;
+        self.by_id.insert((workflow.to_owned(), id.clone()), i);
+        self.run(i, now, Close::No);
+        Some(id)
+    }
+
+    /// Closes every instant before server time `now`: each execution's timers fire at their
+    /// own instants, earliest first, however late the call. Timers due at `now` itself wait
+    /// for the requests of `now` (SPEC: at one instant, requests before timers); the timer
+    /// task closes instant `t` at the next tick.
+    pub(crate) fn advance(&mut self, now: SimTime) {
+        while let Some(&(at, i)) = self.deadlines.first() {
+            if at >= now {
+                break;
+            }
+            self.run(i, at, Close::Instant);
+        }
+    }
+
+    /// The earliest server time at which [`Host::advance`] has work.
+    pub(crate) fn next_deadline(&self) -> Option<SimTime> {
+        self.deadlines.first().map(|&(at, _)| at)
+    }
+
+    /// Runs execution `i` at server time `now` (with `close`, its timeouts, sleeps and
+    /// back-offs due by then; always the threads requests woke), prints its new logs,
+    /// journals its new events, and files its next deadline.
+    pub(crate) fn run(&mut self, i: usize, now: SimTime, close: Close) {
+        let local = self.executions[i].clock.local(now);
+        let ran = self.guarded(i, now, |ex| match close {
+            Close::Instant => ex.settle(local).is_err(),
+            Close::No => {
+                ex.run_woken(local);
+                false
+            }
+        });
+        let Some(livelocked) = ran else {
+            return;
+        };
+        self.print_new_logs(i);
+        self.journal_engine_events(i);
+        let e = &mut self.executions[i];
+        if let Some(old) = e.deadline.take() {
+            self.deadlines.remove(&(old, i));
+        }
+        // A livelocked execution stays due, but running it again now changes nothing (and
+        // `advance` would spin): it is filed at its one-year limit (EX-5), which ends it,
+        // unless a request runs it before.
+        let due = if livelocked {
+            Some(SimTime::from_secs(EXECUTION_SECS_MAX)).filter(|&limit| limit > local)
+        } else {
+            e.execution.poll_timeout()
+        };
+        e.deadline = due.map(|t| e.clock.server(t));
+        if let Some(d) = e.deadline {
+            self.deadlines.insert((d, i));
+        }
+    }
+
+    /// Cancels execution `i` at server time `now`; `false` if it was not ACTIVE.
+    pub(crate) fn cancel(&mut self, i: usize, now: SimTime) -> bool {
+        let local = self.executions[i].clock.local(now);
+        let cancelled = self.guarded(i, now, |ex| ex.cancel(local)).unwrap_or(false);
+        self.run(i, now, Close::No);
+        cancelled
+    }
+
+    /// Hands a callback request to execution `i`'s slot rule at server time `now`. The
+    /// await it resumes does not run yet: see [`Host::run`].
+    pub(crate) fn deliver(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        callback: &str,
+        auth: Auth,
+        request: CallbackRequest,
+    ) -> Taken {
+        if self.executions[i].crashed.is_some() {
+            return Taken::Over;
+        }
+        let local = self.executions[i].clock.local(now);
+        let endpoints = |e: &Execution| e.with_callbacks(|c| c.endpoints().to_vec());
+        let before = self
+            .observe_executions
+            .then(|| endpoints(&self.executions[i].execution));
+        match self.guarded(i, now, |ex| ex.deliver(local, callback, auth, request)) {
+            None => Taken::Crashed,
+            Some(verdict) => Taken::Answered {
+                verdict,
+                changed: before.map(|b| b != endpoints(&self.executions[i].execution)),
+            },
+        }
+    }
+
+    /// Runs `f` on execution `i`'s engine. A panic there is a wfsim bug, and it fails that
+    /// execution alone: it becomes FAILED with `InternalError`, leaves the deadline index,
+    /// is logged and counted, and the server, its timer task and every other execution
+    /// carry on. `None` when it panicked now or before.
+    pub(crate) fn guarded<R>(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        f: impl FnOnce(&mut Execution) -> R,
+    ) -> Option<R> {
+        if self.executions[i].crashed.is_some() {
+            return None;
+        }
+        let ex = &mut self.executions[i].execution;
+        let payload = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ex))) {
+            Ok(r) => return Some(r),
+            Err(payload) => payload,
+        };
+        let message = panic_message(payload.as_ref());
+        self.internal_errors += 1;
+        if let Some(d) = self.executions[i].deadline.take() {
+            self.deadlines.remove(&(d, i));
+        }
+        let e = &self.executions[i];
+        let line = format!(
+            "{} ERROR    {}/{} wfsim internal error, the execution FAILED: {message} \
+             ({} internal errors so far; please report it)",
+            self.wall(now),
+            e.workflow,
+            e.id,
+            self.internal_errors
+        );
+        self.log_lines.push(line);
+        self.executions[i].crashed = Some((now, message));
+        None
+    }
+
+    /// Counts and logs a panic caught outside any execution (in a route).
+    pub(crate) fn internal_error(&mut self, line: String) {
+        self.internal_errors += 1;
+        self.log_lines.push(line);
+    }
+
+    pub(crate) fn internal_errors(&self) -> u64 {
+        self.internal_errors
+    }
+
+    pub(crate) fn journal(&mut self, event: Observed) {
+        self.journal.push(event);
+    }
+
+    pub(crate) fn take_journal(&mut self) -> Vec<Observed> {
+        std::mem::take(&mut self.journal)
+    }
+
+    pub(crate) fn observe_executions(&mut self) {
+        self.observe_executions = true;
+        for e in &mut self.executions {
+            e.trace_journaled = e.execution.trace_len();
+        }
+    }
+
+    pub(crate) fn take_log_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log_lines)
+    }
+
+    fn journal_engine_events(&mut self, i: usize) {
+        if !self.observe_executions {
+            return;
+        }
+        let e = &mut self.executions[i];
+        let events = e.execution.trace_since(e.trace_journaled);
+        e.trace_journaled += events.len();
+        let clock = e.clock;
+        self.journal
+            .extend(events.into_iter().map(|(at, event)| Observed::Engine {
+                at: clock.server(at),
+                workflow: e.workflow.clone(),
+                execution: e.id.clone(),
+                event,
+            }));
+    }
+
+    fn print_new_logs(&mut self, i: usize) {
+        let e = &self.executions[i];
+        let logs = e.execution.logs_since(e.logs_printed);
+        if logs.is_empty() {
+            return;
+        }
+        let mut lines = Vec::with_capacity(logs.len());
+        for l in &logs {
+            let text = match &l.payload {
+                LogPayload::Text(t) => t.clone(),
+                LogPayload::Data(d) => show(d),
+            };
+            lines.push(format!(
+                "{} {:<8} {}/{} {text}",
+                self.wall(e.clock.server(l.at)),
+                l.severity,
+                e.workflow,
+                e.id
+            ));
+        }
+        self.log_lines.extend(lines);
+        self.executions[i].logs_printed += logs.len();
+    }
+}
+
+/// The text a panic was raised with.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
