@@ -80,6 +80,31 @@ struct ServeArgs {
     /// Seed for execution, callback and token ids.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// What moves time: `real`; `manual` (only POST /v1/wfsim/clock:advance
+    /// {"seconds": N}); `auto` (as manual, and once no request but reads has come for
+    /// --auto-idle-ms, the clock jumps to the next timer).
+    #[arg(long, value_enum, default_value_t = Clock::Real)]
+    clock: Clock,
+    /// Under --clock auto: how long the server must be idle before time jumps.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    auto_idle_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Clock {
+    Real,
+    Manual,
+    Auto,
+}
+
+impl From<Clock> for wfsim_server::ClockMode {
+    fn from(c: Clock) -> Self {
+        match c {
+            Clock::Real => wfsim_server::ClockMode::Real,
+            Clock::Manual => wfsim_server::ClockMode::Manual,
+            Clock::Auto => wfsim_server::ClockMode::Auto,
+        }
+    }
 }
 
 /// Invalid input: a message that names the file and place.
@@ -282,10 +307,17 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 seed: args.seed,
                 auth: !args.no_auth,
                 grants,
+                clock: args.clock.into(),
             },
             wall_start,
         );
         let mut lines = vec![format!("wfsim serving on {base_url}")];
+        if !matches!(args.clock, Clock::Real) {
+            lines.push(format!(
+                "clock: {} (GET {base_url}/v1/wfsim/clock; POST {base_url}/v1/wfsim/clock:advance {{\"seconds\": N}})",
+                wfsim_server::ClockMode::from(args.clock).as_str()
+            ));
+        }
         if let Some(token) = state.master_token() {
             lines.push(format!("token (every permission): {token}"));
         } else {
@@ -316,7 +348,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        wfsim_server::serve(listener, state, epoch, on_log, shutdown).await;
+        let options = wfsim_server::Options {
+            auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
+            ..wfsim_server::Options::logs(on_log)
+        };
+        wfsim_server::serve_observed(listener, state, epoch, options, shutdown).await;
         print_lines(&["wfsim: stopped".to_owned()]);
         Ok(ExitCode::SUCCESS)
     })

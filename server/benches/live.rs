@@ -39,6 +39,7 @@ fn config(addr: SocketAddr) -> Config {
         seed: 0,
         auth: false,
         grants: Default::default(),
+        clock: Default::default(),
     }
 }
 

@@ -27,6 +27,31 @@ pub struct Config {
     pub auth: bool,
     /// `--grant SA=PERM,…`.
     pub grants: BTreeMap<String, BTreeSet<String>>,
+    /// `--clock`: what moves server time.
+    pub clock: ClockMode,
+}
+
+/// What moves the server's clock (`--clock`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Real time: a 12 h timeout takes 12 h.
+    #[default]
+    Real,
+    /// Only `POST /v1/wfsim/clock:advance` moves it.
+    Manual,
+    /// As manual, and when the server has been idle a while (no request in flight, every
+    /// execution blocked, as always between requests), it jumps to the next deadline.
+    Auto,
+}
+
+impl ClockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Real => "real",
+            ClockMode::Manual => "manual",
+            ClockMode::Auto => "auto",
+        }
+    }
 }
 
 /// An HTTP request, as the glue read it.
@@ -116,6 +141,8 @@ pub struct State {
     tokens: Tokens,
     /// Every request handled, with its time: the durable input log a restart replays.
     inputs: Option<Vec<(SimTime, ApiRequest)>>,
+    /// Server time under a manual or auto clock (unused on the real one).
+    clock_now: SimTime,
 }
 
 impl std::fmt::Debug for State {
@@ -157,6 +184,10 @@ enum Route<'a> {
     AccessToken {
         account: &'a str,
     },
+    /// `/v1/wfsim/clock`: wfsim's own, for integration tests.
+    Clock,
+    /// `/v1/wfsim/clock:advance`.
+    ClockAdvance,
 }
 
 impl State {
@@ -167,7 +198,39 @@ impl State {
             host: Host::new(config.clone(), wall_start_unix_nanos),
             config,
             inputs: None,
+            clock_now: SimTime::ZERO,
         }
+    }
+
+    pub fn clock_mode(&self) -> ClockMode {
+        self.config.clock
+    }
+
+    /// Server time under a manual or auto clock: where `clock:advance` and the auto clock's
+    /// jumps have moved it.
+    pub fn clock_now(&self) -> SimTime {
+        self.clock_now
+    }
+
+    /// Moves a manual or auto clock to `to` (never back) and fires every timer due by then,
+    /// `to` included: letting time pass through an instant closes it.
+    fn move_clock(&mut self, to: SimTime) {
+        self.clock_now = self.clock_now.max(to);
+        self.host.advance(
+            self.clock_now
+                .saturating_add(std::time::Duration::from_nanos(1)),
+        );
+    }
+
+    /// The auto clock's jump: to the next deadline, if there is one and the clock is auto.
+    /// Returns where the clock now reads.
+    pub fn jump_to_next_deadline(&mut self) -> Option<SimTime> {
+        if self.config.clock != ClockMode::Auto {
+            return None;
+        }
+        let next = self.host.next_deadline()?;
+        self.move_clock(next);
+        Some(self.clock_now)
     }
 
     pub fn deploy(&mut self, name: &str, workflow: Workflow) {
@@ -355,6 +418,10 @@ impl State {
             (Route::AccessToken { account }, "POST") => self
                 .generate_token(now, account, &req.body)
                 .unwrap_or_else(|e| e),
+            (Route::Clock, "GET") => self.clock_json(now),
+            (Route::ClockAdvance, "POST") => {
+                self.advance_clock(now, &req.body).unwrap_or_else(|e| e)
+            }
             (_, m) => ApiResponse::error(
                 405,
                 "FAILED_PRECONDITION",
@@ -366,6 +433,11 @@ impl State {
     fn parse_route<'a>(&self, path: &'a str) -> Result<Route<'a>, ApiResponse> {
         let not_found =
             || ApiResponse::error(404, "NOT_FOUND", format!("no such API path: {path}"));
+        match path {
+            "/v1/wfsim/clock" => return Ok(Route::Clock),
+            "/v1/wfsim/clock:advance" => return Ok(Route::ClockAdvance),
+            _ => {}
+        }
         if let Some(rest) = path.strip_prefix("/v1/projects/-/serviceAccounts/") {
             let account = rest
                 .strip_suffix(":generateAccessToken")
@@ -603,6 +675,43 @@ impl State {
         }
     }
 
+    /// `GET /v1/wfsim/clock`: the mode, the time, and the next deadline.
+    fn clock_json(&self, now: SimTime) -> ApiResponse {
+        let mut out = serde_json::Map::new();
+        out.insert("mode".into(), json!(self.config.clock.as_str()));
+        out.insert("now".into(), json!(self.host.wall(now)));
+        out.insert("elapsedSeconds".into(), json!(now.as_secs_f64()));
+        if let Some(next) = self.host.next_deadline() {
+            out.insert("nextDeadline".into(), json!(self.host.wall(next)));
+        }
+        ApiResponse::json(200, &Json::Object(out))
+    }
+
+    /// `POST /v1/wfsim/clock:advance {"seconds": N}`: moves a manual or auto clock N
+    /// seconds on, firing every timer due by then at its own instant.
+    fn advance_clock(&mut self, now: SimTime, body: &[u8]) -> Result<ApiResponse, ApiResponse> {
+        if self.config.clock == ClockMode::Real {
+            return Err(ApiResponse::error(
+                400,
+                "FAILED_PRECONDITION",
+                "this server runs on the real clock; start it with --clock manual (or auto) to move time by hand",
+            ));
+        }
+        let bad = || {
+            ApiResponse::error(
+                400,
+                "INVALID_ARGUMENT",
+                "the body must be JSON like {\"seconds\": 3600}: a number of seconds, 0 or more",
+            )
+        };
+        let seconds = optional_field(body, "seconds", r#"{"seconds": 3600}"#)?
+            .and_then(|v| v.as_f64())
+            .ok_or_else(bad)?;
+        let by = wfsim_engine::time::duration_from_secs(seconds).map_err(|_| bad())?;
+        self.move_clock(now.saturating_add(by));
+        Ok(self.clock_json(self.clock_now))
+    }
+
     fn generate_token(
         &mut self,
         now: SimTime,
@@ -739,6 +848,7 @@ mod tests {
             seed: 0,
             auth: false,
             grants: BTreeMap::new(),
+            clock: ClockMode::Real,
         }
     }
 

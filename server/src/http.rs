@@ -1,6 +1,6 @@
 //! The hyper glue: connections, bodies, responses. No API logic lives here.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::rc::Rc;
 
@@ -15,7 +15,7 @@ use wfsim_engine::SimTime;
 use crate::clock::Resolution;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, State};
+use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
 use crate::host::Observed;
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
@@ -36,6 +36,10 @@ pub struct Options {
     /// ties SPEC orders (requests before timers) then happen, instead of missing by the
     /// nanoseconds a simulator charges per task poll.
     pub clock_resolution: Duration,
+    /// Under `--clock auto`, how long the server must be idle (no request in flight or
+    /// answered) before its clock jumps to the next deadline: room for a client to send
+    /// the next request of a test before time moves under it.
+    pub auto_idle: Duration,
 }
 
 impl std::fmt::Debug for Options {
@@ -44,6 +48,7 @@ impl std::fmt::Debug for Options {
             .field("on_journal", &self.on_journal.is_some())
             .field("on_input", &self.on_input.is_some())
             .field("clock_resolution", &self.clock_resolution)
+            .field("auto_idle", &self.auto_idle)
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +61,7 @@ impl Options {
             on_journal: None,
             on_input: None,
             clock_resolution: Duration::from_nanos(1),
+            auto_idle: Duration::from_millis(100),
         }
     }
 }
@@ -69,6 +75,11 @@ pub struct Shared {
     /// Tells the timer task that deadlines may have moved.
     pub changed: Rc<Notify>,
     pub options: Options,
+    /// Requests other than reads being read or answered now.
+    pub in_flight: Rc<Cell<u64>>,
+    /// When a request other than a read last began or ended: the auto clock jumps only
+    /// once the server has been idle for `auto_idle` since.
+    pub last_active: Rc<Cell<Instant>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -80,10 +91,17 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Server time: since the epoch, in whole clock ticks.
+    /// Server time: on the real clock, since the epoch in whole clock ticks; on a manual or
+    /// auto one, where the state's clock stands.
     pub fn now(&self) -> SimTime {
-        let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.resolution().floor(ns)
+        let state = self.state.borrow();
+        match state.clock_mode() {
+            ClockMode::Real => {
+                let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.resolution().floor(ns)
+            }
+            ClockMode::Manual | ClockMode::Auto => state.clock_now(),
+        }
     }
 
     /// The resolution the server's clock is read at.
@@ -134,6 +152,7 @@ pub async fn handle(
     shared: Shared,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let _busy = Busy::new(&shared, req.method());
     let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
@@ -167,6 +186,38 @@ pub async fn handle(
     shared.flush();
     shared.changed.notify_one();
     Ok(to_hyper(res))
+}
+
+/// A request in flight, from its first byte to its answer (dropped on every path out).
+struct Busy {
+    in_flight: Rc<Cell<u64>>,
+    last_active: Rc<Cell<Instant>>,
+    changed: Rc<Notify>,
+}
+
+impl Busy {
+    /// Reads (GET) do not hold the auto clock back: a test that polls an execution until
+    /// it ends must not keep the clock from reaching the deadline that ends it.
+    fn new(shared: &Shared, method: &hyper::Method) -> Option<Busy> {
+        if method == hyper::Method::GET {
+            return None;
+        }
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        shared.last_active.set(Instant::now());
+        Some(Busy {
+            in_flight: shared.in_flight.clone(),
+            last_active: shared.last_active.clone(),
+            changed: shared.changed.clone(),
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.in_flight.set(self.in_flight.get() - 1);
+        self.last_active.set(Instant::now());
+        self.changed.notify_one();
+    }
 }
 
 fn to_hyper(res: ApiResponse) -> Response<Full<Bytes>> {

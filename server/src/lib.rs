@@ -19,7 +19,7 @@ mod host;
 mod http;
 mod wire;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 
@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, Config, State};
+pub use api::{ApiRequest, ApiResponse, ClockMode, Config, State};
 pub use host::{Delivery, Observed};
 pub use http::{Options, Shared};
 
@@ -59,6 +59,8 @@ pub async fn serve_observed(
         epoch,
         changed: Rc::new(Notify::new()),
         options,
+        in_flight: Rc::default(),
+        last_active: Rc::new(Cell::new(Instant::now())),
     };
     shared.flush();
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
@@ -85,14 +87,18 @@ pub async fn serve_observed(
     timer.abort();
 }
 
-/// Sleeps until the next deadline of any execution, then runs what is due; a request that
-/// moves the deadlines wakes it early. Instant `t` closes when the clock reads the next
-/// tick: a request that arrives at `t` itself goes first (SPEC: requests before timers).
+/// Fires timers on time. On the real clock: sleeps until the next deadline of any
+/// execution, then runs what is due; a request that moves the deadlines wakes it early.
+/// Instant `t` closes when the clock reads the next tick: a request that arrives at `t`
+/// itself goes first (SPEC: requests before timers). On a manual clock only
+/// `clock:advance` fires timers. On the auto clock: once the server has been idle for
+/// `auto_idle`, the clock jumps to the next deadline.
 async fn run_timers(shared: Shared) {
     loop {
         let next = shared.state.borrow().next_deadline();
-        match next {
-            Some(t) => {
+        let mode = shared.state.borrow().clock_mode();
+        match (mode, next) {
+            (ClockMode::Real, Some(t)) => {
                 let at = shared.epoch
                     + Duration::from_nanos(t.as_nanos() + shared.resolution().tick_ns());
                 tokio::select! {
@@ -105,7 +111,21 @@ async fn run_timers(shared: Shared) {
                     () = shared.changed.notified() => {}
                 }
             }
-            None => shared.changed.notified().await,
+            (ClockMode::Auto, Some(_)) if shared.in_flight.get() == 0 => {
+                let quiet_at = shared.last_active.get() + shared.options.auto_idle;
+                tokio::select! {
+                    biased;
+                    () = tokio::time::sleep_until(quiet_at) => {
+                        let idle = shared.last_active.get() + shared.options.auto_idle;
+                        if shared.in_flight.get() == 0 && Instant::now() >= idle {
+                            shared.state.borrow_mut().jump_to_next_deadline();
+                            shared.flush();
+                        }
+                    }
+                    () = shared.changed.notified() => {}
+                }
+            }
+            _ => shared.changed.notified().await,
         }
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 use wfsim_engine::interp::Trace;
 use wfsim_engine::{SimTime, defn};
-use wfsim_server::{ApiRequest, Config, Observed, State};
+use wfsim_server::{ApiRequest, ClockMode, Config, Observed, State};
 
 const WORKFLOW: &str = "
 - create:
@@ -36,6 +36,7 @@ fn state() -> State {
             seed: 7,
             auth: false,
             grants: Default::default(),
+            clock: Default::default(),
         },
         0,
     );
@@ -160,4 +161,66 @@ fn replaying_the_recorded_inputs_rebuilds_the_state() {
     let get = req("GET", &execution, "");
     assert_eq!(json(&mut after, now, &get), json(&mut before, now, &get));
     assert_eq!(result(&mut after, now, &execution), "41");
+}
+
+/// `--clock manual`: only `clock:advance` moves time. Advancing through an instant fires
+/// the timers due at it, at that instant; the body is checked.
+#[test]
+fn a_manual_clock_moves_only_when_advanced() {
+    let mut s = State::new(
+        Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://wfsim.test".into(),
+            seed: 7,
+            auth: false,
+            grants: Default::default(),
+            clock: ClockMode::Manual,
+        },
+        0,
+    );
+    s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
+    // As the glue does: a manual clock's requests arrive at the time it shows.
+    let at_clock = |s: &mut State, r: &ApiRequest| {
+        let now = s.clock_now();
+        json(s, now, r)
+    };
+    let (status, exec) = at_clock(&mut s, &req("POST", EXECUTIONS, ""));
+    assert_eq!(status, 200, "{exec}");
+    let id = exec["name"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let advance = |secs: &str| req("POST", "/v1/wfsim/clock:advance", secs);
+    let (status, clock) = at_clock(&mut s, &advance(r#"{"seconds": 9.5}"#));
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["elapsedSeconds"], 9.5);
+    assert_eq!(clock["nextDeadline"], "1970-01-01T00:00:10.000000000Z");
+    assert_eq!(s.clock_now(), SimTime::from_nanos(9_500_000_000));
+    assert_eq!(
+        s.execution_state("w", &id),
+        Some(wfsim_engine::ExecutionState::Active)
+    );
+    // Through t = 10 s, the await's deadline: it times out at 10 s, not at 10.5 s.
+    let (status, _) = at_clock(&mut s, &advance(r#"{"seconds": 1}"#));
+    assert_eq!(status, 200);
+    assert_eq!(
+        s.execution_state("w", &id),
+        Some(wfsim_engine::ExecutionState::Succeeded)
+    );
+    assert_eq!(s.execution_ended_at("w", &id), Some(SimTime::from_secs(10)));
+    assert_eq!(
+        s.jump_to_next_deadline(),
+        None,
+        "a manual clock never jumps"
+    );
+    for bad in ["", "[1]", r#"{"seconds": -1}"#, r#"{"seconds": "5"}"#, "{"] {
+        let (status, err) = at_clock(&mut s, &advance(bad));
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert_eq!(err["error"]["status"], "INVALID_ARGUMENT", "{bad}");
+    }
+    assert_eq!(s.clock_now(), SimTime::from_nanos(10_500_000_000));
 }

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::LocalSet;
 use wfsim_engine::defn;
-use wfsim_server::{Config, State, serve};
+use wfsim_server::{ClockMode, Config, State, serve};
 
 /// A running server: its address, admin token, and captured log lines.
 struct Live {
@@ -41,6 +41,14 @@ fn fixture(name: &str) -> defn::Workflow {
 }
 
 async fn start(workflows: Vec<(&str, defn::Workflow)>, grants: &[(&str, &[&str])]) -> Live {
+    start_with_clock(workflows, grants, ClockMode::Real).await
+}
+
+async fn start_with_clock(
+    workflows: Vec<(&str, defn::Workflow)>,
+    grants: &[(&str, &[&str])],
+    clock: ClockMode,
+) -> Live {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let grants = grants
@@ -60,6 +68,7 @@ async fn start(workflows: Vec<(&str, defn::Workflow)>, grants: &[(&str, &[&str])
             seed: 0,
             auth: true,
             grants,
+            clock,
         },
         1_704_067_200_000_000_000,
     );
@@ -459,5 +468,46 @@ fn a_hostile_callback_body_fails_only_its_execution() {
         let done = state_of(live, &sleeper).await;
         assert_eq!(done["state"], "SUCCEEDED", "{done}");
         assert_eq!(done["result"], "\"slept\"");
+    });
+}
+
+/// `--clock auto`: a 12 h await timeout passes once the server has been idle a moment, not
+/// in 12 h; polling the execution (GET) does not hold the clock back. The timeout fires at
+/// its own instant: the execution ends 43,200 s after it started, on the server's clock.
+#[test]
+fn the_auto_clock_jumps_to_the_next_deadline() {
+    run_local(async {
+        let yaml = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- wait:\n    try:\n      call: events.await_callback\n      args:\n        callback: ${cb}\n        timeout: 43200\n    except:\n      as: e\n      steps:\n        - gave_up:\n            return: ${e.tags}\n";
+        let wf = defn::load("long.yaml", yaml).unwrap();
+        let live = start_with_clock(vec![("long", wf)], &[], ClockMode::Auto).await;
+        let execution = execute(&live, "long", None).await;
+        let (status, _, clock) = live.admin("GET", "/v1/wfsim/clock", vec![]).await;
+        assert_eq!(status, 200);
+        assert_eq!(clock["mode"], "auto");
+        assert_eq!(clock["nextDeadline"], "2024-01-01T12:00:00.000000000Z");
+        let done = wait_for_state(&live, &execution, "SUCCEEDED").await;
+        assert_eq!(done["result"], r#"["TimeoutError"]"#);
+        assert_eq!(done["startTime"], "2024-01-01T00:00:00.000000000Z");
+        assert_eq!(done["endTime"], "2024-01-01T12:00:00.000000000Z");
+    });
+}
+
+/// On the real clock, `clock:advance` is refused with the flag that allows it.
+#[test]
+fn the_real_clock_cannot_be_advanced() {
+    run_local(async {
+        let live = start(vec![], &[]).await;
+        let (status, _, err) = live
+            .admin(
+                "POST",
+                "/v1/wfsim/clock:advance",
+                br#"{"seconds": 5}"#.to_vec(),
+            )
+            .await;
+        assert_eq!(status, 400);
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains("--clock manual"), "{message}");
+        let (_, _, clock) = live.admin("GET", "/v1/wfsim/clock", vec![]).await;
+        assert_eq!(clock["mode"], "real");
     });
 }

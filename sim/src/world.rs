@@ -33,6 +33,7 @@ pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> S
             seed,
             auth,
             grants: [(UNPRIVILEGED.to_owned(), Default::default())].into(),
+            clock: Default::default(),
         },
         WALL_START_UNIX_NANOS,
     );
