@@ -77,9 +77,13 @@ struct ServeArgs {
     /// Permissions of a service account's tokens, e.g. ci@p=workflows.callbacks.send.
     #[arg(long, value_name = "SA=PERM,...")]
     grant: Vec<String>,
-    /// Seed for execution, callback and token ids.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed for execution, callback and token ids (default: a random one, printed, so that
+    /// each start mints a different token).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use this as the all-permission token instead of minting one.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
     /// What moves time: `real`; `manual` (only POST /v1/wfsim/clock:advance
     /// {"seconds": N}); `auto` (as manual, and once no request but reads has come for
     /// --auto-idle-ms, the clock jumps to the next timer).
@@ -105,6 +109,21 @@ impl From<Clock> for wfsim_server::ClockMode {
             Clock::Auto => wfsim_server::ClockMode::Auto,
         }
     }
+}
+
+/// A seed from the operating system, so that a live server's token is not the same on
+/// every start.
+fn random_seed() -> Result<u64, Invalid> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| {
+            Invalid(format!(
+                "cannot read /dev/urandom for a seed (give --seed): {e}"
+            ))
+        })?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Invalid input: a message that names the file and place.
@@ -265,6 +284,10 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => random_seed()?,
+    };
     let mut grants = std::collections::BTreeMap::new();
     for g in &args.grant {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
@@ -304,7 +327,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 project: args.project.clone(),
                 location: args.location.clone(),
                 base_url: base_url.clone(),
-                seed: args.seed,
+                seed,
                 auth: !args.no_auth,
                 grants,
                 clock: args.clock.into(),
@@ -312,13 +335,21 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             wall_start,
         );
         let mut lines = vec![format!("wfsim serving on {base_url}")];
+        if args.seed.is_none() {
+            lines.push(format!("seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"));
+        }
         if !matches!(args.clock, Clock::Real) {
             lines.push(format!(
                 "clock: {} (GET {base_url}/v1/wfsim/clock; POST {base_url}/v1/wfsim/clock:advance {{\"seconds\": N}})",
                 wfsim_server::ClockMode::from(args.clock).as_str()
             ));
         }
-        if let Some(token) = state.master_token() {
+        if args.no_auth {
+            // No token at all: said below.
+        } else if let Some(token) = &args.token {
+            state.adopt_master_token(token);
+            lines.push(format!("token (every permission): {token}"));
+        } else if let Some(token) = state.master_token() {
             lines.push(format!("token (every permission): {token}"));
         } else {
             lines.push("no auth: every request is accepted (--no-auth)".into());

@@ -190,7 +190,34 @@ enum Route<'a> {
     ClockAdvance,
 }
 
+impl Route<'_> {
+    /// The IAM permission a request on this route needs (callbacks are checked inside the
+    /// slot rule, at its step 2).
+    fn permission(&self, method: &str) -> &'static str {
+        match (self, method) {
+            (Route::Executions { .. }, "POST") => auth::EXECUTIONS_CREATE,
+            (Route::Executions { .. }, _) => auth::EXECUTIONS_LIST,
+            (Route::Cancel { .. }, _) => auth::EXECUTIONS_CANCEL,
+            (
+                Route::Execution { .. }
+                | Route::Callbacks { .. }
+                | Route::Logs { .. }
+                | Route::Clock,
+                _,
+            ) => auth::EXECUTIONS_GET,
+            (Route::Callback { .. }, _) => auth::CALLBACKS_SEND,
+            (Route::AccessToken { .. }, _) => auth::GET_ACCESS_TOKEN,
+            (Route::ClockAdvance, _) => auth::CLOCK_ADVANCE,
+        }
+    }
+}
+
 impl State {
+    /// Registers `token` as one with every permission, never expiring (`--token`).
+    pub fn adopt_master_token(&mut self, token: &str) {
+        self.tokens.adopt_master(token);
+    }
+
     /// `wall_start_unix_nanos` is the real-world time at server time zero.
     pub fn new(config: Config, wall_start_unix_nanos: i128) -> State {
         State {
@@ -362,10 +389,7 @@ impl State {
         };
         let authz = req.header("authorization").map(str::to_owned);
         if !matches!(route, Route::Callback { .. }) {
-            let permission = match route {
-                Route::AccessToken { .. } => auth::GET_ACCESS_TOKEN,
-                _ => auth::EXECUTIONS,
-            };
+            let permission = route.permission(&req.method);
             if let Err(d) = self.tokens.check(authz.as_deref(), permission, now) {
                 return ApiResponse::denied(d);
             }

@@ -1,4 +1,8 @@
 //! Bearer tokens and their permissions (SPEC §3 step 2, CB-13).
+//!
+//! Permissions carry IAM's own names (the roles/workflows.* permissions), so a `--grant`
+//! reads like the IAM policy it stands in for; the clock API, wfsim's own, has a
+//! `wfsim.` one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -6,12 +10,39 @@ use wfsim_engine::{IdGen, SimTime};
 
 /// Sending a request to a callback endpoint.
 pub const CALLBACKS_SEND: &str = "workflows.callbacks.send";
-/// Creating, reading, listing and cancelling executions.
-pub const EXECUTIONS: &str = "workflows.executions";
+pub const EXECUTIONS_CREATE: &str = "workflows.executions.create";
+/// Reading an execution, its callbacks and its logs.
+pub const EXECUTIONS_GET: &str = "workflows.executions.get";
+pub const EXECUTIONS_LIST: &str = "workflows.executions.list";
+pub const EXECUTIONS_CANCEL: &str = "workflows.executions.cancel";
+pub const WORKFLOWS_CREATE: &str = "workflows.workflows.create";
+pub const WORKFLOWS_GET: &str = "workflows.workflows.get";
+pub const WORKFLOWS_LIST: &str = "workflows.workflows.list";
+pub const WORKFLOWS_UPDATE: &str = "workflows.workflows.update";
+pub const WORKFLOWS_DELETE: &str = "workflows.workflows.delete";
+/// Reading a long-running operation of the Workflows API.
+pub const OPERATIONS_GET: &str = "workflows.operations.get";
 /// Minting a token for a service account (`generateAccessToken`).
 pub const GET_ACCESS_TOKEN: &str = "iam.serviceAccounts.getAccessToken";
-/// What the token printed at start holds.
-pub const ALL: [&str; 3] = [CALLBACKS_SEND, EXECUTIONS, GET_ACCESS_TOKEN];
+/// Moving a manual or auto clock (`/v1/wfsim/clock:advance`): wfsim's own.
+pub const CLOCK_ADVANCE: &str = "wfsim.clock.advance";
+/// Every permission there is: what the token printed at start holds, and all that
+/// `--grant` accepts.
+pub const ALL: [&str; 13] = [
+    CALLBACKS_SEND,
+    EXECUTIONS_CREATE,
+    EXECUTIONS_GET,
+    EXECUTIONS_LIST,
+    EXECUTIONS_CANCEL,
+    WORKFLOWS_CREATE,
+    WORKFLOWS_GET,
+    WORKFLOWS_LIST,
+    WORKFLOWS_UPDATE,
+    WORKFLOWS_DELETE,
+    OPERATIONS_GET,
+    GET_ACCESS_TOKEN,
+    CLOCK_ADVANCE,
+];
 
 /// The longest lifetime `generateAccessToken` grants, as Google's does: 12 hours.
 pub const LIFETIME_MAX_S: u64 = 43_200;
@@ -76,6 +107,18 @@ impl Tokens {
         token
     }
 
+    /// Registers `token` as one with every permission, never expiring (`--token`).
+    pub fn adopt_master(&mut self, token: &str) {
+        self.tokens.insert(
+            token.to_owned(),
+            Token {
+                principal: "wfsim-admin".to_owned(),
+                permissions: ALL.iter().map(|p| p.to_string()).collect(),
+                expires_at: None,
+            },
+        );
+    }
+
     /// The permissions granted to service account `sa` (default: `workflows.callbacks.send`).
     pub fn granted_to(&self, sa: &str) -> BTreeSet<String> {
         self.grants
@@ -100,10 +143,12 @@ impl Tokens {
                     .into(),
             ));
         };
-        let Some(raw) = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-        else {
+        // The scheme is case-insensitive (RFC 9110 §11.1): `BEARER x` is `Bearer x`.
+        let raw = value
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
+        let Some(raw) = raw else {
             return Err(Denied::Unauthenticated(
                 "the Authorization header must be 'Bearer <access token>'".into(),
             ));
@@ -142,6 +187,12 @@ pub fn parse_grant(text: &str) -> Result<(String, BTreeSet<String>), String> {
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .collect();
+    if let Some(unknown) = perms.iter().find(|p| !ALL.contains(&p.as_str())) {
+        return Err(format!(
+            "--grant: '{unknown}' is not a permission wfsim knows; the permissions are {}",
+            ALL.join(", ")
+        ));
+    }
     Ok((sa.to_owned(), perms))
 }
 
@@ -177,7 +228,7 @@ mod tests {
             Ok(())
         );
         assert!(matches!(
-            t.check(Some(&header), EXECUTIONS, SimTime::ZERO),
+            t.check(Some(&header), EXECUTIONS_GET, SimTime::ZERO),
             Err(Denied::PermissionDenied(_))
         ));
         assert!(
@@ -191,8 +242,33 @@ mod tests {
             t.check(Some("Bearer nope"), CALLBACKS_SEND, SimTime::ZERO),
             Err(Denied::Unauthenticated(_))
         ));
+        for scheme in ["bearer", "BEARER", "beaRer"] {
+            let header = format!("{scheme} {token}");
+            assert_eq!(
+                t.check(Some(&header), CALLBACKS_SEND, SimTime::ZERO),
+                Ok(()),
+                "{scheme}"
+            );
+        }
+        assert!(matches!(
+            t.check(
+                Some(&format!("Basic {token}")),
+                CALLBACKS_SEND,
+                SimTime::ZERO
+            ),
+            Err(Denied::Unauthenticated(_))
+        ));
+        t.adopt_master("given");
         assert_eq!(
-            Tokens::new(false, 0, BTreeMap::new()).check(None, EXECUTIONS, SimTime::ZERO),
+            t.check(
+                Some("Bearer given"),
+                CLOCK_ADVANCE,
+                SimTime::from_secs(1 << 40)
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            Tokens::new(false, 0, BTreeMap::new()).check(None, EXECUTIONS_GET, SimTime::ZERO),
             Ok(())
         );
     }
@@ -200,10 +276,15 @@ mod tests {
     #[test]
     fn grants_and_lifetimes() {
         let (sa, perms) =
-            parse_grant("ci@p=workflows.callbacks.send, workflows.executions").unwrap();
+            parse_grant("ci@p=workflows.callbacks.send, workflows.executions.get").unwrap();
         assert_eq!(sa, "ci@p");
         assert_eq!(perms.len(), 2);
         assert!(parse_grant("nothing").is_err());
+        let made_up = parse_grant("ci@p=workflows.executions").unwrap_err();
+        assert!(
+            made_up.contains("'workflows.executions' is not a permission"),
+            "{made_up}"
+        );
         assert_eq!(parse_lifetime("3600s"), Ok(3600.0));
         assert!(parse_lifetime("3600").is_err());
         assert!(parse_lifetime("99999s").is_err());

@@ -240,7 +240,7 @@ fn cb_13_every_status() {
     run_local(async {
         let live = start(
             vec![("create_await", fixture("create_await.yaml"))],
-            &[("reader@p", &["workflows.executions"])],
+            &[("reader@p", &["workflows.executions.get"])],
         )
         .await;
         let execution = execute(&live, "create_await", None).await;
