@@ -298,7 +298,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let name = f
             .file_stem()
             .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-        workflows.push((name, load_workflow(f)?));
+        workflows.push((name, f.display().to_string(), read(f)?));
     }
     if args.execute.is_some() && workflows.len() != 1 {
         return Err(Invalid(format!(
@@ -354,12 +354,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         } else {
             lines.push("no auth: every request is accepted (--no-auth)".into());
         }
-        for (name, wf) in workflows {
+        // Files are deployed as the Workflows API deploys: each a first revision, its
+        // source kept (`sourceContents`), errors at the file's own line and column.
+        for (name, file, text) in workflows {
+            state
+                .deploy_source(wfsim_engine::SimTime::ZERO, &name, &file, &text)
+                .map_err(|errors| {
+                    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    Invalid(lines.join("\n"))
+                })?;
             lines.push(format!(
                 "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
                 args.project, args.location
             ));
-            state.deploy(&name, wf);
         }
         let epoch = tokio::time::Instant::now();
         if let Some(arg) = &args.execute {

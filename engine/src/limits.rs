@@ -48,6 +48,10 @@ pub const CALLBACK_BODY_BYTES_MAX: usize = 512 * 1024;
 /// values. Decision: each value needs a step, so a longer range could never finish within
 /// [`STEPS_MAX`], and would only fill memory.
 pub const RANGE_SPAN_MAX: u64 = STEPS_MAX;
+/// Bytes of an execution's `argument` (its JSON text) at `executions.create`; over it, 400
+/// INVALID_ARGUMENT. GCP: the Executions API's `Execution.argument` ("The size limit is
+/// 32KB").
+pub const ARGUMENT_BYTES_MAX: usize = 32 * 1024;
 
 /// `Ok(v)` when `v` is within [`VALUE_BYTES_MAX`] and [`VALUE_DEPTH_MAX`], else the
 /// `ResourceLimitError` to raise, naming `what` (e.g. "variable 'x'"). Constant time.

@@ -77,14 +77,70 @@ pub(crate) enum Taken {
     Crashed,
 }
 
+/// One revision of a deployed workflow: what an execution runs, and names in
+/// `workflowRevisionId`.
+pub(crate) struct Revision {
+    /// `000001-3fa`: a sequence number and three hex digits, in GCP's form.
+    pub(crate) id: String,
+    /// The source it was deployed from, when it came as text (the Workflows API, files).
+    pub(crate) source: Option<String>,
+    pub(crate) workflow: Rc<Workflow>,
+    pub(crate) created_at: SimTime,
+}
+
+/// A deployed workflow: its revisions and the settings the Workflows API keeps.
+pub(crate) struct Deployed {
+    /// Oldest first; the last is the one new executions run.
+    pub(crate) revisions: Vec<Revision>,
+    pub(crate) created_at: SimTime,
+    pub(crate) updated_at: SimTime,
+    pub(crate) settings: Settings,
+}
+
+impl Deployed {
+    pub(crate) fn current(&self) -> &Revision {
+        self.revisions
+            .last()
+            .expect("a deployed workflow has a revision")
+    }
+}
+
+/// A workflow's settings as the Workflows API takes them (recorded and shown; wfsim runs
+/// every workflow alike).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub(crate) description: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) service_account: String,
+    /// Index into the API's `CallLogLevel` names.
+    pub(crate) call_log_level: usize,
+    pub(crate) user_env_vars: BTreeMap<String, String>,
+}
+
+/// What an execution is started with, besides its workflow.
+#[derive(Default)]
+pub(crate) struct ExecInput {
+    /// As the create request gave it: the JSON text.
+    pub(crate) argument: Option<String>,
+    /// What that text holds.
+    pub(crate) value: Option<Value>,
+    pub(crate) labels: BTreeMap<String, String>,
+    /// Index into the API's `CallLogLevel` names.
+    pub(crate) call_log_level: usize,
+}
+
 /// One execution and where it sits on the server's clock.
 pub(crate) struct Exec {
     pub(crate) workflow: String,
     pub(crate) id: String,
     pub(crate) execution: Execution,
     pub(crate) clock: ExecClock,
+    /// The revision it runs.
+    pub(crate) revision_id: String,
     /// As the create request gave it: the JSON text.
     pub(crate) argument: Option<String>,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) call_log_level: usize,
     logs_printed: usize,
     /// Its entry in `Host::deadlines`, if it has one.
     deadline: Option<SimTime>,
@@ -118,7 +174,12 @@ impl Exec {
 pub(crate) struct Host {
     config: Config,
     wall_start_unix_nanos: i128,
-    workflows: BTreeMap<String, Rc<Workflow>>,
+    workflows: BTreeMap<String, Deployed>,
+    /// Revisions made so far, over every workflow: the sequence part of revision ids.
+    revisions_made: u64,
+    /// Revision ids' hex tails: a stream of their own, so deploying does not move the
+    /// execution ids a seed gives.
+    revision_ids: IdGen,
     /// In the order they started.
     executions: Vec<Exec>,
     /// Executions by the server time their next timer is due, so a request or a tick looks
@@ -141,9 +202,11 @@ impl Host {
     pub(crate) fn new(config: Config, wall_start_unix_nanos: i128) -> Host {
         Host {
             ids: IdGen::with_stream(config.seed, 0xE7EC),
+            revision_ids: IdGen::with_stream(config.seed, 0x7E71),
             config,
             wall_start_unix_nanos,
             workflows: BTreeMap::new(),
+            revisions_made: 0,
             executions: Vec::new(),
             deadlines: BTreeSet::new(),
             by_id: BTreeMap::new(),
@@ -154,8 +217,67 @@ impl Host {
         }
     }
 
-    pub(crate) fn deploy(&mut self, name: &str, workflow: Workflow) {
-        self.workflows.insert(name.to_owned(), Rc::new(workflow));
+    /// Deploys `workflow` as a new revision of `name` at server time `now` (creating the
+    /// workflow with `settings` if it is new, else replacing its settings); returns the
+    /// revision id.
+    pub(crate) fn deploy(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        workflow: Rc<Workflow>,
+        source: Option<String>,
+        settings: Settings,
+    ) -> String {
+        self.revisions_made += 1;
+        let tail = &self.revision_ids.uuid()[..3];
+        let id = format!("{:06}-{tail}", self.revisions_made);
+        let revision = Revision {
+            id: id.clone(),
+            source,
+            workflow,
+            created_at: now,
+        };
+        match self.workflows.get_mut(name) {
+            Some(d) => {
+                d.revisions.push(revision);
+                d.updated_at = now;
+                d.settings = settings;
+            }
+            None => {
+                self.workflows.insert(
+                    name.to_owned(),
+                    Deployed {
+                        revisions: vec![revision],
+                        created_at: now,
+                        updated_at: now,
+                        settings,
+                    },
+                );
+            }
+        }
+        id
+    }
+
+    /// Changes a workflow's settings without a new revision.
+    pub(crate) fn set_settings(&mut self, now: SimTime, name: &str, settings: Settings) {
+        if let Some(d) = self.workflows.get_mut(name) {
+            d.settings = settings;
+            d.updated_at = now;
+        }
+    }
+
+    /// Deletes a workflow; its executions run on, and are no longer listed.
+    pub(crate) fn undeploy(&mut self, name: &str) -> bool {
+        self.workflows.remove(name).is_some()
+    }
+
+    pub(crate) fn workflow(&self, name: &str) -> Option<&Deployed> {
+        self.workflows.get(name)
+    }
+
+    /// Deployed workflows by name.
+    pub(crate) fn workflows(&self) -> impl Iterator<Item = (&String, &Deployed)> {
+        self.workflows.iter()
     }
 
     pub(crate) fn is_deployed(&self, workflow: &str) -> bool {
@@ -168,7 +290,12 @@ impl Host {
 
     /// Server time as an RFC 3339 timestamp.
     pub(crate) fn wall(&self, server_time: SimTime) -> String {
-        format_rfc3339(self.wall_start_unix_nanos + i128::from(server_time.as_nanos()))
+        format_rfc3339(self.unix_nanos(server_time))
+    }
+
+    /// Server time as Unix nanoseconds.
+    pub(crate) fn unix_nanos(&self, server_time: SimTime) -> i128 {
+        self.wall_start_unix_nanos + i128::from(server_time.as_nanos())
     }
 
     pub(crate) fn exec(&self, i: usize) -> &Exec {
@@ -186,16 +313,16 @@ impl Host {
             .copied()
     }
 
-    /// Starts an execution of the deployed `workflow` at server time `now`; `None` if it is
-    /// not deployed. `argument` is the create request's JSON text, `value` what it holds.
+    /// Starts an execution of the deployed `workflow`'s current revision at server time
+    /// `now`; `None` if it is not deployed.
     pub(crate) fn start(
         &mut self,
         now: SimTime,
         workflow: &str,
-        argument: Option<String>,
-        value: Option<Value>,
+        input: ExecInput,
     ) -> Option<String> {
-        let wf = self.workflows.get(workflow).cloned()?;
+        let revision = self.workflows.get(workflow)?.current();
+        let (wf, revision_id) = (Rc::clone(&revision.workflow), revision.id.clone());
         let id = self.ids.uuid();
         let execution = Execution::start(
             wf,
@@ -211,7 +338,7 @@ impl Host {
                 clock: WallClock::from_unix_nanos(
                     self.wall_start_unix_nanos + i128::from(now.as_nanos()),
                 ),
-                argument: value,
+                argument: input.value,
                 steps_max: STEPS_MAX,
             },
         );
@@ -220,7 +347,10 @@ impl Host {
             id: id.clone(),
             execution,
             clock: ExecClock::starting_at(now),
-            argument,
+            revision_id,
+            argument: input.argument,
+            labels: input.labels,
+            call_log_level: input.call_log_level,
             logs_printed: 0,
             deadline: None,
             trace_journaled: 0,

@@ -8,7 +8,65 @@ use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
 
 use crate::api::Config;
-use crate::host::{Exec, Host};
+use crate::host::{Deployed, Exec, Host, Revision};
+
+/// `CallLogLevel` of both APIs, by number.
+pub(crate) const CALL_LOG_LEVELS: [&str; 4] = [
+    "CALL_LOG_LEVEL_UNSPECIFIED",
+    "LOG_ALL_CALLS",
+    "LOG_ERRORS_ONLY",
+    "LOG_NONE",
+];
+
+/// `Execution.State`, by number.
+const EXECUTION_STATES: [&str; 7] = [
+    "STATE_UNSPECIFIED",
+    "ACTIVE",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+    "UNAVAILABLE",
+    "QUEUED",
+];
+
+/// How a response spells enums: by name (the JSON mapping's default) or by number
+/// (`$alt=json;enum-encoding=int`, which Google's REST clients send).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Enums {
+    Names,
+    Numbers,
+}
+
+impl Enums {
+    fn show(self, names: &[&str], i: usize) -> Json {
+        match self {
+            Enums::Names => json!(names[i]),
+            Enums::Numbers => json!(i),
+        }
+    }
+
+    fn show_name(self, names: &[&str], name: &str) -> Json {
+        self.show(names, names.iter().position(|n| *n == name).unwrap_or(0))
+    }
+}
+
+/// `ExecutionView`: BASIC leaves out the argument, result, error and the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    Basic,
+    Full,
+}
+
+/// A protobuf `Duration` in JSON: seconds with the fraction it needs and `s`.
+pub(crate) fn duration(nanos: u64) -> String {
+    let (secs, frac) = (nanos / 1_000_000_000, nanos % 1_000_000_000);
+    if frac == 0 {
+        format!("{secs}s")
+    } else {
+        let digits = format!("{frac:09}");
+        format!("{secs}.{}s", digits.trim_end_matches('0'))
+    }
+}
 
 /// `projects/P/locations/L/workflows/W`.
 pub(crate) fn workflow_name(config: &Config, workflow: &str) -> String {
@@ -23,13 +81,38 @@ pub(crate) fn execution_name(config: &Config, e: &Exec) -> String {
     format!("{}/executions/{}", workflow_name(config, &e.workflow), e.id)
 }
 
-/// The Execution resource.
-pub(crate) fn execution(config: &Config, host: &Host, e: &Exec) -> Json {
+/// The Execution resource, every field of the API's for the FULL view.
+pub(crate) fn execution(config: &Config, host: &Host, e: &Exec, view: View, enums: Enums) -> Json {
     let mut out = serde_json::Map::new();
     out.insert("name".into(), json!(execution_name(config, e)));
-    out.insert("state".into(), json!(e.state().as_str()));
+    out.insert("startTime".into(), json!(host.wall(e.clock.started_at())));
+    if let Some(end) = e.ended_at() {
+        out.insert("endTime".into(), json!(host.wall(end)));
+        let nanos = end.saturating_since(e.clock.started_at()).as_nanos();
+        out.insert(
+            "duration".into(),
+            json!(duration(u64::try_from(nanos).unwrap_or(u64::MAX))),
+        );
+    }
+    out.insert(
+        "state".into(),
+        enums.show_name(&EXECUTION_STATES, e.state().as_str()),
+    );
+    out.insert("workflowRevisionId".into(), json!(e.revision_id));
+    if view == View::Basic {
+        return Json::Object(out);
+    }
     if let Some(a) = &e.argument {
         out.insert("argument".into(), json!(a));
+    }
+    if e.call_log_level != 0 {
+        out.insert(
+            "callLogLevel".into(),
+            enums.show(&CALL_LOG_LEVELS, e.call_log_level),
+        );
+    }
+    if !e.labels.is_empty() {
+        out.insert("labels".into(), json!(e.labels));
     }
     if let Some((_, message)) = &e.crashed {
         let payload = json!({"message": message, "tags": ["InternalError"]});
@@ -51,9 +134,52 @@ pub(crate) fn execution(config: &Config, host: &Host, e: &Exec) -> Json {
             _ => {}
         }
     }
-    out.insert("startTime".into(), json!(host.wall(e.clock.started_at())));
-    if let Some(end) = e.ended_at() {
-        out.insert("endTime".into(), json!(host.wall(end)));
+    Json::Object(out)
+}
+
+/// `Workflow.State`: wfsim's are always ACTIVE.
+const WORKFLOW_STATES: [&str; 3] = ["STATE_UNSPECIFIED", "ACTIVE", "UNAVAILABLE"];
+
+/// The Workflow resource at `revision`.
+pub(crate) fn workflow(
+    config: &Config,
+    host: &Host,
+    name: &str,
+    d: &Deployed,
+    revision: &Revision,
+    enums: Enums,
+) -> Json {
+    let s = &d.settings;
+    let mut out = serde_json::Map::new();
+    out.insert("name".into(), json!(workflow_name(config, name)));
+    if !s.description.is_empty() {
+        out.insert("description".into(), json!(s.description));
+    }
+    out.insert("state".into(), enums.show(&WORKFLOW_STATES, 1));
+    out.insert("revisionId".into(), json!(revision.id));
+    out.insert("createTime".into(), json!(host.wall(d.created_at)));
+    out.insert("updateTime".into(), json!(host.wall(d.updated_at)));
+    out.insert(
+        "revisionCreateTime".into(),
+        json!(host.wall(revision.created_at)),
+    );
+    if !s.labels.is_empty() {
+        out.insert("labels".into(), json!(s.labels));
+    }
+    if !s.service_account.is_empty() {
+        out.insert("serviceAccount".into(), json!(s.service_account));
+    }
+    if let Some(source) = &revision.source {
+        out.insert("sourceContents".into(), json!(source));
+    }
+    if s.call_log_level != 0 {
+        out.insert(
+            "callLogLevel".into(),
+            enums.show(&CALL_LOG_LEVELS, s.call_log_level),
+        );
+    }
+    if !s.user_env_vars.is_empty() {
+        out.insert("userEnvVars".into(), json!(s.user_env_vars));
     }
     Json::Object(out)
 }

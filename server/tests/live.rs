@@ -390,8 +390,32 @@ fn bad_requests_say_what_to_fix() {
             err["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("must be JSON")
+                .contains("not JSON")
         );
+        // A misspelt field, a body that is not an object, an argument over 32 KiB, a body
+        // over 512 KiB: each refused with the reason, nothing started.
+        for (body, status_wanted, says) in [
+            (
+                br#"{"argumnet": "{}"}"#.to_vec(),
+                400,
+                r#"Unknown name "argumnet""#,
+            ),
+            (b"[1, 2]".to_vec(), 400, "must be a JSON object, got a list"),
+            (
+                serde_json::to_vec(&json!({"argument": format!("\"{}\"", "x".repeat(33_000))}))
+                    .unwrap(),
+                400,
+                "at most 32768",
+            ),
+            (vec![b' '; 600 * 1024], 413, "over 524288 bytes"),
+        ] {
+            let (status, _, err) = live.admin("POST", &base("create_await"), body).await;
+            assert_eq!(status, status_wanted, "{err}");
+            let message = err["error"]["message"].as_str().unwrap();
+            assert!(message.contains(says), "{message}");
+        }
+        let (_, _, list) = live.admin("GET", &base("create_await"), vec![]).await;
+        assert_eq!(list["executions"], json!([]));
         let (status, _, err) = live
             .admin(
                 "POST",

@@ -9,11 +9,22 @@ use std::panic::AssertUnwindSafe;
 use serde_json::{Value as Json, json};
 use wfsim_engine::callbacks::{Accepted, Auth, Rejection};
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::{CallbackRequest, ExecutionState, SimTime, Value};
+use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value};
 
 use crate::auth::{self, Denied, Tokens};
-use crate::host::{Close, Delivery, Host, Observed, Taken, panic_message};
-use crate::wire;
+use crate::host::{Close, Delivery, ExecInput, Host, Observed, Taken, panic_message};
+use crate::wire::{self, View};
+use wfsim_engine::callbacks::BODY_BYTES_MAX;
+use wfsim_engine::limits::ARGUMENT_BYTES_MAX;
+
+mod body;
+mod list;
+mod query;
+mod workflows;
+
+use body::Fields;
+use list::{Filter, Order, Row};
+use query::Query;
 
 /// What live mode is started with.
 #[derive(Clone, Debug)]
@@ -134,6 +145,33 @@ fn optional_field(body: &[u8], field: &str, example: &str) -> Result<Option<Json
         .filter(|v| !v.is_null()))
 }
 
+/// An execution's `argument`: JSON text, at most [`ARGUMENT_BYTES_MAX`].
+fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
+    if text.len() > ARGUMENT_BYTES_MAX {
+        return Err(ApiResponse::error(
+            400,
+            "INVALID_ARGUMENT",
+            format!(
+                "'argument' is {} bytes; an execution argument may hold at most {ARGUMENT_BYTES_MAX} (32 KiB)",
+                text.len()
+            ),
+        ));
+    }
+    let json: Json = serde_json::from_str(text).map_err(|e| {
+        ApiResponse::error(
+            400,
+            "INVALID_ARGUMENT",
+            format!("'argument' must be a JSON document in a string: {e}"),
+        )
+    })?;
+    Ok(Value::from_json(&json))
+}
+
+/// A page token: where the next page starts. Opaque to clients, checked when it returns.
+fn page_token(offset: usize) -> String {
+    format!("wfsim-{offset}")
+}
+
 /// Everything live mode holds: the executions' host, tokens, and the input log.
 pub struct State {
     config: Config,
@@ -143,6 +181,9 @@ pub struct State {
     inputs: Option<Vec<(SimTime, ApiRequest)>>,
     /// Server time under a manual or auto clock (unused on the real one).
     clock_now: SimTime,
+    /// The Workflows API's operations by name, all done.
+    operations: BTreeMap<String, Json>,
+    op_ids: IdGen,
 }
 
 impl std::fmt::Debug for State {
@@ -157,6 +198,17 @@ impl std::fmt::Debug for State {
 /// A route of the API, parsed from a path.
 #[derive(Debug, PartialEq, Eq)]
 enum Route<'a> {
+    /// `…/locations/L/workflows`: the Workflows API.
+    Workflows,
+    Workflow {
+        workflow: &'a str,
+    },
+    Revisions {
+        workflow: &'a str,
+    },
+    Operation {
+        id: &'a str,
+    },
     Executions {
         workflow: &'a str,
     },
@@ -195,6 +247,12 @@ impl Route<'_> {
     /// slot rule, at its step 2).
     fn permission(&self, method: &str) -> &'static str {
         match (self, method) {
+            (Route::Workflows, "POST") => auth::WORKFLOWS_CREATE,
+            (Route::Workflows, _) => auth::WORKFLOWS_LIST,
+            (Route::Workflow { .. }, "PATCH") => auth::WORKFLOWS_UPDATE,
+            (Route::Workflow { .. }, "DELETE") => auth::WORKFLOWS_DELETE,
+            (Route::Workflow { .. } | Route::Revisions { .. }, _) => auth::WORKFLOWS_GET,
+            (Route::Operation { .. }, _) => auth::OPERATIONS_GET,
             (Route::Executions { .. }, "POST") => auth::EXECUTIONS_CREATE,
             (Route::Executions { .. }, _) => auth::EXECUTIONS_LIST,
             (Route::Cancel { .. }, _) => auth::EXECUTIONS_CANCEL,
@@ -221,11 +279,13 @@ impl State {
     /// `wall_start_unix_nanos` is the real-world time at server time zero.
     pub fn new(config: Config, wall_start_unix_nanos: i128) -> State {
         State {
+            op_ids: IdGen::with_stream(config.seed, 0x0B5),
             tokens: Tokens::new(config.auth, config.seed, config.grants.clone()),
             host: Host::new(config.clone(), wall_start_unix_nanos),
             config,
             inputs: None,
             clock_now: SimTime::ZERO,
+            operations: BTreeMap::new(),
         }
     }
 
@@ -260,8 +320,16 @@ impl State {
         Some(self.clock_now)
     }
 
+    /// Deploys an already built `workflow` as `name` at server time 0 (tests, simulations;
+    /// see [`State::deploy_source`] for text).
     pub fn deploy(&mut self, name: &str, workflow: Workflow) {
-        self.host.deploy(name, workflow);
+        self.host.deploy(
+            SimTime::ZERO,
+            name,
+            std::rc::Rc::new(workflow),
+            None,
+            Default::default(),
+        );
     }
 
     pub fn workflow_names(&self) -> Vec<String> {
@@ -317,7 +385,7 @@ impl State {
         self.host.take_log_lines()
     }
 
-    /// Starts an execution of `workflow` at server time `now`.
+    /// Starts an execution of `workflow` at server time `now` (`--execute`, tests).
     pub fn start_execution(
         &mut self,
         now: SimTime,
@@ -329,20 +397,16 @@ impl State {
         }
         let value = match &argument {
             None => None,
-            Some(text) => {
-                let json: Json = serde_json::from_str(text).map_err(|e| {
-                    ApiResponse::error(
-                        400,
-                        "INVALID_ARGUMENT",
-                        format!("'argument' must be a JSON document in a string: {e}"),
-                    )
-                })?;
-                Some(Value::from_json(&json))
-            }
+            Some(text) => Some(parse_argument(text)?),
+        };
+        let input = ExecInput {
+            argument,
+            value,
+            ..ExecInput::default()
         };
         Ok(self
             .host
-            .start(now, workflow, argument, value)
+            .start(now, workflow, input)
             .expect("deployed: checked above"))
     }
 
@@ -395,13 +459,39 @@ impl State {
             }
         }
         let method = req.method.as_str();
+        if !matches!(route, Route::Callback { .. }) && req.body.len() > BODY_BYTES_MAX {
+            // The slot rule answers 413 for callbacks at its own step; the API here.
+            return ApiResponse::error(
+                413,
+                "INVALID_ARGUMENT",
+                format!("the request body is over {BODY_BYTES_MAX} bytes (512 KiB)"),
+            );
+        }
+        let query = match Query::parse(&req.query) {
+            Ok(q) => q,
+            Err(res) => return res,
+        };
+        let answer = |r: Result<ApiResponse, ApiResponse>| r.unwrap_or_else(|e| e);
         match (route, method) {
-            (Route::Executions { workflow }, "POST") => {
-                self.create(now, workflow, &req.body).unwrap_or_else(|e| e)
+            (Route::Workflows, "GET") => answer(self.workflows_list(&query)),
+            (Route::Workflows, "POST") => answer(self.workflow_create(now, &query, &req.body)),
+            (Route::Workflow { workflow }, "GET") => answer(self.workflow_get(workflow, &query)),
+            (Route::Workflow { workflow }, "PATCH") => {
+                answer(self.workflow_patch(now, workflow, &query, &req.body))
             }
-            (Route::Executions { workflow }, "GET") => self.list(workflow),
-            (Route::Execution { workflow, id }, "GET") => self.get(workflow, id),
-            (Route::Cancel { workflow, id }, "POST") => self.cancel(now, workflow, id),
+            (Route::Workflow { workflow }, "DELETE") => {
+                answer(self.workflow_delete(now, workflow, &query))
+            }
+            (Route::Revisions { workflow }, "GET") => answer(self.revisions_list(workflow, &query)),
+            (Route::Operation { id }, "GET") => answer(self.operation_get(id, &query)),
+            (Route::Executions { workflow }, "POST") => {
+                answer(self.create(now, workflow, &query, &req.body))
+            }
+            (Route::Executions { workflow }, "GET") => answer(self.list(workflow, &query)),
+            (Route::Execution { workflow, id }, "GET") => answer(self.get(workflow, id, &query)),
+            (Route::Cancel { workflow, id }, "POST") => {
+                answer(self.cancel(now, workflow, id, &query))
+            }
             (Route::Callbacks { workflow, id }, "GET") => self.callbacks(workflow, id),
             (Route::Logs { workflow, id }, "GET") => self.logs(workflow, id),
             (
@@ -470,11 +560,7 @@ impl State {
         }
         let rest = path.strip_prefix("/v1/projects/").ok_or_else(not_found)?;
         let parts: Vec<&str> = rest.split('/').collect();
-        if parts.len() < 6
-            || parts[1] != "locations"
-            || parts[3] != "workflows"
-            || parts[5] != "executions"
-        {
+        if parts.len() < 4 || parts[1] != "locations" {
             return Err(not_found());
         }
         if parts[0] != self.config.project || parts[2] != self.config.location {
@@ -487,20 +573,28 @@ impl State {
                 ),
             ));
         }
-        let workflow = parts[4];
-        match &parts[6..] {
-            [] => Ok(Route::Executions { workflow }),
-            [id] => match id.strip_suffix(":cancel") {
-                Some(id) => Ok(Route::Cancel { workflow, id }),
-                None => Ok(Route::Execution { workflow, id }),
+        match &parts[3..] {
+            ["workflows"] => Ok(Route::Workflows),
+            ["workflows", w] => match w.strip_suffix(":listRevisions") {
+                Some(workflow) => Ok(Route::Revisions { workflow }),
+                None => Ok(Route::Workflow { workflow: w }),
             },
-            [id, "callbacks"] => Ok(Route::Callbacks { workflow, id }),
-            [id, "logs"] => Ok(Route::Logs { workflow, id }),
-            [id, "callbacks", callback] => Ok(Route::Callback {
-                workflow,
-                id,
-                callback,
-            }),
+            ["operations", id] => Ok(Route::Operation { id }),
+            ["workflows", workflow, "executions", rest @ ..] => match rest {
+                [] => Ok(Route::Executions { workflow }),
+                [id] => match id.strip_suffix(":cancel") {
+                    Some(id) => Ok(Route::Cancel { workflow, id }),
+                    None => Ok(Route::Execution { workflow, id }),
+                },
+                [id, "callbacks"] => Ok(Route::Callbacks { workflow, id }),
+                [id, "logs"] => Ok(Route::Logs { workflow, id }),
+                [id, "callbacks", callback] => Ok(Route::Callback {
+                    workflow,
+                    id,
+                    callback,
+                }),
+                _ => Err(not_found()),
+            },
             _ => Err(not_found()),
         }
     }
@@ -530,71 +624,164 @@ impl State {
         })
     }
 
-    /// The Execution resource of execution `i`, answered 200.
-    fn execution_json(&self, i: usize) -> ApiResponse {
-        ApiResponse::json(
-            200,
-            &wire::execution(&self.config, &self.host, self.host.exec(i)),
+    /// The Execution resource of execution `i` in `view`.
+    fn execution_json(&self, i: usize, view: View, query: &Query) -> Json {
+        wire::execution(
+            &self.config,
+            &self.host,
+            self.host.exec(i),
+            view,
+            query.enums,
         )
     }
 
+    /// `executions.create`: the body is an Execution (`argument`, `labels`,
+    /// `callLogLevel`; the fields the server sets are ignored).
     fn create(
         &mut self,
         now: SimTime,
         workflow: &str,
+        query: &Query,
         body: &[u8],
     ) -> Result<ApiResponse, ApiResponse> {
-        let argument = match optional_field(body, "argument", r#"{"argument": "{\"x\": 1}"}"#)? {
-            None | Some(Json::Null) => None,
-            Some(Json::String(s)) => Some(s),
-            Some(_) => {
-                return Err(ApiResponse::error(
-                    400,
-                    "INVALID_ARGUMENT",
-                    "'argument' must be a string holding JSON, e.g. \"{\\\"x\\\": 1}\"",
-                ));
-            }
+        query.allow(&[])?;
+        let mut f = Fields::parse(body, "execution")?;
+        let argument = f.string("argument")?;
+        let labels = f.string_map("labels")?;
+        let call_log_level = f.enumeration("callLogLevel", &wire::CALL_LOG_LEVELS)?;
+        f.ignore(&[
+            "name",
+            "startTime",
+            "endTime",
+            "duration",
+            "state",
+            "result",
+            "error",
+            "workflowRevisionId",
+            "status",
+            "stateError",
+        ]);
+        f.finish()?;
+        if !self.host.is_deployed(workflow) {
+            return Err(self.not_deployed(workflow));
+        }
+        let value = match &argument {
+            None => None,
+            Some(text) => Some(parse_argument(text)?),
         };
-        let id = self.start_execution(now, workflow, argument)?;
+        let id = self
+            .host
+            .start(
+                now,
+                workflow,
+                ExecInput {
+                    argument,
+                    value,
+                    labels,
+                    call_log_level,
+                },
+            )
+            .expect("deployed: checked above");
         let i = self.find(workflow, &id)?;
-        Ok(self.execution_json(i))
+        Ok(ApiResponse::json(
+            200,
+            &self.execution_json(i, View::Full, query),
+        ))
     }
 
-    fn list(&self, workflow: &str) -> ApiResponse {
+    /// `executions.list`: newest first unless `orderBy` says otherwise, in pages.
+    fn list(&self, workflow: &str, query: &Query) -> Result<ApiResponse, ApiResponse> {
+        query.allow(&["pageSize", "pageToken", "view", "filter", "orderBy"])?;
         if !self.host.is_deployed(workflow) {
-            return self.not_deployed(workflow);
+            return Err(self.not_deployed(workflow));
         }
-        let list: Vec<Json> = self
+        let view = query.view(View::Basic)?;
+        let invalid = |m: String| ApiResponse::error(400, "INVALID_ARGUMENT", m);
+        let filter = query
+            .get("filter")
+            .filter(|f| !f.trim().is_empty())
+            .map(Filter::parse)
+            .transpose()
+            .map_err(|e| invalid(format!("filter: {e}")))?;
+        let order = Order::parse(query.get("orderBy").unwrap_or(""))
+            .map_err(|e| invalid(format!("orderBy: {e}")))?;
+        let rows: Vec<(usize, Row<'_>)> = self
             .host
             .executions()
             .iter()
-            .filter(|e| e.workflow == workflow)
-            .map(|e| wire::execution(&self.config, &self.host, e))
+            .enumerate()
+            .filter(|(_, e)| e.workflow == workflow)
+            .map(|(i, e)| (i, self.row(i, e)))
+            .filter(|(_, r)| filter.as_ref().is_none_or(|f| f.matches(r)))
             .collect();
-        ApiResponse::json(200, &json!({"executions": list}))
+        let mut rows = rows;
+        rows.sort_by(|a, b| order.cmp(&a.1, &b.1));
+        let most = match view {
+            View::Basic => 1000,
+            View::Full => 100,
+        };
+        let (offset, size) = query.page(100, most)?;
+        let page: Vec<Json> = rows
+            .iter()
+            .skip(offset)
+            .take(size)
+            .map(|(i, _)| self.execution_json(*i, view, query))
+            .collect();
+        let mut out = serde_json::Map::new();
+        out.insert("executions".into(), Json::Array(page));
+        if offset + size < rows.len() {
+            out.insert("nextPageToken".into(), json!(page_token(offset + size)));
+        }
+        Ok(ApiResponse::json(200, &Json::Object(out)))
     }
 
-    fn get(&self, workflow: &str, id: &str) -> ApiResponse {
-        match self.find(workflow, id) {
-            Ok(i) => self.execution_json(i),
-            Err(res) => res,
+    /// What `filter` and `orderBy` read of execution `i`.
+    fn row<'a>(&self, i: usize, e: &'a crate::host::Exec) -> Row<'a> {
+        let nanos = |t: SimTime| self.host.unix_nanos(t);
+        let end = e.ended_at();
+        Row {
+            id: &e.id,
+            state: e.state().as_str(),
+            start: nanos(e.clock.started_at()),
+            end: end.map(nanos),
+            duration: end.map(|t| {
+                let d = t.saturating_since(e.clock.started_at()).as_nanos();
+                u64::try_from(d).unwrap_or(u64::MAX)
+            }),
+            revision: &e.revision_id,
+            labels: &e.labels,
+            index: i,
         }
     }
 
-    fn cancel(&mut self, now: SimTime, workflow: &str, id: &str) -> ApiResponse {
-        let i = match self.find(workflow, id) {
-            Ok(i) => i,
-            Err(res) => return res,
-        };
+    fn get(&self, workflow: &str, id: &str, query: &Query) -> Result<ApiResponse, ApiResponse> {
+        query.allow(&["view"])?;
+        let view = query.view(View::Full)?;
+        let i = self.find(workflow, id)?;
+        Ok(ApiResponse::json(200, &self.execution_json(i, view, query)))
+    }
+
+    fn cancel(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        id: &str,
+        query: &Query,
+    ) -> Result<ApiResponse, ApiResponse> {
+        query.allow(&[])?;
+        let i = self.find(workflow, id)?;
         if !self.host.cancel(i, now) {
             let state = self.host.exec(i).state();
-            return ApiResponse::error(
+            return Err(ApiResponse::error(
                 400,
                 "FAILED_PRECONDITION",
                 format!("the execution is {state}; only an ACTIVE execution can be cancelled"),
-            );
+            ));
         }
-        self.execution_json(i)
+        Ok(ApiResponse::json(
+            200,
+            &self.execution_json(i, View::Full, query),
+        ))
     }
 
     fn callbacks(&self, workflow: &str, id: &str) -> ApiResponse {
@@ -830,7 +1017,13 @@ mod tests {
         assert_eq!(state.internal_errors(), 1);
         assert_eq!(state.execution_state("w", &a), Some(ExecutionState::Failed));
         assert_eq!(state.execution_ended_at("w", &a), Some(t(1)));
-        let shown = wire::execution(&state.config, &state.host, state.host.exec(ia));
+        let shown = wire::execution(
+            &state.config,
+            &state.host,
+            state.host.exec(ia),
+            View::Full,
+            wire::Enums::Names,
+        );
         assert_eq!(shown["state"], "FAILED");
         let payload = shown["error"]["payload"].as_str().unwrap();
         assert!(payload.contains("InternalError") && payload.contains("injected"));
@@ -892,7 +1085,13 @@ mod tests {
             .start_execution(SimTime::from_secs(5), "w", None)
             .unwrap();
         let i = state.find("w", &id).unwrap();
-        let shown = wire::execution(&state.config, &state.host, state.host.exec(i));
+        let shown = wire::execution(
+            &state.config,
+            &state.host,
+            state.host.exec(i),
+            View::Full,
+            wire::Enums::Names,
+        );
         assert_eq!(shown["result"], "1704067205.0");
         assert_eq!(state.execution_count(), 1);
     }
@@ -908,7 +1107,8 @@ mod tests {
             "/v1/projects/p/regions/l/workflows/w/executions",
             "/v1/projects/p/locations/l/flows/w/executions",
             "/v1/projects/p/locations/l/workflows/w/runs",
-            "/v1/projects/p/locations/l/workflows/w",
+            "/v1/projects/p/locations/l/workflows/w/executions/x/y",
+            "/v1/projects/p/locations/l/queues/w",
         ] {
             let res = state.handle(t, &get(bad));
             assert_eq!(res.status, 404, "{bad}");

@@ -1,0 +1,391 @@
+//! The Workflows API (deploy, revisions, operations) and the Execution resource as the API
+//! defines them (views, every field, list pages, filter, order), on the sans-I/O state.
+
+use serde_json::{Value as Json, json};
+use wfsim_server::{ApiRequest, ClockMode, Config, State};
+
+const PARENT: &str = "/v1/projects/p/locations/l";
+
+/// Sleeps `args.s` seconds, then returns `args`; or raises when `args.fail`.
+const SOURCE: &str = "main:
+  params: [args]
+  steps:
+    - check:
+        switch:
+          - condition: ${default(map.get(args, \"fail\"), false)}
+            raise: {code: 7, message: failed on purpose}
+    - wait:
+        call: sys.sleep
+        args:
+          seconds: ${args.s}
+    - done:
+        return: ${args}
+";
+
+fn state() -> State {
+    State::new(
+        Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://wfsim.test".into(),
+            seed: 3,
+            auth: false,
+            grants: Default::default(),
+            clock: ClockMode::Manual,
+        },
+        1_704_067_200_000_000_000,
+    )
+}
+
+fn call(s: &mut State, method: &str, path: &str, body: Json) -> (u16, Json) {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let req = ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        },
+    };
+    let now = s.clock_now();
+    let res = s.handle(now, &req);
+    (res.status, serde_json::from_slice(&res.body).unwrap())
+}
+
+fn advance(s: &mut State, seconds: f64) {
+    let (status, _) = call(
+        s,
+        "POST",
+        "/v1/wfsim/clock:advance",
+        json!({"seconds": seconds}),
+    );
+    assert_eq!(status, 200);
+}
+
+fn deploy(s: &mut State, name: &str, source: &str) -> Json {
+    let (status, op) = call(
+        s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId={name}"),
+        json!({"sourceContents": source}),
+    );
+    assert_eq!(status, 200, "{op}");
+    op
+}
+
+fn run(s: &mut State, workflow: &str, argument: Json, labels: Json) -> String {
+    let (status, e) = call(
+        s,
+        "POST",
+        &format!("{PARENT}/workflows/{workflow}/executions"),
+        json!({"argument": argument.to_string(), "labels": labels}),
+    );
+    assert_eq!(status, 200, "{e}");
+    e["name"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_workflow_is_deployed_revised_and_deleted_through_the_api() {
+    let mut s = state();
+    let op = deploy(&mut s, "flow", SOURCE);
+    assert_eq!(op["done"], true);
+    assert_eq!(op["metadata"]["verb"], "create");
+    assert_eq!(
+        op["metadata"]["target"],
+        "projects/p/locations/l/workflows/flow"
+    );
+    let response = &op["response"];
+    assert_eq!(
+        response["@type"],
+        "type.googleapis.com/google.cloud.workflows.v1.Workflow"
+    );
+    assert_eq!(response["state"], "ACTIVE");
+    let first = response["revisionId"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("000001-") && first.len() == 10, "{first}");
+
+    // The operation can be read back, as a client's operation.result() does.
+    let op_path = format!("/v1/{}", op["name"].as_str().unwrap());
+    assert_eq!(call(&mut s, "GET", &op_path, Json::Null), (200, op.clone()));
+
+    let (status, again) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        json!({"sourceContents": SOURCE}),
+    );
+    assert_eq!(
+        (status, again["error"]["status"].clone()),
+        (409, json!("ALREADY_EXISTS"))
+    );
+
+    // An execution records the revision it runs.
+    let id = run(&mut s, "flow", json!({"s": 1}), json!({}));
+    let (_, e) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow/executions/{id}"),
+        Json::Null,
+    );
+    assert_eq!(e["workflowRevisionId"], first.as_str());
+
+    // A new source is a new revision; a description alone is not.
+    advance(&mut s, 5.0);
+    let (status, op) = call(
+        &mut s,
+        "PATCH",
+        &format!("{PARENT}/workflows/flow"),
+        json!({"sourceContents": SOURCE.replace("return: ${args}", "return: 2")}),
+    );
+    assert_eq!(status, 200, "{op}");
+    let second = op["response"]["revisionId"].as_str().unwrap().to_owned();
+    assert!(second.starts_with("000002-"), "{second}");
+    let (status, op) = call(
+        &mut s,
+        "PATCH",
+        &format!("{PARENT}/workflows/flow?updateMask=description"),
+        json!({"description": "approvals"}),
+    );
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["response"]["revisionId"], second.as_str());
+    assert_eq!(op["response"]["description"], "approvals");
+    assert_eq!(
+        op["response"]["createTime"],
+        "2024-01-01T00:00:00.000000000Z"
+    );
+    assert_eq!(
+        op["response"]["updateTime"],
+        "2024-01-01T00:00:05.000000000Z"
+    );
+
+    let (_, revisions) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow:listRevisions"),
+        Json::Null,
+    );
+    let ids: Vec<&str> = revisions["workflows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["revisionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
+    let (_, old) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow?revisionId={first}"),
+        Json::Null,
+    );
+    assert_eq!(old["sourceContents"], SOURCE);
+
+    let (_, list) = call(&mut s, "GET", &format!("{PARENT}/workflows"), Json::Null);
+    assert_eq!(list["workflows"].as_array().unwrap().len(), 1);
+
+    let (status, op) = call(
+        &mut s,
+        "DELETE",
+        &format!("{PARENT}/workflows/flow"),
+        Json::Null,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        op["response"]["@type"],
+        "type.googleapis.com/google.protobuf.Empty"
+    );
+    let (status, _) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow"),
+        Json::Null,
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn deploy_errors_are_positioned_and_bad_bodies_named() {
+    let mut s = state();
+    let (status, err) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=broken"),
+        json!({"sourceContents": "main:\n  steps:\n    - a:\n        asign: []\n"}),
+    );
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.contains("broken.yaml:4:"), "{message}");
+    for (path, body, says) in [
+        (
+            format!("{PARENT}/workflows"),
+            json!({"sourceContents": SOURCE}),
+            "workflowId",
+        ),
+        (
+            format!("{PARENT}/workflows?workflowId=9lives"),
+            json!({"sourceContents": SOURCE}),
+            "not valid",
+        ),
+        (
+            format!("{PARENT}/workflows?workflowId=w"),
+            json!({"source": SOURCE}),
+            r#"Unknown name "source""#,
+        ),
+        (
+            format!("{PARENT}/workflows?workflowId=w"),
+            json!({}),
+            "sourceContents",
+        ),
+        (
+            format!("{PARENT}/workflows?workflowId=w"),
+            json!({"sourceContents": SOURCE, "cryptoKeyName": "k"}),
+            "not supported",
+        ),
+        (
+            format!("{PARENT}/workflows?workflowId=w&pageSize=1"),
+            json!({"sourceContents": SOURCE}),
+            "unknown query parameter 'pageSize'",
+        ),
+    ] {
+        let (status, err) = call(&mut s, "POST", &path, body);
+        assert_eq!(status, 400, "{path}: {err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    let (_, list) = call(&mut s, "GET", &format!("{PARENT}/workflows"), Json::Null);
+    assert_eq!(list["workflows"], json!([]), "nothing was deployed");
+}
+
+#[test]
+fn the_execution_resource_has_every_field_and_both_views() {
+    let mut s = state();
+    deploy(&mut s, "flow", SOURCE);
+    let id = run(&mut s, "flow", json!({"s": 2.5}), json!({"team": "ops"}));
+    let path = format!("{PARENT}/workflows/flow/executions/{id}");
+    advance(&mut s, 3.0);
+    let (_, full) = call(&mut s, "GET", &path, Json::Null);
+    assert_eq!(full["state"], "SUCCEEDED");
+    assert_eq!(full["startTime"], "2024-01-01T00:00:00.000000000Z");
+    assert_eq!(full["endTime"], "2024-01-01T00:00:02.500000000Z");
+    assert_eq!(full["duration"], "2.5s");
+    assert_eq!(full["labels"], json!({"team": "ops"}));
+    assert_eq!(full["argument"], r#"{"s":2.5}"#);
+    assert_eq!(full["result"], r#"{"s":2.5}"#);
+    assert!(
+        full["workflowRevisionId"]
+            .as_str()
+            .unwrap()
+            .starts_with("000001-")
+    );
+
+    let (_, basic) = call(&mut s, "GET", &format!("{path}?view=BASIC"), Json::Null);
+    let mut keys: Vec<&String> = basic.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "duration",
+            "endTime",
+            "name",
+            "startTime",
+            "state",
+            "workflowRevisionId"
+        ],
+        "BASIC: name, start_time, end_time, duration, state, workflow_revision_id"
+    );
+
+    let (_, numbers) = call(
+        &mut s,
+        "GET",
+        &format!("{path}?%24alt=json%3Benum-encoding%3Dint"),
+        Json::Null,
+    );
+    assert_eq!(numbers["state"], 2, "SUCCEEDED = 2");
+}
+
+#[test]
+fn executions_list_in_pages_filtered_and_ordered() {
+    let mut s = state();
+    deploy(&mut s, "flow", SOURCE);
+    let mut ids = Vec::new();
+    for (i, env) in ["prod", "dev", "prod"].iter().enumerate() {
+        ids.push(run(
+            &mut s,
+            "flow",
+            json!({"s": 10 * (i + 1)}),
+            json!({"env": env}),
+        ));
+        advance(&mut s, 1.0);
+    }
+    let failed = run(&mut s, "flow", json!({"fail": true}), json!({}));
+    advance(&mut s, 10.0); // the first execution ends at 10 s
+    let list = |s: &mut State, q: &str| {
+        let (status, body) = call(
+            s,
+            "GET",
+            &format!("{PARENT}/workflows/flow/executions?{q}"),
+            Json::Null,
+        );
+        assert_eq!(status, 200, "{q}: {body}");
+        let names: Vec<String> = body["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["name"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        (names, body)
+    };
+    let (all, body) = list(&mut s, "");
+    assert_eq!(
+        all,
+        [&failed, &ids[2], &ids[1], &ids[0]].map(String::as_str),
+        "newest first"
+    );
+    assert!(
+        body["executions"][0].get("argument").is_none(),
+        "list defaults to BASIC"
+    );
+
+    let (page1, body) = list(&mut s, "pageSize=3");
+    assert_eq!(page1.len(), 3);
+    let token = body["nextPageToken"].as_str().unwrap().to_owned();
+    let (page2, body) = list(&mut s, &format!("pageSize=3&pageToken={token}"));
+    assert_eq!(page2, [ids[0].as_str()]);
+    assert!(body.get("nextPageToken").is_none());
+
+    let (active, _) = list(&mut s, "filter=state%3D%22ACTIVE%22");
+    assert_eq!(active, [&ids[2], &ids[1]].map(String::as_str));
+    let (prod, _) = list(&mut s, "filter=labels.env%3Dprod&orderBy=startTime");
+    assert_eq!(prod, [&ids[0], &ids[2]].map(String::as_str));
+    let (ended, _) = list(&mut s, "filter=state%3DFAILED%20OR%20state%3DSUCCEEDED");
+    assert_eq!(ended, [&failed, &ids[0]].map(String::as_str));
+    let (status, err) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow/executions?filter=stepName%3Dx"),
+        Json::Null,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be filtered on")
+    );
+}
