@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::Notify;
@@ -16,6 +16,7 @@ use crate::clock::Resolution;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
+use crate::grpc;
 use crate::host::Observed;
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
@@ -147,24 +148,36 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     Ok(out)
 }
 
-/// One HTTP request: read it, let the API answer, write the answer.
-pub async fn handle(
-    shared: Shared,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let _busy = Busy::new(&shared, req.method());
+/// One HTTP request: read it, let the API answer, write the answer. A gRPC call
+/// (`application/grpc`, over HTTP/2) is answered by the same API, transcoded (`grpc.rs`).
+pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Reply>, Infallible> {
+    let grpc = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let read_only = if grpc {
+        let method = req.uri().path().rsplit('/').next().unwrap_or("");
+        method.starts_with("Get") || method.starts_with("List")
+    } else {
+        req.method() == hyper::Method::GET
+    };
+    let _busy = Busy::new(&shared, read_only);
     let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
         Err(e) => {
-            return Ok(to_hyper(ApiResponse::error(
-                400,
-                "INVALID_ARGUMENT",
-                format!("could not read the request body: {e}"),
-            )));
+            let why = format!("could not read the request body: {e}");
+            return Ok(if grpc {
+                grpc_reply(Err(grpc::Status {
+                    code: 3,
+                    message: why,
+                }))
+            } else {
+                to_hyper(ApiResponse::error(400, "INVALID_ARGUMENT", why))
+            });
         }
     };
-    let headers = parts
+    let headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .map(|(k, v)| {
@@ -174,6 +187,14 @@ pub async fn handle(
             )
         })
         .collect();
+    if grpc {
+        return Ok(grpc_reply(grpc_call(
+            &shared,
+            parts.uri.path(),
+            headers,
+            &body,
+        )));
+    }
     let api_req = ApiRequest {
         method: parts.method.as_str().to_owned(),
         path: parts.uri.path().to_owned(),
@@ -181,11 +202,111 @@ pub async fn handle(
         headers,
         body,
     };
+    Ok(to_hyper(answer(&shared, &api_req)))
+}
+
+/// The API's answer to one request, its outputs handed on.
+fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
     let now = shared.now();
-    let res = shared.state.borrow_mut().handle(now, &api_req);
+    let res = shared.state.borrow_mut().handle(now, req);
     shared.flush();
     shared.changed.notify_one();
-    Ok(to_hyper(res))
+    res
+}
+
+/// A gRPC call: transcoded to the REST request it stands for, with the caller's metadata
+/// (the bearer token among it) as its headers.
+fn grpc_call(
+    shared: &Shared,
+    path: &str,
+    metadata: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<Vec<u8>, grpc::Status> {
+    if body.len() > BODY_BYTES_MAX {
+        return Err(grpc::Status {
+            code: 8,
+            message: format!("the request message is over {BODY_BYTES_MAX} bytes (512 KiB)"),
+        });
+    }
+    let (call, mut req) = grpc::transcode(path, grpc::unframe(body)?)?;
+    req.headers.extend(
+        metadata
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(':') && !k.eq_ignore_ascii_case("content-type")),
+    );
+    grpc::answer(call, &answer(shared, &req))
+}
+
+/// A gRPC answer: the framed message, then `grpc-status` (and `grpc-message`) as trailers.
+fn grpc_reply(result: Result<Vec<u8>, grpc::Status>) -> Response<Reply> {
+    let mut trailers = hyper::HeaderMap::new();
+    let data = match result {
+        Ok(message) => {
+            trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("0"));
+            Some(Bytes::from(grpc::frame(&message)))
+        }
+        Err(status) => {
+            trailers.insert("grpc-status", status.code.into());
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&percent_encode(&status.message)) {
+                trailers.insert("grpc-message", v);
+            }
+            None
+        }
+    };
+    let mut out = Response::new(Reply {
+        data,
+        trailers: Some(trailers),
+    });
+    out.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/grpc"),
+    );
+    out
+}
+
+/// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
+fn percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A response body: the bytes, then trailers if any (gRPC's status travels in them).
+#[derive(Debug)]
+pub struct Reply {
+    data: Option<Bytes>,
+    trailers: Option<hyper::HeaderMap>,
+}
+
+impl hyper::body::Body for Reply {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        let frame = match self.data.take() {
+            Some(d) => Some(hyper::body::Frame::data(d)),
+            None => self.trailers.take().map(hyper::body::Frame::trailers),
+        };
+        std::task::Poll::Ready(frame.map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let len = self.data.as_ref().map_or(0, |d| d.len() as u64);
+        hyper::body::SizeHint::with_exact(len)
+    }
 }
 
 /// A request in flight, from its first byte to its answer (dropped on every path out).
@@ -196,10 +317,11 @@ struct Busy {
 }
 
 impl Busy {
-    /// Reads (GET) do not hold the auto clock back: a test that polls an execution until
-    /// it ends must not keep the clock from reaching the deadline that ends it.
-    fn new(shared: &Shared, method: &hyper::Method) -> Option<Busy> {
-        if method == hyper::Method::GET {
+    /// Reads (GET, gRPC's Get… and List…) do not hold the auto clock back: a test that
+    /// polls an execution until it ends must not keep the clock from reaching the deadline
+    /// that ends it.
+    fn new(shared: &Shared, read_only: bool) -> Option<Busy> {
+        if read_only {
             return None;
         }
         shared.in_flight.set(shared.in_flight.get() + 1);
@@ -220,8 +342,11 @@ impl Drop for Busy {
     }
 }
 
-fn to_hyper(res: ApiResponse) -> Response<Full<Bytes>> {
-    let mut out = Response::new(Full::new(Bytes::from(res.body)));
+fn to_hyper(res: ApiResponse) -> Response<Reply> {
+    let mut out = Response::new(Reply {
+        data: Some(Bytes::from(res.body)),
+        trailers: None,
+    });
     *out.status_mut() =
         StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in res.headers {

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod grpc;
 mod host;
 mod http;
 mod wire;
@@ -23,16 +24,16 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, ClockMode, Config, State};
 pub use host::{Delivery, Observed};
-pub use http::{Options, Shared};
+pub use http::{Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(
@@ -75,8 +76,10 @@ pub async fn serve_observed(
                 let shared = shared.clone();
                 tokio::task::spawn_local(async move {
                     let service = service_fn(move |req| http::handle(shared.clone(), req));
-                    // A client that goes away mid-request is not the server's error.
-                    let _ = http1::Builder::new()
+                    // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one
+                    // port, told apart by the connection's first bytes. A client that goes
+                    // away mid-request is not the server's error.
+                    let _ = auto::Builder::new(LocalExec)
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
@@ -85,6 +88,16 @@ pub async fn serve_observed(
         }
     }
     timer.abort();
+}
+
+/// Runs HTTP/2's connection tasks on this thread: the server's state is `!Send`.
+#[derive(Clone, Copy, Debug)]
+struct LocalExec;
+
+impl<F: Future + 'static> hyper::rt::Executor<F> for LocalExec {
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
 }
 
 /// Fires timers on time. On the real clock: sleeps until the next deadline of any
