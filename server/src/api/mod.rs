@@ -167,6 +167,10 @@ fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
     Ok(Value::from_json(&json))
 }
 
+/// Where the input log keeps inputs that are not requests; `route` serves nothing here, so
+/// no request can pass for one.
+const INTERNAL: &str = "/v1/wfsim/internal/";
+
 /// A page token: where the next page starts. Opaque to clients, checked when it returns.
 fn page_token(offset: usize) -> String {
     format!("wfsim-{offset}")
@@ -317,6 +321,7 @@ impl State {
         }
         let next = self.host.next_deadline()?;
         self.move_clock(next);
+        self.record_internal(self.clock_now, "jump", String::new(), Vec::new());
         Some(self.clock_now)
     }
 
@@ -375,9 +380,54 @@ impl State {
     /// durably, so a crash loses connections, not executions.
     pub fn replay(&mut self, inputs: &[(SimTime, ApiRequest)], now: SimTime) {
         for (at, req) in inputs {
-            self.handle(*at, req);
+            match req.path.strip_prefix(INTERNAL) {
+                Some(what) => self.apply_internal(*at, what, req),
+                None => {
+                    self.handle(*at, req);
+                }
+            }
         }
         self.advance(now);
+    }
+
+    /// Keeps an input that is not a request (a deploy from a file, `--execute`, an auto
+    /// clock's jump) in the input log, under a path no request can reach.
+    fn record_internal(&mut self, at: SimTime, what: &str, query: String, body: Vec<u8>) {
+        if let Some(inputs) = &mut self.inputs {
+            inputs.push((
+                at,
+                ApiRequest {
+                    method: "POST".into(),
+                    path: format!("{INTERNAL}{what}"),
+                    query,
+                    headers: Vec::new(),
+                    body,
+                },
+            ));
+        }
+    }
+
+    /// Replays an input [`State::record_internal`] kept.
+    fn apply_internal(&mut self, at: SimTime, what: &str, req: &ApiRequest) {
+        let param = |name: &str| {
+            form_urlencoded::parse(req.query.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let body = String::from_utf8_lossy(&req.body).into_owned();
+        match what {
+            "jump" => self.move_clock(at),
+            "deploy" => {
+                // It deployed when it was recorded, so it deploys now.
+                let _ = self.deploy_source(at, &param("name"), &param("file"), &body);
+            }
+            "start" => {
+                let argument = (!req.body.is_empty()).then_some(body);
+                let _ = self.start_execution(at, &param("workflow"), argument);
+            }
+            _ => {}
+        }
     }
 
     /// Log lines written since the last call, one per `sys.log`, for stdout.
@@ -399,6 +449,11 @@ impl State {
             None => None,
             Some(text) => Some(parse_argument(text)?),
         };
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("workflow", workflow)
+            .finish();
+        let body = argument.clone().unwrap_or_default().into_bytes();
+        self.record_internal(now, "start", query, body);
         let input = ExecInput {
             argument,
             value,
@@ -422,7 +477,11 @@ impl State {
 
     /// Answers one request at server time `now`.
     pub fn handle(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
-        if let Some(inputs) = &mut self.inputs {
+        // Reads change nothing (a GET to a callback endpoint is no read), so the input log
+        // leaves them out.
+        let read = req.method == "GET"
+            && !matches!(self.parse_route(&req.path), Ok(Route::Callback { .. }));
+        if let (Some(inputs), false) = (&mut self.inputs, read) {
             inputs.push((now, req.clone()));
         }
         self.advance(now);

@@ -125,8 +125,9 @@ fn workflow_body(body: &[u8]) -> Result<WorkflowBody, ApiResponse> {
 }
 
 impl State {
-    /// Deploys `source` as workflow `name` (a new revision if it exists), read as `file`
-    /// for error positions: the Workflows API and `wfsim serve FILE` alike.
+    /// Deploys `source` as workflow `name` from a file (`wfsim serve FILE`), read as `file`
+    /// for error positions: a new revision if the workflow exists with another source,
+    /// none if with this one. Kept in the input log.
     pub fn deploy_source(
         &mut self,
         now: SimTime,
@@ -135,6 +136,17 @@ impl State {
         source: &str,
     ) -> Result<String, Vec<DefnError>> {
         let workflow = defn::load(file, source)?;
+        if let Some(current) = self.host.workflow(name).map(Deployed::current) {
+            if current.source.as_deref() == Some(source) {
+                // The same source again (a restart on a state dir): no new revision.
+                return Ok(current.id.clone());
+            }
+        }
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", name)
+            .append_pair("file", file)
+            .finish();
+        self.record_internal(now, "deploy", query, source.as_bytes().to_vec());
         let settings = self
             .host
             .workflow(name)
