@@ -70,7 +70,8 @@ fn run_definition(d: &Definition) -> Result<Ran, String> {
             if argument.is_some() {
                 config.argument = argument;
             }
-            let run = runner::run(workflow, "fuzz", &config, &s.requests);
+            let run =
+                runner::run_with_services(workflow, "fuzz", &config, &s.requests, &s.services);
             let failures = scenario::check(&s, &run);
             (run, failures)
         }
@@ -139,6 +140,8 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
         execution: ex,
         requests: records,
         budget_exhausted: false,
+        unmatched: Vec::new(),
+        service_errors: Vec::new(),
     }
 }
 
@@ -162,7 +165,8 @@ fn send(
     let delivery = ex.deliver(now, id, auth, request);
     records.push(RequestRecord {
         at: now,
-        endpoint,
+        endpoint: Some(endpoint),
+        service: None,
         method,
         status: http_status(&delivery),
         message: delivery.as_ref().err().map(ToString::to_string),
