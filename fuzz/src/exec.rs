@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use wfsim_engine::callbacks::{Auth, http_status};
 use wfsim_engine::error::{self, Raised};
+use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Config, Execution, STEPS_MAX};
 use wfsim_engine::runner::{self, RequestRecord, Run};
 use wfsim_engine::scenario::{self, show};
@@ -127,6 +128,18 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
                 continue;
             }
         }
+        // Outbound calls (HT-4) get each kind of answer in turn, at once.
+        let mut answered = false;
+        while let Some(call) = ex.poll_http_call() {
+            let now = ex.now();
+            ex.answer_http(now, call.id, http_answer(call.id.0));
+            answered = true;
+        }
+        if answered {
+            let now = ex.now();
+            ex.handle_timeout(now);
+            continue;
+        }
         match ex.poll_timeout() {
             Some(t) => {
                 if ex.settle(t).is_err() {
@@ -142,6 +155,27 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
         budget_exhausted: false,
         unmatched: Vec::new(),
         service_errors: Vec::new(),
+    }
+}
+
+/// The `n`th answer to an outbound call: JSON, text, bytes, an error status, no body, or
+/// a failed or broken connection.
+fn http_answer(n: u64) -> HttpOutcome {
+    let response = |status: u16, content_type: &str, body: &[u8]| {
+        HttpOutcome::Response(HttpResponse {
+            status,
+            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            body: body.to_vec(),
+        })
+    };
+    match n % 7 {
+        0 => response(200, "application/json", br#"{"a": [1, 2.5, null]}"#),
+        1 => response(200, "text/plain; charset=utf-8", b"text"),
+        2 => response(200, "application/octet-stream", b"\xff\x00"),
+        3 => response(503, "application/json", b"{not json"),
+        4 => response(204, "", b""),
+        5 => HttpOutcome::ConnectionFailed("refused".to_owned()),
+        _ => HttpOutcome::ConnectionError("reset".to_owned()),
     }
 }
 
@@ -456,6 +490,12 @@ mod tests {
             [
                 "events.await_callback",
                 "events.create_callback_endpoint",
+                "http.delete",
+                "http.get",
+                "http.patch",
+                "http.post",
+                "http.put",
+                "http.request",
                 "sys.sleep",
                 "sys.sleep_until"
             ]
