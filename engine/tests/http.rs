@@ -139,6 +139,13 @@ fn ht_1_arguments_are_checked() {
             .contains("timeout must be a number")
     );
     assert!(fails_with(&get("url: \"https://h\", headers: [1]"), "TypeError").contains("headers"));
+    assert!(
+        fails_with(
+            &get("url: \"https://h\", private_service_name: 1"),
+            "TypeError"
+        )
+        .contains("private_service_name must be a string")
+    );
     let req =
         "- r:\n    call: http.request\n    args: {url: \"https://h\", method: \"bad method\"}\n";
     assert!(fails_with(req, "ValueError").contains("not an HTTP method"));
@@ -174,6 +181,9 @@ fn ht_5_deploy_time_checks() {
         errs("- a:\n    call: googleapis.pubsub.v1.projects.topics.publish\n    args: {topic: t, anything: 1}\n")
             .is_empty()
     );
+    // HT-1: http.get sends no body.
+    let e = errs("- a:\n    call: http.get\n    args: {url: \"https://h\", body: 1}\n");
+    assert!(e[0].contains("http.get has no argument 'body'"), "{e:?}");
     let e = errs("- a:\n    call: googleapis.pubsub\n");
     assert!(
         e[0].contains("symbol 'googleapis.pubsub' not found"),
@@ -292,5 +302,37 @@ fn ht_8_expectations_on_http_calls_are_checked() {
             "1 outbound calls, expected 2",
             "http call 0: answered_at 2.0, expected 3.0"
         ]
+    );
+}
+
+/// RT-1 through HT-7: the non-idempotent policy retries 503 but not 502; the idempotent
+/// one retries both.
+#[test]
+fn rt_1_non_idempotent_policy_on_http_errors() {
+    let run = |policy: &str, statuses: &str| {
+        let yaml = format!(
+            "- p:\n    try:\n      call: http.post\n      args: {{url: \"https://s/\"}}\n    retry: ${{{policy}}}\n"
+        );
+        let wf = defn::load("w.yaml", &yaml).unwrap();
+        let s = scenario::parse(&format!(
+            "workflow: w.yaml\nservices:\n  - match: {{url: \"https://s/\"}}\n    respond: {statuses}\n"
+        ))
+        .unwrap();
+        let run = runner::run_with_services(Rc::new(wf), "w", &s.run_config(), &[], &s.services);
+        (run.execution.http_calls().len(), run.execution.state())
+    };
+    let ok = "[{status: 503}, {status: 200}]";
+    let bad_gateway = "[{status: 502}, {status: 200}]";
+    assert_eq!(
+        run("http.default_retry_non_idempotent", ok),
+        (2, ExecutionState::Succeeded)
+    );
+    assert_eq!(
+        run("http.default_retry_non_idempotent", bad_gateway),
+        (1, ExecutionState::Failed)
+    );
+    assert_eq!(
+        run("http.default_retry", bad_gateway),
+        (2, ExecutionState::Succeeded)
     );
 }

@@ -50,46 +50,56 @@ impl Interp {
             Imp::Blocking(Blocking::AwaitCallback) => self.await_callback(th, positional).await,
             Imp::Blocking(Blocking::Sleep) => self.sys_sleep(th, positional).await,
             Imp::Blocking(Blocking::SleepUntil) => self.sys_sleep_until(th, positional).await,
-            Imp::Blocking(Blocking::Http(method)) => self.http(th, func, method, positional).await,
+            Imp::Blocking(Blocking::Http(method)) => {
+                let named = f.param_list().map(|(p, _)| p).zip(positional).collect();
+                self.http(th, func, method, named).await
+            }
         }
     }
 
-    /// HT-1 … HT-3: `http.get|post|put|patch|delete|request`. Arguments in the table's
-    /// order: url, [method,] headers, query, body, timeout, auth.
+    /// HT-1 … HT-3: `http.get|post|put|patch|delete|request`, with the arguments the
+    /// table names.
     async fn http(
         &self,
         th: Th,
         func: &str,
         method: Option<&'static str>,
-        args: Vec<Option<Value>>,
+        mut args: BTreeMap<&'static str, Option<Value>>,
     ) -> Result<Value, Raised> {
-        let mut args = args.into_iter();
-        let url = args.next().flatten();
+        let mut arg = |name: &str| args.remove(name).flatten();
         let method = match method {
             Some(m) => m.to_owned(),
-            None => http::method_arg(func, args.next().flatten().as_ref())?,
+            None => http::method_arg(func, arg("method").as_ref())?,
         };
-        let (headers, query, body, timeout, auth) = (
-            args.next().flatten(),
-            args.next().flatten(),
-            args.next().flatten(),
-            args.next().flatten(),
-            args.next().flatten(),
-        );
         let timeout = http::timeout_arg(
             func,
-            timeout.as_ref(),
+            arg("timeout").as_ref(),
             http::HTTP_TIMEOUT_DEFAULT,
             http::HTTP_TIMEOUT_MAX,
         )?;
         let request = http::build_request(
             func,
             method,
-            url.as_ref(),
-            headers.as_ref(),
-            query.as_ref(),
-            body.as_ref(),
+            arg("url").as_ref(),
+            arg("headers").as_ref(),
+            arg("query").as_ref(),
+            arg("body").as_ref(),
         )?;
+        // HT-1: a private service (Service Directory) and a CA certificate choose how to
+        // reach the host; the host decides that here, so they are checked, not used.
+        for name in ["private_service_name", "ca_certificate"] {
+            match arg(name) {
+                None | Some(Value::Str(_)) => {}
+                Some(other) => {
+                    return Err(type_error(format!(
+                        "{func}: {name} must be a string, got {}",
+                        other.type_name()
+                    )));
+                }
+            }
+        }
+        // Recorded with the call, not enforced (HT-1).
+        let auth = arg("auth");
         self.outbound(th, Target::Http(request), timeout, auth)
             .await
     }

@@ -64,8 +64,28 @@ const fn blocking(name: &'static str, params: &'static [&'static str], b: Blocki
     }
 }
 
-/// HT-1: the arguments of `http.get`, `http.post`, …; `http.request` adds `method`.
-const HTTP_PARAMS: &[&str] = &["url", "headers?", "query?", "body?", "timeout?", "auth?"];
+/// HT-1: the arguments of `http.post`, `http.put`, `http.patch`, `http.delete`;
+/// `http.request` adds `method`, `http.get` has no `body`. `private_service_name` and
+/// `ca_certificate` are accepted (strings) and have no effect: the host reaches the URL.
+const HTTP_PARAMS: &[&str] = &[
+    "url",
+    "headers?",
+    "query?",
+    "body?",
+    "timeout?",
+    "auth?",
+    "private_service_name?",
+    "ca_certificate?",
+];
+const HTTP_GET_PARAMS: &[&str] = &[
+    "url",
+    "headers?",
+    "query?",
+    "timeout?",
+    "auth?",
+    "private_service_name?",
+    "ca_certificate?",
+];
 
 /// HT-6: a call step naming `googleapis.…` is a connector call, answered by the host.
 pub fn is_connector(name: &str) -> bool {
@@ -101,14 +121,22 @@ pub const FUNCTIONS: &[Func] = &[
         http::default_retry_predicate_non_idempotent,
     ),
     blocking("http.delete", HTTP_PARAMS, Blocking::Http(Some("DELETE"))),
-    blocking("http.get", HTTP_PARAMS, Blocking::Http(Some("GET"))),
+    blocking("http.get", HTTP_GET_PARAMS, Blocking::Http(Some("GET"))),
     blocking("http.patch", HTTP_PARAMS, Blocking::Http(Some("PATCH"))),
     blocking("http.post", HTTP_PARAMS, Blocking::Http(Some("POST"))),
     blocking("http.put", HTTP_PARAMS, Blocking::Http(Some("PUT"))),
     blocking(
         "http.request",
         &[
-            "url", "method", "headers?", "query?", "body?", "timeout?", "auth?",
+            "url",
+            "method",
+            "headers?",
+            "query?",
+            "body?",
+            "timeout?",
+            "auth?",
+            "private_service_name?",
+            "ca_certificate?",
         ],
         Blocking::Http(None),
     ),
