@@ -381,6 +381,15 @@ fn callback_of(n: &Node) -> Result<ServiceCallback, ScenarioError> {
                 let text = string(v, key)?;
                 url = Some(
                     match text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
+                        Some(src) if src.chars().count() > crate::limits::EXPRESSION_CHARS_MAX => {
+                            return err(
+                                v.pos,
+                                format!(
+                                    "callback url: an expression may hold at most {} characters",
+                                    crate::limits::EXPRESSION_CHARS_MAX
+                                ),
+                            );
+                        }
                         Some(src) => {
                             let expr = expr::parse(src).map_err(|e| ScenarioError {
                                 pos: v.pos,
@@ -494,6 +503,11 @@ mod tests {
         assert!(e.message.contains("needs 'url'"), "{e:?}");
         let e = services("- match: {url: x}\n  callback: {url: \"${1 +}\"}\n").unwrap_err();
         assert_eq!(e.pos.line, 2);
+        let long = format!(
+            "- match: {{url: x}}\n  callback: {{url: \"${{{}1}}\"}}\n",
+            "(".repeat(500)
+        );
+        assert!(services(&long).unwrap_err().message.contains("at most 400"));
         let e = services("- match: {call: http.get}\n").unwrap_err();
         assert!(e.message.contains("connector"), "{e:?}");
         let e = services("- match: {url: x}\n  respond: {error: Boom}\n").unwrap_err();
