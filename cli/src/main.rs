@@ -221,11 +221,11 @@ fn run(
     let name = workflow_path
         .file_stem()
         .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-    let script = scenario
+    let (script, services) = scenario
         .as_ref()
-        .map(|s| s.requests.clone())
+        .map(|s| (s.requests.clone(), s.services.clone()))
         .unwrap_or_default();
-    let run = runner::run(Rc::new(workflow), &name, &config, &script);
+    let run = runner::run_with_services(Rc::new(workflow), &name, &config, &script, &services);
     let failures = scenario
         .as_ref()
         .map(|s| scenario::check(s, &run))

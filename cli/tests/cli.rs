@@ -57,6 +57,7 @@ fn json_is_exactly_one_object_with_the_documented_keys() {
             "logs",
             "endpoints",
             "requests",
+            "http_calls",
             "expectations"
         ]
     );
@@ -156,4 +157,53 @@ fn missing_files_and_bad_scenarios_exit_2() {
     let out = wfsim(&["run", "no/such/file.yaml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.yaml: cannot read"));
+}
+
+/// HT-7, HT-8: the issue's headline from outside: the service's callback and its duplicate
+/// are requests with their statuses, both outbound calls are listed, the run succeeds at
+/// 3601.2 s.
+#[test]
+fn run_with_scripted_services_lists_calls_and_callbacks() {
+    let out = wfsim(&[
+        "run",
+        &path("scenarios/http_callback_duplicate.yaml"),
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(v["state"], "SUCCEEDED");
+    assert_eq!(v["ended_at"], 3601.2);
+    let statuses: Vec<(f64, u64)> = v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["at"].as_f64().unwrap(), r["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(statuses, [(3600.2, 200), (7200.2, 404)]);
+    let calls: Vec<String> = v["http_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {} {}", c["method"], c["url"], c["status"]))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            r#""POST" "https://notify.example.com/approvals" 202"#,
+            r#""PUT" "https://audit.example.com/items/42" 204"#
+        ]
+    );
+    let text = stdout(&wfsim(&[
+        "run",
+        &path("scenarios/http_callback_duplicate.yaml"),
+    ]));
+    assert!(
+        text.contains("7200.2s  service 0 callback request POST endpoint 0 -> 404"),
+        "{text}"
+    );
 }

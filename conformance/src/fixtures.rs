@@ -80,11 +80,12 @@ pub fn run_scenario(path: &Path, workflow_override: Option<&Path>) -> Result<Sce
             .join(&scenario.workflow),
     };
     let workflow = load_workflow(&workflow_path)?;
-    let run = runner::run(
+    let run = runner::run_with_services(
         Rc::new(workflow),
         &stem(&workflow_path),
         &scenario.run_config(),
         &scenario.requests,
+        &scenario.services,
     );
     let failures = scenario::check(&scenario, &run);
     Ok(ScenarioRun {

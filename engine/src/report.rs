@@ -5,6 +5,7 @@ use serde_json::{Value as Json, json};
 
 use crate::callbacks::EndpointIdx;
 use crate::error;
+use crate::http::Target;
 use crate::interp::{Outcome, Trace};
 use crate::runner::Run;
 use crate::scenario::{payload_text, show};
@@ -57,6 +58,7 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
             json!({
                 "at": secs(r.at),
                 "endpoint": r.endpoint,
+                "service": r.service,
                 "method": r.method,
                 "status": r.status,
                 "taken_at": r.taken_at.map_or(Json::Null, secs),
@@ -71,8 +73,35 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
         "logs": logs,
         "endpoints": endpoints,
         "requests": requests,
+        "http_calls": http_calls(run),
         "expectations": {"passed": failures.is_empty(), "failures": failures},
     })
+}
+
+/// HT-8: every outbound call in call order: `{at, answered_at, method, url, status,
+/// error}`, a connector call with `call` in place of `method` and `url`.
+pub fn http_calls(run: &Run) -> Vec<Json> {
+    run.execution
+        .http_calls()
+        .iter()
+        .map(|c| {
+            let mut o = serde_json::Map::new();
+            o.insert("at".into(), secs(c.at));
+            o.insert("answered_at".into(), c.answered_at.map_or(Json::Null, secs));
+            match &c.target {
+                Target::Http(r) => {
+                    o.insert("method".into(), json!(r.method));
+                    o.insert("url".into(), json!(r.url));
+                }
+                Target::Connector { name, .. } => {
+                    o.insert("call".into(), json!(name));
+                }
+            }
+            o.insert("status".into(), json!(c.status));
+            o.insert("error".into(), json!(c.error));
+            Json::Object(o)
+        })
+        .collect()
 }
 
 /// The readable timeline: one line per event, `time  what`.
@@ -80,6 +109,7 @@ pub fn timeline(run: &Run) -> Vec<String> {
     let ex = &run.execution;
     let trace = ex.trace();
     let logs = ex.logs();
+    let calls = ex.http_calls();
     let mut lines = Vec::new();
     let mut requests = run.requests.iter().peekable();
     let endpoint_name = |e: EndpointIdx| format!("endpoint {}", e.0);
@@ -155,6 +185,28 @@ pub fn timeline(run: &Run) -> Vec<String> {
                     if *failed { " with an error" } else { "" }
                 )
             }
+            Trace::HttpSent { thread, call } => {
+                let c = &calls[call.0 as usize];
+                format!(
+                    "thread {}: {call} sent: {} (timeout {})",
+                    thread.0,
+                    c.target.describe(),
+                    SimTime::ZERO.saturating_add(c.timeout)
+                )
+            }
+            Trace::HttpAnswered { thread, call } => {
+                let c = &calls[call.0 as usize];
+                let what = match (c.status, &c.error, &c.message) {
+                    (Some(s), _, _) => format!("status {s}"),
+                    (None, Some(e), Some(m)) => format!("{e}: {m}"),
+                    (None, Some(e), None) => e.clone(),
+                    (None, None, _) => "an answer".to_owned(),
+                };
+                format!("thread {}: {call} answered: {what}", thread.0)
+            }
+            Trace::HttpTimedOut { thread, call } => {
+                format!("thread {}: {call} timed out", thread.0)
+            }
             Trace::Ended { state } => {
                 let detail = match ex.outcome() {
                     Some(Outcome::Succeeded(v)) => format!(" result: {}", show(v)),
@@ -179,11 +231,16 @@ fn request_line(r: &crate::runner::RequestRecord) -> String {
         (200, None) => "buffered, never taken".to_owned(),
         (_, _) => r.message.clone().unwrap_or_default(),
     };
+    let to = r
+        .endpoint
+        .map_or("an unknown URL".to_owned(), |e| format!("endpoint {e}"));
+    let from = r
+        .service
+        .map_or(String::new(), |s| format!("service {s} callback "));
     format!(
-        "{:>12}  request {} endpoint {} -> {}  {outcome}",
+        "{:>12}  {from}request {} {to} -> {}  {outcome}",
         r.at.to_string(),
         r.method,
-        r.endpoint,
         r.status
     )
 }

@@ -1,15 +1,20 @@
 //! The engine-level runner: drives one execution through a script of requests under
 //! simulated time, like `quinn-proto`'s test `Pair`.
 //!
-//! At each instant: requests first, in script order; then a cancel; then timers (SPEC:
-//! requests before timers). The loop has a budget, so a livelock fails instead of hanging.
+//! At each instant: requests first, in script order, then the callbacks of scripted
+//! services; then the answers of scripted services to outbound calls (HT-4, HT-7); then a
+//! cancel; then timers (SPEC: requests before timers). The loop has a budget, so a
+//! livelock fails instead of hanging.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
 use crate::defn::Workflow;
+use crate::http::{CallId, HttpCall, HttpOutcome};
 use crate::interp::{Config, Execution, Trace};
 use crate::request::CallbackRequest;
+use crate::services::Service;
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
@@ -33,7 +38,11 @@ pub struct ScriptedRequest {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestRecord {
     pub at: SimTime,
-    pub endpoint: u32,
+    /// The endpoint it was sent to; `None` for a service callback to a URL that is no
+    /// endpoint of the execution (answered 404).
+    pub endpoint: Option<u32>,
+    /// The scripted service that sent it (HT-7), by index; `None` for a scripted request.
+    pub service: Option<usize>,
     pub method: String,
     pub status: u16,
     /// Why it was refused, for anything but 200.
@@ -59,6 +68,21 @@ pub struct Run {
     pub requests: Vec<RequestRecord>,
     /// Set when the loop budget ran out: the run did not settle.
     pub budget_exhausted: bool,
+    /// Outbound calls no scripted service matched (HT-7), answered `ConnectionFailedError`.
+    pub unmatched: Vec<CallId>,
+    /// Service callbacks that could not be sent (their URL expression failed), each said
+    /// in a sentence; a scenario check reports them.
+    pub service_errors: Vec<String>,
+}
+
+/// A service callback due to be sent.
+#[derive(Clone, Debug)]
+struct PendingCallback {
+    service: usize,
+    url: String,
+    method: Option<String>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// The execution name used by engine-level runs: ids come from the seed (CB-2).
@@ -79,6 +103,17 @@ pub fn run(
     config: &RunConfig,
     script: &[ScriptedRequest],
 ) -> Run {
+    run_with_services(workflow, name, config, script, &[])
+}
+
+/// [`run`], with scripted services answering the execution's outbound calls (HT-7).
+pub fn run_with_services(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &[ScriptedRequest],
+    services: &[Service],
+) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
     let mut execution = Execution::start(
@@ -91,6 +126,15 @@ pub fn run(
             steps_max: crate::interp::STEPS_MAX,
         },
     );
+    let mut world = Outside {
+        services,
+        answered: vec![0; services.len()],
+        answers: BTreeMap::new(),
+        callbacks: BTreeMap::new(),
+        seq: 0,
+        unmatched: Vec::new(),
+        service_errors: Vec::new(),
+    };
     let mut records: Vec<RequestRecord> = Vec::new();
     // The request each endpoint holds in its slot, by record index.
     let mut buffered: Vec<Option<usize>> = Vec::new();
@@ -99,8 +143,13 @@ pub fn run(
     let mut cancel_at = config.cancel_at;
     let mut budget_exhausted = true;
     for _ in 0..LOOP_BUDGET {
+        while let Some(call) = execution.poll_http_call() {
+            world.take_call(call);
+        }
         let t = [
             script.get(next).map(|(_, r)| r.at),
+            world.callbacks.first_key_value().map(|(k, _)| k.0),
+            world.answers.first_key_value().map(|(k, _)| k.0),
             cancel_at,
             execution.poll_timeout(),
         ]
@@ -122,32 +171,71 @@ pub fn run(
             let path = execution
                 .with_callbacks(|cbs| format!("{}/callbacks/{callback_id}", cbs.name().path()));
             let request = CallbackRequest {
-                method: method.clone(),
+                method,
                 path,
                 headers: r.headers.clone(),
                 query: r.query.clone(),
                 body: r.body.clone(),
             };
-            let trace_pos = execution.trace_len();
-            let delivery = execution.deliver(t, &callback_id, Auth::Granted, request);
-            let index = records.len();
-            records.push(RequestRecord {
+            let sent = Sent {
                 at: t,
-                endpoint: r.endpoint,
-                method,
-                status: http_status(&delivery),
-                message: delivery.as_ref().err().map(|e| e.to_string()),
-                taken_at: matches!(delivery, Ok(Accepted::Taken(_))).then_some(t),
-                trace_pos,
-            });
-            if let Ok(Accepted::Buffered) = delivery {
-                let e = r.endpoint as usize;
-                if buffered.len() <= e {
-                    buffered.resize(e + 1, None);
-                }
-                buffered[e] = Some(index);
-            }
+                endpoint: Some(r.endpoint),
+                service: None,
+                callback_id,
+            };
+            deliver(&mut execution, sent, request, &mut records, &mut buffered);
             note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
+        }
+        while let Some(entry) = world.callbacks.first_entry().filter(|e| e.key().0 == t) {
+            let cb = entry.remove();
+            // HT-7: the URL must be an endpoint of this execution; any other is answered 404.
+            let (path_url, query) = match cb.url.split_once('?') {
+                Some((u, q)) => (u.to_owned(), q.to_owned()),
+                None => (cb.url.clone(), String::new()),
+            };
+            let found = execution.with_callbacks(|cbs| {
+                let id = path_url.rsplit('/').next()?;
+                let i = cbs.endpoint_by_callback_id(id)?;
+                let ep = cbs.endpoint(i)?;
+                (ep.url() == path_url).then(|| {
+                    (
+                        i.0,
+                        ep.callback_id().to_owned(),
+                        ep.method().as_str().to_owned(),
+                        format!("{}/callbacks/{}", cbs.name().path(), ep.callback_id()),
+                    )
+                })
+            });
+            let (endpoint, callback_id, own_method, path) = match found {
+                Some((i, id, m, p)) => (Some(i), id, m, p),
+                None => {
+                    let path = path_url
+                        .find("://")
+                        .and_then(|s| path_url[s + 3..].find('/').map(|p| s + 3 + p))
+                        .map_or("/".to_owned(), |p| path_url[p..].to_owned());
+                    (None, String::new(), "POST".to_owned(), path)
+                }
+            };
+            let request = CallbackRequest {
+                method: cb.method.unwrap_or(own_method),
+                path,
+                headers: cb.headers,
+                query,
+                body: cb.body,
+            };
+            let sent = Sent {
+                at: t,
+                endpoint,
+                service: Some(cb.service),
+                callback_id,
+            };
+            deliver(&mut execution, sent, request, &mut records, &mut buffered);
+            note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
+        }
+        while let Some(entry) = world.answers.first_entry().filter(|e| e.key().0 == t) {
+            let (id, outcome) = entry.remove();
+            // A late answer (the call timed out first) is ignored by the execution.
+            execution.answer_http(t, id, outcome);
         }
         if cancel_at == Some(t) {
             cancel_at = None;
@@ -163,6 +251,128 @@ pub fn run(
         execution,
         requests: records,
         budget_exhausted,
+        unmatched: world.unmatched,
+        service_errors: world.service_errors,
+    }
+}
+
+/// Where and when a request is sent.
+struct Sent {
+    at: SimTime,
+    endpoint: Option<u32>,
+    service: Option<usize>,
+    callback_id: String,
+}
+
+fn deliver(
+    execution: &mut Execution,
+    sent: Sent,
+    request: CallbackRequest,
+    records: &mut Vec<RequestRecord>,
+    buffered: &mut Vec<Option<usize>>,
+) {
+    let method = request.method.clone();
+    let trace_pos = execution.trace_len();
+    let delivery = execution.deliver(sent.at, &sent.callback_id, Auth::Granted, request);
+    let index = records.len();
+    records.push(RequestRecord {
+        at: sent.at,
+        endpoint: sent.endpoint,
+        service: sent.service,
+        method,
+        status: http_status(&delivery),
+        message: delivery.as_ref().err().map(|e| e.to_string()),
+        taken_at: matches!(delivery, Ok(Accepted::Taken(_))).then_some(sent.at),
+        trace_pos,
+    });
+    if let (Ok(Accepted::Buffered), Some(e)) = (&delivery, sent.endpoint) {
+        let e = e as usize;
+        if buffered.len() <= e {
+            buffered.resize(e + 1, None);
+        }
+        buffered[e] = Some(index);
+    }
+}
+
+/// The scripted services' side of a run: answers and callbacks due, in time order (ties in
+/// the order they were scheduled).
+struct Outside<'a> {
+    services: &'a [Service],
+    /// How many calls each service has answered: its next answer in `respond`.
+    answered: Vec<usize>,
+    answers: BTreeMap<(SimTime, u64), (CallId, HttpOutcome)>,
+    callbacks: BTreeMap<(SimTime, u64), PendingCallback>,
+    seq: u64,
+    unmatched: Vec<CallId>,
+    service_errors: Vec<String>,
+}
+
+impl Outside<'_> {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// HT-7: the first service that matches answers `call` after its latency, then calls
+    /// back; no service: `ConnectionFailedError` at once.
+    fn take_call(&mut self, call: HttpCall) {
+        let Some(i) = self
+            .services
+            .iter()
+            .position(|s| s.matcher.matches(&call.target))
+        else {
+            self.unmatched.push(call.id);
+            let reason = match &call.target {
+                crate::http::Target::Http(_) => {
+                    "no scripted service matches it (add one to the scenario's services)".to_owned()
+                }
+                crate::http::Target::Connector { name, .. } => format!(
+                    "no scripted service answers this connector (add a service with match: {{call: {name}}})"
+                ),
+            };
+            let seq = self.next_seq();
+            self.answers.insert(
+                (call.at, seq),
+                (call.id, HttpOutcome::ConnectionFailed(reason)),
+            );
+            return;
+        };
+        let service = &self.services[i];
+        let n = self.answered[i];
+        self.answered[i] += 1;
+        let respond = &service.respond[n.min(service.respond.len() - 1)];
+        let answered_at = call.at.saturating_add(respond.after);
+        let outcome = respond.outcome.clone();
+        let callback = service.callback.clone();
+        let seq = self.next_seq();
+        self.answers.insert((answered_at, seq), (call.id, outcome));
+        let Some(cb) = callback else {
+            return;
+        };
+        match cb.url.resolve(&call.target.to_value()) {
+            Ok(url) => {
+                let mut at = answered_at;
+                for _ in 0..cb.times {
+                    at = at.saturating_add(cb.after);
+                    let seq = self.next_seq();
+                    self.callbacks.insert(
+                        (at, seq),
+                        PendingCallback {
+                            service: i,
+                            url: url.clone(),
+                            method: cb.method.clone(),
+                            headers: cb.headers.clone(),
+                            body: cb.body.clone(),
+                        },
+                    );
+                }
+            }
+            Err(why) => self.service_errors.push(format!(
+                "service {i} (line {}) could not call back after {}: {why}",
+                service.pos.line,
+                call.target.describe()
+            )),
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //!     query: "a=1&a=2"                         # optional raw query string
 //!     body: '{"foo": "bar"}'                   # optional raw body
 //!     expect: 200                              # optional expected status
+//! services: [...]                              # optional: scripted services, see `services`
 //! cancel_at: 100                               # optional
 //! expect:                                      # all optional
 //!   state: SUCCEEDED
@@ -21,6 +22,8 @@
 //!   error_tags: [TimeoutError]
 //!   ended_at: 5
 //!   logs: [{at: 0, severity: INFO, text: "..."}]  # the exact sequence, when given
+//!   http_calls: [{at: 0, url: "https://…", status: 200}]  # the sequence, each entry on
+//!                                                # the keys it gives (HT-8)
 //! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
 //! ```
 
@@ -44,6 +47,8 @@ pub struct Scenario {
     /// Expected status per request, by index.
     pub expect_status: Vec<Option<u16>>,
     pub cancel_at: Option<SimTime>,
+    /// The outside world's answers to outbound calls (HT-7).
+    pub services: Vec<crate::services::Service>,
     pub expect: Expect,
     pub covers: Vec<String>,
 }
@@ -55,7 +60,13 @@ pub struct Expect {
     pub error_tags: Option<Vec<String>>,
     pub ended_at: Option<SimTime>,
     pub logs: Option<Vec<ExpectedLog>>,
+    /// HT-8: each entry a map of some of `at`, `answered_at`, `method`, `url`, `call`,
+    /// `status`, `error`, compared with the report's entry on those keys.
+    pub http_calls: Option<Vec<ExpectedCall>>,
 }
+
+/// HT-8: an expected outbound call: the keys it gives, each with the report's value.
+pub type ExpectedCall = Vec<(String, serde_json::Value)>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExpectedLog {
@@ -139,6 +150,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         requests: Vec::new(),
         expect_status: Vec::new(),
         cancel_at: None,
+        services: Vec::new(),
         expect: Expect::default(),
         covers: Vec::new(),
     };
@@ -175,6 +187,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
                 }
             }
             "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
+            "services" => s.services = crate::services::parse(v)?,
             "expect" => s.expect = expect(v)?,
             "covers" => {
                 let Some(items) = v.as_seq() else {
@@ -297,6 +310,43 @@ fn expect(n: &Node) -> Result<Expect, ScenarioError> {
                 }
                 e.logs = Some(logs);
             }
+            "http_calls" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'http_calls' is a list");
+                };
+                let mut calls = Vec::new();
+                for item in items {
+                    let mut keys = Vec::new();
+                    for (k, kp, cv) in map(item, "http call")? {
+                        let want = match k.as_str() {
+                            "at" | "answered_at" => match cv.to_value() {
+                                Value::Null => serde_json::Value::Null,
+                                _ => serde_json::json!(seconds(cv, k)?.as_secs_f64()),
+                            },
+                            "method" | "url" | "call" | "error" => match cv.to_value() {
+                                Value::Null => serde_json::Value::Null,
+                                _ => serde_json::json!(string(cv, k)?),
+                            },
+                            "status" => match cv.to_value() {
+                                Value::Null => serde_json::Value::Null,
+                                Value::Int(c) if (100..600).contains(&c) => serde_json::json!(c),
+                                _ => return err(cv.pos, "'status' is an HTTP status or null"),
+                            },
+                            other => {
+                                return err(
+                                    *kp,
+                                    format!(
+                                        "unknown key '{other}' in an http call (it takes at, answered_at, method, url, call, status, error)"
+                                    ),
+                                );
+                            }
+                        };
+                        keys.push((k.clone(), want));
+                    }
+                    calls.push(keys);
+                }
+                e.http_calls = Some(calls);
+            }
             other => return err(*kpos, format!("unknown key '{other}' in 'expect'")),
         }
     }
@@ -311,7 +361,9 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         failures
             .push("the run did not settle: it livelocked or ran out of its loop budget".to_owned());
     }
-    for (i, (want, got)) in scenario.expect_status.iter().zip(&run.requests).enumerate() {
+    failures.extend(run.service_errors.iter().cloned());
+    let scripted = run.requests.iter().filter(|r| r.service.is_none());
+    for (i, (want, got)) in scenario.expect_status.iter().zip(scripted).enumerate() {
         if let Some(want) = want {
             if *want != got.status {
                 failures.push(format!(
@@ -387,6 +439,24 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
                         )),
                     ));
                     break;
+                }
+            }
+        }
+    }
+    if let Some(want) = &e.http_calls {
+        let got = crate::report::http_calls(run);
+        if got.len() != want.len() {
+            failures.push(format!(
+                "{} outbound calls, expected {}",
+                got.len(),
+                want.len()
+            ));
+        }
+        for (i, (g, keys)) in got.iter().zip(want).enumerate() {
+            for (k, w) in keys {
+                let have = g.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                if &have != w {
+                    failures.push(format!("http call {i}: {k} {have}, expected {w}"));
                 }
             }
         }

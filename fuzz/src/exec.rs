@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use wfsim_engine::callbacks::{Auth, http_status};
 use wfsim_engine::error::{self, Raised};
+use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Config, Execution, STEPS_MAX};
 use wfsim_engine::runner::{self, RequestRecord, Run};
 use wfsim_engine::scenario::{self, show};
@@ -70,7 +71,8 @@ fn run_definition(d: &Definition) -> Result<Ran, String> {
             if argument.is_some() {
                 config.argument = argument;
             }
-            let run = runner::run(workflow, "fuzz", &config, &s.requests);
+            let run =
+                runner::run_with_services(workflow, "fuzz", &config, &s.requests, &s.services);
             let failures = scenario::check(&s, &run);
             (run, failures)
         }
@@ -126,6 +128,18 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
                 continue;
             }
         }
+        // Outbound calls (HT-4) get each kind of answer in turn, at once.
+        let mut answered = false;
+        while let Some(call) = ex.poll_http_call() {
+            let now = ex.now();
+            ex.answer_http(now, call.id, http_answer(call.id.0));
+            answered = true;
+        }
+        if answered {
+            let now = ex.now();
+            ex.handle_timeout(now);
+            continue;
+        }
         match ex.poll_timeout() {
             Some(t) => {
                 if ex.settle(t).is_err() {
@@ -139,6 +153,29 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
         execution: ex,
         requests: records,
         budget_exhausted: false,
+        unmatched: Vec::new(),
+        service_errors: Vec::new(),
+    }
+}
+
+/// The `n`th answer to an outbound call: JSON, text, bytes, an error status, no body, or
+/// a failed or broken connection.
+fn http_answer(n: u64) -> HttpOutcome {
+    let response = |status: u16, content_type: &str, body: &[u8]| {
+        HttpOutcome::Response(HttpResponse {
+            status,
+            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
+            body: body.to_vec(),
+        })
+    };
+    match n % 7 {
+        0 => response(200, "application/json", br#"{"a": [1, 2.5, null]}"#),
+        1 => response(200, "text/plain; charset=utf-8", b"text"),
+        2 => response(200, "application/octet-stream", b"\xff\x00"),
+        3 => response(503, "application/json", b"{not json"),
+        4 => response(204, "", b""),
+        5 => HttpOutcome::ConnectionFailed("refused".to_owned()),
+        _ => HttpOutcome::ConnectionError("reset".to_owned()),
     }
 }
 
@@ -162,7 +199,8 @@ fn send(
     let delivery = ex.deliver(now, id, auth, request);
     records.push(RequestRecord {
         at: now,
-        endpoint,
+        endpoint: Some(endpoint),
+        service: None,
         method,
         status: http_status(&delivery),
         message: delivery.as_ref().err().map(ToString::to_string),
@@ -452,6 +490,12 @@ mod tests {
             [
                 "events.await_callback",
                 "events.create_callback_endpoint",
+                "http.delete",
+                "http.get",
+                "http.patch",
+                "http.post",
+                "http.put",
+                "http.request",
                 "sys.sleep",
                 "sys.sleep_until"
             ]

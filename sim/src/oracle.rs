@@ -400,7 +400,10 @@ fn thread_of(event: &Trace) -> Option<ThreadId> {
         | Trace::Sleep { thread, .. }
         | Trace::Backoff { thread, .. }
         | Trace::BranchStarted { thread, .. }
-        | Trace::BranchEnded { thread, .. } => Some(*thread),
+        | Trace::BranchEnded { thread, .. }
+        | Trace::HttpSent { thread, .. }
+        | Trace::HttpAnswered { thread, .. }
+        | Trace::HttpTimedOut { thread, .. } => Some(*thread),
         Trace::Log(_) | Trace::EndpointCreated(_) | Trace::Ended { .. } => None,
     }
 }

@@ -10,6 +10,7 @@ use super::Wake;
 use super::run::{Interp, Th, type_error, value_error};
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::error::{Raised, Tag, builtin};
+use crate::http::{self, HttpOutcome, Target};
 use crate::limits;
 use crate::stdlib::Host;
 use crate::stdlib::table::{self, Blocking, Imp};
@@ -27,6 +28,9 @@ impl Interp {
         if let Some(sub) = self.workflow.subworkflow(func) {
             let sub = Rc::clone(sub);
             return self.call_sub(th, sub, args.into_iter().collect()).await;
+        }
+        if table::is_connector(func) {
+            return self.connector(th, func, args).await;
         }
         let f = table::lookup(func)
             .ok_or_else(|| builtin(Tag::SystemError, format!("symbol '{func}' not found")))?;
@@ -46,7 +50,120 @@ impl Interp {
             Imp::Blocking(Blocking::AwaitCallback) => self.await_callback(th, positional).await,
             Imp::Blocking(Blocking::Sleep) => self.sys_sleep(th, positional).await,
             Imp::Blocking(Blocking::SleepUntil) => self.sys_sleep_until(th, positional).await,
+            Imp::Blocking(Blocking::Http(method)) => {
+                let named = f.param_list().map(|(p, _)| p).zip(positional).collect();
+                self.http(th, func, method, named).await
+            }
         }
+    }
+
+    /// HT-1 … HT-3: `http.get|post|put|patch|delete|request`, with the arguments the
+    /// table names.
+    async fn http(
+        &self,
+        th: Th,
+        func: &str,
+        method: Option<&'static str>,
+        mut args: BTreeMap<&'static str, Option<Value>>,
+    ) -> Result<Value, Raised> {
+        let mut arg = |name: &str| args.remove(name).flatten();
+        let method = match method {
+            Some(m) => m.to_owned(),
+            None => http::method_arg(func, arg("method").as_ref())?,
+        };
+        let timeout = http::timeout_arg(
+            func,
+            arg("timeout").as_ref(),
+            http::HTTP_TIMEOUT_DEFAULT,
+            http::HTTP_TIMEOUT_MAX,
+        )?;
+        let request = http::build_request(
+            func,
+            method,
+            arg("url").as_ref(),
+            arg("headers").as_ref(),
+            arg("query").as_ref(),
+            arg("body").as_ref(),
+        )?;
+        // HT-1: a private service (Service Directory) and a CA certificate choose how to
+        // reach the host; the host decides that here, so they are checked, not used.
+        for name in ["private_service_name", "ca_certificate"] {
+            match arg(name) {
+                None | Some(Value::Str(_)) => {}
+                Some(other) => {
+                    return Err(type_error(format!(
+                        "{func}: {name} must be a string, got {}",
+                        other.type_name()
+                    )));
+                }
+            }
+        }
+        // Recorded with the call, not enforced (HT-1).
+        let auth = arg("auth");
+        self.outbound(th, Target::Http(request), timeout, auth)
+            .await
+    }
+
+    /// HT-6: a connector call, `call: googleapis.SERVICE.VERSION.…` with any `args`;
+    /// `connector_params.timeout` (seconds) bounds the wait, 1800 s when not given.
+    async fn connector(
+        &self,
+        th: Th,
+        func: &str,
+        args: Vec<(String, Value)>,
+    ) -> Result<Value, Raised> {
+        let args = Value::map(args);
+        let timeout = match args.get("connector_params") {
+            None | Some(Value::Null) => http::CONNECTOR_TIMEOUT_DEFAULT,
+            Some(Value::Map(p)) => http::timeout_arg(
+                func,
+                p.get("timeout"),
+                http::CONNECTOR_TIMEOUT_DEFAULT,
+                Duration::from_secs(limits::EXECUTION_SECS_MAX),
+            )?,
+            Some(other) => {
+                return Err(type_error(format!(
+                    "{func}: connector_params must be a map, got {}",
+                    other.type_name()
+                )));
+            }
+        };
+        let target = Target::Connector {
+            name: func.to_owned(),
+            args,
+        };
+        self.outbound(th, target, timeout, None).await
+    }
+
+    /// HT-4: sends `target` and suspends `th` until the host answers or `timeout` passes.
+    async fn outbound(
+        &self,
+        th: Th,
+        target: Target,
+        timeout: Duration,
+        auth: Option<Value>,
+    ) -> Result<Value, Raised> {
+        let id = self
+            .world
+            .borrow_mut()
+            .send_http(th.tid, target.clone(), timeout, auth);
+        let res = match self.suspend(th.tid).await {
+            Wake::Http(Ok(outcome)) => {
+                let status = match &outcome {
+                    HttpOutcome::Response(r) => Some(r.status),
+                    _ => None,
+                };
+                (status, http::outcome_value(&target, &outcome))
+            }
+            Wake::Http(Err(())) => (None, Err(http::timeout_error(&target, timeout))),
+            other => unreachable!("an outbound call is woken by its answer, not {other:?}"),
+        };
+        let (status, value) = res;
+        self.world
+            .borrow_mut()
+            .note_http_result(id, status, value.as_ref().err());
+        let v = value?;
+        limits::check_value(&"the answer of an outbound call", v)
     }
 
     /// `sys.sleep(seconds)`.
@@ -156,7 +273,7 @@ impl Interp {
 }
 
 /// `60s`, `0.5s`: a duration as CB-6's message says it.
-fn secs_text(d: Duration) -> String {
+pub(crate) fn secs_text(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{}s", s as u64)

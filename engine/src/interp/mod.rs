@@ -27,12 +27,14 @@ use crate::callbacks::{
 };
 use crate::defn::Workflow;
 use crate::error::{Raised, Tag, builtin};
+use crate::http::{CallId, CallRecord, HttpCall, HttpOutcome, Target};
 use crate::ids::IdGen;
 use crate::request::{CallbackRequest, Method, Received};
 use crate::stdlib::{Host, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
+pub(crate) use blocking::secs_text;
 pub use frame::Frame;
 use runqueue::RunQueue;
 
@@ -108,6 +110,21 @@ pub enum Trace {
         thread: ThreadId,
         failed: bool,
     },
+    /// An outbound call was sent (HT-4); `call` indexes [`Execution::http_calls`].
+    HttpSent {
+        thread: ThreadId,
+        call: CallId,
+    },
+    /// The host answered it in time.
+    HttpAnswered {
+        thread: ThreadId,
+        call: CallId,
+    },
+    /// No answer came within its timeout (HT-3).
+    HttpTimedOut {
+        thread: ThreadId,
+        call: CallId,
+    },
     Ended {
         state: ExecutionState,
     },
@@ -120,6 +137,8 @@ enum Wake {
     Timer,
     Yield,
     Child(ThreadId, Result<(), Raised>),
+    /// An outbound call's answer, or `Err` when its timeout passed first.
+    Http(Result<HttpOutcome, ()>),
 }
 
 /// Everything threads share: the clock, the callbacks, logs, ids, and who waits for what.
@@ -139,6 +158,13 @@ pub(crate) struct World {
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
     waiter_threads: BTreeMap<WaiterId, ThreadId>,
     sleeps: BTreeSet<(SimTime, ThreadId)>,
+    /// Outbound calls (HT-4): sent and not yet taken by the host; every call made, in
+    /// order; the calls waiting for an answer (their thread and deadline) and their
+    /// deadlines in order.
+    http_outbox: VecDeque<HttpCall>,
+    http_calls: Vec<CallRecord>,
+    http_waiting: BTreeMap<CallId, (ThreadId, SimTime)>,
+    http_deadlines: BTreeSet<(SimTime, CallId)>,
     parents: BTreeMap<ThreadId, ThreadId>,
     spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     aborted: Vec<ThreadId>,
@@ -240,6 +266,51 @@ impl World {
             }
         }
         Ok(outcome)
+    }
+
+    /// HT-4: `tid` sends an outbound call and waits for its answer until `timeout` passes.
+    fn send_http(
+        &mut self,
+        tid: ThreadId,
+        target: Target,
+        timeout: Duration,
+        auth: Option<Value>,
+    ) -> CallId {
+        let id = CallId(self.http_calls.len() as u64);
+        let deadline = self.now.saturating_add(timeout);
+        self.http_calls.push(CallRecord {
+            id,
+            at: self.now,
+            target: target.clone(),
+            timeout,
+            answered_at: None,
+            status: None,
+            error: None,
+            message: None,
+        });
+        self.http_outbox.push_back(HttpCall {
+            id,
+            at: self.now,
+            timeout,
+            target,
+            auth,
+        });
+        self.http_waiting.insert(id, (tid, deadline));
+        self.http_deadlines.insert((deadline, id));
+        self.push_trace(Trace::HttpSent {
+            thread: tid,
+            call: id,
+        });
+        id
+    }
+
+    /// Records how call `id` ended: the status of its response, the tag it raised.
+    fn note_http_result(&mut self, id: CallId, status: Option<u16>, error: Option<&Raised>) {
+        if let Some(r) = self.http_calls.get_mut(id.0 as usize) {
+            r.status = status;
+            r.error = error.and_then(|e| crate::error::tags(e).into_iter().next());
+            r.message = error.and_then(crate::error::message);
+        }
     }
 
     /// A new branch thread of `parent`; the parallel step's name for it goes in the trace.
@@ -430,6 +501,10 @@ impl Execution {
             wakes: BTreeMap::new(),
             waiter_threads: BTreeMap::new(),
             sleeps: BTreeSet::new(),
+            http_outbox: VecDeque::new(),
+            http_calls: Vec::new(),
+            http_waiting: BTreeMap::new(),
+            http_deadlines: BTreeSet::new(),
             parents: BTreeMap::new(),
             spawned: Vec::new(),
             aborted: Vec::new(),
@@ -530,7 +605,37 @@ impl Execution {
         self.world.borrow().clock
     }
 
+    /// Every outbound call made so far, in call order, with what became of it (HT-4).
+    pub fn http_calls(&self) -> Vec<CallRecord> {
+        self.world.borrow().http_calls.clone()
+    }
+
     // Inputs.
+
+    /// HT-4: the answer to outbound call `id`, at `now`. Like a request, it only wakes the
+    /// calling thread, which runs at `handle_timeout(now)` (or `run_woken`). An answer at
+    /// exactly the call's deadline is in time (SPEC: at one instant, inputs before timers);
+    /// a later one, or one for a call whose thread is gone, is ignored: `false`.
+    pub fn answer_http(&mut self, now: SimTime, id: CallId, outcome: HttpOutcome) -> bool {
+        self.set_now(now);
+        if self.outcome.is_some() {
+            return false;
+        }
+        let mut w = self.world.borrow_mut();
+        let Some((tid, deadline)) = w.http_waiting.remove(&id) else {
+            return false;
+        };
+        w.http_deadlines.remove(&(deadline, id));
+        if let Some(r) = w.http_calls.get_mut(id.0 as usize) {
+            r.answered_at = Some(now);
+        }
+        w.push_trace(Trace::HttpAnswered {
+            thread: tid,
+            call: id,
+        });
+        w.wake(tid, Wake::Http(Ok(outcome)));
+        true
+    }
 
     /// A request arrives at endpoint `callback_id`: the slot rule answers it (SPEC §3). A
     /// thread it resumes runs at `handle_timeout(now)`, after every request of the instant:
@@ -580,6 +685,19 @@ impl Execution {
                 w.sleeps.pop_first();
                 w.wake(tid, Wake::Timer);
             }
+            while let Some(&(at, id)) = w.http_deadlines.first() {
+                if at > now {
+                    break;
+                }
+                w.http_deadlines.pop_first();
+                if let Some((tid, _)) = w.http_waiting.remove(&id) {
+                    w.push_trace(Trace::HttpTimedOut {
+                        thread: tid,
+                        call: id,
+                    });
+                    w.wake(tid, Wake::Http(Err(())));
+                }
+            }
         }
         self.run();
     }
@@ -621,6 +739,11 @@ impl Execution {
 
     // Outputs.
 
+    /// HT-4: the next outbound call to send, in call order. Each is given once.
+    pub fn poll_http_call(&mut self) -> Option<HttpCall> {
+        self.world.borrow_mut().http_outbox.pop_front()
+    }
+
     /// The next instant at which `handle_timeout` has work: `now` itself while a request
     /// has woken a thread that has not run yet.
     pub fn poll_timeout(&self) -> Option<SimTime> {
@@ -634,6 +757,7 @@ impl Execution {
         [
             w.callbacks.poll_timeout(),
             w.sleeps.first().map(|&(t, _)| t),
+            w.http_deadlines.first().map(|&(t, _)| t),
             Some(SimTime::from_secs(EXECUTION_SECS_MAX)),
         ]
         .into_iter()
@@ -774,6 +898,17 @@ impl Execution {
             w.parents.remove(&t);
         }
         w.sleeps.retain(|(_, t)| !doomed.contains(t));
+        let calls: Vec<CallId> = w
+            .http_waiting
+            .iter()
+            .filter(|(_, (t, _))| doomed.contains(t))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in calls {
+            if let Some((_, deadline)) = w.http_waiting.remove(&id) {
+                w.http_deadlines.remove(&(deadline, id));
+            }
+        }
         let waiters: BTreeSet<WaiterId> = w
             .waiter_threads
             .iter()
@@ -800,6 +935,8 @@ impl Execution {
         w.runnable.clear();
         w.wakes.clear();
         w.sleeps.clear();
+        w.http_waiting.clear();
+        w.http_deadlines.clear();
         w.waiter_threads.clear();
         w.spawned.clear();
         w.push_trace(Trace::Ended { state });

@@ -40,6 +40,8 @@ pub(crate) enum Blocking {
     Sleep,
     /// `sys.sleep_until`.
     SleepUntil,
+    /// `http.get`, `http.post`, … (HT-1): the method, `None` for `http.request`'s argument.
+    Http(Option<&'static str>),
 }
 
 const fn f(
@@ -60,6 +62,35 @@ const fn blocking(name: &'static str, params: &'static [&'static str], b: Blocki
         params,
         imp: Imp::Blocking(b),
     }
+}
+
+/// HT-1: the arguments of `http.post`, `http.put`, `http.patch`, `http.delete`;
+/// `http.request` adds `method`, `http.get` has no `body`. `private_service_name` and
+/// `ca_certificate` are accepted (strings) and have no effect: the host reaches the URL.
+const HTTP_PARAMS: &[&str] = &[
+    "url",
+    "headers?",
+    "query?",
+    "body?",
+    "timeout?",
+    "auth?",
+    "private_service_name?",
+    "ca_certificate?",
+];
+const HTTP_GET_PARAMS: &[&str] = &[
+    "url",
+    "headers?",
+    "query?",
+    "timeout?",
+    "auth?",
+    "private_service_name?",
+    "ca_certificate?",
+];
+
+/// HT-6: a call step naming `googleapis.…` is a connector call, answered by the host.
+pub fn is_connector(name: &str) -> bool {
+    name.strip_prefix("googleapis.")
+        .is_some_and(|rest| rest.split('.').count() >= 3 && rest.split('.').all(|p| !p.is_empty()))
 }
 
 /// Every function of SPEC §6, sorted by name.
@@ -88,6 +119,26 @@ pub const FUNCTIONS: &[Func] = &[
         "http.default_retry_predicate_non_idempotent",
         &["e"],
         http::default_retry_predicate_non_idempotent,
+    ),
+    blocking("http.delete", HTTP_PARAMS, Blocking::Http(Some("DELETE"))),
+    blocking("http.get", HTTP_GET_PARAMS, Blocking::Http(Some("GET"))),
+    blocking("http.patch", HTTP_PARAMS, Blocking::Http(Some("PATCH"))),
+    blocking("http.post", HTTP_PARAMS, Blocking::Http(Some("POST"))),
+    blocking("http.put", HTTP_PARAMS, Blocking::Http(Some("PUT"))),
+    blocking(
+        "http.request",
+        &[
+            "url",
+            "method",
+            "headers?",
+            "query?",
+            "body?",
+            "timeout?",
+            "auth?",
+            "private_service_name?",
+            "ca_certificate?",
+        ],
+        Blocking::Http(None),
     ),
     f("int", &["value"], builtins::int),
     f("json.decode", &["data"], json::decode),
