@@ -11,6 +11,8 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
+
+mod serve;
 use wfsim_engine::defn::{self, Syntax, Workflow};
 use wfsim_engine::runner::{self, RunConfig};
 use wfsim_engine::scenario::{self, Scenario};
@@ -51,83 +53,11 @@ enum Command {
     },
     /// Serve workflows on a local HTTP port: the Workflows Executions API and callback
     /// endpoints, in real time. Each file is deployed as the workflow named by its stem.
-    Serve(ServeArgs),
-}
-
-#[derive(clap::Args, Debug)]
-struct ServeArgs {
-    /// Workflow definitions to deploy.
-    files: Vec<PathBuf>,
-    /// Port to listen on; 0 picks a free one (the first line printed names it).
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: String,
-    #[arg(long, default_value = "wfsim")]
-    project: String,
-    #[arg(long, default_value = "us-central1")]
-    location: String,
-    /// Accept every request without a token.
-    #[arg(long)]
-    no_auth: bool,
-    /// Start one execution of the (single) workflow at once, with this argument (JSON).
-    #[arg(long, value_name = "ARG_JSON", num_args = 0..=1, default_missing_value = "")]
-    execute: Option<String>,
-    /// Permissions of a service account's tokens, e.g. ci@p=workflows.callbacks.send.
-    #[arg(long, value_name = "SA=PERM,...")]
-    grant: Vec<String>,
-    /// Seed for execution, callback and token ids (default: a random one, printed, so that
-    /// each start mints a different token).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Use this as the all-permission token instead of minting one.
-    #[arg(long, value_name = "TOKEN")]
-    token: Option<String>,
-    /// What moves time: `real`; `manual` (only POST /v1/wfsim/clock:advance
-    /// {"seconds": N}); `auto` (as manual, and once no request but reads has come for
-    /// --auto-idle-ms, the clock jumps to the next timer).
-    #[arg(long, value_enum, default_value_t = Clock::Real)]
-    clock: Clock,
-    /// Under --clock auto: how long the server must be idle before time jumps.
-    #[arg(long, value_name = "MS", default_value_t = 100)]
-    auto_idle_ms: u64,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum Clock {
-    Real,
-    Manual,
-    Auto,
-}
-
-impl From<Clock> for wfsim_server::ClockMode {
-    fn from(c: Clock) -> Self {
-        match c {
-            Clock::Real => wfsim_server::ClockMode::Real,
-            Clock::Manual => wfsim_server::ClockMode::Manual,
-            Clock::Auto => wfsim_server::ClockMode::Auto,
-        }
-    }
-}
-
-/// A seed from the operating system, so that a live server's token is not the same on
-/// every start.
-fn random_seed() -> Result<u64, Invalid> {
-    use std::io::Read;
-    let mut bytes = [0u8; 8];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| {
-            Invalid(format!(
-                "cannot read /dev/urandom for a seed (give --seed): {e}"
-            ))
-        })?;
-    Ok(u64::from_le_bytes(bytes))
+    Serve(serve::ServeArgs),
 }
 
 /// Invalid input: a message that names the file and place.
-struct Invalid(String);
+pub(crate) struct Invalid(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -139,7 +69,7 @@ fn main() -> ExitCode {
             json,
         } => run(&file, seed, argument.as_deref(), json),
         Command::Check { files } => check(&files),
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match res {
         Ok(code) => code,
@@ -150,7 +80,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn read(path: &Path) -> Result<String, Invalid> {
+pub(crate) fn read(path: &Path) -> Result<String, Invalid> {
     std::fs::read_to_string(path)
         .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
 }
@@ -258,7 +188,7 @@ fn run(
 }
 
 /// Prints to stdout; a closed pipe (`wfsim run … | head`) ends the output quietly.
-fn print_lines(lines: &[String]) {
+pub(crate) fn print_lines(lines: &[String]) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     for line in lines {
@@ -281,117 +211,4 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     } else {
         Err(Invalid(errors.join("\n")))
     }
-}
-
-fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
-    let seed = match args.seed {
-        Some(seed) => seed,
-        None => random_seed()?,
-    };
-    let mut grants = std::collections::BTreeMap::new();
-    for g in &args.grant {
-        let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
-        grants.insert(sa, perms);
-    }
-    let mut workflows = Vec::new();
-    for f in &args.files {
-        let name = f
-            .file_stem()
-            .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-        workflows.push((name, f.display().to_string(), read(f)?));
-    }
-    if args.execute.is_some() && workflows.len() != 1 {
-        return Err(Invalid(format!(
-            "--execute starts the single deployed workflow, but {} are deployed",
-            workflows.len()
-        )));
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Invalid(format!("cannot start the runtime: {e}")))?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
-        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
-            .await
-            .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
-        let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
-        let base_url = format!("http://{addr}");
-        // Live mode stands in for a real service: its wall clock is the real one.
-        #[allow(clippy::disallowed_methods)]
-        let wall_start = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        let mut state = wfsim_server::State::new(
-            wfsim_server::Config {
-                project: args.project.clone(),
-                location: args.location.clone(),
-                base_url: base_url.clone(),
-                seed,
-                auth: !args.no_auth,
-                grants,
-                clock: args.clock.into(),
-            },
-            wall_start,
-        );
-        let mut lines = vec![format!("wfsim serving on {base_url}")];
-        if args.seed.is_none() {
-            lines.push(format!("seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"));
-        }
-        if !matches!(args.clock, Clock::Real) {
-            lines.push(format!(
-                "clock: {} (GET {base_url}/v1/wfsim/clock; POST {base_url}/v1/wfsim/clock:advance {{\"seconds\": N}})",
-                wfsim_server::ClockMode::from(args.clock).as_str()
-            ));
-        }
-        if args.no_auth {
-            // No token at all: said below.
-        } else if let Some(token) = &args.token {
-            state.adopt_master_token(token);
-            lines.push(format!("token (every permission): {token}"));
-        } else if let Some(token) = state.master_token() {
-            lines.push(format!("token (every permission): {token}"));
-        } else {
-            lines.push("no auth: every request is accepted (--no-auth)".into());
-        }
-        // Files are deployed as the Workflows API deploys: each a first revision, its
-        // source kept (`sourceContents`), errors at the file's own line and column.
-        for (name, file, text) in workflows {
-            state
-                .deploy_source(wfsim_engine::SimTime::ZERO, &name, &file, &text)
-                .map_err(|errors| {
-                    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    Invalid(lines.join("\n"))
-                })?;
-            lines.push(format!(
-                "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
-                args.project, args.location
-            ));
-        }
-        let epoch = tokio::time::Instant::now();
-        if let Some(arg) = &args.execute {
-            let name = state.workflow_names().remove(0);
-            let argument = (!arg.is_empty()).then(|| arg.clone());
-            let id = state
-                .start_execution(wfsim_engine::SimTime::ZERO, &name, argument)
-                .map_err(|res| Invalid(String::from_utf8_lossy(&res.body).into_owned()))?;
-            lines.push(format!(
-                "execution started: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions/{id}",
-                args.project, args.location
-            ));
-        }
-        print_lines(&lines);
-        let state = std::rc::Rc::new(std::cell::RefCell::new(state));
-        let on_log: std::rc::Rc<dyn Fn(String)> = std::rc::Rc::new(|line| print_lines(&[line]));
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        let options = wfsim_server::Options {
-            auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
-            ..wfsim_server::Options::logs(on_log)
-        };
-        wfsim_server::serve_observed(listener, state, epoch, options, shutdown).await;
-        print_lines(&["wfsim: stopped".to_owned()]);
-        Ok(ExitCode::SUCCESS)
-    })
 }

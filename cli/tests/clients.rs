@@ -6,13 +6,11 @@
 //! The libraries are installed on first use into `target/clients-venv` (python3's venv and
 //! pip, from PyPI); a later run reuses them while requirements.txt is unchanged.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{Server, root};
 
 /// `target/clients-venv` with the pinned libraries in it; its python.
 fn venv_python() -> PathBuf {
@@ -55,37 +53,16 @@ fn venv_python() -> PathBuf {
     python
 }
 
-/// `wfsim serve` on a free port; its base URL. Its output is drained on a thread, so the
-/// server never waits on a full pipe.
-fn serve(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wfsim"))
-        .args(["serve", "--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("wfsim serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a first line").expect("text");
-    let base = first
-        .strip_prefix("wfsim serving on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    (child, base)
-}
-
 #[test]
 fn googles_python_clients_deploy_run_and_list_against_wfsim() {
     let python = venv_python();
-    let (mut server, base) = serve(&["--clock", "manual", "--token", "t0k", "--seed", "1"]);
+    let server = Server::start(&["--clock", "manual", "--token", "t0k", "--seed", "1"]);
     let out = Command::new(&python)
         .arg(root().join("clients/python/walkthrough.py"))
-        .args([&base, "t0k"])
+        .args([&server.base, "t0k"])
         .output()
         .expect("python runs");
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.ends_with("ALL OK\n"),

@@ -22,7 +22,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use wfsim_engine::{SimTime, defn};
-use wfsim_server::{Config, State, serve};
+use wfsim_server::durable::StateDir;
+use wfsim_server::grpc::proto::google::cloud::workflows::executions::v1 as ex;
+use wfsim_server::{Config, Options, State, serve_observed};
 
 const REQUESTS: usize = 10_000;
 const CONNECTIONS: usize = 4;
@@ -43,9 +45,21 @@ fn config(addr: SocketAddr) -> Config {
     }
 }
 
-/// Runs a server on its own thread; `Some(path)` is wfsim with a looping execution whose
-/// callback endpoint is at `path`, `None` a bare hyper server.
-fn spawn_server(wfsim: bool) -> (SocketAddr, String) {
+/// What a benchmark server is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A hyper server answering 200, the yardstick.
+    Bare,
+    /// `wfsim serve` with a looping execution awaiting callbacks.
+    Wfsim,
+    /// The same with `--state-dir`: each callback on disk before its answer.
+    Durable,
+}
+
+/// Runs a server on its own thread; its address and the path requests go to (for wfsim,
+/// the looping execution's callback endpoint; its execution is
+/// `/v1/projects/p/locations/l/workflows/loop/executions/…`, found by `execution_path`).
+fn spawn_server(kind: Kind) -> (SocketAddr, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -55,7 +69,7 @@ fn spawn_server(wfsim: bool) -> (SocketAddr, String) {
         tokio::task::LocalSet::new().block_on(&rt, async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            if wfsim {
+            if kind != Kind::Bare {
                 let mut state = State::new(config(addr), 0);
                 state.deploy("loop", defn::load("loop.yaml", LOOP_WORKFLOW).unwrap());
                 state.start_execution(SimTime::ZERO, "loop", None).unwrap();
@@ -73,11 +87,18 @@ fn spawn_server(wfsim: bool) -> (SocketAddr, String) {
                     .to_owned();
                 tx.send((addr, path)).unwrap();
                 let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
-                serve(
+                let mut options = Options::logs(quiet);
+                if kind == Kind::Durable {
+                    let dir =
+                        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-state-dir");
+                    let _ = std::fs::remove_dir_all(&dir);
+                    options.state_dir = Some(Rc::new(StateDir::open(&dir).unwrap().dir));
+                }
+                serve_observed(
                     listener,
                     Rc::new(RefCell::new(state)),
                     tokio::time::Instant::now(),
-                    quiet,
+                    options,
                     std::future::pending(),
                 )
                 .await;
@@ -154,28 +175,123 @@ fn rss_bytes() -> Option<u64> {
 /// times; the warm-up and the rounds stay below that (6 × `REQUESTS`).
 const ROUNDS: usize = 5;
 
+/// The median of some figures.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `GetExecution` over gRPC (HTTP/2, one connection, `CONNECTIONS` calls in flight): calls/s.
+fn drive_grpc(addr: SocketAddr, execution: &str) -> f64 {
+    use prost::Message;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let message = ex::GetExecutionRequest {
+        name: execution.to_owned(),
+        view: 1,
+    }
+    .encode_to_vec();
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&message);
+    let framed = Bytes::from(framed);
+    tokio::task::LocalSet::new().block_on(&rt, async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http2::handshake(LocalExec, TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::task::spawn_local(conn);
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let mut sender = sender.clone();
+            let framed = framed.clone();
+            tasks.push(tokio::task::spawn_local(async move {
+                let mut ok = 0usize;
+                for _ in 0..REQUESTS / CONNECTIONS {
+                    let req = Request::post(format!(
+                        "http://{addr}/google.cloud.workflows.executions.v1.Executions/GetExecution"
+                    ))
+                    .header("content-type", "application/grpc")
+                    .header("te", "trailers")
+                    .body(Full::new(framed.clone()))
+                    .unwrap();
+                    let res = sender.send_request(req).await.unwrap();
+                    let body = res.into_body().collect().await.unwrap();
+                    let status = body.trailers().and_then(|t| t.get("grpc-status").cloned());
+                    if status.as_ref().is_some_and(|s| s == "0") {
+                        ok += 1;
+                    }
+                }
+                ok
+            }));
+        }
+        let mut answered = 0;
+        for t in tasks {
+            answered += t.await.unwrap();
+        }
+        answered as f64 / start.elapsed().as_secs_f64()
+    })
+}
+
+#[derive(Clone, Copy)]
+struct LocalExec;
+
+impl<F: std::future::Future + 'static> hyper::rt::Executor<F> for LocalExec {
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
+}
+
+/// Resident memory per execution awaiting a callback, with `n` of them.
+fn memory_per_execution(n: usize) {
+    let before = rss_bytes();
+    let mut state = State::new(config("127.0.0.1:0".parse().unwrap()), 0);
+    state.deploy("wait", defn::load("wait.yaml", AWAIT_WORKFLOW).unwrap());
+    let start = Instant::now();
+    for _ in 0..n {
+        state.start_execution(SimTime::ZERO, "wait", None).unwrap();
+    }
+    let took = start.elapsed();
+    let after = rss_bytes();
+    match (before, after) {
+        (Some(b), Some(a)) => println!(
+            "  {n} executions awaiting a callback: {:.1} KiB resident each ({:.1} MiB in all; goal <= 16 KiB), started in {:.0} ms",
+            (a.saturating_sub(b)) as f64 / n as f64 / 1024.0,
+            (a.saturating_sub(b)) as f64 / 1048576.0,
+            took.as_secs_f64() * 1e3
+        ),
+        _ => println!("  resident memory: /proc/self/statm is not readable here"),
+    }
+    std::hint::black_box(&state);
+}
+
 fn main() {
     println!(
         "wfsim live-mode bench (release build, loopback, {CONNECTIONS} keep-alive connections)"
     );
-    let (bare_addr, bare_path) = spawn_server(false);
-    let (wfsim_addr, wfsim_path) = spawn_server(true);
-    // Warm both up, then measure them in turns with the same client. On a two-core machine
+    let (bare_addr, bare_path) = spawn_server(Kind::Bare);
+    let (wfsim_addr, wfsim_path) = spawn_server(Kind::Wfsim);
+    let (durable_addr, durable_path) = spawn_server(Kind::Durable);
+    // Warm them up, then measure them in turns with the same client. On a two-core machine
     // one round swings by half; the median of several rounds is the figure.
     drive(bare_addr, &bare_path);
     drive(wfsim_addr, &wfsim_path);
-    let (mut bare, mut live, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    drive(durable_addr, &durable_path);
+    let (mut bare, mut live, mut durable, mut ratios, mut durable_ratios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let b = drive(bare_addr, &bare_path);
         let l = drive(wfsim_addr, &wfsim_path);
+        let d = drive(durable_addr, &durable_path);
         bare.push(b);
         live.push(l);
+        durable.push(d);
         ratios.push(l / b);
+        durable_ratios.push(d / b);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (lo, hi) = (
         ratios.iter().copied().fold(f64::INFINITY, f64::min),
         ratios.iter().copied().fold(0.0, f64::max),
@@ -192,24 +308,25 @@ fn main() {
         "  ratio wfsim / bare:                {:>10.2}  (goal >= 0.7; rounds ranged {lo:.2}-{hi:.2})",
         median(&mut ratios)
     );
-
-    let before = rss_bytes();
-    let mut state = State::new(config("127.0.0.1:0".parse().unwrap()), 0);
-    state.deploy("wait", defn::load("wait.yaml", AWAIT_WORKFLOW).unwrap());
-    let start = Instant::now();
-    for _ in 0..EXECUTIONS {
-        state.start_execution(SimTime::ZERO, "wait", None).unwrap();
-    }
-    let took = start.elapsed();
-    let after = rss_bytes();
-    match (before, after) {
-        (Some(b), Some(a)) => println!(
-            "  {EXECUTIONS} executions awaiting a callback: {:.1} KiB resident each ({:.1} MiB in all), started in {:.0} ms",
-            (a.saturating_sub(b)) as f64 / EXECUTIONS as f64 / 1024.0,
-            (a.saturating_sub(b)) as f64 / 1048576.0,
-            took.as_secs_f64() * 1e3
-        ),
-        _ => println!("  resident memory: /proc/self/statm is not readable here"),
-    }
-    std::hint::black_box(&state);
+    println!(
+        "  with --state-dir (each on disk):   {:>10.0} callbacks/s, ratio {:.2} to bare (goal >= 0.3)",
+        median(&mut durable),
+        median(&mut durable_ratios)
+    );
+    let execution = wfsim_path
+        .split("/callbacks/")
+        .next()
+        .unwrap()
+        .trim_start_matches("/v1/")
+        .to_owned();
+    drive_grpc(wfsim_addr, &execution);
+    let mut grpc: Vec<f64> = (0..ROUNDS)
+        .map(|_| drive_grpc(wfsim_addr, &execution))
+        .collect();
+    println!(
+        "  gRPC GetExecution (HTTP/2):        {:>10.0} calls/s (median of {ROUNDS} rounds)",
+        median(&mut grpc)
+    );
+    memory_per_execution(EXECUTIONS);
+    memory_per_execution(100_000);
 }

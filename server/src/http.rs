@@ -13,6 +13,7 @@ use tokio::time::{Duration, Instant};
 use wfsim_engine::SimTime;
 
 use crate::clock::Resolution;
+use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
@@ -41,6 +42,11 @@ pub struct Options {
     /// answered) before its clock jumps to the next deadline: room for a client to send
     /// the next request of a test before time moves under it.
     pub auto_idle: Duration,
+    /// `--state-dir`: inputs are appended there and synced before their answers go out.
+    pub state_dir: Option<Rc<StateDir>>,
+    /// Server time at the epoch: zero on a first start, later on a restart from a state
+    /// dir (server time goes on from where it stood, by the real clock).
+    pub resumed_at: SimTime,
 }
 
 impl std::fmt::Debug for Options {
@@ -50,6 +56,8 @@ impl std::fmt::Debug for Options {
             .field("on_input", &self.on_input.is_some())
             .field("clock_resolution", &self.clock_resolution)
             .field("auto_idle", &self.auto_idle)
+            .field("state_dir", &self.state_dir)
+            .field("resumed_at", &self.resumed_at)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +71,8 @@ impl Options {
             on_input: None,
             clock_resolution: Duration::from_nanos(1),
             auto_idle: Duration::from_millis(100),
+            state_dir: None,
+            resumed_at: SimTime::ZERO,
         }
     }
 }
@@ -81,6 +91,8 @@ pub struct Shared {
     /// When a request other than a read last began or ended: the auto clock jumps only
     /// once the server has been idle for `auto_idle` since.
     pub last_active: Rc<Cell<Instant>>,
+    /// The first failure to append to the state dir: from then on nothing is answered 200.
+    pub durable_error: Rc<RefCell<Option<String>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -98,7 +110,8 @@ impl Shared {
         let state = self.state.borrow();
         match state.clock_mode() {
             ClockMode::Real => {
-                let ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let elapsed = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let ns = self.options.resumed_at.as_nanos().saturating_add(elapsed);
                 self.resolution().floor(ns)
             }
             ClockMode::Manual | ClockMode::Auto => state.clock_now(),
@@ -126,8 +139,31 @@ impl Shared {
         if let Some(on_journal) = &self.options.on_journal {
             journal.into_iter().for_each(|o| on_journal(o));
         }
+        if let Some(dir) = &self.options.state_dir {
+            for (at, req) in &inputs {
+                if let Err(e) = dir.append(*at, req) {
+                    self.durable_error
+                        .replace(Some(format!("cannot append to the state dir: {e}")));
+                }
+            }
+        }
         if let Some(on_input) = &self.options.on_input {
             inputs.into_iter().for_each(|(at, req)| on_input(at, req));
+        }
+    }
+
+    /// Waits until every input so far is on disk (`--state-dir`); the reason, if it cannot
+    /// be, in which case nothing may be answered as if it were kept.
+    pub async fn make_durable(&self) -> Result<(), String> {
+        if let Some(e) = self.durable_error.borrow().clone() {
+            return Err(e);
+        }
+        match &self.options.state_dir {
+            None => Ok(()),
+            Some(dir) => dir
+                .sync()
+                .await
+                .map_err(|e| format!("cannot sync the state dir: {e}")),
         }
     }
 }
@@ -188,12 +224,8 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
         })
         .collect();
     if grpc {
-        return Ok(grpc_reply(grpc_call(
-            &shared,
-            parts.uri.path(),
-            headers,
-            &body,
-        )));
+        let result = grpc_call(&shared, parts.uri.path(), headers, &body).await;
+        return Ok(grpc_reply(result));
     }
     let api_req = ApiRequest {
         method: parts.method.as_str().to_owned(),
@@ -202,21 +234,32 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
         headers,
         body,
     };
-    Ok(to_hyper(answer(&shared, &api_req)))
+    Ok(to_hyper(answer(&shared, &api_req).await))
 }
 
-/// The API's answer to one request, its outputs handed on.
-fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
+/// The API's answer to one request, its outputs handed on; under `--state-dir`, given
+/// only once the request is on disk.
+async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
     let now = shared.now();
     let res = shared.state.borrow_mut().handle(now, req);
     shared.flush();
     shared.changed.notify_one();
-    res
+    match shared.make_durable().await {
+        Ok(()) => res,
+        Err(e) => {
+            (shared.options.on_log)(format!("ERROR    {e}; the request was answered 500"));
+            ApiResponse::error(
+                500,
+                "INTERNAL",
+                format!("wfsim could not keep this request: {e}"),
+            )
+        }
+    }
 }
 
 /// A gRPC call: transcoded to the REST request it stands for, with the caller's metadata
 /// (the bearer token among it) as its headers.
-fn grpc_call(
+async fn grpc_call(
     shared: &Shared,
     path: &str,
     metadata: Vec<(String, String)>,
@@ -234,7 +277,7 @@ fn grpc_call(
             .into_iter()
             .filter(|(k, _)| !k.starts_with(':') && !k.eq_ignore_ascii_case("content-type")),
     );
-    grpc::answer(call, &answer(shared, &req))
+    grpc::answer(call, &answer(shared, &req).await)
 }
 
 /// A gRPC answer: the framed message, then `grpc-status` (and `grpc-message`) as trailers.

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod durable;
 pub mod grpc;
 mod host;
 mod http;
@@ -55,15 +56,23 @@ pub async fn serve_observed(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) {
+    if options.state_dir.is_some() || options.on_input.is_some() {
+        // Whoever keeps the inputs needs them recorded.
+        state.borrow_mut().record_inputs();
+    }
     let shared = Shared {
         state,
         epoch,
         changed: Rc::new(Notify::new()),
         options,
         in_flight: Rc::default(),
+        durable_error: Rc::default(),
         last_active: Rc::new(Cell::new(Instant::now())),
     };
     shared.flush();
+    if let Err(e) = shared.make_durable().await {
+        (shared.options.on_log)(format!("ERROR    {e}"));
+    }
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
     tokio::pin!(shutdown);
     loop {
@@ -112,8 +121,9 @@ async fn run_timers(shared: Shared) {
         let mode = shared.state.borrow().clock_mode();
         match (mode, next) {
             (ClockMode::Real, Some(t)) => {
-                let at = shared.epoch
-                    + Duration::from_nanos(t.as_nanos() + shared.resolution().tick_ns());
+                let since_epoch = (t.as_nanos() + shared.resolution().tick_ns())
+                    .saturating_sub(shared.options.resumed_at.as_nanos());
+                let at = shared.epoch + Duration::from_nanos(since_epoch);
                 tokio::select! {
                     biased;
                     () = tokio::time::sleep_until(at) => {
@@ -133,6 +143,10 @@ async fn run_timers(shared: Shared) {
                         if shared.in_flight.get() == 0 && Instant::now() >= idle {
                             shared.state.borrow_mut().jump_to_next_deadline();
                             shared.flush();
+                            // The jump is an input: on disk before time moves on.
+                            if let Err(e) = shared.make_durable().await {
+                                (shared.options.on_log)(format!("ERROR    {e}"));
+                            }
                         }
                     }
                     () = shared.changed.notified() => {}

@@ -1,0 +1,260 @@
+//! `wfsim serve`: the runtime, the listener, the state directory and Ctrl-C around
+//! `wfsim_server`. No rules live here.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use wfsim_engine::SimTime;
+use wfsim_server::durable::{Meta, StateDir};
+use wfsim_server::{ClockMode, Config, Options, State};
+
+use crate::{Invalid, print_lines, read};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Workflow definitions to deploy.
+    files: Vec<PathBuf>,
+    /// Port to listen on; 0 picks a free one (the first line printed names it).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    #[arg(long, default_value = "wfsim")]
+    project: String,
+    #[arg(long, default_value = "us-central1")]
+    location: String,
+    /// Accept every request without a token.
+    #[arg(long)]
+    no_auth: bool,
+    /// Start one execution of the (single) workflow at once, with this argument (JSON).
+    #[arg(long, value_name = "ARG_JSON", num_args = 0..=1, default_missing_value = "")]
+    execute: Option<String>,
+    /// Permissions of a service account's tokens, e.g. ci@p=workflows.callbacks.send.
+    #[arg(long, value_name = "SA=PERM,...")]
+    grant: Vec<String>,
+    /// Seed for execution, callback and token ids (default: a random one, printed, so that
+    /// each start mints a different token).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use this as the all-permission token instead of minting one.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// What moves time: `real`; `manual` (only POST /v1/wfsim/clock:advance
+    /// {"seconds": N}); `auto` (as manual, and once no request but reads has come for
+    /// --auto-idle-ms, the clock jumps to the next timer).
+    #[arg(long, value_enum, default_value_t = Clock::Real)]
+    clock: Clock,
+    /// Under --clock auto: how long the server must be idle before time jumps.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    auto_idle_ms: u64,
+    /// Keep every input (deploys, executions, callbacks, cancels, clock moves) in DIR,
+    /// on disk before it is answered; a restart on DIR brings everything back.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Clock {
+    Real,
+    Manual,
+    Auto,
+}
+
+impl From<Clock> for ClockMode {
+    fn from(c: Clock) -> Self {
+        match c {
+            Clock::Real => ClockMode::Real,
+            Clock::Manual => ClockMode::Manual,
+            Clock::Auto => ClockMode::Auto,
+        }
+    }
+}
+
+/// A seed from the operating system, so that a live server's token is not the same on
+/// every start.
+fn random_seed() -> Result<u64, Invalid> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| {
+            Invalid(format!(
+                "cannot read /dev/urandom for a seed (give --seed): {e}"
+            ))
+        })?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+/// The real time now, in Unix nanoseconds: live mode stands in for a real service.
+fn wall_now() -> i128 {
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+}
+
+pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
+    let opened = match &args.state_dir {
+        Some(dir) => Some(StateDir::open(dir).map_err(Invalid)?),
+        None => None,
+    };
+    let meta = opened.as_ref().and_then(|o| o.meta);
+    let seed = match (args.seed, meta) {
+        (Some(given), Some(m)) if given != m.seed => {
+            return Err(Invalid(format!(
+                "--seed {given} differs from the seed {} the state dir was started with",
+                m.seed
+            )));
+        }
+        (_, Some(m)) => m.seed,
+        (Some(given), None) => given,
+        (None, None) => random_seed()?,
+    };
+    let wall_start = meta.map_or_else(wall_now, |m| m.wall_start_unix_nanos);
+    let mut grants = std::collections::BTreeMap::new();
+    for g in &args.grant {
+        let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
+        grants.insert(sa, perms);
+    }
+    let mut workflows = Vec::new();
+    for f in &args.files {
+        let name = f
+            .file_stem()
+            .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
+        workflows.push((name, f.display().to_string(), read(f)?));
+    }
+    if args.execute.is_some() && workflows.len() != 1 {
+        return Err(Invalid(format!(
+            "--execute starts the single deployed workflow, but {} are deployed",
+            workflows.len()
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Invalid(format!("cannot start the runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
+            .await
+            .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
+        let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
+        let base_url = format!("http://{addr}");
+        let clock = ClockMode::from(args.clock);
+        let mut state = State::new(
+            Config {
+                project: args.project.clone(),
+                location: args.location.clone(),
+                base_url: base_url.clone(),
+                seed,
+                auth: !args.no_auth,
+                grants,
+                clock,
+            },
+            wall_start,
+        );
+        let mut lines = vec![format!("wfsim serving on {base_url}")];
+        if args.seed.is_none() && meta.is_none() {
+            lines.push(format!(
+                "seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"
+            ));
+        }
+        if clock != ClockMode::Real {
+            lines.push(format!(
+                "clock: {} (GET {base_url}/v1/wfsim/clock; POST {base_url}/v1/wfsim/clock:advance {{\"seconds\": N}})",
+                clock.as_str()
+            ));
+        }
+        if args.no_auth {
+            lines.push("no auth: every request is accepted (--no-auth)".into());
+        } else if let Some(token) = &args.token {
+            state.adopt_master_token(token);
+            lines.push(format!("token (every permission): {token}"));
+        } else if let Some(token) = state.master_token() {
+            lines.push(format!("token (every permission): {token}"));
+        }
+        // On a restart the server's time goes on from where it stood: by the real clock,
+        // or, on a manual or auto one, from the last input (time did not move meanwhile).
+        let resumed_at = match (&opened, clock) {
+            (None, _) => SimTime::ZERO,
+            (Some(_), ClockMode::Real) => SimTime::from_nanos(
+                u64::try_from((wall_now() - wall_start).max(0)).unwrap_or(u64::MAX),
+            ),
+            (Some(o), _) => o.inputs.iter().map(|(at, _)| *at).max().unwrap_or_default(),
+        };
+        let mut first_start = true;
+        if let Some(o) = &opened {
+            match meta {
+                None => o
+                    .dir
+                    .write_meta(Meta {
+                        seed,
+                        wall_start_unix_nanos: wall_start,
+                    })
+                    .map_err(Invalid)?,
+                Some(_) => {
+                    first_start = false;
+                    state.replay(&o.inputs, resumed_at);
+                    lines.push(format!(
+                        "state dir {}: {} inputs replayed, {} executions back",
+                        o.dir.path().display(),
+                        o.inputs.len(),
+                        state.execution_count()
+                    ));
+                }
+            }
+            state.record_inputs();
+        }
+        // Files are deployed as the Workflows API deploys: each a first revision (a new one
+        // on a restart only if the file changed), its source kept (`sourceContents`), errors
+        // at the file's own line and column.
+        for (name, file, text) in workflows {
+            state
+                .deploy_source(resumed_at, &name, &file, &text)
+                .map_err(|errors| {
+                    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    Invalid(lines.join("\n"))
+                })?;
+            lines.push(format!(
+                "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
+                args.project, args.location
+            ));
+        }
+        let epoch = tokio::time::Instant::now();
+        match &args.execute {
+            Some(_) if !first_start => {
+                lines.push("--execute: not started again on a restart".into());
+            }
+            Some(arg) => {
+                let name = state.workflow_names().remove(0);
+                let argument = (!arg.is_empty()).then(|| arg.clone());
+                let id = state
+                    .start_execution(resumed_at, &name, argument)
+                    .map_err(|res| Invalid(String::from_utf8_lossy(&res.body).into_owned()))?;
+                lines.push(format!(
+                    "execution started: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions/{id}",
+                    args.project, args.location
+                ));
+            }
+            None => {}
+        }
+        print_lines(&lines);
+        let state = Rc::new(RefCell::new(state));
+        let on_log: Rc<dyn Fn(String)> = Rc::new(|line| print_lines(&[line]));
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let options = Options {
+            auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
+            state_dir: opened.map(|o| Rc::new(o.dir)),
+            resumed_at,
+            ..Options::logs(on_log)
+        };
+        wfsim_server::serve_observed(listener, state, epoch, options, shutdown).await;
+        print_lines(&["wfsim: stopped".to_owned()]);
+        Ok(ExitCode::SUCCESS)
+    })
+}
