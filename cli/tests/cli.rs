@@ -53,6 +53,7 @@ fn json_is_exactly_one_object_with_the_documented_keys() {
             "state",
             "result",
             "error",
+            "stack",
             "ended_at",
             "logs",
             "endpoints",
@@ -157,3 +158,4 @@ fn missing_files_and_bad_scenarios_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.yaml: cannot read"));
 }
+

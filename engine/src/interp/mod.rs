@@ -7,6 +7,7 @@
 //! the seeded scheduler then picks which runnable thread goes next (CB-12).
 
 mod blocking;
+mod fault;
 mod frame;
 mod parallel;
 mod retry;
@@ -26,13 +27,14 @@ use crate::callbacks::{
     ExecutionState, WaiterId,
 };
 use crate::defn::Workflow;
-use crate::error::{Raised, Tag, builtin};
+use crate::error::{Failure, Raised, Tag, builtin};
 use crate::ids::IdGen;
 use crate::request::{CallbackRequest, Method, Received};
 use crate::stdlib::{Host, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
+use fault::Fault;
 pub use frame::Frame;
 use runqueue::RunQueue;
 
@@ -119,7 +121,7 @@ enum Wake {
     Callback(Result<Received, Duration>),
     Timer,
     Yield,
-    Child(ThreadId, Result<(), Raised>),
+    Child(ThreadId, Result<(), Fault>),
 }
 
 /// Everything threads share: the clock, the callbacks, logs, ids, and who waits for what.
@@ -142,7 +144,7 @@ pub(crate) struct World {
     parents: BTreeMap<ThreadId, ThreadId>,
     spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     aborted: Vec<ThreadId>,
-    outcome: Option<Result<Value, Raised>>,
+    outcome: Option<Result<Value, Fault>>,
 }
 
 impl World {
@@ -260,7 +262,7 @@ impl World {
     }
 
     /// Branch `tid` ended with `res`; its parent, waiting on its branches, is woken with it.
-    fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Raised>) {
+    fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Fault>) {
         self.push_trace(Trace::BranchEnded {
             thread: tid,
             failed: res.is_err(),
@@ -357,7 +359,8 @@ impl std::fmt::Display for Livelock {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Succeeded(Value),
-    Failed(Raised),
+    /// The uncaught error and where it was raised (SPEC §6, "Where").
+    Failed(Failure),
     Cancelled,
 }
 
@@ -566,7 +569,10 @@ impl Execution {
                     "the execution ran longer than its limit of {EXECUTION_SECS_MAX} s (one year)"
                 ),
             );
-            self.finish(Outcome::Failed(e));
+            self.finish(Outcome::Failed(Failure {
+                error: e,
+                stack: Vec::new(),
+            }));
             return;
         }
         self.world.borrow_mut().callbacks.handle_timeout(now);
@@ -697,12 +703,17 @@ impl Execution {
                 self.finish(match res {
                     Ok(v) => match v.to_json() {
                         Ok(_) => Outcome::Succeeded(v),
-                        Err(what) => Outcome::Failed(builtin(
-                            Tag::TypeError,
-                            format!("the workflow result contains {what}, which has no JSON form"),
-                        )),
+                        Err(what) => Outcome::Failed(Failure {
+                            error: builtin(
+                                Tag::TypeError,
+                                format!(
+                                    "the workflow result contains {what}, which has no JSON form"
+                                ),
+                            ),
+                            stack: Vec::new(),
+                        }),
                     },
-                    Err(e) => Outcome::Failed(e),
+                    Err(e) => Outcome::Failed(e.into_failure()),
                 });
                 return;
             }
