@@ -479,10 +479,16 @@ mod tests {
     fn a_scenario_is_known_by_its_content_in_yaml_or_json() {
         assert!(recognise("s.yaml", "workflow: w.yaml\n"));
         assert!(recognise("s.json", r#"{"workflow": "w.yaml", "seed": 1}"#));
-        assert!(recognise("s.txt", r#"{"workflow": "w.yaml"}"#), "JSON is YAML");
+        assert!(
+            recognise("s.txt", r#"{"workflow": "w.yaml"}"#),
+            "JSON is YAML"
+        );
         assert!(!recognise("w.yaml", "main:\n  steps: []\nworkflow: x\n"));
         assert!(!recognise("w.yaml", "- a:\n    return: 1\n"));
-        assert!(!recognise("w.json", "{\"workflow\": "), "text that does not parse");
+        assert!(
+            !recognise("w.json", "{\"workflow\": "),
+            "text that does not parse"
+        );
         let s = parse_file("s.json", "{\n  \"workflow\": \"w.yaml\"\n}").unwrap();
         assert_eq!(s.workflow, "w.yaml");
         assert_eq!(s.workflow_pos, Pos { line: 2, col: 15 });

@@ -67,8 +67,10 @@ pub enum Next {
     Step(String, Pos),
     /// `next: end`: the subworkflow returns `null`.
     End,
-    Break,
-    Continue,
+    /// `next: break`, and where it was written.
+    Break(Pos),
+    /// `next: continue`, and where it was written.
+    Continue(Pos),
 }
 
 #[derive(Debug)]

@@ -455,8 +455,8 @@ fn jump(next: &Next) -> Flow {
     match next {
         Next::Step(name, _) => Flow::Goto(name.clone()),
         Next::End => Flow::End,
-        Next::Break => Flow::Break,
-        Next::Continue => Flow::Continue,
+        Next::Break(_) => Flow::Break,
+        Next::Continue(_) => Flow::Continue,
     }
 }
 
