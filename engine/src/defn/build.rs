@@ -690,9 +690,15 @@ impl Builder {
                     None => self.err(v.pos, format!("'{k}' names a variable")),
                 },
                 "in" => source = Some(ForSource::In(self.tmpl(v))),
-                "range" => match v.as_seq() {
-                    Some([a, b]) => source = Some(ForSource::Range(self.tmpl(a), self.tmpl(b))),
-                    _ => self.err(v.pos, "'range' is a list of two numbers, [from, to]"),
+                "range" => match (v.as_seq(), self.tmpl(v)) {
+                    (Some([a, b]), _) => {
+                        source = Some(ForSource::Range(self.tmpl(a), self.tmpl(b)))
+                    }
+                    (None, t @ Tmpl::Expr(..)) => source = Some(ForSource::RangeOf(t)),
+                    _ => self.err(
+                        v.pos,
+                        "'range' is a list of two numbers, [from, to], or an expression giving one",
+                    ),
                 },
                 "steps" => steps = Some(self.block(v)),
                 other => {

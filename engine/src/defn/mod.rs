@@ -160,6 +160,9 @@ pub enum ForSource {
     In(Tmpl),
     /// `range: [from, to]`, both ends inclusive.
     Range(Tmpl, Tmpl),
+    /// `range: ${[1, args.n]}`: an expression giving `[from, to]`, evaluated when the loop
+    /// starts.
+    RangeOf(Tmpl),
 }
 
 #[derive(Debug)]

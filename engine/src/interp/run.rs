@@ -347,33 +347,20 @@ impl Interp {
                     other.type_name()
                 ))),
             },
-            ForSource::Range(a, b) => {
-                let (a, b) = (self.eval(frame, a)?, self.eval(frame, b)?);
-                match (a, b) {
-                    (Value::Int(a), Value::Int(b)) => {
-                        range_within_limit(b as f64 - a as f64)?;
-                        Ok((a..=b).map(Value::Int).collect())
-                    }
-                    (
-                        a @ (Value::Int(_) | Value::Double(_)),
-                        b @ (Value::Int(_) | Value::Double(_)),
-                    ) => {
-                        let (x, y) = (num(&a), num(&b));
-                        range_within_limit(y - x)?;
-                        let n = if x <= y {
-                            (y - x).floor() as u64 + 1
-                        } else {
-                            0
-                        };
-                        Ok((0..n).map(|k| Value::Double(x + k as f64)).collect())
-                    }
-                    (a, b) => Err(type_error(format!(
-                        "'range' needs two numbers, got {} and {}",
-                        a.type_name(),
-                        b.type_name()
-                    ))),
+            ForSource::Range(a, b) => range_values(self.eval(frame, a)?, self.eval(frame, b)?),
+            ForSource::RangeOf(t) => match self.eval(frame, t)? {
+                Value::List(ends) if ends.len() == 2 => {
+                    range_values(ends[0].clone(), ends[1].clone())
                 }
-            }
+                Value::List(ends) => Err(value_error(format!(
+                    "'range' needs a list of two numbers, [from, to]; got a list of {}",
+                    ends.len()
+                ))),
+                other => Err(type_error(format!(
+                    "'range' needs a list of two numbers, [from, to]; got {}",
+                    other.type_name()
+                ))),
+            },
         }
     }
 
@@ -405,6 +392,32 @@ impl Interp {
         let updated = set_in(root, &keys, value)?;
         frame.set(&target.root, limits::check_value(&what, updated)?);
         Ok(())
+    }
+}
+
+/// The values of `range: [a, b]`: integers when both ends are, else doubles; both ends
+/// inclusive; the span within [`limits::RANGE_SPAN_MAX`].
+fn range_values(a: Value, b: Value) -> Result<Vec<Value>, Raised> {
+    match (a, b) {
+        (Value::Int(a), Value::Int(b)) => {
+            range_within_limit(b as f64 - a as f64)?;
+            Ok((a..=b).map(Value::Int).collect())
+        }
+        (a @ (Value::Int(_) | Value::Double(_)), b @ (Value::Int(_) | Value::Double(_))) => {
+            let (x, y) = (num(&a), num(&b));
+            range_within_limit(y - x)?;
+            let n = if x <= y {
+                (y - x).floor() as u64 + 1
+            } else {
+                0
+            };
+            Ok((0..n).map(|k| Value::Double(x + k as f64)).collect())
+        }
+        (a, b) => Err(type_error(format!(
+            "'range' needs two numbers, got {} and {}",
+            a.type_name(),
+            b.type_name()
+        ))),
     }
 }
 
