@@ -313,3 +313,19 @@ fn an_empty_json_file_is_refused_at_line_1_column_1() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{empty}:1:1: invalid JSON")), "{err}");
 }
+
+#[test]
+fn a_scenarios_workflow_is_named_without_dot_dot() {
+    let dir = Scratch::new("tidy-path");
+    std::fs::create_dir_all(dir.0.join("scenarios")).unwrap();
+    std::fs::create_dir_all(dir.0.join("workflows")).unwrap();
+    let flow = dir.file("workflows/flow.yaml", UPPER);
+    let scenario = dir.file(
+        "scenarios/s.yaml",
+        "workflow: ../workflows/flow.yaml\nexpect: {state: FAILED}\n",
+    );
+    let out = wfsim(&["run", &scenario]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("(main, {flow}:6:7)")), "{text}");
+}

@@ -954,10 +954,14 @@ impl Builder {
                 if let Next::Step(target, pos) = n {
                     let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
                     if !found {
+                        let visible = scopes
+                            .iter()
+                            .flat_map(|b| b.iter().map(|s| s.name.as_str()));
+                        let hint = did_you_mean(&target, visible);
                         self.err(
                             pos,
                             format!(
-                                "'next: {target}' names no step of this block or an enclosing one"
+                                "'next: {target}' names no step of this block or an enclosing one{hint}"
                             ),
                         );
                     }

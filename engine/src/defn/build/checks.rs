@@ -359,6 +359,12 @@ mod tests {
             "{errs:?}"
         );
         assert!(errors("- a:\n    bogus: 1\n")[0].ends_with("in step 'a'"));
+        assert_eq!(
+            errors("- first:\n    next: secnod\n- second:\n    return: 1\n"),
+            [
+                "w.yaml:2:11: 'next: secnod' names no step of this block or an enclosing one; did you mean 'second'?"
+            ]
+        );
     }
 
     #[test]
