@@ -438,10 +438,11 @@ impl Builder {
             let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
             for (k, _) in &arg_list {
                 if !names.contains(&k.as_str()) {
+                    let hint = did_you_mean(k, names.iter().copied());
                     self.err(
                         n.pos,
                         format!(
-                            "{func} has no argument '{k}' (it takes: {})",
+                            "{func} has no argument '{k}' (it takes: {}){hint}",
                             names.join(", ")
                         ),
                     );
@@ -909,10 +910,11 @@ impl Builder {
                         if !sub.params.iter().any(|p| &p.name == arg) {
                             let names: Vec<&str> =
                                 sub.params.iter().map(|p| p.name.as_str()).collect();
+                            let hint = did_you_mean(arg, names.iter().copied());
                             self.err(
                                 call.pos,
                                 format!(
-                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {})",
+                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {}){hint}",
                                     sub.name,
                                     names.join(", ")
                                 ),

@@ -365,6 +365,19 @@ mod tests {
                 "w.yaml:2:11: 'next: secnod' names no step of this block or an enclosing one; did you mean 'second'?"
             ]
         );
+        assert_eq!(
+            errors("- a:\n    call: text.to_upper\n    args: {sorce: x}\n"),
+            [
+                "w.yaml:2:11: text.to_upper has no argument 'sorce' (it takes: source); did you mean 'source'?"
+            ]
+        );
+        let sub = "main:\n  steps:\n    - a:\n        call: greet\n        args: {nmae: x, name: y}\ngreet:\n  params: [name]\n  steps:\n    - r:\n        return: 1\n";
+        assert_eq!(
+            errors(sub),
+            [
+                "w.yaml:4:9: subworkflow 'greet' has no parameter 'nmae' (it takes: name); did you mean 'name'?"
+            ]
+        );
     }
 
     #[test]
