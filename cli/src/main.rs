@@ -1,10 +1,13 @@
 //! `wfsim`: run Google Cloud Workflows definitions with callbacks under simulated time.
 //!
-//! - `wfsim run FILE [--seed N] [--arg JSON] [--json]`: a workflow runs with no requests; a
-//!   scenario runs its script and checks its expectations.
-//! - `wfsim check FILE...`: deploy-time checks only.
+//! - `wfsim run FILE [--seed N] [--arg JSON] [--json]`: a workflow runs with no requests and
+//!   must succeed; a scenario runs its script and checks its expectations (SUCCEEDED when it
+//!   states no `state`). A file is a scenario by its content (`scenario::recognise`).
+//! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
+//!   it names.
 //!
-//! Exit codes: 0 ran and every expectation held; 1 an expectation failed; 2 invalid input.
+//! Exit codes: 0 ran and every expectation held; 1 an expectation failed (a workflow run
+//! alone expects SUCCEEDED); 2 invalid input.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,10 +16,12 @@ use std::rc::Rc;
 use clap::{Parser, Subcommand};
 
 mod serve;
-use wfsim_engine::defn::{self, Syntax, Workflow};
+use wfsim_engine::defn::{self, Workflow};
+use wfsim_engine::error;
+use wfsim_engine::interp::Outcome;
 use wfsim_engine::runner::{self, RunConfig};
 use wfsim_engine::scenario::{self, Scenario};
-use wfsim_engine::{Value, WallClock, report};
+use wfsim_engine::{ExecutionState, Value, WallClock, report};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,7 +39,7 @@ enum Command {
     /// Run a workflow (with no requests) or a scenario (with its script) and print what
     /// happened, when.
     Run {
-        /// A workflow definition (.yaml, .json) or a scenario (.yaml with `workflow:`).
+        /// A workflow definition or a scenario (a map with `workflow:`), YAML or JSON.
         file: PathBuf,
         /// Seed for ids and branch scheduling (overrides the scenario's).
         #[arg(long)]
@@ -46,7 +51,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the deploy-time checks on workflow definitions.
+    /// Run the deploy-time checks on workflow definitions, and on scenarios with the
+    /// workflow each names.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -85,9 +91,8 @@ pub(crate) fn read(path: &Path) -> Result<String, Invalid> {
         .map_err(|e| Invalid(format!("{}: cannot read: {e}", path.display())))
 }
 
-fn load_workflow(path: &Path) -> Result<Workflow, Invalid> {
-    let text = read(path)?;
-    defn::load(&path.display().to_string(), &text).map_err(|errors| {
+fn load_workflow_text(path: &Path, text: &str) -> Result<Workflow, Invalid> {
+    defn::load(&path.display().to_string(), text).map_err(|errors| {
         Invalid(
             errors
                 .iter()
@@ -98,18 +103,61 @@ fn load_workflow(path: &Path) -> Result<Workflow, Invalid> {
     })
 }
 
-/// A YAML map with a `workflow` key is a scenario; anything else is a workflow.
-fn is_scenario(path: &Path, text: &str) -> bool {
+/// The file at `path` (holding `text`), when it is a scenario: the scenario, and the path of
+/// the workflow it names.
+fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, Invalid> {
     let name = path.display().to_string();
-    if Syntax::of_path(&name) == Syntax::Json {
-        return false;
+    if !scenario::recognise(&name, text) {
+        return Ok(None);
     }
-    match defn::tree::parse(text, Syntax::Yaml) {
-        Ok(root) => root
-            .as_map()
-            .is_some_and(|m| m.iter().any(|(k, _, _)| k == "workflow")),
-        Err(_) => false,
+    let s = scenario::parse_file(&name, text)
+        .map_err(|e| Invalid(format!("{name}:{}: {}", e.pos, e.message)))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let joined = base.join(&s.workflow);
+    // `scenarios/../workflows/w.yaml` is named `workflows/w.yaml` when both are one file.
+    let tidy = tidy_path(&joined);
+    let same = |a: &Path, b: &Path| {
+        std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
+    };
+    let workflow = if same(&tidy, &joined) { tidy } else { joined };
+    Ok(Some((s, workflow)))
+}
+
+/// `a/b/../c` as `a/c`, lexically (after a symbolic link the two may differ: the caller
+/// checks); a leading `..` stays.
+fn tidy_path(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir if !out.is_empty() => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
     }
+    out.iter().collect()
+}
+
+/// The workflow scenario `s` (in the file `path`) names; a file that cannot be read is an
+/// error at the scenario's `workflow:` line.
+fn scenario_workflow(path: &Path, s: &Scenario, workflow: &Path) -> Result<Workflow, Invalid> {
+    let text = std::fs::read_to_string(workflow).map_err(|e| {
+        let resolved = workflow.display().to_string();
+        let also = if resolved == s.workflow {
+            String::new()
+        } else {
+            format!(" ({resolved})")
+        };
+        Invalid(format!(
+            "{}:{}: cannot read the workflow '{}'{also}: {e}",
+            path.display(),
+            s.workflow_pos,
+            s.workflow,
+        ))
+    })?;
+    load_workflow_text(workflow, &text)
 }
 
 fn run(
@@ -119,15 +167,14 @@ fn run(
     json: bool,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
-    let (workflow_path, mut scenario) = if is_scenario(path, &text) {
-        let s = scenario::parse(&text)
-            .map_err(|e| Invalid(format!("{}:{}: {}", path.display(), e.pos, e.message)))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        (base.join(&s.workflow), Some(s))
-    } else {
-        (path.to_path_buf(), None)
+    let (workflow_path, workflow, mut scenario) = match as_scenario(path, &text)? {
+        Some((s, workflow_path)) => {
+            let workflow = scenario_workflow(path, &s, &workflow_path)?;
+            (workflow_path, workflow, Some(s))
+        }
+        None => (path.to_path_buf(), load_workflow_text(path, &text)?, None),
     };
-    let workflow = load_workflow(&workflow_path)?;
+    let file = workflow.file.to_string();
     let mut config = scenario.as_ref().map_or(
         RunConfig {
             seed: 0,
@@ -156,10 +203,15 @@ fn run(
         .map(|s| (s.requests.clone(), s.services.clone()))
         .unwrap_or_default();
     let run = runner::run_with_services(Rc::new(workflow), &name, &config, &script, &services);
-    let failures = scenario
-        .as_ref()
-        .map(|s| scenario::check(s, &run))
-        .unwrap_or_default();
+    let failures = match &scenario {
+        Some(s) => scenario::check(s, &run),
+        // A workflow run alone must succeed: a FAILED run exiting 0 would pass CI.
+        None if run.execution.state() != ExecutionState::Succeeded => vec![format!(
+            "state {}, expected SUCCEEDED (a workflow run alone must succeed)",
+            run.execution.state()
+        )],
+        None => Vec::new(),
+    };
     let mut out = Vec::new();
     if json {
         out.push(report::to_json(&run, &failures).to_string());
@@ -170,6 +222,17 @@ fn run(
             config.seed
         ));
         out.extend(report::timeline(&run));
+        if let Some(Outcome::Failed(f)) = run.execution.outcome() {
+            let what = error::message(f).unwrap_or_else(|| scenario::show(f));
+            out.push(if f.stack.is_empty() {
+                format!("error: {what}")
+            } else {
+                format!(
+                    "error {}: {what}",
+                    report::stack_text(&f.stack, Some(&file))
+                )
+            });
+        }
         if scenario.is_some() {
             if failures.is_empty() {
                 out.push("expectations: all held".into());
@@ -177,6 +240,8 @@ fn run(
                 out.push(format!("expectations: {} failed", failures.len()));
                 out.extend(failures.iter().map(|f| format!("  - {f}")));
             }
+        } else if !failures.is_empty() {
+            out.extend(failures.iter().cloned());
         }
     }
     print_lines(&out);
@@ -201,8 +266,8 @@ pub(crate) fn print_lines(lines: &[String]) {
 fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     let mut errors = Vec::new();
     for f in files {
-        match load_workflow(f) {
-            Ok(_) => print_lines(&[format!("{}: ok", f.display())]),
+        match check_one(f) {
+            Ok(line) => print_lines(&[line]),
             Err(Invalid(msg)) => errors.push(msg),
         }
     }
@@ -210,5 +275,24 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
         Ok(ExitCode::SUCCESS)
     } else {
         Err(Invalid(errors.join("\n")))
+    }
+}
+
+/// Checks one file: a workflow, or a scenario and the workflow it names.
+fn check_one(path: &Path) -> Result<String, Invalid> {
+    let text = read(path)?;
+    match as_scenario(path, &text)? {
+        Some((s, workflow)) => {
+            scenario_workflow(path, &s, &workflow)?;
+            Ok(format!(
+                "{}: ok (scenario; workflow {}: ok)",
+                path.display(),
+                workflow.display()
+            ))
+        }
+        None => {
+            load_workflow_text(path, &text)?;
+            Ok(format!("{}: ok", path.display()))
+        }
     }
 }

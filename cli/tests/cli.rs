@@ -53,6 +53,7 @@ fn json_is_exactly_one_object_with_the_documented_keys() {
             "state",
             "result",
             "error",
+            "stack",
             "ended_at",
             "logs",
             "endpoints",
@@ -206,4 +207,175 @@ fn run_with_scripted_services_lists_calls_and_callbacks() {
         text.contains("7200.2s  service 0 callback request POST endpoint 0 -> 404"),
         "{text}"
     );
+}
+
+/// A scratch directory of files for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("wfsim-cli-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn file(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const UPPER: &str = "main:\n  steps:\n    - init:\n        assign:\n          - n: 1\n    - upper:\n        assign:\n          - s: ${text.to_upper(n)}\n";
+
+#[test]
+fn ex_6_a_workflow_run_alone_that_fails_exits_1_and_says_where() {
+    let dir = Scratch::new("where");
+    let flow = dir.file("flow.yaml", UPPER);
+    let out = wfsim(&["run", &flow]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "error at step 'upper' (main, {flow}:6:7): text.to_upper: needs a string"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("state FAILED, expected SUCCEEDED (a workflow run alone must succeed)"),
+        "{text}"
+    );
+    // A workflow that succeeds alone still exits 0.
+    let ok = wfsim(&["run", &path("workflows/language_tour.yaml")]);
+    assert_eq!(ok.status.code(), Some(0));
+}
+
+#[test]
+fn ex_6_json_keeps_the_whole_error_and_its_stack() {
+    let dir = Scratch::new("json-error");
+    let flow = dir.file(
+        "flow.yaml",
+        "main:\n  steps:\n    - go:\n        call: sub\nsub:\n  steps:\n    - fail:\n        raise:\n          code: 500\n          message: upstream down\n          body: {retry_after: 30}\n          tags: [HttpError]\n",
+    );
+    let out = wfsim(&["run", &flow, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["error"],
+        serde_json::json!({"body": {"retry_after": 30}, "code": 500, "message": "upstream down", "tags": ["HttpError"]})
+    );
+    assert_eq!(
+        v["stack"],
+        serde_json::json!([
+            {"step": "fail", "routine": "sub", "position": {"line": 7, "column": 7}},
+            {"step": "go", "routine": "main", "position": {"line": 3, "column": 7}},
+        ])
+    );
+    assert_eq!(v["expectations"]["passed"], false);
+}
+
+#[test]
+fn a_json_scenario_is_recognised_by_its_content() {
+    let dir = Scratch::new("json-scenario");
+    dir.file("flow.yaml", UPPER);
+    let scenario = dir.file(
+        "x.scenario.json",
+        r#"{"workflow": "flow.yaml", "expect": {"state": "FAILED", "error_tags": ["TypeError"]}}"#,
+    );
+    let out = wfsim(&["run", &scenario]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).ends_with("expectations: all held\n"));
+    let out = wfsim(&["check", &scenario]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).contains("x.scenario.json: ok (scenario; workflow"),
+        "{}",
+        stdout(&out)
+    );
+    // A map with `main` is a workflow even if it has a `workflow` key.
+    let wf = dir.file(
+        "odd.json",
+        r#"{"main": {"steps": [{"done": {"return": 1}}]}, "workflow": {"steps": [{"x": {"return": 2}}]}}"#,
+    );
+    let out = wfsim(&["run", &wf, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["result"], 1);
+}
+
+#[test]
+fn check_of_a_scenario_checks_the_workflow_it_names() {
+    let dir = Scratch::new("check-scenario");
+    let bad = dir.file("bad.yaml", "- a:\n    next: nowhere\n");
+    let scenario = dir.file("s.yaml", "workflow: bad.yaml\n");
+    let out = wfsim(&["check", &scenario]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{bad}:2:11:")), "{err}");
+}
+
+#[test]
+fn a_scenario_naming_a_missing_workflow_says_which_line_named_it() {
+    let dir = Scratch::new("missing-workflow");
+    let scenario = dir.file("s.yaml", "description: d\nworkflow: nowhere.yaml\n");
+    for cmd in ["run", "check"] {
+        let out = wfsim(&[cmd, &scenario]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "{scenario}:2:11: cannot read the workflow 'nowhere.yaml'"
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_scenario_without_a_state_expects_succeeded() {
+    let dir = Scratch::new("default-state");
+    dir.file("flow.yaml", UPPER);
+    let scenario = dir.file("s.yaml", "workflow: flow.yaml\n");
+    let out = wfsim(&["run", &scenario]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("state FAILED, expected SUCCEEDED (the scenario states no 'state'"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_empty_json_file_is_refused_at_line_1_column_1() {
+    let dir = Scratch::new("empty-json");
+    let empty = dir.file("empty.json", "");
+    let out = wfsim(&["check", &empty]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{empty}:1:1: invalid JSON")), "{err}");
+}
+
+#[test]
+fn a_scenarios_workflow_is_named_without_dot_dot() {
+    let dir = Scratch::new("tidy-path");
+    std::fs::create_dir_all(dir.0.join("scenarios")).unwrap();
+    std::fs::create_dir_all(dir.0.join("workflows")).unwrap();
+    let flow = dir.file("workflows/flow.yaml", UPPER);
+    let scenario = dir.file(
+        "scenarios/s.yaml",
+        "workflow: ../workflows/flow.yaml\nexpect: {state: FAILED}\n",
+    );
+    let out = wfsim(&["run", &scenario]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("(main, {flow}:6:7)")), "{text}");
 }

@@ -117,7 +117,7 @@ pub fn check(p: &Policy) -> Result<(), String> {
     };
     let run = runner::run(Rc::new(wf), "backoff", &config, &[]);
     let error = match run.execution.outcome() {
-        Some(Outcome::Failed(e)) => e.clone(),
+        Some(Outcome::Failed(e)) => e.error.clone(),
         other => {
             return Err(format!(
                 "the step always raises, but the run ended {other:?}"

@@ -250,7 +250,7 @@ fn compare(ex: &Execution, expected: &Json) -> Result<(), String> {
 fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Succeeded(v) => format!("SUCCEEDED with {v:?}"),
-        Outcome::Failed(e) => format!("FAILED with {e:?}"),
+        Outcome::Failed(e) => format!("FAILED with {:?}", e.error),
         Outcome::Cancelled => "CANCELLED".into(),
     }
 }

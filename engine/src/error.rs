@@ -3,6 +3,9 @@
 //! A workflow can raise any value (`raise: "boom"`); the built-in errors are maps
 //! `{message, tags}` (SPEC §6), made by [`builtin`].
 
+use std::ops::Deref;
+
+use crate::defn::Pos;
 use crate::value::Value;
 
 /// The built-in error tags of SPEC §6.
@@ -41,6 +44,42 @@ impl Tag {
 
 /// A raised value in flight.
 pub type Raised = Value;
+
+/// One frame of where an error happened: a step of a routine (`main` or a subworkflow) and
+/// where the step is written, like GCP's `stackTrace.elements[]` (`step`, `routine`,
+/// `position`). In a routine, the step is the innermost one that was running: a step inside
+/// `steps`, a `for` body, a `try` or a parallel branch, not the step that holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackElement {
+    pub step: String,
+    pub routine: String,
+    /// The step's name as written in the definition.
+    pub pos: Pos,
+}
+
+/// An execution's uncaught error: the raised value whole, and where it was raised,
+/// innermost first (SPEC §6, "Where"). Reads as the raised value (`Deref`), so code that
+/// only wants the value need not know the stack.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub error: Raised,
+    /// Innermost first: the step that raised, then the call step of each caller out to
+    /// `main`. Empty for an error no step raised (the one-year limit, EX-5).
+    pub stack: Vec<StackElement>,
+}
+
+impl Deref for Failure {
+    type Target = Raised;
+    fn deref(&self) -> &Raised {
+        &self.error
+    }
+}
+
+impl PartialEq<Value> for Failure {
+    fn eq(&self, other: &Value) -> bool {
+        self.error == *other
+    }
+}
 
 /// A built-in error: `{message: "...", tags: ["TypeError"]}`.
 pub fn builtin(tag: Tag, message: impl Into<String>) -> Raised {

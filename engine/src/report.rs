@@ -4,7 +4,7 @@
 use serde_json::{Value as Json, json};
 
 use crate::callbacks::EndpointIdx;
-use crate::error;
+use crate::error::StackElement;
 use crate::http::Target;
 use crate::interp::{Outcome, Trace};
 use crate::runner::Run;
@@ -16,19 +16,57 @@ fn secs(t: SimTime) -> Json {
     json!(t.as_secs_f64())
 }
 
-/// `wfsim run --json`: exactly one object, keys in the documented order.
+/// A stack (innermost first) as JSON, each element as GCP's `stackTrace.elements[]` has it:
+/// `{step, routine, position: {line, column}}` (no `length`: wfsim keeps none).
+pub fn stack_json(stack: &[StackElement]) -> Json {
+    Json::Array(
+        stack
+            .iter()
+            .map(|e| {
+                json!({
+                    "step": e.step,
+                    "routine": e.routine,
+                    "position": {"line": e.pos.line, "column": e.pos.col},
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A stack (innermost first) in a sentence: `at step 'upper' (main, flow.yaml:7:9), called
+/// from step 'go' (main, flow.yaml:3:5)`, positions in `file`; without a file, no positions
+/// (the timeline's form, the same for a workflow's YAML and JSON spellings).
+pub fn stack_text(stack: &[StackElement], file: Option<&str>) -> String {
+    let place = |e: &StackElement| match file {
+        Some(f) => format!("step '{}' ({}, {f}:{})", e.step, e.routine, e.pos),
+        None => format!("step '{}' ({})", e.step, e.routine),
+    };
+    let mut parts = stack.iter();
+    let Some(first) = parts.next() else {
+        return String::new();
+    };
+    let mut out = format!("at {}", place(first));
+    for e in parts {
+        out.push_str(&format!(", called from {}", place(e)));
+    }
+    out
+}
+
+/// `wfsim run --json`: exactly one object, keys in the documented order. `error` is the
+/// raised value whole (a map keeps every field: `code`, `body`, …), `stack` where it was
+/// raised, innermost first.
 pub fn to_json(run: &Run, failures: &[String]) -> Json {
     let ex = &run.execution;
-    let (result, err) = match ex.outcome() {
-        Some(Outcome::Succeeded(v)) => (v.to_json().unwrap_or(Json::Null), Json::Null),
-        Some(Outcome::Failed(e)) => (
+    let (result, err, stack) = match ex.outcome() {
+        Some(Outcome::Succeeded(v)) => (v.to_json().unwrap_or(Json::Null), Json::Null, Json::Null),
+        Some(Outcome::Failed(f)) => (
             Json::Null,
-            json!({
-                "message": error::message(e).unwrap_or_else(|| show(e)),
-                "tags": error::tags(e),
-            }),
+            f.error
+                .to_json()
+                .unwrap_or_else(|_| Json::String(show(&f.error))),
+            stack_json(&f.stack),
         ),
-        _ => (Json::Null, Json::Null),
+        _ => (Json::Null, Json::Null, Json::Null),
     };
     let logs: Vec<Json> = ex
         .logs()
@@ -69,6 +107,7 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
         "state": ex.state().as_str(),
         "result": result,
         "error": err,
+        "stack": stack,
         "ended_at": ex.ended_at().map_or(Json::Null, secs),
         "logs": logs,
         "endpoints": endpoints,
@@ -210,7 +249,12 @@ pub fn timeline(run: &Run) -> Vec<String> {
             Trace::Ended { state } => {
                 let detail = match ex.outcome() {
                     Some(Outcome::Succeeded(v)) => format!(" result: {}", show(v)),
-                    Some(Outcome::Failed(e)) => format!(" error: {}", show(e)),
+                    Some(Outcome::Failed(f)) if f.stack.is_empty() => {
+                        format!(" error: {}", show(f))
+                    }
+                    Some(Outcome::Failed(f)) => {
+                        format!(" error: {} {}", show(f), stack_text(&f.stack, None))
+                    }
                     _ => String::new(),
                 };
                 format!("execution {state}{detail}")

@@ -17,7 +17,7 @@
 //! services: [...]                              # optional: scripted services, see `services`
 //! cancel_at: 100                               # optional
 //! expect:                                      # all optional
-//!   state: SUCCEEDED
+//!   state: SUCCEEDED                           # when not given: SUCCEEDED
 //!   result: {...}
 //!   error_tags: [TimeoutError]
 //!   ended_at: 5
@@ -26,6 +26,9 @@
 //!                                                # the keys it gives (HT-8)
 //! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
 //! ```
+//!
+//! The same map may be written as JSON. A file is a scenario by its content, not its name
+//! ([`recognise`]): a map with `workflow` and no `main`.
 
 use crate::callbacks::ExecutionState;
 use crate::defn::tree::{self, Node, Pos, Syntax};
@@ -40,6 +43,8 @@ use crate::value::Value;
 pub struct Scenario {
     /// As written: relative to the scenario file.
     pub workflow: String,
+    /// Where `workflow` names it, for errors about the workflow file.
+    pub workflow_pos: Pos,
     pub seed: u64,
     pub argument: Option<Value>,
     pub start_time: WallClock,
@@ -55,6 +60,7 @@ pub struct Scenario {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expect {
+    /// `None`: SUCCEEDED is expected all the same ([`check`]).
     pub state: Option<ExecutionState>,
     pub result: Option<Value>,
     pub error_tags: Option<Vec<String>>,
@@ -137,13 +143,36 @@ fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], Scenari
     })
 }
 
+/// Whether the file `name` holding `text` is a scenario: a YAML or JSON map (JSON when the
+/// name ends in `.json`) with a `workflow` key and no `main` key. Anything else, text that
+/// does not parse included, is a workflow definition, whose loader says what is wrong.
+pub fn recognise(name: &str, text: &str) -> bool {
+    match tree::parse(text, Syntax::of_path(name)) {
+        Ok(root) => root.as_map().is_some_and(|m| {
+            m.iter().any(|(k, _, _)| k == "workflow") && !m.iter().any(|(k, _, _)| k == "main")
+        }),
+        Err(_) => false,
+    }
+}
+
+/// A scenario written in YAML.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-    let root = tree::parse(text, Syntax::Yaml).map_err(|e| ScenarioError {
+    parse_as(text, Syntax::Yaml)
+}
+
+/// A scenario in the file `name`: JSON when the name ends in `.json`, else YAML.
+pub fn parse_file(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_as(text, Syntax::of_path(name))
+}
+
+fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
+    let root = tree::parse(text, syntax).map_err(|e| ScenarioError {
         pos: e.pos,
         message: e.message,
     })?;
     let mut s = Scenario {
         workflow: String::new(),
+        workflow_pos: root.pos,
         seed: 0,
         argument: None,
         start_time: WallClock::DEFAULT,
@@ -159,6 +188,7 @@ pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
         match key.as_str() {
             "workflow" => {
                 s.workflow = string(v, key)?;
+                s.workflow_pos = v.pos;
                 has_workflow = true;
             }
             "seed" => match v.to_value() {
@@ -374,10 +404,16 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     let e = &scenario.expect;
-    if let Some(state) = e.state {
-        if ex.state() != state {
+    match e.state {
+        Some(state) if ex.state() != state => {
             failures.push(format!("state {}, expected {state}", ex.state()));
         }
+        None if ex.state() != ExecutionState::Succeeded => failures.push(format!(
+            "state {}, expected SUCCEEDED (the scenario states no 'state'; say `expect: {{state: {}}}` if that is intended)",
+            ex.state(),
+            ex.state()
+        )),
+        _ => {}
     }
     if let Some(want) = &e.result {
         match ex.outcome() {
@@ -507,6 +543,27 @@ mod tests {
             LogPayload::Text("hi".into())
         );
         assert_eq!(s.covers, vec!["CB-5"]);
+    }
+
+    #[test]
+    fn a_scenario_is_known_by_its_content_in_yaml_or_json() {
+        assert!(recognise("s.yaml", "workflow: w.yaml\n"));
+        assert!(recognise("s.json", r#"{"workflow": "w.yaml", "seed": 1}"#));
+        assert!(
+            recognise("s.txt", r#"{"workflow": "w.yaml"}"#),
+            "JSON is YAML"
+        );
+        assert!(!recognise("w.yaml", "main:\n  steps: []\nworkflow: x\n"));
+        assert!(!recognise("w.yaml", "- a:\n    return: 1\n"));
+        assert!(
+            !recognise("w.json", "{\"workflow\": "),
+            "text that does not parse"
+        );
+        let s = parse_file("s.json", "{\n  \"workflow\": \"w.yaml\"\n}").unwrap();
+        assert_eq!(s.workflow, "w.yaml");
+        assert_eq!(s.workflow_pos, Pos { line: 2, col: 15 });
+        let e = parse_file("s.json", "{\"workflow\": 1,}").unwrap_err();
+        assert!(e.message.contains("invalid JSON"), "{e:?}");
     }
 
     #[test]

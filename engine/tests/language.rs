@@ -45,7 +45,7 @@ fn run_err(yaml: &str, want_tags: &[&str]) -> Value {
     match run.execution.outcome() {
         Some(Outcome::Failed(e)) => {
             assert_eq!(tags(e), want_tags, "{yaml}\n{e:?}");
-            e.clone()
+            e.error.clone()
         }
         other => panic!("{yaml}\nexpected failure, got {other:?}"),
     }

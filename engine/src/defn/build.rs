@@ -11,6 +11,9 @@ use super::*;
 use crate::expr::{self, Expr};
 use crate::stdlib::{DEFAULT_BACKOFF, table};
 
+mod checks;
+use checks::did_you_mean;
+
 pub use crate::limits::{ASSIGNMENTS_MAX, BRANCHES_MAX, CONDITIONS_MAX, EXPRESSION_CHARS_MAX};
 
 /// The built-in retry predicates (RT-1).
@@ -68,6 +71,8 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
         };
         let Some(sub) = sub else { continue };
         b.check_jumps(&sub.steps, &mut Vec::new());
+        b.check_loop_exits(&sub.steps, false);
+        b.check_shared(&sub);
         if name == "main" {
             if sub.params.len() > 1 {
                 b.err(
@@ -108,6 +113,15 @@ impl Builder {
         });
     }
 
+    /// "did you mean" over the library's functions and this workflow's subworkflows.
+    fn name_hint(&self, name: &str) -> String {
+        let library = table::FUNCTIONS.iter().map(|f| f.name);
+        did_you_mean(
+            name,
+            library.chain(self.subworkflows.iter().map(String::as_str)),
+        )
+    }
+
     fn subworkflow(&mut self, name: &str, pos: Pos, body: &Node) -> Option<Subworkflow> {
         let Some(entries) = body.as_map() else {
             self.err(
@@ -122,10 +136,13 @@ impl Builder {
             match key.as_str() {
                 "params" => params = self.params(value),
                 "steps" => steps = Some(self.block(value)),
-                other => self.err(
-                    *kpos,
-                    format!("unknown key '{other}' in subworkflow '{name}'"),
-                ),
+                other => {
+                    let hint = did_you_mean(other, ["params", "steps"]);
+                    self.err(
+                        *kpos,
+                        format!("unknown key '{other}' in subworkflow '{name}'{hint}"),
+                    );
+                }
             }
         }
         let Some(steps) = steps else {
@@ -220,6 +237,8 @@ impl Builder {
         const KINDS: [&str; 9] = [
             "assign", "call", "switch", "return", "raise", "try", "for", "parallel", "steps",
         ];
+        /// The keys that go with an action, for "did you mean".
+        const STEP_KEYS: [&str; 6] = ["next", "args", "result", "retry", "except", "condition"];
         let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| get(k).is_some()).collect();
         let allowed: &[&str] = match kinds.as_slice() {
             [] => &["next"],
@@ -255,7 +274,11 @@ impl Builder {
                 } else {
                     format!(" with '{kind}'")
                 };
-                self.err(*kpos, format!("unexpected key '{key}' in {what}{with}"));
+                let hint = did_you_mean(key, KINDS.into_iter().chain(STEP_KEYS));
+                self.err(
+                    *kpos,
+                    format!("unexpected key '{key}' in {what}{with}{hint}"),
+                );
             }
         }
         let node = |k: &str| get(k).map(|(_, p, n)| (*p, n));
@@ -296,8 +319,8 @@ impl Builder {
     fn next(&mut self, n: &Node) -> Option<Next> {
         match n.as_str() {
             Some("end") => Some(Next::End),
-            Some("break") => Some(Next::Break),
-            Some("continue") => Some(Next::Continue),
+            Some("break") => Some(Next::Break(n.pos)),
+            Some("continue") => Some(Next::Continue(n.pos)),
             Some(name) if !name.starts_with("${") => Some(Next::Step(name.to_owned(), n.pos)),
             _ => {
                 self.err(n.pos, "'next' names a step, or is end, break or continue");
@@ -417,20 +440,22 @@ impl Builder {
             let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
             for (k, _) in &arg_list {
                 if !names.contains(&k.as_str()) {
+                    let hint = did_you_mean(k, names.iter().copied());
                     self.err(
                         n.pos,
                         format!(
-                            "{func} has no argument '{k}' (it takes: {})",
+                            "{func} has no argument '{k}' (it takes: {}){hint}",
                             names.join(", ")
                         ),
                     );
                 }
             }
         } else {
+            let hint = self.name_hint(func);
             self.err(
                 n.pos,
                 format!(
-                    "symbol '{func}' not found: not a subworkflow or a standard-library function"
+                    "symbol '{func}' not found: not a subworkflow or a standard-library function{hint}"
                 ),
             );
         }
@@ -533,8 +558,10 @@ impl Builder {
         };
         let get = |k: &str| entries.iter().find(|(key, _, _)| key == k).map(|e| &e.2);
         for (k, p, _) in entries {
-            if !["predicate", "max_retries", "backoff"].contains(&k.as_str()) {
-                self.err(*p, format!("unknown key '{k}' in 'retry'"));
+            const KEYS: [&str; 3] = ["predicate", "max_retries", "backoff"];
+            if !KEYS.contains(&k.as_str()) {
+                let hint = did_you_mean(k, KEYS);
+                self.err(*p, format!("unknown key '{k}' in 'retry'{hint}"));
             }
         }
         let predicate = match get("predicate") {
@@ -634,7 +661,10 @@ impl Builder {
                     None => self.err(v.pos, "'as' names a variable"),
                 },
                 "steps" => steps = Some(self.block(v)),
-                other => self.err(*p, format!("unknown key '{other}' in 'except'")),
+                other => {
+                    let hint = did_you_mean(other, ["as", "steps"]);
+                    self.err(*p, format!("unknown key '{other}' in 'except'{hint}"));
+                }
             }
         }
         match steps {
@@ -663,12 +693,21 @@ impl Builder {
                     None => self.err(v.pos, format!("'{k}' names a variable")),
                 },
                 "in" => source = Some(ForSource::In(self.tmpl(v))),
-                "range" => match v.as_seq() {
-                    Some([a, b]) => source = Some(ForSource::Range(self.tmpl(a), self.tmpl(b))),
-                    _ => self.err(v.pos, "'range' is a list of two numbers, [from, to]"),
+                "range" => match (v.as_seq(), self.tmpl(v)) {
+                    (Some([a, b]), _) => {
+                        source = Some(ForSource::Range(self.tmpl(a), self.tmpl(b)))
+                    }
+                    (None, t @ Tmpl::Expr(..)) => source = Some(ForSource::RangeOf(t)),
+                    _ => self.err(
+                        v.pos,
+                        "'range' is a list of two numbers, [from, to], or an expression giving one",
+                    ),
                 },
                 "steps" => steps = Some(self.block(v)),
-                other => self.err(*p, format!("unknown key '{other}' in 'for'")),
+                other => {
+                    let hint = did_you_mean(other, ["value", "index", "in", "range", "steps"]);
+                    self.err(*p, format!("unknown key '{other}' in 'for'{hint}"));
+                }
             }
         }
         if value.is_none() {
@@ -754,7 +793,17 @@ impl Builder {
                     work = Some(Work::Branches(branches));
                 }
                 "for" => work = self.for_(v).map(Work::For),
-                other => self.err(*p, format!("unknown key '{other}' in 'parallel'")),
+                other => {
+                    let keys = [
+                        "shared",
+                        "concurrency_limit",
+                        "exception_policy",
+                        "branches",
+                        "for",
+                    ];
+                    let hint = did_you_mean(other, keys);
+                    self.err(*p, format!("unknown key '{other}' in 'parallel'{hint}"));
+                }
             }
         }
         let Some(work) = work else {
@@ -845,7 +894,10 @@ impl Builder {
                     pos,
                     format!("subworkflow '{name}' cannot be called inside an expression; use a call step"),
                 ),
-                None => self.err(pos, format!("symbol '{name}' not found")),
+                None => {
+                    let hint = self.name_hint(&name);
+                    self.err(pos, format!("symbol '{name}' not found{hint}"));
+                }
             }
         }
     }
@@ -860,10 +912,11 @@ impl Builder {
                         if !sub.params.iter().any(|p| &p.name == arg) {
                             let names: Vec<&str> =
                                 sub.params.iter().map(|p| p.name.as_str()).collect();
+                            let hint = did_you_mean(arg, names.iter().copied());
                             self.err(
                                 call.pos,
                                 format!(
-                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {})",
+                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {}){hint}",
                                     sub.name,
                                     names.join(", ")
                                 ),
@@ -905,10 +958,14 @@ impl Builder {
                 if let Next::Step(target, pos) = n {
                     let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
                     if !found {
+                        let visible = scopes
+                            .iter()
+                            .flat_map(|b| b.iter().map(|s| s.name.as_str()));
+                        let hint = did_you_mean(&target, visible);
                         self.err(
                             pos,
                             format!(
-                                "'next: {target}' names no step of this block or an enclosing one"
+                                "'next: {target}' names no step of this block or an enclosing one{hint}"
                             ),
                         );
                     }

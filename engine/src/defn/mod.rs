@@ -67,8 +67,10 @@ pub enum Next {
     Step(String, Pos),
     /// `next: end`: the subworkflow returns `null`.
     End,
-    Break,
-    Continue,
+    /// `next: break`, and where it was written.
+    Break(Pos),
+    /// `next: continue`, and where it was written.
+    Continue(Pos),
 }
 
 #[derive(Debug)]
@@ -158,6 +160,9 @@ pub enum ForSource {
     In(Tmpl),
     /// `range: [from, to]`, both ends inclusive.
     Range(Tmpl, Tmpl),
+    /// `range: ${[1, args.n]}`: an expression giving `[from, to]`, evaluated when the loop
+    /// starts.
+    RangeOf(Tmpl),
 }
 
 #[derive(Debug)]

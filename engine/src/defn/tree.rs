@@ -114,9 +114,11 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
     if syntax == Syntax::Json {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
             return Err(SyntaxError {
+                // serde_json counts the column of an error at the end of a line (an empty
+                // file, say) as 0; positions here are 1-based.
                 pos: Pos {
-                    line: e.line() as u32,
-                    col: e.column() as u32,
+                    line: (e.line() as u32).max(1),
+                    col: (e.column() as u32).max(1),
                 },
                 message: format!("invalid JSON: {}", json_reason(&e)),
             });

@@ -18,17 +18,14 @@ use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
 impl Interp {
-    /// A `call` step: a subworkflow, a blocking function, or any other library function.
+    /// A `call` step of a library function: a blocking one, or any other (a subworkflow is
+    /// called by `run_action`).
     pub(super) async fn call(
         self: &Rc<Self>,
         th: Th,
         func: &str,
         args: Vec<(String, Value)>,
     ) -> Result<Value, Raised> {
-        if let Some(sub) = self.workflow.subworkflow(func) {
-            let sub = Rc::clone(sub);
-            return self.call_sub(th, sub, args.into_iter().collect()).await;
-        }
         if table::is_connector(func) {
             return self.connector(th, func, args).await;
         }

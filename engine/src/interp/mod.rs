@@ -7,6 +7,7 @@
 //! the seeded scheduler then picks which runnable thread goes next (CB-12).
 
 mod blocking;
+mod fault;
 mod frame;
 mod parallel;
 mod retry;
@@ -26,7 +27,7 @@ use crate::callbacks::{
     ExecutionState, WaiterId,
 };
 use crate::defn::Workflow;
-use crate::error::{Raised, Tag, builtin};
+use crate::error::{Failure, Raised, Tag, builtin};
 use crate::http::{CallId, CallRecord, HttpCall, HttpOutcome, Target};
 use crate::ids::IdGen;
 use crate::request::{CallbackRequest, Method, Received};
@@ -35,6 +36,7 @@ use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
 pub(crate) use blocking::secs_text;
+use fault::Fault;
 pub use frame::Frame;
 use runqueue::RunQueue;
 
@@ -136,7 +138,7 @@ enum Wake {
     Callback(Result<Received, Duration>),
     Timer,
     Yield,
-    Child(ThreadId, Result<(), Raised>),
+    Child(ThreadId, Result<(), Fault>),
     /// An outbound call's answer, or `Err` when its timeout passed first.
     Http(Result<HttpOutcome, ()>),
 }
@@ -168,7 +170,7 @@ pub(crate) struct World {
     parents: BTreeMap<ThreadId, ThreadId>,
     spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     aborted: Vec<ThreadId>,
-    outcome: Option<Result<Value, Raised>>,
+    outcome: Option<Result<Value, Fault>>,
 }
 
 impl World {
@@ -331,7 +333,7 @@ impl World {
     }
 
     /// Branch `tid` ended with `res`; its parent, waiting on its branches, is woken with it.
-    fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Raised>) {
+    fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Fault>) {
         self.push_trace(Trace::BranchEnded {
             thread: tid,
             failed: res.is_err(),
@@ -428,7 +430,8 @@ impl std::fmt::Display for Livelock {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Succeeded(Value),
-    Failed(Raised),
+    /// The uncaught error and where it was raised (SPEC §6, "Where").
+    Failed(Failure),
     Cancelled,
 }
 
@@ -671,7 +674,10 @@ impl Execution {
                     "the execution ran longer than its limit of {EXECUTION_SECS_MAX} s (one year)"
                 ),
             );
-            self.finish(Outcome::Failed(e));
+            self.finish(Outcome::Failed(Failure {
+                error: e,
+                stack: Vec::new(),
+            }));
             return;
         }
         self.world.borrow_mut().callbacks.handle_timeout(now);
@@ -821,12 +827,17 @@ impl Execution {
                 self.finish(match res {
                     Ok(v) => match v.to_json() {
                         Ok(_) => Outcome::Succeeded(v),
-                        Err(what) => Outcome::Failed(builtin(
-                            Tag::TypeError,
-                            format!("the workflow result contains {what}, which has no JSON form"),
-                        )),
+                        Err(what) => Outcome::Failed(Failure {
+                            error: builtin(
+                                Tag::TypeError,
+                                format!(
+                                    "the workflow result contains {what}, which has no JSON form"
+                                ),
+                            ),
+                            stack: Vec::new(),
+                        }),
                     },
-                    Err(e) => Outcome::Failed(e),
+                    Err(e) => Outcome::Failed(e.into_failure()),
                 });
                 return;
             }

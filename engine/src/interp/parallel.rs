@@ -10,10 +10,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 
+use super::fault::Fault;
 use super::run::{Flow, Interp, Th, value_error};
 use super::{BoxFut, Frame, ThreadId, Wake, World};
 use crate::defn::{Block, Parallel, Work};
-use crate::error::{Raised, Tag, builtin};
+use crate::error::{Tag, builtin};
 use crate::value::Value;
 
 /// Yields once, so the scheduler can pick another branch.
@@ -55,12 +56,13 @@ impl Interp {
         th: Th,
         frame: &Rc<Frame>,
         p: &Parallel,
-    ) -> Result<Flow, Raised> {
+    ) -> Result<Flow, Fault> {
         if th.parallel_depth >= 2 {
             return Err(builtin(
                 Tag::ParallelNestingError,
                 "parallel steps nest at most two deep",
-            ));
+            )
+            .into());
         }
         let limit = match &p.concurrency_limit {
             None => usize::MAX,
@@ -70,7 +72,8 @@ impl Interp {
                     return Err(value_error(format!(
                         "concurrency_limit must be a positive integer, got {}",
                         crate::scenario::show(&other)
-                    )));
+                    ))
+                    .into());
                 }
             },
         };
@@ -92,7 +95,7 @@ impl Interp {
             }
         }
         let mut running: BTreeMap<ThreadId, String> = BTreeMap::new();
-        let mut errors: Vec<(String, Raised)> = Vec::new();
+        let mut errors: Vec<(String, Fault)> = Vec::new();
         loop {
             while running.len() < limit {
                 let Some((name, block, vars)) = pending.pop_front() else {
@@ -126,11 +129,16 @@ impl Interp {
         if errors.is_empty() {
             return Ok(Flow::Next);
         }
-        let branches = errors
-            .into_iter()
-            .map(|(id, e)| Value::map([("id", Value::str(id)), ("error", e)]))
-            .collect();
-        Err(Value::map([
+        let mut first = None;
+        let mut branches = Vec::with_capacity(errors.len());
+        for (id, fault) in errors {
+            branches.push(Value::map([
+                ("id", Value::str(id)),
+                ("error", fault.error().clone()),
+            ]));
+            first.get_or_insert(fault);
+        }
+        let error = Value::map([
             (
                 "message",
                 Value::str("a parallel step had branches that raised unhandled errors"),
@@ -140,7 +148,9 @@ impl Interp {
                 Value::list(vec![Value::str(Tag::UnhandledBranchError.as_str())]),
             ),
             ("branches", Value::list(branches)),
-        ]))
+        ]);
+        // Where: the first branch to fail, then this step (SPEC §6, "Where").
+        Err(Fault::raised_from(error, first.expect("an error")))
     }
 
     /// Starts a branch thread running `block` in `frame`; it reports to `parent` when done.
@@ -164,11 +174,13 @@ impl Interp {
                 Ok(Flow::Break | Flow::Continue) => Err(builtin(
                     Tag::SystemError,
                     "'next: break' and 'next: continue' cannot leave a parallel branch",
-                )),
+                )
+                .into()),
                 Ok(Flow::Goto(name)) => Err(builtin(
                     Tag::SystemError,
                     format!("'next: {name}' cannot leave a parallel branch"),
-                )),
+                )
+                .into()),
                 Err(e) => Err(e),
             };
             interp.world.borrow_mut().end_branch(tid, parent.tid, res);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::fault::Fault;
 use super::run::{Flow, Interp, Th, type_error, value_error};
 use super::{Frame, Wake};
 use crate::defn::{Action, Backoff, Predicate, Retry, Tmpl};
@@ -23,7 +24,7 @@ impl Interp {
         frame: &Rc<Frame>,
         body: &Action,
         retry: Option<&Retry>,
-    ) -> Result<Flow, Raised> {
+    ) -> Result<Flow, Fault> {
         let Some(retry) = retry else {
             return self.run_action(th, frame, body).await;
         };
@@ -41,13 +42,13 @@ impl Interp {
                         Rc::clone(self.workflow.subworkflow(name).expect("checked at deploy"));
                     let mut args = BTreeMap::new();
                     if let Some(p) = sub.params.first() {
-                        args.insert(p.name.clone(), e.clone());
+                        args.insert(p.name.clone(), e.error().clone());
                     }
                     self.call_sub(th, sub, args).await?
                 }
                 PredicateFn::Builtin(name) => {
                     let mut w = self.world.borrow_mut();
-                    stdlib::call(name, vec![Some(e.clone())], &mut *w)?
+                    stdlib::call(name, vec![Some(e.error().clone())], &mut *w)?
                 }
             };
             let again = match again {
@@ -56,7 +57,8 @@ impl Interp {
                     return Err(type_error(format!(
                         "a retry predicate must return a boolean, got {}",
                         other.type_name()
-                    )));
+                    ))
+                    .into());
                 }
             };
             if !again || i64::from(retries) >= max_retries {

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::fault::Fault;
 use super::{BoxFut, CALL_DEPTH_MAX, Frame, Suspend, ThreadId, World};
 use crate::defn::{
     Accessor, Action, Block, For, ForSource, Next, Subworkflow, Target, Tmpl, Workflow,
@@ -112,10 +113,7 @@ impl Interp {
     }
 
     /// Runs `main` with the execution argument; the result or error ends the execution.
-    pub(super) async fn run_main(
-        self: &Rc<Self>,
-        argument: Option<Value>,
-    ) -> Result<Value, Raised> {
+    pub(super) async fn run_main(self: &Rc<Self>, argument: Option<Value>) -> Result<Value, Fault> {
         let main = Rc::clone(&self.workflow.main);
         let mut args = BTreeMap::new();
         if let Some(p) = main.params.first() {
@@ -134,7 +132,7 @@ impl Interp {
         th: Th,
         sub: Rc<Subworkflow>,
         mut args: BTreeMap<String, Value>,
-    ) -> BoxFut<'a, Result<Value, Raised>> {
+    ) -> BoxFut<'a, Result<Value, Fault>> {
         Box::pin(async move {
             if th.depth >= CALL_DEPTH_MAX {
                 return Err(builtin(
@@ -143,7 +141,8 @@ impl Interp {
                         "maximum call depth of {CALL_DEPTH_MAX} exceeded calling '{}'",
                         sub.name
                     ),
-                ));
+                )
+                .into());
             }
             let mut vars = BTreeMap::new();
             for p in &sub.params {
@@ -159,7 +158,8 @@ impl Interp {
                         return Err(type_error(format!(
                             "subworkflow '{}' needs argument '{}'",
                             sub.name, p.name
-                        )));
+                        ))
+                        .into());
                     }
                 }
             }
@@ -167,24 +167,31 @@ impl Interp {
                 return Err(type_error(format!(
                     "subworkflow '{}' has no parameter '{extra}'",
                     sub.name
-                )));
+                ))
+                .into());
             }
             let frame = Frame::new(vars);
             let inner = Th {
                 depth: th.depth + 1,
                 ..th
             };
-            match self.run_block(inner, &frame, &sub.steps).await? {
+            let flow = self
+                .run_block(inner, &frame, &sub.steps)
+                .await
+                .map_err(|f| f.leaving_routine(&sub.name))?;
+            match flow {
                 Flow::Return(v) => Ok(v),
                 Flow::Next | Flow::End => Ok(Value::Null),
                 Flow::Break | Flow::Continue => Err(builtin(
                     Tag::SystemError,
                     "'next: break' or 'next: continue' outside a for loop",
-                )),
+                )
+                .into()),
                 Flow::Goto(name) => Err(builtin(
                     Tag::SystemError,
                     format!("'next: {name}' names no reachable step"),
-                )),
+                )
+                .into()),
             }
         })
     }
@@ -194,16 +201,21 @@ impl Interp {
         th: Th,
         frame: &'a Rc<Frame>,
         block: &'a Block,
-    ) -> BoxFut<'a, Result<Flow, Raised>> {
+    ) -> BoxFut<'a, Result<Flow, Fault>> {
         Box::pin(async move {
             let mut i = 0;
             while i < block.len() {
                 let step = &block[i];
-                self.world.borrow_mut().count_step()?;
+                if let Err(e) = self.world.borrow_mut().count_step() {
+                    return Err(Fault::from(e).leaving_step(step));
+                }
                 if th.parallel_depth > 0 {
                     self.yield_now(th).await;
                 }
-                let mut flow = self.run_action(th, frame, &step.action).await?;
+                let mut flow = match self.run_action(th, frame, &step.action).await {
+                    Ok(flow) => flow,
+                    Err(f) => return Err(f.leaving_step(step)),
+                };
                 if let (Flow::Next, Some(next)) = (&flow, &step.next) {
                     flow = jump(next);
                 }
@@ -225,7 +237,7 @@ impl Interp {
         th: Th,
         frame: &'a Rc<Frame>,
         action: &'a Action,
-    ) -> BoxFut<'a, Result<Flow, Raised>> {
+    ) -> BoxFut<'a, Result<Flow, Fault>> {
         Box::pin(async move {
             match action {
                 Action::Nothing => Ok(Flow::Next),
@@ -241,7 +253,13 @@ impl Interp {
                     for (k, v) in &call.args {
                         args.push((k.clone(), self.eval(frame, v)?));
                     }
-                    let v = self.call(th, &call.func, args).await?;
+                    let v = match self.workflow.subworkflow(&call.func) {
+                        Some(sub) => {
+                            let sub = Rc::clone(sub);
+                            self.call_sub(th, sub, args.into_iter().collect()).await?
+                        }
+                        None => self.call(th, &call.func, args).await?,
+                    };
                     if let Some(r) = &call.result {
                         frame.set(r, v);
                     }
@@ -255,7 +273,8 @@ impl Interp {
                                 return Err(type_error(format!(
                                     "a switch condition must be a boolean, got {}",
                                     other.type_name()
-                                )));
+                                ))
+                                .into());
                             }
                         };
                         if hit {
@@ -269,7 +288,7 @@ impl Interp {
                     Ok(Flow::Next)
                 }
                 Action::Return(v) => Ok(Flow::Return(self.eval(frame, v)?)),
-                Action::Raise(v) => Err(self.eval(frame, v)?),
+                Action::Raise(v) => Err(self.eval(frame, v)?.into()),
                 Action::Steps(block) => self.run_block(th, frame, block).await,
                 Action::Try(t) => {
                     let res = self
@@ -279,7 +298,7 @@ impl Interp {
                         (Ok(flow), _) => Ok(flow),
                         (Err(e), Some(except)) => {
                             if let Some(var) = &except.var {
-                                frame.set(var, e);
+                                frame.set(var, e.into_error());
                             }
                             self.run_block(th, frame, &except.steps).await
                         }
@@ -292,7 +311,7 @@ impl Interp {
         })
     }
 
-    async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Raised> {
+    async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Fault> {
         let values = self.for_values(frame, &f.source)?;
         let keep = frame.local_names();
         let mut result = Ok(Flow::Next);
@@ -328,33 +347,20 @@ impl Interp {
                     other.type_name()
                 ))),
             },
-            ForSource::Range(a, b) => {
-                let (a, b) = (self.eval(frame, a)?, self.eval(frame, b)?);
-                match (a, b) {
-                    (Value::Int(a), Value::Int(b)) => {
-                        range_within_limit(b as f64 - a as f64)?;
-                        Ok((a..=b).map(Value::Int).collect())
-                    }
-                    (
-                        a @ (Value::Int(_) | Value::Double(_)),
-                        b @ (Value::Int(_) | Value::Double(_)),
-                    ) => {
-                        let (x, y) = (num(&a), num(&b));
-                        range_within_limit(y - x)?;
-                        let n = if x <= y {
-                            (y - x).floor() as u64 + 1
-                        } else {
-                            0
-                        };
-                        Ok((0..n).map(|k| Value::Double(x + k as f64)).collect())
-                    }
-                    (a, b) => Err(type_error(format!(
-                        "'range' needs two numbers, got {} and {}",
-                        a.type_name(),
-                        b.type_name()
-                    ))),
+            ForSource::Range(a, b) => range_values(self.eval(frame, a)?, self.eval(frame, b)?),
+            ForSource::RangeOf(t) => match self.eval(frame, t)? {
+                Value::List(ends) if ends.len() == 2 => {
+                    range_values(ends[0].clone(), ends[1].clone())
                 }
-            }
+                Value::List(ends) => Err(value_error(format!(
+                    "'range' needs a list of two numbers, [from, to]; got a list of {}",
+                    ends.len()
+                ))),
+                other => Err(type_error(format!(
+                    "'range' needs a list of two numbers, [from, to]; got {}",
+                    other.type_name()
+                ))),
+            },
         }
     }
 
@@ -386,6 +392,32 @@ impl Interp {
         let updated = set_in(root, &keys, value)?;
         frame.set(&target.root, limits::check_value(&what, updated)?);
         Ok(())
+    }
+}
+
+/// The values of `range: [a, b]`: integers when both ends are, else doubles; both ends
+/// inclusive; the span within [`limits::RANGE_SPAN_MAX`].
+fn range_values(a: Value, b: Value) -> Result<Vec<Value>, Raised> {
+    match (a, b) {
+        (Value::Int(a), Value::Int(b)) => {
+            range_within_limit(b as f64 - a as f64)?;
+            Ok((a..=b).map(Value::Int).collect())
+        }
+        (a @ (Value::Int(_) | Value::Double(_)), b @ (Value::Int(_) | Value::Double(_))) => {
+            let (x, y) = (num(&a), num(&b));
+            range_within_limit(y - x)?;
+            let n = if x <= y {
+                (y - x).floor() as u64 + 1
+            } else {
+                0
+            };
+            Ok((0..n).map(|k| Value::Double(x + k as f64)).collect())
+        }
+        (a, b) => Err(type_error(format!(
+            "'range' needs two numbers, got {} and {}",
+            a.type_name(),
+            b.type_name()
+        ))),
     }
 }
 
@@ -436,8 +468,8 @@ fn jump(next: &Next) -> Flow {
     match next {
         Next::Step(name, _) => Flow::Goto(name.clone()),
         Next::End => Flow::End,
-        Next::Break => Flow::Break,
-        Next::Continue => Flow::Continue,
+        Next::Break(_) => Flow::Break,
+        Next::Continue(_) => Flow::Continue,
     }
 }
 
