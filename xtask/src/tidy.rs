@@ -1,9 +1,11 @@
 //! Tidy checks: properties of the code base that no compiler enforces, run as tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use wfsim_conformance::rules::{CATALOGUE, Rule};
 
 use crate::project_root;
 
@@ -97,7 +99,8 @@ fn read_spec() -> String {
 }
 
 /// Every rule of SPEC.md (CB, RT, EX) is cited: by a test named `cb_N_…` (`rt_N_…`,
-/// `ex_N_…`), by a conformance rule row, or by a scenario's `covers:` list.
+/// `ex_N_…`), by a rule of the catalogue (`conformance/src/rules.rs`) that the engine-level
+/// checker or the system level checks, or by a scenario's `covers:` list.
 #[test]
 fn every_spec_rule_is_cited_by_a_test_or_scenario() {
     let spec = read_spec();
@@ -113,9 +116,9 @@ fn every_spec_rule_is_cited_by_a_test_or_scenario() {
         for id in &ids {
             let n = &id[prefix.len()..];
             let snake = format!("fn {}_{n}_", prefix[..2].to_ascii_lowercase());
-            let cited = sources.contains(&snake)
-                || sources.contains(&format!("(\"{id}\","))
-                || covers_mention(&sources, id);
+            let checked = Rule::from_id(id)
+                .is_some_and(|r| r.row().checked_by.engine || r.row().checked_by.system);
+            let cited = sources.contains(&snake) || checked || covers_mention(&sources, id);
             if NOT_YET_CITED.contains(&id.as_str()) {
                 assert!(!cited, "{id} is cited now: remove it from NOT_YET_CITED");
             } else {
@@ -138,22 +141,59 @@ fn covers_mention(sources: &str, id: &str) -> bool {
     })
 }
 
-/// The conformance report's list of rules scenarios must cover is SPEC's, less CB-13
-/// (HTTP responses, a live-mode rule).
+/// The rule catalogue (`conformance/src/rules.rs`) is SPEC's: every rule of SPEC.md has a
+/// row naming the section that states it, every CB, RT and EX row is a rule of SPEC.md, and
+/// scenarios must cover all of them but CB-13 (HTTP responses, a live-mode rule).
 #[test]
-fn scenario_rules_match_spec() {
+fn the_rule_catalogue_matches_spec() {
     let spec = read_spec();
-    let text = fs::read_to_string(project_root().join("conformance/src/suite.rs")).unwrap();
+    let sections = rule_sections(&spec);
     for prefix in ["CB-", "RT-", "EX-"] {
         for id in rule_ids(&spec, prefix) {
-            let listed = text.contains(&format!("\"{id}\""));
+            let row = Rule::from_id(&id)
+                .unwrap_or_else(|| panic!("{id} of SPEC.md has no row in conformance/src/rules.rs"))
+                .row();
             assert_eq!(
-                listed,
+                row.section,
+                sections.get(&id).map(String::as_str),
+                "{id}'s section in conformance/src/rules.rs"
+            );
+            assert_eq!(
+                row.checked_by.scenarios,
                 id != "CB-13",
-                "{id} in SCENARIO_RULES of conformance/src/suite.rs"
+                "{id}: do scenarios cover it (conformance/src/rules.rs)?"
             );
         }
     }
+    for row in &CATALOGUE {
+        if ["CB-", "RT-", "EX-"].iter().any(|p| row.id.starts_with(p)) {
+            assert!(
+                sections.contains_key(row.id),
+                "{} of conformance/src/rules.rs is no rule of SPEC.md",
+                row.id
+            );
+        }
+    }
+}
+
+/// Rule id → the section of SPEC.md (`§3`) whose `## 3.` heading it is defined under.
+fn rule_sections(spec: &str) -> BTreeMap<String, String> {
+    let mut section = String::new();
+    let mut out = BTreeMap::new();
+    for line in spec.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            section = heading
+                .split('.')
+                .next()
+                .map_or(String::new(), |n| format!("§{n}"));
+        }
+        for prefix in ["CB-", "RT-", "EX-"] {
+            for id in rule_ids(line, prefix) {
+                out.insert(id, section.clone());
+            }
+        }
+    }
+    out
 }
 
 fn spec_path() -> PathBuf {
@@ -356,4 +396,13 @@ fn paths_that_leave_are_found() {
     assert!(leaving_paths(&root, "conformance/src/x.rs", manifest_in).is_empty());
     // An ellipsis is not a climb.
     assert!(leaving_paths(&root, "README.md", "GET .../executions").is_empty());
+}
+
+#[test]
+fn rule_sections_come_from_headings() {
+    let spec = "## 1. Endpoints\n- **CB-1** a\n## 3. Delivery\n- **CB-9** b, unlike CB-1\n";
+    let sections = rule_sections(spec);
+    assert_eq!(sections["CB-1"], "§1");
+    assert_eq!(sections["CB-9"], "§3");
+    assert_eq!(sections.len(), 2);
 }
