@@ -12,6 +12,7 @@ use wfsim_server::Observed;
 
 use crate::case::{Case, Misfit};
 use crate::client::Backoff;
+use crate::fault::FaultKind;
 use crate::run::{CLOCK_RESOLUTION, Execution, Outcome, Sent, TOO_BIG};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
@@ -641,7 +642,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
             v.coverage.slot_full_429 += 1;
         }
     }
-    if !out.restarts.is_empty() {
+    if out.restarts().next().is_some() {
         v.check(Rule::Restart, out.replay_mismatches.is_empty(), || {
             format!(
                 "a restarted server replayed differently: {:?}",
@@ -707,7 +708,7 @@ fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
         if lost_then_sent {
             v.coverage.duplicate_after_lost_answer += 1;
         }
-        let retried_across_a_restart = out.restarts.iter().any(|&(killed, back)| {
+        let retried_across_a_restart = out.restarts().any(|(killed, back)| {
             let failed_around = attempts
                 .iter()
                 .any(|a: &Sent| a.result.is_err() && a.sent_ns <= back && a.done_ns >= killed);
@@ -719,7 +720,7 @@ fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
         if retried_across_a_restart {
             v.coverage.restart_while_retrying += 1;
         }
-        let cut_off = case.partition.is_some_and(|w| {
+        let cut_off = case.fault(FaultKind::Partition).is_some_and(|w| {
             attempts.iter().any(|a| {
                 let from = out.callbacks_start_ns + w.from_ms * 1_000_000;
                 let to = out.callbacks_start_ns + w.to_ms * 1_000_000;

@@ -188,12 +188,12 @@ pub fn timeline(out: &Outcome) -> String {
         );
     }
     let _ = writeln!(text, "callbacks from {:.3} ms", ms(out.callbacks_start_ns));
-    for (killed, back) in &out.restarts {
+    for (killed, back) in out.restarts() {
         let _ = writeln!(
             text,
             "server-1 killed at {:.3} ms, back at {:.3} ms",
-            ms(*killed),
-            ms(*back)
+            ms(killed),
+            ms(back)
         );
     }
     let _ = writeln!(
