@@ -13,7 +13,7 @@ use wfsim_server::Observed;
 use crate::case::{Case, Misfit};
 use crate::client::Backoff;
 use crate::fault::FaultKind;
-use crate::run::{CLOCK_RESOLUTION, Execution, Outcome, Sent, TOO_BIG};
+use crate::run::{CLOCK_RESOLUTION, ExecutionSeen, RunRecord, Sent, TOO_BIG};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
 const POLL_SLACK_NS: u64 = 10_000;
@@ -153,7 +153,7 @@ impl Replay {
 /// Checks a run. Each execution's part of the journal is replayed through a spec model of
 /// its own, in the order the server saw things; the first divergence stops that replay
 /// (what follows would only echo it).
-pub fn check(case: &Case, out: &Outcome) -> Verdict {
+pub fn check(case: &Case, out: &RunRecord) -> Verdict {
     let mut v = Verdict::default();
     for (k, e) in out.executions.iter().enumerate() {
         let journal: Vec<&Observed> = out
@@ -175,7 +175,7 @@ pub fn check(case: &Case, out: &Outcome) -> Verdict {
     v
 }
 
-fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
+fn replay(case: &Case, e: &ExecutionSeen, journal: &[&Observed], v: &mut Verdict) {
     let mut r = Replay {
         started_ns: e.started_ns,
         ..Replay::default()
@@ -525,7 +525,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
 /// What needs no model, per execution: the server's own timestamps, how it ended.
 fn execution_invariants(
     case: &Case,
-    e: &Execution,
+    e: &ExecutionSeen,
     journal: &[&Observed],
     cancel: Option<&[Sent]>,
     v: &mut Verdict,
@@ -612,7 +612,7 @@ fn execution_invariants(
 
 /// What needs no model, over the whole run: the statuses a sender may see, the restarts,
 /// the senders' back-off.
-fn invariants(out: &Outcome, v: &mut Verdict) {
+fn invariants(out: &RunRecord, v: &mut Verdict) {
     let mut last = 0;
     for o in &out.journal {
         let at = match o {
@@ -687,7 +687,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
 }
 
 /// Coverage seen from the clients' side, matched with the journal.
-fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
+fn coverage_of_clients(case: &Case, out: &RunRecord, v: &mut Verdict) {
     let mut answers: BTreeMap<&str, Vec<(u64, u16)>> = BTreeMap::new();
     for o in &out.journal {
         if let Observed::Callback(d) = o {

@@ -56,7 +56,7 @@ pub struct Sent {
 
 /// One execution as the run saw it at the end.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Execution {
+pub struct ExecutionSeen {
     /// Its id, the last segment of its name.
     pub id: String,
     /// Its start on the server's clock (ns).
@@ -70,11 +70,11 @@ pub struct Execution {
 /// What a run produced: the server's journal, the clients' view, and the faults as they
 /// happened.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
+pub struct RunRecord {
     /// Everything the server journaled, across restarts, in order.
     pub journal: Vec<Observed>,
     /// The case's execution, then its neighbour if it has one.
-    pub executions: Vec<Execution>,
+    pub executions: Vec<ExecutionSeen>,
     /// When the schedule's clock starts: the callback endpoints are known (server ns).
     pub callbacks_start_ns: u64,
     /// Per logical callback (`r0`, …; `n0`, … to the neighbour), then per race (`race0`,
@@ -88,7 +88,7 @@ pub struct Outcome {
     pub replay_mismatches: Vec<String>,
 }
 
-impl Outcome {
+impl RunRecord {
     /// When the server was killed and when it came back (ns; 0: not yet, the run ended).
     pub fn restarts(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.faults
@@ -338,7 +338,7 @@ async fn watch(
     admin: &madsim::runtime::NodeHandle,
     s: Started,
     token: String,
-) -> Result<Execution, String> {
+) -> Result<ExecutionSeen, String> {
     let path = s.execution.clone();
     let state = admin
         .spawn(async move {
@@ -354,7 +354,7 @@ async fn watch(
             .map(|n| (n - WALL_START_UNIX_NANOS) as u64)
     };
     let last = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
-    Ok(Execution {
+    Ok(ExecutionSeen {
         id: last(&s.execution),
         started_ns: server_ns("startTime").ok_or("the execution has no startTime")?,
         callback_id: last(&s.callback),
@@ -368,7 +368,7 @@ async fn watch(
 /// seeded once per thread (madsim makes that seed deterministic), so a second run on the
 /// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
 /// hyper would run differently. madsim's own determinism check does the same.
-pub fn run(case: &Case) -> Result<Outcome, String> {
+pub fn run(case: &Case) -> Result<RunRecord, String> {
     let case = case.clone();
     std::thread::spawn(move || run_here(&case))
         .join()
@@ -382,7 +382,7 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
         })?
 }
 
-fn run_here(case: &Case) -> Result<Outcome, String> {
+fn run_here(case: &Case) -> Result<RunRecord, String> {
     let mut config = madsim::Config::default();
     let (lo, hi) = case.latency_ms;
     config.net.send_latency =
@@ -393,7 +393,7 @@ fn run_here(case: &Case) -> Result<Outcome, String> {
 }
 
 /// The nodes, what each runs, and what they report at the end.
-async fn world(case: Case) -> Result<Outcome, String> {
+async fn world(case: Case) -> Result<RunRecord, String> {
     let handle = Handle::current();
     let epoch = Instant::now();
     let durable: Arc<Mutex<Durable>> = Arc::default();
@@ -454,7 +454,7 @@ async fn world(case: Case) -> Result<Outcome, String> {
     }
     faults.abort();
     let d = durable.lock().expect("durable");
-    Ok(Outcome {
+    Ok(RunRecord {
         journal: d.journal.clone(),
         executions,
         callbacks_start_ns,

@@ -12,11 +12,11 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::case::{Case, Part};
 use crate::oracle::{self, Coverage, Verdict};
-use crate::run::{self, Outcome};
+use crate::run::{self, RunRecord};
 
 /// What the sweep makes of one case: it runs twice, the runs are compared, and the oracle
 /// checks the first. `Err((rule, detail))` names the first thing broken.
-pub fn judge(case: &Case) -> Result<(Outcome, Verdict), (Rule, String)> {
+pub fn judge(case: &Case) -> Result<(RunRecord, Verdict), (Rule, String)> {
     let (first, second) = match (run::run(case), run::run(case)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Err((Rule::Run, format!("the run failed: {e}"))),
@@ -31,7 +31,7 @@ pub fn judge(case: &Case) -> Result<(Outcome, Verdict), (Rule, String)> {
     }
 }
 
-fn digest(out: &Outcome) -> u64 {
+fn digest(out: &RunRecord) -> u64 {
     let mut h = DefaultHasher::new();
     format!("{out:?}").hash(&mut h);
     h.finish()
@@ -82,7 +82,7 @@ impl Sweep {
     }
 
     /// A seed that ran twice the same way, and what the oracle made of it.
-    pub fn add(&mut self, out: &Outcome, verdict: &Verdict) {
+    pub fn add(&mut self, out: &RunRecord, verdict: &Verdict) {
         let s = &mut self.summary;
         s.seeds_run += 1;
         for (rule, n) in verdict
@@ -165,7 +165,7 @@ pub fn render(s: &SystemSummary) -> String {
 
 /// Everything a run did, one line each, on the server's clock: the journal, then each
 /// logical callback's attempts as its client saw them.
-pub fn timeline(out: &Outcome) -> String {
+pub fn timeline(out: &RunRecord) -> String {
     let ms = |ns: u64| ns as f64 / 1e6;
     let mut text = String::new();
     // Executions are named by their order (the case's is e0), ids being long.
