@@ -176,6 +176,32 @@ fn the_rule_catalogue_matches_spec() {
     }
 }
 
+/// Every id a scenario's `covers:` names is a row of the catalogue that scenarios cover:
+/// the report counts a scenario only under such a row, so a mistyped id would count for
+/// nothing, silently.
+#[test]
+fn scenarios_cover_catalogued_rules() {
+    let mut text = String::new();
+    collect(&project_root().join("fixtures/scenarios"), &mut text);
+    let mut ids = 0;
+    for line in text.lines() {
+        let Some(list) = line.trim_start().strip_prefix("covers:") else {
+            continue;
+        };
+        for id in list
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| !w.is_empty())
+        {
+            ids += 1;
+            assert!(
+                Rule::from_id(id).is_some_and(|r| r.row().checked_by.scenarios),
+                "a scenario covers {id}, which no row of conformance/src/rules.rs lets scenarios cover"
+            );
+        }
+    }
+    assert!(ids > 20, "only {ids} ids in scenarios' covers: lists");
+}
+
 /// Rule id → the section of SPEC.md (`§3`) whose `## 3.` heading it is defined under.
 fn rule_sections(spec: &str) -> BTreeMap<String, String> {
     let mut section = String::new();
