@@ -14,115 +14,17 @@ use wfsim_engine::{
 use crate::model::{self, Answer, AwaitNo, AwaitStart, Model, RequestNo, Token};
 use crate::ops::{Body, Final, Op};
 use crate::render;
-
-/// What a check is evidence for: a rule of SPEC.md, or one step of the slot rule (§3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Rule {
-    Cb1,
-    Cb2,
-    Cb4,
-    Cb5,
-    Cb6,
-    Cb7,
-    Cb8,
-    Cb9,
-    Cb10,
-    Cb11,
-    Cb12,
-    Slot1,
-    Slot2,
-    Slot3,
-    Slot4,
-    Slot5,
-    Slot6,
-    Slot7,
-    /// An assertion inside the engine failed (it panicked).
-    Invariant,
-}
-
-impl Rule {
-    /// Every rule, in report order.
-    pub const ALL: [Rule; 19] = [
-        Rule::Cb1,
-        Rule::Cb2,
-        Rule::Cb4,
-        Rule::Cb5,
-        Rule::Cb6,
-        Rule::Cb7,
-        Rule::Cb8,
-        Rule::Cb9,
-        Rule::Cb10,
-        Rule::Cb11,
-        Rule::Cb12,
-        Rule::Slot1,
-        Rule::Slot2,
-        Rule::Slot3,
-        Rule::Slot4,
-        Rule::Slot5,
-        Rule::Slot6,
-        Rule::Slot7,
-        Rule::Invariant,
-    ];
-
-    /// The id SPEC.md gives it.
-    pub fn id(self) -> &'static str {
-        self.describe().0
-    }
-
-    /// What its row in the report counts.
-    pub fn what(self) -> &'static str {
-        self.describe().1
-    }
-
-    fn describe(self) -> (&'static str, &'static str) {
-        match self {
-            Rule::Cb1 => ("CB-1", "endpoint URLs have the documented shape"),
-            Rule::Cb2 => (
-                "CB-2",
-                "callback ids are two UUIDs; a seed replays byte for byte",
-            ),
-            Rule::Cb4 => ("CB-4", "a negative timeout is refused, others accepted"),
-            Rule::Cb5 => ("CB-5", "an await takes a buffered request at once"),
-            Rule::Cb6 => (
-                "CB-6",
-                "an await blocks, then resumes or times out at its deadline",
-            ),
-            Rule::Cb7 => (
-                "CB-7",
-                "what a workflow sees: method, url, headers, query, time",
-            ),
-            Rule::Cb8 => ("CB-8", "body decoding"),
-            Rule::Cb9 => (
-                "CB-9",
-                "a refused request changes nothing (full state compared)",
-            ),
-            Rule::Cb10 => (
-                "CB-10",
-                "conservation: accepted = taken + dropped + buffered",
-            ),
-            Rule::Cb11 => (
-                "CB-11",
-                "the end drops the buffer, abandons waiters, answers 404",
-            ),
-            Rule::Cb12 => (
-                "CB-12",
-                "several waiters on one endpoint are served in await order",
-            ),
-            Rule::Slot1 => ("§3.1", "404: no such endpoint, or the execution is over"),
-            Rule::Slot2 => ("§3.2", "401 / 403: the token verdicts"),
-            Rule::Slot3 => ("§3.3", "405: method mismatch"),
-            Rule::Slot4 => ("§3.4", "413: body over 512 KiB"),
-            Rule::Slot5 => ("§3.5", "200: handed to the first waiter"),
-            Rule::Slot6 => ("§3.6", "200: stored in the free slot"),
-            Rule::Slot7 => ("§3.7", "429: slot full"),
-            Rule::Invariant => ("assert", "the engine's own invariant checks"),
-        }
-    }
-}
+use crate::rules::{CATALOGUE, Rule};
 
 /// How many checks of each rule passed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tally([u64; Rule::ALL.len()]);
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally([u64; CATALOGUE.len()]);
+
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally([0; CATALOGUE.len()])
+    }
+}
 
 impl Tally {
     fn hit(&mut self, rule: Rule) {

@@ -6,9 +6,10 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::check::{Checker, Rule, Tally, Violation};
+use crate::check::{Checker, Tally, Violation};
 use crate::model::Token;
 use crate::ops::{Body, Final, Op};
+use crate::rules::Rule;
 
 const SECOND: u64 = 1_000_000_000;
 

@@ -8,6 +8,7 @@ use wfsim_conformance::exhaustive;
 use wfsim_conformance::property::{self, PropertyConfig};
 use wfsim_conformance::report::Evidence;
 use wfsim_conformance::system::SystemSummary;
+use wfsim_conformance::text::grouped;
 use wfsim_conformance::{report, suite};
 
 const USAGE: &str =
@@ -76,8 +77,8 @@ fn main() -> ExitCode {
     });
     println!(
         "model-based: {} generated sequences, {} steps",
-        report::grouped(u64::from(prop.cases)),
-        report::grouped(prop.steps)
+        grouped(u64::from(prop.cases)),
+        grouped(prop.steps)
     );
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let exh = exhaustive::run(args.exhaustive_len, threads);
@@ -85,8 +86,8 @@ fn main() -> ExitCode {
         "exhaustive: every sequence of 1 to {} ops over a {}-op alphabet: {} of {} sequences checked",
         exh.len_max,
         exhaustive::ALPHABET.len(),
-        report::grouped(exh.sequences),
-        report::grouped(exhaustive::count(exh.len_max)),
+        grouped(exh.sequences),
+        grouped(exhaustive::count(exh.len_max)),
     );
     let system = match args.system.as_deref().map(std::fs::read_to_string) {
         None => None,
@@ -108,8 +109,8 @@ fn main() -> ExitCode {
     if let Some(s) = &system {
         println!(
             "system level: {} seeds on the simulated world (madsim), each run twice; {} callback requests",
-            report::grouped(s.seeds_run),
-            report::grouped(s.requests)
+            grouped(s.seeds_run),
+            grouped(s.requests)
         );
     }
     let suite = suite::run();

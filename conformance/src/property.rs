@@ -8,8 +8,9 @@ use proptest::test_runner::{
     Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
 };
 
-use crate::check::{Checker, Rule, Tally, Violation};
+use crate::check::{Checker, Tally, Violation};
 use crate::ops::{Op, sequence};
+use crate::rules::Rule;
 
 /// Failing cases found by any run are saved here and replayed first by every later run,
 /// `cargo xtask conformance` and `cargo test` alike. Commit new lines: they are regressions.

@@ -5,92 +5,11 @@ use std::fmt::Write as _;
 
 use std::collections::BTreeMap;
 
-use crate::check::Rule;
 use crate::exhaustive::ExhaustiveOutcome;
 use crate::property::PropertyOutcome;
-use crate::suite::SCENARIO_RULES;
+use crate::rules::{CATALOGUE, Rule, RuleRow};
 use crate::system::SystemSummary;
-
-/// Thousands separated by commas: `131,072`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Every row the report can have, in report order: SPEC's rules, the steps of the slot
-/// rule, then what the system level checks beyond SPEC's ids.
-const ORDER: &[&str] = &[
-    "CB-1",
-    "CB-2",
-    "CB-3",
-    "CB-4",
-    "CB-5",
-    "CB-6",
-    "CB-7",
-    "CB-8",
-    "CB-9",
-    "CB-10",
-    "CB-11",
-    "CB-12",
-    "CB-13",
-    "§3.1",
-    "§3.2",
-    "§3.3",
-    "§3.4",
-    "§3.5",
-    "§3.6",
-    "§3.7",
-    "EX-1",
-    "EX-2",
-    "EX-3",
-    "EX-4",
-    "EX-5",
-    "EX-6",
-    "EX-7",
-    "RT-1",
-    "RT-2",
-    "RT-3",
-    "restart",
-    "client back-off",
-    "clock",
-    "run",
-    "determinism",
-    "assert",
-];
-
-/// What a row checks, for the ids the engine-level checker has no [`Rule`] for.
-fn what(id: &str) -> &'static str {
-    if let Some(rule) = Rule::ALL.into_iter().find(|r| r.id() == id) {
-        return rule.what();
-    }
-    match id {
-        "CB-3" => "an endpoint is awaited only by the execution that made it",
-        "CB-13" => "statuses of §3 only; 200 is {}, errors the Google shape with a message",
-        "EX-1" => "every execution ends SUCCEEDED, or CANCELLED when a cancel got 200",
-        "EX-2" => "an execution's result, or the error that failed it",
-        "EX-3" => "a cancel answered 200 ends it CANCELLED, one answered 400 found it over",
-        "EX-4" => "sys.log records",
-        "EX-5" => "the one-year limit",
-        "EX-6" => "an uncaught error says where: step, routine, line:column, innermost first",
-        "EX-7" => "a caught error raised again is where it is raised again",
-        "RT-1" => "retry policies and their standard forms",
-        "RT-2" => "every back-off lasts what RT-2 says, to the nanosecond",
-        "RT-3" => "the retry predicate sees every error",
-        "restart" => "a restarted server replays its input log to the same journal",
-        "client back-off" => "a sender's retries wait what its policy says",
-        "clock" => "the server's journal never goes back in time",
-        "run" => "the world runs to the end: no panic, every client finishes",
-        "determinism" => "each seed runs twice with identical outcomes",
-        _ => "",
-    }
-}
+use crate::text::grouped;
 
 /// Every source of evidence a conformance run has; `None`: that part did not run.
 #[derive(Debug)]
@@ -103,30 +22,29 @@ pub struct Evidence<'a> {
 }
 
 impl Evidence<'_> {
-    fn failed(&self, id: &str) -> bool {
-        let named = |rule: Rule| rule.id() == id;
+    fn failed(&self, row: &RuleRow) -> bool {
         self.property
             .failure
             .as_ref()
-            .is_some_and(|f| named(f.violation.rule))
+            .is_some_and(|f| f.violation.rule == row.rule)
             || self
                 .exhaustive
                 .failure
                 .as_ref()
-                .is_some_and(|(_, v)| named(v.rule))
+                .is_some_and(|(_, v)| v.rule == row.rule)
             || self
                 .system
                 .and_then(|s| s.failure.as_ref())
-                .is_some_and(|f| f.rule == id)
+                .is_some_and(|f| f.rule == row.id)
     }
 
     /// Does any part that ran claim this row?
-    fn has_row(&self, id: &str) -> bool {
-        Rule::ALL.iter().any(|r| r.id() == id)
-            || (self.scenarios.is_some() && SCENARIO_RULES.contains(&id))
+    fn has_row(&self, row: &RuleRow) -> bool {
+        row.checked_by.engine
+            || (self.scenarios.is_some() && row.checked_by.scenarios)
             || self
                 .system
-                .is_some_and(|s| s.rules_claimed.iter().any(|r| r == id))
+                .is_some_and(|s| s.rules_claimed.iter().any(|r| r == row.id))
     }
 }
 
@@ -158,13 +76,14 @@ pub fn render(e: &Evidence) -> Report {
     );
     let dash = |n: Option<u64>| n.map_or("-".to_owned(), grouped);
     let mut totals = [0u64; 2];
-    for &id in ORDER.iter().filter(|id| e.has_row(id)) {
-        let rule = Rule::ALL.into_iter().find(|r| r.id() == id);
-        let p = rule.map(|r| e.property.tally.get(r));
-        let x = rule.map(|r| e.exhaustive.tally.get(r));
+    for row in CATALOGUE.iter().filter(|row| e.has_row(row)) {
+        let id = row.id;
+        let engine = row.checked_by.engine;
+        let p = engine.then(|| e.property.tally.get(row.rule));
+        let x = engine.then(|| e.exhaustive.tally.get(row.rule));
         let sc = e
             .scenarios
-            .filter(|_| SCENARIO_RULES.contains(&id))
+            .filter(|_| row.checked_by.scenarios)
             .map(|m| m.get(id).map_or(0, |v| v.len() as u64));
         let sys = e.system.and_then(|s| {
             s.rules_claimed
@@ -172,9 +91,9 @@ pub fn render(e: &Evidence) -> Report {
                 .any(|r| r == id)
                 .then(|| s.rules.get(id).map_or(0, |c| c.seeds))
         });
-        let result = if e.failed(id) {
+        let result = if e.failed(row) {
             "FAIL"
-        } else if rule == Some(Rule::Invariant) {
+        } else if row.rule == Rule::Invariant {
             // Asserted inside the engine after every input; passing is not panicking.
             "pass"
         } else if sc == Some(0) {
@@ -201,12 +120,15 @@ pub fn render(e: &Evidence) -> Report {
             dash(x),
             dash(sc),
             dash(sys),
-            what(id)
+            row.what
         );
     }
     // A system-level failure under a name no row has still fails the report.
     if let Some(f) = e.system.and_then(|s| s.failure.as_ref()) {
-        if !ORDER.iter().any(|id| e.has_row(id) && *id == f.rule) {
+        if !CATALOGUE
+            .iter()
+            .any(|row| e.has_row(row) && row.id == f.rule)
+        {
             n_failed += 1;
             let _ = writeln!(
                 out,

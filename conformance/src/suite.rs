@@ -9,13 +9,6 @@ use crate::backoff;
 use crate::corpus;
 use crate::fixtures;
 
-/// The rule ids of SPEC.md that scenarios must cover. `xtask`'s tidy check keeps this list
-/// equal to SPEC.md's. CB-13 (HTTP responses) belongs to live mode.
-pub const SCENARIO_RULES: &[&str] = &[
-    "CB-1", "CB-2", "CB-3", "CB-4", "CB-5", "CB-6", "CB-7", "CB-8", "CB-9", "CB-10", "CB-11",
-    "CB-12", "RT-1", "RT-2", "RT-3", "EX-1", "EX-2", "EX-3", "EX-4", "EX-5", "EX-6", "EX-7",
-];
-
 /// Generated retry policies checked by [`backoff::run`] in every conformance run.
 const BACKOFF_POLICIES: u32 = 512;
 

@@ -188,11 +188,12 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// The answer to one request: `Ok` is 200, `Err` carries the refusal.
-pub type Delivery = Result<Accepted, Rejection>;
+/// The answer to one request: `Ok` is 200, `Err` carries the refusal. (Not
+/// `wfsim_server::Delivery`, the server's journal entry of a request and its answer.)
+pub type DeliveryResult = Result<Accepted, Rejection>;
 
 /// The HTTP status of a delivery: 200, or the rejection's status.
-pub fn http_status(delivery: &Delivery) -> u16 {
+pub fn http_status(delivery: &DeliveryResult) -> u16 {
     match delivery {
         Ok(_) => 200,
         Err(rejection) => rejection.http_status(),
@@ -436,7 +437,7 @@ impl Callbacks {
         callback_id: &str,
         auth: Auth,
         request: CallbackRequest,
-    ) -> Delivery {
+    ) -> DeliveryResult {
         let mut touched = self.catch_up(now);
         touched.extend(self.by_callback_id.get(callback_id).copied());
         let delivery = self.slot_rule(callback_id, auth, request);
@@ -548,7 +549,12 @@ impl Callbacks {
     /// 7. otherwise: 429.
     ///
     /// CB-9: every refusal returns before anything is changed.
-    fn slot_rule(&mut self, callback_id: &str, auth: Auth, request: CallbackRequest) -> Delivery {
+    fn slot_rule(
+        &mut self,
+        callback_id: &str,
+        auth: Auth,
+        request: CallbackRequest,
+    ) -> DeliveryResult {
         if self.state != ExecutionState::Active {
             return Err(Rejection::ExecutionEnded { state: self.state });
         }

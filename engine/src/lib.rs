@@ -50,8 +50,9 @@ pub mod time;
 pub mod value;
 
 pub use callbacks::{
-    Accepted, Auth, AwaitError, AwaitOutcome, Callbacks, Delivery, Ended, Endpoint, EndpointCounts,
-    EndpointIdx, Event, ExecutionName, ExecutionState, Rejection, WaiterId, http_status,
+    Accepted, Auth, AwaitError, AwaitOutcome, Callbacks, DeliveryResult, Ended, Endpoint,
+    EndpointCounts, EndpointIdx, Event, ExecutionName, ExecutionState, Rejection, WaiterId,
+    http_status,
 };
 pub use ids::IdGen;
 pub use request::{CallbackRequest, Method, Received};

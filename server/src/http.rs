@@ -352,6 +352,13 @@ impl hyper::body::Body for Reply {
     }
 }
 
+/// The real time (simulated under madsim): how long the server has been idle is a matter of
+/// the real world, not of any execution's clock.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn real_now() -> Instant {
+    Instant::now()
+}
+
 /// A request in flight, from its first byte to its answer (dropped on every path out).
 struct Busy {
     in_flight: Rc<Cell<u64>>,
@@ -368,7 +375,7 @@ impl Busy {
             return None;
         }
         shared.in_flight.set(shared.in_flight.get() + 1);
-        shared.last_active.set(Instant::now());
+        shared.last_active.set(real_now());
         Some(Busy {
             in_flight: shared.in_flight.clone(),
             last_active: shared.last_active.clone(),
@@ -380,7 +387,7 @@ impl Busy {
 impl Drop for Busy {
     fn drop(&mut self) {
         self.in_flight.set(self.in_flight.get() - 1);
-        self.last_active.set(Instant::now());
+        self.last_active.set(real_now());
         self.changed.notify_one();
     }
 }

@@ -67,7 +67,7 @@ pub async fn serve_observed(
         options,
         in_flight: Rc::default(),
         durable_error: Rc::default(),
-        last_active: Rc::new(Cell::new(Instant::now())),
+        last_active: Rc::new(Cell::new(http::real_now())),
     };
     shared.flush();
     if let Err(e) = shared.make_durable().await {
@@ -140,7 +140,7 @@ async fn run_timers(shared: Shared) {
                     biased;
                     () = tokio::time::sleep_until(quiet_at) => {
                         let idle = shared.last_active.get() + shared.options.auto_idle;
-                        if shared.in_flight.get() == 0 && Instant::now() >= idle {
+                        if shared.in_flight.get() == 0 && http::real_now() >= idle {
                             shared.state.borrow_mut().jump_to_next_deadline();
                             shared.flush();
                             // The jump is an input: on disk before time moves on.

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use wfsim_engine::IdGen;
 
+use crate::fault::{Fault, FaultKind, Window};
+
 /// A workflow retry policy around each await (RT-1); the predicate is `${retry.always}`,
 /// and an await only raises `TimeoutError`. The delays are integers or doubles as drawn: a
 /// double is written with its fraction (`1.5`), an integer without (`2`), so both number
@@ -68,13 +70,6 @@ impl Misfit {
     }
 }
 
-/// A window of the schedule, in ms after the callbacks start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub from_ms: u64,
-    pub to_ms: u64,
-}
-
 /// What a seed draws. Printed with every failure.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Case {
@@ -99,14 +94,8 @@ pub struct Case {
     pub latency_ms: (u64, u64),
     /// Probability that a packet is lost (TCP sends it again, later; a lost connect fails).
     pub loss: f64,
-    /// The server node is clogged (both ways): answers are held back past the client's
-    /// patience, so it sends again.
-    pub clog: Option<Window>,
-    /// The callback client and the server cannot reach each other.
-    pub partition: Option<Window>,
-    /// The server is killed at `from_ms` and restarted at `to_ms`: connections are lost,
-    /// executions are not (the restarted server replays its input log).
-    pub restart: Option<Window>,
+    /// Clogs, partitions, restarts: at most one of each kind, in [`FaultKind::ALL`] order.
+    pub faults: Vec<Fault>,
     /// The client cancels the execution this long after the callbacks start (EX-3).
     pub cancel_ms: Option<u64>,
     /// A racer sends one request timed to reach the server exactly at each of the first
@@ -153,18 +142,13 @@ impl Case {
                 to_ms: from_ms + len_ms,
             }
         };
-        let clog = (pick(3) == 0).then(|| {
-            let len = 6_000 + pick(6_000);
-            around_a_send(&mut pick, len)
-        });
-        let partition = (pick(4) == 0).then(|| {
-            let len = 2_000 + pick(8_000);
-            around_a_send(&mut pick, len)
-        });
-        let restart = (pick(3) == 0).then(|| {
-            let len = 500 + pick(5_500);
-            around_a_send(&mut pick, len)
-        });
+        let mut faults = Vec::new();
+        for kind in FaultKind::ALL {
+            if let Some(len) = kind.draw(&mut pick) {
+                let window = around_a_send(&mut pick, len);
+                faults.push(Fault { kind, window });
+            }
+        }
         let mut retry = (pick(3) == 0).then(|| Retry {
             max_retries: 1 + pick(3) as u32,
             initial_s: (1 + pick(5)) as f64,
@@ -202,13 +186,19 @@ impl Case {
             misfit,
             latency_ms,
             loss,
-            clog,
-            partition,
-            restart,
+            faults,
             cancel_ms,
             races,
             neighbour,
         }
+    }
+
+    /// The window of its fault of this kind, if it has one.
+    pub fn fault(&self, kind: FaultKind) -> Option<Window> {
+        self.faults
+            .iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.window)
     }
 
     /// The workflow: one endpoint, awaits that record the `X-Request-Id` they got (or
@@ -295,14 +285,10 @@ impl Case {
                 (*at, format!("client-1 sends r{i}{how} (retrying)"))
             })
             .collect();
-        let mut window = |w: Option<Window>, what: &str| {
-            if let Some(w) = w {
-                events.push((w.from_ms, format!("{what} for {} ms", w.to_ms - w.from_ms)));
-            }
-        };
-        window(self.clog, "server-1 clogged");
-        window(self.partition, "client-1 and server-1 partitioned");
-        window(self.restart, "server-1 killed, restarted");
+        for Fault { kind, window: w } in &self.faults {
+            let what = kind.describe();
+            events.push((w.from_ms, format!("{what} for {} ms", w.to_ms - w.from_ms)));
+        }
         if let Some(at) = self.cancel_ms {
             events.push((at, "client-2 cancels e0, the case's execution".into()));
         }
@@ -328,9 +314,7 @@ pub enum Part {
     /// The logical callback at this index (later ones move down).
     Send(usize),
     Stray,
-    Clog,
-    Partition,
-    Restart,
+    Fault(FaultKind),
     Cancel,
     Races,
     Loss,
@@ -345,9 +329,7 @@ impl std::fmt::Display for Part {
         match self {
             Part::Send(i) => write!(f, "send{i}"),
             Part::Stray => f.write_str("stray"),
-            Part::Clog => f.write_str("clog"),
-            Part::Partition => f.write_str("partition"),
-            Part::Restart => f.write_str("restart"),
+            Part::Fault(kind) => f.write_str(kind.name()),
             Part::Cancel => f.write_str("cancel"),
             Part::Races => f.write_str("races"),
             Part::Loss => f.write_str("loss"),
@@ -362,11 +344,11 @@ impl std::fmt::Display for Part {
 impl std::str::FromStr for Part {
     type Err = String;
     fn from_str(s: &str) -> Result<Part, String> {
+        if let Some(kind) = FaultKind::ALL.into_iter().find(|k| k.name() == s) {
+            return Ok(Part::Fault(kind));
+        }
         Ok(match s {
             "stray" => Part::Stray,
-            "clog" => Part::Clog,
-            "partition" => Part::Partition,
-            "restart" => Part::Restart,
             "cancel" => Part::Cancel,
             "races" => Part::Races,
             "loss" => Part::Loss,
@@ -377,8 +359,10 @@ impl std::str::FromStr for Part {
             _ => match s.strip_prefix("send").map(str::parse) {
                 Some(Ok(i)) => Part::Send(i),
                 _ => {
+                    let faults: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
                     return Err(format!(
-                        "'{s}' is not a part of a case: sendN, stray, clog, partition, restart, cancel, races, loss, retry, pause, neighbour, misfit"
+                        "'{s}' is not a part of a case: sendN, stray, {}, cancel, races, loss, retry, pause, neighbour, misfit",
+                        faults.join(", ")
                     ));
                 }
             },
@@ -396,9 +380,11 @@ impl Case {
             }
         };
         has(self.neighbour, Part::Neighbour);
-        has(self.restart.is_some(), Part::Restart);
-        has(self.partition.is_some(), Part::Partition);
-        has(self.clog.is_some(), Part::Clog);
+        let mut faults: Vec<FaultKind> = self.faults.iter().map(|f| f.kind).collect();
+        faults.sort_by_key(|k| std::cmp::Reverse(k.size()));
+        for kind in faults {
+            has(true, Part::Fault(kind));
+        }
         has(self.cancel_ms.is_some(), Part::Cancel);
         has(self.races > 0, Part::Races);
         has(self.loss > 0.0, Part::Loss);
@@ -428,9 +414,7 @@ impl Case {
                 c.misfit = c.misfit.and_then(|(s, m)| moved(s).map(|s| (s, m)));
             }
             Part::Stray => c.stray = None,
-            Part::Clog => c.clog = None,
-            Part::Partition => c.partition = None,
-            Part::Restart => c.restart = None,
+            Part::Fault(kind) => c.faults.retain(|f| f.kind != kind),
             Part::Cancel => c.cancel_ms = None,
             Part::Races => c.races = 0,
             Part::Loss => c.loss = 0.0,
@@ -475,7 +459,9 @@ mod tests {
     fn parts_come_off_one_by_one_and_print_as_they_parse() {
         let c = (0..100)
             .map(Case::from_seed)
-            .find(|c| c.sends_ms.len() >= 3 && c.stray.is_some() && c.clog.is_some())
+            .find(|c| {
+                c.sends_ms.len() >= 3 && c.stray.is_some() && c.fault(FaultKind::Clog).is_some()
+            })
             .expect("some seed has sends, a stray and a clog");
         for part in c.parts() {
             assert_eq!(part.to_string().parse::<Part>(), Ok(part));
@@ -485,7 +471,8 @@ mod tests {
         let stray = c.stray.unwrap();
         let moved = c.without(Part::Send(0)).unwrap();
         assert_eq!(moved.stray, stray.checked_sub(1));
-        assert_eq!(c.without(Part::Clog).unwrap().without(Part::Clog), None);
+        let clog = Part::Fault(FaultKind::Clog);
+        assert_eq!(c.without(clog).unwrap().without(clog), None);
         assert!("send".parse::<Part>().is_err());
     }
 

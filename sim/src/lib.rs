@@ -24,6 +24,7 @@
 
 pub mod case;
 pub mod client;
+pub mod fault;
 pub mod oracle;
 pub mod run;
 pub mod sweep;

@@ -5,13 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use wfsim_conformance::model::{Answer, AwaitNo, AwaitStart, Model, Request, RequestNo, Token};
+use wfsim_conformance::rules::Rule;
 use wfsim_engine::ExecutionState;
 use wfsim_engine::interp::{ThreadId, Trace};
 use wfsim_server::Observed;
 
 use crate::case::{Case, Misfit};
 use crate::client::Backoff;
-use crate::run::{CLOCK_RESOLUTION, Execution, Outcome, Sent, TOO_BIG};
+use crate::fault::FaultKind;
+use crate::run::{CLOCK_RESOLUTION, ExecutionSeen, RunRecord, Sent, TOO_BIG};
 
 /// How late madsim may wake a task: 50 ns past a timer, and 50–100 ns per task poll.
 const POLL_SLACK_NS: u64 = 10_000;
@@ -19,34 +21,9 @@ const POLL_SLACK_NS: u64 = 10_000;
 /// A contract rule broken by a run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
-    pub rule: &'static str,
+    pub rule: Rule,
     pub detail: String,
 }
-
-/// The rules this oracle checks, in report order.
-pub const RULES: [&str; 21] = [
-    "§3.1",
-    "§3.2",
-    "§3.3",
-    "§3.4",
-    "§3.5",
-    "§3.6",
-    "§3.7",
-    "CB-4",
-    "CB-5",
-    "CB-6",
-    "CB-9",
-    "CB-10",
-    "CB-11",
-    "CB-12",
-    "CB-13",
-    "EX-1",
-    "EX-3",
-    "RT-2",
-    "restart",
-    "client back-off",
-    "clock",
-];
 
 /// Things the sweep must see happen at least once, and a few it counts besides.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -117,14 +94,19 @@ impl Coverage {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub violations: Vec<Violation>,
-    /// Rules with at least one check in this run, each with how many checks.
+    /// Rules with at least one check in this run (by id), each with how many checks. The
+    /// rules the oracle may check are those the catalogue says the system level checks.
     pub checked: BTreeMap<&'static str, u64>,
     pub coverage: Coverage,
 }
 
 impl Verdict {
-    fn check(&mut self, rule: &'static str, ok: bool, detail: impl FnOnce() -> String) {
-        *self.checked.entry(rule).or_default() += 1;
+    fn check(&mut self, rule: Rule, ok: bool, detail: impl FnOnce() -> String) {
+        debug_assert!(
+            rule.row().checked_by.system,
+            "{rule} is not a system-level rule"
+        );
+        *self.checked.entry(rule.id()).or_default() += 1;
         if !ok {
             self.violations.push(Violation {
                 rule,
@@ -171,7 +153,7 @@ impl Replay {
 /// Checks a run. Each execution's part of the journal is replayed through a spec model of
 /// its own, in the order the server saw things; the first divergence stops that replay
 /// (what follows would only echo it).
-pub fn check(case: &Case, out: &Outcome) -> Verdict {
+pub fn check(case: &Case, out: &RunRecord) -> Verdict {
     let mut v = Verdict::default();
     for (k, e) in out.executions.iter().enumerate() {
         let journal: Vec<&Observed> = out
@@ -193,7 +175,7 @@ pub fn check(case: &Case, out: &Outcome) -> Verdict {
     v
 }
 
-fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
+fn replay(case: &Case, e: &ExecutionSeen, journal: &[&Observed], v: &mut Verdict) {
     let mut r = Replay {
         started_ns: e.started_ns,
         ..Replay::default()
@@ -208,17 +190,17 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
             Observed::Callback(d) => {
                 let at = d.at.as_nanos();
                 if let Some((a, _)) = r.resume_due.take() {
-                    v.check("CB-12", false, || {
+                    v.check(Rule::Cb12, false, || {
                         format!("await {a} was handed a request but did not resume")
                     });
                     continue;
                 }
-                v.check("CB-6", r.closed != Some(at), || {
+                v.check(Rule::Cb6, r.closed != Some(at), || {
                     format!("a request at {at} ns came after that instant's timers fired (a timeout, sleep or back-off); at one instant, requests come first (SPEC, simulated time)")
                 });
                 r.advance(at);
                 if let Some(&(a, deadline)) = r.timeouts_due.front() {
-                    v.check("CB-6", false, || {
+                    v.check(Rule::Cb6, false, || {
                         format!("await {a} should have timed out at {deadline} ns, before a request at {at} ns")
                     });
                     continue;
@@ -248,14 +230,14 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                     token,
                 });
                 let rule = match answer {
-                    Answer::TakenBy(_) => "§3.5",
-                    Answer::Stored => "§3.6",
-                    Answer::Refused(429) => "§3.7",
-                    Answer::Refused(404) if r.model.ended => "CB-11",
-                    Answer::Refused(404) => "§3.1",
-                    Answer::Refused(405) => "§3.3",
-                    Answer::Refused(413) => "§3.4",
-                    Answer::Refused(_) => "§3.2",
+                    Answer::TakenBy(_) => Rule::Slot5,
+                    Answer::Stored => Rule::Slot6,
+                    Answer::Refused(429) => Rule::Slot7,
+                    Answer::Refused(404) if r.model.ended => Rule::Cb11,
+                    Answer::Refused(404) => Rule::Slot1,
+                    Answer::Refused(405) => Rule::Slot3,
+                    Answer::Refused(413) => Rule::Slot4,
+                    Answer::Refused(_) => Rule::Slot2,
                 };
                 v.check(rule, answer.status() == d.status, || {
                     format!(
@@ -272,7 +254,7 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                 } else {
                     d.changed == Some(true)
                 };
-                v.check("CB-9", ok, || {
+                v.check(Rule::Cb9, ok, || {
                     format!(
                         "{id} answered {}: the endpoints changed: {:?}",
                         d.status, d.changed
@@ -281,12 +263,12 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
                 match answer {
                     Answer::Stored => {
                         r.stored.insert(no);
-                        v.check("§3.6", d.buffered, || {
+                        v.check(Rule::Slot6, d.buffered, || {
                             format!("{id}: the model stores it in the slot (step 6), the server handed it to an await")
                         });
                     }
                     Answer::TakenBy(a) => {
-                        v.check("§3.5", !d.buffered, || {
+                        v.check(Rule::Slot5, !d.buffered, || {
                             format!("{id}: the model hands it to await {a} (step 5), the server stored it")
                         });
                         r.took.insert(a, no);
@@ -305,12 +287,12 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
         return;
     }
     if let Some((a, _)) = r.resume_due {
-        v.check("CB-12", false, || {
+        v.check(Rule::Cb12, false, || {
             format!("await {a} was handed a request but never resumed")
         });
     }
     if e.ended_ns.is_some() {
-        v.check("CB-6", r.timeouts_due.is_empty(), || {
+        v.check(Rule::Cb6, r.timeouts_due.is_empty(), || {
             format!(
                 "awaits the model timed out were never reported: {:?}",
                 r.timeouts_due
@@ -333,7 +315,7 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
             .collect();
         model_took.sort_unstable();
         returned.sort_unstable();
-        v.check("CB-10", model_took == returned, || {
+        v.check(Rule::Cb10, model_took == returned, || {
             format!("the awaits returned {returned:?}; the model says they took {model_took:?}")
         });
     }
@@ -355,7 +337,7 @@ fn replay(case: &Case, e: &Execution, journal: &[&Observed], v: &mut Verdict) {
             )
         })
         .count();
-    v.check("CB-10", taken <= accepted && accepted <= taken + 1, || {
+    v.check(Rule::Cb10, taken <= accepted && accepted <= taken + 1, || {
         format!("the server accepted {accepted} requests and its awaits took {taken}: more than the one slot unaccounted for")
     });
     v.coverage.buffered_then_taken +=
@@ -440,7 +422,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
         Trace::AwaitBlocked { thread, .. } | Trace::AwaitTook { thread, .. } => {
             r.advance(at);
             if let Some(until) = r.backoff_until.remove(thread) {
-                v.check("RT-2", until == at, || {
+                v.check(Rule::Rt2, until == at, || {
                     format!(
                         "thread {thread:?} retried at {at} ns, its back-off ended at {until} ns"
                     )
@@ -454,7 +436,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             let started = r.model.start_await(no, 0, timeout_ns);
             match (event, started) {
                 (Trace::AwaitBlocked { timeout, .. }, AwaitStart::Waits { .. }) => {
-                    v.check("CB-4", timeout.as_nanos() == u128::from(timeout_ns), || {
+                    v.check(Rule::Cb4, timeout.as_nanos() == u128::from(timeout_ns), || {
                         format!(
                             "await {no} blocked with timeout {timeout:?}, the workflow says {} s",
                             case.timeout_s
@@ -465,11 +447,11 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
                     r.took.insert(no, req);
                     let arrived = r.model.arrived_at(req);
                     let server_said = r.started_ns + received_at.as_nanos();
-                    v.check("CB-5", arrived == Some(server_said), || {
+                    v.check(Rule::Cb5, arrived == Some(server_said), || {
                         format!("await {no} took a request received at {server_said} ns; the slot held {} from {arrived:?}", r.ids[req as usize])
                     });
                 }
-                (_, s) => v.check("CB-5", false, || {
+                (_, s) => v.check(Rule::Cb5, false, || {
                     format!(
                         "await {no} at {at} ns: the server {}, the model says {s:?}",
                         if matches!(event, Trace::AwaitBlocked { .. }) {
@@ -484,7 +466,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
         Trace::AwaitResumed { thread, .. } => {
             let due = r.resume_due.take();
             let expected = due.and_then(|(a, _)| r.thread_of.get(&a).copied());
-            v.check("CB-12", expected == Some(*thread), || {
+            v.check(Rule::Cb12, expected == Some(*thread), || {
                 format!("thread {thread:?} resumed at {at} ns; the model handed the request to await {due:?} (thread {expected:?}), the first waiter")
             });
         }
@@ -496,7 +478,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             }
             let due = r.timeouts_due.pop_front();
             let expected = due.map(|(a, d)| (r.thread_of.get(&a).copied(), d));
-            v.check("CB-6", expected == Some((Some(*thread), at)), || {
+            v.check(Rule::Cb6, expected == Some((Some(*thread), at)), || {
                 format!("thread {thread:?} timed out at {at} ns; the model times out {due:?} first")
             });
             v.coverage.timeouts += 1;
@@ -510,7 +492,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
             if let Some(policy) = case.retry {
                 let want = policy.delay_ns(*attempt);
                 let lasted = until.checked_sub(at);
-                v.check("RT-2", lasted == Some(want), || {
+                v.check(Rule::Rt2, lasted == Some(want), || {
                     format!("back-off before retry {attempt} from {at} ns to {until} ns; RT-2 says {want} ns")
                 });
             }
@@ -520,7 +502,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
         }
         Trace::Ended { state } => {
             r.advance(at);
-            v.check("CB-6", r.timeouts_due.is_empty(), || {
+            v.check(Rule::Cb6, r.timeouts_due.is_empty(), || {
                 format!(
                     "the execution ended at {at} ns before awaits timed out: {:?}",
                     r.timeouts_due
@@ -546,7 +528,7 @@ fn engine_event(r: &mut Replay, at: u64, event: &Trace, case: &Case, v: &mut Ver
 /// What needs no model, per execution: the server's own timestamps, how it ended.
 fn execution_invariants(
     case: &Case,
-    e: &Execution,
+    e: &ExecutionSeen,
     journal: &[&Observed],
     cancel: Option<&[Sent]>,
     v: &mut Verdict,
@@ -558,7 +540,7 @@ fn execution_invariants(
         if let Some(end) = e.ended_ns {
             let at = d.at.as_nanos();
             // The API's endTime and the journal agree on when the execution ended.
-            v.check("CB-11", (at > end) <= (d.status == 404), || {
+            v.check(Rule::Cb11, (at > end) <= (d.status == 404), || {
                 format!(
                     "{:?} at {at} ns, after the end at {end} ns, got {}",
                     d.request_id, d.status
@@ -571,7 +553,7 @@ fn execution_invariants(
     }
     let logical = case.awaits as usize;
     if e.state == "SUCCEEDED" {
-        v.check("CB-6", e.result.len() == logical, || {
+        v.check(Rule::Cb6, e.result.len() == logical, || {
             format!("{} awaits ended, {logical} expected", e.result.len())
         });
     }
@@ -593,7 +575,7 @@ fn execution_invariants(
     } else {
         "SUCCEEDED"
     };
-    v.check("EX-1", e.state == want, || {
+    v.check(Rule::Ex1, e.state == want, || {
         format!(
             "execution {} ended {}, its journal says {want}",
             e.id, e.state
@@ -603,13 +585,13 @@ fn execution_invariants(
     // or one whose answer was lost while the end happened (its retry then finds the
     // execution over: 400).
     let Some(attempts) = cancel else {
-        v.check("EX-3", cancelled_at.is_none(), || {
+        v.check(Rule::Ex3, cancelled_at.is_none(), || {
             format!("execution {} was cancelled, but nobody cancelled it", e.id)
         });
         return;
     };
     let answered_200 = attempts.iter().any(|a| a.result == Ok(200));
-    v.check("EX-3", !answered_200 || cancelled_at.is_some(), || {
+    v.check(Rule::Ex3, !answered_200 || cancelled_at.is_some(), || {
         format!(
             "the cancel of {} got 200, yet it did not end cancelled",
             e.id
@@ -624,7 +606,7 @@ fn execution_invariants(
             .iter()
             .filter(during)
             .any(|a| a.result == Ok(200) || a.result.is_err());
-        v.check("EX-3", explained, || {
+        v.check(Rule::Ex3, explained, || {
             let got: Vec<_> = attempts.iter().map(|a| (a.sent_ns, &a.result)).collect();
             format!("{} was cancelled at {t} ns, but no attempt of the cancel then got 200 or lost its answer: {got:?}", e.id)
         });
@@ -633,14 +615,14 @@ fn execution_invariants(
 
 /// What needs no model, over the whole run: the statuses a sender may see, the restarts,
 /// the senders' back-off.
-fn invariants(out: &Outcome, v: &mut Verdict) {
+fn invariants(out: &RunRecord, v: &mut Verdict) {
     let mut last = 0;
     for o in &out.journal {
         let at = match o {
             Observed::Callback(d) => d.at.as_nanos(),
             Observed::Engine { at, .. } => at.as_nanos(),
         };
-        v.check("clock", at >= last, || {
+        v.check(Rule::Clock, at >= last, || {
             format!("the journal goes back from {last} ns to {at} ns: {o:?}")
         });
         last = last.max(at);
@@ -650,7 +632,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
         Observed::Engine { .. } => None,
     }) {
         v.check(
-            "CB-13",
+            Rule::Cb13,
             matches!(d.status, 200 | 401 | 403 | 404 | 405 | 413 | 429),
             || {
                 format!(
@@ -663,8 +645,8 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
             v.coverage.slot_full_429 += 1;
         }
     }
-    if !out.restarts.is_empty() {
-        v.check("restart", out.replay_mismatches.is_empty(), || {
+    if out.restarts().next().is_some() {
+        v.check(Rule::Restart, out.replay_mismatches.is_empty(), || {
             format!(
                 "a restarted server replayed differently: {:?}",
                 out.replay_mismatches
@@ -685,7 +667,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
                     && e["status"] == google_status(*status)
                     && e["message"].as_str().is_some_and(|m| !m.is_empty())
             };
-            v.check("CB-13", ok, || {
+            v.check(Rule::Cb13, ok, || {
                 format!("{id} got {status} with the body {body}")
             });
         }
@@ -697,7 +679,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
             let want = Backoff::DEFAULT.delay(n as u32 + 2).as_nanos() as u64;
             let waited = pair[1].sent_ns - pair[0].done_ns;
             let ok = (want..=want + POLL_SLACK_NS).contains(&waited);
-            v.check("client back-off", ok, || {
+            v.check(Rule::ClientBackoff, ok, || {
                 format!(
                     "{id}: attempt {} waited {waited} ns, the policy says {want} ns",
                     n + 2
@@ -708,7 +690,7 @@ fn invariants(out: &Outcome, v: &mut Verdict) {
 }
 
 /// Coverage seen from the clients' side, matched with the journal.
-fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
+fn coverage_of_clients(case: &Case, out: &RunRecord, v: &mut Verdict) {
     let mut answers: BTreeMap<&str, Vec<(u64, u16)>> = BTreeMap::new();
     for o in &out.journal {
         if let Observed::Callback(d) = o {
@@ -729,7 +711,7 @@ fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
         if lost_then_sent {
             v.coverage.duplicate_after_lost_answer += 1;
         }
-        let retried_across_a_restart = out.restarts.iter().any(|&(killed, back)| {
+        let retried_across_a_restart = out.restarts().any(|(killed, back)| {
             let failed_around = attempts
                 .iter()
                 .any(|a: &Sent| a.result.is_err() && a.sent_ns <= back && a.done_ns >= killed);
@@ -741,7 +723,7 @@ fn coverage_of_clients(case: &Case, out: &Outcome, v: &mut Verdict) {
         if retried_across_a_restart {
             v.coverage.restart_while_retrying += 1;
         }
-        let cut_off = case.partition.is_some_and(|w| {
+        let cut_off = case.fault(FaultKind::Partition).is_some_and(|w| {
             attempts.iter().any(|a| {
                 let from = out.callbacks_start_ns + w.from_ms * 1_000_000;
                 let to = out.callbacks_start_ns + w.to_ms * 1_000_000;

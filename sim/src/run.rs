@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
+use madsim::task::NodeId;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 use wfsim_engine::SimTime;
@@ -19,8 +20,9 @@ use wfsim_engine::interp::Trace;
 use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
 
-use crate::case::{Case, Misfit, Window};
+use crate::case::{Case, Misfit};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
+use crate::fault::{self, Edge, Fault, FaultKind, Happened};
 use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state};
 
 /// API calls outlast any fault a case draws.
@@ -54,7 +56,7 @@ pub struct Sent {
 
 /// One execution as the run saw it at the end.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Execution {
+pub struct ExecutionSeen {
     /// Its id, the last segment of its name.
     pub id: String,
     /// Its start on the server's clock (ns).
@@ -68,11 +70,11 @@ pub struct Execution {
 /// What a run produced: the server's journal, the clients' view, and the faults as they
 /// happened.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
+pub struct RunRecord {
     /// Everything the server journaled, across restarts, in order.
     pub journal: Vec<Observed>,
     /// The case's execution, then its neighbour if it has one.
-    pub executions: Vec<Execution>,
+    pub executions: Vec<ExecutionSeen>,
     /// When the schedule's clock starts: the callback endpoints are known (server ns).
     pub callbacks_start_ns: u64,
     /// Per logical callback (`r0`, …; `n0`, … to the neighbour), then per race (`race0`,
@@ -80,10 +82,20 @@ pub struct Outcome {
     pub sends: Vec<(String, Vec<Sent>)>,
     /// The attempts of the cancel of the case's execution, if one was sent.
     pub cancel: Option<Vec<Sent>>,
-    /// When the server was killed and when it came back (ns).
-    pub restarts: Vec<(u64, u64)>,
+    /// When each fault's window opened and closed, in the order they opened.
+    pub faults: Vec<Happened>,
     /// Where a restarted server's replayed journal differed from what it had journaled.
     pub replay_mismatches: Vec<String>,
+}
+
+impl RunRecord {
+    /// When the server was killed and when it came back (ns; 0: not yet, the run ended).
+    pub fn restarts(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.faults
+            .iter()
+            .filter(|h| h.kind == FaultKind::Restart)
+            .map(|h| (h.from_ns, h.to_ns))
+    }
 }
 
 /// What survives a kill: the input log, and the journal so far (to check a replay by).
@@ -94,7 +106,7 @@ struct Durable {
     inputs: Vec<(SimTime, ApiRequest)>,
     journal: Vec<Observed>,
     mismatches: Vec<String>,
-    restarts: Vec<(u64, u64)>,
+    faults: Vec<Happened>,
 }
 
 fn since(epoch: Instant) -> SimTime {
@@ -326,7 +338,7 @@ async fn watch(
     admin: &madsim::runtime::NodeHandle,
     s: Started,
     token: String,
-) -> Result<Execution, String> {
+) -> Result<ExecutionSeen, String> {
     let path = s.execution.clone();
     let state = admin
         .spawn(async move {
@@ -342,7 +354,7 @@ async fn watch(
             .map(|n| (n - WALL_START_UNIX_NANOS) as u64)
     };
     let last = |path: &str| path.rsplit('/').next().unwrap_or_default().to_owned();
-    Ok(Execution {
+    Ok(ExecutionSeen {
         id: last(&s.execution),
         started_ns: server_ns("startTime").ok_or("the execution has no startTime")?,
         callback_id: last(&s.callback),
@@ -356,7 +368,7 @@ async fn watch(
 /// seeded once per thread (madsim makes that seed deterministic), so a second run on the
 /// same thread would see other keys, and whatever iterates a map inside madsim, tokio or
 /// hyper would run differently. madsim's own determinism check does the same.
-pub fn run(case: &Case) -> Result<Outcome, String> {
+pub fn run(case: &Case) -> Result<RunRecord, String> {
     let case = case.clone();
     std::thread::spawn(move || run_here(&case))
         .join()
@@ -370,224 +382,239 @@ pub fn run(case: &Case) -> Result<Outcome, String> {
         })?
 }
 
-fn run_here(case: &Case) -> Result<Outcome, String> {
+fn run_here(case: &Case) -> Result<RunRecord, String> {
     let mut config = madsim::Config::default();
     let (lo, hi) = case.latency_ms;
     config.net.send_latency =
         Duration::from_millis(lo)..Duration::from_millis(hi) + Duration::from_nanos(1);
     config.net.packet_loss_rate = case.loss;
     let runtime = Runtime::with_seed_and_config(case.seed, config);
-    let case = case.clone();
-    runtime.block_on(async move {
-        let handle = Handle::current();
-        let epoch = Instant::now();
-        let durable: Arc<Mutex<Durable>> = Arc::default();
-        let (workflow, seed) = (case.workflow(), case.seed);
-        let server_durable = Arc::clone(&durable);
-        let server = handle
-            .create_node()
-            .name("server-1")
-            .ip(SERVER_IP)
-            .init(move || server_life(seed, workflow.clone(), epoch, Arc::clone(&server_durable)))
-            .build();
-        let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
-        let (callbacks_node, admin, racer) = (
-            node("client-1", CALLBACK_CLIENT),
-            node("client-2", ADMIN_CLIENT),
-            node("client-3", RACER),
-        );
-        let go: Go = Arc::default();
+    runtime.block_on(world(case.clone()))
+}
 
-        // client-2 starts the execution and tells everyone where its endpoint is.
-        let go_tx = Arc::clone(&go);
-        let executions = 1 + usize::from(case.neighbour);
-        let admin_durable = Arc::clone(&durable);
-        let admin_start = admin.spawn(async move {
-            let token = until_some(|| admin_durable.lock().expect("durable").token.clone()).await;
-            let mut all = Vec::new();
-            for _ in 0..executions {
-                all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);
-            }
-            let mint = format!("/v1/projects/-/serviceAccounts/{UNPRIVILEGED}:generateAccessToken");
-            let (_, minted) =
-                client::send_retrying(SERVER, "POST", &mint, Some(&token), b"", PATIENT).await;
-            let unprivileged = minted
-                .and_then(|m| m.body["accessToken"].as_str().map(str::to_owned))
-                .ok_or("could not mint a token without permissions")?;
-            let ready = Ready {
-                executions: all,
-                at: Instant::now(),
-                token,
-                unprivileged,
-            };
-            *go_tx.lock().expect("go") = Some(ready.clone());
-            Ok::<_, String>(ready)
-        });
+/// The nodes, what each runs, and what they report at the end.
+async fn world(case: Case) -> Result<RunRecord, String> {
+    let handle = Handle::current();
+    let epoch = Instant::now();
+    let durable: Arc<Mutex<Durable>> = Arc::default();
+    let (workflow, seed) = (case.workflow(), case.seed);
+    let server_durable = Arc::clone(&durable);
+    let server = handle
+        .create_node()
+        .name("server-1")
+        .ip(SERVER_IP)
+        .init(move || server_life(seed, workflow.clone(), epoch, Arc::clone(&server_durable)))
+        .build();
+    let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
+    let (callbacks_node, admin, racer) = (
+        node("client-1", CALLBACK_CLIENT),
+        node("client-2", ADMIN_CLIENT),
+        node("client-3", RACER),
+    );
+    let go: Go = Arc::default();
 
-        // The faults, timed from when the callbacks start.
-        let (server_id, client_id) = (server.id(), callbacks_node.id());
-        let rx = Arc::clone(&go);
-        let faults_durable = Arc::clone(&durable);
-        let faults = tokio::spawn(async move {
-            let start = started(&rx).await.at;
-            let at = |ms: u64| start + Duration::from_millis(ms);
-            let mut events: Vec<(u64, u8)> = Vec::new();
-            let mut window = |w: Option<Window>, on: u8, off: u8| {
-                if let Some(w) = w {
-                    events.push((w.from_ms, on));
-                    events.push((w.to_ms, off));
-                }
-            };
-            window(case.clog, 0, 1);
-            window(case.partition, 2, 3);
-            window(case.restart, 4, 5);
-            events.sort();
-            let net = NetSim::current();
-            let handle = Handle::current();
-            for (ms, what) in events {
-                tokio::time::sleep_until(at(ms)).await;
-                match what {
-                    0 => net.clog_node(server_id),
-                    1 => net.unclog_node(server_id),
-                    2 => {
-                        net.clog_link(server_id, client_id);
-                        net.clog_link(client_id, server_id);
-                    }
-                    3 => {
-                        net.unclog_link(server_id, client_id);
-                        net.unclog_link(client_id, server_id);
-                    }
-                    4 => {
-                        handle.kill(server_id);
-                        let killed = to_ns(epoch, Instant::now());
-                        faults_durable
-                            .lock()
-                            .expect("durable")
-                            .restarts
-                            .push((killed, 0));
-                    }
-                    _ => {
-                        handle.restart(server_id);
-                        let back = to_ns(epoch, Instant::now());
-                        if let Some(r) = faults_durable.lock().expect("durable").restarts.last_mut()
-                        {
-                            r.1 = back;
-                        }
-                    }
-                }
-            }
-        });
+    // client-2 starts the execution and tells everyone where its endpoint is.
+    let executions = 1 + usize::from(case.neighbour);
+    let admin_start = admin.spawn(start(Arc::clone(&durable), executions, Arc::clone(&go)));
 
-        // client-1: every logical callback, sent until it gets a final answer.
-        let rx = Arc::clone(&go);
-        let (sends_ms, stray, misfit) = (case.sends_ms.clone(), case.stray, case.misfit);
-        let callbacks = callbacks_node.spawn(async move {
-            let ready = started(&rx).await;
-            let start = ready.at;
-            let mut tasks = Vec::new();
-            // Each logical callback goes to the case's execution (`r…`) and, when there
-            // is one, the same to its neighbour (`n…`).
-            let targets = ready
-                .executions
-                .iter()
-                .zip(["r", "n"])
-                .flat_map(|(s, prefix)| {
-                    sends_ms
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, at)| (s.callback.clone(), prefix, i, *at))
-                });
-            for (callback, prefix, i, at) in targets {
-                let ours = prefix == "r";
-                // A mistyped URL: the execution exists, the endpoint does not.
-                let callback = if ours && stray == Some(i) {
-                    format!("{callback}0")
-                } else {
-                    callback
-                };
-                let misfit = misfit.filter(|(j, _)| ours && *j == i).map(|(_, m)| m);
-                let (method, token, body) = match misfit {
-                    None => (
-                        "POST",
-                        Some(ready.token.clone()),
-                        format!("{{\"n\": {i}}}").into_bytes(),
-                    ),
-                    Some(Misfit::NoToken) => ("POST", None, b"{}".to_vec()),
-                    Some(Misfit::NoPermission) => {
-                        ("POST", Some(ready.unprivileged.clone()), b"{}".to_vec())
-                    }
-                    Some(Misfit::WrongMethod) => ("PUT", Some(ready.token.clone()), b"{}".to_vec()),
-                    Some(Misfit::TooBig) => {
-                        ("POST", Some(ready.token.clone()), vec![b'x'; TOO_BIG])
-                    }
-                };
-                tasks.push(tokio::spawn(async move {
-                    tokio::time::sleep_until(start + Duration::from_millis(at)).await;
-                    let id = format!("{prefix}{i}");
-                    let (attempts, _) = client::send_retrying_with(
-                        SERVER,
-                        method,
-                        &callback,
-                        token.as_deref(),
-                        &body,
-                        Backoff::DEFAULT,
-                        &[("X-Request-Id", &id)],
-                    )
-                    .await;
-                    (id, sent(epoch, &attempts))
-                }));
-            }
-            let mut out = Vec::new();
-            for t in tasks {
-                out.push(t.await.map_err(|e| format!("callback task: {e}"))?);
-            }
-            Ok::<_, String>(out)
-        });
+    // The faults, timed from when the callbacks start.
+    let faults = tokio::spawn(faults(
+        Arc::clone(&go),
+        case.faults.clone(),
+        (server.id(), callbacks_node.id()),
+        epoch,
+        Arc::clone(&durable),
+    ));
 
-        // client-2 cancels, if the case says so.
-        let rx = Arc::clone(&go);
-        let cancel_ms = case.cancel_ms;
-        let cancel = admin.spawn(async move {
-            let ms = cancel_ms?;
-            let ready = started(&rx).await;
-            tokio::time::sleep_until(ready.at + Duration::from_millis(ms)).await;
-            let path = format!("{}:cancel", ready.executions[0].execution);
-            let (attempts, _) =
-                client::send_retrying(SERVER, "POST", &path, Some(&ready.token), b"", PATIENT)
-                    .await;
-            Some(sent(epoch, &attempts))
-        });
+    // client-1: every logical callback, sent until it gets a final answer.
+    let callbacks = callbacks_node.spawn(send_callbacks(Arc::clone(&go), case.clone(), epoch));
 
-        // client-3 races deadlines.
-        let racer = racer.spawn(race(
-            Arc::clone(&go),
-            Arc::clone(&durable),
-            case.races,
-            Duration::from_millis(case.latency_ms.0),
-            epoch,
-        ));
+    // client-2 cancels, if the case says so.
+    let cancel = admin.spawn(cancel(Arc::clone(&go), case.cancel_ms, epoch));
 
-        let ready = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
-        let callbacks_start_ns = to_ns(epoch, ready.at);
-        let mut sends = callbacks.await.map_err(|e| format!("client-1: {e}"))??;
-        let cancel = cancel
-            .await
-            .map_err(|e| format!("client-2 (cancel): {e}"))?;
-        sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
-        let mut executions = Vec::new();
-        for s in ready.executions {
-            executions.push(watch(&admin, s, ready.token.clone()).await?);
-        }
-        faults.abort();
-        let d = durable.lock().expect("durable");
-        Ok(Outcome {
-            journal: d.journal.clone(),
-            executions,
-            callbacks_start_ns,
-            sends,
-            cancel,
-            restarts: d.restarts.clone(),
-            replay_mismatches: d.mismatches.clone(),
-        })
+    // client-3 races deadlines.
+    let racer = racer.spawn(race(
+        Arc::clone(&go),
+        Arc::clone(&durable),
+        case.races,
+        Duration::from_millis(case.latency_ms.0),
+        epoch,
+    ));
+
+    let ready = admin_start.await.map_err(|e| format!("client-2: {e}"))??;
+    let callbacks_start_ns = to_ns(epoch, ready.at);
+    let mut sends = callbacks.await.map_err(|e| format!("client-1: {e}"))??;
+    let cancel = cancel
+        .await
+        .map_err(|e| format!("client-2 (cancel): {e}"))?;
+    sends.extend(racer.await.map_err(|e| format!("client-3: {e}"))?);
+    let mut executions = Vec::new();
+    for s in ready.executions {
+        executions.push(watch(&admin, s, ready.token.clone()).await?);
+    }
+    faults.abort();
+    let d = durable.lock().expect("durable");
+    Ok(RunRecord {
+        journal: d.journal.clone(),
+        executions,
+        callbacks_start_ns,
+        sends,
+        cancel,
+        faults: d.faults.clone(),
+        replay_mismatches: d.mismatches.clone(),
     })
+}
+
+/// `client-2`: starts the executions once the server has a token, mints a token without
+/// permissions, and tells the other nodes.
+async fn start(durable: Arc<Mutex<Durable>>, executions: usize, go: Go) -> Result<Ready, String> {
+    let token = until_some(|| durable.lock().expect("durable").token.clone()).await;
+    let mut all = Vec::new();
+    for _ in 0..executions {
+        all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);
+    }
+    let mint = format!("/v1/projects/-/serviceAccounts/{UNPRIVILEGED}:generateAccessToken");
+    let (_, minted) =
+        client::send_retrying(SERVER, "POST", &mint, Some(&token), b"", PATIENT).await;
+    let unprivileged = minted
+        .and_then(|m| m.body["accessToken"].as_str().map(str::to_owned))
+        .ok_or("could not mint a token without permissions")?;
+    let ready = Ready {
+        executions: all,
+        at: Instant::now(),
+        token,
+        unprivileged,
+    };
+    *go.lock().expect("go") = Some(ready.clone());
+    Ok(ready)
+}
+
+/// The world's own task: opens and closes each fault's window on time, and records when
+/// each happened.
+async fn faults(
+    go: Go,
+    faults: Vec<Fault>,
+    (server, sender): (NodeId, NodeId),
+    epoch: Instant,
+    durable: Arc<Mutex<Durable>>,
+) {
+    let start = started(&go).await.at;
+    let net = NetSim::current();
+    let handle = Handle::current();
+    let world = fault::World {
+        net: &net,
+        handle: &handle,
+        server,
+        sender,
+    };
+    for (ms, kind, edge) in fault::edges(&faults) {
+        tokio::time::sleep_until(start + Duration::from_millis(ms)).await;
+        match edge {
+            Edge::Opens => {
+                kind.apply(&world);
+                let from_ns = to_ns(epoch, Instant::now());
+                durable.lock().expect("durable").faults.push(Happened {
+                    kind,
+                    from_ns,
+                    to_ns: 0,
+                });
+            }
+            Edge::Closes => {
+                kind.undo(&world);
+                let to_ns = to_ns(epoch, Instant::now());
+                let mut d = durable.lock().expect("durable");
+                if let Some(h) = d.faults.iter_mut().rev().find(|h| h.kind == kind) {
+                    h.to_ns = to_ns;
+                }
+            }
+        }
+    }
+}
+
+/// What logical callback `i` sends to the case's own execution: its method, token and
+/// body, wrong in the way its misfit says.
+fn callback_request(
+    ready: &Ready,
+    i: usize,
+    misfit: Option<Misfit>,
+) -> (&'static str, Option<String>, Vec<u8>) {
+    match misfit {
+        None => (
+            "POST",
+            Some(ready.token.clone()),
+            format!("{{\"n\": {i}}}").into_bytes(),
+        ),
+        Some(Misfit::NoToken) => ("POST", None, b"{}".to_vec()),
+        Some(Misfit::NoPermission) => ("POST", Some(ready.unprivileged.clone()), b"{}".to_vec()),
+        Some(Misfit::WrongMethod) => ("PUT", Some(ready.token.clone()), b"{}".to_vec()),
+        Some(Misfit::TooBig) => ("POST", Some(ready.token.clone()), vec![b'x'; TOO_BIG]),
+    }
+}
+
+/// `client-1`: every logical callback, each sent at its time and resent until it gets a
+/// final answer.
+async fn send_callbacks(
+    go: Go,
+    case: Case,
+    epoch: Instant,
+) -> Result<Vec<(String, Vec<Sent>)>, String> {
+    let (sends_ms, stray, misfit) = (case.sends_ms, case.stray, case.misfit);
+    let ready = started(&go).await;
+    let start = ready.at;
+    let mut tasks = Vec::new();
+    // Each logical callback goes to the case's execution (`r…`) and, when there is one,
+    // the same to its neighbour (`n…`).
+    let targets = ready
+        .executions
+        .iter()
+        .zip(["r", "n"])
+        .flat_map(|(s, prefix)| {
+            sends_ms
+                .iter()
+                .enumerate()
+                .map(move |(i, at)| (s.callback.clone(), prefix, i, *at))
+        });
+    for (callback, prefix, i, at) in targets {
+        let ours = prefix == "r";
+        // A mistyped URL: the execution exists, the endpoint does not.
+        let callback = if ours && stray == Some(i) {
+            format!("{callback}0")
+        } else {
+            callback
+        };
+        let misfit = misfit.filter(|(j, _)| ours && *j == i).map(|(_, m)| m);
+        let (method, token, body) = callback_request(&ready, i, misfit);
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(start + Duration::from_millis(at)).await;
+            let id = format!("{prefix}{i}");
+            let (attempts, _) = client::send_retrying_with(
+                SERVER,
+                method,
+                &callback,
+                token.as_deref(),
+                &body,
+                Backoff::DEFAULT,
+                &[("X-Request-Id", &id)],
+            )
+            .await;
+            (id, sent(epoch, &attempts))
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.map_err(|e| format!("callback task: {e}"))?);
+    }
+    Ok(out)
+}
+
+/// `client-2` cancels the case's execution `cancel_ms` after the callbacks start, if the
+/// case says so.
+async fn cancel(go: Go, cancel_ms: Option<u64>, epoch: Instant) -> Option<Vec<Sent>> {
+    let ms = cancel_ms?;
+    let ready = started(&go).await;
+    tokio::time::sleep_until(ready.at + Duration::from_millis(ms)).await;
+    let path = format!("{}:cancel", ready.executions[0].execution);
+    let (attempts, _) =
+        client::send_retrying(SERVER, "POST", &path, Some(&ready.token), b"", PATIENT).await;
+    Some(sent(epoch, &attempts))
 }

@@ -3,37 +3,35 @@
 
 use std::fmt::Write as _;
 
-use wfsim_conformance::report::grouped;
+use wfsim_conformance::rules::{self, Rule};
 use wfsim_conformance::system::{CoverageRow, SystemFailure, SystemSummary};
+use wfsim_conformance::text::grouped;
 use wfsim_server::Observed;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::case::{Case, Part};
 use crate::oracle::{self, Coverage, Verdict};
-use crate::run::{self, Outcome};
+use crate::run::{self, RunRecord};
 
 /// What the sweep makes of one case: it runs twice, the runs are compared, and the oracle
 /// checks the first. `Err((rule, detail))` names the first thing broken.
-pub fn judge(case: &Case) -> Result<(Outcome, Verdict), (String, String)> {
+pub fn judge(case: &Case) -> Result<(RunRecord, Verdict), (Rule, String)> {
     let (first, second) = match (run::run(case), run::run(case)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Err(("run".into(), format!("the run failed: {e}"))),
+        (Err(e), _) | (_, Err(e)) => return Err((Rule::Run, format!("the run failed: {e}"))),
     };
     if digest(&first) != digest(&second) {
-        return Err((
-            "determinism".into(),
-            "the case ran two different ways".into(),
-        ));
+        return Err((Rule::Determinism, "the case ran two different ways".into()));
     }
     let verdict = oracle::check(case, &first);
     match verdict.violations.first() {
-        Some(v) => Err((v.rule.to_owned(), v.detail.clone())),
+        Some(v) => Err((v.rule, v.detail.clone())),
         None => Ok((first, verdict)),
     }
 }
 
-fn digest(out: &Outcome) -> u64 {
+fn digest(out: &RunRecord) -> u64 {
     let mut h = DefaultHasher::new();
     format!("{out:?}").hash(&mut h);
     h.finish()
@@ -41,7 +39,7 @@ fn digest(out: &Outcome) -> u64 {
 
 /// Takes parts away from a case that breaks `rule` while it still does: the smallest
 /// schedule that shows the failure, the parts taken in order, and what it broke last.
-pub fn shrink(case: &Case, rule: &str, detail: &str) -> (Case, Vec<Part>, String) {
+pub fn shrink(case: &Case, rule: Rule, detail: &str) -> (Case, Vec<Part>, String) {
     let (mut current, mut taken, mut detail) = (case.clone(), Vec::new(), detail.to_owned());
     'smaller: loop {
         for part in current.parts() {
@@ -69,8 +67,10 @@ pub struct Sweep {
 
 impl Sweep {
     pub fn new(seeds: u64) -> Sweep {
-        let mut rules_claimed: Vec<String> = oracle::RULES.iter().map(|r| r.to_string()).collect();
-        rules_claimed.extend(["run".into(), "determinism".into()]);
+        // The oracle's rules, and `run` and `determinism`, which `judge` checks.
+        let rules_claimed = rules::checked_by(|c| c.system)
+            .map(|r| r.id.to_owned())
+            .collect();
         Sweep {
             summary: SystemSummary {
                 seeds,
@@ -82,14 +82,14 @@ impl Sweep {
     }
 
     /// A seed that ran twice the same way, and what the oracle made of it.
-    pub fn add(&mut self, out: &Outcome, verdict: &Verdict) {
+    pub fn add(&mut self, out: &RunRecord, verdict: &Verdict) {
         let s = &mut self.summary;
         s.seeds_run += 1;
         for (rule, n) in verdict
             .checked
             .iter()
             .map(|(r, n)| (*r, *n))
-            .chain([("run", 1), ("determinism", 1)])
+            .chain([(Rule::Run.id(), 1), (Rule::Determinism.id(), 1)])
         {
             let count = s.rules.entry(rule.to_owned()).or_default();
             count.seeds += 1;
@@ -104,11 +104,11 @@ impl Sweep {
     }
 
     /// Records the failure of `case`, shrunk.
-    pub fn fail(&mut self, case: &Case, rule: &str, detail: &str) {
+    pub fn fail(&mut self, case: &Case, rule: Rule, detail: &str) {
         let (shrunk, without, detail) = shrink(case, rule, detail);
         self.summary.failure = Some(SystemFailure {
             seed: case.seed,
-            rule: rule.to_owned(),
+            rule: rule.id().to_owned(),
             detail,
             without: without.iter().map(Part::to_string).collect(),
             schedule: shrunk.schedule(),
@@ -165,7 +165,7 @@ pub fn render(s: &SystemSummary) -> String {
 
 /// Everything a run did, one line each, on the server's clock: the journal, then each
 /// logical callback's attempts as its client saw them.
-pub fn timeline(out: &Outcome) -> String {
+pub fn timeline(out: &RunRecord) -> String {
     let ms = |ns: u64| ns as f64 / 1e6;
     let mut text = String::new();
     // Executions are named by their order (the case's is e0), ids being long.
@@ -188,12 +188,12 @@ pub fn timeline(out: &Outcome) -> String {
         );
     }
     let _ = writeln!(text, "callbacks from {:.3} ms", ms(out.callbacks_start_ns));
-    for (killed, back) in &out.restarts {
+    for (killed, back) in out.restarts() {
         let _ = writeln!(
             text,
             "server-1 killed at {:.3} ms, back at {:.3} ms",
-            ms(*killed),
-            ms(*back)
+            ms(killed),
+            ms(back)
         );
     }
     let _ = writeln!(

@@ -77,11 +77,11 @@ impl WorldConfig {
     }
 }
 
-/// Every event a world's clients saw, each stamped with simulated time: equal traces mean
-/// equal runs.
-pub type Trace = Vec<String>;
+/// Every event a world's clients saw, each stamped with simulated time: equal transcripts
+/// mean equal runs.
+pub type Transcript = Vec<String>;
 
-fn stamp(trace: &Arc<Mutex<Trace>>, start: tokio::time::Instant, what: String) {
+fn stamp(trace: &Arc<Mutex<Transcript>>, start: tokio::time::Instant, what: String) {
     let t = start.elapsed();
     trace
         .lock()
@@ -92,7 +92,7 @@ fn stamp(trace: &Arc<Mutex<Trace>>, start: tokio::time::Instant, what: String) {
 /// The product guide's walk-through, on simulated nodes: a client starts the basic callback
 /// workflow over HTTP, finds its callback endpoint, calls it back with retries, watches the
 /// execution succeed, and calls again (404, CB-11). Returns the trace, or what went wrong.
-pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
+pub fn guide_walk_through(config: &WorldConfig) -> Result<Transcript, String> {
     let runtime = Runtime::with_seed_and_config(config.seed, config.madsim());
     let seed = config.seed;
     runtime.block_on(async move {
@@ -130,7 +130,7 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Trace, String> {
         client
             .spawn(async move {
                 let start = tokio::time::Instant::now();
-                let trace: Arc<Mutex<Trace>> = Arc::default();
+                let trace: Arc<Mutex<Transcript>> = Arc::default();
                 let token = loop {
                     if let Some(t) = token.lock().expect("token lock").clone() {
                         break t;

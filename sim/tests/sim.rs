@@ -81,6 +81,7 @@ fn a_generated_case_replays_exactly() {
 /// The oracle is not blind: a journal with one answer changed fails it, naming the rule.
 #[test]
 fn a_doctored_journal_fails_the_oracle() {
+    use wfsim_conformance::rules::Rule;
     use wfsim_server::Observed;
     use wfsim_sim::case::Case;
     use wfsim_sim::{oracle, run};
@@ -104,10 +105,10 @@ fn a_doctored_journal_fails_the_oracle() {
             }
         }
     }
-    let rules: Vec<&str> = oracle::check(&c, &out)
+    let rules: Vec<Rule> = oracle::check(&c, &out)
         .violations
         .iter()
         .map(|v| v.rule)
         .collect();
-    assert!(rules.contains(&"§3.7"), "{rules:?}");
+    assert!(rules.contains(&Rule::Slot7), "{rules:?}");
 }

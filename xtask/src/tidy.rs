@@ -1,9 +1,11 @@
 //! Tidy checks: properties of the code base that no compiler enforces, run as tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use wfsim_conformance::rules::{CATALOGUE, Rule};
 
 use crate::project_root;
 
@@ -96,8 +98,9 @@ fn read_spec() -> String {
     })
 }
 
-/// Every rule of SPEC.md (CB, RT, EX) is cited: by a test named `cb_N_…` (`rt_N_…`,
-/// `ex_N_…`), by a conformance rule row, or by a scenario's `covers:` list.
+/// Every rule of SPEC.md (CB, RT, EX, HT) is cited: by a test named `cb_N_…` (`rt_N_…`,
+/// `ex_N_…`, `ht_N_…`), by a rule of the catalogue (`conformance/src/rules.rs`) that the engine-level
+/// checker or the system level checks, or by a scenario's `covers:` list.
 #[test]
 fn every_spec_rule_is_cited_by_a_test_or_scenario() {
     let spec = read_spec();
@@ -106,16 +109,16 @@ fn every_spec_rule_is_cited_by_a_test_or_scenario() {
         collect(&project_root().join(dir), &mut sources);
     }
     let mut total = 0;
-    for prefix in ["CB-", "RT-", "EX-"] {
+    for prefix in RULE_PREFIXES {
         let ids = rule_ids(&spec, prefix);
         assert!(!ids.is_empty(), "SPEC.md lists no {prefix} rules");
         total += ids.len();
         for id in &ids {
             let n = &id[prefix.len()..];
             let snake = format!("fn {}_{n}_", prefix[..2].to_ascii_lowercase());
-            let cited = sources.contains(&snake)
-                || sources.contains(&format!("(\"{id}\","))
-                || covers_mention(&sources, id);
+            let checked = Rule::from_id(id)
+                .is_some_and(|r| r.row().checked_by.engine || r.row().checked_by.system);
+            let cited = sources.contains(&snake) || checked || covers_mention(&sources, id);
             if NOT_YET_CITED.contains(&id.as_str()) {
                 assert!(!cited, "{id} is cited now: remove it from NOT_YET_CITED");
             } else {
@@ -138,22 +141,92 @@ fn covers_mention(sources: &str, id: &str) -> bool {
     })
 }
 
-/// The conformance report's list of rules scenarios must cover is SPEC's, less CB-13
-/// (HTTP responses, a live-mode rule).
+/// The families of SPEC.md's rule ids.
+const RULE_PREFIXES: [&str; 4] = ["CB-", "RT-", "EX-", "HT-"];
+
+/// Rules no scenario can show: CB-13 (HTTP responses, a live-mode rule) and HT-5 (a
+/// deploy-time refusal: a definition that does not deploy cannot run).
+const NOT_BY_SCENARIOS: [&str; 2] = ["CB-13", "HT-5"];
+
+/// The rule catalogue (`conformance/src/rules.rs`) is SPEC's: every rule of SPEC.md has a
+/// row naming the section that states it, every CB, RT, EX and HT row is a rule of
+/// SPEC.md, and scenarios must cover all of them but [`NOT_BY_SCENARIOS`].
 #[test]
-fn scenario_rules_match_spec() {
+fn the_rule_catalogue_matches_spec() {
     let spec = read_spec();
-    let text = fs::read_to_string(project_root().join("conformance/src/suite.rs")).unwrap();
-    for prefix in ["CB-", "RT-", "EX-"] {
+    let sections = rule_sections(&spec);
+    for prefix in RULE_PREFIXES {
         for id in rule_ids(&spec, prefix) {
-            let listed = text.contains(&format!("\"{id}\""));
+            let row = Rule::from_id(&id)
+                .unwrap_or_else(|| panic!("{id} of SPEC.md has no row in conformance/src/rules.rs"))
+                .row();
             assert_eq!(
-                listed,
-                id != "CB-13",
-                "{id} in SCENARIO_RULES of conformance/src/suite.rs"
+                row.section,
+                sections.get(&id).map(String::as_str),
+                "{id}'s section in conformance/src/rules.rs"
+            );
+            assert_eq!(
+                row.checked_by.scenarios,
+                !NOT_BY_SCENARIOS.contains(&id.as_str()),
+                "{id}: do scenarios cover it (conformance/src/rules.rs)?"
             );
         }
     }
+    for row in &CATALOGUE {
+        if RULE_PREFIXES.iter().any(|p| row.id.starts_with(p)) {
+            assert!(
+                sections.contains_key(row.id),
+                "{} of conformance/src/rules.rs is no rule of SPEC.md",
+                row.id
+            );
+        }
+    }
+}
+
+/// Every id a scenario's `covers:` names is a row of the catalogue that scenarios cover:
+/// the report counts a scenario only under such a row, so a mistyped id would count for
+/// nothing, silently.
+#[test]
+fn scenarios_cover_catalogued_rules() {
+    let mut text = String::new();
+    collect(&project_root().join("fixtures/scenarios"), &mut text);
+    let mut ids = 0;
+    for line in text.lines() {
+        let Some(list) = line.trim_start().strip_prefix("covers:") else {
+            continue;
+        };
+        for id in list
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| !w.is_empty())
+        {
+            ids += 1;
+            assert!(
+                Rule::from_id(id).is_some_and(|r| r.row().checked_by.scenarios),
+                "a scenario covers {id}, which no row of conformance/src/rules.rs lets scenarios cover"
+            );
+        }
+    }
+    assert!(ids > 20, "only {ids} ids in scenarios' covers: lists");
+}
+
+/// Rule id → the section of SPEC.md (`§3`) whose `## 3.` heading it is defined under.
+fn rule_sections(spec: &str) -> BTreeMap<String, String> {
+    let mut section = String::new();
+    let mut out = BTreeMap::new();
+    for line in spec.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            section = heading
+                .split('.')
+                .next()
+                .map_or(String::new(), |n| format!("§{n}"));
+        }
+        for prefix in RULE_PREFIXES {
+            for id in rule_ids(line, prefix) {
+                out.insert(id, section.clone());
+            }
+        }
+    }
+    out
 }
 
 fn spec_path() -> PathBuf {
@@ -356,4 +429,13 @@ fn paths_that_leave_are_found() {
     assert!(leaving_paths(&root, "conformance/src/x.rs", manifest_in).is_empty());
     // An ellipsis is not a climb.
     assert!(leaving_paths(&root, "README.md", "GET .../executions").is_empty());
+}
+
+#[test]
+fn rule_sections_come_from_headings() {
+    let spec = "## 1. Endpoints\n- **CB-1** a\n## 3. Delivery\n- **CB-9** b, unlike CB-1\n";
+    let sections = rule_sections(spec);
+    assert_eq!(sections["CB-1"], "§1");
+    assert_eq!(sections["CB-9"], "§3");
+    assert_eq!(sections.len(), 2);
 }

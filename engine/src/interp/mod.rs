@@ -23,7 +23,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use crate::callbacks::{
-    Auth, AwaitError, AwaitOutcome, Callbacks, Delivery, EndpointIdx, Event, ExecutionName,
+    Auth, AwaitError, AwaitOutcome, Callbacks, DeliveryResult, EndpointIdx, Event, ExecutionName,
     ExecutionState, WaiterId,
 };
 use crate::defn::Workflow;
@@ -649,7 +649,7 @@ impl Execution {
         callback_id: &str,
         auth: Auth,
         request: CallbackRequest,
-    ) -> Delivery {
+    ) -> DeliveryResult {
         self.set_now(now);
         let delivery = self
             .world

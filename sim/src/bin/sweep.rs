@@ -142,7 +142,7 @@ mod sweep {
             match sweep::judge(&c) {
                 Ok((out, verdict)) => sweep.add(&out, &verdict),
                 Err((rule, detail)) => {
-                    sweep.fail(&c, &rule, &detail);
+                    sweep.fail(&c, rule, &detail);
                     break;
                 }
             }
