@@ -111,6 +111,8 @@ timed_out = executions.get_execution(name=second.name, metadata=METADATA)
 check(timed_out.state == executions_v1.Execution.State.FAILED, "FAILED at the await's timeout")
 check("TimeoutError" in timed_out.error.payload, "with TimeoutError")
 check(timed_out.duration.total_seconds() == 43200, "after exactly 43200 s")
+where = timed_out.error.stack_trace.elements[0]
+check((where.step, where.routine, where.position.line) == ("wait", "main", 9), "the error says where (stackTrace)")
 
 # Cancel, list in pages (the pager follows nextPageToken), errors as gRPC statuses.
 third = executions.create_execution(parent=workflow.name, metadata=METADATA)

@@ -82,6 +82,10 @@ pub async fn serve_observed(
             biased;
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
+                // wait on the peer's delayed ACK (40 ms a call).
+                #[cfg(not(madsim))]
+                let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
                 tokio::task::spawn_local(async move {
                     let service = service_fn(move |req| http::handle(shared.clone(), req));

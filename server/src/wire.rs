@@ -2,10 +2,10 @@
 //! the log entries, as the Workflows Executions API v1 renders them.
 
 use serde_json::{Value as Json, json};
-use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
+use wfsim_engine::{error, report};
 
 use crate::api::Config;
 use crate::host::{Deployed, Exec, Host, Revision};
@@ -125,10 +125,14 @@ pub(crate) fn execution(config: &Config, host: &Host, e: &Exec, view: View, enum
             Some(Outcome::Succeeded(v)) => {
                 out.insert("result".into(), json!(json_text(v)));
             }
-            Some(Outcome::Failed(err)) => {
+            Some(Outcome::Failed(failure)) => {
                 out.insert(
                     "error".into(),
-                    json!({"payload": json_text(err), "context": error::message(err).unwrap_or_default()}),
+                    json!({
+                        "payload": json_text(failure),
+                        "context": error::message(failure).unwrap_or_default(),
+                        "stackTrace": {"elements": report::stack_json(&failure.stack)},
+                    }),
                 );
             }
             _ => {}

@@ -375,6 +375,23 @@ fn executions_list_in_pages_filtered_and_ordered() {
     assert_eq!(prod, [&ids[0], &ids[2]].map(String::as_str));
     let (ended, _) = list(&mut s, "filter=state%3DFAILED%20OR%20state%3DSUCCEEDED");
     assert_eq!(ended, [&failed, &ids[0]].map(String::as_str));
+    // EX-6 over the API: the error says where, as GCP's stackTrace does.
+    let (_, e) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow/executions/{failed}"),
+        Json::Null,
+    );
+    assert_eq!(
+        e["error"]["stackTrace"],
+        json!({"elements": [{"step": "check", "routine": "main", "position": {"line": 4, "column": 7}}]})
+    );
+    assert!(
+        e["error"]["payload"]
+            .as_str()
+            .unwrap()
+            .contains("failed on purpose")
+    );
     let (status, err) = call(
         &mut s,
         "GET",
