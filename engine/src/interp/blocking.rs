@@ -57,7 +57,7 @@ impl Interp {
             other => {
                 return Err(type_error(format!(
                     "sys.sleep: seconds must be a number, got {}",
-                    other.as_ref().map_or("nothing", Value::type_name)
+                    other.as_ref().map_or("nothing", Value::a_type)
                 )));
             }
         };
@@ -73,7 +73,7 @@ impl Interp {
             other => {
                 return Err(type_error(format!(
                     "sys.sleep_until: time must be a string, got {}",
-                    other.as_ref().map_or("nothing", Value::type_name)
+                    other.as_ref().map_or("nothing", Value::a_type)
                 )));
             }
         };
@@ -119,7 +119,7 @@ impl Interp {
             Some(other) => {
                 return Err(type_error(format!(
                     "events.await_callback: timeout must be a number, got {}",
-                    other.type_name()
+                    other.a_type()
                 )));
             }
         };
@@ -132,7 +132,7 @@ impl Interp {
                 ))
             })?;
             w.await_callback(th.tid, endpoint, timeout)
-                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?
+                .map_err(|e| builtin(Tag::SystemError, format!("events.await_callback: {e}")))?
         };
         let received = match outcome {
             AwaitOutcome::Ready(r) => r,

@@ -254,7 +254,7 @@ impl Interp {
                             other => {
                                 return Err(type_error(format!(
                                     "a switch condition must be a boolean, got {}",
-                                    other.type_name()
+                                    other.a_type()
                                 )));
                             }
                         };
@@ -325,7 +325,7 @@ impl Interp {
                 Value::List(items) => Ok(items.to_vec()),
                 other => Err(type_error(format!(
                     "'for ... in' needs a list, got {}",
-                    other.type_name()
+                    other.a_type()
                 ))),
             },
             ForSource::Range(a, b) => {
@@ -350,8 +350,8 @@ impl Interp {
                     }
                     (a, b) => Err(type_error(format!(
                         "'range' needs two numbers, got {} and {}",
-                        a.type_name(),
-                        b.type_name()
+                        a.a_type(),
+                        b.a_type()
                     ))),
                 }
             }
@@ -425,9 +425,9 @@ fn set_in(container: Value, keys: &[Value], value: Value) -> Result<Value, Raise
             Ok(Value::List(l))
         }
         (c, k) => Err(type_error(format!(
-            "cannot assign into a {} with a {} key",
-            c.type_name(),
-            k.type_name()
+            "cannot assign into {} with {} key",
+            c.a_type(),
+            k.a_type()
         ))),
     }
 }

@@ -10,6 +10,7 @@
 mod base64;
 mod builtins;
 mod events;
+mod hash;
 mod http;
 mod json;
 mod list;
@@ -119,7 +120,7 @@ fn str_of(func: &str, v: &Value) -> Result<String, Raised> {
         Value::Str(s) => Ok(s.to_string()),
         other => Err(type_error(format!(
             "{func}: needs a string, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -129,7 +130,7 @@ fn int_of(func: &str, v: &Value) -> Result<i64, Raised> {
         Value::Int(i) => Ok(*i),
         other => Err(type_error(format!(
             "{func}: needs an integer, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -140,7 +141,7 @@ fn bytes_of(func: &str, v: Value) -> Result<Vec<u8>, Raised> {
         Value::Str(s) => Ok(s.as_bytes().to_vec()),
         other => Err(type_error(format!(
             "{func}: needs bytes, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -150,7 +151,7 @@ fn list_of(func: &str, v: Value) -> Result<Vec<Value>, Raised> {
         Value::List(l) => Ok(l.to_vec()),
         other => Err(type_error(format!(
             "{func}: needs a list, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -160,7 +161,7 @@ fn map_of(func: &str, v: Value) -> Result<BTreeMap<String, Value>, Raised> {
         Value::Map(m) => Ok((**m).clone()),
         other => Err(type_error(format!(
             "{func}: needs a map, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }

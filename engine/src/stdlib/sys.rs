@@ -27,7 +27,7 @@ pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
         Some(other) => {
             return Err(type_error(format!(
                 "sys.log: severity must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };
@@ -36,7 +36,7 @@ pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
         (None, Some(other), None) => {
             return Err(type_error(format!(
                 "sys.log: text must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
         (Some(d), None, None) | (None, None, Some(d)) => LogPayload::Data(d),

@@ -1,4 +1,8 @@
 //! `text.*`: strings by character (not byte) index; regexes in RE2 syntax.
+//!
+//! `find_all_regex` and `replace_all_regex` take, as GCP's reference says, the leftmost
+//! match and, of the matches starting there, the longest; an empty match right after the
+//! previous match is skipped (so `""` matches before every character and at the end).
 
 use super::{Args, Host, int_of, str_of, type_error, value_error};
 use crate::error::{Raised, Tag, builtin};
@@ -11,7 +15,7 @@ pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
             .map_err(|_| value_error("text.decode: the bytes are not valid UTF-8")),
         other => Err(type_error(format!(
             "text.decode: needs bytes, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -133,4 +137,172 @@ pub(super) fn url_encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised
     Ok(Value::str(
         percent_encoding::utf8_percent_encode(&s, SET).to_string(),
     ))
+}
+
+/// The value limit, as a `ResourceLimitError` naming `func` and what was too big.
+fn too_big(func: &str, what: String) -> Raised {
+    builtin(
+        Tag::ResourceLimitError,
+        format!(
+            "{func}: {what}; a value may hold at most {} bytes (512 KiB)",
+            crate::limits::VALUE_BYTES_MAX
+        ),
+    )
+}
+
+/// A regex with GCP's match semantics: leftmost, then longest.
+struct Longest {
+    /// Finds where the leftmost match starts (leftmost-first and leftmost-longest agree on
+    /// the start; only the end differs).
+    first: regex::Regex,
+    /// From that start, anchored, the longest match: `MatchKind::All` runs until no thread
+    /// of the NFA is alive and reports the last match it saw.
+    all: regex_automata::nfa::thompson::pikevm::PikeVM,
+}
+
+impl Longest {
+    fn new(func: &str, pattern: &str) -> Result<Longest, Raised> {
+        let invalid = |e: String| value_error(format!("{func}: invalid regex: {e}"));
+        let first = regex::Regex::new(pattern).map_err(|e| invalid(e.to_string()))?;
+        let all = regex_automata::nfa::thompson::pikevm::PikeVM::builder()
+            .configure(
+                regex_automata::nfa::thompson::pikevm::PikeVM::config()
+                    .match_kind(regex_automata::MatchKind::All),
+            )
+            .build(pattern)
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Longest { first, all })
+    }
+
+    /// Every match of `text` as a byte range, left to right, none overlapping.
+    fn spans(&self, text: &str) -> Vec<(usize, usize)> {
+        use regex_automata::{Anchored, Input};
+        let mut cache = self.all.create_cache();
+        let mut out = Vec::new();
+        let mut last_end = None;
+        let mut pos = 0;
+        while pos <= text.len() {
+            let Some(m) = self.first.find_at(text, pos) else {
+                break;
+            };
+            let start = m.start();
+            let input = Input::new(text).range(start..).anchored(Anchored::Yes);
+            let end = self
+                .all
+                .find(&mut cache, input)
+                .map_or(m.end(), |l| l.end().max(m.end()));
+            let next_char = || text[start..].chars().next().map(|c| start + c.len_utf8());
+            if end == start && last_end == Some(start) {
+                // An empty match where the previous one ended: not a match of its own.
+                match next_char() {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+                continue;
+            }
+            out.push((start, end));
+            last_end = Some(end);
+            pos = if end > start {
+                end
+            } else {
+                match next_char() {
+                    Some(p) => p,
+                    None => break,
+                }
+            };
+        }
+        out
+    }
+}
+
+pub(super) fn find_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let source = str_of(a.name(), &a.required("source")?)?;
+    let pattern = str_of(a.name(), &a.required("regexp")?)?;
+    let re = Longest::new(a.name(), &pattern)?;
+    let mut found = crate::value::List::default();
+    let (mut chars, mut last) = (0, 0);
+    for (start, end) in re.spans(&source) {
+        chars += source[last..start].chars().count();
+        last = start;
+        found.push(Value::map([
+            ("index", Value::Int(chars as i64)),
+            ("match", Value::str(&source[start..end])),
+        ]));
+        if found.bytes() > crate::limits::VALUE_BYTES_MAX {
+            return Err(too_big(a.name(), "the matches would hold more".into()));
+        }
+    }
+    Ok(Value::List(std::rc::Rc::new(found)))
+}
+
+pub(super) fn replace_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let source = str_of(a.name(), &a.required("source")?)?;
+    let pattern = str_of(a.name(), &a.required("regexp")?)?;
+    // Taken as it is: GCP supports no back-references (`\1`, `$1`) in the replacement.
+    let repl = str_of(a.name(), &a.required("repl")?)?;
+    let spans = Longest::new(a.name(), &pattern)?.spans(&source);
+    let removed: usize = spans.iter().map(|(s, e)| e - s).sum();
+    let len = (source.len() - removed).saturating_add(spans.len().saturating_mul(repl.len()));
+    if crate::value::SCALAR_BYTES.saturating_add(len) > crate::limits::VALUE_BYTES_MAX {
+        return Err(too_big(
+            a.name(),
+            format!("the result would hold {len} bytes"),
+        ));
+    }
+    let mut out = String::with_capacity(len);
+    let mut last = 0;
+    for (start, end) in spans {
+        out.push_str(&source[last..start]);
+        out.push_str(&repl);
+        last = end;
+    }
+    out.push_str(&source[last..]);
+    Ok(Value::str(out))
+}
+
+/// `+` is a space and `%xx` a byte; the bytes must be UTF-8.
+pub(super) fn url_decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let s = str_of(a.name(), &a.required("source")?)?;
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let pair = bytes
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(bytes.get(i + 2).copied().and_then(hex));
+                let Some((hi, lo)) = pair else {
+                    return Err(value_error(format!(
+                        "{}: '%' at character {} is not followed by two hexadecimal digits",
+                        a.name(),
+                        s[..i].chars().count()
+                    )));
+                };
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map(Value::str)
+        .map_err(|_| value_error(format!("{}: the decoded bytes are not UTF-8", a.name())))
+}
+
+/// Letters, digits and `.-_` stay; a space becomes `+`; every other byte is `%XX`.
+pub(super) fn url_encode_plus(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let s = str_of(a.name(), &a.required("source")?)?;
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.');
+    // `%` itself is encoded (`%25`), so every `%20` of the result was a space.
+    let encoded = percent_encoding::utf8_percent_encode(&s, SET).to_string();
+    Ok(Value::str(encoded.replace("%20", "+")))
 }

@@ -11,7 +11,7 @@ pub(super) fn format(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         other => {
             return Err(type_error(format!(
                 "time.format: needs seconds, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };
