@@ -581,21 +581,71 @@ fn results_at_the_value_limit() {
 
 #[test]
 fn time() {
+    // Six fractional digits and `Z` without a zone, as GCP renders (issue #10).
     gives(
         "time.format",
         vec![v("0")],
-        v(r#""1970-01-01T00:00:00.000000000Z""#),
+        v(r#""1970-01-01T00:00:00.000000Z""#),
     );
     gives(
         "time.format",
         vec![v("1.25")],
-        v(r#""1970-01-01T00:00:01.250000000Z""#),
+        v(r#""1970-01-01T00:00:01.250000Z""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1720788633")],
+        v(r#""2024-07-12T12:50:33.000000Z""#),
+    );
+    // An IANA zone: the offset in force at that instant (summer and winter time).
+    gives(
+        "time.format",
+        vec![v("1720788633"), v(r#""Europe/Paris""#)],
+        v(r#""2024-07-12T14:50:33.000000+02:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1704067200.0000002"), v(r#""Europe/Paris""#)],
+        v(r#""2024-01-01T01:00:00.000000+01:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1704067200.9999996"), v(r#""America/Los_Angeles""#)],
+        v(r#""2023-12-31T16:00:01.000000-08:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("-1.5"), v(r#""Asia/Kolkata""#)],
+        v(r#""1970-01-01T05:29:58.500000+05:30""#),
+    );
+    gives(
+        "time.format",
+        vec![v("0"), v(r#""UTC""#)],
+        v(r#""1970-01-01T00:00:00.000000+00:00""#),
+    );
+    raises(
+        "time.format",
+        vec![v("0"), v(r#""Mars/Olympus_Mons""#)],
+        "ValueError",
+        "time.format: unknown time zone 'Mars/Olympus_Mons'",
+    );
+    raises(
+        "time.format",
+        vec![v("0"), v("2")],
+        "TypeError",
+        "time.format: timezone must be a string, got an integer",
+    );
+    raises(
+        "time.format",
+        vec![v("1e300")],
+        "ValueError",
+        "is not a time between the years -9999 and 9999",
     );
     raises(
         "time.format",
         vec![v(r#""0""#)],
         "TypeError",
-        "needs seconds",
+        "time.format: seconds must be a number, got a string",
     );
     gives(
         "time.parse",
