@@ -1,6 +1,6 @@
 //! `wfsim`: run Google Cloud Workflows definitions with callbacks under simulated time.
 //!
-//! - `wfsim run FILE [--seed N] [--arg JSON] [--json]`: a workflow runs with no requests; a
+//! - `wfsim run FILE [--seed N] [--arg JSON] [--env KEY=VALUE]... [--json]`: a workflow runs with no requests; a
 //!   scenario runs its script and checks its expectations.
 //! - `wfsim check FILE...`: deploy-time checks only.
 //!
@@ -40,6 +40,10 @@ enum Command {
         /// The execution argument, as JSON (overrides the scenario's).
         #[arg(long = "arg", value_name = "JSON")]
         argument: Option<String>,
+        /// A user-defined environment variable for `sys.get_env` (repeatable; overrides
+        /// the scenario's `env`).
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
         /// Print exactly one JSON object instead of the timeline.
         #[arg(long)]
         json: bool,
@@ -92,8 +96,9 @@ fn main() -> ExitCode {
             file,
             seed,
             argument,
+            env,
             json,
-        } => run(&file, seed, argument.as_deref(), json),
+        } => run(&file, seed, argument.as_deref(), &env, json),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve(args),
     };
@@ -142,6 +147,7 @@ fn run(
     path: &Path,
     seed: Option<u64>,
     argument: Option<&str>,
+    env: &[String],
     json: bool,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
@@ -160,6 +166,7 @@ fn run(
             argument: None,
             clock: WallClock::DEFAULT,
             cancel_at: None,
+            env: Default::default(),
         },
         Scenario::run_config,
     );
@@ -173,6 +180,15 @@ fn run(
         let parsed: serde_json::Value =
             serde_json::from_str(arg).map_err(|e| Invalid(format!("--arg: not JSON: {e}")))?;
         config.argument = Some(Value::from_json(&parsed));
+    }
+    for pair in env {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Invalid(format!("--env {pair}: expected KEY=VALUE")))?;
+        if let Some(e) = wfsim_engine::stdlib::env_name_error(key) {
+            return Err(Invalid(format!("--env {pair}: {e}")));
+        }
+        config.env.insert(key.to_owned(), value.to_owned());
     }
     let name = workflow_path
         .file_stem()

@@ -13,7 +13,8 @@ use crate::fixtures;
 /// equal to SPEC.md's. CB-13 (HTTP responses) belongs to live mode.
 pub const SCENARIO_RULES: &[&str] = &[
     "CB-1", "CB-2", "CB-3", "CB-4", "CB-5", "CB-6", "CB-7", "CB-8", "CB-9", "CB-10", "CB-11",
-    "CB-12", "RT-1", "RT-2", "RT-3", "EX-1", "EX-2", "EX-3", "EX-4", "EX-5",
+    "CB-12", "RT-1", "RT-2", "RT-3", "EX-1", "EX-2", "EX-3", "EX-4", "EX-5", "LIB-1", "LIB-2",
+    "LIB-3", "LIB-4", "LIB-5",
 ];
 
 /// Generated retry policies checked by [`backoff::run`] in every conformance run.

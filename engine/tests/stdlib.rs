@@ -580,7 +580,7 @@ fn results_at_the_value_limit() {
 }
 
 #[test]
-fn time() {
+fn lib_1_time_format_and_parse() {
     // Six fractional digits and `Z` without a zone, as GCP renders (issue #10).
     gives(
         "time.format",
@@ -695,6 +695,25 @@ fn sys_uuid_and_events() {
         env(&mut host, vec![Some(v(r#""NOPE""#)), Some(v(r#""fb""#))]),
         Ok(v(r#""fb""#))
     );
+    // LIB-2: the default is a string; a set variable wins over it.
+    assert_eq!(
+        env(
+            &mut host,
+            vec![Some(v(r#""GOOGLE_CLOUD_PROJECT_ID""#)), Some(v(r#""fb""#))]
+        ),
+        Ok(v(r#""demo""#))
+    );
+    let e = env(&mut host, vec![Some(v(r#""NOPE""#)), Some(v("1"))]).unwrap_err();
+    assert_eq!(tags(&e), ["TypeError"]);
+    assert_eq!(
+        message(&e).unwrap(),
+        "sys.get_env: default must be a string, got an integer"
+    );
+    let e = env(&mut host, vec![Some(v("[]"))]).unwrap_err();
+    assert_eq!(
+        message(&e).unwrap(),
+        "sys.get_env: needs a string, got a list"
+    );
 
     assert_eq!(
         call_with(&mut host, "sys.now", vec![]),
@@ -794,7 +813,7 @@ fn text_bytes(s: &str) -> Value {
 }
 
 #[test]
-fn hash_checksums_with_every_algorithm() {
+fn lib_4_hash_checksums_with_every_algorithm() {
     let digest = |data: &str, algo: &str| {
         hex(&call(
             "hash.compute_checksum",
@@ -858,7 +877,7 @@ fn hash_checksums_with_every_algorithm() {
 }
 
 #[test]
-fn hash_hmacs_with_every_algorithm() {
+fn lib_4_hash_hmacs_with_every_algorithm() {
     let mac = |key: &str, data: &str, algo: &str| {
         hex(&call(
             "hash.compute_hmac",
@@ -927,7 +946,7 @@ fn hash_hmacs_with_every_algorithm() {
 }
 
 #[test]
-fn regexes_take_the_leftmost_then_longest_match() {
+fn lib_3_regexes_take_the_leftmost_then_longest_match() {
     // GCP's example.
     gives(
         "text.find_all_regex",
@@ -1080,7 +1099,7 @@ fn url_decoding_and_encoding_with_pluses() {
 }
 
 #[test]
-fn get_type_names_every_type() {
+fn lib_5_get_type_names_every_type() {
     for (value, name) in [
         (v("null"), "null"),
         (v("true"), "boolean"),

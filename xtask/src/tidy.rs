@@ -116,8 +116,8 @@ fn read_spec() -> String {
     })
 }
 
-/// Every rule of SPEC.md (CB, RT, EX) is cited: by a test named `cb_N_…` (`rt_N_…`,
-/// `ex_N_…`), by a conformance rule row, or by a scenario's `covers:` list.
+/// Every rule of SPEC.md (CB, RT, EX, LIB) is cited: by a test named `cb_N_…` (`rt_N_…`,
+/// `ex_N_…`, `lib_N_…`), by a conformance rule row, or by a scenario's `covers:` list.
 #[test]
 fn every_spec_rule_is_cited_by_a_test_or_scenario() {
     let spec = read_spec();
@@ -126,13 +126,16 @@ fn every_spec_rule_is_cited_by_a_test_or_scenario() {
         collect(&project_root().join(dir), &mut sources);
     }
     let mut total = 0;
-    for prefix in ["CB-", "RT-", "EX-"] {
+    for prefix in ["CB-", "RT-", "EX-", "LIB-"] {
         let ids = rule_ids(&spec, prefix);
         assert!(!ids.is_empty(), "SPEC.md lists no {prefix} rules");
         total += ids.len();
         for id in &ids {
             let n = &id[prefix.len()..];
-            let snake = format!("fn {}_{n}_", prefix[..2].to_ascii_lowercase());
+            let snake = format!(
+                "fn {}_{n}_",
+                prefix.trim_end_matches('-').to_ascii_lowercase()
+            );
             let cited = sources.contains(&snake)
                 || sources.contains(&format!("(\"{id}\","))
                 || covers_mention(&sources, id);
@@ -164,7 +167,7 @@ fn covers_mention(sources: &str, id: &str) -> bool {
 fn scenario_rules_match_spec() {
     let spec = read_spec();
     let text = fs::read_to_string(project_root().join("conformance/src/suite.rs")).unwrap();
-    for prefix in ["CB-", "RT-", "EX-"] {
+    for prefix in ["CB-", "RT-", "EX-", "LIB-"] {
         for id in rule_ids(&spec, prefix) {
             let listed = text.contains(&format!("\"{id}\""));
             assert_eq!(

@@ -30,6 +30,7 @@ use crate::value::Value;
 
 pub(crate) use retry::DEFAULT_BACKOFF;
 pub use retry::default_retry_predicate;
+pub use sys::env_name_error;
 
 /// What a library function may ask of the execution it runs in.
 pub trait Host {
@@ -37,7 +38,7 @@ pub trait Host {
     fn now_unix_nanos(&self) -> i128;
     /// The next UUID of the execution's seeded stream.
     fn uuid(&mut self) -> String;
-    /// `GOOGLE_CLOUD_*` variables.
+    /// An environment variable: GCP's built-in `GOOGLE_CLOUD_*` ones and the user's.
     fn env(&self, name: &str) -> Option<String>;
     /// EX-4: one log entry.
     fn log(&mut self, severity: String, payload: LogPayload);
