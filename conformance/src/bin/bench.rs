@@ -161,6 +161,20 @@ inputs that were once quadratic, now linear (wall time per run):"
         assert_eq!(ex.state(), ExecutionState::Succeeded);
         black_box(ex);
     });
+    // Issue #11: each prepend copied the whole list (26 s in a release build on a loaded
+    // machine); the list is a persistent vector now.
+    let prepend = "- init:\n    assign:\n      - x: ${[1]}\n- grow:\n    for:\n      value: i\n      range: [1, 40000]\n      steps:\n        - step:\n            assign:\n              - x: ${list.prepend(x, i)}\n- done:\n    return: ${x == x}\n";
+    row("a list grown by 40,000 list.prepend calls", &mut || {
+        let ex = run_to_end("prepend.yaml", prepend, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
+    let plus = prepend.replace("list.prepend(x, i)", "x + [i]");
+    row("a list grown by 40,000 sums x + [i]", &mut || {
+        let ex = run_to_end("plus.yaml", &plus, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
     let failing = "- p:\n    parallel:\n      for:\n        value: i\n        range: [1, 99000]\n        steps:\n          - s:\n              switch:\n                - condition: ${i == 99000}\n                  raise: boom\n          - w:\n              call: sys.sleep\n              args:\n                seconds: 10\n";
     row(
         "99,000 branches, the last fails: 98,999 stopped",

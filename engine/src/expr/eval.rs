@@ -185,10 +185,10 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
             (List(x), List(y)) => {
                 // One list's worth of the two lists' own cost.
                 check_bytes(&"a sum", a.bytes() + b.bytes() - SCALAR_BYTES)?;
-                let mut all = Vec::with_capacity(x.len() + y.len());
-                all.extend(x.iter().cloned());
-                all.extend(y.iter().cloned());
-                Ok(Value::list(all))
+                // Shares both lists' structure: O(log n), not a copy (issue #11).
+                let mut all = (**x).clone();
+                all.append(y);
+                Ok(Value::List(std::rc::Rc::new(all)))
             }
             _ => float_op(a, b, |x, y| x + y).ok_or_else(mismatch),
         },

@@ -147,16 +147,6 @@ fn bytes_of(func: &str, v: Value) -> Result<Vec<u8>, Raised> {
     }
 }
 
-fn list_of(func: &str, v: Value) -> Result<Vec<Value>, Raised> {
-    match v {
-        Value::List(l) => Ok(l.to_vec()),
-        other => Err(type_error(format!(
-            "{func}: needs a list, got {}",
-            other.a_type()
-        ))),
-    }
-}
-
 fn map_of(func: &str, v: Value) -> Result<BTreeMap<String, Value>, Raised> {
     match v {
         Value::Map(m) => Ok((**m).clone()),
