@@ -1039,6 +1039,33 @@ fn lib_3_regexes_take_the_leftmost_then_longest_match() {
         "ValueError",
         "invalid regex",
     );
+    // A regex whose every match scans to the end for a longer one: refused at the scan
+    // budget, not run for minutes (issue #11's rule: no hang).
+    let many = Value::str("a".repeat(65_536));
+    for f in ["text.find_all_regex", "text.replace_all_regex"] {
+        let mut args = vec![many.clone(), v(r#""a|a.*z""#)];
+        if f == "text.replace_all_regex" {
+            args.push(v(r#""b""#));
+        }
+        raises(
+            f,
+            args,
+            "ResourceLimitError",
+            "the search would examine more than 16777216 bytes",
+        );
+    }
+    // The same text with a regex that stops at once: every character matched.
+    let all = call(
+        "text.replace_all_regex",
+        vec![many.clone(), v(r#""a""#), v(r#""b""#)],
+    )
+    .unwrap();
+    assert_eq!(all, Value::str("b".repeat(65_536)));
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""héllo wörld""#), v(r#""\\bw\\w+""#)],
+        v(r#"[{"index": 6, "match": "wörld"}]"#),
+    );
     // A result over the value limit is refused before it is built.
     let big = Value::str("a".repeat(300_000));
     raises(

@@ -145,6 +145,19 @@ inputs that were once quadratic, now linear (wall time per run):"
             black_box(ex);
         },
     );
+    // Leftmost-longest: every match of a|a.*z rescans to the end; the scan budget stops it.
+    let rescan = find_all.replace(
+        "text.find_all(s, \"a\")",
+        "text.find_all_regex(s, \"a|a.*z\")",
+    );
+    row(
+        "text.find_all_regex rescanning 65,536 chars (ResourceLimitError)",
+        &mut || {
+            let ex = run_to_end("rescan.yaml", &rescan, 100);
+            assert_eq!(ex.state(), ExecutionState::Failed);
+            black_box(ex);
+        },
+    );
     let too_deep = format!("{}1\n", "- ".repeat(12_000));
     row("12,000 nested block lists: refused at deploy", &mut || {
         assert!(defn::load("deep.yaml", black_box(&too_deep)).is_err());
