@@ -1,8 +1,9 @@
 //! `wfsim`: run Google Cloud Workflows definitions with callbacks under simulated time.
 //!
-//! - `wfsim run FILE [--seed N] [--arg JSON] [--json]`: a workflow runs with no requests and
-//!   must succeed; a scenario runs its script and checks its expectations (SUCCEEDED when it
-//!   states no `state`). A file is a scenario by its content (`scenario::recognise`).
+//! - `wfsim run FILE [--seed N] [--arg JSON] [--env KEY=VALUE]... [--json]`: a workflow runs
+//!   with no requests and must succeed; a scenario runs its script and checks its
+//!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
+//!   (`scenario::recognise`).
 //! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
 //!   it names.
 //!
@@ -47,6 +48,10 @@ enum Command {
         /// The execution argument, as JSON (overrides the scenario's).
         #[arg(long = "arg", value_name = "JSON")]
         argument: Option<String>,
+        /// A user-defined environment variable for `sys.get_env` (repeatable; overrides
+        /// the scenario's `env`).
+        #[arg(long = "env", value_name = "KEY=VALUE")]
+        env: Vec<String>,
         /// Print exactly one JSON object instead of the timeline.
         #[arg(long)]
         json: bool,
@@ -72,8 +77,9 @@ fn main() -> ExitCode {
             file,
             seed,
             argument,
+            env,
             json,
-        } => run(&file, seed, argument.as_deref(), json),
+        } => run(&file, seed, argument.as_deref(), &env, json),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve::serve(args),
     };
@@ -164,6 +170,7 @@ fn run(
     path: &Path,
     seed: Option<u64>,
     argument: Option<&str>,
+    env: &[String],
     json: bool,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
@@ -181,6 +188,7 @@ fn run(
             argument: None,
             clock: WallClock::DEFAULT,
             cancel_at: None,
+            env: Default::default(),
         },
         Scenario::run_config,
     );
@@ -194,6 +202,15 @@ fn run(
         let parsed: serde_json::Value =
             serde_json::from_str(arg).map_err(|e| Invalid(format!("--arg: not JSON: {e}")))?;
         config.argument = Some(Value::from_json(&parsed));
+    }
+    for pair in env {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Invalid(format!("--env {pair}: expected KEY=VALUE")))?;
+        if let Some(e) = wfsim_engine::stdlib::env_name_error(key) {
+            return Err(Invalid(format!("--env {pair}: {e}")));
+        }
+        config.env.insert(key.to_owned(), value.to_owned());
     }
     let name = workflow_path
         .file_stem()

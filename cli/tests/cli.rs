@@ -379,3 +379,50 @@ fn a_scenarios_workflow_is_named_without_dot_dot() {
     let text = stdout(&out);
     assert!(text.contains(&format!("(main, {flow}:6:7)")), "{text}");
 }
+
+/// LIB-2: `--env KEY=VALUE` feeds `sys.get_env`, over the scenario's `env`; a reserved or
+/// malformed one is invalid input.
+#[test]
+fn lib_2_env_flags_override_the_scenario() {
+    let out = wfsim(&[
+        "run",
+        &path("scenarios/stdlib_more.yaml"),
+        "--json",
+        "--env",
+        "REGION=asia-east1",
+        "--env",
+        "EXTRA=x=y",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["result"]["region"], "asia-east1");
+    assert_eq!(
+        v["result"]["tier"], "gold",
+        "the scenario's other variables stay"
+    );
+    // The scenario expected europe-west1: the override is seen, the expectation fails.
+    assert_eq!(out.status.code(), Some(1));
+    let alone = wfsim(&[
+        "run",
+        &path("workflows/stdlib_more.yaml"),
+        "--json",
+        "--env",
+        "TIER=silver",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&alone)).unwrap();
+    assert_eq!(v["result"]["tier"], "silver");
+    assert_eq!(v["result"]["region"], serde_json::Value::Null);
+    for (flag, says) in [
+        (
+            "GOOGLE_CLOUD_PROJECT_ID=x",
+            "reserved for the built-in variables",
+        ),
+        ("WORKFLOWS_X=1", "reserved"),
+        ("=1", "needs a name"),
+        ("NOVALUE", "expected KEY=VALUE"),
+    ] {
+        let bad = wfsim(&["run", &path("workflows/stdlib_more.yaml"), "--env", flag]);
+        assert_eq!(bad.status.code(), Some(2), "--env {flag}");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(says), "--env {flag}: {err}");
+    }
+}

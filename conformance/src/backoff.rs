@@ -114,6 +114,7 @@ pub fn check(p: &Policy) -> Result<(), String> {
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
+        env: Default::default(),
     };
     let run = runner::run(Rc::new(wf), "backoff", &config, &[]);
     let error = match run.execution.outcome() {

@@ -105,6 +105,7 @@ pub fn run_workflow(path: &Path) -> Result<Run, String> {
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
+        env: Default::default(),
     };
     Ok(runner::run(Rc::new(workflow), &stem(path), &config, &[]))
 }

@@ -217,6 +217,15 @@ pub enum AwaitError {
     NoSuchEndpoint,
 }
 
+impl fmt::Display for AwaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AwaitError::NotActive => "the execution is no longer active",
+            AwaitError::NoSuchEndpoint => "no such callback endpoint",
+        })
+    }
+}
+
 /// Something that happened to a waiter, in the order it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {

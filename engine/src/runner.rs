@@ -60,6 +60,9 @@ pub struct RunConfig {
     pub argument: Option<Value>,
     pub clock: WallClock,
     pub cancel_at: Option<SimTime>,
+    /// User-defined environment variables (`sys.get_env`); names checked by
+    /// [`crate::stdlib::env_name_error`].
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -116,7 +119,7 @@ pub fn run_with_services(
 ) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
-    let mut execution = Execution::start(
+    let mut execution = Execution::start_with_env(
         workflow,
         Config {
             name: execution_name(name, config.seed),
@@ -125,6 +128,7 @@ pub fn run_with_services(
             argument: config.argument.clone(),
             steps_max: crate::interp::STEPS_MAX,
         },
+        config.env.clone(),
     );
     let mut world = Outside {
         services,

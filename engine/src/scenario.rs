@@ -15,6 +15,7 @@
 //!     body: '{"foo": "bar"}'                   # optional raw body
 //!     expect: 200                              # optional expected status
 //! services: [...]                              # optional: scripted services, see `services`
+//! env: {REGION: eu, TIER: gold}                # optional: sys.get_env's variables
 //! cancel_at: 100                               # optional
 //! expect:                                      # all optional
 //!   state: SUCCEEDED                           # when not given: SUCCEEDED
@@ -54,6 +55,8 @@ pub struct Scenario {
     pub cancel_at: Option<SimTime>,
     /// The outside world's answers to outbound calls (HT-7).
     pub services: Vec<crate::services::Service>,
+    /// User-defined environment variables (`sys.get_env`).
+    pub env: std::collections::BTreeMap<String, String>,
     pub expect: Expect,
     pub covers: Vec<String>,
 }
@@ -95,6 +98,7 @@ impl Scenario {
             argument: self.argument.clone(),
             clock: self.start_time,
             cancel_at: self.cancel_at,
+            env: self.env.clone(),
         }
     }
 }
@@ -114,8 +118,8 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
             return err(
                 n.pos,
                 format!(
-                    "'{what}' is seconds since the start, not a {}",
-                    other.type_name()
+                    "'{what}' is seconds since the start, not {}",
+                    other.a_type()
                 ),
             );
         }
@@ -131,7 +135,10 @@ fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
         Some(s) => Ok(s.to_owned()),
         None => err(
             n.pos,
-            format!("'{what}' must be a string, not a {}", n.describe()),
+            format!(
+                "'{what}' must be a string, not {}",
+                crate::value::with_article(n.describe())
+            ),
         ),
     }
 }
@@ -180,6 +187,7 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
         expect_status: Vec::new(),
         cancel_at: None,
         services: Vec::new(),
+        env: Default::default(),
         expect: Expect::default(),
         covers: Vec::new(),
     };
@@ -218,6 +226,15 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
             }
             "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
             "services" => s.services = crate::services::parse(v)?,
+            "env" => {
+                for (name, npos, value) in map(v, "env")? {
+                    if let Some(e) = crate::stdlib::env_name_error(name) {
+                        return err(*npos, e);
+                    }
+                    let text = string(value, &format!("env.{name}"))?;
+                    s.env.insert(name.clone(), text);
+                }
+            }
             "expect" => s.expect = expect(v)?,
             "covers" => {
                 let Some(items) = v.as_seq() else {
@@ -578,6 +595,45 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("needs 'workflow")
+        );
+    }
+
+    /// LIB-2: `env:` is a map of names to strings; GCP's reserved names are refused where
+    /// they are written.
+    #[test]
+    fn lib_2_env_is_a_map_of_names_to_strings() {
+        let s = parse("workflow: w.yaml\nenv: {B: \"2\", A: x}\n").unwrap();
+        assert_eq!(
+            s.env.iter().collect::<Vec<_>>(),
+            [
+                (&"A".to_owned(), &"x".to_owned()),
+                (&"B".to_owned(), &"2".to_owned())
+            ]
+        );
+        assert_eq!(s.run_config().env, s.env);
+        let bad = |text: &str, line, col, says: &str| {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.pos, Pos { line, col }, "{text}: {}", e.message);
+            assert!(e.message.contains(says), "{text}: {}", e.message);
+        };
+        bad("workflow: w.yaml\nenv: [A]\n", 2, 6, "'env' must be a map");
+        bad(
+            "workflow: w.yaml\nenv:\n  A: 1\n",
+            3,
+            6,
+            "'env.A' must be a string, not an integer",
+        );
+        bad(
+            "workflow: w.yaml\nenv:\n  GOOGLE_CLOUD_LOCATION: x\n",
+            3,
+            3,
+            "reserved for the built-in variables",
+        );
+        bad(
+            "workflow: w.yaml\nenv: {WORKFLOWS_A: x}\n",
+            2,
+            7,
+            "WORKFLOWS_",
         );
     }
 }

@@ -50,33 +50,60 @@ impl Measure {
 /// What every value costs besides the text it holds: the unit of [`Value::bytes`].
 pub const SCALAR_BYTES: usize = 8;
 
-/// The elements of a list value. Read it as a `Vec` (it derefs to one); change it through
-/// [`List::set`] and [`List::push`], which keep its measure.
+/// The elements of a list: a persistent vector (an RRB tree, `imbl`), so a copy shares its
+/// structure with the original and `push`, `push_front` and `append` cost O(log n), not a
+/// copy of the whole list (issue #11: `x: ${list.prepend(x, i)}` in a loop was quadratic).
+pub type Items = imbl::GenericVector<Value, imbl::shared_ptr::RcK>;
+
+/// Up to this many elements, [`List::append`] pushes them instead of joining trees: imbl's
+/// leaf size.
+const APPEND_BY_PUSH: usize = 64;
+
+/// The elements of a list value. Read it as [`Items`] (it derefs to them); change it
+/// through [`List::set`], [`List::push`], [`List::push_front`] and [`List::append`], which
+/// keep its measure.
 #[derive(Clone)]
 pub struct List {
-    items: Vec<Value>,
+    items: Items,
     measure: Measure,
 }
 
 impl List {
     pub fn new(items: Vec<Value>) -> List {
-        let mut measure = Measure::container();
-        for v in &items {
-            measure.add(0, v);
-        }
-        List { items, measure }
+        items.into_iter().collect()
     }
 
     pub fn push(&mut self, v: Value) {
         self.measure.add(0, &v);
-        self.items.push(v);
+        self.items.push_back(v);
+    }
+
+    pub fn push_front(&mut self, v: Value) {
+        self.measure.add(0, &v);
+        self.items.push_front(v);
+    }
+
+    /// Appends the elements of `other`, sharing its structure.
+    pub fn append(&mut self, other: &List) {
+        self.measure.bytes = self
+            .measure
+            .bytes
+            .saturating_add(other.measure.bytes - SCALAR_BYTES);
+        self.measure.depth = self.measure.depth.max(other.measure.depth);
+        if other.items.len() <= APPEND_BY_PUSH {
+            // Pushed one by one: an RRB join of a short list leaves a short leaf in the tree
+            // every time, and a loop of `x + [i]` would degrade it.
+            self.items.extend(other.items.iter().cloned());
+        } else {
+            self.items.append(other.items.clone());
+        }
     }
 
     /// Replaces element `i` (which must exist), returning the old one. A removal can lower
     /// the depth; the recorded depth stays an upper bound, which is all a limit needs.
     pub fn set(&mut self, i: usize, v: Value) -> Value {
         self.measure.add(0, &v);
-        let old = std::mem::replace(&mut self.items[i], v);
+        let old = self.items.set(i, v);
         self.measure.remove(0, &old);
         old
     }
@@ -86,8 +113,26 @@ impl List {
         self.measure.bytes
     }
 
+    /// The elements, copied out.
+    pub fn to_vec(&self) -> Vec<Value> {
+        self.items.iter().cloned().collect()
+    }
+
     pub fn into_vec(self) -> Vec<Value> {
-        self.items
+        self.items.into_iter().collect()
+    }
+}
+
+impl FromIterator<Value> for List {
+    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> List {
+        let mut list = List {
+            items: Items::new(),
+            measure: Measure::container(),
+        };
+        for v in iter {
+            list.push(v);
+        }
+        list
     }
 }
 
@@ -105,15 +150,15 @@ impl PartialEq for List {
 }
 
 impl std::ops::Deref for List {
-    type Target = Vec<Value>;
-    fn deref(&self) -> &Vec<Value> {
+    type Target = Items;
+    fn deref(&self) -> &Items {
         &self.items
     }
 }
 
 impl std::fmt::Debug for List {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.items.fmt(f)
+        f.debug_list().entries(self.items.iter()).finish()
     }
 }
 
@@ -245,6 +290,21 @@ impl Value {
         }
     }
 
+    /// The type's name with its article, as messages say it: "got an integer", "cannot
+    /// convert a map". `null` and `bytes` take none.
+    pub fn a_type(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Double(_) => "a double",
+            Value::Str(_) => "a string",
+            Value::Bytes(_) => "bytes",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
     /// The field `key` of a map, `None` for a missing key or a non-map.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
@@ -271,6 +331,15 @@ impl Value {
                 Value::map(fields.iter().map(|(k, v)| (k.clone(), Value::from_json(v))))
             }
         }
+    }
+}
+
+/// A type name of [`Value::type_name`] with its article, as [`Value::a_type`] says it.
+pub fn with_article(type_name: &str) -> String {
+    match type_name {
+        "null" | "bytes" => type_name.to_owned(),
+        n if n.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {n}"),
+        n => format!("a {n}"),
     }
 }
 
@@ -334,6 +403,67 @@ mod tests {
         );
         assert_eq!(Value::Bytes(b"ab"[..].into()).bytes(), 10);
         assert_eq!((Value::Int(1).bytes(), Value::Int(1).depth()), (8, 1));
+    }
+
+    /// A list grown by push_front, push and append measures what the same list built at
+    /// once measures, and equals it.
+    #[test]
+    fn growing_a_list_keeps_its_measure() {
+        let deep = Value::list(vec![Value::list(vec![Value::str("ab")])]);
+        let mut grown = List::default();
+        for i in 0..100 {
+            grown.push_front(Value::Int(i));
+        }
+        grown.push(deep.clone());
+        let short = List::new(vec![Value::str("xyz"), Value::Null]);
+        grown.append(&short);
+        let long = List::new((0..200).map(Value::Int).collect());
+        grown.append(&long);
+        let mut all: Vec<Value> = (0..100).rev().map(Value::Int).collect();
+        all.push(deep);
+        all.extend([Value::str("xyz"), Value::Null]);
+        all.extend((0..200).map(Value::Int));
+        let built = List::new(all.clone());
+        assert_eq!(grown, built);
+        assert_eq!(grown.bytes(), built.bytes());
+        assert_eq!(grown.measure.depth, built.measure.depth);
+        assert_eq!(grown.measure.depth, 4);
+        assert_eq!(grown.to_vec(), all);
+        assert_eq!(grown.clone().into_vec(), all);
+        // The appended lists are shared, not changed.
+        assert_eq!(short.len(), 2);
+        assert_eq!(long.len(), 200);
+    }
+
+    #[test]
+    fn type_names_with_their_articles() {
+        let all = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(1),
+            Value::Double(1.0),
+            Value::str("s"),
+            Value::Bytes(b"b"[..].into()),
+            Value::list(vec![]),
+            Value::map(Vec::<(String, Value)>::new()),
+        ];
+        let said: Vec<&str> = all.iter().map(Value::a_type).collect();
+        assert_eq!(
+            said,
+            [
+                "null",
+                "a boolean",
+                "an integer",
+                "a double",
+                "a string",
+                "bytes",
+                "a list",
+                "a map"
+            ]
+        );
+        for v in &all {
+            assert_eq!(with_article(v.type_name()), v.a_type());
+        }
     }
 
     #[test]

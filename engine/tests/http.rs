@@ -273,6 +273,7 @@ fn ht_7_callback_to_a_url_that_is_no_endpoint_is_answered_404() {
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
+        env: Default::default(),
     };
     let run = runner::run_with_services(Rc::new(wf), "w", &config, &[], &s.services);
     assert_eq!(run.requests.len(), 1);

@@ -139,7 +139,18 @@ fn sleep_until_waits_for_the_wall_clock_instant() {
         "'tomorrow' is not an RFC 3339 time",
     );
     let not_text = "- s:\n    call: sys.sleep_until\n    args:\n      time: 5\n";
-    fails(not_text, "TypeError", "time must be a string, got integer");
+    fails(
+        not_text,
+        "TypeError",
+        "time must be a string, got an integer",
+    );
+    // Messages name types with their article, never Rust's debug text (issue #10).
+    let text_seconds = "- s:\n    call: sys.sleep\n    args:\n      seconds: \"10\"\n";
+    fails(
+        text_seconds,
+        "TypeError",
+        "sys.sleep: seconds must be a number, got a string",
+    );
 }
 
 #[test]
@@ -241,4 +252,38 @@ fn a_livelock_says_where_and_why() {
         l.to_string(),
         "livelock at 3s: work stays due but handling it does nothing"
     );
+}
+
+/// LIB-2: every built-in variable GCP lists is set, and the user's sit beside them.
+#[test]
+fn lib_2_built_in_and_user_environment_variables() {
+    let yaml = "- r:\n    return:\n      - ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_ID\")}\n      - ${sys.get_env(\"GOOGLE_CLOUD_LOCATION\")}\n      - ${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_ID\")}\n      - ${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_REVISION_ID\")}\n      - ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_NUMBER\")}\n      - ${sys.get_env(\"GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME\")}\n      - ${len(sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\"))}\n      - ${sys.get_env(\"REGION\", \"none\")}\n";
+    assert_eq!(
+        result(yaml),
+        serde_json::json!([
+            "wfsim",
+            "us-central1",
+            "test",
+            "000001-000",
+            "000000000000",
+            "000000000000-compute@developer.gserviceaccount.com",
+            36,
+            "none"
+        ])
+    );
+    let wf = Rc::new(defn::load("test.yaml", yaml).unwrap());
+    let config = wfsim_engine::runner::RunConfig {
+        seed: 0,
+        argument: None,
+        clock: WallClock::DEFAULT,
+        cancel_at: None,
+        env: [("REGION".to_owned(), "eu".to_owned())].into(),
+    };
+    let r = wfsim_engine::runner::run(wf, "test", &config, &[]);
+    match r.execution.outcome() {
+        Some(Outcome::Succeeded(v)) => {
+            assert_eq!(v.to_json().unwrap()[7], "eu");
+        }
+        other => panic!("{other:?}"),
+    }
 }

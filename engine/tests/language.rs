@@ -15,6 +15,7 @@ fn config() -> RunConfig {
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
+        env: Default::default(),
     }
 }
 

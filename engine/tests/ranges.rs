@@ -41,7 +41,7 @@ fn a_bad_range_value_raises_at_run_time() {
     let m = fails_with(&sum("${n}"), "TypeError");
     assert_eq!(
         m,
-        "'range' needs a list of two numbers, [from, to]; got integer"
+        "'range' needs a list of two numbers, [from, to]; got an integer"
     );
     let m = fails_with(&sum("${[1, 2, 3]}"), "ValueError");
     assert_eq!(
@@ -49,7 +49,7 @@ fn a_bad_range_value_raises_at_run_time() {
         "'range' needs a list of two numbers, [from, to]; got a list of 3"
     );
     let m = fails_with(&sum("${[1, \"4\"]}"), "TypeError");
-    assert_eq!(m, "'range' needs two numbers, got integer and string");
+    assert_eq!(m, "'range' needs two numbers, got an integer and a string");
     fails_with(&sum("${[0, 1000000]}"), "ResourceLimitError");
 }
 

@@ -66,7 +66,7 @@ fn conversions() {
         "bool",
         vec![v("1")],
         "TypeError",
-        "cannot convert a integer",
+        "cannot convert an integer",
     );
 
     gives("double", vec![v("2")], Value::Double(2.0));
@@ -82,7 +82,7 @@ fn conversions() {
         "double",
         vec![v("null")],
         "TypeError",
-        "cannot convert a null",
+        "cannot convert null",
     );
 
     gives("int", vec![v("7")], v("7"));
@@ -151,14 +151,25 @@ fn lengths_keys_and_lists() {
     gives("len", vec![bytes("hé".as_bytes())], v("3"));
     gives("len", vec![v("[1, 2]")], v("2"));
     gives("len", vec![v(r#"{"a": 1}"#)], v("1"));
-    raises("len", vec![v("3")], "TypeError", "has no length");
+    raises(
+        "len",
+        vec![v("3")],
+        "TypeError",
+        "len: an integer has no length",
+    );
+    raises(
+        "len",
+        vec![v("null")],
+        "TypeError",
+        "len: null has no length",
+    );
 
     gives("keys", vec![v(r#"{"b": 1, "a": 2}"#)], v(r#"["a", "b"]"#));
     raises(
         "keys",
         vec![v("[1]")],
         "TypeError",
-        "keys: needs a map, got list",
+        "keys: needs a map, got a list",
     );
 
     gives("list.concat", vec![v("[1]"), v("2")], v("[1, 2]"));
@@ -486,7 +497,7 @@ fn text() {
         "text.to_upper",
         vec![v("1")],
         "TypeError",
-        "text.to_upper: needs a string, got integer",
+        "text.to_upper: needs a string, got an integer",
     );
     gives(
         "text.url_encode",
@@ -569,22 +580,72 @@ fn results_at_the_value_limit() {
 }
 
 #[test]
-fn time() {
+fn lib_1_time_format_and_parse() {
+    // Six fractional digits and `Z` without a zone, as GCP renders (issue #10).
     gives(
         "time.format",
         vec![v("0")],
-        v(r#""1970-01-01T00:00:00.000000000Z""#),
+        v(r#""1970-01-01T00:00:00.000000Z""#),
     );
     gives(
         "time.format",
         vec![v("1.25")],
-        v(r#""1970-01-01T00:00:01.250000000Z""#),
+        v(r#""1970-01-01T00:00:01.250000Z""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1720788633")],
+        v(r#""2024-07-12T12:50:33.000000Z""#),
+    );
+    // An IANA zone: the offset in force at that instant (summer and winter time).
+    gives(
+        "time.format",
+        vec![v("1720788633"), v(r#""Europe/Paris""#)],
+        v(r#""2024-07-12T14:50:33.000000+02:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1704067200.0000002"), v(r#""Europe/Paris""#)],
+        v(r#""2024-01-01T01:00:00.000000+01:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("1704067200.9999996"), v(r#""America/Los_Angeles""#)],
+        v(r#""2023-12-31T16:00:01.000000-08:00""#),
+    );
+    gives(
+        "time.format",
+        vec![v("-1.5"), v(r#""Asia/Kolkata""#)],
+        v(r#""1970-01-01T05:29:58.500000+05:30""#),
+    );
+    gives(
+        "time.format",
+        vec![v("0"), v(r#""UTC""#)],
+        v(r#""1970-01-01T00:00:00.000000+00:00""#),
+    );
+    raises(
+        "time.format",
+        vec![v("0"), v(r#""Mars/Olympus_Mons""#)],
+        "ValueError",
+        "time.format: unknown time zone 'Mars/Olympus_Mons'",
+    );
+    raises(
+        "time.format",
+        vec![v("0"), v("2")],
+        "TypeError",
+        "time.format: timezone must be a string, got an integer",
+    );
+    raises(
+        "time.format",
+        vec![v("1e300")],
+        "ValueError",
+        "is not a time between the years -9999 and 9999",
     );
     raises(
         "time.format",
         vec![v(r#""0""#)],
         "TypeError",
-        "needs seconds",
+        "time.format: seconds must be a number, got a string",
     );
     gives(
         "time.parse",
@@ -633,6 +694,25 @@ fn sys_uuid_and_events() {
     assert_eq!(
         env(&mut host, vec![Some(v(r#""NOPE""#)), Some(v(r#""fb""#))]),
         Ok(v(r#""fb""#))
+    );
+    // LIB-2: the default is a string; a set variable wins over it.
+    assert_eq!(
+        env(
+            &mut host,
+            vec![Some(v(r#""GOOGLE_CLOUD_PROJECT_ID""#)), Some(v(r#""fb""#))]
+        ),
+        Ok(v(r#""demo""#))
+    );
+    let e = env(&mut host, vec![Some(v(r#""NOPE""#)), Some(v("1"))]).unwrap_err();
+    assert_eq!(tags(&e), ["TypeError"]);
+    assert_eq!(
+        message(&e).unwrap(),
+        "sys.get_env: default must be a string, got an integer"
+    );
+    let e = env(&mut host, vec![Some(v("[]"))]).unwrap_err();
+    assert_eq!(
+        message(&e).unwrap(),
+        "sys.get_env: needs a string, got a list"
     );
 
     assert_eq!(
@@ -719,4 +799,344 @@ fn retry_predicates_and_unknown_names() {
     );
     gives("retry.always", vec![v(r#""anything""#)], v("true"));
     raises("no.such", vec![], "SystemError", "cannot be called here");
+}
+
+fn hex(v: &Value) -> String {
+    match v {
+        Value::Bytes(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        other => panic!("not bytes: {other:?}"),
+    }
+}
+
+fn text_bytes(s: &str) -> Value {
+    bytes(s.as_bytes())
+}
+
+#[test]
+fn lib_4_hash_checksums_with_every_algorithm() {
+    let digest = |data: &str, algo: &str| {
+        hex(&call(
+            "hash.compute_checksum",
+            vec![text_bytes(data), v(&format!("\"{algo}\""))],
+        )
+        .unwrap())
+    };
+    // GCP's own example: SHA-256 of "Hello World", Base64-encoded.
+    let sum = call(
+        "hash.compute_checksum",
+        vec![text_bytes("Hello World"), v(r#""SHA256""#)],
+    )
+    .unwrap();
+    gives(
+        "base64.encode",
+        vec![sum],
+        v(r#""pZGm1Av0IEBKARczz7exkNYsZb8LzaMrV7J32a2fFG4=""#),
+    );
+    // FIPS 180 / RFC 1321 test vectors.
+    assert_eq!(digest("", "MD5"), "d41d8cd98f00b204e9800998ecf8427e");
+    assert_eq!(
+        digest("abc", "SHA1"),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(
+        digest("abc", "SHA224"),
+        "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"
+    );
+    assert_eq!(
+        digest("abc", "SHA384"),
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+    );
+    assert_eq!(
+        digest("abc", "SHA512"),
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+    );
+    raises(
+        "hash.compute_checksum",
+        vec![v(r#""abc""#), v(r#""SHA256""#)],
+        "TypeError",
+        "hash.compute_checksum: data must be bytes, got a string",
+    );
+    raises(
+        "hash.compute_checksum",
+        vec![text_bytes("abc"), v("256")],
+        "TypeError",
+        "algorithm must be a string, got an integer",
+    );
+    raises(
+        "hash.compute_checksum",
+        vec![text_bytes("abc"), v(r#""sha256""#)],
+        "ValueError",
+        "unsupported algorithm 'sha256'; supported: MD5, SHA1, SHA224, SHA256, SHA384, SHA512",
+    );
+    raises(
+        "hash.compute_checksum",
+        vec![text_bytes("abc"), v(r#""CRC32""#)],
+        "ValueError",
+        "'CRC32'",
+    );
+}
+
+#[test]
+fn lib_4_hash_hmacs_with_every_algorithm() {
+    let mac = |key: &str, data: &str, algo: &str| {
+        hex(&call(
+            "hash.compute_hmac",
+            vec![text_bytes(key), text_bytes(data), v(&format!("\"{algo}\""))],
+        )
+        .unwrap())
+    };
+    // GCP's own example: HMAC-SHA256 of "Hello World" under "key", Base64-encoded.
+    let code = call(
+        "hash.compute_hmac",
+        vec![
+            text_bytes("key"),
+            text_bytes("Hello World"),
+            v(r#""SHA256""#),
+        ],
+    )
+    .unwrap();
+    gives(
+        "base64.encode",
+        vec![code],
+        v(r#""QidPcoCDkuWLV9co1+PA5RY+rwfRZdwDEF9iq74afRE=""#),
+    );
+    // RFC 2202 and RFC 4231, test case 2.
+    let (k, d) = ("Jefe", "what do ya want for nothing?");
+    assert_eq!(mac(k, d, "MD5"), "750c783e6ab0b503eaa86e310a5db738");
+    assert_eq!(
+        mac(k, d, "SHA1"),
+        "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+    );
+    assert_eq!(
+        mac(k, d, "SHA224"),
+        "a30e01098bc6dbbf45690f3a7e9e6d0f8bbea2a39e6148008fd05e44"
+    );
+    assert_eq!(
+        mac(k, d, "SHA256"),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    assert_eq!(
+        mac(k, d, "SHA384"),
+        "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649"
+    );
+    assert_eq!(
+        mac(k, d, "SHA512"),
+        "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+    );
+    // A key longer than the block is hashed first, not refused.
+    assert_eq!(mac(&"k".repeat(200), d, "SHA256").len(), 64);
+    raises(
+        "hash.compute_hmac",
+        vec![v(r#""key""#), text_bytes(d), v(r#""SHA256""#)],
+        "TypeError",
+        "key must be bytes, got a string",
+    );
+    raises(
+        "hash.compute_hmac",
+        vec![text_bytes("key"), v("[1]"), v(r#""SHA256""#)],
+        "TypeError",
+        "data must be bytes, got a list",
+    );
+    raises(
+        "hash.compute_hmac",
+        vec![text_bytes("key"), text_bytes(d), v(r#""SHA3""#)],
+        "ValueError",
+        "unsupported algorithm 'SHA3'",
+    );
+}
+
+#[test]
+fn lib_3_regexes_take_the_leftmost_then_longest_match() {
+    // GCP's example.
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""HelloWorld""#), v(r#""Hello|World""#)],
+        v(r#"[{"index": 0, "match": "Hello"}, {"index": 5, "match": "World"}]"#),
+    );
+    // Of the matches starting at one index, the longest, whatever the alternation order.
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""HelloWorld""#), v(r#""Hello|HelloWorld""#)],
+        v(r#"[{"index": 0, "match": "HelloWorld"}]"#),
+    );
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""aaa""#), v(r#""a+?""#)],
+        v(r#"[{"index": 0, "match": "aaa"}]"#),
+    );
+    // Character indexes, not bytes.
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""héllo wörld""#), v(r#""w.r""#)],
+        v(r#"[{"index": 6, "match": "wör"}]"#),
+    );
+    // The empty expression matches before every character and at the end; an empty match
+    // right after a match is skipped.
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""ab""#), v(r#""""#)],
+        v(r#"[{"index": 0, "match": ""}, {"index": 1, "match": ""}, {"index": 2, "match": ""}]"#),
+    );
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""baaac""#), v(r#""a*""#)],
+        v(
+            r#"[{"index": 0, "match": ""}, {"index": 1, "match": "aaa"}, {"index": 5, "match": ""}]"#,
+        ),
+    );
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""abc""#), v(r#""x""#)],
+        v("[]"),
+    );
+    raises(
+        "text.find_all_regex",
+        vec![v(r#""abc""#), v(r#""(""#)],
+        "ValueError",
+        "text.find_all_regex: invalid regex",
+    );
+    raises(
+        "text.find_all_regex",
+        vec![v("1"), v(r#""a""#)],
+        "TypeError",
+        "text.find_all_regex: needs a string, got an integer",
+    );
+
+    gives(
+        "text.replace_all_regex",
+        vec![v(r#""one two""#), v(r#""one|two""#), v(r#""three""#)],
+        v(r#""three three""#),
+    );
+    gives(
+        "text.replace_all_regex",
+        vec![
+            v(r#""HelloWorld!""#),
+            v(r#""Hello|HelloWorld""#),
+            v(r#""x""#),
+        ],
+        v(r#""x!""#),
+    );
+    // No back-references: the replacement is taken as it is.
+    gives(
+        "text.replace_all_regex",
+        vec![v(r#""ab""#), v(r#""(a)""#), v(r#""$1\\1""#)],
+        v(r#""$1\\1b""#),
+    );
+    gives(
+        "text.replace_all_regex",
+        vec![v(r#""ab""#), v(r#""""#), v(r#""-""#)],
+        v(r#""-a-b-""#),
+    );
+    raises(
+        "text.replace_all_regex",
+        vec![v(r#""ab""#), v(r#""a""#), v("null")],
+        "TypeError",
+        "needs a string, got null",
+    );
+    raises(
+        "text.replace_all_regex",
+        vec![v(r#""ab""#), v(r#""[""#), v(r#""x""#)],
+        "ValueError",
+        "invalid regex",
+    );
+    // A regex whose every match scans to the end for a longer one: refused at the scan
+    // budget, not run for minutes (issue #11's rule: no hang).
+    let many = Value::str("a".repeat(65_536));
+    for f in ["text.find_all_regex", "text.replace_all_regex"] {
+        let mut args = vec![many.clone(), v(r#""a|a.*z""#)];
+        if f == "text.replace_all_regex" {
+            args.push(v(r#""b""#));
+        }
+        raises(
+            f,
+            args,
+            "ResourceLimitError",
+            "the search would examine more than 16777216 bytes",
+        );
+    }
+    // The same text with a regex that stops at once: every character matched.
+    let all = call(
+        "text.replace_all_regex",
+        vec![many.clone(), v(r#""a""#), v(r#""b""#)],
+    )
+    .unwrap();
+    assert_eq!(all, Value::str("b".repeat(65_536)));
+    gives(
+        "text.find_all_regex",
+        vec![v(r#""héllo wörld""#), v(r#""\\bw\\w+""#)],
+        v(r#"[{"index": 6, "match": "wörld"}]"#),
+    );
+    // A result over the value limit is refused before it is built.
+    let big = Value::str("a".repeat(300_000));
+    raises(
+        "text.replace_all_regex",
+        vec![big, v(r#""a""#), v(r#""bb""#)],
+        "ResourceLimitError",
+        "the result would hold 600000 bytes",
+    );
+}
+
+#[test]
+fn url_decoding_and_encoding_with_pluses() {
+    // GCP's examples.
+    gives(
+        "text.url_decode",
+        vec![v(r#""a%2Fb%2Fc%3Fitem%3Dd%2Be""#)],
+        v(r#""a/b/c?item=d+e""#),
+    );
+    gives(
+        "text.url_encode_plus",
+        vec![v(r#""a/b/c?item=d+e f""#)],
+        v(r#""a%2Fb%2Fc%3Fitem%3Dd%2Be+f""#),
+    );
+    gives("text.url_decode", vec![v(r#""a+b%20c""#)], v(r#""a b c""#));
+    gives("text.url_decode", vec![v(r#""%C3%a9""#)], v(r#""é""#));
+    raises(
+        "text.url_decode",
+        vec![v(r#""ab%zz""#)],
+        "ValueError",
+        "'%' at character 2 is not followed by two hexadecimal digits",
+    );
+    raises("text.url_decode", vec![v(r#""%4""#)], "ValueError", "'%'");
+    raises(
+        "text.url_decode",
+        vec![v(r#""%FF""#)],
+        "ValueError",
+        "not UTF-8",
+    );
+    raises(
+        "text.url_decode",
+        vec![v("[]")],
+        "TypeError",
+        "needs a string, got a list",
+    );
+    // Letters, digits and .-_ stay; `~` does not (unlike text.url_encode); `%` is encoded.
+    gives(
+        "text.url_encode_plus",
+        vec![v(r#""aZ9.-_~ %é""#)],
+        v(r#""aZ9.-_%7E+%25%C3%A9""#),
+    );
+    gives("text.url_encode", vec![v(r#""a b~""#)], v(r#""a%20b~""#));
+    raises(
+        "text.url_encode_plus",
+        vec![v("true")],
+        "TypeError",
+        "needs a string, got a boolean",
+    );
+}
+
+#[test]
+fn lib_5_get_type_names_every_type() {
+    for (value, name) in [
+        (v("null"), "null"),
+        (v("true"), "boolean"),
+        (v("1"), "integer"),
+        (v("1.5"), "double"),
+        (v(r#""s""#), "string"),
+        (bytes(b"b"), "bytes"),
+        (v("[1]"), "list"),
+        (v(r#"{"a": 1}"#), "map"),
+    ] {
+        gives("get_type", vec![value], Value::str(name));
+    }
 }

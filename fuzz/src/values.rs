@@ -488,7 +488,21 @@ fn argument(r: &mut Rand, func: &Func, param: &str, pool: &[String]) -> Recipe {
             _ => parser_string(r, JSONS),
         },
         ("base64.decode", _) => base64_string(r),
-        ("text.match_regex", "regex") => parser_string(r, REGEXES),
+        ("text.match_regex", "regex")
+        | ("text.find_all_regex" | "text.replace_all_regex", "regexp") => parser_string(r, REGEXES),
+        ("hash.compute_checksum" | "hash.compute_hmac", "algorithm") => Recipe::str(*r.pick(&[
+            "MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512", "sha256", "",
+        ])),
+        ("hash.compute_checksum" | "hash.compute_hmac", _) => {
+            if r.chance(3, 4) {
+                bytes(r)
+            } else {
+                value(r, pool, 0)
+            }
+        }
+        ("text.url_decode", _) if r.chance(1, 2) => {
+            parser_string(r, &["a%2Fb+c", "%", "%4", "%zz", "%C3%A9", "%FF"])
+        }
         ("int" | "double" | "bool", _) => match r.below(3) {
             0 => number(r),
             _ => parser_string(r, WORDS),
@@ -496,9 +510,16 @@ fn argument(r: &mut Rand, func: &Func, param: &str, pool: &[String]) -> Recipe {
         ("time.format", "seconds") | ("math.abs" | "math.floor" | "math.max" | "math.min", _) => {
             number(r)
         }
-        ("time.format", "timezone") => {
-            Recipe::str(*r.pick(&["UTC", "Europe/Paris", "", "+02:00", "\u{e9}"]))
-        }
+        ("time.format", "timezone") => Recipe::str(*r.pick(&[
+            "UTC",
+            "Europe/Paris",
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+            "",
+            "+02:00",
+            "\u{e9}",
+            "../../etc/passwd",
+        ])),
         ("text.substring", "start" | "end") => Recipe::Int(*r.pick(INTS)),
         ("events.create_callback_endpoint", _) => Recipe::str(*r.pick(METHODS)),
         ("sys.log", "severity") => Recipe::str(*r.pick(SEVERITIES)),

@@ -145,6 +145,19 @@ inputs that were once quadratic, now linear (wall time per run):"
             black_box(ex);
         },
     );
+    // Leftmost-longest: every match of a|a.*z rescans to the end; the scan budget stops it.
+    let rescan = find_all.replace(
+        "text.find_all(s, \"a\")",
+        "text.find_all_regex(s, \"a|a.*z\")",
+    );
+    row(
+        "text.find_all_regex rescanning 65,536 chars (ResourceLimitError)",
+        &mut || {
+            let ex = run_to_end("rescan.yaml", &rescan, 100);
+            assert_eq!(ex.state(), ExecutionState::Failed);
+            black_box(ex);
+        },
+    );
     let too_deep = format!("{}1\n", "- ".repeat(12_000));
     row("12,000 nested block lists: refused at deploy", &mut || {
         assert!(defn::load("deep.yaml", black_box(&too_deep)).is_err());
@@ -158,6 +171,20 @@ inputs that were once quadratic, now linear (wall time per run):"
     let branches = "- p:\n    parallel:\n      for:\n        value: i\n        range: [1, 99000]\n        steps:\n          - s:\n              assign:\n                - y: ${i}\n- done:\n    return: ok\n";
     row("a parallel for over 99,000 branches", &mut || {
         let ex = run_to_end("branches.yaml", branches, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
+    // Issue #11: each prepend copied the whole list (26 s in a release build on a loaded
+    // machine); the list is a persistent vector now.
+    let prepend = "- init:\n    assign:\n      - x: ${[1]}\n- grow:\n    for:\n      value: i\n      range: [1, 40000]\n      steps:\n        - step:\n            assign:\n              - x: ${list.prepend(x, i)}\n- done:\n    return: ${x == x}\n";
+    row("a list grown by 40,000 list.prepend calls", &mut || {
+        let ex = run_to_end("prepend.yaml", prepend, 1_000_000);
+        assert_eq!(ex.state(), ExecutionState::Succeeded);
+        black_box(ex);
+    });
+    let plus = prepend.replace("list.prepend(x, i)", "x + [i]");
+    row("a list grown by 40,000 sums x + [i]", &mut || {
+        let ex = run_to_end("plus.yaml", &plus, 1_000_000);
         assert_eq!(ex.state(), ExecutionState::Succeeded);
         black_box(ex);
     });

@@ -51,7 +51,7 @@ pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
             Value::Bool(b) => Ok(Value::Bool(!b)),
             other => Err(type_error(format!(
                 "'not' needs a boolean, got {}",
-                other.type_name()
+                other.a_type()
             ))),
         },
         Expr::Unary(UnOp::Neg, e) => match eval(e, cx)? {
@@ -62,7 +62,7 @@ pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
             Value::Double(d) => Ok(Value::Double(-d)),
             other => Err(type_error(format!(
                 "'-' needs a number, got {}",
-                other.type_name()
+                other.a_type()
             ))),
         },
         Expr::Binary(BinOp::And, a, b) => {
@@ -96,7 +96,7 @@ fn truth(v: Value, op: &str) -> Result<bool, Raised> {
         Value::Bool(b) => Ok(b),
         other => Err(type_error(format!(
             "'{op}' needs booleans, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -109,8 +109,8 @@ pub fn field_of(base: &Value, field: &str) -> Result<Value, Raised> {
             .cloned()
             .ok_or_else(|| builtin(Tag::KeyError, format!("key '{field}' not found"))),
         other => Err(type_error(format!(
-            "cannot read field '{field}' of a {}",
-            other.type_name()
+            "cannot read field '{field}' of {}",
+            other.a_type()
         ))),
     }
 }
@@ -131,13 +131,13 @@ pub fn index_of(base: &Value, index: &Value) -> Result<Value, Raised> {
         (Value::Map(_), Value::Str(k)) => field_of(base, k),
         (Value::List(_), other) => Err(type_error(format!(
             "a list index must be an integer, got {}",
-            other.type_name()
+            other.a_type()
         ))),
         (Value::Map(_), other) => Err(type_error(format!(
             "a map key must be a string, got {}",
-            other.type_name()
+            other.a_type()
         ))),
-        (other, _) => Err(type_error(format!("cannot index a {}", other.type_name()))),
+        (other, _) => Err(type_error(format!("cannot index {}", other.a_type()))),
     }
 }
 
@@ -151,8 +151,8 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
         type_error(format!(
             "unsupported operand types for '{}': {} and {}",
             op.as_str(),
-            a.type_name(),
-            b.type_name()
+            a.a_type(),
+            b.a_type()
         ))
     };
     match op {
@@ -185,10 +185,10 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
             (List(x), List(y)) => {
                 // One list's worth of the two lists' own cost.
                 check_bytes(&"a sum", a.bytes() + b.bytes() - SCALAR_BYTES)?;
-                let mut all = Vec::with_capacity(x.len() + y.len());
-                all.extend(x.iter().cloned());
-                all.extend(y.iter().cloned());
-                Ok(Value::list(all))
+                // Shares both lists' structure: O(log n), not a copy (issue #11).
+                let mut all = (**x).clone();
+                all.append(y);
+                Ok(Value::List(std::rc::Rc::new(all)))
             }
             _ => float_op(a, b, |x, y| x + y).ok_or_else(mismatch),
         },

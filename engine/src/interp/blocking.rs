@@ -90,7 +90,7 @@ impl Interp {
                 Some(other) => {
                     return Err(type_error(format!(
                         "{func}: {name} must be a string, got {}",
-                        other.type_name()
+                        other.a_type()
                     )));
                 }
             }
@@ -121,7 +121,7 @@ impl Interp {
             Some(other) => {
                 return Err(type_error(format!(
                     "{func}: connector_params must be a map, got {}",
-                    other.type_name()
+                    other.a_type()
                 )));
             }
         };
@@ -171,7 +171,7 @@ impl Interp {
             other => {
                 return Err(type_error(format!(
                     "sys.sleep: seconds must be a number, got {}",
-                    other.as_ref().map_or("nothing", Value::type_name)
+                    other.as_ref().map_or("nothing", Value::a_type)
                 )));
             }
         };
@@ -187,7 +187,7 @@ impl Interp {
             other => {
                 return Err(type_error(format!(
                     "sys.sleep_until: time must be a string, got {}",
-                    other.as_ref().map_or("nothing", Value::type_name)
+                    other.as_ref().map_or("nothing", Value::a_type)
                 )));
             }
         };
@@ -233,7 +233,7 @@ impl Interp {
             Some(other) => {
                 return Err(type_error(format!(
                     "events.await_callback: timeout must be a number, got {}",
-                    other.type_name()
+                    other.a_type()
                 )));
             }
         };
@@ -246,7 +246,7 @@ impl Interp {
                 ))
             })?;
             w.await_callback(th.tid, endpoint, timeout)
-                .map_err(|e| builtin(Tag::SystemError, format!("{e:?}")))?
+                .map_err(|e| builtin(Tag::SystemError, format!("events.await_callback: {e}")))?
         };
         let received = match outcome {
             AwaitOutcome::Ready(r) => r,

@@ -462,7 +462,20 @@ impl std::fmt::Debug for Execution {
 impl Execution {
     /// Starts `workflow` at `t = 0` and runs it until every thread blocks or it ends.
     pub fn start(workflow: Rc<Workflow>, config: Config) -> Execution {
-        let env = BTreeMap::from([
+        Execution::start_with_env(workflow, config, BTreeMap::new())
+    }
+
+    /// [`Execution::start`] with user-defined environment variables (`sys.get_env`) beside
+    /// GCP's built-in ones; a name [`crate::stdlib::env_name_error`] refuses never
+    /// shadows a built-in variable.
+    pub fn start_with_env(
+        workflow: Rc<Workflow>,
+        config: Config,
+        user_env: BTreeMap<String, String>,
+    ) -> Execution {
+        let project_number = "000000000000";
+        let mut env = user_env;
+        env.extend([
             (
                 "GOOGLE_CLOUD_PROJECT_ID".to_owned(),
                 config.name.project.clone(),
@@ -482,6 +495,16 @@ impl Execution {
             (
                 "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID".to_owned(),
                 config.name.execution_id.clone(),
+            ),
+            // (decision) No project number or service account exists in simulation: a
+            // fixed twelve-digit number and the default compute account named after it.
+            (
+                "GOOGLE_CLOUD_PROJECT_NUMBER".to_owned(),
+                project_number.to_owned(),
+            ),
+            (
+                "GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME".to_owned(),
+                format!("{project_number}-compute@developer.gserviceaccount.com"),
             ),
         ]);
         let world = Rc::new(RefCell::new(World {

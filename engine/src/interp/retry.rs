@@ -56,7 +56,7 @@ impl Interp {
                 other => {
                     return Err(type_error(format!(
                         "a retry predicate must return a boolean, got {}",
-                        other.type_name()
+                        other.a_type()
                     ))
                     .into());
                 }

@@ -272,7 +272,7 @@ impl Interp {
                             other => {
                                 return Err(type_error(format!(
                                     "a switch condition must be a boolean, got {}",
-                                    other.type_name()
+                                    other.a_type()
                                 ))
                                 .into());
                             }
@@ -344,7 +344,7 @@ impl Interp {
                 Value::List(items) => Ok(items.to_vec()),
                 other => Err(type_error(format!(
                     "'for ... in' needs a list, got {}",
-                    other.type_name()
+                    other.a_type()
                 ))),
             },
             ForSource::Range(a, b) => range_values(self.eval(frame, a)?, self.eval(frame, b)?),
@@ -358,7 +358,7 @@ impl Interp {
                 ))),
                 other => Err(type_error(format!(
                     "'range' needs a list of two numbers, [from, to]; got {}",
-                    other.type_name()
+                    other.a_type()
                 ))),
             },
         }
@@ -415,8 +415,8 @@ fn range_values(a: Value, b: Value) -> Result<Vec<Value>, Raised> {
         }
         (a, b) => Err(type_error(format!(
             "'range' needs two numbers, got {} and {}",
-            a.type_name(),
-            b.type_name()
+            a.a_type(),
+            b.a_type()
         ))),
     }
 }
@@ -457,9 +457,9 @@ fn set_in(container: Value, keys: &[Value], value: Value) -> Result<Value, Raise
             Ok(Value::List(l))
         }
         (c, k) => Err(type_error(format!(
-            "cannot assign into a {} with a {} key",
-            c.type_name(),
-            k.type_name()
+            "cannot assign into {} with {} key",
+            c.a_type(),
+            k.a_type()
         ))),
     }
 }

@@ -1,5 +1,5 @@
 //! The functions without a module: conversions (`int`, `double`, `string`, `bool`),
-//! `default`, `len` and `keys`.
+//! `default`, `get_type`, `len` and `keys`.
 
 use super::{Args, Host, type_error, value_error};
 use crate::error::Raised;
@@ -12,8 +12,8 @@ pub(super) fn bool(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         Value::Str(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
         Value::Str(s) => Err(value_error(format!("bool: cannot convert '{s}'"))),
         other => Err(type_error(format!(
-            "bool: cannot convert a {}",
-            other.type_name()
+            "bool: cannot convert {}",
+            other.a_type()
         ))),
     }
 }
@@ -37,10 +37,16 @@ pub(super) fn double(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
             .map(Value::Double)
             .map_err(|_| value_error(format!("double: cannot convert '{s}'"))),
         other => Err(type_error(format!(
-            "double: cannot convert a {}",
-            other.type_name()
+            "double: cannot convert {}",
+            other.a_type()
         ))),
     }
+}
+
+/// The type of `value` as its name: the names of SPEC §6 (`integer`, `double`, `string`,
+/// `boolean`, `bytes`, `list`, `map`, `null`), the ones every message uses.
+pub(super) fn get_type(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    Ok(Value::str(a.required("value")?.type_name()))
 }
 
 pub(super) fn int(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
@@ -54,8 +60,8 @@ pub(super) fn int(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
             .map(Value::Int)
             .map_err(|_| value_error(format!("int: cannot convert '{s}'"))),
         other => Err(type_error(format!(
-            "int: cannot convert a {}",
-            other.type_name()
+            "int: cannot convert {}",
+            other.a_type()
         ))),
     }
 }
@@ -68,8 +74,8 @@ pub(super) fn string(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         Value::Bool(b) => Ok(Value::str(b.to_string())),
         Value::Null => Ok(Value::str("null")),
         other => Err(type_error(format!(
-            "string: cannot convert a {}",
-            other.type_name()
+            "string: cannot convert {}",
+            other.a_type()
         ))),
     }
 }
@@ -81,7 +87,7 @@ pub(super) fn keys(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         )),
         other => Err(type_error(format!(
             "keys: needs a map, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -92,9 +98,6 @@ pub(super) fn len(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),
         Value::List(l) => Ok(Value::Int(l.len() as i64)),
         Value::Map(m) => Ok(Value::Int(m.len() as i64)),
-        other => Err(type_error(format!(
-            "len: a {} has no length",
-            other.type_name()
-        ))),
+        other => Err(type_error(format!("len: {} has no length", other.a_type()))),
     }
 }

@@ -13,7 +13,7 @@ pub(super) fn create_callback_endpoint(a: &mut Args, host: &mut dyn Host) -> Res
         Some(other) => {
             return Err(type_error(format!(
                 "events.create_callback_endpoint: http_callback_method must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };

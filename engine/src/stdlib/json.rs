@@ -12,7 +12,7 @@ pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         other => {
             return Err(type_error(format!(
                 "json.decode: needs a string or bytes, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };

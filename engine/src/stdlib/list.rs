@@ -1,24 +1,40 @@
-//! `list.*`.
+//! `list.*`. Both share the structure of `objs` (a persistent vector): the cost is
+//! logarithmic in its length, not a copy (issue #11).
 
-use super::{Args, Host, list_of};
+use std::rc::Rc;
+
+use super::{Args, Host, type_error};
 use crate::error::Raised;
-use crate::value::Value;
+use crate::value::{List, Value};
+
+/// `objs`, which must be a list.
+fn objs(a: &mut Args) -> Result<Rc<List>, Raised> {
+    match a.required("objs")? {
+        Value::List(l) => Ok(l),
+        other => Err(type_error(format!(
+            "{}: needs a list, got {}",
+            a.name(),
+            other.a_type()
+        ))),
+    }
+}
 
 pub(super) fn concat(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
-    let mut items = list_of(a.name(), a.required("objs")?)?;
+    let mut items = objs(a)?;
     let val = a.required("val")?;
+    let list = Rc::make_mut(&mut items);
     if let Value::List(more) = val {
         // A list is joined, not nested: list.concat([1], [2]) is [1, 2].
-        items.extend(more.iter().cloned());
+        list.append(&more);
     } else {
-        items.push(val);
+        list.push(val);
     }
-    Ok(Value::list(items))
+    Ok(Value::List(items))
 }
 
 pub(super) fn prepend(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
-    let mut items = list_of(a.name(), a.required("objs")?)?;
+    let mut items = objs(a)?;
     let val = a.required("val")?;
-    items.insert(0, val);
-    Ok(Value::list(items))
+    Rc::make_mut(&mut items).push_front(val);
+    Ok(Value::List(items))
 }

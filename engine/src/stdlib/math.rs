@@ -15,7 +15,7 @@ pub(super) fn abs(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         Value::Double(d) => Ok(Value::Double(d.abs())),
         other => Err(type_error(format!(
             "math.abs: needs a number, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -27,7 +27,7 @@ pub(super) fn floor(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         Value::Double(d) => Err(value_error(format!("math.floor: {d} is out of range"))),
         other => Err(type_error(format!(
             "math.floor: needs a number, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }

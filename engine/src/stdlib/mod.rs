@@ -10,6 +10,7 @@
 mod base64;
 mod builtins;
 mod events;
+mod hash;
 mod http;
 mod json;
 mod list;
@@ -29,6 +30,7 @@ use crate::value::Value;
 
 pub(crate) use retry::DEFAULT_BACKOFF;
 pub use retry::default_retry_predicate;
+pub use sys::env_name_error;
 
 /// What a library function may ask of the execution it runs in.
 pub trait Host {
@@ -36,7 +38,7 @@ pub trait Host {
     fn now_unix_nanos(&self) -> i128;
     /// The next UUID of the execution's seeded stream.
     fn uuid(&mut self) -> String;
-    /// `GOOGLE_CLOUD_*` variables.
+    /// An environment variable: GCP's built-in `GOOGLE_CLOUD_*` ones and the user's.
     fn env(&self, name: &str) -> Option<String>;
     /// EX-4: one log entry.
     fn log(&mut self, severity: String, payload: LogPayload);
@@ -119,7 +121,7 @@ fn str_of(func: &str, v: &Value) -> Result<String, Raised> {
         Value::Str(s) => Ok(s.to_string()),
         other => Err(type_error(format!(
             "{func}: needs a string, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -129,7 +131,7 @@ fn int_of(func: &str, v: &Value) -> Result<i64, Raised> {
         Value::Int(i) => Ok(*i),
         other => Err(type_error(format!(
             "{func}: needs an integer, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -140,17 +142,7 @@ fn bytes_of(func: &str, v: Value) -> Result<Vec<u8>, Raised> {
         Value::Str(s) => Ok(s.as_bytes().to_vec()),
         other => Err(type_error(format!(
             "{func}: needs bytes, got {}",
-            other.type_name()
-        ))),
-    }
-}
-
-fn list_of(func: &str, v: Value) -> Result<Vec<Value>, Raised> {
-    match v {
-        Value::List(l) => Ok(l.to_vec()),
-        other => Err(type_error(format!(
-            "{func}: needs a list, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -160,7 +152,7 @@ fn map_of(func: &str, v: Value) -> Result<BTreeMap<String, Value>, Raised> {
         Value::Map(m) => Ok((**m).clone()),
         other => Err(type_error(format!(
             "{func}: needs a map, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }

@@ -5,14 +5,37 @@ use super::{Args, Host, LogPayload, str_of, type_error};
 use crate::error::Raised;
 use crate::value::Value;
 
+/// `sys.get_env(name, default)`: GCP's built-in `GOOGLE_CLOUD_*` variables and the
+/// user-defined ones; `default` (a string), or null, for a variable that is not set.
 pub(super) fn get_env(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
     let var = str_of(a.name(), &a.required("name")?)?;
-    let fallback = a.optional();
-    Ok(host
-        .env(&var)
-        .map(Value::str)
-        .or(fallback)
-        .unwrap_or(Value::Null))
+    let fallback = match a.optional() {
+        None => Value::Null,
+        Some(Value::Str(s)) => Value::Str(s),
+        Some(other) => {
+            return Err(type_error(format!(
+                "sys.get_env: default must be a string, got {}",
+                other.a_type()
+            )));
+        }
+    };
+    Ok(host.env(&var).map(Value::str).unwrap_or(fallback))
+}
+
+/// Why `name` cannot be a user-defined environment variable, if it cannot: GCP reserves the
+/// empty name and the prefixes `GOOGLE_` and `WORKFLOWS_` (its built-in variables).
+pub fn env_name_error(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an environment variable needs a name".to_owned());
+    }
+    ["GOOGLE_", "WORKFLOWS_"]
+        .into_iter()
+        .find(|p| name.starts_with(p))
+        .map(|prefix| {
+            format!(
+                "'{name}': names starting with {prefix} are reserved for the built-in variables"
+            )
+        })
 }
 
 /// EX-4: exactly one of `text`, `data`, `json`; `timestamp` is accepted and ignored.
@@ -27,7 +50,7 @@ pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
         Some(other) => {
             return Err(type_error(format!(
                 "sys.log: severity must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };
@@ -36,7 +59,7 @@ pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
         (None, Some(other), None) => {
             return Err(type_error(format!(
                 "sys.log: text must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
         (Some(d), None, None) | (None, None, Some(d)) => LogPayload::Data(d),

@@ -6,8 +6,8 @@
 //! without one, nor an implementation without a name.
 
 use super::{
-    Args, Host, base64, builtins, cannot_call_here, events, http, json, list, map, math, retry,
-    sys, text, time, uuid,
+    Args, Host, base64, builtins, cannot_call_here, events, hash, http, json, list, map, math,
+    retry, sys, text, time, uuid,
 };
 use crate::error::Raised;
 use crate::value::Value;
@@ -110,6 +110,17 @@ pub const FUNCTIONS: &[Func] = &[
         &["http_callback_method?"],
         events::create_callback_endpoint,
     ),
+    f("get_type", &["value"], builtins::get_type),
+    f(
+        "hash.compute_checksum",
+        &["data", "algorithm"],
+        hash::compute_checksum,
+    ),
+    f(
+        "hash.compute_hmac",
+        &["key", "data", "algorithm"],
+        hash::compute_hmac,
+    ),
     f(
         "http.default_retry_predicate",
         &["e"],
@@ -175,11 +186,21 @@ pub const FUNCTIONS: &[Func] = &[
     f("text.decode", &["data", "charset?"], text::decode),
     f("text.encode", &["text", "charset?"], text::encode),
     f("text.find_all", &["source", "substr"], text::find_all),
+    f(
+        "text.find_all_regex",
+        &["source", "regexp"],
+        text::find_all_regex,
+    ),
     f("text.match_regex", &["source", "regex"], text::match_regex),
     f(
         "text.replace_all",
         &["source", "substr", "replacement"],
         text::replace_all,
+    ),
+    f(
+        "text.replace_all_regex",
+        &["source", "regexp", "repl"],
+        text::replace_all_regex,
     ),
     f("text.split", &["source", "separator"], text::split),
     f(
@@ -189,7 +210,9 @@ pub const FUNCTIONS: &[Func] = &[
     ),
     f("text.to_lower", &["source"], text::to_lower),
     f("text.to_upper", &["source"], text::to_upper),
+    f("text.url_decode", &["source"], text::url_decode),
     f("text.url_encode", &["source"], text::url_encode),
+    f("text.url_encode_plus", &["source"], text::url_encode_plus),
     f("time.format", &["seconds", "timezone?"], time::format),
     f("time.parse", &["value"], time::parse),
     f("uuid.generate", &[], uuid::generate),

@@ -1,4 +1,8 @@
 //! `text.*`: strings by character (not byte) index; regexes in RE2 syntax.
+//!
+//! `find_all_regex` and `replace_all_regex` take, as GCP's reference says, the leftmost
+//! match and, of the matches starting there, the longest; an empty match right after the
+//! previous match is skipped (so `""` matches before every character and at the end).
 
 use super::{Args, Host, int_of, str_of, type_error, value_error};
 use crate::error::{Raised, Tag, builtin};
@@ -11,7 +15,7 @@ pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
             .map_err(|_| value_error("text.decode: the bytes are not valid UTF-8")),
         other => Err(type_error(format!(
             "text.decode: needs bytes, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -133,4 +137,394 @@ pub(super) fn url_encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised
     Ok(Value::str(
         percent_encoding::utf8_percent_encode(&s, SET).to_string(),
     ))
+}
+
+/// The value limit, as a `ResourceLimitError` naming `func` and what was too big.
+fn too_big(func: &str, what: String) -> Raised {
+    builtin(
+        Tag::ResourceLimitError,
+        format!(
+            "{func}: {what}; a value may hold at most {} bytes (512 KiB)",
+            crate::limits::VALUE_BYTES_MAX
+        ),
+    )
+}
+
+/// A regex with GCP's match semantics: leftmost, then longest.
+///
+/// Two lazy DFAs with `MatchKind::All` do the work, stepped here byte by byte so every byte
+/// examined is counted against [`crate::limits::REGEX_SCAN_BYTES_MAX`]: a reverse scan of the whole text
+/// marks where matches start (once per call), then from each leftmost start an anchored
+/// forward scan runs until no match can go on, and its last match is the longest. A DFA
+/// that cannot run on a text (a Unicode `\b` next to non-ASCII text makes it stop) hands
+/// the call to the slower, unbudgeted path: the `regex` crate for the start, the PikeVM for
+/// the longest match.
+struct Longest {
+    first: regex::Regex,
+    all: regex_automata::nfa::thompson::pikevm::PikeVM,
+    forward: Option<regex_automata::hybrid::dfa::DFA>,
+    reverse: Option<regex_automata::hybrid::dfa::DFA>,
+}
+
+/// Why a DFA scan stopped short.
+enum Stop {
+    /// The DFA cannot go on: take the slow path.
+    Fallback,
+    /// Over [`crate::limits::REGEX_SCAN_BYTES_MAX`].
+    Budget,
+}
+
+impl Longest {
+    fn new(func: &str, pattern: &str) -> Result<Longest, Raised> {
+        use regex_automata::hybrid::dfa::DFA;
+        use regex_automata::nfa::thompson;
+        let invalid = |e: String| value_error(format!("{func}: invalid regex: {e}"));
+        let first = regex::Regex::new(pattern).map_err(|e| invalid(e.to_string()))?;
+        let all = thompson::pikevm::PikeVM::builder()
+            .configure(
+                thompson::pikevm::PikeVM::config().match_kind(regex_automata::MatchKind::All),
+            )
+            .build(pattern)
+            .map_err(|e| invalid(e.to_string()))?;
+        let config = || {
+            DFA::config()
+                .match_kind(regex_automata::MatchKind::All)
+                .unicode_word_boundary(true)
+                .minimum_cache_clear_count(None)
+        };
+        // A DFA that cannot be built (too big) leaves the slow path.
+        let forward = DFA::builder().configure(config()).build(pattern).ok();
+        let reverse = DFA::builder()
+            .configure(config())
+            .thompson(thompson::Config::new().reverse(true))
+            .build(pattern)
+            .ok();
+        Ok(Longest {
+            first,
+            all,
+            forward,
+            reverse,
+        })
+    }
+
+    /// Every match of `text` as a byte range, left to right, none overlapping; `Err` when
+    /// the scans would examine more than [`crate::limits::REGEX_SCAN_BYTES_MAX`] bytes.
+    fn spans(&self, func: &str, text: &str) -> Result<Vec<(usize, usize)>, Raised> {
+        match self.spans_by_dfa(text) {
+            Ok(spans) => Ok(spans),
+            Err(Stop::Fallback) => Ok(self.spans_slow(text)),
+            Err(Stop::Budget) => Err(builtin(
+                Tag::ResourceLimitError,
+                format!(
+                    "{func}: the search would examine more than {} bytes \
+                     of text (every match of this regex scans far ahead for a longer one)",
+                    crate::limits::REGEX_SCAN_BYTES_MAX
+                ),
+            )),
+        }
+    }
+
+    fn spans_by_dfa(&self, text: &str) -> Result<Vec<(usize, usize)>, Stop> {
+        use regex_automata::{Anchored, Input};
+        let (Some(fwd), Some(rev)) = (&self.forward, &self.reverse) else {
+            return Err(Stop::Fallback);
+        };
+        let hay = text.as_bytes();
+        let mut budget = crate::limits::REGEX_SCAN_BYTES_MAX;
+        let mut spend = |n: usize| -> Result<(), Stop> {
+            budget = budget.checked_sub(n).ok_or(Stop::Budget)?;
+            Ok(())
+        };
+        // Where matches start: the reverse DFA, unanchored, run from the end; a match
+        // state after the byte at i means a match starts at i + 1 (DFAs report one byte
+        // late), the end of input means one starts at 0.
+        let mut starts = vec![false; hay.len() + 1];
+        let mut rcache = rev.create_cache();
+        let input = Input::new(hay).anchored(Anchored::No);
+        let mut sid = rev
+            .start_state_reverse(&mut rcache, &input)
+            .map_err(|_| Stop::Fallback)?;
+        spend(hay.len())?;
+        for i in (0..hay.len()).rev() {
+            sid = rev
+                .next_state(&mut rcache, sid, hay[i])
+                .map_err(|_| Stop::Fallback)?;
+            if sid.is_tagged() {
+                if sid.is_match() {
+                    starts[i + 1] = true;
+                } else if sid.is_quit() {
+                    return Err(Stop::Fallback);
+                }
+            }
+        }
+        sid = rev
+            .next_eoi_state(&mut rcache, sid)
+            .map_err(|_| Stop::Fallback)?;
+        if sid.is_match() {
+            starts[0] = true;
+        }
+        let mut fcache = fwd.create_cache();
+        let mut longest_from = |start: usize| -> Result<Option<usize>, Stop> {
+            let input = Input::new(hay).range(start..).anchored(Anchored::Yes);
+            let mut sid = fwd
+                .start_state_forward(&mut fcache, &input)
+                .map_err(|_| Stop::Fallback)?;
+            let mut end = None;
+            for (i, &b) in hay.iter().enumerate().skip(start) {
+                spend(1)?;
+                sid = fwd
+                    .next_state(&mut fcache, sid, b)
+                    .map_err(|_| Stop::Fallback)?;
+                if sid.is_tagged() {
+                    if sid.is_match() {
+                        end = Some(i);
+                    } else if sid.is_dead() {
+                        return Ok(end);
+                    } else if sid.is_quit() {
+                        return Err(Stop::Fallback);
+                    }
+                }
+            }
+            sid = fwd
+                .next_eoi_state(&mut fcache, sid)
+                .map_err(|_| Stop::Fallback)?;
+            Ok(if sid.is_match() { Some(hay.len()) } else { end })
+        };
+        let next_char = |at: usize| text[at..].chars().next().map(|c| at + c.len_utf8());
+        let mut out = Vec::new();
+        let mut last_end = None;
+        let mut pos = 0;
+        while pos <= hay.len() {
+            // The leftmost start at or after `pos`, on a character boundary (an empty
+            // match may be reported inside a character; it is not a match there).
+            let Some(start) = (pos..=hay.len()).find(|&p| starts[p] && text.is_char_boundary(p))
+            else {
+                break;
+            };
+            let Some(end) = longest_from(start)? else {
+                // Marked, yet no match from here: only an empty match could have been
+                // reported between the bytes of a character.
+                match next_char(start) {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+                continue;
+            };
+            if end == start && last_end == Some(start) {
+                // An empty match where the previous one ended: not a match of its own.
+                match next_char(start) {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+                continue;
+            }
+            out.push((start, end));
+            last_end = Some(end);
+            pos = if end > start {
+                end
+            } else {
+                match next_char(start) {
+                    Some(p) => p,
+                    None => break,
+                }
+            };
+        }
+        Ok(out)
+    }
+
+    /// The unbudgeted path: the leftmost start from the `regex` crate, the longest match
+    /// from it with the PikeVM.
+    fn spans_slow(&self, text: &str) -> Vec<(usize, usize)> {
+        use regex_automata::{Anchored, Input};
+        let mut cache = self.all.create_cache();
+        let mut out = Vec::new();
+        let mut last_end = None;
+        let mut pos = 0;
+        while pos <= text.len() {
+            let Some(m) = self.first.find_at(text, pos) else {
+                break;
+            };
+            let start = m.start();
+            let input = Input::new(text).range(start..).anchored(Anchored::Yes);
+            let end = self
+                .all
+                .find(&mut cache, input)
+                .map_or(m.end(), |l| l.end().max(m.end()));
+            let next_char = || text[start..].chars().next().map(|c| start + c.len_utf8());
+            if end == start && last_end == Some(start) {
+                // An empty match where the previous one ended: not a match of its own.
+                match next_char() {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+                continue;
+            }
+            out.push((start, end));
+            last_end = Some(end);
+            pos = if end > start {
+                end
+            } else {
+                match next_char() {
+                    Some(p) => p,
+                    None => break,
+                }
+            };
+        }
+        out
+    }
+}
+
+pub(super) fn find_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let source = str_of(a.name(), &a.required("source")?)?;
+    let pattern = str_of(a.name(), &a.required("regexp")?)?;
+    let re = Longest::new(a.name(), &pattern)?;
+    let mut found = crate::value::List::default();
+    let (mut chars, mut last) = (0, 0);
+    for (start, end) in re.spans(a.name(), &source)? {
+        chars += source[last..start].chars().count();
+        last = start;
+        found.push(Value::map([
+            ("index", Value::Int(chars as i64)),
+            ("match", Value::str(&source[start..end])),
+        ]));
+        if found.bytes() > crate::limits::VALUE_BYTES_MAX {
+            return Err(too_big(a.name(), "the matches would not fit".into()));
+        }
+    }
+    Ok(Value::List(std::rc::Rc::new(found)))
+}
+
+pub(super) fn replace_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let source = str_of(a.name(), &a.required("source")?)?;
+    let pattern = str_of(a.name(), &a.required("regexp")?)?;
+    // Taken as it is: GCP supports no back-references (`\1`, `$1`) in the replacement.
+    let repl = str_of(a.name(), &a.required("repl")?)?;
+    let spans = Longest::new(a.name(), &pattern)?.spans(a.name(), &source)?;
+    let removed: usize = spans.iter().map(|(s, e)| e - s).sum();
+    let len = (source.len() - removed).saturating_add(spans.len().saturating_mul(repl.len()));
+    if crate::value::SCALAR_BYTES.saturating_add(len) > crate::limits::VALUE_BYTES_MAX {
+        return Err(too_big(
+            a.name(),
+            format!("the result would hold {len} bytes"),
+        ));
+    }
+    let mut out = String::with_capacity(len);
+    let mut last = 0;
+    for (start, end) in spans {
+        out.push_str(&source[last..start]);
+        out.push_str(&repl);
+        last = end;
+    }
+    out.push_str(&source[last..]);
+    Ok(Value::str(out))
+}
+
+/// `+` is a space and `%xx` a byte; the bytes must be UTF-8.
+pub(super) fn url_decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let s = str_of(a.name(), &a.required("source")?)?;
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let pair = bytes
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(bytes.get(i + 2).copied().and_then(hex));
+                let Some((hi, lo)) = pair else {
+                    return Err(value_error(format!(
+                        "{}: '%' at character {} is not followed by two hexadecimal digits",
+                        a.name(),
+                        s[..i].chars().count()
+                    )));
+                };
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+        .map(Value::str)
+        .map_err(|_| value_error(format!("{}: the decoded bytes are not UTF-8", a.name())))
+}
+
+/// Letters, digits and `.-_` stay; a space becomes `+`; every other byte is `%XX`.
+pub(super) fn url_encode_plus(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+    let s = str_of(a.name(), &a.required("source")?)?;
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.');
+    // `%` itself is encoded (`%25`), so every `%20` of the result was a space.
+    let encoded = percent_encoding::utf8_percent_encode(&s, SET).to_string();
+    Ok(Value::str(encoded.replace("%20", "+")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LIB-3: the budgeted DFA path finds what the PikeVM path finds.
+    #[test]
+    fn lib_3_the_dfa_path_agrees_with_the_pikevm_path() {
+        let patterns = [
+            "",
+            "a*",
+            "a+?",
+            "Hello|HelloWorld",
+            "[0-9]+",
+            "\\d{2,3}",
+            "^a",
+            "a$",
+            "(?m)^x",
+            "(?-u:\\b)foo(?-u:\\b)",
+            "é+",
+            ".",
+            "x*|y",
+            "(a|ab)(c|bcd)",
+            "b*",
+        ];
+        let texts = [
+            "",
+            "abc",
+            "baaac",
+            "aaa",
+            "abcd",
+            "foo bar foofoo",
+            "12345 678",
+            "x\nx\ny",
+            "ééé aé",
+            "HelloWorld Hello",
+        ];
+        let mut compared = 0;
+        for p in patterns {
+            let re = Longest::new("t", p).unwrap();
+            for t in texts {
+                match re.spans_by_dfa(t) {
+                    Ok(fast) => {
+                        assert_eq!(fast, re.spans_slow(t), "/{p}/ on {t:?}");
+                        compared += 1;
+                    }
+                    Err(Stop::Fallback) => {}
+                    Err(Stop::Budget) => panic!("/{p}/ on {t:?}: over budget"),
+                }
+            }
+        }
+        assert_eq!(compared, patterns.len() * texts.len());
+    }
+
+    /// A Unicode `\b` beside non-ASCII text stops the DFA: the slow path answers.
+    #[test]
+    fn lib_3_a_unicode_word_boundary_falls_back() {
+        let re = Longest::new("t", "\\bw\\w+").unwrap();
+        let text = "héllo wörld";
+        assert!(matches!(re.spans_by_dfa(text), Err(Stop::Fallback)));
+        assert_eq!(re.spans("t", text).unwrap(), vec![(7, 13)]);
+    }
 }

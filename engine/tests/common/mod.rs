@@ -19,6 +19,7 @@ pub fn run(yaml: &str) -> runner::Run {
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
+        env: Default::default(),
     };
     runner::run(Rc::new(wf), "test", &config, &[])
 }
