@@ -257,7 +257,7 @@ fn scalar_text(func: &str, what: &str, v: &Value) -> Result<String, Raised> {
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(type_error(format!(
             "{func}: {what} must be a string, a number or a boolean, got {}",
-            other.type_name()
+            other.a_type()
         ))),
     }
 }
@@ -275,7 +275,7 @@ pub fn method_arg(func: &str, v: Option<&Value>) -> Result<String, Raised> {
         Some(Value::Str(s)) => Err(value_error(format!("{func}: '{s}' is not an HTTP method"))),
         Some(other) => Err(type_error(format!(
             "{func}: method must be a string, got {}",
-            other.type_name()
+            other.a_type()
         ))),
         None => Err(type_error(format!("{func} needs argument 'method'"))),
     }
@@ -295,7 +295,7 @@ pub fn timeout_arg(
         Some(other) => {
             return Err(type_error(format!(
                 "{func}: timeout must be a number of seconds, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     };
@@ -333,7 +333,7 @@ pub fn build_request(
         Some(other) => {
             return Err(type_error(format!(
                 "{func}: url must be a string, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
         None => return Err(type_error(format!("{func} needs argument 'url'"))),
@@ -359,7 +359,7 @@ pub fn build_request(
         Some(other) => {
             return Err(type_error(format!(
                 "{func}: headers must be a map, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     }
@@ -388,7 +388,7 @@ pub fn build_request(
         Some(other) => {
             return Err(type_error(format!(
                 "{func}: query must be a map, got {}",
-                other.type_name()
+                other.a_type()
             )));
         }
     }
@@ -450,14 +450,14 @@ pub fn encode_body(
             Value::Str(s) => Ok(s.as_bytes().to_vec()),
             other => Err(type_error(format!(
                 "{func}: a form body must be a map or a string, got {}",
-                other.type_name()
+                other.a_type()
             ))),
         },
         Some(ct) => match body {
             Value::Str(s) => Ok(s.as_bytes().to_vec()),
             other => Err(type_error(format!(
                 "{func}: a {ct} body must be a string or bytes, got {}",
-                other.type_name()
+                other.a_type()
             ))),
         },
     }

@@ -109,8 +109,8 @@ impl UrlSpec {
                 match expr::eval(expr, &mut cx) {
                     Ok(Value::Str(s)) => Ok(s.to_string()),
                     Ok(other) => Err(format!(
-                        "callback url {source} is a {}, not a string",
-                        other.type_name()
+                        "callback url {source} is {}, not a string",
+                        other.a_type()
                     )),
                     Err(e) => Err(format!(
                         "callback url {source}: {}",
@@ -149,7 +149,10 @@ fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
 fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
     n.as_map().ok_or_else(|| ScenarioError {
         pos: n.pos,
-        message: format!("'{what}' must be a map, not a {}", n.describe()),
+        message: format!(
+            "'{what}' must be a map, not {}",
+            crate::value::with_article(n.describe())
+        ),
     })
 }
 
@@ -158,7 +161,10 @@ fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
         Some(s) => Ok(s.to_owned()),
         None => err(
             n.pos,
-            format!("'{what}' must be a string, not a {}", n.describe()),
+            format!(
+                "'{what}' must be a string, not {}",
+                crate::value::with_article(n.describe())
+            ),
         ),
     }
 }
@@ -170,10 +176,7 @@ fn seconds(n: &Node, what: &str) -> Result<Duration, ScenarioError> {
         other => {
             return err(
                 n.pos,
-                format!(
-                    "'{what}' is a number of seconds, not a {}",
-                    other.type_name()
-                ),
+                format!("'{what}' is a number of seconds, not {}", other.a_type()),
             );
         }
     };

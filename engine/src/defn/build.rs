@@ -186,7 +186,10 @@ impl Builder {
         let Some(items) = node.as_seq() else {
             self.err(
                 node.pos,
-                format!("'steps' must be a list, not a {}", node.describe()),
+                format!(
+                    "'steps' must be a list, not {}",
+                    crate::value::with_article(node.describe())
+                ),
             );
             return Rc::new(Vec::new());
         };
