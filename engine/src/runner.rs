@@ -6,7 +6,6 @@
 //! cancel; then timers (SPEC: requests before timers). The loop has a budget, so a
 //! livelock fails instead of hanging.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
@@ -14,7 +13,7 @@ use crate::defn::Workflow;
 use crate::http::{CallId, HttpCall, HttpOutcome};
 use crate::interp::{Config, Execution, Trace};
 use crate::request::CallbackRequest;
-use crate::services::Service;
+use crate::services::{Service, Stubs};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
@@ -78,16 +77,6 @@ pub struct Run {
     pub service_errors: Vec<String>,
 }
 
-/// A service callback due to be sent.
-#[derive(Clone, Debug)]
-struct PendingCallback {
-    service: usize,
-    url: String,
-    method: Option<String>,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
 /// The execution name used by engine-level runs: ids come from the seed (CB-2).
 pub fn execution_name(workflow: &str, seed: u64) -> ExecutionName {
     let mut ids = crate::ids::IdGen::with_stream(seed, crate::ids::IdGen::STREAM_EXECUTION_IDS);
@@ -130,15 +119,7 @@ pub fn run_with_services(
         },
         config.env.clone(),
     );
-    let mut world = Outside {
-        services,
-        answered: vec![0; services.len()],
-        answers: BTreeMap::new(),
-        callbacks: BTreeMap::new(),
-        seq: 0,
-        unmatched: Vec::new(),
-        service_errors: Vec::new(),
-    };
+    let mut world = Stubs::new(services.into());
     let mut records: Vec<RequestRecord> = Vec::new();
     // The request each endpoint holds in its slot, by record index.
     let mut buffered: Vec<Option<usize>> = Vec::new();
@@ -148,7 +129,14 @@ pub fn run_with_services(
     let mut budget_exhausted = true;
     for _ in 0..LOOP_BUDGET {
         while let Some(call) = execution.poll_http_call() {
-            world.take_call(call);
+            if !world.take_call(&call) {
+                // HT-7: nothing is there to connect to.
+                world.answer_at(
+                    call.at,
+                    call.id,
+                    HttpOutcome::ConnectionFailed(unmatched(&call)),
+                );
+            }
         }
         let t = [
             script.get(next).map(|(_, r)| r.at),
@@ -256,7 +244,7 @@ pub fn run_with_services(
         requests: records,
         budget_exhausted,
         unmatched: world.unmatched,
-        service_errors: world.service_errors,
+        service_errors: world.errors,
     }
 }
 
@@ -298,85 +286,15 @@ fn deliver(
     }
 }
 
-/// The scripted services' side of a run: answers and callbacks due, in time order (ties in
-/// the order they were scheduled).
-struct Outside<'a> {
-    services: &'a [Service],
-    /// How many calls each service has answered: its next answer in `respond`.
-    answered: Vec<usize>,
-    answers: BTreeMap<(SimTime, u64), (CallId, HttpOutcome)>,
-    callbacks: BTreeMap<(SimTime, u64), PendingCallback>,
-    seq: u64,
-    unmatched: Vec<CallId>,
-    service_errors: Vec<String>,
-}
-
-impl Outside<'_> {
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
-    /// HT-7: the first service that matches answers `call` after its latency, then calls
-    /// back; no service: `ConnectionFailedError` at once.
-    fn take_call(&mut self, call: HttpCall) {
-        let Some(i) = self
-            .services
-            .iter()
-            .position(|s| s.matcher.matches(&call.target))
-        else {
-            self.unmatched.push(call.id);
-            let reason = match &call.target {
-                crate::http::Target::Http(_) => {
-                    "no scripted service matches it (add one to the scenario's services)".to_owned()
-                }
-                crate::http::Target::Connector { name, .. } => format!(
-                    "no scripted service answers this connector (add a service with match: {{call: {name}}})"
-                ),
-            };
-            let seq = self.next_seq();
-            self.answers.insert(
-                (call.at, seq),
-                (call.id, HttpOutcome::ConnectionFailed(reason)),
-            );
-            return;
-        };
-        let service = &self.services[i];
-        let n = self.answered[i];
-        self.answered[i] += 1;
-        let respond = &service.respond[n.min(service.respond.len() - 1)];
-        let answered_at = call.at.saturating_add(respond.after);
-        let outcome = respond.outcome.clone();
-        let callback = service.callback.clone();
-        let seq = self.next_seq();
-        self.answers.insert((answered_at, seq), (call.id, outcome));
-        let Some(cb) = callback else {
-            return;
-        };
-        match cb.url.resolve(&call.target.to_value()) {
-            Ok(url) => {
-                let mut at = answered_at;
-                for _ in 0..cb.times {
-                    at = at.saturating_add(cb.after);
-                    let seq = self.next_seq();
-                    self.callbacks.insert(
-                        (at, seq),
-                        PendingCallback {
-                            service: i,
-                            url: url.clone(),
-                            method: cb.method.clone(),
-                            headers: cb.headers.clone(),
-                            body: cb.body.clone(),
-                        },
-                    );
-                }
-            }
-            Err(why) => self.service_errors.push(format!(
-                "service {i} (line {}) could not call back after {}: {why}",
-                service.pos.line,
-                call.target.describe()
-            )),
+/// Why a call no scripted service matches fails (HT-7).
+fn unmatched(call: &HttpCall) -> String {
+    match &call.target {
+        crate::http::Target::Http(_) => {
+            "no scripted service matches it (add one to the scenario's services)".to_owned()
         }
+        crate::http::Target::Connector { name, .. } => format!(
+            "no scripted service answers this connector (add a service with match: {{call: {name}}})"
+        ),
     }
 }
 

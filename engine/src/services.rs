@@ -28,14 +28,16 @@
 //! a string as UTF-8 with `Content-Type: text/plain; charset=utf-8`, unless `headers` give
 //! a content type; the same for callbacks.
 
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use crate::defn::tree::{Node, Pos};
 use crate::error::Raised;
 use crate::expr::{self, Context, Expr};
-use crate::http::{HttpOutcome, HttpResponse, Target, glob_match};
+use crate::http::{CallId, HttpCall, HttpOutcome, HttpResponse, Target, glob_match};
 use crate::scenario::ScenarioError;
-use crate::time::duration_from_secs;
+use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
 /// One scripted service.
@@ -515,5 +517,118 @@ mod tests {
         assert!(e.message.contains("connector"), "{e:?}");
         let e = services("- match: {url: x}\n  respond: {error: Boom}\n").unwrap_err();
         assert!(e.message.contains("ConnectionError"), "{e:?}");
+    }
+}
+
+/// A service's call back to the workflow, due at a time (HT-7).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingCallback {
+    /// The service that sends it, by index.
+    pub service: usize,
+    pub url: String,
+    /// `None`: the endpoint's own method.
+    pub method: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The scripted services' side of one execution (HT-7), sans I/O: which answer each
+/// service gives next, and the answers and callbacks due, in time order (ties in the
+/// order they were scheduled). `wfsim run`'s runner and live mode's `--services` drive it
+/// alike.
+#[derive(Clone, Debug)]
+pub struct Stubs {
+    services: Rc<[Service]>,
+    /// How many calls each service has answered: its next answer in `respond`.
+    answered: Vec<usize>,
+    pub answers: BTreeMap<(SimTime, u64), (CallId, HttpOutcome)>,
+    pub callbacks: BTreeMap<(SimTime, u64), PendingCallback>,
+    seq: u64,
+    /// Calls no service matched, in call order.
+    pub unmatched: Vec<CallId>,
+    /// Callbacks that could not be made (their URL expression failed), with the reason.
+    pub errors: Vec<String>,
+}
+
+impl Stubs {
+    pub fn new(services: Rc<[Service]>) -> Stubs {
+        Stubs {
+            answered: vec![0; services.len()],
+            services,
+            answers: BTreeMap::new(),
+            callbacks: BTreeMap::new(),
+            seq: 0,
+            unmatched: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Schedules `outcome` as the answer to call `id` at `at`.
+    pub fn answer_at(&mut self, at: SimTime, id: CallId, outcome: HttpOutcome) {
+        let seq = self.next_seq();
+        self.answers.insert((at, seq), (id, outcome));
+    }
+
+    /// The earliest time something is due.
+    pub fn next_due(&self) -> Option<SimTime> {
+        let a = self.answers.first_key_value().map(|(k, _)| k.0);
+        let c = self.callbacks.first_key_value().map(|(k, _)| k.0);
+        a.into_iter().chain(c).min()
+    }
+
+    /// HT-7: the first service that matches answers `call` after its latency, then calls
+    /// back. `false` when no service matches (recorded in `unmatched`): the caller decides
+    /// what that means (`wfsim run`: nothing is there to connect to; live mode: the
+    /// network).
+    pub fn take_call(&mut self, call: &HttpCall) -> bool {
+        let Some(i) = self
+            .services
+            .iter()
+            .position(|s| s.matcher.matches(&call.target))
+        else {
+            self.unmatched.push(call.id);
+            return false;
+        };
+        let service = &self.services[i];
+        let n = self.answered[i];
+        self.answered[i] += 1;
+        let respond = &service.respond[n.min(service.respond.len() - 1)];
+        let answered_at = call.at.saturating_add(respond.after);
+        let outcome = respond.outcome.clone();
+        let callback = service.callback.clone();
+        let line = service.pos.line;
+        self.answer_at(answered_at, call.id, outcome);
+        let Some(cb) = callback else {
+            return true;
+        };
+        match cb.url.resolve(&call.target.to_value()) {
+            Ok(url) => {
+                let mut at = answered_at;
+                for _ in 0..cb.times {
+                    at = at.saturating_add(cb.after);
+                    let seq = self.next_seq();
+                    self.callbacks.insert(
+                        (at, seq),
+                        PendingCallback {
+                            service: i,
+                            url: url.clone(),
+                            method: cb.method.clone(),
+                            headers: cb.headers.clone(),
+                            body: cb.body.clone(),
+                        },
+                    );
+                }
+            }
+            Err(why) => self.errors.push(format!(
+                "service {i} (line {line}) could not call back after {}: {why}",
+                call.target.describe()
+            )),
+        }
+        true
     }
 }
