@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use wfsim_engine::SimTime;
+use wfsim_engine::defn::tree::{self, Syntax};
+use wfsim_engine::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
 use wfsim_server::{ClockMode, Config, Options, State};
 
@@ -54,6 +56,30 @@ pub(crate) struct ServeArgs {
     /// on disk before it is answered; a restart on DIR brings everything back.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Scripted services (the `services:` of scenarios, SPEC HT-7) that answer outbound
+    /// calls before the network does; a file with `services: [...]` or the list itself.
+    #[arg(long, value_name = "FILE")]
+    services: Option<PathBuf>,
+}
+
+/// The scripted services of `--services FILE`, errors at the file's line and column.
+fn load_services(path: &std::path::Path) -> Result<Vec<Service>, Invalid> {
+    let text = read(path)?;
+    let file = path.display().to_string();
+    let root = tree::parse(&text, Syntax::of_path(&file))
+        .map_err(|e| Invalid(format!("{file}:{}: {}", e.pos, e.message)))?;
+    let list = match root.as_map() {
+        Some(entries) => match entries.iter().find(|(k, _, _)| k == "services") {
+            Some((_, _, node)) => node,
+            None => {
+                return Err(Invalid(format!(
+                    "{file}:1:1: a services file holds `services: [...]` (or the list itself)"
+                )));
+            }
+        },
+        None => &root,
+    };
+    services::parse(list).map_err(|e| Invalid(format!("{file}:{}: {}", e.pos, e.message)))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -114,6 +140,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         (None, None) => random_seed()?,
     };
     let wall_start = meta.map_or_else(wall_now, |m| m.wall_start_unix_nanos);
+    let services = match &args.services {
+        Some(path) => load_services(path)?,
+        None => Vec::new(),
+    };
     let mut grants = std::collections::BTreeMap::new();
     for g in &args.grant {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
@@ -156,6 +186,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             },
             wall_start,
         );
+        if !services.is_empty() {
+            state.use_services(services);
+        }
         let mut lines = vec![format!("wfsim serving on {base_url}")];
         if args.seed.is_none() && meta.is_none() {
             lines.push(format!(

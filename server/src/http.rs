@@ -17,8 +17,10 @@ use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
+use crate::client;
 use crate::grpc;
 use crate::host::Observed;
+use crate::host::OutboundCall;
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
 /// the request or timer that produced it (before the answer is written), and how fine its
@@ -125,14 +127,18 @@ impl Shared {
 
     /// Hands what the last request or timer produced to the hooks.
     pub fn flush(&self) {
-        let (lines, journal, inputs) = {
+        let (lines, journal, inputs, outbound) = {
             let mut state = self.state.borrow_mut();
             (
                 state.take_log_lines(),
                 state.take_journal(),
                 state.take_inputs(),
+                state.take_outbound(),
             )
         };
+        for call in outbound {
+            self.send(call);
+        }
         for line in lines {
             (self.options.on_log)(line);
         }
@@ -150,6 +156,31 @@ impl Shared {
         if let Some(on_input) = &self.options.on_input {
             inputs.into_iter().for_each(|(at, req)| on_input(at, req));
         }
+    }
+
+    /// Sends an outbound call no scripted service answers (HT-9) and hands the answer back
+    /// as an input. While it is in flight it counts as a request (the auto clock waits).
+    fn send(&self, out: OutboundCall) {
+        let shared = self.clone();
+        let busy = Busy::new(self, false);
+        tokio::task::spawn_local(async move {
+            let outcome = client::send(&out.call).await;
+            if let Some(outcome) = outcome {
+                let now = shared.now();
+                shared.state.borrow_mut().answer_outbound(
+                    now,
+                    &out.workflow,
+                    &out.execution,
+                    out.call.id,
+                    outcome,
+                );
+                shared.flush();
+                if let Err(e) = shared.make_durable().await {
+                    (shared.options.on_log)(format!("ERROR    {e}"));
+                }
+            }
+            drop(busy);
+        });
     }
 
     /// Waits until every input so far is on disk (`--state-dir`); the reason, if it cannot

@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod durable;
 pub mod grpc;
@@ -33,7 +34,7 @@ use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, ClockMode, Config, State};
-pub use host::{Delivery, Observed};
+pub use host::{Delivery, Observed, OutboundCall};
 pub use http::{Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.

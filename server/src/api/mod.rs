@@ -12,10 +12,12 @@ use wfsim_engine::defn::Workflow;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value};
 
 use crate::auth::{self, Denied, Tokens};
-use crate::host::{Close, Delivery, ExecInput, Host, Observed, Taken, panic_message};
+use crate::host::{Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message};
 use crate::wire::{self, View};
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
+use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse};
 use wfsim_engine::limits::ARGUMENT_BYTES_MAX;
+use wfsim_engine::services::Service;
 
 mod body;
 mod list;
@@ -390,6 +392,57 @@ impl State {
         self.advance(now);
     }
 
+    /// `--services`: scripted services (HT-7) answer the outbound calls of executions
+    /// started from now on before the network does (HT-9).
+    pub fn use_services(&mut self, services: Vec<Service>) {
+        self.host.use_services(services);
+    }
+
+    /// Outbound calls no scripted service answers, made since the last look: the I/O
+    /// layer sends them and hands each answer to [`State::answer_outbound`].
+    pub fn take_outbound(&mut self) -> Vec<OutboundCall> {
+        self.host.take_unsent()
+    }
+
+    /// The network's answer to an outbound call, at server time `now`: an input, kept in
+    /// the input log. Ignored when the call no longer waits (its execution is over, or the
+    /// call timed out and was answered already).
+    pub fn answer_outbound(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        execution: &str,
+        call: CallId,
+        outcome: HttpOutcome,
+    ) {
+        let Some(i) = self.host.find(workflow, execution) else {
+            return;
+        };
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("workflow", workflow)
+            .append_pair("execution", execution)
+            .append_pair("call", &call.0.to_string());
+        let body = match &outcome {
+            HttpOutcome::Response(r) => {
+                q.append_pair("kind", "response")
+                    .append_pair("status", &r.status.to_string())
+                    .append_pair("headers", &json!(r.headers).to_string());
+                r.body.clone()
+            }
+            HttpOutcome::ConnectionFailed(why) => {
+                q.append_pair("kind", "failed").append_pair("reason", why);
+                Vec::new()
+            }
+            HttpOutcome::ConnectionError(why) => {
+                q.append_pair("kind", "broken").append_pair("reason", why);
+                Vec::new()
+            }
+        };
+        self.record_internal(now, "answer", q.finish(), body);
+        self.advance(now);
+        self.host.answer(i, now, call, outcome);
+    }
+
     /// Keeps an input that is not a request (a deploy from a file, `--execute`, an auto
     /// clock's jump) in the input log, under a path no request can reach.
     fn record_internal(&mut self, at: SimTime, what: &str, query: String, body: Vec<u8>) {
@@ -425,6 +478,23 @@ impl State {
             "start" => {
                 let argument = (!req.body.is_empty()).then_some(body);
                 let _ = self.start_execution(at, &param("workflow"), argument);
+            }
+            "answer" => {
+                let outcome = match param("kind").as_str() {
+                    "response" => HttpOutcome::Response(HttpResponse {
+                        status: param("status").parse().unwrap_or(0),
+                        headers: serde_json::from_str(&param("headers")).unwrap_or_default(),
+                        body: req.body.clone(),
+                    }),
+                    "failed" => HttpOutcome::ConnectionFailed(param("reason")),
+                    _ => HttpOutcome::ConnectionError(param("reason")),
+                };
+                if let (Some(i), Ok(id)) = (
+                    self.host.find(&param("workflow"), &param("execution")),
+                    param("call").parse(),
+                ) {
+                    self.host.answer(i, at, CallId(id), outcome);
+                }
             }
             _ => {}
         }

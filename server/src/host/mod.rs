@@ -9,14 +9,19 @@ use std::rc::Rc;
 
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
+use wfsim_engine::http::{CallId, HttpCall};
 use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX, Trace};
 use wfsim_engine::scenario::show;
+use wfsim_engine::services::{Service, Stubs};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
 
 use crate::api::Config;
 use crate::clock::ExecClock;
+
+mod outbound;
+pub use outbound::OutboundCall;
 
 /// One request to a callback endpoint and its answer, as the journal records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +146,8 @@ pub(crate) struct Exec {
     pub(crate) argument: Option<String>,
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) call_log_level: usize,
+    /// The scripted services' side of this execution (`--services`).
+    stubs: Stubs,
     logs_printed: usize,
     /// Its entry in `Host::deadlines`, if it has one.
     deadline: Option<SimTime>,
@@ -195,6 +202,12 @@ pub(crate) struct Host {
     /// Panics caught: in an execution's engine (that execution failed) or in a route
     /// (that request answered 500). Each is a wfsim bug; the log says where.
     internal_errors: u64,
+    /// `--services`: what answers outbound calls before the network does.
+    services: Rc<[Service]>,
+    /// Calls no scripted service answers, waiting for the network's answer.
+    outbound: BTreeMap<(usize, CallId), HttpCall>,
+    /// Of those, the ones not yet handed to the network.
+    unsent: Vec<(usize, CallId)>,
 }
 
 impl Host {
@@ -214,7 +227,16 @@ impl Host {
             journal: Vec::new(),
             observe_executions: false,
             internal_errors: 0,
+            services: Rc::from(Vec::new()),
+            outbound: BTreeMap::new(),
+            unsent: Vec::new(),
         }
+    }
+
+    /// Scripted services (`--services`) that answer the outbound calls of executions
+    /// started from now on.
+    pub(crate) fn use_services(&mut self, services: Vec<Service>) {
+        self.services = services.into();
     }
 
     /// Deploys `workflow` as a new revision of `name` at server time `now` (creating the
@@ -321,10 +343,13 @@ impl Host {
         workflow: &str,
         input: ExecInput,
     ) -> Option<String> {
-        let revision = self.workflows.get(workflow)?.current();
+        let deployed = self.workflows.get(workflow)?;
+        let revision = deployed.current();
         let (wf, revision_id) = (Rc::clone(&revision.workflow), revision.id.clone());
+        // The workflow's userEnvVars are what `sys.get_env` reads (LIB-2).
+        let env = deployed.settings.user_env_vars.clone();
         let id = self.ids.uuid();
-        let execution = Execution::start(
+        let execution = Execution::start_with_env(
             wf,
             ExecConfig {
                 name: ExecutionName {
@@ -341,6 +366,7 @@ impl Host {
                 argument: input.value,
                 steps_max: STEPS_MAX,
             },
+            env,
         );
         self.executions.push(Exec {
             workflow: workflow.to_owned(),
@@ -351,6 +377,7 @@ impl Host {
             argument: input.argument,
             labels: input.labels,
             call_log_level: input.call_log_level,
+            stubs: Stubs::new(Rc::clone(&self.services)),
             logs_printed: 0,
             deadline: None,
             trace_journaled: 0,
@@ -385,13 +412,22 @@ impl Host {
     /// journals its new events, and files its next deadline.
     pub(crate) fn run(&mut self, i: usize, now: SimTime, close: Close) {
         let local = self.executions[i].clock.local(now);
-        let ran = self.guarded(i, now, |ex| match close {
-            Close::Instant => ex.settle(local).is_err(),
-            Close::No => {
-                ex.run_woken(local);
-                false
+        let mut ran;
+        loop {
+            // Scripted services' callbacks and answers due by now come before the timers of
+            // their instant (HT-7); an answer with no latency is due at once.
+            self.run_stub_events(i, local);
+            ran = self.guarded(i, now, |ex| match close {
+                Close::Instant => ex.settle(local).is_err(),
+                Close::No => {
+                    ex.run_woken(local);
+                    false
+                }
+            });
+            if ran.is_none() || !self.take_calls(i, now, local) {
+                break;
             }
-        });
+        }
         let Some(livelocked) = ran else {
             return;
         };
@@ -407,7 +443,8 @@ impl Host {
         let due = if livelocked {
             Some(SimTime::from_secs(EXECUTION_SECS_MAX)).filter(|&limit| limit > local)
         } else {
-            e.execution.poll_timeout()
+            let stubs = e.stubs.next_due();
+            e.execution.poll_timeout().into_iter().chain(stubs).min()
         };
         e.deadline = due.map(|t| e.clock.server(t));
         if let Some(d) = e.deadline {

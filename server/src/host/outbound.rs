@@ -1,0 +1,189 @@
+//! Outbound calls in live mode (SPEC §8, HT-9): each execution's `http.*` and connector
+//! calls go first to the scripted services of `--services` (the same `services::Stubs` as
+//! `wfsim run`, one per execution, answered on the server's clock, sans I/O), and what no
+//! service matches goes to the network through `client.rs`, whose answers come back as
+//! inputs ([`Host::answer`]).
+
+use wfsim_engine::callbacks::{Accepted, Auth};
+use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
+use wfsim_engine::services::PendingCallback;
+use wfsim_engine::{CallbackRequest, SimTime};
+
+use super::{Close, Delivery, Host, Observed, Taken};
+
+/// A call for the network: no scripted service answers it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboundCall {
+    pub workflow: String,
+    pub execution: String,
+    pub call: HttpCall,
+}
+
+/// What a stub does next for an execution.
+enum Due {
+    Callback(PendingCallback),
+    Answer(CallId, HttpOutcome),
+}
+
+impl Host {
+    /// Runs the stub events of execution `i` due by `now` (its own clock's `local`), each at
+    /// its own instant: at one instant, service callbacks before answers (HT-7).
+    pub(super) fn run_stub_events(&mut self, i: usize, local: SimTime) {
+        loop {
+            let stubs = &mut self.executions[i].stubs;
+            let callback_at = stubs.callbacks.first_key_value().map(|(k, _)| k.0);
+            let answer_at = stubs.answers.first_key_value().map(|(k, _)| k.0);
+            let due = match (callback_at, answer_at) {
+                (Some(c), a) if c <= local && a.is_none_or(|a| c <= a) => stubs
+                    .callbacks
+                    .pop_first()
+                    .map(|((at, _), cb)| (at, Due::Callback(cb))),
+                (_, Some(a)) if a <= local => stubs
+                    .answers
+                    .pop_first()
+                    .map(|((at, _), (id, outcome))| (at, Due::Answer(id, outcome))),
+                _ => None,
+            };
+            let Some((at, due)) = due else {
+                return;
+            };
+            let server_at = self.executions[i].clock.server(at);
+            match due {
+                Due::Answer(id, outcome) => {
+                    // A late answer (the call timed out first) is ignored by the engine.
+                    self.guarded(i, server_at, |ex| ex.answer_http(at, id, outcome));
+                }
+                Due::Callback(cb) => self.stub_callback(i, server_at, cb),
+            }
+        }
+    }
+
+    /// A service's callback (HT-7): a request to the endpoint its URL names, in any
+    /// execution of this server, taken by the slot rule like any other and journaled; a
+    /// URL that is no endpoint here is answered 404.
+    fn stub_callback(&mut self, from: usize, now: SimTime, cb: PendingCallback) {
+        let (url, query) = match cb.url.split_once('?') {
+            Some((u, q)) => (u.to_owned(), q.to_owned()),
+            None => (cb.url.clone(), String::new()),
+        };
+        let path = url
+            .find("/v1/")
+            .map_or_else(|| url.clone(), |p| url[p..].to_owned());
+        let parts: Vec<&str> = path.trim_start_matches("/v1/").split('/').collect();
+        let target = match parts.as_slice() {
+            [
+                "projects",
+                _,
+                "locations",
+                _,
+                "workflows",
+                w,
+                "executions",
+                e,
+                "callbacks",
+                c,
+            ] => self
+                .find(w, e)
+                .map(|j| (j, (*w).to_owned(), (*e).to_owned(), (*c).to_owned())),
+            _ => None,
+        };
+        let Some((j, workflow, execution, callback)) = target else {
+            self.journal(Observed::Callback(Delivery {
+                at: now,
+                workflow: String::new(),
+                execution: String::new(),
+                callback: url,
+                request_id: None,
+                status: 404,
+                buffered: false,
+                changed: None,
+            }));
+            return;
+        };
+        let own_method = self.executions[j].execution.with_callbacks(|cbs| {
+            cbs.endpoint_by_callback_id(&callback)
+                .and_then(|idx| cbs.endpoint(idx))
+                .map(|ep| ep.method().as_str().to_owned())
+        });
+        let request = CallbackRequest {
+            method: cb
+                .method
+                .or(own_method)
+                .unwrap_or_else(|| "POST".to_owned()),
+            path,
+            headers: cb.headers,
+            query,
+            body: cb.body,
+        };
+        let (status, buffered, changed) =
+            match self.deliver(j, now, &callback, Auth::Granted, request) {
+                Taken::Answered {
+                    verdict: Ok(accepted),
+                    changed,
+                } => (200, accepted == Accepted::Buffered, changed),
+                Taken::Answered {
+                    verdict: Err(rejection),
+                    changed,
+                } => (rejection.http_status(), false, changed),
+                Taken::Over => (404, false, None),
+                Taken::Crashed => (500, false, None),
+            };
+        self.journal(Observed::Callback(Delivery {
+            at: now,
+            workflow,
+            execution,
+            callback,
+            request_id: None,
+            status,
+            buffered,
+            changed,
+        }));
+        if j != from {
+            self.run(j, now, Close::No);
+        }
+    }
+
+    /// Takes the calls execution `i` made: a scripted service answers each it matches, the
+    /// network the rest. `true` when a stub now has something due by `local`.
+    pub(super) fn take_calls(&mut self, i: usize, now: SimTime, local: SimTime) -> bool {
+        while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
+            let e = &mut self.executions[i];
+            if !e.stubs.take_call(&call) {
+                self.unsent.push((i, call.id));
+                self.outbound.insert((i, call.id), call);
+            }
+        }
+        self.executions[i]
+            .stubs
+            .next_due()
+            .is_some_and(|t| t <= local)
+    }
+
+    /// Calls for the network made since the last look, still waiting for an answer.
+    pub(crate) fn take_unsent(&mut self) -> Vec<OutboundCall> {
+        let unsent = std::mem::take(&mut self.unsent);
+        unsent
+            .into_iter()
+            .filter_map(|key| {
+                let call = self.outbound.get(&key)?.clone();
+                let e = &self.executions[key.0];
+                Some(OutboundCall {
+                    workflow: e.workflow.clone(),
+                    execution: e.id.clone(),
+                    call,
+                })
+            })
+            .collect()
+    }
+
+    /// The network's answer to call `id` of execution `i`, at server time `now`. Ignored
+    /// when the call is no longer waiting (answered, or its execution is over).
+    pub(crate) fn answer(&mut self, i: usize, now: SimTime, id: CallId, outcome: HttpOutcome) {
+        if self.outbound.remove(&(i, id)).is_none() {
+            return;
+        }
+        let local = self.executions[i].clock.local(now);
+        self.guarded(i, now, |ex| ex.answer_http(local, id, outcome));
+        self.run(i, now, Close::No);
+    }
+}

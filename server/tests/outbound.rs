@@ -1,0 +1,240 @@
+//! Outbound calls in live mode (HT-9): scripted services answer on the server's clock as
+//! they do in `wfsim run`, and what no service matches goes to the network.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value as Json, json};
+use tokio::net::TcpListener;
+use wfsim_engine::{SimTime, defn, scenario};
+use wfsim_server::{ApiRequest, ClockMode, Config, Observed, Options, State, serve_observed};
+
+fn fixture(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn config(clock: ClockMode, base_url: &str) -> Config {
+    Config {
+        project: "p".into(),
+        location: "l".into(),
+        base_url: base_url.into(),
+        seed: 0,
+        auth: false,
+        grants: Default::default(),
+        clock,
+    }
+}
+
+fn request(method: &str, path: &str, body: Json) -> ApiRequest {
+    ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        body: if body.is_null() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        },
+        ..ApiRequest::default()
+    }
+}
+
+/// The issue's headline, live: the workflow posts its callback URL to a stubbed service,
+/// which calls back an hour later and again an hour after that. The same stubs answer as
+/// in `wfsim run` (fixtures/scenarios/http_callback_duplicate.yaml), so the execution ends
+/// at 3601.2 s with the same result, and the duplicate finds it over (404).
+#[test]
+fn ht_9_scripted_services_answer_live_as_in_wfsim_run() {
+    let script = scenario::parse(&fixture("scenarios/http_callback_duplicate.yaml")).unwrap();
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.observe_executions();
+    s.use_services(script.services.clone());
+    s.deploy(
+        "approval",
+        defn::load(
+            "http_approval.yaml",
+            &fixture("workflows/http_approval.yaml"),
+        )
+        .unwrap(),
+    );
+    let executions = "/v1/projects/p/locations/l/workflows/approval/executions";
+    let res = s.handle(
+        SimTime::ZERO,
+        &request(
+            "POST",
+            executions,
+            json!({"argument": r#"{"item": "42", "cool_down": 0}"#}),
+        ),
+    );
+    assert_eq!(res.status, 200);
+    let e: Json = serde_json::from_slice(&res.body).unwrap();
+    let path = format!("/v1/{}", e["name"].as_str().unwrap());
+    let res = s.handle(
+        SimTime::ZERO,
+        &request("POST", "/v1/wfsim/clock:advance", json!({"seconds": 7300})),
+    );
+    assert_eq!(res.status, 200);
+    let res = s.handle(s.clock_now(), &request("GET", &path, Json::Null));
+    let e: Json = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(e["state"], "SUCCEEDED", "{e}");
+    assert_eq!(e["duration"], "3601.2s");
+    let result: Json = serde_json::from_str(e["result"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result,
+        json!({"ticket": "T-1", "approved": true, "audit": 204})
+    );
+    let callbacks: Vec<(f64, u16)> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Callback(d) => Some((d.at.as_secs_f64(), d.status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(callbacks, [(3600.2, 200), (7200.2, 404)]);
+    assert!(s.take_outbound().is_empty(), "every call had a stub");
+}
+
+/// A call no stub matches goes over the network: here to a local HTTP server, whose JSON
+/// answer becomes the call's result; a call to an https:// URL without a stub fails with
+/// ConnectionFailedError saying to stub it.
+#[test]
+fn ht_9_unmatched_calls_go_to_the_network() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&rt, async {
+        let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream_addr = upstream.local_addr().unwrap();
+        tokio::task::spawn_local(async move {
+            loop {
+                let (stream, _) = upstream.accept().await.unwrap();
+                tokio::task::spawn_local(async move {
+                    let svc = service_fn(|req: Request<hyper::body::Incoming>| async move {
+                        let path = req.uri().path().to_owned();
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let answer = json!({"path": path, "got": String::from_utf8_lossy(&body)});
+                        let mut res = Response::new(Full::new(Bytes::from(answer.to_string())));
+                        res.headers_mut().insert("content-type", "application/json".parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(res)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut state = State::new(config(ClockMode::Real, &format!("http://{addr}")), 0);
+        let yaml = format!(
+            "main:\n  steps:\n    - ask:\n        call: http.post\n        args:\n          url: http://{upstream_addr}/items/7\n          body: {{n: 1}}\n        result: r\n    - tls:\n        try:\n          call: http.get\n          args:\n            url: https://example.invalid/\n        except:\n          as: e\n          steps:\n            - keep:\n                assign:\n                  - failed: '${{e.tags[0] + \" \" + e.message}}'\n    - done:\n        return:\n          body: ${{r.body}}\n          failed: ${{failed}}\n"
+        );
+        state.deploy("w", defn::load("w.yaml", &yaml).unwrap());
+        let id = state.start_execution(SimTime::ZERO, "w", None).unwrap();
+        let state = Rc::new(RefCell::new(state));
+        let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::task::spawn_local(serve_observed(
+            listener,
+            Rc::clone(&state),
+            tokio::time::Instant::now(),
+            Options::logs(quiet),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let mut done = None;
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if state.borrow().execution_state("w", &id) != Some(wfsim_engine::ExecutionState::Active) {
+                done = state.borrow().execution_state("w", &id);
+                break;
+            }
+        }
+        assert_eq!(done, Some(wfsim_engine::ExecutionState::Succeeded));
+        let res = state.borrow_mut().handle(
+            SimTime::from_secs(1),
+            &request("GET", &format!("/v1/projects/p/locations/l/workflows/w/executions/{id}"), Json::Null),
+        );
+        let e: Json = serde_json::from_slice(&res.body).unwrap();
+        let result: Json = serde_json::from_str(e["result"].as_str().unwrap()).unwrap();
+        assert_eq!(result["body"], json!({"path": "/items/7", "got": "{\"n\":1}"}));
+        let failed = result["failed"].as_str().unwrap();
+        assert!(
+            failed.starts_with("ConnectionFailedError ") && failed.contains("--services"),
+            "{failed}"
+        );
+        let _ = stop.send(());
+        let _ = server.await;
+    });
+}
+
+/// The network's answer is an input: kept in the input log, so a restart replays it and
+/// does not send the call again; a call still unanswered at the restart is sent again.
+#[test]
+fn ht_9_answers_are_inputs_a_restart_replays() {
+    let yaml = "main:\n  steps:\n    - a:\n        call: http.get\n        args:\n          url: http://upstream.test/a\n        result: ra\n    - b:\n        call: http.get\n        args:\n          url: http://upstream.test/b\n        result: rb\n    - done:\n        return: ${ra.code + rb.code}\n";
+    let fresh = || {
+        let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+        s.deploy("w", defn::load("w.yaml", yaml).unwrap());
+        s
+    };
+    let mut before = fresh();
+    before.record_inputs();
+    let id = before.start_execution(SimTime::ZERO, "w", None).unwrap();
+    let calls = before.take_outbound();
+    assert_eq!(calls.len(), 1, "the second call waits for the first");
+    let answer = |status| {
+        wfsim_engine::http::HttpOutcome::Response(wfsim_engine::http::HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: b"ok".to_vec(),
+        })
+    };
+    before.answer_outbound(
+        SimTime::from_secs(1),
+        "w",
+        &id,
+        calls[0].call.id,
+        answer(200),
+    );
+    let second = before.take_outbound();
+    assert_eq!(second.len(), 1);
+    let inputs = before.take_inputs();
+
+    // A restart now: the first answer is replayed, the second call is sent again.
+    let mut after = fresh();
+    after.replay(&inputs, SimTime::from_secs(2));
+    let again = after.take_outbound();
+    assert_eq!(again.len(), 1, "only the unanswered call: {again:?}");
+    assert_eq!(again[0].call, second[0].call);
+    after.answer_outbound(
+        SimTime::from_secs(3),
+        "w",
+        &id,
+        again[0].call.id,
+        answer(201),
+    );
+    assert_eq!(
+        after.execution_state("w", &id),
+        Some(wfsim_engine::ExecutionState::Succeeded)
+    );
+    // A second answer to the same call changes nothing.
+    after.answer_outbound(
+        SimTime::from_secs(4),
+        "w",
+        &id,
+        again[0].call.id,
+        answer(500),
+    );
+    assert_eq!(
+        after.execution_ended_at("w", &id),
+        Some(SimTime::from_secs(3))
+    );
+}
