@@ -57,6 +57,19 @@ impl ScenarioRun {
             .expect("reports are JSON");
         format!("{json}\n\n{}\n", report::timeline(&self.run).join("\n"))
     }
+
+    /// [`ScenarioRun::snapshot`] without the error stack's positions, which are where each
+    /// spelling (YAML, JSON) writes its steps (EX-6): what a workflow and its twin must
+    /// share. The steps and routines are compared.
+    pub fn spelling_free(&self) -> String {
+        let mut json = report::to_json(&self.run, &self.failures);
+        if let Some(stack) = json["stack"].as_array_mut() {
+            for e in stack {
+                e["position"] = serde_json::Value::Null;
+            }
+        }
+        format!("{json}\n{}", report::timeline(&self.run).join("\n"))
+    }
 }
 
 fn stem(path: &Path) -> String {

@@ -120,7 +120,7 @@ pub fn run() -> SuiteReport {
                 &dir.join("scenarios").join(format!("{}.yaml", run.name)),
                 Some(&twin),
             )
-            .map(|other| other.snapshot() == run.snapshot())
+            .map(|other| other.spelling_free() == run.spelling_free())
             .unwrap_or(false);
             twins += 1;
             let verdict = r.row(same);

@@ -19,21 +19,6 @@ fn scenarios_hold_their_expectations() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
-/// A run's snapshot without the error stack's positions, which are where each spelling
-/// writes its steps (EX-6); the steps and routines are compared.
-fn spelling_free(r: &fixtures::ScenarioRun) -> String {
-    let mut json = wfsim_engine::report::to_json(&r.run, &r.failures);
-    if let Some(stack) = json["stack"].as_array_mut() {
-        for e in stack {
-            e["position"] = serde_json::Value::Null;
-        }
-    }
-    format!(
-        "{json}\n{}",
-        wfsim_engine::report::timeline(&r.run).join("\n")
-    )
-}
-
 #[test]
 fn yaml_and_json_twins_give_identical_traces() {
     let dir = fixtures::dir().join("scenarios");
@@ -45,8 +30,8 @@ fn yaml_and_json_twins_give_identical_traces() {
         };
         let json = fixtures::run_scenario(&p, Some(&twin)).unwrap();
         assert_eq!(
-            spelling_free(&yaml),
-            spelling_free(&json),
+            yaml.spelling_free(),
+            json.spelling_free(),
             "{} vs {}",
             p.display(),
             twin.display()
