@@ -10,7 +10,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_engine::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
-use wfsim_server::{ClockMode, Config, Options, State};
+use wfsim_server::{ApiEvent, ClockMode, Config, Options, State};
 
 use crate::{Invalid, print_lines, read};
 
@@ -60,6 +60,109 @@ pub(crate) struct ServeArgs {
     /// calls before the network does; a file with `services: [...]` or the list itself.
     #[arg(long, value_name = "FILE")]
     services: Option<PathBuf>,
+    /// The form of the API event lines on stderr (executions started and ended, callbacks
+    /// answered): `text` or `json` (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Seconds a request's headers may take to arrive (an idle keep-alive connection's
+    /// next request too) before the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    header_timeout: f64,
+    /// Connections served at once; more wait in the listener's queue.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One API event as a line of the operator's log.
+fn event_line(e: &ApiEvent, format: LogFormat) -> String {
+    match format {
+        LogFormat::Text => {
+            let mut line = format!("{} EVENT    {} {}", e.time, e.kind, e.name);
+            for (k, v) in &e.detail {
+                line.push_str(&format!(" {k}={v}"));
+            }
+            line
+        }
+        LogFormat::Json => {
+            let mut o = serde_json::Map::new();
+            o.insert("time".into(), e.time.clone().into());
+            o.insert("event".into(), e.kind.into());
+            o.insert("name".into(), e.name.clone().into());
+            for (k, v) in &e.detail {
+                o.insert((*k).into(), v.clone().into());
+            }
+            serde_json::Value::Object(o).to_string()
+        }
+    }
+}
+
+/// Lines written on a thread of their own, through a bounded queue: an output nobody
+/// reads costs lines (dropped, counted, and said as soon as the output moves again),
+/// never a stalled server.
+struct Sink {
+    tx: RefCell<Option<std::sync::mpsc::SyncSender<String>>>,
+    dropped: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl Sink {
+    /// Lines the queue holds before it drops.
+    const QUEUE: usize = 65_536;
+
+    fn new(to_stderr: bool) -> Sink {
+        use std::io::Write;
+        use std::sync::atomic::Ordering;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(Sink::QUEUE);
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = std::sync::Arc::clone(&dropped);
+        std::thread::spawn(move || {
+            let mut out: Box<dyn Write> = if to_stderr {
+                Box::new(std::io::stderr())
+            } else {
+                Box::new(std::io::stdout())
+            };
+            for line in rx {
+                let lost = counter.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(
+                        out,
+                        "wfsim: {lost} lines dropped: the output was not read in time"
+                    );
+                }
+                if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+            let _ = done_tx.send(());
+        });
+        Sink {
+            tx: RefCell::new(Some(tx)),
+            dropped,
+            done,
+        }
+    }
+
+    fn line(&self, line: String) {
+        if let Some(tx) = &*self.tx.borrow() {
+            if tx.try_send(line).is_err() {
+                self.dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Lets the queue drain, for at most `wait`; later lines are dropped.
+    fn close(&self, wait: std::time::Duration) {
+        self.tx.borrow_mut().take();
+        let _ = self.done.recv_timeout(wait);
+    }
 }
 
 /// The scripted services of `--services FILE`, errors at the file's line and column.
@@ -140,6 +243,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         (None, None) => random_seed()?,
     };
     let wall_start = meta.map_or_else(wall_now, |m| m.wall_start_unix_nanos);
+    let header_timeout = std::time::Duration::try_from_secs_f64(args.header_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Invalid(format!(
+                "--header-timeout {}: a number of seconds, more than 0",
+                args.header_timeout
+            ))
+        })?;
     let services = match &args.services {
         Some(path) => load_services(path)?,
         None => Vec::new(),
@@ -276,18 +388,39 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         }
         print_lines(&lines);
         let state = Rc::new(RefCell::new(state));
-        let on_log: Rc<dyn Fn(String)> = Rc::new(|line| print_lines(&[line]));
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let (stdout, stderr) = (Rc::new(Sink::new(false)), Rc::new(Sink::new(true)));
+        let logs = Rc::clone(&stdout);
+        let on_log: Rc<dyn Fn(String)> = Rc::new(move |line| logs.line(line));
+        let (events, format) = (Rc::clone(&stderr), args.log_format);
+        let on_event: Rc<dyn Fn(ApiEvent)> = Rc::new(move |e| events.line(event_line(&e, format)));
+        // Ctrl-C or SIGTERM: stop accepting, answer what is in flight, sync, exit 0.
+        let stopped_by = Rc::new(RefCell::new("Ctrl-C"));
+        let by = Rc::clone(&stopped_by);
+        let shutdown = async move {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => *by.borrow_mut() = "SIGTERM",
+                },
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         };
         let options = Options {
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
             resumed_at,
+            on_event: Some(on_event),
+            header_timeout,
+            max_connections: args.max_connections.max(1),
             ..Options::logs(on_log)
         };
         wfsim_server::serve_observed(listener, state, epoch, options, shutdown).await;
-        print_lines(&["wfsim: stopped".to_owned()]);
+        stdout.line(format!("wfsim: stopped ({})", stopped_by.borrow()));
+        for sink in [stdout, stderr] {
+            sink.close(std::time::Duration::from_secs(2));
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

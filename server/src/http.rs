@@ -20,7 +20,7 @@ use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
 use crate::client;
 use crate::grpc;
 use crate::host::Observed;
-use crate::host::OutboundCall;
+use crate::host::{ApiEvent, OutboundCall};
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
 /// the request or timer that produced it (before the answer is written), and how fine its
@@ -49,6 +49,15 @@ pub struct Options {
     /// Server time at the epoch: zero on a first start, later on a restart from a state
     /// dir (server time goes on from where it stood, by the real clock).
     pub resumed_at: SimTime,
+    /// API events (executions started and ended, callbacks answered), if anyone logs them.
+    pub on_event: Option<Rc<dyn Fn(ApiEvent)>>,
+    /// Connections served at once; more wait in the listener's queue.
+    pub max_connections: usize,
+    /// A request's headers must all come within this (an idle keep-alive connection's
+    /// next request too), or the connection is closed.
+    pub header_timeout: Duration,
+    /// On shutdown, how long requests in flight may take to be answered.
+    pub drain_timeout: Duration,
 }
 
 impl std::fmt::Debug for Options {
@@ -56,10 +65,14 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("on_journal", &self.on_journal.is_some())
             .field("on_input", &self.on_input.is_some())
+            .field("on_event", &self.on_event.is_some())
             .field("clock_resolution", &self.clock_resolution)
             .field("auto_idle", &self.auto_idle)
             .field("state_dir", &self.state_dir)
             .field("resumed_at", &self.resumed_at)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("drain_timeout", &self.drain_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +88,10 @@ impl Options {
             auto_idle: Duration::from_millis(100),
             state_dir: None,
             resumed_at: SimTime::ZERO,
+            on_event: None,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -90,6 +107,9 @@ pub struct Shared {
     pub options: Options,
     /// Requests other than reads being read or answered now.
     pub in_flight: Rc<Cell<u64>>,
+    /// Every request being read or answered now, reads too: a graceful stop waits for
+    /// them.
+    pub requests: Rc<Cell<u64>>,
     /// When a request other than a read last began or ended: the auto clock jumps only
     /// once the server has been idle for `auto_idle` since.
     pub last_active: Rc<Cell<Instant>>,
@@ -127,15 +147,19 @@ impl Shared {
 
     /// Hands what the last request or timer produced to the hooks.
     pub fn flush(&self) {
-        let (lines, journal, inputs, outbound) = {
+        let (lines, journal, inputs, outbound, events) = {
             let mut state = self.state.borrow_mut();
             (
                 state.take_log_lines(),
                 state.take_journal(),
                 state.take_inputs(),
                 state.take_outbound(),
+                state.take_events(),
             )
         };
+        if let Some(on_event) = &self.options.on_event {
+            events.into_iter().for_each(|e| on_event(e));
+        }
         for call in outbound {
             self.send(call);
         }
@@ -162,7 +186,7 @@ impl Shared {
     /// as an input. While it is in flight it counts as a request (the auto clock waits).
     fn send(&self, out: OutboundCall) {
         let shared = self.clone();
-        let busy = Busy::new(self, false);
+        let busy = Busy::call(self);
         tokio::task::spawn_local(async move {
             let outcome = client::send(&out.call).await;
             if let Some(outcome) = outcome {
@@ -228,7 +252,7 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
     } else {
         req.method() == hyper::Method::GET
     };
-    let _busy = Busy::new(&shared, read_only);
+    let _busy = Busy::request(&shared, read_only);
     let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
@@ -392,33 +416,53 @@ pub(crate) fn real_now() -> Instant {
 
 /// A request in flight, from its first byte to its answer (dropped on every path out).
 struct Busy {
-    in_flight: Rc<Cell<u64>>,
+    /// Requests in flight (a graceful stop waits for them); `None` for an outbound call.
+    requests: Option<Rc<Cell<u64>>>,
+    /// Requests and calls that hold the auto clock back; `None` for a read.
+    in_flight: Option<Rc<Cell<u64>>>,
     last_active: Rc<Cell<Instant>>,
     changed: Rc<Notify>,
 }
 
 impl Busy {
-    /// Reads (GET, gRPC's Get… and List…) do not hold the auto clock back: a test that
-    /// polls an execution until it ends must not keep the clock from reaching the deadline
-    /// that ends it.
-    fn new(shared: &Shared, read_only: bool) -> Option<Busy> {
-        if read_only {
-            return None;
+    /// A request being read or answered. Reads (GET, gRPC's Get… and List…) do not hold
+    /// the auto clock back: a test that polls an execution until it ends must not keep the
+    /// clock from reaching the deadline that ends it.
+    fn request(shared: &Shared, read_only: bool) -> Busy {
+        shared.requests.set(shared.requests.get() + 1);
+        let mut busy = Busy::holding_the_clock(shared, !read_only);
+        busy.requests = Some(shared.requests.clone());
+        busy
+    }
+
+    /// An outbound call in flight: it holds the auto clock back, a stop does not wait.
+    fn call(shared: &Shared) -> Busy {
+        Busy::holding_the_clock(shared, true)
+    }
+
+    fn holding_the_clock(shared: &Shared, holds: bool) -> Busy {
+        if holds {
+            shared.in_flight.set(shared.in_flight.get() + 1);
+            shared.last_active.set(real_now());
         }
-        shared.in_flight.set(shared.in_flight.get() + 1);
-        shared.last_active.set(real_now());
-        Some(Busy {
-            in_flight: shared.in_flight.clone(),
+        Busy {
+            requests: None,
+            in_flight: holds.then(|| shared.in_flight.clone()),
             last_active: shared.last_active.clone(),
             changed: shared.changed.clone(),
-        })
+        }
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.in_flight.set(self.in_flight.get() - 1);
-        self.last_active.set(real_now());
+        if let Some(r) = &self.requests {
+            r.set(r.get() - 1);
+        }
+        if let Some(f) = &self.in_flight {
+            f.set(f.get() - 1);
+            self.last_active.set(real_now());
+        }
         self.changed.notify_one();
     }
 }

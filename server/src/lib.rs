@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, ClockMode, Config, State};
-pub use host::{Delivery, Observed, OutboundCall};
+pub use host::{ApiEvent, Delivery, Observed, OutboundCall};
 pub use http::{Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
@@ -67,6 +67,7 @@ pub async fn serve_observed(
         changed: Rc::new(Notify::new()),
         options,
         in_flight: Rc::default(),
+        requests: Rc::default(),
         durable_error: Rc::default(),
         last_active: Rc::new(Cell::new(http::real_now())),
     };
@@ -75,33 +76,136 @@ pub async fn serve_observed(
         (shared.options.on_log)(format!("ERROR    {e}"));
     }
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
+    // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one port, told apart
+    // by the connection's first bytes. With a timer, hyper closes a connection whose
+    // request headers have not all come within `header_timeout` (also an idle keep-alive
+    // connection's next request); HTTP/2 connections are pinged while idle.
+    let mut builder = auto::Builder::new(LocalExec);
+    builder
+        .http1()
+        .timer(Clockwork)
+        .header_read_timeout(shared.options.header_timeout);
+    builder
+        .http2()
+        .timer(Clockwork)
+        .keep_alive_interval(Some(shared.options.header_timeout));
+    let builder = Rc::new(builder);
+    let open = Rc::new(Cell::new(0usize));
+    let closed = Rc::new(Notify::new());
+    let mut accept_errors = 0u64;
     tokio::pin!(shutdown);
     loop {
+        // At the connection limit, wait for one to close: the queue of the listener holds
+        // the others, rather than each taking a descriptor.
+        while open.get() >= shared.options.max_connections {
+            tokio::select! {
+                biased;
+                () = closed.notified() => {}
+                () = &mut shutdown => return drain(&shared, timer).await,
+            }
+        }
         // `biased`: polled in the order written. An unbiased `select!` starts at a branch
         // drawn from tokio's own per-process randomness, which a simulation cannot seed.
         tokio::select! {
             biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors, most often: back off instead of spinning.
+                        accept_errors += 1;
+                        if accept_errors.is_power_of_two() {
+                            (shared.options.on_log)(format!(
+                                "ERROR    cannot accept a connection ({accept_errors} so far): {e}"
+                            ));
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
                 // wait on the peer's delayed ACK (40 ms a call).
                 #[cfg(not(madsim))]
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
+                let builder = Rc::clone(&builder);
+                let (open, closed) = (Rc::clone(&open), Rc::clone(&closed));
+                open.set(open.get() + 1);
                 tokio::task::spawn_local(async move {
                     let service = service_fn(move |req| http::handle(shared.clone(), req));
-                    // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one
-                    // port, told apart by the connection's first bytes. A client that goes
-                    // away mid-request is not the server's error.
-                    let _ = auto::Builder::new(LocalExec)
+                    // A client that goes away mid-request is not the server's error.
+                    let _ = builder
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
+                    open.set(open.get() - 1);
+                    closed.notify_one();
                 });
             }
-            () = &mut shutdown => break,
+        }
+    }
+    drain(&shared, timer).await;
+}
+
+/// A graceful stop: no new connections (the listener is gone), the requests in flight
+/// answered (for at most `drain_timeout`), every input on disk.
+async fn drain(shared: &Shared, timer: tokio::task::JoinHandle<()>) {
+    let deadline = tokio::time::sleep(shared.options.drain_timeout);
+    tokio::pin!(deadline);
+    while shared.requests.get() > 0 {
+        tokio::select! {
+            biased;
+            () = &mut deadline => {
+                (shared.options.on_log)(format!(
+                    "ERROR    stopping with {} requests unanswered after {:?}",
+                    shared.requests.get(),
+                    shared.options.drain_timeout
+                ));
+                break;
+            }
+            () = shared.changed.notified() => {}
         }
     }
     timer.abort();
+    if let Err(e) = shared.make_durable().await {
+        (shared.options.on_log)(format!("ERROR    {e}"));
+    }
+}
+
+/// hyper's timers on this crate's tokio: the real one, or madsim's simulated one (hyper-util's
+/// `TokioTimer` would reach the real tokio's timer behind madsim's back).
+#[derive(Clone, Copy, Debug)]
+struct Clockwork;
+
+/// One of [`Clockwork`]'s timers.
+struct Tick(std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl Future for Tick {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for Tick {}
+
+impl hyper::rt::Timer for Clockwork {
+    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Tick(Box::pin(tokio::time::sleep(duration))))
+    }
+
+    fn sleep_until(
+        &self,
+        deadline: std::time::Instant,
+    ) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
+        // The real clock, simulated under madsim (which stands in for the system clock).
+        #[allow(clippy::disallowed_methods)]
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        self.sleep(left)
+    }
 }
 
 /// Runs HTTP/2's connection tasks on this thread: the server's state is `!Send`.

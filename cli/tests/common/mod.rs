@@ -25,11 +25,16 @@ impl Server {
     /// `wfsim serve --port 0 ARGS`. Its output is drained on a thread, so the server never
     /// waits on a full pipe.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_with(args, Stdio::inherit())
+    }
+
+    /// [`Server::start`], its stderr going to `stderr`.
+    pub fn start_with(args: &[&str], stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfsim"))
             .args(["serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("wfsim serve starts");
         let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
@@ -69,6 +74,11 @@ impl Server {
         );
     }
 
+    /// Every line printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
     /// `kill -9`: nothing gets to run on the way out.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -88,6 +98,10 @@ pub fn http(base: &str, method: &str, path: &str, token: &str, body: &str) -> (u
     use std::io::{Read, Write};
     let authority = base.strip_prefix("http://").expect("an http base");
     let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    // A server that stopped answering fails the test instead of hanging it.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a read timeout");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

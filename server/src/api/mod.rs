@@ -12,7 +12,9 @@ use wfsim_engine::defn::Workflow;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value};
 
 use crate::auth::{self, Denied, Tokens};
-use crate::host::{Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message};
+use crate::host::{
+    ApiEvent, Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message,
+};
 use crate::wire::{self, View};
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse};
@@ -500,6 +502,12 @@ impl State {
         }
     }
 
+    /// API events since the last call (executions started and ended, callbacks answered),
+    /// for the operator's log.
+    pub fn take_events(&mut self) -> Vec<ApiEvent> {
+        self.host.take_events()
+    }
+
     /// Log lines written since the last call, one per `sys.log`, for stdout.
     pub fn take_log_lines(&mut self) -> Vec<String> {
         self.host.take_log_lines()
@@ -647,6 +655,18 @@ impl State {
                     buffered: accepted == Some(Accepted::Buffered),
                     changed,
                 }));
+                let name = format!(
+                    "{}/executions/{id}/callbacks/{callback}",
+                    wire::workflow_name(&self.config, workflow)
+                );
+                let mut detail = vec![
+                    ("method", req.method.clone()),
+                    ("status", res.status.to_string()),
+                ];
+                if accepted == Some(Accepted::Buffered) {
+                    detail.push(("stored", "true".to_owned()));
+                }
+                self.host.event(now, "callback.answered", name, detail);
                 // The await it resumed runs now, before the answer goes out, journaled
                 // after the request that woke it. **(decision)** So a later request of the
                 // same clock tick finds the execution as this one left it (the engine's

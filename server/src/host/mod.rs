@@ -60,6 +60,20 @@ pub enum Observed {
     },
 }
 
+/// An API event for the operator's log (stderr): one line each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiEvent {
+    /// Server time, as an RFC 3339 timestamp.
+    pub time: String,
+    /// `execution.started`, `execution.ended`, `callback.answered`.
+    pub kind: &'static str,
+    /// The execution's resource name (a callback's, for `callback.answered`).
+    pub name: String,
+    /// What else the event says: the state and duration of an ended execution, the method
+    /// and status of a callback.
+    pub detail: Vec<(&'static str, String)>,
+}
+
 /// Whether running an execution closes the instant (fires the timers due at it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Close {
@@ -149,6 +163,8 @@ pub(crate) struct Exec {
     /// The scripted services' side of this execution (`--services`).
     stubs: Stubs,
     logs_printed: usize,
+    /// Whether its end has been announced (an `execution.ended` event).
+    end_announced: bool,
     /// Its entry in `Host::deadlines`, if it has one.
     deadline: Option<SimTime>,
     /// How much of its engine trace is journaled.
@@ -208,6 +224,8 @@ pub(crate) struct Host {
     outbound: BTreeMap<(usize, CallId), HttpCall>,
     /// Of those, the ones not yet handed to the network.
     unsent: Vec<(usize, CallId)>,
+    /// API events since the last look.
+    events: Vec<ApiEvent>,
 }
 
 impl Host {
@@ -230,6 +248,7 @@ impl Host {
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
             unsent: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -379,12 +398,15 @@ impl Host {
             call_log_level: input.call_log_level,
             stubs: Stubs::new(Rc::clone(&self.services)),
             logs_printed: 0,
+            end_announced: false,
             deadline: None,
             trace_journaled: 0,
             crashed: None,
         });
         let i = self.executions.len() - 1;
         self.by_id.insert((workflow.to_owned(), id.clone()), i);
+        let name = self.resource_name(i);
+        self.event(now, "execution.started", name, Vec::new());
         self.run(i, now, Close::No);
         Some(id)
     }
@@ -429,8 +451,10 @@ impl Host {
             }
         }
         let Some(livelocked) = ran else {
+            self.announce_end(i);
             return;
         };
+        self.announce_end(i);
         self.print_new_logs(i);
         self.journal_engine_events(i);
         let e = &mut self.executions[i];
@@ -522,6 +546,52 @@ impl Host {
         self.log_lines.push(line);
         self.executions[i].crashed = Some((now, message));
         None
+    }
+
+    /// `projects/P/locations/L/workflows/W/executions/ID` of execution `i`.
+    pub(crate) fn resource_name(&self, i: usize) -> String {
+        let e = &self.executions[i];
+        format!(
+            "projects/{}/locations/{}/workflows/{}/executions/{}",
+            self.config.project, self.config.location, e.workflow, e.id
+        )
+    }
+
+    /// Records an API event at server time `at`.
+    pub(crate) fn event(
+        &mut self,
+        at: SimTime,
+        kind: &'static str,
+        name: String,
+        detail: Vec<(&'static str, String)>,
+    ) {
+        let time = self.wall(at);
+        self.events.push(ApiEvent {
+            time,
+            kind,
+            name,
+            detail,
+        });
+    }
+
+    /// An `execution.ended` event, once, when execution `i` has ended.
+    fn announce_end(&mut self, i: usize) {
+        let e = &self.executions[i];
+        let Some(end) = e.ended_at().filter(|_| !e.end_announced) else {
+            return;
+        };
+        let seconds = end.saturating_since(e.clock.started_at()).as_secs_f64();
+        let detail = vec![
+            ("state", e.state().as_str().to_owned()),
+            ("duration", format!("{seconds}s")),
+        ];
+        self.executions[i].end_announced = true;
+        let name = self.resource_name(i);
+        self.event(end, "execution.ended", name, detail);
+    }
+
+    pub(crate) fn take_events(&mut self) -> Vec<ApiEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// Counts and logs a panic caught outside any execution (in a route).

@@ -105,11 +105,13 @@ impl Host {
                 .and_then(|idx| cbs.endpoint(idx))
                 .map(|ep| ep.method().as_str().to_owned())
         });
+        let cb_service = cb.service;
+        let method = cb
+            .method
+            .or(own_method)
+            .unwrap_or_else(|| "POST".to_owned());
         let request = CallbackRequest {
-            method: cb
-                .method
-                .or(own_method)
-                .unwrap_or_else(|| "POST".to_owned()),
+            method: method.clone(),
             path,
             headers: cb.headers,
             query,
@@ -128,6 +130,16 @@ impl Host {
                 Taken::Over => (404, false, None),
                 Taken::Crashed => (500, false, None),
             };
+        let name = format!("{}/callbacks/{callback}", self.resource_name(j));
+        let mut detail = vec![
+            ("method", method),
+            ("status", status.to_string()),
+            ("from", format!("service {cb_service}")),
+        ];
+        if buffered {
+            detail.push(("stored", "true".to_owned()));
+        }
+        self.event(now, "callback.answered", name, detail);
         self.journal(Observed::Callback(Delivery {
             at: now,
             workflow,
