@@ -218,11 +218,11 @@ pub(crate) fn callbacks(config: &Config, e: &Exec) -> Json {
     json!({"callbacks": list.into_iter().map(|(_, j)| j).collect::<Vec<_>>()})
 }
 
-/// The execution's `sys.log` entries, times on the server's clock.
-pub(crate) fn logs(host: &Host, e: &Exec) -> Json {
-    let entries: Vec<Json> = e
-        .execution
-        .logs()
+/// A page of the execution's `sys.log` entries (`offset`, at most `size`), times on the
+/// server's clock, and where the next page starts, if there is one.
+pub(crate) fn logs(host: &Host, e: &Exec, offset: usize, size: usize) -> (Json, Option<usize>) {
+    let (page, all) = e.execution.logs_page(offset, size);
+    let entries: Vec<Json> = page
         .iter()
         .map(|l| {
             let time = host.wall(e.clock.server(l.at));
@@ -238,5 +238,6 @@ pub(crate) fn logs(host: &Host, e: &Exec) -> Json {
             }
         })
         .collect();
-    json!({"entries": entries})
+    let next = offset + entries.len();
+    (json!({"entries": entries}), (next < all).then_some(next))
 }

@@ -406,3 +406,41 @@ fn executions_list_in_pages_filtered_and_ordered() {
             .contains("cannot be filtered on")
     );
 }
+
+/// A chatty execution's logs come in pages: 1,000 entries by default, in order, each page
+/// naming the next.
+#[test]
+fn logs_come_in_pages() {
+    let mut s = state();
+    deploy(
+        &mut s,
+        "chatty",
+        "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 2500]\n          steps:\n            - say:\n                call: sys.log\n                args:\n                  text: ${string(i)}\n",
+    );
+    let (status, e) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows/chatty/executions"),
+        Json::Null,
+    );
+    assert_eq!(status, 200, "{e}");
+    let logs = format!("/v1/{}/logs", e["name"].as_str().unwrap());
+    let (_, first) = call(&mut s, "GET", &logs, Json::Null);
+    let entries = first["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1000);
+    assert_eq!(entries[0]["textPayload"], "1");
+    let token = first["nextPageToken"].as_str().unwrap().to_owned();
+    let (_, rest) = call(
+        &mut s,
+        "GET",
+        &format!("{logs}?pageSize=5000&pageToken={token}"),
+        Json::Null,
+    );
+    let entries = rest["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1500);
+    assert_eq!(entries[0]["textPayload"], "1001");
+    assert_eq!(entries[1499]["textPayload"], "2500");
+    assert!(rest.get("nextPageToken").is_none());
+    let (status, _) = call(&mut s, "GET", &format!("{logs}?pageSize=-1"), Json::Null);
+    assert_eq!(status, 400);
+}

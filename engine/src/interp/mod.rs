@@ -583,6 +583,15 @@ impl Execution {
         self.world.borrow().logs.clone()
     }
 
+    /// At most `n` log entries from index `from` on, and how many there are in all: a page,
+    /// without copying the rest of a chatty execution's log.
+    pub fn logs_page(&self, from: usize, n: usize) -> (Vec<Log>, usize) {
+        let w = self.world.borrow();
+        let all = w.logs.len();
+        let page = w.logs.get(from..).unwrap_or_default();
+        (page[..n.min(page.len())].to_vec(), all)
+    }
+
     /// The log entries from index `from` on.
     pub fn logs_since(&self, from: usize) -> Vec<Log> {
         self.world

@@ -630,7 +630,7 @@ impl State {
                 answer(self.cancel(now, workflow, id, &query))
             }
             (Route::Callbacks { workflow, id }, "GET") => self.callbacks(workflow, id),
-            (Route::Logs { workflow, id }, "GET") => self.logs(workflow, id),
+            (Route::Logs { workflow, id }, "GET") => answer(self.logs(workflow, id, &query)),
             (
                 Route::Callback {
                     workflow,
@@ -940,11 +940,17 @@ impl State {
         }
     }
 
-    fn logs(&self, workflow: &str, id: &str) -> ApiResponse {
-        match self.find(workflow, id) {
-            Ok(i) => ApiResponse::json(200, &wire::logs(&self.host, self.host.exec(i))),
-            Err(res) => res,
+    /// An execution's log entries, oldest first, in pages (default 1,000 entries, at most
+    /// 10,000): one request of a chatty execution must not stall every other one.
+    fn logs(&self, workflow: &str, id: &str, query: &Query) -> Result<ApiResponse, ApiResponse> {
+        query.allow(&["pageSize", "pageToken"])?;
+        let i = self.find(workflow, id)?;
+        let (offset, size) = query.page(1000, 10_000)?;
+        let (mut body, next) = wire::logs(&self.host, self.host.exec(i), offset, size);
+        if let Some(next) = next {
+            body["nextPageToken"] = json!(page_token(next));
         }
+        Ok(ApiResponse::json(200, &body))
     }
 
     /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
