@@ -706,3 +706,21 @@ impl Callbacks {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host's mistakes are said in words, not as Rust's debug text (LIB-5).
+    #[test]
+    fn await_errors_say_what_is_wrong() {
+        assert_eq!(
+            AwaitError::NotActive.to_string(),
+            "the execution is no longer active"
+        );
+        assert_eq!(
+            AwaitError::NoSuchEndpoint.to_string(),
+            "no such callback endpoint"
+        );
+    }
+}

@@ -127,4 +127,18 @@ mod tests {
         assert_eq!(message(&Value::str("boom")).as_deref(), Some("boom"));
         assert!(tags(&Value::str("boom")).is_empty());
     }
+
+    /// A failure compares with a value as the raised value does; its stack is beside it.
+    #[test]
+    fn a_failure_equals_the_value_it_raised() {
+        let raised = builtin(Tag::TypeError, "needs a string");
+        let failure = Failure {
+            error: raised.clone(),
+            stack: Vec::new(),
+        };
+        assert!(failure == raised);
+        assert!(failure != builtin(Tag::TypeError, "needs a number"));
+        assert!(failure != Value::str("needs a string"));
+        assert_eq!(tags(&failure), vec!["TypeError"], "it reads as the value");
+    }
 }
