@@ -114,6 +114,7 @@ fn check_case(path: &Path) -> Result<(), String> {
             clock: WallClock::DEFAULT,
             argument,
             steps_max: wfsim_engine::interp::STEPS_MAX,
+            defect: None,
         },
     );
     drive(

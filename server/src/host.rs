@@ -340,6 +340,7 @@ impl Host {
                 ),
                 argument: input.value,
                 steps_max: STEPS_MAX,
+                defect: self.config.defect,
             },
         );
         self.executions.push(Exec {

@@ -177,6 +177,7 @@ fn a_manual_clock_moves_only_when_advanced() {
             auth: false,
             grants: Default::default(),
             clock: ClockMode::Manual,
+            defect: None,
         },
         0,
     );

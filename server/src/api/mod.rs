@@ -40,6 +40,8 @@ pub struct Config {
     pub grants: BTreeMap<String, BTreeSet<String>>,
     /// `--clock`: what moves server time.
     pub clock: ClockMode,
+    /// Test-only `--defect`: a rule broken on purpose, to prove a conformance run judges.
+    pub defect: Option<wfsim_engine::defect::Defect>,
 }
 
 /// What moves the server's clock (`--clock`).
@@ -1125,6 +1127,7 @@ mod tests {
             auth: false,
             grants: BTreeMap::new(),
             clock: ClockMode::Real,
+            defect: None,
         }
     }
 
