@@ -37,6 +37,7 @@ fn state() -> State {
             auth: false,
             grants: Default::default(),
             clock: Default::default(),
+            defect: None,
         },
         0,
     );

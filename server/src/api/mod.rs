@@ -528,7 +528,14 @@ impl State {
                 format!("the request body is over {BODY_BYTES_MAX} bytes (512 KiB)"),
             );
         }
-        let query = match Query::parse(&req.query) {
+        // A callback's query string is the workflow's to read (CB-7: `a=1&a=2` is a list),
+        // not the API's parameters.
+        let api_query = if matches!(route, Route::Callback { .. }) {
+            ""
+        } else {
+            &req.query
+        };
+        let query = match Query::parse(api_query) {
             Ok(q) => q,
             Err(res) => return res,
         };
@@ -980,7 +987,27 @@ impl State {
             .and_then(|v| v.as_f64())
             .ok_or_else(bad)?;
         let by = wfsim_engine::time::duration_from_secs(seconds).map_err(|_| bad())?;
-        self.move_clock(now.saturating_add(by));
+        // `"closeInstant": false` leaves the instant reached open: its timers wait for the
+        // next advance, so requests sent meanwhile come before them, as at one simulated
+        // instant (SPEC: requests before timers). What `wfsim conformance` drives time with.
+        let close = match optional_field(body, "closeInstant", r#"{"closeInstant": false}"#)? {
+            None => true,
+            Some(Json::Bool(b)) => b,
+            Some(_) => {
+                return Err(ApiResponse::error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "'closeInstant' must be true or false",
+                ));
+            }
+        };
+        let to = now.saturating_add(by);
+        if close {
+            self.move_clock(to);
+        } else {
+            self.clock_now = self.clock_now.max(to);
+            self.host.advance(self.clock_now);
+        }
         Ok(self.clock_json(self.clock_now))
     }
 
