@@ -7,11 +7,13 @@
 //! - [`client`]: the target over HTTP/1.1, every exchange kept for the report.
 //! - [`clock`]: the target's time: wfsim's clock API when offered, else the real clock.
 //! - [`scenarios`], [`corpus`]: the two suites over the wire.
+//! - [`ops`]: generated op sequences of the model-based check, replayed over the wire.
 //! - [`report`]: the per-rule tally and its table.
 
 pub mod client;
 pub mod clock;
 pub mod corpus;
+pub mod ops;
 pub mod report;
 pub mod scenarios;
 pub mod wall;
@@ -86,5 +88,6 @@ async fn judge(target: &Target, options: &Options) -> Result<Tally, String> {
     j.tally.notes.push(note);
     scenarios::run_all(&mut j, &options.fixtures.join("scenarios")).await?;
     corpus::run_all(&mut j, &options.fixtures.join("corpus")).await?;
+    ops::run_all(&mut j, options.cases).await?;
     Ok(j.tally)
 }
