@@ -112,3 +112,25 @@ fn each_defect_fails_its_rule_and_shows_the_requests() {
         server.kill();
     }
 }
+
+#[test]
+fn a_target_that_refuses_the_judge_is_told_in_a_sentence() {
+    let server = Server::start(&["--clock", "manual", "--seed", "1", "--token", "sesame"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_wfsim"))
+        .args(["conformance", "--target", &server.base])
+        .output()
+        .expect("wfsim conformance runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("answered 401") && stderr.contains("--token T"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_wfsim"))
+        .args(["conformance", "--target", "https://example.com"])
+        .output()
+        .expect("wfsim conformance runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https is not supported yet"));
+}

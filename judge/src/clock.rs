@@ -1,7 +1,7 @@
 //! Time on the target: wfsim's clock API when it offers one (`GET /v1/wfsim/clock`, mode
 //! `manual` or `auto`; `POST /v1/wfsim/clock:advance`), else the real clock.
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use wfsim_engine::time::parse_rfc3339;
 
 use crate::client::Target;
@@ -28,6 +28,16 @@ impl Clock {
     /// Asks the target for its clock API.
     pub async fn probe(target: &Target) -> Result<Clock, String> {
         let res = target.send("GET", "/v1/wfsim/clock", Vec::new()).await?;
+        if res.status == 401 || res.status == 403 {
+            return Err(format!(
+                "the target refused the judge: GET /v1/wfsim/clock answered {} {}; give a token with every permission (--token T)",
+                res.status,
+                match res.json() {
+                    Json::Null => res.text().trim().to_owned(),
+                    j => j.to_string(),
+                }
+            ));
+        }
         let j = res.json();
         let mode = j["mode"].as_str().unwrap_or_default().to_owned();
         let mut clock = Clock {

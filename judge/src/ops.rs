@@ -631,3 +631,104 @@ async fn learn(j: &Judge<'_>, name: &str, known: &mut Vec<String>) -> Result<(),
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn req(endpoint: u8, copies: u8) -> Op {
+        Op::Request {
+            endpoint,
+            method: "POST",
+            token: Token::Good,
+            body: Body::Empty,
+            extras: false,
+            copies,
+        }
+    }
+
+    /// SPEC §3's worked example, normalised: the model's plan over the wire.
+    #[test]
+    fn the_worked_example_plans_its_statuses_and_outcomes() {
+        let ops = [
+            Op::Create { method: "POST" },
+            req(0, 2),
+            Op::Await {
+                endpoint: 0,
+                timeout_s: 60.0,
+            },
+            req(0, 1),
+            Op::End(Final::Succeeded),
+            req(0, 1),
+        ];
+        let (wire, dropped) = normalise(&ops);
+        assert_eq!(dropped, 0);
+        let p = plan(&wire);
+        assert_eq!(p.creates, vec![(S / 2, "POST")]);
+        // Learn at 1 s; requests 0 and 1 at 1 s: stored, then 429 (§3.6, §3.7).
+        let statuses: Vec<(u64, u16)> = p
+            .script
+            .iter()
+            .filter_map(|(at, s)| match s {
+                Step::Send { expect, .. } => Some((*at, expect.status())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![(S, 200), (S, 429), (2 * S, 200), (3 * S, 404)]
+        );
+        // The await (at 1.5 s) took request 0 from the slot (CB-5); the end raised at 2.5 s.
+        assert_eq!(p.awaits, vec![(0, 3 * S / 2, 0, 60.0)]);
+        assert_eq!(
+            p.outcomes,
+            vec![(
+                0,
+                Outcome::Took {
+                    n: 0,
+                    at_start: true
+                }
+            )]
+        );
+        assert_eq!(p.raise_at, 5 * S / 2);
+        assert!(!p.cancelled);
+        let text = workflow(&p);
+        assert!(text.contains("callback: ${eps.e0}"), "{text}");
+        assert!(text.contains("raise: ${got}"), "{text}");
+    }
+
+    #[test]
+    fn a_deadline_at_the_raise_may_time_out_or_be_abandoned() {
+        // Await at 1.5 s for 1 s: deadline 2.5 s, the instant the workflow raises.
+        let ops = [
+            Op::Create { method: "GET" },
+            Op::Await {
+                endpoint: 0,
+                timeout_s: 1.0,
+            },
+        ];
+        let p = plan(&normalise(&ops).0);
+        assert_eq!(p.raise_at, 5 * S / 2);
+        assert_eq!(p.outcomes, vec![(0, Outcome::TimedOutOrAbandoned)]);
+    }
+
+    #[test]
+    fn bad_tokens_are_left_out_and_advances_land_on_the_grid() {
+        let ops = [
+            Op::Request {
+                endpoint: 0,
+                method: "GET",
+                token: Token::Bad,
+                body: Body::Empty,
+                extras: false,
+                copies: 1,
+            },
+            Op::Advance { ns: 1 },
+        ];
+        let (wire, dropped) = normalise(&ops);
+        assert_eq!(dropped, 1);
+        assert_eq!(wire, vec![WireOp::Advance(HALF)]);
+    }
+}
