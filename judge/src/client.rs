@@ -114,6 +114,11 @@ impl Target {
             .borrow()
             .clone()
             .map_or(String::new(), |a| format!("{a:>10}  "));
+        // The project and location are the same on every line: said once, in the header.
+        let prefix = format!("{}/", self.parent());
+        let path = path
+            .strip_prefix(&prefix)
+            .map_or_else(|| path.to_owned(), |p| format!(".../{p}"));
         let line = match &res {
             Ok(r) => format!(
                 "{at}{method} {path}{} -> {} {}",

@@ -86,6 +86,7 @@ async fn judge(target: &Target, options: &Options) -> Result<Tally, String> {
         ),
     };
     j.tally.notes.push(note);
+    j.tally.parent = target.parent();
     scenarios::run_all(&mut j, &options.fixtures.join("scenarios")).await?;
     corpus::run_all(&mut j, &options.fixtures.join("corpus")).await?;
     ops::run_all(&mut j, options.cases).await?;

@@ -386,10 +386,10 @@ async fn run_case(j: &mut Judge<'_>, case: u32, ops: &[Op]) -> Result<(), String
         let name = execute(j, &id, None).await?;
         let mut known: Vec<String> = Vec::new();
         for (at, step) in &p.script {
+            target.set_instant(Some(format!("t={}s", secs(*at))));
             j.clock
                 .advance_to(target, t0 + i128::from(*at), true)
                 .await?;
-            target.set_instant(Some(format!("t={}s", secs(*at))));
             match step {
                 Step::Learn => learn(j, &name, &mut known).await?,
                 Step::Cancel => {

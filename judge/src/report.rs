@@ -31,6 +31,8 @@ pub struct Tally {
     rows: Vec<Row>,
     /// Lines about the run as a whole (the clock, the target).
     pub notes: Vec<String>,
+    /// `/v1/projects/P/locations/L`, which transcripts write `...`.
+    pub parent: String,
 }
 
 impl Default for Tally {
@@ -38,6 +40,7 @@ impl Default for Tally {
         Tally {
             rows: vec![Row::default(); CATALOGUE.len()],
             notes: Vec::new(),
+            parent: String::new(),
         }
     }
 }
@@ -88,6 +91,7 @@ impl Tally {
     pub fn render(&self, target: &str) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "conformance of {target} over its API");
+        let _ = writeln!(out, "  paths: .../ is {}", self.parent);
         for n in &self.notes {
             let _ = writeln!(out, "  {n}");
         }

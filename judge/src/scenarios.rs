@@ -327,8 +327,8 @@ async fn run_one(
         events.sort_by_key(|&(at, i)| (at, i));
         let mut endpoints: Vec<(String, String)> = Vec::new();
         for (at, i) in events {
-            j.clock.advance_to(t, t0 + i128::from(at), true).await?;
             t.set_instant(Some(secs(i128::from(at))));
+            j.clock.advance_to(t, t0 + i128::from(at), true).await?;
             if i == usize::MAX {
                 let res = t
                     .send("POST", &format!("/v1/{name}:cancel"), Vec::new())
