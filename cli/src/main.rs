@@ -6,6 +6,8 @@
 //!   (`scenario::recognise`).
 //! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
 //!   it names.
+//! - `wfsim conformance --target URL`: another implementation judged over its API
+//!   (`wfsim-judge`).
 //!
 //! Exit codes: 0 ran and every expectation held; 1 an expectation failed (a workflow run
 //! alone expects SUCCEEDED); 2 invalid input.
@@ -65,6 +67,31 @@ enum Command {
     /// Serve workflows on a local HTTP port: the Workflows Executions API and callback
     /// endpoints, in real time. Each file is deployed as the workflow named by its stem.
     Serve(serve::ServeArgs),
+    /// Judge another implementation over its API: deploy the suite's workflows, run
+    /// executions, send callbacks at the scenarios' instants, and print the per-rule
+    /// report. Exit 0 when every rule checked over the wire holds, 1 when one fails.
+    Conformance {
+        /// The implementation's base URL, `http://HOST:PORT`.
+        #[arg(long, value_name = "URL")]
+        target: String,
+        /// Bearer token sent with every request.
+        #[arg(long, value_name = "T")]
+        token: Option<String>,
+        #[arg(long, value_name = "P", default_value = "wfsim")]
+        project: String,
+        #[arg(long, value_name = "L", default_value = "us-central1")]
+        location: String,
+        /// Generated op sequences of the model-based check to replay over the wire.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        cases: u32,
+        /// On a target without wfsim's clock API, wait out long timeouts too.
+        #[arg(long)]
+        full_time: bool,
+        /// The suite: `scenarios/`, `workflows/` and `corpus/` (default: this checkout's
+        /// `fixtures/`).
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+    },
 }
 
 /// Invalid input: a message that names the file and place.
@@ -82,6 +109,23 @@ fn main() -> ExitCode {
         } => run(&file, seed, argument.as_deref(), &env, json),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve::serve(args),
+        Command::Conformance {
+            target,
+            token,
+            project,
+            location,
+            cases,
+            full_time,
+            fixtures,
+        } => conformance(wfsim_judge::Options {
+            target,
+            token,
+            project,
+            location,
+            cases,
+            full_time,
+            fixtures: fixtures.unwrap_or_else(wfsim_conformance::fixtures::dir),
+        }),
     };
     match res {
         Ok(code) => code,
@@ -90,6 +134,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `wfsim conformance --target`: the report on stdout; 1 if a rule failed.
+fn conformance(options: wfsim_judge::Options) -> Result<ExitCode, Invalid> {
+    let target = options.target.clone();
+    let tally = wfsim_judge::run(&options).map_err(Invalid)?;
+    print!("{}", tally.render(&target));
+    Ok(if tally.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, Invalid> {

@@ -71,6 +71,11 @@ pub(crate) struct ServeArgs {
     /// Connections served at once; more wait in the listener's queue.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
+    /// Test-only: break one rule on purpose, to prove `wfsim conformance --target` judges
+    /// (slot-overwrite, buffer-kept-after-end, waiters-lifo, timer-tick-late,
+    /// backoff-off-by-one, cancel-after-end).
+    #[arg(long, value_name = "NAME", hide = true)]
+    defect: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -286,6 +291,19 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
         let base_url = format!("http://{addr}");
         let clock = ClockMode::from(args.clock);
+        let defect = match &args.defect {
+            None => None,
+            Some(name) => Some(wfsim_engine::defect::Defect::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = wfsim_engine::defect::Defect::ALL
+                    .iter()
+                    .map(|d| d.name())
+                    .collect();
+                Invalid(format!(
+                    "--defect {name}: no such defect; the defects are {}",
+                    names.join(", ")
+                ))
+            })?),
+        };
         let mut state = State::new(
             Config {
                 project: args.project.clone(),
@@ -295,6 +313,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 auth: !args.no_auth,
                 grants,
                 clock,
+                defect,
             },
             wall_start,
         );
@@ -305,6 +324,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         if args.seed.is_none() && meta.is_none() {
             lines.push(format!(
                 "seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"
+            ));
+        }
+        if let Some(d) = defect {
+            lines.push(format!(
+                "defect: {} (breaks {} on purpose; for testing conformance runs)",
+                d.name(),
+                d.rule()
             ));
         }
         if clock != ClockMode::Real {

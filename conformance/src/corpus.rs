@@ -114,6 +114,7 @@ fn check_case(path: &Path) -> Result<(), String> {
             clock: WallClock::DEFAULT,
             argument,
             steps_max: wfsim_engine::interp::STEPS_MAX,
+            defect: None,
         },
     );
     drive(
@@ -256,7 +257,7 @@ fn describe(o: &Outcome) -> String {
 }
 
 /// Equal JSON, numbers compared as doubles (3 == 3.0), key order ignored.
-fn same_json(a: &Json, b: &Json) -> bool {
+pub fn same_json(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
         (Json::Array(x), Json::Array(y)) => {
@@ -272,7 +273,7 @@ fn same_json(a: &Json, b: &Json) -> bool {
 }
 
 /// Every key of `want` is in `got` with a value that is itself a subset.
-fn subset(want: &Json, got: &Json) -> bool {
+pub fn subset(want: &Json, got: &Json) -> bool {
     match (want, got) {
         (Json::Object(w), Json::Object(g)) => w
             .iter()

@@ -20,6 +20,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::defect::Defect;
 use crate::ids::IdGen;
 use crate::request::{CallbackRequest, Method, Received};
 use crate::time::SimTime;
@@ -325,6 +326,8 @@ pub struct Callbacks {
     timers: BTreeSet<(SimTime, WaiterId)>,
     waiter_id_next: u64,
     events: VecDeque<Event>,
+    /// Test-only: a rule broken on purpose (`crate::defect`); `None` but in those tests.
+    defect: Option<Defect>,
 }
 
 impl Callbacks {
@@ -342,7 +345,13 @@ impl Callbacks {
             timers: BTreeSet::new(),
             waiter_id_next: 0,
             events: VecDeque::new(),
+            defect: None,
         }
+    }
+
+    /// Test-only: breaks one rule on purpose (`wfsim serve --defect`).
+    pub fn set_defect(&mut self, defect: Option<Defect>) {
+        self.defect = defect;
     }
 
     // Getters.
@@ -424,7 +433,10 @@ impl Callbacks {
         // CB-6, CB-12: wait, behind every await that started earlier.
         let waiter = WaiterId(self.waiter_id_next);
         self.waiter_id_next += 1;
-        let deadline = now.saturating_add(timeout);
+        let mut deadline = now.saturating_add(timeout);
+        if self.defect == Some(Defect::TimerTickLate) {
+            deadline = deadline.saturating_add(Duration::from_millis(1));
+        }
         ep.waiters.push_back(waiter);
         self.waiters.insert(
             waiter,
@@ -516,7 +528,12 @@ impl Callbacks {
         }
         self.state = state;
         let mut ended = Ended::default();
+        let keep_buffer = self.defect == Some(Defect::BufferKeptAfterEnd);
         for (i, ep) in self.endpoints.iter_mut().enumerate() {
+            if keep_buffer {
+                ep.waiters.clear();
+                continue;
+            }
             if let Some(received) = ep.buffer.take() {
                 ep.counts.dropped += 1;
                 ended.dropped.push((EndpointIdx(i as u32), received));
@@ -593,7 +610,12 @@ impl Callbacks {
             request,
             at: self.now,
         };
-        if let Some(waiter) = ep.waiters.pop_front() {
+        let next = if self.defect == Some(Defect::WaitersLifo) {
+            ep.waiters.pop_back()
+        } else {
+            ep.waiters.pop_front()
+        };
+        if let Some(waiter) = next {
             let removed = self
                 .waiters
                 .remove(&waiter)
@@ -610,6 +632,12 @@ impl Callbacks {
         }
         if ep.buffer.is_none() {
             ep.counts.accepted += 1;
+            ep.buffer = Some(received);
+            return Ok(Accepted::Buffered);
+        }
+        if self.defect == Some(Defect::SlotOverwrite) {
+            ep.counts.accepted += 1;
+            ep.counts.dropped += 1;
             ep.buffer = Some(received);
             return Ok(Accepted::Buffered);
         }
@@ -680,7 +708,11 @@ impl Callbacks {
             // A request never waits in the slot while an await waits for one.
             assert!(ep.buffer.is_none() || ep.waiters.is_empty());
             // CB-11: an ended execution holds nothing.
-            assert!(active || (ep.buffer.is_none() && ep.waiters.is_empty()));
+            assert!(
+                active
+                    || (ep.buffer.is_none() && ep.waiters.is_empty())
+                    || self.defect == Some(Defect::BufferKeptAfterEnd)
+            );
             // CB-12: each queue is in await order.
             assert!(
                 ep.waiters

@@ -33,6 +33,7 @@
 //! ```
 
 pub mod callbacks;
+pub mod defect;
 pub mod defn;
 pub mod error;
 pub mod expr;

@@ -116,6 +116,7 @@ pub fn run_with_services(
             clock: config.clock,
             argument: config.argument.clone(),
             steps_max: crate::interp::STEPS_MAX,
+            defect: None,
         },
         config.env.clone(),
     );

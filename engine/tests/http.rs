@@ -24,6 +24,7 @@ fn start(yaml: &str) -> Execution {
             clock: WallClock::DEFAULT,
             argument: None,
             steps_max: STEPS_MAX,
+            defect: None,
         },
     )
 }

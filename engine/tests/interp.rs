@@ -186,6 +186,7 @@ fn the_step_limit_to_the_step() {
                 clock: WallClock::DEFAULT,
                 argument: None,
                 steps_max,
+                defect: None,
             },
         )
     };

@@ -94,6 +94,7 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
             clock: WallClock::DEFAULT,
             argument,
             steps_max: STEPS_MAX,
+            defect: None,
         },
     );
     let mut records = Vec::new();

@@ -42,6 +42,7 @@ fn config(addr: SocketAddr) -> Config {
         auth: false,
         grants: Default::default(),
         clock: Default::default(),
+        defect: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn state() -> State {
             auth: false,
             grants: Default::default(),
             clock: Default::default(),
+            defect: None,
         },
         0,
     );
@@ -177,6 +178,7 @@ fn a_manual_clock_moves_only_when_advanced() {
             auth: false,
             grants: Default::default(),
             clock: ClockMode::Manual,
+            defect: None,
         },
         0,
     );
@@ -224,4 +226,61 @@ fn a_manual_clock_moves_only_when_advanced() {
         assert_eq!(err["error"]["status"], "INVALID_ARGUMENT", "{bad}");
     }
     assert_eq!(s.clock_now(), SimTime::from_nanos(10_500_000_000));
+}
+
+/// `"closeInstant": false`: the clock stands at the instant reached, its timers waiting, so
+/// a request sent then comes before them (SPEC: requests before timers); the next advance,
+/// even by 0, closes it at its own instant. What `wfsim conformance --target` relies on.
+#[test]
+fn an_advance_can_leave_its_instant_open() {
+    let mut s = State::new(
+        Config {
+            project: "p".into(),
+            location: "l".into(),
+            base_url: "http://wfsim.test".into(),
+            seed: 7,
+            auth: false,
+            grants: Default::default(),
+            clock: ClockMode::Manual,
+            defect: None,
+        },
+        0,
+    );
+    s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
+    let at_clock = |s: &mut State, r: &ApiRequest| {
+        let now = s.clock_now();
+        json(s, now, r)
+    };
+    let (_, exec) = at_clock(&mut s, &req("POST", EXECUTIONS, ""));
+    let id = exec["name"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let advance = |body: &str| req("POST", "/v1/wfsim/clock:advance", body);
+    // To t = 10 s, the await's deadline, left open: the await still waits.
+    let (status, clock) = at_clock(
+        &mut s,
+        &advance(r#"{"seconds": 10, "closeInstant": false}"#),
+    );
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(clock["nextDeadline"], "1970-01-01T00:00:10.000000000Z");
+    assert_eq!(
+        s.execution_state("w", &id),
+        Some(wfsim_engine::ExecutionState::Active)
+    );
+    // Closing it (an advance by 0) times the await out at 10 s.
+    let (status, _) = at_clock(&mut s, &advance(r#"{"seconds": 0}"#));
+    assert_eq!(status, 200);
+    assert_eq!(s.execution_ended_at("w", &id), Some(SimTime::from_secs(10)));
+    let (status, err) = at_clock(&mut s, &advance(r#"{"seconds": 1, "closeInstant": "no"}"#));
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'closeInstant' must be true or false")
+    );
 }

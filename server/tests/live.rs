@@ -69,6 +69,7 @@ async fn start_with_clock(
             auth: true,
             grants,
             clock,
+            defect: None,
         },
         1_704_067_200_000_000_000,
     );

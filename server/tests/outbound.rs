@@ -27,6 +27,7 @@ fn config(clock: ClockMode, base_url: &str) -> Config {
         auth: false,
         grants: Default::default(),
         clock,
+        defect: None,
     }
 }
 

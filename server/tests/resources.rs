@@ -32,6 +32,7 @@ fn state() -> State {
             auth: false,
             grants: Default::default(),
             clock: ClockMode::Manual,
+            defect: None,
         },
         1_704_067_200_000_000_000,
     )

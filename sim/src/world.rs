@@ -34,6 +34,7 @@ pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> S
             auth,
             grants: [(UNPRIVILEGED.to_owned(), Default::default())].into(),
             clock: Default::default(),
+            defect: None,
         },
         WALL_START_UNIX_NANOS,
     );

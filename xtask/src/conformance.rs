@@ -19,6 +19,24 @@ fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
+    // `--target URL`: another implementation judged over its API (`wfsim conformance`);
+    // every argument goes through.
+    if args
+        .iter()
+        .any(|a| a == "--target" || a.starts_with("--target="))
+    {
+        let mut cargo_args = vec!["run", "--release", "--locked", "--quiet"];
+        cargo_args.extend([
+            "--package",
+            "wfsim-cli",
+            "--bin",
+            "wfsim",
+            "--",
+            "conformance",
+        ]);
+        cargo_args.extend(args.iter().map(String::as_str));
+        return crate::cargo(&cargo_args, &[]);
+    }
     let (mut engine, mut sweep) = split_args(args);
     let summary = crate::project_root().join("target/sim/system-summary.json");
     let summary = summary.to_string_lossy().into_owned();

@@ -3,6 +3,8 @@
 //! - `cargo xtask test`: every test of the workspace, and the tidy checks.
 //! - `cargo xtask conformance [--cases N] [--seed S] [--exhaustive-len L]`: the engine
 //!   against the spec model, the scenarios and the corpus, with the per-rule report.
+//!   `cargo xtask conformance --target URL [...]`: `wfsim conformance --target`, another
+//!   implementation judged over its API.
 //! - `cargo xtask bench`: engine-level benchmark figures.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
 //! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing.

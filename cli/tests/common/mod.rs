@@ -24,8 +24,10 @@ pub struct Server {
 impl Server {
     /// `wfsim serve --port 0 ARGS`. Its output is drained on a thread, so the server never
     /// waits on a full pipe.
+    /// Its stderr (the API event lines) is dropped: tests that read it use
+    /// [`Server::start_with`].
     pub fn start(args: &[&str]) -> Server {
-        Server::start_with(args, Stdio::inherit())
+        Server::start_with(args, Stdio::null())
     }
 
     /// [`Server::start`], its stderr going to `stderr`.

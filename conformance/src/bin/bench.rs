@@ -79,6 +79,7 @@ fn main() {
                 clock: WallClock::DEFAULT,
                 argument: None,
                 steps_max: 10 * n,
+                defect: None,
             },
         );
         assert_eq!(ex.state(), ExecutionState::Succeeded);
@@ -105,6 +106,7 @@ fn run_to_end(name: &str, text: &str, steps_max: u64) -> Execution {
             clock: WallClock::DEFAULT,
             argument: None,
             steps_max,
+            defect: None,
         },
     )
 }

@@ -58,6 +58,8 @@ pub struct Config {
     pub argument: Option<Value>,
     /// Steps the execution may run; [`STEPS_MAX`] unless a benchmark needs more.
     pub steps_max: u64,
+    /// Test-only: a rule broken on purpose (`crate::defect`); `None` but in those tests.
+    pub defect: Option<crate::defect::Defect>,
 }
 
 /// One `sys.log` entry (EX-4).
@@ -171,6 +173,7 @@ pub(crate) struct World {
     spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     aborted: Vec<ThreadId>,
     outcome: Option<Result<Value, Fault>>,
+    defect: Option<crate::defect::Defect>,
 }
 
 impl World {
@@ -510,7 +513,12 @@ impl Execution {
         let world = Rc::new(RefCell::new(World {
             now: SimTime::ZERO,
             clock: config.clock,
-            callbacks: Callbacks::new(config.name, config.seed),
+            callbacks: {
+                let mut callbacks = Callbacks::new(config.name, config.seed);
+                callbacks.set_defect(config.defect);
+                callbacks
+            },
+            defect: config.defect,
             uuids: IdGen::with_stream(config.seed, IdGen::STREAM_UUIDS),
             schedule: IdGen::with_stream(config.seed, IdGen::STREAM_SCHEDULE),
             env,
@@ -769,7 +777,7 @@ impl Execution {
     pub fn cancel(&mut self, now: SimTime) -> bool {
         self.set_now(now);
         if self.outcome.is_some() {
-            return false;
+            return self.world.borrow().defect == Some(crate::defect::Defect::CancelAfterEnd);
         }
         self.finish(Outcome::Cancelled);
         true

@@ -68,7 +68,9 @@ impl Interp {
             // (and keeps the counter far below `u32::MAX`).
             self.world.borrow_mut().count_step()?;
             retries = retries.saturating_add(1);
-            let delay = backoff.delay(retries);
+            let off_by_one =
+                self.world.borrow().defect == Some(crate::defect::Defect::BackoffOffByOne);
+            let delay = backoff.delay(retries + u32::from(off_by_one));
             self.world.borrow_mut().back_off(th.tid, retries, delay);
             match self.suspend(th.tid).await {
                 Wake::Timer => {}

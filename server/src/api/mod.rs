@@ -44,6 +44,8 @@ pub struct Config {
     pub grants: BTreeMap<String, BTreeSet<String>>,
     /// `--clock`: what moves server time.
     pub clock: ClockMode,
+    /// Test-only `--defect`: a rule broken on purpose, to prove a conformance run judges.
+    pub defect: Option<wfsim_engine::defect::Defect>,
 }
 
 /// What moves the server's clock (`--clock`).
@@ -604,7 +606,14 @@ impl State {
                 format!("the request body is over {BODY_BYTES_MAX} bytes (512 KiB)"),
             );
         }
-        let query = match Query::parse(&req.query) {
+        // A callback's query string is the workflow's to read (CB-7: `a=1&a=2` is a list),
+        // not the API's parameters.
+        let api_query = if matches!(route, Route::Callback { .. }) {
+            ""
+        } else {
+            &req.query
+        };
+        let query = match Query::parse(api_query) {
             Ok(q) => q,
             Err(res) => return res,
         };
@@ -1074,7 +1083,27 @@ impl State {
             .and_then(|v| v.as_f64())
             .ok_or_else(bad)?;
         let by = wfsim_engine::time::duration_from_secs(seconds).map_err(|_| bad())?;
-        self.move_clock(now.saturating_add(by));
+        // `"closeInstant": false` leaves the instant reached open: its timers wait for the
+        // next advance, so requests sent meanwhile come before them, as at one simulated
+        // instant (SPEC: requests before timers). What `wfsim conformance` drives time with.
+        let close = match optional_field(body, "closeInstant", r#"{"closeInstant": false}"#)? {
+            None => true,
+            Some(Json::Bool(b)) => b,
+            Some(_) => {
+                return Err(ApiResponse::error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "'closeInstant' must be true or false",
+                ));
+            }
+        };
+        let to = now.saturating_add(by);
+        if close {
+            self.move_clock(to);
+        } else {
+            self.clock_now = self.clock_now.max(to);
+            self.host.advance(self.clock_now);
+        }
         Ok(self.clock_json(self.clock_now))
     }
 
@@ -1221,6 +1250,7 @@ mod tests {
             auth: false,
             grants: BTreeMap::new(),
             clock: ClockMode::Real,
+            defect: None,
         }
     }
 

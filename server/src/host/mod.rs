@@ -384,6 +384,7 @@ impl Host {
                 ),
                 argument: input.value,
                 steps_max: STEPS_MAX,
+                defect: self.config.defect,
             },
             env,
         );
