@@ -33,6 +33,7 @@
 //! ```
 
 pub mod callbacks;
+pub mod coverage;
 pub mod defn;
 pub mod error;
 pub mod expr;
@@ -40,6 +41,7 @@ pub mod http;
 pub mod ids;
 pub mod interp;
 pub mod limits;
+pub mod property;
 pub mod report;
 pub mod request;
 pub mod runner;

@@ -526,6 +526,7 @@ impl Builder {
         if next.is_some() {
             self.err(body.pos, "'next' belongs on the step, not inside 'try'");
         }
+        let retry_pos = retry.map_or(body.pos, |r| r.pos);
         let retry = retry.and_then(|r| self.retry(r));
         let except = except.and_then(|e| self.except(e));
         if retry.is_none() && except.is_none() {
@@ -534,6 +535,7 @@ impl Builder {
         Some(Try {
             body: action,
             retry,
+            retry_pos,
             except,
         })
     }
@@ -671,7 +673,11 @@ impl Builder {
             }
         }
         match steps {
-            Some(steps) => Some(Except { var, steps }),
+            Some(steps) => Some(Except {
+                var,
+                steps,
+                pos: n.pos,
+            }),
             None => {
                 self.err(n.pos, "'except' needs 'steps'");
                 None

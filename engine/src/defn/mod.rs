@@ -110,6 +110,8 @@ pub struct Try {
     /// A call or nested steps.
     pub body: Action,
     pub retry: Option<Retry>,
+    /// Where `retry` was written (coverage of retry attempts).
+    pub retry_pos: Pos,
     pub except: Option<Except>,
 }
 
@@ -144,6 +146,8 @@ pub struct Backoff {
 pub struct Except {
     pub var: Option<String>,
     pub steps: Block,
+    /// Where the `except` map was written (coverage).
+    pub pos: Pos,
 }
 
 #[derive(Debug)]

@@ -171,9 +171,16 @@ pub(crate) struct World {
     spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     aborted: Vec<ThreadId>,
     outcome: Option<Result<Value, Fault>>,
+    /// Which steps and branches ran, how often.
+    coverage: crate::coverage::Counts,
 }
 
 impl World {
+    /// Counts one pass of `point` at `pos`.
+    fn cover(&mut self, pos: crate::defn::Pos, point: crate::coverage::Point) {
+        *self.coverage.entry((pos, point)).or_insert(0) += 1;
+    }
+
     /// Counts one step (a step of a block, or a retry) against the step limit.
     fn count_step(&mut self) -> Result<(), Raised> {
         self.steps += 1;
@@ -535,6 +542,7 @@ impl Execution {
             spawned: Vec::new(),
             aborted: Vec::new(),
             outcome: None,
+            coverage: BTreeMap::new(),
         }));
         let interp = Rc::new(run::Interp {
             workflow,
@@ -591,6 +599,11 @@ impl Execution {
             .get(from..)
             .map(<[_]>::to_vec)
             .unwrap_or_default()
+    }
+
+    /// The steps and branches run so far, with how often each was passed.
+    pub fn coverage(&self) -> crate::coverage::Counts {
+        self.world.borrow().coverage.clone()
     }
 
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {

@@ -24,6 +24,7 @@ impl Interp {
         frame: &Rc<Frame>,
         body: &Action,
         retry: Option<&Retry>,
+        retry_pos: crate::defn::Pos,
     ) -> Result<Flow, Fault> {
         let Some(retry) = retry else {
             return self.run_action(th, frame, body).await;
@@ -69,7 +70,11 @@ impl Interp {
             self.world.borrow_mut().count_step()?;
             retries = retries.saturating_add(1);
             let delay = backoff.delay(retries);
-            self.world.borrow_mut().back_off(th.tid, retries, delay);
+            {
+                let mut w = self.world.borrow_mut();
+                w.cover(retry_pos, crate::coverage::Point::Retry(retries));
+                w.back_off(th.tid, retries, delay);
+            }
             match self.suspend(th.tid).await {
                 Wake::Timer => {}
                 other => unreachable!("a back-off is woken by its timer, not {other:?}"),
