@@ -4,6 +4,8 @@
 //!   with no requests and must succeed; a scenario runs its script and checks its
 //!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
 //!   (`scenario::recognise`).
+//! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]`:
+//!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
 //! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
 //!   it names.
 //!
@@ -16,6 +18,7 @@ use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
 
+mod explore;
 mod serve;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
@@ -65,6 +68,9 @@ enum Command {
     /// Serve workflows on a local HTTP port: the Workflows Executions API and callback
     /// endpoints, in real time. Each file is deployed as the workflow named by its stem.
     Serve(serve::ServeArgs),
+    /// Run a workflow under thousands of generated schedules (a scenario with an
+    /// `explore:` section): properties, coverage, and a shrunk reproducer for each failure.
+    Explore(explore::ExploreArgs),
 }
 
 /// Invalid input: a message that names the file and place.
@@ -82,6 +88,7 @@ fn main() -> ExitCode {
         } => run(&file, seed, argument.as_deref(), &env, json),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve::serve(args),
+        Command::Explore(args) => explore::explore(args),
     };
     match res {
         Ok(code) => code,

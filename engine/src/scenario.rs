@@ -181,6 +181,12 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
         pos: e.pos,
         message: e.message,
     })?;
+    parse_tree(&root, &[])
+}
+
+/// A scenario from its parsed tree, leaving the top-level keys `others` to the caller
+/// (`wfsim explore` reads `explore:` and its own `services:`).
+pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioError> {
     let mut s = Scenario {
         workflow: String::new(),
         workflow_pos: root.pos,
@@ -196,7 +202,10 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
         covers: Vec::new(),
     };
     let mut has_workflow = false;
-    for (key, kpos, v) in map(&root, "scenario")? {
+    for (key, kpos, v) in map(root, "scenario")? {
+        if others.contains(&key.as_str()) {
+            continue;
+        }
         match key.as_str() {
             "workflow" => {
                 s.workflow = string(v, key)?;
