@@ -436,7 +436,17 @@ pub fn schedule_timeline(plan: &Plan, s: &Schedule, e: &Executed) -> Vec<String>
             r.endpoint
         ));
     }
+    let ex = &e.run.execution;
+    let end = match ex.outcome() {
+        Some(Outcome::Failed(f)) => format!("{} ({})", ex.state(), tags(f).join(", ")),
+        _ => ex.state().to_string(),
+    };
+    let mut ended = ex.ended_at();
     for x in &e.sent {
+        if let Some(at) = ended.filter(|&at| at < x.arrived_at) {
+            out.push(format!("{:>10} s  the execution ended {end}", secs(at)));
+            ended = None;
+        }
         let r = &s.requests[x.logical];
         let sender = &plan.senders[r.sender];
         let body = crate::repro::secs_body(&sender.bodies[r.body].value);
@@ -460,14 +470,10 @@ pub fn schedule_timeline(plan: &Plan, s: &Schedule, e: &Executed) -> Vec<String>
     if e.sent.is_empty() && plan.base.requests.is_empty() {
         out.push("(no requests)".to_owned());
     }
-    let ex = &e.run.execution;
-    let end = match ex.outcome() {
-        Some(Outcome::Failed(f)) => format!("{} ({})", ex.state(), tags(f).join(", ")),
-        _ => ex.state().to_string(),
-    };
-    match ex.ended_at() {
-        Some(at) => out.push(format!("{:>10} s  the execution ended {end}", secs(at))),
-        None => out.push(format!("           the execution is still {end}")),
+    match (ended, ex.ended_at()) {
+        (Some(at), _) => out.push(format!("{:>10} s  the execution ended {end}", secs(at))),
+        (None, None) => out.push(format!("           the execution is still {end}")),
+        (None, Some(_)) => {}
     }
     out
 }
