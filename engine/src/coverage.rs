@@ -45,7 +45,7 @@ pub fn points(workflow: &Workflow) -> Vec<Site> {
     for (name, sub) in subs {
         block(name, &sub.steps, &mut out);
     }
-    out.sort_by(|a, b| (a.pos, a.point).cmp(&(b.pos, b.point)));
+    out.sort_by_key(|a| (a.pos, a.point));
     out
 }
 

@@ -572,7 +572,7 @@ fn retry(at: &At, n: &Node) -> Result<RetryPolicy, Invalid> {
     for (key, kpos, v) in map(at, n, "retry")? {
         let x = number(v);
         match (key.as_str(), x) {
-            ("max_attempts", Some(x)) if x >= 1.0 && x <= 100.0 && x.fract() == 0.0 => {
+            ("max_attempts", Some(x)) if (1.0..=100.0).contains(&x) && x.fract() == 0.0 => {
                 r.max_attempts = x as u32
             }
             ("max_attempts", _) => {

@@ -183,7 +183,7 @@ impl Report {
                 seeds,
             });
         }
-        rows.sort_by(|a, b| (a.pos, a.point).cmp(&(b.pos, b.point)));
+        rows.sort_by_key(|a| (a.pos, a.point));
         Report {
             file: plan.file.display().to_string(),
             workflow: plan.workflow_path.display().to_string(),
