@@ -202,5 +202,12 @@ fn exp_1_bad_explore_sections_are_exit_2_with_their_place() {
     }
     let out = wfsim(&dir, &["explore", "e.yaml", "--shard", "3/2"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = wfsim(&dir, &["run", &explore_file("approval.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("approval.yaml:10:1: this is an explore file"),
+        "{}",
+        text(&out)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

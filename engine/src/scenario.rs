@@ -202,7 +202,16 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioErro
         covers: Vec::new(),
     };
     let mut has_workflow = false;
-    for (key, kpos, v) in map(root, "scenario")? {
+    let entries = map(root, "scenario")?;
+    if let Some((_, kpos, _)) = entries.iter().find(|(k, _, _)| k == "explore") {
+        if !others.contains(&"explore") {
+            return err(
+                *kpos,
+                "this is an explore file (SPEC §9): `wfsim explore` runs it; `wfsim run` takes a scenario",
+            );
+        }
+    }
+    for (key, kpos, v) in entries {
         if others.contains(&key.as_str()) {
             continue;
         }
