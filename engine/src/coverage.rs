@@ -1,8 +1,10 @@
 //! Step coverage: which steps and branches of a workflow an execution reached.
 //!
-//! The interpreter counts each [`Point`] it passes ([`crate::interp::Execution::coverage`]);
-//! [`points`] lists every point a workflow has, so a host can say which none reached
-//! (`wfsim explore`). A point is known by where it was written.
+//! Each step, switch case, `except` block and `retry` of a definition has an index (its
+//! `cover`, handed out when the definition is built); the interpreter counts the passes of
+//! each in a vector ([`crate::interp::Execution::coverage`]: one add per step), and retries
+//! by attempt. [`points`] lists every point of a workflow with its position, so a host can
+//! say which none reached (`wfsim explore`); [`by_position`] names the counts by position.
 
 use std::collections::BTreeMap;
 
@@ -24,11 +26,41 @@ pub enum Point {
 /// How many times each point was passed, by position.
 pub type Counts = BTreeMap<(Pos, Point), u64>;
 
+/// What the interpreter counted: passes per point index, and retries by (index, attempt).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passes {
+    pub points: Vec<u64>,
+    pub retries: BTreeMap<(u32, u32), u64>,
+}
+
+/// `passes` by position, for the points of `sites` (from [`points`] of the same workflow)
+/// passed at least once.
+pub fn by_position(sites: &[Site], passes: &Passes) -> Counts {
+    let mut out = Counts::new();
+    for s in sites {
+        match s.point {
+            Point::Retry(_) => {
+                for (&(_, n), &count) in passes.retries.range((s.cover, 0)..=(s.cover, u32::MAX)) {
+                    out.insert((s.pos, Point::Retry(n)), count);
+                }
+            }
+            point => {
+                if let Some(&count) = passes.points.get(s.cover as usize).filter(|&&c| c > 0) {
+                    out.insert((s.pos, point), count);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One point of a workflow, as [`points`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Site {
     pub pos: Pos,
     pub point: Point,
+    /// Its index in [`Passes::points`] (for a retry, in [`Passes::retries`]).
+    pub cover: u32,
     /// The subworkflow it is in.
     pub subworkflow: String,
     /// What it is, in words: `step 'ask'`, `case 2 of step 'route'`, `except of step
@@ -64,6 +96,7 @@ fn block(sub: &str, steps: &Block, out: &mut Vec<Site>) {
         out.push(Site {
             pos: step.pos,
             point: Point::Step,
+            cover: step.cover,
             subworkflow: sub.to_owned(),
             label: label(Point::Step, &step.name),
         });
@@ -83,6 +116,7 @@ fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
                 out.push(Site {
                     pos: case.pos,
                     point: Point::Case,
+                    cover: case.cover,
                     subworkflow: sub.to_owned(),
                     label: format!("case {} of step '{step}'", i + 1),
                 });
@@ -95,6 +129,7 @@ fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
                 out.push(Site {
                     pos: t.retry_pos,
                     point: Point::Retry(1),
+                    cover: t.retry_cover,
                     subworkflow: sub.to_owned(),
                     label: label(Point::Retry(1), step),
                 });
@@ -103,6 +138,7 @@ fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
                 out.push(Site {
                     pos: e.pos,
                     point: Point::Except,
+                    cover: e.cover,
                     subworkflow: sub.to_owned(),
                     label: label(Point::Except, step),
                 });
@@ -148,6 +184,44 @@ mod tests {
                 "14:11 retry 1 of step 't'",
                 "18:11 except of step 't'",
                 "20:15 step 'inner'",
+            ]
+        );
+    }
+
+    /// The interpreter counts what ran: the switch's first case (twice, in a loop), every
+    /// retry attempt, the except block; the second case never.
+    #[test]
+    fn an_execution_counts_the_points_it_passes() {
+        let src = "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 2]\n          steps:\n            - route:\n                switch:\n                  - condition: ${i > 0}\n                    next: continue\n                  - condition: ${false}\n                    next: continue\n    - t:\n        try:\n          raise: boom\n        retry:\n          predicate: ${retry.always}\n          max_retries: 2\n          backoff: {initial_delay: 1, max_delay: 2, multiplier: 2}\n        except:\n          as: e\n          steps:\n            - inner:\n                return: 1\n";
+        let wf = std::rc::Rc::new(crate::defn::load("w.yaml", src).unwrap());
+        let sites = points(&wf);
+        let run = crate::runner::run(
+            std::rc::Rc::clone(&wf),
+            "w",
+            &crate::runner::RunConfig {
+                seed: 0,
+                argument: None,
+                clock: crate::WallClock::DEFAULT,
+                cancel_at: None,
+                env: Default::default(),
+            },
+            &[],
+        );
+        let got: Vec<String> = by_position(&sites, &run.execution.coverage())
+            .iter()
+            .map(|((pos, point), n)| format!("{}:{} {point:?} {n}", pos.line, pos.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "3:7 Step 1",
+                "8:15 Step 2",
+                "10:21 Case 2",
+                "14:7 Step 1",
+                "18:11 Retry(1) 1",
+                "18:11 Retry(2) 1",
+                "22:11 Except 1",
+                "24:15 Step 1",
             ]
         );
     }

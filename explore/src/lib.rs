@@ -125,7 +125,10 @@ pub fn run_seed(plan: &Plan, seed: u64) -> SeedOutcome {
         .iter()
         .map(|p| property::holds(p, &vars) == Ok(true))
         .collect();
-    out.covered = executed.run.execution.coverage().into_keys().collect();
+    out.covered =
+        wfsim_engine::coverage::by_position(&plan.sites, &executed.run.execution.coverage())
+            .into_keys()
+            .collect();
     out.contract = contract::check(&executed.run);
     out
 }

@@ -47,8 +47,8 @@ pub struct Plan {
     /// The workflow file, resolved against the explore file's directory.
     pub workflow_path: PathBuf,
     pub workflow: Rc<Workflow>,
-    /// The workflow's text, for lcov (its own lines).
-    pub workflow_text: String,
+    /// Its steps and branches (coverage points), in the order written.
+    pub sites: Vec<wfsim_engine::coverage::Site>,
     /// Argument, start time, env, fixed requests, cancel: as a scenario says them.
     pub base: Scenario,
     pub stubs: Stubs,
@@ -282,8 +282,8 @@ impl Plan {
         let mut plan = Plan {
             file: path.to_owned(),
             workflow_path,
+            sites: wfsim_engine::coverage::points(&workflow),
             workflow: Rc::new(workflow),
-            workflow_text,
             base,
             stubs,
             seeds: SEEDS_DEFAULT,

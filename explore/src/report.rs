@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
 use wfsim_conformance::rules::Rule;
-use wfsim_engine::coverage::{self, Point};
+use wfsim_engine::coverage::Point;
 use wfsim_engine::defn::Pos;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
@@ -149,7 +149,7 @@ impl Report {
         }
         // Coverage: every point of the workflow, and later retry attempts reached.
         let reached = crate::reached(outcomes);
-        let sites = coverage::points(&plan.workflow);
+        let sites = &plan.sites;
         let mut rows: Vec<CoverRow> = sites
             .iter()
             .map(|s| CoverRow {

@@ -24,7 +24,7 @@ impl Interp {
         frame: &Rc<Frame>,
         body: &Action,
         retry: Option<&Retry>,
-        retry_pos: crate::defn::Pos,
+        retry_cover: u32,
     ) -> Result<Flow, Fault> {
         let Some(retry) = retry else {
             return self.run_action(th, frame, body).await;
@@ -72,7 +72,7 @@ impl Interp {
             let delay = backoff.delay(retries);
             {
                 let mut w = self.world.borrow_mut();
-                w.cover(retry_pos, crate::coverage::Point::Retry(retries));
+                w.cover_retry(retry_cover, retries);
                 w.back_off(th.tid, retries, delay);
             }
             match self.suspend(th.tid).await {

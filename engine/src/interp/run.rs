@@ -9,7 +9,6 @@ use std::rc::Rc;
 
 use super::fault::Fault;
 use super::{BoxFut, CALL_DEPTH_MAX, Frame, Suspend, ThreadId, World};
-use crate::coverage::Point;
 use crate::defn::{
     Accessor, Action, Block, For, ForSource, Next, Subworkflow, Target, Tmpl, Workflow,
 };
@@ -212,7 +211,7 @@ impl Interp {
                     if let Err(e) = w.count_step() {
                         return Err(Fault::from(e).leaving_step(step));
                     }
-                    w.cover(step.pos, Point::Step);
+                    w.cover(step.cover);
                 }
                 if th.parallel_depth > 0 {
                     self.yield_now(th).await;
@@ -283,7 +282,7 @@ impl Interp {
                             }
                         };
                         if hit {
-                            self.world.borrow_mut().cover(case.pos, Point::Case);
+                            self.world.borrow_mut().cover(case.cover);
                             let flow = self.run_action(th, frame, &case.action).await?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
@@ -298,12 +297,12 @@ impl Interp {
                 Action::Steps(block) => self.run_block(th, frame, block).await,
                 Action::Try(t) => {
                     let res = self
-                        .run_retrying(th, frame, &t.body, t.retry.as_ref(), t.retry_pos)
+                        .run_retrying(th, frame, &t.body, t.retry.as_ref(), t.retry_cover)
                         .await;
                     match (res, &t.except) {
                         (Ok(flow), _) => Ok(flow),
                         (Err(e), Some(except)) => {
-                            self.world.borrow_mut().cover(except.pos, Point::Except);
+                            self.world.borrow_mut().cover(except.cover);
                             if let Some(var) = &except.var {
                                 frame.set(var, e.into_error());
                             }
