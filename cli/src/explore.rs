@@ -52,6 +52,9 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Invalid> {
     if args.jobs == 0 {
         return Err(Invalid("--jobs: 1 or more".to_owned()));
     }
+    if args.seeds == Some(0) {
+        return Err(Invalid("--seeds: 1 or more".to_owned()));
+    }
     let terminal = std::io::stderr().is_terminal();
     let options = wfsim_explore::Options {
         seeds: args.seeds,

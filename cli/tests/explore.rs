@@ -200,8 +200,11 @@ fn exp_1_bad_explore_sections_are_exit_2_with_their_place() {
         assert_eq!(out.status.code(), Some(2), "{source}: {}", text(&out));
         assert!(text(&out).starts_with(says), "{source}: {}", text(&out));
     }
-    let out = wfsim(&dir, &["explore", "e.yaml", "--shard", "3/2"]);
-    assert_eq!(out.status.code(), Some(2));
+    for bad in [["--shard", "3/2"], ["--seeds", "0"], ["--jobs", "0"]] {
+        let out = wfsim(&dir, &["explore", "e.yaml", bad[0], bad[1]]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(text(&out).starts_with(bad[0]), "{bad:?}: {}", text(&out));
+    }
     let out = wfsim(&dir, &["run", &explore_file("approval.yaml")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(

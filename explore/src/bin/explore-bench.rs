@@ -20,7 +20,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let seeds = 4000;
+    let seeds = 20_000;
     println!(
         "\nwfsim explore, engine level: fixtures/explore/approval.yaml (3 senders), {seeds} seeds"
     );
