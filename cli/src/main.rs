@@ -4,6 +4,8 @@
 //!   with no requests and must succeed; a scenario runs its script and checks its
 //!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
 //!   (`scenario::recognise`).
+//! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]`:
+//!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
 //! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
 //!   it names.
 //! - `wfsim conformance --target URL`: another implementation judged over its API
@@ -18,6 +20,7 @@ use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
 
+mod explore;
 mod serve;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
@@ -92,6 +95,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         fixtures: Option<PathBuf>,
     },
+    /// Run a workflow under thousands of generated schedules (a scenario with an
+    /// `explore:` section): properties, coverage, and a shrunk reproducer for each failure.
+    Explore(explore::ExploreArgs),
 }
 
 /// Invalid input: a message that names the file and place.
@@ -126,6 +132,7 @@ fn main() -> ExitCode {
             full_time,
             fixtures: fixtures.unwrap_or_else(wfsim_conformance::fixtures::dir),
         }),
+        Command::Explore(args) => explore::explore(args),
     };
     match res {
         Ok(code) => code,

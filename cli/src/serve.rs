@@ -412,6 +412,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             }
             None => {}
         }
+        // SIGTERM is taken over before the first line goes out: a supervisor that reads
+        // the address and stops the server at once must find it listening for the signal.
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
         print_lines(&lines);
         let state = Rc::new(RefCell::new(state));
         let (stdout, stderr) = (Rc::new(Sink::new(false)), Rc::new(Sink::new(true)));
@@ -423,7 +426,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let stopped_by = Rc::new(RefCell::new("Ctrl-C"));
         let by = Rc::clone(&stopped_by);
         let shutdown = async move {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            match term {
                 Ok(mut term) => tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => *by.borrow_mut() = "SIGTERM",

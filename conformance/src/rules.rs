@@ -54,6 +54,12 @@ pub enum Rule {
     Lib3,
     Lib4,
     Lib5,
+    Exp1,
+    Exp2,
+    Exp3,
+    Exp4,
+    Exp5,
+    Exp6,
     /// A restarted server replays its input log to the same journal.
     Restart,
     /// A sender's retries wait what its policy says.
@@ -153,11 +159,12 @@ const S4: Option<&str> = Some("§4");
 const S5: Option<&str> = Some("§5");
 const S6: Option<&str> = Some("§6");
 const S8: Option<&str> = Some("§8");
+const S9: Option<&str> = Some("§9");
 
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 50] = [
+pub const CATALOGUE: [RuleRow; 56] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -202,6 +209,12 @@ pub const CATALOGUE: [RuleRow; 50] = [
     row(Rule::Lib3, "LIB-3", S6, SCENARIOS, "regexes: leftmost, then longest; literal replacement"),
     row(Rule::Lib4, "LIB-4", S6, SCENARIOS, "hash.*: bytes in, bytes out, GCP's algorithms"),
     row(Rule::Lib5, "LIB-5", S6, SCENARIOS, "types named with their article; get_type's names"),
+    row(Rule::Exp1, "EXP-1", S9, NOBODY, "explore: a seed draws one schedule; --jobs and --shard change nothing (explore and CLI tests)"),
+    row(Rule::Exp2, "EXP-2", S9, SCENARIOS, "properties of a finished run: always, sometimes, expect.holds"),
+    row(Rule::Exp3, "EXP-3", S9, NOBODY, "explore's senders retry on 429, 5xx and lost answers (explore tests)"),
+    row(Rule::Exp4, "EXP-4", S9, NOBODY, "explore re-checks every seed's run against the spec model (explore tests)"),
+    row(Rule::Exp5, "EXP-5", S9, NOBODY, "a broken always is shrunk and written as a scenario that fails (CLI tests)"),
+    row(Rule::Exp6, "EXP-6", S9, NOBODY, "explore's report, coverage, lcov and exit codes (CLI tests)"),
     row(Rule::Restart, "restart", None, SYSTEM, "a restarted server replays its input log to the same journal"),
     row(Rule::ClientBackoff, "client back-off", None, SYSTEM, "a sender's retries wait what its policy says"),
     row(Rule::Clock, "clock", None, SYSTEM, "the server's journal never goes back in time"),
@@ -264,7 +277,7 @@ mod tests {
     #[test]
     fn spec_ids_name_their_section() {
         for row in &CATALOGUE {
-            let spec = ["CB-", "EX-", "RT-", "HT-", "LIB-", "§"]
+            let spec = ["CB-", "EX-", "RT-", "HT-", "LIB-", "EXP-", "§"]
                 .iter()
                 .any(|p| row.id.starts_with(p));
             assert_eq!(spec, row.section.is_some(), "{}", row.id);

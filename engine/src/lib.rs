@@ -33,6 +33,7 @@
 //! ```
 
 pub mod callbacks;
+pub mod coverage;
 pub mod defect;
 pub mod defn;
 pub mod error;
@@ -41,6 +42,7 @@ pub mod http;
 pub mod ids;
 pub mod interp;
 pub mod limits;
+pub mod property;
 pub mod report;
 pub mod request;
 pub mod runner;

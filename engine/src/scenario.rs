@@ -25,6 +25,8 @@
 //!   logs: [{at: 0, severity: INFO, text: "..."}]  # the exact sequence, when given
 //!   http_calls: [{at: 0, url: "https://…", status: 200}]  # the sequence, each entry on
 //!                                                # the keys it gives (HT-8)
+//!   holds: ['${state == "SUCCEEDED"}']           # properties of the run (EXP-2): each must
+//!                                                # evaluate to true (`crate::property`)
 //! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
 //! ```
 //!
@@ -72,6 +74,8 @@ pub struct Expect {
     /// HT-8: each entry a map of some of `at`, `answered_at`, `method`, `url`, `call`,
     /// `status`, `error`, compared with the report's entry on those keys.
     pub http_calls: Option<Vec<ExpectedCall>>,
+    /// EXP-2: properties of the finished run that must be true.
+    pub holds: Vec<crate::property::Property>,
 }
 
 /// HT-8: an expected outbound call: the keys it gives, each with the report's value.
@@ -177,6 +181,12 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
         pos: e.pos,
         message: e.message,
     })?;
+    parse_tree(&root, &[])
+}
+
+/// A scenario from its parsed tree, leaving the top-level keys `others` to the caller
+/// (`wfsim explore` reads `explore:` and its own `services:`).
+pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioError> {
     let mut s = Scenario {
         workflow: String::new(),
         workflow_pos: root.pos,
@@ -192,7 +202,19 @@ fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
         covers: Vec::new(),
     };
     let mut has_workflow = false;
-    for (key, kpos, v) in map(&root, "scenario")? {
+    let entries = map(root, "scenario")?;
+    if let Some((_, kpos, _)) = entries.iter().find(|(k, _, _)| k == "explore") {
+        if !others.contains(&"explore") {
+            return err(
+                *kpos,
+                "this is an explore file (SPEC §9): `wfsim explore` runs it; `wfsim run` takes a scenario",
+            );
+        }
+    }
+    for (key, kpos, v) in entries {
+        if others.contains(&key.as_str()) {
+            continue;
+        }
         match key.as_str() {
             "workflow" => {
                 s.workflow = string(v, key)?;
@@ -394,6 +416,18 @@ fn expect(n: &Node) -> Result<Expect, ScenarioError> {
                 }
                 e.http_calls = Some(calls);
             }
+            "holds" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'holds' is a list of expressions `${...}`");
+                };
+                for item in items {
+                    let p = crate::property::parse(item).map_err(|message| ScenarioError {
+                        pos: item.pos,
+                        message,
+                    })?;
+                    e.holds.push(p);
+                }
+            }
             other => return err(*kpos, format!("unknown key '{other}' in 'expect'")),
         }
     }
@@ -511,6 +545,18 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
                 if &have != w {
                     failures.push(format!("http call {i}: {k} {have}, expected {w}"));
                 }
+            }
+        }
+    }
+    if !e.holds.is_empty() {
+        let vars = crate::property::vars(run);
+        for p in &e.holds {
+            match crate::property::holds(p, &vars) {
+                Ok(true) => {}
+                Ok(false) => {
+                    failures.push(format!("{} (line {}) does not hold", p.source, p.pos.line))
+                }
+                Err(why) => failures.push(format!("{why} (line {})", p.pos.line)),
             }
         }
     }

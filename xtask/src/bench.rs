@@ -2,6 +2,19 @@
 
 pub fn run() -> Result<(), String> {
     crate::cargo_run_release("bench", &[])?;
+    crate::cargo(
+        &[
+            "run",
+            "--release",
+            "--locked",
+            "--quiet",
+            "--package",
+            "wfsim-explore",
+            "--bin",
+            "explore-bench",
+        ],
+        &[],
+    )?;
     // The live-mode benchmark is the server's own (`server/benches/live.rs`), so the
     // conformance crate does not depend on the server.
     crate::cargo(

@@ -29,6 +29,8 @@ struct Builder {
     errors: Vec<DefnError>,
     /// Subworkflow names, known before any step is built.
     subworkflows: BTreeSet<String>,
+    /// Coverage points handed out so far.
+    points: u32,
 }
 
 pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
@@ -36,6 +38,7 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
         file: file.clone(),
         errors: Vec::new(),
         subworkflows: BTreeSet::new(),
+        points: 0,
     };
     let mut subs: Vec<(String, Pos, &Node)> = Vec::new();
     match &root.kind {
@@ -96,6 +99,7 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
             file,
             main,
             subworkflows,
+            points: b.points,
         }),
         _ => {
             b.errors.sort_by_key(|e| e.pos);
@@ -105,6 +109,12 @@ pub fn build(file: Rc<str>, root: &Node) -> Result<Workflow, Vec<DefnError>> {
 }
 
 impl Builder {
+    /// A new coverage point.
+    fn point(&mut self) -> u32 {
+        self.points += 1;
+        self.points - 1
+    }
+
     fn err(&mut self, pos: Pos, message: impl Into<String>) {
         self.errors.push(DefnError {
             file: self.file.clone(),
@@ -216,10 +226,12 @@ impl Builder {
             self.err(body.pos, format!("step '{name}' must be a map"));
             return None;
         };
+        let cover = self.point();
         let (action, next) = self.action(entries, body.pos, &format!("step '{name}'"))?;
         Some(Step {
             name: name.to_owned(),
             pos,
+            cover,
             action,
             next,
         })
@@ -505,9 +517,11 @@ impl Builder {
                 continue;
             };
             let condition = self.tmpl(cond);
+            let cover = self.point();
             if let Some((action, next)) = self.action(entries, item.pos, "switch case") {
                 cases.push(Case {
                     pos: item.pos,
+                    cover,
                     condition,
                     action,
                     next,
@@ -526,6 +540,8 @@ impl Builder {
         if next.is_some() {
             self.err(body.pos, "'next' belongs on the step, not inside 'try'");
         }
+        let retry_pos = retry.map_or(body.pos, |r| r.pos);
+        let retry_cover = self.point();
         let retry = retry.and_then(|r| self.retry(r));
         let except = except.and_then(|e| self.except(e));
         if retry.is_none() && except.is_none() {
@@ -534,6 +550,8 @@ impl Builder {
         Some(Try {
             body: action,
             retry,
+            retry_pos,
+            retry_cover,
             except,
         })
     }
@@ -671,7 +689,12 @@ impl Builder {
             }
         }
         match steps {
-            Some(steps) => Some(Except { var, steps }),
+            Some(steps) => Some(Except {
+                var,
+                steps,
+                pos: n.pos,
+                cover: self.point(),
+            }),
             None => {
                 self.err(n.pos, "'except' needs 'steps'");
                 None

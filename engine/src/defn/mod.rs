@@ -22,6 +22,9 @@ pub struct Workflow {
     pub file: Rc<str>,
     pub main: Rc<Subworkflow>,
     pub subworkflows: BTreeMap<String, Rc<Subworkflow>>,
+    /// How many coverage points it has: each step, case, `except` and `retry` has a `cover`
+    /// index below this (`crate::coverage`).
+    pub points: u32,
 }
 
 impl Workflow {
@@ -56,6 +59,8 @@ pub type Block = Rc<Vec<Step>>;
 pub struct Step {
     pub name: String,
     pub pos: Pos,
+    /// Its coverage point.
+    pub cover: u32,
     pub action: Action,
     pub next: Option<Next>,
 }
@@ -100,6 +105,8 @@ pub struct Call {
 #[derive(Debug)]
 pub struct Case {
     pub pos: Pos,
+    /// Its coverage point.
+    pub cover: u32,
     pub condition: Tmpl,
     pub action: Action,
     pub next: Option<Next>,
@@ -110,6 +117,9 @@ pub struct Try {
     /// A call or nested steps.
     pub body: Action,
     pub retry: Option<Retry>,
+    /// Where `retry` was written, and the coverage point of its retries.
+    pub retry_pos: Pos,
+    pub retry_cover: u32,
     pub except: Option<Except>,
 }
 
@@ -144,6 +154,9 @@ pub struct Backoff {
 pub struct Except {
     pub var: Option<String>,
     pub steps: Block,
+    /// Where the `except` map was written, and its coverage point.
+    pub pos: Pos,
+    pub cover: u32,
 }
 
 #[derive(Debug)]

@@ -174,9 +174,23 @@ pub(crate) struct World {
     aborted: Vec<ThreadId>,
     outcome: Option<Result<Value, Fault>>,
     defect: Option<crate::defect::Defect>,
+    /// Which steps and branches ran, how often, by their `cover` index.
+    coverage: crate::coverage::Passes,
 }
 
 impl World {
+    /// Counts one pass of the point `cover` (a step, a case, an `except`).
+    fn cover(&mut self, cover: u32) {
+        if let Some(c) = self.coverage.points.get_mut(cover as usize) {
+            *c += 1;
+        }
+    }
+
+    /// Counts retry `attempt` of the `retry` whose point is `cover`.
+    fn cover_retry(&mut self, cover: u32, attempt: u32) {
+        *self.coverage.retries.entry((cover, attempt)).or_insert(0) += 1;
+    }
+
     /// Counts one step (a step of a block, or a retry) against the step limit.
     fn count_step(&mut self) -> Result<(), Raised> {
         self.steps += 1;
@@ -543,6 +557,10 @@ impl Execution {
             spawned: Vec::new(),
             aborted: Vec::new(),
             outcome: None,
+            coverage: crate::coverage::Passes {
+                points: vec![0; workflow.points as usize],
+                retries: BTreeMap::new(),
+            },
         }));
         let interp = Rc::new(run::Interp {
             workflow,
@@ -608,6 +626,12 @@ impl Execution {
             .get(from..)
             .map(<[_]>::to_vec)
             .unwrap_or_default()
+    }
+
+    /// The steps and branches run so far, with how often each was passed
+    /// (`coverage::by_position` names them).
+    pub fn coverage(&self) -> crate::coverage::Passes {
+        self.world.borrow().coverage.clone()
     }
 
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {

@@ -24,6 +24,7 @@ impl Interp {
         frame: &Rc<Frame>,
         body: &Action,
         retry: Option<&Retry>,
+        retry_cover: u32,
     ) -> Result<Flow, Fault> {
         let Some(retry) = retry else {
             return self.run_action(th, frame, body).await;
@@ -71,7 +72,11 @@ impl Interp {
             let off_by_one =
                 self.world.borrow().defect == Some(crate::defect::Defect::BackoffOffByOne);
             let delay = backoff.delay(retries + u32::from(off_by_one));
-            self.world.borrow_mut().back_off(th.tid, retries, delay);
+            {
+                let mut w = self.world.borrow_mut();
+                w.cover_retry(retry_cover, retries);
+                w.back_off(th.tid, retries, delay);
+            }
             match self.suspend(th.tid).await {
                 Wake::Timer => {}
                 other => unreachable!("a back-off is woken by its timer, not {other:?}"),

@@ -206,8 +206,12 @@ impl Interp {
             let mut i = 0;
             while i < block.len() {
                 let step = &block[i];
-                if let Err(e) = self.world.borrow_mut().count_step() {
-                    return Err(Fault::from(e).leaving_step(step));
+                {
+                    let mut w = self.world.borrow_mut();
+                    if let Err(e) = w.count_step() {
+                        return Err(Fault::from(e).leaving_step(step));
+                    }
+                    w.cover(step.cover);
                 }
                 if th.parallel_depth > 0 {
                     self.yield_now(th).await;
@@ -278,6 +282,7 @@ impl Interp {
                             }
                         };
                         if hit {
+                            self.world.borrow_mut().cover(case.cover);
                             let flow = self.run_action(th, frame, &case.action).await?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
@@ -292,11 +297,12 @@ impl Interp {
                 Action::Steps(block) => self.run_block(th, frame, block).await,
                 Action::Try(t) => {
                     let res = self
-                        .run_retrying(th, frame, &t.body, t.retry.as_ref())
+                        .run_retrying(th, frame, &t.body, t.retry.as_ref(), t.retry_cover)
                         .await;
                     match (res, &t.except) {
                         (Ok(flow), _) => Ok(flow),
                         (Err(e), Some(except)) => {
+                            self.world.borrow_mut().cover(except.cover);
                             if let Some(var) = &except.var {
                                 frame.set(var, e.into_error());
                             }

@@ -1,0 +1,216 @@
+//! `wfsim explore` from outside (SPEC §9): the "Done when" at engine level.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// A fresh directory to run in (reproducers are written under it).
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wfsim-explore-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn wfsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wfsim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("wfsim runs")
+}
+
+fn explore_file(name: &str) -> String {
+    fixtures().join("explore").join(name).display().to_string()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// EXP-5: a workflow that awaits with a timeout and catches nothing, with an approver who is
+/// sometimes late: the violation is found within 1,000 seeds, shrunk to the one late
+/// request, and the scenario written replays it with exit 1, twice identically.
+#[test]
+fn exp_5_a_late_approver_is_found_shrunk_and_replayed() {
+    let dir = scratch("late");
+    let out = wfsim(
+        &dir,
+        &["explore", &explore_file("approval_no_catch.yaml"), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let always = &report["properties"][0];
+    assert_eq!(always["kind"], "always");
+    let seed = always["first_violation"].as_u64().expect("a violation");
+    assert!(seed < 1000);
+    let repro = &always["reproducer"];
+    let timeline: Vec<&str> = repro["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let sends: Vec<&&str> = timeline.iter().filter(|l| l.contains("sender")).collect();
+    assert!(
+        sends.len() <= 1,
+        "shrunk to one late request or none: {timeline:?}"
+    );
+    if let Some(send) = sends.first() {
+        // The await times out at 3600 s: the earliest late request is a millisecond after.
+        assert!(send.trim_start().starts_with("3600.001 s"), "{timeline:?}");
+        assert!(send.ends_with(": 404"), "{timeline:?}");
+    }
+    let scenario = repro["scenario"].as_str().unwrap();
+    assert!(scenario.starts_with("explore-failures/"), "{scenario}");
+    assert!(dir.join(repro["script"].as_str().unwrap()).exists());
+    let first = wfsim(&dir, &["run", scenario]);
+    let second = wfsim(&dir, &["run", scenario]);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    assert_eq!(first.stdout, second.stdout);
+    assert!(
+        text(&first).contains("${state == \"SUCCEEDED\"} (line"),
+        "{}",
+        text(&first)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// EXP-6: a correct workflow passes, every `sometimes` is reached, and the coverage lists
+/// the branch no seed reached. (The 10,000 seeds are run by hand; see the report.)
+#[test]
+fn exp_6_a_correct_workflow_passes_and_lists_what_no_seed_reached() {
+    let dir = scratch("correct");
+    let out = wfsim(
+        &dir,
+        &[
+            "explore",
+            &explore_file("approval_reminder.yaml"),
+            "--seeds",
+            "300",
+            "--lcov",
+            "cov.info",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("unreached: step 'unexpected' (line 28)"), "{t}");
+    assert!(!t.contains("NEVER"), "{t}");
+    let lcov = std::fs::read_to_string(dir.join("cov.info")).expect("lcov written");
+    assert!(lcov.contains("approval_reminder.yaml\n"), "{lcov}");
+    assert!(lcov.contains("DA:28,0\n"), "{lcov}");
+    assert!(lcov.contains("DA:6,300\n"), "{lcov}");
+    assert!(lcov.ends_with("end_of_record\n"), "{lcov}");
+    assert!(
+        !dir.join("explore-failures").exists(),
+        "nothing failed: nothing written"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// EXP-1: the same seeds give a byte-identical report whatever `--jobs`, and shards
+/// together run the seeds of the whole.
+#[test]
+fn exp_1_the_report_is_the_same_with_any_jobs() {
+    let dir = scratch("jobs");
+    let file = explore_file("approval.yaml");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "explore",
+            file.as_str(),
+            "--seeds",
+            "150",
+            "--seed",
+            "40",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = wfsim(&dir, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        out.stdout
+    };
+    let one = run(&["--jobs", "1"]);
+    assert_eq!(one, run(&["--jobs", "2"]));
+    assert_eq!(one, run(&["--jobs", "3"]));
+    let whole: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    let half = |k: &str| -> serde_json::Value {
+        serde_json::from_slice(&run(&["--shard", k, "--jobs", "2"])).unwrap()
+    };
+    let (a, b) = (half("1/2"), half("2/2"));
+    assert_eq!(
+        a["seeds"]["run"].as_u64().unwrap() + b["seeds"]["run"].as_u64().unwrap(),
+        150
+    );
+    for (i, p) in whole["properties"].as_array().unwrap().iter().enumerate() {
+        let t = |r: &serde_json::Value| r["properties"][i]["seeds_true"].as_u64().unwrap();
+        assert_eq!(t(&a) + t(&b), t(&whole), "{}", p["expr"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Invalid input in the `explore:` section is exit 2 with `file:line:column`.
+#[test]
+fn exp_1_bad_explore_sections_are_exit_2_with_their_place() {
+    let dir = scratch("invalid");
+    std::fs::copy(
+        fixtures().join("workflows/approval_reminder.yaml"),
+        dir.join("w.yaml"),
+    )
+    .unwrap();
+    let cases = [
+        (
+            "workflow: w.yaml\n",
+            "e.yaml:1:1: an explore file needs an 'explore:' section",
+        ),
+        (
+            "workflow: w.yaml\nexplore:\n  senders:\n    - {endpoint: 0, at: [5, 1]}\n  always: ['${true}']\n",
+            "e.yaml:4:25: 'at': [lo, hi] needs 0 ≤ lo ≤ hi",
+        ),
+        (
+            "workflow: w.yaml\nexplore:\n  always: ['${sys.log(\"x\")}']\n",
+            "e.yaml:3:12: 'sys.log' cannot be called in a property",
+        ),
+        (
+            "workflow: w.yaml\nexplore:\n  senders: [{endpoint: 0}]\n  always: ['${true}']\n",
+            "e.yaml:3:13: a sender needs 'endpoint' and 'at'",
+        ),
+        (
+            "workflow: w.yaml\nexplore:\n  faults: {loss: 2}\n  always: ['${true}']\n",
+            "e.yaml:3:18: 'loss' is a probability from 0 to 1",
+        ),
+        (
+            "workflow: w.yaml\nexplore:\n  sometime: []\n",
+            "e.yaml:3:3: unknown key 'sometime' in 'explore'",
+        ),
+        (
+            "workflow: w.yaml\nservices:\n  - match: {url: \"*\"}\n    respond: {after: [3, 2]}\nexplore:\n  always: ['${true}']\n",
+            "e.yaml:4:22: 'after': [lo, hi] needs 0 ≤ lo ≤ hi",
+        ),
+    ];
+    for (source, says) in cases {
+        std::fs::write(dir.join("e.yaml"), source).unwrap();
+        let out = wfsim(&dir, &["explore", "e.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{source}: {}", text(&out));
+        assert!(text(&out).starts_with(says), "{source}: {}", text(&out));
+    }
+    for bad in [["--shard", "3/2"], ["--seeds", "0"], ["--jobs", "0"]] {
+        let out = wfsim(&dir, &["explore", "e.yaml", bad[0], bad[1]]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(text(&out).starts_with(bad[0]), "{bad:?}: {}", text(&out));
+    }
+    let out = wfsim(&dir, &["run", &explore_file("approval.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("approval.yaml:10:1: this is an explore file"),
+        "{}",
+        text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

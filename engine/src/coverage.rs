@@ -1,0 +1,228 @@
+//! Step coverage: which steps and branches of a workflow an execution reached.
+//!
+//! Each step, switch case, `except` block and `retry` of a definition has an index (its
+//! `cover`, handed out when the definition is built); the interpreter counts the passes of
+//! each in a vector ([`crate::interp::Execution::coverage`]: one add per step), and retries
+//! by attempt. [`points`] lists every point of a workflow with its position, so a host can
+//! say which none reached (`wfsim explore`); [`by_position`] names the counts by position.
+
+use std::collections::BTreeMap;
+
+use crate::defn::{Action, Block, Parallel, Pos, Work, Workflow};
+
+/// A place the interpreter can pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Point {
+    /// A step began.
+    Step,
+    /// A switch condition held: its case ran.
+    Case,
+    /// An `except` block ran.
+    Except,
+    /// Retry number `n` (1, 2, …) of a `try` began (RT-2).
+    Retry(u32),
+}
+
+/// How many times each point was passed, by position.
+pub type Counts = BTreeMap<(Pos, Point), u64>;
+
+/// What the interpreter counted: passes per point index, and retries by (index, attempt).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Passes {
+    pub points: Vec<u64>,
+    pub retries: BTreeMap<(u32, u32), u64>,
+}
+
+/// `passes` by position, for the points of `sites` (from [`points`] of the same workflow)
+/// passed at least once.
+pub fn by_position(sites: &[Site], passes: &Passes) -> Counts {
+    let mut out = Counts::new();
+    for s in sites {
+        match s.point {
+            Point::Retry(_) => {
+                for (&(_, n), &count) in passes.retries.range((s.cover, 0)..=(s.cover, u32::MAX)) {
+                    out.insert((s.pos, Point::Retry(n)), count);
+                }
+            }
+            point => {
+                if let Some(&count) = passes.points.get(s.cover as usize).filter(|&&c| c > 0) {
+                    out.insert((s.pos, point), count);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One point of a workflow, as [`points`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Site {
+    pub pos: Pos,
+    pub point: Point,
+    /// Its index in [`Passes::points`] (for a retry, in [`Passes::retries`]).
+    pub cover: u32,
+    /// The subworkflow it is in.
+    pub subworkflow: String,
+    /// What it is, in words: `step 'ask'`, `case 2 of step 'route'`, `except of step
+    /// 'wait'`, `retry 1 of step 'call'`.
+    pub label: String,
+}
+
+/// Every point of `workflow`, in the order written (by position); retries as their first
+/// attempt (`Retry(1)`: the step was retried at all).
+pub fn points(workflow: &Workflow) -> Vec<Site> {
+    let mut out = Vec::new();
+    let mut subs: Vec<_> = vec![("main", &workflow.main)];
+    subs.extend(workflow.subworkflows.iter().map(|(n, s)| (n.as_str(), s)));
+    for (name, sub) in subs {
+        block(name, &sub.steps, &mut out);
+    }
+    out.sort_by_key(|a| (a.pos, a.point));
+    out
+}
+
+/// The words for a point reached but not listed by [`points`] (a later retry attempt).
+pub fn label(point: Point, step: &str) -> String {
+    match point {
+        Point::Step => format!("step '{step}'"),
+        Point::Case => format!("a case of step '{step}'"),
+        Point::Except => format!("except of step '{step}'"),
+        Point::Retry(n) => format!("retry {n} of step '{step}'"),
+    }
+}
+
+fn block(sub: &str, steps: &Block, out: &mut Vec<Site>) {
+    for step in steps.iter() {
+        out.push(Site {
+            pos: step.pos,
+            point: Point::Step,
+            cover: step.cover,
+            subworkflow: sub.to_owned(),
+            label: label(Point::Step, &step.name),
+        });
+        action(sub, &step.name, &step.action, out);
+    }
+}
+
+fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
+    match a {
+        Action::Nothing
+        | Action::Assign(_)
+        | Action::Call(_)
+        | Action::Return(_)
+        | Action::Raise(_) => {}
+        Action::Switch(cases) => {
+            for (i, case) in cases.iter().enumerate() {
+                out.push(Site {
+                    pos: case.pos,
+                    point: Point::Case,
+                    cover: case.cover,
+                    subworkflow: sub.to_owned(),
+                    label: format!("case {} of step '{step}'", i + 1),
+                });
+                action(sub, step, &case.action, out);
+            }
+        }
+        Action::Try(t) => {
+            action(sub, step, &t.body, out);
+            if t.retry.is_some() {
+                out.push(Site {
+                    pos: t.retry_pos,
+                    point: Point::Retry(1),
+                    cover: t.retry_cover,
+                    subworkflow: sub.to_owned(),
+                    label: label(Point::Retry(1), step),
+                });
+            }
+            if let Some(e) = &t.except {
+                out.push(Site {
+                    pos: e.pos,
+                    point: Point::Except,
+                    cover: e.cover,
+                    subworkflow: sub.to_owned(),
+                    label: label(Point::Except, step),
+                });
+                block(sub, &e.steps, out);
+            }
+        }
+        Action::For(f) => block(sub, &f.steps, out),
+        Action::Parallel(p) => parallel(sub, p, out),
+        Action::Steps(b) => block(sub, b, out),
+    }
+}
+
+fn parallel(sub: &str, p: &Parallel, out: &mut Vec<Site>) {
+    match &p.work {
+        Work::Branches(branches) => {
+            for (_, _, b) in branches {
+                block(sub, b, out);
+            }
+        }
+        Work::For(f) => block(sub, &f.steps, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_steps_cases_excepts_and_retries_in_written_order() {
+        let src = "main:\n  steps:\n    - route:\n        switch:\n          - condition: ${true}\n            next: t\n          - condition: ${false}\n            next: t\n    - t:\n        try:\n          call: sys.log\n          args: {text: x}\n        retry:\n          predicate: ${retry.always}\n          max_retries: 1\n          backoff: {initial_delay: 1, max_delay: 2, multiplier: 2}\n        except:\n          as: e\n          steps:\n            - inner:\n                return: 1\n";
+        let wf = crate::defn::load("w.yaml", src).unwrap();
+        let labels: Vec<_> = points(&wf)
+            .iter()
+            .map(|s| format!("{}:{} {}", s.pos.line, s.pos.col, s.label))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "3:7 step 'route'",
+                "5:13 case 1 of step 'route'",
+                "7:13 case 2 of step 'route'",
+                "9:7 step 't'",
+                "14:11 retry 1 of step 't'",
+                "18:11 except of step 't'",
+                "20:15 step 'inner'",
+            ]
+        );
+    }
+
+    /// The interpreter counts what ran: the switch's first case (twice, in a loop), every
+    /// retry attempt, the except block; the second case never.
+    #[test]
+    fn an_execution_counts_the_points_it_passes() {
+        let src = "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 2]\n          steps:\n            - route:\n                switch:\n                  - condition: ${i > 0}\n                    next: continue\n                  - condition: ${false}\n                    next: continue\n    - t:\n        try:\n          raise: boom\n        retry:\n          predicate: ${retry.always}\n          max_retries: 2\n          backoff: {initial_delay: 1, max_delay: 2, multiplier: 2}\n        except:\n          as: e\n          steps:\n            - inner:\n                return: 1\n";
+        let wf = std::rc::Rc::new(crate::defn::load("w.yaml", src).unwrap());
+        let sites = points(&wf);
+        let run = crate::runner::run(
+            std::rc::Rc::clone(&wf),
+            "w",
+            &crate::runner::RunConfig {
+                seed: 0,
+                argument: None,
+                clock: crate::WallClock::DEFAULT,
+                cancel_at: None,
+                env: Default::default(),
+            },
+            &[],
+        );
+        let got: Vec<String> = by_position(&sites, &run.execution.coverage())
+            .iter()
+            .map(|((pos, point), n)| format!("{}:{} {point:?} {n}", pos.line, pos.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "3:7 Step 1",
+                "8:15 Step 2",
+                "10:21 Case 2",
+                "14:7 Step 1",
+                "18:11 Retry(1) 1",
+                "18:11 Retry(2) 1",
+                "22:11 Except 1",
+                "24:15 Step 1",
+            ]
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Properties of a finished run (SPEC §9, EXP-2): workflow expressions over `state`,
+//! `result`, `error`, `logs`, `requests`, `http_calls` and `ended_at`, as a scenario's
+//! `expect: {holds: [...]}` and `wfsim explore`'s `always:`/`sometimes:` write them.
+//!
+//! The variables are the run's `--json` report ([`crate::report::to_json`]) as workflow
+//! values: `requests` each `{at, endpoint, service, method, status, taken_at}`, `logs` each
+//! `{at, severity, text | data}`, times in seconds since the start. The standard library's
+//! pure functions may be called; what needs an execution (`sys.log`, endpoints) may not.
+
+use std::collections::BTreeMap;
+
+use crate::defn::tree::{Node, Pos};
+use crate::error::{Raised, Tag, builtin};
+use crate::expr::{self, Context, Expr};
+use crate::runner::Run;
+use crate::stdlib::{Host, LogPayload};
+use crate::value::Value;
+
+/// A property as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Property {
+    /// The text as written, `${...}` included.
+    pub source: String,
+    pub expr: Expr,
+    pub pos: Pos,
+}
+
+/// The variables a property sees.
+pub type Vars = BTreeMap<&'static str, Value>;
+
+/// The names a property may read.
+pub const NAMES: [&str; 7] = [
+    "state",
+    "result",
+    "error",
+    "logs",
+    "requests",
+    "http_calls",
+    "ended_at",
+];
+
+/// A property from a `${...}` string at `n`; `Err` says what is wrong with it, to be
+/// reported at `n.pos`.
+pub fn parse(n: &Node) -> Result<Property, String> {
+    let Some(s) = n.as_str() else {
+        return Err(format!(
+            "a property is an expression `${{...}}`, not {}",
+            crate::value::with_article(n.describe())
+        ));
+    };
+    let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
+        return Err(format!(
+            "a property is an expression `${{...}}`, not the string '{s}'"
+        ));
+    };
+    let e = expr::parse(inner).map_err(|e| {
+        format!(
+            "invalid expression '{s}': {} (at offset {})",
+            e.message,
+            e.offset + 2
+        )
+    })?;
+    let mut calls = Vec::new();
+    e.calls(&mut calls);
+    for c in calls {
+        let pure = crate::stdlib::table::lookup(&c)
+            .is_some_and(|f| matches!(f.imp, crate::stdlib::table::Imp::Direct(_)));
+        if !pure || NEEDS_EXECUTION.contains(&c.as_str()) {
+            return Err(format!(
+                "'{c}' cannot be called in a property (it reads the finished run; the library's functions that need no execution may be)"
+            ));
+        }
+    }
+    Ok(Property {
+        source: s.to_owned(),
+        expr: e,
+        pos: n.pos,
+    })
+}
+
+/// Library functions that act on an execution, which a finished run no longer is.
+const NEEDS_EXECUTION: [&str; 5] = [
+    "sys.log",
+    "sys.now",
+    "events.create_callback_endpoint",
+    "uuid.generate",
+    "sys.get_env",
+];
+
+/// The variables of `run`.
+pub fn vars(run: &Run) -> Vars {
+    let json = crate::report::to_json(run, &[]);
+    let mut vars = Vars::new();
+    for name in NAMES {
+        let v = json.get(name).map_or(Value::Null, Value::from_json);
+        vars.insert(name, v);
+    }
+    vars
+}
+
+/// Whether `p` holds with `vars`: `Err` when it could not be evaluated or is not a
+/// boolean, said in a sentence.
+pub fn holds(p: &Property, vars: &Vars) -> Result<bool, String> {
+    match expr::eval(&p.expr, &mut Cx { vars }) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("{} is {}, not a boolean", p.source, other.a_type())),
+        Err(e) => Err(format!(
+            "{} raised {}",
+            p.source,
+            crate::error::message(&e).unwrap_or_else(|| crate::scenario::show(&e))
+        )),
+    }
+}
+
+struct Cx<'a> {
+    vars: &'a Vars,
+}
+
+impl Context for Cx<'_> {
+    fn var(&self, name: &str) -> Option<Value> {
+        self.vars.get(name).cloned()
+    }
+    fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
+        crate::stdlib::call(name, args.into_iter().map(Some).collect(), &mut NoExecution)
+    }
+}
+
+/// The host of a property's library calls: there is no execution any more.
+struct NoExecution;
+
+impl Host for NoExecution {
+    fn now_unix_nanos(&self) -> i128 {
+        0
+    }
+    fn uuid(&mut self) -> String {
+        String::new()
+    }
+    fn env(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn log(&mut self, _: String, _: LogPayload) {}
+    fn create_callback_endpoint(&mut self, _: &str) -> Result<Value, Raised> {
+        Err(builtin(
+            Tag::SystemError,
+            "a property cannot create callback endpoints",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::defn::tree::{Syntax, parse as tree};
+
+    fn prop(src: &str) -> Result<Property, String> {
+        let root = tree(&format!("p: '{src}'\n"), Syntax::Yaml).unwrap();
+        parse(&root.as_map().unwrap()[0].2)
+    }
+
+    #[test]
+    fn exp_2_properties_read_the_run_and_call_pure_functions() {
+        let wf = std::rc::Rc::new(
+            crate::defn::load(
+                "w.yaml",
+                "main:\n  steps:\n    - r:\n        return: {approved: true}\n",
+            )
+            .unwrap(),
+        );
+        let run = crate::runner::run(
+            wf,
+            "w",
+            &crate::runner::RunConfig {
+                seed: 0,
+                argument: None,
+                clock: crate::WallClock::DEFAULT,
+                cancel_at: None,
+                env: Default::default(),
+            },
+            &[],
+        );
+        let vars = vars(&run);
+        let p = |s| holds(&prop(s).unwrap(), &vars);
+        assert_eq!(p("${state == \"SUCCEEDED\" and result.approved}"), Ok(true));
+        assert_eq!(p("${len(requests) == 0 and ended_at == 0}"), Ok(true));
+        assert_eq!(p("${error == null}"), Ok(true));
+        assert!(p("${error.tags}").unwrap_err().contains("raised"));
+        assert!(p("${1}").unwrap_err().contains("not a boolean"));
+        assert!(
+            prop("${sys.log(\"x\")}")
+                .unwrap_err()
+                .contains("cannot be called")
+        );
+        assert!(prop("state").unwrap_err().contains("expression"));
+        assert!(
+            prop("${state ==}")
+                .unwrap_err()
+                .contains("invalid expression")
+        );
+    }
+}

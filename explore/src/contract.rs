@@ -1,0 +1,260 @@
+//! The contract checks of every seed (EXP-4): the run's requests and awaits replayed, in
+//! trace order, through the spec model of SPEC §3 (`wfsim_conformance::model`), which must
+//! agree with the engine on every status, every take and every timeout; and the engine's
+//! own invariants (it must not panic, and must settle).
+
+use std::collections::BTreeMap;
+
+use wfsim_conformance::model::{Answer, AwaitStart, Model, Request, Token};
+use wfsim_conformance::rules::Rule;
+use wfsim_engine::EndpointIdx;
+use wfsim_engine::interp::{ThreadId, Trace};
+use wfsim_engine::runner::{RequestRecord, Run};
+
+/// Checks made, by rule, and the first that failed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdict {
+    pub checks: BTreeMap<Rule, u64>,
+    pub violation: Option<(Rule, String)>,
+}
+
+impl Verdict {
+    fn check(&mut self, rule: Rule, ok: bool, why: impl FnOnce() -> String) {
+        *self.checks.entry(rule).or_insert(0) += 1;
+        if !ok && self.violation.is_none() {
+            self.violation = Some((rule, why()));
+        }
+    }
+}
+
+struct Replay<'a> {
+    run: &'a Run,
+    model: Model,
+    v: Verdict,
+    /// Blocked awaits: model number → (thread, endpoint).
+    awaits: BTreeMap<u64, (ThreadId, usize)>,
+    next_await: u64,
+    /// Awaits the model timed out that the engine has yet to report.
+    timed_out: Vec<u64>,
+    /// Awaits the model handed a request that the engine has yet to resume.
+    resumes: Vec<u64>,
+}
+
+/// Checks `run` against the spec model.
+pub fn check(run: &Run) -> Verdict {
+    let mut r = Replay {
+        run,
+        model: Model::default(),
+        v: Verdict::default(),
+        awaits: BTreeMap::new(),
+        next_await: 0,
+        timed_out: Vec::new(),
+        resumes: Vec::new(),
+    };
+    r.v.check(Rule::Invariant, !run.budget_exhausted, || {
+        "the run did not settle: it livelocked or ran out of its loop budget".to_owned()
+    });
+    let trace = run.execution.trace();
+    let mut requests = run.requests.iter().enumerate().peekable();
+    for (pos, (at, event)) in trace.iter().enumerate() {
+        while let Some((no, req)) = requests.next_if(|(_, q)| q.trace_pos <= pos) {
+            r.request(no as u64, req);
+        }
+        r.event(at.as_nanos(), event);
+        if r.v.violation.is_some() {
+            return r.v;
+        }
+    }
+    for (no, req) in requests {
+        r.request(no as u64, req);
+    }
+    if r.v.violation.is_none() {
+        let counts: Vec<_> = run
+            .execution
+            .with_callbacks(|cbs| cbs.endpoints().iter().map(|e| e.counts()).collect());
+        for (i, (c, m)) in counts.iter().zip(&r.model.endpoints).enumerate() {
+            let ok = c.accepted == m.accepted && c.taken == m.taken && c.dropped == m.dropped;
+            r.v.check(Rule::Cb10, ok, || {
+                format!(
+                    "endpoint {i}: the engine counts {} accepted, {} taken, {} dropped; the model {}, {}, {}",
+                    c.accepted, c.taken, c.dropped, m.accepted, m.taken, m.dropped
+                )
+            });
+        }
+    }
+    r.v
+}
+
+impl Replay<'_> {
+    /// The model's clock moves to `t`; every await it times out before `t` must have been
+    /// reported by the engine already.
+    fn advance(&mut self, t: u64) {
+        if t < self.model.now {
+            return;
+        }
+        let missed = self.model.advance(t);
+        for (a, deadline) in missed {
+            if let Some(i) = self.timed_out.iter().position(|&x| x == a) {
+                self.timed_out.remove(i);
+                continue;
+            }
+            self.v.check(Rule::Cb6, false, || {
+                format!(
+                    "await {a} should have timed out at {deadline} ns; the engine did not say so"
+                )
+            });
+        }
+    }
+
+    fn request(&mut self, no: u64, q: &RequestRecord) {
+        let t = q.at.as_nanos();
+        self.advance(t);
+        if q.status == 413 {
+            // The record keeps no body length: a 413 cannot be judged here.
+            return;
+        }
+        let method = q.method.clone();
+        let answer = self.model.request(Request {
+            no,
+            endpoint: q.endpoint.map(|e| e as usize),
+            method: &method,
+            body_len: 0,
+            token: Token::Good,
+        });
+        let rule = match answer {
+            Answer::TakenBy(_) => Rule::Slot5,
+            Answer::Stored => Rule::Slot6,
+            Answer::Refused(429) => Rule::Slot7,
+            Answer::Refused(404) if self.model.ended => Rule::Cb11,
+            Answer::Refused(404) => Rule::Slot1,
+            Answer::Refused(405) => Rule::Slot3,
+            Answer::Refused(_) => Rule::Slot2,
+        };
+        self.v.check(rule, answer.status() == q.status, || {
+            format!(
+                "request {no} at {} to endpoint {:?} was answered {}; the model says {}",
+                q.at,
+                q.endpoint,
+                q.status,
+                answer.status()
+            )
+        });
+        if let Answer::TakenBy(a) = answer {
+            self.resumes.push(a);
+            self.v.check(Rule::Slot5, q.taken_at == Some(q.at), || {
+                format!(
+                    "request {no} at {} was handed to a waiting await by the model, not by the engine",
+                    q.at
+                )
+            });
+        }
+    }
+
+    fn endpoint_method(&self, e: EndpointIdx) -> String {
+        self.run.execution.with_callbacks(|cbs| {
+            cbs.endpoint(e)
+                .map_or("POST".to_owned(), |ep| ep.method().as_str().to_owned())
+        })
+    }
+
+    fn event(&mut self, t: u64, event: &Trace) {
+        match event {
+            Trace::EndpointCreated(e) => {
+                self.advance(t);
+                let method = self.endpoint_method(*e);
+                let got = self.model.create(&method);
+                self.v.check(Rule::Cb1, got == Some(e.0 as usize), || {
+                    format!("endpoint {} was created; the model numbers it {got:?}", e.0)
+                });
+            }
+            Trace::AwaitTook {
+                endpoint,
+                received_at,
+                ..
+            } => {
+                self.advance(t);
+                let a = self.new_await();
+                let start = self.model.start_await(a, endpoint.0 as usize, u64::MAX);
+                let ok = match start {
+                    AwaitStart::Took(req) => {
+                        self.model.arrived_at(req) == Some(received_at.as_nanos())
+                    }
+                    _ => false,
+                };
+                self.v.check(Rule::Cb5, ok, || {
+                    format!(
+                        "an await on endpoint {} took a request received at {received_at}; the model: {start:?}",
+                        endpoint.0
+                    )
+                });
+            }
+            Trace::AwaitBlocked {
+                thread,
+                endpoint,
+                timeout,
+            } => {
+                self.advance(t);
+                let a = self.new_await();
+                let ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+                let start = self.model.start_await(a, endpoint.0 as usize, ns);
+                self.awaits.insert(a, (*thread, endpoint.0 as usize));
+                self.v
+                    .check(Rule::Cb6, matches!(start, AwaitStart::Waits { .. }), || {
+                        format!(
+                            "an await on endpoint {} blocked; the model: {start:?}",
+                            endpoint.0
+                        )
+                    });
+            }
+            Trace::AwaitResumed { thread, endpoint } => {
+                let found = self
+                    .resumes
+                    .iter()
+                    .position(|a| self.awaits.get(a) == Some(&(*thread, endpoint.0 as usize)));
+                if let Some(i) = found {
+                    self.resumes.remove(i);
+                }
+                self.v.check(Rule::Cb12, found.is_some(), || {
+                    format!(
+                        "thread {} resumed on endpoint {} with no request the model handed it",
+                        thread.0, endpoint.0
+                    )
+                });
+            }
+            Trace::AwaitTimedOut { thread, endpoint } => {
+                self.advance(t);
+                let key = (*thread, endpoint.0 as usize);
+                let mine = |r: &Replay, a: &u64| r.awaits.get(a) == Some(&key);
+                if !self.timed_out.iter().any(|a| mine(self, a)) {
+                    let due: Vec<u64> = self
+                        .model
+                        .close_instant()
+                        .into_iter()
+                        .map(|x| x.0)
+                        .collect();
+                    self.timed_out.extend(due);
+                }
+                let found = self.timed_out.iter().position(|a| mine(self, a));
+                if let Some(i) = found {
+                    self.timed_out.remove(i);
+                }
+                self.v.check(Rule::Cb6, found.is_some(), || {
+                    format!(
+                        "thread {}'s await on endpoint {} timed out at {t} ns; the model has no deadline then",
+                        thread.0, endpoint.0
+                    )
+                });
+            }
+            Trace::Ended { .. } => {
+                self.advance(t);
+                self.model.end();
+            }
+            _ => {}
+        }
+    }
+
+    fn new_await(&mut self) -> u64 {
+        self.next_await += 1;
+        self.next_await
+    }
+}

@@ -1,0 +1,620 @@
+//! The explore file: a scenario (the run format, `services:` included) with an `explore:`
+//! section (EXP-1). Read into a [`Plan`]; every error names `file:line:column`.
+//!
+//! ```yaml
+//! workflow: approval.yaml
+//! argument: {order: 7}
+//! services: [...]                 # any `after`, `status` or `times` may be [lo, hi]
+//! explore:
+//!   seeds: 1000                   # default; --seeds overrides
+//!   senders:                      # callbacks from outside, drawn per seed
+//!     - endpoint: 0               # endpoints in creation order, as in scenarios
+//!       method: POST              # default: the endpoint's method
+//!       body: [{approved: true}, {approved: false}]   # one drawn per logical request
+//!       count: [0, 3]             # logical requests per seed (default 1)
+//!       at: [0, 90000]            # seconds after the start
+//!       retry: {max_attempts: 5, initial_delay: 1, multiplier: 2, max_delay: 60}
+//!   faults: {loss: 0.05, latency: [0.001, 2], restarts: [0, 1]}   # restarts: --system only
+//!   always:                       # must hold after every seed
+//!     - ${state == "SUCCEEDED" or "TimeoutError" in error.tags}
+//!   sometimes:                    # must hold after at least one seed
+//!     - ${state == "SUCCEEDED" and result.approved}
+//! ```
+//!
+//! A body that is not a list is the one body of every request; a list holds the choices
+//! (write `[[1, 2]]` for the one body `[1, 2]`). Bodies are sent as JSON (a string as
+//! text), with their content type.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use wfsim_engine::defn::tree::{self, Node, NodeKind, Pos, Syntax};
+use wfsim_engine::defn::{self, Workflow};
+use wfsim_engine::property::{self, Property};
+use wfsim_engine::scenario::{self, Scenario};
+use wfsim_engine::services::{self, Service};
+use wfsim_engine::time::duration_from_secs;
+use wfsim_engine::{SimTime, Value};
+
+/// Seeds run when neither the file nor the command line says.
+pub const SEEDS_DEFAULT: u64 = 1000;
+
+/// A read explore file.
+#[derive(Debug)]
+pub struct Plan {
+    /// The explore file, as given.
+    pub file: PathBuf,
+    /// The workflow file, resolved against the explore file's directory.
+    pub workflow_path: PathBuf,
+    pub workflow: Rc<Workflow>,
+    /// Its steps and branches (coverage points), in the order written.
+    pub sites: Vec<wfsim_engine::coverage::Site>,
+    /// Argument, start time, env, fixed requests, cancel: as a scenario says them.
+    pub base: Scenario,
+    pub stubs: Stubs,
+    pub seeds: u64,
+    pub senders: Vec<Sender>,
+    pub faults: Faults,
+    pub always: Vec<Property>,
+    pub sometimes: Vec<Property>,
+}
+
+/// The scripted services, with the numbers drawn per seed.
+#[derive(Debug, Default)]
+pub struct Stubs {
+    /// `services:` as written (`None`: there are none).
+    pub node: Option<Node>,
+    /// The `[lo, hi]` numbers in it, in the order written.
+    pub ranges: Vec<StubRange>,
+    /// The services when there are no ranges: parsed once.
+    pub fixed: Vec<Service>,
+}
+
+/// A number of a stub drawn per seed.
+#[derive(Clone, Debug)]
+pub struct StubRange {
+    /// Where in `services:` it is: indexes of sequence items and map entries.
+    pub path: Vec<usize>,
+    pub pos: Pos,
+    /// `after` (seconds, to the millisecond), or `status`/`times` (whole numbers).
+    pub key: String,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl StubRange {
+    pub fn integral(&self) -> bool {
+        self.key != "after"
+    }
+}
+
+impl Stubs {
+    /// The services with `values` (one per range) in place of the ranges.
+    pub fn with(&self, values: &[f64]) -> Result<Vec<Service>, String> {
+        let Some(node) = &self.node else {
+            return Ok(Vec::new());
+        };
+        if self.ranges.is_empty() {
+            return Ok(self.fixed.clone());
+        }
+        let node = self.substituted(node, values);
+        services::parse(&node).map_err(|e| format!("{}: {}", e.pos, e.message))
+    }
+
+    /// `services:` with `values` written in, as a value (for a reproducer).
+    pub fn value_with(&self, values: &[f64]) -> Value {
+        match &self.node {
+            None => Value::Null,
+            Some(node) => self.substituted(node, values).to_value(),
+        }
+    }
+
+    fn substituted(&self, node: &Node, values: &[f64]) -> Node {
+        let mut node = node.clone();
+        for (r, v) in self.ranges.iter().zip(values) {
+            let value = if r.integral() {
+                Value::Int(*v as i64)
+            } else {
+                Value::Double(*v)
+            };
+            if let Some(slot) = at_path(&mut node, &r.path) {
+                slot.kind = NodeKind::Scalar(value);
+            }
+        }
+        node
+    }
+}
+
+fn at_path<'a>(node: &'a mut Node, path: &[usize]) -> Option<&'a mut Node> {
+    let Some((&first, rest)) = path.split_first() else {
+        return Some(node);
+    };
+    let child = match &mut node.kind {
+        NodeKind::Seq(items) => items.get_mut(first)?,
+        NodeKind::Map(entries) => &mut entries.get_mut(first)?.2,
+        NodeKind::Scalar(_) => return None,
+    };
+    at_path(child, rest)
+}
+
+/// Callbacks from outside, drawn per seed.
+#[derive(Clone, Debug)]
+pub struct Sender {
+    pub pos: Pos,
+    pub endpoint: u32,
+    pub method: Option<String>,
+    /// The choices, each as a value (for the report) and as sent.
+    pub bodies: Vec<Body>,
+    /// Logical requests per seed, both ends included.
+    pub count: (u64, u64),
+    /// When each is first sent, both ends included, nanoseconds since the start.
+    pub at: (u64, u64),
+    pub retry: RetryPolicy,
+}
+
+#[derive(Clone, Debug)]
+pub struct Body {
+    pub value: Value,
+    pub headers: Vec<(String, String)>,
+    pub bytes: Vec<u8>,
+}
+
+/// A sender's retries (EXP-3): on 429, 5xx and a lost answer, up to `max_attempts` sends
+/// in all, the k-th retry `min(initial_delay × multiplier^(k-1), max_delay)` after the
+/// attempt before it arrived.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_delay: f64,
+    pub multiplier: f64,
+    pub max_delay: f64,
+}
+
+impl RetryPolicy {
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        initial_delay: 1.0,
+        multiplier: 2.0,
+        max_delay: 60.0,
+    };
+
+    /// The wait before retry `k` (1, 2, …).
+    pub fn delay(&self, k: u32) -> std::time::Duration {
+        let secs = (self.initial_delay * self.multiplier.powi(k as i32 - 1)).min(self.max_delay);
+        duration_from_secs(secs).unwrap_or(std::time::Duration::from_secs(1))
+    }
+}
+
+/// Faults applied at engine level: lost answers and latency (restarts need `--system`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// The chance that a request's answer never reaches its sender.
+    pub loss: f64,
+    /// Nanoseconds each send takes to arrive, drawn per send, both ends included.
+    pub latency: (u64, u64),
+    /// As written; not applied at engine level.
+    pub restarts: Option<(u64, u64)>,
+}
+
+/// Invalid input: `file:line:column: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+struct At<'a> {
+    file: &'a str,
+}
+
+impl At<'_> {
+    fn err<T>(&self, pos: Pos, message: impl std::fmt::Display) -> Result<T, Invalid> {
+        Err(Invalid(format!(
+            "{}:{}:{}: {message}",
+            self.file, pos.line, pos.col
+        )))
+    }
+}
+
+impl Plan {
+    /// Reads the explore file at `path`.
+    pub fn load(path: &Path) -> Result<Plan, Invalid> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Invalid(format!("{name}: cannot read it: {e}")))?;
+        Plan::parse(path, &text)
+    }
+
+    /// The explore file `path` holding `text`; its workflow is read from disk.
+    pub fn parse(path: &Path, text: &str) -> Result<Plan, Invalid> {
+        let name = path.display().to_string();
+        let at = At { file: &name };
+        let root = tree::parse(text, Syntax::of_path(&name)).map_err(|e| {
+            Invalid(format!(
+                "{name}:{}:{}: {}",
+                e.pos.line, e.pos.col, e.message
+            ))
+        })?;
+        let base = scenario::parse_tree(&root, &["explore", "services"])
+            .or_else(|e| at.err(e.pos, e.message))?;
+        let entries = root.as_map().unwrap_or_default();
+        let find = |key: &str| entries.iter().find(|(k, _, _)| k == key);
+        let Some((_, _, explore)) = find("explore") else {
+            return at.err(
+                root.pos,
+                "an explore file needs an 'explore:' section (senders, always, sometimes); without one it is a scenario: `wfsim run` it",
+            );
+        };
+        if !base.expect_status.iter().all(Option::is_none)
+            || base.expect != scenario::Expect::default()
+        {
+            let (_, kpos, _) = find("expect")
+                .or_else(|| find("requests"))
+                .expect("present");
+            return at.err(
+                *kpos,
+                "an explore file states what must hold in 'explore: {always, sometimes}', not in 'expect'",
+            );
+        }
+        let stubs = match find("services") {
+            None => Stubs::default(),
+            Some((_, _, n)) => stubs(&at, n)?,
+        };
+        let workflow_path = tidy(&path.parent().unwrap_or(Path::new(".")).join(&base.workflow));
+        let workflow_name = workflow_path.display().to_string();
+        let workflow_text = std::fs::read_to_string(&workflow_path).or_else(|e| {
+            at.err(
+                base.workflow_pos,
+                format!("cannot read the workflow {workflow_name}: {e}"),
+            )
+        })?;
+        let workflow = defn::load(&workflow_name, &workflow_text).map_err(|errs| {
+            Invalid(
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })?;
+        let mut plan = Plan {
+            file: path.to_owned(),
+            workflow_path,
+            sites: wfsim_engine::coverage::points(&workflow),
+            workflow: Rc::new(workflow),
+            base,
+            stubs,
+            seeds: SEEDS_DEFAULT,
+            senders: Vec::new(),
+            faults: Faults::default(),
+            always: Vec::new(),
+            sometimes: Vec::new(),
+        };
+        explore_section(&at, explore, &mut plan)?;
+        Ok(plan)
+    }
+}
+
+/// `a/b/../c` as `a/c`, lexically (a leading `..` stays).
+fn tidy(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir if !out.is_empty() => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
+}
+
+fn stubs(at: &At, n: &Node) -> Result<Stubs, Invalid> {
+    let mut ranges = Vec::new();
+    find_ranges(at, n, &mut Vec::new(), &mut ranges)?;
+    let mut s = Stubs {
+        node: Some(n.clone()),
+        ranges,
+        fixed: Vec::new(),
+    };
+    // Both ends of every range must make valid services: the errors are said here, once.
+    for pick in [false, true] {
+        let values: Vec<f64> = s
+            .ranges
+            .iter()
+            .map(|r| if pick { r.hi } else { r.lo })
+            .collect();
+        let node = s.substituted(n, &values);
+        let parsed = services::parse(&node).or_else(|e| at.err(e.pos, e.message))?;
+        if s.ranges.is_empty() {
+            s.fixed = parsed;
+        }
+    }
+    Ok(s)
+}
+
+const RANGED_KEYS: [&str; 3] = ["after", "status", "times"];
+
+fn find_ranges(
+    at: &At,
+    n: &Node,
+    path: &mut Vec<usize>,
+    out: &mut Vec<StubRange>,
+) -> Result<(), Invalid> {
+    match &n.kind {
+        NodeKind::Scalar(_) => {}
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i);
+                find_ranges(at, item, path, out)?;
+                path.pop();
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (i, (k, _, v)) in entries.iter().enumerate() {
+                path.push(i);
+                if RANGED_KEYS.contains(&k.as_str()) && v.as_seq().is_some() {
+                    let (lo, hi) = pair(at, v, k)?;
+                    let integral = k != "after";
+                    if integral && (lo.fract() != 0.0 || hi.fract() != 0.0) {
+                        return at.err(
+                            v.pos,
+                            format!("'{k}' is a whole number or [lo, hi] of them"),
+                        );
+                    }
+                    out.push(StubRange {
+                        path: path.clone(),
+                        pos: v.pos,
+                        key: k.clone(),
+                        lo,
+                        hi,
+                    });
+                } else if k != "body" && k != "headers" && k != "match" {
+                    find_ranges(at, v, path, out)?;
+                }
+                path.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn number(n: &Node) -> Option<f64> {
+    match n.to_value() {
+        Value::Int(i) => Some(i as f64),
+        Value::Double(d) if d.is_finite() => Some(d),
+        _ => None,
+    }
+}
+
+/// A number, or `[lo, hi]` with lo ≤ hi, both ≥ 0.
+fn pair(at: &At, n: &Node, what: &str) -> Result<(f64, f64), Invalid> {
+    let (lo, hi) = match n.as_seq() {
+        Some([a, b]) => match (number(a), number(b)) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return at.err(n.pos, format!("'{what}' is a number or [lo, hi]")),
+        },
+        Some(_) => {
+            return at.err(
+                n.pos,
+                format!("'{what}' as a range is [lo, hi]: two numbers"),
+            );
+        }
+        None => match number(n) {
+            Some(x) => (x, x),
+            None => return at.err(n.pos, format!("'{what}' is a number or [lo, hi]")),
+        },
+    };
+    if lo < 0.0 || lo > hi {
+        return at.err(
+            n.pos,
+            format!("'{what}': [lo, hi] needs 0 ≤ lo ≤ hi, not [{lo}, {hi}]"),
+        );
+    }
+    Ok((lo, hi))
+}
+
+fn nanos(at: &At, n: &Node, secs: f64, what: &str) -> Result<u64, Invalid> {
+    match duration_from_secs(secs) {
+        Ok(d) => Ok(SimTime::ZERO.saturating_add(d).as_nanos()),
+        Err(e) => at.err(n.pos, format!("'{what}': {e}")),
+    }
+}
+
+fn seconds_pair(at: &At, n: &Node, what: &str) -> Result<(u64, u64), Invalid> {
+    let (lo, hi) = pair(at, n, what)?;
+    Ok((nanos(at, n, lo, what)?, nanos(at, n, hi, what)?))
+}
+
+fn whole_pair(at: &At, n: &Node, what: &str, max: u64) -> Result<(u64, u64), Invalid> {
+    let (lo, hi) = pair(at, n, what)?;
+    if lo.fract() != 0.0 || hi.fract() != 0.0 || hi > max as f64 {
+        return at.err(
+            n.pos,
+            format!("'{what}' is a whole number from 0 to {max}, or [lo, hi] of them"),
+        );
+    }
+    Ok((lo as u64, hi as u64))
+}
+
+fn map<'a>(at: &At, n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], Invalid> {
+    match n.as_map() {
+        Some(m) => Ok(m),
+        None => at.err(n.pos, format!("'{what}' is a map")),
+    }
+}
+
+fn explore_section(at: &At, n: &Node, plan: &mut Plan) -> Result<(), Invalid> {
+    for (key, kpos, v) in map(at, n, "explore")? {
+        match key.as_str() {
+            "seeds" => match v.to_value() {
+                Value::Int(i) if i > 0 => plan.seeds = i as u64,
+                _ => return at.err(v.pos, "'seeds' is a number of seeds, 1 or more"),
+            },
+            "senders" => {
+                let Some(items) = v.as_seq() else {
+                    return at.err(v.pos, "'senders' is a list");
+                };
+                for item in items {
+                    plan.senders.push(sender(at, item)?);
+                }
+            }
+            "faults" => plan.faults = faults(at, v)?,
+            "always" | "sometimes" => {
+                let Some(items) = v.as_seq() else {
+                    return at.err(
+                        v.pos,
+                        format!("'{key}' is a list of expressions `${{...}}`"),
+                    );
+                };
+                for item in items {
+                    let p = property::parse(item).or_else(|m| at.err(item.pos, m))?;
+                    if key == "always" {
+                        plan.always.push(p);
+                    } else {
+                        plan.sometimes.push(p);
+                    }
+                }
+            }
+            other => {
+                return at.err(
+                    *kpos,
+                    format!(
+                        "unknown key '{other}' in 'explore' (it takes seeds, senders, faults, always, sometimes)"
+                    ),
+                );
+            }
+        }
+    }
+    if plan.always.is_empty() && plan.sometimes.is_empty() {
+        return at.err(
+            n.pos,
+            "'explore' needs at least one property under 'always' or 'sometimes'",
+        );
+    }
+    Ok(())
+}
+
+fn sender(at: &At, n: &Node) -> Result<Sender, Invalid> {
+    let mut s = Sender {
+        pos: n.pos,
+        endpoint: 0,
+        method: None,
+        bodies: Vec::new(),
+        count: (1, 1),
+        at: (0, 0),
+        retry: RetryPolicy::NONE,
+    };
+    let (mut has_endpoint, mut has_at) = (false, false);
+    let mut bodies = vec![Value::Null];
+    for (key, kpos, v) in map(at, n, "sender")? {
+        match key.as_str() {
+            "endpoint" => match v.to_value() {
+                Value::Int(i) if (0..=i64::from(u32::MAX)).contains(&i) => {
+                    s.endpoint = i as u32;
+                    has_endpoint = true;
+                }
+                _ => return at.err(v.pos, "'endpoint' is an index in creation order: 0, 1, …"),
+            },
+            "method" => match v.as_str() {
+                Some(m) => s.method = Some(m.to_owned()),
+                None => return at.err(v.pos, "'method' is a string such as POST"),
+            },
+            "body" => {
+                bodies = match v.to_value() {
+                    Value::List(items) if items.is_empty() => {
+                        return at.err(v.pos, "'body' lists the choices: give at least one");
+                    }
+                    Value::List(items) => items.iter().cloned().collect(),
+                    other => vec![other],
+                }
+            }
+            "count" => s.count = whole_pair(at, v, key, 1000)?,
+            "at" => {
+                s.at = seconds_pair(at, v, key)?;
+                has_at = true;
+            }
+            "retry" => s.retry = retry(at, v)?,
+            other => {
+                return at.err(
+                    *kpos,
+                    format!(
+                        "unknown key '{other}' in a sender (it takes endpoint, method, body, count, at, retry)"
+                    ),
+                );
+            }
+        }
+    }
+    if !has_endpoint || !has_at {
+        return at.err(n.pos, "a sender needs 'endpoint' and 'at'");
+    }
+    for value in bodies {
+        let mut headers = Vec::new();
+        let bytes = services::body_bytes(&value, &mut headers).or_else(|m| at.err(n.pos, m))?;
+        s.bodies.push(Body {
+            value,
+            headers,
+            bytes,
+        });
+    }
+    Ok(s)
+}
+
+fn retry(at: &At, n: &Node) -> Result<RetryPolicy, Invalid> {
+    let mut r = RetryPolicy {
+        max_attempts: 5,
+        ..RetryPolicy::NONE
+    };
+    for (key, kpos, v) in map(at, n, "retry")? {
+        let x = number(v);
+        match (key.as_str(), x) {
+            ("max_attempts", Some(x)) if (1.0..=100.0).contains(&x) && x.fract() == 0.0 => {
+                r.max_attempts = x as u32
+            }
+            ("max_attempts", _) => {
+                return at.err(v.pos, "'max_attempts' is a whole number from 1 to 100");
+            }
+            ("initial_delay", Some(x)) if x > 0.0 => r.initial_delay = x,
+            ("multiplier", Some(x)) if x >= 1.0 => r.multiplier = x,
+            ("max_delay", Some(x)) if x > 0.0 => r.max_delay = x,
+            ("initial_delay" | "max_delay", _) => {
+                return at.err(v.pos, format!("'{key}' is a number of seconds above 0"));
+            }
+            ("multiplier", _) => return at.err(v.pos, "'multiplier' is a number, 1 or more"),
+            (other, _) => {
+                return at.err(
+                    *kpos,
+                    format!(
+                        "unknown key '{other}' in 'retry' (it takes max_attempts, initial_delay, multiplier, max_delay)"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn faults(at: &At, n: &Node) -> Result<Faults, Invalid> {
+    let mut f = Faults::default();
+    for (key, kpos, v) in map(at, n, "faults")? {
+        match key.as_str() {
+            "loss" => match number(v) {
+                Some(p) if (0.0..=1.0).contains(&p) => f.loss = p,
+                _ => return at.err(v.pos, "'loss' is a probability from 0 to 1"),
+            },
+            "latency" => f.latency = seconds_pair(at, v, key)?,
+            "restarts" => f.restarts = Some(whole_pair(at, v, key, 100)?),
+            other => {
+                return at.err(
+                    *kpos,
+                    format!("unknown key '{other}' in 'faults' (it takes loss, latency, restarts)"),
+                );
+            }
+        }
+    }
+    Ok(f)
+}

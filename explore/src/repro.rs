@@ -1,0 +1,284 @@
+//! A shrunk failing schedule written down (EXP-5): a plain scenario with fixed request
+//! times, bodies and stub numbers and `expect: {state, holds: [the property]}`, which
+//! `wfsim run` replays and fails (exit 1); and a shell script beside it that sends the same
+//! requests with curl to `wfsim serve --clock manual`, moving the clock between them.
+
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::json;
+use wfsim_engine::SimTime;
+use wfsim_engine::property::Property;
+use wfsim_engine::runner::ScriptedRequest;
+use wfsim_engine::time::format_rfc3339;
+
+use crate::plan::Plan;
+use crate::schedule::{Executed, Schedule};
+
+/// Where reproducers go, under the current directory.
+pub const DIR: &str = "explore-failures";
+
+/// Seconds, as short as exact: `5`, `0.25`, `90000.001`.
+pub fn secs(t: SimTime) -> String {
+    let n = t.as_nanos();
+    let whole = n / 1_000_000_000;
+    let frac = n % 1_000_000_000;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let f = format!("{frac:09}");
+    format!("{whole}.{}", f.trim_end_matches('0'))
+}
+
+/// `to` relative to the directory `from` (both made absolute against the current
+/// directory), with `/` between parts.
+pub fn relative(from: &Path, to: &Path) -> String {
+    let abs = |p: &Path| -> Vec<String> {
+        let p = if p.is_absolute() {
+            p.to_owned()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        let mut parts: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        parts
+    };
+    let (a, b) = (abs(from), abs(to));
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out: Vec<String> = vec!["..".to_owned(); a.len() - common];
+    out.extend(b[common..].iter().cloned());
+    out.join("/")
+}
+
+/// The requests of the schedule as the runner was given them: the file's fixed ones, then
+/// each logical request's sends in order (so ties at one instant fall the same way).
+pub fn script(plan: &Plan, s: &Schedule, executed: &Executed) -> Vec<ScriptedRequest> {
+    let mut out = plan.base.requests.clone();
+    let mut sent: Vec<_> = executed.sent.iter().collect();
+    sent.sort_by_key(|x| (x.logical, x.attempt));
+    for x in sent {
+        let r = &s.requests[x.logical];
+        let sender = &plan.senders[r.sender];
+        let body = &sender.bodies[r.body];
+        out.push(ScriptedRequest {
+            at: x.arrived_at,
+            endpoint: sender.endpoint,
+            method: sender.method.clone(),
+            headers: body.headers.clone(),
+            query: String::new(),
+            body: body.bytes.clone(),
+        });
+    }
+    out
+}
+
+fn q(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// The reproducer scenario's text, for a file in `dir`.
+pub fn scenario_text(
+    plan: &Plan,
+    s: &Schedule,
+    executed: &Executed,
+    property: (&str, &Property),
+    dir: &Path,
+) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# Written by `wfsim explore {}`: seed {} broke the {} property below; this is",
+        plan.file.display(),
+        s.seed,
+        property.0
+    );
+    t.push_str("# its shrunk schedule. `wfsim run` on this file replays it and exits 1.\n");
+    let _ = writeln!(t, "workflow: {}", q(&relative(dir, &plan.workflow_path)));
+    let _ = writeln!(t, "seed: {}", s.seed);
+    if let Some(a) = &plan.base.argument {
+        let _ = writeln!(t, "argument: {}", a.to_json().unwrap_or(json!(null)));
+    }
+    if plan.base.start_time != wfsim_engine::WallClock::DEFAULT {
+        let _ = writeln!(
+            t,
+            "start_time: {}",
+            q(&format_rfc3339(
+                plan.base.start_time.unix_nanos_at(SimTime::ZERO)
+            ))
+        );
+    }
+    if !plan.base.env.is_empty() {
+        let env: serde_json::Map<_, _> = plan
+            .base
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let _ = writeln!(t, "env: {}", serde_json::Value::Object(env));
+    }
+    if let Some(c) = plan.base.cancel_at {
+        let _ = writeln!(t, "cancel_at: {}", secs(c));
+    }
+    let services = plan.stubs.value_with(&s.stubs);
+    if let Ok(j) = services.to_json() {
+        if !j.is_null() {
+            let _ = writeln!(t, "services: {j}");
+        }
+    }
+    let requests = script(plan, s, executed);
+    if requests.is_empty() {
+        t.push_str("requests: []\n");
+    } else {
+        t.push_str("requests:\n");
+    }
+    for r in &requests {
+        let _ = write!(t, "  - {{at: {}, endpoint: {}", secs(r.at), r.endpoint);
+        if let Some(m) = &r.method {
+            let _ = write!(t, ", method: {}", q(m));
+        }
+        if !r.headers.is_empty() {
+            let h: Vec<String> = r
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{}: {}", q(k), q(v)))
+                .collect();
+            let _ = write!(t, ", headers: {{{}}}", h.join(", "));
+        }
+        if !r.query.is_empty() {
+            let _ = write!(t, ", query: {}", q(&r.query));
+        }
+        if !r.body.is_empty() {
+            let _ = write!(t, ", body: {}", q(&String::from_utf8_lossy(&r.body)));
+        }
+        t.push_str("}\n");
+    }
+    t.push_str("expect:\n");
+    let _ = writeln!(t, "  state: {}", executed.run.execution.state().as_str());
+    let _ = writeln!(t, "  holds: [{}]", q(&property.1.source));
+    t
+}
+
+/// The curl script's text: the same requests against `wfsim serve --clock manual`.
+pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: &Path) -> String {
+    let workflow = relative(Path::new("."), &plan.workflow_path);
+    let name = plan
+        .workflow_path
+        .file_stem()
+        .map_or("workflow".into(), |n| n.to_string_lossy().into_owned());
+    let mut t = String::new();
+    t.push_str("#!/bin/sh\n");
+    let _ = writeln!(
+        t,
+        "# Replays {} against a live wfsim on a manual clock. Start it first:",
+        scenario_file.display()
+    );
+    let _ = writeln!(
+        t,
+        "#   wfsim serve {workflow} --clock manual --no-auth --port 8080"
+    );
+    t.push_str("# then run this script (BASE overrides the address). Needs curl and python3.\n");
+    t.push_str("# Endpoints are numbered in the order they appear in the execution's callbacks list,\n# looked up after each clock move, as `wfsim run` numbers them in creation order.\n");
+    if plan.stubs.node.is_some() {
+        t.push_str("# The workflow's outbound calls are answered by the scenario's services under\n# `wfsim run`; `wfsim serve` does not script services, so those calls fail here.\n");
+    }
+    t.push_str("set -eu\nBASE=${BASE:-http://127.0.0.1:8080}\n");
+    let _ = writeln!(
+        t,
+        "WORKFLOW=\"$BASE/v1/projects/wfsim/locations/us-central1/workflows/{name}\""
+    );
+    let arg = plan
+        .base
+        .argument
+        .as_ref()
+        .and_then(|a| a.to_json().ok())
+        .map(|a| json!({"argument": a.to_string()}))
+        .unwrap_or(json!({}));
+    let _ = writeln!(
+        t,
+        "EXECUTION=$(curl -sf -X POST -H 'Content-Type: application/json' -d {} \"$WORKFLOW/executions\" \\\n  | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"name\"])')",
+        sh_quote(&arg.to_string())
+    );
+    t.push_str("echo \"execution: $BASE/v1/$EXECUTION\"\nSEEN=\"\"\n");
+    t.push_str("# Adds the callbacks not seen before to SEEN, in the order listed.\nlook() {\n  SEEN=$(curl -sf \"$BASE/v1/$EXECUTION/callbacks\" | SEEN=\"$SEEN\" python3 -c '\nimport json, os, sys\nseen = os.environ[\"SEEN\"].split()\nfor c in json.load(sys.stdin).get(\"callbacks\", []):\n    if c[\"name\"] not in seen:\n        seen.append(c[\"name\"])\nprint(\" \".join(seen))')\n}\n");
+    t.push_str("advance() {\n  curl -sf -X POST -d \"{\\\"seconds\\\": $1}\" \"$BASE/v1/wfsim/clock:advance\" > /dev/null\n  look\n}\n");
+    t.push_str("endpoint() {\n  i=0\n  for c in $SEEN; do\n    if [ \"$i\" = \"$1\" ]; then echo \"$BASE/v1/$c\"; return; fi\n    i=$((i + 1))\n  done\n  echo \"$BASE/v1/$EXECUTION/callbacks/not-created\"\n}\nlook\n");
+    let requests = script(plan, s, executed);
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| (requests[i].at, i));
+    let mut now = SimTime::ZERO;
+    for i in order {
+        let r = &requests[i];
+        if r.at > now {
+            let _ = writeln!(t, "advance {}", secs_between(now, r.at));
+            now = r.at;
+        }
+        let method = r.method.clone().unwrap_or_else(|| "POST".to_owned());
+        let mut cmd = format!(
+            "curl -s -o /dev/null -w \"t={} endpoint {}: %{{http_code}}\\n\" -X {method}",
+            secs(r.at),
+            r.endpoint
+        );
+        for (k, v) in &r.headers {
+            let _ = write!(cmd, " -H {}", sh_quote(&format!("{k}: {v}")));
+        }
+        if !r.body.is_empty() {
+            let _ = write!(cmd, " -d {}", sh_quote(&String::from_utf8_lossy(&r.body)));
+        }
+        let _ = writeln!(t, "{cmd} \"$(endpoint {})\"", r.endpoint);
+    }
+    if let Some(end) = executed.run.execution.ended_at() {
+        if end > now {
+            let _ = writeln!(t, "advance {}", secs_between(now, end));
+        }
+    }
+    let _ = writeln!(
+        t,
+        "curl -s \"$BASE/v1/$EXECUTION\" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(\"state:\", e[\"state\"]); print(e.get(\"result\") or e.get(\"error\", {{}}).get(\"payload\", \"\"))'\n# wfsim run said: state {}",
+        executed.run.execution.state().as_str()
+    );
+    t
+}
+
+fn secs_between(a: SimTime, b: SimTime) -> String {
+    secs(SimTime::from_nanos(b.as_nanos() - a.as_nanos()))
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Writes the scenario and the script under `dir`; returns their paths.
+pub fn write(
+    dir: &Path,
+    stem: &str,
+    scenario: &str,
+    curl: impl FnOnce(&Path) -> String,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let yaml = dir.join(format!("{stem}.yaml"));
+    let sh = dir.join(format!("{stem}.sh"));
+    std::fs::write(&yaml, scenario)?;
+    std::fs::write(&sh, curl(&yaml))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok((yaml, sh))
+}
+
+/// A body for a timeline: compact JSON, or nothing.
+pub fn secs_body(v: &wfsim_engine::Value) -> String {
+    match v {
+        wfsim_engine::Value::Null => "(no body)".to_owned(),
+        other => wfsim_engine::scenario::show(other),
+    }
+}
