@@ -515,6 +515,46 @@ mod tests {
         assert!(!glob_match("exact", "exactly"));
     }
 
+    /// HT-1: a URL is `http://` or `https://` (either case) with something after it; a
+    /// timeout is more than 0 and at most the limit, the limit itself allowed.
+    #[test]
+    fn ht_1_url_scheme_and_timeout_bounds() {
+        let url = |u: &str| build_request("http.get", "GET".into(), Some(&s(u)), None, None, None);
+        assert!(url("HTTPS://h.example").is_ok());
+        assert!(url("http://h").is_ok());
+        for bad in [
+            "http://",
+            "https://",
+            "ftp://h.example/long/path",
+            "h.example",
+        ] {
+            assert_eq!(tags(&url(bad).unwrap_err()), ["ValueError"], "{bad}");
+        }
+        let max = Duration::from_secs(1800);
+        let timeout = |v: Value| timeout_arg("http.get", Some(&v), Duration::from_secs(300), max);
+        assert_eq!(timeout(Value::Int(1800)), Ok(max));
+        assert_eq!(timeout(Value::Double(0.5)), Ok(Duration::from_millis(500)));
+        for bad in [Value::Int(1801), Value::Double(1800.001), Value::Int(0)] {
+            assert_eq!(tags(&timeout(bad).unwrap_err()), ["ValueError"]);
+        }
+    }
+
+    /// HT-2: a body with a JSON content type given (`application/json`, any `+json`) is
+    /// sent as JSON, and the header is not added twice.
+    #[test]
+    fn ht_2_a_given_json_content_type_sends_json() {
+        let body = Value::map([("k", Value::Int(1))]);
+        for ct in ["application/json", "application/problem+json"] {
+            let mut headers = vec![("Content-Type".to_owned(), ct.to_owned())];
+            let bytes = encode_body("http.post", Some(&body), &mut headers).unwrap();
+            assert_eq!(bytes, br#"{"k":1}"#, "{ct}");
+            assert_eq!(headers.len(), 1, "{ct}: {headers:?}");
+        }
+        let mut headers = vec![("Content-Type".to_owned(), "text/plain".to_owned())];
+        let err = encode_body("http.post", Some(&body), &mut headers).unwrap_err();
+        assert_eq!(tags(&err), ["TypeError"], "a map is no text");
+    }
+
     #[test]
     fn ht_2_request_from_arguments() {
         let q = Value::map([
