@@ -45,10 +45,7 @@ pub struct OutboundRequest {
 impl OutboundRequest {
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::request::header(&self.headers, name)
     }
 
     /// The request as a workflow value `{method, url, headers, query, body}`: headers and

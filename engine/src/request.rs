@@ -72,13 +72,19 @@ pub struct CallbackRequest {
     pub body: Vec<u8>,
 }
 
+/// The first value of header `name` among `headers`, compared case-insensitively (header
+/// names are, RFC 9110 §5.1).
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl CallbackRequest {
     /// The first value of header `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header(&self.headers, name)
     }
 
     /// CB-7: the `http_request` map a workflow sees.

@@ -84,10 +84,7 @@ pub struct ApiRequest {
 
 impl ApiRequest {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        wfsim_engine::request::header(&self.headers, name)
     }
 }
 
@@ -176,6 +173,24 @@ fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
 /// Where the input log keeps inputs that are not requests; `route` serves nothing here, so
 /// no request can pass for one.
 const INTERNAL: &str = "/v1/wfsim/internal/";
+
+/// One page of a list, `{KEY: [...], nextPageToken}`: `size` items from `offset`, and the
+/// token of the next page if one is left.
+fn paged<T>(
+    key: &str,
+    items: &[T],
+    offset: usize,
+    size: usize,
+    render: impl Fn(&T) -> Json,
+) -> Json {
+    let page: Vec<Json> = items.iter().skip(offset).take(size).map(render).collect();
+    let mut out = serde_json::Map::new();
+    out.insert(key.into(), Json::Array(page));
+    if offset.saturating_add(size) < items.len() {
+        out.insert("nextPageToken".into(), json!(page_token(offset + size)));
+    }
+    Json::Object(out)
+}
 
 /// A page token: where the next page starts. Opaque to clients, checked when it returns.
 fn page_token(offset: usize) -> String {
@@ -879,18 +894,10 @@ impl State {
             View::Full => 100,
         };
         let (offset, size) = query.page(100, most)?;
-        let page: Vec<Json> = rows
-            .iter()
-            .skip(offset)
-            .take(size)
-            .map(|(i, _)| self.execution_json(*i, view, query))
-            .collect();
-        let mut out = serde_json::Map::new();
-        out.insert("executions".into(), Json::Array(page));
-        if offset + size < rows.len() {
-            out.insert("nextPageToken".into(), json!(page_token(offset + size)));
-        }
-        Ok(ApiResponse::json(200, &Json::Object(out)))
+        let out = paged("executions", &rows, offset, size, |(i, _)| {
+            self.execution_json(*i, view, query)
+        });
+        Ok(ApiResponse::json(200, &out))
     }
 
     /// What `filter` and `orderBy` read of execution `i`.

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::{self, DefnError};
 
-use super::{ApiResponse, Fields, Query, State, page_token};
+use super::{ApiResponse, Fields, Query, State, paged};
 use crate::host::{Deployed, Settings};
 use crate::wire::{self, Enums};
 
@@ -279,16 +279,9 @@ impl State {
         }
         let (offset, size) = query.page(500, 1000)?;
         let all: Vec<(&String, &Deployed)> = self.host.workflows().collect();
-        let page: Vec<Json> = all
-            .iter()
-            .skip(offset)
-            .take(size)
-            .map(|(name, d)| self.workflow_json(name, d, d.revisions.len() - 1, query.enums))
-            .collect();
-        let mut out = json!({"workflows": page});
-        if offset + size < all.len() {
-            out["nextPageToken"] = json!(page_token(offset + size));
-        }
+        let out = paged("workflows", &all, offset, size, |(name, d)| {
+            self.workflow_json(name, d, d.revisions.len() - 1, query.enums)
+        });
         Ok(ApiResponse::json(200, &out))
     }
 
@@ -302,16 +295,9 @@ impl State {
         let d = self.deployed(name)?;
         let (offset, size) = query.page(20, 100)?;
         let newest_first: Vec<usize> = (0..d.revisions.len()).rev().collect();
-        let page: Vec<Json> = newest_first
-            .iter()
-            .skip(offset)
-            .take(size)
-            .map(|&r| self.workflow_json(name, d, r, query.enums))
-            .collect();
-        let mut out = json!({"workflows": page});
-        if offset + size < newest_first.len() {
-            out["nextPageToken"] = json!(page_token(offset + size));
-        }
+        let out = paged("workflows", &newest_first, offset, size, |&r| {
+            self.workflow_json(name, d, r, query.enums)
+        });
         Ok(ApiResponse::json(200, &out))
     }
 
