@@ -184,29 +184,12 @@ fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, I
     let base = path.parent().unwrap_or(Path::new("."));
     let joined = base.join(&s.workflow);
     // `scenarios/../workflows/w.yaml` is named `workflows/w.yaml` when both are one file.
-    let tidy = tidy_path(&joined);
+    let tidy = scenario::tidy_path(&joined);
     let same = |a: &Path, b: &Path| {
         std::fs::canonicalize(a).is_ok_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
     };
     let workflow = if same(&tidy, &joined) { tidy } else { joined };
     Ok(Some((s, workflow)))
-}
-
-/// `a/b/../c` as `a/c`, lexically (after a symbolic link the two may differ: the caller
-/// checks); a leading `..` stays.
-fn tidy_path(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir if !out.is_empty() => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out.iter().collect()
 }
 
 /// The workflow scenario `s` (in the file `path`) names; a file that cannot be read is an

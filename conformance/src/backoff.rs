@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::{Outcome, Trace};
 use wfsim_engine::runner::{self, RunConfig};
-use wfsim_engine::{Value, WallClock, defn};
+use wfsim_engine::{Value, defn};
 
 /// A back-off parameter as the workflow writes it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -109,13 +109,7 @@ pub fn policy() -> impl Strategy<Value = Policy> {
 /// Runs `p` in the engine and compares with [`Policy::expected_backoff_ends`].
 pub fn check(p: &Policy) -> Result<(), String> {
     let wf = defn::load("backoff.yaml", &p.workflow()).map_err(|e| format!("{e:?}"))?;
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-        env: Default::default(),
-    };
+    let config = RunConfig::default();
     let run = runner::run(Rc::new(wf), "backoff", &config, &[]);
     let error = match run.execution.outcome() {
         Some(Outcome::Failed(e)) => e.error.clone(),

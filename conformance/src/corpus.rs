@@ -144,17 +144,7 @@ fn drive(ex: &mut Execution, callbacks: Vec<Json>) -> Result<(), String> {
                     .map(|e| (e.callback_id().to_owned(), e.method().as_str().to_owned()))
             });
             if let Some((id, method)) = waiting {
-                let mut headers = Vec::new();
-                if let Some(h) = cb.get("headers").and_then(Json::as_object) {
-                    for (k, v) in h {
-                        headers.push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
-                    }
-                }
-                let body = match cb.get("body") {
-                    None | Some(Json::Null) => Vec::new(),
-                    Some(Json::String(s)) => s.clone().into_bytes(),
-                    Some(other) => other.to_string().into_bytes(),
-                };
+                let (headers, body) = callback_parts(cb);
                 let request = CallbackRequest {
                     method: cb
                         .get("method")
@@ -280,4 +270,22 @@ pub fn subset(want: &Json, got: &Json) -> bool {
             .all(|(k, v)| g.get(k).is_some_and(|gv| subset(v, gv))),
         _ => same_json(want, got),
     }
+}
+
+/// A corpus case's callback (`{headers, body}`) as the request's headers and body: a string
+/// body as it is, any other JSON as its text.
+pub fn callback_parts(cb: &Json) -> (Vec<(String, String)>, Vec<u8>) {
+    let headers = cb
+        .get("headers")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let body = match cb.get("body") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::String(s)) => s.clone().into_bytes(),
+        Some(other) => other.to_string().into_bytes(),
+    };
+    (headers, body)
 }

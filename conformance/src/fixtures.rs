@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use wfsim_engine::defn::{self, Workflow};
+use wfsim_engine::report;
 use wfsim_engine::runner::{self, Run, RunConfig};
 use wfsim_engine::scenario::{self, Scenario};
-use wfsim_engine::{WallClock, report};
 
 /// `fixtures/` at the project root.
 pub fn dir() -> PathBuf {
@@ -113,13 +113,7 @@ pub fn run_scenario(path: &Path, workflow_override: Option<&Path>) -> Result<Sce
 /// Runs a workflow alone: no requests, seed 0.
 pub fn run_workflow(path: &Path) -> Result<Run, String> {
     let workflow = load_workflow(path)?;
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-        env: Default::default(),
-    };
+    let config = RunConfig::default();
     Ok(runner::run(Rc::new(workflow), &stem(path), &config, &[]))
 }
 

@@ -198,13 +198,7 @@ mod tests {
         let run = crate::runner::run(
             std::rc::Rc::clone(&wf),
             "w",
-            &crate::runner::RunConfig {
-                seed: 0,
-                argument: None,
-                clock: crate::WallClock::DEFAULT,
-                cancel_at: None,
-                env: Default::default(),
-            },
+            &crate::runner::RunConfig::default(),
             &[],
         );
         let got: Vec<String> = by_position(&sites, &run.execution.coverage())

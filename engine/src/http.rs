@@ -11,7 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Raised, Tag, builtin};
-use crate::request::{canonical_header_name, decode_body};
+use crate::request::decode_body;
 use crate::time::SimTime;
 use crate::value::Value;
 
@@ -182,7 +182,7 @@ pub fn outcome_value(target: &Target, outcome: &HttpOutcome) -> Result<Value, Ra
                 .find(|(k, _)| k.eq_ignore_ascii_case("Content-Type"))
                 .map(|(_, v)| v.as_str());
             let body = decode_body(content_type, &r.body);
-            let headers = headers_value(&r.headers);
+            let headers = crate::request::headers_value(&r.headers);
             if r.status >= 400 {
                 return Err(Value::map([
                     ("body", body),
@@ -220,21 +220,6 @@ pub fn timeout_error(target: &Target, timeout: Duration) -> Raised {
             crate::interp::secs_text(timeout)
         ),
     )
-}
-
-/// Response headers: canonical names, repeated ones joined with `", "` (as CB-7).
-fn headers_value(headers: &[(String, String)]) -> Value {
-    let mut joined: std::collections::BTreeMap<String, String> = Default::default();
-    for (name, value) in headers {
-        joined
-            .entry(canonical_header_name(name))
-            .and_modify(|all| {
-                all.push_str(", ");
-                all.push_str(value);
-            })
-            .or_insert_with(|| value.clone());
-    }
-    Value::map(joined.into_iter().map(|(k, v)| (k, Value::str(v))))
 }
 
 fn type_error(msg: impl Into<String>) -> Raised {

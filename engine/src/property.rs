@@ -166,18 +166,7 @@ mod tests {
             )
             .unwrap(),
         );
-        let run = crate::runner::run(
-            wf,
-            "w",
-            &crate::runner::RunConfig {
-                seed: 0,
-                argument: None,
-                clock: crate::WallClock::DEFAULT,
-                cancel_at: None,
-                env: Default::default(),
-            },
-            &[],
-        );
+        let run = crate::runner::run(wf, "w", &crate::runner::RunConfig::default(), &[]);
         let vars = vars(&run);
         let p = |s| holds(&prop(s).unwrap(), &vars);
         assert_eq!(p("${state == \"SUCCEEDED\" and result.approved}"), Ok(true));

@@ -152,8 +152,8 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Value {
 }
 
 /// CB-7: header names in canonical form, repeated headers joined with `", "` in the order
-/// received.
-fn headers_value(headers: &[(String, String)]) -> Value {
+/// received (a callback's request, and an outbound call's response, HT-3).
+pub(crate) fn headers_value(headers: &[(String, String)]) -> Value {
     let mut joined: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         joined

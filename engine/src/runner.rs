@@ -64,6 +64,20 @@ pub struct RunConfig {
     pub env: std::collections::BTreeMap<String, String>,
 }
 
+impl Default for RunConfig {
+    /// Seed 0, no argument, the default wall clock (2024-01-01T00:00:00Z at `t = 0`), no
+    /// cancel, no user variables.
+    fn default() -> RunConfig {
+        RunConfig {
+            seed: 0,
+            argument: None,
+            clock: WallClock::DEFAULT,
+            cancel_at: None,
+            env: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub execution: Execution,

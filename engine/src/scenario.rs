@@ -107,7 +107,8 @@ impl Scenario {
     }
 }
 
-fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
+/// The readers of positioned fields below are shared with `services.rs`.
+pub(crate) fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError {
         pos,
         message: message.into(),
@@ -134,7 +135,7 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
     }
 }
 
-fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
+pub(crate) fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
     match n.as_str() {
         Some(s) => Ok(s.to_owned()),
         None => err(
@@ -147,11 +148,32 @@ fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
     }
 }
 
-fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
+pub(crate) fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
     n.as_map().ok_or_else(|| ScenarioError {
         pos: n.pos,
-        message: format!("'{what}' must be a map"),
+        message: format!(
+            "'{what}' must be a map, not {}",
+            crate::value::with_article(n.describe())
+        ),
     })
+}
+
+/// `a/b/../c` as `a/c`, lexically, with no I/O (after a symbolic link the two may differ:
+/// a caller that cares checks); a leading `..` stays. How a scenario's `workflow:` path is
+/// shown.
+pub fn tidy_path(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir if !out.is_empty() => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.iter().collect()
 }
 
 /// Whether the file `name` holding `text` is a scenario: a YAML or JSON map (JSON when the

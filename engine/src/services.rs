@@ -36,7 +36,7 @@ use crate::defn::tree::{Node, Pos};
 use crate::error::Raised;
 use crate::expr::{self, Context, Expr};
 use crate::http::{CallId, HttpCall, HttpOutcome, HttpResponse, Target, glob_match};
-use crate::scenario::ScenarioError;
+use crate::scenario::{ScenarioError, err, map, string};
 use crate::time::{SimTime, duration_from_secs};
 use crate::value::Value;
 
@@ -138,36 +138,6 @@ impl Context for RequestCx<'_> {
             crate::error::Tag::SystemError,
             format!("{name}: a service's expression reads 'request' and calls no function"),
         ))
-    }
-}
-
-fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
-    Err(ScenarioError {
-        pos,
-        message: message.into(),
-    })
-}
-
-fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
-    n.as_map().ok_or_else(|| ScenarioError {
-        pos: n.pos,
-        message: format!(
-            "'{what}' must be a map, not {}",
-            crate::value::with_article(n.describe())
-        ),
-    })
-}
-
-fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
-    match n.as_str() {
-        Some(s) => Ok(s.to_owned()),
-        None => err(
-            n.pos,
-            format!(
-                "'{what}' must be a string, not {}",
-                crate::value::with_article(n.describe())
-            ),
-        ),
     }
 }
 

@@ -269,13 +269,7 @@ fn ht_7_callback_to_a_url_that_is_no_endpoint_is_answered_404() {
         "workflow: w.yaml\nservices:\n  - match: {url: \"https://s/*\"}\n    callback: {url: \"${request.body.u}\", after: 1}\n",
     )
     .unwrap();
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-        env: Default::default(),
-    };
+    let config = RunConfig::default();
     let run = runner::run_with_services(Rc::new(wf), "w", &config, &[], &s.services);
     assert_eq!(run.requests.len(), 1);
     assert_eq!(

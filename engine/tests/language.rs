@@ -7,16 +7,10 @@ use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::runner::{self, RunConfig, ScriptedRequest};
 use wfsim_engine::stdlib::LogPayload;
-use wfsim_engine::{ExecutionState, SimTime, Value, WallClock};
+use wfsim_engine::{ExecutionState, SimTime, Value};
 
 fn config() -> RunConfig {
-    RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-        env: Default::default(),
-    }
+    RunConfig::default()
 }
 
 fn run_with(yaml: &str, config: &RunConfig, script: &[ScriptedRequest]) -> runner::Run {

@@ -263,7 +263,8 @@ impl Plan {
             None => Stubs::default(),
             Some((_, _, n)) => stubs(&at, n)?,
         };
-        let workflow_path = tidy(&path.parent().unwrap_or(Path::new(".")).join(&base.workflow));
+        let workflow_path =
+            scenario::tidy_path(&path.parent().unwrap_or(Path::new(".")).join(&base.workflow));
         let workflow_name = workflow_path.display().to_string();
         let workflow_text = std::fs::read_to_string(&workflow_path).or_else(|e| {
             at.err(
@@ -295,22 +296,6 @@ impl Plan {
         explore_section(&at, explore, &mut plan)?;
         Ok(plan)
     }
-}
-
-/// `a/b/../c` as `a/c`, lexically (a leading `..` stays).
-fn tidy(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out: Vec<Component> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir if !out.is_empty() => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out.iter().collect()
 }
 
 fn stubs(at: &At, n: &Node) -> Result<Stubs, Invalid> {

@@ -39,19 +39,7 @@ pub async fn run_all(j: &mut Judge<'_>, dir: &Path) -> Result<(), String> {
                 failures,
                 skipped,
             }) => {
-                for r in checks {
-                    j.tally.pass(r);
-                }
-                for (r, message) in failures {
-                    j.tally.fail(
-                        r,
-                        Failure {
-                            source: source.clone(),
-                            message,
-                            transcript: transcript.clone(),
-                        },
-                    );
-                }
+                j.tally.record(checks, failures, &source, &transcript);
                 for reason in skipped {
                     j.tally.skip(Rule::Ex4, &source, &reason);
                 }
@@ -124,17 +112,7 @@ async fn run_case(
         }
         if let Some(cb) = &next {
             if let Some((path, method)) = waiting_endpoint(j, &name_of).await? {
-                let mut headers = Vec::new();
-                if let Some(h) = cb.get("headers").and_then(Json::as_object) {
-                    for (k, v) in h {
-                        headers.push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
-                    }
-                }
-                let body = match cb.get("body") {
-                    None | Some(Json::Null) => Vec::new(),
-                    Some(Json::String(s)) => s.clone().into_bytes(),
-                    Some(other) => other.to_string().into_bytes(),
-                };
+                let (headers, body) = wfsim_conformance::corpus::callback_parts(cb);
                 let method = cb
                     .get("method")
                     .and_then(Json::as_str)

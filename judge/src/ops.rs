@@ -23,7 +23,6 @@ use wfsim_conformance::ops::{Body, Final, Op, sequence};
 use wfsim_conformance::rules::Rule;
 
 use crate::Judge;
-use crate::report::Failure;
 use crate::scenarios::{answer_shape, deploy, execute, run_to_end, status_rule};
 
 /// The grid: every instant is a multiple of half a second, exact as a double.
@@ -566,19 +565,7 @@ async fn run_case(j: &mut Judge<'_>, case: u32, ops: &[Op]) -> Result<(), String
             .into_iter()
             .filter(|l| !l.contains("/v1/wfsim/clock")),
     );
-    for r in passes {
-        j.tally.pass(r);
-    }
-    for (r, message) in failures {
-        j.tally.fail(
-            r,
-            Failure {
-                source: source.clone(),
-                message,
-                transcript: transcript.clone(),
-            },
-        );
-    }
+    j.tally.record(passes, failures, &source, &transcript);
     Ok(())
 }
 

@@ -58,6 +58,30 @@ impl Tally {
         row.failures.push(failure);
     }
 
+    /// The checks one source made: those that held, and each failure with the source and
+    /// the transcript that shows it.
+    pub fn record(
+        &mut self,
+        passes: impl IntoIterator<Item = Rule>,
+        failures: impl IntoIterator<Item = (Rule, String)>,
+        source: &str,
+        transcript: &[String],
+    ) {
+        for r in passes {
+            self.pass(r);
+        }
+        for (r, message) in failures {
+            self.fail(
+                r,
+                Failure {
+                    source: source.to_owned(),
+                    message,
+                    transcript: transcript.to_vec(),
+                },
+            );
+        }
+    }
+
     /// `source` was not run for `rule`, for `reason`.
     pub fn skip(&mut self, rule: Rule, source: &str, reason: &str) {
         self.rows[rule as usize]

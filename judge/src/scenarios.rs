@@ -14,7 +14,6 @@ use wfsim_engine::time::parse_rfc3339;
 use wfsim_engine::{ExecutionState, SimTime, Value, WallClock};
 
 use crate::Judge;
-use crate::report::Failure;
 
 /// Starts an error that means "this cannot be judged here", not "this failed".
 const SKIP: &str = "skip: ";
@@ -424,21 +423,10 @@ async fn run_one(
         .into_iter()
         .filter(|l| !l.contains("GET /v1/wfsim/clock"))
         .collect();
-    for r in passes {
-        j.tally.pass(r);
-    }
-    for (rs, message) in failures {
-        for r in rs {
-            j.tally.fail(
-                r,
-                Failure {
-                    source: source.clone(),
-                    message: message.clone(),
-                    transcript: transcript.clone(),
-                },
-            );
-        }
-    }
+    let failures = failures
+        .into_iter()
+        .flat_map(|(rs, message)| rs.into_iter().map(move |r| (r, message.clone())));
+    j.tally.record(passes, failures, &source, &transcript);
     if s.expect.logs.is_some() {
         j.tally.skip(
             Rule::Ex4,

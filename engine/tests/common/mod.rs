@@ -9,18 +9,12 @@ use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::runner::{self, RunConfig};
 use wfsim_engine::stdlib::{Host, LogPayload};
-use wfsim_engine::{Value, WallClock, defn};
+use wfsim_engine::{Value, defn};
 
 /// Loads `yaml` (it must be valid) and runs it with seed 0, no argument and no requests.
 pub fn run(yaml: &str) -> runner::Run {
     let wf = defn::load("test.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
-    let config = RunConfig {
-        seed: 0,
-        argument: None,
-        clock: WallClock::DEFAULT,
-        cancel_at: None,
-        env: Default::default(),
-    };
+    let config = RunConfig::default();
     runner::run(Rc::new(wf), "test", &config, &[])
 }
 
