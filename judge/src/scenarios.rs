@@ -59,8 +59,8 @@ fn cannot_run(s: &Scenario) -> Option<&'static str> {
 
 /// Why the scenario's statuses at one instant are not a live target's to match: a request
 /// that may wake an await, then another at the same instant. The scripted runner delivers
-/// an instant's requests before any woken await runs; a live server may run it at once
-/// (wfsim's does, a decision of live mode), so the later request may find the execution over.
+/// an instant's requests before any woken await runs; a live server runs it first (SPEC's
+/// preface and CB-12 state both), so the later request may find the execution over.
 fn same_instant_after_a_wake(s: &Scenario) -> Option<&'static str> {
     let wakes = s
         .requests
@@ -72,7 +72,7 @@ fn same_instant_after_a_wake(s: &Scenario) -> Option<&'static str> {
                 && s.requests[i + 1..].iter().any(|later| later.at == r.at)
         });
     wakes.then_some(
-        "a request that may wake an await, then another at the same instant: whether the woken await runs between them is the scripted runner's order, not a contract of a live API",
+        "a request that may wake an await, then another at the same instant: the scripted runner resumes the await after the instant's last request, a live API before answering the next (SPEC preface, CB-12)",
     )
 }
 

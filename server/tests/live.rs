@@ -379,6 +379,45 @@ fn cb_12_ten_waiters_ten_concurrent_requests() {
     });
 }
 
+/// CB-12 in live mode (SPEC preface: a request is answered after the threads it woke have
+/// run): on a manual clock that never moves, the guide's ten requests resume the ten
+/// branches one by one, the tenth ends the execution at the same instant, and an eleventh
+/// of that instant gets 404 (CB-11) where the scripted runner would have buffered it.
+#[test]
+fn cb_12_live_eleventh_request_of_the_instant_finds_the_execution_ended() {
+    run_local(async {
+        let live = start_with_clock(
+            vec![("parallel_ten", fixture("parallel_ten.yaml"))],
+            &[],
+            ClockMode::Manual,
+        )
+        .await;
+        let execution = execute(&live, "parallel_ten", None).await;
+        let cb = callback_path(&live, &execution).await;
+        let (_, _, list) = live
+            .admin("GET", &format!("{execution}/callbacks"), vec![])
+            .await;
+        assert_eq!(list["callbacks"][0]["waiters"], "10", "{list}");
+        for i in 0..10 {
+            let (status, _, _) = call(
+                live.addr,
+                "POST",
+                &cb,
+                Some(&live.token),
+                format!("{i}").into_bytes(),
+            )
+            .await;
+            assert_eq!(status, 200, "request {i}");
+        }
+        let (_, _, ended) = live.admin("GET", &execution, vec![]).await;
+        assert_eq!(ended["state"], "SUCCEEDED", "{ended}");
+        assert_eq!(ended["startTime"], ended["endTime"], "one instant: {ended}");
+        let (status, _, err) =
+            call(live.addr, "POST", &cb, Some(&live.token), b"11".to_vec()).await;
+        assert_eq!(status, 404, "{err}");
+    });
+}
+
 #[test]
 fn bad_requests_say_what_to_fix() {
     run_local(async {
