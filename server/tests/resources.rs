@@ -445,3 +445,32 @@ fn logs_come_in_pages() {
     let (status, _) = call(&mut s, "GET", &format!("{logs}?pageSize=-1"), Json::Null);
     assert_eq!(status, 400);
 }
+
+/// LIB-2: `GOOGLE_CLOUD_WORKFLOW_REVISION_ID` is the revision the execution runs, the one
+/// its resource names in `workflowRevisionId`, for the first revision and a later one.
+#[test]
+fn lib_2_the_revision_id_variable_names_the_deployed_revision() {
+    let mut s = state();
+    let source = "main:\n  steps:\n    - done:\n        return: ${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_REVISION_ID\")}\n";
+    deploy(&mut s, "rev", source);
+    for round in 0..2 {
+        let id = run(&mut s, "rev", json!({}), json!({}));
+        let (_, e) = call(
+            &mut s,
+            "GET",
+            &format!("{PARENT}/workflows/rev/executions/{id}"),
+            Json::Null,
+        );
+        assert_eq!(e["state"], "SUCCEEDED", "{e}");
+        let revision = e["workflowRevisionId"].as_str().unwrap();
+        assert!(revision.starts_with(&format!("00000{}-", round + 1)), "{e}");
+        assert_eq!(e["result"], json!(revision).to_string(), "{e}");
+        let (status, _) = call(
+            &mut s,
+            "PATCH",
+            &format!("{PARENT}/workflows/rev"),
+            json!({"sourceContents": format!("{source}# revision {}\n", round + 2)}),
+        );
+        assert_eq!(status, 200);
+    }
+}

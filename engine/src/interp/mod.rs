@@ -62,6 +62,10 @@ pub struct Config {
     pub defect: Option<crate::defect::Defect>,
 }
 
+/// The revision id a run outside live mode reports (`sys.get_env`): the first revision's
+/// shape, `000001-` and three hex digits, as GCP numbers them.
+pub const SIMULATED_REVISION_ID: &str = "000001-000";
+
 /// One `sys.log` entry (EX-4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Log {
@@ -490,6 +494,17 @@ impl Execution {
         config: Config,
         user_env: BTreeMap<String, String>,
     ) -> Execution {
+        Execution::start_revision(workflow, config, user_env, SIMULATED_REVISION_ID)
+    }
+
+    /// [`Execution::start_with_env`] of a deployed revision: live mode deploys real
+    /// revisions, and `GOOGLE_CLOUD_WORKFLOW_REVISION_ID` names the one that runs.
+    pub fn start_revision(
+        workflow: Rc<Workflow>,
+        config: Config,
+        user_env: BTreeMap<String, String>,
+        revision_id: &str,
+    ) -> Execution {
         let project_number = "000000000000";
         let mut env = user_env;
         env.extend([
@@ -507,7 +522,7 @@ impl Execution {
             ),
             (
                 "GOOGLE_CLOUD_WORKFLOW_REVISION_ID".to_owned(),
-                "000001-000".to_owned(),
+                revision_id.to_owned(),
             ),
             (
                 "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID".to_owned(),

@@ -368,7 +368,7 @@ impl Host {
         // The workflow's userEnvVars are what `sys.get_env` reads (LIB-2).
         let env = deployed.settings.user_env_vars.clone();
         let id = self.ids.uuid();
-        let execution = Execution::start_with_env(
+        let execution = Execution::start_revision(
             wf,
             ExecConfig {
                 name: ExecutionName {
@@ -387,6 +387,7 @@ impl Host {
                 defect: self.config.defect,
             },
             env,
+            &revision_id,
         );
         self.executions.push(Exec {
             workflow: workflow.to_owned(),
