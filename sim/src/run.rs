@@ -39,9 +39,9 @@ pub const CLOCK_RESOLUTION: Duration = Duration::from_millis(1);
 /// SPEC §3 step 4: one byte over 512 KiB.
 pub const TOO_BIG: usize = 512 * 1024 + 1;
 
-const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
-const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
-const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
+pub(crate) const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
+pub(crate) const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
+pub(crate) const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
 
 /// One attempt of a logical callback, on the server's clock (ns).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -370,25 +370,42 @@ async fn watch(
 /// hyper would run differently. madsim's own determinism check does the same.
 pub fn run(case: &Case) -> Result<RunRecord, String> {
     let case = case.clone();
-    std::thread::spawn(move || run_here(&case))
-        .join()
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            format!("the world panicked: {what}")
-        })?
+    in_a_thread(move || run_here(&case))?
 }
 
-fn run_here(case: &Case) -> Result<RunRecord, String> {
+/// [`run`], and every request the clients made (for the bare world of `crate::bare`).
+pub fn run_recording(case: &Case) -> Result<(RunRecord, Vec<client::Outgoing>), String> {
+    let case = case.clone();
+    let (out, requests) = in_a_thread(move || client::record_requests(|| run_here(&case)))?;
+    Ok((out?, requests))
+}
+
+/// Runs `f` on a thread of its own (see [`run`] for why); a panic becomes an error.
+pub(crate) fn in_a_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    std::thread::spawn(f).join().map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("the world panicked: {what}")
+    })
+}
+
+/// The network a case draws: latency and loss.
+pub(crate) fn network(case: &Case) -> madsim::Config {
     let mut config = madsim::Config::default();
     let (lo, hi) = case.latency_ms;
     config.net.send_latency =
         Duration::from_millis(lo)..Duration::from_millis(hi) + Duration::from_nanos(1);
     config.net.packet_loss_rate = case.loss;
-    let runtime = Runtime::with_seed_and_config(case.seed, config);
+    config
+}
+
+fn run_here(case: &Case) -> Result<RunRecord, String> {
+    let runtime = Runtime::with_seed_and_config(case.seed, network(case));
     runtime.block_on(world(case.clone()))
 }
 

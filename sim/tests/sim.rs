@@ -112,3 +112,23 @@ fn a_doctored_journal_fails_the_oracle() {
         .collect();
     assert!(rules.contains(&Rule::Slot7), "{rules:?}");
 }
+
+/// The sweep hands each seed's outcome over in seed order whatever the number of jobs, and
+/// takes no seed after the one it was told to stop at: its output cannot depend on `--jobs`.
+#[test]
+fn the_sweep_keeps_seed_order_on_any_number_of_jobs() {
+    use wfsim_sim::sweep;
+    let seen = |jobs| {
+        let mut seen = Vec::new();
+        sweep::judge_in_order(12, jobs, |c, judged| {
+            seen.push((c.seed, judged.map(|(out, _)| sweep::digest(&out)).ok()));
+            c.seed < 9
+        });
+        seen
+    };
+    let one = seen(1);
+    let seeds: Vec<u64> = one.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seeds, (0..10).collect::<Vec<u64>>());
+    assert!(one.iter().all(|(_, d)| d.is_some()), "{one:?}");
+    assert_eq!(seen(3), one);
+}
