@@ -191,7 +191,7 @@ pub async fn send(
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: Vec<u8>,
+    body: impl Into<Bytes>,
     timeout: Duration,
     headers: &[(&str, &str)],
 ) -> Result<Answer, NetError> {
@@ -255,6 +255,21 @@ pub async fn send_retrying_with(
     backoff: Backoff,
     headers: &[(&str, &str)],
 ) -> (Attempts, Option<Answer>) {
+    let body = Bytes::copy_from_slice(body);
+    send_retrying_shared(server, method, path, token, body, backoff, headers).await
+}
+
+/// [`send_retrying_with`] a body every attempt shares, not copies (a body over 512 KiB is
+/// sent by many seeds).
+pub async fn send_retrying_shared(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Bytes,
+    backoff: Backoff,
+    headers: &[(&str, &str)],
+) -> (Attempts, Option<Answer>) {
     let mut attempts = Attempts::default();
     for n in 1..=backoff.attempts {
         if n > 1 {
@@ -266,7 +281,7 @@ pub async fn send_retrying_with(
             method,
             path,
             token,
-            body.to_vec(),
+            body.clone(),
             ATTEMPT_TIMEOUT,
             headers,
         )
