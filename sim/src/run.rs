@@ -17,6 +17,7 @@ use madsim::task::NodeId;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 use wfsim_engine::SimTime;
+use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::interp::Trace;
 use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
@@ -24,7 +25,7 @@ use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
 use crate::case::{Case, Misfit};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
 use crate::fault::{self, Edge, Fault, FaultKind, Happened};
-use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state};
+use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state_with};
 
 /// API calls outlast any fault a case draws.
 const PATIENT: Backoff = Backoff {
@@ -134,12 +135,34 @@ fn sent(epoch: Instant, attempts: &Attempts) -> Vec<Sent> {
         .collect()
 }
 
+thread_local! {
+    /// The case's workflow as the server's first start built it, with its text: a restart
+    /// deploys the same build again instead of parsing the text again. A run has a thread
+    /// of its own ([`run`]), so this is the run's.
+    static BUILT: RefCell<Option<(String, Workflow)>> = const { RefCell::new(None) };
+}
+
+/// The workflow of `text`, built once per thread.
+fn built(text: &str) -> Workflow {
+    BUILT.with(|b| {
+        let mut b = b.borrow_mut();
+        match &*b {
+            Some((t, w)) if t == text => w.clone(),
+            _ => {
+                let w = defn::load("case.yaml", text).expect("simulated workflows load");
+                *b = Some((text.to_owned(), w.clone()));
+                w
+            }
+        }
+    })
+}
+
 /// `server-1`'s life, run again by every restart: a fresh state replays the durable input
 /// log, the replay's journal is checked against what was journaled before, and the server
 /// goes on where it was.
 async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<Mutex<Durable>>) {
     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-    let mut state = server_state(seed, true, "case", &workflow);
+    let mut state = server_state_with(seed, true, "case", built(&workflow));
     state.observe_executions();
     let token = state.master_token();
     {
