@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -106,8 +107,6 @@ impl RunRecord {
 /// What survives a kill: the input log, and the journal so far (to check a replay by).
 #[derive(Debug, Default)]
 struct Durable {
-    /// The server's admin token (every state of one seed mints the same first token).
-    token: Option<String>,
     inputs: Vec<(SimTime, ApiRequest)>,
     journal: Vec<Observed>,
     mismatches: Vec<String>,
@@ -160,16 +159,22 @@ fn built(text: &str) -> Workflow {
 /// `server-1`'s life, run again by every restart: a fresh state replays the durable input
 /// log, the replay's journal is checked against what was journaled before, and the server
 /// goes on where it was.
-async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<Mutex<Durable>>) {
+async fn server_life(
+    seed: u64,
+    workflow: String,
+    epoch: Instant,
+    durable: Arc<Mutex<Durable>>,
+    admin_token: Arc<Latch<String>>,
+) {
     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
     let mut state = server_state_with(seed, true, "case", built(&workflow));
     state.observe_executions();
-    let token = state.master_token();
+    // Every state of one seed mints the same first token; the first start hands it on.
+    if let Some(token) = state.master_token() {
+        admin_token.set_once(token);
+    }
     {
         let mut d = durable.lock().expect("durable");
-        if d.token.is_none() {
-            d.token = token;
-        }
         if !d.inputs.is_empty() {
             let inputs = std::mem::take(&mut d.inputs);
             // On the server's clock, which reads in whole ticks.
@@ -232,23 +237,60 @@ struct Ready {
     unprivileged: String,
 }
 
-type Go = Arc<Mutex<Option<Ready>>>;
+type Go = Arc<Latch<Ready>>;
 
-/// Waits until `read` finds something in state nodes share, looking every millisecond.
-/// (Not a `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process
-/// randomness, which would make runs of one seed differ.)
-async fn until_some<T>(read: impl Fn() -> Option<T>) -> T {
-    loop {
-        if let Some(t) = read() {
-            return t;
+/// A value nodes wait for, set once; setting it wakes every waiter, in the order they began
+/// to wait. Polling for it instead (a timer a millisecond) cost a fifth of a run, madsim
+/// charging every wake-up. (Not a `tokio::sync::watch`: its wake-ups pick a shard with
+/// tokio's own per-process randomness, which would make runs of one seed differ.)
+#[derive(Debug)]
+struct Latch<T> {
+    state: Mutex<(Option<T>, Vec<Waker>)>,
+}
+
+impl<T> Default for Latch<T> {
+    fn default() -> Self {
+        Latch {
+            state: Mutex::new((None, Vec::new())),
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+impl<T: Clone> Latch<T> {
+    /// Sets the value unless it is set, and wakes the waiters.
+    fn set_once(&self, value: T) {
+        let waiters = {
+            let mut state = self.state.lock().expect("latch");
+            if state.0.is_some() {
+                return;
+            }
+            state.0 = Some(value);
+            std::mem::take(&mut state.1)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// The value, once it is set.
+    async fn wait(&self) -> T {
+        std::future::poll_fn(|cx| {
+            let mut state = self.state.lock().expect("latch");
+            match &state.0 {
+                Some(value) => Poll::Ready(value.clone()),
+                None => {
+                    if !state.1.iter().any(|w| w.will_wake(cx.waker())) {
+                        state.1.push(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 }
 
 /// Waits for `client-2` to have started the executions.
 async fn started(go: &Go) -> Ready {
-    until_some(|| go.lock().expect("go").clone()).await
+    go.wait().await
 }
 
 /// What the racer finds in the journal from index `from` on.
@@ -441,13 +483,22 @@ async fn world(case: Case) -> Result<RunRecord, String> {
     let handle = Handle::current();
     let epoch = Instant::now();
     let durable: Arc<Mutex<Durable>> = Arc::default();
+    let token: Arc<Latch<String>> = Arc::default();
     let (workflow, seed) = (case.workflow(), case.seed);
-    let server_durable = Arc::clone(&durable);
+    let (server_durable, server_token) = (Arc::clone(&durable), Arc::clone(&token));
     let server = handle
         .create_node()
         .name("server-1")
         .ip(SERVER_IP)
-        .init(move || server_life(seed, workflow.clone(), epoch, Arc::clone(&server_durable)))
+        .init(move || {
+            server_life(
+                seed,
+                workflow.clone(),
+                epoch,
+                Arc::clone(&server_durable),
+                Arc::clone(&server_token),
+            )
+        })
         .build();
     let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
     let (callbacks_node, admin, racer) = (
@@ -459,7 +510,7 @@ async fn world(case: Case) -> Result<RunRecord, String> {
 
     // client-2 starts the execution and tells everyone where its endpoint is.
     let executions = 1 + usize::from(case.neighbour);
-    let admin_start = admin.spawn(start(Arc::clone(&durable), executions, Arc::clone(&go)));
+    let admin_start = admin.spawn(start(token, executions, Arc::clone(&go)));
 
     // The faults, timed from when the callbacks start.
     let faults = tokio::spawn(faults(
@@ -511,8 +562,8 @@ async fn world(case: Case) -> Result<RunRecord, String> {
 
 /// `client-2`: starts the executions once the server has a token, mints a token without
 /// permissions, and tells the other nodes.
-async fn start(durable: Arc<Mutex<Durable>>, executions: usize, go: Go) -> Result<Ready, String> {
-    let token = until_some(|| durable.lock().expect("durable").token.clone()).await;
+async fn start(token: Arc<Latch<String>>, executions: usize, go: Go) -> Result<Ready, String> {
+    let token = token.wait().await;
     let mut all = Vec::new();
     for _ in 0..executions {
         all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);
@@ -529,7 +580,7 @@ async fn start(durable: Arc<Mutex<Durable>>, executions: usize, go: Go) -> Resul
         token,
         unprivileged,
     };
-    *go.lock().expect("go") = Some(ready.clone());
+    go.set_once(ready.clone());
     Ok(ready)
 }
 
