@@ -25,8 +25,14 @@ use crate::world::{SERVER, SERVER_IP};
 /// Sends `requests` (recorded from a run of `case`) through the bare world, in a thread of
 /// its own like the world's runs; returns how many got an answer.
 pub fn run(case: &Case, requests: &[client::Outgoing]) -> Result<usize, String> {
-    let (seed, config, requests) = (case.seed, network(case), requests.to_vec());
-    in_a_thread(move || Runtime::with_seed_and_config(seed, config).block_on(world(requests)))
+    let (case, requests) = (case.clone(), requests.to_vec());
+    in_a_thread(move || run_here(&case, requests))
+}
+
+/// [`run`] on the calling thread, as a bare world needs no more: its count does not depend
+/// on std's hash keys. The bench shows what the world's thread per run costs by it.
+pub fn run_here(case: &Case, requests: Vec<client::Outgoing>) -> usize {
+    Runtime::with_seed_and_config(case.seed, network(case)).block_on(world(requests))
 }
 
 /// A server that reads each request whole and answers 200 `{}`.

@@ -75,6 +75,7 @@ mod sweep {
         }
         let per_s = |start: Instant| seeds as f64 / start.elapsed().as_secs_f64();
         let (mut world, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bare_here, mut ratios_here) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             let start = Instant::now();
             for (c, _) in &recorded {
@@ -92,30 +93,42 @@ mod sweep {
                 }
             }
             let b = per_s(start);
+            let start = Instant::now();
+            for (c, sent) in &recorded {
+                wfsim_sim::bare::run_here(c, sent.clone());
+            }
+            let b1 = per_s(start);
             world.push(w);
             bare.push(b);
+            bare_here.push(b1);
             ratios.push(w / b);
+            ratios_here.push(w / b1);
         }
         let w = median(&mut world);
-        let (lo, hi) = (
-            ratios.iter().copied().fold(f64::MAX, f64::min),
-            ratios.iter().copied().fold(0.0, f64::max),
-        );
-        println!(
-            "\nsystem level (madsim, release), seeds 0..{seeds}, each in a thread of its own; median of {ROUNDS} rounds:"
-        );
+        let range = |xs: &[f64]| {
+            let lo = xs.iter().copied().fold(f64::MAX, f64::min);
+            let hi = xs.iter().copied().fold(0.0, f64::max);
+            format!("rounds ranged {lo:.2}-{hi:.2}")
+        };
+        let (spread, spread_here) = (range(&ratios), range(&ratios_here));
+        println!("\nsystem level (madsim, release), seeds 0..{seeds}; median of {ROUNDS} rounds:");
         println!(
             "  the world, one run per seed:       {w:>8.0} seeds/s, {:.0} simulated s per wall s",
             w * simulated_ns as f64 / 1e9 / seeds as f64
         );
         println!(
-            "  bare hyper over madsim, same work: {:>8.0} seeds/s ({:.1} connections per seed, same nodes, latency, loss, instants)",
+            "  bare hyper over madsim, same work: {:>8.0} seeds/s ({:.1} connections per seed; same nodes, latency, loss, instants)",
             median(&mut bare),
             requests as f64 / seeds as f64
         );
         println!(
-            "  ratio world / bare:                {:>8.2}  (goal >= 0.5; rounds ranged {lo:.2}-{hi:.2})",
+            "  ratio world / bare:                {:>8.2}  (goal >= 0.5; {spread}); both with a thread per run",
             median(&mut ratios)
+        );
+        println!(
+            "  bare, all runs on one thread:      {:>8.0} seeds/s, ratio {:.2} ({spread_here}): the world's thread per run counted against it",
+            median(&mut bare_here),
+            median(&mut ratios_here)
         );
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         for j in [1, jobs] {
