@@ -240,9 +240,10 @@ struct Ready {
 type Go = Arc<Latch<Ready>>;
 
 /// A value nodes wait for, set once; setting it wakes every waiter, in the order they began
-/// to wait. Polling for it instead (a timer a millisecond) cost a fifth of a run, madsim
-/// charging every wake-up. (Not a `tokio::sync::watch`: its wake-ups pick a shard with
-/// tokio's own per-process randomness, which would make runs of one seed differ.)
+/// to wait. Polling for it instead (a timer a millisecond) cost some 40% of a run's
+/// instructions, madsim charging every wake-up. (Not a `tokio::sync::watch`: its wake-ups
+/// pick a shard with tokio's own per-process randomness, which would make runs of one seed
+/// differ.)
 #[derive(Debug)]
 struct Latch<T> {
     state: Mutex<(Option<T>, Vec<Waker>)>,
