@@ -226,7 +226,11 @@ impl Shared {
 /// Reads at most 512 KiB and one byte of a body: enough to answer 413 at the right step of
 /// the slot rule without holding an unbounded body.
 async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
-    let mut out = Vec::new();
+    // Room for what the request says it sends (its Content-Length), up to the limit, so a
+    // big body is not copied again at every doubling.
+    let announced = hyper::body::Body::size_hint(&body).lower();
+    let mut out =
+        Vec::with_capacity(usize::try_from(announced).map_or(0, |n| n.min(BODY_BYTES_MAX + 1)));
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
             let room = (BODY_BYTES_MAX + 1).saturating_sub(out.len());

@@ -1,6 +1,7 @@
 //! A client that behaves like a real sender: HTTP/1 over simulated TCP, one connection per
 //! request, retried with exponential back-off on 429 and network errors.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -51,11 +52,46 @@ impl Backoff {
     }
 }
 
+/// One connection a client opened, and the request it carried if it got that far: what
+/// the bare world of `cargo xtask bench` (`crate::bare`) sends again, from the same node
+/// at the same simulated times, so that the two worlds do the same network work.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub node: madsim::task::NodeId,
+    /// When the connection was asked for, since the world began (simulated time).
+    pub opened: Duration,
+    /// When the request left, if the connection opened.
+    pub sent: Option<Duration>,
+    pub method: String,
+    pub path: String,
+    pub body_len: usize,
+}
+
+thread_local! {
+    /// The requests of the run on this thread, while [`record_requests`] keeps them. A
+    /// run has a thread of its own (`crate::run::run`), so the thread's list is the run's.
+    static REQUESTS: RefCell<Option<Vec<Outgoing>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, keeping every request the clients of this thread make meanwhile.
+pub fn record_requests<T>(f: impl FnOnce() -> T) -> (T, Vec<Outgoing>) {
+    REQUESTS.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let requests = REQUESTS.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    (out, requests)
+}
+
+fn since_start() -> Duration {
+    madsim::time::TimeHandle::current().elapsed()
+}
+
 /// An open HTTP/1 connection: a racer opens one early so that its request leaves at an
 /// exact instant, with no connection set-up in between.
 pub struct Connection {
     server: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
+    /// Its entry in [`REQUESTS`], if they are kept.
+    record: Option<usize>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -68,6 +104,19 @@ impl std::fmt::Debug for Connection {
 
 impl Connection {
     pub async fn open(server: SocketAddr) -> Result<Connection, NetError> {
+        let record = REQUESTS.with(|r| {
+            r.borrow_mut().as_mut().map(|list| {
+                list.push(Outgoing {
+                    node: madsim::plugin::node(),
+                    opened: since_start(),
+                    sent: None,
+                    method: String::new(),
+                    path: String::new(),
+                    body_len: 0,
+                });
+                list.len() - 1
+            })
+        });
         let stream = TcpStream::connect(server)
             .await
             .map_err(|e| NetError(format!("connect: {e}")))?;
@@ -77,7 +126,11 @@ impl Connection {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Connection { server, sender })
+        Ok(Connection {
+            server,
+            sender,
+            record,
+        })
     }
 
     /// One request on this connection.
@@ -86,9 +139,20 @@ impl Connection {
         method: &str,
         path: &str,
         token: Option<&str>,
-        body: Vec<u8>,
+        body: impl Into<Bytes>,
         headers: &[(&str, &str)],
     ) -> Result<Answer, NetError> {
+        let body: Bytes = body.into();
+        if let Some(i) = self.record {
+            REQUESTS.with(|r| {
+                if let Some(req) = r.borrow_mut().as_mut().and_then(|list| list.get_mut(i)) {
+                    req.sent = Some(since_start());
+                    req.method = method.to_owned();
+                    req.path = path.to_owned();
+                    req.body_len = body.len();
+                }
+            });
+        }
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -100,7 +164,7 @@ impl Connection {
             req = req.header(*k, *v);
         }
         let req = req
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(body))
             .map_err(|e| NetError(format!("request: {e}")))?;
         let res = self
             .sender
@@ -127,7 +191,7 @@ pub async fn send(
     method: &str,
     path: &str,
     token: Option<&str>,
-    body: Vec<u8>,
+    body: impl Into<Bytes>,
     timeout: Duration,
     headers: &[(&str, &str)],
 ) -> Result<Answer, NetError> {
@@ -191,6 +255,21 @@ pub async fn send_retrying_with(
     backoff: Backoff,
     headers: &[(&str, &str)],
 ) -> (Attempts, Option<Answer>) {
+    let body = Bytes::copy_from_slice(body);
+    send_retrying_shared(server, method, path, token, body, backoff, headers).await
+}
+
+/// [`send_retrying_with`] a body every attempt shares, not copies (a body over 512 KiB is
+/// sent by many seeds).
+pub async fn send_retrying_shared(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Bytes,
+    backoff: Backoff,
+    headers: &[(&str, &str)],
+) -> (Attempts, Option<Answer>) {
     let mut attempts = Attempts::default();
     for n in 1..=backoff.attempts {
         if n > 1 {
@@ -202,7 +281,7 @@ pub async fn send_retrying_with(
             method,
             path,
             token,
-            body.to_vec(),
+            body.clone(),
             ATTEMPT_TIMEOUT,
             headers,
         )

@@ -22,6 +22,7 @@
     reason = "under madsim, Instant::now reads the simulated clock"
 )]
 
+pub mod bare;
 pub mod case;
 pub mod client;
 pub mod fault;

@@ -8,14 +8,17 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use bytes::Bytes;
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 use wfsim_engine::SimTime;
+use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::interp::Trace;
 use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
@@ -23,7 +26,7 @@ use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
 use crate::case::{Case, Misfit};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
 use crate::fault::{self, Edge, Fault, FaultKind, Happened};
-use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state};
+use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state_with};
 
 /// API calls outlast any fault a case draws.
 const PATIENT: Backoff = Backoff {
@@ -39,9 +42,12 @@ pub const CLOCK_RESOLUTION: Duration = Duration::from_millis(1);
 /// SPEC §3 step 4: one byte over 512 KiB.
 pub const TOO_BIG: usize = 512 * 1024 + 1;
 
-const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
-const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
-const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
+/// The body of a callback over the limit, one for every run: shared, never copied.
+static TOO_BIG_BODY: [u8; TOO_BIG] = [b'x'; TOO_BIG];
+
+pub(crate) const CALLBACK_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1));
+pub(crate) const ADMIN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
+pub(crate) const RACER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 3));
 
 /// One attempt of a logical callback, on the server's clock (ns).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,8 +107,6 @@ impl RunRecord {
 /// What survives a kill: the input log, and the journal so far (to check a replay by).
 #[derive(Debug, Default)]
 struct Durable {
-    /// The server's admin token (every state of one seed mints the same first token).
-    token: Option<String>,
     inputs: Vec<(SimTime, ApiRequest)>,
     journal: Vec<Observed>,
     mismatches: Vec<String>,
@@ -130,19 +134,47 @@ fn sent(epoch: Instant, attempts: &Attempts) -> Vec<Sent> {
         .collect()
 }
 
+thread_local! {
+    /// The case's workflow as the server's first start built it, with its text: a restart
+    /// deploys the same build again instead of parsing the text again. A run has a thread
+    /// of its own ([`run`]), so this is the run's.
+    static BUILT: RefCell<Option<(String, Workflow)>> = const { RefCell::new(None) };
+}
+
+/// The workflow of `text`, built once per thread.
+fn built(text: &str) -> Workflow {
+    BUILT.with(|b| {
+        let mut b = b.borrow_mut();
+        match &*b {
+            Some((t, w)) if t == text => w.clone(),
+            _ => {
+                let w = defn::load("case.yaml", text).expect("simulated workflows load");
+                *b = Some((text.to_owned(), w.clone()));
+                w
+            }
+        }
+    })
+}
+
 /// `server-1`'s life, run again by every restart: a fresh state replays the durable input
 /// log, the replay's journal is checked against what was journaled before, and the server
 /// goes on where it was.
-async fn server_life(seed: u64, workflow: String, epoch: Instant, durable: Arc<Mutex<Durable>>) {
+async fn server_life(
+    seed: u64,
+    workflow: String,
+    epoch: Instant,
+    durable: Arc<Mutex<Durable>>,
+    admin_token: Arc<Latch<String>>,
+) {
     let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-    let mut state = server_state(seed, true, "case", &workflow);
+    let mut state = server_state_with(seed, true, "case", built(&workflow));
     state.observe_executions();
-    let token = state.master_token();
+    // Every state of one seed mints the same first token; the first start hands it on.
+    if let Some(token) = state.master_token() {
+        admin_token.set_once(token);
+    }
     {
         let mut d = durable.lock().expect("durable");
-        if d.token.is_none() {
-            d.token = token;
-        }
         if !d.inputs.is_empty() {
             let inputs = std::mem::take(&mut d.inputs);
             // On the server's clock, which reads in whole ticks.
@@ -205,23 +237,61 @@ struct Ready {
     unprivileged: String,
 }
 
-type Go = Arc<Mutex<Option<Ready>>>;
+type Go = Arc<Latch<Ready>>;
 
-/// Waits until `read` finds something in state nodes share, looking every millisecond.
-/// (Not a `tokio::sync::watch`: its wake-ups pick a shard with tokio's own per-process
-/// randomness, which would make runs of one seed differ.)
-async fn until_some<T>(read: impl Fn() -> Option<T>) -> T {
-    loop {
-        if let Some(t) = read() {
-            return t;
+/// A value nodes wait for, set once; setting it wakes every waiter, in the order they began
+/// to wait. Polling for it instead (a timer a millisecond) cost some 40% of a run's
+/// instructions, madsim charging every wake-up. (Not a `tokio::sync::watch`: its wake-ups
+/// pick a shard with tokio's own per-process randomness, which would make runs of one seed
+/// differ.)
+#[derive(Debug)]
+struct Latch<T> {
+    state: Mutex<(Option<T>, Vec<Waker>)>,
+}
+
+impl<T> Default for Latch<T> {
+    fn default() -> Self {
+        Latch {
+            state: Mutex::new((None, Vec::new())),
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+impl<T: Clone> Latch<T> {
+    /// Sets the value unless it is set, and wakes the waiters.
+    fn set_once(&self, value: T) {
+        let waiters = {
+            let mut state = self.state.lock().expect("latch");
+            if state.0.is_some() {
+                return;
+            }
+            state.0 = Some(value);
+            std::mem::take(&mut state.1)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// The value, once it is set.
+    async fn wait(&self) -> T {
+        std::future::poll_fn(|cx| {
+            let mut state = self.state.lock().expect("latch");
+            match &state.0 {
+                Some(value) => Poll::Ready(value.clone()),
+                None => {
+                    if !state.1.iter().any(|w| w.will_wake(cx.waker())) {
+                        state.1.push(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 }
 
 /// Waits for `client-2` to have started the executions.
 async fn started(go: &Go) -> Ready {
-    until_some(|| go.lock().expect("go").clone()).await
+    go.wait().await
 }
 
 /// What the racer finds in the journal from index `from` on.
@@ -370,25 +440,42 @@ async fn watch(
 /// hyper would run differently. madsim's own determinism check does the same.
 pub fn run(case: &Case) -> Result<RunRecord, String> {
     let case = case.clone();
-    std::thread::spawn(move || run_here(&case))
-        .join()
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            format!("the world panicked: {what}")
-        })?
+    in_a_thread(move || run_here(&case))?
 }
 
-fn run_here(case: &Case) -> Result<RunRecord, String> {
+/// [`run`], and every request the clients made (for the bare world of `crate::bare`).
+pub fn run_recording(case: &Case) -> Result<(RunRecord, Vec<client::Outgoing>), String> {
+    let case = case.clone();
+    let (out, requests) = in_a_thread(move || client::record_requests(|| run_here(&case)))?;
+    Ok((out?, requests))
+}
+
+/// Runs `f` on a thread of its own (see [`run`] for why); a panic becomes an error.
+pub(crate) fn in_a_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    std::thread::spawn(f).join().map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("the world panicked: {what}")
+    })
+}
+
+/// The network a case draws: latency and loss.
+pub(crate) fn network(case: &Case) -> madsim::Config {
     let mut config = madsim::Config::default();
     let (lo, hi) = case.latency_ms;
     config.net.send_latency =
         Duration::from_millis(lo)..Duration::from_millis(hi) + Duration::from_nanos(1);
     config.net.packet_loss_rate = case.loss;
-    let runtime = Runtime::with_seed_and_config(case.seed, config);
+    config
+}
+
+fn run_here(case: &Case) -> Result<RunRecord, String> {
+    let runtime = Runtime::with_seed_and_config(case.seed, network(case));
     runtime.block_on(world(case.clone()))
 }
 
@@ -397,13 +484,22 @@ async fn world(case: Case) -> Result<RunRecord, String> {
     let handle = Handle::current();
     let epoch = Instant::now();
     let durable: Arc<Mutex<Durable>> = Arc::default();
+    let token: Arc<Latch<String>> = Arc::default();
     let (workflow, seed) = (case.workflow(), case.seed);
-    let server_durable = Arc::clone(&durable);
+    let (server_durable, server_token) = (Arc::clone(&durable), Arc::clone(&token));
     let server = handle
         .create_node()
         .name("server-1")
         .ip(SERVER_IP)
-        .init(move || server_life(seed, workflow.clone(), epoch, Arc::clone(&server_durable)))
+        .init(move || {
+            server_life(
+                seed,
+                workflow.clone(),
+                epoch,
+                Arc::clone(&server_durable),
+                Arc::clone(&server_token),
+            )
+        })
         .build();
     let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
     let (callbacks_node, admin, racer) = (
@@ -415,7 +511,7 @@ async fn world(case: Case) -> Result<RunRecord, String> {
 
     // client-2 starts the execution and tells everyone where its endpoint is.
     let executions = 1 + usize::from(case.neighbour);
-    let admin_start = admin.spawn(start(Arc::clone(&durable), executions, Arc::clone(&go)));
+    let admin_start = admin.spawn(start(token, executions, Arc::clone(&go)));
 
     // The faults, timed from when the callbacks start.
     let faults = tokio::spawn(faults(
@@ -467,8 +563,8 @@ async fn world(case: Case) -> Result<RunRecord, String> {
 
 /// `client-2`: starts the executions once the server has a token, mints a token without
 /// permissions, and tells the other nodes.
-async fn start(durable: Arc<Mutex<Durable>>, executions: usize, go: Go) -> Result<Ready, String> {
-    let token = until_some(|| durable.lock().expect("durable").token.clone()).await;
+async fn start(token: Arc<Latch<String>>, executions: usize, go: Go) -> Result<Ready, String> {
+    let token = token.wait().await;
     let mut all = Vec::new();
     for _ in 0..executions {
         all.push(client::start_execution(SERVER, "case", Some(&token), PATIENT).await?);
@@ -485,7 +581,7 @@ async fn start(durable: Arc<Mutex<Durable>>, executions: usize, go: Go) -> Resul
         token,
         unprivileged,
     };
-    *go.lock().expect("go") = Some(ready.clone());
+    go.set_once(ready.clone());
     Ok(ready)
 }
 
@@ -537,17 +633,22 @@ fn callback_request(
     ready: &Ready,
     i: usize,
     misfit: Option<Misfit>,
-) -> (&'static str, Option<String>, Vec<u8>) {
+) -> (&'static str, Option<String>, Bytes) {
+    let empty = Bytes::from_static(b"{}");
     match misfit {
         None => (
             "POST",
             Some(ready.token.clone()),
-            format!("{{\"n\": {i}}}").into_bytes(),
+            format!("{{\"n\": {i}}}").into(),
         ),
-        Some(Misfit::NoToken) => ("POST", None, b"{}".to_vec()),
-        Some(Misfit::NoPermission) => ("POST", Some(ready.unprivileged.clone()), b"{}".to_vec()),
-        Some(Misfit::WrongMethod) => ("PUT", Some(ready.token.clone()), b"{}".to_vec()),
-        Some(Misfit::TooBig) => ("POST", Some(ready.token.clone()), vec![b'x'; TOO_BIG]),
+        Some(Misfit::NoToken) => ("POST", None, empty),
+        Some(Misfit::NoPermission) => ("POST", Some(ready.unprivileged.clone()), empty),
+        Some(Misfit::WrongMethod) => ("PUT", Some(ready.token.clone()), empty),
+        Some(Misfit::TooBig) => (
+            "POST",
+            Some(ready.token.clone()),
+            Bytes::from_static(&TOO_BIG_BODY),
+        ),
     }
 }
 
@@ -587,12 +688,12 @@ async fn send_callbacks(
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(start + Duration::from_millis(at)).await;
             let id = format!("{prefix}{i}");
-            let (attempts, _) = client::send_retrying_with(
+            let (attempts, _) = client::send_retrying_shared(
                 SERVER,
                 method,
                 &callback,
                 token.as_deref(),
-                &body,
+                body,
                 Backoff::DEFAULT,
                 &[("X-Request-Id", &id)],
             )

@@ -1,7 +1,10 @@
 //! The sweep's bookkeeping: per-rule counts, coverage, the first failure, as the
 //! [`SystemSummary`] that the merged report reads; and a run's timeline for `--seed S`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use wfsim_conformance::rules::{self, Rule};
 use wfsim_conformance::system::{CoverageRow, SystemFailure, SystemSummary};
@@ -31,7 +34,56 @@ pub fn judge(case: &Case) -> Result<(RunRecord, Verdict), (Rule, String)> {
     }
 }
 
-fn digest(out: &RunRecord) -> u64 {
+/// What [`judge`] made of one case.
+pub type Judged = Result<(RunRecord, Verdict), (Rule, String)>;
+
+/// Judges the cases of seeds `0..seeds` on `jobs` threads and hands each to `each` in seed
+/// order, until `each` answers `false`. A seed's runs are a function of the seed alone
+/// (each in a thread of its own, see [`run::run`]), so `each` sees what one job would
+/// show it, and the sweep's output does not depend on `jobs`; seeds finished ahead of
+/// their turn wait in a map.
+pub fn judge_in_order(seeds: u64, jobs: usize, mut each: impl FnMut(Case, Judged) -> bool) {
+    let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(u64, Case, Judged)>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= seeds {
+                        break;
+                    }
+                    let case = Case::from_seed(seed);
+                    let judged = judge(&case);
+                    if tx.send((seed, case, judged)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut ahead = BTreeMap::new();
+        let mut turn = 0;
+        for (seed, case, judged) in rx {
+            ahead.insert(seed, (case, judged));
+            while let Some((case, judged)) = ahead.remove(&turn) {
+                turn += 1;
+                if !each(case, judged) {
+                    // The workers finish the seed in hand and take no other; dropping
+                    // the receiver on the way out fails their sends.
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// A run's fingerprint: a hash of everything it recorded (its `Debug` text), with std's
+/// fixed-key hasher, so equal runs give equal digests in any process of one build.
+pub fn digest(out: &RunRecord) -> u64 {
     let mut h = DefaultHasher::new();
     format!("{out:?}").hash(&mut h);
     h.finish()

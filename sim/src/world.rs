@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use madsim::runtime::{Handle, Runtime};
 use serde_json::{Value as Json, json};
-use wfsim_engine::defn;
+use wfsim_engine::defn::{self, Workflow};
 use wfsim_server::{Config, State, serve};
 
 use crate::client::{self, Backoff};
@@ -25,6 +25,13 @@ pub const UNPRIVILEGED: &str = "nobody@p.iam.gserviceaccount.com";
 /// The server's state on node `server-1`: project `p`, location `l`, one workflow deployed,
 /// [`UNPRIVILEGED`] granted nothing (`--grant` would say so).
 pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> State {
+    let file = format!("{name}.yaml");
+    let workflow = defn::load(&file, workflow_text).expect("simulated workflows load");
+    server_state_with(seed, auth, name, workflow)
+}
+
+/// [`server_state`] with the workflow already built.
+pub fn server_state_with(seed: u64, auth: bool, name: &str, workflow: Workflow) -> State {
     let mut state = State::new(
         Config {
             project: "p".into(),
@@ -38,11 +45,7 @@ pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> S
         },
         WALL_START_UNIX_NANOS,
     );
-    let file = format!("{name}.yaml");
-    state.deploy(
-        name,
-        defn::load(&file, workflow_text).expect("simulated workflows load"),
-    );
+    state.deploy(name, workflow);
     state
 }
 

@@ -112,3 +112,53 @@ fn a_doctored_journal_fails_the_oracle() {
         .collect();
     assert!(rules.contains(&Rule::Slot7), "{rules:?}");
 }
+
+/// The sweep hands each seed's outcome over in seed order whatever the number of jobs, and
+/// takes no seed after the one it was told to stop at: its output cannot depend on `--jobs`.
+#[test]
+fn the_sweep_keeps_seed_order_on_any_number_of_jobs() {
+    use wfsim_sim::sweep;
+    let seen = |jobs| {
+        let mut seen = Vec::new();
+        sweep::judge_in_order(12, jobs, |c, judged| {
+            seen.push((c.seed, judged.map(|(out, _)| sweep::digest(&out)).ok()));
+            c.seed < 9
+        });
+        seen
+    };
+    let one = seen(1);
+    let seeds: Vec<u64> = one.iter().map(|(s, _)| *s).collect();
+    assert_eq!(seeds, (0..10).collect::<Vec<u64>>());
+    assert!(one.iter().all(|(_, d)| d.is_some()), "{one:?}");
+    assert_eq!(seen(3), one);
+}
+
+/// The bench's yardstick does the world's network work: a run's recorded requests, sent
+/// again through the bare world, are all answered when the network loses nothing, and
+/// every request the world's clients sent was recorded.
+#[test]
+fn the_bare_world_answers_what_a_run_sent() {
+    use wfsim_sim::case::Case;
+    use wfsim_sim::{bare, run};
+    let mut checked = 0;
+    for c in (0..40)
+        .map(Case::from_seed)
+        .filter(|c| c.loss == 0.0)
+        .take(5)
+    {
+        let (out, requests) = run::run_recording(&c).unwrap();
+        // Every callback attempt asked for a connection; every answered one was sent.
+        let attempts = out.sends.iter().flat_map(|(_, a)| a);
+        let answered = attempts.clone().filter(|a| a.result.is_ok()).count();
+        let sent = requests.iter().filter(|r| r.sent.is_some()).count();
+        assert!(requests.len() >= attempts.count(), "seed {}", c.seed);
+        assert!(
+            sent >= answered,
+            "seed {}: {sent} sent, {answered} answered",
+            c.seed
+        );
+        assert_eq!(bare::run_here(&c, requests), sent, "seed {}", c.seed);
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}

@@ -2,13 +2,13 @@
 //! engine-level checks (spec model, scenarios, snapshots, corpus), built with
 //! optimizations, which print one report with the sweep's summary merged in.
 
-/// Splits `--seeds N` (the sweep's) from the engine-level options.
+/// Splits `--seeds N` and `--jobs J` (the sweep's) from the engine-level options.
 fn split_args(args: &[String]) -> (Vec<String>, Vec<String>) {
     let mut engine = Vec::new();
     let mut sweep = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        if a == "--seeds" {
+        if a == "--seeds" || a == "--jobs" {
             sweep.push(a.clone());
             sweep.extend(it.next().cloned());
         } else {
@@ -60,12 +60,14 @@ mod tests {
 
     #[test]
     fn seeds_go_to_the_sweep() {
-        let args: Vec<String> = ["--seed", "3", "--seeds", "50", "--cases", "9"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "--seed", "3", "--seeds", "50", "--cases", "9", "--jobs", "2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let (engine, sweep) = split_args(&args);
         assert_eq!(engine, ["--seed", "3", "--cases", "9"]);
-        assert_eq!(sweep, ["--seeds", "50"]);
+        assert_eq!(sweep, ["--seeds", "50", "--jobs", "2"]);
     }
 }

@@ -11,6 +11,7 @@ commands:
       --seed S             generator seed; a failure prints the one to replay (default 0)
       --exhaustive-len L   check every sequence up to this length (default 7)
       --seeds N            system-level seeds on the madsim build (default 1000)
+      --jobs J             threads for those seeds (default: CPUs; same output for any J)
   sim --seed S             replay one system-level seed: its schedule, the server's
                            journal, every client attempt, the verdict
   sim --seeds N            the system-level sweep alone, with its own table

@@ -15,8 +15,10 @@ use crate::expr::Expr;
 use crate::value::Value;
 pub use tree::{Pos, Syntax};
 
-/// A deployable workflow: `main` and its subworkflows.
-#[derive(Debug)]
+/// A deployable workflow: `main` and its subworkflows. Cloning shares the built steps
+/// (they are never changed once built), so a host can deploy one build again without
+/// parsing the text again.
+#[derive(Clone, Debug)]
 pub struct Workflow {
     /// The file name errors are reported against.
     pub file: Rc<str>,
