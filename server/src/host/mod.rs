@@ -344,6 +344,12 @@ impl Host {
     }
 
     /// In the order they started.
+    /// Execution `i` and its start on the server's clock; the host is spent.
+    pub(crate) fn into_execution(mut self, i: usize) -> (Execution, SimTime) {
+        let e = self.executions.swap_remove(i);
+        (e.execution, e.clock.started_at())
+    }
+
     pub(crate) fn executions(&self) -> &[Exec] {
         &self.executions
     }

@@ -1,0 +1,46 @@
+//! The progress bar of `wfsim explore` on a terminal (indicatif), on stderr only: when
+//! stderr is not a terminal nothing is drawn, and stdout (the report) never changes.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// One bar per process: [`crate::Options::progress`] is a plain `fn`, called from every
+/// worker thread.
+static BAR: OnceLock<ProgressBar> = OnceLock::new();
+
+fn tick(done: u64, total: u64) {
+    if let Some(bar) = BAR.get() {
+        if bar.length() != Some(total) {
+            bar.set_length(total);
+        }
+        bar.set_position(done);
+    }
+}
+
+/// The progress callback for [`crate::Options::progress`] when stderr is a terminal,
+/// drawing a bar labelled `what` (`engine level`, `system level`); `None` otherwise.
+pub fn on_terminal(what: &'static str) -> Option<fn(u64, u64)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = BAR.get_or_init(|| {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "  {prefix} {bar:30} {pos}/{len} seeds, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    });
+    bar.set_prefix(what);
+    Some(tick)
+}
+
+/// Clears the bar, if one was drawn, before the report is printed.
+pub fn clear() {
+    if let Some(bar) = BAR.get() {
+        bar.finish_and_clear();
+    }
+}
