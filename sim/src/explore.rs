@@ -715,13 +715,19 @@ async fn restarts(
     }
     let (_, start) = shared.until(|s, _| s.started()).await;
     let handle = Handle::current();
+    // On the server's clock, which reads whole ticks (madsim charges nanoseconds per poll).
+    let tick = |at: Instant| {
+        Resolution::new(CLOCK_RESOLUTION)
+            .floor(ns(epoch, at))
+            .as_nanos()
+    };
     for &(at, down) in &setup.restarts {
         tokio::time::sleep_until(start + at).await;
         handle.kill(server);
-        let killed = ns(epoch, Instant::now());
+        let killed = tick(Instant::now());
         tokio::time::sleep(down).await;
         handle.restart(server);
-        out.push((killed, ns(epoch, Instant::now())));
+        out.push((killed, tick(Instant::now())));
     }
     out
 }
