@@ -12,6 +12,7 @@
 //! Determinism: a seed's outcome depends on the file and the seed alone, so `--jobs` and
 //! `--shard` never change a result, and the JSON report holds nothing from the wall clock.
 
+pub mod bench;
 pub mod contract;
 pub mod plan;
 pub mod progress;

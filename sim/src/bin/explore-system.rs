@@ -24,7 +24,8 @@ mod system {
     use wfsim_explore::{Options, progress, report};
     use wfsim_sim::explore::SystemLevel;
 
-    const USAGE: &str = "usage: explore-system FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov FILE]";
+    const USAGE: &str = "usage: explore-system FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov FILE]
+       explore-system --bench N   (cargo xtask bench: N seeds of fixtures/explore/approval.yaml, --jobs 1 and 2)";
 
     fn fail(msg: &str) -> ExitCode {
         eprintln!("{msg}");
@@ -37,7 +38,23 @@ mod system {
             .ok_or_else(|| format!("{flag}: a number\n{USAGE}"))
     }
 
+    /// `cargo xtask bench`'s system-level explore rows.
+    fn bench(seeds: Option<String>) -> ExitCode {
+        let Some(seeds) = seeds.and_then(|n| n.parse::<u64>().ok()).filter(|&n| n > 0) else {
+            return fail(USAGE);
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/explore/approval.yaml");
+        match wfsim_explore::bench::rows("system level (madsim)", &SystemLevel, &path, seeds, 3) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(&e.0),
+        }
+    }
+
     pub fn main() -> ExitCode {
+        if std::env::args().nth(1).as_deref() == Some("--bench") {
+            return bench(std::env::args().nth(2));
+        }
         let mut file: Option<PathBuf> = None;
         let mut options = Options::default();
         let (mut json, mut lcov) = (false, None::<PathBuf>);
