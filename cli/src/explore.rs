@@ -143,10 +143,15 @@ fn system_binary() -> Result<PathBuf, Invalid> {
         "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR={} cargo build --release --locked -p wfsim-sim --bin {SYSTEM_BIN}",
         target.display()
     );
-    if !bin.exists() {
-        eprintln!(
+    let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+    match built {
+        None => eprintln!(
             "wfsim explore --system: building the simulated world first (a few minutes, once):\n  {shown}"
-        );
+        ),
+        Some(at) if newest_source(&root).is_some_and(|s| s > at) => eprintln!(
+            "wfsim explore --system: the sources changed since the simulated world was built; rebuilding:\n  {shown}"
+        ),
+        Some(_) => {}
     }
     let status = Command::new(cargo)
         .args(["build", "--release", "--locked", "--quiet"])
@@ -167,5 +172,50 @@ fn system_binary() -> Result<PathBuf, Invalid> {
             root.display()
         )));
     }
+    // Up to date now, even if cargo had nothing to relink: stamped with the newest source's
+    // time, so the next run says nothing.
+    if let (Some(newest), Ok(f)) = (
+        newest_source(&root),
+        std::fs::File::options().append(true).open(&bin),
+    ) {
+        let now_built = f.metadata().and_then(|m| m.modified()).ok();
+        if now_built.is_some_and(|b| b < newest) {
+            let _ = f.set_modified(newest);
+        }
+    }
     Ok(bin)
+}
+
+/// When a source of the madsim build was last changed: the newest file under the crates it
+/// is built from, and the lock file. Only to say why a build is about to take a while;
+/// cargo decides what to rebuild.
+fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
+    fn walk(dir: &Path, newest: &mut Option<std::time::SystemTime>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, newest);
+            } else if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(Some(t));
+            }
+        }
+    }
+    let mut newest = std::fs::metadata(root.join("Cargo.lock"))
+        .and_then(|m| m.modified())
+        .ok();
+    for krate in ["engine", "conformance", "explore", "server", "sim"] {
+        for part in ["src", "Cargo.toml", "build.rs"] {
+            let path = root.join(krate).join(part);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => walk(&path, &mut newest),
+                Ok(m) => newest = newest.max(m.modified().ok()),
+                Err(_) => {}
+            }
+        }
+    }
+    walk(&root.join("proto"), &mut newest);
+    newest
 }

@@ -143,7 +143,7 @@ fn restarting(dir: &Path) -> PathBuf {
 /// it is sent again once the server is back, where the engine-level driver, which has no
 /// server to kill, delivers it on time.
 #[test]
-fn restarts_are_applied_and_sends_meet_the_dead_server() {
+fn exp_7_restarts_are_applied_and_sends_meet_the_dead_server() {
     let dir = scratch("restarts");
     let path = restarting(&dir);
     let plan = Plan::load(&path).expect("a valid explore file");
