@@ -209,7 +209,6 @@ impl Setup {
 struct Attempt {
     /// When it left (server ns).
     sent_ns: u64,
-    method: String,
     lost: bool,
 }
 
@@ -572,7 +571,6 @@ async fn send(
         let id = format!("{}{}.{}", if i < setup.fixed { "f" } else { "s" }, i, k + 1);
         out.push(Attempt {
             sent_ns: ns(epoch, sent),
-            method: method.clone(),
             lost,
         });
         let answer = attempt(
@@ -770,6 +768,26 @@ fn judge(setup: &Setup, record: Record) -> Result<Executed, String> {
     for o in &journal {
         match o {
             Observed::Engine { execution, .. } if *execution == record.execution => trace_pos += 1,
+            // A scripted service's callback (HT-7): to one of the execution's endpoints,
+            // or to a URL that is none (journaled without an execution).
+            Observed::Callback(d)
+                if d.service.is_some()
+                    && (d.execution == record.execution || d.execution.is_empty()) =>
+            {
+                let at = local(d.at);
+                let endpoint = execution
+                    .with_callbacks(|cbs| cbs.endpoint_by_callback_id(&d.callback).map(|e| e.0));
+                requests.push(RequestRecord {
+                    at,
+                    endpoint: endpoint.filter(|_| d.execution == record.execution),
+                    service: d.service,
+                    method: d.method.clone(),
+                    status: d.status,
+                    message: None,
+                    taken_at: (d.status == 200 && !d.buffered).then_some(at),
+                    trace_pos,
+                });
+            }
             Observed::Callback(d) if d.execution == record.execution => {
                 let Some((i, k)) = d.request_id.as_deref().and_then(parse_id) else {
                     continue;
@@ -785,7 +803,7 @@ fn judge(setup: &Setup, record: Record) -> Result<Executed, String> {
                     at,
                     endpoint: Some(req.endpoint),
                     service: None,
-                    method: a.method.clone(),
+                    method: d.method.clone(),
                     status: d.status,
                     message: None,
                     taken_at: (d.status == 200 && !d.buffered).then_some(at),

@@ -675,6 +675,8 @@ impl State {
                     execution: id.to_owned(),
                     callback: callback.to_owned(),
                     request_id: req.header("x-request-id").map(str::to_owned),
+                    method: req.method.clone(),
+                    service: None,
                     status: res.status,
                     buffered: accepted == Some(Accepted::Buffered),
                     changed,
