@@ -5,14 +5,15 @@
 //! |-------------|--------------|----------------------------------------------------|
 //! | `server-1`  | `10.0.0.1`   | `wfsim-server`, the file's workflow and services   |
 //! | `client-2`  | `10.0.1.2`   | starts the execution, finds its endpoints, cancels |
-//! | `sender-i`  | `10.1.x.y`   | request `i` of the schedule, with its retries      |
+//! | `sender-i`  | `10.x.y.1`   | request `i` of the schedule, with its retries      |
 //!
 //! Each logical request (and each fixed request of the file) has a node of its own, so that
 //! a lost answer is a network fault of its own: the link from the server to that node is
-//! clogged while the answer would travel. The network itself adds no latency: a send's
-//! drawn latency is the time it spends in flight before it reaches the wire, so a request
-//! reaches the server when the engine-level driver says it arrives. Restarts kill
-//! `server-1` and restart it; the restarted server replays its input log.
+//! clogged while the answer would travel. The network adds no latency of its own, but
+//! madsim's stream takes a millisecond per write (its sleeps last at least that): a send's
+//! drawn latency is its time in flight, that millisecond included, on a connection opened
+//! ahead, so a request reaches the server when the engine-level driver says it arrives.
+//! Restarts kill `server-1` and restart it; the restarted server replays its input log.
 //!
 //! The execution is then judged as at engine level: the server's input log is replayed on
 //! the caller's thread into a fresh state (what a restart does), its journal must equal the
@@ -60,6 +61,13 @@ const PATIENT: Backoff = Backoff {
 /// An execution lives at most a year (EX-5): a world whose execution has not ended by then
 /// stops there.
 const YEAR: Duration = Duration::from_secs(366 * 86_400);
+
+/// How long before its instant a send opens its connection.
+const OPEN_AHEAD: Duration = Duration::from_millis(100);
+
+/// How long a written request takes to reach the server: madsim's stream sleeps a random
+/// few microseconds per write, and any madsim sleep lasts at least a millisecond.
+const TRANSIT: Duration = Duration::from_millis(1);
 
 const ADMIN: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, 2));
 
@@ -241,8 +249,10 @@ struct Durable {
 struct Shared {
     durable: Mutex<Durable>,
     grew: Notify,
-    /// Endpoint paths in creation order, as `client-2` found them.
-    endpoints: Mutex<Vec<String>>,
+    /// Endpoints in creation order, as `client-2` found them: path and method.
+    endpoints: Mutex<Vec<(String, String)>>,
+    /// Server kills so far: a connection opened before one is dead.
+    kills: Mutex<u32>,
     /// The execution's path and its start, once `client-2` has started it.
     started: Mutex<Option<(String, Instant)>>,
 }
@@ -270,6 +280,20 @@ impl Shared {
 
 fn ns(epoch: Instant, at: Instant) -> u64 {
     u64::try_from(at.duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `at` on the server's clock, which reads whole ticks (madsim charges nanoseconds per
+/// poll).
+fn tick(epoch: Instant, at: Instant) -> SimTime {
+    Resolution::new(CLOCK_RESOLUTION).floor(ns(epoch, at))
+}
+
+/// Waits until `t`, not at all when it is now or past (a madsim sleep lasts at least a
+/// millisecond, which would make a send late).
+async fn at(t: Instant) {
+    if t > Instant::now() {
+        tokio::time::sleep_until(t).await;
+    }
 }
 
 /// Plays `setup` on a world of its own, on a thread of its own (std's `HashMap` keys are
@@ -357,14 +381,10 @@ async fn server_life(setup: Arc<Setup>, epoch: Instant, shared: Arc<Shared>) {
     .await;
 }
 
-/// Sender `i`'s address: 10.1.x.y, one node per request.
+/// Sender `i`'s address: 10.x.y.1 (x from 1), one node per request.
 fn sender_ip(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(
-        1 + 10,
-        (i / 250) as u8,
-        (i % 250) as u8 + 1,
-        1,
-    ))
+    let x = u8::try_from(1 + i / 250).unwrap_or(u8::MAX);
+    IpAddr::V4(Ipv4Addr::new(10, x, (i % 250) as u8 + 1, 1))
 }
 
 /// The nodes, what each runs, and what they leave.
@@ -501,8 +521,9 @@ async fn find_endpoints(shared: Arc<Shared>) {
         for c in list.body["callbacks"].as_array().into_iter().flatten() {
             if let Some(name) = c["name"].as_str() {
                 let path = format!("/v1/{name}");
-                if !endpoints.contains(&path) {
-                    endpoints.push(path);
+                if !endpoints.iter().any(|(p, _)| *p == path) {
+                    let method = c["method"].as_str().unwrap_or("POST").to_owned();
+                    endpoints.push((path, method));
                 }
             }
         }
@@ -511,9 +532,10 @@ async fn find_endpoints(shared: Arc<Shared>) {
     }
 }
 
-/// Endpoint `n`'s path once the execution has created it and `client-2` has found it; a
-/// path no endpoint has (answered 404) while it is not created.
-async fn endpoint(shared: &Shared, execution: &str, n: u32) -> String {
+/// Endpoint `n`'s path and method once the execution has created it and `client-2` has
+/// found it; a path no endpoint has (answered 404), and POST as at engine level, while it
+/// is not created.
+async fn endpoint(shared: &Shared, execution: &str, n: u32) -> (String, String) {
     let id = execution.rsplit('/').next().unwrap_or_default().to_owned();
     let created = {
         let d = shared.durable.lock().expect("durable");
@@ -523,7 +545,10 @@ async fn endpoint(shared: &Shared, execution: &str, n: u32) -> String {
             .count()
     };
     if created <= n as usize {
-        return format!("{execution}/callbacks/not-created");
+        return (
+            format!("{execution}/callbacks/not-created"),
+            "POST".to_owned(),
+        );
     }
     shared
         .until(|s, _| {
@@ -561,26 +586,34 @@ async fn send(
     let mut out = Vec::new();
     let mut next = start + r.at;
     for (k, &(latency, lost)) in r.sends.iter().enumerate() {
-        tokio::time::sleep_until(next).await;
-        let sent = Instant::now();
-        let path = endpoint(&shared, &execution, r.endpoint).await;
-        let method = match &r.method {
-            Some(m) => m.clone(),
-            None => endpoint_method(&execution, &path).await,
-        };
+        // The request is written TRANSIT before it is due at the server (the send's instant
+        // plus its latency), on a connection opened ahead (madsim's connect takes simulated
+        // milliseconds), again if the server was killed meanwhile.
+        let write_at = (next + latency).checked_sub(TRANSIT).unwrap_or(next);
+        let look_at = next.min(write_at);
+        at(look_at.checked_sub(OPEN_AHEAD).unwrap_or(look_at)).await;
+        let kills = *shared.kills.lock().expect("kills");
+        let mut conn = Connection::open(SERVER).await;
+        at(look_at).await;
+        if *shared.kills.lock().expect("kills") != kills {
+            conn = Connection::open(SERVER).await;
+        }
+        let (path, own_method) = endpoint(&shared, &execution, r.endpoint).await;
+        let method = r.method.clone().unwrap_or(own_method);
+        at(write_at).await;
         let id = format!("{}{}.{}", if i < setup.fixed { "f" } else { "s" }, i, k + 1);
         out.push(Attempt {
-            sent_ns: ns(epoch, sent),
+            sent_ns: ns(epoch, next),
             lost,
         });
         let answer = attempt(
             &shared,
             &net,
             (server, me),
+            conn,
             &path,
             &method,
             r,
-            latency,
             lost,
             &id,
         )
@@ -597,8 +630,8 @@ async fn send(
             arrival(&d.journal, &id)
         };
         let from = match from {
-            Some(at) => epoch + since_start(at),
-            None => Instant::now(),
+            Some(arrived) => epoch + since_start(arrived),
+            None => epoch + since_start(tick(epoch, Instant::now())),
         };
         next = from + r.retry.delay(k as u32 + 1);
     }
@@ -619,17 +652,16 @@ async fn attempt(
     shared: &Shared,
     net: &NetSim,
     (server, me): (madsim::task::NodeId, madsim::task::NodeId),
+    conn: Result<Connection, client::NetError>,
     path: &str,
     method: &str,
     r: &Req,
-    latency: Duration,
     lost: bool,
     id: &str,
 ) -> Outcome {
-    let Ok(mut conn) = Connection::open(SERVER).await else {
+    let Ok(mut conn) = conn else {
         return Outcome::NoServer;
     };
-    tokio::time::sleep(latency).await;
     let headers: Vec<(&str, &str)> = r
         .headers
         .iter()
@@ -669,24 +701,6 @@ async fn attempt(
     outcome
 }
 
-/// The method of the endpoint at `path`, as the callbacks list says (POST for one not
-/// created, as at engine level).
-async fn endpoint_method(execution: &str, path: &str) -> String {
-    if path.ends_with("/not-created") {
-        return "POST".to_owned();
-    }
-    let list = format!("{execution}/callbacks");
-    let (_, got) = client::send_retrying(SERVER, "GET", &list, None, b"", PATIENT).await;
-    got.and_then(|g| {
-        g.body["callbacks"].as_array().and_then(|cs| {
-            cs.iter()
-                .find(|c| c["name"].as_str().is_some_and(|n| path.ends_with(n)))
-                .and_then(|c| c["method"].as_str().map(str::to_owned))
-        })
-    })
-    .unwrap_or_else(|| "POST".to_owned())
-}
-
 /// `client-2` cancels the execution at the file's `cancel_at`.
 async fn cancel(setup: Arc<Setup>, shared: Arc<Shared>) -> Result<(), String> {
     let Some(at) = setup.cancel_at else {
@@ -713,19 +727,14 @@ async fn restarts(
     }
     let (_, start) = shared.until(|s, _| s.started()).await;
     let handle = Handle::current();
-    // On the server's clock, which reads whole ticks (madsim charges nanoseconds per poll).
-    let tick = |at: Instant| {
-        Resolution::new(CLOCK_RESOLUTION)
-            .floor(ns(epoch, at))
-            .as_nanos()
-    };
     for &(at, down) in &setup.restarts {
         tokio::time::sleep_until(start + at).await;
         handle.kill(server);
-        let killed = tick(Instant::now());
+        *shared.kills.lock().expect("kills") += 1;
+        let killed = tick(epoch, Instant::now()).as_nanos();
         tokio::time::sleep(down).await;
         handle.restart(server);
-        out.push((killed, tick(Instant::now())));
+        out.push((killed, tick(epoch, Instant::now()).as_nanos()));
     }
     out
 }

@@ -223,3 +223,30 @@ fn exp_7_service_callbacks_are_requests_of_the_run() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// EXP-7: without restarts, the system level plays the engine level's schedule send for
+/// send: every send reaches the server when the engine-level driver has it arrive, gets the
+/// same answer, and a lost answer (a clogged link here) is resent at the same instant; the
+/// executions end alike. The guide's approval with three senders, 100 seeds.
+#[test]
+fn exp_7_without_restarts_the_levels_agree_send_for_send() {
+    let plan = Plan::load(&fixtures().join("explore/approval.yaml")).unwrap();
+    let (mut lost, mut retried) = (0, 0);
+    for seed in 0..100 {
+        let s = Schedule::draw(&plan, seed);
+        let system = SystemLevel
+            .execute(&plan, &s)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let engine = EngineLevel.execute(&plan, &s).unwrap();
+        assert_eq!(system.sent, engine.sent, "seed {seed}");
+        let (a, b) = (&system.run.execution, &engine.run.execution);
+        assert_eq!(
+            (a.state(), a.ended_at()),
+            (b.state(), b.ended_at()),
+            "seed {seed}"
+        );
+        lost += system.sent.iter().filter(|x| x.lost).count();
+        retried += system.sent.iter().filter(|x| x.attempt > 1).count();
+    }
+    assert!(lost >= 5 && retried >= 5, "{lost} lost, {retried} retried");
+}
