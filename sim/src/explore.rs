@@ -80,7 +80,24 @@ impl Driver for SystemLevel {
         "system"
     }
 
+    fn accepts(&self, plan: &Plan) -> Result<(), String> {
+        if !plan.base.env.is_empty() {
+            return Err(
+                "--system does not pass a file's `env:` to the server yet: explore it at engine level"
+                    .to_owned(),
+            );
+        }
+        if plan.base.start_time != wfsim_engine::WallClock::DEFAULT {
+            return Err(
+                "--system runs the server's clock from 2024-01-01T00:00:00Z: a file's `start_time` is not supported yet"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
     fn execute(&self, plan: &Plan, s: &Schedule) -> Result<Executed, String> {
+        self.accepts(plan)?;
         let setup = Setup::new(plan, s)?;
         let record = play(&setup)?;
         judge(&setup, record)
@@ -123,18 +140,6 @@ fn since_start(t: SimTime) -> Duration {
 
 impl Setup {
     fn new(plan: &Plan, s: &Schedule) -> Result<Setup, String> {
-        if !plan.base.env.is_empty() {
-            return Err(
-                "--system does not pass a file's `env:` to the server yet: explore it at engine level"
-                    .to_owned(),
-            );
-        }
-        if plan.base.start_time != wfsim_engine::WallClock::DEFAULT {
-            return Err(
-                "--system runs the server's clock from 2024-01-01T00:00:00Z: a file's `start_time` is not supported"
-                    .to_owned(),
-            );
-        }
         let text = std::fs::read_to_string(&plan.workflow_path)
             .map_err(|e| format!("{}: cannot read: {e}", plan.workflow_path.display()))?;
         let services = match plan.stubs.value_with(&s.stubs).to_json() {

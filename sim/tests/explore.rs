@@ -250,3 +250,33 @@ fn exp_7_without_restarts_the_levels_agree_send_for_send() {
     }
     assert!(lost >= 5 && retried >= 5, "{lost} lost, {retried} retried");
 }
+
+/// What the system level cannot play yet is invalid input, said once with the file's name
+/// (exit 2), not an error in every seed.
+#[test]
+fn exp_7_a_file_the_server_cannot_play_is_invalid_input() {
+    let dir = scratch("env");
+    let text = std::fs::read_to_string(fixtures().join("explore/approval_no_catch.yaml"))
+        .unwrap()
+        .replace(
+            "workflow: ../workflows/approval_no_catch.yaml",
+            &format!(
+                "workflow: {}\nenv: {{STAGE: test}}",
+                serde_json::Value::String(
+                    fixtures()
+                        .join("workflows/approval_no_catch.yaml")
+                        .display()
+                        .to_string()
+                )
+            ),
+        );
+    std::fs::write(dir.join("env.yaml"), text).unwrap();
+    let out = explore_system(&dir, &["env.yaml", "--seeds", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("env.yaml: --system does not pass a file's `env:`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
