@@ -280,3 +280,28 @@ fn exp_7_a_file_the_server_cannot_play_is_invalid_input() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// EXP-7: the execution's wall clock is the file's `start_time`, as at engine level: a
+/// workflow returning `sys.now()` returns the same number at both levels.
+#[test]
+fn exp_7_the_wall_clock_starts_at_the_files_start_time() {
+    let dir = scratch("now");
+    std::fs::write(
+        dir.join("now.yaml"),
+        "main:\n  steps:\n    - t:\n        return: ${sys.now()}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("now-explore.yaml"),
+        "workflow: now.yaml\nstart_time: \"2025-06-01T12:00:00Z\"\nexplore:\n  seeds: 2\n  always: ['${result == 1748779200}']\n",
+    )
+    .unwrap();
+    let options = Options {
+        out_dir: dir.join("explore-failures"),
+        ..Options::default()
+    };
+    let r = wfsim_explore::explore_with(&SystemLevel, &dir.join("now-explore.yaml"), &options)
+        .expect("explores");
+    assert!(r.passed(), "{}", r.text());
+    let _ = std::fs::remove_dir_all(&dir);
+}
