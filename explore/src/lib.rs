@@ -73,11 +73,6 @@ pub trait Driver: Sync {
     fn name(&self) -> &'static str;
     /// Plays `s`; `Err` when the seed could not be run (the report lists it).
     fn execute(&self, plan: &Plan, s: &Schedule) -> Result<Executed, String>;
-    /// Whether this driver can play the file at all: what it cannot is said once, as
-    /// invalid input, rather than as an error in every seed.
-    fn accepts(&self, _plan: &Plan) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 /// The engine-level driver: `runner::run_with_services`, as `wfsim run` runs a scenario.
@@ -264,9 +259,6 @@ pub fn explore_with(
             return Err(Invalid(format!("--shard {k}/{n}: K/N needs 1 ≤ K ≤ N")));
         }
     }
-    driver
-        .accepts(&plan)
-        .map_err(|why| Invalid(format!("{}: {why}", path.display())))?;
     let outcomes = run_seeds_with(driver, path, &plan, options)?;
     let mut r = report::Report::collect(&plan, options, &outcomes, driver.name());
     for (i, p) in plan.always.iter().enumerate() {

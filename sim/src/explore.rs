@@ -85,18 +85,7 @@ impl Driver for SystemLevel {
         "system"
     }
 
-    fn accepts(&self, plan: &Plan) -> Result<(), String> {
-        if !plan.base.env.is_empty() {
-            return Err(
-                "--system does not pass a file's `env:` to the server yet: explore it at engine level"
-                    .to_owned(),
-            );
-        }
-        Ok(())
-    }
-
     fn execute(&self, plan: &Plan, s: &Schedule) -> Result<Executed, String> {
-        self.accepts(plan)?;
         let setup = Setup::new(plan, s)?;
         let record = play(&setup)?;
         judge(&setup, record)
@@ -115,6 +104,8 @@ struct Setup {
     /// `services:` with the seed's numbers, as JSON.
     services: Option<String>,
     argument: Option<String>,
+    /// The file's `env:`, the workflow's `userEnvVars` on the server.
+    env: std::collections::BTreeMap<String, String>,
     cancel_at: Option<Duration>,
     /// The file's fixed requests, then the schedule's logical ones.
     requests: Vec<Req>,
@@ -195,6 +186,7 @@ impl Setup {
             text,
             services,
             argument,
+            env: plan.base.env.clone(),
             cancel_at: plan.base.cancel_at.map(since_start),
             requests,
             fixed,
@@ -499,6 +491,17 @@ async fn start(setup: Arc<Setup>, shared: Arc<Shared>, epoch: Instant) -> Result
             .into_bytes(),
         None => b"{}".to_vec(),
     };
+    if !setup.env.is_empty() {
+        // The Workflows API sets them (an input of the log, so a restart keeps them).
+        let workflow = format!("/v1/projects/p/locations/l/workflows/{}", setup.name);
+        let body = serde_json::json!({ "userEnvVars": setup.env }).to_string();
+        let (_, got) =
+            client::send_retrying(SERVER, "PATCH", &workflow, None, body.as_bytes(), PATIENT).await;
+        match got {
+            Some(a) if a.status == 200 => {}
+            other => return Err(format!("setting the file's env: on the server: {other:?}")),
+        }
+    }
     let first = match Connection::open(SERVER).await {
         Ok(mut conn) => {
             at(epoch + START - TRANSIT).await;

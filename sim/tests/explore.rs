@@ -251,33 +251,29 @@ fn exp_7_without_restarts_the_levels_agree_send_for_send() {
     assert!(lost >= 5 && retried >= 5, "{lost} lost, {retried} retried");
 }
 
-/// What the system level cannot play yet is invalid input, said once with the file's name
-/// (exit 2), not an error in every seed.
+/// EXP-7: a file's `env:` reaches the workflow at system level too (the server's
+/// `userEnvVars`), and a restart keeps it.
 #[test]
-fn exp_7_a_file_the_server_cannot_play_is_invalid_input() {
+fn exp_7_the_files_env_reaches_the_workflow() {
     let dir = scratch("env");
-    let text = std::fs::read_to_string(fixtures().join("explore/approval_no_catch.yaml"))
-        .unwrap()
-        .replace(
-            "workflow: ../workflows/approval_no_catch.yaml",
-            &format!(
-                "workflow: {}\nenv: {{STAGE: test}}",
-                serde_json::Value::String(
-                    fixtures()
-                        .join("workflows/approval_no_catch.yaml")
-                        .display()
-                        .to_string()
-                )
-            ),
-        );
-    std::fs::write(dir.join("env.yaml"), text).unwrap();
-    let out = explore_system(&dir, &["env.yaml", "--seeds", "3"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.starts_with("env.yaml: --system does not pass a file's `env:`"),
-        "{err}"
-    );
+    std::fs::write(
+        dir.join("env.yaml"),
+        "main:\n  steps:\n    - wait:\n        call: sys.sleep\n        args: {seconds: 30}\n    - t:\n        return: ${sys.get_env(\"STAGE\")}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("env-explore.yaml"),
+        "workflow: env.yaml\nenv: {STAGE: test}\nexplore:\n  seeds: 3\n  faults: {restarts: 1}\n  always: ['${result == \"test\"}']\n",
+    )
+    .unwrap();
+    let options = Options {
+        out_dir: dir.join("explore-failures"),
+        ..Options::default()
+    };
+    let r = wfsim_explore::explore_with(&SystemLevel, &dir.join("env-explore.yaml"), &options)
+        .expect("explores");
+    assert!(r.passed(), "{}", r.text());
+    assert_eq!(r.restarts_applied, 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
