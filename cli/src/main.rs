@@ -4,7 +4,8 @@
 //!   with no requests and must succeed; a scenario runs its script and checks its
 //!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
 //!   (`scenario::recognise`).
-//! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]`:
+//! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]
+//!   [--system]`:
 //!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
 //! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
 //!   it names.

@@ -214,3 +214,40 @@ fn exp_1_bad_explore_sections_are_exit_2_with_their_place() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--system` runs the madsim build's `explore-system` (here a stand-in named by
+/// `WFSIM_SYSTEM_BIN`) with the options checked and normalised, and its output and exit
+/// code are the command's; bad options are refused before it runs.
+#[cfg(unix)]
+#[test]
+fn system_runs_the_madsim_binary_with_the_same_options() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("system");
+    let fake = dir.join("explore-system");
+    std::fs::write(&fake, "#!/bin/sh\necho \"$@\"\nexit 1\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wfsim"))
+            .args(args)
+            .env("WFSIM_SYSTEM_BIN", &fake)
+            .current_dir(&dir)
+            .output()
+            .expect("wfsim runs")
+    };
+    let out = run(&[
+        "explore", "e.yaml", "--system", "--seeds", "5", "--shard", "1/2", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "e.yaml --seed 0 --jobs 1 --seeds 5 --shard 1/2 --json\n"
+    );
+    let out = run(&["explore", "e.yaml", "--system", "--jobs", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "the binary did not run: {}",
+        text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -60,6 +60,7 @@ pub enum Rule {
     Exp4,
     Exp5,
     Exp6,
+    Exp7,
     /// A restarted server replays its input log to the same journal.
     Restart,
     /// A sender's retries wait what its policy says.
@@ -164,7 +165,7 @@ const S9: Option<&str> = Some("§9");
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 56] = [
+pub const CATALOGUE: [RuleRow; 57] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -215,6 +216,7 @@ pub const CATALOGUE: [RuleRow; 56] = [
     row(Rule::Exp4, "EXP-4", S9, NOBODY, "explore re-checks every seed's run against the spec model (explore tests)"),
     row(Rule::Exp5, "EXP-5", S9, NOBODY, "a broken always is shrunk and written as a scenario that fails (CLI tests)"),
     row(Rule::Exp6, "EXP-6", S9, NOBODY, "explore's report, coverage, lcov and exit codes (CLI tests)"),
+    row(Rule::Exp7, "EXP-7", S9, NOBODY, "explore --system: the schedule through the server on the madsim world (sim tests)"),
     row(Rule::Restart, "restart", None, SYSTEM, "a restarted server replays its input log to the same journal"),
     row(Rule::ClientBackoff, "client back-off", None, SYSTEM, "a sender's retries wait what its policy says"),
     row(Rule::Clock, "clock", None, SYSTEM, "the server's journal never goes back in time"),

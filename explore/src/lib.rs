@@ -12,8 +12,10 @@
 //! Determinism: a seed's outcome depends on the file and the seed alone, so `--jobs` and
 //! `--shard` never change a result, and the JSON report holds nothing from the wall clock.
 
+pub mod bench;
 pub mod contract;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod repro;
 pub mod schedule;
@@ -62,6 +64,31 @@ impl Default for Options {
     }
 }
 
+/// How a schedule is played: [`EngineLevel`] here, or `--system` (the real server on the
+/// madsim world, `wfsim-sim`'s `explore` module, which only builds under `--cfg madsim`).
+/// Everything else (the draw, properties, contract, coverage, shrinking, the reproducer and
+/// the report) is the same for both, so the two levels differ only where playing differs.
+pub trait Driver: Sync {
+    /// `engine` or `system`: the report says which ran.
+    fn name(&self) -> &'static str;
+    /// Plays `s`; `Err` when the seed could not be run (the report lists it).
+    fn execute(&self, plan: &Plan, s: &Schedule) -> Result<Executed, String>;
+}
+
+/// The engine-level driver: `runner::run_with_services`, as `wfsim run` runs a scenario.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineLevel;
+
+impl Driver for EngineLevel {
+    fn name(&self) -> &'static str {
+        "engine"
+    }
+
+    fn execute(&self, plan: &Plan, s: &Schedule) -> Result<Executed, String> {
+        execute(plan, s)
+    }
+}
+
 /// What one seed showed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedOutcome {
@@ -75,6 +102,8 @@ pub struct SeedOutcome {
     pub contract: Verdict,
     /// The seed could not be run (a stub did not parse) or the engine panicked.
     pub error: Option<String>,
+    /// Server restarts applied (`--system`).
+    pub restarts: u32,
 }
 
 /// Why `p` is not true of the run, or `None` when it is.
@@ -100,8 +129,13 @@ fn execute(plan: &Plan, s: &Schedule) -> Result<Executed, String> {
     }
 }
 
-/// Runs seed `seed` of `plan`.
+/// Runs seed `seed` of `plan` at engine level.
 pub fn run_seed(plan: &Plan, seed: u64) -> SeedOutcome {
+    run_seed_with(&EngineLevel, plan, seed)
+}
+
+/// Runs seed `seed` of `plan` with `driver`.
+pub fn run_seed_with(driver: &dyn Driver, plan: &Plan, seed: u64) -> SeedOutcome {
     let s = Schedule::draw(plan, seed);
     let mut out = SeedOutcome {
         seed,
@@ -110,8 +144,9 @@ pub fn run_seed(plan: &Plan, seed: u64) -> SeedOutcome {
         covered: Vec::new(),
         contract: Verdict::default(),
         error: None,
+        restarts: 0,
     };
-    let executed = match execute(plan, &s) {
+    let executed = match driver.execute(plan, &s) {
         Ok(e) => e,
         Err(why) => {
             out.error = Some(why);
@@ -130,6 +165,7 @@ pub fn run_seed(plan: &Plan, seed: u64) -> SeedOutcome {
             .into_keys()
             .collect();
     out.contract = contract::check(&executed.run);
+    out.restarts = executed.restarts.len() as u32;
     out
 }
 
@@ -142,20 +178,29 @@ pub fn seeds(plan_seeds: u64, options: &Options) -> Vec<u64> {
         .collect()
 }
 
-/// Runs every seed of the file at `path` on `options.jobs` threads, each with its own
-/// reading of the file (a workflow is not shared across threads); outcomes in seed order.
+/// Runs every seed of the file at `path` at engine level: see [`run_seeds_with`].
 pub fn run_seeds(path: &Path, plan: &Plan, options: &Options) -> Result<Vec<SeedOutcome>, Invalid> {
+    run_seeds_with(&EngineLevel, path, plan, options)
+}
+
+/// Runs every seed of the file at `path` with `driver` on `options.jobs` threads, each with
+/// its own reading of the file (a workflow is not shared across threads); outcomes in seed
+/// order.
+pub fn run_seeds_with(
+    driver: &dyn Driver,
+    path: &Path,
+    plan: &Plan,
+    options: &Options,
+) -> Result<Vec<SeedOutcome>, Invalid> {
     let list = seeds(plan.seeds, options);
     let total = list.len() as u64;
     let jobs = options.jobs.max(1).min(list.len().max(1));
     if jobs == 1 {
         let mut out = Vec::with_capacity(list.len());
         for (i, &seed) in list.iter().enumerate() {
-            out.push(run_seed(plan, seed));
+            out.push(run_seed_with(driver, plan, seed));
             if let Some(p) = options.progress {
-                if i % 64 == 63 {
-                    p(i as u64 + 1, total);
-                }
+                p(i as u64 + 1, total);
             }
         }
         return Ok(out);
@@ -170,12 +215,10 @@ pub fn run_seeds(path: &Path, plan: &Plan, options: &Options) -> Result<Vec<Seed
                     let plan = Plan::load(path)?;
                     let mut out = Vec::new();
                     for i in (j..list.len()).step_by(jobs) {
-                        out.push((i, run_seed(&plan, list[i])));
+                        out.push((i, run_seed_with(driver, &plan, list[i])));
                         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if let Some(p) = options.progress {
-                            if d % 64 == 0 {
-                                p(d, total);
-                            }
+                            p(d, total);
                         }
                     }
                     Ok(out)
@@ -198,25 +241,34 @@ pub fn run_seeds(path: &Path, plan: &Plan, options: &Options) -> Result<Vec<Seed
     Ok(all.into_iter().map(|(_, o)| o).collect())
 }
 
-/// Explores the file at `path`: runs the seeds, shrinks each broken `always` property's
-/// first failing seed and writes its reproducer, and returns the report.
+/// Explores the file at `path` at engine level: see [`explore_with`].
 pub fn explore(path: &Path, options: &Options) -> Result<report::Report, Invalid> {
+    explore_with(&EngineLevel, path, options)
+}
+
+/// Explores the file at `path` with `driver`: runs the seeds, shrinks each broken `always`
+/// property's first failing seed and writes its reproducer, and returns the report.
+pub fn explore_with(
+    driver: &dyn Driver,
+    path: &Path,
+    options: &Options,
+) -> Result<report::Report, Invalid> {
     let plan = Plan::load(path)?;
     if let Some((k, n)) = options.shard {
         if n == 0 || k == 0 || k > n {
             return Err(Invalid(format!("--shard {k}/{n}: K/N needs 1 ≤ K ≤ N")));
         }
     }
-    let outcomes = run_seeds(path, &plan, options)?;
-    let mut r = report::Report::collect(&plan, options, &outcomes);
+    let outcomes = run_seeds_with(driver, path, &plan, options)?;
+    let mut r = report::Report::collect(&plan, options, &outcomes, driver.name());
     for (i, p) in plan.always.iter().enumerate() {
         let Some(seed) = r.properties[i].first_failure else {
             continue;
         };
         let found = Schedule::draw(&plan, seed);
         let fails = |e: &Executed| violation(p, &property::vars(&e.run)).is_some();
-        let (small, runs) = shrink::shrink(&plan, &plan.workflow, found, &fails);
-        let Ok(executed) = execute(&plan, &small) else {
+        let (small, runs) = shrink::shrink(&plan, driver, found, &fails);
+        let Ok(executed) = driver.execute(&plan, &small) else {
             continue;
         };
         let stem = format!(
@@ -224,7 +276,14 @@ pub fn explore(path: &Path, options: &Options) -> Result<report::Report, Invalid
             path.file_stem().unwrap_or_default().to_string_lossy(),
             i + 1
         );
-        let text = repro::scenario_text(&plan, &small, &executed, ("always", p), &options.out_dir);
+        let text = repro::scenario_text(
+            &plan,
+            &small,
+            &executed,
+            ("always", p),
+            &options.out_dir,
+            driver.name(),
+        );
         let written = repro::write(&options.out_dir, &stem, &text, |yaml| {
             repro::curl_text(&plan, &small, &executed, yaml)
         })

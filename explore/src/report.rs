@@ -35,8 +35,12 @@ pub struct Report {
     /// Seeds that could not run, and why.
     pub errors: Vec<(u64, String)>,
     pub coverage: Vec<CoverRow>,
-    /// Whether `restarts` was given (they need `--system`).
+    /// `engine` or `system`: the driver that played the schedules.
+    pub driver: &'static str,
+    /// Whether `restarts` was given and the engine-level driver left them out.
     pub restarts_ignored: bool,
+    /// Server restarts applied over every seed (`--system`).
+    pub restarts_applied: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -88,7 +92,12 @@ pub struct CoverRow {
 }
 
 impl Report {
-    pub fn collect(plan: &Plan, options: &Options, outcomes: &[SeedOutcome]) -> Report {
+    pub fn collect(
+        plan: &Plan,
+        options: &Options,
+        outcomes: &[SeedOutcome],
+        driver: &'static str,
+    ) -> Report {
         let mut properties = Vec::new();
         for (kind, list) in [("always", &plan.always), ("sometimes", &plan.sometimes)] {
             for p in list.iter() {
@@ -195,7 +204,9 @@ impl Report {
             contract_violations,
             errors,
             coverage: rows,
-            restarts_ignored: plan.faults.restarts.is_some(),
+            driver,
+            restarts_ignored: plan.faults.restarts.is_some() && driver == "engine",
+            restarts_applied: outcomes.iter().map(|o| u64::from(o.restarts)).sum(),
         }
     }
 
@@ -225,10 +236,18 @@ impl Report {
                 let _ = writeln!(t, " ({} … {last})", self.first_seed);
             }
         }
-        if self.restarts_ignored {
-            t.push_str(
+        match self.driver {
+            "system" => {
+                let _ = writeln!(
+                    t,
+                    "  system level: the server on the madsim world; {} server restarts applied",
+                    self.restarts_applied
+                );
+            }
+            _ if self.restarts_ignored => t.push_str(
                 "  faults.restarts: not applied by the engine-level driver (they need --system)\n",
-            );
+            ),
+            _ => {}
         }
         for p in &self.properties {
             let verdict = match (p.kind, p.passed()) {
@@ -361,6 +380,8 @@ impl Report {
         json!({
             "file": self.file,
             "workflow": self.workflow,
+            "driver": self.driver,
+            "restarts_applied": self.restarts_applied,
             "seeds": {
                 "first": self.first_seed,
                 "run": self.seeds_run,
@@ -467,6 +488,13 @@ pub fn schedule_timeline(plan: &Plan, s: &Schedule, e: &Executed) -> Vec<String>
             body
         ));
     }
+    for (killed, back) in &e.restarts {
+        out.push(format!(
+            "{:>10} s  server killed, back at {} s",
+            secs(*killed),
+            secs(*back)
+        ));
+    }
     if e.sent.is_empty() && plan.base.requests.is_empty() {
         out.push("(no requests)".to_owned());
     }
@@ -476,4 +504,20 @@ pub fn schedule_timeline(plan: &Plan, s: &Schedule, e: &Executed) -> Vec<String>
         (None, Some(_)) => {}
     }
     out
+}
+
+/// Writes `report` as a command prints it: the lcov file if asked, then the JSON object or
+/// the text on stdout. `Ok(passed)`; `Err` names the lcov file that could not be written.
+/// Shared by `wfsim explore` and the system-level binary, so both print the same.
+pub fn emit(report: &Report, json: bool, lcov: Option<&std::path::Path>) -> Result<bool, String> {
+    if let Some(path) = lcov {
+        std::fs::write(path, report.lcov())
+            .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    }
+    if json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.text());
+    }
+    Ok(report.passed())
 }

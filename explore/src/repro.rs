@@ -58,13 +58,13 @@ pub fn relative(from: &Path, to: &Path) -> String {
     out.join("/")
 }
 
-/// The requests of the schedule as the runner was given them: the file's fixed ones, then
-/// each logical request's sends in order (so ties at one instant fall the same way).
+/// The requests of the schedule as they arrived: the file's fixed ones, then every send in
+/// the order it arrived, so that `wfsim run`, which takes the requests of one instant in
+/// the order written, sees ties fall as they fell (at engine level that is the runner's own
+/// order; at system level, the server's).
 pub fn script(plan: &Plan, s: &Schedule, executed: &Executed) -> Vec<ScriptedRequest> {
     let mut out = plan.base.requests.clone();
-    let mut sent: Vec<_> = executed.sent.iter().collect();
-    sent.sort_by_key(|x| (x.logical, x.attempt));
-    for x in sent {
+    for x in &executed.sent {
         let r = &s.requests[x.logical];
         let sender = &plan.senders[r.sender];
         let body = &sender.bodies[r.body];
@@ -91,16 +91,29 @@ pub fn scenario_text(
     executed: &Executed,
     property: (&str, &Property),
     dir: &Path,
+    driver: &str,
 ) -> String {
     let mut t = String::new();
+    let system = if driver == "system" { " --system" } else { "" };
     let _ = writeln!(
         t,
-        "# Written by `wfsim explore {}`: seed {} broke the {} property below; this is",
+        "# Written by `wfsim explore {}{system}`: seed {} broke the {} property below; this is",
         plan.file.display(),
         s.seed,
         property.0
     );
     t.push_str("# its shrunk schedule. `wfsim run` on this file replays it and exits 1.\n");
+    if driver == "system" {
+        t.push_str("# The requests are as they reached the server on the simulated network.\n");
+    }
+    for (killed, back) in &executed.restarts {
+        let _ = writeln!(
+            t,
+            "# The server was killed at {} s and back at {} s: a restart replays its input\n# log, so no execution changes, and `wfsim run` has no server to restart.",
+            secs(*killed),
+            secs(*back)
+        );
+    }
     let _ = writeln!(t, "workflow: {}", q(&relative(dir, &plan.workflow_path)));
     let _ = writeln!(t, "seed: {}", s.seed);
     if let Some(a) = &plan.base.argument {

@@ -24,7 +24,22 @@ pub struct Schedule {
     /// One value per stub range, in the order written.
     pub stubs: Vec<f64>,
     pub requests: Vec<Logical>,
+    /// Server restarts (`faults.restarts`), by time: only the system-level driver
+    /// (`--system`) applies them.
+    pub restarts: Vec<Restart>,
 }
+
+/// A server restart: the server is killed at `at` (the execution's time) and is back
+/// `down` later; live mode replays its input log, so executions survive it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    pub at: SimTime,
+    pub down: Duration,
+}
+
+/// How long a restarted server stays down, both ends included: long enough for senders to
+/// meet a dead server, short enough that their retries outlast it.
+pub const RESTART_DOWN: (u64, u64) = (100 * MS, 5_000 * MS);
 
 /// One logical request of a sender: first sent at `at`, resent as its retry policy says.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +81,9 @@ pub struct Executed {
     pub run: Run,
     /// In the order they arrived.
     pub sent: Vec<Sent>,
+    /// When the server was killed and when it was back, on the execution's clock (empty at
+    /// engine level, which has no server).
+    pub restarts: Vec<(SimTime, SimTime)>,
 }
 
 fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
@@ -100,6 +118,22 @@ fn time_in(rng: &mut ChaCha8Rng, (lo, hi): (u64, u64)) -> u64 {
         return lo;
     }
     uniform(rng, lo_ms, hi_ms) * MS
+}
+
+/// Restarts in time order, each after the one before is back (a dead server cannot be
+/// killed again): a later one is moved to a millisecond after the earlier is back.
+pub fn separated(mut restarts: Vec<Restart>) -> Vec<Restart> {
+    restarts.sort_by_key(|r| r.at);
+    let mut free = SimTime::ZERO;
+    for r in &mut restarts {
+        if r.at < free {
+            r.at = free;
+        }
+        free =
+            r.at.saturating_add(r.down)
+                .saturating_add(Duration::from_millis(1));
+    }
+    restarts
 }
 
 impl Schedule {
@@ -142,10 +176,27 @@ impl Schedule {
                 });
             }
         }
+        // Drawn last, so that a file without restarts draws what it drew before they existed.
+        let mut restarts = Vec::new();
+        if let Some((lo, hi)) = plan.faults.restarts {
+            let horizon = plan
+                .senders
+                .iter()
+                .map(|s| s.at.1)
+                .max()
+                .unwrap_or(0)
+                .max(1_000 * MS);
+            for _ in 0..uniform(&mut rng, lo, hi) {
+                let at = SimTime::from_nanos(time_in(&mut rng, (0, horizon)));
+                let down = Duration::from_nanos(time_in(&mut rng, RESTART_DOWN));
+                restarts.push(Restart { at, down });
+            }
+        }
         Schedule {
             seed,
             stubs,
             requests,
+            restarts: separated(restarts),
         }
     }
 
@@ -222,7 +273,11 @@ impl Schedule {
                 }
             }
             let Some(first) = next.iter().map(|n| n.1).min() else {
-                return Ok(Executed { run, sent });
+                return Ok(Executed {
+                    run,
+                    sent,
+                    restarts: Vec::new(),
+                });
             };
             // Only retries decided before the earliest new send are certain: a later
             // answer may change once that send is in.

@@ -1,13 +1,12 @@
-//! Shrinking a schedule that breaks a property (EXP-5): fewer senders, fewer requests, no
-//! faults, fewer retries, simpler bodies, the lowest stub numbers, earlier times (each kept
+//! Shrinking a schedule that breaks a property (EXP-5), with the driver that found it:
+//! fewer senders, fewer requests, no faults, fewer retries, no restarts, simpler bodies, the lowest stub numbers, earlier times (each kept
 //! only if the property still fails), never outside what the senders may do. Deterministic: the same schedule shrinks the same way.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use wfsim_engine::SimTime;
-use wfsim_engine::defn::Workflow;
 
+use crate::Driver;
 use crate::plan::Plan;
 use crate::schedule::{Executed, Schedule, SendFault};
 
@@ -17,7 +16,7 @@ pub const SHRINK_RUNS_MAX: u32 = 2000;
 /// The smallest schedule found that still fails, its run, and how many runs it took.
 pub fn shrink(
     plan: &Plan,
-    workflow: &Rc<Workflow>,
+    driver: &dyn Driver,
     start: Schedule,
     fails: &dyn Fn(&Executed) -> bool,
 ) -> (Schedule, u32) {
@@ -25,8 +24,8 @@ pub fn shrink(
     let mut runs = 0u32;
     let try_one = |candidate: &Schedule, runs: &mut u32| -> bool {
         *runs += 1;
-        candidate
-            .execute(plan, workflow)
+        driver
+            .execute(plan, candidate)
             .is_ok_and(|executed| fails(&executed))
     };
     'passes: while runs < SHRINK_RUNS_MAX {
@@ -130,6 +129,12 @@ fn candidates(plan: &Plan, s: &Schedule) -> Vec<Schedule> {
                 out.push(c);
             }
         }
+    }
+    // No server restarts, the last first.
+    for i in (0..s.restarts.len()).rev() {
+        let mut c = s.clone();
+        c.restarts.remove(i);
+        out.push(c);
     }
     // The lowest stub numbers.
     for (k, r) in plan.stubs.ranges.iter().enumerate() {

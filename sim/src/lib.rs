@@ -12,7 +12,8 @@
 //!
 //! `case` draws a workflow and a schedule from a seed, `run` plays it on the world, `oracle`
 //! replays the server's journal through the spec model and counts what the run covered,
-//! `sweep` judges, shrinks and sums up; `world` is the guide's walk-through.
+//! `sweep` judges, shrinks and sums up; `world` is the guide's walk-through; `explore` is
+//! `wfsim explore --system`, a user's explore file played on the world.
 //!
 //! This crate is only built with `--cfg madsim` (`cargo xtask test` does it, in
 //! `target/sim`).
@@ -25,6 +26,7 @@
 pub mod bare;
 pub mod case;
 pub mod client;
+pub mod explore;
 pub mod fault;
 pub mod oracle;
 pub mod run;

@@ -33,5 +33,7 @@ pub fn run() -> Result<(), String> {
         "--bench".to_owned(),
         "--seeds".to_owned(),
         "1000".to_owned(),
-    ])
+    ])?;
+    // `wfsim explore --system`: the explore rows again, through the server on the world.
+    crate::sim_bin_release("explore-system", &["--bench".to_owned(), "2000".to_owned()])
 }

@@ -68,10 +68,16 @@ pub fn cargo_run_release(bin: &str, args: &[String]) -> Result<(), String> {
 /// Runs the system-level sweep (`wfsim-sim`'s `sweep`) from the madsim build in
 /// `target/sim`, with `args`.
 pub fn sim_run_release(args: &[String]) -> Result<(), String> {
+    sim_bin_release("sweep", args)
+}
+
+/// Runs binary `bin` of `wfsim-sim` (`sweep`, `explore-system`) from the madsim build in
+/// `target/sim`, with `args`.
+pub fn sim_bin_release(bin: &str, args: &[String]) -> Result<(), String> {
     let sim_dir = project_root().join("target/sim");
     let sim_dir = sim_dir.to_string_lossy().into_owned();
     let mut cargo_args = vec!["run", "--release", "--locked", "--quiet"];
-    cargo_args.extend(["--package", "wfsim-sim", "--bin", "sweep", "--"]);
+    cargo_args.extend(["--package", "wfsim-sim", "--bin", bin, "--"]);
     cargo_args.extend(args.iter().map(String::as_str));
     cargo(
         &cargo_args,

@@ -675,6 +675,8 @@ impl State {
                     execution: id.to_owned(),
                     callback: callback.to_owned(),
                     request_id: req.header("x-request-id").map(str::to_owned),
+                    method: req.method.clone(),
+                    service: None,
                     status: res.status,
                     buffered: accepted == Some(Accepted::Buffered),
                     changed,
@@ -1151,6 +1153,19 @@ impl State {
         self.host
             .find(workflow, id)
             .map(|i| self.host.exec(i).state())
+    }
+
+    /// Execution `id` of `workflow` taken out of the state, with its start on the server's
+    /// clock: a harness that judges the execution itself (`wfsim explore --system`) reads its
+    /// trace, coverage and outcome once the run is over, as the engine-level runner hands
+    /// them over. The state is spent.
+    pub fn into_execution(
+        self,
+        workflow: &str,
+        id: &str,
+    ) -> Option<(wfsim_engine::interp::Execution, SimTime)> {
+        let i = self.host.find(workflow, id)?;
+        Some(self.host.into_execution(i))
     }
 
     /// Panics caught so far (each a wfsim bug): in executions, which failed, and in routes.

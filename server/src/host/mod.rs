@@ -33,6 +33,11 @@ pub struct Delivery {
     pub callback: String,
     /// The request's `X-Request-Id` header, if it had one.
     pub request_id: Option<String>,
+    /// Its method: a harness that rebuilds the execution's request records from the
+    /// journal (`wfsim explore --system`) judges 405s by it.
+    pub method: String,
+    /// The scripted service that sent it (HT-7), by index; `None` for a request over HTTP.
+    pub service: Option<usize>,
     pub status: u16,
     /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
     pub buffered: bool,
@@ -344,6 +349,12 @@ impl Host {
     }
 
     /// In the order they started.
+    /// Execution `i` and its start on the server's clock; the host is spent.
+    pub(crate) fn into_execution(mut self, i: usize) -> (Execution, SimTime) {
+        let e = self.executions.swap_remove(i);
+        (e.execution, e.clock.started_at())
+    }
+
     pub(crate) fn executions(&self) -> &[Exec] {
         &self.executions
     }

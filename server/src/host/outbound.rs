@@ -94,6 +94,8 @@ impl Host {
                 execution: String::new(),
                 callback: url,
                 request_id: None,
+                method: cb.method.unwrap_or_else(|| "POST".to_owned()),
+                service: Some(cb.service),
                 status: 404,
                 buffered: false,
                 changed: None,
@@ -132,7 +134,7 @@ impl Host {
             };
         let name = format!("{}/callbacks/{callback}", self.resource_name(j));
         let mut detail = vec![
-            ("method", method),
+            ("method", method.clone()),
             ("status", status.to_string()),
             ("from", format!("service {cb_service}")),
         ];
@@ -146,6 +148,8 @@ impl Host {
             execution,
             callback,
             request_id: None,
+            method,
+            service: Some(cb_service),
             status,
             buffered,
             changed,
