@@ -368,3 +368,48 @@ fn current_steps_inside_loops_and_branches() {
     ex.handle_timeout(SimTime::from_secs(20));
     assert_eq!(steps(&ex), pairs(&[("main", "after")]));
 }
+
+/// Every kind of nested block names its step: a switch case's steps, an `except`'s, a
+/// parallel `for`'s; a parallel step that finished leaves itself as main's step.
+#[test]
+fn current_steps_in_cases_excepts_and_parallel_loops() {
+    let sleep = |name: &str, indent: usize| {
+        let pad = " ".repeat(indent);
+        format!("{pad}- {name}:\n{pad}    call: sys.sleep\n{pad}    args:\n{pad}      seconds: 1\n")
+    };
+    let yaml = format!(
+        "- sw:\n    switch:\n      - condition: ${{true}}\n        steps:\n{}- t:\n    try:\n      raise: boom\n    except:\n      as: e\n      steps:\n{}- pf:\n    parallel:\n      for:\n        value: i\n        in: [1]\n        steps:\n{}",
+        sleep("in_case", 10),
+        sleep("in_except", 8),
+        sleep("in_for", 10),
+    );
+    let mut ex = start(&yaml);
+    assert_eq!(steps(&ex), pairs(&[("main", "in_case")]));
+    ex.handle_timeout(SimTime::from_secs(1));
+    assert_eq!(steps(&ex), pairs(&[("main", "in_except")]));
+    ex.handle_timeout(SimTime::from_secs(2));
+    assert_eq!(steps(&ex), pairs(&[("main", "in_for")]));
+    ex.handle_timeout(SimTime::from_secs(3));
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+    assert_eq!(steps(&ex), pairs(&[("main", "pf")]));
+}
+
+/// A branch stopped by its sibling's error (no `continueAll`) is no longer where the
+/// execution is: during the retry's back-off it is at the parallel step, whichever branch
+/// began a step last (both orders of the branches are run).
+#[test]
+fn current_steps_after_a_branch_is_stopped() {
+    let fail = "          - a:\n              steps:\n                - boom:\n                    raise: boom\n";
+    let slow = "          - b:\n              steps:\n                - nap:\n                    call: sys.sleep\n                    args:\n                      seconds: 100\n";
+    for branches in [format!("{fail}{slow}"), format!("{slow}{fail}")] {
+        let yaml = format!(
+            "- t:\n    try:\n      steps:\n        - p:\n            parallel:\n              branches:\n{}    retry:\n      predicate: ${{retry.always}}\n      max_retries: 1\n      backoff:\n        initial_delay: 10\n        max_delay: 10\n        multiplier: 1\n",
+            branches
+                .replace("\n          ", "\n                ")
+                .replacen("          ", "                ", 1)
+        );
+        let ex = start(&yaml);
+        assert_eq!(ex.state(), ExecutionState::Active, "{yaml}");
+        assert_eq!(steps(&ex), pairs(&[("main", "p")]), "{yaml}");
+    }
+}
