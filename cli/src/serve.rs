@@ -68,6 +68,13 @@ pub(crate) struct ServeArgs {
     /// next request too) before the connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     header_timeout: f64,
+    /// Ended executions kept (at least 1; default 10000): once more end, the oldest-ended
+    /// is evicted (its record, logs and callback endpoints; a GET of it is 404 saying so),
+    /// so a long-running server's memory stays bounded. A restart on --state-dir keeps the
+    /// N it last ran with unless given another.
+    #[arg(long, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    keep_ended: Option<usize>,
     /// Connections served at once; more wait in the listener's queue.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
@@ -378,6 +385,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 }
             }
             state.record_inputs();
+        }
+        // After the replay, which restored the N the log ran with: a new N is an input.
+        if let Some(n) = args.keep_ended {
+            state.set_keep_ended(resumed_at, n);
         }
         // Files are deployed as the Workflows API deploys: each a first revision (a new one
         // on a restart only if the file changed), its source kept (`sourceContents`), errors

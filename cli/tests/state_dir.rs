@@ -79,3 +79,86 @@ fn a_buffered_callback_survives_kill_9() {
     let (_, got) = http(&third.base, "GET", &execution, "t", "");
     assert!(got.contains(r#""state": "SUCCEEDED""#), "{got}");
 }
+
+/// `--keep-ended 1`: three executions end, the first two are evicted; a `kill -9` and a
+/// restart on the state dir derive the same evictions from the input log (they are not
+/// logged), so the same execution is back and the others are 404 as before.
+#[test]
+fn evictions_under_keep_ended_survive_a_restart() {
+    let dir = root().join("target/tmp/state-dir-keep-ended");
+    let _ = std::fs::remove_dir_all(&dir);
+    let workflow = root().join("target/tmp/keep-ended.yaml");
+    std::fs::create_dir_all(workflow.parent().unwrap()).unwrap();
+    std::fs::write(
+        &workflow,
+        "- done:\n    return: ${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}\n",
+    )
+    .unwrap();
+    let args = [
+        workflow.to_str().unwrap(),
+        "--state-dir",
+        dir.to_str().unwrap(),
+        "--clock",
+        "manual",
+        "--token",
+        "t",
+        "--seed",
+        "5",
+        "--keep-ended",
+        "1",
+    ];
+    let executions = "/v1/projects/wfsim/locations/us-central1/workflows/keep-ended/executions";
+    let first = Server::start(&args);
+    let mut paths = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = http(&first.base, "POST", executions, "t", "{}");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""state": "SUCCEEDED""#), "{body}");
+        let name = body
+            .split("\"name\": \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        paths.push(format!("/v1/{name}"));
+    }
+    let seen = |server: &Server| -> Vec<(u16, String)> {
+        paths
+            .iter()
+            .map(|p| http(&server.base, "GET", p, "t", ""))
+            .collect()
+    };
+    let before = seen(&first);
+    assert_eq!(
+        before.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [404, 404, 200]
+    );
+    assert!(
+        before[1].1.contains("ended and was evicted") && before[1].1.contains("--keep-ended 1"),
+        "{}",
+        before[1].1
+    );
+    first.kill();
+
+    let second = Server::start(&args);
+    let back = second.line("state dir ");
+    assert!(back.contains("1 executions back"), "{back}");
+    assert_eq!(seen(&second), before);
+    let (_, list) = http(&second.base, "GET", executions, "t", "");
+    assert_eq!(list.matches("\"name\"").count(), 1, "{list}");
+    // N is in the log: a restart without --keep-ended keeps what it kept; a higher N
+    // brings nothing back, and holds more from then on.
+    second.kill();
+    let third = Server::start(&args[..args.len() - 2]);
+    assert!(third.line("state dir ").contains("1 executions back"));
+    assert_eq!(seen(&third), before);
+    third.kill();
+    let mut raised = args;
+    raised[args.len() - 1] = "2";
+    let fourth = Server::start(&raised);
+    assert!(fourth.line("state dir ").contains("1 executions back"));
+    let (status, _) = http(&fourth.base, "POST", executions, "t", "{}");
+    assert_eq!(status, 200);
+    assert_eq!(seen(&fourth)[2].0, 200, "kept: two may be held now");
+}

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::defn::{Action, Block, Parallel, Pos, Work, Workflow};
+use crate::defn::{Action, Block, Parallel, Pos, Step, Work, Workflow};
 
 /// A place the interpreter can pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -89,6 +89,36 @@ pub fn label(point: Point, step: &str) -> String {
         Point::Except => format!("except of step '{step}'"),
         Point::Retry(n) => format!("retry {n} of step '{step}'"),
     }
+}
+
+/// The step of `steps` (or of a block nested in them, parallel branches included) whose
+/// coverage point is `cover`: how an index the interpreter keeps per step becomes a name.
+pub fn step_at(steps: &Block, cover: u32) -> Option<&Step> {
+    fn in_action(a: &Action, cover: u32) -> Option<&Step> {
+        match a {
+            Action::Nothing
+            | Action::Assign(_)
+            | Action::Call(_)
+            | Action::Return(_)
+            | Action::Raise(_) => None,
+            Action::Switch(cases) => cases.iter().find_map(|c| in_action(&c.action, cover)),
+            Action::Try(t) => in_action(&t.body, cover)
+                .or_else(|| t.except.as_ref().and_then(|e| step_at(&e.steps, cover))),
+            Action::For(f) => step_at(&f.steps, cover),
+            Action::Parallel(p) => match &p.work {
+                Work::Branches(branches) => branches.iter().find_map(|(_, _, b)| step_at(b, cover)),
+                Work::For(f) => step_at(&f.steps, cover),
+            },
+            Action::Steps(b) => step_at(b, cover),
+        }
+    }
+    steps.iter().find_map(|s| {
+        if s.cover == cover {
+            Some(s)
+        } else {
+            in_action(&s.action, cover)
+        }
+    })
 }
 
 fn block(sub: &str, steps: &Block, out: &mut Vec<Site>) {

@@ -8,6 +8,7 @@ mod common;
 use std::rc::Rc;
 
 use common::{fails_with, run};
+use wfsim_engine::callbacks::Auth;
 use wfsim_engine::error::{message, tags};
 use wfsim_engine::interp::{Config, Execution, Outcome};
 use wfsim_engine::runner::execution_name;
@@ -286,5 +287,129 @@ fn lib_2_built_in_and_user_environment_variables() {
             assert_eq!(v.to_json().unwrap()[7], "eu");
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// A workflow whose `main` calls `approve`, which awaits a callback for 60 s.
+const APPROVE: &str = "main:\n  steps:\n    - init:\n        assign:\n          - n: 1\n    - ask:\n        call: approve\n        result: r\n    - done:\n        return: ${r}\napprove:\n  steps:\n    - make:\n        call: events.create_callback_endpoint\n        result: cb\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - back:\n        return: ${req.http_request.body}\n";
+
+fn start(yaml: &str) -> Execution {
+    Execution::start(
+        Rc::new(defn::load("w.yaml", yaml).unwrap()),
+        Config {
+            name: execution_name("w", 0),
+            seed: 0,
+            clock: WallClock::DEFAULT,
+            argument: None,
+            steps_max: wfsim_engine::interp::STEPS_MAX,
+            defect: None,
+        },
+    )
+}
+
+fn steps(ex: &Execution) -> Vec<(String, String)> {
+    ex.current_steps()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(r, s)| ((*r).to_owned(), (*s).to_owned()))
+        .collect()
+}
+
+/// `Execution.Status.current_steps`: waiting, the call stack from main down to the await
+/// step; once ended, where it ended (the proto: "the last attempted or executed step").
+#[test]
+fn current_steps_are_the_call_stack_down_to_the_step_running() {
+    let mut ex = start(APPROVE);
+    assert_eq!(steps(&ex), pairs(&[("main", "ask"), ("approve", "wait")]));
+    let id = ex.with_callbacks(|c| c.endpoints()[0].callback_id().to_owned());
+    let request = wfsim_engine::CallbackRequest {
+        method: "POST".into(),
+        path: "/cb".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        query: String::new(),
+        body: b"true".to_vec(),
+    };
+    let t = SimTime::from_secs(1);
+    assert!(ex.deliver(t, &id, Auth::Granted, request).is_ok());
+    assert_eq!(steps(&ex), pairs(&[("main", "ask"), ("approve", "wait")]));
+    ex.handle_timeout(t);
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+    assert_eq!(steps(&ex), pairs(&[("main", "done")]), "returned to main");
+
+    // Failed: the error's stack (EX-6), outermost first.
+    let mut ex = start(APPROVE);
+    ex.handle_timeout(SimTime::from_secs(60));
+    assert_eq!(ex.state(), ExecutionState::Failed);
+    assert_eq!(steps(&ex), pairs(&[("main", "ask"), ("approve", "wait")]));
+
+    // Cancelled while waiting: where it waited.
+    let mut ex = start(APPROVE);
+    assert!(ex.cancel(SimTime::from_secs(2)));
+    assert_eq!(steps(&ex), pairs(&[("main", "ask"), ("approve", "wait")]));
+}
+
+/// A step nested in a `for`, a `try` or a branch stands for the steps enclosing it, in its
+/// routine; a branch that ended leaves its parent's parallel step, never a stale step.
+#[test]
+fn current_steps_inside_loops_and_branches() {
+    let nested = "- outer:\n    for:\n      value: i\n      in: [1]\n      steps:\n        - guarded:\n            try:\n              steps:\n                - nap:\n                    call: sys.sleep\n                    args:\n                      seconds: 5\n            except:\n              as: e\n              steps:\n                - never:\n                    return: 0\n";
+    let ex = start(nested);
+    assert_eq!(steps(&ex), pairs(&[("main", "nap")]));
+
+    let par = "- p:\n    parallel:\n      branches:\n        - b1:\n            steps:\n              - w1:\n                  call: sys.sleep\n                  args:\n                    seconds: 10\n        - b2:\n            steps:\n              - w2:\n                  call: sys.sleep\n                  args:\n                    seconds: 20\n- after:\n    return: 1\n";
+    let mut ex = start(par);
+    let both = [pairs(&[("main", "w1")]), pairs(&[("main", "w2")])];
+    assert!(both.contains(&steps(&ex)), "{:?}", steps(&ex));
+    ex.handle_timeout(SimTime::from_secs(10));
+    let later = [pairs(&[("main", "p")]), pairs(&[("main", "w2")])];
+    assert!(later.contains(&steps(&ex)), "{:?}", steps(&ex));
+    ex.handle_timeout(SimTime::from_secs(20));
+    assert_eq!(steps(&ex), pairs(&[("main", "after")]));
+}
+
+/// Every kind of nested block names its step: a switch case's steps, an `except`'s, a
+/// parallel `for`'s; a parallel step that finished leaves itself as main's step.
+#[test]
+fn current_steps_in_cases_excepts_and_parallel_loops() {
+    let sleep = |name: &str, indent: usize| {
+        let pad = " ".repeat(indent);
+        format!("{pad}- {name}:\n{pad}    call: sys.sleep\n{pad}    args:\n{pad}      seconds: 1\n")
+    };
+    let yaml = format!(
+        "- sw:\n    switch:\n      - condition: ${{true}}\n        steps:\n{}- t:\n    try:\n      raise: boom\n    except:\n      as: e\n      steps:\n{}- pf:\n    parallel:\n      for:\n        value: i\n        in: [1]\n        steps:\n{}",
+        sleep("in_case", 10),
+        sleep("in_except", 8),
+        sleep("in_for", 10),
+    );
+    let mut ex = start(&yaml);
+    assert_eq!(steps(&ex), pairs(&[("main", "in_case")]));
+    ex.handle_timeout(SimTime::from_secs(1));
+    assert_eq!(steps(&ex), pairs(&[("main", "in_except")]));
+    ex.handle_timeout(SimTime::from_secs(2));
+    assert_eq!(steps(&ex), pairs(&[("main", "in_for")]));
+    ex.handle_timeout(SimTime::from_secs(3));
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+    assert_eq!(steps(&ex), pairs(&[("main", "pf")]));
+}
+
+/// A branch stopped by its sibling's error (no `continueAll`) is no longer where the
+/// execution is: during the retry's back-off it is at the parallel step, whichever branch
+/// began a step last (both orders of the branches are run).
+#[test]
+fn current_steps_after_a_branch_is_stopped() {
+    let fail = "          - a:\n              steps:\n                - boom:\n                    raise: boom\n";
+    let slow = "          - b:\n              steps:\n                - nap:\n                    call: sys.sleep\n                    args:\n                      seconds: 100\n";
+    for branches in [format!("{fail}{slow}"), format!("{slow}{fail}")] {
+        let yaml = format!(
+            "- t:\n    try:\n      steps:\n        - p:\n            parallel:\n              branches:\n{}    retry:\n      predicate: ${{retry.always}}\n      max_retries: 1\n      backoff:\n        initial_delay: 10\n        max_delay: 10\n        multiplier: 1\n",
+            branches
+                .replace("\n          ", "\n                ")
+                .replacen("          ", "                ", 1)
+        );
+        let ex = start(&yaml);
+        assert_eq!(ex.state(), ExecutionState::Active, "{yaml}");
+        assert_eq!(steps(&ex), pairs(&[("main", "p")]), "{yaml}");
     }
 }

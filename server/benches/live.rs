@@ -1,8 +1,9 @@
 //! Live-mode figures for `cargo xtask bench`, printed, never asserted:
 //!
-//! - callbacks accepted per second through `wfsim serve` on loopback, against a bare hyper
-//!   server that answers 200 on the same listener setup, driven by the same client in the
-//!   same run, and their ratio;
+//! - callbacks accepted per second through `wfsim serve` on loopback, bare and with
+//!   `--state-dir`, against a bare hyper server that answers 200 on the same listener
+//!   setup, driven by the same client in the same run at the same concurrency (4 and 64
+//!   connections), and their ratios;
 //! - resident memory with 10,000 executions each awaiting a callback, per execution.
 
 // A benchmark measures real time; the engine never does.
@@ -121,11 +122,6 @@ fn spawn_server(kind: Kind) -> (SocketAddr, String) {
         });
     });
     rx.recv().unwrap()
-}
-
-/// Sends `REQUESTS` POSTs over `CONNECTIONS` keep-alive connections; returns accepted/s.
-fn drive(addr: SocketAddr, path: &str) -> f64 {
-    drive_over(addr, path, CONNECTIONS)
 }
 
 /// Sends `REQUESTS` POSTs over `connections` keep-alive connections; returns accepted/s.
@@ -275,24 +271,24 @@ fn memory_per_execution(n: usize) {
     std::hint::black_box(&state);
 }
 
-fn main() {
-    println!(
-        "wfsim live-mode bench (release build, loopback, {CONNECTIONS} keep-alive connections)"
-    );
-    let (bare_addr, bare_path) = spawn_server(Kind::Bare);
+/// Callbacks per second at `connections` keep-alive connections: a bare hyper server, wfsim
+/// and wfsim with `--state-dir`, each server fresh, warmed up, then measured in turns by
+/// the same client for `ROUNDS` rounds; the medians, and each ratio to bare hyper at the
+/// same concurrency. Returns wfsim's address and callback path, for the gRPC figure.
+fn compare_at(connections: usize, bare_addr: SocketAddr, bare_path: &str) -> (SocketAddr, String) {
     let (wfsim_addr, wfsim_path) = spawn_server(Kind::Wfsim);
     let (durable_addr, durable_path) = spawn_server(Kind::Durable);
-    // Warm them up, then measure them in turns with the same client. On a two-core machine
-    // one round swings by half; the median of several rounds is the figure.
-    drive(bare_addr, &bare_path);
-    drive(wfsim_addr, &wfsim_path);
-    drive(durable_addr, &durable_path);
+    // On a two-core machine one round swings by half; the median of several rounds is
+    // the figure, and the ratios are taken round by round.
+    drive_over(bare_addr, bare_path, connections);
+    drive_over(wfsim_addr, &wfsim_path, connections);
+    drive_over(durable_addr, &durable_path, connections);
     let (mut bare, mut live, mut durable, mut ratios, mut durable_ratios) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let b = drive(bare_addr, &bare_path);
-        let l = drive(wfsim_addr, &wfsim_path);
-        let d = drive(durable_addr, &durable_path);
+        let b = drive_over(bare_addr, bare_path, connections);
+        let l = drive_over(wfsim_addr, &wfsim_path, connections);
+        let d = drive_over(durable_addr, &durable_path, connections);
         bare.push(b);
         live.push(l);
         durable.push(d);
@@ -300,37 +296,29 @@ fn main() {
         durable_ratios.push(d / b);
     }
     let (lo, hi) = (
-        ratios.iter().copied().fold(f64::INFINITY, f64::min),
-        ratios.iter().copied().fold(0.0, f64::max),
+        durable_ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        durable_ratios.iter().copied().fold(0.0, f64::max),
     );
     println!(
-        "  bare hyper server answering 200:   {:>10.0} requests/s (median of {ROUNDS} rounds)",
-        median(&mut bare)
-    );
-    println!(
-        "  wfsim serve, callbacks accepted:   {:>10.0} callbacks/s",
-        median(&mut live)
-    );
-    println!(
-        "  ratio wfsim / bare:                {:>10.2}  (goal >= 0.7; rounds ranged {lo:.2}-{hi:.2})",
-        median(&mut ratios)
-    );
-    println!(
-        "  with --state-dir (each on disk):   {:>10.0} callbacks/s, ratio {:.2} to bare (goal >= 0.3)",
+        "  {connections:>2} connections: bare hyper {:>7.0}/s | wfsim {:>7.0}/s, {:.2} of bare (goal >= 0.7) | --state-dir {:>7.0}/s, {:.2} of bare (goal >= 0.3; rounds {lo:.2}-{hi:.2})",
+        median(&mut bare),
+        median(&mut live),
+        median(&mut ratios),
         median(&mut durable),
-        median(&mut durable_ratios)
+        median(&mut durable_ratios),
     );
+    (wfsim_addr, wfsim_path)
+}
+
+fn main() {
+    println!(
+        "wfsim live-mode bench (release build, loopback): callbacks accepted per second, each side at the same concurrency, medians of {ROUNDS} rounds"
+    );
+    let (bare_addr, bare_path) = spawn_server(Kind::Bare);
+    let (wfsim_addr, wfsim_path) = compare_at(CONNECTIONS, bare_addr, &bare_path);
     // Group commit: one fdatasync serves every request waiting at that moment, so more
     // clients at once share each sync.
-    let (many_addr, many_path) = spawn_server(Kind::Durable);
-    drive_over(many_addr, &many_path, 64);
-    let mut many: Vec<f64> = (0..3)
-        .map(|_| drive_over(many_addr, &many_path, 64))
-        .collect();
-    println!(
-        "  with --state-dir, 64 connections:  {:>10.0} callbacks/s (median of 3 rounds)",
-        median(&mut many)
-    );
+    compare_at(64, bare_addr, &bare_path);
     let execution = wfsim_path
         .split("/callbacks/")
         .next()

@@ -138,9 +138,17 @@ impl StateDir {
     /// time share one `fdatasync`: the first starts it, the others wait for it (or the next).
     pub async fn sync(&self) -> io::Result<()> {
         let target = self.appended.get();
+        let mut yielded = false;
         while self.synced.get() < target {
             if self.syncing.get() {
                 self.synced_now.notified().await;
+                continue;
+            }
+            if !yielded {
+                // One turn of the scheduler first: requests that have arrived meanwhile are
+                // appended and ride on this sync instead of waiting for the next one.
+                yielded = true;
+                yield_now().await;
                 continue;
             }
             self.syncing.set(true);
@@ -158,6 +166,13 @@ impl StateDir {
         Ok(())
     }
 }
+
+#[cfg(not(madsim))]
+use tokio::task::yield_now;
+
+/// The simulated world's scheduler is its own; a sync there need not wait for a turn.
+#[cfg(madsim)]
+async fn yield_now() {}
 
 /// `fdatasync` off the server's thread, which keeps answering meanwhile.
 #[cfg(not(madsim))]

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, ClockMode, Config, State};
+pub use api::{ApiRequest, ApiResponse, ClockMode, Config, KEEP_ENDED_DEFAULT, State};
 pub use host::{ApiEvent, Delivery, Observed, OutboundCall};
 pub use http::{Options, Reply, Shared};
 

@@ -114,6 +114,21 @@ pub(crate) fn execution(config: &Config, host: &Host, e: &Exec, view: View, enum
     if !e.labels.is_empty() {
         out.insert("labels".into(), json!(e.labels));
     }
+    // `status.currentSteps`: from main down to the step it is at (the proto's "in the
+    // future" form: every step of the call stack, not only the innermost); once ended,
+    // where it ended, as the proto says. Nothing for a crashed engine, which is never read
+    // again, nor before a first step.
+    let steps = match e.crashed {
+        Some(_) => Vec::new(),
+        None => e.execution.current_steps(),
+    };
+    if !steps.is_empty() {
+        let steps: Vec<Json> = steps
+            .into_iter()
+            .map(|(routine, step)| json!({"routine": routine, "step": step}))
+            .collect();
+        out.insert("status".into(), json!({"currentSteps": steps}));
+    }
     if let Some((_, message)) = &e.crashed {
         let payload = json!({"message": message, "tags": ["InternalError"]});
         out.insert(

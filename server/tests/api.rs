@@ -284,3 +284,164 @@ fn an_advance_can_leave_its_instant_open() {
             .contains("'closeInstant' must be true or false")
     );
 }
+
+/// Starts an execution at `at`; its path and its callback's path.
+fn start_at(s: &mut State, at: SimTime) -> (String, String) {
+    let (status, created) = json(s, at, &req("POST", EXECUTIONS, ""));
+    assert_eq!(status, 200, "{created}");
+    let execution = format!("/v1/{}", created["name"].as_str().unwrap());
+    let (_, list) = json(s, at, &req("GET", &format!("{execution}/callbacks"), ""));
+    let callback = format!("/v1/{}", list["callbacks"][0]["name"].as_str().unwrap());
+    (execution, callback)
+}
+
+fn listed(s: &mut State, at: SimTime) -> Vec<String> {
+    let (_, list) = json(s, at, &req("GET", EXECUTIONS, ""));
+    list["executions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| format!("/v1/{}", e["name"].as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn message(s: &mut State, at: SimTime, r: &ApiRequest) -> (u16, String) {
+    let (status, body) = json(s, at, r);
+    (
+        status,
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// `--keep-ended 2`: four executions end; the two that ended first are evicted. A GET of
+/// one is 404 saying so, its callback endpoint is 404 as after any end (CB-11), a cancel
+/// 404; the list and the count hold the other two.
+#[test]
+fn keep_ended_evicts_the_oldest_ended_and_says_so() {
+    let mut s = state();
+    s.set_keep_ended(SimTime::ZERO, 2);
+    let t = SimTime::from_secs;
+    let started: Vec<(String, String)> = (0..4).map(|k| start_at(&mut s, t(k))).collect();
+    // Each times out 10 s after its start (the workflow returns "timeout").
+    s.advance(t(20));
+    assert_eq!(s.execution_count(), 2);
+    let mut kept = listed(&mut s, t(20));
+    kept.sort();
+    let mut want = vec![started[2].0.clone(), started[3].0.clone()];
+    want.sort();
+    assert_eq!(kept, want);
+    for (execution, callback) in &started[..2] {
+        let (status, m) = message(&mut s, t(20), &req("GET", execution, ""));
+        assert_eq!(status, 404, "{m}");
+        assert!(
+            m.contains("ended and was evicted") && m.contains("--keep-ended 2"),
+            "{m}"
+        );
+        let (status, m) = message(&mut s, t(20), &req("POST", callback, "1"));
+        assert_eq!(status, 404, "CB-11 after eviction: {m}");
+        assert!(m.contains("evicted"), "{m}");
+        let cancel = format!("{execution}:cancel");
+        assert_eq!(s.handle(t(20), &req("POST", &cancel, "")).status, 404);
+        let logs = format!("{execution}/logs");
+        assert_eq!(s.handle(t(20), &req("GET", &logs, "")).status, 404);
+    }
+    for (execution, _) in &started[2..] {
+        assert_eq!(result(&mut s, t(20), execution), "\"timeout\"");
+    }
+}
+
+/// Oldest-ended, not oldest-started: A starts first and ends last, so B goes.
+#[test]
+fn keep_ended_evicts_by_when_each_ended() {
+    let mut s = state();
+    s.set_keep_ended(SimTime::ZERO, 1);
+    let t = SimTime::from_secs;
+    let (a, _) = start_at(&mut s, t(0));
+    let (b, b_callback) = start_at(&mut s, t(1));
+    assert_eq!(
+        s.handle(t(2), &req("POST", &b_callback, "\"b\"")).status,
+        200
+    );
+    assert_eq!(
+        result(&mut s, t(3), &b),
+        "\"b\"",
+        "B ended at 2 s and is kept"
+    );
+    s.advance(t(11));
+    assert_eq!(result(&mut s, t(11), &a), "\"timeout\"");
+    assert_eq!(s.handle(t(11), &req("GET", &b, "")).status, 404);
+    // An ACTIVE execution is never evicted, however many ended.
+    let (c, _) = start_at(&mut s, t(12));
+    assert_eq!(s.handle(t(12), &req("GET", &c, "")).status, 200);
+    assert_eq!(s.execution_count(), 2);
+}
+
+/// Only the last N evicted names are remembered: an older one is 404 with a message that
+/// says it may have been evicted, not that it was.
+#[test]
+fn keep_ended_forgets_old_names_and_says_it_may_have() {
+    let mut s = state();
+    s.set_keep_ended(SimTime::ZERO, 1);
+    let t = SimTime::from_secs;
+    let first = start_at(&mut s, t(0)).0;
+    let second = start_at(&mut s, t(1)).0;
+    start_at(&mut s, t(2));
+    s.advance(t(20));
+    let (status, m) = message(&mut s, t(20), &req("GET", &second, ""));
+    assert_eq!(status, 404);
+    assert!(m.contains("ended and was evicted"), "{m}");
+    let (status, m) = message(&mut s, t(20), &req("GET", &first, ""));
+    assert_eq!(status, 404);
+    assert!(
+        m.contains("has no execution") && m.contains("2 ended executions have been evicted"),
+        "{m}"
+    );
+    let never = format!("{EXECUTIONS}/never-was");
+    let (_, m) = message(&mut s, t(20), &req("GET", &never, ""));
+    assert!(m.contains("evicted under --keep-ended 1"), "{m}");
+    let (_, m) = message(&mut state(), t(0), &req("GET", &never, ""));
+    assert_eq!(
+        m, "workflow 'w' has no execution 'never-was'",
+        "no eviction yet"
+    );
+}
+
+/// Evictions are not logged: a replay of the input log derives them, so a restarted
+/// state holds the same executions and answers the same.
+#[test]
+fn keep_ended_evictions_replay_to_the_same_executions() {
+    let t = SimTime::from_secs;
+    let mut s = state();
+    s.record_inputs();
+    // Kept in the input log like any input: the replay below is not told N.
+    s.set_keep_ended(SimTime::ZERO, 2);
+    let mut paths = Vec::new();
+    for k in 0..6 {
+        let (execution, callback) = start_at(&mut s, t(k));
+        if k % 2 == 1 {
+            // Odd ones end at once, before the even ones time out.
+            assert_eq!(s.handle(t(k), &req("POST", &callback, "1")).status, 200);
+        }
+        paths.push(execution);
+    }
+    s.advance(t(13));
+    let inputs = s.take_inputs();
+    let mut again = state();
+    again.replay(&inputs, t(13));
+    assert_eq!(again.execution_count(), s.execution_count());
+    assert_eq!(listed(&mut again, t(13)), listed(&mut s, t(13)));
+    let mut statuses = Vec::new();
+    for p in &paths {
+        let (status, body) = json(&mut s, t(13), &req("GET", p, ""));
+        assert_eq!(json(&mut again, t(13), &req("GET", p, "")), (status, body));
+        statuses.push(status);
+    }
+    // Ends: 1 at 1 s, 3 at 3 s, 5 at 5 s (1 evicted), 0 at 10 s (3 evicted), 2 at 12 s (5
+    // evicted); 4 still waits.
+    assert_eq!(statuses, [200, 404, 200, 404, 200, 404], "{paths:?}");
+}

@@ -474,3 +474,94 @@ fn lib_2_the_revision_id_variable_names_the_deployed_revision() {
         assert_eq!(status, 200);
     }
 }
+
+/// `main` calls `approve`, which awaits a callback.
+const APPROVE: &str = "main:
+  steps:
+    - ask:
+        call: approve
+        result: r
+    - done:
+        return: ${r}
+approve:
+  steps:
+    - make:
+        call: events.create_callback_endpoint
+        result: cb
+    - wait:
+        call: events.await_callback
+        args:
+          callback: ${cb}
+        result: req
+    - back:
+        return: ${req.http_request.body}
+";
+
+/// `Execution.Status.current_steps` over gRPC: GetExecution transcoded, answered and
+/// decoded as a client would.
+fn grpc_steps(s: &mut State, name: &str) -> Vec<(String, String)> {
+    use prost::Message;
+    use wfsim_server::grpc::{self, proto::google::cloud::workflows::executions::v1 as ex};
+    let get = ex::GetExecutionRequest {
+        name: name.into(),
+        view: ex::ExecutionView::Full as i32,
+    };
+    let (call, req) = grpc::transcode(
+        "/google.cloud.workflows.executions.v1.Executions/GetExecution",
+        &get.encode_to_vec(),
+    )
+    .unwrap();
+    let now = s.clock_now();
+    let res = s.handle(now, &req);
+    let bytes = grpc::answer(call, &res).unwrap();
+    let e = ex::Execution::decode(bytes.as_slice()).unwrap();
+    e.status
+        .map(|st| {
+            st.current_steps
+                .into_iter()
+                .map(|step| (step.routine, step.step))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// While it waits, `status.currentSteps` is the call stack from main down to the await
+/// step; once ended, the step it ended at (the proto's comment on `current_steps`). FULL
+/// view only, as BASIC lists its fields.
+#[test]
+fn current_steps_show_where_an_execution_waits_and_where_it_ended() {
+    let mut s = state();
+    deploy(&mut s, "approval", APPROVE);
+    let id = run(&mut s, "approval", json!(null), json!({}));
+    let name = format!("projects/p/locations/l/workflows/approval/executions/{id}");
+    let path = format!("/v1/{name}");
+    let (_, full) = call(&mut s, "GET", &path, Json::Null);
+    assert_eq!(
+        full["status"],
+        json!({"currentSteps": [
+            {"routine": "main", "step": "ask"},
+            {"routine": "approve", "step": "wait"},
+        ]})
+    );
+    let pair = |r: &str, st: &str| (r.to_owned(), st.to_owned());
+    assert_eq!(
+        grpc_steps(&mut s, &name),
+        [pair("main", "ask"), pair("approve", "wait")]
+    );
+    let (_, basic) = call(&mut s, "GET", &format!("{path}?view=BASIC"), Json::Null);
+    assert_eq!(basic.get("status"), None, "{basic}");
+
+    let (_, callbacks) = call(&mut s, "GET", &format!("{path}/callbacks"), Json::Null);
+    let callback = format!(
+        "/v1/{}",
+        callbacks["callbacks"][0]["name"].as_str().unwrap()
+    );
+    assert_eq!(call(&mut s, "POST", &callback, json!(1)).0, 200);
+    let (_, ended) = call(&mut s, "GET", &path, Json::Null);
+    assert_eq!(ended["state"], "SUCCEEDED");
+    assert_eq!(
+        ended["status"],
+        json!({"currentSteps": [{"routine": "main", "step": "done"}]})
+    );
+    assert_eq!(grpc_steps(&mut s, &name), [pair("main", "done")]);
+}

@@ -180,7 +180,18 @@ pub(crate) struct World {
     defect: Option<crate::defect::Defect>,
     /// Which steps and branches ran, how often, by their `cover` index.
     coverage: crate::coverage::Passes,
+    /// Where each thread is (`Execution::current_steps`): one entry per routine it is in,
+    /// outermost first, each the routine and the `cover` index of the step it runs or last
+    /// ran there ([`NO_STEP`] before its first). A branch starts with a copy of its
+    /// parent's, whose last entry is the parallel step; its own steps, in the same routine,
+    /// take that entry's place. One store per step: the names are found only when asked.
+    positions: BTreeMap<ThreadId, Vec<(Rc<crate::defn::Subworkflow>, u32)>>,
+    /// The thread that last began a step (the parent of a branch that ended since).
+    last_thread: ThreadId,
 }
+
+/// A routine entered whose first step has not begun.
+const NO_STEP: u32 = u32::MAX;
 
 impl World {
     /// Counts one pass of the point `cover` (a step, a case, an `except`).
@@ -336,10 +347,32 @@ impl World {
         }
     }
 
+    /// Thread `tid` calls routine `sub` (main, or a subworkflow).
+    fn enter_routine(&mut self, tid: ThreadId, sub: Rc<crate::defn::Subworkflow>) {
+        self.positions.entry(tid).or_default().push((sub, NO_STEP));
+    }
+
+    /// Thread `tid` returns from (or unwinds out of) the routine it entered last.
+    fn leave_routine(&mut self, tid: ThreadId) {
+        if let Some(stack) = self.positions.get_mut(&tid) {
+            stack.pop();
+        }
+    }
+
+    /// Thread `tid` begins the step whose coverage point is `cover`.
+    fn at_step(&mut self, tid: ThreadId, cover: u32) {
+        if let Some((_, at)) = self.positions.get_mut(&tid).and_then(|s| s.last_mut()) {
+            *at = cover;
+        }
+        self.last_thread = tid;
+    }
+
     /// A new branch thread of `parent`; the parallel step's name for it goes in the trace.
     fn start_branch(&mut self, parent: ThreadId, branch: String) -> ThreadId {
         let tid = self.new_thread();
         self.parents.insert(tid, parent);
+        let inherited = self.positions.get(&parent).cloned().unwrap_or_default();
+        self.positions.insert(tid, inherited);
         self.push_trace(Trace::BranchStarted {
             thread: tid,
             parent,
@@ -360,6 +393,10 @@ impl World {
             failed: res.is_err(),
         });
         self.parents.remove(&tid);
+        self.positions.remove(&tid);
+        if self.last_thread == tid {
+            self.last_thread = parent;
+        }
         self.wake(parent, Wake::Child(tid, res));
     }
 
@@ -572,6 +609,8 @@ impl Execution {
             spawned: Vec::new(),
             aborted: Vec::new(),
             outcome: None,
+            positions: BTreeMap::new(),
+            last_thread: ThreadId(0),
             coverage: crate::coverage::Passes {
                 points: vec![0; workflow.points as usize],
                 retries: BTreeMap::new(),
@@ -618,6 +657,37 @@ impl Execution {
 
     pub fn ended_at(&self) -> Option<SimTime> {
         self.ended_at
+    }
+
+    /// Where the execution is, as `(routine, step)` from `main` down to the step it runs:
+    /// one entry per routine of the call stack, each the innermost step begun there (a step
+    /// inside a `for`, a `try` or a parallel branch stands for the steps enclosing it). With
+    /// parallel branches, the stack of the thread that last began a step. Once ended, where
+    /// it ended: for a failure, the error's stack (EX-6) when it has one; otherwise the
+    /// last step begun. What the Executions API's `Execution.Status.current_steps` shows.
+    pub fn current_steps(&self) -> Vec<(String, String)> {
+        if let Some(Outcome::Failed(f)) = &self.outcome {
+            if !f.stack.is_empty() {
+                return f
+                    .stack
+                    .iter()
+                    .rev()
+                    .map(|e| (e.routine.clone(), e.step.clone()))
+                    .collect();
+            }
+        }
+        let w = self.world.borrow();
+        let Some(stack) = w.positions.get(&w.last_thread) else {
+            return Vec::new();
+        };
+        stack
+            .iter()
+            .filter(|(_, cover)| *cover != NO_STEP)
+            .filter_map(|(sub, cover)| {
+                let step = crate::coverage::step_at(&sub.steps, *cover)?;
+                Some((sub.name.clone(), step.name.clone()))
+            })
+            .collect()
     }
 
     pub fn logs(&self) -> Vec<Log> {
@@ -982,7 +1052,16 @@ impl Execution {
         }
         let mut w = self.world.borrow_mut();
         let now = w.now;
+        // The last thread to begin a step is stopped: where it was is the nearest ancestor
+        // left (the parallel step that stops it).
+        while doomed.contains(&w.last_thread) {
+            match w.parents.get(&w.last_thread) {
+                Some(&up) => w.last_thread = up,
+                None => break,
+            }
+        }
         for &t in &doomed {
+            w.positions.remove(&t);
             w.runnable.remove(t);
             w.wakes.remove(&t);
             w.parents.remove(&t);
@@ -1029,6 +1108,9 @@ impl Execution {
         w.http_deadlines.clear();
         w.waiter_threads.clear();
         w.spawned.clear();
+        // Where it ended is all that stays of where its threads were.
+        let last = w.last_thread;
+        w.positions.retain(|&t, _| t == last);
         w.push_trace(Trace::Ended { state });
         self.outcome = Some(outcome);
         self.ended_at = Some(now);

@@ -175,10 +175,15 @@ impl Interp {
                 depth: th.depth + 1,
                 ..th
             };
-            let flow = self
-                .run_block(inner, &frame, &sub.steps)
-                .await
-                .map_err(|f| f.leaving_routine(&sub.name))?;
+            self.world
+                .borrow_mut()
+                .enter_routine(th.tid, Rc::clone(&sub));
+            let ran = self.run_block(inner, &frame, &sub.steps).await;
+            // Main's entry stays: where the execution ended (`Execution::current_steps`).
+            if th.depth > 0 {
+                self.world.borrow_mut().leave_routine(th.tid);
+            }
+            let flow = ran.map_err(|f| f.leaving_routine(&sub.name))?;
             match flow {
                 Flow::Return(v) => Ok(v),
                 Flow::Next | Flow::End => Ok(Value::Null),
@@ -212,6 +217,7 @@ impl Interp {
                         return Err(Fault::from(e).leaving_step(step));
                     }
                     w.cover(step.cover);
+                    w.at_step(th.tid, step.cover);
                 }
                 if th.parallel_depth > 0 {
                     self.yield_now(th).await;

@@ -12,6 +12,7 @@ use wfsim_engine::defn::Workflow;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value};
 
 use crate::auth::{self, Denied, Tokens};
+pub use crate::host::KEEP_ENDED_DEFAULT;
 use crate::host::{
     ApiEvent, Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message,
 };
@@ -215,7 +216,7 @@ impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
             .field("workflows", &self.host.workflow_names())
-            .field("executions", &self.host.executions().len())
+            .field("executions", &self.host.execution_count())
             .finish()
     }
 }
@@ -460,6 +461,7 @@ impl State {
         self.record_internal(now, "answer", q.finish(), body);
         self.advance(now);
         self.host.answer(i, now, call, outcome);
+        self.host.drop_evicted();
     }
 
     /// Keeps an input that is not a request (a deploy from a file, `--execute`, an auto
@@ -490,6 +492,11 @@ impl State {
         let body = String::from_utf8_lossy(&req.body).into_owned();
         match what {
             "jump" => self.move_clock(at),
+            "keep-ended" => {
+                if let Ok(n) = param("n").parse() {
+                    self.host.set_keep_ended(at, n);
+                }
+            }
             "deploy" => {
                 // It deployed when it was recorded, so it deploys now.
                 let _ = self.deploy_source(at, &param("name"), &param("file"), &body);
@@ -517,6 +524,7 @@ impl State {
             }
             _ => {}
         }
+        self.host.drop_evicted();
     }
 
     /// API events since the last call (executions started and ended, callbacks answered),
@@ -554,10 +562,12 @@ impl State {
             value,
             ..ExecInput::default()
         };
-        Ok(self
+        let id = self
             .host
             .start(now, workflow, input)
-            .expect("deployed: checked above"))
+            .expect("deployed: checked above");
+        self.host.drop_evicted();
+        Ok(id)
     }
 
     /// Closes every instant before server time `now` (see `Host::advance`).
@@ -580,7 +590,10 @@ impl State {
             inputs.push((now, req.clone()));
         }
         self.advance(now);
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.route(now, req))) {
+        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| self.route(now, req)));
+        // The answer is rendered: no index into the executions is held any more.
+        self.host.drop_evicted();
+        match answered {
             Ok(res) => res,
             Err(payload) => {
                 let message = panic_message(payload.as_ref());
@@ -791,11 +804,17 @@ impl State {
             return Err(self.not_deployed(workflow));
         }
         self.host.find(workflow, id).ok_or_else(|| {
-            ApiResponse::error(
-                404,
-                "NOT_FOUND",
-                format!("workflow '{workflow}' has no execution '{id}'"),
-            )
+            let keep = self.host.keep_ended();
+            let message = match self.host.evicted(workflow, id) {
+                (true, _) => format!(
+                    "execution '{id}' of workflow '{workflow}' ended and was evicted: this server keeps the {keep} most recently ended executions (--keep-ended {keep})"
+                ),
+                (false, 0) => format!("workflow '{workflow}' has no execution '{id}'"),
+                (false, n) => format!(
+                    "workflow '{workflow}' has no execution '{id}' (or it ended long ago: {n} ended executions have been evicted under --keep-ended {keep}, and only the last {keep} of their names are remembered)"
+                ),
+            };
+            ApiResponse::error(404, "NOT_FOUND", message)
         })
     }
 
@@ -883,8 +902,6 @@ impl State {
         let rows: Vec<(usize, Row<'_>)> = self
             .host
             .executions()
-            .iter()
-            .enumerate()
             .filter(|(_, e)| e.workflow == workflow)
             .map(|(i, e)| (i, self.row(i, e)))
             .filter(|(_, r)| filter.as_ref().is_none_or(|f| f.matches(r)))
@@ -1173,9 +1190,28 @@ impl State {
         self.host.internal_errors()
     }
 
-    /// The number of executions held, for the memory benchmark.
+    /// The number of executions held (evicted ones are not), for the memory benchmark.
     pub fn execution_count(&self) -> usize {
-        self.host.executions().len()
+        self.host.execution_count()
+    }
+
+    /// `--keep-ended N` (at least 1; default [`KEEP_ENDED_DEFAULT`]) from server time `now`
+    /// on: once more than N executions have ended, the oldest-ended is evicted, so a
+    /// long-running server's memory stays bounded. Evictions follow from the inputs and N,
+    /// so only a change of N is kept in the input log (an input like a deploy): a replay
+    /// evicts what the original evicted, whatever N the restart is given.
+    pub fn set_keep_ended(&mut self, now: SimTime, n: usize) {
+        let n = n.max(1);
+        if n == self.host.keep_ended() {
+            return;
+        }
+        self.record_internal(now, "keep-ended", format!("n={n}"), Vec::new());
+        self.host.set_keep_ended(now, n);
+    }
+
+    /// The `--keep-ended` in force.
+    pub fn keep_ended(&self) -> usize {
+        self.host.keep_ended()
     }
 }
 

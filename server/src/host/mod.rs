@@ -3,7 +3,7 @@
 //! from reaching the others. No HTTP here: `api.rs` routes requests to it and renders what
 //! it holds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -22,6 +22,16 @@ use crate::clock::ExecClock;
 
 mod outbound;
 pub use outbound::OutboundCall;
+
+/// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
+/// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per
+/// execution awaiting a callback); a long-running server (a CI agent, a laptop left on)
+/// stays near that however many it runs.
+pub const KEEP_ENDED_DEFAULT: usize = 10_000;
+
+/// Why an index into the host's executions is valid: an evicted execution is held until
+/// the request or tick that evicted it is over (`Host::drop_evicted`).
+const HELD: &str = "an execution is held until the safe point after its eviction";
 
 /// One request to a callback endpoint and its answer, as the journal records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +188,9 @@ pub(crate) struct Exec {
     /// message. The execution is FAILED with `InternalError` from then on, and the engine's
     /// state, which the panic may have left half-changed, is never touched again.
     pub(crate) crashed: Option<(SimTime, String)>,
+    /// Evicted under `--keep-ended` (see [`Host::evict_over_limit`]): no longer found by
+    /// name, nothing of it due; dropped at the host's next safe point.
+    evicted: bool,
 }
 
 impl Exec {
@@ -208,8 +221,26 @@ pub(crate) struct Host {
     /// Revision ids' hex tails: a stream of their own, so deploying does not move the
     /// execution ids a seed gives.
     revision_ids: IdGen,
-    /// In the order they started.
-    executions: Vec<Exec>,
+    /// By the order they started (the key, kept for an execution's life, is what `usize`
+    /// names an execution by in this crate): a map, not a vector, because executions are
+    /// evicted out of that order (`--keep-ended`).
+    executions: BTreeMap<usize, Exec>,
+    /// Executions started so far: the next one's key, and its seed's part.
+    started: usize,
+    /// `--keep-ended N`: ended executions held at most.
+    keep_ended: usize,
+    /// The ended executions held, in the order their ends were announced: the front is
+    /// the next evicted.
+    ended: VecDeque<usize>,
+    /// Evicted, still held until [`Host::drop_evicted`]: an index a caller holds stays
+    /// valid until the request or tick is over.
+    evicting: Vec<usize>,
+    /// Names (workflow, id) of the last `keep_ended` evicted executions, so that a request
+    /// for one can say why it is 404; and the same in eviction order, to forget the oldest.
+    evicted_names: BTreeSet<(String, String)>,
+    evicted_order: VecDeque<(String, String)>,
+    /// Executions evicted so far.
+    evicted_count: u64,
     /// Executions by the server time their next timer is due, so a request or a tick looks
     /// only at what is due, however many executions wait.
     deadlines: BTreeSet<(SimTime, usize)>,
@@ -243,7 +274,14 @@ impl Host {
             wall_start_unix_nanos,
             workflows: BTreeMap::new(),
             revisions_made: 0,
-            executions: Vec::new(),
+            executions: BTreeMap::new(),
+            started: 0,
+            keep_ended: KEEP_ENDED_DEFAULT,
+            ended: VecDeque::new(),
+            evicting: Vec::new(),
+            evicted_names: BTreeSet::new(),
+            evicted_order: VecDeque::new(),
+            evicted_count: 0,
             deadlines: BTreeSet::new(),
             by_id: BTreeMap::new(),
             log_lines: Vec::new(),
@@ -345,18 +383,30 @@ impl Host {
     }
 
     pub(crate) fn exec(&self, i: usize) -> &Exec {
-        &self.executions[i]
+        &self.executions[&i]
     }
 
-    /// In the order they started.
     /// Execution `i` and its start on the server's clock; the host is spent.
     pub(crate) fn into_execution(mut self, i: usize) -> (Execution, SimTime) {
-        let e = self.executions.swap_remove(i);
+        let e = self.executions.remove(&i).expect(HELD);
         (e.execution, e.clock.started_at())
     }
 
-    pub(crate) fn executions(&self) -> &[Exec] {
-        &self.executions
+    fn exec_mut(&mut self, i: usize) -> &mut Exec {
+        self.executions.get_mut(&i).expect(HELD)
+    }
+
+    /// Those held and not evicted, with their keys, in the order they started.
+    pub(crate) fn executions(&self) -> impl Iterator<Item = (usize, &Exec)> {
+        self.executions
+            .iter()
+            .filter(|(_, e)| !e.evicted)
+            .map(|(&i, e)| (i, e))
+    }
+
+    /// How many [`Host::executions`] yields.
+    pub(crate) fn execution_count(&self) -> usize {
+        self.executions.len() - self.evicting.len()
     }
 
     pub(crate) fn find(&self, workflow: &str, id: &str) -> Option<usize> {
@@ -389,7 +439,7 @@ impl Host {
                     workflow: workflow.to_owned(),
                     execution_id: id.clone(),
                 },
-                seed: self.config.seed ^ self.executions.len() as u64,
+                seed: self.config.seed ^ self.started as u64,
                 clock: WallClock::from_unix_nanos(
                     self.wall_start_unix_nanos + i128::from(now.as_nanos()),
                 ),
@@ -400,23 +450,28 @@ impl Host {
             env,
             &revision_id,
         );
-        self.executions.push(Exec {
-            workflow: workflow.to_owned(),
-            id: id.clone(),
-            execution,
-            clock: ExecClock::starting_at(now),
-            revision_id,
-            argument: input.argument,
-            labels: input.labels,
-            call_log_level: input.call_log_level,
-            stubs: Stubs::new(Rc::clone(&self.services)),
-            logs_printed: 0,
-            end_announced: false,
-            deadline: None,
-            trace_journaled: 0,
-            crashed: None,
-        });
-        let i = self.executions.len() - 1;
+        let i = self.started;
+        self.started += 1;
+        self.executions.insert(
+            i,
+            Exec {
+                workflow: workflow.to_owned(),
+                id: id.clone(),
+                execution,
+                clock: ExecClock::starting_at(now),
+                revision_id,
+                argument: input.argument,
+                labels: input.labels,
+                call_log_level: input.call_log_level,
+                stubs: Stubs::new(Rc::clone(&self.services)),
+                logs_printed: 0,
+                end_announced: false,
+                deadline: None,
+                trace_journaled: 0,
+                crashed: None,
+                evicted: false,
+            },
+        );
         self.by_id.insert((workflow.to_owned(), id.clone()), i);
         let name = self.resource_name(i);
         self.event(now, "execution.started", name, Vec::new());
@@ -435,6 +490,7 @@ impl Host {
             }
             self.run(i, at, Close::Instant);
         }
+        self.drop_evicted();
     }
 
     /// The earliest server time at which [`Host::advance`] has work.
@@ -446,7 +502,7 @@ impl Host {
     /// back-offs due by then; always the threads requests woke), prints its new logs,
     /// journals its new events, and files its next deadline.
     pub(crate) fn run(&mut self, i: usize, now: SimTime, close: Close) {
-        let local = self.executions[i].clock.local(now);
+        let local = self.executions[&i].clock.local(now);
         let mut ran;
         loop {
             // Scripted services' callbacks and answers due by now come before the timers of
@@ -470,7 +526,11 @@ impl Host {
         self.announce_end(i);
         self.print_new_logs(i);
         self.journal_engine_events(i);
-        let e = &mut self.executions[i];
+        let e = self.executions.get_mut(&i).expect(HELD);
+        if e.evicted {
+            // Evicted by an end this run caused (a stub's callback): nothing of it is due.
+            return;
+        }
         if let Some(old) = e.deadline.take() {
             self.deadlines.remove(&(old, i));
         }
@@ -491,7 +551,7 @@ impl Host {
 
     /// Cancels execution `i` at server time `now`; `false` if it was not ACTIVE.
     pub(crate) fn cancel(&mut self, i: usize, now: SimTime) -> bool {
-        let local = self.executions[i].clock.local(now);
+        let local = self.executions[&i].clock.local(now);
         let cancelled = self.guarded(i, now, |ex| ex.cancel(local)).unwrap_or(false);
         self.run(i, now, Close::No);
         cancelled
@@ -507,19 +567,19 @@ impl Host {
         auth: Auth,
         request: CallbackRequest,
     ) -> Taken {
-        if self.executions[i].crashed.is_some() {
+        if self.executions[&i].crashed.is_some() {
             return Taken::Over;
         }
-        let local = self.executions[i].clock.local(now);
+        let local = self.executions[&i].clock.local(now);
         let endpoints = |e: &Execution| e.with_callbacks(|c| c.endpoints().to_vec());
         let before = self
             .observe_executions
-            .then(|| endpoints(&self.executions[i].execution));
+            .then(|| endpoints(&self.executions[&i].execution));
         match self.guarded(i, now, |ex| ex.deliver(local, callback, auth, request)) {
             None => Taken::Crashed,
             Some(verdict) => Taken::Answered {
                 verdict,
-                changed: before.map(|b| b != endpoints(&self.executions[i].execution)),
+                changed: before.map(|b| b != endpoints(&self.executions[&i].execution)),
             },
         }
     }
@@ -534,20 +594,20 @@ impl Host {
         now: SimTime,
         f: impl FnOnce(&mut Execution) -> R,
     ) -> Option<R> {
-        if self.executions[i].crashed.is_some() {
+        if self.executions[&i].crashed.is_some() {
             return None;
         }
-        let ex = &mut self.executions[i].execution;
+        let ex = &mut self.executions.get_mut(&i).expect(HELD).execution;
         let payload = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ex))) {
             Ok(r) => return Some(r),
             Err(payload) => payload,
         };
         let message = panic_message(payload.as_ref());
         self.internal_errors += 1;
-        if let Some(d) = self.executions[i].deadline.take() {
+        if let Some(d) = self.exec_mut(i).deadline.take() {
             self.deadlines.remove(&(d, i));
         }
-        let e = &self.executions[i];
+        let e = &self.executions[&i];
         let line = format!(
             "{} ERROR    {}/{} wfsim internal error, the execution FAILED: {message} \
              ({} internal errors so far; please report it)",
@@ -557,13 +617,13 @@ impl Host {
             self.internal_errors
         );
         self.log_lines.push(line);
-        self.executions[i].crashed = Some((now, message));
+        self.exec_mut(i).crashed = Some((now, message));
         None
     }
 
     /// `projects/P/locations/L/workflows/W/executions/ID` of execution `i`.
     pub(crate) fn resource_name(&self, i: usize) -> String {
-        let e = &self.executions[i];
+        let e = &self.executions[&i];
         format!(
             "projects/{}/locations/{}/workflows/{}/executions/{}",
             self.config.project, self.config.location, e.workflow, e.id
@@ -589,7 +649,7 @@ impl Host {
 
     /// An `execution.ended` event, once, when execution `i` has ended.
     fn announce_end(&mut self, i: usize) {
-        let e = &self.executions[i];
+        let e = &self.executions[&i];
         let Some(end) = e.ended_at().filter(|_| !e.end_announced) else {
             return;
         };
@@ -598,9 +658,79 @@ impl Host {
             ("state", e.state().as_str().to_owned()),
             ("duration", format!("{seconds}s")),
         ];
-        self.executions[i].end_announced = true;
+        self.exec_mut(i).end_announced = true;
         let name = self.resource_name(i);
         self.event(end, "execution.ended", name, detail);
+        self.ended.push_back(i);
+        while self.ended.len() > self.keep_ended {
+            let Some(oldest) = self.ended.pop_front() else {
+                break;
+            };
+            self.evict(oldest, end);
+        }
+    }
+
+    /// `--keep-ended N` (at least 1) from server time `now` on: ended executions held
+    /// before the oldest-ended is evicted; a lower N evicts at once down to it.
+    pub(crate) fn set_keep_ended(&mut self, now: SimTime, n: usize) {
+        self.keep_ended = n.max(1);
+        while self.ended.len() > self.keep_ended {
+            let Some(oldest) = self.ended.pop_front() else {
+                break;
+            };
+            self.evict(oldest, now);
+        }
+        self.drop_evicted();
+    }
+
+    pub(crate) fn keep_ended(&self) -> usize {
+        self.keep_ended
+    }
+
+    /// Evicts ended execution `i` at server time `now`: its name no longer finds it (a GET
+    /// is 404, a callback to its endpoints 404 as after any end, SPEC CB-11), and nothing of
+    /// it stays due: its scripted services' pending callbacks and answers are dropped, so
+    /// that when it is dropped cannot change what happens. Decided at the end that made one
+    /// too many, in the order ends happen, so a replay of the input log (`--state-dir`)
+    /// evicts the same executions at the same points: evictions need no record of their
+    /// own. Its memory goes at the next safe point ([`Host::drop_evicted`]).
+    fn evict(&mut self, i: usize, now: SimTime) {
+        let name = self.resource_name(i);
+        let e = self.executions.get_mut(&i).expect(HELD);
+        e.evicted = true;
+        e.stubs = Stubs::new(Rc::from(Vec::new()));
+        if let Some(d) = e.deadline.take() {
+            self.deadlines.remove(&(d, i));
+        }
+        let key = (e.workflow.clone(), e.id.clone());
+        self.by_id.remove(&key);
+        self.outbound.retain(|&(j, _), _| j != i);
+        self.evicted_names.insert(key.clone());
+        self.evicted_order.push_back(key);
+        while self.evicted_order.len() > self.keep_ended {
+            if let Some(old) = self.evicted_order.pop_front() {
+                self.evicted_names.remove(&old);
+            }
+        }
+        self.evicted_count += 1;
+        self.evicting.push(i);
+        let detail = vec![("keepEnded", self.keep_ended.to_string())];
+        self.event(now, "execution.evicted", name, detail);
+    }
+
+    /// Frees the executions evicted since the last call. Called where no index into the
+    /// executions is held: after a request is answered, after timers ran.
+    pub(crate) fn drop_evicted(&mut self) {
+        for i in std::mem::take(&mut self.evicting) {
+            self.executions.remove(&i);
+        }
+    }
+
+    /// Whether `(workflow, id)` was evicted (among the last `keep_ended` evicted), and how
+    /// many have been evicted in all.
+    pub(crate) fn evicted(&self, workflow: &str, id: &str) -> (bool, u64) {
+        let key = (workflow.to_owned(), id.to_owned());
+        (self.evicted_names.contains(&key), self.evicted_count)
     }
 
     pub(crate) fn take_events(&mut self) -> Vec<ApiEvent> {
@@ -627,7 +757,7 @@ impl Host {
 
     pub(crate) fn observe_executions(&mut self) {
         self.observe_executions = true;
-        for e in &mut self.executions {
+        for e in self.executions.values_mut() {
             e.trace_journaled = e.execution.trace_len();
         }
     }
@@ -640,7 +770,7 @@ impl Host {
         if !self.observe_executions {
             return;
         }
-        let e = &mut self.executions[i];
+        let e = self.executions.get_mut(&i).expect(HELD);
         let events = e.execution.trace_since(e.trace_journaled);
         e.trace_journaled += events.len();
         let clock = e.clock;
@@ -654,7 +784,7 @@ impl Host {
     }
 
     fn print_new_logs(&mut self, i: usize) {
-        let e = &self.executions[i];
+        let e = &self.executions[&i];
         let logs = e.execution.logs_since(e.logs_printed);
         if logs.is_empty() {
             return;
@@ -674,7 +804,7 @@ impl Host {
             ));
         }
         self.log_lines.extend(lines);
-        self.executions[i].logs_printed += logs.len();
+        self.exec_mut(i).logs_printed += logs.len();
     }
 }
 

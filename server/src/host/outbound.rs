@@ -9,7 +9,7 @@ use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
 use wfsim_engine::services::PendingCallback;
 use wfsim_engine::{CallbackRequest, SimTime};
 
-use super::{Close, Delivery, Host, Observed, Taken};
+use super::{Close, Delivery, HELD, Host, Observed, Taken};
 
 /// A call for the network: no scripted service answers it.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,7 +30,7 @@ impl Host {
     /// its own instant: at one instant, service callbacks before answers (HT-7).
     pub(super) fn run_stub_events(&mut self, i: usize, local: SimTime) {
         loop {
-            let stubs = &mut self.executions[i].stubs;
+            let stubs = &mut self.executions.get_mut(&i).expect(HELD).stubs;
             let callback_at = stubs.callbacks.first_key_value().map(|(k, _)| k.0);
             let answer_at = stubs.answers.first_key_value().map(|(k, _)| k.0);
             let due = match (callback_at, answer_at) {
@@ -47,7 +47,7 @@ impl Host {
             let Some((at, due)) = due else {
                 return;
             };
-            let server_at = self.executions[i].clock.server(at);
+            let server_at = self.executions[&i].clock.server(at);
             match due {
                 Due::Answer(id, outcome) => {
                     // A late answer (the call timed out first) is ignored by the engine.
@@ -102,7 +102,7 @@ impl Host {
             }));
             return;
         };
-        let own_method = self.executions[j].execution.with_callbacks(|cbs| {
+        let own_method = self.executions[&j].execution.with_callbacks(|cbs| {
             cbs.endpoint_by_callback_id(&callback)
                 .and_then(|idx| cbs.endpoint(idx))
                 .map(|ep| ep.method().as_str().to_owned())
@@ -163,13 +163,13 @@ impl Host {
     /// network the rest. `true` when a stub now has something due by `local`.
     pub(super) fn take_calls(&mut self, i: usize, now: SimTime, local: SimTime) -> bool {
         while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
-            let e = &mut self.executions[i];
+            let e = self.executions.get_mut(&i).expect(HELD);
             if !e.stubs.take_call(&call) {
                 self.unsent.push((i, call.id));
                 self.outbound.insert((i, call.id), call);
             }
         }
-        self.executions[i]
+        self.executions[&i]
             .stubs
             .next_due()
             .is_some_and(|t| t <= local)
@@ -182,7 +182,7 @@ impl Host {
             .into_iter()
             .filter_map(|key| {
                 let call = self.outbound.get(&key)?.clone();
-                let e = &self.executions[key.0];
+                let e = self.executions.get(&key.0)?;
                 Some(OutboundCall {
                     workflow: e.workflow.clone(),
                     execution: e.id.clone(),
@@ -198,7 +198,7 @@ impl Host {
         if self.outbound.remove(&(i, id)).is_none() {
             return;
         }
-        let local = self.executions[i].clock.local(now);
+        let local = self.executions[&i].clock.local(now);
         self.guarded(i, now, |ex| ex.answer_http(local, id, outcome));
         self.run(i, now, Close::No);
     }
