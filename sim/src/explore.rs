@@ -344,26 +344,13 @@ async fn server_life(setup: Arc<Setup>, epoch: Instant, shared: Arc<Shared>) {
     {
         let mut d = shared.durable.lock().expect("durable");
         if !d.inputs.is_empty() {
-            let inputs = std::mem::take(&mut d.inputs);
-            let now = ns(epoch, Instant::now());
-            state.replay(&inputs, Resolution::new(CLOCK_RESOLUTION).floor(now));
-            d.inputs = inputs;
-            let rebuilt = state.take_journal();
-            let known = d.journal.len();
-            if let Some(i) = rebuilt.iter().zip(&d.journal).position(|(a, b)| a != b) {
-                let msg = format!(
-                    "restart: entry {i} replayed as {:?}, journaled as {:?}",
-                    rebuilt[i], d.journal[i]
-                );
-                d.mismatches.push(msg);
-            } else if rebuilt.len() < known {
-                let msg = format!(
-                    "restart: the replay journaled {} entries, the server had {known}",
-                    rebuilt.len()
-                );
-                d.mismatches.push(msg);
-            }
-            d.journal.extend(rebuilt.into_iter().skip(known));
+            let Durable {
+                inputs,
+                journal,
+                mismatches,
+            } = &mut *d;
+            let now = SimTime::from_nanos(ns(epoch, Instant::now()));
+            crate::run::replay_restart(&mut state, inputs, journal, mismatches, now);
         }
         state.take_log_lines();
     }

@@ -21,7 +21,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::interp::Trace;
 use wfsim_server::clock::Resolution;
-use wfsim_server::{ApiRequest, Observed, Options, serve_observed};
+use wfsim_server::{ApiRequest, Observed, Options, State, serve_observed};
 
 use crate::case::{Case, Misfit};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
@@ -156,6 +156,37 @@ fn built(text: &str) -> Workflow {
     })
 }
 
+/// A restarted server's state replays the input log kept durable outside the node, at
+/// `now` read in the server's ticks; what the replay journals must be what the server
+/// journaled before (a mismatch is recorded, not fatal, so the sweep can report it), and
+/// what it journals beyond that is new.
+pub(crate) fn replay_restart(
+    state: &mut State,
+    inputs: &[(SimTime, ApiRequest)],
+    journal: &mut Vec<Observed>,
+    mismatches: &mut Vec<String>,
+    now: SimTime,
+) {
+    state.replay(
+        inputs,
+        Resolution::new(CLOCK_RESOLUTION).floor(now.as_nanos()),
+    );
+    let rebuilt = state.take_journal();
+    let known = journal.len();
+    match rebuilt.iter().zip(journal.iter()).position(|(a, b)| a != b) {
+        Some(i) => mismatches.push(format!(
+            "restart: entry {i} replayed as {:?}, journaled as {:?}",
+            rebuilt[i], journal[i]
+        )),
+        None if rebuilt.len() < known => mismatches.push(format!(
+            "restart: the replay journaled {} entries, the server had {known}",
+            rebuilt.len()
+        )),
+        None => {}
+    }
+    journal.extend(rebuilt.into_iter().skip(known));
+}
+
 /// `server-1`'s life, run again by every restart: a fresh state replays the durable input
 /// log, the replay's journal is checked against what was journaled before, and the server
 /// goes on where it was.
@@ -176,28 +207,13 @@ async fn server_life(
     {
         let mut d = durable.lock().expect("durable");
         if !d.inputs.is_empty() {
-            let inputs = std::mem::take(&mut d.inputs);
-            // On the server's clock, which reads in whole ticks.
-            let now = since(epoch).as_nanos();
-            state.replay(&inputs, Resolution::new(CLOCK_RESOLUTION).floor(now));
-            d.inputs = inputs;
-            let rebuilt = state.take_journal();
-            let known = d.journal.len();
-            match rebuilt.iter().zip(&d.journal).position(|(a, b)| a != b) {
-                Some(i) => {
-                    let msg = format!(
-                        "entry {i}: replayed {:?}, journaled {:?}",
-                        rebuilt[i], d.journal[i]
-                    );
-                    d.mismatches.push(msg);
-                }
-                None if rebuilt.len() < known => d.mismatches.push(format!(
-                    "the replay journaled {} entries, the server had {known}",
-                    rebuilt.len()
-                )),
-                None => {}
-            }
-            d.journal.extend(rebuilt.into_iter().skip(known));
+            let Durable {
+                inputs,
+                journal,
+                mismatches,
+                ..
+            } = &mut *d;
+            replay_restart(&mut state, inputs, journal, mismatches, since(epoch));
         }
         state.take_log_lines();
     }
