@@ -290,6 +290,36 @@ fn lib_2_built_in_and_user_environment_variables() {
     }
 }
 
+/// LIB-2: an execution of a deployed revision (live mode) reads that revision's id, and
+/// the user's variables beside it.
+#[test]
+fn lib_2_a_deployed_revision_names_itself() {
+    let yaml = "- r:\n    return: ${[sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_REVISION_ID\"), sys.get_env(\"REGION\")]}\n";
+    let config = Config {
+        name: execution_name("w", 0),
+        seed: 0,
+        clock: WallClock::DEFAULT,
+        argument: None,
+        steps_max: wfsim_engine::interp::STEPS_MAX,
+        defect: None,
+    };
+    let ex = Execution::start_revision(
+        Rc::new(defn::load("w.yaml", yaml).unwrap()),
+        config,
+        [("REGION".to_owned(), "eu".to_owned())].into(),
+        "000002-7c1",
+    );
+    match ex.outcome() {
+        Some(Outcome::Succeeded(v)) => {
+            assert_eq!(
+                v.to_json().unwrap(),
+                serde_json::json!(["000002-7c1", "eu"])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// A workflow whose `main` calls `approve`, which awaits a callback for 60 s.
 const APPROVE: &str = "main:\n  steps:\n    - init:\n        assign:\n          - n: 1\n    - ask:\n        call: approve\n        result: r\n    - done:\n        return: ${r}\napprove:\n  steps:\n    - make:\n        call: events.create_callback_endpoint\n        result: cb\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - back:\n        return: ${req.http_request.body}\n";
 
