@@ -1076,6 +1076,21 @@ fn lib_3_regexes_take_the_leftmost_then_longest_match() {
     );
 }
 
+/// LIB-3's scan budget counts each search once: after an empty match the search moves on a
+/// character, it does not search again from where it stands. `(a.*z)?` matches empty at
+/// each of 5,001 places of 5,000 `a`s, each time scanning to the end for a `z`: about 12.5
+/// million bytes examined, within the 16,777,216 (searching each place twice would be 25
+/// million, refused).
+#[test]
+fn lib_3_an_empty_match_is_searched_for_once() {
+    let text = Value::str("a".repeat(5_000));
+    gives(
+        "text.replace_all_regex",
+        vec![text.clone(), v(r#""(a.*z)?""#), v(r#""""#)],
+        text,
+    );
+}
+
 #[test]
 fn url_decoding_and_encoding_with_pluses() {
     // GCP's examples.
