@@ -577,6 +577,32 @@ fn results_at_the_value_limit() {
         "ResourceLimitError",
         "text.replace_all: the result would hold 524281 bytes",
     );
+    // The regex forms have the same limit, to the byte: a result of exactly the limit is
+    // given, one byte more refused.
+    let found = call(
+        "text.find_all_regex",
+        vec![Value::str("abcdef".repeat(13_107)), v(r#""abcdef""#)],
+    )
+    .unwrap();
+    assert_eq!(found.bytes(), MAX);
+    raises(
+        "text.find_all_regex",
+        vec![Value::str("abcdef".repeat(13_108)), v(r#""abcdef""#)],
+        "ResourceLimitError",
+        "text.find_all_regex: the matches would not fit",
+    );
+    let at = call(
+        "text.replace_all_regex",
+        vec![Value::str(ab.as_str()), v(r#""ab""#), v(r#""xyz""#)],
+    )
+    .unwrap();
+    assert_eq!(at.bytes(), MAX);
+    raises(
+        "text.replace_all_regex",
+        vec![Value::str(format!("q{ab}")), v(r#""ab""#), v(r#""xyz""#)],
+        "ResourceLimitError",
+        "text.replace_all_regex: the result would hold 524281 bytes",
+    );
 }
 
 #[test]
