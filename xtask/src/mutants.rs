@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -124,8 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = child.kill();
-            let _ = child.wait();
+            interrupt(&mut child);
             stopped_early = true;
             break;
         }
@@ -154,6 +153,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
             report.survivors.len()
         ))
     }
+}
+
+/// Stops cargo-mutants as Ctrl-C would: it then stops the build or test it runs and removes
+/// its copy of the tree (a `SIGKILL` would leave both behind, the copy gigabytes of build
+/// output). Killed outright if it has not stopped in a minute.
+fn interrupt(child: &mut Child) {
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if signalled {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < give_up {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Whose tests judged the mutants, for the report.
