@@ -446,6 +446,11 @@ mod tests {
         check(r#"startTime>"2024-01-01T00:00:30Z""#, [false, true]);
         check(r#"endTime<="2024-01-01T00:00:10Z""#, [true, false]);
         check(r#"duration>="10s""#, [true, false]);
+        // A duration is read to the nanosecond, with or without its `s`.
+        check(r#"duration>"10s""#, [false, false]);
+        check(r#"duration>"9.999999999s""#, [true, false]);
+        check("duration<=10", [true, false]);
+        check("duration<10", [false, false]);
         check("labels.env=prod", [true, false]);
         check("labels.env:*", [true, false]);
         check("state=ACTIVE OR labels.env=prod", [true, true]);
@@ -467,6 +472,8 @@ mod tests {
             ("state=", "compared with nothing"),
             ("(state=A", "not closed"),
             (r#"startTime>"yesterday""#, "not a time"),
+            (r#"duration>"soon""#, "not a duration"),
+            (r#"duration>"-1s""#, "not a duration"),
             (r#"state="A"#, "not closed"),
             ("state=A)", "after a whole filter"),
         ] {
