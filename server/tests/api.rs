@@ -284,3 +284,56 @@ fn an_advance_can_leave_its_instant_open() {
             .contains("'closeInstant' must be true or false")
     );
 }
+
+/// A workflow deployed from a file (`wfsim serve FILE`) is an input like a request: the
+/// replay of a restart deploys it again, at its instant, so the executions started from it
+/// come back with the revision they ran.
+#[test]
+fn replaying_the_recorded_inputs_deploys_what_was_deployed_from_files() {
+    let blank = || {
+        State::new(
+            Config {
+                project: "p".into(),
+                location: "l".into(),
+                base_url: "http://wfsim.test".into(),
+                seed: 7,
+                auth: false,
+                grants: Default::default(),
+                clock: Default::default(),
+                defect: None,
+            },
+            0,
+        )
+    };
+    let mut before = blank();
+    before.record_inputs();
+    before
+        .deploy_source(SimTime::ZERO, "w", "w.yaml", WORKFLOW)
+        .unwrap();
+    let (first, _) = start(&mut before);
+    let revised = WORKFLOW.replace("timeout: 10", "timeout: 20");
+    before
+        .deploy_source(SimTime::from_secs(1), "w", "w.yaml", &revised)
+        .unwrap();
+    let (_, created) = json(
+        &mut before,
+        SimTime::from_secs(1),
+        &req("POST", EXECUTIONS, ""),
+    );
+    let second = format!("/v1/{}", created["name"].as_str().unwrap());
+    let inputs = before.take_inputs();
+
+    let mut after = blank();
+    after.replay(&inputs, SimTime::from_secs(2));
+    assert_eq!(after.workflow_names(), ["w"]);
+    let now = SimTime::from_secs(2);
+    for execution in [&first, &second] {
+        let get = req("GET", execution, "");
+        let (status, resource) = json(&mut after, now, &get);
+        assert_eq!(status, 200, "{resource}");
+        assert_eq!(resource, json(&mut before, now, &get).1);
+    }
+    let revision =
+        |s: &mut State, e: &str| json(s, now, &req("GET", e, "")).1["workflowRevisionId"].clone();
+    assert_ne!(revision(&mut after, &first), revision(&mut after, &second));
+}
