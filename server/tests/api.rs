@@ -337,3 +337,53 @@ fn replaying_the_recorded_inputs_deploys_what_was_deployed_from_files() {
         |s: &mut State, e: &str| json(s, now, &req("GET", e, "")).1["workflowRevisionId"].clone();
     assert_ne!(revision(&mut after, &first), revision(&mut after, &second));
 }
+
+/// CB-9 as the journal tells it: a request the slot rule refuses (here a GET to a POST
+/// endpoint) leaves the execution's endpoints as they were; one it hands to the waiting
+/// await changes them.
+#[test]
+fn cb_9_the_journal_says_which_requests_changed_the_endpoints() {
+    let mut s = state();
+    s.observe_executions();
+    let (_, callback) = start(&mut s);
+    let refused = s.handle(SimTime::from_secs(1), &req("GET", &callback, ""));
+    assert_ne!(refused.status, 200);
+    let taken = s.handle(SimTime::from_secs(2), &req("POST", &callback, "41"));
+    assert_eq!(taken.status, 200);
+    let deliveries: Vec<(u16, Option<bool>)> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Callback(d) => Some((d.status, d.changed)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deliveries,
+        [(refused.status, Some(false)), (200, Some(true))]
+    );
+}
+
+/// The operator's log: an execution that ends says so once, with its state and how long
+/// it ran.
+#[test]
+fn an_ended_execution_is_announced_once_with_its_state_and_duration() {
+    let mut s = state();
+    let (execution, callback) = start(&mut s);
+    s.handle(SimTime::from_secs(2), &req("POST", &callback, "41"));
+    s.handle(SimTime::from_secs(3), &req("POST", &callback, "42"));
+    let ended: Vec<_> = s
+        .take_events()
+        .into_iter()
+        .filter(|e| e.kind == "execution.ended")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(format!("/v1/{}", ended[0].name), execution);
+    assert_eq!(
+        ended[0].detail,
+        [
+            ("state", "SUCCEEDED".to_owned()),
+            ("duration", "2s".to_owned())
+        ]
+    );
+}
