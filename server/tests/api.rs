@@ -387,3 +387,21 @@ fn an_ended_execution_is_announced_once_with_its_state_and_duration() {
         ]
     );
 }
+
+/// Output-only fields of an execution (`name`, `state`, `result`, …) are accepted in a
+/// create request and ignored, as Google's API does: the server sets them itself.
+#[test]
+fn output_only_fields_of_a_new_execution_are_ignored() {
+    let mut s = state();
+    let body = r#"{"argument": "{}", "name": "mine", "state": "SUCCEEDED", "result": "1",
+                   "workflowRevisionId": "000009-abc"}"#;
+    let (status, created) = json(&mut s, SimTime::ZERO, &req("POST", EXECUTIONS, body));
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["state"], "ACTIVE");
+    assert!(
+        !created["name"].as_str().unwrap().ends_with("/mine"),
+        "{created}"
+    );
+    assert!(created.get("result").is_none(), "{created}");
+    assert_ne!(created["workflowRevisionId"], "000009-abc");
+}
