@@ -462,6 +462,16 @@ mod tests {
             [false, true],
         );
         check(r#"workflowRevisionID="000001-abc""#, [true, true]);
+        check(r#"startTime<"2024-01-01T00:00:30Z""#, [true, false]);
+        check(r#"startTime<"2024-01-01T00:00:00Z""#, [false, false]);
+        // In a quoted value a backslash takes the next character as it is, a quote too.
+        let quoted = BTreeMap::from([("say".to_owned(), r#"a "b""#.to_owned())]);
+        let c = row("c", "SUCCEEDED", 0, &quoted);
+        assert!(
+            Filter::parse(r#"labels.say="a \"b\"""#)
+                .unwrap()
+                .matches(&c)
+        );
     }
 
     #[test]
