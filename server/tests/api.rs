@@ -405,3 +405,19 @@ fn output_only_fields_of_a_new_execution_are_ignored() {
     assert!(created.get("result").is_none(), "{created}");
     assert_ne!(created["workflowRevisionId"], "000009-abc");
 }
+
+/// A deploy from a file answers with the revision it made, the one a read of the workflow
+/// then shows as current; a second source makes a second revision, current in its turn.
+#[test]
+fn a_deploy_from_a_file_names_the_revision_the_workflow_shows() {
+    let mut s = state();
+    let path = "/v1/projects/p/locations/l/workflows/f";
+    for (t, source) in [(0, WORKFLOW.to_owned()), (1, WORKFLOW.replace("10", "20"))] {
+        let revision = s
+            .deploy_source(SimTime::from_secs(t), "f", "f.yaml", &source)
+            .unwrap();
+        let (status, shown) = json(&mut s, SimTime::from_secs(t), &req("GET", path, ""));
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["revisionId"], revision.as_str(), "{shown}");
+    }
+}
