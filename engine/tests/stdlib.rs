@@ -577,6 +577,32 @@ fn results_at_the_value_limit() {
         "ResourceLimitError",
         "text.replace_all: the result would hold 524281 bytes",
     );
+    // The regex forms have the same limit, to the byte: a result of exactly the limit is
+    // given, one byte more refused.
+    let found = call(
+        "text.find_all_regex",
+        vec![Value::str("abcdef".repeat(13_107)), v(r#""abcdef""#)],
+    )
+    .unwrap();
+    assert_eq!(found.bytes(), MAX);
+    raises(
+        "text.find_all_regex",
+        vec![Value::str("abcdef".repeat(13_108)), v(r#""abcdef""#)],
+        "ResourceLimitError",
+        "text.find_all_regex: the matches would not fit",
+    );
+    let at = call(
+        "text.replace_all_regex",
+        vec![Value::str(ab.as_str()), v(r#""ab""#), v(r#""xyz""#)],
+    )
+    .unwrap();
+    assert_eq!(at.bytes(), MAX);
+    raises(
+        "text.replace_all_regex",
+        vec![Value::str(format!("q{ab}")), v(r#""ab""#), v(r#""xyz""#)],
+        "ResourceLimitError",
+        "text.replace_all_regex: the result would hold 524281 bytes",
+    );
 }
 
 #[test]
@@ -1073,6 +1099,21 @@ fn lib_3_regexes_take_the_leftmost_then_longest_match() {
         vec![big, v(r#""a""#), v(r#""bb""#)],
         "ResourceLimitError",
         "the result would hold 600000 bytes",
+    );
+}
+
+/// LIB-3's scan budget counts each search once: after an empty match the search moves on a
+/// character, it does not search again from where it stands. `(a.*z)?` matches empty at
+/// each of 5,001 places of 5,000 `a`s, each time scanning to the end for a `z`: about 12.5
+/// million bytes examined, within the 16,777,216 (searching each place twice would be 25
+/// million, refused).
+#[test]
+fn lib_3_an_empty_match_is_searched_for_once() {
+    let text = Value::str("a".repeat(5_000));
+    gives(
+        "text.replace_all_regex",
+        vec![text.clone(), v(r#""(a.*z)?""#), v(r#""""#)],
+        text,
     );
 }
 

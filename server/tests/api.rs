@@ -445,3 +445,140 @@ fn keep_ended_evictions_replay_to_the_same_executions() {
     // evicted); 4 still waits.
     assert_eq!(statuses, [200, 404, 200, 404, 200, 404], "{paths:?}");
 }
+
+/// A workflow deployed from a file (`wfsim serve FILE`) is an input like a request: the
+/// replay of a restart deploys it again, at its instant, so the executions started from it
+/// come back with the revision they ran.
+#[test]
+fn replaying_the_recorded_inputs_deploys_what_was_deployed_from_files() {
+    let blank = || {
+        State::new(
+            Config {
+                project: "p".into(),
+                location: "l".into(),
+                base_url: "http://wfsim.test".into(),
+                seed: 7,
+                auth: false,
+                grants: Default::default(),
+                clock: Default::default(),
+                defect: None,
+            },
+            0,
+        )
+    };
+    let mut before = blank();
+    before.record_inputs();
+    before
+        .deploy_source(SimTime::ZERO, "w", "w.yaml", WORKFLOW)
+        .unwrap();
+    let (first, _) = start(&mut before);
+    let revised = WORKFLOW.replace("timeout: 10", "timeout: 20");
+    before
+        .deploy_source(SimTime::from_secs(1), "w", "w.yaml", &revised)
+        .unwrap();
+    let (_, created) = json(
+        &mut before,
+        SimTime::from_secs(1),
+        &req("POST", EXECUTIONS, ""),
+    );
+    let second = format!("/v1/{}", created["name"].as_str().unwrap());
+    let inputs = before.take_inputs();
+
+    let mut after = blank();
+    after.replay(&inputs, SimTime::from_secs(2));
+    assert_eq!(after.workflow_names(), ["w"]);
+    let now = SimTime::from_secs(2);
+    for execution in [&first, &second] {
+        let get = req("GET", execution, "");
+        let (status, resource) = json(&mut after, now, &get);
+        assert_eq!(status, 200, "{resource}");
+        assert_eq!(resource, json(&mut before, now, &get).1);
+    }
+    let revision =
+        |s: &mut State, e: &str| json(s, now, &req("GET", e, "")).1["workflowRevisionId"].clone();
+    assert_ne!(revision(&mut after, &first), revision(&mut after, &second));
+}
+
+/// CB-9 as the journal tells it: a request the slot rule refuses (here a GET to a POST
+/// endpoint) leaves the execution's endpoints as they were; one it hands to the waiting
+/// await changes them.
+#[test]
+fn cb_9_the_journal_says_which_requests_changed_the_endpoints() {
+    let mut s = state();
+    s.observe_executions();
+    let (_, callback) = start(&mut s);
+    let refused = s.handle(SimTime::from_secs(1), &req("GET", &callback, ""));
+    assert_ne!(refused.status, 200);
+    let taken = s.handle(SimTime::from_secs(2), &req("POST", &callback, "41"));
+    assert_eq!(taken.status, 200);
+    let deliveries: Vec<(u16, Option<bool>)> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Callback(d) => Some((d.status, d.changed)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        deliveries,
+        [(refused.status, Some(false)), (200, Some(true))]
+    );
+}
+
+/// The operator's log: an execution that ends says so once, with its state and how long
+/// it ran.
+#[test]
+fn an_ended_execution_is_announced_once_with_its_state_and_duration() {
+    let mut s = state();
+    let (execution, callback) = start(&mut s);
+    s.handle(SimTime::from_secs(2), &req("POST", &callback, "41"));
+    s.handle(SimTime::from_secs(3), &req("POST", &callback, "42"));
+    let ended: Vec<_> = s
+        .take_events()
+        .into_iter()
+        .filter(|e| e.kind == "execution.ended")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(format!("/v1/{}", ended[0].name), execution);
+    assert_eq!(
+        ended[0].detail,
+        [
+            ("state", "SUCCEEDED".to_owned()),
+            ("duration", "2s".to_owned())
+        ]
+    );
+}
+
+/// Output-only fields of an execution (`name`, `state`, `result`, …) are accepted in a
+/// create request and ignored, as Google's API does: the server sets them itself.
+#[test]
+fn output_only_fields_of_a_new_execution_are_ignored() {
+    let mut s = state();
+    let body = r#"{"argument": "{}", "name": "mine", "state": "SUCCEEDED", "result": "1",
+                   "workflowRevisionId": "000009-abc"}"#;
+    let (status, created) = json(&mut s, SimTime::ZERO, &req("POST", EXECUTIONS, body));
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["state"], "ACTIVE");
+    assert!(
+        !created["name"].as_str().unwrap().ends_with("/mine"),
+        "{created}"
+    );
+    assert!(created.get("result").is_none(), "{created}");
+    assert_ne!(created["workflowRevisionId"], "000009-abc");
+}
+
+/// A deploy from a file answers with the revision it made, the one a read of the workflow
+/// then shows as current; a second source makes a second revision, current in its turn.
+#[test]
+fn a_deploy_from_a_file_names_the_revision_the_workflow_shows() {
+    let mut s = state();
+    let path = "/v1/projects/p/locations/l/workflows/f";
+    for (t, source) in [(0, WORKFLOW.to_owned()), (1, WORKFLOW.replace("10", "20"))] {
+        let revision = s
+            .deploy_source(SimTime::from_secs(t), "f", "f.yaml", &source)
+            .unwrap();
+        let (status, shown) = json(&mut s, SimTime::from_secs(t), &req("GET", path, ""));
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["revisionId"], revision.as_str(), "{shown}");
+    }
+}

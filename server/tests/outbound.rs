@@ -11,6 +11,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value as Json, json};
 use tokio::net::TcpListener;
+use wfsim_engine::interp::Trace;
 use wfsim_engine::{SimTime, defn, scenario};
 use wfsim_server::{ApiRequest, ClockMode, Config, Observed, Options, State, serve_observed};
 
@@ -238,4 +239,90 @@ fn ht_9_answers_are_inputs_a_restart_replays() {
         after.execution_ended_at("w", &id),
         Some(SimTime::from_secs(3))
     );
+}
+
+/// HT-7 in live mode (HT-9): at one instant, a service's callback comes before an answer,
+/// as in `wfsim run`. The notify service answers at 0.2 s and calls back 1 s later; the
+/// audit call, made at 0.2 s in a branch beside the await, is answered at 1.2 s too. At
+/// 1.2 s the await is resumed first, then the audit call answered.
+#[test]
+fn ht_7_at_one_instant_a_service_callback_comes_before_an_answer() {
+    let script = scenario::parse(
+        r#"
+workflow: w.yaml
+services:
+  - match: {method: POST, url: "https://notify.example.com/*"}
+    respond: {status: 202, after: 0.2}
+    callback:
+      url: ${request.body.callback_url}
+      after: 1
+      body: {approved: true}
+  - match: {method: PUT, url: "https://audit.example.com/*"}
+    respond: {status: 204, after: 1}
+"#,
+    )
+    .unwrap();
+    let workflow = r#"
+main:
+  steps:
+    - create:
+        call: events.create_callback_endpoint
+        args:
+          http_callback_method: POST
+        result: cb
+    - ask:
+        call: http.post
+        args:
+          url: https://notify.example.com/approvals
+          body:
+            callback_url: ${cb.url}
+    - both:
+        parallel:
+          branches:
+            - waiting:
+                steps:
+                  - wait:
+                      call: events.await_callback
+                      args:
+                        callback: ${cb}
+                        timeout: 60
+            - auditing:
+                steps:
+                  - audit:
+                      call: http.put
+                      args:
+                        url: https://audit.example.com/items/1
+    - done:
+        return: ok
+"#;
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.observe_executions();
+    s.use_services(script.services.clone());
+    s.deploy("w", defn::load("w.yaml", workflow).unwrap());
+    let id = s.start_execution(SimTime::ZERO, "w", None).unwrap();
+    let res = s.handle(
+        SimTime::ZERO,
+        &request("POST", "/v1/wfsim/clock:advance", json!({"seconds": 10})),
+    );
+    assert_eq!(res.status, 200);
+    let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");
+    let res = s.handle(s.clock_now(), &request("GET", &path, Json::Null));
+    let e: Json = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(e["state"], "SUCCEEDED", "{e}");
+    assert_eq!(e["duration"], "1.2s");
+    let at_1_2: Vec<&str> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Engine { at, event, .. } if at == SimTime::from_nanos(1_200_000_000) => {
+                match event {
+                    Trace::AwaitResumed { .. } => Some("await resumed"),
+                    Trace::HttpAnswered { .. } => Some("http answered"),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(at_1_2, ["await resumed", "http answered"]);
 }

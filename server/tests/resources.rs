@@ -565,3 +565,30 @@ fn current_steps_show_where_an_execution_waits_and_where_it_ended() {
     );
     assert_eq!(grpc_steps(&mut s, &name), [pair("main", "done")]);
 }
+
+/// A PATCH without `updateMask` changes the fields its body gives, and only those: a
+/// description alone leaves the environment variables as they were; new ones replace them.
+#[test]
+fn a_patch_without_a_mask_changes_the_fields_it_gives() {
+    let mut s = state();
+    let (status, op) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        json!({"sourceContents": SOURCE, "userEnvVars": {"A": "1"}}),
+    );
+    assert_eq!(status, 200, "{op}");
+    let patch = |s: &mut State, body: Json| {
+        let (status, op) = call(s, "PATCH", &format!("{PARENT}/workflows/flow"), body);
+        assert_eq!(status, 200, "{op}");
+        op["response"]["userEnvVars"].clone()
+    };
+    assert_eq!(
+        patch(&mut s, json!({"description": "approvals"})),
+        json!({"A": "1"})
+    );
+    assert_eq!(
+        patch(&mut s, json!({"userEnvVars": {"A": "2"}})),
+        json!({"A": "2"})
+    );
+}

@@ -23,6 +23,8 @@ commands:
       --minutes M          stop after M minutes and report what was tested
       --jobs J             mutants built and tested at once
       --shard K/N          every Nth mutant from the Kth: a sample, in 1/N of the time
+      --test-package P     judge by package P's tests only, not the workspace's
+                           (repeatable; the report says which tests judged)
   fuzz [OPTIONS]           replay fixtures/fuzz-regressions/, then run mutated fixtures
                            and generated library calls in worker processes under a time
                            and memory budget; a failure is saved there (exit 1)

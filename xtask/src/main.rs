@@ -7,7 +7,8 @@
 //!   implementation judged over its API.
 //! - `cargo xtask bench`: engine-level benchmark figures.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
-//! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M]`: mutation testing.
+//! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--shard K/N]
+//!   [--test-package P]…`: mutation testing.
 //! - `cargo xtask fuzz [--seconds N] [--seed S] [--jobs J] [--replay FILE]`: the fuzzer.
 
 mod bench;

@@ -1,6 +1,11 @@
-//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--jobs J]`: mutation
-//! testing with cargo-mutants (installed if missing), with the project's settings in
-//! `.cargo/mutants.toml`, and a report per file.
+//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--jobs J] [--shard K/N]
+//! [--test-package P]…`: mutation testing with cargo-mutants (installed if missing), with the
+//! project's settings in `.cargo/mutants.toml`, and a report per file.
+//!
+//! Every mutant is judged by the whole workspace's tests unless `--test-package` names the
+//! packages whose tests judge instead (a narrower set, for a target whose behaviour those
+//! packages state: fewer builds and tests per mutant, and a score that can only be lower
+//! than the workspace's). The report names which tests judged.
 //!
 //! A mutant that survives is a behaviour no test states. Some mutants change no behaviour
 //! (removing an assertion, say): those are listed, with a reason each, in
@@ -14,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -36,6 +41,8 @@ pub struct Options {
     pub jobs: Option<u32>,
     /// `K/N`: every Nth mutant from the Kth, a sample for an estimate in 1/N of the time.
     pub shard: Option<String>,
+    /// Packages whose tests judge every mutant, instead of the whole workspace's.
+    pub test_packages: Vec<String>,
 }
 
 impl Options {
@@ -52,6 +59,7 @@ impl Options {
                     o.minutes = Some(v.parse().map_err(|_| format!("--minutes {v}: a number"))?);
                 }
                 "--shard" => o.shard = Some(value()?),
+                "--test-package" | "-p" => o.test_packages.push(value()?),
                 "--jobs" | "-j" => {
                     let v = value()?;
                     o.jobs = Some(v.parse().map_err(|_| format!("--jobs {v}: a number"))?);
@@ -83,6 +91,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(shard) = &opts.shard {
         cmd.args(["--shard", shard, "--sharding", "round-robin"]);
     }
+    // On cargo-mutants' command line, `--test-package` overrides the settings'
+    // `test_workspace = true`.
+    for p in &opts.test_packages {
+        cmd.args(["--test-package", p]);
+    }
     if let Some(rev) = &opts.in_diff {
         let diff = git_diff(&root, rev)?;
         if diff.trim().is_empty() {
@@ -111,8 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             break;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = child.kill();
-            let _ = child.wait();
+            interrupt(&mut child);
             stopped_early = true;
             break;
         }
@@ -121,6 +133,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let outcomes = read_outcomes(&out.join("mutants.out/outcomes.json"))?;
     let equivalent = read_equivalent(&root.join(EQUIVALENT))?;
     let report = Report::new(&outcomes, &equivalent);
+    println!("\njudged by: {}", judges(&opts));
+    if let Some(shard) = &opts.shard {
+        println!("sample: shard {shard} (round-robin), not the whole target");
+    }
     print!("{}", report.render());
     if stopped_early {
         println!(
@@ -136,6 +152,36 @@ pub fn run(args: &[String]) -> Result<(), String> {
              the mutant changes nothing observable, list it in {EQUIVALENT} with the reason",
             report.survivors.len()
         ))
+    }
+}
+
+/// Stops cargo-mutants as Ctrl-C would: it then stops the build or test it runs and removes
+/// its copy of the tree (a `SIGKILL` would leave both behind, the copy gigabytes of build
+/// output). Killed outright if it has not stopped in a minute.
+fn interrupt(child: &mut Child) {
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if signalled {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < give_up {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Whose tests judged the mutants, for the report.
+fn judges(opts: &Options) -> String {
+    if opts.test_packages.is_empty() {
+        "the whole workspace's tests (test_workspace = true)".to_owned()
+    } else {
+        format!("the tests of {} only", opts.test_packages.join(", "))
     }
 }
 
@@ -471,11 +517,23 @@ mod tests {
                 minutes: Some(8),
                 jobs: None,
                 shard: None,
+                test_packages: vec![],
             })
         );
         assert!(Options::parse(&["--minutes".to_owned(), "x".to_owned()]).is_err());
         assert!(Options::parse(&["--nope".to_owned()]).is_err());
         let jobs = Options::parse(&["-j".to_owned(), "2".to_owned()]).unwrap();
         assert_eq!(jobs.jobs, Some(2));
+        let narrow: Vec<String> = ["--test-package", "wfsim-engine", "-p", "wfsim-conformance"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let narrow = Options::parse(&narrow).unwrap();
+        assert_eq!(narrow.test_packages, ["wfsim-engine", "wfsim-conformance"]);
+        assert_eq!(
+            judges(&narrow),
+            "the tests of wfsim-engine, wfsim-conformance only"
+        );
+        assert!(judges(&Options::default()).contains("whole workspace"));
     }
 }

@@ -446,6 +446,11 @@ mod tests {
         check(r#"startTime>"2024-01-01T00:00:30Z""#, [false, true]);
         check(r#"endTime<="2024-01-01T00:00:10Z""#, [true, false]);
         check(r#"duration>="10s""#, [true, false]);
+        // A duration is read to the nanosecond, with or without its `s`.
+        check(r#"duration>"10s""#, [false, false]);
+        check(r#"duration>"9.999999999s""#, [true, false]);
+        check("duration<=10", [true, false]);
+        check("duration<10", [false, false]);
         check("labels.env=prod", [true, false]);
         check("labels.env:*", [true, false]);
         check("state=ACTIVE OR labels.env=prod", [true, true]);
@@ -457,6 +462,16 @@ mod tests {
             [false, true],
         );
         check(r#"workflowRevisionID="000001-abc""#, [true, true]);
+        check(r#"startTime<"2024-01-01T00:00:30Z""#, [true, false]);
+        check(r#"startTime<"2024-01-01T00:00:00Z""#, [false, false]);
+        // In a quoted value a backslash takes the next character as it is, a quote too.
+        let quoted = BTreeMap::from([("say".to_owned(), r#"a "b""#.to_owned())]);
+        let c = row("c", "SUCCEEDED", 0, &quoted);
+        assert!(
+            Filter::parse(r#"labels.say="a \"b\"""#)
+                .unwrap()
+                .matches(&c)
+        );
     }
 
     #[test]
@@ -467,6 +482,8 @@ mod tests {
             ("state=", "compared with nothing"),
             ("(state=A", "not closed"),
             (r#"startTime>"yesterday""#, "not a time"),
+            (r#"duration>"soon""#, "not a duration"),
+            (r#"duration>"-1s""#, "not a duration"),
             (r#"state="A"#, "not closed"),
             ("state=A)", "after a whole filter"),
         ] {

@@ -1252,6 +1252,7 @@ mod tests {
             .with_callbacks(|c| c.endpoints()[0].url().to_owned());
         let path = url.strip_prefix("http://h").unwrap().to_owned();
 
+        assert_eq!(state.internal_errors(), 0, "no internal error yet");
         assert_eq!(
             state.host.guarded(ia, t(1), |_| panic!("injected")),
             None::<()>
