@@ -1,21 +1,29 @@
 //! `--state-dir`: what was answered survives `kill -9`.
 
 mod common;
+use std::path::PathBuf;
+
 use common::{Server, http, root};
+
+/// An empty state dir `target/tmp/NAME.state` and the workflow `target/tmp/NAME.yaml`
+/// (the file's stem is the workflow's id) holding `source`.
+fn fresh(name: &str, source: &str) -> (PathBuf, PathBuf) {
+    let dir = root().join(format!("target/tmp/{name}.state"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let workflow = root().join(format!("target/tmp/{name}.yaml"));
+    std::fs::create_dir_all(workflow.parent().unwrap()).unwrap();
+    std::fs::write(&workflow, source).unwrap();
+    (dir, workflow)
+}
 
 /// A callback answered 200 and stored in the slot (nobody awaits yet), then `kill -9`: the
 /// restarted server has the execution and the stored body, and the await takes it.
 #[test]
 fn a_buffered_callback_survives_kill_9() {
-    let dir = root().join("target/tmp/state-dir-kill-9");
-    let _ = std::fs::remove_dir_all(&dir);
-    let workflow = root().join("target/tmp/state-dir-kill-9.yaml");
-    std::fs::create_dir_all(workflow.parent().unwrap()).unwrap();
-    std::fs::write(
-        &workflow,
+    let (dir, workflow) = fresh(
+        "state-dir-kill-9",
         "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - busy:\n        call: sys.sleep\n        args:\n          seconds: 10\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - done:\n        return: ${req.http_request.body}\n",
-    )
-    .unwrap();
+    );
     let args = [
         workflow.to_str().unwrap(),
         "--state-dir",
@@ -85,15 +93,10 @@ fn a_buffered_callback_survives_kill_9() {
 /// logged), so the same execution is back and the others are 404 as before.
 #[test]
 fn evictions_under_keep_ended_survive_a_restart() {
-    let dir = root().join("target/tmp/state-dir-keep-ended");
-    let _ = std::fs::remove_dir_all(&dir);
-    let workflow = root().join("target/tmp/keep-ended.yaml");
-    std::fs::create_dir_all(workflow.parent().unwrap()).unwrap();
-    std::fs::write(
-        &workflow,
+    let (dir, workflow) = fresh(
+        "keep-ended",
         "- done:\n    return: ${sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID\")}\n",
-    )
-    .unwrap();
+    );
     let args = [
         workflow.to_str().unwrap(),
         "--state-dir",
