@@ -27,8 +27,9 @@ const WORKFLOW: &str = "
 
 const EXECUTIONS: &str = "/v1/projects/p/locations/l/workflows/w/executions";
 
-fn state() -> State {
-    let mut s = State::new(
+/// A server with nothing deployed.
+fn blank() -> State {
+    State::new(
         Config {
             project: "p".into(),
             location: "l".into(),
@@ -40,7 +41,11 @@ fn state() -> State {
             defect: None,
         },
         0,
-    );
+    )
+}
+
+fn state() -> State {
+    let mut s = blank();
     s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
     s
 }
@@ -451,21 +456,6 @@ fn keep_ended_evictions_replay_to_the_same_executions() {
 /// come back with the revision they ran.
 #[test]
 fn replaying_the_recorded_inputs_deploys_what_was_deployed_from_files() {
-    let blank = || {
-        State::new(
-            Config {
-                project: "p".into(),
-                location: "l".into(),
-                base_url: "http://wfsim.test".into(),
-                seed: 7,
-                auth: false,
-                grants: Default::default(),
-                clock: Default::default(),
-                defect: None,
-            },
-            0,
-        )
-    };
     let mut before = blank();
     before.record_inputs();
     before
