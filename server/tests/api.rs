@@ -29,6 +29,11 @@ const EXECUTIONS: &str = "/v1/projects/p/locations/l/workflows/w/executions";
 
 /// A server with nothing deployed.
 fn blank() -> State {
+    blank_on(ClockMode::default())
+}
+
+/// A server on `clock` with nothing deployed.
+fn blank_on(clock: ClockMode) -> State {
     State::new(
         Config {
             project: "p".into(),
@@ -37,7 +42,7 @@ fn blank() -> State {
             seed: 7,
             auth: false,
             grants: Default::default(),
-            clock: Default::default(),
+            clock,
             defect: None,
         },
         0,
@@ -45,7 +50,12 @@ fn blank() -> State {
 }
 
 fn state() -> State {
-    let mut s = blank();
+    state_on(ClockMode::default())
+}
+
+/// A server on `clock` with `WORKFLOW` deployed as `w`.
+fn state_on(clock: ClockMode) -> State {
+    let mut s = blank_on(clock);
     s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
     s
 }
@@ -174,20 +184,7 @@ fn replaying_the_recorded_inputs_rebuilds_the_state() {
 /// the timers due at it, at that instant; the body is checked.
 #[test]
 fn a_manual_clock_moves_only_when_advanced() {
-    let mut s = State::new(
-        Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://wfsim.test".into(),
-            seed: 7,
-            auth: false,
-            grants: Default::default(),
-            clock: ClockMode::Manual,
-            defect: None,
-        },
-        0,
-    );
-    s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
+    let mut s = state_on(ClockMode::Manual);
     // As the glue does: a manual clock's requests arrive at the time it shows.
     let at_clock = |s: &mut State, r: &ApiRequest| {
         let now = s.clock_now();
@@ -238,20 +235,7 @@ fn a_manual_clock_moves_only_when_advanced() {
 /// even by 0, closes it at its own instant. What `wfsim conformance --target` relies on.
 #[test]
 fn an_advance_can_leave_its_instant_open() {
-    let mut s = State::new(
-        Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://wfsim.test".into(),
-            seed: 7,
-            auth: false,
-            grants: Default::default(),
-            clock: ClockMode::Manual,
-            defect: None,
-        },
-        0,
-    );
-    s.deploy("w", defn::load("w.yaml", WORKFLOW).unwrap());
+    let mut s = state_on(ClockMode::Manual);
     let at_clock = |s: &mut State, r: &ApiRequest| {
         let now = s.clock_now();
         json(s, now, r)
