@@ -21,9 +21,7 @@
 //! the contract checks and coverage read. (A world runs on a thread of its own, and an
 //! execution cannot leave the thread it lives on.)
 
-use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,13 +38,12 @@ use wfsim_explore::Driver;
 use wfsim_explore::plan::{Plan, RetryPolicy};
 use wfsim_explore::schedule::{Executed, Schedule, Sent};
 use wfsim_server::clock::Resolution;
-use wfsim_server::{ApiRequest, Config, Observed, Options, State, serve_observed};
+use wfsim_server::{ApiRequest, Config, Observed, State};
 
 use crate::client::{self, Backoff, Connection};
+// The world's server reads its clock in whole milliseconds, the grain schedules are drawn in.
+use crate::run::CLOCK_RESOLUTION;
 use crate::world::{SERVER, SERVER_IP};
-
-/// The server reads its clock in whole milliseconds, the grain schedules are drawn in.
-const CLOCK_RESOLUTION: Duration = Duration::from_millis(1);
 
 /// How long a send waits for its answer (or, when its answer is lost, for the server to
 /// have it) before it counts as failed: longer than any answer takes on this network.
@@ -355,31 +352,19 @@ async fn server_life(setup: Arc<Setup>, epoch: Instant, shared: Arc<Shared>) {
         state.take_log_lines();
     }
     shared.grew.notify_waiters();
-    state.record_inputs();
-    let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
     let (on_journal, on_input) = (Arc::clone(&shared), shared);
-    let options = Options {
-        on_journal: Some(Rc::new(move |o| {
+    crate::run::serve_recorded(
+        listener,
+        state,
+        epoch,
+        move |o| {
             on_journal.durable.lock().expect("durable").journal.push(o);
             on_journal.grew.notify_waiters();
-        })),
-        on_input: Some(Rc::new(move |at, req| {
-            on_input
-                .durable
-                .lock()
-                .expect("durable")
-                .inputs
-                .push((at, req));
-        })),
-        clock_resolution: CLOCK_RESOLUTION,
-        ..Options::logs(quiet)
-    };
-    serve_observed(
-        listener,
-        Rc::new(RefCell::new(state)),
-        epoch,
-        options,
-        std::future::pending(),
+        },
+        move |at, req| {
+            let mut d = on_input.durable.lock().expect("durable");
+            d.inputs.push((at, req));
+        },
     )
     .await;
 }

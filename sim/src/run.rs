@@ -217,16 +217,33 @@ async fn server_life(
         }
         state.take_log_lines();
     }
+    let (on_journal, on_input) = (Arc::clone(&durable), durable);
+    serve_recorded(
+        listener,
+        state,
+        epoch,
+        move |o| on_journal.lock().expect("durable").journal.push(o),
+        move |at, req| on_input.lock().expect("durable").inputs.push((at, req)),
+    )
+    .await;
+}
+
+/// Serves `state` as the world's server does: its inputs recorded for the next restart's
+/// replay, on the server's clock ticks, its log lines dropped; every journal entry and
+/// input handed to the hooks, which keep them outside the node (a kill loses the node's
+/// memory, not theirs).
+pub(crate) async fn serve_recorded(
+    listener: tokio::net::TcpListener,
+    mut state: State,
+    epoch: Instant,
+    on_journal: impl Fn(Observed) + 'static,
+    on_input: impl Fn(SimTime, ApiRequest) + 'static,
+) {
     state.record_inputs();
     let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
-    let (on_journal, on_input) = (Arc::clone(&durable), durable);
     let options = Options {
-        on_journal: Some(Rc::new(move |o| {
-            on_journal.lock().expect("durable").journal.push(o);
-        })),
-        on_input: Some(Rc::new(move |at, req| {
-            on_input.lock().expect("durable").inputs.push((at, req));
-        })),
+        on_journal: Some(Rc::new(on_journal)),
+        on_input: Some(Rc::new(on_input)),
         clock_resolution: CLOCK_RESOLUTION,
         ..Options::logs(quiet)
     };
