@@ -556,3 +556,27 @@ fn a_deploy_from_a_file_names_the_revision_the_workflow_shows() {
         assert_eq!(shown["revisionId"], revision.as_str(), "{shown}");
     }
 }
+
+/// `--execute` with an argument: the execution reads it and a read of it shows it as
+/// given; replaying the recorded inputs starts it again with the same argument.
+#[test]
+fn an_execution_started_with_an_argument_reads_it_and_shows_it() {
+    let source = "main:\n  params: [args]\n  steps:\n    - done:\n        return: ${args.x + 1}\n";
+    let mut before = blank();
+    before.record_inputs();
+    before.deploy("a", defn::load("a.yaml", source).unwrap());
+    let id = before
+        .start_execution(SimTime::ZERO, "a", Some(r#"{"x": 41}"#.into()))
+        .unwrap();
+    let inputs = before.take_inputs();
+    let mut after = blank();
+    after.deploy("a", defn::load("a.yaml", source).unwrap());
+    after.replay(&inputs, SimTime::from_secs(1));
+    let path = format!("/v1/projects/p/locations/l/workflows/a/executions/{id}");
+    for s in [&mut before, &mut after] {
+        let (status, shown) = json(s, SimTime::from_secs(1), &req("GET", &path, ""));
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["argument"], r#"{"x": 41}"#, "{shown}");
+        assert_eq!(shown["result"], "42", "{shown}");
+    }
+}

@@ -567,7 +567,8 @@ fn current_steps_show_where_an_execution_waits_and_where_it_ended() {
 }
 
 /// A PATCH without `updateMask` changes the fields its body gives, and only those: a
-/// description alone leaves the environment variables as they were; new ones replace them.
+/// description alone leaves the environment variables and labels as they were; new ones
+/// replace them.
 #[test]
 fn a_patch_without_a_mask_changes_the_fields_it_gives() {
     let mut s = state();
@@ -575,20 +576,27 @@ fn a_patch_without_a_mask_changes_the_fields_it_gives() {
         &mut s,
         "POST",
         &format!("{PARENT}/workflows?workflowId=flow"),
-        json!({"sourceContents": SOURCE, "userEnvVars": {"A": "1"}}),
+        json!({"sourceContents": SOURCE, "userEnvVars": {"A": "1"}, "labels": {"team": "a"}}),
     );
     assert_eq!(status, 200, "{op}");
     let patch = |s: &mut State, body: Json| {
         let (status, op) = call(s, "PATCH", &format!("{PARENT}/workflows/flow"), body);
         assert_eq!(status, 200, "{op}");
-        op["response"]["userEnvVars"].clone()
+        (
+            op["response"]["userEnvVars"].clone(),
+            op["response"]["labels"].clone(),
+        )
     };
     assert_eq!(
         patch(&mut s, json!({"description": "approvals"})),
-        json!({"A": "1"})
+        (json!({"A": "1"}), json!({"team": "a"}))
     );
     assert_eq!(
         patch(&mut s, json!({"userEnvVars": {"A": "2"}})),
-        json!({"A": "2"})
+        (json!({"A": "2"}), json!({"team": "a"}))
+    );
+    assert_eq!(
+        patch(&mut s, json!({"labels": {"team": "b"}})),
+        (json!({"A": "2"}), json!({"team": "b"}))
     );
 }

@@ -590,7 +590,18 @@ impl State {
             inputs.push((now, req.clone()));
         }
         self.advance(now);
-        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| self.route(now, req)));
+        self.guarded(now, req, |s| s.route(now, req))
+    }
+
+    /// Runs `route` for `req`; a panic in it (a wfsim bug) is counted, logged and answered
+    /// 500 with its message, so one bad route loses neither the server nor the request.
+    fn guarded(
+        &mut self,
+        now: SimTime,
+        req: &ApiRequest,
+        route: impl FnOnce(&mut Self) -> ApiResponse,
+    ) -> ApiResponse {
+        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| route(self)));
         // The answer is rendered: no index into the executions is held any more.
         self.host.drop_evicted();
         match answered {
@@ -1290,6 +1301,31 @@ mod tests {
             Some(ExecutionState::Succeeded)
         );
         assert_eq!(state.execution_ended_at("s", &b), Some(t(2)));
+    }
+
+    /// A route that panics is answered 500 with the panic's message, counted and logged;
+    /// the server answers the next request as before.
+    #[test]
+    fn a_panic_in_a_route_is_answered_500_counted_and_logged() {
+        let mut state = State::new(config(), 0);
+        let req = get("/v1/projects/p/locations/l/workflows");
+        let res = state.guarded(SimTime::ZERO, &req, |_| panic!("injected"));
+        assert_eq!(res.status, 500);
+        let body = String::from_utf8_lossy(&res.body);
+        assert!(
+            body.contains("INTERNAL") && body.contains("injected"),
+            "{body}"
+        );
+        assert_eq!(state.internal_errors(), 1);
+        let logged = state.take_log_lines();
+        assert_eq!(logged.len(), 1, "{logged:?}");
+        assert!(
+            logged[0].contains("internal error answering GET /v1/projects/p/locations/l/workflows")
+                && logged[0].contains("injected"),
+            "{logged:?}"
+        );
+        assert_eq!(state.handle(SimTime::ZERO, &req).status, 200);
+        assert_eq!(state.internal_errors(), 1);
     }
 
     fn get(path: &str) -> ApiRequest {
