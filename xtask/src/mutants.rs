@@ -1,6 +1,8 @@
-//! `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--jobs J] [--shard K/N]
-//! [--test-package P]…`: mutation testing with cargo-mutants (installed if missing), with the
-//! project's settings in `.cargo/mutants.toml`, and a report per file.
+//! `cargo xtask mutants [--file F]… [--re REGEX]… [--in-diff REV] [--minutes M] [--jobs J]
+//! [--shard K/N] [--test-package P]… [--output DIR]`: mutation testing with cargo-mutants
+//! (installed if missing), with the project's settings in `.cargo/mutants.toml`, and a report
+//! per file. `cargo xtask mutants --report DIR…` prints one report of runs already made (the
+//! shards of one target, say, run one after another or at once with different `--output`s).
 //!
 //! Every mutant is judged by the whole workspace's tests unless `--test-package` names the
 //! packages whose tests judge instead (a narrower set, for a target whose behaviour those
@@ -43,6 +45,14 @@ pub struct Options {
     pub shard: Option<String>,
     /// Packages whose tests judge every mutant, instead of the whole workspace's.
     pub test_packages: Vec<String>,
+    /// Only mutants whose names match one of these (cargo-mutants' `--re`): a re-check.
+    pub regexes: Vec<String>,
+    /// Where cargo-mutants writes its outcomes (default `target/mutants`), so runs can
+    /// proceed at once.
+    pub output: Option<String>,
+    /// Runs to report on, instead of running: the `--output` folders of earlier runs. A
+    /// mutant found in several is counted once, as the last folder given has it.
+    pub reports: Vec<String>,
 }
 
 impl Options {
@@ -60,6 +70,9 @@ impl Options {
                 }
                 "--shard" => o.shard = Some(value()?),
                 "--test-package" | "-p" => o.test_packages.push(value()?),
+                "--re" => o.regexes.push(value()?),
+                "--output" | "-o" => o.output = Some(value()?),
+                "--report" => o.reports.push(value()?),
                 "--jobs" | "-j" => {
                     let v = value()?;
                     o.jobs = Some(v.parse().map_err(|_| format!("--jobs {v}: a number"))?);
@@ -67,15 +80,26 @@ impl Options {
                 other => return Err(format!("mutants: unknown option '{other}'")),
             }
         }
+        if !o.reports.is_empty()
+            && o != (Options {
+                reports: o.reports.clone(),
+                ..Options::default()
+            })
+        {
+            return Err("mutants: --report reads earlier runs and takes no other option".into());
+        }
         Ok(o)
     }
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let opts = Options::parse(args)?;
-    ensure_installed()?;
     let root = project_root();
-    let out = root.join("target/mutants");
+    if !opts.reports.is_empty() {
+        return report(&root, &opts.reports);
+    }
+    ensure_installed()?;
+    let out = root.join(opts.output.as_deref().unwrap_or("target/mutants"));
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut cmd = Command::new(crate::cargo_bin());
@@ -95,6 +119,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // `test_workspace = true`.
     for p in &opts.test_packages {
         cmd.args(["--test-package", p]);
+    }
+    for r in &opts.regexes {
+        cmd.args(["--re", r]);
     }
     if let Some(rev) = &opts.in_diff {
         let diff = git_diff(&root, rev)?;
@@ -144,15 +171,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
             opts.minutes.unwrap_or_default()
         );
     }
-    if report.survivors.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} behaviour-changing mutants survived: state the behaviour in a test, or, if \
-             the mutant changes nothing observable, list it in {EQUIVALENT} with the reason",
-            report.survivors.len()
-        ))
+    report.verdict()
+}
+
+/// The outcomes of several runs, each mutant once, as the last run that tested it says.
+fn latest(runs: Vec<Vec<Outcome>>) -> Vec<Outcome> {
+    let mut by_mutant: BTreeMap<(String, u64, u64, String), Outcome> = BTreeMap::new();
+    for o in runs.into_iter().flatten() {
+        by_mutant.insert((o.file.clone(), o.line, o.col, o.mutation.clone()), o);
     }
+    by_mutant.into_values().collect()
+}
+
+/// `--report DIR…`: one report of earlier runs, each mutant counted once (as the last
+/// folder that tested it says).
+fn report(root: &Path, dirs: &[String]) -> Result<(), String> {
+    let mut runs = Vec::new();
+    for dir in dirs {
+        let path = root.join(dir).join("mutants.out/outcomes.json");
+        if !path.is_file() {
+            return Err(format!(
+                "{}: no outcomes here (not a run's --output)",
+                path.display()
+            ));
+        }
+        runs.push(read_outcomes(&path)?);
+    }
+    let outcomes = latest(runs);
+    let report = Report::new(&outcomes, &read_equivalent(&root.join(EQUIVALENT))?);
+    println!("runs: {}", dirs.join(", "));
+    print!("{}", report.render());
+    report.verdict()
 }
 
 /// Stops cargo-mutants as Ctrl-C would: it then stops the build or test it runs and removes
@@ -421,6 +470,18 @@ impl Report {
         }
         s
     }
+
+    /// Fails when a behaviour-changing mutant survived.
+    fn verdict(&self) -> Result<(), String> {
+        if self.survivors.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{} behaviour-changing mutants survived: state the behaviour in a test, or, if the \
+             mutant changes nothing observable, list it in {EQUIVALENT} with the reason",
+            self.survivors.len()
+        ))
+    }
 }
 
 fn row_line(file: &str, r: &FileRow) -> String {
@@ -518,6 +579,9 @@ mod tests {
                 jobs: None,
                 shard: None,
                 test_packages: vec![],
+                regexes: vec![],
+                output: None,
+                reports: vec![],
             })
         );
         assert!(Options::parse(&["--minutes".to_owned(), "x".to_owned()]).is_err());
@@ -535,5 +599,32 @@ mod tests {
             "the tests of wfsim-engine, wfsim-conformance only"
         );
         assert!(judges(&Options::default()).contains("whole workspace"));
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let reports = Options::parse(&words(&["--report", "a", "--report", "b"])).unwrap();
+        assert_eq!(reports.reports, ["a", "b"]);
+        let mixed = Options::parse(&words(&["--report", "a", "--file", "x.rs"]));
+        assert!(mixed.unwrap_err().contains("no other option"));
+        let run = Options::parse(&words(&["--re", "tokens", "--output", "target/m1"])).unwrap();
+        assert_eq!(
+            (run.regexes, run.output),
+            (words(&["tokens"]), Some("target/m1".into()))
+        );
+    }
+
+    /// Shards add up; a mutant tested again (a re-check after a test was added) counts as
+    /// its last run says.
+    #[test]
+    fn reports_of_several_runs_count_each_mutant_once() {
+        let first = vec![
+            outcome("a.rs", "replace f with ()", Summary::Missed),
+            outcome("a.rs", "replace g with ()", Summary::Caught),
+        ];
+        let shard = vec![outcome("b.rs", "replace h with ()", Summary::Unviable)];
+        let recheck = vec![outcome("a.rs", "replace f with ()", Summary::Caught)];
+        let merged = latest(vec![first, shard, recheck]);
+        assert_eq!(merged.len(), 3);
+        let report = Report::new(&merged, &Equivalents::default());
+        assert!(report.survivors.is_empty(), "{:?}", report.survivors);
+        assert!(report.render().contains("100.0%"));
     }
 }
