@@ -210,27 +210,24 @@ fn json_text(v: &wfsim_engine::Value) -> String {
         .unwrap_or_else(|_| show(v))
 }
 
-/// `callbacks.list`: the execution's endpoints, by callback id.
+/// `callbacks.list`: the execution's endpoints in the order it created them, so a client
+/// that lists twice finds the new ones at the end, first-created first.
 pub(crate) fn callbacks(config: &Config, e: &Exec) -> Json {
     let prefix = execution_name(config, e);
-    let mut list: Vec<(String, Json)> = e.execution.with_callbacks(|cbs| {
+    let list: Vec<Json> = e.execution.with_callbacks(|cbs| {
         cbs.endpoints()
             .iter()
             .map(|ep| {
-                (
-                    ep.callback_id().to_owned(),
-                    json!({
-                        "name": format!("{prefix}/callbacks/{}", ep.callback_id()),
-                        "method": ep.method().as_str(),
-                        "waiters": ep.waiters().len().to_string(),
-                        "availablePayloads": u8::from(ep.buffered().is_some()).to_string(),
-                    }),
-                )
+                json!({
+                    "name": format!("{prefix}/callbacks/{}", ep.callback_id()),
+                    "method": ep.method().as_str(),
+                    "waiters": ep.waiters().len().to_string(),
+                    "availablePayloads": u8::from(ep.buffered().is_some()).to_string(),
+                })
             })
             .collect()
     });
-    list.sort_by(|a, b| a.0.cmp(&b.0));
-    json!({"callbacks": list.into_iter().map(|(_, j)| j).collect::<Vec<_>>()})
+    json!({"callbacks": list})
 }
 
 /// A page of the execution's `sys.log` entries (`offset`, at most `size`), times on the

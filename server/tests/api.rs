@@ -580,3 +580,34 @@ fn an_execution_started_with_an_argument_reads_it_and_shows_it() {
         assert_eq!(shown["result"], "42", "{shown}");
     }
 }
+
+/// `callbacks.list` lists an execution's endpoints in the order it created them, however
+/// their ids sort: a client that lists again finds the new ones at the end.
+#[test]
+fn the_callbacks_list_is_in_creation_order() {
+    let methods = ["PUT", "GET", "DELETE", "POST", "PATCH"];
+    let mut source = String::new();
+    for (i, m) in methods.iter().enumerate() {
+        source += &format!(
+            "- e{i}:\n    call: events.create_callback_endpoint\n    args:\n      http_callback_method: {m}\n"
+        );
+    }
+    source += "- hold:\n    call: sys.sleep\n    args:\n      seconds: 60\n";
+    let mut s = blank();
+    s.deploy("w", defn::load("w.yaml", &source).unwrap());
+    let (_, created) = json(&mut s, SimTime::ZERO, &req("POST", EXECUTIONS, ""));
+    let execution = format!("/v1/{}", created["name"].as_str().unwrap());
+    let (status, list) = json(
+        &mut s,
+        SimTime::ZERO,
+        &req("GET", &format!("{execution}/callbacks"), ""),
+    );
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<&str> = list["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, methods, "{list}");
+}

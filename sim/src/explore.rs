@@ -509,7 +509,9 @@ async fn start(setup: Arc<Setup>, shared: Arc<Shared>, epoch: Instant) -> Result
 }
 
 /// `client-2` learns each endpoint's path as the journal says it is created: the new names
-/// in the execution's callbacks list, in the order it lists them.
+/// in the execution's callbacks list, in the order it lists them, which is the order the
+/// execution created them (so endpoint `n` is the engine level's `n`, however many were
+/// created between two lists).
 async fn find_endpoints(shared: Arc<Shared>) {
     let (execution, _) = shared.until(|s, _| s.started()).await;
     let id = execution.rsplit('/').next().unwrap_or_default().to_owned();
