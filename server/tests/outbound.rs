@@ -326,3 +326,52 @@ main:
         .collect();
     assert_eq!(at_1_2, ["await resumed", "http answered"]);
 }
+
+/// `--keep-ended`: an evicted execution's scripted services' pending callbacks go with it.
+/// Two executions each leave a service callback due 30 s after they end; kept, both are
+/// sent and answered 404 (CB-11); with room for one, the older is evicted when the newer
+/// ends, and only the newer's is sent.
+#[test]
+fn an_evicted_execution_leaves_no_service_callback_due() {
+    let script = scenario::parse(
+        r#"
+workflow: w.yaml
+services:
+  - match: {method: POST, url: "https://notify.example.com/*"}
+    respond: {status: 202}
+    callback:
+      url: ${request.body.callback_url}
+      after: 30
+      body: {approved: true}
+"#,
+    )
+    .unwrap();
+    let workflow = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${cb.url}\n    - done:\n        return: ok\n";
+    let sent = |keep: usize| -> Vec<(Option<usize>, u16)> {
+        let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+        s.observe_executions();
+        s.set_keep_ended(SimTime::ZERO, keep);
+        s.use_services(script.services.clone());
+        s.deploy("w", defn::load("w.yaml", workflow).unwrap());
+        let ids = [
+            s.start_execution(SimTime::ZERO, "w", None).unwrap(),
+            s.start_execution(SimTime::ZERO, "w", None).unwrap(),
+        ];
+        let res = s.handle(
+            SimTime::ZERO,
+            &request("POST", "/v1/wfsim/clock:advance", json!({"seconds": 60})),
+        );
+        assert_eq!(res.status, 200);
+        s.take_journal()
+            .into_iter()
+            .filter_map(|o| match o {
+                Observed::Callback(d) => {
+                    Some((ids.iter().position(|id| *id == d.execution), d.status))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(sent(2), [(Some(0), 404), (Some(1), 404)]);
+    assert_eq!(sent(1), [(Some(1), 404)]);
+}
