@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use wfsim_engine::callbacks::{AWAIT_TIMEOUT_DEFAULT, BODY_BYTES_MAX};
+use wfsim_engine::defect::Defect;
 use wfsim_engine::{
     Accepted, Auth, AwaitError, AwaitOutcome, CallbackRequest, Callbacks, EndpointIdx, Event,
     ExecutionName, ExecutionState, Method, Rejection, SimTime, WaiterId, http_status,
@@ -506,4 +507,16 @@ fn cb_12_many_abandoned_at_once_leave_their_queues() {
         Ok(Accepted::Buffered)
     );
     assert_eq!(cbs.poll_timeout(), None);
+}
+
+/// A deliberate defect (test-only, `wfsim serve --defect`) breaks its rule once set: with
+/// `slot-overwrite` a request to a full slot is taken (200) instead of refused (§3 step 7).
+#[test]
+fn a_defect_set_breaks_its_rule() {
+    for (defect, second) in [(None, 429), (Some(Defect::SlotOverwrite), 200)] {
+        let (mut cbs, ids) = setup(&[Method::Post]);
+        cbs.set_defect(defect);
+        assert_eq!(send(&mut cbs, 1, &ids[0], "POST", "A"), 200);
+        assert_eq!(send(&mut cbs, 2, &ids[0], "POST", "B"), second, "{defect:?}");
+    }
 }
