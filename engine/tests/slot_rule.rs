@@ -517,6 +517,10 @@ fn a_defect_set_breaks_its_rule() {
         let (mut cbs, ids) = setup(&[Method::Post]);
         cbs.set_defect(defect);
         assert_eq!(send(&mut cbs, 1, &ids[0], "POST", "A"), 200);
-        assert_eq!(send(&mut cbs, 2, &ids[0], "POST", "B"), second, "{defect:?}");
+        assert_eq!(
+            send(&mut cbs, 2, &ids[0], "POST", "B"),
+            second,
+            "{defect:?}"
+        );
     }
 }

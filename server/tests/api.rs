@@ -32,21 +32,23 @@ fn blank() -> State {
     blank_on(ClockMode::default())
 }
 
+/// The tests' server settings, on `clock`, auth off.
+fn config(clock: ClockMode) -> Config {
+    Config {
+        project: "p".into(),
+        location: "l".into(),
+        base_url: "http://wfsim.test".into(),
+        seed: 7,
+        auth: false,
+        grants: Default::default(),
+        clock,
+        defect: None,
+    }
+}
+
 /// A server on `clock` with nothing deployed.
 fn blank_on(clock: ClockMode) -> State {
-    State::new(
-        Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://wfsim.test".into(),
-            seed: 7,
-            auth: false,
-            grants: Default::default(),
-            clock,
-            defect: None,
-        },
-        0,
-    )
+    State::new(config(clock), 0)
 }
 
 fn state() -> State {
@@ -610,4 +612,63 @@ fn the_callbacks_list_is_in_creation_order() {
         .map(|c| c["method"].as_str().unwrap())
         .collect();
     assert_eq!(listed, methods, "{list}");
+}
+
+/// `--clock auto`'s jumps are inputs: replaying the log moves a fresh server's clock as
+/// the jump did, and fires the timeouts it fired.
+#[test]
+fn replaying_the_recorded_inputs_jumps_the_clock_as_it_jumped() {
+    let mut before = state_on(ClockMode::Auto);
+    before.record_inputs();
+    let (execution, _) = start(&mut before);
+    assert_eq!(before.jump_to_next_deadline(), Some(SimTime::from_secs(10)));
+    let inputs = before.take_inputs();
+    let mut after = state_on(ClockMode::Auto);
+    after.replay(&inputs, SimTime::ZERO);
+    assert_eq!(after.clock_now(), SimTime::from_secs(10));
+    assert_eq!(
+        result(&mut after, SimTime::from_secs(10), &execution),
+        "\"timeout\""
+    );
+}
+
+/// `--token`: a token adopted as the master is granted every permission, for ever; with
+/// auth on, a request without it is refused.
+#[test]
+fn an_adopted_master_token_is_granted_everything() {
+    let mut s = State::new(
+        Config {
+            auth: true,
+            ..config(ClockMode::default())
+        },
+        0,
+    );
+    s.adopt_master_token("master");
+    let list = "/v1/projects/p/locations/l/workflows";
+    let with = |token: Option<&str>| {
+        let mut r = req("GET", list, "");
+        if let Some(t) = token {
+            r.headers
+                .push(("Authorization".into(), format!("Bearer {t}")));
+        }
+        r
+    };
+    let year = SimTime::from_secs(365 * 24 * 3600);
+    assert_eq!(s.handle(year, &with(Some("master"))).status, 200);
+    assert_eq!(s.handle(year, &with(Some("other"))).status, 401);
+    assert_eq!(s.handle(year, &with(None)).status, 401);
+}
+
+/// An API request's body may be 512 KiB exactly; one byte more is refused 413 with the
+/// reason.
+#[test]
+fn an_api_body_of_the_limit_is_read_and_one_byte_more_refused() {
+    let mut s = state();
+    let at_limit = " ".repeat(512 * 1024 - 2) + "{}";
+    let (status, body) = json(&mut s, SimTime::ZERO, &req("POST", EXECUTIONS, &at_limit));
+    assert_eq!(status, 200, "{body}");
+    let over = at_limit + " ";
+    let (status, body) = json(&mut s, SimTime::ZERO, &req("POST", EXECUTIONS, &over));
+    assert_eq!(status, 413, "{body}");
+    assert!(body.to_string().contains("512 KiB"), "{body}");
 }
