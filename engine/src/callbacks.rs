@@ -644,7 +644,6 @@ impl Callbacks {
         Err(Rejection::SlotFull)
     }
 
-    /// Moves the clock to `now`, firing the timers due strictly before it.
     /// Moves the clock to `now`, firing the timers due before it; returns the endpoints
     /// whose waiters timed out.
     #[must_use]

@@ -510,10 +510,14 @@ fn cb_12_many_abandoned_at_once_leave_their_queues() {
 }
 
 /// A deliberate defect (test-only, `wfsim serve --defect`) breaks its rule once set: with
-/// `slot-overwrite` a request to a full slot is taken (200) instead of refused (§3 step 7).
+/// `slot-overwrite` a request to a full slot is taken (200) instead of refused (§3 step 7),
+/// and the endpoint counts it accepted and the one it replaced dropped.
 #[test]
 fn a_defect_set_breaks_its_rule() {
-    for (defect, second) in [(None, 429), (Some(Defect::SlotOverwrite), 200)] {
+    for (defect, second, counted) in [
+        (None, 429, (1, 0)),
+        (Some(Defect::SlotOverwrite), 200, (2, 1)),
+    ] {
         let (mut cbs, ids) = setup(&[Method::Post]);
         cbs.set_defect(defect);
         assert_eq!(send(&mut cbs, 1, &ids[0], "POST", "A"), 200);
@@ -522,5 +526,7 @@ fn a_defect_set_breaks_its_rule() {
             second,
             "{defect:?}"
         );
+        let counts = cbs.endpoint(EP0).unwrap().counts();
+        assert_eq!((counts.accepted, counts.dropped), counted, "{defect:?}");
     }
 }
