@@ -443,3 +443,26 @@ fn current_steps_after_a_branch_is_stopped() {
         assert_eq!(steps(&ex), pairs(&[("main", "p")]), "{yaml}");
     }
 }
+
+/// A page of an execution's log: at most `n` entries from `from` on, and how many there
+/// are in all, however far the page reaches.
+#[test]
+fn a_page_of_the_log() {
+    let ex = start(
+        "- logs:\n    for:\n      value: i\n      range: [0, 4]\n      steps:\n        - log:\n            call: sys.log\n            args:\n              text: ${string(i)}\n",
+    );
+    let texts = |from: usize, n: usize| {
+        let (page, all) = ex.logs_page(from, n);
+        let texts: Vec<String> = page
+            .iter()
+            .map(|l| match &l.payload {
+                wfsim_engine::stdlib::LogPayload::Text(t) => t.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        (texts, all)
+    };
+    assert_eq!(texts(1, 2), (vec!["1".to_owned(), "2".to_owned()], 5));
+    assert_eq!(texts(4, 10), (vec!["4".to_owned()], 5));
+    assert_eq!(texts(9, 1), (vec![], 5));
+}

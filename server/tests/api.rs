@@ -672,3 +672,41 @@ fn an_api_body_of_the_limit_is_read_and_one_byte_more_refused() {
     assert_eq!(status, 413, "{body}");
     assert!(body.to_string().contains("512 KiB"), "{body}");
 }
+
+/// A lower `--keep-ended` evicts at once, oldest-ended first, down to it; a higher one
+/// evicts nothing.
+#[test]
+fn keep_ended_lowered_evicts_at_once_down_to_it() {
+    let mut s = state();
+    let t = SimTime::from_secs;
+    let started: Vec<(String, String)> = (0..3).map(|k| start_at(&mut s, t(k))).collect();
+    s.advance(t(20));
+    s.set_keep_ended(t(20), 5);
+    assert_eq!(s.execution_count(), 3);
+    s.set_keep_ended(t(20), 1);
+    assert_eq!(s.execution_count(), 1);
+    for (k, (execution, _)) in started.iter().enumerate() {
+        let status = s.handle(t(20), &req("GET", execution, "")).status;
+        assert_eq!(status, if k == 2 { 200 } else { 404 }, "execution {k}");
+    }
+}
+
+/// Live mode prints each `sys.log` line once, when it is written, however many times the
+/// execution runs after it.
+#[test]
+fn each_log_line_is_printed_once() {
+    let mut s = blank();
+    let source = "- one:\n    call: sys.log\n    args:\n      text: first\n- nap:\n    call: sys.sleep\n    args:\n      seconds: 1\n- two:\n    call: sys.log\n    args:\n      text: second\n- nap_again:\n    call: sys.sleep\n    args:\n      seconds: 1\n";
+    s.deploy("w", defn::load("w.yaml", source).unwrap());
+    s.start_execution(SimTime::ZERO, "w", None).unwrap();
+    let mut printed = s.take_log_lines();
+    for k in 1..=3 {
+        s.advance(SimTime::from_secs(k));
+        printed.extend(s.take_log_lines());
+    }
+    let texts: Vec<&str> = printed
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(texts, ["first", "second"], "{printed:?}");
+}
