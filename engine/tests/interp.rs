@@ -445,9 +445,9 @@ fn current_steps_after_a_branch_is_stopped() {
 }
 
 /// A page of an execution's log: at most `n` entries from `from` on, and how many there
-/// are in all, however far the page reaches.
+/// are in all, however far the page reaches; or every entry from `from` on.
 #[test]
-fn a_page_of_the_log() {
+fn a_page_of_the_log_and_the_rest_of_it() {
     let ex = start(
         "- logs:\n    for:\n      value: i\n      range: [0, 4]\n      steps:\n        - log:\n            call: sys.log\n            args:\n              text: ${string(i)}\n",
     );
@@ -465,4 +465,6 @@ fn a_page_of_the_log() {
     assert_eq!(texts(1, 2), (vec!["1".to_owned(), "2".to_owned()], 5));
     assert_eq!(texts(4, 10), (vec!["4".to_owned()], 5));
     assert_eq!(texts(9, 1), (vec![], 5));
+    assert_eq!(ex.logs_since(3), ex.logs_page(3, 10).0);
+    assert_eq!(ex.logs_since(3).len(), 2);
 }
