@@ -485,6 +485,7 @@ mod tests {
             (r#"duration>"soon""#, "not a duration"),
             (r#"duration>"-1s""#, "not a duration"),
             (r#"state="A"#, "not closed"),
+            (r#"state="A\"#, "not closed"),
             ("state=A)", "after a whole filter"),
         ] {
             let e = Filter::parse(f).unwrap_err();
