@@ -468,3 +468,38 @@ fn a_page_of_the_log_and_the_rest_of_it() {
     assert_eq!(ex.logs_since(3), ex.logs_page(3, 10).0);
     assert_eq!(ex.logs_since(3).len(), 2);
 }
+
+/// Live mode's step (`run_woken`): the await a request woke runs at once, without closing
+/// the instant; the instant's timers wait for `handle_timeout`.
+#[test]
+fn run_woken_runs_what_a_request_woke_and_leaves_the_timers() {
+    let mut ex = start(APPROVE);
+    let id = ex.with_callbacks(|c| c.endpoints()[0].callback_id().to_owned());
+    let request = wfsim_engine::CallbackRequest {
+        method: "POST".into(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: b"\"yes\"".to_vec(),
+        ..wfsim_engine::CallbackRequest::default()
+    };
+    let t = SimTime::from_secs(1);
+    assert!(ex.deliver(t, &id, Auth::Granted, request).is_ok());
+    assert_eq!(ex.state(), ExecutionState::Active, "woken, not yet run");
+    ex.run_woken(t);
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+
+    // A sleep due at the instant is a timer: it waits.
+    let mut ex = start("- nap:\n    call: sys.sleep\n    args:\n      seconds: 1\n");
+    ex.run_woken(t);
+    assert_eq!(ex.state(), ExecutionState::Active);
+    ex.handle_timeout(t);
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+}
+
+/// EX-3: an execution that is over is not cancelled again (the API answers 400).
+#[test]
+fn ex_3_cancel_after_the_end_changes_nothing() {
+    let mut ex = start("- done:\n    return: 1\n");
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+    assert!(!ex.cancel(SimTime::from_secs(1)));
+    assert_eq!(ex.state(), ExecutionState::Succeeded);
+}

@@ -710,3 +710,28 @@ fn each_log_line_is_printed_once() {
         .collect();
     assert_eq!(texts, ["first", "second"], "{printed:?}");
 }
+
+/// The journal says which requests the slot rule stored (§3): one that finds no await
+/// waiting is buffered; one an await takes is not, nor is one refused.
+#[test]
+fn the_journal_says_which_requests_were_buffered() {
+    let source = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- nap:\n    call: sys.sleep\n    args:\n      seconds: 10\n- wait:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n- again:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n";
+    let mut s = blank();
+    s.deploy("w", defn::load("w.yaml", source).unwrap());
+    s.observe_executions();
+    let (_, callback) = start(&mut s);
+    let t = SimTime::from_secs;
+    assert_eq!(s.handle(t(1), &req("POST", &callback, "1")).status, 200);
+    assert_eq!(s.handle(t(2), &req("POST", &callback, "2")).status, 429);
+    s.advance(t(11));
+    assert_eq!(s.handle(t(12), &req("POST", &callback, "3")).status, 200);
+    let buffered: Vec<(u16, bool)> = s
+        .take_journal()
+        .into_iter()
+        .filter_map(|o| match o {
+            Observed::Callback(d) => Some((d.status, d.buffered)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(buffered, [(200, true), (429, false), (200, false)]);
+}

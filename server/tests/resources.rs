@@ -363,6 +363,10 @@ fn executions_list_in_pages_filtered_and_ordered() {
         "list defaults to BASIC"
     );
 
+    // A page size of 0 is the default size, as none is.
+    let (zero, body) = list(&mut s, "pageSize=0");
+    assert_eq!((zero, body.get("nextPageToken")), (all.clone(), None));
+
     let (page1, body) = list(&mut s, "pageSize=3");
     assert_eq!(page1.len(), 3);
     let token = body["nextPageToken"].as_str().unwrap().to_owned();

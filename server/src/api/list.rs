@@ -453,6 +453,9 @@ mod tests {
         check("duration<10", [false, false]);
         check("labels.env=prod", [true, false]);
         check("labels.env:*", [true, false]);
+        // `:` with a value other than `*` compares the value.
+        check("labels.env:prod", [true, false]);
+        check("labels.env:dev", [false, false]);
         check("state=ACTIVE OR labels.env=prod", [true, true]);
         check("NOT state=ACTIVE", [true, false]);
         check("-state=ACTIVE", [true, false]);
