@@ -503,3 +503,27 @@ fn ex_3_cancel_after_the_end_changes_nothing() {
     assert!(!ex.cancel(SimTime::from_secs(1)));
     assert_eq!(ex.state(), ExecutionState::Succeeded);
 }
+
+/// `main` calling itself without an argument reads its parameter as null, as an execution
+/// started without one does; any other subworkflow called without an argument it needs is
+/// a TypeError.
+#[test]
+fn main_called_without_its_argument_reads_null() {
+    let yaml = "main:\n  params: [n]\n  steps:\n    - first:\n        switch:\n          - condition: ${n == 1}\n            steps:\n              - inner:\n                  call: main\n                  result: r\n              - out:\n                  return: ${[n, r]}\n    - done:\n        return: ${n}\n";
+    let config = wfsim_engine::runner::RunConfig {
+        argument: Some(Value::Int(1)),
+        ..Default::default()
+    };
+    let run = wfsim_engine::runner::run(
+        Rc::new(defn::load("w.yaml", yaml).unwrap()),
+        "w",
+        &config,
+        &[],
+    );
+    match run.execution.outcome() {
+        Some(Outcome::Succeeded(v)) => {
+            assert_eq!(v.to_json().unwrap(), serde_json::json!([1, null]));
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -224,3 +224,45 @@ fn cb_1_endpoints_record_their_creation_time() {
         ]
     );
 }
+
+/// The `backoff-off-by-one` defect (test-only: a conformance run must catch it) makes retry
+/// k wait the delay RT-2 gives retry k + 1; without it, retry k waits its own.
+#[test]
+fn the_backoff_off_by_one_defect_waits_the_next_retrys_delay() {
+    use std::rc::Rc;
+    use wfsim_engine::defect::Defect;
+    use wfsim_engine::interp::{Config, Execution};
+    use wfsim_engine::{WallClock, defn};
+    let yaml = raising(
+        "boom",
+        &policy(
+            "2",
+            "\n        initial_delay: 1\n        max_delay: 100\n        multiplier: 2",
+        ),
+    );
+    let until = |defect: Option<Defect>| -> Vec<f64> {
+        let mut ex = Execution::start(
+            Rc::new(defn::load("w.yaml", &yaml).unwrap()),
+            Config {
+                name: runner::execution_name("w", 0),
+                seed: 0,
+                clock: WallClock::DEFAULT,
+                argument: None,
+                steps_max: wfsim_engine::interp::STEPS_MAX,
+                defect,
+            },
+        );
+        while let Some(at) = ex.poll_timeout() {
+            ex.handle_timeout(at);
+        }
+        ex.trace()
+            .iter()
+            .filter_map(|(_, t)| match t {
+                Trace::Backoff { until, .. } => Some(until.as_secs_f64()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(until(None), [1.0, 3.0]);
+    assert_eq!(until(Some(Defect::BackoffOffByOne)), [2.0, 6.0]);
+}
