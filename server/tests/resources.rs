@@ -603,4 +603,97 @@ fn a_patch_without_a_mask_changes_the_fields_it_gives() {
         patch(&mut s, json!({"labels": {"team": "b"}})),
         (json!({"A": "2"}), json!({"team": "b"}))
     );
+    let level = |s: &mut State, body: Json| {
+        let (status, op) = call(s, "PATCH", &format!("{PARENT}/workflows/flow"), body);
+        assert_eq!(status, 200, "{op}");
+        op["response"]["callLogLevel"].clone()
+    };
+    assert_eq!(
+        level(&mut s, json!({"callLogLevel": "LOG_ERRORS_ONLY"})),
+        "LOG_ERRORS_ONLY"
+    );
+    assert_eq!(
+        level(&mut s, json!({"description": "d"})),
+        "LOG_ERRORS_ONLY"
+    );
+}
+
+/// A workflow's fields at their bounds: a description of 1,000 characters, the last
+/// `callLogLevel` by number; one character or one number more is refused with the reason.
+#[test]
+fn workflow_fields_at_their_bounds() {
+    let mut s = state();
+    let create = |s: &mut State, id: &str, extra: Json| {
+        let mut body = json!({"sourceContents": SOURCE});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        call(
+            s,
+            "POST",
+            &format!("{PARENT}/workflows?workflowId={id}"),
+            body,
+        )
+    };
+    let long = "d".repeat(1000);
+    assert_eq!(create(&mut s, "a", json!({"description": long})).0, 200);
+    let (status, e) = create(&mut s, "b", json!({"description": long.clone() + "d"}));
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("over 1000 characters"), "{e}");
+    let (status, op) = create(&mut s, "c", json!({"callLogLevel": 3}));
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["response"]["callLogLevel"], "LOG_NONE");
+    let (status, e) = create(&mut s, "d", json!({"callLogLevel": 4}));
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("callLogLevel"), "{e}");
+}
+
+/// A PATCH that changes only the service account makes a new revision (the account runs
+/// the source); one that changes only the description does not.
+#[test]
+fn a_new_service_account_makes_a_new_revision() {
+    let mut s = state();
+    let path = format!("{PARENT}/workflows/flow");
+    let (status, op) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        json!({"sourceContents": SOURCE}),
+    );
+    assert_eq!(status, 200, "{op}");
+    let revision = |s: &mut State, body: Json| {
+        let (status, op) = call(s, "PATCH", &path, body);
+        assert_eq!(status, 200, "{op}");
+        op["response"]["revisionId"].as_str().unwrap().to_owned()
+    };
+    let first = revision(&mut s, json!({"description": "d"}));
+    let same = revision(&mut s, json!({"description": "e"}));
+    assert_eq!(first, same);
+    let second = revision(
+        &mut s,
+        json!({"serviceAccount": "sa@p.iam.gserviceaccount.com"}),
+    );
+    assert_ne!(first, second);
+}
+
+/// `workflows.list` refuses a filter or an order (it lists by name), but an empty one is
+/// no filter.
+#[test]
+fn workflows_list_refuses_a_filter_but_not_an_empty_one() {
+    let mut s = state();
+    let (status, e) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows?filter=%20"),
+        Json::Null,
+    );
+    assert_eq!(status, 200, "{e}");
+    let (status, e) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows?filter=name%3Dx"),
+        Json::Null,
+    );
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("does not take 'filter'"), "{e}");
 }

@@ -460,6 +460,8 @@ mod tests {
         check("NOT state=ACTIVE", [true, false]);
         check("-state=ACTIVE", [true, false]);
         check("state=ACTIVE AND executionID=b", [false, true]);
+        check("state=ACTIVE AND executionID=a", [false, false]);
+        check("state=ACTIVE executionID=a", [false, false]);
         check(
             "(state=ACTIVE OR state=FAILED) executionID=b",
             [false, true],
@@ -467,6 +469,11 @@ mod tests {
         check(r#"workflowRevisionID="000001-abc""#, [true, true]);
         check(r#"startTime<"2024-01-01T00:00:30Z""#, [true, false]);
         check(r#"startTime<"2024-01-01T00:00:00Z""#, [false, false]);
+        // A '-' after a comparison starts the value; anywhere else it is NOT.
+        let negative = BTreeMap::from([("n".to_owned(), "-1".to_owned())]);
+        let d = row("d", "SUCCEEDED", 0, &negative);
+        assert!(Filter::parse("labels.n=-1").unwrap().matches(&d));
+        assert!(!Filter::parse("-labels.n=-1").unwrap().matches(&d));
         // In a quoted value a backslash takes the next character as it is, a quote too.
         let quoted = BTreeMap::from([("say".to_owned(), r#"a "b""#.to_owned())]);
         let c = row("c", "SUCCEEDED", 0, &quoted);
