@@ -375,3 +375,125 @@ services:
     assert_eq!(sent(2), [(Some(0), 404), (Some(1), 404)]);
     assert_eq!(sent(1), [(Some(1), 404)]);
 }
+
+/// An eviction takes only the evicted execution's calls: another execution's call in
+/// flight is still answered when its answer comes.
+#[test]
+fn an_eviction_leaves_other_executions_calls_in_flight() {
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.set_keep_ended(SimTime::ZERO, 1);
+    let call = "main:\n  steps:\n    - a:\n        call: http.get\n        args:\n          url: http://upstream.test/a\n        result: ra\n    - done:\n        return: ${ra.code}\n";
+    s.deploy("call", defn::load("call.yaml", call).unwrap());
+    s.deploy(
+        "quick",
+        defn::load("quick.yaml", "- done:\n    return: 1\n").unwrap(),
+    );
+    let id = s.start_execution(SimTime::ZERO, "call", None).unwrap();
+    let calls = s.take_outbound();
+    assert_eq!(calls.len(), 1);
+    let first = s.start_execution(SimTime::ZERO, "quick", None).unwrap();
+    s.start_execution(SimTime::ZERO, "quick", None).unwrap();
+    assert_eq!(s.execution_state("quick", &first), None, "evicted");
+    s.answer_outbound(
+        SimTime::from_secs(1),
+        "call",
+        &id,
+        calls[0].call.id,
+        wfsim_engine::http::HttpOutcome::Response(wfsim_engine::http::HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: Vec::new(),
+        }),
+    );
+    assert_eq!(
+        s.execution_state("call", &id),
+        Some(wfsim_engine::ExecutionState::Succeeded)
+    );
+}
+
+/// HT-7: a scripted service's answer comes at its own instant: before it, the call still
+/// waits; the journal has each engine event once, however often the execution ran; a
+/// service's callback that finds no await waiting is buffered, and the journal says so.
+#[test]
+fn ht_7_a_services_answer_and_callback_at_their_instants() {
+    let script = scenario::parse(
+        r#"
+workflow: w.yaml
+services:
+  - match: {method: POST, url: "https://notify.example.com/*"}
+    respond: {status: 202, after: 2}
+    callback:
+      url: ${request.body.callback_url}
+      after: 1
+      body: {approved: true}
+"#,
+    )
+    .unwrap();
+    let workflow = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${cb.url}\n    - told:\n        call: sys.log\n        args:\n          text: answered\n    - nap:\n        call: sys.sleep\n        args:\n          seconds: 5\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - done:\n        return: ${req.http_request.body.approved}\n";
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.observe_executions();
+    s.use_services(script.services.clone());
+    s.deploy("w", defn::load("w.yaml", workflow).unwrap());
+    let id = s.start_execution(SimTime::ZERO, "w", None).unwrap();
+    let state = |s: &State| s.execution_state("w", &id);
+    s.advance(SimTime::from_secs(1));
+    assert!(s.take_log_lines().is_empty(), "the answer is due at 2 s");
+    let res = s.handle(
+        SimTime::from_secs(1),
+        &request("POST", "/v1/wfsim/clock:advance", json!({"seconds": 10})),
+    );
+    assert_eq!(res.status, 200);
+    assert_eq!(state(&s), Some(wfsim_engine::ExecutionState::Succeeded));
+    assert_eq!(
+        s.execution_ended_at("w", &id),
+        Some(SimTime::from_secs(7)),
+        "answered at 2 s, then 5 s asleep"
+    );
+    let journal = s.take_journal();
+    let logs = journal
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Observed::Engine {
+                    event: Trace::Log(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(logs, 1, "each engine event journaled once");
+    let callbacks: Vec<(u16, bool)> = journal
+        .iter()
+        .filter_map(|o| match o {
+            Observed::Callback(d) => Some((d.status, d.buffered)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(callbacks, [(200, true)], "at 1 s, before any await");
+}
+
+/// HT-7 with HT-2: a scripted service that answers after the call's timeout is too late;
+/// the call times out at its deadline, not when the answer would come.
+#[test]
+fn a_services_answer_after_the_calls_timeout_is_too_late() {
+    let script = scenario::parse(
+        "workflow: w.yaml\nservices:\n  - match: {method: GET, url: \"https://slow.example.com/*\"}\n    respond: {status: 200, after: 2}\n",
+    )
+    .unwrap();
+    let workflow = "main:\n  steps:\n    - ask:\n        try:\n          call: http.get\n          args:\n            url: https://slow.example.com/x\n            timeout: 1\n        except:\n          as: e\n          steps:\n            - late:\n                return: ${e.tags}\n    - done:\n        return: answered\n";
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.use_services(script.services.clone());
+    s.deploy("w", defn::load("w.yaml", workflow).unwrap());
+    let id = s.start_execution(SimTime::ZERO, "w", None).unwrap();
+    s.advance(SimTime::from_secs(10));
+    let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");
+    let res = s.handle(SimTime::from_secs(10), &request("GET", &path, Json::Null));
+    let e: Json = serde_json::from_slice(&res.body).unwrap();
+    assert_eq!(e["state"], "SUCCEEDED", "{e}");
+    assert!(
+        e["result"].as_str().unwrap().contains("TimeoutError"),
+        "{e}"
+    );
+    assert_eq!(e["duration"], "1s", "{e}");
+}
