@@ -473,7 +473,7 @@ services:
     assert_eq!(callbacks, [(200, true)], "at 1 s, before any await");
 }
 
-/// HT-7 with HT-2: a scripted service that answers after the call's timeout is too late;
+/// HT-7 with HT-3: a scripted service that answers after the call's timeout is too late;
 /// the call times out at its deadline, not when the answer would come.
 #[test]
 fn a_services_answer_after_the_calls_timeout_is_too_late() {
