@@ -734,4 +734,37 @@ fn the_journal_says_which_requests_were_buffered() {
         })
         .collect();
     assert_eq!(buffered, [(200, true), (429, false), (200, false)]);
+    // The operator's log says so too: only the stored request is marked stored.
+    let stored: Vec<bool> = s
+        .take_events()
+        .into_iter()
+        .filter(|e| e.kind == "callback.answered")
+        .map(|e| e.detail.contains(&("stored", "true".to_owned())))
+        .collect();
+    assert_eq!(stored, [true, false, false]);
+}
+
+/// An execution's argument may be 32 KiB of JSON text exactly; one byte more is refused
+/// with the reason.
+#[test]
+fn an_argument_of_the_limit_is_taken_and_one_byte_more_refused() {
+    let mut s = state();
+    let body = |n: usize| {
+        let text = format!("\"{}\"", "a".repeat(n - 2));
+        assert_eq!(text.len(), n);
+        serde_json::json!({ "argument": text }).to_string()
+    };
+    let (status, e) = json(
+        &mut s,
+        SimTime::ZERO,
+        &req("POST", EXECUTIONS, &body(32 * 1024)),
+    );
+    assert_eq!(status, 200, "{e}");
+    let (status, e) = json(
+        &mut s,
+        SimTime::ZERO,
+        &req("POST", EXECUTIONS, &body(32 * 1024 + 1)),
+    );
+    assert_eq!(status, 400, "{e}");
+    assert!(e.to_string().contains("32 KiB"), "{e}");
 }

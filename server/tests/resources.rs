@@ -367,6 +367,10 @@ fn executions_list_in_pages_filtered_and_ordered() {
     let (zero, body) = list(&mut s, "pageSize=0");
     assert_eq!((zero, body.get("nextPageToken")), (all.clone(), None));
 
+    // A page that ends at the last execution has no next page.
+    let (exact, body) = list(&mut s, "pageSize=4");
+    assert_eq!((exact, body.get("nextPageToken")), (all.clone(), None));
+
     let (page1, body) = list(&mut s, "pageSize=3");
     assert_eq!(page1.len(), 3);
     let token = body["nextPageToken"].as_str().unwrap().to_owned();
