@@ -681,10 +681,11 @@ fn keep_ended_lowered_evicts_at_once_down_to_it() {
     let t = SimTime::from_secs;
     let started: Vec<(String, String)> = (0..3).map(|k| start_at(&mut s, t(k))).collect();
     s.advance(t(20));
+    assert_eq!(s.keep_ended(), 10_000, "the default");
     s.set_keep_ended(t(20), 5);
-    assert_eq!(s.execution_count(), 3);
+    assert_eq!((s.keep_ended(), s.execution_count()), (5, 3));
     s.set_keep_ended(t(20), 1);
-    assert_eq!(s.execution_count(), 1);
+    assert_eq!((s.keep_ended(), s.execution_count()), (1, 1));
     for (k, (execution, _)) in started.iter().enumerate() {
         let status = s.handle(t(20), &req("GET", execution, "")).status;
         assert_eq!(status, if k == 2 { 200 } else { 404 }, "execution {k}");
@@ -767,4 +768,50 @@ fn an_argument_of_the_limit_is_taken_and_one_byte_more_refused() {
     );
     assert_eq!(status, 400, "{e}");
     assert!(e.to_string().contains("32 KiB"), "{e}");
+}
+
+/// Each execution draws from a seed of its own (CB-2): two executions of one workflow on
+/// one server get different callback ids and different `uuid.generate` values.
+#[test]
+fn cb_2_each_execution_draws_from_its_own_seed() {
+    let source = "- cb:\n    call: events.create_callback_endpoint\n    result: cb\n- id:\n    call: uuid.generate\n    result: u\n- done:\n    return: ${[cb.url, u]}\n";
+    let mut s = blank();
+    s.deploy("w", defn::load("w.yaml", source).unwrap());
+    let results: Vec<Json> = (0..3)
+        .map(|_| {
+            let id = s.start_execution(SimTime::ZERO, "w", None).unwrap();
+            let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");
+            let shown = json(&mut s, SimTime::ZERO, &req("GET", &path, "")).1;
+            let result: Json = serde_json::from_str(shown["result"].as_str().unwrap()).unwrap();
+            let url = result[0].as_str().unwrap();
+            let callback_id = url.rsplit('/').next().unwrap().to_owned();
+            serde_json::json!([callback_id, result[1]])
+        })
+        .collect();
+    for (i, a) in results.iter().enumerate() {
+        for b in &results[i + 1..] {
+            assert_ne!(a[0], b[0], "callback ids");
+            assert_ne!(a[1], b[1], "uuids");
+        }
+    }
+}
+
+/// A harness takes an execution out of the state once the run is over (`explore
+/// --system`): the engine's execution, its outcome and trace, and when it started.
+#[test]
+fn an_execution_is_taken_out_with_its_start() {
+    let mut s = state();
+    let (execution, callback) = start(&mut s);
+    let t = SimTime::from_secs;
+    assert_eq!(s.handle(t(3), &req("POST", &callback, "41")).status, 200);
+    let id = execution.rsplit('/').next().unwrap().to_owned();
+    assert!(
+        state().into_execution("w", &id).is_none(),
+        "not on another server"
+    );
+    let (taken, started) = s.into_execution("w", &id).unwrap();
+    assert_eq!(started, SimTime::ZERO);
+    assert_eq!(taken.state(), wfsim_engine::ExecutionState::Succeeded);
+    assert_eq!(taken.ended_at(), Some(t(3)));
+    assert!(!taken.trace().is_empty());
 }

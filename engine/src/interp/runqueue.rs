@@ -132,4 +132,18 @@ mod tests {
         assert!(q.is_empty());
         assert_eq!(q.nth(0), None);
     }
+
+    /// Removing a thread the queue never held is `false` wherever its id falls: inside the
+    /// room grown so far, at its end, or past it.
+    #[test]
+    fn removing_what_is_not_there() {
+        let mut q = RunQueue::default();
+        q.insert(ThreadId(3));
+        let room = q.present.len() as u64;
+        for id in [room - 1, room, room + 1] {
+            assert!(!q.remove(ThreadId(id)), "{id}");
+        }
+        assert!(q.remove(ThreadId(3)));
+        assert!(q.is_empty());
+    }
 }
