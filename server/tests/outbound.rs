@@ -497,3 +497,45 @@ fn a_services_answer_after_the_calls_timeout_is_too_late() {
     );
     assert_eq!(e["duration"], "1s", "{e}");
 }
+
+/// HT-7: a service's callback to another execution's endpoint runs that execution at the
+/// callback's instant, as a request from outside would.
+#[test]
+fn ht_7_a_services_callback_to_another_execution_runs_it_then() {
+    let script = scenario::parse(
+        r#"
+workflow: a.yaml
+services:
+  - match: {method: POST, url: "https://notify.example.com/*"}
+    respond: {status: 202}
+    callback:
+      url: ${request.body.callback_url}
+      after: 1
+      body: {approved: true}
+"#,
+    )
+    .unwrap();
+    let waiter = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - done:\n        return: ${req.http_request.body.approved}\n";
+    let asker = "main:\n  params: [args]\n  steps:\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${args.url}\n    - done:\n        return: asked\n";
+    let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+    s.use_services(script.services.clone());
+    s.deploy("b", defn::load("b.yaml", waiter).unwrap());
+    s.deploy("a", defn::load("a.yaml", asker).unwrap());
+    let b = s.start_execution(SimTime::ZERO, "b", None).unwrap();
+    let list = format!("/v1/projects/p/locations/l/workflows/b/executions/{b}/callbacks");
+    let res = s.handle(SimTime::ZERO, &request("GET", &list, Json::Null));
+    let list: Json = serde_json::from_slice(&res.body).unwrap();
+    let url = format!(
+        "http://wfsim.test/v1/{}",
+        list["callbacks"][0]["name"].as_str().unwrap()
+    );
+    let argument = json!({ "url": url }).to_string();
+    s.start_execution(SimTime::ZERO, "a", Some(argument))
+        .unwrap();
+    s.advance(SimTime::from_secs(100));
+    assert_eq!(
+        s.execution_state("b", &b),
+        Some(wfsim_engine::ExecutionState::Succeeded)
+    );
+    assert_eq!(s.execution_ended_at("b", &b), Some(SimTime::from_secs(1)));
+}

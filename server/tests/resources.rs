@@ -701,3 +701,32 @@ fn workflows_list_refuses_a_filter_but_not_an_empty_one() {
     assert_eq!(status, 400, "{e}");
     assert!(e.to_string().contains("does not take 'filter'"), "{e}");
 }
+
+/// A PATCH's `updateMask` names the fields it changes, whatever else the body gives; an
+/// empty mask is no mask (the fields the body gives).
+#[test]
+fn a_patch_changes_the_fields_its_mask_names() {
+    let mut s = state();
+    let (status, op) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        json!({"sourceContents": SOURCE}),
+    );
+    assert_eq!(status, 200, "{op}");
+    let body = json!({"description": "d", "labels": {"team": "a"}});
+    let patch = |s: &mut State, mask: &str| {
+        let path = format!("{PARENT}/workflows/flow?updateMask={mask}");
+        let (status, op) = call(s, "PATCH", &path, body.clone());
+        assert_eq!(status, 200, "{op}");
+        (
+            op["response"]["description"].clone(),
+            op["response"].get("labels").cloned(),
+        )
+    };
+    assert_eq!(patch(&mut s, "description"), (json!("d"), None));
+    assert_eq!(
+        patch(&mut s, "%20"),
+        (json!("d"), Some(json!({"team": "a"})))
+    );
+}
