@@ -539,3 +539,45 @@ services:
     );
     assert_eq!(s.execution_ended_at("b", &b), Some(SimTime::from_secs(1)));
 }
+
+/// HT-9: a network failure is an input like an answer: replaying the log fails the call the
+/// same way, a connection never made (`ConnectionFailedError`) apart from one broken
+/// (`ConnectionError`).
+#[test]
+fn ht_9_network_failures_replay_as_they_were() {
+    use wfsim_engine::http::HttpOutcome;
+    let yaml = "main:\n  steps:\n    - a:\n        try:\n          call: http.get\n          args:\n            url: http://upstream.test/a\n        except:\n          as: e\n          steps:\n            - failed:\n                return: ${e.tags}\n";
+    let fresh = || {
+        let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+        s.deploy("w", defn::load("w.yaml", yaml).unwrap());
+        s
+    };
+    let mut before = fresh();
+    before.record_inputs();
+    let mut ids = Vec::new();
+    for outcome in [
+        HttpOutcome::ConnectionFailed("refused".into()),
+        HttpOutcome::ConnectionError("reset".into()),
+    ] {
+        let id = before.start_execution(SimTime::ZERO, "w", None).unwrap();
+        let calls = before.take_outbound();
+        before.answer_outbound(SimTime::from_secs(1), "w", &id, calls[0].call.id, outcome);
+        ids.push(id);
+    }
+    let inputs = before.take_inputs();
+    let mut after = fresh();
+    after.replay(&inputs, SimTime::from_secs(2));
+    for s in [&mut before, &mut after] {
+        let tags: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");
+                let res = s.handle(SimTime::from_secs(2), &request("GET", &path, Json::Null));
+                let e: Json = serde_json::from_slice(&res.body).unwrap();
+                e["result"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        assert!(tags[0].contains("ConnectionFailedError"), "{tags:?}");
+        assert!(tags[1].contains("\"ConnectionError\""), "{tags:?}");
+    }
+}

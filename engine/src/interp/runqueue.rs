@@ -133,6 +133,38 @@ mod tests {
         assert_eq!(q.nth(0), None);
     }
 
+    /// However far the first id lands (so the tree is of any size, not only a power of
+    /// two), the queue finds it and the one before it.
+    #[test]
+    fn any_first_id_grows_a_tree_that_works() {
+        for first in 0..300 {
+            let mut q = RunQueue::default();
+            q.insert(ThreadId(first));
+            q.insert(ThreadId(0));
+            let second = if first == 0 {
+                None
+            } else {
+                Some(ThreadId(first))
+            };
+            assert_eq!((q.nth(0), q.nth(1)), (Some(ThreadId(0)), second), "{first}");
+            assert!(q.remove(ThreadId(first)));
+        }
+    }
+
+    /// The room at least doubles as ids grow one by one, so growing costs O(1) amortized.
+    #[test]
+    fn room_doubles() {
+        let mut q = RunQueue::default();
+        let mut rooms = Vec::new();
+        for id in 0..100 {
+            q.insert(ThreadId(id));
+            if rooms.last() != Some(&q.present.len()) {
+                rooms.push(q.present.len());
+            }
+        }
+        assert_eq!(rooms, [16, 32, 64, 128]);
+    }
+
     /// Removing a thread the queue never held is `false` wherever its id falls: inside the
     /// room grown so far, at its end, or past it.
     #[test]
