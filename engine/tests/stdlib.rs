@@ -1181,3 +1181,12 @@ fn lib_5_get_type_names_every_type() {
         gives("get_type", vec![value], Value::str(name));
     }
 }
+
+/// LIB-3: the forward scans start only where the reverse scan found a match starting, so
+/// a regex that matches nowhere costs one pass over the text, not one per position (here
+/// `a*b` over 10,000 `a`s would scan about 50 million bytes, over the budget).
+#[test]
+fn lib_3_no_match_costs_one_pass() {
+    let text = Value::str("a".repeat(10_000));
+    gives("text.find_all_regex", vec![text, v(r#""a*b""#)], v("[]"));
+}
