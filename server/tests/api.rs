@@ -770,14 +770,14 @@ fn an_argument_of_the_limit_is_taken_and_one_byte_more_refused() {
     assert!(e.to_string().contains("32 KiB"), "{e}");
 }
 
-/// Each execution draws from a seed of its own (CB-2): two executions of one workflow on
-/// one server get different callback ids and different `uuid.generate` values.
+/// Each execution draws from a seed of its own (CB-2): ten executions of one workflow on
+/// one server get ten callback ids and ten `uuid.generate` values.
 #[test]
 fn cb_2_each_execution_draws_from_its_own_seed() {
     let source = "- cb:\n    call: events.create_callback_endpoint\n    result: cb\n- id:\n    call: uuid.generate\n    result: u\n- done:\n    return: ${[cb.url, u]}\n";
     let mut s = blank();
     s.deploy("w", defn::load("w.yaml", source).unwrap());
-    let results: Vec<Json> = (0..3)
+    let results: Vec<Json> = (0..10)
         .map(|_| {
             let id = s.start_execution(SimTime::ZERO, "w", None).unwrap();
             let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");

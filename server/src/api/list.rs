@@ -451,6 +451,7 @@ mod tests {
         check(r#"duration>"9.999999999s""#, [true, false]);
         check("duration<=10", [true, false]);
         check("duration<10", [false, false]);
+        check(r#"duration<="5s""#, [false, false]);
         check("labels.env=prod", [true, false]);
         check("labels.env:*", [true, false]);
         // `:` with a value other than `*` compares the value.
@@ -488,6 +489,8 @@ mod tests {
     fn bad_filters_say_why() {
         for (f, why) in [
             ("stepName=x", "cannot be filtered on"),
+            ("labels.=x", "cannot be filtered on"),
+            ("state!ACTIVE", "unexpected '!'"),
             ("state", "needs a comparison"),
             ("state=", "compared with nothing"),
             ("(state=A", "not closed"),

@@ -1336,6 +1336,24 @@ mod tests {
     }
 
     /// Project `p`, location `l`, callbacks at `http://h`, no auth.
+    /// `--keep-ended`: an evicted execution's memory is freed once the request that
+    /// evicted it is answered, not only hidden.
+    #[test]
+    fn an_evicted_execution_is_freed() {
+        let mut state = State::new(config(), 0);
+        state.deploy(
+            "q",
+            defn::load("q.yaml", "- done:\n    return: 1\n").unwrap(),
+        );
+        state.set_keep_ended(SimTime::ZERO, 1);
+        let path = "/v1/projects/p/locations/l/workflows/q/executions";
+        for _ in 0..3 {
+            let res = state.handle(SimTime::ZERO, &post(path));
+            assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+        }
+        assert_eq!((state.execution_count(), state.host.held()), (1, 1));
+    }
+
     fn config() -> Config {
         Config {
             project: "p".into(),

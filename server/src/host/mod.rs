@@ -404,6 +404,12 @@ impl Host {
             .map(|(&i, e)| (i, e))
     }
 
+    /// Executions whose memory is still held, evicted ones not yet freed among them.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.executions.len()
+    }
+
     /// How many [`Host::executions`] yields (a count for benchmarks and tests, not a hot path).
     pub(crate) fn execution_count(&self) -> usize {
         self.executions().count()
