@@ -56,6 +56,17 @@ fn call(s: &mut State, method: &str, path: &str, body: Json) -> (u16, Json) {
     (res.status, serde_json::from_slice(&res.body).unwrap())
 }
 
+/// Creates workflow `flow` from `body` (its `sourceContents` and settings).
+fn create_flow(s: &mut State, body: Json) {
+    let (status, op) = call(
+        s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        body,
+    );
+    assert_eq!(status, 200, "{op}");
+}
+
 fn advance(s: &mut State, seconds: f64) {
     let (status, _) = call(
         s,
@@ -580,13 +591,10 @@ fn current_steps_show_where_an_execution_waits_and_where_it_ended() {
 #[test]
 fn a_patch_without_a_mask_changes_the_fields_it_gives() {
     let mut s = state();
-    let (status, op) = call(
+    create_flow(
         &mut s,
-        "POST",
-        &format!("{PARENT}/workflows?workflowId=flow"),
         json!({"sourceContents": SOURCE, "userEnvVars": {"A": "1"}, "labels": {"team": "a"}}),
     );
-    assert_eq!(status, 200, "{op}");
     let patch = |s: &mut State, body: Json| {
         let (status, op) = call(s, "PATCH", &format!("{PARENT}/workflows/flow"), body);
         assert_eq!(status, 200, "{op}");
@@ -658,13 +666,7 @@ fn workflow_fields_at_their_bounds() {
 fn a_new_service_account_makes_a_new_revision() {
     let mut s = state();
     let path = format!("{PARENT}/workflows/flow");
-    let (status, op) = call(
-        &mut s,
-        "POST",
-        &format!("{PARENT}/workflows?workflowId=flow"),
-        json!({"sourceContents": SOURCE}),
-    );
-    assert_eq!(status, 200, "{op}");
+    create_flow(&mut s, json!({"sourceContents": SOURCE}));
     let revision = |s: &mut State, body: Json| {
         let (status, op) = call(s, "PATCH", &path, body);
         assert_eq!(status, 200, "{op}");
@@ -707,13 +709,7 @@ fn workflows_list_refuses_a_filter_but_not_an_empty_one() {
 #[test]
 fn a_patch_changes_the_fields_its_mask_names() {
     let mut s = state();
-    let (status, op) = call(
-        &mut s,
-        "POST",
-        &format!("{PARENT}/workflows?workflowId=flow"),
-        json!({"sourceContents": SOURCE}),
-    );
-    assert_eq!(status, 200, "{op}");
+    create_flow(&mut s, json!({"sourceContents": SOURCE}));
     let body = json!({"description": "d", "labels": {"team": "a"}});
     let patch = |s: &mut State, mask: &str| {
         let path = format!("{PARENT}/workflows/flow?updateMask={mask}");
