@@ -404,12 +404,6 @@ impl Host {
             .map(|(&i, e)| (i, e))
     }
 
-    /// Executions whose memory is still held, evicted ones not yet freed among them.
-    #[cfg(test)]
-    pub(crate) fn held(&self) -> usize {
-        self.executions.len()
-    }
-
     /// How many [`Host::executions`] yields (a count for benchmarks and tests, not a hot path).
     pub(crate) fn execution_count(&self) -> usize {
         self.executions().count()
@@ -821,4 +815,12 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+#[cfg(test)]
+impl Host {
+    /// Executions whose memory is still held, evicted ones not yet freed among them.
+    pub(crate) fn held(&self) -> usize {
+        self.executions.len()
+    }
 }
