@@ -51,7 +51,8 @@ pub struct Options {
     /// proceed at once.
     pub output: Option<String>,
     /// Runs to report on, instead of running: the `--output` folders of earlier runs. A
-    /// mutant found in several is counted once, as the last folder given has it.
+    /// mutant found in several is counted once, as the last folder given has it; a mutant is
+    /// its file, position and mutation, so a re-check after an edit above it is another one.
     pub reports: Vec<String>,
 }
 
