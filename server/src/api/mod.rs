@@ -1335,7 +1335,6 @@ mod tests {
         }
     }
 
-    /// Project `p`, location `l`, callbacks at `http://h`, no auth.
     /// `--keep-ended`: an evicted execution's memory is freed once the request that
     /// evicted it is answered, not only hidden.
     #[test]
@@ -1354,6 +1353,7 @@ mod tests {
         assert_eq!((state.execution_count(), state.host.held()), (1, 1));
     }
 
+    /// Project `p`, location `l`, callbacks at `http://h`, no auth.
     fn config() -> Config {
         Config {
             project: "p".into(),
