@@ -10,23 +10,12 @@ use std::time::Duration;
 use common::fails_with;
 use wfsim_engine::error::tags;
 use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse, Target};
-use wfsim_engine::interp::{Config, Execution, Outcome, STEPS_MAX};
-use wfsim_engine::runner::{self, RunConfig, execution_name};
-use wfsim_engine::{ExecutionState, SimTime, Value, WallClock, defn, scenario};
+use wfsim_engine::interp::{Execution, Outcome};
+use wfsim_engine::runner::{self, RunConfig};
+use wfsim_engine::{ExecutionState, SimTime, Value, defn, scenario};
 
 fn start(yaml: &str) -> Execution {
-    let wf = defn::load("t.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
-    Execution::start(
-        Rc::new(wf),
-        Config {
-            name: execution_name("t", 0),
-            seed: 0,
-            clock: WallClock::DEFAULT,
-            argument: None,
-            steps_max: STEPS_MAX,
-            defect: None,
-        },
-    )
+    common::start_with(yaml, common::exec_config())
 }
 
 fn ok(status: u16, content_type: &str, body: &str) -> HttpOutcome {

@@ -11,7 +11,6 @@ use common::{fails_with, run};
 use wfsim_engine::callbacks::Auth;
 use wfsim_engine::error::{message, tags};
 use wfsim_engine::interp::{Config, Execution, Outcome};
-use wfsim_engine::runner::execution_name;
 use wfsim_engine::{ExecutionState, SimTime, Value, WallClock, defn};
 
 fn result(yaml: &str) -> serde_json::Value {
@@ -182,12 +181,8 @@ fn the_step_limit_to_the_step() {
         Execution::start(
             Rc::clone(&wf),
             Config {
-                name: execution_name("steps", 0),
-                seed: 0,
-                clock: WallClock::DEFAULT,
-                argument: None,
                 steps_max,
-                defect: None,
+                ..common::exec_config()
             },
         )
     };
@@ -295,17 +290,9 @@ fn lib_2_built_in_and_user_environment_variables() {
 #[test]
 fn lib_2_a_deployed_revision_names_itself() {
     let yaml = "- r:\n    return: ${[sys.get_env(\"GOOGLE_CLOUD_WORKFLOW_REVISION_ID\"), sys.get_env(\"REGION\")]}\n";
-    let config = Config {
-        name: execution_name("w", 0),
-        seed: 0,
-        clock: WallClock::DEFAULT,
-        argument: None,
-        steps_max: wfsim_engine::interp::STEPS_MAX,
-        defect: None,
-    };
     let ex = Execution::start_revision(
         Rc::new(defn::load("w.yaml", yaml).unwrap()),
-        config,
+        common::exec_config(),
         [("REGION".to_owned(), "eu".to_owned())].into(),
         "000002-7c1",
     );
@@ -324,17 +311,7 @@ fn lib_2_a_deployed_revision_names_itself() {
 const APPROVE: &str = "main:\n  steps:\n    - init:\n        assign:\n          - n: 1\n    - ask:\n        call: approve\n        result: r\n    - done:\n        return: ${r}\napprove:\n  steps:\n    - make:\n        call: events.create_callback_endpoint\n        result: cb\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - back:\n        return: ${req.http_request.body}\n";
 
 fn start(yaml: &str) -> Execution {
-    Execution::start(
-        Rc::new(defn::load("w.yaml", yaml).unwrap()),
-        Config {
-            name: execution_name("w", 0),
-            seed: 0,
-            clock: WallClock::DEFAULT,
-            argument: None,
-            steps_max: wfsim_engine::interp::STEPS_MAX,
-            defect: None,
-        },
-    )
+    common::start_with(yaml, common::exec_config())
 }
 
 fn steps(ex: &Execution) -> Vec<(String, String)> {

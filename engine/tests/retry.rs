@@ -229,10 +229,8 @@ fn cb_1_endpoints_record_their_creation_time() {
 /// k wait the delay RT-2 gives retry k + 1; without it, retry k waits its own.
 #[test]
 fn the_backoff_off_by_one_defect_waits_the_next_retrys_delay() {
-    use std::rc::Rc;
     use wfsim_engine::defect::Defect;
-    use wfsim_engine::interp::{Config, Execution};
-    use wfsim_engine::{WallClock, defn};
+    use wfsim_engine::interp::Config;
     let yaml = raising(
         "boom",
         &policy(
@@ -241,15 +239,11 @@ fn the_backoff_off_by_one_defect_waits_the_next_retrys_delay() {
         ),
     );
     let until = |defect: Option<Defect>| -> Vec<f64> {
-        let mut ex = Execution::start(
-            Rc::new(defn::load("w.yaml", &yaml).unwrap()),
+        let mut ex = common::start_with(
+            &yaml,
             Config {
-                name: runner::execution_name("w", 0),
-                seed: 0,
-                clock: WallClock::DEFAULT,
-                argument: None,
-                steps_max: wfsim_engine::interp::STEPS_MAX,
                 defect,
+                ..common::exec_config()
             },
         );
         while let Some(at) = ex.poll_timeout() {

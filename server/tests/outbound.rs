@@ -19,12 +19,12 @@ fn fixture(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-/// A scripted notify service (`POST https://notify.example.com/*`, HT-7): answers 202 at
-/// once and calls back `after` seconds later, with `{approved: true}`, to the
-/// `callback_url` the request's body names.
-fn notify(after: u32) -> scenario::Scenario {
+/// A scripted notify service (`POST https://notify.example.com/*`, HT-7): answers 202
+/// `answer_after` seconds after the call and calls back `callback_after` seconds after it,
+/// with `{approved: true}`, to the `callback_url` the request's body names.
+fn notify(answer_after: f64, callback_after: f64) -> scenario::Scenario {
     scenario::parse(&format!(
-        "workflow: w.yaml\nservices:\n  - match: {{method: POST, url: \"https://notify.example.com/*\"}}\n    respond: {{status: 202}}\n    callback:\n      url: ${{request.body.callback_url}}\n      after: {after}\n      body: {{approved: true}}\n"
+        "workflow: w.yaml\nservices:\n  - match: {{method: POST, url: \"https://notify.example.com/*\"}}\n    respond: {{status: 202, after: {answer_after}}}\n    callback:\n      url: ${{request.body.callback_url}}\n      after: {callback_after}\n      body: {{approved: true}}\n"
     ))
     .unwrap()
 }
@@ -343,7 +343,7 @@ main:
 /// ends, and only the newer's is sent.
 #[test]
 fn an_evicted_execution_leaves_no_service_callback_due() {
-    let script = notify(30);
+    let script = notify(0.0, 30.0);
     let workflow = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${cb.url}\n    - done:\n        return: ok\n";
     let sent = |keep: usize| -> Vec<(Option<usize>, u16)> {
         let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
@@ -414,19 +414,7 @@ fn an_eviction_leaves_other_executions_calls_in_flight() {
 /// service's callback that finds no await waiting is buffered, and the journal says so.
 #[test]
 fn ht_7_a_services_answer_and_callback_at_their_instants() {
-    let script = scenario::parse(
-        r#"
-workflow: w.yaml
-services:
-  - match: {method: POST, url: "https://notify.example.com/*"}
-    respond: {status: 202, after: 2}
-    callback:
-      url: ${request.body.callback_url}
-      after: 1
-      body: {approved: true}
-"#,
-    )
-    .unwrap();
+    let script = notify(2.0, 1.0);
     let workflow = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${cb.url}\n    - told:\n        call: sys.log\n        args:\n          text: answered\n    - nap:\n        call: sys.sleep\n        args:\n          seconds: 5\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - done:\n        return: ${req.http_request.body.approved}\n";
     let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
     s.observe_executions();
@@ -500,7 +488,7 @@ fn a_services_answer_after_the_calls_timeout_is_too_late() {
 /// callback's instant, as a request from outside would.
 #[test]
 fn ht_7_a_services_callback_to_another_execution_runs_it_then() {
-    let script = notify(1);
+    let script = notify(0.0, 1.0);
     let waiter = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: req\n    - done:\n        return: ${req.http_request.body.approved}\n";
     let asker = "main:\n  params: [args]\n  steps:\n    - ask:\n        call: http.post\n        args:\n          url: https://notify.example.com/approvals\n          body:\n            callback_url: ${args.url}\n    - done:\n        return: asked\n";
     let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
