@@ -5,7 +5,7 @@
 
 use std::ops::Deref;
 
-use crate::defn::Pos;
+use crate::pos::Pos;
 use crate::value::Value;
 
 /// The built-in error tags of SPEC §6.

@@ -42,6 +42,7 @@ pub mod http;
 pub mod ids;
 pub mod interp;
 pub mod limits;
+pub mod pos;
 pub mod property;
 pub mod report;
 pub mod request;
@@ -58,6 +59,7 @@ pub use callbacks::{
     http_status,
 };
 pub use ids::IdGen;
+pub use pos::Pos;
 pub use request::{CallbackRequest, Method, Received};
 pub use time::{SimTime, WallClock};
 pub use value::Value;

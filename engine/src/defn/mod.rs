@@ -12,8 +12,9 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::expr::Expr;
+pub use crate::pos::Pos;
 use crate::value::Value;
-pub use tree::{Pos, Syntax};
+pub use tree::Syntax;
 
 /// A deployable workflow: `main` and its subworkflows. Cloning shares the built steps
 /// (they are never changed once built), so a host can deploy one build again without

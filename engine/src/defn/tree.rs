@@ -5,27 +5,13 @@
 //! syntax error is reported as JSON, at its own line and column; a valid JSON document is then
 //! read by the same YAML reader (JSON is YAML 1.2) to get the positions.
 
-use std::fmt;
-
 use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
 use saphyr_parser::Event;
 
 use crate::limits::DEFINITION_DEPTH_MAX;
 
+pub use crate::pos::Pos;
 use crate::value::Value;
-
-/// A 1-based line and column.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Pos {
-    pub line: u32,
-    pub col: u32,
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.col)
-    }
-}
 
 /// A node of the definition, where it starts, and what it holds.
 #[derive(Clone, Debug, PartialEq)]
