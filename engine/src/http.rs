@@ -217,7 +217,7 @@ pub fn timeout_error(target: &Target, timeout: Duration) -> Raised {
         format!(
             "{}: no answer within the timeout of {}",
             target.describe(),
-            crate::interp::secs_text(timeout)
+            crate::time::secs_text(timeout)
         ),
     )
 }

@@ -62,6 +62,17 @@ impl fmt::Display for SimTime {
     }
 }
 
+/// `60s`, `0.5s`: a duration as CB-6's message says it (the interpreter's await timeout,
+/// the outbound calls' `TimeoutError`).
+pub fn secs_text(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}s", s as u64)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Converts a timeout or delay given in seconds by a workflow (int or double) to a
 /// `Duration`, or says why it cannot (CB-4: negative is a `ValueError`).
 ///
@@ -244,6 +255,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cb_6_timeout_message() {
+        assert_eq!(secs_text(Duration::from_secs(60)), "60s");
+        assert_eq!(secs_text(Duration::from_millis(500)), "0.5s");
+    }
 
     #[test]
     fn parse_is_total_on_any_text() {

@@ -14,7 +14,7 @@ use crate::http::{self, HttpOutcome, Target};
 use crate::limits;
 use crate::stdlib::Host;
 use crate::stdlib::table::{self, Blocking, Imp};
-use crate::time::{SimTime, duration_from_secs};
+use crate::time::{SimTime, duration_from_secs, secs_text};
 use crate::value::Value;
 
 impl Interp {
@@ -266,26 +266,5 @@ impl Interp {
         };
         let clock = self.world.borrow().clock();
         Ok(received.to_value(clock))
-    }
-}
-
-/// `60s`, `0.5s`: a duration as CB-6's message says it.
-pub(crate) fn secs_text(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{}s", s as u64)
-    } else {
-        format!("{s}s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cb_6_timeout_message() {
-        assert_eq!(secs_text(Duration::from_secs(60)), "60s");
-        assert_eq!(secs_text(Duration::from_millis(500)), "0.5s");
     }
 }

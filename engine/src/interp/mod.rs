@@ -35,7 +35,6 @@ use crate::stdlib::{Host, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
-pub(crate) use blocking::secs_text;
 use fault::Fault;
 pub use frame::Frame;
 use runqueue::RunQueue;
