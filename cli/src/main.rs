@@ -26,9 +26,10 @@ mod serve;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
-use wfsim_engine::runner::{self, RunConfig};
-use wfsim_engine::scenario::{self, Scenario};
-use wfsim_engine::{ExecutionState, Value, WallClock, report};
+use wfsim_engine::{ExecutionState, Value, WallClock};
+use wfsim_harness::report;
+use wfsim_harness::runner::{self, RunConfig};
+use wfsim_harness::scenario::{self, Scenario};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -180,8 +181,7 @@ fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, I
     if !scenario::recognise(&name, text) {
         return Ok(None);
     }
-    let s = scenario::parse_file(&name, text)
-        .map_err(|e| Invalid(format!("{name}:{}: {}", e.pos, e.message)))?;
+    let s = scenario::parse_file(&name, text).map_err(|e| Invalid(e.in_file(&name).to_string()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let joined = base.join(&s.workflow);
     // `scenarios/../workflows/w.yaml` is named `workflows/w.yaml` when both are one file.
@@ -287,7 +287,7 @@ fn run(
         ));
         out.extend(report::timeline(&run));
         if let Some(Outcome::Failed(f)) = run.execution.outcome() {
-            let what = error::message(f).unwrap_or_else(|| scenario::show(f));
+            let what = error::message(f).unwrap_or_else(|| wfsim_engine::value::show(f));
             out.push(if f.stack.is_empty() {
                 format!("error: {what}")
             } else {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::{self, Syntax};
-use wfsim_engine::services::{self, Service};
+use wfsim_harness::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
 use wfsim_server::{ApiEvent, ClockMode, Config, Options, State};
 
@@ -194,7 +194,7 @@ fn load_services(path: &std::path::Path) -> Result<Vec<Service>, Invalid> {
         },
         None => &root,
     };
-    services::parse(list).map_err(|e| Invalid(format!("{file}:{}: {}", e.pos, e.message)))
+    services::parse(list).map_err(|e| Invalid(e.in_file(file).to_string()))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

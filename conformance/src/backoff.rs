@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::{Outcome, Trace};
-use wfsim_engine::runner::{self, RunConfig};
 use wfsim_engine::{Value, defn};
+use wfsim_harness::runner::{self, RunConfig};
 
 /// A back-off parameter as the workflow writes it.
 #[derive(Clone, Copy, Debug, PartialEq)]

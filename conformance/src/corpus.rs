@@ -11,9 +11,9 @@ use serde_json::Value as Json;
 use wfsim_engine::callbacks::Auth;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::{Config, Execution, Outcome};
-use wfsim_engine::runner::execution_name;
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::{CallbackRequest, ExecutionState, Value, WallClock, defn};
+use wfsim_harness::runner::execution_name;
 
 /// Cases whose expectation wfsim does not share, and why.
 pub const KNOWN_DIVERGENCES: &[(&str, &str)] = &[];

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use wfsim_engine::defn::{self, Workflow};
-use wfsim_engine::report;
-use wfsim_engine::runner::{self, Run, RunConfig};
-use wfsim_engine::scenario::{self, Scenario};
+use wfsim_harness::report;
+use wfsim_harness::runner::{self, Run, RunConfig};
+use wfsim_harness::scenario::{self, Scenario};
 
 /// `fixtures/` at the project root.
 pub fn dir() -> PathBuf {

@@ -44,7 +44,8 @@ fn yaml_and_json_twins_give_identical_traces() {
         if let Some(twin) = fixtures::json_twin(&w) {
             let a = fixtures::run_workflow(&w).unwrap();
             let b = fixtures::run_workflow(&twin).unwrap();
-            let show = |r: &wfsim_engine::runner::Run| wfsim_engine::report::timeline(r).join("\n");
+            let show =
+                |r: &wfsim_harness::runner::Run| wfsim_harness::report::timeline(r).join("\n");
             assert_eq!(show(&a), show(&b), "{} vs {}", w.display(), twin.display());
         }
     }

@@ -334,6 +334,13 @@ impl Value {
     }
 }
 
+/// A value as compact JSON, or its debug form when it has none (bytes): how messages and
+/// reports quote a value.
+pub fn show(v: &Value) -> String {
+    v.to_json()
+        .map_or_else(|_| format!("{v:?}"), |j| j.to_string())
+}
+
 /// A type name of [`Value::type_name`] with its article, as [`Value::a_type`] says it.
 pub fn with_article(type_name: &str) -> String {
     match type_name {

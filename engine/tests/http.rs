@@ -11,8 +11,9 @@ use common::fails_with;
 use wfsim_engine::error::tags;
 use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse, Target};
 use wfsim_engine::interp::{Execution, Outcome};
-use wfsim_engine::runner::{self, RunConfig};
-use wfsim_engine::{ExecutionState, SimTime, Value, defn, scenario};
+use wfsim_engine::{ExecutionState, SimTime, Value, defn};
+use wfsim_harness::runner::{self, RunConfig};
+use wfsim_harness::scenario;
 
 fn start(yaml: &str) -> Execution {
     common::start_with(yaml, common::exec_config())

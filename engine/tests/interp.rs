@@ -269,14 +269,14 @@ fn lib_2_built_in_and_user_environment_variables() {
         ])
     );
     let wf = Rc::new(defn::load("test.yaml", yaml).unwrap());
-    let config = wfsim_engine::runner::RunConfig {
+    let config = wfsim_harness::runner::RunConfig {
         seed: 0,
         argument: None,
         clock: WallClock::DEFAULT,
         cancel_at: None,
         env: [("REGION".to_owned(), "eu".to_owned())].into(),
     };
-    let r = wfsim_engine::runner::run(wf, "test", &config, &[]);
+    let r = wfsim_harness::runner::run(wf, "test", &config, &[]);
     match r.execution.outcome() {
         Some(Outcome::Succeeded(v)) => {
             assert_eq!(v.to_json().unwrap()[7], "eu");
@@ -487,11 +487,11 @@ fn ex_3_cancel_after_the_end_changes_nothing() {
 #[test]
 fn main_called_without_its_argument_reads_null() {
     let yaml = "main:\n  params: [n]\n  steps:\n    - first:\n        switch:\n          - condition: ${n == 1}\n            steps:\n              - inner:\n                  call: main\n                  result: r\n              - out:\n                  return: ${[n, r]}\n    - done:\n        return: ${n}\n";
-    let config = wfsim_engine::runner::RunConfig {
+    let config = wfsim_harness::runner::RunConfig {
         argument: Some(Value::Int(1)),
         ..Default::default()
     };
-    let run = wfsim_engine::runner::run(
+    let run = wfsim_harness::runner::run(
         Rc::new(defn::load("w.yaml", yaml).unwrap()),
         "w",
         &config,

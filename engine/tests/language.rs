@@ -5,9 +5,9 @@ use std::rc::Rc;
 use wfsim_engine::defn;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
-use wfsim_engine::runner::{self, RunConfig, ScriptedRequest};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::{ExecutionState, SimTime, Value};
+use wfsim_harness::runner::{self, RunConfig, ScriptedRequest};
 
 fn config() -> RunConfig {
     RunConfig::default()

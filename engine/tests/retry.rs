@@ -11,9 +11,9 @@ use common::{TestHost, run};
 
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::{Outcome, Trace};
-use wfsim_engine::runner;
 use wfsim_engine::stdlib;
 use wfsim_engine::{SimTime, Value};
+use wfsim_harness::runner;
 
 /// A step that raises `raised` (YAML flow) every time, retried by `retry` (YAML, indented
 /// under `retry:`).

@@ -9,7 +9,7 @@ use wfsim_conformance::model::{Answer, AwaitStart, Model, Request, Token};
 use wfsim_conformance::rules::Rule;
 use wfsim_engine::EndpointIdx;
 use wfsim_engine::interp::{ThreadId, Trace};
-use wfsim_engine::runner::{RequestRecord, Run};
+use wfsim_harness::runner::{RequestRecord, Run};
 
 /// Checks made, by rule, and the first that failed.
 #[derive(Clone, Debug, Default, PartialEq)]

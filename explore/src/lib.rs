@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use wfsim_engine::coverage::Point;
 use wfsim_engine::defn::Pos;
-use wfsim_engine::property::{self, Property};
+use wfsim_harness::property::{self, Property};
 
 use crate::contract::Verdict;
 use crate::plan::{Invalid, Plan};

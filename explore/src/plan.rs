@@ -30,11 +30,11 @@ use std::rc::Rc;
 
 use wfsim_engine::defn::tree::{self, Node, NodeKind, Pos, Syntax};
 use wfsim_engine::defn::{self, Workflow};
-use wfsim_engine::property::{self, Property};
-use wfsim_engine::scenario::{self, Scenario};
-use wfsim_engine::services::{self, Service};
 use wfsim_engine::time::duration_from_secs;
 use wfsim_engine::{SimTime, Value};
+use wfsim_harness::property::{self, Property};
+use wfsim_harness::scenario::{self, Scenario};
+use wfsim_harness::services::{self, Service};
 
 /// Seeds run when neither the file nor the command line says.
 pub const SEEDS_DEFAULT: u64 = 1000;
@@ -457,7 +457,7 @@ fn explore_section(at: &At, n: &Node, plan: &mut Plan) -> Result<(), Invalid> {
                     );
                 };
                 for item in items {
-                    let p = property::parse(item).or_else(|m| at.err(item.pos, m))?;
+                    let p = property::parse(item).or_else(|e| at.err(e.pos, e.message))?;
                     if key == "always" {
                         plan.always.push(p);
                     } else {

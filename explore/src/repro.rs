@@ -8,9 +8,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::json;
 use wfsim_engine::SimTime;
-use wfsim_engine::property::Property;
-use wfsim_engine::runner::ScriptedRequest;
 use wfsim_engine::time::format_rfc3339;
+use wfsim_harness::property::Property;
+use wfsim_harness::runner::ScriptedRequest;
 
 use crate::plan::Plan;
 use crate::schedule::{Executed, Schedule};
@@ -292,6 +292,6 @@ pub fn write(
 pub fn secs_body(v: &wfsim_engine::Value) -> String {
     match v {
         wfsim_engine::Value::Null => "(no body)".to_owned(),
-        other => wfsim_engine::scenario::show(other),
+        other => wfsim_engine::value::show(other),
     }
 }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::runner::{self, Run, ScriptedRequest};
+use wfsim_harness::runner::{self, Run, ScriptedRequest};
 
 use crate::plan::{Plan, RetryPolicy};
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use wfsim_engine::defn::tree::{self, Syntax};
-use wfsim_engine::scenario;
+use wfsim_harness::scenario;
 
 use crate::exec::Ran;
 use crate::input::{Definition, Input};

@@ -9,10 +9,12 @@ use wfsim_engine::callbacks::{Auth, http_status};
 use wfsim_engine::error::{self, Raised};
 use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Config, Execution, STEPS_MAX};
-use wfsim_engine::runner::{self, RequestRecord, Run};
-use wfsim_engine::scenario::{self, show};
 use wfsim_engine::stdlib::{self, Host, LogPayload, table};
-use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, Value, WallClock, defn, report};
+use wfsim_engine::value::show;
+use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, Value, WallClock, defn};
+use wfsim_harness::report;
+use wfsim_harness::runner::{self, RequestRecord, Run};
+use wfsim_harness::scenario;
 
 use crate::input::{Definition, Input, Probe, StdlibCall};
 use crate::recipe::Recipe;
@@ -305,7 +307,7 @@ fn run_call(c: &StdlibCall) -> Result<Ran, String> {
         }
     };
     for (_, payload) in &host.logs {
-        black_box(scenario::payload_text(payload));
+        black_box(wfsim_harness::report::payload_text(payload));
     }
     Ok(ran)
 }

@@ -9,9 +9,9 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 use wfsim_conformance::corpus::same_json;
 use wfsim_conformance::rules::Rule;
-use wfsim_engine::scenario::{self, Scenario};
 use wfsim_engine::time::parse_rfc3339;
 use wfsim_engine::{ExecutionState, SimTime, Value, WallClock};
+use wfsim_harness::scenario::{self, Scenario};
 
 use crate::Judge;
 
@@ -538,12 +538,12 @@ fn judge_end(
                 let gv = Value::from_json(&g);
                 check(
                     wfsim_engine::expr::eval::equal(&gv, want),
-                    format!("result {g}, expected {}", scenario::show(want)),
+                    format!("result {g}, expected {}", wfsim_engine::value::show(want)),
                 );
             }
             (None, _) => check(
                 false,
-                format!("no result, expected {}", scenario::show(want)),
+                format!("no result, expected {}", wfsim_engine::value::show(want)),
             ),
         }
     }

@@ -2,10 +2,11 @@
 //! the log entries, as the Workflows Executions API v1 renders them.
 
 use serde_json::{Value as Json, json};
+use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
-use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
-use wfsim_engine::{error, report};
+use wfsim_engine::value::show;
+use wfsim_harness::report;
 
 use crate::api::Config;
 use crate::host::{Deployed, Exec, Host, Revision};

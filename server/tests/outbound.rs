@@ -12,7 +12,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value as Json, json};
 use tokio::net::TcpListener;
 use wfsim_engine::interp::Trace;
-use wfsim_engine::{SimTime, defn, scenario};
+use wfsim_engine::{SimTime, defn};
+use wfsim_harness::scenario;
 use wfsim_server::{ApiRequest, ClockMode, Config, Observed, Options, State, serve_observed};
 
 fn fixture(path: &str) -> String {

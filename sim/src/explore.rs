@@ -32,11 +32,11 @@ use tokio::time::Instant;
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_engine::interp::Trace;
-use wfsim_engine::runner::{RequestRecord, Run};
-use wfsim_engine::services;
 use wfsim_explore::Driver;
 use wfsim_explore::plan::{Plan, RetryPolicy};
 use wfsim_explore::schedule::{Executed, Schedule, Sent};
+use wfsim_harness::runner::{RequestRecord, Run};
+use wfsim_harness::services;
 use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Config, Observed, State};
 

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::rc::Rc;
 
-use wfsim_engine::{defn, runner, scenario};
+use wfsim_engine::defn;
 use wfsim_explore::plan::Plan;
 use wfsim_explore::schedule::Schedule;
 use wfsim_explore::{Driver, EngineLevel, Options};
+use wfsim_harness::{runner, scenario};
 use wfsim_sim::explore::SystemLevel;
 
 fn fixtures() -> PathBuf {

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use wfsim_conformance::fixtures;
 use wfsim_engine::defn;
 use wfsim_engine::interp::{Config, Execution};
-use wfsim_engine::runner::execution_name;
 use wfsim_engine::{ExecutionState, WallClock};
+use wfsim_harness::runner::execution_name;
 
 /// Repeats `f` for at least `budget` (and 5 runs), returning the mean time per run.
 fn time_per_run(budget: Duration, mut f: impl FnMut()) -> (Duration, u32) {

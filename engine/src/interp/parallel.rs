@@ -71,7 +71,7 @@ impl Interp {
                 other => {
                     return Err(value_error(format!(
                         "concurrency_limit must be a positive integer, got {}",
-                        crate::scenario::show(&other)
+                        crate::value::show(&other)
                     ))
                     .into());
                 }

@@ -123,7 +123,7 @@ impl Interp {
                     other => {
                         return Err(value_error(format!(
                             "max_retries must be a non-negative integer, got {}",
-                            crate::scenario::show(&other)
+                            crate::value::show(&other)
                         )));
                     }
                 };
@@ -144,7 +144,7 @@ impl Interp {
                 Value::Double(d) if d >= 0.0 => Ok(d),
                 other => Err(value_error(format!(
                     "backoff {what} must be a non-negative number, got {}",
-                    crate::scenario::show(&other)
+                    crate::value::show(&other)
                 ))),
             }
         };

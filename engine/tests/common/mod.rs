@@ -7,9 +7,9 @@ use std::rc::Rc;
 
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::{Config, Execution, Outcome, STEPS_MAX};
-use wfsim_engine::runner::{self, RunConfig, execution_name};
 use wfsim_engine::stdlib::{Host, LogPayload};
 use wfsim_engine::{Value, WallClock, defn};
+use wfsim_harness::runner::{self, RunConfig, execution_name};
 
 /// The settings of an execution a test drives itself: workflow `w`, seed 0, the default
 /// wall clock, no argument, the step limit, no defect.

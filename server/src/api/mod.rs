@@ -20,7 +20,7 @@ use crate::wire::{self, View};
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse};
 use wfsim_engine::limits::ARGUMENT_BYTES_MAX;
-use wfsim_engine::services::Service;
+use wfsim_harness::services::Service;
 
 mod body;
 mod list;

@@ -11,11 +11,11 @@ use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
 use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX, Trace};
-use wfsim_engine::scenario::show;
-use wfsim_engine::services::{Service, Stubs};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
+use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
+use wfsim_harness::services::{Service, Stubs};
 
 use crate::api::Config;
 use crate::clock::ExecClock;

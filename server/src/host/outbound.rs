@@ -6,8 +6,8 @@
 
 use wfsim_engine::callbacks::{Accepted, Auth};
 use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
-use wfsim_engine::services::PendingCallback;
 use wfsim_engine::{CallbackRequest, SimTime};
+use wfsim_harness::services::PendingCallback;
 
 use super::{Close, Delivery, HELD, Host, Observed, Taken};
 

@@ -8,14 +8,14 @@
 
 use std::rc::Rc;
 
-use crate::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
-use crate::defn::Workflow;
-use crate::http::{CallId, HttpCall, HttpOutcome};
-use crate::interp::{Config, Execution, Trace};
-use crate::request::CallbackRequest;
 use crate::services::{Service, Stubs};
-use crate::time::{SimTime, WallClock};
-use crate::value::Value;
+use wfsim_engine::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
+use wfsim_engine::defn::Workflow;
+use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
+use wfsim_engine::interp::{Config, Execution, Trace};
+use wfsim_engine::request::CallbackRequest;
+use wfsim_engine::time::{SimTime, WallClock};
+use wfsim_engine::value::Value;
 
 /// Iterations of the event loop one run may take.
 pub const LOOP_BUDGET: u64 = 10_000_000;
@@ -60,7 +60,7 @@ pub struct RunConfig {
     pub clock: WallClock,
     pub cancel_at: Option<SimTime>,
     /// User-defined environment variables (`sys.get_env`); names checked by
-    /// [`crate::stdlib::env_name_error`].
+    /// [`wfsim_engine::stdlib::env_name_error`].
     pub env: std::collections::BTreeMap<String, String>,
 }
 
@@ -93,7 +93,8 @@ pub struct Run {
 
 /// The execution name used by engine-level runs: ids come from the seed (CB-2).
 pub fn execution_name(workflow: &str, seed: u64) -> ExecutionName {
-    let mut ids = crate::ids::IdGen::with_stream(seed, crate::ids::IdGen::STREAM_EXECUTION_IDS);
+    let mut ids =
+        wfsim_engine::ids::IdGen::with_stream(seed, wfsim_engine::ids::IdGen::STREAM_EXECUTION_IDS);
     ExecutionName {
         base_url: "https://workflowexecutions.googleapis.com".into(),
         project: "wfsim".into(),
@@ -129,7 +130,7 @@ pub fn run_with_services(
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
-            steps_max: crate::interp::STEPS_MAX,
+            steps_max: wfsim_engine::interp::STEPS_MAX,
             defect: None,
         },
         config.env.clone(),
@@ -304,10 +305,10 @@ fn deliver(
 /// Why a call no scripted service matches fails (HT-7).
 fn unmatched(call: &HttpCall) -> String {
     match &call.target {
-        crate::http::Target::Http(_) => {
+        wfsim_engine::http::Target::Http(_) => {
             "no scripted service matches it (add one to the scenario's services)".to_owned()
         }
-        crate::http::Target::Connector { name, .. } => format!(
+        wfsim_engine::http::Target::Connector { name, .. } => format!(
             "no scripted service answers this connector (add a service with match: {{call: {name}}})"
         ),
     }

@@ -3,14 +3,23 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::callbacks::EndpointIdx;
-use crate::error::StackElement;
-use crate::http::Target;
-use crate::interp::{Outcome, Trace};
 use crate::runner::Run;
-use crate::scenario::{payload_text, show};
-use crate::stdlib::LogPayload;
-use crate::time::SimTime;
+use wfsim_engine::callbacks::EndpointIdx;
+use wfsim_engine::error::StackElement;
+use wfsim_engine::http::Target;
+use wfsim_engine::interp::{Outcome, Trace};
+use wfsim_engine::stdlib::LogPayload;
+use wfsim_engine::time::SimTime;
+use wfsim_engine::value::show;
+
+/// A log entry's payload as the timeline and the scenario checks quote it: text in quotes,
+/// data as compact JSON.
+pub fn payload_text(p: &LogPayload) -> String {
+    match p {
+        LogPayload::Text(t) => format!("{t:?}"),
+        LogPayload::Data(d) => show(d),
+    }
+}
 
 fn secs(t: SimTime) -> Json {
     json!(t.as_secs_f64())

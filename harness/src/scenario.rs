@@ -33,14 +33,16 @@
 //! The same map may be written as JSON. A file is a scenario by its content, not its name
 //! ([`recognise`]): a map with `workflow` and no `main`.
 
-use crate::callbacks::ExecutionState;
-use crate::defn::tree::{self, Node, Pos, Syntax};
-use crate::error::tags;
-use crate::interp::Outcome;
+use crate::doc::{self, DocError, err, map, string};
+use crate::report::payload_text;
 use crate::runner::{Run, RunConfig, ScriptedRequest};
-use crate::stdlib::LogPayload;
-use crate::time::{SimTime, WallClock, duration_from_secs, parse_rfc3339};
-use crate::value::Value;
+use wfsim_engine::callbacks::ExecutionState;
+use wfsim_engine::defn::tree::{self, Node, Pos, Syntax};
+use wfsim_engine::error::tags;
+use wfsim_engine::interp::Outcome;
+use wfsim_engine::stdlib::LogPayload;
+use wfsim_engine::time::{SimTime, WallClock, duration_from_secs, parse_rfc3339};
+use wfsim_engine::value::{Value, show};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
@@ -88,13 +90,6 @@ pub struct ExpectedLog {
     pub payload: LogPayload,
 }
 
-/// A scenario error at `line:column`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScenarioError {
-    pub pos: Pos,
-    pub message: String,
-}
-
 impl Scenario {
     pub fn run_config(&self) -> RunConfig {
         RunConfig {
@@ -107,15 +102,7 @@ impl Scenario {
     }
 }
 
-/// The readers of positioned fields below are shared with `services.rs`.
-pub(crate) fn err<T>(pos: Pos, message: impl Into<String>) -> Result<T, ScenarioError> {
-    Err(ScenarioError {
-        pos,
-        message: message.into(),
-    })
-}
-
-fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
+fn seconds(n: &Node, what: &str) -> Result<SimTime, DocError> {
     let secs = match n.to_value() {
         Value::Int(i) => i as f64,
         Value::Double(d) => d,
@@ -133,29 +120,6 @@ fn seconds(n: &Node, what: &str) -> Result<SimTime, ScenarioError> {
         Ok(d) => Ok(SimTime::ZERO.saturating_add(d)),
         Err(e) => err(n.pos, format!("'{what}': {e}")),
     }
-}
-
-pub(crate) fn string(n: &Node, what: &str) -> Result<String, ScenarioError> {
-    match n.as_str() {
-        Some(s) => Ok(s.to_owned()),
-        None => err(
-            n.pos,
-            format!(
-                "'{what}' must be a string, not {}",
-                crate::value::with_article(n.describe())
-            ),
-        ),
-    }
-}
-
-pub(crate) fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], ScenarioError> {
-    n.as_map().ok_or_else(|| ScenarioError {
-        pos: n.pos,
-        message: format!(
-            "'{what}' must be a map, not {}",
-            crate::value::with_article(n.describe())
-        ),
-    })
 }
 
 /// `a/b/../c` as `a/c`, lexically, with no I/O (after a symbolic link the two may differ:
@@ -189,26 +153,23 @@ pub fn recognise(name: &str, text: &str) -> bool {
 }
 
 /// A scenario written in YAML.
-pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+pub fn parse(text: &str) -> Result<Scenario, DocError> {
     parse_as(text, Syntax::Yaml)
 }
 
 /// A scenario in the file `name`: JSON when the name ends in `.json`, else YAML.
-pub fn parse_file(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+pub fn parse_file(name: &str, text: &str) -> Result<Scenario, DocError> {
     parse_as(text, Syntax::of_path(name))
 }
 
-fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, ScenarioError> {
-    let root = tree::parse(text, syntax).map_err(|e| ScenarioError {
-        pos: e.pos,
-        message: e.message,
-    })?;
+fn parse_as(text: &str, syntax: Syntax) -> Result<Scenario, DocError> {
+    let root = doc::read(text, syntax)?;
     parse_tree(&root, &[])
 }
 
 /// A scenario from its parsed tree, leaving the top-level keys `others` to the caller
 /// (`wfsim explore` reads `explore:` and its own `services:`).
-pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioError> {
+pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
     let mut s = Scenario {
         workflow: String::new(),
         workflow_pos: root.pos,
@@ -250,12 +211,9 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioErro
             "argument" => s.argument = Some(v.to_value()),
             "start_time" => {
                 let text = string(v, key)?;
-                let nanos = parse_rfc3339(&text).ok_or_else(|| ScenarioError {
-                    pos: v.pos,
-                    message: format!(
+                let nanos = parse_rfc3339(&text).ok_or_else(|| DocError::new(v.pos, format!(
                         "'start_time' is an RFC 3339 time like 2024-01-01T00:00:00Z, not '{text}'"
-                    ),
-                })?;
+                    )))?;
                 s.start_time = WallClock::from_unix_nanos(nanos);
             }
             "requests" => {
@@ -272,7 +230,7 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioErro
             "services" => s.services = crate::services::parse(v)?,
             "env" => {
                 for (name, npos, value) in map(v, "env")? {
-                    if let Some(e) = crate::stdlib::env_name_error(name) {
+                    if let Some(e) = wfsim_engine::stdlib::env_name_error(name) {
                         return err(*npos, e);
                     }
                     let text = string(value, &format!("env.{name}"))?;
@@ -303,7 +261,7 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, ScenarioErro
     Ok(s)
 }
 
-fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), ScenarioError> {
+fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
     let mut r = ScriptedRequest::default();
     let mut expect = None;
     let (mut has_at, mut has_endpoint) = (false, false);
@@ -346,7 +304,7 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), ScenarioError> {
     Ok((r, expect))
 }
 
-fn expect(n: &Node) -> Result<Expect, ScenarioError> {
+fn expect(n: &Node) -> Result<Expect, DocError> {
     let mut e = Expect::default();
     for (key, kpos, v) in map(n, "expect")? {
         match key.as_str() {
@@ -443,10 +401,7 @@ fn expect(n: &Node) -> Result<Expect, ScenarioError> {
                     return err(v.pos, "'holds' is a list of expressions `${...}`");
                 };
                 for item in items {
-                    let p = crate::property::parse(item).map_err(|message| ScenarioError {
-                        pos: item.pos,
-                        message,
-                    })?;
+                    let p = crate::property::parse(item)?;
                     e.holds.push(p);
                 }
             }
@@ -490,7 +445,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     }
     if let Some(want) = &e.result {
         match ex.outcome() {
-            Some(Outcome::Succeeded(got)) if crate::expr::eval::equal(got, want) => {}
+            Some(Outcome::Succeeded(got)) if wfsim_engine::expr::eval::equal(got, want) => {}
             Some(Outcome::Succeeded(got)) => {
                 failures.push(format!("result {}, expected {}", show(got), show(want)))
             }
@@ -588,22 +543,9 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
 fn same_payload(a: &LogPayload, b: &LogPayload) -> bool {
     match (a, b) {
         (LogPayload::Text(x), LogPayload::Text(y)) => x == y,
-        (LogPayload::Data(x), LogPayload::Data(y)) => crate::expr::eval::equal(x, y),
+        (LogPayload::Data(x), LogPayload::Data(y)) => wfsim_engine::expr::eval::equal(x, y),
         _ => false,
     }
-}
-
-pub fn payload_text(p: &LogPayload) -> String {
-    match p {
-        LogPayload::Text(t) => format!("{t:?}"),
-        LogPayload::Data(d) => show(d),
-    }
-}
-
-/// A value as compact JSON, or its debug form when it has none (bytes).
-pub fn show(v: &Value) -> String {
-    v.to_json()
-        .map_or_else(|_| format!("{v:?}"), |j| j.to_string())
 }
 
 #[cfg(test)]

@@ -9,12 +9,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::defn::tree::{Node, Pos};
-use crate::error::{Raised, Tag, builtin};
-use crate::expr::{self, Context, Expr};
+use crate::doc::DocError;
 use crate::runner::Run;
-use crate::stdlib::{Host, LogPayload};
-use crate::value::Value;
+use wfsim_engine::defn::tree::{Node, Pos};
+use wfsim_engine::error::{Raised, Tag, builtin};
+use wfsim_engine::expr::{self, Context, Expr};
+use wfsim_engine::stdlib::{Host, LogPayload};
+use wfsim_engine::value::Value;
 
 /// A property as written.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,13 +40,16 @@ pub const NAMES: [&str; 7] = [
     "ended_at",
 ];
 
-/// A property from a `${...}` string at `n`; `Err` says what is wrong with it, to be
-/// reported at `n.pos`.
-pub fn parse(n: &Node) -> Result<Property, String> {
+/// A property from a `${...}` string at `n`, or what is wrong with it, at `n`.
+pub fn parse(n: &Node) -> Result<Property, DocError> {
+    parse_at(n).map_err(|message| DocError::new(n.pos, message))
+}
+
+fn parse_at(n: &Node) -> Result<Property, String> {
     let Some(s) = n.as_str() else {
         return Err(format!(
             "a property is an expression `${{...}}`, not {}",
-            crate::value::with_article(n.describe())
+            wfsim_engine::value::with_article(n.describe())
         ));
     };
     let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) else {
@@ -63,8 +67,7 @@ pub fn parse(n: &Node) -> Result<Property, String> {
     let mut calls = Vec::new();
     e.calls(&mut calls);
     for c in calls {
-        let pure = crate::stdlib::table::lookup(&c)
-            .is_some_and(|f| matches!(f.imp, crate::stdlib::table::Imp::Direct(_)));
+        let pure = wfsim_engine::stdlib::table::lookup(&c).is_some_and(|f| !f.blocking());
         if !pure || NEEDS_EXECUTION.contains(&c.as_str()) {
             return Err(format!(
                 "'{c}' cannot be called in a property (it reads the finished run; the library's functions that need no execution may be)"
@@ -107,7 +110,7 @@ pub fn holds(p: &Property, vars: &Vars) -> Result<bool, String> {
         Err(e) => Err(format!(
             "{} raised {}",
             p.source,
-            crate::error::message(&e).unwrap_or_else(|| crate::scenario::show(&e))
+            wfsim_engine::error::message(&e).unwrap_or_else(|| wfsim_engine::value::show(&e))
         )),
     }
 }
@@ -121,7 +124,7 @@ impl Context for Cx<'_> {
         self.vars.get(name).cloned()
     }
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
-        crate::stdlib::call(name, args.into_iter().map(Some).collect(), &mut NoExecution)
+        wfsim_engine::stdlib::call(name, args.into_iter().map(Some).collect(), &mut NoExecution)
     }
 }
 
@@ -150,17 +153,17 @@ impl Host for NoExecution {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::defn::tree::{Syntax, parse as tree};
+    use wfsim_engine::defn::tree::{Syntax, parse as tree};
 
     fn prop(src: &str) -> Result<Property, String> {
         let root = tree(&format!("p: '{src}'\n"), Syntax::Yaml).unwrap();
-        parse(&root.as_map().unwrap()[0].2)
+        parse(&root.as_map().unwrap()[0].2).map_err(|e| e.message)
     }
 
     #[test]
     fn exp_2_properties_read_the_run_and_call_pure_functions() {
         let wf = std::rc::Rc::new(
-            crate::defn::load(
+            wfsim_engine::defn::load(
                 "w.yaml",
                 "main:\n  steps:\n    - r:\n        return: {approved: true}\n",
             )

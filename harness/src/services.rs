@@ -32,13 +32,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::defn::tree::{Node, Pos};
-use crate::error::Raised;
-use crate::expr::{self, Context, Expr};
-use crate::http::{CallId, HttpCall, HttpOutcome, HttpResponse, Target, glob_match};
-use crate::scenario::{ScenarioError, err, map, string};
-use crate::time::{SimTime, duration_from_secs};
-use crate::value::Value;
+use crate::doc::{DocError, err, map, string};
+use wfsim_engine::defn::tree::{Node, Pos};
+use wfsim_engine::error::Raised;
+use wfsim_engine::expr::{self, Context, Expr};
+use wfsim_engine::http::{CallId, HttpCall, HttpOutcome, HttpResponse, Target, glob_match};
+use wfsim_engine::time::{SimTime, duration_from_secs};
+use wfsim_engine::value::Value;
 
 /// One scripted service.
 #[derive(Clone, Debug, PartialEq)]
@@ -116,7 +116,8 @@ impl UrlSpec {
                     )),
                     Err(e) => Err(format!(
                         "callback url {source}: {}",
-                        crate::error::message(&e).unwrap_or_else(|| crate::scenario::show(&e))
+                        wfsim_engine::error::message(&e)
+                            .unwrap_or_else(|| wfsim_engine::value::show(&e))
                     )),
                 }
             }
@@ -134,14 +135,14 @@ impl Context for RequestCx<'_> {
         (name == "request").then(|| self.request.clone())
     }
     fn call(&mut self, name: &str, _: Vec<Value>) -> Result<Value, Raised> {
-        Err(crate::error::builtin(
-            crate::error::Tag::SystemError,
+        Err(wfsim_engine::error::builtin(
+            wfsim_engine::error::Tag::SystemError,
             format!("{name}: a service's expression reads 'request' and calls no function"),
         ))
     }
 }
 
-fn seconds(n: &Node, what: &str) -> Result<Duration, ScenarioError> {
+fn seconds(n: &Node, what: &str) -> Result<Duration, DocError> {
     let secs = match n.to_value() {
         Value::Int(i) => i as f64,
         Value::Double(d) => d,
@@ -152,13 +153,10 @@ fn seconds(n: &Node, what: &str) -> Result<Duration, ScenarioError> {
             );
         }
     };
-    duration_from_secs(secs).map_err(|e| ScenarioError {
-        pos: n.pos,
-        message: format!("'{what}': {e}"),
-    })
+    duration_from_secs(secs).map_err(|e| DocError::new(n.pos, format!("'{what}': {e}")))
 }
 
-fn headers(n: &Node) -> Result<Vec<(String, String)>, ScenarioError> {
+fn headers(n: &Node) -> Result<Vec<(String, String)>, DocError> {
     let mut out = Vec::new();
     for (name, _, value) in map(n, "headers")? {
         let text = match value.to_value() {
@@ -197,14 +195,14 @@ pub fn body_bytes(body: &Value, headers: &mut Vec<(String, String)>) -> Result<V
 }
 
 /// Parses `services:` (HT-7), every error at its `line:column`.
-pub fn parse(n: &Node) -> Result<Vec<Service>, ScenarioError> {
+pub fn parse(n: &Node) -> Result<Vec<Service>, DocError> {
     let Some(items) = n.as_seq() else {
         return err(n.pos, "'services' is a list of services");
     };
     items.iter().map(service).collect()
 }
 
-fn service(n: &Node) -> Result<Service, ScenarioError> {
+fn service(n: &Node) -> Result<Service, DocError> {
     let (mut matcher, mut respond, mut callback) = (None, None, None);
     for (key, kpos, v) in map(n, "service")? {
         match key.as_str() {
@@ -252,7 +250,7 @@ fn service(n: &Node) -> Result<Service, ScenarioError> {
     })
 }
 
-fn matcher_of(n: &Node) -> Result<Matcher, ScenarioError> {
+fn matcher_of(n: &Node) -> Result<Matcher, DocError> {
     let (mut method, mut url, mut call) = (None, None, None);
     for (key, kpos, v) in map(n, "match")? {
         match key.as_str() {
@@ -260,7 +258,7 @@ fn matcher_of(n: &Node) -> Result<Matcher, ScenarioError> {
             "url" => url = Some(string(v, key)?),
             "call" => {
                 let name = string(v, key)?;
-                if !crate::stdlib::table::is_connector(&name) {
+                if !wfsim_engine::stdlib::table::is_connector(&name) {
                     return err(
                         v.pos,
                         format!(
@@ -286,7 +284,7 @@ fn matcher_of(n: &Node) -> Result<Matcher, ScenarioError> {
     }
 }
 
-fn answer(n: &Node) -> Result<Respond, ScenarioError> {
+fn answer(n: &Node) -> Result<Respond, DocError> {
     let (mut after, mut status, mut hdrs, mut body, mut error) =
         (Duration::ZERO, None, Vec::new(), Value::Null, None);
     let mut status_pos = n.pos;
@@ -333,10 +331,7 @@ fn answer(n: &Node) -> Result<Respond, ScenarioError> {
             e
         }
         None => {
-            let body = body_bytes(&body, &mut hdrs).map_err(|m| ScenarioError {
-                pos: n.pos,
-                message: m,
-            })?;
+            let body = body_bytes(&body, &mut hdrs).map_err(|m| DocError::new(n.pos, m))?;
             HttpOutcome::Response(HttpResponse {
                 status: status.unwrap_or(200),
                 headers: hdrs,
@@ -347,7 +342,7 @@ fn answer(n: &Node) -> Result<Respond, ScenarioError> {
     Ok(Respond { after, outcome })
 }
 
-fn callback_of(n: &Node) -> Result<ServiceCallback, ScenarioError> {
+fn callback_of(n: &Node) -> Result<ServiceCallback, DocError> {
     let (mut url, mut after, mut method, mut hdrs, mut body, mut times) =
         (None, Duration::ZERO, None, Vec::new(), Value::Null, 1u32);
     for (key, kpos, v) in map(n, "callback")? {
@@ -356,19 +351,20 @@ fn callback_of(n: &Node) -> Result<ServiceCallback, ScenarioError> {
                 let text = string(v, key)?;
                 url = Some(
                     match text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
-                        Some(src) if src.chars().count() > crate::limits::EXPRESSION_CHARS_MAX => {
+                        Some(src)
+                            if src.chars().count() > wfsim_engine::limits::EXPRESSION_CHARS_MAX =>
+                        {
                             return err(
                                 v.pos,
                                 format!(
                                     "callback url: an expression may hold at most {} characters",
-                                    crate::limits::EXPRESSION_CHARS_MAX
+                                    wfsim_engine::limits::EXPRESSION_CHARS_MAX
                                 ),
                             );
                         }
                         Some(src) => {
-                            let expr = expr::parse(src).map_err(|e| ScenarioError {
-                                pos: v.pos,
-                                message: format!("callback url {text}: {}", e.message),
+                            let expr = expr::parse(src).map_err(|e| {
+                                DocError::new(v.pos, format!("callback url {text}: {}", e.message))
                             })?;
                             UrlSpec::Expr { source: text, expr }
                         }
@@ -402,10 +398,7 @@ fn callback_of(n: &Node) -> Result<ServiceCallback, ScenarioError> {
             "a callback needs 'url', e.g. ${request.body.callback_url}",
         );
     };
-    let body = body_bytes(&body, &mut hdrs).map_err(|m| ScenarioError {
-        pos: n.pos,
-        message: m,
-    })?;
+    let body = body_bytes(&body, &mut hdrs).map_err(|m| DocError::new(n.pos, m))?;
     Ok(ServiceCallback {
         url,
         after,
@@ -419,10 +412,10 @@ fn callback_of(n: &Node) -> Result<ServiceCallback, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::defn::tree::{self, Syntax};
-    use crate::http::OutboundRequest;
+    use wfsim_engine::defn::tree::{self, Syntax};
+    use wfsim_engine::http::OutboundRequest;
 
-    fn services(text: &str) -> Result<Vec<Service>, ScenarioError> {
+    fn services(text: &str) -> Result<Vec<Service>, DocError> {
         parse(&tree::parse(text, Syntax::Yaml).unwrap())
     }
 
