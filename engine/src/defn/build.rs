@@ -1,4 +1,5 @@
-//! From positioned values to a [`Workflow`], with the deploy-time checks of SPEC §6.
+//! From positioned values to a [`Workflow`]; the deploy-time checks of SPEC §6 are in
+//! `checks`, run as the builder reads and once each routine is built.
 //!
 //! Errors are collected, not stopped at: a person fixing a definition sees every problem
 //! the checks can find, each at its `file:line:column`.
@@ -121,15 +122,6 @@ impl Builder {
             pos,
             message: message.into(),
         });
-    }
-
-    /// "did you mean" over the library's functions and this workflow's subworkflows.
-    fn name_hint(&self, name: &str) -> String {
-        let library = table::FUNCTIONS.iter().map(|f| f.name);
-        did_you_mean(
-            name,
-            library.chain(self.subworkflows.iter().map(String::as_str)),
-        )
     }
 
     fn subworkflow(&mut self, name: &str, pos: Pos, body: &Node) -> Option<Subworkflow> {
@@ -447,33 +439,7 @@ impl Builder {
                 None => self.err(args.pos, "'args' must be a map of argument names to values"),
             }
         }
-        if self.subworkflows.contains(func) {
-            // Its parameters are checked once every subworkflow is built: see `check_calls`.
-        } else if table::is_connector(func) {
-            // HT-6: a connector takes whatever arguments its API method takes.
-        } else if let Some(f) = table::lookup(func) {
-            let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
-            for (k, _) in &arg_list {
-                if !names.contains(&k.as_str()) {
-                    let hint = did_you_mean(k, names.iter().copied());
-                    self.err(
-                        n.pos,
-                        format!(
-                            "{func} has no argument '{k}' (it takes: {}){hint}",
-                            names.join(", ")
-                        ),
-                    );
-                }
-            }
-        } else {
-            let hint = self.name_hint(func);
-            self.err(
-                n.pos,
-                format!(
-                    "symbol '{func}' not found: not a subworkflow or a standard-library function{hint}"
-                ),
-            );
-        }
+        self.check_callee(func, &arg_list, n.pos);
         let result = match result {
             None => None,
             Some(r) => match r.as_str() {
@@ -903,126 +869,6 @@ impl Builder {
                 }
             }
         }
-    }
-
-    /// Every function an expression calls exists, and none of them blocks.
-    fn check_expr(&mut self, e: &Expr, pos: Pos) {
-        let mut calls = Vec::new();
-        e.calls(&mut calls);
-        for name in calls {
-            match table::lookup(&name) {
-                Some(f) if f.blocking() => self.err(
-                    pos,
-                    format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
-                ),
-                Some(_) => {}
-                None if self.subworkflows.contains(&name) => self.err(
-                    pos,
-                    format!("subworkflow '{name}' cannot be called inside an expression; use a call step"),
-                ),
-                None => {
-                    let hint = self.name_hint(&name);
-                    self.err(pos, format!("symbol '{name}' not found{hint}"));
-                }
-            }
-        }
-    }
-
-    /// Every call of a subworkflow names only its parameters and gives every one that has
-    /// no default.
-    fn check_calls(&mut self, block: &Block, subs: &BTreeMap<String, Rc<Subworkflow>>) {
-        for step in block.iter() {
-            if let Action::Call(call) = &step.action {
-                if let Some(sub) = subs.get(&call.func) {
-                    for (arg, _) in &call.args {
-                        if !sub.params.iter().any(|p| &p.name == arg) {
-                            let names: Vec<&str> =
-                                sub.params.iter().map(|p| p.name.as_str()).collect();
-                            let hint = did_you_mean(arg, names.iter().copied());
-                            self.err(
-                                call.pos,
-                                format!(
-                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {}){hint}",
-                                    sub.name,
-                                    names.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                    for p in sub.params.iter().filter(|p| p.default.is_none()) {
-                        if !call.args.iter().any(|(a, _)| a == &p.name) {
-                            self.err(
-                                call.pos,
-                                format!("subworkflow '{}' needs argument '{}'", sub.name, p.name),
-                            );
-                        }
-                    }
-                }
-            }
-            for inner in blocks_of(&step.action) {
-                self.check_calls(inner, subs);
-            }
-        }
-    }
-
-    /// Every `next: name` targets a step of its own block or of an enclosing one.
-    fn check_jumps<'a>(&mut self, block: &'a Block, scopes: &mut Vec<&'a Block>) {
-        scopes.push(block);
-        for step in block.iter() {
-            let mut nexts = Vec::new();
-            if let Some(n) = &step.next {
-                nexts.push(n.clone());
-            }
-            if let Action::Switch(cases) = &step.action {
-                for c in cases {
-                    if let Some(n) = &c.next {
-                        nexts.push(n.clone());
-                    }
-                }
-            }
-            for n in nexts {
-                if let Next::Step(target, pos) = n {
-                    let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
-                    if !found {
-                        let visible = scopes
-                            .iter()
-                            .flat_map(|b| b.iter().map(|s| s.name.as_str()));
-                        let hint = did_you_mean(&target, visible);
-                        self.err(
-                            pos,
-                            format!(
-                                "'next: {target}' names no step of this block or an enclosing one{hint}"
-                            ),
-                        );
-                    }
-                }
-            }
-            for inner in blocks_of(&step.action) {
-                self.check_jumps(inner, scopes);
-            }
-        }
-        scopes.pop();
-    }
-}
-
-/// The blocks nested directly in an action (its own steps, not subworkflows).
-fn blocks_of(action: &Action) -> Vec<&Block> {
-    match action {
-        Action::Steps(b) => vec![b],
-        Action::Switch(cases) => cases.iter().flat_map(|c| blocks_of(&c.action)).collect(),
-        Action::Try(t) => {
-            let mut v = blocks_of(&t.body);
-            if let Some(e) = &t.except {
-                v.push(&e.steps);
-            }
-            v
-        }
-        Action::For(f) => vec![&f.steps],
-        Action::Parallel(p) => match &p.work {
-            Work::Branches(bs) => bs.iter().map(|(_, _, b)| b).collect(),
-            Work::For(f) => vec![&f.steps],
-        },
-        _ => Vec::new(),
     }
 }
 
