@@ -288,7 +288,6 @@ fn action_assignments<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::defn::load;
 
     fn errors(text: &str) -> Vec<String> {
