@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::defn::{Action, Block, Parallel, Pos, Step, Work, Workflow};
+use crate::defn::{Action, Block, Part, Pos, Step, Workflow};
 
 /// A place the interpreter can pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,29 +94,14 @@ pub fn label(point: Point, step: &str) -> String {
 /// The step of `steps` (or of a block nested in them, parallel branches included) whose
 /// coverage point is `cover`: how an index the interpreter keeps per step becomes a name.
 pub fn step_at(steps: &Block, cover: u32) -> Option<&Step> {
-    fn in_action(a: &Action, cover: u32) -> Option<&Step> {
-        match a {
-            Action::Nothing
-            | Action::Assign(_)
-            | Action::Call(_)
-            | Action::Return(_)
-            | Action::Raise(_) => None,
-            Action::Switch(cases) => cases.iter().find_map(|c| in_action(&c.action, cover)),
-            Action::Try(t) => in_action(&t.body, cover)
-                .or_else(|| t.except.as_ref().and_then(|e| step_at(&e.steps, cover))),
-            Action::For(f) => step_at(&f.steps, cover),
-            Action::Parallel(p) => match &p.work {
-                Work::Branches(branches) => branches.iter().find_map(|(_, _, b)| step_at(b, cover)),
-                Work::For(f) => step_at(&f.steps, cover),
-            },
-            Action::Steps(b) => step_at(b, cover),
-        }
-    }
     steps.iter().find_map(|s| {
         if s.cover == cover {
             Some(s)
         } else {
-            in_action(&s.action, cover)
+            s.action
+                .blocks()
+                .into_iter()
+                .find_map(|b| step_at(b, cover))
         }
     })
 }
@@ -135,36 +120,33 @@ fn block(sub: &str, steps: &Block, out: &mut Vec<Site>) {
 }
 
 fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
-    match a {
-        Action::Nothing
-        | Action::Assign(_)
-        | Action::Call(_)
-        | Action::Return(_)
-        | Action::Raise(_) => {}
-        Action::Switch(cases) => {
-            for (i, case) in cases.iter().enumerate() {
+    let mut cases = 0;
+    for part in a.parts() {
+        match part {
+            Part::Case(case) => {
+                cases += 1;
                 out.push(Site {
                     pos: case.pos,
                     point: Point::Case,
                     cover: case.cover,
                     subworkflow: sub.to_owned(),
-                    label: format!("case {} of step '{step}'", i + 1),
+                    label: format!("case {cases} of step '{step}'"),
                 });
                 action(sub, step, &case.action, out);
             }
-        }
-        Action::Try(t) => {
-            action(sub, step, &t.body, out);
-            if t.retry.is_some() {
-                out.push(Site {
-                    pos: t.retry_pos,
-                    point: Point::Retry(1),
-                    cover: t.retry_cover,
-                    subworkflow: sub.to_owned(),
-                    label: label(Point::Retry(1), step),
-                });
+            Part::Body(t) => {
+                action(sub, step, &t.body, out);
+                if t.retry.is_some() {
+                    out.push(Site {
+                        pos: t.retry_pos,
+                        point: Point::Retry(1),
+                        cover: t.retry_cover,
+                        subworkflow: sub.to_owned(),
+                        label: label(Point::Retry(1), step),
+                    });
+                }
             }
-            if let Some(e) = &t.except {
+            Part::Except(e) => {
                 out.push(Site {
                     pos: e.pos,
                     point: Point::Except,
@@ -174,21 +156,14 @@ fn action(sub: &str, step: &str, a: &Action, out: &mut Vec<Site>) {
                 });
                 block(sub, &e.steps, out);
             }
-        }
-        Action::For(f) => block(sub, &f.steps, out),
-        Action::Parallel(p) => parallel(sub, p, out),
-        Action::Steps(b) => block(sub, b, out),
-    }
-}
-
-fn parallel(sub: &str, p: &Parallel, out: &mut Vec<Site>) {
-    match &p.work {
-        Work::Branches(branches) => {
-            for (_, _, b) in branches {
-                block(sub, b, out);
+            Part::Steps(b) => block(sub, b, out),
+            Part::Loop(f) => block(sub, &f.steps, out),
+            Part::Parallel(p) => {
+                for (b, _) in p.threads() {
+                    block(sub, b, out);
+                }
             }
         }
-        Work::For(f) => block(sub, &f.steps, out),
     }
 }
 

@@ -1,28 +1,28 @@
-//! From positioned values to a [`Workflow`], with the deploy-time checks of SPEC §6.
+//! From positioned values to a [`Workflow`]; the deploy-time checks of SPEC §6 are in
+//! `checks`, run as the builder reads and once each routine is built.
 //!
 //! Errors are collected, not stopped at: a person fixing a definition sees every problem
 //! the checks can find, each at its `file:line:column`.
+//!
+//! One piece (about 650 lines and its tests) because every step kind is read here: the kinds
+//! and their keys in `action`, and a reader each, so a new kind is one place in this file.
+//! Values and assignment targets (`value`), retry policies (`retry`), the checks and the
+//! "did you mean" (`hint`) are modules of their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use super::tree::{Node, NodeKind, Pos};
 use super::*;
-use crate::expr::{self, Expr};
-use crate::stdlib::{DEFAULT_BACKOFF, table};
 
 mod checks;
-use checks::did_you_mean;
+mod hint;
+mod retry;
+mod value;
+use hint::did_you_mean;
+pub use retry::PREDICATES;
 
 pub use crate::limits::{ASSIGNMENTS_MAX, BRANCHES_MAX, CONDITIONS_MAX, EXPRESSION_CHARS_MAX};
-
-/// The built-in retry predicates (RT-1).
-pub const PREDICATES: &[&str] = &[
-    "http.default_retry_predicate",
-    "http.default_retry_predicate_non_idempotent",
-    "retry.always",
-    "retry.never",
-];
 
 struct Builder {
     file: Rc<str>,
@@ -121,15 +121,6 @@ impl Builder {
             pos,
             message: message.into(),
         });
-    }
-
-    /// "did you mean" over the library's functions and this workflow's subworkflows.
-    fn name_hint(&self, name: &str) -> String {
-        let library = table::FUNCTIONS.iter().map(|f| f.name);
-        did_you_mean(
-            name,
-            library.chain(self.subworkflows.iter().map(String::as_str)),
-        )
     }
 
     fn subworkflow(&mut self, name: &str, pos: Pos, body: &Node) -> Option<Subworkflow> {
@@ -372,56 +363,6 @@ impl Builder {
         out
     }
 
-    fn target(&mut self, text: &str, pos: Pos) -> Option<Target> {
-        let chars = text.chars().count();
-        if chars > EXPRESSION_CHARS_MAX {
-            self.err(
-                pos,
-                format!("an assignment target of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"),
-            );
-            return None;
-        }
-        let parsed = match expr::parse(text) {
-            Ok(e) => e,
-            Err(e) => {
-                self.err(
-                    pos,
-                    format!("invalid assignment target '{text}': {}", e.message),
-                );
-                return None;
-            }
-        };
-        let mut path = Vec::new();
-        let mut e = &parsed;
-        loop {
-            match e {
-                Expr::Var(root) => {
-                    path.reverse();
-                    self.check_expr(&parsed, pos);
-                    return Some(Target {
-                        root: root.clone(),
-                        path,
-                    });
-                }
-                Expr::Field(base, f) => {
-                    path.push(Accessor::Field(f.clone()));
-                    e = base;
-                }
-                Expr::Index(base, i) => {
-                    path.push(Accessor::Index((**i).clone()));
-                    e = base;
-                }
-                _ => {
-                    self.err(
-                        pos,
-                        format!("'{text}' is not something a value can be assigned to"),
-                    );
-                    return None;
-                }
-            }
-        }
-    }
-
     fn call(
         &mut self,
         pos: Pos,
@@ -447,33 +388,7 @@ impl Builder {
                 None => self.err(args.pos, "'args' must be a map of argument names to values"),
             }
         }
-        if self.subworkflows.contains(func) {
-            // Its parameters are checked once every subworkflow is built: see `check_calls`.
-        } else if table::is_connector(func) {
-            // HT-6: a connector takes whatever arguments its API method takes.
-        } else if let Some(f) = table::lookup(func) {
-            let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
-            for (k, _) in &arg_list {
-                if !names.contains(&k.as_str()) {
-                    let hint = did_you_mean(k, names.iter().copied());
-                    self.err(
-                        n.pos,
-                        format!(
-                            "{func} has no argument '{k}' (it takes: {}){hint}",
-                            names.join(", ")
-                        ),
-                    );
-                }
-            }
-        } else {
-            let hint = self.name_hint(func);
-            self.err(
-                n.pos,
-                format!(
-                    "symbol '{func}' not found: not a subworkflow or a standard-library function{hint}"
-                ),
-            );
-        }
+        self.check_callee(func, &arg_list, n.pos);
         let result = match result {
             None => None,
             Some(r) => match r.as_str() {
@@ -554,118 +469,6 @@ impl Builder {
             retry_cover,
             except,
         })
-    }
-
-    fn retry(&mut self, n: &Node) -> Option<Retry> {
-        if let NodeKind::Scalar(Value::Str(_)) = n.kind {
-            let t = self.tmpl(n);
-            if let Tmpl::Expr(e, pos) = &t {
-                match e.dotted_name() {
-                    Some(name) if table::POLICIES.contains(&name.as_str()) => {}
-                    _ => self.err(
-                        *pos,
-                        "'retry' is a map, or a policy such as ${http.default_retry}",
-                    ),
-                }
-            }
-            return Some(Retry::Expr(t));
-        }
-        let Some(entries) = n.as_map() else {
-            self.err(
-                n.pos,
-                "'retry' is a map with predicate, max_retries and backoff",
-            );
-            return None;
-        };
-        let get = |k: &str| entries.iter().find(|(key, _, _)| key == k).map(|e| &e.2);
-        for (k, p, _) in entries {
-            const KEYS: [&str; 3] = ["predicate", "max_retries", "backoff"];
-            if !KEYS.contains(&k.as_str()) {
-                let hint = did_you_mean(k, KEYS);
-                self.err(*p, format!("unknown key '{k}' in 'retry'{hint}"));
-            }
-        }
-        let predicate = match get("predicate") {
-            Some(p) => self.predicate(p)?,
-            None => Predicate::Builtin("http.default_retry_predicate".into()),
-        };
-        let max_retries = match get("max_retries") {
-            Some(m) => self.tmpl(m),
-            None => {
-                self.err(n.pos, "'retry' needs 'max_retries'");
-                return None;
-            }
-        };
-        let backoff = match get("backoff") {
-            None => None,
-            Some(b) => match b.as_map() {
-                Some(be) => {
-                    let bget = |k: &str| be.iter().find(|(key, _, _)| key == k).map(|e| &e.2);
-                    let mut part = |k: &str| match bget(k) {
-                        Some(v) => Some(self.tmpl(v)),
-                        None => {
-                            self.err(b.pos, format!("'backoff' needs '{k}'"));
-                            None
-                        }
-                    };
-                    Some(Backoff {
-                        initial_delay: part("initial_delay")?,
-                        max_delay: part("max_delay")?,
-                        multiplier: part("multiplier")?,
-                    })
-                }
-                None => {
-                    let t = self.tmpl(b);
-                    match &t {
-                        Tmpl::Expr(e, _)
-                            if e.dotted_name().as_deref() == Some("retry.default_backoff") =>
-                        {
-                            let d = DEFAULT_BACKOFF;
-                            Some(Backoff {
-                                initial_delay: Tmpl::Lit(Value::Int(d.initial_delay)),
-                                max_delay: Tmpl::Lit(Value::Int(d.max_delay)),
-                                multiplier: Tmpl::Lit(Value::Double(d.multiplier)),
-                            })
-                        }
-                        _ => {
-                            self.err(b.pos, "'backoff' is a map, or ${retry.default_backoff}");
-                            None
-                        }
-                    }
-                }
-            },
-        };
-        Some(Retry::Policy {
-            predicate,
-            max_retries,
-            backoff,
-        })
-    }
-
-    fn predicate(&mut self, n: &Node) -> Option<Predicate> {
-        if let Tmpl::Expr(e, pos) = self.tmpl(n) {
-            if let Some(name) = e.dotted_name() {
-                if self.subworkflows.contains(&name) {
-                    return Some(Predicate::Subworkflow(name));
-                }
-                if PREDICATES.contains(&name.as_str()) {
-                    return Some(Predicate::Builtin(name));
-                }
-                self.err(
-                    pos,
-                    format!(
-                        "symbol '{name}' not found: a predicate is a subworkflow or one of {}",
-                        PREDICATES.join(", ")
-                    ),
-                );
-                return None;
-            }
-        }
-        self.err(
-            n.pos,
-            "'predicate' is ${subworkflow_name} or a built-in predicate",
-        );
-        None
     }
 
     fn except(&mut self, n: &Node) -> Option<Except> {
@@ -842,187 +645,6 @@ impl Builder {
             continue_all,
             work,
         })
-    }
-
-    /// A value as written; strings that are wholly `${...}` become expressions.
-    fn tmpl(&mut self, n: &Node) -> Tmpl {
-        match &n.kind {
-            NodeKind::Scalar(Value::Str(s)) if s.starts_with("${") && s.ends_with('}') => {
-                let inner = &s[2..s.len() - 1];
-                let chars = inner.chars().count();
-                if chars > EXPRESSION_CHARS_MAX {
-                    // Not parsed: the parser recurses once per nesting level, and the limit
-                    // is what bounds the nesting.
-                    self.err(n.pos, format!("an expression of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"));
-                    return Tmpl::Lit(Value::Null);
-                }
-                match expr::parse(inner) {
-                    Ok(e) => {
-                        self.check_expr(&e, n.pos);
-                        Tmpl::Expr(Rc::new(e), n.pos)
-                    }
-                    Err(e) => {
-                        self.err(
-                            n.pos,
-                            format!(
-                                "invalid expression '{s}': {} (at offset {})",
-                                e.message,
-                                e.offset + 2
-                            ),
-                        );
-                        Tmpl::Lit(Value::Null)
-                    }
-                }
-            }
-            NodeKind::Scalar(v) => Tmpl::Lit(v.clone()),
-            NodeKind::Seq(items) => {
-                let parts: Vec<Tmpl> = items.iter().map(|i| self.tmpl(i)).collect();
-                // A literal is built from its parts' literals: converting the node again would
-                // walk its whole subtree once per level (quadratic in the nesting).
-                if parts.iter().all(|p| matches!(p, Tmpl::Lit(_))) {
-                    Tmpl::Lit(Value::list(
-                        parts.into_iter().filter_map(Tmpl::into_lit).collect(),
-                    ))
-                } else {
-                    Tmpl::List(parts)
-                }
-            }
-            NodeKind::Map(entries) => {
-                let parts: Vec<(String, Tmpl)> = entries
-                    .iter()
-                    .map(|(k, _, v)| (k.clone(), self.tmpl(v)))
-                    .collect();
-                if parts.iter().all(|(_, p)| matches!(p, Tmpl::Lit(_))) {
-                    Tmpl::Lit(Value::map(
-                        parts
-                            .into_iter()
-                            .filter_map(|(k, p)| Some((k, p.into_lit()?))),
-                    ))
-                } else {
-                    Tmpl::Map(parts)
-                }
-            }
-        }
-    }
-
-    /// Every function an expression calls exists, and none of them blocks.
-    fn check_expr(&mut self, e: &Expr, pos: Pos) {
-        let mut calls = Vec::new();
-        e.calls(&mut calls);
-        for name in calls {
-            match table::lookup(&name) {
-                Some(f) if f.blocking() => self.err(
-                    pos,
-                    format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
-                ),
-                Some(_) => {}
-                None if self.subworkflows.contains(&name) => self.err(
-                    pos,
-                    format!("subworkflow '{name}' cannot be called inside an expression; use a call step"),
-                ),
-                None => {
-                    let hint = self.name_hint(&name);
-                    self.err(pos, format!("symbol '{name}' not found{hint}"));
-                }
-            }
-        }
-    }
-
-    /// Every call of a subworkflow names only its parameters and gives every one that has
-    /// no default.
-    fn check_calls(&mut self, block: &Block, subs: &BTreeMap<String, Rc<Subworkflow>>) {
-        for step in block.iter() {
-            if let Action::Call(call) = &step.action {
-                if let Some(sub) = subs.get(&call.func) {
-                    for (arg, _) in &call.args {
-                        if !sub.params.iter().any(|p| &p.name == arg) {
-                            let names: Vec<&str> =
-                                sub.params.iter().map(|p| p.name.as_str()).collect();
-                            let hint = did_you_mean(arg, names.iter().copied());
-                            self.err(
-                                call.pos,
-                                format!(
-                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {}){hint}",
-                                    sub.name,
-                                    names.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                    for p in sub.params.iter().filter(|p| p.default.is_none()) {
-                        if !call.args.iter().any(|(a, _)| a == &p.name) {
-                            self.err(
-                                call.pos,
-                                format!("subworkflow '{}' needs argument '{}'", sub.name, p.name),
-                            );
-                        }
-                    }
-                }
-            }
-            for inner in blocks_of(&step.action) {
-                self.check_calls(inner, subs);
-            }
-        }
-    }
-
-    /// Every `next: name` targets a step of its own block or of an enclosing one.
-    fn check_jumps<'a>(&mut self, block: &'a Block, scopes: &mut Vec<&'a Block>) {
-        scopes.push(block);
-        for step in block.iter() {
-            let mut nexts = Vec::new();
-            if let Some(n) = &step.next {
-                nexts.push(n.clone());
-            }
-            if let Action::Switch(cases) = &step.action {
-                for c in cases {
-                    if let Some(n) = &c.next {
-                        nexts.push(n.clone());
-                    }
-                }
-            }
-            for n in nexts {
-                if let Next::Step(target, pos) = n {
-                    let found = scopes.iter().any(|b| b.iter().any(|s| s.name == target));
-                    if !found {
-                        let visible = scopes
-                            .iter()
-                            .flat_map(|b| b.iter().map(|s| s.name.as_str()));
-                        let hint = did_you_mean(&target, visible);
-                        self.err(
-                            pos,
-                            format!(
-                                "'next: {target}' names no step of this block or an enclosing one{hint}"
-                            ),
-                        );
-                    }
-                }
-            }
-            for inner in blocks_of(&step.action) {
-                self.check_jumps(inner, scopes);
-            }
-        }
-        scopes.pop();
-    }
-}
-
-/// The blocks nested directly in an action (its own steps, not subworkflows).
-fn blocks_of(action: &Action) -> Vec<&Block> {
-    match action {
-        Action::Steps(b) => vec![b],
-        Action::Switch(cases) => cases.iter().flat_map(|c| blocks_of(&c.action)).collect(),
-        Action::Try(t) => {
-            let mut v = blocks_of(&t.body);
-            if let Some(e) = &t.except {
-                v.push(&e.steps);
-            }
-            v
-        }
-        Action::For(f) => vec![&f.steps],
-        Action::Parallel(p) => match &p.work {
-            Work::Branches(bs) => bs.iter().map(|(_, _, b)| b).collect(),
-            Work::For(f) => vec![&f.steps],
-        },
-        _ => Vec::new(),
     }
 }
 

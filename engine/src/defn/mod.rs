@@ -195,6 +195,107 @@ pub enum Work {
     For(For),
 }
 
+/// What an action holds directly, each part with how its steps are entered: the one place
+/// that knows the shape of every step kind. The walks over a definition (the deploy-time
+/// checks, coverage, finding a step by its point) descend through [`Action::parts`], so a new
+/// step kind is added here, in the builder and in the interpreter, and every walk sees its
+/// steps.
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a> {
+    /// A switch case: its action runs in the step's own scope when its condition holds.
+    Case(&'a Case),
+    /// A `try`'s body, run in the step's own scope, retried by its `retry`.
+    Body(&'a Try),
+    /// Nested `steps`, run in the step's own scope.
+    Steps(&'a Block),
+    /// An `except` block, run with the error caught in its variable.
+    Except(&'a Except),
+    /// A `for` loop's body: its loop variables, and what it defines, end with it.
+    Loop(&'a For),
+    /// A parallel step's branches or iterations ([`Parallel::threads`]), each a thread that
+    /// writes its parent's variables only through `shared`.
+    Parallel(&'a Parallel),
+}
+
+impl Action {
+    /// The parts this action holds, in the order written (no match arm is a wildcard, so a
+    /// new kind cannot be skipped silently).
+    pub fn parts(&self) -> Vec<Part<'_>> {
+        match self {
+            Action::Nothing
+            | Action::Assign(_)
+            | Action::Call(_)
+            | Action::Return(_)
+            | Action::Raise(_) => Vec::new(),
+            Action::Switch(cases) => cases.iter().map(Part::Case).collect(),
+            Action::Try(t) => {
+                let mut parts = vec![Part::Body(t)];
+                parts.extend(t.except.as_ref().map(Part::Except));
+                parts
+            }
+            Action::For(f) => vec![Part::Loop(f)],
+            Action::Parallel(p) => vec![Part::Parallel(p)],
+            Action::Steps(b) => vec![Part::Steps(b)],
+        }
+    }
+
+    /// The blocks nested in this action, through switch cases and `try` bodies, in the order
+    /// written; not their own nested blocks, and not subworkflows it calls.
+    pub fn blocks(&self) -> Vec<&Block> {
+        let mut out = Vec::new();
+        for part in self.parts() {
+            match part {
+                Part::Case(c) => out.extend(c.action.blocks()),
+                Part::Body(t) => out.extend(t.body.blocks()),
+                Part::Steps(b) => out.push(b),
+                Part::Except(e) => out.push(&e.steps),
+                Part::Loop(f) => out.push(&f.steps),
+                Part::Parallel(p) => out.extend(p.threads().into_iter().map(|(b, _)| b)),
+            }
+        }
+        out
+    }
+
+    /// The variables this action itself assigns (`assign` targets, a call's `result`), not
+    /// those of its parts.
+    pub fn assigns(&self) -> Vec<&String> {
+        match self {
+            Action::Assign(items) => items.iter().map(|(t, _)| &t.root).collect(),
+            Action::Call(c) => c.result.iter().collect(),
+            Action::Nothing
+            | Action::Switch(_)
+            | Action::Return(_)
+            | Action::Raise(_)
+            | Action::Try(_)
+            | Action::For(_)
+            | Action::Parallel(_)
+            | Action::Steps(_) => Vec::new(),
+        }
+    }
+}
+
+impl Step {
+    /// Every `next` of this step: its own, then its switch cases'.
+    pub fn nexts(&self) -> Vec<&Next> {
+        let mut out: Vec<&Next> = self.next.iter().collect();
+        if let Action::Switch(cases) = &self.action {
+            out.extend(cases.iter().filter_map(|c| c.next.as_ref()));
+        }
+        out
+    }
+}
+
+impl Parallel {
+    /// The block each branch or iteration runs, with the loop that binds its variables (for
+    /// a parallel `for`).
+    pub fn threads(&self) -> Vec<(&Block, Option<&For>)> {
+        match &self.work {
+            Work::Branches(bs) => bs.iter().map(|(_, _, b)| (b, None)).collect(),
+            Work::For(f) => vec![(&f.steps, Some(f))],
+        }
+    }
+}
+
 /// An assignment target: `a`, `a.b`, `a["k"]`, `a[0]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Target {

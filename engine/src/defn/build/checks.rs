@@ -1,23 +1,155 @@
-//! Deploy-time checks over built steps (SPEC §6): loop exits outside a loop, parallel
-//! branches writing a parent variable they do not share; and the "did you mean" that
-//! misspelt keys and names get.
+//! Deploy-time checks (SPEC §6), apart from reading the text into steps: names that
+//! calls and expressions use exist (checked as the builder reads them), and, over each built
+//! routine, jumps that land, loop exits inside a loop, subworkflow calls that fit their
+//! parameters, parallel branches writing only shared parent variables; and the "did you
+//! mean" that misspelt keys and names get. Each walks nested steps through
+//! [`Action::parts`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use super::Builder;
-use crate::defn::{Action, Block, Next, Parallel, Pos, Step, Subworkflow, Work};
+use super::hint::did_you_mean;
+use crate::defn::{Action, Block, Next, Parallel, Part, Pos, Step, Subworkflow, Tmpl};
+use crate::expr::Expr;
+use crate::stdlib::table;
 
 impl Builder {
+    /// "did you mean" over the library's functions and this workflow's subworkflows.
+    fn name_hint(&self, name: &str) -> String {
+        let library = table::FUNCTIONS.iter().map(|f| f.name);
+        did_you_mean(
+            name,
+            library.chain(self.subworkflows.iter().map(String::as_str)),
+        )
+    }
+
+    /// A call step's function exists: a subworkflow, a connector, or a library function
+    /// given only arguments it takes.
+    pub(super) fn check_callee(&mut self, func: &str, args: &[(String, Tmpl)], pos: Pos) {
+        if self.subworkflows.contains(func) {
+            // Its parameters are checked once every subworkflow is built: see `check_calls`.
+        } else if table::is_connector(func) {
+            // HT-6: a connector takes whatever arguments its API method takes.
+        } else if let Some(f) = table::lookup(func) {
+            let names: Vec<&str> = f.param_list().map(|(p, _)| p).collect();
+            for (k, _) in args {
+                if !names.contains(&k.as_str()) {
+                    let hint = did_you_mean(k, names.iter().copied());
+                    self.err(
+                        pos,
+                        format!(
+                            "{func} has no argument '{k}' (it takes: {}){hint}",
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        } else {
+            let hint = self.name_hint(func);
+            self.err(
+                pos,
+                format!(
+                    "symbol '{func}' not found: not a subworkflow or a standard-library function{hint}"
+                ),
+            );
+        }
+    }
+
+    /// Every function an expression calls exists, and none of them blocks.
+    pub(super) fn check_expr(&mut self, e: &Expr, pos: Pos) {
+        let mut calls = Vec::new();
+        e.calls(&mut calls);
+        for name in calls {
+            match table::lookup(&name) {
+                Some(f) if f.blocking() => self.err(
+                    pos,
+                    format!("{name} blocks, so it cannot be called inside an expression; use a call step"),
+                ),
+                Some(_) => {}
+                None if self.subworkflows.contains(&name) => self.err(
+                    pos,
+                    format!("subworkflow '{name}' cannot be called inside an expression; use a call step"),
+                ),
+                None => {
+                    let hint = self.name_hint(&name);
+                    self.err(pos, format!("symbol '{name}' not found{hint}"));
+                }
+            }
+        }
+    }
+
+    /// Every call of a subworkflow names only its parameters and gives every one that has
+    /// no default.
+    pub(super) fn check_calls(&mut self, block: &Block, subs: &BTreeMap<String, Rc<Subworkflow>>) {
+        for step in block.iter() {
+            if let Action::Call(call) = &step.action {
+                if let Some(sub) = subs.get(&call.func) {
+                    for (arg, _) in &call.args {
+                        if !sub.params.iter().any(|p| &p.name == arg) {
+                            let names: Vec<&str> =
+                                sub.params.iter().map(|p| p.name.as_str()).collect();
+                            let hint = did_you_mean(arg, names.iter().copied());
+                            self.err(
+                                call.pos,
+                                format!(
+                                    "subworkflow '{}' has no parameter '{arg}' (it takes: {}){hint}",
+                                    sub.name,
+                                    names.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    for p in sub.params.iter().filter(|p| p.default.is_none()) {
+                        if !call.args.iter().any(|(a, _)| a == &p.name) {
+                            self.err(
+                                call.pos,
+                                format!("subworkflow '{}' needs argument '{}'", sub.name, p.name),
+                            );
+                        }
+                    }
+                }
+            }
+            for inner in step.action.blocks() {
+                self.check_calls(inner, subs);
+            }
+        }
+    }
+
+    /// Every `next: name` targets a step of its own block or of an enclosing one.
+    pub(super) fn check_jumps<'a>(&mut self, block: &'a Block, scopes: &mut Vec<&'a Block>) {
+        scopes.push(block);
+        for step in block.iter() {
+            for n in step.nexts() {
+                if let Next::Step(target, pos) = n {
+                    let found = scopes.iter().any(|b| b.iter().any(|s| &s.name == target));
+                    if !found {
+                        let visible = scopes
+                            .iter()
+                            .flat_map(|b| b.iter().map(|s| s.name.as_str()));
+                        let hint = did_you_mean(target, visible);
+                        self.err(
+                            *pos,
+                            format!(
+                                "'next: {target}' names no step of this block or an enclosing one{hint}"
+                            ),
+                        );
+                    }
+                }
+            }
+            for inner in step.action.blocks() {
+                self.check_jumps(inner, scopes);
+            }
+        }
+        scopes.pop();
+    }
+
     /// `next: break` and `next: continue` only inside a `for` loop of the same routine and
     /// the same parallel branch: a parallel step's branches and iterations cannot leave it
     /// by a loop exit.
     pub(super) fn check_loop_exits(&mut self, block: &Block, in_loop: bool) {
         for step in block.iter() {
-            let mut nexts: Vec<&Next> = step.next.iter().collect();
-            if let Action::Switch(cases) = &step.action {
-                nexts.extend(cases.iter().filter_map(|c| c.next.as_ref()));
-            }
-            for n in nexts {
+            for n in step.nexts() {
                 let (word, pos) = match n {
                     Next::Break(pos) => ("break", *pos),
                     Next::Continue(pos) => ("continue", *pos),
@@ -32,20 +164,19 @@ impl Builder {
                     );
                 }
             }
-            match &step.action {
-                Action::For(f) => self.check_loop_exits(&f.steps, true),
-                Action::Parallel(p) => match &p.work {
-                    Work::Branches(bs) => {
-                        for (_, _, b) in bs {
-                            self.check_loop_exits(b, false);
-                        }
-                    }
-                    Work::For(f) => self.check_loop_exits(&f.steps, false),
-                },
-                other => {
-                    for inner in super::blocks_of(other) {
-                        self.check_loop_exits(inner, in_loop);
-                    }
+            for part in step.action.parts() {
+                // Only a loop or parallel step of this step's own action changes `in_loop`:
+                // a switch case's or a try body's blocks are taken as they are nested.
+                let (blocks, in_loop) = match part {
+                    Part::Loop(f) => (vec![&f.steps], true),
+                    Part::Parallel(p) => (p.threads().into_iter().map(|(b, _)| b).collect(), false),
+                    Part::Case(c) => (c.action.blocks(), in_loop),
+                    Part::Body(t) => (t.body.blocks(), in_loop),
+                    Part::Steps(b) => (vec![b], in_loop),
+                    Part::Except(e) => (vec![&e.steps], in_loop),
+                };
+                for inner in blocks {
+                    self.check_loop_exits(inner, in_loop);
                 }
             }
         }
@@ -69,42 +200,32 @@ impl Builder {
     }
 
     fn shared_in_action(&mut self, step: &Step, action: &Action, defined: &mut BTreeSet<String>) {
-        match action {
-            Action::Assign(items) => {
-                defined.extend(items.iter().map(|(t, _)| t.root.clone()));
-            }
-            Action::Call(c) => defined.extend(c.result.iter().cloned()),
-            Action::Switch(cases) => {
-                for c in cases {
-                    self.shared_in_action(step, &c.action, defined);
-                }
-            }
-            Action::Steps(b) => self.shared_in_block(b, defined),
-            Action::Try(t) => {
-                self.shared_in_action(step, &t.body, defined);
-                if let Some(e) = &t.except {
+        defined.extend(action.assigns().into_iter().cloned());
+        for part in action.parts() {
+            match part {
+                Part::Case(c) => self.shared_in_action(step, &c.action, defined),
+                Part::Body(t) => self.shared_in_action(step, &t.body, defined),
+                Part::Steps(b) => self.shared_in_block(b, defined),
+                Part::Except(e) => {
                     defined.extend(e.var.iter().cloned());
                     self.shared_in_block(&e.steps, defined);
                 }
+                Part::Loop(f) => {
+                    // What a loop defines ends with it.
+                    let mut inner = defined.clone();
+                    inner.insert(f.value.clone());
+                    inner.extend(f.index.iter().cloned());
+                    self.shared_in_block(&f.steps, &mut inner);
+                }
+                Part::Parallel(p) => self.check_parallel(step, p, defined),
             }
-            Action::For(f) => {
-                // What a loop defines ends with it.
-                let mut inner = defined.clone();
-                inner.insert(f.value.clone());
-                inner.extend(f.index.iter().cloned());
-                self.shared_in_block(&f.steps, &mut inner);
-            }
-            Action::Parallel(p) => self.check_parallel(step, p, defined),
-            Action::Nothing | Action::Return(_) | Action::Raise(_) => {}
         }
     }
 
     fn check_parallel(&mut self, step: &Step, p: &Parallel, defined: &BTreeSet<String>) {
-        let branches: Vec<(&Block, Vec<&String>)> = match &p.work {
-            Work::Branches(bs) => bs.iter().map(|(_, _, b)| (b, Vec::new())).collect(),
-            Work::For(f) => vec![(&f.steps, f.index.iter().chain([&f.value]).collect())],
-        };
-        for (block, locals) in branches {
+        for (block, lp) in p.threads() {
+            let locals: Vec<&String> =
+                lp.map_or_else(Vec::new, |f| f.index.iter().chain([&f.value]).collect());
             let mut writes = Vec::new();
             assignments(block, &mut writes);
             let mut reported = BTreeSet::new();
@@ -146,85 +267,27 @@ fn action_assignments<'a>(
     out: &mut Vec<(&'a String, &'a str, Pos)>,
 ) {
     let here = |name: &'a String| (name, step.name.as_str(), step.pos);
-    match action {
-        Action::Assign(items) => out.extend(items.iter().map(|(t, _)| here(&t.root))),
-        Action::Call(c) => out.extend(c.result.iter().map(here)),
-        Action::Switch(cases) => {
-            for c in cases {
-                action_assignments(step, &c.action, out);
-            }
-        }
-        Action::Try(t) => {
-            action_assignments(step, &t.body, out);
+    out.extend(action.assigns().into_iter().map(here));
+    for part in action.parts() {
+        match part {
+            Part::Case(c) => action_assignments(step, &c.action, out),
+            Part::Body(t) => action_assignments(step, &t.body, out),
+            Part::Steps(b) => assignments(b, out),
             // An `except`'s `as` binds the caught error for its steps; a branch may
             // catch into a name its parent also used.
-            if let Some(e) = &t.except {
-                assignments(&e.steps, out);
-            }
-        }
-        Action::Steps(b) => assignments(b, out),
-        Action::For(f) => assignments(&f.steps, out),
-        Action::Parallel(p) => match &p.work {
-            Work::Branches(bs) => {
-                for (_, _, b) in bs {
+            Part::Except(e) => assignments(&e.steps, out),
+            Part::Loop(f) => assignments(&f.steps, out),
+            Part::Parallel(p) => {
+                for (b, _) in p.threads() {
                     assignments(b, out);
                 }
             }
-            Work::For(f) => assignments(&f.steps, out),
-        },
-        Action::Nothing | Action::Return(_) | Action::Raise(_) => {}
-    }
-}
-
-/// `; did you mean 'x'?` when one of `known` is a likely misspelling of `name`: the
-/// nearest by edit distance (a transposition counts one), within 2 edits and less than
-/// half the name; ties go to the first in `known`. Empty otherwise.
-pub(super) fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    let len = name.chars().count();
-    let mut best: Option<(usize, &str)> = None;
-    for k in known {
-        if k == name {
-            continue;
-        }
-        let d = distance(name, k);
-        if d <= 2 && 2 * d < len && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, k));
         }
     }
-    best.map_or_else(String::new, |(_, k)| format!("; did you mean '{k}'?"))
-}
-
-/// The optimal-string-alignment distance: insertions, deletions, substitutions and
-/// transpositions of neighbours, each one edit.
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = v;
-        }
-    }
-    d[a.len() * w + b.len()]
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::defn::load;
 
     fn errors(text: &str) -> Vec<String> {
@@ -377,33 +440,6 @@ mod tests {
             [
                 "w.yaml:4:9: subworkflow 'greet' has no parameter 'nmae' (it takes: name); did you mean 'name'?"
             ]
-        );
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(distance("asign", "assign"), 1);
-        assert_eq!(distance("text.to_uper", "text.to_upper"), 1);
-        assert_eq!(distance("nxet", "next"), 1, "a transposition is one edit");
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("kitten", "sitting"), 3);
-    }
-
-    #[test]
-    fn suggestions_are_near_and_not_for_short_names() {
-        let keys = ["assign", "call", "next", "steps", "switch"];
-        assert_eq!(did_you_mean("asign", keys), "; did you mean 'assign'?");
-        assert_eq!(did_you_mean("swich", keys), "; did you mean 'switch'?");
-        assert_eq!(did_you_mean("bogus", keys), "");
-        assert_eq!(
-            did_you_mean("x", keys),
-            "",
-            "one letter is no word to correct"
-        );
-        assert_eq!(
-            did_you_mean("assign", keys),
-            "",
-            "an exact name is not a misspelling"
         );
     }
 }
