@@ -11,8 +11,10 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 
 use super::fault::Fault;
+use super::frame::Frame;
 use super::run::{Flow, Interp, Th, value_error};
-use super::{BoxFut, Frame, ThreadId, Wake, World};
+use super::thread::{BoxFut, ThreadId, Wake};
+use super::world::World;
 use crate::defn::{Block, Parallel, Work};
 use crate::error::{Tag, builtin};
 use crate::value::Value;

@@ -5,7 +5,7 @@
 //! made a parallel step of many branches quadratic; a Fenwick tree over the ids (they are
 //! handed out densely, 0, 1, 2, …) keeps every operation logarithmic and the picks the same.
 
-use super::ThreadId;
+use super::thread::ThreadId;
 
 #[derive(Debug, Default)]
 pub(crate) struct RunQueue {
