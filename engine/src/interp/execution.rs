@@ -1,6 +1,7 @@
 //! An execution as its host drives it: the inputs (`start`, `deliver`, `answer_http`,
 //! `handle_timeout`, `cancel`), the outputs to poll after each, and what can be read of it.
-//! It owns the world and the scheduler.
+//! It owns the world and the scheduler, and checks the world's invariants after every
+//! input.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -172,6 +173,7 @@ impl Execution {
             ended_at: None,
         };
         ex.run();
+        ex.check_invariants();
         ex
     }
 
@@ -310,7 +312,10 @@ impl Execution {
     /// a later one, or one for a call whose thread is gone, is ignored: `false`.
     pub fn answer_http(&mut self, now: SimTime, id: CallId, outcome: HttpOutcome) -> bool {
         self.set_now(now);
-        self.outcome.is_none() && self.world.borrow_mut().answer_http(now, id, outcome)
+        let answered =
+            self.outcome.is_none() && self.world.borrow_mut().answer_http(now, id, outcome);
+        self.check_invariants();
+        answered
     }
 
     /// A request arrives at endpoint `callback_id`: the slot rule answers it (SPEC §3). A
@@ -330,12 +335,18 @@ impl Execution {
             .callbacks
             .deliver(now, callback_id, auth, request);
         self.world.borrow_mut().pump();
+        self.check_invariants();
         delivery
     }
 
     /// Closes the instant `now`: fires the await timeouts and sleeps due at or before it, and
     /// the one-year limit (EX-5), then runs every thread that requests or timers woke.
     pub fn handle_timeout(&mut self, now: SimTime) {
+        self.close_instant(now);
+        self.check_invariants();
+    }
+
+    fn close_instant(&mut self, now: SimTime) {
         self.set_now(now);
         if self.outcome.is_some() {
             return;
@@ -371,6 +382,7 @@ impl Execution {
         if self.outcome.is_none() {
             self.run();
         }
+        self.check_invariants();
     }
 
     /// Calls `handle_timeout(now)` until nothing is due at or before `now`. `Err` is a
@@ -394,6 +406,7 @@ impl Execution {
             return self.world.borrow().defect == Some(crate::defect::Defect::CancelAfterEnd);
         }
         self.finish(Outcome::Cancelled);
+        self.check_invariants();
         true
     }
 
@@ -453,5 +466,13 @@ impl Execution {
         w.end(state);
         self.outcome = Some(outcome);
         self.ended_at = Some(w.now);
+    }
+
+    /// [`World::check_invariants`], with the threads that have futures.
+    fn check_invariants(&mut self) {
+        let scheduler = &self.scheduler;
+        self.world
+            .borrow_mut()
+            .check_invariants(|t| scheduler.is_live(t), scheduler.len());
     }
 }

@@ -113,6 +113,7 @@ impl Interp {
             if running.is_empty() {
                 break;
             }
+            self.world.borrow_mut().join(th.tid);
             match self.suspend(th.tid).await {
                 Wake::Child(tid, res) => {
                     let name = running.remove(&tid).expect("a child of this step");

@@ -28,6 +28,10 @@ impl RunQueue {
         *self = RunQueue::default();
     }
 
+    pub(crate) fn contains(&self, ThreadId(id): ThreadId) -> bool {
+        usize::try_from(id).is_ok_and(|i| self.present.get(i).copied().unwrap_or(false))
+    }
+
     /// Adds `tid`; adding one already there does nothing.
     pub(crate) fn insert(&mut self, ThreadId(id): ThreadId) {
         let i = usize::try_from(id).expect("thread ids fit in memory");

@@ -44,6 +44,15 @@ impl Scheduler {
         }
     }
 
+    /// Whether `tid` has a future (it has not ended, and was not stopped).
+    pub(super) fn is_live(&self, tid: ThreadId) -> bool {
+        self.threads.contains_key(&tid)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.threads.len()
+    }
+
     pub(super) fn ids(&self) -> impl Iterator<Item = &ThreadId> {
         self.threads.keys()
     }
@@ -73,6 +82,7 @@ impl Scheduler {
                 let pick = if n == 1 { 0 } else { w.schedule.next_u64() % n };
                 let tid = w.runnable.nth(pick as usize).expect("pick < len");
                 w.runnable.remove(tid);
+                w.touch(tid);
                 tid
             };
             let Some(fut) = self.threads.get_mut(&tid) else {

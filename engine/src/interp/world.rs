@@ -1,7 +1,7 @@
 //! The world the threads share: the clock, the callbacks, logs, ids, and who waits for
 //! what. Threads reach it only through its methods and the library's [`Host`], so what each
 //! wait records, and how it is traced, is said once; the inputs that end waits (requests,
-//! timers, answers) are its methods too.
+//! timers, answers) are its methods too, and so is the check that the records agree.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
@@ -39,6 +39,14 @@ pub(super) struct World {
     thread_next: u64,
     pub(super) runnable: RunQueue,
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
+    /// Where each blocked thread waits: one entry per thread, beside the record of that
+    /// place (`sleeps`, `waiter_threads`, `http_waiting`) that lets an input find the
+    /// thread; `joins` counts the `Wait::Join` entries. [`World::check_invariants`]
+    /// holds the two views to each other.
+    waits: BTreeMap<ThreadId, Wait>,
+    joins: usize,
+    /// The threads the current input ran, woke or stopped: what the next check looks at.
+    touched: Vec<ThreadId>,
     waiter_threads: BTreeMap<WaiterId, ThreadId>,
     sleeps: BTreeSet<(SimTime, ThreadId)>,
     /// Outbound calls (HT-4): sent and not yet taken by the host; every call made, in
@@ -68,6 +76,19 @@ pub(super) struct World {
 
 /// A routine entered whose first step has not begun.
 pub(super) const NO_STEP: u32 = u32::MAX;
+
+/// The one place a blocked thread waits, and the key of its record there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// A sleep or a retry back-off: `(until, thread)` in `sleeps`.
+    Sleep(SimTime),
+    /// A blocked await: in `waiter_threads`.
+    Await(WaiterId),
+    /// An outbound call: in `http_waiting`.
+    Http(CallId),
+    /// A parallel step waiting for its branches, which name it in `parents`.
+    Join,
+}
 
 impl World {
     /// A world at `t = 0` whose only thread is main, runnable.
@@ -103,6 +124,9 @@ impl World {
                 q
             },
             wakes: BTreeMap::new(),
+            waits: BTreeMap::new(),
+            joins: 0,
+            touched: Vec::new(),
             waiter_threads: BTreeMap::new(),
             sleeps: BTreeSet::new(),
             http_outbox: VecDeque::new(),
@@ -150,10 +174,12 @@ impl World {
         self.trace.push((self.now, t));
     }
 
-    /// Makes `tid` runnable with `wake` queued.
+    /// Makes `tid` runnable with `wake` queued: whatever it waited in, it waits no more.
     pub(super) fn wake(&mut self, tid: ThreadId, wake: Wake) {
         self.wakes.entry(tid).or_default().push_back(wake);
         self.runnable.insert(tid);
+        self.unwait(tid);
+        self.touched.push(tid);
     }
 
     /// The next wake queued for `tid`, which its suspended future takes.
@@ -161,10 +187,32 @@ impl World {
         self.wakes.get_mut(&tid).and_then(VecDeque::pop_front)
     }
 
+    /// The executor is about to poll `tid`: the check after this input looks at it.
+    pub(super) fn touch(&mut self, tid: ThreadId) {
+        self.touched.push(tid);
+    }
+
     fn new_thread(&mut self) -> ThreadId {
         let tid = ThreadId(self.thread_next);
         self.thread_next += 1;
         tid
+    }
+
+    /// `tid` waits at `wait`, whose record the caller has just written.
+    fn wait_at(&mut self, tid: ThreadId, wait: Wait) {
+        if let Some(Wait::Join) = self.waits.insert(tid, wait) {
+            self.joins -= 1;
+        }
+        if wait == Wait::Join {
+            self.joins += 1;
+        }
+    }
+
+    /// `tid` waits nowhere (its record is gone, or it never had one).
+    fn unwait(&mut self, tid: ThreadId) {
+        if let Some(Wait::Join) = self.waits.remove(&tid) {
+            self.joins -= 1;
+        }
     }
 
     // What the interpreter asks of the world. Threads reach it only through these methods
@@ -186,6 +234,7 @@ impl World {
     /// `sys.sleep`: `tid` waits until the timer at `until` wakes it.
     pub(super) fn sleep_until(&mut self, tid: ThreadId, until: SimTime) {
         self.sleeps.insert((until, tid));
+        self.wait_at(tid, Wait::Sleep(until));
         self.push_trace(Trace::Sleep { thread: tid, until });
     }
 
@@ -193,11 +242,20 @@ impl World {
     pub(super) fn back_off(&mut self, tid: ThreadId, attempt: u32, delay: Duration) {
         let until = self.now.saturating_add(delay);
         self.sleeps.insert((until, tid));
+        self.wait_at(tid, Wait::Sleep(until));
         self.push_trace(Trace::Backoff {
             thread: tid,
             attempt,
             until,
         });
+    }
+
+    /// A parallel step `tid` waits for its branches, unless one that ended already woke it:
+    /// then it goes on at once, waiting nowhere.
+    pub(super) fn join(&mut self, tid: ThreadId) {
+        if self.wakes.get(&tid).is_none_or(VecDeque::is_empty) {
+            self.wait_at(tid, Wait::Join);
+        }
     }
 
     /// CB-3: the endpoint of this execution whose URL is `url`.
@@ -226,6 +284,7 @@ impl World {
             }),
             AwaitOutcome::Blocked(waiter) => {
                 self.waiter_threads.insert(*waiter, tid);
+                self.wait_at(tid, Wait::Await(*waiter));
                 self.push_trace(Trace::AwaitBlocked {
                     thread: tid,
                     endpoint,
@@ -265,6 +324,7 @@ impl World {
         });
         self.http_waiting.insert(id, (tid, deadline));
         self.http_deadlines.insert((deadline, id));
+        self.wait_at(tid, Wait::Http(id));
         self.push_trace(Trace::HttpSent {
             thread: tid,
             call: id,
@@ -527,7 +587,9 @@ impl World {
             self.runnable.remove(t);
             self.wakes.remove(&t);
             self.parents.remove(&t);
+            self.unwait(t);
         }
+        self.touched.extend(doomed);
         self.sleeps.retain(|(_, t)| !doomed.contains(t));
         let calls: Vec<CallId> = self
             .http_waiting
@@ -559,6 +621,8 @@ impl World {
         self.callbacks.finish(now, state);
         self.runnable.clear();
         self.wakes.clear();
+        self.waits.clear();
+        self.joins = 0;
         self.sleeps.clear();
         self.http_waiting.clear();
         self.http_deadlines.clear();
@@ -567,5 +631,164 @@ impl World {
         let last = self.last_thread;
         self.positions.retain(|&t, _| t == last);
         self.push_trace(Trace::Ended { state });
+    }
+
+    /// The interpreter's invariants, checked after every input as [`Callbacks`] checks its
+    /// own: each blocked thread (one with a future that is not runnable) waits in exactly
+    /// one place, a sleep, an await, an outbound call or a branch join, and every waiting
+    /// record belongs to a blocked thread. In full for the threads the input ran, woke or
+    /// stopped, so that an execution with many waiting branches pays per input only for
+    /// what changed (a few lookups each); across all threads by counts, in constant time.
+    /// `live` says whether a thread has a future; `n_live` is how many do.
+    pub(super) fn check_invariants(&mut self, live: impl Fn(ThreadId) -> bool, n_live: usize) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for &t in &touched {
+            let runnable = self.runnable.contains(t);
+            let alive = live(t);
+            assert!(alive || !runnable, "thread {} is runnable but gone", t.0);
+            // A wake is queued only for a runnable thread: a blocked one would never see it.
+            assert!(
+                runnable || self.wakes.get(&t).is_none_or(VecDeque::is_empty),
+                "thread {} has a wake but is not runnable",
+                t.0
+            );
+            let blocked = alive && !runnable;
+            match self.waits.get(&t) {
+                None => assert!(!blocked, "thread {} is blocked but waits nowhere", t.0),
+                Some(&wait) => {
+                    assert!(
+                        blocked,
+                        "thread {} is not blocked but waits at {wait:?}",
+                        t.0
+                    );
+                    let recorded = match wait {
+                        Wait::Sleep(until) => self.sleeps.contains(&(until, t)),
+                        Wait::Await(w) => self.waiter_threads.get(&w) == Some(&t),
+                        Wait::Http(id) => self.http_waiting.get(&id).is_some_and(|r| r.0 == t),
+                        // Its branches name it; they are checked as they run and end.
+                        Wait::Join => true,
+                    };
+                    assert!(recorded, "thread {} waits at {wait:?} with no record", t.0);
+                }
+            }
+            // A branch's parent outlives it: it waits for it to end.
+            if let Some(&parent) = self.parents.get(&t).filter(|_| alive) {
+                assert!(
+                    live(parent),
+                    "thread {} outlived its parent {}",
+                    t.0,
+                    parent.0
+                );
+            }
+        }
+        // Every blocked thread waits somewhere (the runnable ones all have futures, above
+        // for the touched and by construction for the rest) ...
+        assert_eq!(
+            self.waits.len() + self.runnable.len(),
+            n_live,
+            "blocked threads and where they wait"
+        );
+        // ... and every record is one of those waits: a thread in two places, or a record
+        // left behind by a thread woken or stopped, makes one record too many.
+        assert_eq!(
+            self.sleeps.len() + self.waiter_threads.len() + self.http_waiting.len() + self.joins,
+            self.waits.len(),
+            "waiting records and waiting threads"
+        );
+        assert_eq!(self.http_deadlines.len(), self.http_waiting.len());
+        touched.clear();
+        self.touched = touched;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIN: ThreadId = ThreadId(0);
+
+    fn world() -> World {
+        let name = ExecutionName {
+            base_url: String::new(),
+            project: "p".into(),
+            location: "l".into(),
+            workflow: "w".into(),
+            execution_id: "e".into(),
+        };
+        World::new(
+            name,
+            0,
+            WallClock::DEFAULT,
+            crate::limits::STEPS_MAX,
+            None,
+            BTreeMap::new(),
+            0,
+        )
+    }
+
+    /// Main has run (the executor took it off the run queue) and blocked in `sys.sleep`.
+    fn main_asleep() -> World {
+        let mut w = world();
+        assert!(w.runnable.remove(MAIN));
+        w.touch(MAIN);
+        w.sleep_until(MAIN, SimTime::from_secs(10));
+        w
+    }
+
+    fn check_main_only(w: &mut World) {
+        w.check_invariants(|t| t == MAIN, 1);
+    }
+
+    #[test]
+    fn a_thread_blocked_in_one_place_passes() {
+        let mut w = main_asleep();
+        check_main_only(&mut w);
+        // The timer fires: main is runnable and waits nowhere.
+        w.fire_timers(SimTime::from_secs(10));
+        check_main_only(&mut w);
+    }
+
+    #[test]
+    #[should_panic(expected = "waiting records and waiting threads")]
+    fn a_record_left_behind_by_a_woken_thread_is_caught() {
+        let mut w = main_asleep();
+        // Woken as if by its timer, but its sleep stays recorded.
+        w.wake(MAIN, Wake::Timer);
+        check_main_only(&mut w);
+    }
+
+    #[test]
+    #[should_panic(expected = "is blocked but waits nowhere")]
+    fn a_blocked_thread_waiting_nowhere_is_caught() {
+        let mut w = world();
+        // Main ran and blocked without saying on what: nothing would ever wake it.
+        w.runnable.remove(MAIN);
+        w.touch(MAIN);
+        check_main_only(&mut w);
+    }
+
+    #[test]
+    #[should_panic(expected = "waiting records and waiting threads")]
+    fn a_thread_waiting_in_two_places_is_caught() {
+        let mut w = main_asleep();
+        let target = Target::Connector {
+            name: "googleapis.x.v1.y".into(),
+            args: Value::Null,
+        };
+        w.send_http(MAIN, target, Duration::from_secs(1), None);
+        check_main_only(&mut w);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not blocked but waits at Sleep")]
+    fn a_stopped_thread_still_waiting_is_caught() {
+        let mut w = main_asleep();
+        // Branch 1 sleeps, then is stopped: its future is gone but its sleep was kept.
+        let branch = w.start_branch(MAIN, "b".into());
+        w.sleep_until(branch, SimTime::from_secs(5));
+        w.touch(branch);
+        w.check_invariants(|t| t == MAIN, 1);
     }
 }
