@@ -2,6 +2,8 @@
 //! what. Threads reach it only through its methods and the library's [`Host`], so what each
 //! wait records, and how it is traced, is said once; the inputs that end waits (requests,
 //! timers, answers) are its methods too, and so is the check that the records agree.
+//! One piece over 700 lines (with its tests): the records, the methods that write them and
+//! the check that they agree change together.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
