@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::Wake;
 use super::run::{Interp, Th, type_error, value_error};
+use super::thread::Wake;
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::error::{Raised, Tag, builtin};
 use crate::http::{self, HttpOutcome, Target};

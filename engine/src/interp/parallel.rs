@@ -11,8 +11,10 @@ use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 
 use super::fault::Fault;
+use super::frame::Frame;
 use super::run::{Flow, Interp, Th, value_error};
-use super::{BoxFut, Frame, ThreadId, Wake, World};
+use super::thread::{BoxFut, ThreadId, Wake};
+use super::world::World;
 use crate::defn::{Block, Parallel, Work};
 use crate::error::{Tag, builtin};
 use crate::value::Value;
@@ -111,6 +113,7 @@ impl Interp {
             if running.is_empty() {
                 break;
             }
+            self.world.borrow_mut().join(th.tid);
             match self.suspend(th.tid).await {
                 Wake::Child(tid, res) => {
                     let name = running.remove(&tid).expect("a child of this step");

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::fault::Fault;
+use super::frame::Frame;
 use super::run::{Flow, Interp, Th, type_error, value_error};
-use super::{Frame, Wake};
+use super::thread::Wake;
 use crate::defn::{Action, Backoff, Predicate, Retry, Tmpl};
 use crate::error::Raised;
 use crate::stdlib::{self, DEFAULT_BACKOFF};

@@ -8,12 +8,16 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::fault::Fault;
-use super::{BoxFut, CALL_DEPTH_MAX, Frame, Suspend, ThreadId, World};
+use super::frame::Frame;
+use super::scheduler::Suspend;
+use super::thread::{BoxFut, ThreadId};
+use super::world::World;
 use crate::defn::{
     Accessor, Action, Block, For, ForSource, Next, Subworkflow, Target, Tmpl, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
+use crate::limits::CALL_DEPTH_MAX;
 use crate::stdlib;
 use crate::value::Value;
 

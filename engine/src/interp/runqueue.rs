@@ -5,7 +5,7 @@
 //! made a parallel step of many branches quadratic; a Fenwick tree over the ids (they are
 //! handed out densely, 0, 1, 2, …) keeps every operation logarithmic and the picks the same.
 
-use super::ThreadId;
+use super::thread::ThreadId;
 
 #[derive(Debug, Default)]
 pub(crate) struct RunQueue {
@@ -26,6 +26,10 @@ impl RunQueue {
 
     pub(crate) fn clear(&mut self) {
         *self = RunQueue::default();
+    }
+
+    pub(crate) fn contains(&self, ThreadId(id): ThreadId) -> bool {
+        usize::try_from(id).is_ok_and(|i| self.present.get(i).copied().unwrap_or(false))
     }
 
     /// Adds `tid`; adding one already there does nothing.
