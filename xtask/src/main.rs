@@ -15,6 +15,8 @@ mod bench;
 mod conformance;
 mod flags;
 mod fuzz;
+#[cfg(test)]
+mod layers;
 mod mutants;
 mod test;
 #[cfg(test)]
