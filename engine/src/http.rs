@@ -72,27 +72,27 @@ impl OutboundRequest {
 
 /// What a call is addressed to.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Target {
+pub enum Callee {
     /// `http.get`, `http.post`, … `http.request`.
     Http(OutboundRequest),
     /// A connector step (HT-6): `call: googleapis.…` with its `args` as one map.
     Connector { name: String, args: Value },
 }
 
-impl Target {
+impl Callee {
     /// `POST https://…` or the connector's name: how reports and errors name the call.
     pub fn describe(&self) -> String {
         match self {
-            Target::Http(r) => format!("{} {}", r.method, r.url),
-            Target::Connector { name, .. } => name.clone(),
+            Callee::Http(r) => format!("{} {}", r.method, r.url),
+            Callee::Connector { name, .. } => name.clone(),
         }
     }
 
     /// What a scripted service's `callback.url` expression sees as `request`.
     pub fn to_value(&self) -> Value {
         match self {
-            Target::Http(r) => r.to_value(),
-            Target::Connector { name, args } => Value::map([
+            Callee::Http(r) => r.to_value(),
+            Callee::Connector { name, args } => Value::map([
                 ("args", args.clone()),
                 ("body", args.get("body").cloned().unwrap_or(Value::Null)),
                 ("call", Value::str(name.as_str())),
@@ -109,7 +109,7 @@ pub struct HttpCall {
     pub at: SimTime,
     /// The engine fails the call with `TimeoutError` at `at + timeout`.
     pub timeout: Duration,
-    pub target: Target,
+    pub target: Callee,
     /// The `auth` argument as given: recorded, not enforced (HT-1).
     pub auth: Option<Value>,
 }
@@ -137,7 +137,7 @@ pub enum HttpOutcome {
 pub struct CallRecord {
     pub id: CallId,
     pub at: SimTime,
-    pub target: Target,
+    pub target: Callee,
     pub timeout: Duration,
     /// When the answer came; `None` when none did in time.
     pub answered_at: Option<SimTime>,
@@ -164,7 +164,7 @@ pub fn error_with_tag(tag: &str, message: impl Into<String>) -> Raised {
 
 /// HT-3: what a workflow sees of an answer. `Ok` is the value of the call (`{code,
 /// headers, body}`, or for a connector the body alone); `Err` the error it raises.
-pub fn outcome_value(target: &Target, outcome: &HttpOutcome) -> Result<Value, Raised> {
+pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Raised> {
     let what = target.describe();
     match outcome {
         HttpOutcome::ConnectionFailed(reason) => Err(error_with_tag(
@@ -199,19 +199,19 @@ pub fn outcome_value(target: &Target, outcome: &HttpOutcome) -> Result<Value, Ra
                 ]));
             }
             Ok(match target {
-                Target::Http(_) => Value::map([
+                Callee::Http(_) => Value::map([
                     ("body", body),
                     ("code", Value::Int(i64::from(r.status))),
                     ("headers", headers),
                 ]),
-                Target::Connector { .. } => body,
+                Callee::Connector { .. } => body,
             })
         }
     }
 }
 
 /// HT-3: `TimeoutError` of a call unanswered after `timeout`.
-pub fn timeout_error(target: &Target, timeout: Duration) -> Raised {
+pub fn timeout_error(target: &Callee, timeout: Duration) -> Raised {
     builtin(
         Tag::TimeoutError,
         format!(
@@ -590,7 +590,7 @@ mod tests {
 
     #[test]
     fn ht_3_answers() {
-        let t = Target::Http(OutboundRequest {
+        let t = Callee::Http(OutboundRequest {
             method: "GET".into(),
             url: "https://h/".into(),
             ..Default::default()

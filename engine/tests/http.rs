@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::fails_with;
 use wfsim_engine::error::tags;
-use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse, Target};
+use wfsim_engine::http::{CallId, Callee, HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Execution, Outcome};
 use wfsim_engine::{ExecutionState, SimTime, Value, defn};
 use wfsim_harness::runner::{self, RunConfig};
@@ -49,7 +49,7 @@ fn ht_4_the_host_takes_the_call_and_answers_it() {
     assert_eq!(call.at, SimTime::ZERO);
     assert_eq!(call.timeout, Duration::from_secs(30));
     assert_eq!(call.auth, Some(Value::map([("type", Value::str("OIDC"))])));
-    let Target::Http(req) = &call.target else {
+    let Callee::Http(req) = &call.target else {
         panic!("an HTTP call");
     };
     assert_eq!(req.method, "POST");
@@ -143,7 +143,7 @@ fn ht_1_arguments_are_checked() {
     // A lower-case method is sent upper-cased.
     let mut ex =
         start("- r:\n    call: http.request\n    args: {url: \"https://h\", method: patch}\n");
-    let Target::Http(r) = ex.poll_http_call().unwrap().target else {
+    let Callee::Http(r) = ex.poll_http_call().unwrap().target else {
         panic!("an HTTP call");
     };
     assert_eq!(r.method, "PATCH");
@@ -188,7 +188,7 @@ fn ht_6_connector_timeout_and_answer() {
     let mut ex = start(yaml);
     let call = ex.poll_http_call().unwrap();
     assert_eq!(call.timeout, Duration::from_secs(60));
-    let Target::Connector { name, args } = &call.target else {
+    let Callee::Connector { name, args } = &call.target else {
         panic!("a connector call");
     };
     assert_eq!(name, "googleapis.storage.v1.objects.get");

@@ -6,7 +6,7 @@ use serde_json::{Value as Json, json};
 use crate::runner::Run;
 use wfsim_engine::callbacks::EndpointIdx;
 use wfsim_engine::error::StackElement;
-use wfsim_engine::http::Target;
+use wfsim_engine::http::Callee;
 use wfsim_engine::interp::{Outcome, Trace};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::SimTime;
@@ -137,11 +137,11 @@ pub fn http_calls(run: &Run) -> Vec<Json> {
             o.insert("at".into(), secs(c.at));
             o.insert("answered_at".into(), c.answered_at.map_or(Json::Null, secs));
             match &c.target {
-                Target::Http(r) => {
+                Callee::Http(r) => {
                     o.insert("method".into(), json!(r.method));
                     o.insert("url".into(), json!(r.url));
                 }
-                Target::Connector { name, .. } => {
+                Callee::Connector { name, .. } => {
                     o.insert("call".into(), json!(name));
                 }
             }

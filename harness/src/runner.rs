@@ -305,10 +305,10 @@ fn deliver(
 /// Why a call no scripted service matches fails (HT-7).
 fn unmatched(call: &HttpCall) -> String {
     match &call.target {
-        wfsim_engine::http::Target::Http(_) => {
+        wfsim_engine::http::Callee::Http(_) => {
             "no scripted service matches it (add one to the scenario's services)".to_owned()
         }
-        wfsim_engine::http::Target::Connector { name, .. } => format!(
+        wfsim_engine::http::Callee::Connector { name, .. } => format!(
             "no scripted service answers this connector (add a service with match: {{call: {name}}})"
         ),
     }

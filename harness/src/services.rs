@@ -36,7 +36,7 @@ use crate::doc::{DocError, err, map, string};
 use wfsim_engine::defn::tree::{Node, Pos};
 use wfsim_engine::error::Raised;
 use wfsim_engine::expr::{self, Context, Expr};
-use wfsim_engine::http::{CallId, HttpCall, HttpOutcome, HttpResponse, Target, glob_match};
+use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome, HttpResponse, glob_match};
 use wfsim_engine::time::{SimTime, duration_from_secs};
 use wfsim_engine::value::Value;
 
@@ -59,15 +59,15 @@ pub enum Matcher {
 }
 
 impl Matcher {
-    pub fn matches(&self, target: &Target) -> bool {
+    pub fn matches(&self, target: &Callee) -> bool {
         match (self, target) {
-            (Matcher::Http { method, url }, Target::Http(r)) => {
+            (Matcher::Http { method, url }, Callee::Http(r)) => {
                 method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(&r.method))
                     && glob_match(url, &r.url)
             }
-            (Matcher::Connector(name), Target::Connector { name: n, .. }) => name == n,
+            (Matcher::Connector(name), Callee::Connector { name: n, .. }) => name == n,
             _ => false,
         }
     }
@@ -445,15 +445,15 @@ mod tests {
             body: br#"{"callback_url": "https://cb/1"}"#.to_vec(),
         };
         assert_eq!(
-            cb.url.resolve(&Target::Http(req.clone()).to_value()),
+            cb.url.resolve(&Callee::Http(req.clone()).to_value()),
             Ok("https://cb/1".to_owned())
         );
-        assert!(s[0].matcher.matches(&Target::Http(req.clone())));
+        assert!(s[0].matcher.matches(&Callee::Http(req.clone())));
         let get = OutboundRequest {
             method: "GET".into(),
             ..req
         };
-        assert!(!s[0].matcher.matches(&Target::Http(get)));
+        assert!(!s[0].matcher.matches(&Callee::Http(get)));
         assert_eq!(
             s[1].respond[1].outcome,
             HttpOutcome::ConnectionError("the scripted service broke the connection".into())

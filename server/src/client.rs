@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use wfsim_engine::http::{HttpCall, HttpOutcome, HttpResponse, Target};
+use wfsim_engine::http::{Callee, HttpCall, HttpOutcome, HttpResponse};
 
 /// The most of a response body a call takes: GCP's limit on an HTTP response (2 MB).
 pub const RESPONSE_BYTES_MAX: usize = 2 * 1024 * 1024;
@@ -21,8 +21,8 @@ pub async fn send(call: &HttpCall) -> Option<HttpOutcome> {
 
 async fn exchange(call: &HttpCall) -> HttpOutcome {
     let request = match &call.target {
-        Target::Http(r) => r,
-        Target::Connector { name, .. } => {
+        Callee::Http(r) => r,
+        Callee::Connector { name, .. } => {
             return HttpOutcome::ConnectionFailed(format!(
                 "{name} is a Google API: wfsim serve does not call it; answer it with --services \
                  (a service with match: {{call: {name}}})"

@@ -335,7 +335,7 @@ impl Builder {
         }
     }
 
-    fn assign(&mut self, n: &Node) -> Vec<(Target, Tmpl)> {
+    fn assign(&mut self, n: &Node) -> Vec<(Place, Tmpl)> {
         let Some(items) = n.as_seq() else {
             self.err(n.pos, "'assign' is a list of `name: value` entries");
             return Vec::new();

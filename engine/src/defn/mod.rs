@@ -85,7 +85,7 @@ pub enum Next {
 pub enum Action {
     /// A step with only `next`.
     Nothing,
-    Assign(Vec<(Target, Tmpl)>),
+    Assign(Vec<(Place, Tmpl)>),
     Call(Call),
     Switch(Vec<Case>),
     Return(Tmpl),
@@ -298,7 +298,7 @@ impl Parallel {
 
 /// An assignment target: `a`, `a.b`, `a["k"]`, `a[0]`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Target {
+pub struct Place {
     pub root: String,
     pub path: Vec<Accessor>,
 }

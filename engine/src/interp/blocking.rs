@@ -10,7 +10,7 @@ use super::run::{Interp, Th, type_error, value_error};
 use super::thread::Wake;
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::error::{Raised, Tag, builtin};
-use crate::http::{self, HttpOutcome, Target};
+use crate::http::{self, Callee, HttpOutcome};
 use crate::limits;
 use crate::stdlib::Host;
 use crate::stdlib::table::{self, Blocking, Imp};
@@ -97,7 +97,7 @@ impl Interp {
         }
         // Recorded with the call, not enforced (HT-1).
         let auth = arg("auth");
-        self.outbound(th, Target::Http(request), timeout, auth)
+        self.outbound(th, Callee::Http(request), timeout, auth)
             .await
     }
 
@@ -125,7 +125,7 @@ impl Interp {
                 )));
             }
         };
-        let target = Target::Connector {
+        let target = Callee::Connector {
             name: func.to_owned(),
             args,
         };
@@ -136,7 +136,7 @@ impl Interp {
     async fn outbound(
         &self,
         th: Th,
-        target: Target,
+        target: Callee,
         timeout: Duration,
         auth: Option<Value>,
     ) -> Result<Value, Raised> {

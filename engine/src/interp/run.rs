@@ -13,7 +13,7 @@ use super::scheduler::Suspend;
 use super::thread::{BoxFut, ThreadId};
 use super::world::World;
 use crate::defn::{
-    Accessor, Action, Block, For, ForSource, Next, Subworkflow, Target, Tmpl, Workflow,
+    Accessor, Action, Block, For, ForSource, Next, Place, Subworkflow, Tmpl, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
@@ -380,7 +380,7 @@ impl Interp {
         }
     }
 
-    fn assign(&self, frame: &Frame, target: &Target, value: Value) -> Result<(), Raised> {
+    fn assign(&self, frame: &Frame, target: &Place, value: Value) -> Result<(), Raised> {
         let what = format_args!("variable '{}'", target.root);
         if target.path.is_empty() {
             frame.set(&target.root, limits::check_value(&what, value)?);

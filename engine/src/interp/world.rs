@@ -18,7 +18,7 @@ use crate::callbacks::{
     WaiterId,
 };
 use crate::error::{Raised, Tag, builtin};
-use crate::http::{CallId, CallRecord, HttpCall, HttpOutcome, Target};
+use crate::http::{CallId, CallRecord, Callee, HttpCall, HttpOutcome};
 use crate::ids::IdGen;
 use crate::request::Method;
 use crate::stdlib::{Host, LogPayload};
@@ -301,7 +301,7 @@ impl World {
     pub(super) fn send_http(
         &mut self,
         tid: ThreadId,
-        target: Target,
+        target: Callee,
         timeout: Duration,
         auth: Option<Value>,
     ) -> CallId {
@@ -775,7 +775,7 @@ mod tests {
     #[should_panic(expected = "waiting records and waiting threads")]
     fn a_thread_waiting_in_two_places_is_caught() {
         let mut w = main_asleep();
-        let target = Target::Connector {
+        let target = Callee::Connector {
             name: "googleapis.x.v1.y".into(),
             args: Value::Null,
         };

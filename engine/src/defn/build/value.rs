@@ -6,12 +6,12 @@ use std::rc::Rc;
 use super::Builder;
 use super::EXPRESSION_CHARS_MAX;
 use crate::defn::tree::{Node, NodeKind};
-use crate::defn::{Accessor, Pos, Target, Tmpl};
+use crate::defn::{Accessor, Place, Pos, Tmpl};
 use crate::expr::{self, Expr};
 use crate::value::Value;
 
 impl Builder {
-    pub(super) fn target(&mut self, text: &str, pos: Pos) -> Option<Target> {
+    pub(super) fn target(&mut self, text: &str, pos: Pos) -> Option<Place> {
         let chars = text.chars().count();
         if chars > EXPRESSION_CHARS_MAX {
             self.err(
@@ -37,7 +37,7 @@ impl Builder {
                 Expr::Var(root) => {
                     path.reverse();
                     self.check_expr(&parsed, pos);
-                    return Some(Target {
+                    return Some(Place {
                         root: root.clone(),
                         path,
                     });
