@@ -16,8 +16,9 @@ use crate::clock::Resolution;
 use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
+use crate::api::{ApiRequest, ApiResponse, State};
 use crate::client;
+use crate::config::ClockMode;
 use crate::grpc;
 use crate::host::Observed;
 use crate::host::{ApiEvent, OutboundCall};

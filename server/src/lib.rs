@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod durable;
 pub mod grpc;
 mod host;
@@ -33,7 +34,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, ClockMode, Config, KEEP_ENDED_DEFAULT, State};
+pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
+pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Observed, OutboundCall};
 pub use http::{Options, Reply, Shared};
 

@@ -7,7 +7,7 @@ use wfsim_engine::scenario::show;
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::{error, report};
 
-use crate::api::Config;
+use crate::config::Config;
 use crate::host::{Deployed, Exec, Host, Revision};
 
 /// `CallLogLevel` of both APIs, by number.

@@ -3,7 +3,7 @@
 //! here: [`State::handle`] takes a request and a time and returns a response, so every
 //! route is tested without a socket; `http.rs` is the hyper glue.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 
 use serde_json::{Value as Json, json};
@@ -12,6 +12,7 @@ use wfsim_engine::defn::Workflow;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value};
 
 use crate::auth::{self, Denied, Tokens};
+pub use crate::config::{ClockMode, Config};
 pub use crate::host::KEEP_ENDED_DEFAULT;
 use crate::host::{
     ApiEvent, Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message,
@@ -30,47 +31,6 @@ mod workflows;
 use body::Fields;
 use list::{Filter, Order, Row};
 use query::Query;
-
-/// What live mode is started with.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub project: String,
-    pub location: String,
-    /// Scheme and authority that callback URLs start with, e.g. `http://127.0.0.1:8080`.
-    pub base_url: String,
-    pub seed: u64,
-    /// `false` is `--no-auth`.
-    pub auth: bool,
-    /// `--grant SA=PERM,…`.
-    pub grants: BTreeMap<String, BTreeSet<String>>,
-    /// `--clock`: what moves server time.
-    pub clock: ClockMode,
-    /// Test-only `--defect`: a rule broken on purpose, to prove a conformance run judges.
-    pub defect: Option<wfsim_engine::defect::Defect>,
-}
-
-/// What moves the server's clock (`--clock`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ClockMode {
-    /// Real time: a 12 h timeout takes 12 h.
-    #[default]
-    Real,
-    /// Only `POST /v1/wfsim/clock:advance` moves it.
-    Manual,
-    /// As manual, and when the server has been idle a while (no request in flight, every
-    /// execution blocked, as always between requests), it jumps to the next deadline.
-    Auto,
-}
-
-impl ClockMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClockMode::Real => "real",
-            ClockMode::Manual => "manual",
-            ClockMode::Auto => "auto",
-        }
-    }
-}
 
 /// An HTTP request, as the glue read it.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -17,8 +17,8 @@ use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
 
-use crate::api::Config;
 use crate::clock::ExecClock;
+use crate::config::Config;
 
 mod outbound;
 pub use outbound::OutboundCall;
