@@ -22,6 +22,28 @@ pub struct Config {
     pub defect: Option<wfsim_engine::defect::Defect>,
 }
 
+impl Config {
+    /// A server for `project` in `location` whose callback URLs start with `base_url`, with
+    /// the command line's defaults: seed 0, auth on and nothing granted, the real clock, no
+    /// defect. Callers change what they need with `..Config::new(…)`.
+    pub fn new(
+        project: impl Into<String>,
+        location: impl Into<String>,
+        base_url: impl Into<String>,
+    ) -> Config {
+        Config {
+            project: project.into(),
+            location: location.into(),
+            base_url: base_url.into(),
+            seed: 0,
+            auth: true,
+            grants: BTreeMap::new(),
+            clock: ClockMode::default(),
+            defect: None,
+        }
+    }
+}
+
 /// What moves the server's clock (`--clock`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClockMode {

@@ -1316,14 +1316,8 @@ mod tests {
     /// Project `p`, location `l`, callbacks at `http://h`, no auth.
     fn config() -> Config {
         Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://h".into(),
-            seed: 0,
             auth: false,
-            grants: BTreeMap::new(),
-            clock: ClockMode::Real,
-            defect: None,
+            ..Config::new("p", "l", "http://h")
         }
     }
 
