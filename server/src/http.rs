@@ -16,12 +16,13 @@ use crate::clock::Resolution;
 use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, State};
+use crate::api::State;
 use crate::client;
 use crate::config::ClockMode;
 use crate::grpc;
 use crate::host::Observed;
 use crate::host::{ApiEvent, OutboundCall};
+use crate::message::{ApiRequest, ApiResponse};
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
 /// the request or timer that produced it (before the answer is written), and how fine its

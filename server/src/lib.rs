@@ -21,6 +21,7 @@ pub mod durable;
 pub mod grpc;
 mod host;
 mod http;
+mod message;
 mod wire;
 
 use std::cell::{Cell, RefCell};

@@ -17,6 +17,7 @@ pub use crate::host::KEEP_ENDED_DEFAULT;
 use crate::host::{
     ApiEvent, Close, Delivery, ExecInput, Host, Observed, OutboundCall, Taken, panic_message,
 };
+pub use crate::message::{ApiRequest, ApiResponse};
 use crate::wire::{self, View};
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse};
@@ -29,57 +30,9 @@ mod query;
 mod workflows;
 
 use body::Fields;
+use body::optional_field;
 use list::{Filter, Order, Row};
-use query::Query;
-
-/// An HTTP request, as the glue read it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ApiRequest {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    /// At most 512 KiB and one byte: enough to tell a body over the limit.
-    pub body: Vec<u8>,
-}
-
-impl ApiRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        wfsim_engine::request::header(&self.headers, name)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ApiResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl ApiResponse {
-    fn json(status: u16, body: &Json) -> ApiResponse {
-        ApiResponse {
-            status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
-            body: serde_json::to_vec_pretty(body).unwrap_or_default(),
-        }
-    }
-
-    /// The Google API error shape of CB-13: `{"error": {"code", "status", "message"}}`.
-    pub fn error(code: u16, status: &str, message: impl Into<String>) -> ApiResponse {
-        ApiResponse::json(
-            code,
-            &json!({"error": {"code": code, "status": status, "message": message.into()}}),
-        )
-    }
-
-    fn denied(d: Denied) -> ApiResponse {
-        match d {
-            Denied::Unauthenticated(m) => ApiResponse::error(401, "UNAUTHENTICATED", m),
-            Denied::PermissionDenied(m) => ApiResponse::error(403, "PERMISSION_DENIED", m),
-        }
-    }
-}
+use query::{Query, page_token, paged};
 
 /// What [`State::callback`] did.
 struct Answered {
@@ -88,25 +41,6 @@ struct Answered {
     /// The execution, if it exists.
     found: Option<usize>,
     changed: Option<bool>,
-}
-
-/// The field `field` of an optional JSON body: `None` for an empty body or a missing field;
-/// a 400 that shows `example` for a body that is not JSON.
-fn optional_field(body: &[u8], field: &str, example: &str) -> Result<Option<Json>, ApiResponse> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let mut parsed: Json = serde_json::from_slice(body).map_err(|e| {
-        ApiResponse::error(
-            400,
-            "INVALID_ARGUMENT",
-            format!("the body must be JSON like {example}: {e}"),
-        )
-    })?;
-    Ok(parsed
-        .get_mut(field)
-        .map(Json::take)
-        .filter(|v| !v.is_null()))
 }
 
 /// An execution's `argument`: JSON text, at most [`ARGUMENT_BYTES_MAX`].
@@ -134,29 +68,6 @@ fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
 /// Where the input log keeps inputs that are not requests; `route` serves nothing here, so
 /// no request can pass for one.
 const INTERNAL: &str = "/v1/wfsim/internal/";
-
-/// One page of a list, `{KEY: [...], nextPageToken}`: `size` items from `offset`, and the
-/// token of the next page if one is left.
-fn paged<T>(
-    key: &str,
-    items: &[T],
-    offset: usize,
-    size: usize,
-    render: impl Fn(&T) -> Json,
-) -> Json {
-    let page: Vec<Json> = items.iter().skip(offset).take(size).map(render).collect();
-    let mut out = serde_json::Map::new();
-    out.insert(key.into(), Json::Array(page));
-    if offset.saturating_add(size) < items.len() {
-        out.insert("nextPageToken".into(), json!(page_token(offset + size)));
-    }
-    Json::Object(out)
-}
-
-/// A page token: where the next page starts. Opaque to clients, checked when it returns.
-fn page_token(offset: usize) -> String {
-    format!("wfsim-{offset}")
-}
 
 /// Everything live mode holds: the executions' host, tokens, and the input log.
 pub struct State {
