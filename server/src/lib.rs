@@ -37,7 +37,7 @@ use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
-pub use host::{ApiEvent, Delivery, Observed, OutboundCall};
+pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 pub use http::{Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.

@@ -16,7 +16,7 @@ use wfsim_engine::{IdGen, SimTime};
 use crate::auth::{self, Tokens};
 pub use crate::config::{ClockMode, Config};
 pub use crate::host::KEEP_ENDED_DEFAULT;
-use crate::host::{ApiEvent, Host, Observed, OutboundCall};
+use crate::host::{ApiEvent, Host, Observed, OutboundCall, Output};
 pub use crate::message::{ApiRequest, ApiResponse};
 
 mod body;
@@ -35,8 +35,8 @@ pub struct State {
     config: Config,
     host: Host,
     tokens: Tokens,
-    /// Every request handled, with its time: the durable input log a restart replays.
-    inputs: Option<Vec<(SimTime, ApiRequest)>>,
+    /// Whether inputs are kept for the input log ([`State::record_inputs`]).
+    record_inputs: bool,
     /// Server time under a manual or auto clock (unused on the real one).
     clock_now: SimTime,
     /// The Workflows API's operations by name, all done.
@@ -66,7 +66,7 @@ impl State {
             tokens: Tokens::new(config.auth, config.seed, config.grants.clone()),
             host: Host::new(config.clone(), wall_start_unix_nanos),
             config,
-            inputs: None,
+            record_inputs: false,
             clock_now: SimTime::ZERO,
             operations: BTreeMap::new(),
         }
@@ -99,11 +99,6 @@ impl State {
         })
     }
 
-    /// The journal since the last call, in the order things happened on the server.
-    pub fn take_journal(&mut self) -> Vec<Observed> {
-        self.host.take_journal()
-    }
-
     /// Journal every execution's engine events from now on, not only callback requests.
     pub fn observe_executions(&mut self) {
         self.host.observe_executions();
@@ -113,23 +108,6 @@ impl State {
     /// started from now on before the network does (HT-9).
     pub fn use_services(&mut self, services: Vec<Service>) {
         self.host.use_services(services);
-    }
-
-    /// Outbound calls no scripted service answers, made since the last look: the I/O
-    /// layer sends them and hands each answer to [`State::answer_outbound`].
-    pub fn take_outbound(&mut self) -> Vec<OutboundCall> {
-        self.host.take_unsent()
-    }
-
-    /// API events since the last call (executions started and ended, callbacks answered),
-    /// for the operator's log.
-    pub fn take_events(&mut self) -> Vec<ApiEvent> {
-        self.host.take_events()
-    }
-
-    /// Log lines written since the last call, one per `sys.log`, for stdout.
-    pub fn take_log_lines(&mut self) -> Vec<String> {
-        self.host.take_log_lines()
     }
 
     /// Panics caught so far (each a wfsim bug): in executions, which failed, and in routes.
@@ -145,6 +123,78 @@ impl State {
     /// The `--keep-ended` in force.
     pub fn keep_ended(&self) -> usize {
         self.host.keep_ended()
+    }
+}
+
+/// What the state hands to the world: one queue ([`Output`]), drained whole by the I/O
+/// layer; tests and harnesses that drive the state themselves take one kind at a time.
+impl State {
+    /// Everything since the last call, in the order it happened: what the I/O layer hands
+    /// to its hooks (`Shared::flush`).
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        self.host.take_outputs()
+    }
+
+    /// The journal since the last call, in the order things happened on the server.
+    pub fn take_journal(&mut self) -> Vec<Observed> {
+        let taken = self.host.take_only(|o| matches!(o, Output::Journal(_)));
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Journal(j) => Some(j),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Outbound calls no scripted service answers, made since the last look: the I/O
+    /// layer sends them and hands each answer to [`State::answer_outbound`].
+    pub fn take_outbound(&mut self) -> Vec<OutboundCall> {
+        let taken = self.host.take_only(|o| matches!(o, Output::Outbound(_)));
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Outbound(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// API events since the last call (executions started and ended, callbacks answered),
+    /// for the operator's log.
+    pub fn take_events(&mut self) -> Vec<ApiEvent> {
+        let taken = self.host.take_only(|o| matches!(o, Output::Event(_)));
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Log lines written since the last call, one per `sys.log`, for stdout.
+    pub fn take_log_lines(&mut self) -> Vec<String> {
+        let taken = self.host.take_only(|o| matches!(o, Output::Log(_)));
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Log(l) => Some(l),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The inputs recorded since the last call (see [`State::record_inputs`]).
+    pub fn take_inputs(&mut self) -> Vec<(SimTime, ApiRequest)> {
+        let taken = self.host.take_only(|o| matches!(o, Output::Input(_, _)));
+        taken
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Input(at, req) => Some((at, req)),
+                _ => None,
+            })
+            .collect()
     }
 }
 

@@ -18,12 +18,7 @@ impl State {
     /// Keep every request handled from now on, with its time: the input log that
     /// [`State::replay`] turns back into this state.
     pub fn record_inputs(&mut self) {
-        self.inputs.get_or_insert_with(Vec::new);
-    }
-
-    /// The requests recorded since the last call (see [`State::record_inputs`]).
-    pub fn take_inputs(&mut self) -> Vec<(SimTime, ApiRequest)> {
-        self.inputs.as_mut().map(std::mem::take).unwrap_or_default()
+        self.record_inputs = true;
     }
 
     /// Handles `inputs` again, answers discarded, then brings timers up to `now`: a fresh
@@ -106,17 +101,15 @@ impl State {
         query: String,
         body: Vec<u8>,
     ) {
-        if let Some(inputs) = &mut self.inputs {
-            inputs.push((
-                at,
-                ApiRequest {
-                    method: "POST".into(),
-                    path: format!("{INTERNAL}{what}"),
-                    query,
-                    headers: Vec::new(),
-                    body,
-                },
-            ));
+        if self.record_inputs {
+            let req = ApiRequest {
+                method: "POST".into(),
+                path: format!("{INTERNAL}{what}"),
+                query,
+                headers: Vec::new(),
+                body,
+            };
+            self.host.input(at, req);
         }
     }
 

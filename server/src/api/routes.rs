@@ -97,8 +97,8 @@ impl State {
         // leaves them out.
         let read = req.method == "GET"
             && !matches!(self.parse_route(&req.path), Ok(Route::Callback { .. }));
-        if let (Some(inputs), false) = (&mut self.inputs, read) {
-            inputs.push((now, req.clone()));
+        if self.record_inputs && !read {
+            self.host.input(now, req.clone());
         }
         self.advance(now);
         self.guarded(now, req, |s| s.route(now, req))

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
-use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX, Trace};
+use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX};
 use wfsim_engine::scenario::show;
 use wfsim_engine::services::{Service, Stubs};
 use wfsim_engine::stdlib::LogPayload;
@@ -19,9 +19,11 @@ use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallC
 
 use crate::clock::ExecClock;
 use crate::config::Config;
+use crate::message::ApiRequest;
 
 mod outbound;
-pub use outbound::OutboundCall;
+mod output;
+pub use output::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
 /// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per
@@ -32,62 +34,6 @@ pub const KEEP_ENDED_DEFAULT: usize = 10_000;
 /// Why an index into the host's executions is valid: an evicted execution is held until
 /// the request or tick that evicted it is over (`Host::drop_evicted`).
 const HELD: &str = "an execution is held until the safe point after its eviction";
-
-/// One request to a callback endpoint and its answer, as the journal records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    /// Server time of arrival.
-    pub at: SimTime,
-    pub workflow: String,
-    pub execution: String,
-    pub callback: String,
-    /// The request's `X-Request-Id` header, if it had one.
-    pub request_id: Option<String>,
-    /// Its method: a harness that rebuilds the execution's request records from the
-    /// journal (`wfsim explore --system`) judges 405s by it.
-    pub method: String,
-    /// The scripted service that sent it (HT-7), by index; `None` for a request over HTTP.
-    pub service: Option<usize>,
-    pub status: u16,
-    /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
-    pub buffered: bool,
-    /// Whether the request changed the execution's endpoints (slot, waiters, tallies): a
-    /// refusal must not (CB-9). `None` unless [`crate::State::observe_executions`], or when
-    /// the execution does not exist.
-    pub changed: Option<bool>,
-}
-
-/// The server's journal: what happened, in the order it happened on the server. A
-/// simulation checks the contract against it: requests in the order they arrived,
-/// interleaved with what each execution did about them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Observed {
-    /// A request reached a callback endpoint and was answered. Always journaled.
-    Callback(Delivery),
-    /// An execution's engine trace event, with `at` on the server's clock (times inside
-    /// `event`, like `received_at`, are on the execution's own clock). Journaled only after
-    /// [`crate::State::observe_executions`].
-    Engine {
-        at: SimTime,
-        workflow: String,
-        execution: String,
-        event: Trace,
-    },
-}
-
-/// An API event for the operator's log (stderr): one line each.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ApiEvent {
-    /// Server time, as an RFC 3339 timestamp.
-    pub time: String,
-    /// `execution.started`, `execution.ended`, `callback.answered`.
-    pub kind: &'static str,
-    /// The execution's resource name (a callback's, for `callback.answered`).
-    pub name: String,
-    /// What else the event says: the state and duration of an ended execution, the method
-    /// and status of a callback.
-    pub detail: Vec<(&'static str, String)>,
-}
 
 /// Whether running an execution closes the instant (fires the timers due at it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,8 +193,8 @@ pub(crate) struct Host {
     /// Index of each execution by (workflow, id).
     by_id: BTreeMap<(String, String), usize>,
     ids: IdGen,
-    log_lines: Vec<String>,
-    journal: Vec<Observed>,
+    /// What the world has not taken yet, in the order it happened.
+    outputs: Vec<Output>,
     /// Journal engine events too (simulations do; live mode need not pay for it).
     observe_executions: bool,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
@@ -258,10 +204,6 @@ pub(crate) struct Host {
     services: Rc<[Service]>,
     /// Calls no scripted service answers, waiting for the network's answer.
     outbound: BTreeMap<(usize, CallId), HttpCall>,
-    /// Of those, the ones not yet handed to the network.
-    unsent: Vec<(usize, CallId)>,
-    /// API events since the last look.
-    events: Vec<ApiEvent>,
 }
 
 impl Host {
@@ -284,14 +226,11 @@ impl Host {
             evicted_count: 0,
             deadlines: BTreeSet::new(),
             by_id: BTreeMap::new(),
-            log_lines: Vec::new(),
-            journal: Vec::new(),
+            outputs: Vec::new(),
             observe_executions: false,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
-            unsent: Vec::new(),
-            events: Vec::new(),
         }
     }
 
@@ -616,7 +555,7 @@ impl Host {
             e.id,
             self.internal_errors
         );
-        self.log_lines.push(line);
+        self.outputs.push(Output::Log(line));
         self.exec_mut(i).crashed = Some((now, message));
         None
     }
@@ -639,12 +578,12 @@ impl Host {
         detail: Vec<(&'static str, String)>,
     ) {
         let time = self.wall(at);
-        self.events.push(ApiEvent {
+        self.outputs.push(Output::Event(ApiEvent {
             time,
             kind,
             name,
             detail,
-        });
+        }));
     }
 
     /// An `execution.ended` event, once, when execution `i` has ended.
@@ -733,14 +672,10 @@ impl Host {
         (self.evicted_names.contains(&key), self.evicted_count)
     }
 
-    pub(crate) fn take_events(&mut self) -> Vec<ApiEvent> {
-        std::mem::take(&mut self.events)
-    }
-
     /// Counts and logs a panic caught outside any execution (in a route).
     pub(crate) fn internal_error(&mut self, line: String) {
         self.internal_errors += 1;
-        self.log_lines.push(line);
+        self.outputs.push(Output::Log(line));
     }
 
     pub(crate) fn internal_errors(&self) -> u64 {
@@ -748,11 +683,39 @@ impl Host {
     }
 
     pub(crate) fn journal(&mut self, event: Observed) {
-        self.journal.push(event);
+        self.outputs.push(Output::Journal(event));
     }
 
-    pub(crate) fn take_journal(&mut self) -> Vec<Observed> {
-        std::mem::take(&mut self.journal)
+    /// Keeps input `req` of server time `at` for the input log.
+    pub(crate) fn input(&mut self, at: SimTime, req: ApiRequest) {
+        self.outputs.push(Output::Input(at, req));
+    }
+
+    /// Every output since the last call, in the order it happened; calls for the network
+    /// that no longer wait (answered meanwhile, their execution evicted) are left out.
+    pub(crate) fn take_outputs(&mut self) -> Vec<Output> {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.retain(|o| self.waits(o));
+        outputs
+    }
+
+    /// The outputs of the kind `kind` tells, in order; the rest stay queued. For tests and
+    /// harnesses that drive the state without the I/O layer and look at one kind.
+    pub(crate) fn take_only(&mut self, kind: impl Fn(&Output) -> bool) -> Vec<Output> {
+        let (taken, rest) = self.take_outputs().into_iter().partition(|o| kind(o));
+        self.outputs = rest;
+        taken
+    }
+
+    /// Whether output `o` still stands: a call for the network only while it waits for
+    /// its answer.
+    fn waits(&self, o: &Output) -> bool {
+        match o {
+            Output::Outbound(c) => self
+                .find(&c.workflow, &c.execution)
+                .is_some_and(|i| self.outbound.contains_key(&(i, c.call.id))),
+            _ => true,
+        }
     }
 
     pub(crate) fn observe_executions(&mut self) {
@@ -760,10 +723,6 @@ impl Host {
         for e in self.executions.values_mut() {
             e.trace_journaled = e.execution.trace_len();
         }
-    }
-
-    pub(crate) fn take_log_lines(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log_lines)
     }
 
     fn journal_engine_events(&mut self, i: usize) {
@@ -774,13 +733,14 @@ impl Host {
         let events = e.execution.trace_since(e.trace_journaled);
         e.trace_journaled += events.len();
         let clock = e.clock;
-        self.journal
-            .extend(events.into_iter().map(|(at, event)| Observed::Engine {
+        self.outputs.extend(events.into_iter().map(|(at, event)| {
+            Output::Journal(Observed::Engine {
                 at: clock.server(at),
                 workflow: e.workflow.clone(),
                 execution: e.id.clone(),
                 event,
-            }));
+            })
+        }));
     }
 
     fn print_new_logs(&mut self, i: usize) {
@@ -789,21 +749,21 @@ impl Host {
         if logs.is_empty() {
             return;
         }
-        let mut lines = Vec::with_capacity(logs.len());
+        self.outputs.reserve(logs.len());
         for l in &logs {
             let text = match &l.payload {
                 LogPayload::Text(t) => t.clone(),
                 LogPayload::Data(d) => show(d),
             };
-            lines.push(format!(
+            let line = format!(
                 "{} {:<8} {}/{} {text}",
                 self.wall(e.clock.server(l.at)),
                 l.severity,
                 e.workflow,
                 e.id
-            ));
+            );
+            self.outputs.push(Output::Log(line));
         }
-        self.log_lines.extend(lines);
         self.exec_mut(i).logs_printed += logs.len();
     }
 }
