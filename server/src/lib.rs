@@ -4,10 +4,12 @@
 //! Single-threaded by design: the engine's executions are `!Send`, so the state lives in one
 //! `Rc<RefCell<_>>` and every task is spawned with `spawn_local` (inside a tokio `LocalSet`;
 //! madsim needs none). `api` is the sans-I/O API (routes, auth, the input log) over `host`
-//! (the executions on the server's clock), `wire` renders resources, `clock` converts
-//! between the server's and each execution's clock, `http` is the hyper glue, and
-//! [`serve`] the accept loop and the timer task that fires awaits, sleeps and back-offs on
-//! time.
+//! (the executions on the server's clock, and its one queue of outputs), `wire` renders
+//! resources, `clock` converts between the server's and each execution's clock, `http` is
+//! the hyper glue, and [`serve`] the accept loop and the timer task that fires awaits,
+//! sleeps and back-offs on time. Imports point down only: `config` (the settings),
+//! `message` (requests and responses as data) and `auth` import nothing of the crate,
+//! `host` and `wire` nothing above them, `api` nothing of `http`.
 //!
 //! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
 //! API: the same code runs on real tokio and under madsim.
