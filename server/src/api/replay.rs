@@ -78,7 +78,7 @@ impl State {
         self.host.drop_evicted();
     }
 
-    /// `--keep-ended N` (at least 1; default [`KEEP_ENDED_DEFAULT`]) from server time `now`
+    /// `--keep-ended N` (at least 1; default [`crate::KEEP_ENDED_DEFAULT`]) from server time `now`
     /// on: once more than N executions have ended, the oldest-ended is evicted, so a
     /// long-running server's memory stays bounded. Evictions follow from the inputs and N,
     /// so only a change of N is kept in the input log (an input like a deploy): a replay

@@ -138,7 +138,7 @@ pub(crate) struct Exec {
     /// message. The execution is FAILED with `InternalError` from then on, and the engine's
     /// state, which the panic may have left half-changed, is never touched again.
     pub(crate) crashed: Option<(SimTime, String)>,
-    /// Evicted under `--keep-ended` (see [`Host::evict_over_limit`]): no longer found by
+    /// Evicted under `--keep-ended` (see [`Host::evict`]): no longer found by
     /// name, nothing of it due; dropped at the host's next safe point.
     evicted: bool,
 }
