@@ -78,11 +78,11 @@ impl State {
         self.host.drop_evicted();
     }
 
-    /// `--keep-ended N` (at least 1; default [`crate::KEEP_ENDED_DEFAULT`]) from server time `now`
-    /// on: once more than N executions have ended, the oldest-ended is evicted, so a
-    /// long-running server's memory stays bounded. Evictions follow from the inputs and N,
-    /// so only a change of N is kept in the input log (an input like a deploy): a replay
-    /// evicts what the original evicted, whatever N the restart is given.
+    /// `--keep-ended N` (at least 1; default [`crate::KEEP_ENDED_DEFAULT`]) from server
+    /// time `now` on: once more than N executions have ended, the oldest-ended is evicted,
+    /// so a long-running server's memory stays bounded. Evictions follow from the inputs
+    /// and N, so only a change of N is kept in the input log (an input like a deploy): a
+    /// replay evicts what the original evicted, whatever N the restart is given.
     pub fn set_keep_ended(&mut self, now: SimTime, n: usize) {
         let n = n.max(1);
         if n == self.host.keep_ended() {
