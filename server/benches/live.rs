@@ -36,14 +36,8 @@ const AWAIT_WORKFLOW: &str = "- create:\n    call: events.create_callback_endpoi
 
 fn config(addr: SocketAddr) -> Config {
     Config {
-        project: "p".into(),
-        location: "l".into(),
-        base_url: format!("http://{addr}"),
-        seed: 0,
         auth: false,
-        grants: Default::default(),
-        clock: Default::default(),
-        defect: None,
+        ..Config::new("p", "l", format!("http://{addr}"))
     }
 }
 

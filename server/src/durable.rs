@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use tokio::sync::Notify;
 use wfsim_engine::SimTime;
 
-use crate::api::ApiRequest;
+use crate::message::ApiRequest;
 
 /// What a state directory was started with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

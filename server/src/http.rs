@@ -16,11 +16,12 @@ use crate::clock::Resolution;
 use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
-use crate::api::{ApiRequest, ApiResponse, ClockMode, State};
+use crate::api::State;
 use crate::client;
+use crate::config::ClockMode;
 use crate::grpc;
-use crate::host::Observed;
-use crate::host::{ApiEvent, OutboundCall};
+use crate::host::{ApiEvent, Observed, OutboundCall, Output};
+use crate::message::{ApiRequest, ApiResponse};
 
 /// How a server runs besides its state: where its outputs go, each handed over right after
 /// the request or timer that produced it (before the answer is written), and how fine its
@@ -147,16 +148,21 @@ impl Shared {
 
     /// Hands what the last request or timer produced to the hooks.
     pub fn flush(&self) {
-        let (lines, journal, inputs, outbound, events) = {
-            let mut state = self.state.borrow_mut();
-            (
-                state.take_log_lines(),
-                state.take_journal(),
-                state.take_inputs(),
-                state.take_outbound(),
-                state.take_events(),
-            )
-        };
+        let outputs = self.state.borrow_mut().take_outputs();
+        // Kind by kind, in a fixed order, whatever their interleaving in the queue: hooks
+        // wake tasks (a simulated world's journal) and sends spawn them, and a madsim run's
+        // schedule follows the order tasks become ready in.
+        let (mut lines, mut journal, mut inputs, mut outbound, mut events) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for o in outputs {
+            match o {
+                Output::Log(l) => lines.push(l),
+                Output::Journal(j) => journal.push(j),
+                Output::Input(at, req) => inputs.push((at, req)),
+                Output::Outbound(c) => outbound.push(c),
+                Output::Event(e) => events.push(e),
+            }
+        }
         if let Some(on_event) = &self.options.on_event {
             events.into_iter().for_each(|e| on_event(e));
         }

@@ -4,10 +4,12 @@
 //! Single-threaded by design: the engine's executions are `!Send`, so the state lives in one
 //! `Rc<RefCell<_>>` and every task is spawned with `spawn_local` (inside a tokio `LocalSet`;
 //! madsim needs none). `api` is the sans-I/O API (routes, auth, the input log) over `host`
-//! (the executions on the server's clock), `wire` renders resources, `clock` converts
-//! between the server's and each execution's clock, `http` is the hyper glue, and
-//! [`serve`] the accept loop and the timer task that fires awaits, sleeps and back-offs on
-//! time.
+//! (the executions on the server's clock, and its one queue of outputs), `wire` renders
+//! resources, `clock` converts between the server's and each execution's clock, `http` is
+//! the hyper glue, and [`serve`] the accept loop and the timer task that fires awaits,
+//! sleeps and back-offs on time. Imports point down only: `config` (the settings),
+//! `message` (requests and responses as data) and `auth` import nothing of the crate,
+//! `host` and `wire` nothing above them, `api` nothing of `http`.
 //!
 //! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
 //! API: the same code runs on real tokio and under madsim.
@@ -16,10 +18,12 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod durable;
 pub mod grpc;
 mod host;
 mod http;
+mod message;
 mod wire;
 
 use std::cell::{Cell, RefCell};
@@ -33,8 +37,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
-pub use api::{ApiRequest, ApiResponse, ClockMode, Config, KEEP_ENDED_DEFAULT, State};
-pub use host::{ApiEvent, Delivery, Observed, OutboundCall};
+pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
+pub use config::{ClockMode, Config};
+pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 pub use http::{Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.

@@ -8,7 +8,7 @@ use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::value::show;
 use wfsim_harness::report;
 
-use crate::api::Config;
+use crate::config::Config;
 use crate::host::{Deployed, Exec, Host, Revision};
 
 /// `CallLogLevel` of both APIs, by number.

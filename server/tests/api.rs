@@ -35,14 +35,10 @@ fn blank() -> State {
 /// The tests' server settings, on `clock`, auth off.
 fn config(clock: ClockMode) -> Config {
     Config {
-        project: "p".into(),
-        location: "l".into(),
-        base_url: "http://wfsim.test".into(),
         seed: 7,
         auth: false,
-        grants: Default::default(),
         clock,
-        defect: None,
+        ..Config::new("p", "l", "http://wfsim.test")
     }
 }
 

@@ -62,14 +62,9 @@ async fn start_with_clock(
         .collect();
     let mut state = State::new(
         Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: format!("http://{addr}"),
-            seed: 0,
-            auth: true,
             grants,
             clock,
-            defect: None,
+            ..Config::new("p", "l", format!("http://{addr}"))
         },
         1_704_067_200_000_000_000,
     );

@@ -32,14 +32,9 @@ fn notify(answer_after: f64, callback_after: f64) -> scenario::Scenario {
 
 fn config(clock: ClockMode, base_url: &str) -> Config {
     Config {
-        project: "p".into(),
-        location: "l".into(),
-        base_url: base_url.into(),
-        seed: 0,
         auth: false,
-        grants: Default::default(),
         clock,
-        defect: None,
+        ..Config::new("p", "l", base_url)
     }
 }
 

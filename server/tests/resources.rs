@@ -25,14 +25,10 @@ const SOURCE: &str = "main:
 fn state() -> State {
     State::new(
         Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: "http://wfsim.test".into(),
             seed: 3,
             auth: false,
-            grants: Default::default(),
             clock: ClockMode::Manual,
-            defect: None,
+            ..Config::new("p", "l", "http://wfsim.test")
         },
         1_704_067_200_000_000_000,
     )

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
-use super::ApiResponse;
+use crate::message::ApiResponse;
 
 /// The fields of one request body, taken one by one; [`Fields::finish`] refuses the rest.
 pub(crate) struct Fields {
@@ -161,6 +161,29 @@ fn kind(v: &Json) -> &'static str {
         Json::Array(_) => "a list",
         Json::Object(_) => "an object",
     }
+}
+
+/// The field `field` of an optional JSON body: `None` for an empty body or a missing field;
+/// a 400 that shows `example` for a body that is not JSON.
+pub(super) fn optional_field(
+    body: &[u8],
+    field: &str,
+    example: &str,
+) -> Result<Option<Json>, ApiResponse> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut parsed: Json = serde_json::from_slice(body).map_err(|e| {
+        ApiResponse::error(
+            400,
+            "INVALID_ARGUMENT",
+            format!("the body must be JSON like {example}: {e}"),
+        )
+    })?;
+    Ok(parsed
+        .get_mut(field)
+        .map(Json::take)
+        .filter(|v| !v.is_null()))
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{ApiResponse, page_token};
+use serde_json::{Value as Json, json};
+
+use crate::message::ApiResponse;
 use crate::wire::{Enums, View};
 
 /// System parameters Google's clients may send on any call; wfsim reads `$alt` and needs
@@ -122,6 +124,29 @@ impl Query {
         };
         Ok((offset, size))
     }
+}
+
+/// One page of a list, `{KEY: [...], nextPageToken}`: `size` items from `offset`, and the
+/// token of the next page if one is left.
+pub(super) fn paged<T>(
+    key: &str,
+    items: &[T],
+    offset: usize,
+    size: usize,
+    render: impl Fn(&T) -> Json,
+) -> Json {
+    let page: Vec<Json> = items.iter().skip(offset).take(size).map(render).collect();
+    let mut out = serde_json::Map::new();
+    out.insert(key.into(), Json::Array(page));
+    if offset.saturating_add(size) < items.len() {
+        out.insert("nextPageToken".into(), json!(page_token(offset + size)));
+    }
+    Json::Object(out)
+}
+
+/// A page token: where the next page starts. Opaque to clients, checked when it returns.
+pub(super) fn page_token(offset: usize) -> String {
+    format!("wfsim-{offset}")
 }
 
 #[cfg(test)]

@@ -8,8 +8,11 @@ use serde_json::{Value as Json, json};
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::{self, DefnError};
 
-use super::{ApiResponse, Fields, Query, State, paged};
+use super::State;
+use super::body::Fields;
+use super::query::{Query, paged};
 use crate::host::{Deployed, Settings};
+use crate::message::ApiResponse;
 use crate::wire::{self, Enums};
 
 fn invalid(message: impl Into<String>) -> ApiResponse {

@@ -1,7 +1,10 @@
 //! The multi-execution host: deployed workflows, executions on the server's clock, the
-//! deadline index, the journal, and the guard that keeps a panic in one execution's engine
-//! from reaching the others. No HTTP here: `api.rs` routes requests to it and renders what
-//! it holds.
+//! deadline index, the queue of outputs (`output.rs`), and the guard that keeps a panic in
+//! one execution's engine from reaching the others. No HTTP here: `api/` routes requests
+//! to it and renders what it holds. One piece (about 700 lines): starting, running,
+//! delivering to and failing an execution each keep the deadline index, the end
+//! announcements and the outputs in step; eviction (`evict.rs`), outbound calls
+//! (`outbound.rs`) and the output types (`output.rs`) live beside it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -10,18 +13,21 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
-use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX, Trace};
+use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX};
+use wfsim_engine::value::show;
+use wfsim_harness::services::{Service, Stubs};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
-use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
-use wfsim_harness::services::{Service, Stubs};
 
-use crate::api::Config;
 use crate::clock::ExecClock;
+use crate::config::Config;
+use crate::message::ApiRequest;
 
+mod evict;
 mod outbound;
-pub use outbound::OutboundCall;
+mod output;
+pub use output::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
 /// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per
@@ -32,62 +38,6 @@ pub const KEEP_ENDED_DEFAULT: usize = 10_000;
 /// Why an index into the host's executions is valid: an evicted execution is held until
 /// the request or tick that evicted it is over (`Host::drop_evicted`).
 const HELD: &str = "an execution is held until the safe point after its eviction";
-
-/// One request to a callback endpoint and its answer, as the journal records it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    /// Server time of arrival.
-    pub at: SimTime,
-    pub workflow: String,
-    pub execution: String,
-    pub callback: String,
-    /// The request's `X-Request-Id` header, if it had one.
-    pub request_id: Option<String>,
-    /// Its method: a harness that rebuilds the execution's request records from the
-    /// journal (`wfsim explore --system`) judges 405s by it.
-    pub method: String,
-    /// The scripted service that sent it (HT-7), by index; `None` for a request over HTTP.
-    pub service: Option<usize>,
-    pub status: u16,
-    /// A 200 stored in the slot rather than handed to a waiting await (SPEC §3 step 6).
-    pub buffered: bool,
-    /// Whether the request changed the execution's endpoints (slot, waiters, tallies): a
-    /// refusal must not (CB-9). `None` unless [`crate::State::observe_executions`], or when
-    /// the execution does not exist.
-    pub changed: Option<bool>,
-}
-
-/// The server's journal: what happened, in the order it happened on the server. A
-/// simulation checks the contract against it: requests in the order they arrived,
-/// interleaved with what each execution did about them.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Observed {
-    /// A request reached a callback endpoint and was answered. Always journaled.
-    Callback(Delivery),
-    /// An execution's engine trace event, with `at` on the server's clock (times inside
-    /// `event`, like `received_at`, are on the execution's own clock). Journaled only after
-    /// [`crate::State::observe_executions`].
-    Engine {
-        at: SimTime,
-        workflow: String,
-        execution: String,
-        event: Trace,
-    },
-}
-
-/// An API event for the operator's log (stderr): one line each.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ApiEvent {
-    /// Server time, as an RFC 3339 timestamp.
-    pub time: String,
-    /// `execution.started`, `execution.ended`, `callback.answered`.
-    pub kind: &'static str,
-    /// The execution's resource name (a callback's, for `callback.answered`).
-    pub name: String,
-    /// What else the event says: the state and duration of an ended execution, the method
-    /// and status of a callback.
-    pub detail: Vec<(&'static str, String)>,
-}
 
 /// Whether running an execution closes the instant (fires the timers due at it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,7 +138,7 @@ pub(crate) struct Exec {
     /// message. The execution is FAILED with `InternalError` from then on, and the engine's
     /// state, which the panic may have left half-changed, is never touched again.
     pub(crate) crashed: Option<(SimTime, String)>,
-    /// Evicted under `--keep-ended` (see [`Host::evict_over_limit`]): no longer found by
+    /// Evicted under `--keep-ended` (see [`Host::evict`]): no longer found by
     /// name, nothing of it due; dropped at the host's next safe point.
     evicted: bool,
 }
@@ -247,8 +197,8 @@ pub(crate) struct Host {
     /// Index of each execution by (workflow, id).
     by_id: BTreeMap<(String, String), usize>,
     ids: IdGen,
-    log_lines: Vec<String>,
-    journal: Vec<Observed>,
+    /// What the world has not taken yet, in the order it happened.
+    outputs: Vec<Output>,
     /// Journal engine events too (simulations do; live mode need not pay for it).
     observe_executions: bool,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
@@ -258,10 +208,6 @@ pub(crate) struct Host {
     services: Rc<[Service]>,
     /// Calls no scripted service answers, waiting for the network's answer.
     outbound: BTreeMap<(usize, CallId), HttpCall>,
-    /// Of those, the ones not yet handed to the network.
-    unsent: Vec<(usize, CallId)>,
-    /// API events since the last look.
-    events: Vec<ApiEvent>,
 }
 
 impl Host {
@@ -284,14 +230,11 @@ impl Host {
             evicted_count: 0,
             deadlines: BTreeSet::new(),
             by_id: BTreeMap::new(),
-            log_lines: Vec::new(),
-            journal: Vec::new(),
+            outputs: Vec::new(),
             observe_executions: false,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
-            unsent: Vec::new(),
-            events: Vec::new(),
         }
     }
 
@@ -616,7 +559,7 @@ impl Host {
             e.id,
             self.internal_errors
         );
-        self.log_lines.push(line);
+        self.outputs.push(Output::Log(line));
         self.exec_mut(i).crashed = Some((now, message));
         None
     }
@@ -639,12 +582,12 @@ impl Host {
         detail: Vec<(&'static str, String)>,
     ) {
         let time = self.wall(at);
-        self.events.push(ApiEvent {
+        self.outputs.push(Output::Event(ApiEvent {
             time,
             kind,
             name,
             detail,
-        });
+        }));
     }
 
     /// An `execution.ended` event, once, when execution `i` has ended.
@@ -670,77 +613,10 @@ impl Host {
         }
     }
 
-    /// `--keep-ended N` (at least 1) from server time `now` on: ended executions held
-    /// before the oldest-ended is evicted; a lower N evicts at once down to it.
-    pub(crate) fn set_keep_ended(&mut self, now: SimTime, n: usize) {
-        self.keep_ended = n.max(1);
-        while self.ended.len() > self.keep_ended {
-            let Some(oldest) = self.ended.pop_front() else {
-                break;
-            };
-            self.evict(oldest, now);
-        }
-        self.drop_evicted();
-    }
-
-    pub(crate) fn keep_ended(&self) -> usize {
-        self.keep_ended
-    }
-
-    /// Evicts ended execution `i` at server time `now`: its name no longer finds it (a GET
-    /// is 404, a callback to its endpoints 404 as after any end, SPEC CB-11), and nothing of
-    /// it stays due: its scripted services' pending callbacks and answers are dropped, so
-    /// that when it is dropped cannot change what happens. Decided at the end that made one
-    /// too many, in the order ends happen, so a replay of the input log (`--state-dir`)
-    /// evicts the same executions at the same points: evictions need no record of their
-    /// own. Its memory goes at the next safe point ([`Host::drop_evicted`]).
-    fn evict(&mut self, i: usize, now: SimTime) {
-        let name = self.resource_name(i);
-        let e = self.executions.get_mut(&i).expect(HELD);
-        e.evicted = true;
-        e.stubs = Stubs::new(Rc::from(Vec::new()));
-        if let Some(d) = e.deadline.take() {
-            self.deadlines.remove(&(d, i));
-        }
-        let key = (e.workflow.clone(), e.id.clone());
-        self.by_id.remove(&key);
-        self.outbound.retain(|&(j, _), _| j != i);
-        self.evicted_names.insert(key.clone());
-        self.evicted_order.push_back(key);
-        while self.evicted_order.len() > self.keep_ended {
-            if let Some(old) = self.evicted_order.pop_front() {
-                self.evicted_names.remove(&old);
-            }
-        }
-        self.evicted_count += 1;
-        self.evicting.push(i);
-        let detail = vec![("keepEnded", self.keep_ended.to_string())];
-        self.event(now, "execution.evicted", name, detail);
-    }
-
-    /// Frees the executions evicted since the last call. Called where no index into the
-    /// executions is held: after a request is answered, after timers ran.
-    pub(crate) fn drop_evicted(&mut self) {
-        for i in std::mem::take(&mut self.evicting) {
-            self.executions.remove(&i);
-        }
-    }
-
-    /// Whether `(workflow, id)` was evicted (among the last `keep_ended` evicted), and how
-    /// many have been evicted in all.
-    pub(crate) fn evicted(&self, workflow: &str, id: &str) -> (bool, u64) {
-        let key = (workflow.to_owned(), id.to_owned());
-        (self.evicted_names.contains(&key), self.evicted_count)
-    }
-
-    pub(crate) fn take_events(&mut self) -> Vec<ApiEvent> {
-        std::mem::take(&mut self.events)
-    }
-
     /// Counts and logs a panic caught outside any execution (in a route).
     pub(crate) fn internal_error(&mut self, line: String) {
         self.internal_errors += 1;
-        self.log_lines.push(line);
+        self.outputs.push(Output::Log(line));
     }
 
     pub(crate) fn internal_errors(&self) -> u64 {
@@ -748,11 +624,39 @@ impl Host {
     }
 
     pub(crate) fn journal(&mut self, event: Observed) {
-        self.journal.push(event);
+        self.outputs.push(Output::Journal(event));
     }
 
-    pub(crate) fn take_journal(&mut self) -> Vec<Observed> {
-        std::mem::take(&mut self.journal)
+    /// Keeps input `req` of server time `at` for the input log.
+    pub(crate) fn input(&mut self, at: SimTime, req: ApiRequest) {
+        self.outputs.push(Output::Input(at, req));
+    }
+
+    /// Every output since the last call, in the order it happened; calls for the network
+    /// that no longer wait (answered meanwhile, their execution evicted) are left out.
+    pub(crate) fn take_outputs(&mut self) -> Vec<Output> {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.retain(|o| self.waits(o));
+        outputs
+    }
+
+    /// The outputs of the kind `kind` tells, in order; the rest stay queued. For tests and
+    /// harnesses that drive the state without the I/O layer and look at one kind.
+    pub(crate) fn take_only(&mut self, kind: impl Fn(&Output) -> bool) -> Vec<Output> {
+        let (taken, rest) = self.take_outputs().into_iter().partition(|o| kind(o));
+        self.outputs = rest;
+        taken
+    }
+
+    /// Whether output `o` still stands: a call for the network only while it waits for
+    /// its answer.
+    fn waits(&self, o: &Output) -> bool {
+        match o {
+            Output::Outbound(c) => self
+                .find(&c.workflow, &c.execution)
+                .is_some_and(|i| self.outbound.contains_key(&(i, c.call.id))),
+            _ => true,
+        }
     }
 
     pub(crate) fn observe_executions(&mut self) {
@@ -760,10 +664,6 @@ impl Host {
         for e in self.executions.values_mut() {
             e.trace_journaled = e.execution.trace_len();
         }
-    }
-
-    pub(crate) fn take_log_lines(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.log_lines)
     }
 
     fn journal_engine_events(&mut self, i: usize) {
@@ -774,13 +674,14 @@ impl Host {
         let events = e.execution.trace_since(e.trace_journaled);
         e.trace_journaled += events.len();
         let clock = e.clock;
-        self.journal
-            .extend(events.into_iter().map(|(at, event)| Observed::Engine {
+        self.outputs.extend(events.into_iter().map(|(at, event)| {
+            Output::Journal(Observed::Engine {
                 at: clock.server(at),
                 workflow: e.workflow.clone(),
                 execution: e.id.clone(),
                 event,
-            }));
+            })
+        }));
     }
 
     fn print_new_logs(&mut self, i: usize) {
@@ -789,21 +690,21 @@ impl Host {
         if logs.is_empty() {
             return;
         }
-        let mut lines = Vec::with_capacity(logs.len());
+        self.outputs.reserve(logs.len());
         for l in &logs {
             let text = match &l.payload {
                 LogPayload::Text(t) => t.clone(),
                 LogPayload::Data(d) => show(d),
             };
-            lines.push(format!(
+            let line = format!(
                 "{} {:<8} {}/{} {text}",
                 self.wall(e.clock.server(l.at)),
                 l.severity,
                 e.workflow,
                 e.id
-            ));
+            );
+            self.outputs.push(Output::Log(line));
         }
-        self.log_lines.extend(lines);
         self.exec_mut(i).logs_printed += logs.len();
     }
 }

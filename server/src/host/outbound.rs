@@ -5,19 +5,12 @@
 //! inputs ([`Host::answer`]).
 
 use wfsim_engine::callbacks::{Accepted, Auth};
-use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
-use wfsim_engine::{CallbackRequest, SimTime};
+use wfsim_engine::http::{CallId, HttpOutcome};
 use wfsim_harness::services::PendingCallback;
+use wfsim_engine::{CallbackRequest, SimTime};
 
-use super::{Close, Delivery, HELD, Host, Observed, Taken};
-
-/// A call for the network: no scripted service answers it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutboundCall {
-    pub workflow: String,
-    pub execution: String,
-    pub call: HttpCall,
-}
+use super::output::{Delivery, Observed, OutboundCall, Output};
+use super::{Close, HELD, Host, Taken};
 
 /// What a stub does next for an execution.
 enum Due {
@@ -165,7 +158,12 @@ impl Host {
         while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
             let e = self.executions.get_mut(&i).expect(HELD);
             if !e.stubs.take_call(&call) {
-                self.unsent.push((i, call.id));
+                let out = OutboundCall {
+                    workflow: e.workflow.clone(),
+                    execution: e.id.clone(),
+                    call: call.clone(),
+                };
+                self.outputs.push(Output::Outbound(out));
                 self.outbound.insert((i, call.id), call);
             }
         }
@@ -173,23 +171,6 @@ impl Host {
             .stubs
             .next_due()
             .is_some_and(|t| t <= local)
-    }
-
-    /// Calls for the network made since the last look, still waiting for an answer.
-    pub(crate) fn take_unsent(&mut self) -> Vec<OutboundCall> {
-        let unsent = std::mem::take(&mut self.unsent);
-        unsent
-            .into_iter()
-            .filter_map(|key| {
-                let call = self.outbound.get(&key)?.clone();
-                let e = self.executions.get(&key.0)?;
-                Some(OutboundCall {
-                    workflow: e.workflow.clone(),
-                    execution: e.id.clone(),
-                    call,
-                })
-            })
-            .collect()
     }
 
     /// The network's answer to call `id` of execution `i`, at server time `now`. Ignored

@@ -1,0 +1,164 @@
+//! Requests to callback endpoints (SPEC §3 over HTTP): the engine's slot rule decides,
+//! with the token's verdict in its place; then the request is journaled, announced, and
+//! the await it resumed runs, all before the answer goes out.
+
+use serde_json::json;
+use wfsim_engine::callbacks::{Accepted, Auth, Rejection};
+use wfsim_engine::{CallbackRequest, SimTime};
+
+use super::State;
+use crate::auth::{self, Denied};
+use crate::host::{Close, Delivery, Observed, Taken};
+use crate::message::{ApiRequest, ApiResponse};
+use crate::wire;
+
+/// What the slot rule made of a callback request ([`State::slot_rule`]).
+struct Answered {
+    res: ApiResponse,
+    accepted: Option<Accepted>,
+    /// The execution, if it exists.
+    found: Option<usize>,
+    changed: Option<bool>,
+}
+
+impl State {
+    /// A request to callback `callback` of execution `id`, answered, journaled and
+    /// announced, with the await it resumed run.
+    pub(super) fn callback(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        id: &str,
+        callback: &str,
+        req: &ApiRequest,
+        authz: Option<&str>,
+    ) -> ApiResponse {
+        let Answered {
+            res,
+            accepted,
+            found,
+            changed,
+        } = self.slot_rule(now, workflow, id, callback, req, authz);
+        self.host.journal(Observed::Callback(Delivery {
+            at: now,
+            workflow: workflow.to_owned(),
+            execution: id.to_owned(),
+            callback: callback.to_owned(),
+            request_id: req.header("x-request-id").map(str::to_owned),
+            method: req.method.clone(),
+            service: None,
+            status: res.status,
+            buffered: accepted == Some(Accepted::Buffered),
+            changed,
+        }));
+        let name = format!(
+            "{}/executions/{id}/callbacks/{callback}",
+            wire::workflow_name(&self.config, workflow)
+        );
+        let mut detail = vec![
+            ("method", req.method.clone()),
+            ("status", res.status.to_string()),
+        ];
+        if accepted == Some(Accepted::Buffered) {
+            detail.push(("stored", "true".to_owned()));
+        }
+        self.host.event(now, "callback.answered", name, detail);
+        // The await it resumed runs now, before the answer goes out, journaled after the
+        // request that woke it. **(decision)** So a later request of the same clock tick
+        // finds the execution as this one left it (the engine's scripted runner instead
+        // delivers every request of an instant first: the eleventh request of CB-12).
+        // Timers of the tick still wait for its requests.
+        if let Some(i) = found {
+            self.host.run(i, now, Close::No);
+        }
+        res
+    }
+
+    /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
+    fn slot_rule(
+        &mut self,
+        now: SimTime,
+        workflow: &str,
+        id: &str,
+        callback: &str,
+        req: &ApiRequest,
+        authz: Option<&str>,
+    ) -> Answered {
+        let i = match self.find(workflow, id) {
+            Ok(i) => i,
+            Err(res) => {
+                return Answered {
+                    res,
+                    accepted: None,
+                    found: None,
+                    changed: None,
+                };
+            }
+        };
+        let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
+            Ok(()) => Auth::Granted,
+            Err(Denied::Unauthenticated(_)) => Auth::Unauthenticated,
+            Err(Denied::PermissionDenied(_)) => Auth::PermissionDenied,
+        };
+        // The caller's token is not the workflow's business: it never reaches `http_request`.
+        // **(decision)**
+        let headers = req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
+            .cloned()
+            .collect();
+        let request = CallbackRequest {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            headers,
+            query: req.query.clone(),
+            body: req.body.clone(),
+        };
+        let answered = |res, accepted, changed| Answered {
+            res,
+            accepted,
+            found: Some(i),
+            changed,
+        };
+        match self.host.deliver(i, now, callback, verdict, request) {
+            // Over, as far as any caller can tell (SPEC §3: 404 once the execution is over).
+            Taken::Over => answered(
+                ApiResponse::error(
+                    404,
+                    "NOT_FOUND",
+                    "the execution is over: it FAILED with a wfsim internal error",
+                ),
+                None,
+                None,
+            ),
+            Taken::Crashed => answered(
+                ApiResponse::error(
+                    500,
+                    "INTERNAL",
+                    "wfsim failed this execution with an internal error while taking the request (a bug); the request was not kept",
+                ),
+                None,
+                None,
+            ),
+            Taken::Answered {
+                verdict: Ok(accepted),
+                changed,
+            } => answered(ApiResponse::json(200, &json!({})), Some(accepted), changed),
+            Taken::Answered {
+                verdict: Err(rejection),
+                changed,
+            } => {
+                let mut res = ApiResponse::error(
+                    rejection.http_status(),
+                    rejection.google_status(),
+                    rejection.to_string(),
+                );
+                if let Rejection::MethodNotAllowed { allow, .. } = rejection {
+                    res.headers.push(("Allow".into(), allow.as_str().into()));
+                }
+                answered(res, None, changed)
+            }
+        }
+    }
+}

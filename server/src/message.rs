@@ -1,0 +1,56 @@
+//! The API's request and response as plain data: what the hyper glue (`http.rs`) and the
+//! gRPC transcoder hand to the routes and get back, and what the input log keeps. Below
+//! the routes, so everything that reads or writes them depends down.
+
+use serde_json::{Value as Json, json};
+
+use crate::auth::Denied;
+
+/// An HTTP request, as the glue read it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    /// At most 512 KiB and one byte: enough to tell a body over the limit.
+    pub body: Vec<u8>,
+}
+
+impl ApiRequest {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        wfsim_engine::request::header(&self.headers, name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub(crate) fn json(status: u16, body: &Json) -> ApiResponse {
+        ApiResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec_pretty(body).unwrap_or_default(),
+        }
+    }
+
+    /// The Google API error shape of CB-13: `{"error": {"code", "status", "message"}}`.
+    pub fn error(code: u16, status: &str, message: impl Into<String>) -> ApiResponse {
+        ApiResponse::json(
+            code,
+            &json!({"error": {"code": code, "status": status, "message": message.into()}}),
+        )
+    }
+
+    pub(crate) fn denied(d: Denied) -> ApiResponse {
+        match d {
+            Denied::Unauthenticated(m) => ApiResponse::error(401, "UNAUTHENTICATED", m),
+            Denied::PermissionDenied(m) => ApiResponse::error(403, "PERMISSION_DENIED", m),
+        }
+    }
+}
