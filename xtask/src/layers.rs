@@ -48,29 +48,57 @@ fn modules(src: &Path) -> BTreeMap<Module, PathBuf> {
     out
 }
 
-/// The import trees of the `use` statements of `text` that start at `crate::` or `super::`,
-/// each expanded to its paths (`a::{b, c::d}` → `a::b`, `a::c::d`).
+/// The paths of `text` that start at `crate::` or `super::`: every `use` of them, each
+/// expanded (`a::{b, c::d}` → `a::b`, `a::c::d`), and every path written inline in code
+/// (`crate::time::secs_text(d)`), comments left out.
 fn imports(text: &str) -> Vec<String> {
     let text = match text.find("#[cfg(test)]\nmod tests") {
         Some(i) => &text[..i],
         None => text,
     };
     let mut out = Vec::new();
-    for (i, _) in text.match_indices("use ") {
-        let line_start = text[..i].rfind('\n').map_or(0, |n| n + 1);
-        let before = text[line_start..i].trim();
-        if !(before.is_empty() || before.starts_with("pub")) {
-            continue;
+    let mut statement: Option<String> = None;
+    for line in text.lines() {
+        let code = line.find("//").map_or(line, |i| &line[..i]);
+        if let Some(open) = statement.as_mut() {
+            open.push(' ');
+            open.push_str(code);
+        } else {
+            let trimmed = code.trim_start();
+            let after_pub = match trimmed.strip_prefix("pub") {
+                Some(r) => r.trim_start_matches(|c| c != ' ').trim_start(),
+                None => trimmed,
+            };
+            match after_pub.strip_prefix("use ") {
+                Some(tree) => statement = Some(tree.to_owned()),
+                None => inline_paths(code, &mut out),
+            }
         }
-        let rest = &text[i + 4..];
-        if !(rest.starts_with("crate::") || rest.starts_with("super::")) {
-            continue;
+        if let Some(tree) = statement.take_if(|t| t.contains(';')) {
+            let tree = &tree[..tree.find(';').expect("checked")];
+            let tree: String = tree.split_whitespace().collect::<Vec<_>>().join(" ");
+            if tree.starts_with("crate::") || tree.starts_with("super::") {
+                expand(&tree, &mut out);
+            }
         }
-        let Some(end) = rest.find(';') else { continue };
-        let tree: String = rest[..end].split_whitespace().collect::<Vec<_>>().join(" ");
-        expand(&tree, &mut out);
     }
     out
+}
+
+/// Every `crate::…` and `super::…` path written in a line of code.
+fn inline_paths(code: &str, out: &mut Vec<String>) {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for start in ["crate::", "super::"] {
+        for (i, _) in code.match_indices(start) {
+            if code[..i].ends_with(is_word) {
+                continue; // `use_crate::`, `my_super::`: another word
+            }
+            let len = code[i..]
+                .find(|c: char| !(is_word(c) || c == ':'))
+                .unwrap_or(code.len() - i);
+            out.push(code[i..i + len].trim_end_matches(':').to_owned());
+        }
+    }
 }
 
 fn expand(tree: &str, out: &mut Vec<String>) {
@@ -197,6 +225,32 @@ fn circles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
     walk.out
 }
 
+/// The graph at every level of nesting: for each module, its child modules with all that
+/// is below each folded into it, so `defn/*` is one node beside `error`, and a circle
+/// through a folder (`error` → `defn`, `defn::build` → `error`) is a circle too.
+fn levels(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<BTreeMap<Module, BTreeSet<Module>>> {
+    let mut out = Vec::new();
+    for parent in edges.keys() {
+        let child = |m: &Module| -> Option<Module> {
+            (m.len() > parent.len() && m.starts_with(parent)).then(|| m[..=parent.len()].to_vec())
+        };
+        let mut level: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
+        for (a, targets) in edges {
+            let Some(ca) = child(a) else { continue };
+            let from = level.entry(ca.clone()).or_default();
+            for b in targets {
+                if let Some(cb) = child(b).filter(|cb| *cb != ca) {
+                    from.insert(cb);
+                }
+            }
+        }
+        if level.len() > 1 {
+            out.push(level);
+        }
+    }
+    out
+}
+
 fn name(m: &Module) -> String {
     if m.is_empty() {
         "crate".to_owned()
@@ -231,29 +285,36 @@ fn no_crate_has_an_import_circle() {
     assert!(sources.len() >= 9, "found only {sources:?}");
     let mut failures = Vec::new();
     for src in sources {
-        let edges = graph(&src);
-        for comp in circles(&edges) {
-            let members: BTreeSet<&Module> = comp.iter().collect();
-            let arrows: Vec<String> = comp
-                .iter()
-                .flat_map(|a| {
-                    edges[a]
-                        .iter()
-                        .filter(|b| members.contains(b))
-                        .map(move |b| format!("{} -> {}", name(a), name(b)))
-                })
-                .collect();
-            let rel = src
-                .strip_prefix(&root)
-                .unwrap_or(&src)
-                .display()
-                .to_string();
-            failures.push(format!("{rel}: {}", arrows.join(", ")));
+        let rel = src
+            .strip_prefix(&root)
+            .unwrap_or(&src)
+            .display()
+            .to_string();
+        let files = graph(&src);
+        let mut seen = BTreeSet::new();
+        for edges in std::iter::once(files.clone()).chain(levels(&files)) {
+            for comp in circles(&edges)
+                .into_iter()
+                .filter(|c| seen.insert(c.clone()))
+            {
+                let members: BTreeSet<&Module> = comp.iter().collect();
+                let arrows: Vec<String> = comp
+                    .iter()
+                    .flat_map(|a| {
+                        edges[a]
+                            .iter()
+                            .filter(|b| members.contains(b))
+                            .map(move |b| format!("{} -> {}", name(a), name(b)))
+                    })
+                    .collect();
+                failures.push(format!("{rel}: {}", arrows.join(", ")));
+            }
         }
     }
     assert!(
         failures.is_empty(),
-        "import circles (a module's `use crate::`/`use super::` imports must not lead back to it):\n{}",
+        "import circles (a module's `use crate::`/`use super::` imports and inline \
+         `crate::` paths must not lead back to it, between files or folders):\n{}",
         failures.join("\n")
     );
 }
@@ -261,7 +322,7 @@ fn no_crate_has_an_import_circle() {
 #[test]
 fn imports_are_read_resolved_and_circles_found() {
     let got = imports(
-        "use std::fmt;\nuse crate::a::{B, c::{D, e}};\npub(crate) use super::f as g;\n    use crate::h;\n// use crate::comment;\nlet x = use_crate::z;\n#[cfg(test)]\nmod tests {\n    use crate::t;\n}\n",
+        "use std::fmt;\nuse crate::a::{B, c::{D, e}};\npub(crate) use super::f as g;\n    use crate::h;\n// use crate::comment;\nlet x = use_crate::z(crate::z::w(1)); // crate::y\n#[cfg(test)]\nmod tests {\n    use crate::t;\n}\n",
     );
     assert_eq!(
         got,
@@ -270,7 +331,8 @@ fn imports_are_read_resolved_and_circles_found() {
             "crate::a::c::D",
             "crate::a::c::e",
             "super::f",
-            "crate::h"
+            "crate::h",
+            "crate::z::w"
         ]
     );
 
@@ -297,4 +359,10 @@ fn imports_are_read_resolved_and_circles_found() {
     assert_eq!(circles(&edges), [vec![m("a"), m("a/c"), m("b")]]);
     edges.get_mut(&m("a/c")).unwrap().clear();
     assert!(circles(&edges).is_empty());
+    // No circle between files, but one between `a/*` and `b` once `a`'s folder is one node.
+    edges.get_mut(&m("a/c")).unwrap().insert(m("b/x"));
+    edges.get_mut(&m("b/x")).unwrap().clear();
+    edges.insert(m(""), BTreeSet::new());
+    assert!(circles(&edges).is_empty());
+    assert_eq!(circles(&levels(&edges)[0]), [vec![m("a"), m("b")]]);
 }

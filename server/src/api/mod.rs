@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 use wfsim_engine::defn::Workflow;
-use wfsim_harness::services::Service;
 use wfsim_engine::{IdGen, SimTime};
+use wfsim_harness::services::Service;
 
 use crate::auth::{self, Tokens};
 pub use crate::config::{ClockMode, Config};

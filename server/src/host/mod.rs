@@ -14,11 +14,11 @@ use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
 use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX};
-use wfsim_engine::value::show;
-use wfsim_harness::services::{Service, Stubs};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
+use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
+use wfsim_harness::services::{Service, Stubs};
 
 use crate::clock::ExecClock;
 use crate::config::Config;

@@ -6,8 +6,8 @@
 
 use wfsim_engine::callbacks::{Accepted, Auth};
 use wfsim_engine::http::{CallId, HttpOutcome};
-use wfsim_harness::services::PendingCallback;
 use wfsim_engine::{CallbackRequest, SimTime};
+use wfsim_harness::services::PendingCallback;
 
 use super::output::{Delivery, Observed, OutboundCall, Output};
 use super::{Close, HELD, Host, Taken};
