@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestHost, fails_with, run};
+use common::{TestEffects, fails_with, run};
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::limits::{self, STEPS_MAX};
@@ -44,7 +44,7 @@ fn no_built_in_predicate_retries_a_resource_limit_error() {
         wfsim_engine::error::Tag::ResourceLimitError,
         "the execution ran more than 100000 steps",
     );
-    let mut host = TestHost::default();
+    let mut host = TestEffects::default();
     for p in [
         "retry.always",
         "http.default_retry_predicate",

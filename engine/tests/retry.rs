@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestHost, run};
+use common::{TestEffects, run};
 
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::{Outcome, Trace};
@@ -145,7 +145,7 @@ fn rt_2_negative_values_are_value_errors() {
 
 fn predicate(name: &str, error: &str) -> bool {
     let e = Value::from_json(&serde_json::from_str(error).unwrap());
-    match stdlib::call(name, vec![Some(e)], &mut TestHost::default()) {
+    match stdlib::call(name, vec![Some(e)], &mut TestEffects::default()) {
         Ok(Value::Bool(b)) => b,
         other => panic!("{name}({error}): {other:?}"),
     }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::TestHost;
+use common::TestEffects;
 use wfsim_engine::Value;
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::stdlib::{self, LogPayload};
@@ -18,13 +18,17 @@ fn bytes(b: &[u8]) -> Value {
     Value::Bytes(b.into())
 }
 
-fn call_with(host: &mut TestHost, name: &str, args: Vec<Option<Value>>) -> Result<Value, Raised> {
+fn call_with(
+    host: &mut TestEffects,
+    name: &str,
+    args: Vec<Option<Value>>,
+) -> Result<Value, Raised> {
     stdlib::call(name, args, host)
 }
 
 fn call(name: &str, args: Vec<Value>) -> Result<Value, Raised> {
     call_with(
-        &mut TestHost::default(),
+        &mut TestEffects::default(),
         name,
         args.into_iter().map(Some).collect(),
     )
@@ -137,7 +141,7 @@ fn conversions() {
     gives("default", vec![v("false"), v("2")], v("false"));
     assert_eq!(
         call_with(
-            &mut TestHost::default(),
+            &mut TestEffects::default(),
             "default",
             vec![None, Some(v("3"))]
         ),
@@ -710,8 +714,9 @@ fn lib_1_time_format_and_parse() {
 
 #[test]
 fn sys_uuid_and_events() {
-    let mut host = TestHost::default();
-    let env = |host: &mut TestHost, args: Vec<Option<Value>>| call_with(host, "sys.get_env", args);
+    let mut host = TestEffects::default();
+    let env =
+        |host: &mut TestEffects, args: Vec<Option<Value>>| call_with(host, "sys.get_env", args);
     assert_eq!(
         env(&mut host, vec![Some(v(r#""GOOGLE_CLOUD_PROJECT_ID""#))]),
         Ok(v(r#""demo""#))
@@ -750,7 +755,7 @@ fn sys_uuid_and_events() {
         Ok(v(r#""uuid-1""#))
     );
 
-    let log = |host: &mut TestHost, data, severity, text, json| {
+    let log = |host: &mut TestEffects, data, severity, text, json| {
         call_with(host, "sys.log", vec![data, severity, text, json])
     };
     assert_eq!(

@@ -9,7 +9,7 @@ use wfsim_engine::callbacks::{Auth, http_status};
 use wfsim_engine::error::{self, Raised};
 use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Config, Execution, STEPS_MAX};
-use wfsim_engine::stdlib::{self, Host, LogPayload, table};
+use wfsim_engine::stdlib::{self, Effects, LogPayload, table};
 use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, Value, WallClock, defn};
 use wfsim_harness::report;
@@ -294,7 +294,7 @@ fn run_call(c: &StdlibCall) -> Result<Ran, String> {
         .iter()
         .map(|a| a.as_ref().map(Recipe::build).transpose())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut host = FuzzHost::default();
+    let mut host = FuzzEffects::default();
     let result = stdlib::call(&c.function, args, &mut host);
     let ran = match &result {
         Ok(v) => {
@@ -357,21 +357,21 @@ pub fn call_in_workflow(c: &StdlibCall) -> Result<Definition, String> {
 
 /// The execution a library call sees: a fixed clock, seeded UUIDs, logs kept.
 #[derive(Debug)]
-struct FuzzHost {
+struct FuzzEffects {
     uuids: IdGen,
     logs: Vec<(String, LogPayload)>,
 }
 
-impl Default for FuzzHost {
-    fn default() -> FuzzHost {
-        FuzzHost {
+impl Default for FuzzEffects {
+    fn default() -> FuzzEffects {
+        FuzzEffects {
             uuids: IdGen::with_stream(0, IdGen::STREAM_UUIDS),
             logs: Vec::new(),
         }
     }
 }
 
-impl Host for FuzzHost {
+impl Effects for FuzzEffects {
     fn now_unix_nanos(&self) -> i128 {
         WallClock::DEFAULT.unix_nanos_at(wfsim_engine::SimTime::ZERO)
     }

@@ -14,7 +14,7 @@ use crate::runner::Run;
 use wfsim_engine::defn::tree::{Node, Pos};
 use wfsim_engine::error::{Raised, Tag, builtin};
 use wfsim_engine::expr::{self, Context, Expr};
-use wfsim_engine::stdlib::{Host, LogPayload};
+use wfsim_engine::stdlib::{Effects, LogPayload};
 use wfsim_engine::value::Value;
 
 /// A property as written.
@@ -131,7 +131,7 @@ impl Context for Cx<'_> {
 /// The host of a property's library calls: there is no execution any more.
 struct NoExecution;
 
-impl Host for NoExecution {
+impl Effects for NoExecution {
     fn now_unix_nanos(&self) -> i128 {
         0
     }

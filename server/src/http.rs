@@ -156,7 +156,7 @@ impl Shared {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for o in outputs {
             match o {
-                Output::Log(l) => lines.push(l),
+                Output::Line(l) => lines.push(l),
                 Output::Journal(j) => journal.push(j),
                 Output::Input(at, req) => inputs.push((at, req)),
                 Output::Outbound(c) => outbound.push(c),

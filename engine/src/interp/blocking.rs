@@ -12,7 +12,7 @@ use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
 use crate::error::{Raised, Tag, builtin};
 use crate::http::{self, Callee, HttpOutcome};
 use crate::limits;
-use crate::stdlib::Host;
+use crate::stdlib::Effects;
 use crate::stdlib::table::{self, Blocking, Imp};
 use crate::time::{SimTime, duration_from_secs, secs_text};
 use crate::value::Value;
@@ -40,7 +40,7 @@ impl Interp {
         }
         match f.imp {
             Imp::Direct(_) => {
-                let mut w = self.world.borrow_mut();
+                let mut w = self.shared.borrow_mut();
                 let v = f.call(positional, &mut *w)?;
                 limits::check_value(&format_args!("the result of {func}"), v)
             }
@@ -141,7 +141,7 @@ impl Interp {
         auth: Option<Value>,
     ) -> Result<Value, Raised> {
         let id = self
-            .world
+            .shared
             .borrow_mut()
             .send_http(th.tid, target.clone(), timeout, auth);
         let res = match self.suspend(th.tid).await {
@@ -156,7 +156,7 @@ impl Interp {
             other => unreachable!("an outbound call is woken by its answer, not {other:?}"),
         };
         let (status, value) = res;
-        self.world
+        self.shared
             .borrow_mut()
             .note_http_result(id, status, value.as_ref().err());
         let v = value?;
@@ -176,7 +176,7 @@ impl Interp {
             }
         };
         let d = duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
-        let until = self.world.borrow().now().saturating_add(d);
+        let until = self.shared.borrow().now().saturating_add(d);
         self.sleep_until(th, until).await
     }
 
@@ -195,7 +195,7 @@ impl Interp {
             value_error(format!("sys.sleep_until: '{text}' is not an RFC 3339 time"))
         })?;
         let until = {
-            let w = self.world.borrow();
+            let w = self.shared.borrow();
             let ahead = (target - w.now_unix_nanos()).max(0);
             w.now().saturating_add(Duration::from_nanos(
                 u64::try_from(ahead).unwrap_or(u64::MAX),
@@ -206,7 +206,7 @@ impl Interp {
 
     /// `sys.sleep`, `sys.sleep_until`: suspends `th` until the simulated clock reaches `until`.
     async fn sleep_until(&self, th: Th, until: SimTime) -> Result<Value, Raised> {
-        self.world.borrow_mut().sleep_until(th.tid, until);
+        self.shared.borrow_mut().sleep_until(th.tid, until);
         match self.suspend(th.tid).await {
             Wake::Timer => Ok(Value::Null),
             other => unreachable!("a sleep is woken by its timer, not {other:?}"),
@@ -238,7 +238,7 @@ impl Interp {
             }
         };
         let outcome = {
-            let mut w = self.world.borrow_mut();
+            let mut w = self.shared.borrow_mut();
             // CB-3: only this execution's endpoints.
             let endpoint = w.endpoint_by_url(&url).ok_or_else(|| {
                 value_error(format!(
@@ -264,7 +264,7 @@ impl Interp {
                 other => unreachable!("an await is woken by its callback, not {other:?}"),
             },
         };
-        let clock = self.world.borrow().clock();
+        let clock = self.shared.borrow().clock();
         Ok(received.to_value(clock))
     }
 }

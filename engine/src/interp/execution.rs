@@ -1,6 +1,6 @@
 //! An execution as its host drives it: the inputs (`start`, `deliver`, `answer_http`,
 //! `handle_timeout`, `cancel`), the outputs to poll after each, and what can be read of it.
-//! It owns the world and the scheduler, and checks the world's invariants after every
+//! It owns the shared state and the scheduler, and checks the shared state's invariants after every
 //! input.
 
 use std::cell::RefCell;
@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use super::run;
 use super::scheduler::Scheduler;
+use super::shared::{NO_STEP, Shared};
 use super::thread::BoxFut;
-use super::trace::{Log, Trace};
-use super::world::{NO_STEP, World};
+use super::trace::{LogEntry, Trace};
 use crate::callbacks::{Auth, Callbacks, DeliveryResult, ExecutionName, ExecutionState};
 use crate::defn::Workflow;
 use crate::error::{Failure, Tag, builtin};
@@ -72,7 +72,7 @@ pub enum Outcome {
 /// delivers all the requests of an instant, then calls `handle_timeout` for it: requests
 /// come before timers and before the workflow moves on (SPEC §3 preamble, CB-12).
 pub struct Execution {
-    world: Rc<RefCell<World>>,
+    shared: Rc<RefCell<Shared>>,
     scheduler: Scheduler,
     outcome: Option<Outcome>,
     ended_at: Option<SimTime>,
@@ -148,7 +148,7 @@ impl Execution {
             ),
         ]);
         let points = workflow.points;
-        let world = Rc::new(RefCell::new(World::new(
+        let shared = Rc::new(RefCell::new(Shared::new(
             config.name,
             config.seed,
             config.clock,
@@ -159,15 +159,15 @@ impl Execution {
         )));
         let interp = Rc::new(run::Interp {
             workflow,
-            world: Rc::clone(&world),
+            shared: Rc::clone(&shared),
         });
         let argument = config.argument;
         let main: BoxFut<'static, ()> = Box::pin(async move {
             let res = interp.run_main(argument).await;
-            interp.world.borrow_mut().outcome = Some(res);
+            interp.shared.borrow_mut().outcome = Some(res);
         });
         let mut ex = Execution {
-            world,
+            shared,
             scheduler: Scheduler::new(main),
             outcome: None,
             ended_at: None,
@@ -194,7 +194,7 @@ impl Execution {
 
     /// The latest instant an input was given at.
     pub fn now(&self) -> SimTime {
-        self.world.borrow().now
+        self.shared.borrow().now
     }
 
     pub fn ended_at(&self) -> Option<SimTime> {
@@ -218,7 +218,7 @@ impl Execution {
                     .collect();
             }
         }
-        let w = self.world.borrow();
+        let w = self.shared.borrow();
         let Some(stack) = w.positions.get(&w.last_thread) else {
             return Vec::new();
         };
@@ -232,22 +232,22 @@ impl Execution {
             .collect()
     }
 
-    pub fn logs(&self) -> Vec<Log> {
-        self.world.borrow().logs.clone()
+    pub fn logs(&self) -> Vec<LogEntry> {
+        self.shared.borrow().logs.clone()
     }
 
     /// At most `n` log entries from index `from` on, and how many there are in all: a page,
     /// without copying the rest of a chatty execution's log.
-    pub fn logs_page(&self, from: usize, n: usize) -> (Vec<Log>, usize) {
-        let w = self.world.borrow();
+    pub fn logs_page(&self, from: usize, n: usize) -> (Vec<LogEntry>, usize) {
+        let w = self.shared.borrow();
         let all = w.logs.len();
         let page = w.logs.get(from..).unwrap_or_default();
         (page[..n.min(page.len())].to_vec(), all)
     }
 
     /// The log entries from index `from` on.
-    pub fn logs_since(&self, from: usize) -> Vec<Log> {
-        self.world
+    pub fn logs_since(&self, from: usize) -> Vec<LogEntry> {
+        self.shared
             .borrow()
             .logs
             .get(from..)
@@ -258,31 +258,31 @@ impl Execution {
     /// The steps and branches run so far, with how often each was passed
     /// (`coverage::by_position` names them).
     pub fn coverage(&self) -> crate::coverage::Passes {
-        self.world.borrow().coverage.clone()
+        self.shared.borrow().coverage.clone()
     }
 
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {
-        self.world.borrow().trace.clone()
+        self.shared.borrow().trace.clone()
     }
 
     /// A measure that grows whenever the execution does anything (steps run, events traced).
     fn progress(&self) -> (u64, usize) {
-        let w = self.world.borrow();
+        let w = self.shared.borrow();
         (w.steps, w.trace.len())
     }
 
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
-        self.world.borrow().steps
+        self.shared.borrow().steps
     }
 
     pub fn trace_len(&self) -> usize {
-        self.world.borrow().trace.len()
+        self.shared.borrow().trace.len()
     }
 
     /// The trace events from index `from` on.
     pub fn trace_since(&self, from: usize) -> Vec<(SimTime, Trace)> {
-        self.world
+        self.shared
             .borrow()
             .trace
             .get(from..)
@@ -292,16 +292,16 @@ impl Execution {
 
     /// The callback endpoints and their state.
     pub fn with_callbacks<R>(&self, f: impl FnOnce(&Callbacks) -> R) -> R {
-        f(&self.world.borrow().callbacks)
+        f(&self.shared.borrow().callbacks)
     }
 
     pub fn clock(&self) -> WallClock {
-        self.world.borrow().clock
+        self.shared.borrow().clock
     }
 
     /// Every outbound call made so far, in call order, with what became of it (HT-4).
     pub fn http_calls(&self) -> Vec<CallRecord> {
-        self.world.borrow().http_calls.clone()
+        self.shared.borrow().http_calls.clone()
     }
 
     // Inputs.
@@ -313,7 +313,7 @@ impl Execution {
     pub fn answer_http(&mut self, now: SimTime, id: CallId, outcome: HttpOutcome) -> bool {
         self.set_now(now);
         let answered =
-            self.outcome.is_none() && self.world.borrow_mut().answer_http(now, id, outcome);
+            self.outcome.is_none() && self.shared.borrow_mut().answer_http(now, id, outcome);
         self.check_invariants();
         answered
     }
@@ -330,11 +330,11 @@ impl Execution {
     ) -> DeliveryResult {
         self.set_now(now);
         let delivery = self
-            .world
+            .shared
             .borrow_mut()
             .callbacks
             .deliver(now, callback_id, auth, request);
-        self.world.borrow_mut().pump();
+        self.shared.borrow_mut().pump();
         self.check_invariants();
         delivery
     }
@@ -365,7 +365,7 @@ impl Execution {
             return;
         }
         {
-            let mut w = self.world.borrow_mut();
+            let mut w = self.shared.borrow_mut();
             w.callbacks.handle_timeout(now);
             w.pump();
             w.fire_timers(now);
@@ -403,7 +403,7 @@ impl Execution {
     pub fn cancel(&mut self, now: SimTime) -> bool {
         self.set_now(now);
         if self.outcome.is_some() {
-            return self.world.borrow().defect == Some(crate::defect::Defect::CancelAfterEnd);
+            return self.shared.borrow().defect == Some(crate::defect::Defect::CancelAfterEnd);
         }
         self.finish(Outcome::Cancelled);
         self.check_invariants();
@@ -414,7 +414,7 @@ impl Execution {
 
     /// HT-4: the next outbound call to send, in call order. Each is given once.
     pub fn poll_http_call(&mut self) -> Option<HttpCall> {
-        self.world.borrow_mut().http_outbox.pop_front()
+        self.shared.borrow_mut().http_outbox.pop_front()
     }
 
     /// The next instant at which `handle_timeout` has work: `now` itself while a request
@@ -423,7 +423,7 @@ impl Execution {
         if self.outcome.is_some() {
             return None;
         }
-        self.world
+        self.shared
             .borrow()
             .next_due(SimTime::from_secs(EXECUTION_SECS_MAX))
     }
@@ -431,12 +431,12 @@ impl Execution {
     // Driving the threads.
 
     fn set_now(&mut self, now: SimTime) {
-        self.world.borrow_mut().set_now(now);
+        self.shared.borrow_mut().set_now(now);
     }
 
     /// Runs the runnable threads; if main ends meanwhile, so does the execution.
     fn run(&mut self) {
-        let Some(res) = self.scheduler.run(&self.world) else {
+        let Some(res) = self.scheduler.run(&self.shared) else {
             return;
         };
         self.finish(match res {
@@ -460,18 +460,18 @@ impl Execution {
             Outcome::Failed(_) => ExecutionState::Failed,
             Outcome::Cancelled => ExecutionState::Cancelled,
         };
-        // Futures may hold clones of the world; drop them before touching it.
+        // Futures may hold clones of the shared state; drop them before touching it.
         self.scheduler.clear();
-        let mut w = self.world.borrow_mut();
+        let mut w = self.shared.borrow_mut();
         w.end(state);
         self.outcome = Some(outcome);
         self.ended_at = Some(w.now);
     }
 
-    /// [`World::check_invariants`], with the threads that have futures.
+    /// [`Shared::check_invariants`], with the threads that have futures.
     fn check_invariants(&mut self) {
         let scheduler = &self.scheduler;
-        self.world
+        self.shared
             .borrow_mut()
             .check_invariants(|t| scheduler.is_live(t), scheduler.len());
     }

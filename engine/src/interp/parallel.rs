@@ -10,18 +10,18 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 
-use super::fault::Fault;
 use super::frame::Frame;
 use super::run::{Flow, Interp, Th, value_error};
+use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId, Wake};
-use super::world::World;
+use super::unwind::Unwind;
 use crate::defn::{Block, Parallel, Work};
 use crate::error::{Tag, builtin};
 use crate::value::Value;
 
 /// Yields once, so the scheduler can pick another branch.
 pub(super) struct YieldNow<'a> {
-    world: &'a RefCell<World>,
+    shared: &'a RefCell<Shared>,
     tid: ThreadId,
     yielded: bool,
 }
@@ -30,12 +30,12 @@ impl Future for YieldNow<'_> {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
         if self.yielded {
-            self.world.borrow_mut().clear_wakes(self.tid);
+            self.shared.borrow_mut().clear_wakes(self.tid);
             Poll::Ready(())
         } else {
             self.yielded = true;
             let tid = self.tid;
-            self.world.borrow_mut().wake(tid, Wake::Yield);
+            self.shared.borrow_mut().wake(tid, Wake::Yield);
             Poll::Pending
         }
     }
@@ -45,7 +45,7 @@ impl Interp {
     /// Lets the scheduler pick another runnable thread before `th` goes on.
     pub(super) fn yield_now(&self, th: Th) -> YieldNow<'_> {
         YieldNow {
-            world: &self.world,
+            shared: &self.shared,
             tid: th.tid,
             yielded: false,
         }
@@ -58,7 +58,7 @@ impl Interp {
         th: Th,
         frame: &Rc<Frame>,
         p: &Parallel,
-    ) -> Result<Flow, Fault> {
+    ) -> Result<Flow, Unwind> {
         if th.parallel_depth >= 2 {
             return Err(builtin(
                 Tag::ParallelNestingError,
@@ -97,7 +97,7 @@ impl Interp {
             }
         }
         let mut running: BTreeMap<ThreadId, String> = BTreeMap::new();
-        let mut errors: Vec<(String, Fault)> = Vec::new();
+        let mut errors: Vec<(String, Unwind)> = Vec::new();
         loop {
             while running.len() < limit {
                 let Some((name, block, vars)) = pending.pop_front() else {
@@ -113,14 +113,14 @@ impl Interp {
             if running.is_empty() {
                 break;
             }
-            self.world.borrow_mut().join(th.tid);
+            self.shared.borrow_mut().join(th.tid);
             match self.suspend(th.tid).await {
                 Wake::Child(tid, res) => {
                     let name = running.remove(&tid).expect("a child of this step");
                     if let Err(e) = res {
                         errors.push((name, e));
                         if !p.continue_all {
-                            self.world.borrow_mut().abort(running.keys().copied());
+                            self.shared.borrow_mut().abort(running.keys().copied());
                             running.clear();
                             pending.clear();
                         }
@@ -153,7 +153,7 @@ impl Interp {
             ("branches", Value::list(branches)),
         ]);
         // Where: the first branch to fail, then this step (SPEC §6, "Where").
-        Err(Fault::raised_from(error, first.expect("an error")))
+        Err(Unwind::raised_from(error, first.expect("an error")))
     }
 
     /// Starts a branch thread running `block` in `frame`; it reports to `parent` when done.
@@ -164,7 +164,7 @@ impl Interp {
         block: Block,
         frame: Rc<Frame>,
     ) -> ThreadId {
-        let tid = self.world.borrow_mut().start_branch(parent.tid, name);
+        let tid = self.shared.borrow_mut().start_branch(parent.tid, name);
         let th = Th {
             tid,
             depth: parent.depth,
@@ -186,9 +186,9 @@ impl Interp {
                 .into()),
                 Err(e) => Err(e),
             };
-            interp.world.borrow_mut().end_branch(tid, parent.tid, res);
+            interp.shared.borrow_mut().end_branch(tid, parent.tid, res);
         });
-        self.world.borrow_mut().spawn(tid, fut);
+        self.shared.borrow_mut().spawn(tid, fut);
         tid
     }
 }

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::fault::Fault;
 use super::frame::Frame;
 use super::run::{Flow, Interp, Th, type_error, value_error};
 use super::thread::Wake;
+use super::unwind::Unwind;
 use crate::defn::{Action, Backoff, Predicate, Retry, Tmpl};
 use crate::error::Raised;
 use crate::stdlib::{self, DEFAULT_BACKOFF};
@@ -26,7 +26,7 @@ impl Interp {
         body: &Action,
         retry: Option<&Retry>,
         retry_cover: u32,
-    ) -> Result<Flow, Fault> {
+    ) -> Result<Flow, Unwind> {
         let Some(retry) = retry else {
             return self.run_action(th, frame, body).await;
         };
@@ -49,7 +49,7 @@ impl Interp {
                     self.call_sub(th, sub, args).await?
                 }
                 PredicateFn::Builtin(name) => {
-                    let mut w = self.world.borrow_mut();
+                    let mut w = self.shared.borrow_mut();
                     stdlib::call(name, vec![Some(e.error().clone())], &mut *w)?
                 }
             };
@@ -68,13 +68,13 @@ impl Interp {
             }
             // A retry is a step: however many `max_retries` allows, the step limit ends them
             // (and keeps the counter far below `u32::MAX`).
-            self.world.borrow_mut().count_step()?;
+            self.shared.borrow_mut().count_step()?;
             retries = retries.saturating_add(1);
             let off_by_one =
-                self.world.borrow().defect == Some(crate::defect::Defect::BackoffOffByOne);
+                self.shared.borrow().defect == Some(crate::defect::Defect::BackoffOffByOne);
             let delay = backoff.delay(retries + u32::from(off_by_one));
             {
-                let mut w = self.world.borrow_mut();
+                let mut w = self.shared.borrow_mut();
                 w.cover_retry(retry_cover, retries);
                 w.back_off(th.tid, retries, delay);
             }

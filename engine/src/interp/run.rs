@@ -7,11 +7,11 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::fault::Fault;
 use super::frame::Frame;
 use super::scheduler::Suspend;
+use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId};
-use super::world::World;
+use super::unwind::Unwind;
 use crate::defn::{
     Accessor, Action, Block, For, ForSource, Next, Place, Subworkflow, Tmpl, Workflow,
 };
@@ -48,7 +48,7 @@ pub(super) struct Th {
 
 pub(super) struct Interp {
     pub(super) workflow: Rc<Workflow>,
-    pub(super) world: Rc<RefCell<World>>,
+    pub(super) shared: Rc<RefCell<Shared>>,
 }
 
 pub(super) fn type_error(msg: impl Into<String>) -> Raised {
@@ -62,7 +62,7 @@ pub(super) fn value_error(msg: impl Into<String>) -> Raised {
 /// What an expression sees: the frame's variables and the library.
 struct EvalCx<'a> {
     frame: &'a Frame,
-    world: &'a RefCell<World>,
+    shared: &'a RefCell<Shared>,
 }
 
 impl Context for EvalCx<'_> {
@@ -70,7 +70,7 @@ impl Context for EvalCx<'_> {
         self.frame.get(name)
     }
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised> {
-        let mut w = self.world.borrow_mut();
+        let mut w = self.shared.borrow_mut();
         let v = stdlib::call(name, args.into_iter().map(Some).collect(), &mut *w)?;
         limits::check_value(&format_args!("the result of {name}"), v)
     }
@@ -90,7 +90,7 @@ impl Interp {
                 e,
                 &mut EvalCx {
                     frame,
-                    world: &self.world,
+                    shared: &self.shared,
                 },
             ),
             Tmpl::List(items) => Ok(Value::list(
@@ -111,13 +111,16 @@ impl Interp {
 
     pub(super) fn suspend(&self, tid: ThreadId) -> Suspend<'_> {
         Suspend {
-            world: &self.world,
+            shared: &self.shared,
             tid,
         }
     }
 
     /// Runs `main` with the execution argument; the result or error ends the execution.
-    pub(super) async fn run_main(self: &Rc<Self>, argument: Option<Value>) -> Result<Value, Fault> {
+    pub(super) async fn run_main(
+        self: &Rc<Self>,
+        argument: Option<Value>,
+    ) -> Result<Value, Unwind> {
         let main = Rc::clone(&self.workflow.main);
         let mut args = BTreeMap::new();
         if let Some(p) = main.params.first() {
@@ -136,7 +139,7 @@ impl Interp {
         th: Th,
         sub: Rc<Subworkflow>,
         mut args: BTreeMap<String, Value>,
-    ) -> BoxFut<'a, Result<Value, Fault>> {
+    ) -> BoxFut<'a, Result<Value, Unwind>> {
         Box::pin(async move {
             if th.depth >= CALL_DEPTH_MAX {
                 return Err(builtin(
@@ -179,13 +182,13 @@ impl Interp {
                 depth: th.depth + 1,
                 ..th
             };
-            self.world
+            self.shared
                 .borrow_mut()
                 .enter_routine(th.tid, Rc::clone(&sub));
             let ran = self.run_block(inner, &frame, &sub.steps).await;
             // Main's entry stays: where the execution ended (`Execution::current_steps`).
             if th.depth > 0 {
-                self.world.borrow_mut().leave_routine(th.tid);
+                self.shared.borrow_mut().leave_routine(th.tid);
             }
             let flow = ran.map_err(|f| f.leaving_routine(&sub.name))?;
             match flow {
@@ -210,15 +213,15 @@ impl Interp {
         th: Th,
         frame: &'a Rc<Frame>,
         block: &'a Block,
-    ) -> BoxFut<'a, Result<Flow, Fault>> {
+    ) -> BoxFut<'a, Result<Flow, Unwind>> {
         Box::pin(async move {
             let mut i = 0;
             while i < block.len() {
                 let step = &block[i];
                 {
-                    let mut w = self.world.borrow_mut();
+                    let mut w = self.shared.borrow_mut();
                     if let Err(e) = w.count_step() {
-                        return Err(Fault::from(e).leaving_step(step));
+                        return Err(Unwind::from(e).leaving_step(step));
                     }
                     w.cover(step.cover);
                     w.at_step(th.tid, step.cover);
@@ -251,7 +254,7 @@ impl Interp {
         th: Th,
         frame: &'a Rc<Frame>,
         action: &'a Action,
-    ) -> BoxFut<'a, Result<Flow, Fault>> {
+    ) -> BoxFut<'a, Result<Flow, Unwind>> {
         Box::pin(async move {
             match action {
                 Action::Nothing => Ok(Flow::Next),
@@ -292,7 +295,7 @@ impl Interp {
                             }
                         };
                         if hit {
-                            self.world.borrow_mut().cover(case.cover);
+                            self.shared.borrow_mut().cover(case.cover);
                             let flow = self.run_action(th, frame, &case.action).await?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
@@ -312,7 +315,7 @@ impl Interp {
                     match (res, &t.except) {
                         (Ok(flow), _) => Ok(flow),
                         (Err(e), Some(except)) => {
-                            self.world.borrow_mut().cover(except.cover);
+                            self.shared.borrow_mut().cover(except.cover);
                             if let Some(var) = &except.var {
                                 frame.set(var, e.into_error());
                             }
@@ -327,7 +330,7 @@ impl Interp {
         })
     }
 
-    async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Fault> {
+    async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Unwind> {
         let values = self.for_values(frame, &f.source)?;
         let keep = frame.local_names();
         let mut result = Ok(Flow::Next);
@@ -400,7 +403,7 @@ impl Interp {
                     e,
                     &mut EvalCx {
                         frame,
-                        world: &self.world,
+                        shared: &self.shared,
                     },
                 )?,
             });

@@ -9,21 +9,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use super::fault::Fault;
+use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId, Wake};
-use super::world::World;
+use super::unwind::Unwind;
 use crate::value::Value;
 
 /// A future that completes with the thread's next wake.
 pub(super) struct Suspend<'a> {
-    pub(super) world: &'a RefCell<World>,
+    pub(super) shared: &'a RefCell<Shared>,
     pub(super) tid: ThreadId,
 }
 
 impl Future for Suspend<'_> {
     type Output = Wake;
     fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<Wake> {
-        match self.world.borrow_mut().take_wake(self.tid) {
+        match self.shared.borrow_mut().take_wake(self.tid) {
             Some(wake) => Poll::Ready(wake),
             None => Poll::Pending,
         }
@@ -64,17 +64,17 @@ impl Scheduler {
 
     /// Polls runnable threads, one at a time in an order the seed picks, until none is;
     /// main's result if it ended meanwhile (then the rest are left to the caller).
-    pub(super) fn run(&mut self, world: &RefCell<World>) -> Option<Result<Value, Fault>> {
+    pub(super) fn run(&mut self, shared: &RefCell<Shared>) -> Option<Result<Value, Unwind>> {
         let waker = Waker::noop();
         let mut cx = TaskContext::from_waker(waker);
         loop {
-            self.adopt_and_abort(world);
-            let main_done = world.borrow_mut().outcome.take();
+            self.adopt_and_abort(shared);
+            let main_done = shared.borrow_mut().outcome.take();
             if main_done.is_some() {
                 return main_done;
             }
             let tid = {
-                let mut w = world.borrow_mut();
+                let mut w = shared.borrow_mut();
                 let n = w.runnable.len() as u64;
                 if n == 0 {
                     return None;
@@ -94,9 +94,9 @@ impl Scheduler {
         }
     }
 
-    fn adopt_and_abort(&mut self, world: &RefCell<World>) {
+    fn adopt_and_abort(&mut self, shared: &RefCell<Shared>) {
         let (spawned, aborted) = {
-            let mut w = world.borrow_mut();
+            let mut w = shared.borrow_mut();
             (
                 std::mem::take(&mut w.spawned),
                 std::mem::take(&mut w.aborted),
@@ -104,20 +104,20 @@ impl Scheduler {
         };
         for (tid, fut) in spawned {
             self.threads.insert(tid, fut);
-            world.borrow_mut().runnable.insert(tid);
+            shared.borrow_mut().runnable.insert(tid);
         }
-        self.drop_threads(world, aborted);
+        self.drop_threads(shared, aborted);
     }
 
     /// Stops threads and every thread they started, withdrawing whatever they waited for.
-    fn drop_threads(&mut self, world: &RefCell<World>, roots: Vec<ThreadId>) {
+    fn drop_threads(&mut self, shared: &RefCell<Shared>, roots: Vec<ThreadId>) {
         if roots.is_empty() {
             return;
         }
-        let doomed = world.borrow().descendants(roots);
+        let doomed = shared.borrow().descendants(roots);
         for t in &doomed {
             self.threads.remove(t);
         }
-        world.borrow_mut().forget_threads(&doomed);
+        shared.borrow_mut().forget_threads(&doomed);
     }
 }

@@ -1,11 +1,11 @@
 //! A workflow thread as the rest of the interpreter names it: its id, its future, and why it
-//! resumes. A leaf, so the world, the scheduler and the steps can all use it.
+//! resumes. A leaf, so the shared state, the scheduler and the steps can all use it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::fault::Fault;
+use super::unwind::Unwind;
 use crate::http::HttpOutcome;
 use crate::request::Received;
 
@@ -23,7 +23,7 @@ pub(super) enum Wake {
     Callback(Result<Received, Duration>),
     Timer,
     Yield,
-    Child(ThreadId, Result<(), Fault>),
+    Child(ThreadId, Result<(), Unwind>),
     /// An outbound call's answer, or `Err` when its timeout passed first.
     Http(Result<HttpOutcome, ()>),
 }

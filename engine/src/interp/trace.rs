@@ -11,7 +11,7 @@ use crate::time::SimTime;
 
 /// One `sys.log` entry (EX-4).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Log {
+pub struct LogEntry {
     pub at: SimTime,
     pub severity: String,
     pub payload: LogPayload,

@@ -2,18 +2,18 @@
 
 use ::base64::Engine as _;
 
-use super::{Args, Host, bytes_of, str_of, value_error};
+use super::{Args, Effects, bytes_of, str_of, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn encode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let data = bytes_of(a.name(), a.required("data")?)?;
     Ok(Value::str(
         ::base64::engine::general_purpose::STANDARD.encode(data),
     ))
 }
 
-pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn decode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let text = str_of(a.name(), &a.required("data")?)?;
     // Padding is optional on input.
     ::base64::engine::general_purpose::STANDARD_NO_PAD

@@ -1,11 +1,11 @@
 //! The functions without a module: conversions (`int`, `double`, `string`, `bool`),
 //! `default`, `get_type`, `len` and `keys`.
 
-use super::{Args, Host, type_error, value_error};
+use super::{Args, Effects, type_error, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn bool(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn bool(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("value")? {
         Value::Bool(b) => Ok(Value::Bool(b)),
         Value::Str(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
@@ -18,7 +18,7 @@ pub(super) fn bool(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn default(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn default(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let value = a.optional();
     let fallback = a.required("default_value")?;
     Ok(match value {
@@ -27,7 +27,7 @@ pub(super) fn default(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     })
 }
 
-pub(super) fn double(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn double(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("value")? {
         Value::Int(i) => Ok(Value::Double(i as f64)),
         Value::Double(d) => Ok(Value::Double(d)),
@@ -45,11 +45,11 @@ pub(super) fn double(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
 
 /// The type of `value` as its name: the names of SPEC §6 (`integer`, `double`, `string`,
 /// `boolean`, `bytes`, `list`, `map`, `null`), the ones every message uses.
-pub(super) fn get_type(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn get_type(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::str(a.required("value")?.type_name()))
 }
 
-pub(super) fn int(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn int(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("value")? {
         Value::Int(i) => Ok(Value::Int(i)),
         Value::Double(d) if super::fits_i64(d.trunc()) => Ok(Value::Int(d.trunc() as i64)),
@@ -66,7 +66,7 @@ pub(super) fn int(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn string(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn string(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("value")? {
         Value::Str(s) => Ok(Value::Str(s)),
         Value::Int(i) => Ok(Value::str(i.to_string())),
@@ -80,7 +80,7 @@ pub(super) fn string(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn keys(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn keys(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("map")? {
         Value::Map(m) => Ok(Value::list(
             m.keys().map(|k| Value::str(k.as_str())).collect(),
@@ -92,7 +92,7 @@ pub(super) fn keys(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn len(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn len(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("value")? {
         Value::Str(s) => Ok(Value::Int(s.chars().count() as i64)),
         Value::Bytes(b) => Ok(Value::Int(b.len() as i64)),

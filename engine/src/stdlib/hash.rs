@@ -6,7 +6,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Digest;
 
-use super::{Args, Host, type_error, value_error};
+use super::{Args, Effects, type_error, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
@@ -59,7 +59,7 @@ fn bytes_arg(func: &str, what: &str, v: Value) -> Result<std::rc::Rc<[u8]>, Rais
     }
 }
 
-pub(super) fn compute_checksum(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn compute_checksum(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let data = bytes_arg(a.name(), "data", a.required("data")?)?;
     let digest = match algorithm(a.name(), a.required("algorithm")?)? {
         Algorithm::Md5 => md5::Md5::digest(&data).to_vec(),
@@ -72,7 +72,7 @@ pub(super) fn compute_checksum(a: &mut Args, _: &mut dyn Host) -> Result<Value, 
     Ok(Value::Bytes(digest.into()))
 }
 
-pub(super) fn compute_hmac(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn compute_hmac(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let key = bytes_arg(a.name(), "key", a.required("key")?)?;
     let data = bytes_arg(a.name(), "data", a.required("data")?)?;
     // HMAC (RFC 2104) takes a key of any length (a long one is hashed first), so

@@ -1,10 +1,10 @@
 //! `json.*`: workflow values to JSON text and back. Bytes have no JSON form (CB-8).
 
-use super::{Args, Host, type_error, value_error};
+use super::{Args, Effects, type_error, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn decode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let data = a.required("data")?;
     let text: Vec<u8> = match &data {
         Value::Str(s) => s.as_bytes().to_vec(),
@@ -21,11 +21,11 @@ pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
         .map_err(|e| value_error(format!("json.decode: {e}")))
 }
 
-pub(super) fn encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn encode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::Bytes(encode_text(a)?.into_bytes().into()))
 }
 
-pub(super) fn encode_to_string(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn encode_to_string(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::str(encode_text(a)?))
 }
 

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use super::{Args, Host, type_error};
+use super::{Args, Effects, type_error};
 use crate::error::Raised;
 use crate::value::{List, Value};
 
@@ -19,7 +19,7 @@ fn objs(a: &mut Args) -> Result<Rc<List>, Raised> {
     }
 }
 
-pub(super) fn concat(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn concat(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let mut items = objs(a)?;
     let val = a.required("val")?;
     let list = Rc::make_mut(&mut items);
@@ -32,7 +32,7 @@ pub(super) fn concat(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     Ok(Value::List(items))
 }
 
-pub(super) fn prepend(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn prepend(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let mut items = objs(a)?;
     let val = a.required("val")?;
     Rc::make_mut(&mut items).push_front(val);

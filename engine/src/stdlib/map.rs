@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{Args, Host, map_of, str_of};
+use super::{Args, Effects, map_of, str_of};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn get(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn get(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let map = a.required("map")?;
     let keys = match a.required("keys")? {
         Value::List(ks) => ks.to_vec(),
@@ -23,18 +23,18 @@ pub(super) fn get(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     Ok(cur)
 }
 
-pub(super) fn delete(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn delete(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let mut m = map_of(a.name(), a.required("map")?)?;
     let key = str_of(a.name(), &a.required("key")?)?;
     m.remove(&key);
     Ok(Value::from_btree(m))
 }
 
-pub(super) fn merge(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn merge(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     merge_args(a, false)
 }
 
-pub(super) fn merge_nested(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn merge_nested(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     merge_args(a, true)
 }
 

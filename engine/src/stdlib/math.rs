@@ -2,11 +2,11 @@
 
 use std::cmp::Ordering;
 
-use super::{Args, Host, type_error, value_error};
+use super::{Args, Effects, type_error, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn abs(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn abs(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("x")? {
         Value::Int(i) => i
             .checked_abs()
@@ -20,7 +20,7 @@ pub(super) fn abs(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn floor(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn floor(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("x")? {
         Value::Int(i) => Ok(Value::Int(i)),
         Value::Double(d) if super::fits_i64(d.floor()) => Ok(Value::Int(d.floor() as i64)),
@@ -32,11 +32,11 @@ pub(super) fn floor(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn max(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn max(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     pick(a, Ordering::Greater)
 }
 
-pub(super) fn min(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn min(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     pick(a, Ordering::Less)
 }
 

@@ -5,7 +5,7 @@
 //! one. Blocking functions (`events.await_callback`, `sys.sleep`, `sys.sleep_until`) need the
 //! scheduler: the table marks them, and the interpreter implements them. Everything here
 //! takes positional arguments ([`Args`]), a missing optional one as `None`, and reaches the
-//! execution only through [`Host`].
+//! execution only through [`Effects`].
 
 mod base64;
 mod builtins;
@@ -33,7 +33,7 @@ pub use retry::default_retry_predicate;
 pub use sys::env_name_error;
 
 /// What a library function may ask of the execution it runs in.
-pub trait Host {
+pub trait Effects {
     /// The simulated wall clock, nanoseconds since the Unix epoch.
     fn now_unix_nanos(&self) -> i128;
     /// The next UUID of the execution's seeded stream.
@@ -55,7 +55,7 @@ pub enum LogPayload {
 
 /// Calls `name` with positional `args`. The name and the count of arguments were checked
 /// against [`table`] by the caller.
-pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Host) -> Result<Value, Raised> {
+pub fn call(name: &str, args: Vec<Option<Value>>, host: &mut dyn Effects) -> Result<Value, Raised> {
     match table::lookup(name) {
         Some(f) => f.call(args, host),
         None => Err(cannot_call_here(name)),
@@ -167,7 +167,7 @@ mod tests {
         logs: Vec<(String, LogPayload)>,
     }
 
-    impl Host for TestHost {
+    impl Effects for TestHost {
         fn now_unix_nanos(&self) -> i128 {
             1_704_067_200_000_000_000
         }

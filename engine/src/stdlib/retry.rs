@@ -1,16 +1,16 @@
 //! `retry.*` and RT-1's built-in predicates: which errors a retry policy retries.
 
-use super::{Args, Host};
+use super::{Args, Effects};
 use crate::error::{Raised, Tag, tags};
 use crate::value::Value;
 
 /// Every error but a `ResourceLimitError`, which would only happen again: no built-in
 /// predicate retries it.
-pub(super) fn always(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn always(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::Bool(!is_resource_limit(&a.required("e")?)))
 }
 
-pub(super) fn never(_: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn never(_: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::Bool(false))
 }
 

@@ -1,13 +1,13 @@
 //! `sys.*` that runs at once: the environment, the log (EX-4), the clock. `sys.sleep` and
 //! `sys.sleep_until` block: the interpreter implements them.
 
-use super::{Args, Host, LogPayload, str_of, type_error};
+use super::{Args, Effects, LogPayload, str_of, type_error};
 use crate::error::Raised;
 use crate::value::Value;
 
 /// `sys.get_env(name, default)`: GCP's built-in `GOOGLE_CLOUD_*` variables and the
 /// user-defined ones; `default` (a string), or null, for a variable that is not set.
-pub(super) fn get_env(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn get_env(a: &mut Args, host: &mut dyn Effects) -> Result<Value, Raised> {
     let var = str_of(a.name(), &a.required("name")?)?;
     let fallback = match a.optional() {
         None => Value::Null,
@@ -39,7 +39,7 @@ pub fn env_name_error(name: &str) -> Option<String> {
 }
 
 /// EX-4: exactly one of `text`, `data`, `json`; `timestamp` is accepted and ignored.
-pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn log(a: &mut Args, host: &mut dyn Effects) -> Result<Value, Raised> {
     let data = a.optional();
     let severity = a.optional();
     let text = a.optional();
@@ -70,6 +70,6 @@ pub(super) fn log(a: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
 }
 
 /// Seconds since the Unix epoch on the simulated wall clock.
-pub(super) fn now(_: &mut Args, host: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn now(_: &mut Args, host: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::Double(host.now_unix_nanos() as f64 / 1e9))
 }

@@ -6,7 +6,7 @@
 //! without one, nor an implementation without a name.
 
 use super::{
-    Args, Host, base64, builtins, cannot_call_here, events, hash, http, json, list, map, math,
+    Args, Effects, base64, builtins, cannot_call_here, events, hash, http, json, list, map, math,
     retry, sys, text, time, uuid,
 };
 use crate::error::Raised;
@@ -25,7 +25,7 @@ pub struct Func {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Imp {
     /// This library, at once.
-    Direct(fn(&mut Args, &mut dyn Host) -> Result<Value, Raised>),
+    Direct(fn(&mut Args, &mut dyn Effects) -> Result<Value, Raised>),
     /// The interpreter: the function waits on the simulated clock or the outside world.
     Blocking(Blocking),
 }
@@ -47,7 +47,7 @@ pub(crate) enum Blocking {
 const fn f(
     name: &'static str,
     params: &'static [&'static str],
-    run: fn(&mut Args, &mut dyn Host) -> Result<Value, Raised>,
+    run: fn(&mut Args, &mut dyn Effects) -> Result<Value, Raised>,
 ) -> Func {
     Func {
         name,
@@ -238,7 +238,7 @@ impl Func {
     pub(crate) fn call(
         &self,
         args: Vec<Option<Value>>,
-        host: &mut dyn Host,
+        host: &mut dyn Effects,
     ) -> Result<Value, Raised> {
         match self.imp {
             Imp::Direct(run) => run(&mut Args::new(self.name, args), host),

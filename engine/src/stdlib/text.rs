@@ -4,11 +4,11 @@
 //! match and, of the matches starting there, the longest; an empty match right after the
 //! previous match is skipped (so `""` matches before every character and at the end).
 
-use super::{Args, Host, int_of, str_of, type_error, value_error};
+use super::{Args, Effects, int_of, str_of, type_error, value_error};
 use crate::error::{Raised, Tag, builtin};
 use crate::value::Value;
 
-pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn decode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     match a.required("data")? {
         Value::Bytes(b) => String::from_utf8(b.to_vec())
             .map(Value::str)
@@ -20,12 +20,12 @@ pub(super) fn decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }
 }
 
-pub(super) fn encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn encode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let s = str_of(a.name(), &a.required("text")?)?;
     Ok(Value::Bytes(s.into_bytes().into()))
 }
 
-pub(super) fn find_all(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn find_all(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let sub = str_of(a.name(), &a.required("substr")?)?;
     if sub.is_empty() {
@@ -55,7 +55,7 @@ pub(super) fn find_all(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> 
     Ok(Value::List(std::rc::Rc::new(found)))
 }
 
-pub(super) fn match_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn match_regex(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let pattern = str_of(a.name(), &a.required("regex")?)?;
     let re = regex::Regex::new(&pattern)
@@ -63,7 +63,7 @@ pub(super) fn match_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raise
     Ok(Value::Bool(re.is_match(&source)))
 }
 
-pub(super) fn replace_all(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn replace_all(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let sub = str_of(a.name(), &a.required("substr")?)?;
     let repl = str_of(a.name(), &a.required("replacement")?)?;
@@ -85,7 +85,7 @@ pub(super) fn replace_all(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raise
     Ok(Value::str(source.replace(&sub, &repl)))
 }
 
-pub(super) fn split(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn split(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let sep = str_of(a.name(), &a.required("separator")?)?;
     let parts: Vec<Value> = if sep.is_empty() {
@@ -96,7 +96,7 @@ pub(super) fn split(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     Ok(Value::list(parts))
 }
 
-pub(super) fn substring(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn substring(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let (start, end) = (
         int_of(a.name(), &a.required("start")?)?,
@@ -115,19 +115,19 @@ pub(super) fn substring(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised>
     }))
 }
 
-pub(super) fn to_lower(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn to_lower(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::str(
         str_of(a.name(), &a.required("source")?)?.to_lowercase(),
     ))
 }
 
-pub(super) fn to_upper(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn to_upper(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     Ok(Value::str(
         str_of(a.name(), &a.required("source")?)?.to_uppercase(),
     ))
 }
 
-pub(super) fn url_encode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn url_encode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let s = str_of(a.name(), &a.required("source")?)?;
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
@@ -374,7 +374,7 @@ impl Longest {
     }
 }
 
-pub(super) fn find_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn find_all_regex(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let pattern = str_of(a.name(), &a.required("regexp")?)?;
     let re = Longest::new(a.name(), &pattern)?;
@@ -394,7 +394,7 @@ pub(super) fn find_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Ra
     Ok(Value::List(std::rc::Rc::new(found)))
 }
 
-pub(super) fn replace_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn replace_all_regex(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let pattern = str_of(a.name(), &a.required("regexp")?)?;
     // Taken as it is: GCP supports no back-references (`\1`, `$1`) in the replacement.
@@ -420,7 +420,7 @@ pub(super) fn replace_all_regex(a: &mut Args, _: &mut dyn Host) -> Result<Value,
 }
 
 /// `+` is a space and `%xx` a byte; the bytes must be UTF-8.
-pub(super) fn url_decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn url_decode(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let s = str_of(a.name(), &a.required("source")?)?;
     let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(s.len());
@@ -455,7 +455,7 @@ pub(super) fn url_decode(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised
 }
 
 /// Letters, digits and `.-_` stay; a space becomes `+`; every other byte is `%XX`.
-pub(super) fn url_encode_plus(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn url_encode_plus(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let s = str_of(a.name(), &a.required("source")?)?;
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')

@@ -7,11 +7,11 @@
 
 use jiff::tz::TimeZone;
 
-use super::{Args, Host, str_of, type_error, value_error};
+use super::{Args, Effects, str_of, type_error, value_error};
 use crate::error::Raised;
 use crate::value::Value;
 
-pub(super) fn format(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn format(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let secs = match a.required("seconds")? {
         Value::Int(i) => i as f64,
         Value::Double(d) => d,
@@ -55,7 +55,7 @@ pub(super) fn format(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
     }))
 }
 
-pub(super) fn parse(a: &mut Args, _: &mut dyn Host) -> Result<Value, Raised> {
+pub(super) fn parse(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let s = str_of(a.name(), &a.required("value")?)?;
     crate::time::parse_rfc3339(&s)
         .map(|n| Value::Double(n as f64 / 1e9))

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use wfsim_engine::error::{Raised, message, tags};
 use wfsim_engine::interp::{Config, Execution, Outcome, STEPS_MAX};
-use wfsim_engine::stdlib::{Host, LogPayload};
+use wfsim_engine::stdlib::{Effects, LogPayload};
 use wfsim_engine::{Value, WallClock, defn};
 use wfsim_harness::runner::{self, RunConfig, execution_name};
 
@@ -51,13 +51,13 @@ pub fn fails_with(yaml: &str, tag: &str) -> String {
 
 /// A host with a fixed clock, one environment variable, counted ids, and kept logs.
 #[derive(Debug, Default)]
-pub struct TestHost {
+pub struct TestEffects {
     pub logs: Vec<(String, LogPayload)>,
     pub uuids: u32,
     pub endpoints: Vec<String>,
 }
 
-impl Host for TestHost {
+impl Effects for TestEffects {
     fn now_unix_nanos(&self) -> i128 {
         1_704_067_205_500_000_000
     }

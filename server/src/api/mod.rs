@@ -175,11 +175,11 @@ impl State {
 
     /// Log lines written since the last call, one per `sys.log`, for stdout.
     pub fn take_log_lines(&mut self) -> Vec<String> {
-        let taken = self.host.take_only(|o| matches!(o, Output::Log(_)));
+        let taken = self.host.take_only(|o| matches!(o, Output::Line(_)));
         taken
             .into_iter()
             .filter_map(|o| match o {
-                Output::Log(l) => Some(l),
+                Output::Line(l) => Some(l),
                 _ => None,
             })
             .collect()

@@ -559,7 +559,7 @@ impl Host {
             e.id,
             self.internal_errors
         );
-        self.outputs.push(Output::Log(line));
+        self.outputs.push(Output::Line(line));
         self.exec_mut(i).crashed = Some((now, message));
         None
     }
@@ -616,7 +616,7 @@ impl Host {
     /// Counts and logs a panic caught outside any execution (in a route).
     pub(crate) fn internal_error(&mut self, line: String) {
         self.internal_errors += 1;
-        self.outputs.push(Output::Log(line));
+        self.outputs.push(Output::Line(line));
     }
 
     pub(crate) fn internal_errors(&self) -> u64 {
@@ -703,7 +703,7 @@ impl Host {
                 e.workflow,
                 e.id
             );
-            self.outputs.push(Output::Log(line));
+            self.outputs.push(Output::Line(line));
         }
         self.exec_mut(i).logs_printed += logs.len();
     }

@@ -13,7 +13,7 @@ use crate::message::ApiRequest;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
     /// A line for stdout: a `sys.log` entry, or an internal error.
-    Log(String),
+    Line(String),
     /// An entry of the journal.
     Journal(Observed),
     /// An API event for the operator's log.

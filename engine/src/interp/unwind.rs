@@ -1,8 +1,8 @@
 //! An error unwinding through the interpreter, gathering where it happened on the way out.
 //!
 //! The library and expressions raise plain values ([`Raised`]); the interpreter turns one
-//! into a [`Fault`] with `?` and adds a stack element as it leaves a step. The happy path
-//! pays nothing: a `Fault` is one pointer, allocated only when something is raised.
+//! into a [`Unwind`] with `?` and adds a stack element as it leaves a step. The happy path
+//! pays nothing: a `Unwind` is one pointer, allocated only when something is raised.
 //!
 //! The stack is built innermost first. Leaving a step records it unless a step of the same
 //! routine already was (the innermost one wins); leaving a routine names the routine of the
@@ -15,7 +15,7 @@ use crate::error::{Failure, Raised, StackElement};
 use crate::value::Value;
 
 #[derive(Debug)]
-pub(super) struct Fault(Box<Inner>);
+pub(super) struct Unwind(Box<Inner>);
 
 #[derive(Debug)]
 struct Inner {
@@ -28,9 +28,9 @@ struct Inner {
     open: bool,
 }
 
-impl From<Raised> for Fault {
-    fn from(error: Raised) -> Fault {
-        Fault(Box::new(Inner {
+impl From<Raised> for Unwind {
+    fn from(error: Raised) -> Unwind {
+        Unwind(Box::new(Inner {
             error,
             stack: Vec::new(),
             named: 0,
@@ -39,14 +39,14 @@ impl From<Raised> for Fault {
     }
 }
 
-impl Fault {
+impl Unwind {
     /// `error`, raised where `cause` was: a parallel step's `UnhandledBranchError` is raised
     /// where its first failed branch failed, then unwinds from the parallel step.
-    pub(super) fn raised_from(error: Raised, cause: Fault) -> Fault {
+    pub(super) fn raised_from(error: Raised, cause: Unwind) -> Unwind {
         let mut inner = cause.0;
         inner.error = error;
         inner.open = true;
-        Fault(inner)
+        Unwind(inner)
     }
 
     pub(super) fn error(&self) -> &Value {
@@ -58,7 +58,7 @@ impl Fault {
     }
 
     /// The error leaves `step`: recorded if it is the innermost step of its routine so far.
-    pub(super) fn leaving_step(mut self, step: &Step) -> Fault {
+    pub(super) fn leaving_step(mut self, step: &Step) -> Unwind {
         if self.0.open {
             self.0.open = false;
             self.0.stack.push(StackElement {
@@ -72,7 +72,7 @@ impl Fault {
 
     /// The error leaves routine `name` (main or a subworkflow): the elements recorded in it
     /// are named, and the caller's step is recorded next.
-    pub(super) fn leaving_routine(mut self, name: &str) -> Fault {
+    pub(super) fn leaving_routine(mut self, name: &str) -> Unwind {
         let inner = &mut *self.0;
         for e in &mut inner.stack[inner.named..] {
             e.routine = name.to_owned();

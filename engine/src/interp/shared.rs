@@ -1,5 +1,5 @@
-//! The world the threads share: the clock, the callbacks, logs, ids, and who waits for
-//! what. Threads reach it only through its methods and the library's [`Host`], so what each
+//! What the threads of an execution share: the clock, the callbacks, logs, ids, and who waits for
+//! what. Threads reach it only through its methods and the library's [`Effects`], so what each
 //! wait records, and how it is traced, is said once; the inputs that end waits (requests,
 //! timers, answers) are its methods too, and so is the check that the records agree.
 //! One piece over 700 lines (with its tests): the records, the methods that write them and
@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::fault::Fault;
 use super::runqueue::RunQueue;
 use super::thread::{BoxFut, ThreadId, Wake};
-use super::trace::{Log, Trace};
+use super::trace::{LogEntry, Trace};
+use super::unwind::Unwind;
 use crate::callbacks::{
     AwaitError, AwaitOutcome, Callbacks, EndpointIdx, Event, ExecutionName, ExecutionState,
     WaiterId,
@@ -21,12 +21,12 @@ use crate::error::{Raised, Tag, builtin};
 use crate::http::{CallId, CallRecord, Callee, HttpCall, HttpOutcome};
 use crate::ids::IdGen;
 use crate::request::Method;
-use crate::stdlib::{Host, LogPayload};
+use crate::stdlib::{Effects, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
 /// Everything threads share: the clock, the callbacks, logs, ids, and who waits for what.
-pub(super) struct World {
+pub(super) struct Shared {
     pub(super) now: SimTime,
     pub(super) clock: WallClock,
     pub(super) callbacks: Callbacks,
@@ -34,7 +34,7 @@ pub(super) struct World {
     /// The seeded stream that picks the next runnable thread (CB-12).
     pub(super) schedule: IdGen,
     env: BTreeMap<String, String>,
-    pub(super) logs: Vec<Log>,
+    pub(super) logs: Vec<LogEntry>,
     pub(super) trace: Vec<(SimTime, Trace)>,
     pub(super) steps: u64,
     steps_max: u64,
@@ -43,7 +43,7 @@ pub(super) struct World {
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
     /// Where each blocked thread waits: one entry per thread, beside the record of that
     /// place (`sleeps`, `waiter_threads`, `http_waiting`) that lets an input find the
-    /// thread; `joins` counts the `Wait::Join` entries. [`World::check_invariants`]
+    /// thread; `joins` counts the `Wait::Join` entries. [`Shared::check_invariants`]
     /// holds the two views to each other.
     waits: BTreeMap<ThreadId, Wait>,
     joins: usize,
@@ -62,7 +62,7 @@ pub(super) struct World {
     pub(super) spawned: Vec<(ThreadId, BoxFut<'static, ()>)>,
     pub(super) aborted: Vec<ThreadId>,
     /// Main's result, once main has returned or failed.
-    pub(super) outcome: Option<Result<Value, Fault>>,
+    pub(super) outcome: Option<Result<Value, Unwind>>,
     pub(super) defect: Option<crate::defect::Defect>,
     /// Which steps and branches ran, how often, by their `cover` index.
     pub(super) coverage: crate::coverage::Passes,
@@ -92,8 +92,8 @@ enum Wait {
     Join,
 }
 
-impl World {
-    /// A world at `t = 0` whose only thread is main, runnable.
+impl Shared {
+    /// Shared state at `t = 0` whose only thread is main, runnable.
     pub(super) fn new(
         name: ExecutionName,
         seed: u64,
@@ -102,8 +102,8 @@ impl World {
         defect: Option<crate::defect::Defect>,
         env: BTreeMap<String, String>,
         points: u32,
-    ) -> World {
-        World {
+    ) -> Shared {
+        Shared {
             now: SimTime::ZERO,
             clock,
             callbacks: {
@@ -217,8 +217,8 @@ impl World {
         }
     }
 
-    // What the interpreter asks of the world. Threads reach it only through these methods
-    // and `Host` (below), so what a wait records, and how it is traced, is said once.
+    // What the interpreter asks of the shared state. Threads reach it only through these methods
+    // and `Effects` (below), so what a wait records, and how it is traced, is said once.
 
     pub(super) fn now(&self) -> SimTime {
         self.now
@@ -388,7 +388,7 @@ impl World {
     }
 
     /// Branch `tid` ended with `res`; its parent, waiting on its branches, is woken with it.
-    pub(super) fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Fault>) {
+    pub(super) fn end_branch(&mut self, tid: ThreadId, parent: ThreadId, res: Result<(), Unwind>) {
         self.push_trace(Trace::BranchEnded {
             thread: tid,
             failed: res.is_err(),
@@ -408,7 +408,7 @@ impl World {
 }
 
 /// The execution, as the standard library sees it.
-impl Host for World {
+impl Effects for Shared {
     fn now_unix_nanos(&self) -> i128 {
         self.clock.unix_nanos_at(self.now)
     }
@@ -420,7 +420,7 @@ impl Host for World {
     }
     fn log(&mut self, severity: String, payload: LogPayload) {
         let at = self.now;
-        self.logs.push(Log {
+        self.logs.push(LogEntry {
             at,
             severity,
             payload,
@@ -452,8 +452,8 @@ impl Host for World {
     }
 }
 
-/// The inputs' side: what ends waits, stops threads and ends the world.
-impl World {
+/// The inputs' side: what ends waits, stops threads and ends the shared state.
+impl Shared {
     /// Moves the clock to `now`; it never goes back.
     pub(super) fn set_now(&mut self, now: SimTime) {
         assert!(now >= self.now, "simulated time went backwards");
@@ -538,7 +538,7 @@ impl World {
         true
     }
 
-    /// The next instant at which a timer of this world is due: `now` itself while a thread
+    /// The next instant at which a timer of this execution is due: `now` itself while a thread
     /// is runnable.
     pub(super) fn next_due(&self, limit: SimTime) -> Option<SimTime> {
         if !self.runnable.is_empty() {
@@ -711,7 +711,7 @@ mod tests {
 
     const MAIN: ThreadId = ThreadId(0);
 
-    fn world() -> World {
+    fn shared() -> Shared {
         let name = ExecutionName {
             base_url: String::new(),
             project: "p".into(),
@@ -719,7 +719,7 @@ mod tests {
             workflow: "w".into(),
             execution_id: "e".into(),
         };
-        World::new(
+        Shared::new(
             name,
             0,
             WallClock::DEFAULT,
@@ -731,15 +731,15 @@ mod tests {
     }
 
     /// Main has run (the executor took it off the run queue) and blocked in `sys.sleep`.
-    fn main_asleep() -> World {
-        let mut w = world();
+    fn main_asleep() -> Shared {
+        let mut w = shared();
         assert!(w.runnable.remove(MAIN));
         w.touch(MAIN);
         w.sleep_until(MAIN, SimTime::from_secs(10));
         w
     }
 
-    fn check_main_only(w: &mut World) {
+    fn check_main_only(w: &mut Shared) {
         w.check_invariants(|t| t == MAIN, 1);
     }
 
@@ -764,7 +764,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "is blocked but waits nowhere")]
     fn a_blocked_thread_waiting_nowhere_is_caught() {
-        let mut w = world();
+        let mut w = shared();
         // Main ran and blocked without saying on what: nothing would ever wake it.
         w.runnable.remove(MAIN);
         w.touch(MAIN);
