@@ -10,9 +10,9 @@ use std::rc::Rc;
 use serde_json::Value as Json;
 use wfsim_engine::callbacks::Auth;
 use wfsim_engine::error::tags;
-use wfsim_engine::interp::{Config, Execution, Outcome};
+use wfsim_engine::interp::{Execution, ExecutionConfig, Outcome};
 use wfsim_engine::stdlib::LogPayload;
-use wfsim_engine::{CallbackRequest, ExecutionState, Value, WallClock, defn};
+use wfsim_engine::{CallbackRequest, ExecutionState, Value, defn};
 use wfsim_harness::runner::execution_name;
 
 /// Cases whose expectation wfsim does not share, and why.
@@ -108,13 +108,9 @@ fn check_case(path: &Path) -> Result<(), String> {
         .map(Value::from_json);
     let mut ex = Execution::start(
         Rc::new(workflow),
-        Config {
-            name: execution_name("corpus", 0),
-            seed: 0,
-            clock: WallClock::DEFAULT,
+        ExecutionConfig {
             argument,
-            steps_max: wfsim_engine::interp::STEPS_MAX,
-            defect: None,
+            ..ExecutionConfig::new(execution_name("corpus", 0))
         },
     );
     drive(

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use common::{fails_with, run};
 use wfsim_engine::callbacks::Auth;
 use wfsim_engine::error::{message, tags};
-use wfsim_engine::interp::{Config, Execution, Outcome};
+use wfsim_engine::interp::{Execution, ExecutionConfig, Outcome};
 use wfsim_engine::{ExecutionState, SimTime, Value, WallClock, defn};
 
 fn result(yaml: &str) -> serde_json::Value {
@@ -180,7 +180,7 @@ fn the_step_limit_to_the_step() {
     let with_max = |steps_max| {
         Execution::start(
             Rc::clone(&wf),
-            Config {
+            ExecutionConfig {
                 steps_max,
                 ..common::exec_config()
             },

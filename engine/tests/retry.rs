@@ -230,7 +230,7 @@ fn cb_1_endpoints_record_their_creation_time() {
 #[test]
 fn the_backoff_off_by_one_defect_waits_the_next_retrys_delay() {
     use wfsim_engine::defect::Defect;
-    use wfsim_engine::interp::Config;
+    use wfsim_engine::interp::ExecutionConfig;
     let yaml = raising(
         "boom",
         &policy(
@@ -241,7 +241,7 @@ fn the_backoff_off_by_one_defect_waits_the_next_retrys_delay() {
     let until = |defect: Option<Defect>| -> Vec<f64> {
         let mut ex = common::start_with(
             &yaml,
-            Config {
+            ExecutionConfig {
                 defect,
                 ..common::exec_config()
             },

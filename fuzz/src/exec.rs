@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::{Auth, http_status};
 use wfsim_engine::error::{self, Raised};
 use wfsim_engine::http::{HttpOutcome, HttpResponse};
-use wfsim_engine::interp::{Config, Execution, STEPS_MAX};
+use wfsim_engine::interp::{Execution, ExecutionConfig};
 use wfsim_engine::stdlib::{self, Effects, LogPayload, table};
 use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, Value, WallClock, defn};
@@ -90,13 +90,9 @@ fn run_definition(d: &Definition) -> Result<Ran, String> {
 fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
     let mut ex = Execution::start(
         workflow,
-        Config {
-            name: runner::execution_name("fuzz", 0),
-            seed: 0,
-            clock: WallClock::DEFAULT,
+        ExecutionConfig {
             argument,
-            steps_max: STEPS_MAX,
-            defect: None,
+            ..ExecutionConfig::new(runner::execution_name("fuzz", 0))
         },
     );
     let mut records = Vec::new();

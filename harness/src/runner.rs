@@ -12,7 +12,7 @@ use crate::services::{Service, Stubs};
 use wfsim_engine::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
-use wfsim_engine::interp::{Config, Execution, Trace};
+use wfsim_engine::interp::{Execution, ExecutionConfig, Trace};
 use wfsim_engine::request::CallbackRequest;
 use wfsim_engine::time::{SimTime, WallClock};
 use wfsim_engine::value::Value;
@@ -125,13 +125,11 @@ pub fn run_with_services(
     script.sort_by_key(|(i, r)| (r.at, *i));
     let mut execution = Execution::start_with_env(
         workflow,
-        Config {
-            name: execution_name(name, config.seed),
+        ExecutionConfig {
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
-            steps_max: wfsim_engine::interp::STEPS_MAX,
-            defect: None,
+            ..ExecutionConfig::new(execution_name(name, config.seed))
         },
         config.env.clone(),
     );

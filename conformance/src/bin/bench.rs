@@ -15,9 +15,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use wfsim_conformance::fixtures;
+use wfsim_engine::ExecutionState;
 use wfsim_engine::defn;
-use wfsim_engine::interp::{Config, Execution};
-use wfsim_engine::{ExecutionState, WallClock};
+use wfsim_engine::interp::{Execution, ExecutionConfig};
 use wfsim_harness::runner::execution_name;
 
 /// Repeats `f` for at least `budget` (and 5 runs), returning the mean time per run.
@@ -73,13 +73,9 @@ fn main() {
     let (per_run, runs) = time_per_run(Duration::from_secs(1), || {
         let ex = Execution::start(
             Rc::clone(&workflow),
-            Config {
-                name: execution_name("assign_loop", 0),
-                seed: 0,
-                clock: WallClock::DEFAULT,
-                argument: None,
+            ExecutionConfig {
                 steps_max: 10 * n,
-                defect: None,
+                ..ExecutionConfig::new(execution_name("assign_loop", 0))
             },
         );
         assert_eq!(ex.state(), ExecutionState::Succeeded);
@@ -100,13 +96,9 @@ fn run_to_end(name: &str, text: &str, steps_max: u64) -> Execution {
     let workflow = Rc::new(defn::load(name, text).expect("bench workflow loads"));
     Execution::start(
         workflow,
-        Config {
-            name: execution_name(name, 0),
-            seed: 0,
-            clock: WallClock::DEFAULT,
-            argument: None,
+        ExecutionConfig {
             steps_max,
-            defect: None,
+            ..ExecutionConfig::new(execution_name(name, 0))
         },
     )
 }

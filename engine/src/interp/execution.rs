@@ -23,7 +23,7 @@ use crate::value::Value;
 
 /// How to start an execution.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct ExecutionConfig {
     pub name: ExecutionName,
     pub seed: u64,
     pub clock: WallClock,
@@ -33,6 +33,21 @@ pub struct Config {
     pub steps_max: u64,
     /// Test-only: a rule broken on purpose (`crate::defect`); `None` but in those tests.
     pub defect: Option<crate::defect::Defect>,
+}
+
+impl ExecutionConfig {
+    /// Execution `name` with the defaults every host starts from: seed 0, the default wall
+    /// clock, no argument, the step limit of SPEC §7, no defect.
+    pub fn new(name: ExecutionName) -> ExecutionConfig {
+        ExecutionConfig {
+            name,
+            seed: 0,
+            clock: WallClock::DEFAULT,
+            argument: None,
+            steps_max: crate::limits::STEPS_MAX,
+            defect: None,
+        }
+    }
 }
 
 /// The revision id a run outside live mode reports (`sys.get_env`): the first revision's
@@ -90,7 +105,7 @@ impl std::fmt::Debug for Execution {
 
 impl Execution {
     /// Starts `workflow` at `t = 0` and runs it until every thread blocks or it ends.
-    pub fn start(workflow: Rc<Workflow>, config: Config) -> Execution {
+    pub fn start(workflow: Rc<Workflow>, config: ExecutionConfig) -> Execution {
         Execution::start_with_env(workflow, config, BTreeMap::new())
     }
 
@@ -99,7 +114,7 @@ impl Execution {
     /// shadows a built-in variable.
     pub fn start_with_env(
         workflow: Rc<Workflow>,
-        config: Config,
+        config: ExecutionConfig,
         user_env: BTreeMap<String, String>,
     ) -> Execution {
         Execution::start_revision(workflow, config, user_env, SIMULATED_REVISION_ID)
@@ -109,7 +124,7 @@ impl Execution {
     /// revisions, and `GOOGLE_CLOUD_WORKFLOW_REVISION_ID` names the one that runs.
     pub fn start_revision(
         workflow: Rc<Workflow>,
-        config: Config,
+        config: ExecutionConfig,
         user_env: BTreeMap<String, String>,
         revision_id: &str,
     ) -> Execution {

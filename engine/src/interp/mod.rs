@@ -24,7 +24,7 @@ mod thread;
 mod trace;
 mod unwind;
 
-pub use execution::{Config, Execution, Livelock, Outcome, SIMULATED_REVISION_ID};
+pub use execution::{Execution, ExecutionConfig, Livelock, Outcome, SIMULATED_REVISION_ID};
 pub use frame::Frame;
 pub use thread::ThreadId;
 pub use trace::{LogEntry, Trace};

@@ -6,26 +6,19 @@
 use std::rc::Rc;
 
 use wfsim_engine::error::{Raised, message, tags};
-use wfsim_engine::interp::{Config, Execution, Outcome, STEPS_MAX};
+use wfsim_engine::interp::{Execution, ExecutionConfig, Outcome};
 use wfsim_engine::stdlib::{Effects, LogPayload};
-use wfsim_engine::{Value, WallClock, defn};
+use wfsim_engine::{Value, defn};
 use wfsim_harness::runner::{self, RunConfig, execution_name};
 
 /// The settings of an execution a test drives itself: workflow `w`, seed 0, the default
 /// wall clock, no argument, the step limit, no defect.
-pub fn exec_config() -> Config {
-    Config {
-        name: execution_name("w", 0),
-        seed: 0,
-        clock: WallClock::DEFAULT,
-        argument: None,
-        steps_max: STEPS_MAX,
-        defect: None,
-    }
+pub fn exec_config() -> ExecutionConfig {
+    ExecutionConfig::new(execution_name("w", 0))
 }
 
 /// Starts `yaml` (it must be valid) with `config`, for a test to drive.
-pub fn start_with(yaml: &str, config: Config) -> Execution {
+pub fn start_with(yaml: &str, config: ExecutionConfig) -> Execution {
     let wf = defn::load("w.yaml", yaml).unwrap_or_else(|e| panic!("{e:?}"));
     Execution::start(Rc::new(wf), config)
 }

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
-use wfsim_engine::interp::{Config as ExecConfig, EXECUTION_SECS_MAX, Execution, STEPS_MAX};
+use wfsim_engine::interp::{EXECUTION_SECS_MAX, Execution, ExecutionConfig, STEPS_MAX};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
 use wfsim_engine::value::show;
@@ -374,7 +374,7 @@ impl Host {
         let id = self.ids.uuid();
         let execution = Execution::start_revision(
             wf,
-            ExecConfig {
+            ExecutionConfig {
                 name: ExecutionName {
                     base_url: self.config.base_url.clone(),
                     project: self.config.project.clone(),

@@ -41,14 +41,9 @@ impl Server {
                 let addr = listener.local_addr().unwrap();
                 let mut state = State::new(
                     Config {
-                        project: "p".into(),
-                        location: "l".into(),
-                        base_url: format!("http://{addr}"),
                         seed: 1,
-                        auth: true,
-                        grants: Default::default(),
                         clock: ClockMode::Manual,
-                        defect: None,
+                        ..Config::new("p", "l", format!("http://{addr}"))
                     },
                     1_704_067_200_000_000_000,
                 );
