@@ -232,6 +232,25 @@ fn the_rule_catalogue_matches_spec() {
 /// Every id a scenario's `covers:` names is a row of the catalogue that scenarios cover:
 /// the report counts a scenario only under such a row, so a mistyped id would count for
 /// nothing, silently.
+/// `wfsim serve --defect NAME` exists so that a conformance run can be shown to fail on
+/// the rule it breaks: that rule must be a row of the catalogue, or no report could say so.
+#[test]
+fn every_defect_breaks_a_catalogued_rule() {
+    use wfsim_engine::defect::Defect;
+    let ids: BTreeSet<&str> = CATALOGUE.iter().map(|r| r.id).collect();
+    let mut names = BTreeSet::new();
+    for d in Defect::ALL {
+        assert!(
+            ids.contains(d.rule()),
+            "defect {} breaks {}, which the rule catalogue (conformance/src/rules.rs) has no row for",
+            d.name(),
+            d.rule()
+        );
+        assert!(names.insert(d.name()), "two defects are named {}", d.name());
+        assert_eq!(Defect::from_name(d.name()), Some(d));
+    }
+}
+
 #[test]
 fn scenarios_cover_catalogued_rules() {
     let mut text = String::new();
