@@ -20,6 +20,31 @@ impl IdGen {
     pub const STREAM_SCHEDULE: u64 = 3;
     /// The stream of execution ids in engine-level runs.
     pub const STREAM_EXECUTION_IDS: u64 = 4;
+    /// `wfsim explore`'s schedules (EXP-1).
+    pub const STREAM_EXPLORE_SCHEDULES: u64 = 16;
+    /// The simulated world's draw of a case from its seed.
+    pub const STREAM_SIM_CASES: u64 = 0x5E;
+    /// Live mode's long-running operation ids (the Workflows API).
+    pub const STREAM_OPERATIONS: u64 = 0x0B5;
+    /// Live mode's bearer tokens.
+    pub const STREAM_TOKENS: u64 = 0x70_6B;
+    /// Live mode's execution ids.
+    pub const STREAM_SERVER_EXECUTION_IDS: u64 = 0xE7EC;
+    /// Live mode's revision ids.
+    pub const STREAM_REVISIONS: u64 = 0x7E71;
+    /// Every named stream: one purpose each, so no two may share a number.
+    pub const STREAMS: [u64; 10] = [
+        IdGen::STREAM_CALLBACKS,
+        IdGen::STREAM_UUIDS,
+        IdGen::STREAM_SCHEDULE,
+        IdGen::STREAM_EXECUTION_IDS,
+        IdGen::STREAM_EXPLORE_SCHEDULES,
+        IdGen::STREAM_SIM_CASES,
+        IdGen::STREAM_OPERATIONS,
+        IdGen::STREAM_TOKENS,
+        IdGen::STREAM_SERVER_EXECUTION_IDS,
+        IdGen::STREAM_REVISIONS,
+    ];
 
     /// The default stream of `seed`.
     pub fn new(seed: u64) -> IdGen {
@@ -60,6 +85,14 @@ impl IdGen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_stream_has_its_own_number() {
+        let mut seen = std::collections::BTreeSet::from([0]); // `IdGen::new`'s default
+        for s in IdGen::STREAMS {
+            assert!(seen.insert(s), "stream {s:#x} is named twice");
+        }
+    }
 
     #[test]
     fn cb_2_ids_repeat_for_a_seed_and_differ_across_seeds() {

@@ -14,7 +14,7 @@ use wfsim_harness::runner::{self, Run, ScriptedRequest};
 use crate::plan::{Plan, RetryPolicy};
 
 /// The ChaCha stream schedules are drawn from (the engine's own streams are 0 … 4).
-pub const STREAM_SCHEDULES: u64 = 16;
+pub const STREAM_SCHEDULES: u64 = wfsim_engine::IdGen::STREAM_EXPLORE_SCHEDULES;
 
 /// A concrete schedule: everything one seed drew.
 #[derive(Clone, Debug, PartialEq)]

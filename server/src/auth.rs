@@ -78,7 +78,7 @@ impl Tokens {
     pub fn new(enabled: bool, seed: u64, grants: BTreeMap<String, BTreeSet<String>>) -> Tokens {
         Tokens {
             enabled,
-            ids: IdGen::with_stream(seed, 0x70_6b),
+            ids: IdGen::with_stream(seed, IdGen::STREAM_TOKENS),
             tokens: BTreeMap::new(),
             grants,
         }

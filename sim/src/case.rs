@@ -108,7 +108,7 @@ pub struct Case {
 
 impl Case {
     pub fn from_seed(seed: u64) -> Case {
-        let mut rng = IdGen::with_stream(seed, 0x5E);
+        let mut rng = IdGen::with_stream(seed, IdGen::STREAM_SIM_CASES);
         let mut pick = |n: u64| rng.next_u64() % n;
         let branches = if pick(3) == 0 { 2 + pick(3) as u32 } else { 0 };
         let awaits = if branches > 0 {

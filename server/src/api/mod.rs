@@ -62,7 +62,7 @@ impl State {
     /// `wall_start_unix_nanos` is the real-world time at server time zero.
     pub fn new(config: Config, wall_start_unix_nanos: i128) -> State {
         State {
-            op_ids: IdGen::with_stream(config.seed, 0x0B5),
+            op_ids: IdGen::with_stream(config.seed, IdGen::STREAM_OPERATIONS),
             tokens: Tokens::new(config.auth, config.seed, config.grants.clone()),
             host: Host::new(config.clone(), wall_start_unix_nanos),
             config,

@@ -214,8 +214,8 @@ impl Host {
     /// `wall_start_unix_nanos` is the real-world time at server time zero.
     pub(crate) fn new(config: Config, wall_start_unix_nanos: i128) -> Host {
         Host {
-            ids: IdGen::with_stream(config.seed, 0xE7EC),
-            revision_ids: IdGen::with_stream(config.seed, 0x7E71),
+            ids: IdGen::with_stream(config.seed, IdGen::STREAM_SERVER_EXECUTION_IDS),
+            revision_ids: IdGen::with_stream(config.seed, IdGen::STREAM_REVISIONS),
             config,
             wall_start_unix_nanos,
             workflows: BTreeMap::new(),
