@@ -9,9 +9,9 @@ use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_engine::services;
 use wfsim_explore::plan::{Plan, RetryPolicy};
 use wfsim_explore::schedule::Schedule;
-use wfsim_server::{Config, State};
+use wfsim_server::State;
 
-use crate::world::SERVER;
+use crate::world::ServerPreset;
 
 /// When the execution starts on the server's clock: `client-2` writes its start a
 /// millisecond before, on a connection opened at once, and the server's wall clock is set
@@ -127,23 +127,15 @@ impl Setup {
     /// The server's state at its start: the workflow deployed, the services in place,
     /// every execution's engine events journaled, auth off (senders carry no token).
     pub(super) fn state(&self) -> Result<State, String> {
-        let mut state = State::new(
-            Config {
-                project: "p".into(),
-                location: "l".into(),
-                base_url: format!("http://{SERVER}"),
-                seed: self.seed,
-                auth: false,
-                grants: Default::default(),
-                clock: Default::default(),
-                defect: None,
-            },
-            self.wall_start_unix_nanos,
-        );
         let file = format!("{}.yaml", self.name);
         let workflow = wfsim_engine::defn::load(&file, &self.text)
             .map_err(|e| format!("the workflow does not load on the server: {e:?}"))?;
-        state.deploy(&self.name, workflow);
+        let preset = ServerPreset {
+            seed: self.seed,
+            auth: false,
+            wall_start_unix_nanos: self.wall_start_unix_nanos,
+        };
+        let mut state = preset.state(&self.name, workflow);
         if let Some(json) = &self.services {
             let node = tree::parse(json, Syntax::Json).map_err(|e| e.message.clone())?;
             let parsed = services::parse(&node).map_err(|e| e.message)?;

@@ -19,7 +19,7 @@ use super::sender::{Attempt, send};
 use super::setup::Setup;
 // The world's server reads its clock in whole milliseconds, the grain schedules are drawn in.
 use crate::run::CLOCK_RESOLUTION;
-use crate::world::{SERVER, SERVER_IP};
+use crate::world::server_node;
 
 /// An execution lives at most a year (EX-5): a world whose execution has not ended by then
 /// stops there.
@@ -127,8 +127,12 @@ pub(super) fn play(setup: &Setup) -> Result<Record, String> {
 /// `server-1`'s life, run again by every restart: a fresh state replays the input log,
 /// the replay's journal is checked against what was journaled before, and the server goes
 /// on where it was.
-async fn server_life(setup: Arc<Setup>, epoch: Instant, shared: Arc<Shared>) {
-    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
+async fn server_life(
+    listener: tokio::net::TcpListener,
+    setup: Arc<Setup>,
+    epoch: Instant,
+    shared: Arc<Shared>,
+) {
     let mut state = setup
         .state()
         .expect("the setup was checked before the world");
@@ -176,12 +180,14 @@ async fn world(setup: Setup) -> Result<Record, String> {
     let epoch = Instant::now();
     let shared: Arc<Shared> = Arc::default();
     let (server_setup, server_shared) = (Arc::clone(&setup), Arc::clone(&shared));
-    let server = handle
-        .create_node()
-        .name("server-1")
-        .ip(SERVER_IP)
-        .init(move || server_life(Arc::clone(&server_setup), epoch, Arc::clone(&server_shared)))
-        .build();
+    let server = server_node(&handle, move |listener| {
+        server_life(
+            listener,
+            Arc::clone(&server_setup),
+            epoch,
+            Arc::clone(&server_shared),
+        )
+    });
     let admin = handle.create_node().name("client-2").ip(ADMIN).build();
 
     let start = admin.spawn(start(Arc::clone(&setup), Arc::clone(&shared), epoch));
