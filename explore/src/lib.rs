@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod contract;
+pub mod fault;
 pub mod plan;
 pub mod progress;
 pub mod report;

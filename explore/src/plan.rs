@@ -36,6 +36,9 @@ use wfsim_harness::property::{self, Property};
 use wfsim_harness::scenario::{self, Scenario};
 use wfsim_harness::services::{self, Service};
 
+use crate::fault::FaultKind;
+pub use crate::fault::Faults;
+
 /// Seeds run when neither the file nor the command line says.
 pub const SEEDS_DEFAULT: u64 = 1000;
 
@@ -185,17 +188,6 @@ impl RetryPolicy {
     }
 }
 
-/// Faults applied at engine level: lost answers and latency (restarts need `--system`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Faults {
-    /// The chance that a request's answer never reaches its sender.
-    pub loss: f64,
-    /// Nanoseconds each send takes to arrive, drawn per send, both ends included.
-    pub latency: (u64, u64),
-    /// As written; not applied at engine level.
-    pub restarts: Option<(u64, u64)>,
-}
-
 /// Invalid input: `file:line:column: message`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalid(pub String);
@@ -206,12 +198,13 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-struct At<'a> {
+/// Where errors are: the explore file's name.
+pub(crate) struct At<'a> {
     file: &'a str,
 }
 
 impl At<'_> {
-    fn err<T>(&self, pos: Pos, message: impl std::fmt::Display) -> Result<T, Invalid> {
+    pub(crate) fn err<T>(&self, pos: Pos, message: impl std::fmt::Display) -> Result<T, Invalid> {
         Err(Invalid(format!(
             "{}:{}:{}: {message}",
             self.file, pos.line, pos.col
@@ -368,7 +361,7 @@ fn find_ranges(
     Ok(())
 }
 
-fn number(n: &Node) -> Option<f64> {
+pub(crate) fn number(n: &Node) -> Option<f64> {
     match n.to_value() {
         Value::Int(i) => Some(i as f64),
         Value::Double(d) if d.is_finite() => Some(d),
@@ -410,12 +403,12 @@ fn nanos(at: &At, n: &Node, secs: f64, what: &str) -> Result<u64, Invalid> {
     }
 }
 
-fn seconds_pair(at: &At, n: &Node, what: &str) -> Result<(u64, u64), Invalid> {
+pub(crate) fn seconds_pair(at: &At, n: &Node, what: &str) -> Result<(u64, u64), Invalid> {
     let (lo, hi) = pair(at, n, what)?;
     Ok((nanos(at, n, lo, what)?, nanos(at, n, hi, what)?))
 }
 
-fn whole_pair(at: &At, n: &Node, what: &str, max: u64) -> Result<(u64, u64), Invalid> {
+pub(crate) fn whole_pair(at: &At, n: &Node, what: &str, max: u64) -> Result<(u64, u64), Invalid> {
     let (lo, hi) = pair(at, n, what)?;
     if lo.fract() != 0.0 || hi.fract() != 0.0 || hi > max as f64 {
         return at.err(
@@ -586,20 +579,17 @@ fn retry(at: &At, n: &Node) -> Result<RetryPolicy, Invalid> {
 fn faults(at: &At, n: &Node) -> Result<Faults, Invalid> {
     let mut f = Faults::default();
     for (key, kpos, v) in map(at, n, "faults")? {
-        match key.as_str() {
-            "loss" => match number(v) {
-                Some(p) if (0.0..=1.0).contains(&p) => f.loss = p,
-                _ => return at.err(v.pos, "'loss' is a probability from 0 to 1"),
-            },
-            "latency" => f.latency = seconds_pair(at, v, key)?,
-            "restarts" => f.restarts = Some(whole_pair(at, v, key, 100)?),
-            other => {
-                return at.err(
-                    *kpos,
-                    format!("unknown key '{other}' in 'faults' (it takes loss, latency, restarts)"),
-                );
-            }
-        }
+        let Some(kind) = FaultKind::of_key(key) else {
+            let keys: Vec<&str> = FaultKind::LISTED.iter().map(|k| k.key()).collect();
+            return at.err(
+                *kpos,
+                format!(
+                    "unknown key '{key}' in 'faults' (it takes {})",
+                    keys.join(", ")
+                ),
+            );
+        };
+        kind.read(at, v, &mut f)?;
     }
     Ok(f)
 }

@@ -14,6 +14,7 @@ use wfsim_engine::defn::Pos;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 
+use crate::fault::FaultKind;
 use crate::plan::Plan;
 use crate::repro::secs;
 use crate::schedule::{Executed, Schedule};
@@ -37,8 +38,9 @@ pub struct Report {
     pub coverage: Vec<CoverRow>,
     /// `engine` or `system`: the driver that played the schedules.
     pub driver: &'static str,
-    /// Whether `restarts` was given and the engine-level driver left them out.
-    pub restarts_ignored: bool,
+    /// The faults the file asks for that the driver left out (their keys): the
+    /// engine-level driver has no server to restart.
+    pub faults_ignored: Vec<&'static str>,
     /// Server restarts applied over every seed (`--system`).
     pub restarts_applied: u64,
 }
@@ -205,7 +207,11 @@ impl Report {
             errors,
             coverage: rows,
             driver,
-            restarts_ignored: plan.faults.restarts.is_some() && driver == "engine",
+            faults_ignored: FaultKind::ALL
+                .into_iter()
+                .filter(|k| driver == "engine" && !k.at_engine_level() && k.is_set(&plan.faults))
+                .map(FaultKind::key)
+                .collect(),
             restarts_applied: outcomes.iter().map(|o| u64::from(o.restarts)).sum(),
         }
     }
@@ -244,10 +250,14 @@ impl Report {
                     self.restarts_applied
                 );
             }
-            _ if self.restarts_ignored => t.push_str(
-                "  faults.restarts: not applied by the engine-level driver (they need --system)\n",
-            ),
-            _ => {}
+            _ => {
+                for key in &self.faults_ignored {
+                    let _ = writeln!(
+                        t,
+                        "  faults.{key}: not applied by the engine-level driver (they need --system)"
+                    );
+                }
+            }
         }
         for p in &self.properties {
             let verdict = match (p.kind, p.passed()) {

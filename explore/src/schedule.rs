@@ -3,7 +3,6 @@
 //! the senders' retries (EXP-3) decided by the answers they get.
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -11,6 +10,8 @@ use wfsim_engine::SimTime;
 use wfsim_engine::defn::Workflow;
 use wfsim_harness::runner::{self, Run, ScriptedRequest};
 
+use crate::fault::FaultKind;
+pub use crate::fault::{RESTART_DOWN, Restart, SendFault, separated};
 use crate::plan::{Plan, RetryPolicy};
 
 /// The ChaCha stream schedules are drawn from (the engine's own streams are 0 … 4).
@@ -29,18 +30,6 @@ pub struct Schedule {
     pub restarts: Vec<Restart>,
 }
 
-/// A server restart: the server is killed at `at` (the execution's time) and is back
-/// `down` later; live mode replays its input log, so executions survive it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Restart {
-    pub at: SimTime,
-    pub down: Duration,
-}
-
-/// How long a restarted server stays down, both ends included: long enough for senders to
-/// meet a dead server, short enough that their retries outlast it.
-pub const RESTART_DOWN: (u64, u64) = (100 * MS, 5_000 * MS);
-
 /// One logical request of a sender: first sent at `at`, resent as its retry policy says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Logical {
@@ -50,15 +39,6 @@ pub struct Logical {
     pub body: usize,
     /// What befalls each send, first to last: at most the policy's `max_attempts`.
     pub sends: Vec<SendFault>,
-}
-
-/// What befalls one send.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SendFault {
-    /// How long it takes to arrive.
-    pub latency: Duration,
-    /// Its answer never reaches the sender (the request itself arrives).
-    pub lost: bool,
 }
 
 /// One send that arrived.
@@ -86,7 +66,7 @@ pub struct Executed {
     pub restarts: Vec<(SimTime, SimTime)>,
 }
 
-fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
+pub(crate) fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     if hi <= lo {
         return lo;
     }
@@ -97,7 +77,7 @@ fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     lo + rng.next_u64() % (span + 1)
 }
 
-fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
+pub(crate) fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
     if p <= 0.0 {
         return false;
     }
@@ -105,10 +85,10 @@ fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
     ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
 }
 
-const MS: u64 = 1_000_000;
+pub(crate) const MS: u64 = 1_000_000;
 
 /// A time in `[lo, hi]` nanoseconds, to the millisecond (both ends reachable).
-fn time_in(rng: &mut ChaCha8Rng, (lo, hi): (u64, u64)) -> u64 {
+pub(crate) fn time_in(rng: &mut ChaCha8Rng, (lo, hi): (u64, u64)) -> u64 {
     if hi <= lo {
         return lo;
     }
@@ -118,22 +98,6 @@ fn time_in(rng: &mut ChaCha8Rng, (lo, hi): (u64, u64)) -> u64 {
         return lo;
     }
     uniform(rng, lo_ms, hi_ms) * MS
-}
-
-/// Restarts in time order, each after the one before is back (a dead server cannot be
-/// killed again): a later one is moved to a millisecond after the earlier is back.
-pub fn separated(mut restarts: Vec<Restart>) -> Vec<Restart> {
-    restarts.sort_by_key(|r| r.at);
-    let mut free = SimTime::ZERO;
-    for r in &mut restarts {
-        if r.at < free {
-            r.at = free;
-        }
-        free =
-            r.at.saturating_add(r.down)
-                .saturating_add(Duration::from_millis(1));
-    }
-    restarts
 }
 
 impl Schedule {
@@ -163,9 +127,12 @@ impl Schedule {
                 let at = SimTime::from_nanos(time_in(&mut rng, s.at));
                 let body = uniform(&mut rng, 0, s.bodies.len() as u64 - 1) as usize;
                 let sends = (0..s.retry.max_attempts)
-                    .map(|_| SendFault {
-                        latency: Duration::from_nanos(time_in(&mut rng, plan.faults.latency)),
-                        lost: chance(&mut rng, plan.faults.loss),
+                    .map(|_| {
+                        let mut send = SendFault::default();
+                        for kind in FaultKind::ALL {
+                            kind.draw_send(&plan.faults, &mut rng, &mut send);
+                        }
+                        send
                     })
                     .collect();
                 requests.push(Logical {
@@ -178,19 +145,8 @@ impl Schedule {
         }
         // Drawn last, so that a file without restarts draws what it drew before they existed.
         let mut restarts = Vec::new();
-        if let Some((lo, hi)) = plan.faults.restarts {
-            let horizon = plan
-                .senders
-                .iter()
-                .map(|s| s.at.1)
-                .max()
-                .unwrap_or(0)
-                .max(1_000 * MS);
-            for _ in 0..uniform(&mut rng, lo, hi) {
-                let at = SimTime::from_nanos(time_in(&mut rng, (0, horizon)));
-                let down = Duration::from_nanos(time_in(&mut rng, RESTART_DOWN));
-                restarts.push(Restart { at, down });
-            }
+        for kind in FaultKind::ALL {
+            kind.draw_restarts(plan, &mut rng, &mut restarts);
         }
         Schedule {
             seed,

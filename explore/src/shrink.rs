@@ -2,11 +2,10 @@
 //! fewer senders, fewer requests, no faults, fewer retries, no restarts, simpler bodies, the lowest stub numbers, earlier times (each kept
 //! only if the property still fails), never outside what the senders may do. Deterministic: the same schedule shrinks the same way.
 
-use std::time::Duration;
-
 use wfsim_engine::SimTime;
 
 use crate::Driver;
+use crate::fault::FaultKind;
 use crate::plan::Plan;
 use crate::schedule::{Executed, Schedule, SendFault};
 
@@ -121,12 +120,14 @@ fn candidates(plan: &Plan, s: &Schedule) -> Vec<Schedule> {
             c.requests[i].body = b;
             out.push(c);
         }
-        // Less latency on each send.
+        // Less of each fault on each send.
         for k in 0..s.requests[i].sends.len() {
-            if s.requests[i].sends[k].latency > Duration::ZERO {
-                let mut c = s.clone();
-                c.requests[i].sends[k].latency = Duration::ZERO;
-                out.push(c);
+            for kind in FaultKind::ALL {
+                if let Some(smaller) = kind.smaller(&s.requests[i].sends[k]) {
+                    let mut c = s.clone();
+                    c.requests[i].sends[k] = smaller;
+                    out.push(c);
+                }
             }
         }
     }

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::case::Case;
 use crate::client::{self, ATTEMPT_TIMEOUT, Connection};
 use crate::run::{ADMIN_CLIENT, CALLBACK_CLIENT, RACER, in_a_thread, network};
-use crate::world::{SERVER, SERVER_IP};
+use crate::world::{SERVER, server_node};
 
 /// Sends `requests` (recorded from a run of `case`) through the bare world, in a thread of
 /// its own like the world's runs; returns how many got an answer.
@@ -36,8 +36,7 @@ pub fn run_here(case: &Case, requests: Vec<client::Outgoing>) -> usize {
 }
 
 /// A server that reads each request whole and answers 200 `{}`.
-async fn bare_server() {
-    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
+async fn bare_server(listener: tokio::net::TcpListener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -57,12 +56,7 @@ async fn bare_server() {
 async fn world(requests: Vec<client::Outgoing>) -> usize {
     let handle = Handle::current();
     let start = Instant::now();
-    handle
-        .create_node()
-        .name("server-1")
-        .ip(SERVER_IP)
-        .init(bare_server)
-        .build();
+    server_node(&handle, bare_server);
     // In the world's order, so that node ids match the recorded ones.
     let nodes = [
         ("client-1", CALLBACK_CLIENT),

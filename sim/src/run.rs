@@ -26,7 +26,7 @@ use wfsim_server::{ApiRequest, Observed, Options, State, serve_observed};
 use crate::case::{Case, Misfit};
 use crate::client::{self, Attempts, Backoff, Connection, Started};
 use crate::fault::{self, Edge, Fault, FaultKind, Happened};
-use crate::world::{SERVER, SERVER_IP, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_state_with};
+use crate::world::{SERVER, ServerPreset, UNPRIVILEGED, WALL_START_UNIX_NANOS, server_node};
 
 /// API calls outlast any fault a case draws.
 const PATIENT: Backoff = Backoff {
@@ -191,14 +191,14 @@ pub(crate) fn replay_restart(
 /// log, the replay's journal is checked against what was journaled before, and the server
 /// goes on where it was.
 async fn server_life(
+    listener: tokio::net::TcpListener,
     seed: u64,
     workflow: String,
     epoch: Instant,
     durable: Arc<Mutex<Durable>>,
     admin_token: Arc<Latch<String>>,
 ) {
-    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-    let mut state = server_state_with(seed, true, "case", built(&workflow));
+    let mut state = ServerPreset::new(seed).state("case", built(&workflow));
     state.observe_executions();
     // Every state of one seed mints the same first token; the first start hands it on.
     if let Some(token) = state.master_token() {
@@ -520,20 +520,16 @@ async fn world(case: Case) -> Result<RunRecord, String> {
     let token: Arc<Latch<String>> = Arc::default();
     let (workflow, seed) = (case.workflow(), case.seed);
     let (server_durable, server_token) = (Arc::clone(&durable), Arc::clone(&token));
-    let server = handle
-        .create_node()
-        .name("server-1")
-        .ip(SERVER_IP)
-        .init(move || {
-            server_life(
-                seed,
-                workflow.clone(),
-                epoch,
-                Arc::clone(&server_durable),
-                Arc::clone(&server_token),
-            )
-        })
-        .build();
+    let server = server_node(&handle, move |listener| {
+        server_life(
+            listener,
+            seed,
+            workflow.clone(),
+            epoch,
+            Arc::clone(&server_durable),
+            Arc::clone(&server_token),
+        )
+    });
     let node = |name: &str, ip| handle.create_node().name(name).ip(ip).build();
     let (callbacks_node, admin, racer) = (
         node("client-1", CALLBACK_CLIENT),

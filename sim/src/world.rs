@@ -1,13 +1,14 @@
 //! A world per seed: the server node and client nodes, and what the clients saw.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use madsim::runtime::{Handle, Runtime};
+use madsim::runtime::{Handle, NodeHandle, Runtime};
 use serde_json::{Value as Json, json};
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_server::{Config, State, serve};
@@ -22,31 +23,63 @@ pub const WALL_START_UNIX_NANOS: i128 = 1_704_067_200_000_000_000;
 /// A service account granted nothing: its tokens are refused by callbacks (403).
 pub const UNPRIVILEGED: &str = "nobody@p.iam.gserviceaccount.com";
 
-/// The server's state on node `server-1`: project `p`, location `l`, one workflow deployed,
-/// [`UNPRIVILEGED`] granted nothing (`--grant` would say so).
-pub fn server_state(seed: u64, auth: bool, name: &str, workflow_text: &str) -> State {
-    let file = format!("{name}.yaml");
-    let workflow = defn::load(&file, workflow_text).expect("simulated workflows load");
-    server_state_with(seed, auth, name, workflow)
+/// `server-1`, the server node of every world: named and addressed alike everywhere (the
+/// node ids and addresses a run draws with depend on it), `serve` run on a listener bound
+/// to [`SERVER`] at each start (a restart runs it again).
+pub fn server_node<S, F>(handle: &Handle, serve: S) -> NodeHandle
+where
+    S: Fn(tokio::net::TcpListener) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    let serve = Arc::new(serve);
+    handle
+        .create_node()
+        .name("server-1")
+        .ip(SERVER_IP)
+        .init(move || {
+            let serve = Arc::clone(&serve);
+            async move {
+                let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
+                serve(listener).await;
+            }
+        })
+        .build()
 }
 
-/// [`server_state`] with the workflow already built.
-pub fn server_state_with(seed: u64, auth: bool, name: &str, workflow: Workflow) -> State {
-    let mut state = State::new(
-        Config {
-            project: "p".into(),
-            location: "l".into(),
-            base_url: format!("http://{SERVER}"),
+/// The server's settings on `server-1`: project `p`, location `l`, [`UNPRIVILEGED`]
+/// granted nothing (`--grant` would say so); what differs between worlds is the seed,
+/// whether auth is on, and the real-world time the server's clock starts at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerPreset {
+    pub seed: u64,
+    pub auth: bool,
+    pub wall_start_unix_nanos: i128,
+}
+
+impl ServerPreset {
+    /// Auth on, the clock starting at [`WALL_START_UNIX_NANOS`].
+    pub fn new(seed: u64) -> ServerPreset {
+        ServerPreset {
             seed,
-            auth,
-            grants: [(UNPRIVILEGED.to_owned(), Default::default())].into(),
-            clock: Default::default(),
-            defect: None,
-        },
-        WALL_START_UNIX_NANOS,
-    );
-    state.deploy(name, workflow);
-    state
+            auth: true,
+            wall_start_unix_nanos: WALL_START_UNIX_NANOS,
+        }
+    }
+
+    /// The server's state with `workflow` deployed as `name`.
+    pub fn state(&self, name: &str, workflow: Workflow) -> State {
+        let mut state = State::new(
+            Config {
+                seed: self.seed,
+                auth: self.auth,
+                grants: [(UNPRIVILEGED.to_owned(), Default::default())].into(),
+                ..Config::new("p", "l", format!("http://{SERVER}"))
+            },
+            self.wall_start_unix_nanos,
+        );
+        state.deploy(name, workflow);
+        state
+    }
 }
 
 /// The settings a seed draws; printed first, so a failure report says what ran.
@@ -103,29 +136,25 @@ pub fn guide_walk_through(config: &WorldConfig) -> Result<Transcript, String> {
         let handle = Handle::current();
         let token: Arc<Mutex<Option<String>>> = Arc::default();
         let server_token = Arc::clone(&token);
-        handle
-            .create_node()
-            .name("server-1")
-            .ip(SERVER_IP)
-            .init(move || {
-                let token = Arc::clone(&server_token);
-                async move {
-                    let listener = tokio::net::TcpListener::bind(SERVER).await.expect("bind");
-                    let text = include_str!("../../fixtures/workflows/basic_callback.yaml");
-                    let mut state = server_state(seed, true, "basic_callback", text);
-                    *token.lock().expect("token lock") = state.master_token();
-                    let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
-                    serve(
-                        listener,
-                        Rc::new(RefCell::new(state)),
-                        tokio::time::Instant::now(),
-                        quiet,
-                        std::future::pending(),
-                    )
-                    .await;
-                }
-            })
-            .build();
+        server_node(&handle, move |listener| {
+            let token = Arc::clone(&server_token);
+            async move {
+                let text = include_str!("../../fixtures/workflows/basic_callback.yaml");
+                let workflow =
+                    defn::load("basic_callback.yaml", text).expect("the guide's workflow loads");
+                let mut state = ServerPreset::new(seed).state("basic_callback", workflow);
+                *token.lock().expect("token lock") = state.master_token();
+                let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
+                serve(
+                    listener,
+                    Rc::new(RefCell::new(state)),
+                    tokio::time::Instant::now(),
+                    quiet,
+                    std::future::pending(),
+                )
+                .await;
+            }
+        });
         let client = handle
             .create_node()
             .name("client-1")
