@@ -28,10 +28,11 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use wfsim_engine::defn::tree::{self, Node, NodeKind, Pos, Syntax};
+use wfsim_engine::defn::tree::{Node, NodeKind, Pos, Syntax};
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::time::duration_from_secs;
 use wfsim_engine::{SimTime, Value};
+use wfsim_harness::doc::{self, DocError};
 use wfsim_harness::property::{self, Property};
 use wfsim_harness::scenario::{self, Scenario};
 use wfsim_harness::services::{self, Service};
@@ -101,7 +102,7 @@ impl Stubs {
             return Ok(self.fixed.clone());
         }
         let node = self.substituted(node, values);
-        services::parse(&node).map_err(|e| format!("{}: {}", e.pos, e.message))
+        services::parse(&node).map_err(|e| e.to_string())
     }
 
     /// `services:` with `values` written in, as a value (for a reproducer).
@@ -205,10 +206,12 @@ pub(crate) struct At<'a> {
 
 impl At<'_> {
     pub(crate) fn err<T>(&self, pos: Pos, message: impl std::fmt::Display) -> Result<T, Invalid> {
-        Err(Invalid(format!(
-            "{}:{}:{}: {message}",
-            self.file, pos.line, pos.col
-        )))
+        self.doc(DocError::new(pos, message.to_string()))
+    }
+
+    /// A positioned error of the harness's kit, in this file.
+    pub(crate) fn doc<T>(&self, e: DocError) -> Result<T, Invalid> {
+        Err(Invalid(e.in_file(self.file).to_string()))
     }
 }
 
@@ -225,14 +228,11 @@ impl Plan {
     pub fn parse(path: &Path, text: &str) -> Result<Plan, Invalid> {
         let name = path.display().to_string();
         let at = At { file: &name };
-        let root = tree::parse(text, Syntax::of_path(&name)).map_err(|e| {
-            Invalid(format!(
-                "{name}:{}:{}: {}",
-                e.pos.line, e.pos.col, e.message
-            ))
-        })?;
-        let base = scenario::parse_tree(&root, &["explore", "services"])
-            .or_else(|e| at.err(e.pos, e.message))?;
+        let root = match doc::read(text, Syntax::of_path(&name)) {
+            Ok(root) => root,
+            Err(e) => return at.doc(e),
+        };
+        let base = scenario::parse_tree(&root, &["explore", "services"]).or_else(|e| at.doc(e))?;
         let entries = root.as_map().unwrap_or_default();
         let find = |key: &str| entries.iter().find(|(k, _, _)| k == key);
         let Some((_, _, explore)) = find("explore") else {
@@ -307,7 +307,7 @@ fn stubs(at: &At, n: &Node) -> Result<Stubs, Invalid> {
             .map(|r| if pick { r.hi } else { r.lo })
             .collect();
         let node = s.substituted(n, &values);
-        let parsed = services::parse(&node).or_else(|e| at.err(e.pos, e.message))?;
+        let parsed = services::parse(&node).or_else(|e| at.doc(e))?;
         if s.ranges.is_empty() {
             s.fixed = parsed;
         }
@@ -450,7 +450,7 @@ fn explore_section(at: &At, n: &Node, plan: &mut Plan) -> Result<(), Invalid> {
                     );
                 };
                 for item in items {
-                    let p = property::parse(item).or_else(|e| at.err(e.pos, e.message))?;
+                    let p = property::parse(item).or_else(|e| at.doc(e))?;
                     if key == "always" {
                         plan.always.push(p);
                     } else {
