@@ -15,8 +15,8 @@ use rand_chacha::ChaCha8Rng;
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::Node;
 
-use crate::plan::{At, Invalid, Plan, number, seconds_pair, whole_pair};
-use crate::schedule::{MS, chance, time_in, uniform};
+use crate::draw::{MS, chance, time_in, uniform};
+use crate::read::{At, Invalid, number, seconds_pair, whole_pair};
 
 /// What can go wrong, as an explore file names it under `faults:`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -97,23 +97,18 @@ impl FaultKind {
     /// Draws the schedule's server restarts, after every send's faults.
     pub(crate) fn draw_restarts(
         self,
-        plan: &Plan,
+        faults: &Faults,
+        latest_send: u64,
         rng: &mut ChaCha8Rng,
         restarts: &mut Vec<Restart>,
     ) {
         match self {
             FaultKind::Latency | FaultKind::Loss => {}
             FaultKind::Restarts => {
-                let Some((lo, hi)) = plan.faults.restarts else {
+                let Some((lo, hi)) = faults.restarts else {
                     return;
                 };
-                let horizon = plan
-                    .senders
-                    .iter()
-                    .map(|s| s.at.1)
-                    .max()
-                    .unwrap_or(0)
-                    .max(1_000 * MS);
+                let horizon = latest_send.max(1_000 * MS);
                 for _ in 0..uniform(rng, lo, hi) {
                     let at = SimTime::from_nanos(time_in(rng, (0, horizon)));
                     let down = Duration::from_nanos(time_in(rng, RESTART_DOWN));

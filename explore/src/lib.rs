@@ -14,9 +14,11 @@
 
 pub mod bench;
 pub mod contract;
+mod draw;
 pub mod fault;
 pub mod plan;
 pub mod progress;
+mod read;
 pub mod report;
 pub mod repro;
 pub mod schedule;

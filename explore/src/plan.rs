@@ -28,17 +28,19 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use wfsim_engine::Value;
 use wfsim_engine::defn::tree::{Node, NodeKind, Pos, Syntax};
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::time::duration_from_secs;
-use wfsim_engine::{SimTime, Value};
-use wfsim_harness::doc::{self, DocError};
+use wfsim_harness::doc;
 use wfsim_harness::property::{self, Property};
 use wfsim_harness::scenario::{self, Scenario};
 use wfsim_harness::services::{self, Service};
 
 use crate::fault::FaultKind;
 pub use crate::fault::Faults;
+pub use crate::read::Invalid;
+use crate::read::{At, number, pair, seconds_pair, whole_pair};
 
 /// Seeds run when neither the file nor the command line says.
 pub const SEEDS_DEFAULT: u64 = 1000;
@@ -189,32 +191,6 @@ impl RetryPolicy {
     }
 }
 
-/// Invalid input: `file:line:column: message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid(pub String);
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Where errors are: the explore file's name.
-pub(crate) struct At<'a> {
-    file: &'a str,
-}
-
-impl At<'_> {
-    pub(crate) fn err<T>(&self, pos: Pos, message: impl std::fmt::Display) -> Result<T, Invalid> {
-        self.doc(DocError::new(pos, message.to_string()))
-    }
-
-    /// A positioned error of the harness's kit, in this file.
-    pub(crate) fn doc<T>(&self, e: DocError) -> Result<T, Invalid> {
-        Err(Invalid(e.in_file(self.file).to_string()))
-    }
-}
-
 impl Plan {
     /// Reads the explore file at `path`.
     pub fn load(path: &Path) -> Result<Plan, Invalid> {
@@ -227,7 +203,7 @@ impl Plan {
     /// The explore file `path` holding `text`; its workflow is read from disk.
     pub fn parse(path: &Path, text: &str) -> Result<Plan, Invalid> {
         let name = path.display().to_string();
-        let at = At { file: &name };
+        let at = At::new(&name);
         let root = match doc::read(text, Syntax::of_path(&name)) {
             Ok(root) => root,
             Err(e) => return at.doc(e),
@@ -359,64 +335,6 @@ fn find_ranges(
         }
     }
     Ok(())
-}
-
-pub(crate) fn number(n: &Node) -> Option<f64> {
-    match n.to_value() {
-        Value::Int(i) => Some(i as f64),
-        Value::Double(d) if d.is_finite() => Some(d),
-        _ => None,
-    }
-}
-
-/// A number, or `[lo, hi]` with lo ≤ hi, both ≥ 0.
-fn pair(at: &At, n: &Node, what: &str) -> Result<(f64, f64), Invalid> {
-    let (lo, hi) = match n.as_seq() {
-        Some([a, b]) => match (number(a), number(b)) {
-            (Some(a), Some(b)) => (a, b),
-            _ => return at.err(n.pos, format!("'{what}' is a number or [lo, hi]")),
-        },
-        Some(_) => {
-            return at.err(
-                n.pos,
-                format!("'{what}' as a range is [lo, hi]: two numbers"),
-            );
-        }
-        None => match number(n) {
-            Some(x) => (x, x),
-            None => return at.err(n.pos, format!("'{what}' is a number or [lo, hi]")),
-        },
-    };
-    if lo < 0.0 || lo > hi {
-        return at.err(
-            n.pos,
-            format!("'{what}': [lo, hi] needs 0 ≤ lo ≤ hi, not [{lo}, {hi}]"),
-        );
-    }
-    Ok((lo, hi))
-}
-
-fn nanos(at: &At, n: &Node, secs: f64, what: &str) -> Result<u64, Invalid> {
-    match duration_from_secs(secs) {
-        Ok(d) => Ok(SimTime::ZERO.saturating_add(d).as_nanos()),
-        Err(e) => at.err(n.pos, format!("'{what}': {e}")),
-    }
-}
-
-pub(crate) fn seconds_pair(at: &At, n: &Node, what: &str) -> Result<(u64, u64), Invalid> {
-    let (lo, hi) = pair(at, n, what)?;
-    Ok((nanos(at, n, lo, what)?, nanos(at, n, hi, what)?))
-}
-
-pub(crate) fn whole_pair(at: &At, n: &Node, what: &str, max: u64) -> Result<(u64, u64), Invalid> {
-    let (lo, hi) = pair(at, n, what)?;
-    if lo.fract() != 0.0 || hi.fract() != 0.0 || hi > max as f64 {
-        return at.err(
-            n.pos,
-            format!("'{what}' is a whole number from 0 to {max}, or [lo, hi] of them"),
-        );
-    }
-    Ok((lo as u64, hi as u64))
 }
 
 fn map<'a>(at: &At, n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], Invalid> {

@@ -5,11 +5,12 @@
 use std::rc::Rc;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{Rng, SeedableRng};
+use rand_core::SeedableRng;
 use wfsim_engine::SimTime;
 use wfsim_engine::defn::Workflow;
 use wfsim_harness::runner::{self, Run, ScriptedRequest};
 
+use crate::draw::{time_in, uniform};
 use crate::fault::FaultKind;
 pub use crate::fault::{RESTART_DOWN, Restart, SendFault, separated};
 use crate::plan::{Plan, RetryPolicy};
@@ -66,40 +67,6 @@ pub struct Executed {
     pub restarts: Vec<(SimTime, SimTime)>,
 }
 
-pub(crate) fn uniform(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
-    if hi <= lo {
-        return lo;
-    }
-    let span = hi - lo;
-    if span == u64::MAX {
-        return rng.next_u64();
-    }
-    lo + rng.next_u64() % (span + 1)
-}
-
-pub(crate) fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
-    if p <= 0.0 {
-        return false;
-    }
-    // 53 random bits as a number in [0, 1).
-    ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-}
-
-pub(crate) const MS: u64 = 1_000_000;
-
-/// A time in `[lo, hi]` nanoseconds, to the millisecond (both ends reachable).
-pub(crate) fn time_in(rng: &mut ChaCha8Rng, (lo, hi): (u64, u64)) -> u64 {
-    if hi <= lo {
-        return lo;
-    }
-    let lo_ms = lo.div_ceil(MS);
-    let hi_ms = hi / MS;
-    if hi_ms < lo_ms {
-        return lo;
-    }
-    uniform(rng, lo_ms, hi_ms) * MS
-}
-
 impl Schedule {
     /// EXP-1: what seed `seed` draws, in a fixed order: the stub numbers, then per sender
     /// its count, and per logical request its time, its body and the fault of each send.
@@ -146,7 +113,7 @@ impl Schedule {
         // Drawn last, so that a file without restarts draws what it drew before they existed.
         let mut restarts = Vec::new();
         for kind in FaultKind::ALL {
-            kind.draw_restarts(plan, &mut rng, &mut restarts);
+            kind.draw_restarts(&plan.faults, latest_send(plan), &mut rng, &mut restarts);
         }
         Schedule {
             seed,
@@ -244,4 +211,9 @@ impl Schedule {
             }
         }
     }
+}
+
+/// When the last sender's window ends, in nanoseconds: where restarts may be drawn up to.
+fn latest_send(plan: &Plan) -> u64 {
+    plan.senders.iter().map(|s| s.at.1).max().unwrap_or(0)
 }

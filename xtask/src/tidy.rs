@@ -504,3 +504,124 @@ fn rule_sections_come_from_headings() {
     assert_eq!(sections["CB-9"], "§3");
     assert_eq!(sections.len(), 2);
 }
+
+/// Files other programs write, named by what reads them: not in the repository.
+const GENERATED: &[&str] = &["outcomes.json"];
+
+/// The paths a Markdown text names in code spans (`engine/src/callbacks.rs`,
+/// `interp/run.rs`, `fixtures/corpus/`), each with the crate folder of the `### \`dir/\``
+/// section it is in (`None` outside a crate's section).
+fn named_paths(text: &str) -> Vec<(Option<String>, String)> {
+    const EXTENSIONS: &[&str] = &[
+        ".rs", ".md", ".toml", ".yaml", ".json", ".txt", ".py", ".proto", ".sh",
+    ];
+    let mut out = Vec::new();
+    let mut section: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            section = None;
+        } else if let Some(h) = line.strip_prefix("### `") {
+            section = h
+                .split('`')
+                .next()
+                .map(|d| d.trim_end_matches('/').to_owned());
+        }
+        for (i, span) in line.split('`').enumerate() {
+            let path = span.trim_end_matches(['.', ',', ';', ':']);
+            let looks_like_path = i % 2 == 1
+                && !path.is_empty()
+                && !path.contains([' ', '*', '…', '{', '<', '$', '=', '(', '|', '\''])
+                && !path.starts_with(['-', '/', '.'])
+                && !path.starts_with("target/")
+                && !GENERATED.contains(&path)
+                && !path.contains("://")
+                && (path.ends_with('/') && path.len() > 1
+                    || EXTENSIONS.iter().any(|e| path.ends_with(e)));
+            if looks_like_path {
+                out.push((section.clone(), path.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `path`, as named in the section of crate folder `base`, is a tracked file or
+/// folder: from the root, or as the tail of a path under `base` (`interp/run.rs` in the
+/// engine's section is `engine/src/interp/run.rs`); a bare file name outside any crate's
+/// section may be anywhere.
+fn names_a_tracked_path(files: &[String], base: Option<&str>, path: &str) -> bool {
+    let dir = path.strip_suffix('/');
+    files.iter().any(|f| {
+        let under_base = base.is_none_or(|b| f.starts_with(&format!("{b}/")));
+        let as_file = f == path || (under_base && f.ends_with(&format!("/{path}")));
+        let as_dir = dir.is_some_and(|d| {
+            f.starts_with(&format!("{d}/")) || (under_base && f.contains(&format!("/{d}/")))
+        });
+        as_file || as_dir
+    })
+}
+
+/// ARCHITECTURE.md is where a newcomer starts: every path it names must be there.
+#[test]
+fn every_path_architecture_names_exists() {
+    let root = project_root();
+    let text = fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let files = tracked_files(&root);
+    let named = named_paths(&text);
+    assert!(named.len() > 100, "only {} paths found", named.len());
+    let missing: Vec<String> = named
+        .iter()
+        .filter(|(base, path)| !names_a_tracked_path(&files, base.as_deref(), path))
+        .map(|(base, path)| {
+            format!(
+                "`{path}` (in {})",
+                base.as_deref().unwrap_or("no crate's section")
+            )
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn named_paths_are_found_by_section_and_resolved() {
+    let text = "Intro `README.md`, `a b.rs`, `target/sim`, `--flag`, `x::y`.\n### `engine/` (e)\n- `interp/run.rs`: `run.rs`, `fixtures/`.\n## Other\n`gone.rs`\n";
+    let named = named_paths(text);
+    let e = || Some("engine".to_owned());
+    assert_eq!(
+        named,
+        [
+            (None, "README.md".to_owned()),
+            (e(), "engine/".to_owned()),
+            (e(), "interp/run.rs".to_owned()),
+            (e(), "run.rs".to_owned()),
+            (e(), "fixtures/".to_owned()),
+            (None, "gone.rs".to_owned()),
+        ]
+    );
+    let files: Vec<String> = [
+        "README.md",
+        "engine/src/interp/run.rs",
+        "fixtures/a.yaml",
+        "sim/src/x.rs",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    assert!(names_a_tracked_path(&files, None, "README.md"));
+    assert!(names_a_tracked_path(
+        &files,
+        Some("engine"),
+        "interp/run.rs"
+    ));
+    assert!(names_a_tracked_path(&files, Some("engine"), "run.rs"));
+    assert!(names_a_tracked_path(&files, Some("engine"), "fixtures/"));
+    assert!(
+        !names_a_tracked_path(&files, Some("engine"), "x.rs"),
+        "another crate's file"
+    );
+    assert!(names_a_tracked_path(&files, None, "x.rs"));
+    assert!(!names_a_tracked_path(&files, None, "gone.rs"));
+}

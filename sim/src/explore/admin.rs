@@ -8,9 +8,8 @@ use tokio::time::Instant;
 use wfsim_engine::interp::Trace;
 use wfsim_server::Observed;
 
-use super::sender::TRANSIT;
 use super::setup::{START, Setup};
-use super::world::{Shared, at};
+use super::shared::{Shared, TRANSIT, at};
 use crate::client::{self, Backoff, Connection};
 use crate::world::SERVER;
 

@@ -30,6 +30,7 @@ mod admin;
 mod judge;
 mod sender;
 mod setup;
+mod shared;
 mod world;
 
 use wfsim_explore::Driver;

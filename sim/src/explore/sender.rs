@@ -12,7 +12,7 @@ use wfsim_engine::interp::Trace;
 use wfsim_server::Observed;
 
 use super::setup::{Req, Setup, since_start};
-use super::world::{Shared, at, ns, tick};
+use super::shared::{Shared, TRANSIT, at, ns, tick};
 use crate::client::{self, Connection};
 use crate::world::SERVER;
 
@@ -22,10 +22,6 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long before its instant a send opens its connection.
 const OPEN_AHEAD: Duration = Duration::from_millis(100);
-
-/// How long a written request takes to reach the server: madsim's stream sleeps a random
-/// few microseconds per write, and any madsim sleep lasts at least a millisecond.
-pub(super) const TRANSIT: Duration = Duration::from_millis(1);
 
 /// One send as its sender saw it.
 #[derive(Clone, Debug, PartialEq)]

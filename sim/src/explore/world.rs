@@ -1,24 +1,22 @@
-//! The world's nodes and what they share: `server-1` (its life, run again by every
+//! The world's nodes: `server-1` (its life, run again by every
 //! restart), `client-2`'s and the senders' tasks wired to their nodes, the world's own task
 //! that kills and restarts the server, and the `Record` a world leaves.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use madsim::runtime::{Handle, Runtime};
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use wfsim_engine::SimTime;
 use wfsim_engine::interp::Trace;
-use wfsim_server::clock::Resolution;
 use wfsim_server::{ApiRequest, Observed};
 
 use super::admin::{cancel, find_endpoints, start};
 use super::sender::{Attempt, send};
 use super::setup::Setup;
+use super::shared::{Durable, Shared, ns, tick};
 // The world's server reads its clock in whole milliseconds, the grain schedules are drawn in.
-use crate::run::CLOCK_RESOLUTION;
 use crate::world::server_node;
 
 /// An execution lives at most a year (EX-5): a world whose execution has not ended by then
@@ -41,66 +39,6 @@ pub(super) struct Record {
     /// When the world stopped (server ns).
     pub(super) end_ns: u64,
     pub(super) mismatches: Vec<String>,
-}
-
-/// What the server leaves across kills, and what the clients share: the input log, the
-/// journal, and a notification whenever the journal grows.
-#[derive(Debug, Default)]
-pub(super) struct Durable {
-    pub(super) inputs: Vec<(SimTime, ApiRequest)>,
-    pub(super) journal: Vec<Observed>,
-    pub(super) mismatches: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Shared {
-    pub(super) durable: Mutex<Durable>,
-    pub(super) grew: Notify,
-    /// Endpoints in creation order, as `client-2` found them: path and method.
-    pub(super) endpoints: Mutex<Vec<(String, String)>>,
-    /// Server kills so far: a connection opened before one is dead.
-    pub(super) kills: Mutex<u32>,
-    /// The execution's path and its start, once `client-2` has started it.
-    pub(super) started: Mutex<Option<(String, Instant)>>,
-}
-
-impl Shared {
-    /// Waits until `read` finds something in the journal, looking each time it grows.
-    pub(super) async fn until<T>(&self, read: impl Fn(&Shared, &[Observed]) -> Option<T>) -> T {
-        loop {
-            let grew = self.grew.notified();
-            let found = {
-                let d = self.durable.lock().expect("durable");
-                read(self, &d.journal)
-            };
-            if let Some(t) = found {
-                return t;
-            }
-            grew.await;
-        }
-    }
-
-    pub(super) fn started(&self) -> Option<(String, Instant)> {
-        self.started.lock().expect("started").clone()
-    }
-}
-
-pub(super) fn ns(epoch: Instant, at: Instant) -> u64 {
-    u64::try_from(at.duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// `at` on the server's clock, which reads whole ticks (madsim charges nanoseconds per
-/// poll).
-pub(super) fn tick(epoch: Instant, at: Instant) -> SimTime {
-    Resolution::new(CLOCK_RESOLUTION).floor(ns(epoch, at))
-}
-
-/// Waits until `t`, not at all when it is now or past (a madsim sleep lasts at least a
-/// millisecond, which would make a send late).
-pub(super) async fn at(t: Instant) {
-    if t > Instant::now() {
-        tokio::time::sleep_until(t).await;
-    }
 }
 
 /// Plays `setup` on a world of its own, on a thread of its own (std's `HashMap` keys are
