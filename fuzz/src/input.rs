@@ -34,7 +34,7 @@ pub struct Definition {
     /// The file name the engine sees: its extension picks JSON or YAML.
     pub file: String,
     pub text: Vec<u8>,
-    /// A scenario (`engine/src/scenario.rs`) whose requests drive the execution; without
+    /// A scenario (`harness/src/scenario.rs`) whose requests drive the execution; without
     /// one, every waiting await gets a request.
     pub scenario: Option<Vec<u8>>,
     /// The execution argument.
