@@ -1,4 +1,6 @@
-//! The callback slots of one execution: SPEC §1–§3 (CB-1 … CB-12), sans I/O.
+//! The callback slots of one execution: SPEC §1–§3 (CB-1 … CB-12), sans I/O. One piece
+//! (about 740 lines with its tests): the slot rule, the timers and the invariants checked
+//! after every input are one state machine over the same fields, read together.
 //!
 //! The host drives it in the manner of `quinn-proto`:
 //!

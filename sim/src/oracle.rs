@@ -1,6 +1,8 @@
 //! The system-level oracle: the server's journal replayed through the spec model
 //! (`wfsim_conformance::model`) in the order things reached the server, and the contract's
 //! invariants over what the clients and the workflow saw. Also counts what a run covered.
+//! One piece (over 700 lines): every check reads the same replayed model state, in journal
+//! order, so they are kept beside the replay that feeds them.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

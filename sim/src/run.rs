@@ -2,7 +2,8 @@
 //! durable input log that a restart replays; `client-1` sends the callbacks, `client-2`
 //! starts, cancels and watches the execution, `client-3` races awaits' deadlines; the
 //! network's latency, loss, clogs and partitions and the server's kill and restart come from
-//! the case.
+//! the case. One piece (over 700 lines): one function per node's part, all reading and
+//! writing the same case record, so the whole world of one case reads in one file.
 
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr};
