@@ -244,8 +244,8 @@ pub fn table(
             let _ = writeln!(out, "{}", key.0);
             let _ = writeln!(
                 out,
-                "  {:<width$} {:>12} {:>12} {:>8}  {}",
-                "figure", base_name, head_name, "ratio", "better  verdict"
+                "  {:<width$} {:>12} {:>12} {:>8}  better  verdict",
+                "figure", base_name, head_name, "ratio"
             );
             section = Some(&key.0);
         }
