@@ -331,8 +331,9 @@ pub fn run(base: Option<&str>) -> Result<(), String> {
             verdict,
         });
     }
+    let short = base.get(..12).filter(|_| base.len() == 40).unwrap_or(&base);
     println!("\ninstructions (callgrind, total Ir), HEAD against {base}:");
-    print!("{}", render(&base, &rows));
+    print!("{}", render(short, &rows));
     let failed: Vec<&str> = rows
         .iter()
         .filter(|r| r.verdict == Verdict::Fail)
