@@ -15,7 +15,14 @@ commands:
   sim --seed S             replay one system-level seed: its schedule, the server's
                            journal, every client attempt, the verdict
   sim --seeds N            the system-level sweep alone, with its own table
-  bench                    print benchmark figures
+  bench [OPTIONS]          print benchmark figures
+      --baseline REV       build REV (cached under target/bench-base/) and run both builds'
+                           benches interleaved: every figure side by side, with its ratio
+      --rounds N           rounds of that comparison (default 2, at least 2)
+      --gate               instructions (valgrind's callgrind) of a fixed set of workloads,
+                           here and at .ci/bench-base: more than 3% more fails, unless
+                           .ci/bench-accepted accepts the workload's cost
+      --base REV           the gate's base instead of .ci/bench-base
   mutants [OPTIONS]        mutation testing (cargo-mutants, installed if missing), with a
                            report per file and every survivor at file:line
       --file F             mutate only files matching F (repeatable)
@@ -39,12 +46,56 @@ pub enum Cmd {
     Test,
     /// The options are checked by the conformance binary itself.
     Conformance(Vec<String>),
-    Bench,
+    Bench(BenchArgs),
     /// The options are checked by the sweep binary itself.
     Sim(Vec<String>),
     Mutants(Vec<String>),
     Fuzz(FuzzArgs),
     Help,
+}
+
+/// `cargo xtask bench`'s options: none prints today's figures.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct BenchArgs {
+    pub baseline: Option<String>,
+    pub rounds: Option<u32>,
+    pub gate: bool,
+    pub base: Option<String>,
+}
+
+impl BenchArgs {
+    fn parse(args: &[String]) -> Result<BenchArgs, String> {
+        let mut out = BenchArgs::default();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag == "--gate" {
+                out.gate = true;
+                continue;
+            }
+            let value = it
+                .next()
+                .ok_or_else(|| format!("`bench {flag}` needs a value"))?;
+            match flag.as_str() {
+                "--baseline" => out.baseline = Some(value.clone()),
+                "--base" => out.base = Some(value.clone()),
+                "--rounds" => match value.parse::<u32>() {
+                    Ok(n) if n >= 2 => out.rounds = Some(n),
+                    _ => return Err(format!("`bench --rounds`: '{value}' is not 2 or more")),
+                },
+                other => return Err(format!("`bench` has no option '{other}'")),
+            }
+        }
+        if out.gate && (out.baseline.is_some() || out.rounds.is_some()) {
+            return Err("`bench --gate` takes no --baseline or --rounds".into());
+        }
+        if out.base.is_some() && !out.gate {
+            return Err("`bench --base` goes with --gate (the figures' is --baseline)".into());
+        }
+        if out.rounds.is_some() && out.baseline.is_none() {
+            return Err("`bench --rounds` goes with --baseline".into());
+        }
+        Ok(out)
+    }
 }
 
 /// `cargo xtask fuzz`'s options, checked here so a typo fails before a release build.
@@ -112,11 +163,10 @@ impl Cmd {
             "test" if rest.is_empty() => Ok(Cmd::Test),
             "test" => Err(format!("`test` takes no arguments, got {rest:?}")),
             "conformance" => Ok(Cmd::Conformance(rest.to_vec())),
-            "bench" if rest.is_empty() => Ok(Cmd::Bench),
+            "bench" => Ok(Cmd::Bench(BenchArgs::parse(rest)?)),
             "sim" => Ok(Cmd::Sim(rest.to_vec())),
             "mutants" => Ok(Cmd::Mutants(rest.to_vec())),
             "fuzz" => Ok(Cmd::Fuzz(FuzzArgs::parse(rest)?)),
-            "bench" => Err(format!("`bench` takes no arguments, got {rest:?}")),
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),
         }
@@ -140,17 +190,45 @@ mod tests {
             Ok(Cmd::Conformance(vec!["--seed".into(), "3".into()]))
         );
         assert!(parse(&[]).is_err());
-        assert_eq!(parse(&["bench"]), Ok(Cmd::Bench));
+        assert_eq!(parse(&["bench"]), Ok(Cmd::Bench(BenchArgs::default())));
         assert_eq!(
             parse(&["mutants", "--minutes", "8"]),
             Ok(Cmd::Mutants(vec!["--minutes".into(), "8".into()]))
         );
         assert!(parse(&["bench", "x"]).is_err());
+        assert!(parse(&["bench", "x", "y"]).is_err());
         assert!(
             parse(&["nope"])
                 .unwrap_err()
                 .contains("unknown command 'nope'")
         );
+    }
+
+    #[test]
+    fn bench_options() {
+        let want = BenchArgs {
+            baseline: Some("6fc352b".into()),
+            rounds: Some(3),
+            ..BenchArgs::default()
+        };
+        assert_eq!(
+            parse(&["bench", "--baseline", "6fc352b", "--rounds", "3"]),
+            Ok(Cmd::Bench(want))
+        );
+        let gate = BenchArgs {
+            gate: true,
+            base: Some("abc".into()),
+            ..BenchArgs::default()
+        };
+        assert_eq!(
+            parse(&["bench", "--gate", "--base", "abc"]),
+            Ok(Cmd::Bench(gate))
+        );
+        assert!(parse(&["bench", "--baseline"]).is_err());
+        assert!(parse(&["bench", "--baseline", "x", "--rounds", "1"]).is_err());
+        assert!(parse(&["bench", "--rounds", "3"]).is_err());
+        assert!(parse(&["bench", "--gate", "--baseline", "x"]).is_err());
+        assert!(parse(&["bench", "--base", "x"]).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   against the spec model, the scenarios and the corpus, with the per-rule report.
 //!   `cargo xtask conformance --target URL [...]`: `wfsim conformance --target`, another
 //!   implementation judged over its API.
-//! - `cargo xtask bench`: engine-level benchmark figures.
+//! - `cargo xtask bench`: benchmark figures. `--baseline REV`: side by side with REV's.
+//!   `--gate`: CI's instruction-count check against `.ci/bench-base`.
 //! - `cargo xtask sim --seed S`: replays one system-level seed, printing its whole trace.
 //! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--shard K/N]
 //!   [--test-package P]…`: mutation testing.
@@ -13,11 +14,14 @@
 
 mod bench;
 mod conformance;
+mod figures;
 mod flags;
 mod fuzz;
+mod gate;
 #[cfg(test)]
 mod layers;
 mod mutants;
+mod revision;
 mod test;
 #[cfg(test)]
 mod tidy;
@@ -30,7 +34,7 @@ fn main() -> ExitCode {
     let res = match flags::Cmd::parse(&args) {
         Ok(flags::Cmd::Test) => test::run(),
         Ok(flags::Cmd::Conformance(rest)) => conformance::run(&rest),
-        Ok(flags::Cmd::Bench) => bench::run(),
+        Ok(flags::Cmd::Bench(args)) => bench::run(&args),
         Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
         Ok(flags::Cmd::Mutants(rest)) => mutants::run(&rest),
         Ok(flags::Cmd::Fuzz(args)) => fuzz::run(&args),
