@@ -496,3 +496,70 @@ impl State {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// `template` with its project and location the server's, every other variable its
+    /// own name.
+    fn filled(template: &str) -> String {
+        let mut out = template
+            .replace("{project}", "p")
+            .replace("{location}", "l");
+        while let Some(open) = out.find('{') {
+            let close = open + out[open..].find('}').expect("closed");
+            let name = out[open + 1..close]
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            out.replace_range(open..=close, &name);
+        }
+        out
+    }
+
+    /// The table's order is right (each template's own path finds it, not an earlier one)
+    /// and every handler reads only variables its template has (a missing one panics,
+    /// answered 500).
+    #[test]
+    fn every_route_is_found_by_its_own_path_and_answers() {
+        let config = Config {
+            auth: false,
+            ..Config::new("p", "l", "http://wfsim.test")
+        };
+        for route in ROUTES {
+            let mut s = State::new(config.clone(), 0);
+            let path = filled(route.path);
+            let (found, _) = s.parse_route(&path).expect("a route");
+            assert_eq!(found.path, route.path, "{path}");
+            let method = if route.method == "*" {
+                "POST"
+            } else {
+                route.method
+            };
+            let req = ApiRequest {
+                method: method.into(),
+                path: path.clone(),
+                query: String::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            let res = s.handle(SimTime::ZERO, &req);
+            assert_ne!(res.status, 500, "{method} {path}: {:?}", res.body);
+        }
+    }
+
+    #[test]
+    fn grpc_method_names_are_unique() {
+        let mut names: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| Some(r.grpc.as_ref()?.name))
+            .collect();
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all);
+    }
+}
