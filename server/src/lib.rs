@@ -24,6 +24,7 @@ pub mod grpc;
 mod host;
 mod http;
 mod message;
+mod proto;
 mod wire;
 
 use std::cell::{Cell, RefCell};

@@ -30,6 +30,8 @@ mod routes;
 mod tokens;
 mod workflows;
 
+pub(crate) use routes::ROUTES;
+
 /// Everything live mode holds: the executions' host, tokens, and the input log.
 pub struct State {
     config: Config,

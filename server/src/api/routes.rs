@@ -1,11 +1,14 @@
-//! Routes: a request's path parsed into a [`Route`], the permission each route needs, the
-//! checks every request passes (token, body size, query), and the dispatch to the handler
-//! of each route (`executions.rs`, `callbacks.rs`, `workflows.rs`, `clock.rs`,
-//! `tokens.rs`). A panic in a handler is answered 500 here. gRPC calls arrive already
-//! transcoded to these routes (`grpc.rs`).
+//! Routes: every method of the API is one [`Route`] in [`ROUTES`]: its REST method and
+//! path template, the permission it needs, its handler (`executions.rs`, `callbacks.rs`,
+//! `workflows.rs`, `clock.rs`, `tokens.rs`) and its gRPC twin (the full method name, how
+//! the request message becomes the REST request, the response message). Parsing,
+//! permissions, dispatch and the gRPC transcoder (`grpc.rs`) all read that one table, so
+//! a new method is one entry. Here too: the checks every request passes (token, body
+//! size, query), and a panic in a handler answered 500.
 
 use std::panic::AssertUnwindSafe;
 
+use serde_json::{Map, Value as Json, json};
 use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
@@ -14,80 +17,361 @@ use super::query::Query;
 use crate::auth;
 use crate::host::panic_message;
 use crate::message::{ApiRequest, ApiResponse};
+use crate::proto::{Call, Rest, Status, decode, ex, lro, number, put, wf, workflow_body};
 
-/// A route of the API, parsed from a path.
-#[derive(Debug, PartialEq, Eq)]
-enum Route<'a> {
-    /// `…/locations/L/workflows`: the Workflows API.
-    Workflows,
-    Workflow {
-        workflow: &'a str,
-    },
-    Revisions {
-        workflow: &'a str,
-    },
-    Operation {
-        id: &'a str,
-    },
-    Executions {
-        workflow: &'a str,
-    },
-    Execution {
-        workflow: &'a str,
-        id: &'a str,
-    },
-    Cancel {
-        workflow: &'a str,
-        id: &'a str,
-    },
-    Callbacks {
-        workflow: &'a str,
-        id: &'a str,
-    },
-    Logs {
-        workflow: &'a str,
-        id: &'a str,
-    },
-    Callback {
-        workflow: &'a str,
-        id: &'a str,
-        callback: &'a str,
-    },
-    AccessToken {
-        account: &'a str,
-    },
-    /// `/v1/wfsim/clock`: wfsim's own, for integration tests.
-    Clock,
-    /// `/v1/wfsim/clock:advance`.
-    ClockAdvance,
+/// One method of the API.
+pub(crate) struct Route {
+    /// The HTTP method, or `*` for any (a callback endpoint takes them all).
+    pub method: &'static str,
+    /// Segments: literal, `{name}`, `{name}suffix` (`{execution}:cancel`), or last
+    /// `{name=**}suffix`, which takes the rest of the path, slashes and all. The first
+    /// template in the table that a path matches is its route's, so a template with a
+    /// suffix comes before the one without. A method the template does not list is
+    /// checked as its first entry (a read where there is one), then answered 405.
+    pub path: &'static str,
+    pub check: Check,
+    /// The answer, an error one as `Err`.
+    pub handler: fn(&mut State, &Request<'_>) -> Result<ApiResponse, ApiResponse>,
+    pub grpc: Option<Twin>,
 }
 
-impl Route<'_> {
-    /// The IAM permission a request on this route needs (callbacks are checked inside the
-    /// slot rule, at its step 2).
-    fn permission(&self, method: &str) -> &'static str {
-        match (self, method) {
-            (Route::Workflows, "POST") => auth::WORKFLOWS_CREATE,
-            (Route::Workflows, _) => auth::WORKFLOWS_LIST,
-            (Route::Workflow { .. }, "PATCH") => auth::WORKFLOWS_UPDATE,
-            (Route::Workflow { .. }, "DELETE") => auth::WORKFLOWS_DELETE,
-            (Route::Workflow { .. } | Route::Revisions { .. }, _) => auth::WORKFLOWS_GET,
-            (Route::Operation { .. }, _) => auth::OPERATIONS_GET,
-            (Route::Executions { .. }, "POST") => auth::EXECUTIONS_CREATE,
-            (Route::Executions { .. }, _) => auth::EXECUTIONS_LIST,
-            (Route::Cancel { .. }, _) => auth::EXECUTIONS_CANCEL,
-            (
-                Route::Execution { .. }
-                | Route::Callbacks { .. }
-                | Route::Logs { .. }
-                | Route::Clock,
-                _,
-            ) => auth::EXECUTIONS_GET,
-            (Route::Callback { .. }, _) => auth::CALLBACKS_SEND,
-            (Route::AccessToken { .. }, _) => auth::GET_ACCESS_TOKEN,
-            (Route::ClockAdvance, _) => auth::CLOCK_ADVANCE,
+/// What a request must hold before its handler runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// A token with this IAM permission; a body of at most 512 KiB; the API's query.
+    Permission(&'static str),
+    /// None here: the slot rule checks the token and the size at its own steps, and the
+    /// query string is the workflow's to read (CB-7: `a=1&a=2` is a list).
+    SlotRule,
+}
+
+/// A route's gRPC twin, as its `google.api.http` annotation says.
+pub(crate) struct Twin {
+    /// The full method name, as in the HTTP/2 path.
+    pub name: &'static str,
+    /// The request message as the REST request (sent with the route's method).
+    pub request: fn(&[u8]) -> Result<Rest, Status>,
+    pub response: Call,
+}
+
+/// A request as a handler sees it: parsed, checked, its path's variables by name.
+pub(crate) struct Request<'a> {
+    pub now: SimTime,
+    pub req: &'a ApiRequest,
+    pub query: Query,
+    pub authz: Option<&'a str>,
+    vars: Vars<'a>,
+}
+
+type Vars<'a> = Vec<(&'static str, &'a str)>;
+
+impl<'a> Request<'a> {
+    /// The path's variable `name`; a name the template lacks is a bug (answered 500).
+    fn var(&self, name: &str) -> &'a str {
+        let found = self.vars.iter().find(|(n, _)| *n == name);
+        found
+            .unwrap_or_else(|| panic!("the route has no variable {name}"))
+            .1
+    }
+
+    fn body(&self) -> &'a [u8] {
+        &self.req.body
+    }
+}
+
+const WORKFLOWS: &str = "/v1/projects/{project}/locations/{location}/workflows";
+const WORKFLOW: &str = "/v1/projects/{project}/locations/{location}/workflows/{workflow}";
+const EXECUTIONS: &str =
+    "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions";
+const EXECUTION: &str =
+    "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}";
+
+/// Every method of the API, REST and gRPC.
+pub(crate) static ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: WORKFLOWS,
+        check: Check::Permission(auth::WORKFLOWS_LIST),
+        handler: |s, r| s.workflows_list(&r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/ListWorkflows",
+            request: |m| {
+                let r: wf::ListWorkflowsRequest = decode(m)?;
+                Ok(Rest {
+                    path: format!("/v1/{}/workflows", r.parent),
+                    params: vec![
+                        ("pageSize", number(r.page_size)),
+                        ("pageToken", r.page_token),
+                        ("filter", r.filter),
+                        ("orderBy", r.order_by),
+                    ],
+                    body: Json::Null,
+                })
+            },
+            response: Call::ListWorkflows,
+        }),
+    },
+    Route {
+        method: "POST",
+        path: WORKFLOWS,
+        check: Check::Permission(auth::WORKFLOWS_CREATE),
+        handler: |s, r| s.workflow_create(r.now, &r.query, r.body()),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/CreateWorkflow",
+            request: |m| {
+                let r: wf::CreateWorkflowRequest = decode(m)?;
+                Ok(Rest {
+                    body: workflow_body(&r.workflow.unwrap_or_default()),
+                    params: vec![("workflowId", r.workflow_id)],
+                    path: format!("/v1/{}/workflows", r.parent),
+                })
+            },
+            response: Call::Operation,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}:listRevisions",
+        check: Check::Permission(auth::WORKFLOWS_GET),
+        handler: |s, r| s.revisions_list(r.var("workflow"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/ListWorkflowRevisions",
+            request: |m| {
+                let r: wf::ListWorkflowRevisionsRequest = decode(m)?;
+                Ok(Rest {
+                    path: format!("/v1/{}:listRevisions", r.name),
+                    params: vec![
+                        ("pageSize", number(r.page_size)),
+                        ("pageToken", r.page_token),
+                    ],
+                    body: Json::Null,
+                })
+            },
+            response: Call::ListRevisions,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: WORKFLOW,
+        check: Check::Permission(auth::WORKFLOWS_GET),
+        handler: |s, r| s.workflow_get(r.var("workflow"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/GetWorkflow",
+            request: |m| {
+                let r: wf::GetWorkflowRequest = decode(m)?;
+                Ok(Rest {
+                    path: format!("/v1/{}", r.name),
+                    params: vec![("revisionId", r.revision_id)],
+                    body: Json::Null,
+                })
+            },
+            response: Call::Workflow,
+        }),
+    },
+    Route {
+        method: "PATCH",
+        path: WORKFLOW,
+        check: Check::Permission(auth::WORKFLOWS_UPDATE),
+        handler: |s, r| s.workflow_patch(r.now, r.var("workflow"), &r.query, r.body()),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/UpdateWorkflow",
+            request: |m| {
+                let r: wf::UpdateWorkflowRequest = decode(m)?;
+                let w = r.workflow.unwrap_or_default();
+                let mask = r.update_mask.map(|m| m.paths.join(",")).unwrap_or_default();
+                Ok(Rest {
+                    path: format!("/v1/{}", w.name),
+                    params: vec![("updateMask", mask)],
+                    body: workflow_body(&w),
+                })
+            },
+            response: Call::Operation,
+        }),
+    },
+    Route {
+        method: "DELETE",
+        path: WORKFLOW,
+        check: Check::Permission(auth::WORKFLOWS_DELETE),
+        handler: |s, r| s.workflow_delete(r.now, r.var("workflow"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.v1.Workflows/DeleteWorkflow",
+            request: |m| {
+                let r: wf::DeleteWorkflowRequest = decode(m)?;
+                Ok(Rest::path(format!("/v1/{}", r.name)))
+            },
+            response: Call::Operation,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/operations/{operation}",
+        check: Check::Permission(auth::OPERATIONS_GET),
+        handler: |s, r| s.operation_get(r.var("operation"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.longrunning.Operations/GetOperation",
+            request: |m| {
+                let r: lro::GetOperationRequest = decode(m)?;
+                Ok(Rest::path(format!("/v1/{}", r.name)))
+            },
+            response: Call::Operation,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: EXECUTIONS,
+        check: Check::Permission(auth::EXECUTIONS_LIST),
+        handler: |s, r| s.list(r.var("workflow"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.executions.v1.Executions/ListExecutions",
+            request: |m| {
+                let r: ex::ListExecutionsRequest = decode(m)?;
+                Ok(Rest {
+                    path: format!("/v1/{}/executions", r.parent),
+                    params: vec![
+                        ("pageSize", number(r.page_size)),
+                        ("pageToken", r.page_token),
+                        ("view", number(r.view)),
+                        ("filter", r.filter),
+                        ("orderBy", r.order_by),
+                    ],
+                    body: Json::Null,
+                })
+            },
+            response: Call::ListExecutions,
+        }),
+    },
+    Route {
+        method: "POST",
+        path: EXECUTIONS,
+        check: Check::Permission(auth::EXECUTIONS_CREATE),
+        handler: |s, r| s.create(r.now, r.var("workflow"), &r.query, r.body()),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.executions.v1.Executions/CreateExecution",
+            request: |m| {
+                let r: ex::CreateExecutionRequest = decode(m)?;
+                let e = r.execution.unwrap_or_default();
+                let mut body = Map::new();
+                put(&mut body, "argument", json!(e.argument));
+                put(&mut body, "callLogLevel", json!(e.call_log_level));
+                put(&mut body, "labels", json!(e.labels));
+                Ok(Rest {
+                    path: format!("/v1/{}/executions", r.parent),
+                    params: Vec::new(),
+                    body: Json::Object(body),
+                })
+            },
+            response: Call::Execution,
+        }),
+    },
+    Route {
+        method: "POST",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}:cancel",
+        check: Check::Permission(auth::EXECUTIONS_CANCEL),
+        handler: |s, r| s.cancel(r.now, r.var("workflow"), r.var("execution"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.executions.v1.Executions/CancelExecution",
+            request: |m| {
+                let r: ex::CancelExecutionRequest = decode(m)?;
+                Ok(Rest::path(format!("/v1/{}:cancel", r.name)))
+            },
+            response: Call::Execution,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: EXECUTION,
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| s.get(r.var("workflow"), r.var("execution"), &r.query),
+        grpc: Some(Twin {
+            name: "/google.cloud.workflows.executions.v1.Executions/GetExecution",
+            request: |m| {
+                let r: ex::GetExecutionRequest = decode(m)?;
+                Ok(Rest {
+                    path: format!("/v1/{}", r.name),
+                    params: vec![("view", number(r.view))],
+                    body: Json::Null,
+                })
+            },
+            response: Call::Execution,
+        }),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks",
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| Ok(s.callbacks(r.var("workflow"), r.var("execution"))),
+        grpc: None,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/logs",
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| s.logs(r.var("workflow"), r.var("execution"), &r.query),
+        grpc: None,
+    },
+    Route {
+        method: "*",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
+        check: Check::SlotRule,
+        handler: |s, r| {
+            let (workflow, id) = (r.var("workflow"), r.var("execution"));
+            Ok(s.callback(r.now, workflow, id, r.var("callback"), r.req, r.authz))
+        },
+        grpc: None,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/projects/-/serviceAccounts/{account=**}:generateAccessToken",
+        check: Check::Permission(auth::GET_ACCESS_TOKEN),
+        handler: |s, r| s.generate_token(r.now, r.var("account"), r.body()),
+        grpc: None,
+    },
+    // wfsim's own, for integration tests.
+    Route {
+        method: "GET",
+        path: "/v1/wfsim/clock",
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| Ok(s.clock_json(r.now)),
+        grpc: None,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/wfsim/clock:advance",
+        check: Check::Permission(auth::CLOCK_ADVANCE),
+        handler: |s, r| s.advance_clock(r.now, r.body()),
+        grpc: None,
+    },
+];
+
+/// `path`'s variables if it matches `template` (see [`Route::path`]).
+fn matches<'a>(template: &'static str, path: &'a str) -> Option<Vars<'a>> {
+    let mut vars = Vars::new();
+    let mut rest = path;
+    let mut segments = template.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let greedy = segment.contains("=**}");
+        let here = if greedy || segments.peek().is_none() {
+            let all = std::mem::take(&mut rest);
+            if !greedy && all.contains('/') {
+                return None;
+            }
+            all
+        } else {
+            let (here, after) = rest.split_once('/')?;
+            rest = after;
+            here
+        };
+        match segment.strip_prefix('{') {
+            Some(open) => {
+                let (name, suffix) = open.split_once('}')?;
+                let name = name.split('=').next().unwrap_or(name);
+                vars.push((name, here.strip_suffix(suffix)?));
+            }
+            None if segment == here => {}
+            None => return None,
         }
     }
+    Some(vars)
 }
 
 impl State {
@@ -96,7 +380,7 @@ impl State {
         // Reads change nothing (a GET to a callback endpoint is no read), so the input log
         // leaves them out.
         let read = req.method == "GET"
-            && !matches!(self.parse_route(&req.path), Ok(Route::Callback { .. }));
+            && !matches!(self.parse_route(&req.path), Ok((r, _)) if r.check == Check::SlotRule);
         if self.record_inputs && !read {
             self.host.input(now, req.clone());
         }
@@ -136,135 +420,146 @@ impl State {
     }
 
     fn route(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
-        let route = match self.parse_route(&req.path) {
+        let (first, vars) = match self.parse_route(&req.path) {
             Ok(r) => r,
             Err(res) => return res,
         };
-        let authz = req.header("authorization").map(str::to_owned);
-        if !matches!(route, Route::Callback { .. }) {
-            let permission = route.permission(&req.method);
-            if let Err(d) = self.tokens.check(authz.as_deref(), permission, now) {
+        // The routes of one template are adjacent; the first stands for a method none lists.
+        let found = ROUTES
+            .iter()
+            .skip_while(|r| !std::ptr::eq(*r, first))
+            .take_while(|r| r.path == first.path)
+            .find(|r| r.method == req.method || r.method == "*");
+        let authz = req.header("authorization");
+        if let Check::Permission(permission) = found.unwrap_or(first).check {
+            if let Err(d) = self.tokens.check(authz, permission, now) {
                 return ApiResponse::denied(d);
             }
+            if req.body.len() > BODY_BYTES_MAX {
+                // The slot rule answers 413 for callbacks at its own step; the API here.
+                return ApiResponse::error(
+                    413,
+                    "INVALID_ARGUMENT",
+                    format!("the request body is over {BODY_BYTES_MAX} bytes (512 KiB)"),
+                );
+            }
         }
-        let method = req.method.as_str();
-        if !matches!(route, Route::Callback { .. }) && req.body.len() > BODY_BYTES_MAX {
-            // The slot rule answers 413 for callbacks at its own step; the API here.
-            return ApiResponse::error(
-                413,
-                "INVALID_ARGUMENT",
-                format!("the request body is over {BODY_BYTES_MAX} bytes (512 KiB)"),
-            );
-        }
-        // A callback's query string is the workflow's to read (CB-7: `a=1&a=2` is a list),
-        // not the API's parameters.
-        let api_query = if matches!(route, Route::Callback { .. }) {
-            ""
-        } else {
-            &req.query
+        let api_query = match first.check {
+            Check::Permission(_) => &req.query,
+            Check::SlotRule => "",
         };
         let query = match Query::parse(api_query) {
             Ok(q) => q,
             Err(res) => return res,
         };
-        let answer = |r: Result<ApiResponse, ApiResponse>| r.unwrap_or_else(|e| e);
-        match (route, method) {
-            (Route::Workflows, "GET") => answer(self.workflows_list(&query)),
-            (Route::Workflows, "POST") => answer(self.workflow_create(now, &query, &req.body)),
-            (Route::Workflow { workflow }, "GET") => answer(self.workflow_get(workflow, &query)),
-            (Route::Workflow { workflow }, "PATCH") => {
-                answer(self.workflow_patch(now, workflow, &query, &req.body))
-            }
-            (Route::Workflow { workflow }, "DELETE") => {
-                answer(self.workflow_delete(now, workflow, &query))
-            }
-            (Route::Revisions { workflow }, "GET") => answer(self.revisions_list(workflow, &query)),
-            (Route::Operation { id }, "GET") => answer(self.operation_get(id, &query)),
-            (Route::Executions { workflow }, "POST") => {
-                answer(self.create(now, workflow, &query, &req.body))
-            }
-            (Route::Executions { workflow }, "GET") => answer(self.list(workflow, &query)),
-            (Route::Execution { workflow, id }, "GET") => answer(self.get(workflow, id, &query)),
-            (Route::Cancel { workflow, id }, "POST") => {
-                answer(self.cancel(now, workflow, id, &query))
-            }
-            (Route::Callbacks { workflow, id }, "GET") => self.callbacks(workflow, id),
-            (Route::Logs { workflow, id }, "GET") => answer(self.logs(workflow, id, &query)),
-            (
-                Route::Callback {
-                    workflow,
-                    id,
-                    callback,
-                },
-                _,
-            ) => self.callback(now, workflow, id, callback, req, authz.as_deref()),
-            (Route::AccessToken { account }, "POST") => self
-                .generate_token(now, account, &req.body)
-                .unwrap_or_else(|e| e),
-            (Route::Clock, "GET") => self.clock_json(now),
-            (Route::ClockAdvance, "POST") => {
-                self.advance_clock(now, &req.body).unwrap_or_else(|e| e)
-            }
-            (_, m) => ApiResponse::error(
+        let Some(route) = found else {
+            return ApiResponse::error(
                 405,
                 "FAILED_PRECONDITION",
-                format!("{m} is not supported on {}", req.path),
-            ),
+                format!("{} is not supported on {}", req.method, req.path),
+            );
+        };
+        let request = Request {
+            now,
+            req,
+            query,
+            authz,
+            vars,
+        };
+        (route.handler)(self, &request).unwrap_or_else(|e| e)
+    }
+
+    /// The first route whose template `path` matches, with the path's variables. A path
+    /// in another project or location than the server's is refused first, by name.
+    fn parse_route<'a>(&self, path: &'a str) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
+        if let Some(rest) = path.strip_prefix("/v1/projects/") {
+            let parts: Vec<&str> = rest.split('/').collect();
+            if parts.len() >= 4
+                && parts[1] == "locations"
+                && (parts[0] != self.config.project || parts[2] != self.config.location)
+            {
+                return Err(ApiResponse::error(
+                    404,
+                    "NOT_FOUND",
+                    format!(
+                        "this server serves project '{}' in location '{}' (see --project, --location), not '{}' in '{}'",
+                        self.config.project, self.config.location, parts[0], parts[2]
+                    ),
+                ));
+            }
+        }
+        ROUTES
+            .iter()
+            .find_map(|r| Some((r, matches(r.path, path)?)))
+            .ok_or_else(|| {
+                ApiResponse::error(404, "NOT_FOUND", format!("no such API path: {path}"))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// `template` with its project and location the server's, every other variable its
+    /// own name.
+    fn filled(template: &str) -> String {
+        let mut out = template
+            .replace("{project}", "p")
+            .replace("{location}", "l");
+        while let Some(open) = out.find('{') {
+            let close = open + out[open..].find('}').expect("closed");
+            let name = out[open + 1..close]
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            out.replace_range(open..=close, &name);
+        }
+        out
+    }
+
+    /// The table's order is right (each template's own path finds it, not an earlier one)
+    /// and every handler reads only variables its template has (a missing one panics,
+    /// answered 500).
+    #[test]
+    fn every_route_is_found_by_its_own_path_and_answers() {
+        let config = Config {
+            auth: false,
+            ..Config::new("p", "l", "http://wfsim.test")
+        };
+        for route in ROUTES {
+            let mut s = State::new(config.clone(), 0);
+            let path = filled(route.path);
+            let (found, _) = s.parse_route(&path).expect("a route");
+            assert_eq!(found.path, route.path, "{path}");
+            let method = if route.method == "*" {
+                "POST"
+            } else {
+                route.method
+            };
+            let req = ApiRequest {
+                method: method.into(),
+                path: path.clone(),
+                query: String::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            let res = s.handle(SimTime::ZERO, &req);
+            assert_ne!(res.status, 500, "{method} {path}: {:?}", res.body);
         }
     }
 
-    fn parse_route<'a>(&self, path: &'a str) -> Result<Route<'a>, ApiResponse> {
-        let not_found =
-            || ApiResponse::error(404, "NOT_FOUND", format!("no such API path: {path}"));
-        match path {
-            "/v1/wfsim/clock" => return Ok(Route::Clock),
-            "/v1/wfsim/clock:advance" => return Ok(Route::ClockAdvance),
-            _ => {}
-        }
-        if let Some(rest) = path.strip_prefix("/v1/projects/-/serviceAccounts/") {
-            let account = rest
-                .strip_suffix(":generateAccessToken")
-                .ok_or_else(not_found)?;
-            return Ok(Route::AccessToken { account });
-        }
-        let rest = path.strip_prefix("/v1/projects/").ok_or_else(not_found)?;
-        let parts: Vec<&str> = rest.split('/').collect();
-        if parts.len() < 4 || parts[1] != "locations" {
-            return Err(not_found());
-        }
-        if parts[0] != self.config.project || parts[2] != self.config.location {
-            return Err(ApiResponse::error(
-                404,
-                "NOT_FOUND",
-                format!(
-                    "this server serves project '{}' in location '{}' (see --project, --location), not '{}' in '{}'",
-                    self.config.project, self.config.location, parts[0], parts[2]
-                ),
-            ));
-        }
-        match &parts[3..] {
-            ["workflows"] => Ok(Route::Workflows),
-            ["workflows", w] => match w.strip_suffix(":listRevisions") {
-                Some(workflow) => Ok(Route::Revisions { workflow }),
-                None => Ok(Route::Workflow { workflow: w }),
-            },
-            ["operations", id] => Ok(Route::Operation { id }),
-            ["workflows", workflow, "executions", rest @ ..] => match rest {
-                [] => Ok(Route::Executions { workflow }),
-                [id] => match id.strip_suffix(":cancel") {
-                    Some(id) => Ok(Route::Cancel { workflow, id }),
-                    None => Ok(Route::Execution { workflow, id }),
-                },
-                [id, "callbacks"] => Ok(Route::Callbacks { workflow, id }),
-                [id, "logs"] => Ok(Route::Logs { workflow, id }),
-                [id, "callbacks", callback] => Ok(Route::Callback {
-                    workflow,
-                    id,
-                    callback,
-                }),
-                _ => Err(not_found()),
-            },
-            _ => Err(not_found()),
-        }
+    #[test]
+    fn grpc_method_names_are_unique() {
+        let mut names: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|r| Some(r.grpc.as_ref()?.name))
+            .collect();
+        let all = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all);
     }
 }
