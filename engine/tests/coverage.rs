@@ -1,4 +1,4 @@
-//! Step coverage as a run reports it: the interpreter's counts (`wfsim_engine::coverage`)
+//! Step coverage: the interpreter counts the points a run passes (`wfsim_engine::coverage`),
 //! named by position.
 
 use wfsim_engine::coverage::{by_position, points};
