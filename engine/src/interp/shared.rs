@@ -200,11 +200,15 @@ impl Shared {
         tid
     }
 
-    /// `tid` waits at `wait`, whose record the caller has just written.
+    /// `tid` waits at `wait`, whose record the caller has just written. Only a running
+    /// thread blocks, and a running thread waits nowhere (its wake removed its wait).
     fn wait_at(&mut self, tid: ThreadId, wait: Wait) {
-        if let Some(Wait::Join) = self.waits.insert(tid, wait) {
-            self.joins -= 1;
-        }
+        let before = self.waits.insert(tid, wait);
+        assert!(
+            before.is_none(),
+            "thread {} blocks at {wait:?} while it waits at {before:?}",
+            tid.0
+        );
         if wait == Wait::Join {
             self.joins += 1;
         }
@@ -771,8 +775,9 @@ mod tests {
         check_main_only(&mut w);
     }
 
+    /// Caught as it happens: a thread that blocks again while it waits.
     #[test]
-    #[should_panic(expected = "waiting records and waiting threads")]
+    #[should_panic(expected = "blocks at Http(CallId(0)) while it waits at Some(Sleep(")]
     fn a_thread_waiting_in_two_places_is_caught() {
         let mut w = main_asleep();
         let target = Callee::Connector {
