@@ -92,10 +92,9 @@ const NEEDS_EXECUTION: [&str; 5] = [
 
 /// The variables of `run`.
 pub fn vars(run: &Run) -> Vars {
-    let json = crate::report::to_json(run, &[]);
     let mut vars = Vars::new();
     for name in NAMES {
-        let v = json.get(name).map_or(Value::Null, Value::from_json);
+        let v = crate::report::field_json(run, name).map_or(Value::Null, |j| Value::from_json(&j));
         vars.insert(name, v);
     }
     vars
