@@ -156,7 +156,7 @@ pub fn run_seed_with(driver: &dyn Driver, plan: &Plan, seed: u64) -> SeedOutcome
             return out;
         }
     };
-    let vars = property::vars(&executed.run);
+    let vars = property::vars_read_by(&executed.run, plan.always.iter().chain(&plan.sometimes));
     out.always = plan.always.iter().map(|p| violation(p, &vars)).collect();
     out.sometimes = plan
         .sometimes

@@ -92,10 +92,24 @@ const NEEDS_EXECUTION: [&str; 5] = [
 
 /// The variables of `run`.
 pub fn vars(run: &Run) -> Vars {
-    let json = crate::report::to_json(run, &[]);
+    named(run, &NAMES)
+}
+
+/// The variables of `run` that `props` read ([`Expr::vars`]): an exploration judges every
+/// seed with its few properties, and the report's fields they do not read cost more to make
+/// than the properties to evaluate. A property reads variables only by name, so it sees the
+/// same values as with [`vars`].
+pub fn vars_read_by<'a>(run: &Run, props: impl IntoIterator<Item = &'a Property>) -> Vars {
+    let mut read = Vec::new();
+    props.into_iter().for_each(|p| p.expr.vars(&mut read));
+    let names: Vec<&str> = NAMES.into_iter().filter(|n| read.contains(n)).collect();
+    named(run, &names)
+}
+
+fn named(run: &Run, names: &[&'static str]) -> Vars {
     let mut vars = Vars::new();
-    for name in NAMES {
-        let v = json.get(name).map_or(Value::Null, Value::from_json);
+    for &name in names {
+        let v = crate::report::field_json(run, name).map_or(Value::Null, |j| Value::from_json(&j));
         vars.insert(name, v);
     }
     vars

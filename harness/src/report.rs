@@ -66,7 +66,50 @@ pub fn stack_text(stack: &[StackElement], file: Option<&str>) -> String {
 /// raised, innermost first.
 pub fn to_json(run: &Run, failures: &[String]) -> Json {
     let ex = &run.execution;
-    let (result, err, stack) = match ex.outcome() {
+    let (result, err, stack) = outcome_json(run);
+    let endpoints: Vec<Json> = ex.with_callbacks(|cbs| {
+        cbs.endpoints()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                json!({"index": i, "method": e.method().as_str(), "url": e.url(), "created_at": secs(e.created_at())})
+            })
+            .collect()
+    });
+    json!({
+        "state": ex.state().as_str(),
+        "result": result,
+        "error": err,
+        "stack": stack,
+        "ended_at": ex.ended_at().map_or(Json::Null, secs),
+        "logs": logs_json(run),
+        "endpoints": endpoints,
+        "requests": requests_json(run),
+        "http_calls": http_calls(run),
+        "expectations": {"passed": failures.is_empty(), "failures": failures},
+    })
+}
+
+/// Field `name` of [`to_json`]'s report, made alone: a property reads a few fields of every
+/// run of an exploration, and the whole report (endpoints, stack) would cost more than they.
+/// `None` for a name the report has not.
+pub fn field_json(run: &Run, name: &str) -> Option<Json> {
+    let ex = &run.execution;
+    Some(match name {
+        "state" => json!(ex.state().as_str()),
+        "result" => outcome_json(run).0,
+        "error" => outcome_json(run).1,
+        "ended_at" => ex.ended_at().map_or(Json::Null, secs),
+        "logs" => Json::Array(logs_json(run)),
+        "requests" => Json::Array(requests_json(run)),
+        "http_calls" => Json::Array(http_calls(run)),
+        _ => return None,
+    })
+}
+
+/// The report's `result`, `error` and `stack`.
+fn outcome_json(run: &Run) -> (Json, Json, Json) {
+    match run.execution.outcome() {
         Some(Outcome::Succeeded(v)) => (v.to_json().unwrap_or(Json::Null), Json::Null, Json::Null),
         Some(Outcome::Failed(f)) => (
             Json::Null,
@@ -76,8 +119,11 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
             stack_json(&f.stack),
         ),
         _ => (Json::Null, Json::Null, Json::Null),
-    };
-    let logs: Vec<Json> = ex
+    }
+}
+
+fn logs_json(run: &Run) -> Vec<Json> {
+    run.execution
         .logs()
         .iter()
         .map(|l| match &l.payload {
@@ -88,18 +134,11 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
                 "data": d.to_json().unwrap_or_else(|_| Json::String(show(d))),
             }),
         })
-        .collect();
-    let endpoints: Vec<Json> = ex.with_callbacks(|cbs| {
-        cbs.endpoints()
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                json!({"index": i, "method": e.method().as_str(), "url": e.url(), "created_at": secs(e.created_at())})
-            })
-            .collect()
-    });
-    let requests: Vec<Json> = run
-        .requests
+        .collect()
+}
+
+fn requests_json(run: &Run) -> Vec<Json> {
+    run.requests
         .iter()
         .map(|r| {
             json!({
@@ -111,23 +150,9 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
                 "taken_at": r.taken_at.map_or(Json::Null, secs),
             })
         })
-        .collect();
-    json!({
-        "state": ex.state().as_str(),
-        "result": result,
-        "error": err,
-        "stack": stack,
-        "ended_at": ex.ended_at().map_or(Json::Null, secs),
-        "logs": logs,
-        "endpoints": endpoints,
-        "requests": requests,
-        "http_calls": http_calls(run),
-        "expectations": {"passed": failures.is_empty(), "failures": failures},
-    })
+        .collect()
 }
 
-/// HT-8: every outbound call in call order: `{at, answered_at, method, url, status,
-/// error}`, a connector call with `call` in place of `method` and `url`.
 pub fn http_calls(run: &Run) -> Vec<Json> {
     run.execution
         .http_calls()

@@ -5,8 +5,8 @@
 //! syntax error is reported as JSON, at its own line and column; a valid JSON document is then
 //! read by the same YAML reader (JSON is YAML 1.2) to get the positions.
 
-use saphyr::{LoadableYamlNode, MarkedYamlOwned, ScalarOwned, YamlDataOwned};
-use saphyr_parser::Event;
+use saphyr::{MarkedYamlOwned, ScalarOwned, YamlDataOwned, YamlLoader};
+use saphyr_parser::{Event, SpannedEventReceiver};
 
 use crate::limits::DEFINITION_DEPTH_MAX;
 
@@ -110,8 +110,7 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
             });
         }
     }
-    check_nesting(text)?;
-    let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| scan_error(&e))?;
+    let docs = load_checked(text)?;
     match docs.len() {
         0 => Err(SyntaxError {
             pos: Pos { line: 1, col: 1 },
@@ -135,11 +134,16 @@ fn scan_error(e: &saphyr_parser::ScanError) -> SyntaxError {
     }
 }
 
-/// One pass over the parser's events, before the tree is built: nesting deeper than
-/// [`DEFINITION_DEPTH_MAX`] and aliases are refused where they start. The loader that
-/// builds the tree recurses once per level, and an alias can stand for a copy of a whole
-/// subtree (a few lines of aliases can stand for billions of nodes).
-fn check_nesting(text: &str) -> Result<(), SyntaxError> {
+/// One pass over the parser's events: nesting deeper than [`DEFINITION_DEPTH_MAX`] and
+/// aliases are refused where they start, and every event that passes goes on to saphyr's
+/// loader, which builds the documents. The events are read here, in a loop, rather than by
+/// `Parser::load`, which recurses once per level; and an alias can stand for a copy of a
+/// whole subtree (a few lines of aliases can stand for billions of nodes), so none reaches
+/// the loader. One pass, not a check and then a load: parsing is most of the time of a
+/// short run. Errors come in the order the two passes gave them: the first of a scan error,
+/// a refusal here, in the text's order; then the loader's (a duplicate key).
+fn load_checked(text: &str) -> Result<Vec<MarkedYamlOwned>, SyntaxError> {
+    let mut loader = YamlLoader::<MarkedYamlOwned>::default();
     let mut depth = 0usize;
     for event in saphyr_parser::Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| scan_error(&e))?;
@@ -168,8 +172,12 @@ fn check_nesting(text: &str) -> Result<(), SyntaxError> {
             }
             _ => {}
         }
+        loader.on_event(event, span);
     }
-    Ok(())
+    if let Some(e) = loader.error() {
+        return Err(scan_error(e));
+    }
+    Ok(loader.into_documents())
 }
 
 /// serde_json's message without its own " at line L column C" suffix.

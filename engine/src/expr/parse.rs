@@ -103,6 +103,22 @@ impl Expr {
         }
     }
 
+    /// Every variable this expression reads, in source order: a host that makes variables
+    /// at a cost makes only these.
+    pub fn vars<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Expr::Lit(_) => {}
+            Expr::Var(v) => out.push(v),
+            Expr::List(items) | Expr::Call(_, items) => items.iter().for_each(|e| e.vars(out)),
+            Expr::Map(entries) => entries.iter().for_each(|(_, e)| e.vars(out)),
+            Expr::Field(e, _) | Expr::Unary(_, e) => e.vars(out),
+            Expr::Index(a, b) | Expr::Binary(_, a, b) => {
+                a.vars(out);
+                b.vars(out);
+            }
+        }
+    }
+
     /// The dotted name `a.b.c` this expression spells, if it is only names and fields.
     pub fn dotted_name(&self) -> Option<String> {
         match self {

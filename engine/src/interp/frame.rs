@@ -55,8 +55,15 @@ impl Frame {
     pub fn set(&self, name: &str, value: Value) {
         match self.shared_parent(name) {
             Some(p) => p.set(name, value),
+            // The name is copied only for a new variable: most sets overwrite one.
             None => {
-                self.vars.borrow_mut().insert(name.to_owned(), value);
+                let mut vars = self.vars.borrow_mut();
+                match vars.get_mut(name) {
+                    Some(slot) => *slot = value,
+                    None => {
+                        vars.insert(name.to_owned(), value);
+                    }
+                }
             }
         }
     }

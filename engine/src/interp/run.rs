@@ -229,7 +229,13 @@ impl Interp {
                 if th.parallel_depth > 0 {
                     self.yield_now(th).await;
                 }
-                let mut flow = match self.run_action(th, frame, &step.action).await {
+                // An assignment never suspends: run here, it needs no boxed future of its
+                // own (the commonest step of a loop).
+                let ran = match &step.action {
+                    Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
+                    action => self.run_action(th, frame, action).await,
+                };
+                let mut flow = match ran {
                     Ok(flow) => flow,
                     Err(f) => return Err(f.leaving_step(step)),
                 };
@@ -258,13 +264,7 @@ impl Interp {
         Box::pin(async move {
             match action {
                 Action::Nothing => Ok(Flow::Next),
-                Action::Assign(items) => {
-                    for (target, value) in items {
-                        let v = self.eval(frame, value)?;
-                        self.assign(frame, target, v)?;
-                    }
-                    Ok(Flow::Next)
-                }
+                Action::Assign(items) => Ok(self.run_assign(frame, items)?),
                 Action::Call(call) => {
                     let mut args = Vec::with_capacity(call.args.len());
                     for (k, v) in &call.args {
@@ -328,6 +328,15 @@ impl Interp {
                 Action::Parallel(p) => self.run_parallel(th, frame, p).await,
             }
         })
+    }
+
+    /// An `assign` step's assignments, in order.
+    fn run_assign(&self, frame: &Frame, items: &[(Place, Tmpl)]) -> Result<Flow, Raised> {
+        for (target, value) in items {
+            let v = self.eval(frame, value)?;
+            self.assign(frame, target, v)?;
+        }
+        Ok(Flow::Next)
     }
 
     async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Unwind> {
