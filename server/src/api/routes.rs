@@ -86,8 +86,19 @@ const EXECUTIONS: &str =
 const EXECUTION: &str =
     "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}";
 
-/// Every method of the API, REST and gRPC.
+/// Every method of the API, REST and gRPC. Tried in order: a callback, the request a
+/// server gets most, comes first (its template matches no other route's paths).
 pub(crate) static ROUTES: &[Route] = &[
+    Route {
+        method: "*",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
+        check: Check::SlotRule,
+        handler: |s, r| {
+            let (workflow, id) = (r.var("workflow"), r.var("execution"));
+            Ok(s.callback(r.now, workflow, id, r.var("callback"), r.req, r.authz))
+        },
+        grpc: None,
+    },
     Route {
         method: "GET",
         path: WORKFLOWS,
@@ -307,16 +318,6 @@ pub(crate) static ROUTES: &[Route] = &[
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/logs",
         check: Check::Permission(auth::EXECUTIONS_GET),
         handler: |s, r| s.logs(r.var("workflow"), r.var("execution"), &r.query),
-        grpc: None,
-    },
-    Route {
-        method: "*",
-        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
-        check: Check::SlotRule,
-        handler: |s, r| {
-            let (workflow, id) = (r.var("workflow"), r.var("execution"));
-            Ok(s.callback(r.now, workflow, id, r.var("callback"), r.req, r.authz))
-        },
         grpc: None,
     },
     Route {
