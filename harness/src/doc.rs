@@ -3,10 +3,12 @@
 //! that every format shares, so a message reads the same whichever file it is about.
 
 use std::fmt;
+use std::time::Duration;
 
 use wfsim_engine::defn::tree::{self, Node, Syntax};
 use wfsim_engine::pos::Pos;
-use wfsim_engine::value::with_article;
+use wfsim_engine::time::duration_from_secs;
+use wfsim_engine::value::{Value, with_article};
 
 /// What is wrong with a document, and where: `file:line:column: message` once the reader
 /// of the file has named it ([`DocError::in_file`]), `line:column: message` before.
@@ -85,6 +87,23 @@ pub fn map<'a>(n: &'a Node, what: &str) -> Result<&'a [(String, Pos, Node)], Doc
             format!("'{what}' must be a map, not {}", with_article(n.describe())),
         ),
     }
+}
+
+/// The field `what`, a number of seconds (an integer or a double, not negative) as a
+/// duration; `meaning` says what the number is, for the message when it is something else
+/// ("a number of seconds", "seconds since the start").
+pub fn seconds(n: &Node, what: &str, meaning: &str) -> Result<Duration, DocError> {
+    let secs = match n.to_value() {
+        Value::Int(i) => i as f64,
+        Value::Double(d) => d,
+        other => {
+            return err(
+                n.pos,
+                format!("'{what}' is {meaning}, not {}", other.a_type()),
+            );
+        }
+    };
+    duration_from_secs(secs).or_else(|e| err(n.pos, format!("'{what}': {e}")))
 }
 
 #[cfg(test)]

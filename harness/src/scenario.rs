@@ -41,7 +41,7 @@ use wfsim_engine::defn::tree::{self, Node, Pos, Syntax};
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::stdlib::LogPayload;
-use wfsim_engine::time::{SimTime, WallClock, duration_from_secs, parse_rfc3339};
+use wfsim_engine::time::{SimTime, WallClock, parse_rfc3339};
 use wfsim_engine::value::{Value, show};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -103,23 +103,8 @@ impl Scenario {
 }
 
 fn seconds(n: &Node, what: &str) -> Result<SimTime, DocError> {
-    let secs = match n.to_value() {
-        Value::Int(i) => i as f64,
-        Value::Double(d) => d,
-        other => {
-            return err(
-                n.pos,
-                format!(
-                    "'{what}' is seconds since the start, not {}",
-                    other.a_type()
-                ),
-            );
-        }
-    };
-    match duration_from_secs(secs) {
-        Ok(d) => Ok(SimTime::ZERO.saturating_add(d)),
-        Err(e) => err(n.pos, format!("'{what}': {e}")),
-    }
+    let d = doc::seconds(n, what, "seconds since the start")?;
+    Ok(SimTime::ZERO.saturating_add(d))
 }
 
 /// `a/b/../c` as `a/c`, lexically, with no I/O (after a symbolic link the two may differ:

@@ -37,7 +37,7 @@ use wfsim_engine::defn::tree::{Node, Pos};
 use wfsim_engine::error::Raised;
 use wfsim_engine::expr::{self, Context, Expr};
 use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome, HttpResponse, glob_match};
-use wfsim_engine::time::{SimTime, duration_from_secs};
+use wfsim_engine::time::SimTime;
 use wfsim_engine::value::Value;
 
 /// One scripted service.
@@ -143,17 +143,7 @@ impl Context for RequestCx<'_> {
 }
 
 fn seconds(n: &Node, what: &str) -> Result<Duration, DocError> {
-    let secs = match n.to_value() {
-        Value::Int(i) => i as f64,
-        Value::Double(d) => d,
-        other => {
-            return err(
-                n.pos,
-                format!("'{what}' is a number of seconds, not {}", other.a_type()),
-            );
-        }
-    };
-    duration_from_secs(secs).map_err(|e| DocError::new(n.pos, format!("'{what}': {e}")))
+    crate::doc::seconds(n, what, "a number of seconds")
 }
 
 fn headers(n: &Node) -> Result<Vec<(String, String)>, DocError> {
