@@ -377,6 +377,20 @@ impl Parser {
 mod tests {
     use super::*;
 
+    /// What a property reads, so explore builds only those variables of a run.
+    #[test]
+    fn vars_are_every_variable_read_in_source_order() {
+        let e = parse(r#"state == "SUCCEEDED" and len(logs) > f(result.a, [x, {"k": -y}])[z]"#)
+            .unwrap();
+        let mut got = Vec::new();
+        e.vars(&mut got);
+        assert_eq!(got, ["state", "logs", "result", "x", "y", "z"]);
+        let literal = parse("1 + f(2)").unwrap();
+        let mut none = Vec::new();
+        literal.vars(&mut none);
+        assert!(none.is_empty());
+    }
+
     #[test]
     fn nesting_is_bounded_not_a_stack_overflow() {
         for deep in [
