@@ -156,6 +156,17 @@ fn a_workflow_is_deployed_revised_and_deleted_through_the_api() {
     assert_eq!(status, 200, "{op}");
     let second = op["response"]["revisionId"].as_str().unwrap().to_owned();
     assert!(second.starts_with("000002-"), "{second}");
+
+    // Revision numbers count per workflow, as GCP's do: a second workflow starts at 000001.
+    let (status, op) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=other"),
+        json!({"sourceContents": SOURCE}),
+    );
+    assert_eq!(status, 200, "{op}");
+    let other = op["response"]["revisionId"].as_str().unwrap().to_owned();
+    assert!(other.starts_with("000001-"), "{other}");
     let (status, op) = call(
         &mut s,
         "PATCH",
@@ -196,7 +207,7 @@ fn a_workflow_is_deployed_revised_and_deleted_through_the_api() {
     assert_eq!(old["sourceContents"], SOURCE);
 
     let (_, list) = call(&mut s, "GET", &format!("{PARENT}/workflows"), Json::Null);
-    assert_eq!(list["workflows"].as_array().unwrap().len(), 1);
+    assert_eq!(list["workflows"].as_array().unwrap().len(), 2);
 
     let (status, op) = call(
         &mut s,
@@ -216,6 +227,16 @@ fn a_workflow_is_deployed_revised_and_deleted_through_the_api() {
         Json::Null,
     );
     assert_eq!(status, 404);
+
+    // Deployed again after its delete, it is a new workflow: its revisions start over.
+    let (_, op) = call(
+        &mut s,
+        "POST",
+        &format!("{PARENT}/workflows?workflowId=flow"),
+        json!({"sourceContents": SOURCE}),
+    );
+    let again = op["response"]["revisionId"].as_str().unwrap();
+    assert!(again.starts_with("000001-"), "{again}");
 }
 
 #[test]

@@ -64,7 +64,7 @@ pub(crate) enum Taken {
 /// One revision of a deployed workflow: what an execution runs, and names in
 /// `workflowRevisionId`.
 pub(crate) struct Revision {
-    /// `000001-3fa`: a sequence number and three hex digits, in GCP's form.
+    /// `000001-3fa`: the workflow's own sequence number and three hex digits, in GCP's form.
     pub(crate) id: String,
     /// The source it was deployed from, when it came as text (the Workflows API, files).
     pub(crate) source: Option<String>,
@@ -166,8 +166,6 @@ pub(crate) struct Host {
     config: Config,
     wall_start_unix_nanos: i128,
     workflows: BTreeMap<String, Deployed>,
-    /// Revisions made so far, over every workflow: the sequence part of revision ids.
-    revisions_made: u64,
     /// Revision ids' hex tails: a stream of their own, so deploying does not move the
     /// execution ids a seed gives.
     revision_ids: IdGen,
@@ -219,7 +217,6 @@ impl Host {
             config,
             wall_start_unix_nanos,
             workflows: BTreeMap::new(),
-            revisions_made: 0,
             executions: BTreeMap::new(),
             started: 0,
             keep_ended: KEEP_ENDED_DEFAULT,
@@ -255,9 +252,11 @@ impl Host {
         source: Option<String>,
         settings: Settings,
     ) -> String {
-        self.revisions_made += 1;
+        // Counted per workflow, as GCP does: a new workflow's first revision is `000001`
+        // whatever else is deployed (a redeploy after a delete starts again).
+        let sequence = self.workflows.get(name).map_or(0, |d| d.revisions.len()) + 1;
         let tail = &self.revision_ids.uuid()[..3];
-        let id = format!("{:06}-{tail}", self.revisions_made);
+        let id = format!("{sequence:06}-{tail}");
         let revision = Revision {
             id: id.clone(),
             source,
