@@ -12,6 +12,13 @@ use crate::config::Config;
 use crate::host::{Deployed, Exec, Host, Revision};
 
 /// `CallLogLevel` of both APIs, by number.
+/// `ExecutionHistoryLevel`, by number (the REST resources' field; the 2024 protos lack it).
+pub(crate) const EXECUTION_HISTORY_LEVELS: [&str; 3] = [
+    "EXECUTION_HISTORY_LEVEL_UNSPECIFIED",
+    "EXECUTION_HISTORY_BASIC",
+    "EXECUTION_HISTORY_DETAILED",
+];
+
 pub(crate) const CALL_LOG_LEVELS: [&str; 4] = [
     "CALL_LOG_LEVEL_UNSPECIFIED",
     "LOG_ALL_CALLS",
@@ -112,6 +119,18 @@ pub(crate) fn execution(config: &Config, host: &Host, e: &Exec, view: View, enum
             enums.show(&CALL_LOG_LEVELS, e.call_log_level),
         );
     }
+    if e.execution_history_level != 0 {
+        out.insert(
+            "executionHistoryLevel".into(),
+            enums.show(&EXECUTION_HISTORY_LEVELS, e.execution_history_level),
+        );
+    }
+    if e.no_overflow_buffering {
+        out.insert(
+            "disableConcurrencyQuotaOverflowBuffering".into(),
+            json!(true),
+        );
+    }
     if !e.labels.is_empty() {
         out.insert("labels".into(), json!(e.labels));
     }
@@ -200,6 +219,12 @@ pub(crate) fn workflow(
     }
     if !s.user_env_vars.is_empty() {
         out.insert("userEnvVars".into(), json!(s.user_env_vars));
+    }
+    if s.execution_history_level != 0 {
+        out.insert(
+            "executionHistoryLevel".into(),
+            enums.show(&EXECUTION_HISTORY_LEVELS, s.execution_history_level),
+        );
     }
     Json::Object(out)
 }

@@ -340,6 +340,98 @@ fn the_execution_resource_has_every_field_and_both_views() {
     assert_eq!(numbers["state"], 2, "SUCCEEDED = 2");
 }
 
+/// gcloud and the discovery-based clients send the REST resources' fields, which the 2024
+/// protos lack: `executionHistoryLevel` (the workflow's is its executions' default) and
+/// `disableConcurrencyQuotaOverflowBuffering` are taken and shown; `createTime` is ignored.
+#[test]
+fn the_rest_resources_fields_that_gcloud_sends_are_taken() {
+    let mut s = state();
+    create_flow(
+        &mut s,
+        json!({"sourceContents": SOURCE, "executionHistoryLevel": "EXECUTION_HISTORY_DETAILED"}),
+    );
+    let (_, w) = call(
+        &mut s,
+        "GET",
+        &format!("{PARENT}/workflows/flow"),
+        Json::Null,
+    );
+    assert_eq!(w["executionHistoryLevel"], "EXECUTION_HISTORY_DETAILED");
+
+    let create = |s: &mut State, body: Json| {
+        call(
+            s,
+            "POST",
+            &format!("{PARENT}/workflows/flow/executions"),
+            body,
+        )
+    };
+    // What `gcloud workflows execute` sends.
+    let (status, own) = create(
+        &mut s,
+        json!({
+            "argument": "{}",
+            "callLogLevel": "LOG_NONE",
+            "executionHistoryLevel": "EXECUTION_HISTORY_BASIC",
+            "disableConcurrencyQuotaOverflowBuffering": true,
+            "createTime": "2024-01-01T00:00:00Z",
+        }),
+    );
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["executionHistoryLevel"], "EXECUTION_HISTORY_BASIC");
+    assert_eq!(own["disableConcurrencyQuotaOverflowBuffering"], true);
+
+    let (_, inherited) = create(&mut s, json!({}));
+    assert_eq!(
+        inherited["executionHistoryLevel"],
+        "EXECUTION_HISTORY_DETAILED"
+    );
+    assert!(
+        inherited
+            .get("disableConcurrencyQuotaOverflowBuffering")
+            .is_none()
+    );
+
+    for (body, says) in [
+        (
+            json!({"executionHistoryLevel": "EVERYTHING"}),
+            "executionHistoryLevel",
+        ),
+        (
+            json!({"disableConcurrencyQuotaOverflowBuffering": "yes"}),
+            "disableConcurrencyQuotaOverflowBuffering",
+        ),
+        (
+            json!({"executionHistory": 1}),
+            r#"Unknown name "executionHistory""#,
+        ),
+    ] {
+        let (status, err) = create(&mut s, body.clone());
+        assert_eq!(status, 400, "{body}: {err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+
+    // The workflow's level changes with an update mask, without a new revision.
+    let (status, op) = call(
+        &mut s,
+        "PATCH",
+        &format!("{PARENT}/workflows/flow?updateMask=executionHistoryLevel"),
+        json!({"executionHistoryLevel": "EXECUTION_HISTORY_BASIC"}),
+    );
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(
+        op["response"]["executionHistoryLevel"],
+        "EXECUTION_HISTORY_BASIC"
+    );
+    assert!(
+        op["response"]["revisionId"]
+            .as_str()
+            .unwrap()
+            .starts_with("000001-")
+    );
+}
+
 #[test]
 fn executions_list_in_pages_filtered_and_ordered() {
     let mut s = state();

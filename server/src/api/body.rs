@@ -90,6 +90,14 @@ impl Fields {
         }
     }
 
+    pub(crate) fn boolean(&mut self, name: &str) -> Result<Option<bool>, ApiResponse> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(self.wrong_type(name, "true or false", &other)),
+        }
+    }
+
     /// A `map<string, string>` field, such as `labels`.
     pub(crate) fn string_map(
         &mut self,

@@ -79,8 +79,9 @@ impl State {
         )
     }
 
-    /// `executions.create`: the body is an Execution (`argument`, `labels`,
-    /// `callLogLevel`; the fields the server sets are ignored).
+    /// `executions.create`: the body is an Execution as the REST resource has it
+    /// (`argument`, `labels`, `callLogLevel`, `executionHistoryLevel`,
+    /// `disableConcurrencyQuotaOverflowBuffering`; the fields the server sets are ignored).
     pub(super) fn create(
         &mut self,
         now: SimTime,
@@ -93,8 +94,14 @@ impl State {
         let argument = f.string("argument")?;
         let labels = f.string_map("labels")?;
         let call_log_level = f.enumeration("callLogLevel", &wire::CALL_LOG_LEVELS)?;
+        let execution_history_level =
+            f.enumeration("executionHistoryLevel", &wire::EXECUTION_HISTORY_LEVELS)?;
+        let no_overflow_buffering = f
+            .boolean("disableConcurrencyQuotaOverflowBuffering")?
+            .unwrap_or(false);
         f.ignore(&[
             "name",
+            "createTime",
             "startTime",
             "endTime",
             "duration",
@@ -123,6 +130,8 @@ impl State {
                     value,
                     labels,
                     call_log_level,
+                    execution_history_level,
+                    no_overflow_buffering,
                 },
             )
             .expect("deployed: checked above");

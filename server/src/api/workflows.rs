@@ -87,7 +87,10 @@ fn workflow_body(body: &[u8]) -> Result<WorkflowBody, ApiResponse> {
     note("callLogLevel", call_log_level != 0);
     let user_env_vars = f.string_map("userEnvVars")?;
     note("userEnvVars", !user_env_vars.is_empty());
-    for unsupported in ["cryptoKeyName", "executionHistoryLevel", "tags"] {
+    let execution_history_level =
+        f.enumeration("executionHistoryLevel", &wire::EXECUTION_HISTORY_LEVELS)?;
+    note("executionHistoryLevel", execution_history_level != 0);
+    for unsupported in ["cryptoKeyName", "tags"] {
         if f.string(unsupported).is_ok_and(|v| v.is_some()) {
             return Err(invalid(format!(
                 "'{unsupported}' is not supported by wfsim; leave it out"
@@ -106,7 +109,6 @@ fn workflow_body(body: &[u8]) -> Result<WorkflowBody, ApiResponse> {
         "allKmsKeysVersions",
         "cryptoKeyVersion",
         "cryptoKeyName",
-        "executionHistoryLevel",
         "tags",
     ]);
     f.finish()?;
@@ -122,6 +124,7 @@ fn workflow_body(body: &[u8]) -> Result<WorkflowBody, ApiResponse> {
             service_account: service_account.unwrap_or_default(),
             call_log_level,
             user_env_vars,
+            execution_history_level,
         },
         given,
     })
@@ -337,10 +340,14 @@ impl State {
                 }
                 "callLogLevel" => settings.call_log_level = b.settings.call_log_level,
                 "userEnvVars" => settings.user_env_vars = b.settings.user_env_vars.clone(),
+                "executionHistoryLevel" => {
+                    settings.execution_history_level = b.settings.execution_history_level;
+                }
                 other => {
                     return Err(invalid(format!(
                         "updateMask: '{other}' cannot be updated; the fields are sourceContents, \
-                         description, labels, serviceAccount, callLogLevel, userEnvVars"
+                         description, labels, serviceAccount, callLogLevel, userEnvVars, \
+                         executionHistoryLevel"
                     )));
                 }
             }

@@ -99,6 +99,8 @@ pub(crate) struct Settings {
     /// Index into the API's `CallLogLevel` names.
     pub(crate) call_log_level: usize,
     pub(crate) user_env_vars: BTreeMap<String, String>,
+    /// Index into `ExecutionHistoryLevel`: its executions' level unless they set their own.
+    pub(crate) execution_history_level: usize,
 }
 
 /// What an execution is started with, besides its workflow.
@@ -111,6 +113,10 @@ pub(crate) struct ExecInput {
     pub(crate) labels: BTreeMap<String, String>,
     /// Index into the API's `CallLogLevel` names.
     pub(crate) call_log_level: usize,
+    /// Index into `ExecutionHistoryLevel`; 0 takes the workflow's.
+    pub(crate) execution_history_level: usize,
+    /// `disableConcurrencyQuotaOverflowBuffering`: kept and shown; wfsim has no quota.
+    pub(crate) no_overflow_buffering: bool,
 }
 
 /// One execution and where it sits on the server's clock.
@@ -125,6 +131,9 @@ pub(crate) struct Exec {
     pub(crate) argument: Option<String>,
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) call_log_level: usize,
+    /// Its own level, or else its workflow's when it started.
+    pub(crate) execution_history_level: usize,
+    pub(crate) no_overflow_buffering: bool,
     /// The scripted services' side of this execution (`--services`).
     stubs: Stubs,
     logs_printed: usize,
@@ -370,6 +379,10 @@ impl Host {
         let (wf, revision_id) = (Rc::clone(&revision.workflow), revision.id.clone());
         // The workflow's userEnvVars are what `sys.get_env` reads (LIB-2).
         let env = deployed.settings.user_env_vars.clone();
+        let execution_history_level = match input.execution_history_level {
+            0 => deployed.settings.execution_history_level,
+            own => own,
+        };
         let id = self.ids.uuid();
         let execution = Execution::start_revision(
             wf,
@@ -405,6 +418,8 @@ impl Host {
                 argument: input.argument,
                 labels: input.labels,
                 call_log_level: input.call_log_level,
+                execution_history_level,
+                no_overflow_buffering: input.no_overflow_buffering,
                 stubs: Stubs::new(Rc::clone(&self.services)),
                 logs_printed: 0,
                 end_announced: false,
