@@ -22,6 +22,7 @@ use std::rc::Rc;
 use clap::{Parser, Subcommand};
 
 mod explore;
+mod folder;
 mod serve;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;

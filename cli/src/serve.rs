@@ -12,12 +12,20 @@ use wfsim_harness::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
 use wfsim_server::{ApiEvent, ClockMode, Config, Options, State};
 
-use crate::{Invalid, print_lines, read};
+use crate::{Invalid, folder, print_lines, read};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ServeArgs {
-    /// Workflow definitions to deploy.
+    /// Workflow files and folders to deploy. A folder gives its YAML and JSON workflows,
+    /// each named by its file (scenario, explore and services files beside them are
+    /// skipped). They are watched: a save deploys a new revision, a file that fails the
+    /// deploy checks is reported and its last good revision keeps serving, a removed file
+    /// deletes its workflow.
     files: Vec<PathBuf>,
+    /// How often the files and folders are looked at for changes, in milliseconds; 0 turns
+    /// watching off.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    watch_ms: u64,
     /// Port to listen on; 0 picks a free one (the first line printed names it).
     #[arg(long, default_value_t = 8080)]
     port: u16,
@@ -273,17 +281,14 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
         grants.insert(sa, perms);
     }
-    let mut workflows = Vec::new();
-    for f in &args.files {
-        let name = f
-            .file_stem()
-            .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-        workflows.push((name, f.display().to_string(), read(f)?));
+    let found = folder::scan(&args.files);
+    for p in &found.problems {
+        eprintln!("{p}");
     }
-    if args.execute.is_some() && workflows.len() != 1 {
+    if args.execute.is_some() && found.sources.len() != 1 {
         return Err(Invalid(format!(
-            "--execute starts the single deployed workflow, but {} are deployed",
-            workflows.len()
+            "--execute starts the single deployed workflow, but {} are given",
+            found.sources.len()
         )));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -392,14 +397,17 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         }
         // Files are deployed as the Workflows API deploys: each a first revision (a new one
         // on a restart only if the file changed), its source kept (`sourceContents`), errors
-        // at the file's own line and column.
-        for (name, file, text) in workflows {
-            state
-                .deploy_source(resumed_at, &name, &file, &text)
-                .map_err(|errors| {
-                    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    Invalid(lines.join("\n"))
-                })?;
+        // at the file's own line and column. One bad file does not stop the others: it is
+        // reported, and deployed once a save fixes it.
+        for (name, source) in &found.sources {
+            let (said, deployed) = folder::deploy(&mut state, resumed_at, source);
+            if !deployed {
+                if args.execute.is_some() {
+                    return Err(Invalid(said));
+                }
+                eprintln!("{said}");
+                continue;
+            }
             lines.push(format!(
                 "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
                 args.project, args.location
@@ -447,7 +455,20 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 }
             }
         };
+        let watcher: Option<wfsim_server::OnReady> =
+            (args.watch_ms > 0 && !args.files.is_empty()).then(|| {
+                let every = std::time::Duration::from_millis(args.watch_ms);
+                let (paths, seen) = (args.files.clone(), RefCell::new(Some(found)));
+                let said = Rc::clone(&stderr);
+                let say: Rc<dyn Fn(String)> = Rc::new(move |line| said.line(line));
+                Rc::new(move |shared: &wfsim_server::Shared| {
+                    if let Some(seen) = seen.borrow_mut().take() {
+                        folder::watch(shared, paths.clone(), every, seen, Rc::clone(&say));
+                    }
+                }) as wfsim_server::OnReady
+            });
         let options = Options {
+            on_ready: watcher,
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
             resumed_at,

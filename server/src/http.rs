@@ -59,7 +59,14 @@ pub struct Options {
     pub header_timeout: Duration,
     /// On shutdown, how long requests in flight may take to be answered.
     pub drain_timeout: Duration,
+    /// Called once the server is up, with what its connections share: the embedding
+    /// program's own input sources (`wfsim serve`'s folder watcher) start from it, and
+    /// feed the state as requests do (`now`, the state, `flush`, `make_durable`).
+    pub on_ready: Option<OnReady>,
 }
+
+/// [`Options::on_ready`]'s hook.
+pub type OnReady = Rc<dyn Fn(&Shared)>;
 
 impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +81,7 @@ impl std::fmt::Debug for Options {
             .field("max_connections", &self.max_connections)
             .field("header_timeout", &self.header_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("on_ready", &self.on_ready.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +101,7 @@ impl Options {
             max_connections: 1024,
             header_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
+            on_ready: None,
         }
     }
 }

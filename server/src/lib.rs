@@ -41,7 +41,7 @@ use tokio::time::{Duration, Instant};
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
-pub use http::{Options, Reply, Shared};
+pub use http::{OnReady, Options, Reply, Shared};
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(
@@ -82,6 +82,9 @@ pub async fn serve_observed(
         (shared.options.on_log)(format!("ERROR    {e}"));
     }
     let timer = tokio::task::spawn_local(run_timers(shared.clone()));
+    if let Some(on_ready) = &shared.options.on_ready {
+        on_ready(&shared);
+    }
     // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one port, told apart
     // by the connection's first bytes. With a timer, hyper closes a connection whose
     // request headers have not all come within `header_timeout` (also an idle keep-alive

@@ -30,6 +30,8 @@ mod routes;
 mod tokens;
 mod workflows;
 
+pub use workflows::{WORKFLOW_ID_RULE, is_workflow_id};
+
 pub(crate) use routes::ROUTES;
 
 /// Everything live mode holds: the executions' host, tokens, and the input log.

@@ -133,6 +133,9 @@ impl State {
                 // It deployed when it was recorded, so it deploys now.
                 let _ = self.deploy_source(at, &param("name"), &param("file"), &body);
             }
+            "undeploy" => {
+                self.undeploy_source(at, &param("name"));
+            }
             "start" => {
                 let argument = (!req.body.is_empty()).then_some(body);
                 let _ = self.start_execution(at, &param("workflow"), argument);

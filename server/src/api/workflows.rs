@@ -19,22 +19,26 @@ fn invalid(message: impl Into<String>) -> ApiResponse {
     ApiResponse::error(400, "INVALID_ARGUMENT", message)
 }
 
-/// GCP's rule for a workflow id: a letter first, then letters, digits, `-` and `_`, ending
-/// in a letter or digit, at most 128 characters.
-fn check_workflow_id(id: &str) -> Result<(), ApiResponse> {
-    let ok = !id.is_empty()
+/// GCP's rule for a workflow id, said as an error names it.
+pub const WORKFLOW_ID_RULE: &str = "a letter first, then letters, digits, '-' or '_', ending in a letter or digit, at most 128 characters";
+
+/// GCP's rule for a workflow id: [`WORKFLOW_ID_RULE`].
+pub fn is_workflow_id(id: &str) -> bool {
+    !id.is_empty()
         && id.len() <= 128
         && id.starts_with(|c: char| c.is_ascii_alphabetic())
         && id.ends_with(|c: char| c.is_ascii_alphanumeric())
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn check_workflow_id(id: &str) -> Result<(), ApiResponse> {
+    if is_workflow_id(id) {
         Ok(())
     } else {
         Err(invalid(format!(
-            "workflowId '{id}' is not valid: a letter first, then letters, digits, '-' or '_', \
-             ending in a letter or digit, at most 128 characters"
+            "workflowId '{id}' is not valid: {WORKFLOW_ID_RULE}"
         )))
     }
 }
@@ -165,6 +169,25 @@ impl State {
             Some(source.to_owned()),
             settings,
         ))
+    }
+
+    /// Deletes a workflow deployed from a file that is gone (`wfsim serve`'s folder
+    /// watcher), as `workflows.delete` does, recorded as an input; `false` if it was not
+    /// deployed.
+    pub fn undeploy_source(&mut self, now: SimTime, name: &str) -> bool {
+        if self.host.workflow(name).is_none() {
+            return false;
+        }
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", name)
+            .finish();
+        self.record_internal(now, "undeploy", query, Vec::new());
+        self.host.undeploy(name)
+    }
+
+    /// The revision id a workflow's new executions run, if it is deployed.
+    pub fn current_revision(&self, name: &str) -> Option<String> {
+        self.host.workflow(name).map(|d| d.current().id.clone())
     }
 
     fn workflow_json(&self, name: &str, d: &Deployed, revision: usize, enums: Enums) -> Json {
