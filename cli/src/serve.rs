@@ -16,29 +16,38 @@ use crate::{Invalid, folder, print_lines, read};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct ServeArgs {
-    /// Workflow files and folders to deploy. A folder gives its YAML and JSON workflows,
-    /// each named by its file (scenario, explore and services files beside them are
-    /// skipped). They are watched: a save deploys a new revision, a file that fails the
-    /// deploy checks is reported and its last good revision keeps serving, a removed file
-    /// deletes its workflow.
+    /// Workflow files and folders to deploy (none given: $WORKFLOWS_DIR, if set). A folder
+    /// gives its YAML and JSON workflows, each named by its file (scenario, explore and
+    /// services files beside them are skipped). They are watched: a save deploys a new
+    /// revision, a file that fails the deploy checks is reported and its last good revision
+    /// keeps serving, a removed file deletes its workflow.
     files: Vec<PathBuf>,
     /// How often the files and folders are looked at for changes, in milliseconds; 0 turns
     /// watching off.
     #[arg(long, value_name = "MS", default_value_t = 500)]
     watch_ms: u64,
-    /// Port to listen on; 0 picks a free one (the first line printed names it).
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: String,
-    #[arg(long, default_value = "wfsim")]
-    project: String,
-    #[arg(long, default_value = "us-central1")]
-    location: String,
-    /// Accept every request without a token.
+    /// Port to listen on; 0 picks a free one (the first line printed names it). Else
+    /// $WFSIM_PORT, else $PORT (as gcw-emulator reads it), else 8080.
+    #[arg(long, env = "WFSIM_PORT")]
+    port: Option<u16>,
+    /// Address to listen on. Else $WFSIM_BIND, else 127.0.0.1 ($HOST is not read: shells
+    /// set it to the machine's name).
+    #[arg(long, env = "WFSIM_BIND")]
+    bind: Option<String>,
+    /// The project served. Else $WFSIM_PROJECT, else $PROJECT, else `wfsim`.
+    #[arg(long, env = "WFSIM_PROJECT")]
+    project: Option<String>,
+    /// The location served. Else $WFSIM_LOCATION, else $LOCATION, else `us-central1`.
+    #[arg(long, env = "WFSIM_LOCATION")]
+    location: Option<String>,
+    /// Accept every request without a token. Refused on an address other than loopback
+    /// unless --allow-unauthenticated-remote: anyone who reaches the port could then
+    /// deploy a workflow whose calls go out from this host.
     #[arg(long)]
     no_auth: bool,
+    /// Let --no-auth listen on an address other than loopback.
+    #[arg(long)]
+    allow_unauthenticated_remote: bool,
     /// Start one execution of the (single) workflow at once, with this argument (JSON).
     #[arg(long, value_name = "ARG_JSON", num_args = 0..=1, default_missing_value = "")]
     execute: Option<String>,
@@ -245,7 +254,72 @@ fn wall_now() -> i128 {
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
 }
 
+/// Where `wfsim serve` listens and what it serves, from its flags, else the environment
+/// (the `WFSIM_` names, then the unprefixed ones Google's emulators' users know), else the
+/// defaults.
+#[derive(Debug, PartialEq, Eq)]
+struct Place {
+    port: u16,
+    bind: String,
+    project: String,
+    location: String,
+    files: Vec<PathBuf>,
+}
+
+impl Place {
+    /// `env` reads a variable (the process's, or a test's); clap has already put the
+    /// `WFSIM_` ones into `args`.
+    fn of(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Place, Invalid> {
+        let port = match (args.port, env("PORT")) {
+            (Some(p), _) => p,
+            (None, Some(text)) => text.trim().parse().map_err(|_| {
+                Invalid(format!(
+                    "PORT={text}: not a port number (0 to 65535); give --port to override it"
+                ))
+            })?,
+            (None, None) => 8080,
+        };
+        let files = match (args.files.is_empty(), env("WORKFLOWS_DIR")) {
+            (true, Some(dir)) if !dir.is_empty() => vec![PathBuf::from(dir)],
+            _ => args.files.clone(),
+        };
+        let or = |given: &Option<String>, name: &str, default: &str| {
+            given
+                .clone()
+                .or_else(|| env(name).filter(|v| !v.is_empty()))
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let place = Place {
+            port,
+            bind: args.bind.clone().unwrap_or_else(|| "127.0.0.1".into()),
+            project: or(&args.project, "PROJECT", "wfsim"),
+            location: or(&args.location, "LOCATION", "us-central1"),
+            files,
+        };
+        if args.no_auth && !args.allow_unauthenticated_remote && !is_loopback(&place.bind) {
+            return Err(Invalid(format!(
+                "--no-auth on {}: anyone who can reach this address could deploy a workflow \
+                 whose calls go out from this host. Listen on 127.0.0.1, drop --no-auth, or \
+                 add --allow-unauthenticated-remote if that is what you want",
+                place.bind
+            )));
+        }
+        Ok(place)
+    }
+}
+
+/// Whether an address to listen on is reachable from this host only.
+fn is_loopback(bind: &str) -> bool {
+    bind.eq_ignore_ascii_case("localhost")
+        || bind
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
+    let place = Place::of(&args, |name| std::env::var(name).ok())?;
     let opened = match &args.state_dir {
         Some(dir) => Some(StateDir::open(dir).map_err(Invalid)?),
         None => None,
@@ -281,7 +355,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
         grants.insert(sa, perms);
     }
-    let found = folder::scan(&args.files);
+    let found = folder::scan(&place.files);
     for p in &found.problems {
         eprintln!("{p}");
     }
@@ -297,9 +371,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         .map_err(|e| Invalid(format!("cannot start the runtime: {e}")))?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
+        let listener = tokio::net::TcpListener::bind((place.bind.as_str(), place.port))
             .await
-            .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", args.bind, args.port)))?;
+            .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", place.bind, place.port)))?;
         let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
         let base_url = format!("http://{addr}");
         let clock = ClockMode::from(args.clock);
@@ -318,8 +392,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         };
         let mut state = State::new(
             Config {
-                project: args.project.clone(),
-                location: args.location.clone(),
+                project: place.project.clone(),
+                location: place.location.clone(),
                 base_url: base_url.clone(),
                 seed,
                 auth: !args.no_auth,
@@ -332,7 +406,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         if !services.is_empty() {
             state.use_services(services);
         }
-        let mut lines = vec![format!("wfsim serving on {base_url}")];
+        // Google's emulators print the variable their clients read; so does this one.
+        let mut lines = vec![
+            format!("wfsim serving on {base_url}"),
+            format!("export WORKFLOWS_EMULATOR_HOST={addr}"),
+        ];
         if args.seed.is_none() && meta.is_none() {
             lines.push(format!(
                 "seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"
@@ -351,7 +429,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 clock.as_str()
             ));
         }
-        if args.no_auth {
+        if args.no_auth && !is_loopback(&place.bind) {
+            lines.push(format!(
+                "WARNING: no auth on {}: anyone who reaches this port can deploy and run \
+                 workflows (--no-auth --allow-unauthenticated-remote)",
+                place.bind
+            ));
+        } else if args.no_auth {
             lines.push("no auth: every request is accepted (--no-auth)".into());
         } else if let Some(token) = &args.token {
             state.adopt_master_token(token);
@@ -410,7 +494,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             }
             lines.push(format!(
                 "workflow {name}: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions",
-                args.project, args.location
+                place.project, place.location
             ));
         }
         let epoch = tokio::time::Instant::now();
@@ -426,7 +510,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                     .map_err(|res| Invalid(String::from_utf8_lossy(&res.body).into_owned()))?;
                 lines.push(format!(
                     "execution started: {base_url}/v1/projects/{}/locations/{}/workflows/{name}/executions/{id}",
-                    args.project, args.location
+                    place.project, place.location
                 ));
             }
             None => {}
@@ -456,9 +540,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             }
         };
         let watcher: Option<wfsim_server::OnReady> =
-            (args.watch_ms > 0 && !args.files.is_empty()).then(|| {
+            (args.watch_ms > 0 && !place.files.is_empty()).then(|| {
                 let every = std::time::Duration::from_millis(args.watch_ms);
-                let (paths, seen) = (args.files.clone(), RefCell::new(Some(found)));
+                let (paths, seen) = (place.files.clone(), RefCell::new(Some(found)));
                 let said = Rc::clone(&stderr);
                 let say: Rc<dyn Fn(String)> = Rc::new(move |line| said.line(line));
                 Rc::new(move |shared: &wfsim_server::Shared| {
@@ -484,4 +568,98 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn place(argv: &[&str], env: &[(&str, &str)]) -> Result<Place, String> {
+        let args = Cli::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .serve;
+        Place::of(&args, |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .map_err(|e| e.0)
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_which_wins_over_the_defaults() {
+        let defaults = place(&[], &[]).unwrap();
+        assert_eq!(
+            (
+                defaults.port,
+                defaults.bind.as_str(),
+                defaults.project.as_str()
+            ),
+            (8080, "127.0.0.1", "wfsim")
+        );
+        assert_eq!(defaults.location, "us-central1");
+        let env = [
+            ("PORT", "9000"),
+            ("PROJECT", "acme"),
+            ("LOCATION", "europe-west1"),
+            ("WORKFLOWS_DIR", "flows"),
+            ("HOST", "laptop"),
+        ];
+        let from_env = place(&[], &env).unwrap();
+        assert_eq!(from_env.port, 9000);
+        assert_eq!(from_env.project, "acme");
+        assert_eq!(from_env.location, "europe-west1");
+        assert_eq!(from_env.files, [PathBuf::from("flows")]);
+        assert_eq!(from_env.bind, "127.0.0.1", "HOST is never read");
+        let flags = place(
+            &["--port", "1", "--project", "p", "--location", "l", "a.yaml"],
+            &env,
+        )
+        .unwrap();
+        assert_eq!((flags.port, flags.project.as_str()), (1, "p"));
+        assert_eq!(flags.location, "l");
+        assert_eq!(flags.files, [PathBuf::from("a.yaml")]);
+        assert!(
+            place(&[], &[("PORT", "http")])
+                .unwrap_err()
+                .contains("PORT=http")
+        );
+    }
+
+    #[test]
+    fn no_auth_stays_on_loopback_unless_told_otherwise() {
+        for bind in ["127.0.0.1", "localhost", "::1", "[::1]"] {
+            assert!(place(&["--no-auth", "--bind", bind], &[]).is_ok(), "{bind}");
+        }
+        for bind in ["0.0.0.0", "::", "192.168.1.4", "myhost"] {
+            let refused = place(&["--no-auth", "--bind", bind], &[]).unwrap_err();
+            assert!(
+                refused.contains("--allow-unauthenticated-remote"),
+                "{refused}"
+            );
+        }
+        assert!(
+            place(
+                &[
+                    "--no-auth",
+                    "--bind",
+                    "0.0.0.0",
+                    "--allow-unauthenticated-remote"
+                ],
+                &[]
+            )
+            .is_ok()
+        );
+        assert!(
+            place(&["--bind", "0.0.0.0"], &[]).is_ok(),
+            "with auth, anywhere"
+        );
+    }
 }
