@@ -72,7 +72,7 @@ enum Command {
     },
     /// Serve workflows on a local HTTP port: the Workflows Executions API and callback
     /// endpoints, in real time. Each file is deployed as the workflow named by its stem.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Judge another implementation over its API: deploy the suite's workflows, run
     /// executions, send callbacks at the scenarios' instants, and print the per-rule
     /// report. Exit 0 when every rule checked over the wire holds, 1 when one fails.
@@ -117,7 +117,7 @@ fn main() -> ExitCode {
             json,
         } => run(&file, seed, argument.as_deref(), &env, json),
         Command::Check { files } => check(&files),
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Conformance {
             target,
             token,

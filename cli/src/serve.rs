@@ -77,6 +77,10 @@ pub(crate) struct ServeArgs {
     /// calls before the network does; a file with `services: [...]` or the list itself.
     #[arg(long, value_name = "FILE")]
     services: Option<PathBuf>,
+    /// A PEM file of CA certificates that outbound `https://` calls trust besides the
+    /// system's (a local CA, for a service on localhost); repeatable.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Vec<PathBuf>,
     /// The form of the API event lines on stderr (executions started and ended, callbacks
     /// answered): `text` or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -350,6 +354,16 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         Some(path) => load_services(path)?,
         None => Vec::new(),
     };
+    let mut ca_certs = Vec::new();
+    for path in &args.ca_cert {
+        let pem = std::fs::read(path)
+            .map_err(|e| Invalid(format!("--ca-cert {}: cannot read: {e}", path.display())))?;
+        ca_certs.push((path.display().to_string(), pem));
+    }
+    let (tls, tls_warnings) = wfsim_server::client::Tls::trusting(&ca_certs).map_err(Invalid)?;
+    for w in &tls_warnings {
+        eprintln!("wfsim: TLS: the system's root certificates: {w}");
+    }
     let mut grants = std::collections::BTreeMap::new();
     for g in &args.grant {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
@@ -553,6 +567,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             });
         let options = Options {
             on_ready: watcher,
+            tls,
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
             resumed_at,

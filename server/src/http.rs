@@ -63,6 +63,8 @@ pub struct Options {
     /// program's own input sources (`wfsim serve`'s folder watcher) start from it, and
     /// feed the state as requests do (`now`, the state, `flush`, `make_durable`).
     pub on_ready: Option<OnReady>,
+    /// What outbound `https://` calls trust (none by default).
+    pub tls: client::Tls,
 }
 
 /// [`Options::on_ready`]'s hook.
@@ -102,6 +104,7 @@ impl Options {
             header_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
             on_ready: None,
+            tls: client::Tls::default(),
         }
     }
 }
@@ -203,7 +206,7 @@ impl Shared {
         let shared = self.clone();
         let busy = Busy::call(self);
         tokio::task::spawn_local(async move {
-            let outcome = client::send(&out.call).await;
+            let outcome = client::send(&out.call, &shared.options.tls).await;
             if let Some(outcome) = outcome {
                 let now = shared.now();
                 shared.state.borrow_mut().answer_outbound(
