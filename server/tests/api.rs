@@ -521,6 +521,32 @@ fn an_ended_execution_is_announced_once_with_its_state_and_duration() {
     );
 }
 
+/// A failed execution's end says why and where, at the file's line and column (EX-6's
+/// form), so the operator's log answers "why did it fail" without a second request.
+#[test]
+fn a_failed_execution_is_announced_with_its_error_and_step() {
+    let mut s = state();
+    let source = "main:\n  steps:\n    - boom:\n        raise: {code: 7, message: broke}\n";
+    s.deploy_source(SimTime::ZERO, "f", "flows/f.yaml", source)
+        .unwrap();
+    s.start_execution(SimTime::ZERO, "f", None).unwrap();
+    let ended: Vec<_> = s
+        .take_events()
+        .into_iter()
+        .filter(|e| e.kind == "execution.ended")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(
+        ended[0].detail,
+        [
+            ("state", "FAILED".to_owned()),
+            ("duration", "0s".to_owned()),
+            ("error", "broke".to_owned()),
+            ("at", "at step 'boom' (main, flows/f.yaml:3:7)".to_owned()),
+        ]
+    );
+}
+
 /// Output-only fields of an execution (`name`, `state`, `result`, …) are accepted in a
 /// create request and ignored, as Google's API does: the server sets them itself.
 #[test]

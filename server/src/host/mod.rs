@@ -13,11 +13,14 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::{Accepted, Auth, ExecutionName, Rejection};
 use wfsim_engine::defn::Workflow;
 use wfsim_engine::http::{CallId, HttpCall};
-use wfsim_engine::interp::{EXECUTION_SECS_MAX, Execution, ExecutionConfig, STEPS_MAX};
+use wfsim_engine::interp::{EXECUTION_SECS_MAX, Execution, ExecutionConfig, Outcome, STEPS_MAX};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::format_rfc3339;
 use wfsim_engine::value::show;
 use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallClock};
+
+use wfsim_engine::error::{message, tags};
+use wfsim_harness::report;
 use wfsim_harness::services::{Service, Stubs};
 
 use crate::clock::ExecClock;
@@ -127,6 +130,8 @@ pub(crate) struct Exec {
     pub(crate) clock: ExecClock,
     /// The revision it runs.
     pub(crate) revision_id: String,
+    /// The file its revision was read from (or named after), for positions.
+    pub(crate) file: Rc<str>,
     /// As the create request gave it: the JSON text.
     pub(crate) argument: Option<String>,
     pub(crate) labels: BTreeMap<String, String>,
@@ -377,6 +382,7 @@ impl Host {
         let deployed = self.workflows.get(workflow)?;
         let revision = deployed.current();
         let (wf, revision_id) = (Rc::clone(&revision.workflow), revision.id.clone());
+        let file = Rc::clone(&wf.file);
         // The workflow's userEnvVars are what `sys.get_env` reads (LIB-2).
         let env = deployed.settings.user_env_vars.clone();
         let execution_history_level = match input.execution_history_level {
@@ -415,6 +421,7 @@ impl Host {
                 execution,
                 clock: ExecClock::starting_at(now),
                 revision_id,
+                file,
                 argument: input.argument,
                 labels: input.labels,
                 call_log_level: input.call_log_level,
@@ -611,10 +618,17 @@ impl Host {
             return;
         };
         let seconds = end.saturating_since(e.clock.started_at()).as_secs_f64();
-        let detail = vec![
+        let mut detail = vec![
             ("state", e.state().as_str().to_owned()),
             ("duration", format!("{seconds}s")),
         ];
+        // Why it failed, and where: what an operator reads first (SPEC EX-6's form).
+        if let Some(Outcome::Failed(f)) = e.execution.outcome() {
+            detail.push(("error", failure_summary(&f.error)));
+            if !f.stack.is_empty() {
+                detail.push(("at", report::stack_text(&f.stack, Some(&e.file))));
+            }
+        }
         self.exec_mut(i).end_announced = true;
         let name = self.resource_name(i);
         self.event(end, "execution.ended", name, detail);
@@ -738,4 +752,20 @@ impl Host {
     pub(crate) fn held(&self) -> usize {
         self.executions.len()
     }
+}
+
+/// A raised error in one short line for the operator's log: its tags and message (else the
+/// value shown), at most 200 characters.
+fn failure_summary(error: &Value) -> String {
+    let tags = tags(error);
+    let text = message(error).unwrap_or_else(|| show(error));
+    let mut line = if tags.is_empty() {
+        text
+    } else {
+        format!("{}: {text}", tags.join(","))
+    };
+    if line.chars().count() > 200 {
+        line = line.chars().take(199).collect::<String>() + "…";
+    }
+    line
 }
