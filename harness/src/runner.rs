@@ -133,7 +133,7 @@ pub fn run_with_services(
         },
         config.env.clone(),
     );
-    let mut world = Stubs::new(services.into());
+    let mut world = Stubs::new(crate::services::for_workflow(&services.into(), name));
     let mut records: Vec<RequestRecord> = Vec::new();
     // The request each endpoint holds in its slot, by record index.
     let mut buffered: Vec<Option<usize>> = Vec::new();

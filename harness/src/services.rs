@@ -21,7 +21,8 @@
 //!     respond: {body: {messageIds: ["1"]}}
 //! ```
 //!
-//! The first service whose `match` fits a call answers it. `method` is optional (any
+//! The first service whose `match` fits a call answers it; a service with `workflow: NAME`
+//! fits only that workflow's calls. `method` is optional (any
 //! method) and compared without case; `url` is a glob over the full URL, query included
 //! (`*` any run of characters, `?` one). Defaults: `after: 0`, `status: 200`, no body. A
 //! map, list, number or boolean body is sent as JSON with `Content-Type: application/json`,
@@ -49,6 +50,22 @@ pub struct Service {
     /// Answered in order; the last one repeats. Never empty.
     pub respond: Vec<Respond>,
     pub callback: Option<ServiceCallback>,
+    /// `workflow: NAME`: it answers only that workflow's executions (a `--services` file
+    /// shared by every workflow `wfsim serve` serves); every workflow's when absent.
+    pub workflow: Option<String>,
+}
+
+/// The services that answer workflow `name`'s executions, in their order: all of them
+/// (the same list, shared) unless some are scoped to a workflow.
+pub fn for_workflow(services: &Rc<[Service]>, name: &str) -> Rc<[Service]> {
+    if services.iter().all(|s| s.workflow.is_none()) {
+        return Rc::clone(services);
+    }
+    services
+        .iter()
+        .filter(|s| s.workflow.as_deref().is_none_or(|w| w == name))
+        .cloned()
+        .collect()
 }
 
 /// What calls a service answers.
@@ -193,9 +210,10 @@ pub fn parse(n: &Node) -> Result<Vec<Service>, DocError> {
 }
 
 fn service(n: &Node) -> Result<Service, DocError> {
-    let (mut matcher, mut respond, mut callback) = (None, None, None);
+    let (mut matcher, mut respond, mut callback, mut workflow) = (None, None, None, None);
     for (key, kpos, v) in map(n, "service")? {
         match key.as_str() {
+            "workflow" => workflow = Some(string(v, key)?),
             "match" => matcher = Some(matcher_of(v)?),
             "respond" => {
                 respond = Some(match v.as_seq() {
@@ -212,7 +230,7 @@ fn service(n: &Node) -> Result<Service, DocError> {
                 return err(
                     *kpos,
                     format!(
-                        "unknown key '{other}' in a service (it takes match, respond, callback)"
+                        "unknown key '{other}' in a service (it takes match, respond, callback, workflow)"
                     ),
                 );
             }
@@ -237,6 +255,7 @@ fn service(n: &Node) -> Result<Service, DocError> {
             }]
         }),
         callback,
+        workflow,
     })
 }
 
@@ -407,6 +426,36 @@ mod tests {
 
     fn services(text: &str) -> Result<Vec<Service>, DocError> {
         parse(&tree::parse(text, Syntax::Yaml).unwrap())
+    }
+
+    #[test]
+    fn a_service_scoped_to_a_workflow_answers_only_its_calls() {
+        let all: Rc<[Service]> = services(
+            "- match: {url: \"https://a/*\"}\n  workflow: billing\n- match: {url: \"https://b/*\"}\n- match: {url: \"https://c/*\"}\n  workflow: orders\n",
+        )
+        .unwrap()
+        .into();
+        let urls = |name: &str| -> Vec<String> {
+            for_workflow(&all, name)
+                .iter()
+                .map(|s| match &s.matcher {
+                    Matcher::Http { url, .. } => url.clone(),
+                    Matcher::Connector(c) => c.clone(),
+                })
+                .collect()
+        };
+        assert_eq!(urls("billing"), ["https://a/*", "https://b/*"]);
+        assert_eq!(urls("orders"), ["https://b/*", "https://c/*"]);
+        assert_eq!(urls("other"), ["https://b/*"]);
+        let unscoped: Rc<[Service]> = services("- match: {url: \"https://b/*\"}\n")
+            .unwrap()
+            .into();
+        assert!(
+            Rc::ptr_eq(&for_workflow(&unscoped, "x"), &unscoped),
+            "shared, not copied"
+        );
+        let e = services("- match: {url: x}\n  workflow: [a]\n").unwrap_err();
+        assert_eq!(e.pos.line, 2, "{e}");
     }
 
     #[test]

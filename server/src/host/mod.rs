@@ -21,7 +21,7 @@ use wfsim_engine::{CallbackRequest, ExecutionState, IdGen, SimTime, Value, WallC
 
 use wfsim_engine::error::{message, tags};
 use wfsim_harness::report;
-use wfsim_harness::services::{Service, Stubs};
+use wfsim_harness::services::{self, Service, Stubs};
 
 use crate::clock::ExecClock;
 use crate::config::Config;
@@ -427,7 +427,7 @@ impl Host {
                 call_log_level: input.call_log_level,
                 execution_history_level,
                 no_overflow_buffering: input.no_overflow_buffering,
-                stubs: Stubs::new(Rc::clone(&self.services)),
+                stubs: Stubs::new(services::for_workflow(&self.services, workflow)),
                 logs_printed: 0,
                 end_announced: false,
                 deadline: None,
