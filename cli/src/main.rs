@@ -63,6 +63,10 @@ enum Command {
         /// Print exactly one JSON object instead of the timeline.
         #[arg(long)]
         json: bool,
+        /// Also write a self-contained HTML report of the run (timeline, outcome, source,
+        /// requests, logs) to this file.
+        #[arg(long, value_name = "OUT")]
+        html: Option<PathBuf>,
     },
     /// Run the deploy-time checks on workflow definitions, and on scenarios with the
     /// workflow each names.
@@ -115,7 +119,15 @@ fn main() -> ExitCode {
             argument,
             env,
             json,
-        } => run(&file, seed, argument.as_deref(), &env, json),
+            html,
+        } => run(
+            &file,
+            seed,
+            argument.as_deref(),
+            &env,
+            json,
+            html.as_deref(),
+        ),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve::serve(*args),
         Command::Conformance {
@@ -220,6 +232,7 @@ fn run(
     argument: Option<&str>,
     env: &[String],
     json: bool,
+    html: Option<&Path>,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
     let (workflow_path, workflow, mut scenario) = match as_scenario(path, &text)? {
@@ -277,6 +290,24 @@ fn run(
         )],
         None => Vec::new(),
     };
+    if let Some(out) = html {
+        let source = if workflow_path == path {
+            text.clone()
+        } else {
+            read(&workflow_path)?
+        };
+        let page = wfsim_render::html::run_page(
+            &run,
+            wfsim_render::html::RunPage {
+                file: &file,
+                source: &source,
+                seed: config.seed,
+                failures: &failures,
+            },
+        );
+        std::fs::write(out, page)
+            .map_err(|e| Invalid(format!("--html {}: cannot write: {e}", out.display())))?;
+    }
     let mut out = Vec::new();
     if json {
         out.push(report::to_json(&run, &failures).to_string());

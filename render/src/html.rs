@@ -1,0 +1,194 @@
+//! Self-contained HTML reports: one file, no network, no script, no external asset; the
+//! picture inline, and the same facts as text beside it (readable with nothing but a
+//! browser, or a screen reader).
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use wfsim_engine::interp::Outcome;
+use wfsim_engine::value::show;
+use wfsim_harness::report::{payload_text, stack_text};
+use wfsim_harness::runner::Run;
+
+use crate::{svg, timeline};
+
+/// What a report of one run shows besides the run itself.
+#[derive(Clone, Copy, Debug)]
+pub struct RunPage<'a> {
+    /// The file the workflow was read from, as the user named it.
+    pub file: &'a str,
+    /// The workflow's source, for the lines an error points at.
+    pub source: &'a str,
+    pub seed: u64,
+    /// The expectations a scenario states that did not hold.
+    pub failures: &'a [String],
+}
+
+const STYLE: &str = include_str!("report.css");
+
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
+        }
+    }
+    .into_string()
+}
+
+/// A run's report: its outcome, its timeline, the source with the failing step marked,
+/// its requests and its logs.
+pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
+    let ex = &run.execution;
+    let t = timeline::of_run(run);
+    let state = ex.state().as_str();
+    let (outcome, stack) = match ex.outcome() {
+        Some(Outcome::Succeeded(v)) => (format!("result: {}", show(v)), Vec::new()),
+        Some(Outcome::Failed(f)) => (format!("error: {}", show(f)), f.stack.clone()),
+        _ => (String::new(), Vec::new()),
+    };
+    let failing: Vec<u32> = stack.iter().map(|e| e.pos.line).collect();
+    let body = html! {
+        header {
+            h1 { (p.file) " " span class={"state " (state.to_lowercase())} { (state) } }
+            p class="meta" {
+                "seed " (p.seed)
+                @if let Some(end) = ex.ended_at() { " · ended at " (end) }
+                " · " (run.requests.len()) " requests · " (t.lanes.len()) " lanes"
+            }
+        }
+        @if !p.failures.is_empty() {
+            section class="failures" {
+                h2 { "Expectations that failed" }
+                ul { @for f in p.failures { li { (f) } } }
+            }
+        }
+        section {
+            h2 { "Outcome" }
+            p class="outcome" { (outcome) }
+            @if !stack.is_empty() {
+                p {
+                    "raised " (stack_text(&stack, Some(p.file)))
+                    " — "
+                    @for (i, e) in stack.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href={"#L" (e.pos.line)} { "line " (e.pos.line) }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Timeline" }
+            (legend())
+            div class="scroll" { (PreEscaped(svg::draw(&t))) }
+            details {
+                summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
+                (events_table(&t))
+            }
+        }
+        section {
+            h2 { "Requests" }
+            @if run.requests.is_empty() { p { "None." } } @else {
+                table {
+                    thead { tr { th { "at" } th { "method" } th { "endpoint" } th { "status" } th { "what happened" } } }
+                    tbody {
+                        @for r in &run.requests {
+                            tr {
+                                td class="num" { (r.at) }
+                                td { (r.method) }
+                                td { (r.endpoint.map_or("none".to_owned(), |e| e.to_string())) }
+                                td class={"num s" (r.status)} { (r.status) }
+                                td { (match (r.status, r.taken_at) {
+                                    (200, Some(t)) if t == r.at => "taken by a waiting await".to_owned(),
+                                    (200, Some(t)) => format!("stored, taken at {t}"),
+                                    (200, None) => "stored, never taken".to_owned(),
+                                    _ => r.message.clone().unwrap_or_default(),
+                                }) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Logs" }
+            @if ex.logs().is_empty() { p { "None." } } @else {
+                table {
+                    thead { tr { th { "at" } th { "severity" } th { "payload" } } }
+                    tbody {
+                        @for l in ex.logs() {
+                            tr { td class="num" { (l.at) } td { (l.severity) } td { code { (payload_text(&l.payload)) } } }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Source" }
+            table class="source" {
+                tbody {
+                    @for (i, line) in p.source.lines().enumerate() {
+                        @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                        tr id={"L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
+                            td class="ln" { (n) }
+                            td { code { (line) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&format!("{} — {state} — wfsim", p.file), body)
+}
+
+fn legend() -> Markup {
+    use timeline::MarkKind as K;
+    let kinds = [
+        (K::Taken, "200 taken"),
+        (K::Stored, "200 stored"),
+        (K::SlotFull, "429 slot full"),
+        (K::NotFound, "404"),
+        (K::TimedOut, "timeout"),
+        (K::HttpAnswered, "HTTP call"),
+        (K::Failed, "end"),
+    ];
+    html! {
+        ul class="legend" {
+            @for (k, name) in kinds { li class={"key " (k.class())} { (name) } }
+            li class="key span-waiting" { "await waiting" }
+            li class="key span-holding" { "slot holding" }
+        }
+    }
+}
+
+fn events_table(t: &timeline::Timeline) -> Markup {
+    let mut rows: Vec<(wfsim_engine::time::SimTime, usize, String, String)> = t
+        .marks
+        .iter()
+        .map(|m| (m.at, m.lane, m.kind.class().to_owned(), m.text.clone()))
+        .chain(t.spans.iter().map(|s| {
+            let to = s.to.map_or("the end".to_owned(), |t| t.to_string());
+            (
+                s.from,
+                s.lane,
+                s.kind.class().to_owned(),
+                format!("{} (until {to})", s.text),
+            )
+        }))
+        .collect();
+    rows.sort_by_key(|r| (r.0, r.1));
+    html! {
+        table class="events" {
+            thead { tr { th { "at" } th { "lane" } th { "what" } } }
+            tbody {
+                @for (at, lane, class, text) in rows {
+                    tr class=(class) { td class="num" { (at) } td { (t.lanes[lane].label) } td { (text) } }
+                }
+            }
+        }
+    }
+}

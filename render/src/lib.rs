@@ -1,0 +1,7 @@
+//! Pictures of what happened. A run becomes a [`timeline::Timeline`] (lanes, marks, spans:
+//! data a test can read), drawn as SVG by [`svg::draw`] and put in a self-contained HTML
+//! report by [`html::run_page`] (`wfsim run FILE --html OUT`).
+
+pub mod html;
+pub mod svg;
+pub mod timeline;

@@ -1,0 +1,129 @@
+//! The pictures of fixture runs show what happened: the lanes, and each request's verdict
+//! at its exact instant (the late approval's 404 after the timeout; the guide's eleventh and
+//! twelfth requests of ten waiters: stored, then 429).
+
+use std::path::Path;
+use std::rc::Rc;
+
+use wfsim_harness::runner::{self, Run};
+use wfsim_harness::scenario;
+use wfsim_render::timeline::{LaneOf, MarkKind, Timeline, of_run};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Runs a fixture scenario as `wfsim run` does.
+fn run(scenario_file: &str) -> (Run, String) {
+    let path = root().join(scenario_file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = scenario::parse_file(scenario_file, &text).unwrap();
+    let workflow_path = path.parent().unwrap().join(&s.workflow);
+    let source = std::fs::read_to_string(&workflow_path).unwrap();
+    let file = workflow_path.display().to_string();
+    let workflow = wfsim_engine::defn::load(&file, &source).unwrap();
+    let name = workflow_path
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let run = runner::run_with_services(
+        Rc::new(workflow),
+        &name,
+        &s.run_config(),
+        &s.requests,
+        &s.services,
+    );
+    (run, source)
+}
+
+fn marks(t: &Timeline, lane: LaneOf) -> Vec<(String, MarkKind)> {
+    let lane = t.lane(lane).expect("the lane");
+    t.marks
+        .iter()
+        .filter(|m| m.lane == lane)
+        .map(|m| (m.at.to_string(), m.kind))
+        .collect()
+}
+
+#[test]
+fn the_late_approval_is_a_404_after_the_timeout_on_the_endpoints_lane() {
+    let (run, _) = run("fixtures/scenarios/approval_no_catch_late.yaml");
+    let t = of_run(&run);
+    let labels: Vec<&str> = t.lanes.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(labels, ["main", "endpoint 0 POST"]);
+    assert_eq!(
+        marks(&t, LaneOf::Endpoint(0)),
+        [
+            ("0s".to_owned(), MarkKind::EndpointCreated),
+            ("3600s".to_owned(), MarkKind::TimedOut),
+            ("3600.001s".to_owned(), MarkKind::NotFound),
+        ]
+    );
+    let svg = wfsim_render::svg::draw(&t);
+    // Both instants are labelled, exactly, and the two marks are apart.
+    assert!(
+        svg.contains(">3600s</text>") && svg.contains(">3600.001s</text>"),
+        "{svg}"
+    );
+}
+
+#[test]
+fn ten_waiters_take_ten_the_eleventh_is_stored_the_twelfth_refused() {
+    let (run, _) = run("fixtures/scenarios/parallel_ten.yaml");
+    let t = of_run(&run);
+    assert_eq!(t.lanes.len(), 12, "main, ten branches, one endpoint");
+    let kinds: Vec<MarkKind> = marks(&t, LaneOf::Endpoint(0))
+        .into_iter()
+        .map(|(_, k)| k)
+        .filter(|k| *k != MarkKind::EndpointCreated)
+        .collect();
+    let mut expected = vec![MarkKind::Taken; 10];
+    expected.extend([MarkKind::Stored, MarkKind::SlotFull]);
+    assert_eq!(kinds, expected);
+    let waiting = t
+        .spans
+        .iter()
+        .filter(|s| s.kind == wfsim_render::timeline::SpanKind::Waiting)
+        .count();
+    assert_eq!(waiting, 10, "each branch's await waits until 1s");
+    let holding = t
+        .spans
+        .iter()
+        .find(|s| s.kind == wfsim_render::timeline::SpanKind::Holding)
+        .expect("the eleventh request held in the slot");
+    assert_eq!(holding.to, None, "never taken");
+}
+
+#[test]
+fn the_report_is_one_file_that_fetches_nothing() {
+    let (run, source) = run("fixtures/scenarios/approval_no_catch_late.yaml");
+    let page = wfsim_render::html::run_page(
+        &run,
+        wfsim_render::html::RunPage {
+            file: "approval_no_catch.yaml",
+            source: &source,
+            seed: 0,
+            failures: &[],
+        },
+    );
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for outside in ["<script", "<link", "src=", "url(", "@import"] {
+        assert!(!page.contains(outside), "{outside} in the page");
+    }
+    // The failing step's line is marked, and the error links to it.
+    let line = run_line(&run);
+    assert!(
+        page.contains(&format!(r##"<tr id="L{line}" class="fail">"##)),
+        "{page}"
+    );
+    assert!(page.contains(&format!(r##"href="#L{line}""##)));
+    assert!(page.contains("TimeoutError"));
+}
+
+fn run_line(run: &Run) -> u32 {
+    match run.execution.outcome() {
+        Some(wfsim_engine::interp::Outcome::Failed(f)) => f.stack[0].pos.line,
+        other => panic!("a failed run, not {other:?}"),
+    }
+}
