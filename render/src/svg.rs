@@ -156,7 +156,7 @@ pub fn draw(t: &Timeline) -> String {
         if axis.broken[i] {
             // Midway through the gap, two zigzags from the axis down through every lane.
             let mid = (axis.x[i - 1] + axis.width[i - 1] + x) / 2.0;
-            let steps = ((height - TOP) / 8.0).ceil() as usize + 1;
+            let steps = ((height - TOP) / 4.0).ceil() as usize + 1;
             let zig: String = (0..steps)
                 .map(|k| if k % 2 == 0 { "l3 4" } else { "l-3 4" })
                 .collect::<Vec<_>>()

@@ -1,0 +1,248 @@
+//! The reports in a real browser: Debian's chromium, driven over WebDriver by chromedriver.
+//! A fixture's report is opened from disk; the test reads what the browser shows (the
+//! lanes, the late approval's 404 mark beside the timeout), checks that the page fetched
+//! nothing and logged no console error, and leaves a screenshot under
+//! `target/ui-screens/` for a person to look at after CI.
+//!
+//! Skipped, saying why, where chromedriver is not installed (`.ci/run` installs it).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{Value as Json, json};
+use wfsim_harness::runner;
+use wfsim_harness::scenario;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn driver() -> Option<Driver> {
+    let found = Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        eprintln!("skipped: chromedriver is not installed (Debian: chromium chromium-driver)");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // Owned by the guard from the start: killed and waited for on every path.
+    let driver = Driver(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+        port,
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(driver);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("chromedriver never listened on {port}");
+}
+
+/// The browser's console, through chromedriver's log endpoint (not in W3C WebDriver, so
+/// fantoccini has no method for it).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
+    }
+}
+
+async fn browser(port: u16) -> Client {
+    let mut caps = Capabilities::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,1000"]}),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a browser session")
+}
+
+/// Writes the report of a fixture scenario under `target/ui-screens/`; its path.
+fn report(scenario_file: &str, out: &str) -> PathBuf {
+    let path = root().join(scenario_file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = scenario::parse_file(scenario_file, &text).unwrap();
+    let workflow_path = path.parent().unwrap().join(&s.workflow);
+    let source = std::fs::read_to_string(&workflow_path).unwrap();
+    let workflow = wfsim_engine::defn::load(&s.workflow, &source).unwrap();
+    let name = workflow_path
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let run = runner::run_with_services(
+        Rc::new(workflow),
+        &name,
+        &s.run_config(),
+        &s.requests,
+        &s.services,
+    );
+    let page = wfsim_render::html::run_page(
+        &run,
+        wfsim_render::html::RunPage {
+            file: &s.workflow,
+            source: &source,
+            seed: s.seed,
+            failures: &[],
+        },
+    );
+    let dir = root().join("target/ui-screens");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(out);
+    std::fs::write(&file, page).unwrap();
+    file
+}
+
+async fn js(c: &Client, script: &str) -> Json {
+    c.execute(script, Vec::new())
+        .await
+        .expect("the script runs")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_late_approvals_report_in_chromium() {
+    let Some(driver) = driver() else { return };
+    let file = report(
+        "fixtures/scenarios/approval_no_catch_late.yaml",
+        "report-approval-late.html",
+    );
+    let c = browser(driver.1).await;
+    c.goto(&format!("file://{}", file.display())).await.unwrap();
+
+    let lanes = js(
+        &c,
+        "return [...document.querySelectorAll('svg .lane')].map(l => l.dataset.lane)",
+    )
+    .await;
+    assert_eq!(lanes, json!(["main", "endpoint 0 POST"]));
+    // On the endpoint's lane: the timeout at 3600 s and the 404 at 3600.001 s, apart.
+    let marks = js(
+        &c,
+        "const lane = document.querySelectorAll('svg .lane')[1].getBBox();
+         return [...document.querySelectorAll('svg .mark')]
+           .map(m => ({at: m.dataset.at, kind: m.classList[1], box: m.getBBox()}))
+           .filter(m => m.box.y >= lane.y && m.box.y < lane.y + lane.height)
+           .map(m => [m.at, m.kind, Math.round(m.box.x)]);",
+    )
+    .await;
+    let marks = marks.as_array().unwrap();
+    let at = |kind: &str| {
+        marks
+            .iter()
+            .find(|m| m[1] == kind)
+            .unwrap_or_else(|| panic!("no {kind} mark in {marks:?}"))
+            .clone()
+    };
+    let (timeout, gone) = (at("timeout"), at("gone"));
+    assert_eq!(
+        (timeout[0].clone(), gone[0].clone()),
+        (json!("3600s"), json!("3600.001s"))
+    );
+    let apart = gone[2].as_f64().unwrap() - timeout[2].as_f64().unwrap();
+    assert!(
+        apart >= 10.0,
+        "the two marks are {apart}px apart: {marks:?}"
+    );
+    // Both instants are labelled where a person reads them.
+    let labels = js(
+        &c,
+        "return [...document.querySelectorAll('svg .time')].map(t => t.textContent)",
+    )
+    .await;
+    assert_eq!(labels, json!(["0s", "3600s", "3600.001s"]));
+    // The error links to its line, which the page marks.
+    let failing = js(&c, "return document.querySelector('tr.fail').id").await;
+    let link = js(
+        &c,
+        "return document.querySelector('a[href^=\"#L\"]').getAttribute('href')",
+    )
+    .await;
+    assert_eq!(
+        format!("#{}", failing.as_str().unwrap()),
+        link.as_str().unwrap()
+    );
+
+    // Nothing fetched, nothing logged.
+    let fetched = js(&c, "return performance.getEntriesByType('resource').length").await;
+    assert_eq!(fetched, json!(0));
+    let log = c.issue_cmd(BrowserLog).await.expect("the browser's log");
+    let errors: Vec<&Json> = log
+        .as_array()
+        .map(|l| l.iter().filter(|e| e["level"] == "SEVERE").collect())
+        .unwrap_or_default();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(file.with_extension("png"), png).unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ten_waiters_in_chromium() {
+    let Some(driver) = driver() else { return };
+    let file = report(
+        "fixtures/scenarios/parallel_ten.yaml",
+        "report-parallel-ten.html",
+    );
+    let c = browser(driver.1).await;
+    c.goto(&format!("file://{}", file.display())).await.unwrap();
+    let lanes = js(&c, "return document.querySelectorAll('svg .lane').length").await;
+    assert_eq!(lanes, json!(12), "main, ten branches, the endpoint");
+    let verdicts = js(
+        &c,
+        "return ['taken', 'stored', 'full'].map(k => document.querySelectorAll('svg .mark.' + k).length)",
+    )
+    .await;
+    // Ten requests taken (and ten awaits resumed), one stored, one refused 429.
+    assert_eq!(verdicts, json!([10, 1, 1]));
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(file.with_extension("png"), png).unwrap();
+    c.close().await.unwrap();
+}
