@@ -280,7 +280,8 @@ fn run(
         .as_ref()
         .map(|s| (s.requests.clone(), s.services.clone()))
         .unwrap_or_default();
-    let run = runner::run_with_services(Rc::new(workflow), &name, &config, &script, &services);
+    let workflow = Rc::new(workflow);
+    let run = runner::run_with_services(Rc::clone(&workflow), &name, &config, &script, &services);
     let failures = match &scenario {
         Some(s) => scenario::check(s, &run),
         // A workflow run alone must succeed: a FAILED run exiting 0 would pass CI.
@@ -303,6 +304,7 @@ fn run(
                 source: &source,
                 seed: config.seed,
                 failures: &failures,
+                workflow: Some(&workflow),
             },
         );
         std::fs::write(out, page)

@@ -2,7 +2,11 @@
 //! picture inline, and the same facts as text beside it (readable with nothing but a
 //! browser, or a screen reader).
 
+use std::collections::BTreeMap;
+
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use wfsim_engine::coverage;
+use wfsim_engine::defn::Workflow;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::value::show;
 use wfsim_harness::report::{payload_text, stack_text};
@@ -20,6 +24,32 @@ pub struct RunPage<'a> {
     pub seed: u64,
     /// The expectations a scenario states that did not hold.
     pub failures: &'a [String],
+    /// The workflow run, for coverage as a heat on its source lines.
+    pub workflow: Option<&'a Workflow>,
+}
+
+/// Each source line with coverage points: how many times the run passed them (the most of
+/// any point on the line), and what they are in words.
+fn coverage_by_line(workflow: &Workflow, run: &Run) -> BTreeMap<u32, (u64, String)> {
+    let passes = run.execution.coverage();
+    let mut lines: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
+    for site in coverage::points(workflow) {
+        let n = match site.point {
+            coverage::Point::Retry(_) => passes
+                .retries
+                .range((site.cover, 0)..=(site.cover, u32::MAX))
+                .map(|(_, c)| *c)
+                .sum(),
+            _ => passes.points.get(site.cover as usize).copied().unwrap_or(0),
+        };
+        let line = lines.entry(site.pos.line).or_default();
+        line.0 = line.0.max(n);
+        line.1.push(format!("{}: {n}", site.label));
+    }
+    lines
+        .into_iter()
+        .map(|(l, (n, labels))| (l, (n, labels.join("; "))))
+        .collect()
 }
 
 const STYLE: &str = include_str!("report.css");
@@ -54,6 +84,10 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
         _ => (String::new(), Vec::new()),
     };
     let failing: Vec<u32> = stack.iter().map(|e| e.pos.line).collect();
+    let covered = p
+        .workflow
+        .map(|w| coverage_by_line(w, run))
+        .unwrap_or_default();
     let body = html! {
         header {
             h1 { (p.file) " " span class={"state " (state.to_lowercase())} { (state) } }
@@ -131,12 +165,19 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
         }
         section {
             h2 { "Source" }
+            @if !covered.is_empty() {
+                p class="meta" { "Beside each line with steps, cases, excepts or retries: how many times this run passed them (0 in red: never)." }
+            }
             table class="source" {
                 tbody {
                     @for (i, line) in p.source.lines().enumerate() {
                         @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                        @let heat = covered.get(&n);
                         tr id={"L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
                             td class="ln" { (n) }
+                            td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t)] {
+                                (heat.map_or(String::new(), |(c, _)| if *c > 0 { format!("{c}×") } else { "0".to_owned() }))
+                            }
                             td { code { (line) } }
                         }
                     }

@@ -131,6 +131,7 @@ fn report(scenario_file: &str, out: &str) -> PathBuf {
             source: &source,
             seed: s.seed,
             failures: &[],
+            workflow: None,
         },
     );
     let dir = root().join("target/ui-screens");

@@ -98,6 +98,7 @@ fn ten_waiters_take_ten_the_eleventh_is_stored_the_twelfth_refused() {
 #[test]
 fn the_report_is_one_file_that_fetches_nothing() {
     let (run, source) = run("fixtures/scenarios/approval_no_catch_late.yaml");
+    let workflow = wfsim_engine::defn::load("approval_no_catch.yaml", &source).unwrap();
     let page = wfsim_render::html::run_page(
         &run,
         wfsim_render::html::RunPage {
@@ -105,9 +106,20 @@ fn the_report_is_one_file_that_fetches_nothing() {
             source: &source,
             seed: 0,
             failures: &[],
+            workflow: Some(&workflow),
         },
     );
     assert!(page.starts_with("<!DOCTYPE html>"));
+    // Coverage as a heat: the await's line was passed once; the step after it never.
+    let line = run_line(&run);
+    assert!(
+        page.contains(&format!(r##"<tr id="L{line}" class="fail"><td class="ln">{line}</td><td class="cov hit" title="step 'wait': 1">1×</td>"##)),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<td class="cov miss""#),
+        "a step never reached"
+    );
     for outside in ["<script", "<link", "src=", "url(", "@import"] {
         assert!(!page.contains(outside), "{outside} in the page");
     }
