@@ -12,7 +12,7 @@ use wfsim_engine::value::show;
 use wfsim_harness::report::{payload_text, stack_text};
 use wfsim_harness::runner::Run;
 
-use crate::{svg, timeline};
+use crate::{graph, svg, timeline};
 
 /// What a report of one run shows besides the run itself.
 #[derive(Clone, Copy, Debug)]
@@ -84,6 +84,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
         _ => (String::new(), Vec::new()),
     };
     let failing: Vec<u32> = stack.iter().map(|e| e.pos.line).collect();
+    let passes = ex.coverage();
     let covered = p
         .workflow
         .map(|w| coverage_by_line(w, run))
@@ -124,6 +125,16 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
             details {
                 summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
                 (events_table(&t))
+            }
+        }
+        @if let Some(w) = p.workflow {
+            section {
+                h2 { "Graph" }
+                p class="meta" { "Steps top to bottom, nested steps indented; green: passed by this run, grey: not. A box links to its line." }
+                @for g in graph::of_workflow(w, Some(&passes)) {
+                    @if g.name != "main" { h3 { (g.name) } }
+                    div class="scroll" { (PreEscaped(graph::draw(&g))) }
+                }
             }
         }
         section {

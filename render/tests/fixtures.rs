@@ -120,8 +120,12 @@ fn the_report_is_one_file_that_fetches_nothing() {
         page.contains(r#"<td class="cov miss""#),
         "a step never reached"
     );
-    for outside in ["<script", "<link", "src=", "url(", "@import"] {
+    for outside in ["<script", "<link", "src=", "@import"] {
         assert!(!page.contains(outside), "{outside} in the page");
+    }
+    // `url(…)` only for the page's own fragments (the graph's arrowheads).
+    for (i, _) in page.match_indices("url(") {
+        assert!(page[i + 4..].starts_with('#'), "{}", &page[i..i + 40]);
     }
     // The failing step's line is marked, and the error links to it.
     let line = run_line(&run);
@@ -138,4 +142,62 @@ fn run_line(run: &Run) -> u32 {
         Some(wfsim_engine::interp::Outcome::Failed(f)) => f.stack[0].pos.line,
         other => panic!("a failed run, not {other:?}"),
     }
+}
+
+#[test]
+fn the_graph_of_the_late_approval_shows_the_step_it_never_reached() {
+    let (run, source) = run("fixtures/scenarios/approval_no_catch_late.yaml");
+    let workflow = wfsim_engine::defn::load("approval_no_catch.yaml", &source).unwrap();
+    let passes = run.execution.coverage();
+    let graphs = wfsim_render::graph::of_workflow(&workflow, Some(&passes));
+    assert_eq!(graphs.len(), 1);
+    let g = &graphs[0];
+    let nodes: Vec<(&str, Option<u64>)> = g
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.passes))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("create", Some(1)),
+            ("announce", Some(1)),
+            ("wait", Some(1)),
+            ("done", Some(0)),
+            ("end", None)
+        ]
+    );
+    use wfsim_render::graph::EdgeKind::{Jump, Next};
+    let edges: Vec<(usize, usize, wfsim_render::graph::EdgeKind)> =
+        g.edges.iter().map(|e| (e.from, e.to, e.kind)).collect();
+    assert_eq!(
+        edges,
+        [(0, 1, Next), (1, 2, Next), (2, 3, Next), (3, 4, Jump)]
+    );
+    let svg = wfsim_render::graph::draw(g);
+    assert_eq!(svg.matches(r#"class="node passed""#).count(), 3);
+    assert_eq!(svg.matches(r#"class="node missed""#).count(), 1);
+}
+
+#[test]
+fn the_graph_nests_cases_loops_branches_and_excepts() {
+    let (run, source) = run("fixtures/scenarios/language_tour.yaml");
+    let workflow = wfsim_engine::defn::load("language_tour.yaml", &source).unwrap();
+    let passes = run.execution.coverage();
+    let graphs = wfsim_render::graph::of_workflow(&workflow, Some(&passes));
+    let names: Vec<&str> = graphs.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["main", "greeting"]);
+    let into: Vec<&str> = graphs[0]
+        .edges
+        .iter()
+        .filter(|e| e.kind == wfsim_render::graph::EdgeKind::Into)
+        .map(|e| e.label.as_str())
+        .collect();
+    assert_eq!(into, ["for n", "parallel for s", "try", "except", "steps"]);
+    let except = graphs[0]
+        .edges
+        .iter()
+        .find(|e| e.label == "except")
+        .unwrap();
+    assert_eq!(except.taken, Some(true), "the tour's raise is caught");
 }
