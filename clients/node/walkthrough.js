@@ -11,16 +11,19 @@
 // first thing that is not as the API says.
 //
 // How the clients are pointed at wfsim (the server takes `authorization: Bearer TOKEN`):
-// - gRPC: `{apiEndpoint: HOST, port: PORT, sslCreds: grpc.credentials.createInsecure()}`.
-//   With `sslCreds` set, gax uses it as the channel's credentials as they are and never asks
-//   google-auth-library for a token. It cannot compose a token into them instead: grpc-js
-//   refuses call credentials on insecure channel credentials ("Cannot compose insecure
-//   credentials"). So each call carries the token itself, as metadata, through gax's call
-//   options: `{otherArgs: {headers: {authorization: 'Bearer TOKEN'}}}` (AUTH below).
-// - REST: `{apiEndpoint: HOST, port: PORT, protocol: 'http', fallback: 'rest', authClient}`,
-//   where authClient is google-auth-library's OAuth2Client holding the token as its access
-//   token: gax sends every REST request through `authClient.fetch`, which adds the header,
-//   as it does against Google. No per-call options are needed.
+// Both transports get `authClient`: google-auth-library's OAuth2Client holding the token as
+// its access token (`setCredentials({access_token: TOKEN})`). Without it gax builds a
+// GoogleAuth that looks for Application Default Credentials and probes the GCE metadata
+// server, which is neither here nor wanted in a test.
+// - gRPC: `{apiEndpoint: HOST, port: PORT, sslCreds: grpc.credentials.createInsecure(),
+//   authClient}`. With `sslCreds` set, gax uses it as the channel's credentials as they are
+//   and never asks authClient for a token. It cannot compose a token into them instead:
+//   grpc-js refuses call credentials on insecure channel credentials ("Cannot compose
+//   insecure credentials"). So each call carries the token itself, as metadata, through
+//   gax's call options: `{otherArgs: {headers: {authorization: 'Bearer TOKEN'}}}`.
+// - REST: `{apiEndpoint: HOST, port: PORT, protocol: 'http', fallback: 'rest', authClient}`:
+//   gax sends every REST request through `authClient.fetch`, which adds the header, as it
+//   does against Google. No per-call options are needed.
 //
 // Not here yet: the issue's "a child workflow" step. Child workflows (the Workflow Executions
 // connector's run/create) do not exist in live mode yet; add the step when they do.
@@ -29,8 +32,12 @@
 
 const {grpc} = require('google-gax');
 const {OAuth2Client} = require('google-auth-library');
-const {WorkflowsClient} = require('workflows-v4');
-const {ExecutionsClient} = require('workflows-v5');
+const {WorkflowsClient, protos: v4} = require('workflows-v4');
+const {ExecutionsClient, protos: v5} = require('workflows-v5');
+
+// The enums, by name and by number (pbjs's static modules have both).
+const WorkflowState = v4.google.cloud.workflows.v1.Workflow.State;
+const ExecutionState = v5.google.cloud.workflows.executions.v1.Execution.State;
 
 const [BASE, TOKEN] = process.argv.slice(2);
 if (!BASE || !TOKEN) {
@@ -86,31 +93,38 @@ async function rest(method, path, body) {
   return {status: response.status, json: text ? JSON.parse(text) : {}};
 }
 
-// A promise expected to reject with gRPC status `code` (gax maps REST errors to the same codes).
-async function rejects(promise, code, what) {
+// A promise expected to reject: over gRPC with the gRPC status `code.grpc`; over REST with the
+// HTTP status `code.rest`. gax 5.0's REST transport hands on gaxios's error as it is, its
+// `code` the HTTP status (googleapis/google-cloud-node#9346 maps it to gRPC codes later), its
+// message the response body, so the status's name is checked there.
+async function rejects(transport, promise, code, what) {
   try {
     await promise;
   } catch (e) {
-    check(e.code === code, `${what} (code ${e.code}: ${e.message})`);
+    const expected = code[transport];
+    const named = transport === 'grpc' || e.message.includes(`"status": "${code.name}"`);
+    check(e.code === expected && named, `${what} (${e.code}: ${e.message.replace(/\s+/g, ' ')})`);
     return e;
   }
   fail(`${what}: it succeeded`);
 }
+const INVALID_ARGUMENT = {grpc: 3, rest: 400, name: 'INVALID_ARGUMENT'};
+const NOT_FOUND = {grpc: 5, rest: 404, name: 'NOT_FOUND'};
+const UNAUTHENTICATED = {grpc: 16, rest: 401, name: 'UNAUTHENTICATED'};
 
 async function roundTrip(transport) {
-  const grpcOpts = {apiEndpoint: HOST, port: Number(PORT), sslCreds: grpc.credentials.createInsecure()};
-  const auth = new OAuth2Client();
-  auth.setCredentials({access_token: TOKEN});
-  const restOpts = {apiEndpoint: HOST, port: Number(PORT), protocol: 'http', fallback: 'rest', authClient: auth};
-  const opts = transport === 'grpc' ? grpcOpts : restOpts;
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({access_token: TOKEN});
+  const endpoint = {apiEndpoint: HOST, port: Number(PORT), authClient};
+  const opts =
+    transport === 'grpc'
+      ? {...endpoint, sslCreds: grpc.credentials.createInsecure()}
+      : {...endpoint, protocol: 'http', fallback: 'rest'};
   // Per-call options: the token over gRPC (see the top of the file); nothing over REST.
   const call =
     transport === 'grpc' ? {otherArgs: {headers: {authorization: `Bearer ${TOKEN}`}}} : {};
   const workflows = new WorkflowsClient(opts);
   const executions = new ExecutionsClient(opts);
-  const WorkflowState = workflows._protos.google.cloud.workflows.v1.Workflow.State;
-  const ExecutionState =
-    executions._protos.google.cloud.workflows.executions.v1.Execution.State;
   const say = what => `${what} [${transport}]`;
   const id = `approval-${transport}`;
 
@@ -126,6 +140,7 @@ async function roundTrip(transport) {
   check(revision.startsWith('000001-'), say(`revision id ${revision}`));
   check(workflow.labels.team === 'ops', say('workflow labels kept'));
   const broken = await rejects(
+    transport,
     workflows
       .createWorkflow(
         {
@@ -136,7 +151,7 @@ async function roundTrip(transport) {
         call,
       )
       .then(([op]) => op.promise()),
-    3,
+    INVALID_ARGUMENT,
     say('a broken definition is INVALID_ARGUMENT'),
   );
   check(broken.message.includes(`broken-${transport}.yaml:4:9`), say('a deploy error names line and column'));
@@ -200,13 +215,19 @@ async function roundTrip(transport) {
   const [failed] = await executions.listExecutions({parent: workflow.name, filter: 'state="FAILED"'}, call);
   check(JSON.stringify(failed.map(e => e.name)) === JSON.stringify([second.name]), say('filtered by state'));
   await rejects(
+    transport,
     executions.getExecution({name: `${workflow.name}/executions/nope`}, call),
-    5,
+    NOT_FOUND,
     say('a missing execution is NOT_FOUND'),
   );
   if (transport === 'grpc') {
     // Without the per-call metadata, the insecure channel carries no token at all.
-    await rejects(executions.getExecution({name: first.name}), 16, say('no token is UNAUTHENTICATED'));
+    await rejects(
+      transport,
+      executions.getExecution({name: first.name}),
+      UNAUTHENTICATED,
+      say('no token is UNAUTHENTICATED'),
+    );
   }
 
   // Revise and delete through the Workflows API.
@@ -223,7 +244,7 @@ async function roundTrip(transport) {
   );
   const [deletion] = await workflows.deleteWorkflow({name: workflow.name}, call);
   await deletion.promise();
-  await rejects(workflows.getWorkflow({name: workflow.name}, call), 5, say('deleted'));
+  await rejects(transport, workflows.getWorkflow({name: workflow.name}, call), NOT_FOUND, say('deleted'));
 
   await workflows.close();
   await executions.close();
