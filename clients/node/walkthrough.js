@@ -102,8 +102,10 @@ async function rejects(transport, promise, code, what) {
     await promise;
   } catch (e) {
     const expected = code[transport];
-    const named = transport === 'grpc' || e.message.includes(`"status": "${code.name}"`);
-    check(e.code === expected && named, `${what} (${e.code}: ${e.message.replace(/\s+/g, ' ')})`);
+    // Over gRPC, `details` is the status message, which must say something.
+    const said =
+      transport === 'grpc' ? e.details !== '' : e.message.includes(`"status": "${code.name}"`);
+    check(e.code === expected && said, `${what} (${e.code}: ${e.message.replace(/\s+/g, ' ')})`);
     return e;
   }
   fail(`${what}: it succeeded`);
@@ -208,7 +210,8 @@ async function roundTrip(transport) {
   } while (pageToken);
   check(JSON.stringify(paged) === JSON.stringify(expected), say('listed newest first, following nextPageToken'));
   const iterated = [];
-  for await (const e of executions.listExecutionsAsync({parent: workflow.name, pageSize: 1}, call)) {
+  const pager = executions.listExecutionsAsync({parent: workflow.name, pageSize: 1}, {...call, autoPaginate: false});
+  for await (const e of pager) {
     iterated.push(e.name);
   }
   check(JSON.stringify(iterated) === JSON.stringify(expected), say('the async iterator reads every page'));
@@ -244,7 +247,13 @@ async function roundTrip(transport) {
   );
   const [deletion] = await workflows.deleteWorkflow({name: workflow.name}, call);
   await deletion.promise();
-  await rejects(transport, workflows.getWorkflow({name: workflow.name}, call), NOT_FOUND, say('deleted'));
+  const gone = await rejects(
+    transport,
+    workflows.getWorkflow({name: workflow.name}, call),
+    NOT_FOUND,
+    say('deleted'),
+  );
+  check(gone.message.includes(`'${id}'`), say('the NOT_FOUND names the workflow'));
 
   await workflows.close();
   await executions.close();
