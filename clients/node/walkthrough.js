@@ -231,6 +231,17 @@ async function roundTrip(transport) {
       UNAUTHENTICATED,
       say('no token is UNAUTHENTICATED'),
     );
+  } else {
+    const wrong = new OAuth2Client();
+    wrong.setCredentials({access_token: `${TOKEN}-not`});
+    const stranger = new ExecutionsClient({...opts, authClient: wrong});
+    await rejects(
+      transport,
+      stranger.getExecution({name: first.name}),
+      UNAUTHENTICATED,
+      say('a wrong token is UNAUTHENTICATED'),
+    );
+    await stranger.close();
   }
 
   // Revise and delete through the Workflows API.
