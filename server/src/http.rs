@@ -384,11 +384,15 @@ fn grpc_reply(result: Result<Vec<u8>, grpc::Status>) -> Response<Reply> {
     out
 }
 
-/// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`.
+/// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`, as `%XX`; so is a
+/// space at either end, since an HTTP/2 field value may not start or end with one (grpc-js,
+/// through Node's nghttp2, drops such a field and reports an empty message).
 fn percent_encode(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    for b in message.bytes() {
-        if (0x20..=0x7e).contains(&b) && b != b'%' {
+    let last = message.len().saturating_sub(1);
+    for (i, b) in message.bytes().enumerate() {
+        let edge_space = b == b' ' && (i == 0 || i == last);
+        if (0x20..=0x7e).contains(&b) && b != b'%' && !edge_space {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -505,4 +509,17 @@ fn to_hyper(res: ApiResponse) -> Response<Reply> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn grpc_messages_are_valid_field_values() {
+        assert_eq!(percent_encode("50% off\n"), "50%25 off%0A");
+        // HTTP/2 refuses a field value with a space at either end.
+        assert_eq!(percent_encode(" deployed: "), "%20deployed:%20");
+        assert_eq!(percent_encode(""), "");
+    }
 }

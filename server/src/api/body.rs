@@ -37,9 +37,11 @@ pub(crate) fn camel(name: &str) -> String {
 }
 
 impl Fields {
-    /// The body as an object; an empty body is an empty object.
+    /// The body as an object; an empty body is an empty object, and so is `""`: Google's
+    /// Node.js clients (gax's REST transport) send `""` when the request's body field is
+    /// unset or empty, e.g. `createExecution({parent})`.
     pub(crate) fn parse(body: &[u8], what: &'static str) -> Result<Fields, ApiResponse> {
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"\"\"" {
             return Ok(Fields {
                 what,
                 map: Map::new(),
@@ -231,6 +233,15 @@ mod tests {
             m.contains(r#"Unknown name \"argumnet\" at 'execution'"#),
             "{m}"
         );
+    }
+
+    #[test]
+    fn an_empty_string_body_is_an_absent_message() {
+        // What gax's REST transport sends for `createExecution({parent})`.
+        let f = Fields::parse(b" \"\" ", "execution").ok().unwrap();
+        assert!(f.finish().is_ok());
+        let m = message(Fields::parse(br#""x""#, "execution").err().unwrap());
+        assert!(m.contains("must be a JSON object, got a string"), "{m}");
     }
 
     #[test]
