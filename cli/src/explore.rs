@@ -30,6 +30,10 @@ pub(crate) struct ExploreArgs {
     /// Also write step coverage of the workflow as lcov to FILE.
     #[arg(long, value_name = "FILE")]
     lcov: Option<PathBuf>,
+    /// Also write a self-contained HTML report to OUT: each property's verdict, each broken
+    /// one's shrunk schedule as a timeline, and coverage over the source.
+    #[arg(long, value_name = "OUT")]
+    html: Option<PathBuf>,
     /// Play the schedules through the real server on the simulated world (madsim): senders
     /// over simulated TCP, lost answers as network faults, `faults.restarts` applied. Runs
     /// the madsim build's `explore-system` (`WFSIM_SYSTEM_BIN`, or built in
@@ -74,8 +78,12 @@ pub(crate) fn explore(args: ExploreArgs) -> Result<ExitCode, Invalid> {
     };
     let report = wfsim_explore::explore(&args.file, &options).map_err(|e| Invalid(e.0));
     wfsim_explore::progress::clear();
+    let report = report?;
+    if let Some(out) = &args.html {
+        write_html(&report, out)?;
+    }
     let passed =
-        wfsim_explore::report::emit(&report?, args.json, args.lcov.as_deref()).map_err(Invalid)?;
+        wfsim_explore::report::emit(&report, args.json, args.lcov.as_deref()).map_err(Invalid)?;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
@@ -218,4 +226,30 @@ fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
     }
     walk(&root.join("proto"), &mut newest);
     newest
+}
+
+/// `--html OUT`: the exploration's page, each reproducer run again at engine level for its
+/// timeline (the shrunk schedule, as `wfsim run` of the reproducer plays it).
+fn write_html(report: &wfsim_explore::report::Report, out: &Path) -> Result<(), Invalid> {
+    // The report names the workflow by the path the exploration read it from.
+    let workflow_path = PathBuf::from(&report.workflow);
+    let source = crate::read(&workflow_path)?;
+    let mut runs = Vec::new();
+    for (i, p) in report.properties.iter().enumerate() {
+        if let Some(r) = &p.reproducer {
+            runs.push((i, crate::run_scenario_file(&r.scenario)?));
+        }
+    }
+    let reproducers: Vec<(usize, &wfsim_harness::runner::Run)> =
+        runs.iter().map(|(i, run)| (*i, run)).collect();
+    let page = wfsim_render::html::explore_page(
+        report,
+        wfsim_render::html::ExplorePage {
+            file: &workflow_path.display().to_string(),
+            source: &source,
+            reproducers: &reproducers,
+        },
+    );
+    std::fs::write(out, page)
+        .map_err(|e| Invalid(format!("--html {}: cannot write: {e}", out.display())))
 }

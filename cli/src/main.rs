@@ -350,6 +350,25 @@ fn run(
     })
 }
 
+/// Runs a scenario file as `wfsim run` does (its workflow, requests, services and config).
+fn run_scenario_file(path: &Path) -> Result<runner::Run, Invalid> {
+    let text = read(path)?;
+    let Some((s, workflow_path)) = as_scenario(path, &text)? else {
+        return Err(Invalid(format!("{}: not a scenario", path.display())));
+    };
+    let workflow = scenario_workflow(path, &s, &workflow_path)?;
+    let name = workflow_path
+        .file_stem()
+        .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
+    Ok(runner::run_with_services(
+        Rc::new(workflow),
+        &name,
+        &s.run_config(),
+        &s.requests,
+        &s.services,
+    ))
+}
+
 /// Prints to stdout; a closed pipe (`wfsim run … | head`) ends the output quietly.
 pub(crate) fn print_lines(lines: &[String]) {
     use std::io::Write;

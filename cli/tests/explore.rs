@@ -251,3 +251,29 @@ fn system_runs_the_madsim_binary_with_the_same_options() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--html`: the exploration as a page, the broken property's shrunk schedule drawn: the
+/// late approval's 404 at 3600.001 s on the endpoint's lane, beside the timeout at 3600 s.
+#[test]
+fn the_html_report_draws_the_shrunk_late_approval() {
+    let dir = scratch("html");
+    let out = wfsim(
+        &dir,
+        &[
+            "explore",
+            &explore_file("approval_no_catch.yaml"),
+            "--seeds",
+            "200",
+            "--html",
+            "report.html",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("the page");
+    assert!(page.contains("VIOLATED in"), "the verdict");
+    assert!(page.contains("Shrunk schedule"), "the reproducer's section");
+    assert!(page.contains(r#"class="mark timeout" data-at="3600s""#));
+    assert!(page.contains(r#"class="mark gone" data-at="3600.001s""#));
+    assert!(page.contains(">3600.001s</text>"), "labelled exactly");
+    let _ = std::fs::remove_dir_all(&dir);
+}

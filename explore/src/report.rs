@@ -70,6 +70,27 @@ impl PropertyReport {
             _ => self.first_true.is_some(),
         }
     }
+
+    /// The verdict in words: `held in all 300 seeds`, `VIOLATED in 3 of 300 seeds (first:
+    /// seed 7)`, `true in 5 of 300 seeds (first: seed 2)`, `NEVER true in 300 seeds`.
+    pub fn verdict(&self) -> String {
+        match (self.kind, self.passed()) {
+            ("always", true) => format!("held in all {} seeds", self.seeds_checked),
+            ("always", false) => format!(
+                "VIOLATED in {} of {} seeds (first: seed {})",
+                self.seeds_checked - self.seeds_true,
+                self.seeds_checked,
+                self.first_failure.unwrap_or_default()
+            ),
+            (_, true) => format!(
+                "true in {} of {} seeds (first: seed {})",
+                self.seeds_true,
+                self.seeds_checked,
+                self.first_true.unwrap_or_default()
+            ),
+            (_, false) => format!("NEVER true in {} seeds", self.seeds_checked),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -260,22 +281,7 @@ impl Report {
             }
         }
         for p in &self.properties {
-            let verdict = match (p.kind, p.passed()) {
-                ("always", true) => format!("held in all {} seeds", p.seeds_checked),
-                ("always", false) => format!(
-                    "VIOLATED in {} of {} seeds (first: seed {})",
-                    p.seeds_checked - p.seeds_true,
-                    p.seeds_checked,
-                    p.first_failure.unwrap_or_default()
-                ),
-                (_, true) => format!(
-                    "true in {} of {} seeds (first: seed {})",
-                    p.seeds_true,
-                    p.seeds_checked,
-                    p.first_true.unwrap_or_default()
-                ),
-                (_, false) => format!("NEVER true in {} seeds", p.seeds_checked),
-            };
+            let verdict = p.verdict();
             let _ = writeln!(
                 t,
                 "{:<9} {}  (line {})\n          {verdict}",

@@ -246,3 +246,106 @@ fn events_table(t: &timeline::Timeline) -> Markup {
         }
     }
 }
+
+/// What an exploration's report shows besides the exploration itself.
+#[derive(Clone, Copy, Debug)]
+pub struct ExplorePage<'a> {
+    /// The workflow's file and source, for the coverage heat.
+    pub file: &'a str,
+    pub source: &'a str,
+    /// The reproducer of each property that has one (by the property's index), run again:
+    /// its timeline is the shrunk failing schedule's.
+    pub reproducers: &'a [(usize, &'a Run)],
+}
+
+/// An exploration's report: each property's verdict, each failing property's shrunk
+/// schedule as a timeline, contract violations, and coverage over the source (how many
+/// seeds reached each line).
+pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) -> String {
+    let passed = report.passed();
+    let mut reached: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
+    for row in &report.coverage {
+        let line = reached.entry(row.pos.line).or_default();
+        line.0 = line.0.max(row.seeds);
+        line.1.push(format!("{}: {} seeds", row.label, row.seeds));
+    }
+    let body = html! {
+        header {
+            h1 { (report.file) " " span class={"state " (if passed { "succeeded" } else { "failed" })} { (if passed { "PASSED" } else { "FAILED" }) } }
+            p class="meta" {
+                (report.driver) " level · " (report.seeds_run) " seeds from seed " (report.first_seed)
+                " · workflow " (report.workflow)
+            }
+        }
+        section {
+            h2 { "Properties" }
+            table {
+                thead { tr { th { "kind" } th { "property" } th { "verdict" } } }
+                tbody {
+                    @for prop in &report.properties {
+                        tr class=(if prop.passed() { "held" } else { "broken" }) {
+                            td { (prop.kind) }
+                            td { code { (prop.expr) } " " span class="meta" { "line " (prop.line) } }
+                            td {
+                                (prop.verdict())
+                                @if let Some(why) = &prop.why { br; span class="meta" { "why: " (why) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @for (i, run) in p.reproducers {
+            @let prop = &report.properties[*i];
+            @if let Some(r) = &prop.reproducer {
+                section class="failures" {
+                    h2 { "Shrunk schedule: " code { (prop.expr) } }
+                    p { "Seed " (prop.first_failure.unwrap_or_default()) ", shrunk in " (r.shrink_runs) " runs. There: " (r.why) }
+                    (legend())
+                    div class="scroll" { (PreEscaped(svg::draw(&timeline::of_run(run)))) }
+                    details {
+                        summary { "The schedule, and how to replay it" }
+                        ul { @for line in &r.timeline { li { code { (line) } } } }
+                        p { "Replay: " code { "wfsim run " (r.scenario.display()) } }
+                    }
+                }
+            }
+        }
+        @if !report.contract_violations.is_empty() || !report.errors.is_empty() {
+            section class="failures" {
+                h2 { "Contract violations and errors" }
+                ul {
+                    @for (seed, rule, what) in &report.contract_violations { li { "seed " (seed) ": " (rule) ": " (what) } }
+                    @for (seed, what) in &report.errors { li { "seed " (seed) ": " (what) } }
+                }
+            }
+        }
+        section {
+            h2 { "Coverage: " (p.file) }
+            p class="meta" { "Beside each line with steps, cases, excepts or retries: how many seeds reached them (0 in red: none)." }
+            table class="source" {
+                tbody {
+                    @for (i, line) in p.source.lines().enumerate() {
+                        @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                        @let heat = reached.get(&n);
+                        tr id={"L" (n)} {
+                            td class="ln" { (n) }
+                            td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t.join("; "))] {
+                                (heat.map_or(String::new(), |(c, _)| c.to_string()))
+                            }
+                            td { code { (line) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(
+        &format!(
+            "{} — {} — wfsim explore",
+            report.file,
+            if passed { "PASSED" } else { "FAILED" }
+        ),
+        body,
+    )
+}
