@@ -43,6 +43,11 @@ pub struct Report {
     pub faults_ignored: Vec<&'static str>,
     /// Server restarts applied over every seed (`--system`).
     pub restarts_applied: u64,
+    /// The digest of the files read (`shard::digest`): shards of different files do not
+    /// merge.
+    pub inputs: String,
+    /// Seeds of the whole exploration, every shard's.
+    pub seeds_total: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -213,12 +218,22 @@ impl Report {
                 .map(FaultKind::key)
                 .collect(),
             restarts_applied: outcomes.iter().map(|o| u64::from(o.restarts)).sum(),
+            inputs: String::new(),
+            seeds_total: options.seeds.unwrap_or(plan.seeds),
         }
+    }
+
+    /// Whether property `p` is judged here: a `sometimes` needs every seed, so a shard
+    /// leaves it to the merge.
+    pub fn judges(&self, p: &PropertyReport) -> bool {
+        self.shard.is_none() || p.kind == "always"
     }
 
     /// Every `always` held, every `sometimes` happened, the contract held and every seed ran.
     pub fn passed(&self) -> bool {
-        self.properties.iter().all(PropertyReport::passed)
+        self.properties
+            .iter()
+            .all(|p| !self.judges(p) || p.passed())
             && self.contract_violations.is_empty()
             && self.errors.is_empty()
     }
@@ -267,6 +282,10 @@ impl Report {
                     p.seeds_checked - p.seeds_true,
                     p.seeds_checked,
                     p.first_failure.unwrap_or_default()
+                ),
+                _ if !self.judges(p) => format!(
+                    "true in {} of this shard's {} seeds (judged over all seeds by `wfsim merge`)",
+                    p.seeds_true, p.seeds_checked
                 ),
                 (_, true) => format!(
                     "true in {} of {} seeds (first: seed {})",
@@ -368,7 +387,7 @@ impl Report {
                     "line": p.line,
                     "seeds_checked": p.seeds_checked,
                     "seeds_true": p.seeds_true,
-                    "passed": p.passed(),
+                    "passed": if self.judges(p) { json!(p.passed()) } else { Json::Null },
                     "first_violation": if p.kind == "always" { json!(p.first_failure) } else { Json::Null },
                     "first_true": p.first_true,
                     "why": p.why,
@@ -387,7 +406,7 @@ impl Report {
             .iter()
             .map(|(r, n)| (r.id().to_owned(), json!(n)))
             .collect();
-        json!({
+        let mut out = json!({
             "file": self.file,
             "workflow": self.workflow,
             "driver": self.driver,
@@ -414,7 +433,11 @@ impl Report {
                 "unreached": self.unreached().map(|r| format!("{} (line {})", r.label, r.pos.line)).collect::<Vec<_>>(),
             },
             "passed": self.passed(),
-        })
+        });
+        if self.shard.is_some() {
+            out["partial"] = self.partial_json();
+        }
+        out
     }
 
     /// lcov over the workflow's own lines: `DA` per line with a point (the most seeds that

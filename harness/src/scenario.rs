@@ -63,6 +63,52 @@ pub struct Scenario {
     pub env: std::collections::BTreeMap<String, String>,
     pub expect: Expect,
     pub covers: Vec<String>,
+    /// Where things are written: what `wfsim test` names a broken expectation by, and
+    /// where `wfsim test --update` edits the text.
+    pub layout: Layout,
+}
+
+/// Where a scenario's parts are written, for messages and for editing the text in place.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    /// The document's first node.
+    pub root: Pos,
+    /// The `expect:` key and its value.
+    pub expect: Option<(Pos, Pos)>,
+    /// Each key of `expect:`: its name, where the key and where its value are written.
+    pub expect_keys: Vec<(String, Pos, Pos)>,
+    /// The `requests:` key, when written.
+    pub requests_key: Option<Pos>,
+    /// Each request, in order.
+    pub requests: Vec<RequestLayout>,
+}
+
+/// Where one request is written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestLayout {
+    /// The request's map.
+    pub item: Pos,
+    /// Its first key.
+    pub first_key: Pos,
+    /// Its `expect:` key and value.
+    pub expect: Option<(Pos, Pos)>,
+}
+
+impl Layout {
+    /// Where the value of `expect.<key>` is written.
+    pub fn expect_value(&self, key: &str) -> Option<Pos> {
+        self.expect_keys
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|&(_, _, v)| v)
+    }
+}
+
+/// A broken expectation and where the expectation is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub pos: Pos,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -168,6 +214,10 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
         env: Default::default(),
         expect: Expect::default(),
         covers: Vec::new(),
+        layout: Layout {
+            root: root.pos,
+            ..Layout::default()
+        },
     };
     let mut has_workflow = false;
     let entries = map(root, "scenario")?;
@@ -205,10 +255,12 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                 let Some(items) = v.as_seq() else {
                     return err(v.pos, "'requests' is a list");
                 };
+                s.layout.requests_key = Some(*kpos);
                 for item in items {
-                    let (r, expect) = request(item)?;
+                    let (r, expect, layout) = request(item)?;
                     s.requests.push(r);
                     s.expect_status.push(expect);
+                    s.layout.requests.push(layout);
                 }
             }
             "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
@@ -222,7 +274,13 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                     s.env.insert(name.clone(), text);
                 }
             }
-            "expect" => s.expect = expect(v)?,
+            "expect" => {
+                s.expect = expect(v)?;
+                s.layout.expect = Some((*kpos, v.pos));
+                if let Some(m) = v.as_map() {
+                    s.layout.expect_keys = m.iter().map(|(k, kp, kv)| (k.clone(), *kp, kv.pos)).collect();
+                }
+            }
             "covers" => {
                 let Some(items) = v.as_seq() else {
                     return err(v.pos, "'covers' is a list of rule ids");
@@ -246,11 +304,20 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
     Ok(s)
 }
 
-fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
+fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), DocError> {
     let mut r = ScriptedRequest::default();
     let mut expect = None;
     let (mut has_at, mut has_endpoint) = (false, false);
-    for (key, kpos, v) in map(n, "request")? {
+    let entries = map(n, "request")?;
+    let mut layout = RequestLayout {
+        item: n.pos,
+        first_key: entries.first().map_or(n.pos, |(_, kp, _)| *kp),
+        expect: None,
+    };
+    for (key, kpos, v) in entries {
+        if key == "expect" {
+            layout.expect = Some((*kpos, v.pos));
+        }
         match key.as_str() {
             "at" => {
                 r.at = seconds(v, key)?;
@@ -286,7 +353,7 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
     if !has_at || !has_endpoint {
         return err(n.pos, "a request needs 'at' and 'endpoint'");
     }
-    Ok((r, expect))
+    Ok((r, expect, layout))
 }
 
 fn expect(n: &Node) -> Result<Expect, DocError> {
@@ -398,17 +465,43 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
 
 /// Every way `run` differs from what `scenario` expects, in a sentence each.
 pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
-    let mut failures = Vec::new();
+    check_located(scenario, run)
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+}
+
+/// [`check`], each failure with where its expectation is written (the `expect:` value's
+/// key, a request's `expect`, a property; the document's start for what no key states).
+pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let layout = &scenario.layout;
+    let key = |k: &str| {
+        layout
+            .expect_value(k)
+            .or(layout.expect.map(|(kp, _)| kp))
+            .unwrap_or(layout.root)
+    };
+    let mut failures = Located {
+        out: &mut out,
+        pos: layout.root,
+    };
     let ex = &run.execution;
     if run.budget_exhausted {
         failures
             .push("the run did not settle: it livelocked or ran out of its loop budget".to_owned());
     }
-    failures.extend(run.service_errors.iter().cloned());
+    for e in &run.service_errors {
+        failures.push(e.clone());
+    }
     let scripted = run.requests.iter().filter(|r| r.service.is_none());
     for (i, (want, got)) in scenario.expect_status.iter().zip(scripted).enumerate() {
         if let Some(want) = want {
             if *want != got.status {
+                failures.pos = layout
+                    .requests
+                    .get(i)
+                    .map_or(layout.root, |r| r.expect.map_or(r.item, |(_, v)| v));
                 failures.push(format!(
                     "request {i} (at {}): status {}, expected {want}",
                     got.at, got.status
@@ -417,6 +510,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     let e = &scenario.expect;
+    failures.pos = key("state");
     match e.state {
         Some(state) if ex.state() != state => {
             failures.push(format!("state {}, expected {state}", ex.state()));
@@ -429,6 +523,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         _ => {}
     }
     if let Some(want) = &e.result {
+        failures.pos = key("result");
         match ex.outcome() {
             Some(Outcome::Succeeded(got)) if wfsim_engine::expr::eval::equal(got, want) => {}
             Some(Outcome::Succeeded(got)) => {
@@ -442,6 +537,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.error_tags {
+        failures.pos = key("error_tags");
         match ex.outcome() {
             Some(Outcome::Failed(err)) => {
                 let got = tags(err);
@@ -456,6 +552,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = e.ended_at {
+        failures.pos = key("ended_at");
         match ex.ended_at() {
             Some(got) if got == want => {}
             Some(got) => failures.push(format!("ended at {got}, expected {want}")),
@@ -463,6 +560,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.logs {
+        failures.pos = key("logs");
         let got = ex.logs();
         let n = got.len().max(want.len());
         for i in 0..n {
@@ -493,6 +591,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.http_calls {
+        failures.pos = key("http_calls");
         let got = crate::report::http_calls(run);
         if got.len() != want.len() {
             failures.push(format!(
@@ -513,6 +612,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     if !e.holds.is_empty() {
         let vars = crate::property::vars(run);
         for p in &e.holds {
+            failures.pos = p.pos;
             match crate::property::holds(p, &vars) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -522,7 +622,22 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
             }
         }
     }
-    failures
+    out
+}
+
+/// Failures as they are found, each at the place last set.
+struct Located<'a> {
+    out: &'a mut Vec<Failure>,
+    pos: Pos,
+}
+
+impl Located<'_> {
+    fn push(&mut self, message: String) {
+        self.out.push(Failure {
+            pos: self.pos,
+            message,
+        });
+    }
 }
 
 fn same_payload(a: &LogPayload, b: &LogPayload) -> bool {
