@@ -23,6 +23,7 @@ use clap::{Parser, Subcommand};
 
 mod explore;
 mod serve;
+mod suite;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
@@ -100,6 +101,12 @@ enum Command {
     /// Run a workflow under thousands of generated schedules (a scenario with an
     /// `explore:` section): properties, coverage, and a shrunk reproducer for each failure.
     Explore(explore::ExploreArgs),
+    /// Run every scenario and explore file under the paths (default `.`): a line per file,
+    /// a summary, exit 0 all passed, 1 one failed, 2 one is invalid (each named).
+    Test(suite::TestArgs),
+    /// Merge the `--json` reports of every shard (`--shard K/N`) of one `wfsim test` or
+    /// `wfsim explore` into what one machine would have printed, with its exit code.
+    Merge(suite::MergeArgs),
 }
 
 /// Invalid input: a message that names the file and place.
@@ -135,6 +142,8 @@ fn main() -> ExitCode {
             fixtures: fixtures.unwrap_or_else(wfsim_conformance::fixtures::dir),
         }),
         Command::Explore(args) => explore::explore(args),
+        Command::Test(args) => suite::test(args),
+        Command::Merge(args) => suite::merge(args),
     };
     match res {
         Ok(code) => code,

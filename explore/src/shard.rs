@@ -148,7 +148,10 @@ impl Report {
             )),
         };
         let mut properties = Vec::new();
-        for p in j["properties"].as_array().ok_or("'properties' is missing")? {
+        for p in j["properties"]
+            .as_array()
+            .ok_or("'properties' is missing")?
+        {
             properties.push(PropertyReport {
                 kind: match str_of(p, "kind")? {
                     "always" => "always",
@@ -185,7 +188,9 @@ impl Report {
                 .ok_or_else(|| format!("an unknown rule {v}"))
         };
         let list = |key: &str| -> Result<&Vec<Json>, String> {
-            j[key].as_array().ok_or_else(|| format!("'{key}' is missing"))
+            j[key]
+                .as_array()
+                .ok_or_else(|| format!("'{key}' is missing"))
         };
         let mut contract_checks = BTreeMap::new();
         for c in list("contract_checks")? {
@@ -194,7 +199,11 @@ impl Report {
         let mut contract_violations = Vec::new();
         for c in list("contract_violations")? {
             let seed = c[0].as_u64().ok_or("a violation's seed")?;
-            contract_violations.push((seed, rule(&c[1])?, c[2].as_str().unwrap_or_default().to_owned()));
+            contract_violations.push((
+                seed,
+                rule(&c[1])?,
+                c[2].as_str().unwrap_or_default().to_owned(),
+            ));
         }
         let mut errors = Vec::new();
         for e in list("errors")? {
@@ -329,7 +338,10 @@ pub fn merge(parts: &[Part]) -> Result<Report, String> {
         let all = parts.iter().map(|p| &p.report.properties[i]);
         prop.seeds_checked = all.clone().map(|q| q.seeds_checked).sum();
         prop.seeds_true = all.clone().map(|q| q.seeds_true).sum();
-        prop.first_true = all.clone().filter_map(|q| q.first_true).min_by_key(|&s| order(s));
+        prop.first_true = all
+            .clone()
+            .filter_map(|q| q.first_true)
+            .min_by_key(|&s| order(s));
         let failing = all
             .filter(|q| q.first_failure.is_some())
             .min_by_key(|q| q.first_failure.map(order));

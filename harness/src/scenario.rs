@@ -278,7 +278,10 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                 s.expect = expect(v)?;
                 s.layout.expect = Some((*kpos, v.pos));
                 if let Some(m) = v.as_map() {
-                    s.layout.expect_keys = m.iter().map(|(k, kp, kv)| (k.clone(), *kp, kv.pos)).collect();
+                    s.layout.expect_keys = m
+                        .iter()
+                        .map(|(k, kp, kv)| (k.clone(), *kp, kv.pos))
+                        .collect();
                 }
             }
             "covers" => {
