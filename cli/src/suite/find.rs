@@ -96,7 +96,8 @@ pub(crate) fn find(paths: &[PathBuf]) -> Result<Vec<Found>, String> {
             .build();
         for entry in walk {
             let entry = entry.map_err(|e| format!("{}: {e}", root.display()))?;
-            let path = entry.path();
+            // `./a/b.yaml` as `a/b.yaml`: how the report names it.
+            let path = entry.path().strip_prefix(".").unwrap_or(entry.path());
             if entry.file_type().is_some_and(|t| t.is_file()) && is_candidate(path) {
                 out.extend(classify(path));
             }
