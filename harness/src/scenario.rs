@@ -497,10 +497,9 @@ pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
     for e in &run.service_errors {
         failures.push(e.clone());
     }
-    let scripted = run.requests.iter().filter(|r| r.service.is_none());
-    for (i, (want, got)) in scenario.expect_status.iter().zip(scripted).enumerate() {
-        if let Some(want) = want {
-            if *want != got.status {
+    for (i, got) in scripted_records(scenario, run) {
+        if let Some(want) = scenario.expect_status.get(i).copied().flatten() {
+            if want != got.status {
                 failures.pos = layout
                     .requests
                     .get(i)
@@ -625,6 +624,23 @@ pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
             }
         }
     }
+    out
+}
+
+/// Each scripted request's record with the request's index in the file: the runner sends
+/// them in time order (ties in file order), so a file that lists a later one first still
+/// pairs each with its own.
+pub fn scripted_records<'a>(
+    scenario: &Scenario,
+    run: &'a Run,
+) -> Vec<(usize, &'a crate::runner::RequestRecord)> {
+    let mut order: Vec<usize> = (0..scenario.requests.len()).collect();
+    order.sort_by_key(|&i| (scenario.requests[i].at, i));
+    let mut out: Vec<_> = order
+        .into_iter()
+        .zip(run.requests.iter().filter(|r| r.service.is_none()))
+        .collect();
+    out.sort_by_key(|(i, _)| *i);
     out
 }
 

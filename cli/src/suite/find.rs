@@ -1,7 +1,8 @@
 //! Which files `wfsim test` runs: under each path, every YAML or JSON map with a `workflow:`
-//! key (a scenario; an explore file when it has `explore:` too), skipping `target/`, hidden
-//! folders, and what `.gitignore` or `.wfsimignore` (the same syntax: files meant to fail,
-//! kept out of a whole-folder run) ignore. A file named on the command line is always taken.
+//! key (a scenario; an explore file when it has `explore:` too), skipping `target/`,
+//! `explore-failures/` (reproducers, which fail by design), hidden folders, and what
+//! `.gitignore` or `.wfsimignore` ignore (the same syntax; files meant to fail are kept out
+//! of a whole-folder run this way). A file named on the command line is always taken.
 
 use std::path::{Path, PathBuf};
 
@@ -91,7 +92,8 @@ pub(crate) fn find(paths: &[PathBuf]) -> Result<Vec<Found>, String> {
             .require_git(false)
             .add_custom_ignore_filename(".wfsimignore")
             .filter_entry(|e| {
-                !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target")
+                let dir = e.file_type().is_some_and(|t| t.is_dir());
+                !(dir && (e.file_name() == "target" || e.file_name() == wfsim_explore::repro::DIR))
             })
             .build();
         for entry in walk {

@@ -242,8 +242,10 @@ fn edits(ran: &Ran, lines: &Lines) -> Vec<Edit> {
             // leaving them to fail, rather than deleting what someone wrote.
         }
     }
-    let scripted = ran.run.requests.iter().filter(|r| r.service.is_none());
-    for (r, got) in layout.requests.iter().zip(scripted) {
+    for (i, got) in scenario::scripted_records(&ran.scenario, &ran.run) {
+        let Some(r) = layout.requests.get(i) else {
+            continue;
+        };
         let status = got.status.to_string();
         match r.expect {
             Some((kp, vp)) => out.push(set_value(lines, kp, vp, &status)),
