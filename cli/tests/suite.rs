@@ -492,3 +492,43 @@ fn merge_refuses_missing_overlapping_and_foreign_shards() {
     refused(&["junk.json"], "not a shard's report");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wfsim check` takes explore files with the rest, so `wfsim check **/*.yaml` checks a
+/// repository; a bad explore section is exit 2 at its place.
+#[test]
+fn check_takes_explore_files() {
+    let dir = scratch("check");
+    let out = wfsim(
+        &dir,
+        &[
+            "check",
+            "suite/order_explore.yaml",
+            "suite/order_late.yaml",
+            "suite/workflows/order.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "suite/order_explore.yaml: ok (explore file; workflow suite/workflows/order.yaml: ok)"
+        ),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(
+        dir.join("suite/bad.yaml"),
+        "workflow: workflows/order.yaml\nexplore:\n  sometime: []\n",
+    )
+    .unwrap();
+    let out = wfsim(
+        &dir,
+        &["check", "suite/bad.yaml", "suite/order_explore.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("suite/bad.yaml:3:3: unknown key 'sometime' in 'explore'"),
+        "{}",
+        text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

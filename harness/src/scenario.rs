@@ -12,7 +12,8 @@
 //!     method: GET                              # optional, default: the endpoint's method
 //!     headers: {Content-Type: application/json} # optional
 //!     query: "a=1&a=2"                         # optional raw query string
-//!     body: '{"foo": "bar"}'                   # optional raw body
+//!     body: '{"foo": "bar"}'                   # optional: a string is sent as written;
+//!                                              # a map or list as JSON (and its type)
 //!     expect: 200                              # optional expected status
 //! services: [...]                              # optional: scripted services, see `services`
 //! env: {REGION: eu, TIER: gold}                # optional: sys.get_env's variables
@@ -312,6 +313,9 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), Do
     let mut expect = None;
     let (mut has_at, mut has_endpoint) = (false, false);
     let entries = map(n, "request")?;
+    // A string is sent as written; any other value as JSON, with its content type unless
+    // `headers` name one (as a service callback's body).
+    let mut body = None;
     let mut layout = RequestLayout {
         item: n.pos,
         first_key: entries.first().map_or(n.pos, |(_, kp, _)| *kp),
@@ -345,7 +349,7 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), Do
                 }
             }
             "query" => r.query = string(v, key)?,
-            "body" => r.body = string(v, key)?.into_bytes(),
+            "body" => body = Some(v.to_value()),
             "expect" => match v.to_value() {
                 Value::Int(code) if (100..600).contains(&code) => expect = Some(code as u16),
                 _ => return err(v.pos, "'expect' is an HTTP status such as 200"),
@@ -355,6 +359,14 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), Do
     }
     if !has_at || !has_endpoint {
         return err(n.pos, "a request needs 'at' and 'endpoint'");
+    }
+    match body {
+        None => {}
+        Some(Value::Str(text)) => r.body = text.as_bytes().to_vec(),
+        Some(v) => {
+            r.body = crate::services::body_bytes(&v, &mut r.headers)
+                .map_err(|why| DocError::new(n.pos, format!("'body': {why}")))?;
+        }
     }
     Ok((r, expect, layout))
 }
@@ -529,7 +541,14 @@ pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
         match ex.outcome() {
             Some(Outcome::Succeeded(got)) if wfsim_engine::expr::eval::equal(got, want) => {}
             Some(Outcome::Succeeded(got)) => {
-                failures.push(format!("result {}, expected {}", show(got), show(want)))
+                let mut message = match first_difference(got, want, "result".to_owned()) {
+                    Some((path, g, w)) if path != "result" => {
+                        format!("{path}: {g}, expected {w}; ")
+                    }
+                    _ => String::new(),
+                };
+                message.push_str(&format!("result {}, expected {}", show(got), show(want)));
+                failures.push(message)
             }
             _ => failures.push(format!(
                 "no result (state {}), expected {}",
@@ -659,6 +678,48 @@ impl Located<'_> {
     }
 }
 
+/// Where `got` first differs from `want`, in key order and then list order: the path
+/// (`result.items[2].price`) and both values there (`nothing` for a side without it).
+pub fn first_difference(
+    got: &Value,
+    want: &Value,
+    path: String,
+) -> Option<(String, String, String)> {
+    let step = |key: &str| {
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            format!("{path}.{key}")
+        } else {
+            format!("{path}[{}]", serde_json::Value::from(key))
+        }
+    };
+    match (got, want) {
+        (Value::Map(g), Value::Map(w)) => {
+            let keys: std::collections::BTreeSet<&String> = g.keys().chain(w.keys()).collect();
+            keys.into_iter().find_map(|k| match (g.get(k), w.get(k)) {
+                (Some(a), Some(b)) => first_difference(a, b, step(k)),
+                (a, b) => Some((
+                    step(k),
+                    a.map_or("nothing".to_owned(), show),
+                    b.map_or("nothing".to_owned(), show),
+                )),
+            })
+        }
+        (Value::List(g), Value::List(w)) => (0..g.len().max(w.len())).find_map(|i| {
+            let here = format!("{path}[{i}]");
+            match (g.get(i), w.get(i)) {
+                (Some(a), Some(b)) => first_difference(a, b, here),
+                (a, b) => Some((
+                    here,
+                    a.map_or("nothing".to_owned(), show),
+                    b.map_or("nothing".to_owned(), show),
+                )),
+            }
+        }),
+        _ if wfsim_engine::expr::eval::equal(got, want) => None,
+        _ => Some((path, show(got), show(want))),
+    }
+}
+
 fn same_payload(a: &LogPayload, b: &LogPayload) -> bool {
     match (a, b) {
         (LogPayload::Text(x), LogPayload::Text(y)) => x == y,
@@ -725,6 +786,59 @@ mod tests {
                 .message
                 .contains("needs 'workflow")
         );
+    }
+
+    /// A request's body may be a map (sent as JSON, typed unless a header says) as well
+    /// as a string (sent as written), as a service callback's.
+    #[test]
+    fn a_request_body_is_a_string_or_a_value() {
+        let s = parse("workflow: w.yaml\nrequests:\n  - {at: 1, endpoint: 0, body: {approved: true}}\n  - {at: 2, endpoint: 0, body: 'raw', headers: {Content-Type: text/csv}}\n  - {at: 3, endpoint: 0, body: [1], headers: {content-type: application/x-json}}\n").unwrap();
+        assert_eq!(s.requests[0].body, br#"{"approved":true}"#);
+        assert_eq!(
+            s.requests[0].headers,
+            [("Content-Type".to_owned(), "application/json".to_owned())]
+        );
+        assert_eq!(s.requests[1].body, b"raw");
+        assert_eq!(s.requests[1].headers.len(), 1);
+        assert_eq!(s.requests[2].body, b"[1]");
+        assert_eq!(
+            s.requests[2].headers.len(),
+            1,
+            "the header given is kept alone"
+        );
+    }
+
+    /// A failed `result` names the path of the first difference, then both values whole.
+    #[test]
+    fn first_difference_names_the_path() {
+        let v = |y: &str| tree::parse(y, Syntax::Yaml).unwrap().to_value();
+        let d = |g: &str, w: &str| first_difference(&v(g), &v(w), "result".to_owned());
+        assert_eq!(
+            d("{fraud_score: 0.2, id: 1}", "{fraud_score: 0.3, id: 1}"),
+            Some((
+                "result.fraud_score".to_owned(),
+                "0.2".to_owned(),
+                "0.3".to_owned()
+            ))
+        );
+        assert_eq!(
+            d("{items: [1, {p: 2}]}", "{items: [1, {p: 3}]}").unwrap().0,
+            "result.items[1].p"
+        );
+        assert_eq!(
+            d("{a: 1}", "{a: 1, b: x}"),
+            Some((
+                "result.b".to_owned(),
+                "nothing".to_owned(),
+                "\"x\"".to_owned()
+            ))
+        );
+        assert_eq!(
+            d("{\"a b\": 1}", "{\"a b\": 2}").unwrap().0,
+            "result[\"a b\"]"
+        );
+        assert_eq!(d("[1, 2]", "[1, 2]"), None);
+        assert_eq!(d("1", "1.0"), None, "equal as the language compares");
     }
 
     /// LIB-2: `env:` is a map of names to strings; GCP's reserved names are refused where
