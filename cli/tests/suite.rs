@@ -246,6 +246,9 @@ fn junit_has_the_common_schema_structure() {
                 );
                 if kind == "failure" {
                     suite_failures += 1;
+                    let file = case.attribute("file").expect("a file");
+                    let dotted = file.trim_end_matches(".yaml").replace('/', ".");
+                    assert_eq!(case.attribute("classname"), Some(dotted.as_str()));
                     assert!(child.attribute("type").is_some());
                     cases.push((
                         case.attribute("name").unwrap().to_owned(),
@@ -529,6 +532,27 @@ fn check_takes_explore_files() {
         text(&out).contains("suite/bad.yaml:3:3: unknown key 'sometime' in 'explore'"),
         "{}",
         text(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The project's own `fixtures/` pass as a whole: what `.wfsimignore` there keeps out fails
+/// on purpose and is run by name above.
+#[test]
+fn the_project_fixtures_pass() {
+    let dir = std::env::temp_dir().join(format!("wfsim-suite-{}-fixtures", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = wfsim(&dir, &["test", &fixtures().display().to_string(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["summary"]["files"].as_u64().unwrap() >= 46,
+        "{}",
+        j["summary"]
+    );
+    assert!(
+        !dir.join("explore-failures").exists(),
+        "nothing failed, nothing written"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -203,8 +203,13 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
     let mut files = Vec::with_capacity(results.len());
     for (_, outcome, diff) in results {
         if let Some(diff) = diff {
-            // The diff first, then the file's line: what was written, and why.
-            print!("{diff}");
+            // The diff first, then the file's line: what was written, and why. With
+            // `--json` on stderr, so stdout stays one object.
+            if args.json {
+                eprint!("{diff}");
+            } else {
+                print!("{diff}");
+            }
         }
         files.push(outcome);
     }

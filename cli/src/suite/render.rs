@@ -235,11 +235,12 @@ pub(crate) fn junit(suite: &Suite) -> String {
             cs.len(),
             secs(f.millis)
         );
-        let classname = xml(&f
+        // `suite/failing/a.yaml` → `suite.failing.a`: the dotted name CI tools group by.
+        let stem = f
             .path
-            .replace(['/', '\\'], ".")
-            .trim_end_matches(".yaml")
-            .replace('.', "_"));
+            .rsplit_once('.')
+            .map_or(f.path.as_str(), |(stem, _)| stem);
+        let classname = xml(&stem.replace(['/', '\\'], "."));
         for (name, verdict) in &cs {
             let per_case = if cs.len() == 1 { f.millis } else { None };
             let open = format!(
