@@ -491,6 +491,15 @@ fn merge_refuses_missing_overlapping_and_foreign_shards() {
         &[&names[0], &names[1], &changed[2]],
         "shards of different runs",
     );
+    // A workflow changed between shards is a different run too.
+    let order = dir.join("suite/workflows/order.yaml");
+    let text = std::fs::read_to_string(&order).unwrap();
+    std::fs::write(&order, format!("{text}# changed\n")).unwrap();
+    let edited = shards(&dir, &["test", "suite", "suite/failing"], 3, "edited");
+    refused(
+        &[&changed[0], &changed[1], &edited[2]],
+        "shards of different runs",
+    );
     std::fs::write(dir.join("junk.json"), "{\"wfsim\": \"test\"}").unwrap();
     refused(&["junk.json"], "not a shard's report");
     let _ = std::fs::remove_dir_all(&dir);

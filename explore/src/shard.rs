@@ -382,3 +382,52 @@ pub fn merge(parts: &[Part]) -> Result<Report, String> {
     }
     Ok(whole)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_must_make_one_whole() {
+        assert_eq!(check_complete(&[(2, 3), (1, 3), (3, 3)]), Ok(()));
+        assert_eq!(
+            check_complete(&[(1, 3), (3, 3)]),
+            Err("shards missing: 2/3".to_owned())
+        );
+        assert_eq!(
+            check_complete(&[(1, 2), (1, 2), (2, 2)]),
+            Err("shard 1/2 is given more than once".to_owned())
+        );
+        assert!(
+            check_complete(&[(1, 2), (2, 3)])
+                .unwrap_err()
+                .contains("3-way split")
+        );
+        assert!(check_complete(&[]).is_err());
+    }
+
+    /// The digest tells files apart, and where one ends and the next begins.
+    #[test]
+    fn the_digest_separates_parts() {
+        let d = |parts: &[&str]| digest(parts.iter().map(|p| p.as_bytes()));
+        assert_eq!(d(&["a", "b"]), d(&["a", "b"]));
+        assert_ne!(d(&["a", "b"]), d(&["ab", ""]));
+        assert_ne!(d(&["a", "b"]), d(&["a", "c"]));
+        assert_eq!(d(&[]).len(), 16);
+    }
+
+    /// Every point kind survives the shard format.
+    #[test]
+    fn coverage_rows_round_trip() {
+        for point in [Point::Step, Point::Case, Point::Except, Point::Retry(3)] {
+            let row = CoverRow {
+                pos: Pos { line: 4, col: 7 },
+                point,
+                subworkflow: "main".to_owned(),
+                label: "step 'x'".to_owned(),
+                seeds: 9,
+            };
+            assert_eq!(cover_row_from(&cover_row_json(&row)), Ok(row));
+        }
+    }
+}

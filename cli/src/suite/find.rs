@@ -21,6 +21,8 @@ pub(crate) struct Found {
     pub path: PathBuf,
     /// `Err`: why it is invalid (it does not parse, or it was named and is no scenario).
     pub kind: Result<Kind, String>,
+    /// The workflow it names, resolved against its folder: shards compare its contents too.
+    pub workflow: Option<PathBuf>,
 }
 
 fn is_candidate(path: &Path) -> bool {
@@ -37,6 +39,7 @@ fn classify(path: &Path) -> Option<Found> {
             return Some(Found {
                 path: path.to_path_buf(),
                 kind: Err(format!("{}: cannot read: {e}", path.display())),
+                workflow: None,
             });
         }
     };
@@ -53,15 +56,22 @@ fn classify(path: &Path) -> Option<Found> {
             } else {
                 Kind::Scenario
             };
+            let workflow = m
+                .iter()
+                .find(|(k, _, _)| k == "workflow")
+                .and_then(|(_, _, v)| v.as_str())
+                .map(|w| path.parent().unwrap_or(Path::new(".")).join(w));
             Some(Found {
                 path: path.to_path_buf(),
                 kind: Ok(kind),
+                workflow,
             })
         }
         // Text that does not parse is a scenario's only if it says so on a line of its own.
         Err(e) if text.lines().any(|l| l.starts_with("workflow:")) => Some(Found {
             path: path.to_path_buf(),
             kind: Err(format!("{name}:{}: {}", e.pos, e.message)),
+            workflow: None,
         }),
         Err(_) => None,
     }
@@ -78,6 +88,7 @@ pub(crate) fn find(paths: &[PathBuf]) -> Result<Vec<Found>, String> {
                     "{}: not a scenario or explore file (a YAML or JSON map with a `workflow:` key)",
                     root.display()
                 )),
+                workflow: None,
             }));
             continue;
         }

@@ -136,9 +136,11 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
         let texts: Vec<Vec<u8>> = found
             .iter()
             .flat_map(|f| {
+                let read = |p: &Path| std::fs::read(p).unwrap_or_default();
                 [
                     shown(&f.path).into_bytes(),
-                    std::fs::read(&f.path).unwrap_or_default(),
+                    read(&f.path),
+                    f.workflow.as_deref().map(read).unwrap_or_default(),
                 ]
             })
             .chain([format!("{:?}", args.seeds).into_bytes()])
