@@ -33,6 +33,10 @@
 //!
 //! The same map may be written as JSON. A file is a scenario by its content, not its name
 //! ([`recognise`]): a map with `workflow` and no `main`.
+//!
+//! One file, though long: the format, where each part is written ([`Layout`], which
+//! messages and `wfsim test --update` read) and the judging ([`check_located`]) change
+//! together, key by key; a fifth of it is their tests.
 
 use crate::doc::{self, DocError, err, map, string};
 use crate::report::payload_text;
