@@ -812,6 +812,50 @@ mod tests {
         );
     }
 
+    /// The runner sends requests in time order; each status expectation is still the one
+    /// written on its own request, whatever order the file lists them in, and a failure
+    /// is placed at that request's `expect`.
+    #[test]
+    fn request_statuses_pair_with_their_own_request() {
+        let w = "main:\n  steps:\n    - c:\n        call: events.create_callback_endpoint\n        result: cb\n    - a:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 100\n";
+        let workflow = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", w).unwrap());
+        let s = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 404}\n  - {at: 10, endpoint: 0, expect: 200}\nexpect: {state: SUCCEEDED}\n").unwrap();
+        let run = crate::runner::run_with_services(
+            workflow.clone(),
+            "w",
+            &s.run_config(),
+            &s.requests,
+            &[],
+        );
+        assert_eq!(check_located(&s, &run), []);
+        let statuses: Vec<(usize, u16)> = scripted_records(&s, &run)
+            .into_iter()
+            .map(|(i, r)| (i, r.status))
+            .collect();
+        assert_eq!(statuses, [(0, 404), (1, 200)]);
+        let wrong = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 200}\n  - {at: 10, endpoint: 0}\n").unwrap();
+        let run = crate::runner::run_with_services(
+            workflow,
+            "w",
+            &wrong.run_config(),
+            &wrong.requests,
+            &[],
+        );
+        let failures = check_located(&wrong, &run);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(
+            failures[0].pos,
+            Pos { line: 3, col: 36 },
+            "the value of its `expect`"
+        );
+        assert!(
+            failures[0]
+                .message
+                .starts_with("request 0 (at 200s): status 404, expected 200"),
+            "{failures:?}"
+        );
+    }
+
     /// A failed `result` names the path of the first difference, then both values whole.
     #[test]
     fn first_difference_names_the_path() {
