@@ -82,8 +82,6 @@ pub struct Layout {
     pub expect: Option<(Pos, Pos)>,
     /// Each key of `expect:`: its name, where the key and where its value are written.
     pub expect_keys: Vec<(String, Pos, Pos)>,
-    /// The `requests:` key, when written.
-    pub requests_key: Option<Pos>,
     /// Each request, in order.
     pub requests: Vec<RequestLayout>,
 }
@@ -260,7 +258,6 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                 let Some(items) = v.as_seq() else {
                     return err(v.pos, "'requests' is a list");
                 };
-                s.layout.requests_key = Some(*kpos);
                 for item in items {
                     let (r, expect, layout) = request(item)?;
                     s.requests.push(r);
@@ -833,7 +830,7 @@ mod tests {
             .map(|(i, r)| (i, r.status))
             .collect();
         assert_eq!(statuses, [(0, 404), (1, 200)]);
-        let wrong = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 200}\n  - {at: 10, endpoint: 0}\n").unwrap();
+        let wrong = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 200}\n  - {at: 10, endpoint: 0}\nexpect:\n  state: FAILED\n").unwrap();
         let run = crate::runner::run_with_services(
             workflow,
             "w",
@@ -842,7 +839,12 @@ mod tests {
             &[],
         );
         let failures = check_located(&wrong, &run);
-        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert_eq!(
+            failures[1].pos,
+            Pos { line: 6, col: 10 },
+            "the value of `state`"
+        );
         assert_eq!(
             failures[0].pos,
             Pos { line: 3, col: 36 },
@@ -854,6 +856,41 @@ mod tests {
                 .starts_with("request 0 (at 200s): status 404, expected 200"),
             "{failures:?}"
         );
+    }
+
+    /// Where each part is written, as messages and `wfsim test --update` need it.
+    #[test]
+    fn the_layout_says_where_things_are_written() {
+        let s = parse("# c\nworkflow: w.yaml\nrequests:\n  - at: 1\n    endpoint: 0\n  - {at: 2, endpoint: 0, expect: 404}\nexpect:\n  state: FAILED\n  result:\n    a: 1\n").unwrap();
+        let l = &s.layout;
+        let p = |line, col| Pos { line, col };
+        assert_eq!(l.root, p(2, 1));
+        assert_eq!(l.expect, Some((p(7, 1), p(8, 3))));
+        assert_eq!(
+            l.expect_keys,
+            [
+                ("state".to_owned(), p(8, 3), p(8, 10)),
+                ("result".to_owned(), p(9, 3), p(10, 5))
+            ]
+        );
+        assert_eq!(l.expect_value("result"), Some(p(10, 5)));
+        assert_eq!(l.expect_value("logs"), None);
+        assert_eq!(
+            l.requests,
+            [
+                RequestLayout {
+                    item: p(4, 5),
+                    first_key: p(4, 5),
+                    expect: None
+                },
+                RequestLayout {
+                    item: p(6, 5),
+                    first_key: p(6, 6),
+                    expect: Some((p(6, 26), p(6, 34)))
+                },
+            ]
+        );
+        assert_eq!(parse("workflow: w.yaml\n").unwrap().layout.expect, None);
     }
 
     /// A failed `result` names the path of the first difference, then both values whole.
