@@ -7,8 +7,10 @@
 //! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]
 //!   [--system]`:
 //!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
-//! - `wfsim check FILE...`: deploy-time checks only; a scenario is checked with the workflow
-//!   it names.
+//! - `wfsim check FILE...`: deploy-time checks only; a scenario or explore file is checked
+//!   with the workflow it names.
+//! - `wfsim test [PATH…]`, `wfsim merge REPORT.json…`: a repository's scenarios and explore
+//!   files (`suite`).
 //! - `wfsim conformance --target URL`: another implementation judged over its API
 //!   (`wfsim-judge`).
 //!
@@ -24,6 +26,7 @@ use clap::{Parser, Subcommand};
 mod explore;
 mod folder;
 mod serve;
+mod suite;
 use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
@@ -68,8 +71,8 @@ enum Command {
         #[arg(long, value_name = "OUT")]
         html: Option<PathBuf>,
     },
-    /// Run the deploy-time checks on workflow definitions, and on scenarios with the
-    /// workflow each names.
+    /// Run the deploy-time checks on workflow definitions, and on scenarios and explore
+    /// files with the workflow each names.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -105,6 +108,12 @@ enum Command {
     /// Run a workflow under thousands of generated schedules (a scenario with an
     /// `explore:` section): properties, coverage, and a shrunk reproducer for each failure.
     Explore(explore::ExploreArgs),
+    /// Run every scenario and explore file under the paths (default `.`): a line per file,
+    /// a summary, exit 0 all passed, 1 one failed, 2 one is invalid (each named).
+    Test(suite::TestArgs),
+    /// Merge the `--json` reports of every shard (`--shard K/N`) of one `wfsim test` or
+    /// `wfsim explore` into what one machine would have printed, with its exit code.
+    Merge(suite::MergeArgs),
 }
 
 /// Invalid input: a message that names the file and place.
@@ -148,6 +157,8 @@ fn main() -> ExitCode {
             fixtures: fixtures.unwrap_or_else(wfsim_conformance::fixtures::dir),
         }),
         Command::Explore(args) => explore::explore(args),
+        Command::Test(args) => suite::test(args),
+        Command::Merge(args) => suite::merge(args),
     };
     match res {
         Ok(code) => code,
@@ -185,6 +196,16 @@ fn load_workflow_text(path: &Path, text: &str) -> Result<Workflow, Invalid> {
                 .join("\n"),
         )
     })
+}
+
+/// Whether the file at `path` holding `text` is an explore file: a scenario with `explore:`.
+fn is_explore_file(path: &Path, text: &str) -> bool {
+    let name = path.display().to_string();
+    scenario::recognise(&name, text)
+        && defn::tree::parse(text, defn::tree::Syntax::of_path(&name)).is_ok_and(|root| {
+            root.as_map()
+                .is_some_and(|m| m.iter().any(|(k, _, _)| k == "explore"))
+        })
 }
 
 /// The file at `path` (holding `text`), when it is a scenario: the scenario, and the path of
@@ -395,9 +416,19 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     }
 }
 
-/// Checks one file: a workflow, or a scenario and the workflow it names.
+/// Checks one file: a workflow, a scenario and the workflow it names, or an explore file
+/// (its plan and workflow, as `wfsim explore` reads them), so `wfsim check **/*.yaml` takes
+/// a whole repository.
 fn check_one(path: &Path) -> Result<String, Invalid> {
     let text = read(path)?;
+    if is_explore_file(path, &text) {
+        let plan = wfsim_explore::plan::Plan::parse(path, &text).map_err(|e| Invalid(e.0))?;
+        return Ok(format!(
+            "{}: ok (explore file; workflow {}: ok)",
+            path.display(),
+            plan.workflow_path.display()
+        ));
+    }
     match as_scenario(path, &text)? {
         Some((s, workflow)) => {
             scenario_workflow(path, &s, &workflow)?;

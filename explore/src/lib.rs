@@ -22,6 +22,7 @@ mod read;
 pub mod report;
 pub mod repro;
 pub mod schedule;
+pub mod shard;
 pub mod shrink;
 
 use std::collections::BTreeSet;
@@ -264,6 +265,8 @@ pub fn explore_with(
     }
     let outcomes = run_seeds_with(driver, path, &plan, options)?;
     let mut r = report::Report::collect(&plan, options, &outcomes, driver.name());
+    let read = |p: &Path| std::fs::read(p).unwrap_or_default();
+    r.inputs = shard::digest([read(path).as_slice(), read(&plan.workflow_path).as_slice()]);
     for (i, p) in plan.always.iter().enumerate() {
         let Some(seed) = r.properties[i].first_failure else {
             continue;

@@ -43,6 +43,11 @@ pub struct Report {
     pub faults_ignored: Vec<&'static str>,
     /// Server restarts applied over every seed (`--system`).
     pub restarts_applied: u64,
+    /// The digest of the files read (`shard::digest`): shards of different files do not
+    /// merge.
+    pub inputs: String,
+    /// Seeds of the whole exploration, every shard's.
+    pub seeds_total: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,27 +73,6 @@ impl PropertyReport {
         match self.kind {
             "always" => self.first_failure.is_none(),
             _ => self.first_true.is_some(),
-        }
-    }
-
-    /// The verdict in words: `held in all 300 seeds`, `VIOLATED in 3 of 300 seeds (first:
-    /// seed 7)`, `true in 5 of 300 seeds (first: seed 2)`, `NEVER true in 300 seeds`.
-    pub fn verdict(&self) -> String {
-        match (self.kind, self.passed()) {
-            ("always", true) => format!("held in all {} seeds", self.seeds_checked),
-            ("always", false) => format!(
-                "VIOLATED in {} of {} seeds (first: seed {})",
-                self.seeds_checked - self.seeds_true,
-                self.seeds_checked,
-                self.first_failure.unwrap_or_default()
-            ),
-            (_, true) => format!(
-                "true in {} of {} seeds (first: seed {})",
-                self.seeds_true,
-                self.seeds_checked,
-                self.first_true.unwrap_or_default()
-            ),
-            (_, false) => format!("NEVER true in {} seeds", self.seeds_checked),
         }
     }
 }
@@ -234,12 +218,48 @@ impl Report {
                 .map(FaultKind::key)
                 .collect(),
             restarts_applied: outcomes.iter().map(|o| u64::from(o.restarts)).sum(),
+            inputs: String::new(),
+            seeds_total: options.seeds.unwrap_or(plan.seeds),
+        }
+    }
+
+    /// Whether property `p` is judged here: a `sometimes` needs every seed, so a shard
+    /// leaves it to the merge.
+    pub fn judges(&self, p: &PropertyReport) -> bool {
+        self.shard.is_none() || p.kind == "always"
+    }
+
+    /// A property's verdict in words: `held in all 300 seeds`, `VIOLATED in 3 of 300 seeds
+    /// (first: seed 7)`, `true in 5 of 300 seeds (first: seed 2)`, `NEVER true in 300
+    /// seeds`; a shard's `sometimes` is left to the merge.
+    pub fn verdict(&self, p: &PropertyReport) -> String {
+        match (p.kind, p.passed()) {
+            ("always", true) => format!("held in all {} seeds", p.seeds_checked),
+            ("always", false) => format!(
+                "VIOLATED in {} of {} seeds (first: seed {})",
+                p.seeds_checked - p.seeds_true,
+                p.seeds_checked,
+                p.first_failure.unwrap_or_default()
+            ),
+            _ if !self.judges(p) => format!(
+                "true in {} of this shard's {} seeds (judged over all seeds by `wfsim merge`)",
+                p.seeds_true, p.seeds_checked
+            ),
+            (_, true) => format!(
+                "true in {} of {} seeds (first: seed {})",
+                p.seeds_true,
+                p.seeds_checked,
+                p.first_true.unwrap_or_default()
+            ),
+            (_, false) => format!("NEVER true in {} seeds", p.seeds_checked),
         }
     }
 
     /// Every `always` held, every `sometimes` happened, the contract held and every seed ran.
     pub fn passed(&self) -> bool {
-        self.properties.iter().all(PropertyReport::passed)
+        self.properties
+            .iter()
+            .all(|p| !self.judges(p) || p.passed())
             && self.contract_violations.is_empty()
             && self.errors.is_empty()
     }
@@ -281,7 +301,7 @@ impl Report {
             }
         }
         for p in &self.properties {
-            let verdict = p.verdict();
+            let verdict = self.verdict(p);
             let _ = writeln!(
                 t,
                 "{:<9} {}  (line {})\n          {verdict}",
@@ -374,7 +394,7 @@ impl Report {
                     "line": p.line,
                     "seeds_checked": p.seeds_checked,
                     "seeds_true": p.seeds_true,
-                    "passed": p.passed(),
+                    "passed": if self.judges(p) { json!(p.passed()) } else { Json::Null },
                     "first_violation": if p.kind == "always" { json!(p.first_failure) } else { Json::Null },
                     "first_true": p.first_true,
                     "why": p.why,
@@ -393,7 +413,7 @@ impl Report {
             .iter()
             .map(|(r, n)| (r.id().to_owned(), json!(n)))
             .collect();
-        json!({
+        let mut out = json!({
             "file": self.file,
             "workflow": self.workflow,
             "driver": self.driver,
@@ -420,7 +440,11 @@ impl Report {
                 "unreached": self.unreached().map(|r| format!("{} (line {})", r.label, r.pos.line)).collect::<Vec<_>>(),
             },
             "passed": self.passed(),
-        })
+        });
+        if self.shard.is_some() {
+            out["partial"] = self.partial_json();
+        }
+        out
     }
 
     /// lcov over the workflow's own lines: `DA` per line with a point (the most seeds that

@@ -12,7 +12,8 @@
 //!     method: GET                              # optional, default: the endpoint's method
 //!     headers: {Content-Type: application/json} # optional
 //!     query: "a=1&a=2"                         # optional raw query string
-//!     body: '{"foo": "bar"}'                   # optional raw body
+//!     body: '{"foo": "bar"}'                   # optional: a string is sent as written;
+//!                                              # a map or list as JSON (and its type)
 //!     expect: 200                              # optional expected status
 //! services: [...]                              # optional: scripted services, see `services`
 //! env: {REGION: eu, TIER: gold}                # optional: sys.get_env's variables
@@ -32,6 +33,10 @@
 //!
 //! The same map may be written as JSON. A file is a scenario by its content, not its name
 //! ([`recognise`]): a map with `workflow` and no `main`.
+//!
+//! One file, though long: the format, where each part is written ([`Layout`], which
+//! messages and `wfsim test --update` read) and the judging ([`check_located`]) change
+//! together, key by key; a fifth of it is their tests.
 
 use crate::doc::{self, DocError, err, map, string};
 use crate::report::payload_text;
@@ -63,6 +68,50 @@ pub struct Scenario {
     pub env: std::collections::BTreeMap<String, String>,
     pub expect: Expect,
     pub covers: Vec<String>,
+    /// Where things are written: what `wfsim test` names a broken expectation by, and
+    /// where `wfsim test --update` edits the text.
+    pub layout: Layout,
+}
+
+/// Where a scenario's parts are written, for messages and for editing the text in place.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Layout {
+    /// The document's first node.
+    pub root: Pos,
+    /// The `expect:` key and its value.
+    pub expect: Option<(Pos, Pos)>,
+    /// Each key of `expect:`: its name, where the key and where its value are written.
+    pub expect_keys: Vec<(String, Pos, Pos)>,
+    /// Each request, in order.
+    pub requests: Vec<RequestLayout>,
+}
+
+/// Where one request is written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestLayout {
+    /// The request's map.
+    pub item: Pos,
+    /// Its first key.
+    pub first_key: Pos,
+    /// Its `expect:` key and value.
+    pub expect: Option<(Pos, Pos)>,
+}
+
+impl Layout {
+    /// Where the value of `expect.<key>` is written.
+    pub fn expect_value(&self, key: &str) -> Option<Pos> {
+        self.expect_keys
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|&(_, _, v)| v)
+    }
+}
+
+/// A broken expectation and where the expectation is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub pos: Pos,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -168,6 +217,10 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
         env: Default::default(),
         expect: Expect::default(),
         covers: Vec::new(),
+        layout: Layout {
+            root: root.pos,
+            ..Layout::default()
+        },
     };
     let mut has_workflow = false;
     let entries = map(root, "scenario")?;
@@ -206,9 +259,10 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                     return err(v.pos, "'requests' is a list");
                 };
                 for item in items {
-                    let (r, expect) = request(item)?;
+                    let (r, expect, layout) = request(item)?;
                     s.requests.push(r);
                     s.expect_status.push(expect);
+                    s.layout.requests.push(layout);
                 }
             }
             "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
@@ -222,7 +276,16 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                     s.env.insert(name.clone(), text);
                 }
             }
-            "expect" => s.expect = expect(v)?,
+            "expect" => {
+                s.expect = expect(v)?;
+                s.layout.expect = Some((*kpos, v.pos));
+                if let Some(m) = v.as_map() {
+                    s.layout.expect_keys = m
+                        .iter()
+                        .map(|(k, kp, kv)| (k.clone(), *kp, kv.pos))
+                        .collect();
+                }
+            }
             "covers" => {
                 let Some(items) = v.as_seq() else {
                     return err(v.pos, "'covers' is a list of rule ids");
@@ -246,11 +309,23 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
     Ok(s)
 }
 
-fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
+fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), DocError> {
     let mut r = ScriptedRequest::default();
     let mut expect = None;
     let (mut has_at, mut has_endpoint) = (false, false);
-    for (key, kpos, v) in map(n, "request")? {
+    let entries = map(n, "request")?;
+    // A string is sent as written; any other value as JSON, with its content type unless
+    // `headers` name one (as a service callback's body).
+    let mut body = None;
+    let mut layout = RequestLayout {
+        item: n.pos,
+        first_key: entries.first().map_or(n.pos, |(_, kp, _)| *kp),
+        expect: None,
+    };
+    for (key, kpos, v) in entries {
+        if key == "expect" {
+            layout.expect = Some((*kpos, v.pos));
+        }
         match key.as_str() {
             "at" => {
                 r.at = seconds(v, key)?;
@@ -275,7 +350,7 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
                 }
             }
             "query" => r.query = string(v, key)?,
-            "body" => r.body = string(v, key)?.into_bytes(),
+            "body" => body = Some(v.to_value()),
             "expect" => match v.to_value() {
                 Value::Int(code) if (100..600).contains(&code) => expect = Some(code as u16),
                 _ => return err(v.pos, "'expect' is an HTTP status such as 200"),
@@ -286,7 +361,15 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>), DocError> {
     if !has_at || !has_endpoint {
         return err(n.pos, "a request needs 'at' and 'endpoint'");
     }
-    Ok((r, expect))
+    match body {
+        None => {}
+        Some(Value::Str(text)) => r.body = text.as_bytes().to_vec(),
+        Some(v) => {
+            r.body = crate::services::body_bytes(&v, &mut r.headers)
+                .map_err(|why| DocError::new(n.pos, format!("'body': {why}")))?;
+        }
+    }
+    Ok((r, expect, layout))
 }
 
 fn expect(n: &Node) -> Result<Expect, DocError> {
@@ -398,17 +481,42 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
 
 /// Every way `run` differs from what `scenario` expects, in a sentence each.
 pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
-    let mut failures = Vec::new();
+    check_located(scenario, run)
+        .into_iter()
+        .map(|f| f.message)
+        .collect()
+}
+
+/// [`check`], each failure with where its expectation is written (the `expect:` value's
+/// key, a request's `expect`, a property; the document's start for what no key states).
+pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let layout = &scenario.layout;
+    let key = |k: &str| {
+        layout
+            .expect_value(k)
+            .or(layout.expect.map(|(kp, _)| kp))
+            .unwrap_or(layout.root)
+    };
+    let mut failures = Located {
+        out: &mut out,
+        pos: layout.root,
+    };
     let ex = &run.execution;
     if run.budget_exhausted {
         failures
             .push("the run did not settle: it livelocked or ran out of its loop budget".to_owned());
     }
-    failures.extend(run.service_errors.iter().cloned());
-    let scripted = run.requests.iter().filter(|r| r.service.is_none());
-    for (i, (want, got)) in scenario.expect_status.iter().zip(scripted).enumerate() {
-        if let Some(want) = want {
-            if *want != got.status {
+    for e in &run.service_errors {
+        failures.push(e.clone());
+    }
+    for (i, got) in scripted_records(scenario, run) {
+        if let Some(want) = scenario.expect_status.get(i).copied().flatten() {
+            if want != got.status {
+                failures.pos = layout
+                    .requests
+                    .get(i)
+                    .map_or(layout.root, |r| r.expect.map_or(r.item, |(_, v)| v));
                 failures.push(format!(
                     "request {i} (at {}): status {}, expected {want}",
                     got.at, got.status
@@ -417,6 +525,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     let e = &scenario.expect;
+    failures.pos = key("state");
     match e.state {
         Some(state) if ex.state() != state => {
             failures.push(format!("state {}, expected {state}", ex.state()));
@@ -429,10 +538,18 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         _ => {}
     }
     if let Some(want) = &e.result {
+        failures.pos = key("result");
         match ex.outcome() {
             Some(Outcome::Succeeded(got)) if wfsim_engine::expr::eval::equal(got, want) => {}
             Some(Outcome::Succeeded(got)) => {
-                failures.push(format!("result {}, expected {}", show(got), show(want)))
+                let mut message = match first_difference(got, want, "result".to_owned()) {
+                    Some((path, g, w)) if path != "result" => {
+                        format!("{path}: {g}, expected {w}; ")
+                    }
+                    _ => String::new(),
+                };
+                message.push_str(&format!("result {}, expected {}", show(got), show(want)));
+                failures.push(message)
             }
             _ => failures.push(format!(
                 "no result (state {}), expected {}",
@@ -442,6 +559,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.error_tags {
+        failures.pos = key("error_tags");
         match ex.outcome() {
             Some(Outcome::Failed(err)) => {
                 let got = tags(err);
@@ -456,6 +574,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = e.ended_at {
+        failures.pos = key("ended_at");
         match ex.ended_at() {
             Some(got) if got == want => {}
             Some(got) => failures.push(format!("ended at {got}, expected {want}")),
@@ -463,6 +582,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.logs {
+        failures.pos = key("logs");
         let got = ex.logs();
         let n = got.len().max(want.len());
         for i in 0..n {
@@ -493,6 +613,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
         }
     }
     if let Some(want) = &e.http_calls {
+        failures.pos = key("http_calls");
         let got = crate::report::http_calls(run);
         if got.len() != want.len() {
             failures.push(format!(
@@ -513,6 +634,7 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
     if !e.holds.is_empty() {
         let vars = crate::property::vars(run);
         for p in &e.holds {
+            failures.pos = p.pos;
             match crate::property::holds(p, &vars) {
                 Ok(true) => {}
                 Ok(false) => {
@@ -522,7 +644,81 @@ pub fn check(scenario: &Scenario, run: &Run) -> Vec<String> {
             }
         }
     }
-    failures
+    out
+}
+
+/// Each scripted request's record with the request's index in the file: the runner sends
+/// them in time order (ties in file order), so a file that lists a later one first still
+/// pairs each with its own.
+pub fn scripted_records<'a>(
+    scenario: &Scenario,
+    run: &'a Run,
+) -> Vec<(usize, &'a crate::runner::RequestRecord)> {
+    let mut order: Vec<usize> = (0..scenario.requests.len()).collect();
+    order.sort_by_key(|&i| (scenario.requests[i].at, i));
+    let mut out: Vec<_> = order
+        .into_iter()
+        .zip(run.requests.iter().filter(|r| r.service.is_none()))
+        .collect();
+    out.sort_by_key(|(i, _)| *i);
+    out
+}
+
+/// Failures as they are found, each at the place last set.
+struct Located<'a> {
+    out: &'a mut Vec<Failure>,
+    pos: Pos,
+}
+
+impl Located<'_> {
+    fn push(&mut self, message: String) {
+        self.out.push(Failure {
+            pos: self.pos,
+            message,
+        });
+    }
+}
+
+/// Where `got` first differs from `want`, in key order and then list order: the path
+/// (`result.items[2].price`) and both values there (`nothing` for a side without it).
+pub fn first_difference(
+    got: &Value,
+    want: &Value,
+    path: String,
+) -> Option<(String, String, String)> {
+    let step = |key: &str| {
+        if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            format!("{path}.{key}")
+        } else {
+            format!("{path}[{}]", serde_json::Value::from(key))
+        }
+    };
+    match (got, want) {
+        (Value::Map(g), Value::Map(w)) => {
+            let keys: std::collections::BTreeSet<&String> = g.keys().chain(w.keys()).collect();
+            keys.into_iter().find_map(|k| match (g.get(k), w.get(k)) {
+                (Some(a), Some(b)) => first_difference(a, b, step(k)),
+                (a, b) => Some((
+                    step(k),
+                    a.map_or("nothing".to_owned(), show),
+                    b.map_or("nothing".to_owned(), show),
+                )),
+            })
+        }
+        (Value::List(g), Value::List(w)) => (0..g.len().max(w.len())).find_map(|i| {
+            let here = format!("{path}[{i}]");
+            match (g.get(i), w.get(i)) {
+                (Some(a), Some(b)) => first_difference(a, b, here),
+                (a, b) => Some((
+                    here,
+                    a.map_or("nothing".to_owned(), show),
+                    b.map_or("nothing".to_owned(), show),
+                )),
+            }
+        }),
+        _ if wfsim_engine::expr::eval::equal(got, want) => None,
+        _ => Some((path, show(got), show(want))),
+    }
 }
 
 fn same_payload(a: &LogPayload, b: &LogPayload) -> bool {
@@ -591,6 +787,143 @@ mod tests {
                 .message
                 .contains("needs 'workflow")
         );
+    }
+
+    /// A request's body may be a map (sent as JSON, typed unless a header says) as well
+    /// as a string (sent as written), as a service callback's.
+    #[test]
+    fn a_request_body_is_a_string_or_a_value() {
+        let s = parse("workflow: w.yaml\nrequests:\n  - {at: 1, endpoint: 0, body: {approved: true}}\n  - {at: 2, endpoint: 0, body: 'raw', headers: {Content-Type: text/csv}}\n  - {at: 3, endpoint: 0, body: [1], headers: {content-type: application/x-json}}\n").unwrap();
+        assert_eq!(s.requests[0].body, br#"{"approved":true}"#);
+        assert_eq!(
+            s.requests[0].headers,
+            [("Content-Type".to_owned(), "application/json".to_owned())]
+        );
+        assert_eq!(s.requests[1].body, b"raw");
+        assert_eq!(s.requests[1].headers.len(), 1);
+        assert_eq!(s.requests[2].body, b"[1]");
+        assert_eq!(
+            s.requests[2].headers.len(),
+            1,
+            "the header given is kept alone"
+        );
+    }
+
+    /// The runner sends requests in time order; each status expectation is still the one
+    /// written on its own request, whatever order the file lists them in, and a failure
+    /// is placed at that request's `expect`.
+    #[test]
+    fn request_statuses_pair_with_their_own_request() {
+        let w = "main:\n  steps:\n    - c:\n        call: events.create_callback_endpoint\n        result: cb\n    - a:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 100\n";
+        let workflow = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", w).unwrap());
+        let s = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 404}\n  - {at: 10, endpoint: 0, expect: 200}\nexpect: {state: SUCCEEDED}\n").unwrap();
+        let run = crate::runner::run_with_services(
+            workflow.clone(),
+            "w",
+            &s.run_config(),
+            &s.requests,
+            &[],
+        );
+        assert_eq!(check_located(&s, &run), []);
+        let statuses: Vec<(usize, u16)> = scripted_records(&s, &run)
+            .into_iter()
+            .map(|(i, r)| (i, r.status))
+            .collect();
+        assert_eq!(statuses, [(0, 404), (1, 200)]);
+        let wrong = parse("workflow: w.yaml\nrequests:\n  - {at: 200, endpoint: 0, expect: 200}\n  - {at: 10, endpoint: 0}\nexpect:\n  state: FAILED\n").unwrap();
+        let run = crate::runner::run_with_services(
+            workflow,
+            "w",
+            &wrong.run_config(),
+            &wrong.requests,
+            &[],
+        );
+        let failures = check_located(&wrong, &run);
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert_eq!(
+            failures[1].pos,
+            Pos { line: 6, col: 10 },
+            "the value of `state`"
+        );
+        assert_eq!(
+            failures[0].pos,
+            Pos { line: 3, col: 36 },
+            "the value of its `expect`"
+        );
+        assert!(
+            failures[0]
+                .message
+                .starts_with("request 0 (at 200s): status 404, expected 200"),
+            "{failures:?}"
+        );
+    }
+
+    /// Where each part is written, as messages and `wfsim test --update` need it.
+    #[test]
+    fn the_layout_says_where_things_are_written() {
+        let s = parse("# c\nworkflow: w.yaml\nrequests:\n  - at: 1\n    endpoint: 0\n  - {at: 2, endpoint: 0, expect: 404}\nexpect:\n  state: FAILED\n  result:\n    a: 1\n").unwrap();
+        let l = &s.layout;
+        let p = |line, col| Pos { line, col };
+        assert_eq!(l.root, p(2, 1));
+        assert_eq!(l.expect, Some((p(7, 1), p(8, 3))));
+        assert_eq!(
+            l.expect_keys,
+            [
+                ("state".to_owned(), p(8, 3), p(8, 10)),
+                ("result".to_owned(), p(9, 3), p(10, 5))
+            ]
+        );
+        assert_eq!(l.expect_value("result"), Some(p(10, 5)));
+        assert_eq!(l.expect_value("logs"), None);
+        assert_eq!(
+            l.requests,
+            [
+                RequestLayout {
+                    item: p(4, 5),
+                    first_key: p(4, 5),
+                    expect: None
+                },
+                RequestLayout {
+                    item: p(6, 5),
+                    first_key: p(6, 6),
+                    expect: Some((p(6, 26), p(6, 34)))
+                },
+            ]
+        );
+        assert_eq!(parse("workflow: w.yaml\n").unwrap().layout.expect, None);
+    }
+
+    /// A failed `result` names the path of the first difference, then both values whole.
+    #[test]
+    fn first_difference_names_the_path() {
+        let v = |y: &str| tree::parse(y, Syntax::Yaml).unwrap().to_value();
+        let d = |g: &str, w: &str| first_difference(&v(g), &v(w), "result".to_owned());
+        assert_eq!(
+            d("{fraud_score: 0.2, id: 1}", "{fraud_score: 0.3, id: 1}"),
+            Some((
+                "result.fraud_score".to_owned(),
+                "0.2".to_owned(),
+                "0.3".to_owned()
+            ))
+        );
+        assert_eq!(
+            d("{items: [1, {p: 2}]}", "{items: [1, {p: 3}]}").unwrap().0,
+            "result.items[1].p"
+        );
+        assert_eq!(
+            d("{a: 1}", "{a: 1, b: x}"),
+            Some((
+                "result.b".to_owned(),
+                "nothing".to_owned(),
+                "\"x\"".to_owned()
+            ))
+        );
+        assert_eq!(
+            d("{\"a b\": 1}", "{\"a b\": 2}").unwrap().0,
+            "result[\"a b\"]"
+        );
+        assert_eq!(d("[1, 2]", "[1, 2]"), None);
+        assert_eq!(d("1", "1.0"), None, "equal as the language compares");
     }
 
     /// LIB-2: `env:` is a map of names to strings; GCP's reserved names are refused where

@@ -283,11 +283,11 @@ pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) 
                 thead { tr { th { "kind" } th { "property" } th { "verdict" } } }
                 tbody {
                     @for prop in &report.properties {
-                        tr class=(if prop.passed() { "held" } else { "broken" }) {
+                        tr class=(if !report.judges(prop) || prop.passed() { "held" } else { "broken" }) {
                             td { (prop.kind) }
                             td { code { (prop.expr) } " " span class="meta" { "line " (prop.line) } }
                             td {
-                                (prop.verdict())
+                                (report.verdict(prop))
                                 @if let Some(why) = &prop.why { br; span class="meta" { "why: " (why) } }
                             }
                         }
