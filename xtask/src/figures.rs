@@ -27,7 +27,6 @@ const UNITS: &[(&str, Better)] = &[
     ("ms per run", Better::Lower),
     ("ms", Better::Lower),
     ("KiB resident each", Better::Lower),
-    ("KiB allocated each", Better::Lower),
     ("cores used", Better::Higher),
     ("of bare", Better::Higher),
     ("×", Better::Higher),

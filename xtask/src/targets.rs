@@ -227,8 +227,21 @@ fn live(head: &Side, connections: usize) -> Row {
     let of_bare = |f: &Figure| {
         f.name.starts_with(&prefix) && unit(f) == "of bare" && !f.name.contains("--state-dir")
     };
+    let cpu_prefix = format!("{connections} connections, server thread CPU");
+    let cpu = find(head, "live", |f| {
+        f.name.starts_with(&cpu_prefix) && unit(f) == "ratio"
+    })
+    .map_or(String::new(), |f| {
+        format!("; by server CPU per request {:.2}", f.value)
+    });
     match find(head, "live", of_bare) {
-        Some(f) => judged(target, "wfsim / bare, one run".into(), f.value, 0.8, false),
+        Some(f) => judged(
+            target,
+            format!("wfsim / bare throughput, one run{cpu}"),
+            f.value,
+            0.8,
+            false,
+        ),
         None => unknown(target, format!("no {connections}-connection ratio")),
     }
 }
@@ -246,22 +259,19 @@ fn system(head: &Side) -> Row {
 const MEMORY: &str = "memory: <= 8 KiB per waiting execution";
 
 /// The resident growth per execution at the largest count printed (the allocator's slack
-/// is memory too); the heap bytes allocated are shown beside it where printed.
+/// is memory too).
 fn memory(head: &Side) -> Row {
-    let largest = |u: &'static str| {
-        head.get("live")
-            .into_iter()
-            .flatten()
-            .filter(move |f| unit(f) == u)
-            .max_by(|a, b| leading_number(&a.name).total_cmp(&leading_number(&b.name)))
-    };
-    let Some(rss) = largest("KiB resident each") else {
+    let largest = head
+        .get("live")
+        .into_iter()
+        .flatten()
+        .filter(|f| unit(f) == "KiB resident each")
+        .max_by(|a, b| leading_number(&a.name).total_cmp(&leading_number(&b.name)));
+    let Some(rss) = largest else {
         return unknown(MEMORY, "no KiB resident each figure");
     };
-    let heap = largest("KiB allocated each")
-        .map_or(String::new(), |a| format!(", {:.1} KiB allocated", a.value));
     let count = leading_number(&rss.name);
-    let figure = format!("{:.1} KiB resident{heap}, {count} executions", rss.value);
+    let figure = format!("{:.1} KiB resident, {count} executions", rss.value);
     Row {
         target: MEMORY,
         ratio: Some(rss.value / 8.0),
@@ -330,8 +340,9 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
     const LIVE_TEXT: &str = "wfsim live-mode bench (release build, loopback): callbacks accepted per second
    4 connections: bare hyper   52000/s | wfsim   45000/s, 0.87 of bare (goal >= 0.7) | --state-dir    9000/s, 0.95 of bare (goal >= 0.3; rounds 0.15-0.20)
   64 connections: bare hyper   52000/s | wfsim   17000/s, 0.33 of bare (goal >= 0.7) | --state-dir    9000/s, 0.90 of bare (goal >= 0.3; rounds 0.15-0.20)
-  10000 executions awaiting a callback: 7.5 KiB resident each, 6.1 KiB allocated each
-  100000 executions awaiting a callback: 8.5 KiB resident each, 6.2 KiB allocated each
+  64 connections, server thread CPU per request: bare hyper 10.0 µs | wfsim 20.0 µs | --state-dir 30.0 µs; CPU ratio bare / wfsim: 0.50
+  10000 executions awaiting a callback: 7.5 KiB resident each (73.2 MiB in all; goal <= 8 KiB), started in 52 ms
+  100000 executions awaiting a callback: 8.5 KiB resident each (830.1 MiB in all; goal <= 8 KiB), started in 520 ms
 ";
     const SYSTEM_TEXT: &str = "system level (madsim, release), seeds 0..1000; median of 3 rounds:
   ratio world / bare:                    0.59  (goal >= 0.5; rounds ranged 0.55-0.61); both with a thread per run
@@ -386,11 +397,14 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
             ]
         );
         assert_eq!(rows[0].figure, "worst of 2: parallel_ten [µs]");
-        assert_eq!(
-            rows[7].figure,
-            "8.5 KiB resident, 6.2 KiB allocated, 100000 executions"
-        );
+        assert_eq!(rows[7].figure, "8.5 KiB resident, 100000 executions");
         assert!(rows[3].figure.contains("1.95 cores used"), "{:?}", rows[3]);
+        assert!(!rows[4].figure.contains("CPU"), "{:?}", rows[4]);
+        assert!(
+            rows[5].figure.ends_with("by server CPU per request 0.50"),
+            "{:?}",
+            rows[5]
+        );
     }
 
     #[test]
