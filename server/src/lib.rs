@@ -67,6 +67,9 @@ pub async fn serve_observed(
         // Whoever keeps the inputs needs them recorded.
         state.borrow_mut().record_inputs();
     }
+    if options.on_journal.is_none() {
+        state.borrow_mut().journal_unread();
+    }
     let shared = Shared {
         state,
         epoch,

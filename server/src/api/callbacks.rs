@@ -39,18 +39,20 @@ impl State {
             found,
             changed,
         } = self.slot_rule(now, workflow, id, callback, req, authz);
-        self.host.journal(Observed::Callback(Delivery {
-            at: now,
-            workflow: workflow.to_owned(),
-            execution: id.to_owned(),
-            callback: callback.to_owned(),
-            request_id: req.header("x-request-id").map(str::to_owned),
-            method: req.method.clone(),
-            service: None,
-            status: res.status,
-            buffered: accepted == Some(Accepted::Buffered),
-            changed,
-        }));
+        self.host.journal(|| {
+            Observed::Callback(Delivery {
+                at: now,
+                workflow: workflow.to_owned(),
+                execution: id.to_owned(),
+                callback: callback.to_owned(),
+                request_id: req.header("x-request-id").map(str::to_owned),
+                method: req.method.clone(),
+                service: None,
+                status: res.status,
+                buffered: accepted == Some(Accepted::Buffered),
+                changed,
+            })
+        });
         let name = format!(
             "{}/executions/{id}/callbacks/{callback}",
             wire::workflow_name(&self.config, workflow)

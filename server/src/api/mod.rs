@@ -101,6 +101,12 @@ impl State {
         })
     }
 
+    /// Nobody will read the journal ([`State::take_journal`] stays empty): live mode
+    /// without a watcher does not build an entry per callback request.
+    pub fn journal_unread(&mut self) {
+        self.host.journal_unread();
+    }
+
     /// Journal every execution's engine events from now on, not only callback requests.
     pub fn observe_executions(&mut self) {
         self.host.observe_executions();

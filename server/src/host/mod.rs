@@ -201,6 +201,9 @@ pub(crate) struct Host {
     outputs: Vec<Output>,
     /// Journal engine events too (simulations do; live mode need not pay for it).
     observe_executions: bool,
+    /// Nobody reads the journal (`wfsim serve`): callback deliveries are not built, a
+    /// handful of strings copied per request for no one.
+    journal_unread: bool,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
     /// (that request answered 500). Each is a wfsim bug; the log says where.
     internal_errors: u64,
@@ -232,6 +235,7 @@ impl Host {
             by_id: BTreeMap::new(),
             outputs: Vec::new(),
             observe_executions: false,
+            journal_unread: false,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
@@ -623,8 +627,15 @@ impl Host {
         self.internal_errors
     }
 
-    pub(crate) fn journal(&mut self, event: Observed) {
-        self.outputs.push(Output::Journal(event));
+    /// Journals what `event` builds, unless nobody reads the journal.
+    pub(crate) fn journal(&mut self, event: impl FnOnce() -> Observed) {
+        if !self.journal_unread {
+            self.outputs.push(Output::Journal(event()));
+        }
+    }
+
+    pub(crate) fn journal_unread(&mut self) {
+        self.journal_unread = true;
     }
 
     /// Keeps input `req` of server time `at` for the input log.

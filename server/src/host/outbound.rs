@@ -81,18 +81,20 @@ impl Host {
             _ => None,
         };
         let Some((j, workflow, execution, callback)) = target else {
-            self.journal(Observed::Callback(Delivery {
-                at: now,
-                workflow: String::new(),
-                execution: String::new(),
-                callback: url,
-                request_id: None,
-                method: cb.method.unwrap_or_else(|| "POST".to_owned()),
-                service: Some(cb.service),
-                status: 404,
-                buffered: false,
-                changed: None,
-            }));
+            self.journal(|| {
+                Observed::Callback(Delivery {
+                    at: now,
+                    workflow: String::new(),
+                    execution: String::new(),
+                    callback: url,
+                    request_id: None,
+                    method: cb.method.unwrap_or_else(|| "POST".to_owned()),
+                    service: Some(cb.service),
+                    status: 404,
+                    buffered: false,
+                    changed: None,
+                })
+            });
             return;
         };
         let own_method = self.executions[&j].execution.with_callbacks(|cbs| {
@@ -135,18 +137,20 @@ impl Host {
             detail.push(("stored", "true".to_owned()));
         }
         self.event(now, "callback.answered", name, detail);
-        self.journal(Observed::Callback(Delivery {
-            at: now,
-            workflow,
-            execution,
-            callback,
-            request_id: None,
-            method,
-            service: Some(cb_service),
-            status,
-            buffered,
-            changed,
-        }));
+        self.journal(|| {
+            Observed::Callback(Delivery {
+                at: now,
+                workflow,
+                execution,
+                callback,
+                request_id: None,
+                method,
+                service: Some(cb_service),
+                status,
+                buffered,
+                changed,
+            })
+        });
         if j != from {
             self.run(j, now, Close::No);
         }
