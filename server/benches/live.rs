@@ -4,6 +4,8 @@
 //!   `--state-dir`, against a bare hyper server that answers 200 on the same listener
 //!   setup, driven by the same client in the same run at the same concurrency (4 and 64
 //!   connections), and their ratios;
+//! - a callback through the API alone (`State::handle`, no sockets): what wfsim adds to
+//!   each request over bare hyper, before hyper's and the kernel's share;
 //! - memory with 10,000 and 100,000 executions each awaiting a callback, per execution:
 //!   the resident set's growth, the allocator's slack included (a counting allocator
 //!   would need `unsafe`, which the workspace forbids). The outputs each start queues
@@ -298,6 +300,40 @@ fn memory_per_execution(n: usize) {
     std::hint::black_box(&state);
 }
 
+/// `n` callback requests to the looping execution, each as hyper hands one to the API (a
+/// Host header and the headers the bench's client sends), handled in turn at one instant.
+fn api_only(n: u32) {
+    let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let mut state = State::new(config(addr), 0);
+    state.journal_unread();
+    state.events_unheard();
+    state.deploy("loop", defn::load("loop.yaml", LOOP_WORKFLOW).unwrap());
+    state.start_execution(SimTime::ZERO, "loop", None).unwrap();
+    let url = state.take_log_lines().pop().unwrap();
+    let path = url.rsplit(' ').next().unwrap();
+    let path = path.strip_prefix(&format!("http://{addr}")).unwrap();
+    let req = wfsim_server::ApiRequest {
+        method: "POST".into(),
+        path: path.to_owned(),
+        query: String::new(),
+        headers: vec![
+            ("host".into(), addr.to_string()),
+            ("content-length".into(), "8".into()),
+        ],
+        body: b"{\"n\": 1}".to_vec(),
+    };
+    let start = Instant::now();
+    let mut ok = 0u32;
+    for _ in 0..n {
+        ok += u32::from(state.handle(SimTime::ZERO, &req).status == 200);
+        drop(state.take_outputs());
+    }
+    println!(
+        "  the API alone: {n} callbacks, {ok} answered 200, {:.2} µs each",
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+    );
+}
+
 /// Callbacks per second at `connections` keep-alive connections: a bare hyper server, wfsim
 /// and wfsim with `--state-dir`, each server fresh, warmed up, then measured in turns by
 /// the same client for `ROUNDS` rounds; the medians, and each ratio to bare hyper at the
@@ -357,6 +393,16 @@ fn main() {
     // `--profile C`: wfsim alone at C connections, 8 rounds, nothing else: what a profiler
     // (`perf record`) attached to this process sees is the live path.
     let args: Vec<String> = std::env::args().collect();
+    // `--api N`: N callback requests through `State::handle` alone, no sockets, no hyper:
+    // under callgrind, the API's and the engine's instructions per request, exactly.
+    if let Some(c) = args.iter().position(|a| a == "--api") {
+        let n: u32 = args
+            .get(c + 1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(10_000);
+        api_only(n);
+        return;
+    }
     if let Some(c) = args.iter().position(|a| a == "--profile") {
         let connections = args.get(c + 1).and_then(|c| c.parse().ok()).unwrap_or(64);
         let s = spawn_server(Kind::Wfsim);
@@ -389,6 +435,7 @@ fn main() {
         "  gRPC GetExecution (HTTP/2):        {:>10.0} calls/s (median of {ROUNDS} rounds)",
         median(&mut grpc)
     );
+    api_only(20_000);
     memory_per_execution(EXECUTIONS);
     memory_per_execution(100_000);
 }

@@ -113,31 +113,40 @@ fn a_request_one_nanosecond_late_finds_the_execution_over() {
     assert_eq!(result(&mut s, late, &execution), "\"timeout\"");
 }
 
-/// Live mode without a watcher builds no journal, and answers and runs as it would with
-/// one (CB-13: the slot rule's answer does not depend on who watches).
+/// A server whose journal and events nobody takes builds neither, and answers and runs
+/// as it would with them (CB-13: the slot rule's answer does not depend on who watches).
 #[test]
-fn an_unread_journal_is_not_built_and_changes_no_answer() {
-    let (mut read, mut unread) = (state(), state());
-    unread.journal_unread();
-    let (a, b) = (start(&mut read), start(&mut unread));
+fn unread_journal_and_unheard_events_are_not_built_and_change_no_answer() {
+    let (mut watched, mut unwatched) = (state(), state());
+    unwatched.journal_unread();
+    unwatched.events_unheard();
+    let (a, b) = (start(&mut watched), start(&mut unwatched));
     assert_eq!(a, b, "one seed, one execution and callback name");
     let (execution, callback) = a;
     let at = SimTime::from_secs(1);
     for body in ["1", "2"] {
         assert_eq!(
-            read.handle(at, &req("POST", &callback, body)).status,
-            unread.handle(at, &req("POST", &callback, body)).status
+            watched.handle(at, &req("POST", &callback, body)).status,
+            unwatched.handle(at, &req("POST", &callback, body)).status
         );
     }
     assert!(
-        read.take_journal()
+        watched
+            .take_journal()
             .iter()
             .any(|o| matches!(o, Observed::Callback(_)))
     );
-    assert_eq!(unread.take_journal(), Vec::new());
+    assert!(
+        watched
+            .take_events()
+            .iter()
+            .any(|e| e.kind == "callback.answered")
+    );
+    assert_eq!(unwatched.take_journal(), Vec::new());
+    assert!(unwatched.take_events().is_empty());
     assert_eq!(
-        result(&mut read, at, &execution),
-        result(&mut unread, at, &execution)
+        result(&mut watched, at, &execution),
+        result(&mut unwatched, at, &execution)
     );
 }
 

@@ -53,18 +53,20 @@ impl State {
                 changed,
             })
         });
-        let name = format!(
-            "{}/executions/{id}/callbacks/{callback}",
-            wire::workflow_name(&self.config, workflow)
-        );
-        let mut detail = vec![
-            ("method", req.method.clone()),
-            ("status", res.status.to_string()),
-        ];
-        if accepted == Some(Accepted::Buffered) {
-            detail.push(("stored", "true".to_owned()));
+        if self.host.hears_events() {
+            let name = format!(
+                "{}/executions/{id}/callbacks/{callback}",
+                wire::workflow_name(&self.config, workflow)
+            );
+            let mut detail = vec![
+                ("method", req.method.clone()),
+                ("status", res.status.to_string()),
+            ];
+            if accepted == Some(Accepted::Buffered) {
+                detail.push(("stored", "true".to_owned()));
+            }
+            self.host.event(now, "callback.answered", name, detail);
         }
-        self.host.event(now, "callback.answered", name, detail);
         // The await it resumed runs now, before the answer goes out, journaled after the
         // request that woke it. **(decision)** So a later request of the same clock tick
         // finds the execution as this one left it (the engine's scripted runner instead

@@ -107,6 +107,12 @@ impl State {
         self.host.journal_unread();
     }
 
+    /// Nobody will hear API events ([`Output::Event`] never comes): a simulated world, or
+    /// a server without `on_event`, does not format one per request.
+    pub fn events_unheard(&mut self) {
+        self.host.events_unheard();
+    }
+
     /// Journal every execution's engine events from now on, not only callback requests.
     pub fn observe_executions(&mut self) {
         self.host.observe_executions();

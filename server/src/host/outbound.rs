@@ -127,16 +127,18 @@ impl Host {
                 Taken::Over => (404, false, None),
                 Taken::Crashed => (500, false, None),
             };
-        let name = format!("{}/callbacks/{callback}", self.resource_name(j));
-        let mut detail = vec![
-            ("method", method.clone()),
-            ("status", status.to_string()),
-            ("from", format!("service {cb_service}")),
-        ];
-        if buffered {
-            detail.push(("stored", "true".to_owned()));
+        if self.hears_events() {
+            let name = format!("{}/callbacks/{callback}", self.resource_name(j));
+            let mut detail = vec![
+                ("method", method.clone()),
+                ("status", status.to_string()),
+                ("from", format!("service {cb_service}")),
+            ];
+            if buffered {
+                detail.push(("stored", "true".to_owned()));
+            }
+            self.event(now, "callback.answered", name, detail);
         }
-        self.event(now, "callback.answered", name, detail);
         self.journal(|| {
             Observed::Callback(Delivery {
                 at: now,
