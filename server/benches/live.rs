@@ -4,7 +4,12 @@
 //!   `--state-dir`, against a bare hyper server that answers 200 on the same listener
 //!   setup, driven by the same client in the same run at the same concurrency (4 and 64
 //!   connections), and their ratios;
-//! - resident memory with 10,000 executions each awaiting a callback, per execution.
+//! - a callback through the API alone (`State::handle`, no sockets): what wfsim adds to
+//!   each request over bare hyper, before hyper's and the kernel's share;
+//! - memory with 10,000 and 100,000 executions each awaiting a callback, per execution:
+//!   the resident set's growth, the allocator's slack included (a counting allocator
+//!   would need `unsafe`, which the workspace forbids). The outputs each start queues
+//!   (its event) are taken as the I/O layer takes them, so the figure is the executions'.
 
 // A benchmark measures real time; the engine never does.
 #![allow(clippy::disallowed_methods)]
@@ -52,12 +57,33 @@ enum Kind {
     Durable,
 }
 
+/// A benchmark server: its address, the path requests go to, and its thread's
+/// `/proc/…/task/…/stat` (where Linux has one), for the CPU time it spent.
+struct Server {
+    addr: SocketAddr,
+    path: String,
+    stat: Option<std::path::PathBuf>,
+}
+
+/// CPU seconds (user and system) the thread whose stat file is `stat` has used, in
+/// Linux's 1/100 s ticks.
+fn thread_cpu_s(stat: &std::path::Path) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
 /// Runs a server on its own thread; its address and the path requests go to (for wfsim,
 /// the looping execution's callback endpoint; its execution is
 /// `/v1/projects/p/locations/l/workflows/loop/executions/…`, found by `execution_path`).
-fn spawn_server(kind: Kind) -> (SocketAddr, String) {
+fn spawn_server(kind: Kind) -> Server {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // `<pid>/task/<tid>`: this thread's own entry, readable from the others.
+        let stat = std::fs::read_link("/proc/thread-self")
+            .ok()
+            .map(|t| std::path::Path::new("/proc").join(t).join("stat"));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -81,7 +107,7 @@ fn spawn_server(kind: Kind) -> (SocketAddr, String) {
                     .strip_prefix(&format!("http://{addr}"))
                     .unwrap()
                     .to_owned();
-                tx.send((addr, path)).unwrap();
+                tx.send(Server { addr, path, stat }).unwrap();
                 let quiet: Rc<dyn Fn(String)> = Rc::new(|_| {});
                 let mut options = Options::logs(quiet);
                 if kind == Kind::Durable {
@@ -99,7 +125,12 @@ fn spawn_server(kind: Kind) -> (SocketAddr, String) {
                 )
                 .await;
             } else {
-                tx.send((addr, "/callback".to_owned())).unwrap();
+                tx.send(Server {
+                    addr,
+                    path: "/callback".to_owned(),
+                    stat,
+                })
+                .unwrap();
                 loop {
                     let (stream, _) = listener.accept().await.unwrap();
                     tokio::task::spawn_local(async move {
@@ -242,7 +273,8 @@ impl<F: std::future::Future + 'static> hyper::rt::Executor<F> for LocalExec {
     }
 }
 
-/// Resident memory per execution awaiting a callback, with `n` of them.
+/// Memory per execution awaiting a callback, with `n` of them: the resident set's growth
+/// over `n`.
 fn memory_per_execution(n: usize) {
     let before = rss_bytes();
     let mut state = State::new(config("127.0.0.1:0".parse().unwrap()), 0);
@@ -250,12 +282,15 @@ fn memory_per_execution(n: usize) {
     let start = Instant::now();
     for _ in 0..n {
         state.start_execution(SimTime::ZERO, "wait", None).unwrap();
+        // What a server hands on and drops after each request (its `execution.started`
+        // event): left queued, 100,000 of them would count as the executions' memory.
+        drop(state.take_outputs());
     }
     let took = start.elapsed();
     let after = rss_bytes();
     match (before, after) {
         (Some(b), Some(a)) => println!(
-            "  {n} executions awaiting a callback: {:.1} KiB resident each ({:.1} MiB in all; goal <= 16 KiB), started in {:.0} ms",
+            "  {n} executions awaiting a callback: {:.1} KiB resident each ({:.1} MiB in all; goal <= 8 KiB), started in {:.0} ms",
             (a.saturating_sub(b)) as f64 / n as f64 / 1024.0,
             (a.saturating_sub(b)) as f64 / 1048576.0,
             took.as_secs_f64() * 1e3
@@ -265,68 +300,142 @@ fn memory_per_execution(n: usize) {
     std::hint::black_box(&state);
 }
 
+/// `n` callback requests to the looping execution, each as hyper hands one to the API (a
+/// Host header and the headers the bench's client sends), handled in turn at one instant.
+fn api_only(n: u32) {
+    let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+    let mut state = State::new(config(addr), 0);
+    state.journal_unread();
+    state.events_unheard();
+    state.deploy("loop", defn::load("loop.yaml", LOOP_WORKFLOW).unwrap());
+    state.start_execution(SimTime::ZERO, "loop", None).unwrap();
+    let url = state.take_log_lines().pop().unwrap();
+    let path = url.rsplit(' ').next().unwrap();
+    let path = path.strip_prefix(&format!("http://{addr}")).unwrap();
+    let req = wfsim_server::ApiRequest {
+        method: "POST".into(),
+        path: path.to_owned(),
+        query: String::new(),
+        headers: vec![
+            ("host".into(), addr.to_string()),
+            ("content-length".into(), "8".into()),
+        ],
+        body: b"{\"n\": 1}".to_vec(),
+    };
+    let start = Instant::now();
+    let mut ok = 0u32;
+    for _ in 0..n {
+        ok += u32::from(state.handle(SimTime::ZERO, &req).status == 200);
+        drop(state.take_outputs());
+    }
+    println!(
+        "  the API alone: {n} callbacks, {ok} answered 200, {:.2} µs each",
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+    );
+}
+
 /// Callbacks per second at `connections` keep-alive connections: a bare hyper server, wfsim
 /// and wfsim with `--state-dir`, each server fresh, warmed up, then measured in turns by
 /// the same client for `ROUNDS` rounds; the medians, and each ratio to bare hyper at the
-/// same concurrency. Returns wfsim's address and callback path, for the gRPC figure.
-fn compare_at(connections: usize, bare_addr: SocketAddr, bare_path: &str) -> (SocketAddr, String) {
-    let (wfsim_addr, wfsim_path) = spawn_server(Kind::Wfsim);
-    let (durable_addr, durable_path) = spawn_server(Kind::Durable);
+/// same concurrency. Then each server thread's CPU time per request over all the rounds:
+/// on a machine others share, throughput swings with their load, CPU per request does not,
+/// and bare / wfsim is the throughput ratio a run bound by the server would give.
+/// Returns the wfsim server, for the gRPC figure.
+fn compare_at(connections: usize, bare: &Server) -> Server {
+    let wfsim = spawn_server(Kind::Wfsim);
+    let durable = spawn_server(Kind::Durable);
+    let servers = [bare, &wfsim, &durable];
+    for s in servers {
+        drive_over(s.addr, &s.path, connections);
+    }
+    let cpu = |s: &Server| s.stat.as_deref().and_then(thread_cpu_s);
+    let cpu0 = servers.map(cpu);
     // On a two-core machine one round swings by half; the median of several rounds is
     // the figure, and the ratios are taken round by round.
-    drive_over(bare_addr, bare_path, connections);
-    drive_over(wfsim_addr, &wfsim_path, connections);
-    drive_over(durable_addr, &durable_path, connections);
-    let (mut bare, mut live, mut durable, mut ratios, mut durable_ratios) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rates, mut ratios, mut durable_ratios) =
+        ([vec![], vec![], vec![]], Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let b = drive_over(bare_addr, bare_path, connections);
-        let l = drive_over(wfsim_addr, &wfsim_path, connections);
-        let d = drive_over(durable_addr, &durable_path, connections);
-        bare.push(b);
-        live.push(l);
-        durable.push(d);
-        ratios.push(l / b);
-        durable_ratios.push(d / b);
+        let r = servers.map(|s| drive_over(s.addr, &s.path, connections));
+        for (rate, x) in rates.iter_mut().zip(r) {
+            rate.push(x);
+        }
+        ratios.push(r[1] / r[0]);
+        durable_ratios.push(r[2] / r[0]);
     }
     let (lo, hi) = (
         durable_ratios.iter().copied().fold(f64::INFINITY, f64::min),
         durable_ratios.iter().copied().fold(0.0, f64::max),
     );
+    let [bare_rate, live_rate, durable_rate] = &mut rates;
     println!(
-        "  {connections:>2} connections: bare hyper {:>7.0}/s | wfsim {:>7.0}/s, {:.2} of bare (goal >= 0.7) | --state-dir {:>7.0}/s, {:.2} of bare (goal >= 0.3; rounds {lo:.2}-{hi:.2})",
-        median(&mut bare),
-        median(&mut live),
+        "  {connections:>2} connections: bare hyper {:>7.0}/s | wfsim {:>7.0}/s, {:.2} of bare (goal >= 0.8) | --state-dir {:>7.0}/s, {:.2} of bare (goal >= 0.3; rounds {lo:.2}-{hi:.2})",
+        median(bare_rate),
+        median(live_rate),
         median(&mut ratios),
-        median(&mut durable),
+        median(durable_rate),
         median(&mut durable_ratios),
     );
-    (wfsim_addr, wfsim_path)
+    let used: Vec<Option<f64>> = servers
+        .iter()
+        .zip(cpu0)
+        .map(|(s, before)| Some((cpu(s)? - before?) * 1e6 / (ROUNDS * REQUESTS) as f64))
+        .collect();
+    if let [Some(b), Some(w), Some(d)] = used[..] {
+        println!(
+            "  {connections:>2} connections, server thread CPU per request: bare hyper {b:.1} µs | wfsim {w:.1} µs | --state-dir {d:.1} µs; CPU ratio bare / wfsim: {:.2}",
+            b / w
+        );
+    }
+    wfsim
 }
 
 fn main() {
+    // `--profile C`: wfsim alone at C connections, 8 rounds, nothing else: what a profiler
+    // (`perf record`) attached to this process sees is the live path.
+    let args: Vec<String> = std::env::args().collect();
+    // `--api N`: N callback requests through `State::handle` alone, no sockets, no hyper:
+    // under callgrind, the API's and the engine's instructions per request, exactly.
+    if let Some(c) = args.iter().position(|a| a == "--api") {
+        let n: u32 = args
+            .get(c + 1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(10_000);
+        api_only(n);
+        return;
+    }
+    if let Some(c) = args.iter().position(|a| a == "--profile") {
+        let connections = args.get(c + 1).and_then(|c| c.parse().ok()).unwrap_or(64);
+        let s = spawn_server(Kind::Wfsim);
+        for _ in 0..8 {
+            let rate = drive_over(s.addr, &s.path, connections);
+            println!("  wfsim, {connections} connections: {rate:.0}/s");
+        }
+        return;
+    }
     println!(
         "wfsim live-mode bench (release build, loopback): callbacks accepted per second, each side at the same concurrency, medians of {ROUNDS} rounds"
     );
-    let (bare_addr, bare_path) = spawn_server(Kind::Bare);
-    let (wfsim_addr, wfsim_path) = compare_at(CONNECTIONS, bare_addr, &bare_path);
+    let bare = spawn_server(Kind::Bare);
+    let wfsim = compare_at(CONNECTIONS, &bare);
     // Group commit: one fdatasync serves every request waiting at that moment, so more
     // clients at once share each sync.
-    compare_at(64, bare_addr, &bare_path);
-    let execution = wfsim_path
+    compare_at(64, &bare);
+    let execution = wfsim
+        .path
         .split("/callbacks/")
         .next()
         .unwrap()
         .trim_start_matches("/v1/")
         .to_owned();
-    drive_grpc(wfsim_addr, &execution);
+    drive_grpc(wfsim.addr, &execution);
     let mut grpc: Vec<f64> = (0..ROUNDS)
-        .map(|_| drive_grpc(wfsim_addr, &execution))
+        .map(|_| drive_grpc(wfsim.addr, &execution))
         .collect();
     println!(
         "  gRPC GetExecution (HTTP/2):        {:>10.0} calls/s (median of {ROUNDS} rounds)",
         median(&mut grpc)
     );
+    api_only(20_000);
     memory_per_execution(EXECUTIONS);
     memory_per_execution(100_000);
 }

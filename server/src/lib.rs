@@ -67,6 +67,13 @@ pub async fn serve_observed(
         // Whoever keeps the inputs needs them recorded.
         state.borrow_mut().record_inputs();
     }
+    // Outputs no hook takes are not built (the journal and events cost strings a request).
+    if options.on_journal.is_none() {
+        state.borrow_mut().journal_unread();
+    }
+    if options.on_event.is_none() {
+        state.borrow_mut().events_unheard();
+    }
     let shared = Shared {
         state,
         epoch,

@@ -113,6 +113,43 @@ fn a_request_one_nanosecond_late_finds_the_execution_over() {
     assert_eq!(result(&mut s, late, &execution), "\"timeout\"");
 }
 
+/// A server whose journal and events nobody takes builds neither, and answers and runs
+/// as it would with them (CB-13: the slot rule's answer does not depend on who watches).
+#[test]
+fn unread_journal_and_unheard_events_are_not_built_and_change_no_answer() {
+    let (mut watched, mut unwatched) = (state(), state());
+    unwatched.journal_unread();
+    unwatched.events_unheard();
+    let (a, b) = (start(&mut watched), start(&mut unwatched));
+    assert_eq!(a, b, "one seed, one execution and callback name");
+    let (execution, callback) = a;
+    let at = SimTime::from_secs(1);
+    for body in ["1", "2"] {
+        assert_eq!(
+            watched.handle(at, &req("POST", &callback, body)).status,
+            unwatched.handle(at, &req("POST", &callback, body)).status
+        );
+    }
+    assert!(
+        watched
+            .take_journal()
+            .iter()
+            .any(|o| matches!(o, Observed::Callback(_)))
+    );
+    assert!(
+        watched
+            .take_events()
+            .iter()
+            .any(|e| e.kind == "callback.answered")
+    );
+    assert_eq!(unwatched.take_journal(), Vec::new());
+    assert!(unwatched.take_events().is_empty());
+    assert_eq!(
+        result(&mut watched, at, &execution),
+        result(&mut unwatched, at, &execution)
+    );
+}
+
 /// A late timer fires at its own instant: the journal and the end time do not depend on
 /// when the host got round to it.
 #[test]

@@ -3,12 +3,14 @@
 //! every figure side by side ([`crate::figures`]). `--gate`: CI's instruction counts
 //! ([`crate::gate`]).
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::figures::{self, Figure};
 use crate::flags::BenchArgs;
 use crate::revision::Tree;
+use crate::targets::{self, Side};
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     if args.gate {
@@ -17,41 +19,31 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if let Some(rev) = &args.baseline {
         return baseline(rev, args.rounds.unwrap_or(2));
     }
-    crate::cargo_run_release("bench", &[])?;
-    crate::cargo(
-        &[
-            "run",
-            "--release",
-            "--locked",
-            "--quiet",
-            "--package",
-            "wfsim-explore",
-            "--bin",
-            "explore-bench",
-        ],
-        &[],
-    )?;
-    // The live-mode benchmark is the server's own (`server/benches/live.rs`), so the
-    // conformance crate does not depend on the server.
-    crate::cargo(
-        &[
-            "bench",
-            "--locked",
-            "--quiet",
-            "--package",
-            "wfsim-server",
-            "--bench",
-            "live",
-        ],
-        &[],
-    )?;
-    crate::sim_run_release(&[
-        "--bench".to_owned(),
-        "--seeds".to_owned(),
-        "1000".to_owned(),
-    ])?;
-    // `wfsim explore --system`: the explore rows again, through the server on the world.
-    crate::sim_bin_release("explore-system", &["--bench".to_owned(), "2000".to_owned()])
+    today()
+}
+
+/// Every bench of this checkout once, its output shown as it comes, then the targets
+/// table: the rows set against another revision say which `--baseline` they need.
+fn today() -> Result<(), String> {
+    let head = Tree::head();
+    let mut figures = Side::new();
+    let mut failures = Vec::new();
+    for b in BENCHES {
+        let run = build(&head, b).and_then(|bin| run_once(&head, &bin, b.args, true));
+        match run {
+            Ok((text, cpu)) => {
+                println!("  ({})", cpu.describe());
+                figures.insert(b.key, figures::parse(&text));
+            }
+            Err(e) => failures.push(format!("{}: {e}", b.name)),
+        }
+    }
+    print!("{}", targets::table(&targets::rows(&figures, None)));
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("some benches failed:\n{}", failures.join("\n")))
+    }
 }
 
 /// How a bench binary is built.
@@ -73,6 +65,8 @@ enum Build {
 /// One bench binary and its arguments: what plain `cargo xtask bench` runs.
 #[derive(Debug)]
 struct BenchBin {
+    /// What the targets table knows it by ([`targets::Side`]).
+    key: &'static str,
     name: &'static str,
     build: Build,
     args: &'static [&'static str],
@@ -80,6 +74,7 @@ struct BenchBin {
 
 const BENCHES: &[BenchBin] = &[
     BenchBin {
+        key: "engine",
         name: "engine (conformance/src/bin/bench.rs)",
         build: Build::Bin {
             package: "wfsim-conformance",
@@ -89,6 +84,7 @@ const BENCHES: &[BenchBin] = &[
         args: &[],
     },
     BenchBin {
+        key: "explore",
         name: "explore at engine level (explore-bench)",
         build: Build::Bin {
             package: "wfsim-explore",
@@ -98,6 +94,7 @@ const BENCHES: &[BenchBin] = &[
         args: &[],
     },
     BenchBin {
+        key: "live",
         name: "live mode (server/benches/live.rs)",
         build: Build::Bench {
             package: "wfsim-server",
@@ -106,6 +103,7 @@ const BENCHES: &[BenchBin] = &[
         args: &["--bench"],
     },
     BenchBin {
+        key: "system",
         name: "system level (sweep --bench)",
         build: Build::Bin {
             package: "wfsim-sim",
@@ -115,6 +113,7 @@ const BENCHES: &[BenchBin] = &[
         args: &["--bench", "--seeds", "1000"],
     },
     BenchBin {
+        key: "explore-system",
         name: "explore at system level (explore-system --bench)",
         build: Build::Bin {
             package: "wfsim-sim",
@@ -132,20 +131,87 @@ fn build(tree: &Tree, b: &BenchBin) -> Result<PathBuf, String> {
     }
 }
 
-/// Runs `bin` from `tree`'s root; its stdout.
-fn run_once(tree: &Tree, bin: &PathBuf, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(bin)
+/// A child's CPU time (user and system) beside the wall time it ran: on a machine others
+/// share, cores = CPU / wall tells a figure held down by load from one held down by work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cpu {
+    cpu_s: Option<f64>,
+    wall_s: f64,
+}
+
+impl Cpu {
+    fn describe(&self) -> String {
+        match self.cpu_s {
+            Some(c) => format!(
+                "the bench process: {c:.1} s CPU in {:.1} s wall, {:.2} cores",
+                self.wall_s,
+                c / self.wall_s
+            ),
+            None => format!(
+                "{:.1} s wall; its CPU time is not readable here",
+                self.wall_s
+            ),
+        }
+    }
+}
+
+/// The CPU time (user and system) of this process's children that have been waited for,
+/// in seconds: `getrusage(RUSAGE_CHILDREN)`, read from `/proc/self/stat` (cutime and
+/// cstime, in Linux's 1/100 s ticks) so xtask needs no libc. `None` elsewhere.
+fn children_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    children_cpu_of(&stat)
+}
+
+fn children_cpu_of(stat: &str) -> Option<f64> {
+    // After the command name in parentheses: state first, cutime the 14th, cstime the 15th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Runs `bin` from `tree`'s root; its stdout (echoed line by line when `echo`) and the CPU
+/// it took.
+fn run_once(
+    tree: &Tree,
+    bin: &PathBuf,
+    args: &[&str],
+    echo: bool,
+) -> Result<(String, Cpu), String> {
+    // A benchmark measures real time.
+    #[allow(clippy::disallowed_methods)]
+    let start = std::time::Instant::now();
+    let cpu0 = children_cpu_s();
+    let mut child = Command::new(bin)
         .args(args)
         .current_dir(&tree.src)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| format!("could not start {}: {e}", bin.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() {
-        Ok(stdout)
+    let mut stdout = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line.map_err(|e| format!("reading {}: {e}", bin.display()))?;
+            if echo {
+                println!("{line}");
+            }
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {}: {e}", bin.display()))?;
+    let cpu = Cpu {
+        cpu_s: children_cpu_s().zip(cpu0).map(|(b, a)| b - a),
+        wall_s: start.elapsed().as_secs_f64(),
+    };
+    if status.success() {
+        Ok((stdout, cpu))
     } else {
-        Err(format!("exited with {}: {}", out.status, stdout.trim_end()))
+        Err(format!("exited with {status}: {}", stdout.trim_end()))
     }
 }
 
@@ -168,8 +234,11 @@ fn baseline(rev: &str, rounds: u32) -> Result<(), String> {
             for (s, side) in sides.iter().enumerate() {
                 let Ok(bin) = &bins[i][s] else { continue };
                 eprintln!("bench: round {round}/{rounds}, {} at {}", b.name, side.name);
-                match run_once(side, bin, b.args) {
-                    Ok(text) => runs[i][s].push(figures::parse(&text)),
+                match run_once(side, bin, b.args, false) {
+                    Ok((text, cpu)) => {
+                        eprintln!("bench:   {}", cpu.describe());
+                        runs[i][s].push(figures::parse(&text));
+                    }
                     Err(e) => failures.push(format!("{} at {}: {e}", b.name, side.name)),
                 }
             }
@@ -196,9 +265,48 @@ fn baseline(rev: &str, rounds: u32) -> Result<(), String> {
         }
         print!("{}", figures::table("HEAD", rev, &runs[i][0], &runs[i][1]));
     }
+    let sha = crate::revision::git(&base.src, &["rev-parse", "HEAD"])?;
+    let side = |s: usize| -> Side {
+        BENCHES
+            .iter()
+            .zip(&runs)
+            .map(|(b, r)| (b.key, figures::medians(&r[s])))
+            .collect()
+    };
+    let (head_figures, base_figures) = (side(0), side(1));
+    let base_side = targets::Base {
+        sha: &sha,
+        figures: &base_figures,
+    };
+    print!(
+        "{}",
+        targets::table(&targets::rows(&head_figures, Some(&base_side)))
+    );
     if failures.is_empty() {
         Ok(())
     } else {
         Err(format!("some bench runs failed:\n{}", failures.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_childrens_cpu_time_is_cutime_and_cstime() {
+        // pid (comm with) spaces) state ppid pgrp session tty tpgid flags minflt cminflt
+        // majflt cmajflt utime stime cutime cstime …
+        let stat = "42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 250 75 20 0";
+        assert_eq!(children_cpu_of(stat), Some(3.25));
+        assert_eq!(children_cpu_of("42 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn every_bench_has_its_own_key() {
+        let mut keys: Vec<&str> = BENCHES.iter().map(|b| b.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), BENCHES.len());
     }
 }

@@ -27,6 +27,7 @@ const UNITS: &[(&str, Better)] = &[
     ("ms per run", Better::Lower),
     ("ms", Better::Lower),
     ("KiB resident each", Better::Lower),
+    ("cores used", Better::Higher),
     ("of bare", Better::Higher),
     ("×", Better::Higher),
 ];
@@ -187,6 +188,24 @@ impl Series {
     fn median(&self, key: &(String, String)) -> Option<f64> {
         self.values.get(key).and_then(|(_, v)| median(v.clone()))
     }
+}
+
+/// Each figure's median over `runs`, in first-seen order: one side's figures for the
+/// targets table ([`crate::targets`]).
+pub fn medians(runs: &[Vec<Figure>]) -> Vec<Figure> {
+    let s = Series::of(runs);
+    s.order
+        .iter()
+        .filter_map(|key| {
+            let (better, _) = s.values.get(key)?;
+            Some(Figure {
+                section: key.0.clone(),
+                name: key.1.clone(),
+                value: s.median(key)?,
+                better: *better,
+            })
+        })
+        .collect()
 }
 
 /// How `head` compares with `base` for a figure that improves `better`: "better" or
@@ -365,6 +384,12 @@ system level (madsim, release), seeds 0..1000; median of 3 rounds:
                     95.2,
                     Better::Lower
                 ),
+                (
+                    explore,
+                    "--jobs 1: seeds/s, µs CPU per seed [cores used]",
+                    0.99,
+                    Better::Higher
+                ),
                 (explore, "--jobs 2 / --jobs 1 [×]", 1.54, Better::Higher),
                 (
                     live,
@@ -445,5 +470,23 @@ system level (madsim, release), seeds 0..1000; median of 3 rounds:
         );
         assert_eq!(judge(100.0, 101.0, Better::Lower), "same");
         assert_eq!(judge(100.0, 90.0, Better::Higher), "worse");
+    }
+
+    #[test]
+    fn medians_take_the_middle_round_of_each_figure() {
+        let runs = [
+            parse("s:\n  a 3.0 µs\n  b 1.0 M steps/s\n"),
+            parse("s:\n  a 1.0 µs\n"),
+            parse("s:\n  a 2.0 µs\n  b 5.0 M steps/s\n"),
+        ];
+        let m = medians(&runs);
+        assert_eq!(
+            names(&m),
+            [
+                ("s", "a [µs]", 2.0, Better::Lower),
+                // Two rounds: the upper of the two, as `median` takes.
+                ("s", "b [M steps/s]", 5.0, Better::Higher),
+            ]
+        );
     }
 }

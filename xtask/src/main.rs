@@ -22,6 +22,7 @@ mod gate;
 mod layers;
 mod mutants;
 mod revision;
+mod targets;
 mod test;
 #[cfg(test)]
 mod tidy;

@@ -39,30 +39,34 @@ impl State {
             found,
             changed,
         } = self.slot_rule(now, workflow, id, callback, req, authz);
-        self.host.journal(Observed::Callback(Delivery {
-            at: now,
-            workflow: workflow.to_owned(),
-            execution: id.to_owned(),
-            callback: callback.to_owned(),
-            request_id: req.header("x-request-id").map(str::to_owned),
-            method: req.method.clone(),
-            service: None,
-            status: res.status,
-            buffered: accepted == Some(Accepted::Buffered),
-            changed,
-        }));
-        let name = format!(
-            "{}/executions/{id}/callbacks/{callback}",
-            wire::workflow_name(&self.config, workflow)
-        );
-        let mut detail = vec![
-            ("method", req.method.clone()),
-            ("status", res.status.to_string()),
-        ];
-        if accepted == Some(Accepted::Buffered) {
-            detail.push(("stored", "true".to_owned()));
+        self.host.journal(|| {
+            Observed::Callback(Delivery {
+                at: now,
+                workflow: workflow.to_owned(),
+                execution: id.to_owned(),
+                callback: callback.to_owned(),
+                request_id: req.header("x-request-id").map(str::to_owned),
+                method: req.method.clone(),
+                service: None,
+                status: res.status,
+                buffered: accepted == Some(Accepted::Buffered),
+                changed,
+            })
+        });
+        if self.host.hears_events() {
+            let name = format!(
+                "{}/executions/{id}/callbacks/{callback}",
+                wire::workflow_name(&self.config, workflow)
+            );
+            let mut detail = vec![
+                ("method", req.method.clone()),
+                ("status", res.status.to_string()),
+            ];
+            if accepted == Some(Accepted::Buffered) {
+                detail.push(("stored", "true".to_owned()));
+            }
+            self.host.event(now, "callback.answered", name, detail);
         }
-        self.host.event(now, "callback.answered", name, detail);
         // The await it resumed runs now, before the answer goes out, journaled after the
         // request that woke it. **(decision)** So a later request of the same clock tick
         // finds the execution as this one left it (the engine's scripted runner instead

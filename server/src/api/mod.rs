@@ -103,6 +103,18 @@ impl State {
         })
     }
 
+    /// Nobody will read the journal ([`State::take_journal`] stays empty): live mode
+    /// without a watcher does not build an entry per callback request.
+    pub fn journal_unread(&mut self) {
+        self.host.journal_unread();
+    }
+
+    /// Nobody will hear API events ([`Output::Event`] never comes): a simulated world, or
+    /// a server without `on_event`, does not format one per request.
+    pub fn events_unheard(&mut self) {
+        self.host.events_unheard();
+    }
+
     /// Journal every execution's engine events from now on, not only callback requests.
     pub fn observe_executions(&mut self) {
         self.host.observe_executions();

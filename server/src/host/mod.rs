@@ -213,6 +213,11 @@ pub(crate) struct Host {
     outputs: Vec<Output>,
     /// Journal engine events too (simulations do; live mode need not pay for it).
     observe_executions: bool,
+    /// Nobody reads the journal (`wfsim serve`): callback deliveries are not built, a
+    /// handful of strings copied per request for no one.
+    journal_unread: bool,
+    /// Nobody hears API events (a simulated world): none is built.
+    events_unheard: bool,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
     /// (that request answered 500). Each is a wfsim bug; the log says where.
     internal_errors: u64,
@@ -243,6 +248,8 @@ impl Host {
             by_id: BTreeMap::new(),
             outputs: Vec::new(),
             observe_executions: false,
+            journal_unread: false,
+            events_unheard: false,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
@@ -602,6 +609,9 @@ impl Host {
         name: String,
         detail: Vec<(&'static str, String)>,
     ) {
+        if self.events_unheard {
+            return;
+        }
         let time = self.wall(at);
         self.outputs.push(Output::Event(ApiEvent {
             time,
@@ -651,8 +661,25 @@ impl Host {
         self.internal_errors
     }
 
-    pub(crate) fn journal(&mut self, event: Observed) {
-        self.outputs.push(Output::Journal(event));
+    /// Journals what `event` builds, unless nobody reads the journal.
+    pub(crate) fn journal(&mut self, event: impl FnOnce() -> Observed) {
+        if !self.journal_unread {
+            self.outputs.push(Output::Journal(event()));
+        }
+    }
+
+    pub(crate) fn journal_unread(&mut self) {
+        self.journal_unread = true;
+    }
+
+    pub(crate) fn events_unheard(&mut self) {
+        self.events_unheard = true;
+    }
+
+    /// Whether an API event would reach anyone: where building one costs formatting per
+    /// request, callers ask first.
+    pub(crate) fn hears_events(&self) -> bool {
+        !self.events_unheard
     }
 
     /// Keeps input `req` of server time `at` for the input log.

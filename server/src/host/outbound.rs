@@ -81,18 +81,20 @@ impl Host {
             _ => None,
         };
         let Some((j, workflow, execution, callback)) = target else {
-            self.journal(Observed::Callback(Delivery {
-                at: now,
-                workflow: String::new(),
-                execution: String::new(),
-                callback: url,
-                request_id: None,
-                method: cb.method.unwrap_or_else(|| "POST".to_owned()),
-                service: Some(cb.service),
-                status: 404,
-                buffered: false,
-                changed: None,
-            }));
+            self.journal(|| {
+                Observed::Callback(Delivery {
+                    at: now,
+                    workflow: String::new(),
+                    execution: String::new(),
+                    callback: url,
+                    request_id: None,
+                    method: cb.method.unwrap_or_else(|| "POST".to_owned()),
+                    service: Some(cb.service),
+                    status: 404,
+                    buffered: false,
+                    changed: None,
+                })
+            });
             return;
         };
         let own_method = self.executions[&j].execution.with_callbacks(|cbs| {
@@ -125,28 +127,32 @@ impl Host {
                 Taken::Over => (404, false, None),
                 Taken::Crashed => (500, false, None),
             };
-        let name = format!("{}/callbacks/{callback}", self.resource_name(j));
-        let mut detail = vec![
-            ("method", method.clone()),
-            ("status", status.to_string()),
-            ("from", format!("service {cb_service}")),
-        ];
-        if buffered {
-            detail.push(("stored", "true".to_owned()));
+        if self.hears_events() {
+            let name = format!("{}/callbacks/{callback}", self.resource_name(j));
+            let mut detail = vec![
+                ("method", method.clone()),
+                ("status", status.to_string()),
+                ("from", format!("service {cb_service}")),
+            ];
+            if buffered {
+                detail.push(("stored", "true".to_owned()));
+            }
+            self.event(now, "callback.answered", name, detail);
         }
-        self.event(now, "callback.answered", name, detail);
-        self.journal(Observed::Callback(Delivery {
-            at: now,
-            workflow,
-            execution,
-            callback,
-            request_id: None,
-            method,
-            service: Some(cb_service),
-            status,
-            buffered,
-            changed,
-        }));
+        self.journal(|| {
+            Observed::Callback(Delivery {
+                at: now,
+                workflow,
+                execution,
+                callback,
+                request_id: None,
+                method,
+                service: Some(cb_service),
+                status,
+                buffered,
+                changed,
+            })
+        });
         if j != from {
             self.run(j, now, Close::No);
         }
