@@ -41,6 +41,9 @@ pub fn shrink(
         // halving the distance between the sender's first instant and the failing one.
         let mut moved = false;
         for i in 0..best.requests.len() {
+            if runs >= SHRINK_RUNS_MAX {
+                break 'passes;
+            }
             let mut pass = plan.senders[best.requests[i].sender].at.0 / MS * MS;
             let mut fail = best.requests[i].at.as_nanos();
             if pass >= fail {

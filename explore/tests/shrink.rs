@@ -55,20 +55,41 @@ impl Driver for Judge {
 /// take away of each kind.
 const RICH: &str = "workflow: ../workflows/approval.yaml\nargument: {order: 1}\nservices:\n  - match: {url: \"https://notify.example.com/*\"}\n    respond: {status: [200, 204], after: [0.5, 2]}\nexplore:\n  senders:\n    - {endpoint: 0, count: [0, 4], at: [10, 20], body: [{a: 0}, {a: 1}, {a: 2}], retry: {max_attempts: 4, initial_delay: 1, multiplier: 2, max_delay: 10}}\n    - {endpoint: 0, count: [1, 3], at: [5, 15], body: [{b: 0}, {b: 1}], retry: {max_attempts: 3, initial_delay: 1, multiplier: 2, max_delay: 10}}\n  faults: {loss: 0.5, latency: [0.001, 2], restarts: [1, 3]}\n  always: ['${true}']\n";
 
-/// The failure of the minimality test: a request of sender 0 with a body after the first,
-/// sent at or after 12.345 s.
+/// The failure of the minimality test: a request of sender 0 sent at or after 12.345 s,
+/// with a body after the first unless it is sent by 13 s. Only once its time has moved
+/// below 13 s can its body become the first: shrinking must go round again after moving
+/// times.
 fn late_second_body(s: &Schedule) -> bool {
+    s.requests.iter().any(|r| {
+        let at = r.at.as_nanos();
+        r.sender == 0 && at >= 12 * S + 345 * MS && (r.body >= 1 || at <= 13 * S)
+    })
+}
+
+/// Sender 0's requests all after 13 s with a body after the first: the start of the
+/// minimality test, so that every step of the way is needed.
+fn late_and_second(s: &Schedule) -> bool {
     s.requests
         .iter()
-        .any(|r| r.sender == 0 && r.body >= 1 && r.at.as_nanos() >= 12 * S + 345 * MS)
+        .filter(|r| r.sender == 0)
+        .all(|r| r.at.as_nanos() > 13 * S && r.body >= 1)
 }
 
 /// The first seed whose draw fails by `judge`'s predicate, with something to shrink.
 fn failing_draw(p: &Plan, fails: fn(&Schedule) -> bool) -> Schedule {
+    failing_draw_where(p, fails, |_| true)
+}
+
+fn failing_draw_where(
+    p: &Plan,
+    fails: fn(&Schedule) -> bool,
+    also: fn(&Schedule) -> bool,
+) -> Schedule {
     (0..10_000)
         .map(|seed| Schedule::draw(p, seed))
         .find(|s| {
             fails(s)
+                && also(s)
                 && s.requests.len() >= 3
                 && !s.restarts.is_empty()
                 && s.requests.iter().any(|r| r.sends.len() > 1)
@@ -77,13 +98,14 @@ fn failing_draw(p: &Plan, fails: fn(&Schedule) -> bool) -> Schedule {
 }
 
 /// EXP-5, minimality: each kind of candidate is taken to its end. What is left is the one
-/// request the failure needs (its body the first that fails, at the earliest millisecond
-/// that fails, sent once, without faults), the least the other sender must send (its first
-/// body, at its first instant), no restarts, and the lowest stub numbers.
+/// request the failure needs (the first body, which fails once it is sent by 13 s; at the
+/// earliest millisecond that fails; sent once, without faults), the least the other sender
+/// must send (its first body, at its first instant), no restarts, and the lowest stub
+/// numbers.
 #[test]
 fn exp_5_shrinking_reaches_the_known_minimum() {
     let p = plan(RICH);
-    let start = failing_draw(&p, late_second_body);
+    let start = failing_draw_where(&p, late_second_body, late_and_second);
     let judge = Judge::new(late_second_body);
     let (small, runs) = shrink(&p, &judge, start.clone(), &|_| true);
     assert!(runs > 0 && runs < SHRINK_RUNS_MAX, "{runs} runs");
@@ -98,7 +120,7 @@ fn exp_5_shrinking_reaches_the_known_minimum() {
             requests[0].body,
             requests[0].at.as_nanos()
         ),
-        (0, 1, 12 * S + 345 * MS),
+        (0, 0, 12 * S + 345 * MS),
         "{small:#?}"
     );
     assert_eq!(requests[0].sends, none);
@@ -197,4 +219,36 @@ fn exp_5_shrinking_never_leaves_what_the_file_allows() {
     // The sender that fails the run keeps the two requests it needs, the other none.
     assert_eq!(small.requests.len(), 2, "{small:#?}");
     assert!(small.requests.iter().all(|r| r.sender == 1));
+}
+
+/// EXP-5: a request's time off the millisecond grid (a schedule not drawn, as a
+/// system-level driver or a hand may give) still shrinks to the earliest millisecond that
+/// fails, inside the sender's window.
+#[test]
+fn exp_5_a_time_off_the_millisecond_shrinks_onto_it() {
+    let p = plan(RICH);
+    let mut start = failing_draw_where(&p, late_second_body, late_and_second);
+    let i = start.requests.iter().position(|r| r.sender == 0).unwrap();
+    start.requests[i].at = wfsim_engine::SimTime::from_nanos(12 * S + 345 * MS + 500_000);
+    start.requests[i].body = 1;
+    let (small, _) = shrink(&p, &Judge::new(late_second_body), start, &|_| true);
+    let r = small.requests.iter().find(|r| r.sender == 0).unwrap();
+    assert_eq!(r.at.as_nanos(), 12 * S + 345 * MS, "{small:#?}");
+}
+
+/// EXP-5: a shrink stops at `SHRINK_RUNS_MAX` runs, not one more, whichever stage it is in.
+/// The judge fails every third schedule it is given, so there is always more to try.
+#[test]
+fn exp_5_shrinking_stops_at_its_run_budget() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let p = plan(
+        "workflow: ../workflows/approval.yaml\nargument: {order: 1}\nexplore:\n  senders:\n    - {endpoint: 0, count: [60, 80], at: [0, 100000], body: [{a: 0}, {a: 1}]}\n  faults: {latency: [0.001, 2]}\n  always: ['${true}']\n",
+    );
+    let start = Schedule::draw(&p, 1);
+    CALLS.store(0, Ordering::SeqCst);
+    let judge = Judge::new(|_| CALLS.fetch_add(1, Ordering::SeqCst) % 3 == 2);
+    let (_, runs) = shrink(&p, &judge, start, &|_| true);
+    assert_eq!(runs, SHRINK_RUNS_MAX);
+    assert_eq!(judge.tried.lock().unwrap().len(), SHRINK_RUNS_MAX as usize);
 }
