@@ -97,6 +97,36 @@ fn failing_draw_where(
         .expect("a failing draw among 10,000 seeds")
 }
 
+/// Each of `tried` within what the file behind `p` allows: each sender's count, times and
+/// bodies, the retry policy's attempts, the stub ranges, the latency range (or none at
+/// all: removing faults is allowed).
+fn assert_within(p: &Plan, tried: &[Schedule]) {
+    for s in tried {
+        for (k, sender) in p.senders.iter().enumerate() {
+            let n = s.requests.iter().filter(|r| r.sender == k).count() as u64;
+            assert!(
+                (sender.count.0..=sender.count.1).contains(&n),
+                "sender {k} sends {n}: {s:#?}"
+            );
+        }
+        for r in &s.requests {
+            let sender = &p.senders[r.sender];
+            let at = r.at.as_nanos();
+            assert!((sender.at.0..=sender.at.1).contains(&at), "{s:#?}");
+            assert!(r.body < sender.bodies.len(), "{s:#?}");
+            let n = r.sends.len() as u32;
+            assert!((1..=sender.retry.max_attempts).contains(&n), "{s:#?}");
+            for f in &r.sends {
+                let l = f.latency.as_nanos() as u64;
+                assert!(l == 0 || (p.faults.latency.0..=p.faults.latency.1).contains(&l));
+            }
+        }
+        for (k, range) in p.stubs.ranges.iter().enumerate() {
+            assert!((range.lo..=range.hi).contains(&s.stubs[k]), "{s:#?}");
+        }
+    }
+}
+
 /// EXP-5, minimality: each kind of candidate is taken to its end. What is left is the one
 /// request the failure needs (the first body, which fails once it is sent by 13 s; at the
 /// earliest millisecond that fails; sent once, without faults), the least the other sender
@@ -110,6 +140,7 @@ fn exp_5_shrinking_reaches_the_known_minimum() {
     let (small, runs) = shrink(&p, &judge, start.clone(), &|_| true);
     assert!(runs > 0 && runs < SHRINK_RUNS_MAX, "{runs} runs");
     assert_eq!(runs as usize, judge.tried.lock().unwrap().len());
+    assert_within(&p, &judge.tried.lock().unwrap());
     let mut requests = small.requests.clone();
     requests.sort_by_key(|r| r.sender);
     let none = vec![SendFault::default()];
@@ -192,30 +223,7 @@ fn exp_5_shrinking_never_leaves_what_the_file_allows() {
     let mut tried = judge.tried.into_inner().unwrap();
     assert!(tried.len() > 10, "{} tried", tried.len());
     tried.push(small.clone());
-    for s in &tried {
-        for (k, sender) in p.senders.iter().enumerate() {
-            let n = s.requests.iter().filter(|r| r.sender == k).count() as u64;
-            assert!(
-                (sender.count.0..=sender.count.1).contains(&n),
-                "sender {k} sends {n}: {s:#?}"
-            );
-        }
-        for r in &s.requests {
-            let sender = &p.senders[r.sender];
-            let at = r.at.as_nanos();
-            assert!((sender.at.0..=sender.at.1).contains(&at), "{s:#?}");
-            assert!(r.body < sender.bodies.len(), "{s:#?}");
-            let n = r.sends.len() as u32;
-            assert!((1..=sender.retry.max_attempts).contains(&n), "{s:#?}");
-            for f in &r.sends {
-                let l = f.latency.as_nanos() as u64;
-                assert!(l == 0 || (p.faults.latency.0..=p.faults.latency.1).contains(&l));
-            }
-        }
-        for (k, range) in p.stubs.ranges.iter().enumerate() {
-            assert!((range.lo..=range.hi).contains(&s.stubs[k]), "{s:#?}");
-        }
-    }
+    assert_within(&p, &tried);
     // The sender that fails the run keeps the two requests it needs, the other none.
     assert_eq!(small.requests.len(), 2, "{small:#?}");
     assert!(small.requests.iter().all(|r| r.sender == 1));
@@ -251,4 +259,23 @@ fn exp_5_shrinking_stops_at_its_run_budget() {
     let (_, runs) = shrink(&p, &judge, start, &|_| true);
     assert_eq!(runs, SHRINK_RUNS_MAX);
     assert_eq!(judge.tried.lock().unwrap().len(), SHRINK_RUNS_MAX as usize);
+}
+
+/// EXP-5: the same, when only times are left to shrink (a fixed count, one body, no
+/// faults): the budget runs out inside the halving of one request's time.
+#[test]
+fn exp_5_shrinking_times_stops_at_its_run_budget() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let p = plan(
+        "workflow: ../workflows/approval.yaml\nargument: {order: 1}\nexplore:\n  senders:\n    - {endpoint: 0, count: 90, at: [0, 100000], body: {a: 0}}\n  always: ['${true}']\n",
+    );
+    let start = Schedule::draw(&p, 1);
+    CALLS.store(0, Ordering::SeqCst);
+    let judge = Judge::new(|_| CALLS.fetch_add(1, Ordering::SeqCst) % 4 == 3);
+    let (_, runs) = shrink(&p, &judge, start, &|_| true);
+    assert_eq!(runs, SHRINK_RUNS_MAX);
+    let tried = judge.tried.into_inner().unwrap();
+    assert_eq!(tried.len(), SHRINK_RUNS_MAX as usize);
+    assert_within(&p, &tried);
 }
