@@ -57,6 +57,13 @@ pub const ARGUMENT_BYTES_MAX: usize = 32 * 1024;
 /// `a|a.*z` scans to the end of the text from every match; 32 times the largest string).
 pub const REGEX_SCAN_BYTES_MAX: usize = 32 * VALUE_BYTES_MAX;
 
+/// Bytes one execution may build with string `+`, over all its sums (decision). A
+/// string cannot grow in place (`Value::Str` is a shared `Rc<str>`), so `s: ${s + "x"}`
+/// in a loop copies `s` at every step: quadratic, 51 GB within the step limit at the
+/// value limit. 1 GiB is 2,048 values' worth: room to build a 512 KiB string in 1,024
+/// appends, about a tenth of a second of copying.
+pub const CONCAT_BYTES_MAX: u64 = 2048 * VALUE_BYTES_MAX as u64;
+
 /// `Ok(v)` when `v` is within [`VALUE_BYTES_MAX`] and [`VALUE_DEPTH_MAX`], else the
 /// `ResourceLimitError` to raise, naming `what` (e.g. "variable 'x'"). Constant time.
 pub fn check_value(what: &dyn std::fmt::Display, v: Value) -> Result<Value, Raised> {

@@ -26,6 +26,28 @@ fn a_string_doubled_thirty_times_stops_at_the_size_limit() {
     fails_with(&lists, "ResourceLimitError");
 }
 
+/// SPEC §7: `s: ${s + "x"}` in a loop copies `s` at every step, so the bytes `+` builds
+/// grow with the square of the steps. They are counted over the execution: the 46,341st
+/// append is the first to pass 1 GiB (46,341 × 46,342 / 2 bytes), and raises.
+#[test]
+fn a_string_grown_by_plus_in_a_loop_stops_at_the_concatenation_budget() {
+    let yaml = "main:\n  steps:\n    - init:\n        assign:\n          - s: \"\"\n    - grow:\n        for:\n          value: i\n          range: [1, 90000]\n          steps:\n            - add:\n                assign:\n                  - s: ${s + \"x\"}\n";
+    let msg = fails_with(yaml, "ResourceLimitError");
+    assert_eq!(limits::CONCAT_BYTES_MAX, 1 << 30);
+    assert!(
+        msg.contains("would have built 1073767311 bytes") && msg.contains("1 GiB"),
+        "{msg}"
+    );
+    // Under the budget, the same loop runs to its end.
+    let short = yaml.replace("[1, 90000]", "[1, 46340]");
+    let r = run(&short);
+    assert!(
+        matches!(r.execution.outcome(), Some(Outcome::Succeeded(_))),
+        "{:?}",
+        r.execution.outcome()
+    );
+}
+
 #[test]
 fn retry_always_with_endless_max_retries_ends_at_the_step_limit() {
     // max_retries past u32::MAX, no back-off: every retry counts as a step.

@@ -27,7 +27,8 @@ pub fn shrink(
             .execute(plan, candidate)
             .is_ok_and(|executed| fails(&executed))
     };
-    'passes: while runs < SHRINK_RUNS_MAX {
+    // Every run below checks the budget first, so the passes need no guard of their own.
+    'passes: loop {
         for candidate in candidates(plan, &best) {
             if runs >= SHRINK_RUNS_MAX {
                 break 'passes;
@@ -41,6 +42,9 @@ pub fn shrink(
         // halving the distance between the sender's first instant and the failing one.
         let mut moved = false;
         for i in 0..best.requests.len() {
+            if runs >= SHRINK_RUNS_MAX {
+                break 'passes;
+            }
             let mut pass = plan.senders[best.requests[i].sender].at.0 / MS * MS;
             let mut fail = best.requests[i].at.as_nanos();
             if pass >= fail {
@@ -138,12 +142,11 @@ fn candidates(plan: &Plan, s: &Schedule) -> Vec<Schedule> {
         out.push(c);
     }
     // The lowest stub numbers.
+    // (One already at its lowest makes a candidate equal to `s`, which `shrink` skips.)
     for (k, r) in plan.stubs.ranges.iter().enumerate() {
-        if s.stubs[k] > r.lo {
-            let mut c = s.clone();
-            c.stubs[k] = r.lo;
-            out.push(c);
-        }
+        let mut c = s.clone();
+        c.stubs[k] = r.lo;
+        out.push(c);
     }
     out
 }

@@ -23,11 +23,16 @@ fn exp_1_a_seed_draws_one_schedule_within_its_ranges() {
         "workflow: ../workflows/approval.yaml\nargument: {order: 1}\nservices:\n  - match: {url: \"https://notify.example.com/*\"}\n    respond: {status: [200, 204], after: [0.5, 2]}\nexplore:\n  senders:\n    - {endpoint: 0, count: [1, 4], at: [10, 20], body: [{approved: true}, {approved: false}]}\n  faults: {latency: [0.001, 0.002]}\n  always: ['${true}']\n",
     );
     let mut bodies = [0; 2];
+    let (mut after_lo, mut after_hi) = (f64::MAX, f64::MIN);
     for seed in 0..200 {
         let s = Schedule::draw(&p, seed);
         assert_eq!(s, Schedule::draw(&p, seed));
         assert!((200.0..=204.0).contains(&s.stubs[0]) && s.stubs[0].fract() == 0.0);
         assert!((0.5..=2.0).contains(&s.stubs[1]));
+        let ms = s.stubs[1] * 1000.0;
+        assert!((ms - ms.round()).abs() < 1e-6, "to the millisecond: {ms}");
+        after_lo = after_lo.min(s.stubs[1]);
+        after_hi = after_hi.max(s.stubs[1]);
         assert!((1..=4).contains(&s.requests.len()));
         for r in &s.requests {
             let at = r.at.as_nanos();
@@ -42,6 +47,33 @@ fn exp_1_a_seed_draws_one_schedule_within_its_ranges() {
         bodies[0] > 50 && bodies[1] > 50,
         "both bodies drawn: {bodies:?}"
     );
+    // The whole range of a number drawn to the millisecond, both ends near.
+    assert!(after_lo < 0.6 && after_hi > 1.9, "{after_lo} … {after_hi}");
+}
+
+/// EXP-1: server restarts are drawn over the whole of the senders' window (up to the
+/// latest instant any sender may send), each for a while within `RESTART_DOWN`.
+#[test]
+fn exp_1_restarts_are_drawn_over_the_senders_window() {
+    use wfsim_explore::schedule::RESTART_DOWN;
+    let p = plan(
+        "workflow: ../workflows/approval.yaml\nargument: {order: 1}\nexplore:\n  senders:\n    - {endpoint: 0, count: 1, at: [10, 20], body: {approved: true}}\n    - {endpoint: 0, count: 1, at: [0, 40], body: {approved: true}}\n  faults: {restarts: [1, 3]}\n  always: ['${true}']\n",
+    );
+    let mut latest = 0;
+    for seed in 0..200 {
+        let s = Schedule::draw(&p, seed);
+        assert!((1..=3).contains(&s.restarts.len()), "{s:?}");
+        for r in &s.restarts {
+            let at = r.at.as_nanos();
+            // Drawn by 40 s, then moved apart (`separated`) by at most the others' downtime.
+            assert!(at <= 40_000_000_000 + 3 * RESTART_DOWN.1, "{at}");
+            latest = latest.max(at);
+            let down = r.down.as_nanos() as u64;
+            let (lo, hi) = RESTART_DOWN;
+            assert!((lo..=hi).contains(&down), "{down}");
+        }
+    }
+    assert!(latest > 30_000_000_000, "drawn up to 40 s: {latest}");
 }
 
 /// EXP-3: a request refused with 429 (the slot is full) is resent after the sender's

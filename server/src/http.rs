@@ -276,17 +276,38 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
     };
     let _busy = Busy::request(&shared, read_only);
     let (parts, body) = req.into_parts();
-    let body = match read_body(body).await {
-        Ok(b) => b,
-        Err(e) => {
-            let why = format!("could not read the request body: {e}");
+    // A body that stops short of what its Content-Length promised would hold the request
+    // (and, under `--clock auto`, the clock) for as long as the client keeps the
+    // connection: it too must come within `header_timeout`.
+    let timeout = shared.options.header_timeout;
+    let read = tokio::time::timeout(timeout, read_body(body)).await;
+    let body = match read {
+        Ok(Ok(b)) => b,
+        failed => {
+            let (status, code, grpc_code, why) = match failed {
+                Ok(Err(e)) => (
+                    400,
+                    "INVALID_ARGUMENT",
+                    3,
+                    format!("could not read the request body: {e}"),
+                ),
+                _ => (
+                    408,
+                    "DEADLINE_EXCEEDED",
+                    4,
+                    format!(
+                        "the request body did not all come within {timeout:?}: it is shorter \
+                         than its Content-Length says, or was sent too slowly"
+                    ),
+                ),
+            };
             return Ok(if grpc {
                 grpc_reply(Err(grpc::Status {
-                    code: 3,
+                    code: grpc_code,
                     message: why,
                 }))
             } else {
-                to_hyper(ApiResponse::error(400, "INVALID_ARGUMENT", why))
+                to_hyper(ApiResponse::error(status, code, why))
             });
         }
     };

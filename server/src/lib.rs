@@ -101,10 +101,18 @@ pub async fn serve_observed(
         .http1()
         .timer(Clockwork)
         .header_read_timeout(shared.options.header_timeout);
+    // HTTP/2's limits are stated, not left to hyper's defaults, so that SPEC §7 can name
+    // them and a test can hold them (`tests/hostile.rs`): a client over them loses its
+    // stream or its connection, never the server's other connections.
     builder
         .http2()
         .timer(Clockwork)
-        .keep_alive_interval(Some(shared.options.header_timeout));
+        .keep_alive_interval(Some(shared.options.header_timeout))
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT)
+        .max_concurrent_streams(H2_STREAMS_MAX)
+        .max_header_list_size(H2_HEADER_LIST_BYTES_MAX)
+        .max_pending_accept_reset_streams(H2_PENDING_RESETS_MAX)
+        .max_local_error_reset_streams(H2_ERROR_RESETS_MAX);
     let builder = Rc::new(builder);
     let open = Rc::new(Cell::new(0usize));
     let closed = Rc::new(Notify::new());
@@ -162,6 +170,21 @@ pub async fn serve_observed(
     }
     drain(&shared, timer).await;
 }
+
+/// Streams open at once on one HTTP/2 connection; more are refused (`REFUSED_STREAM`).
+pub const H2_STREAMS_MAX: u32 = 100;
+/// Bytes of one request's header list over HTTP/2 (names, values and 32 per field, as
+/// RFC 9113 counts them); over it the request is refused, the connection kept.
+pub const H2_HEADER_LIST_BYTES_MAX: u32 = 16 * 1024;
+/// Streams a client may open and reset before the server has taken them (the "rapid
+/// reset" attack, CVE-2023-44487); over it, `GOAWAY` with `ENHANCE_YOUR_CALM`.
+pub const H2_PENDING_RESETS_MAX: usize = 20;
+/// Streams the server may reset for a client's errors on one connection (streams over
+/// [`H2_STREAMS_MAX`] among them); over it, `GOAWAY` with `ENHANCE_YOUR_CALM`.
+pub const H2_ERROR_RESETS_MAX: usize = 1024;
+/// How long an idle HTTP/2 connection's keep-alive PING may go unanswered before the
+/// connection is closed.
+pub const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A graceful stop: no new connections (the listener is gone), the requests in flight
 /// answered (for at most `drain_timeout`), every input on disk.

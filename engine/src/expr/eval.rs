@@ -13,6 +13,13 @@ pub trait Context {
     fn var(&self, name: &str) -> Option<Value>;
     /// Calls a non-blocking function; `Err` is a raised error.
     fn call(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Raised>;
+    /// A string `+` is about to build `bytes`: an execution counts them against
+    /// [`crate::limits::CONCAT_BYTES_MAX`]. Other contexts evaluate one expression over
+    /// values already made, which no loop repeats, and need not count.
+    fn concat(&mut self, bytes: usize) -> Result<(), Raised> {
+        let _ = bytes;
+        Ok(())
+    }
 }
 
 pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
@@ -82,6 +89,9 @@ pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
         Expr::Binary(op, a, b) => {
             let a = eval(a, cx)?;
             let b = eval(b, cx)?;
+            if let (BinOp::Add, Value::Str(x), Value::Str(y)) = (op, &a, &b) {
+                cx.concat(x.len() + y.len())?;
+            }
             binary(*op, &a, &b)
         }
     }
@@ -180,7 +190,10 @@ fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, Raised> {
             (Str(x), Str(y)) => {
                 // Refused before the allocation: a sum must not build what no variable could hold.
                 check_bytes(&"a sum", SCALAR_BYTES + x.len() + y.len())?;
-                Ok(Value::str(format!("{x}{y}")))
+                let mut sum = String::with_capacity(x.len() + y.len());
+                sum.push_str(x);
+                sum.push_str(y);
+                Ok(Value::str(sum))
             }
             (List(x), List(y)) => {
                 // One list's worth of the two lists' own cost.

@@ -74,6 +74,9 @@ impl Context for EvalCx<'_> {
         let v = stdlib::call(name, args.into_iter().map(Some).collect(), &mut *w)?;
         limits::check_value(&format_args!("the result of {name}"), v)
     }
+    fn concat(&mut self, bytes: usize) -> Result<(), Raised> {
+        self.shared.borrow_mut().count_concat(bytes)
+    }
 }
 
 impl Interp {

@@ -38,6 +38,8 @@ pub(super) struct Shared {
     pub(super) trace: Vec<(SimTime, Trace)>,
     pub(super) steps: u64,
     steps_max: u64,
+    /// Bytes built by string `+` so far ([`crate::limits::CONCAT_BYTES_MAX`]).
+    concat_bytes: u64,
     thread_next: u64,
     pub(super) runnable: RunQueue,
     wakes: BTreeMap<ThreadId, VecDeque<Wake>>,
@@ -119,6 +121,7 @@ impl Shared {
             trace: Vec::new(),
             steps: 0,
             steps_max,
+            concat_bytes: 0,
             thread_next: 1,
             runnable: {
                 let mut q = RunQueue::default();
@@ -167,6 +170,24 @@ impl Shared {
             return Err(crate::error::builtin(
                 crate::error::Tag::ResourceLimitError,
                 format!("the execution ran more than {} steps", self.steps_max),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts the bytes a string `+` is about to build against
+    /// [`crate::limits::CONCAT_BYTES_MAX`].
+    pub(super) fn count_concat(&mut self, bytes: usize) -> Result<(), Raised> {
+        self.concat_bytes = self.concat_bytes.saturating_add(bytes as u64);
+        if self.concat_bytes > crate::limits::CONCAT_BYTES_MAX {
+            return Err(builtin(
+                Tag::ResourceLimitError,
+                format!(
+                    "string '+' would have built {} bytes in this execution; at most {} \
+                     (1 GiB) may be built (a string grown by '+' is copied at every step)",
+                    self.concat_bytes,
+                    crate::limits::CONCAT_BYTES_MAX
+                ),
             ));
         }
         Ok(())

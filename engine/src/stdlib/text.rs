@@ -157,10 +157,15 @@ fn too_big(func: &str, what: String) -> Raised {
 /// marks where matches start (once per call), then from each leftmost start an anchored
 /// forward scan runs until no match can go on, and its last match is the longest. A DFA
 /// that cannot run on a text (a Unicode `\b` next to non-ASCII text makes it stop) hands
-/// the call to the slower, unbudgeted path: the `regex` crate for the start, the PikeVM for
-/// the longest match.
+/// the call to the NFA path ([`Longest::spans_by_nfa`]): the same answer from one forward
+/// simulation of the NFA per match, slower per byte but counted against the same budget,
+/// so no pattern and text escape it.
 struct Longest {
+    /// The `regex` crate's parse is the one that validates (its messages); in tests it is
+    /// also the oracle's leftmost start.
+    #[cfg_attr(not(test), allow(dead_code))]
     first: regex::Regex,
+    /// Its NFA is the NFA path's; in tests it is also the oracle's longest match.
     all: regex_automata::nfa::thompson::pikevm::PikeVM,
     forward: Option<regex_automata::hybrid::dfa::DFA>,
     reverse: Option<regex_automata::hybrid::dfa::DFA>,
@@ -212,16 +217,19 @@ impl Longest {
     fn spans(&self, func: &str, text: &str) -> Result<Vec<(usize, usize)>, Raised> {
         match self.spans_by_dfa(text) {
             Ok(spans) => Ok(spans),
-            Err(Stop::Fallback) => Ok(self.spans_slow(text)),
-            Err(Stop::Budget) => Err(builtin(
+            Err(Stop::Fallback) => self.spans_by_nfa(text),
+            Err(Stop::Budget) => Err(Stop::Budget),
+        }
+        .map_err(|_| {
+            builtin(
                 Tag::ResourceLimitError,
                 format!(
                     "{func}: the search would examine more than {} bytes \
                      of text (every match of this regex scans far ahead for a longer one)",
                     crate::limits::REGEX_SCAN_BYTES_MAX
                 ),
-            )),
-        }
+            )
+        })
     }
 
     fn spans_by_dfa(&self, text: &str) -> Result<Vec<(usize, usize)>, Stop> {
@@ -332,8 +340,128 @@ impl Longest {
         Ok(out)
     }
 
-    /// The unbudgeted path: the leftmost start from the `regex` crate, the longest match
-    /// from it with the PikeVM.
+    /// The NFA path: every match as [`Longest::spans_by_dfa`] finds them, by simulating
+    /// the NFA forward, one byte of the budget per byte stepped. Each search from `pos`
+    /// keeps, per NFA state, the thread that started earliest (the leftmost start wins, and
+    /// what follows from one state is the same whatever the start), starts a thread at each
+    /// character boundary until a match is found, then runs on until no thread that started
+    /// at or before the match's start is alive, keeping the longest end. Only `Err(Budget)`.
+    fn spans_by_nfa(&self, text: &str) -> Result<Vec<(usize, usize)>, Stop> {
+        use regex_automata::nfa::thompson::State;
+        use regex_automata::util::primitives::StateID;
+        let nfa = self.all.get_nfa();
+        let hay = text.as_bytes();
+        let mut budget = crate::limits::REGEX_SCAN_BYTES_MAX;
+        // `seen[state] == stamp`: the state is already in the list being built.
+        let mut seen = vec![0u64; nfa.states().len()];
+        let mut stamp = 0u64;
+        let mut stack: Vec<StateID> = Vec::new();
+        // Adds the epsilon closure of `from` at `at` to `list`, each state with `start`.
+        let mut closure = |list: &mut Vec<(StateID, usize)>,
+                           from: StateID,
+                           at: usize,
+                           start: usize,
+                           seen: &mut Vec<u64>,
+                           stamp: u64| {
+            stack.push(from);
+            while let Some(sid) = stack.pop() {
+                if seen[sid.as_usize()] == stamp {
+                    continue;
+                }
+                seen[sid.as_usize()] = stamp;
+                match nfa.state(sid) {
+                    State::Look { look, next } => {
+                        if nfa.look_matcher().matches(*look, hay, at) {
+                            stack.push(*next);
+                        }
+                    }
+                    State::Union { alternates } => stack.extend(alternates.iter().rev()),
+                    State::BinaryUnion { alt1, alt2 } => stack.extend([*alt2, *alt1]),
+                    State::Capture { next, .. } => stack.push(*next),
+                    State::Fail => {}
+                    _ => list.push((sid, start)),
+                }
+            }
+        };
+        let mut search = |pos: usize| -> Result<Option<(usize, usize)>, Stop> {
+            let mut best: Option<(usize, usize)> = None;
+            let mut cur: Vec<(StateID, usize)> = Vec::new();
+            let mut next: Vec<(StateID, usize)> = Vec::new();
+            stamp += 1;
+            let mut at = pos;
+            loop {
+                if best.is_none() && text.is_char_boundary(at) {
+                    // The youngest thread goes last: the list stays ordered by start.
+                    closure(&mut cur, nfa.start_anchored(), at, at, &mut seen, stamp);
+                }
+                for &(sid, start) in &cur {
+                    if matches!(nfa.state(sid), State::Match { .. })
+                        && best.is_none_or(|(s, e)| start < s || (start == s && at > e))
+                    {
+                        best = Some((start, at));
+                    }
+                }
+                if let Some((s, _)) = best {
+                    cur.retain(|&(_, start)| start <= s);
+                    if cur.is_empty() {
+                        return Ok(best);
+                    }
+                }
+                if at == hay.len() {
+                    return Ok(best);
+                }
+                budget = budget.checked_sub(1).ok_or(Stop::Budget)?;
+                let b = hay[at];
+                stamp += 1;
+                next.clear();
+                for &(sid, start) in &cur {
+                    let to = match nfa.state(sid) {
+                        State::ByteRange { trans } => trans.matches_byte(b).then_some(trans.next),
+                        State::Sparse(t) => t.matches_byte(b),
+                        State::Dense(t) => t.matches_byte(b),
+                        _ => None,
+                    };
+                    if let Some(to) = to {
+                        closure(&mut next, to, at + 1, start, &mut seen, stamp);
+                    }
+                }
+                std::mem::swap(&mut cur, &mut next);
+                at += 1;
+            }
+        };
+        let next_char = |at: usize| text[at..].chars().next().map(|c| at + c.len_utf8());
+        let mut out = Vec::new();
+        let mut last_end = None;
+        let mut pos = 0;
+        while pos <= hay.len() {
+            let Some((start, end)) = search(pos)? else {
+                break;
+            };
+            if end == start && last_end == Some(start) {
+                // An empty match where the previous one ended: not a match of its own.
+                match next_char(start) {
+                    Some(p) => pos = p,
+                    None => break,
+                }
+                continue;
+            }
+            out.push((start, end));
+            last_end = Some(end);
+            pos = if end > start {
+                end
+            } else {
+                match next_char(start) {
+                    Some(p) => p,
+                    None => break,
+                }
+            };
+        }
+        Ok(out)
+    }
+
+    /// The oracle of the tests, unbudgeted: the leftmost start from the `regex` crate, the
+    /// longest match from it with the PikeVM.
+    #[cfg(test)]
     fn spans_slow(&self, text: &str) -> Vec<(usize, usize)> {
         use regex_automata::{Anchored, Input};
         let mut cache = self.all.create_cache();
@@ -489,6 +617,11 @@ mod tests {
             "x*|y",
             "(a|ab)(c|bcd)",
             "b*",
+            "\\bw\\w+",
+            "\\b",
+            "\\B.",
+            "\\w+\\b|é",
+            "(?i)\\bÉ\\w*",
         ];
         let texts = [
             "",
@@ -501,25 +634,54 @@ mod tests {
             "x\nx\ny",
             "ééé aé",
             "HelloWorld Hello",
+            "héllo wörld",
+            "wé wx éw w",
+            "ÉÉ é",
         ];
-        let mut compared = 0;
+        let (mut compared, mut fallbacks) = (0, 0);
         for p in patterns {
             let re = Longest::new("t", p).unwrap();
             for t in texts {
+                let oracle = re.spans_slow(t);
+                let Ok(by_nfa) = re.spans_by_nfa(t) else {
+                    panic!("/{p}/ on {t:?}: over budget")
+                };
+                assert_eq!(by_nfa, oracle, "NFA path: /{p}/ on {t:?}");
                 match re.spans_by_dfa(t) {
                     Ok(fast) => {
-                        assert_eq!(fast, re.spans_slow(t), "/{p}/ on {t:?}");
+                        assert_eq!(fast, oracle, "/{p}/ on {t:?}");
                         compared += 1;
                     }
-                    Err(Stop::Fallback) => {}
+                    Err(Stop::Fallback) => fallbacks += 1,
                     Err(Stop::Budget) => panic!("/{p}/ on {t:?}: over budget"),
                 }
             }
         }
-        assert_eq!(compared, patterns.len() * texts.len());
+        assert_eq!(compared + fallbacks, patterns.len() * texts.len());
+        assert!(fallbacks > 10, "the NFA path is reached: {fallbacks}");
     }
 
-    /// A Unicode `\b` beside non-ASCII text stops the DFA: the slow path answers.
+    /// LIB-3, §7: a Unicode `\b` beside non-ASCII text, where the DFA stops, is held to
+    /// the same scan budget: a regex whose every match scans to the end of the text (the
+    /// `.*q` alternative never ends) raises `ResourceLimitError` instead of running
+    /// quadratically, and an ordinary one over a large text stays well within it.
+    #[test]
+    fn lib_3_a_unicode_word_boundary_is_held_to_the_scan_budget() {
+        let text = "é a".repeat(100_000);
+        let re = Longest::new("text.find_all_regex", "\\ba.*q|\\ba").unwrap();
+        assert!(matches!(re.spans_by_dfa(&text), Err(Stop::Fallback)));
+        let e = re.spans("text.find_all_regex", &text).unwrap_err();
+        assert_eq!(crate::error::tags(&e), ["ResourceLimitError"]);
+        let m = crate::error::message(&e).unwrap();
+        assert!(m.contains("examine more than 16777216 bytes"), "{m}");
+        // Linear when matches end soon: 100,000 matches over 400,000 bytes.
+        let re = Longest::new("t", "\\ba\\w*").unwrap();
+        let spans = re.spans("t", &text).unwrap();
+        assert_eq!(spans.len(), 100_000);
+        assert_eq!(spans[1], (7, 10), "\"aé\": é is a word character");
+    }
+
+    /// A Unicode `\b` beside non-ASCII text stops the DFA: the NFA path answers.
     #[test]
     fn lib_3_a_unicode_word_boundary_falls_back() {
         let re = Longest::new("t", "\\bw\\w+").unwrap();
