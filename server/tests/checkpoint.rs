@@ -157,7 +157,7 @@ fn a_checkpoint_and_the_inputs_after_it_replay_to_the_state_of_every_input() {
         .unwrap();
     let mid = history(&mut orig, &mut d, SimTime::ZERO, 1500, &mut named);
     let head = orig.take_inputs();
-    let checkpoint = orig.checkpoint();
+    let checkpoint = orig.checkpoint().unwrap();
     // Bounded by what is held, not by history.
     assert!(
         checkpoint.len() * 5 < head.len(),

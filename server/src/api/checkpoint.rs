@@ -157,11 +157,9 @@ impl State {
 
     /// The input log compacted to what is held (see the module's comment): replayed into a
     /// fresh state of the same seed, it gives this state. Forgets the evicted executions'
-    /// inputs. Empty unless [`State::keep_for_checkpoints`] was called.
-    pub fn checkpoint(&mut self) -> Vec<(SimTime, ApiRequest)> {
-        let Some(kept) = self.kept.as_mut() else {
-            return Vec::new();
-        };
+    /// inputs. `None` unless [`State::keep_for_checkpoints`] was called on the fresh state.
+    pub fn checkpoint(&mut self) -> Option<Vec<(SimTime, ApiRequest)>> {
+        let kept = self.kept.as_mut()?;
         let host = &self.host;
         kept.by_exec.retain(|&i, _| host.holds(i));
         let mut all: BTreeMap<u64, Vec<(SimTime, ApiRequest)>> = kept
@@ -190,7 +188,7 @@ impl State {
                 serde_json::to_vec(&names).unwrap_or_default(),
             ),
         ));
-        out
+        Some(out)
     }
 
     /// Applies a `resume` or `evicted` record of a checkpoint; `false` for another.
