@@ -327,9 +327,10 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
 /// The API's answer to one request, its outputs handed on; under `--state-dir`, given
 /// only once the request is on disk.
 async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
+    let input = shared.state.borrow().is_input(req);
     let failed = shared.durable_error.borrow().clone();
     if let Some(why) = failed
-        && shared.state.borrow().is_input(req)
+        && input
     {
         return unavailable(&why);
     }
@@ -339,6 +340,9 @@ async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
     shared.changed.notify_one();
     match shared.make_durable().await {
         Ok(()) => res,
+        // Reads are served once the state dir has failed (what they show may include an
+        // input answered 503, whose outcome is unknown, as after a timeout).
+        Err(_) if !input => res,
         Err(e) => unavailable(&e),
     }
 }
