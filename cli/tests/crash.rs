@@ -27,7 +27,9 @@ const EXECUTIONS: &str = "/v1/projects/wfsim/locations/us-central1/workflows/cra
 fn try_http(base: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
     let authority = base.strip_prefix("http://")?;
     let mut stream = std::net::TcpStream::connect(authority).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer t\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -41,7 +43,11 @@ fn try_http(base: &str, method: &str, path: &str, body: &str) -> Option<(u16, St
     // A body cut by the kill is no answer.
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))?
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })?
         .trim()
         .parse()
         .ok()?;
@@ -96,7 +102,9 @@ fn client(
     let mut d = Draw(seed);
     let (mut execs, mut refused, mut answered) = (Vec::<Exec>::new(), Vec::new(), 0);
     while !stop.load(Ordering::Relaxed) {
-        let active: Vec<usize> = (0..execs.len()).filter(|&i| execs[i].end.is_none()).collect();
+        let active: Vec<usize> = (0..execs.len())
+            .filter(|&i| execs[i].end.is_none())
+            .collect();
         let choice = d.below(10);
         if active.len() < 3 || (choice < 3 && active.len() < 6) {
             let Some((status, body)) = try_http(&base, "POST", EXECUTIONS, "{}") else {
@@ -109,13 +117,21 @@ fn client(
             let Some((status, list)) = try_http(&base, "GET", &format!("{path}/callbacks"), "")
             else {
                 // Created and answered: it must be back, callback unknown for now.
-                execs.push(Exec { path, callback: String::new(), end: None });
+                execs.push(Exec {
+                    path,
+                    callback: String::new(),
+                    end: None,
+                });
                 break;
             };
             assert_eq!(status, 200, "{list}");
             let j: Json = serde_json::from_str(&list).unwrap();
             let callback = format!("/v1/{}", j["callbacks"][0]["name"].as_str().unwrap());
-            execs.push(Exec { path, callback, end: None });
+            execs.push(Exec {
+                path,
+                callback,
+                end: None,
+            });
         } else if choice < 8 || execs.len() == active.len() {
             let i = active[d.below(active.len() as u64) as usize];
             if execs[i].callback.is_empty() {
@@ -123,9 +139,12 @@ fn client(
             }
             let n = bodies.fetch_add(1, Ordering::Relaxed);
             execs[i].end = Some(End::Unknown);
-            let Some((status, body)) =
-                try_http(&base, "POST", &execs[i].callback, &format!("{{\"n\": {n}}}"))
-            else {
+            let Some((status, body)) = try_http(
+                &base,
+                "POST",
+                &execs[i].callback,
+                &format!("{{\"n\": {n}}}"),
+            ) else {
                 break;
             };
             assert_eq!(status, 200, "{body}");
@@ -169,7 +188,11 @@ fn client(
 fn check(base: &str, e: &Exec, point: usize) {
     let (status, got) = try_http(base, "GET", &e.path, "").expect("the restarted server answers");
     if status == 404 {
-        assert!(got.contains("evicted"), "point {point}: {} lost: {got}", e.path);
+        assert!(
+            got.contains("evicted"),
+            "point {point}: {} lost: {got}",
+            e.path
+        );
         return;
     }
     assert_eq!(status, 200, "point {point}: {got}");
@@ -188,7 +211,10 @@ fn check(base: &str, e: &Exec, point: usize) {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -221,7 +247,8 @@ fn every_answered_input_survives_sigkill_at_any_point() {
         let stop = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..3)
             .map(|k| {
-                let (base, stop, bodies) = (server.base.clone(), Arc::clone(&stop), Arc::clone(&bodies));
+                let (base, stop, bodies) =
+                    (server.base.clone(), Arc::clone(&stop), Arc::clone(&bodies));
                 let s = seed ^ ((point as u64) << 8) ^ k;
                 std::thread::spawn(move || client(base, s, stop, bodies))
             })
@@ -250,7 +277,11 @@ fn every_answered_input_survives_sigkill_at_any_point() {
         for r in refused.iter().rev().take(5) {
             let (status, body) =
                 try_http(&server.base, r.method, &r.path, &r.body).expect("an answer");
-            assert_eq!(status, r.status, "point {point}: {} refused differently: {body}", r.path);
+            assert_eq!(
+                status, r.status,
+                "point {point}: {} refused differently: {body}",
+                r.path
+            );
         }
     }
     let files: Vec<String> = std::fs::read_dir(&dir)
@@ -263,5 +294,9 @@ fn every_answered_input_survives_sigkill_at_any_point() {
         refused.len()
     );
     assert!(files.contains(&"checkpoint".to_owned()), "{files:?}");
-    assert!(execs.len() > points, "the workload ran: {} executions", execs.len());
+    assert!(
+        execs.len() > points,
+        "the workload ran: {} executions",
+        execs.len()
+    );
 }
