@@ -43,8 +43,10 @@ use crate::message::ApiRequest;
 /// The format this wfsim writes, and the newest it reads.
 pub const FORMAT: u64 = 2;
 
-/// `--checkpoint-after`'s default: log records before a checkpoint is considered.
-pub const CHECKPOINT_AFTER_DEFAULT: u64 = 10_000;
+/// `--checkpoint-after`'s default: log records before a checkpoint is considered. Small,
+/// so that half the checkpoint decides as soon as a few hundred executions are held: the
+/// directory then stays within 1.5× the checkpoint.
+pub const CHECKPOINT_AFTER_DEFAULT: u64 = 1_000;
 
 /// A log this large is checkpointed whatever its count of records.
 const CHECKPOINT_LOG_BYTES: u64 = 64 << 20;
