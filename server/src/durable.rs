@@ -523,6 +523,8 @@ mod tests {
         let dir = scratch("durable-records");
         let opened = StateDir::open(&dir).unwrap();
         assert_eq!(opened.meta, None);
+        assert_eq!(opened.upgraded_from, None, "a new directory is no old one");
+        assert_eq!(opened.dir.path(), dir);
         assert!(opened.inputs.is_empty());
         let meta = Meta {
             seed: u64::MAX,
@@ -648,10 +650,27 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         let e = StateDir::open(&dir).unwrap_err();
+        let rest = record(SimTime::ZERO, &req(b"b")).len() - 3;
         assert!(
-            e.contains("damaged") && e.contains("1 whole records of 2"),
+            e.contains(&format!(
+                "damaged (the state dir is kept as it is; fix or move it): 1 whole records of 2, then {rest} bytes that are none"
+            )),
             "{e}"
         );
+        // Whole records, but fewer than the header says.
+        let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+        let one = record(SimTime::ZERO, &req(b"a")).len();
+        std::fs::write(&path, &bytes[..header_end + one]).unwrap();
+        let e = StateDir::open(&dir).unwrap_err();
+        assert!(e.contains("1 whole records of 2, then 0 bytes"), "{e}");
+        let newer =
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .replacen("\"format\":2", "\"format\":3", 1);
+        assert_ne!(newer.as_bytes(), &bytes[..]);
+        std::fs::write(&path, newer).unwrap();
+        let e = StateDir::open(&dir).unwrap_err();
+        assert!(e.contains("format 3, written by a newer wfsim"), "{e}");
         std::fs::write(&path, b"{\"format\": 2, \"log\": \"x\", \"records\": 0}\n").unwrap();
         let e = StateDir::open(&dir).unwrap_err();
         assert!(e.contains("not inputs.N.log"), "{e}");
@@ -770,6 +789,18 @@ mod tests {
             d.append(SimTime::ZERO, &req(b"")).unwrap();
         }
         assert!(d.wants_checkpoint(), "half of 10");
+        // The log's size in bytes is counted, and decides at 64 MiB.
+        let log = d.dir.join(d.log_name.borrow().as_str());
+        assert_eq!(d.log_bytes.get(), std::fs::metadata(&log).unwrap().len());
+        d.checkpoint(&big).unwrap();
+        d.log_bytes.set(CHECKPOINT_LOG_BYTES - 1);
+        assert!(!d.wants_checkpoint());
+        d.log_bytes.set(CHECKPOINT_LOG_BYTES);
+        assert!(d.wants_checkpoint());
+        // An old log already gone (removed by hand) is no error.
+        let current = d.dir.join(d.log_name.borrow().as_str());
+        std::fs::remove_file(current).unwrap();
+        d.checkpoint(&big).unwrap();
     }
 
     #[test]
