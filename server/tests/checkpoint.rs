@@ -202,3 +202,44 @@ fn a_checkpoint_and_the_inputs_after_it_replay_to_the_state_of_every_input() {
     assert_eq!(next[0], next[1]);
     assert_eq!(next[0][0].0, 200);
 }
+
+/// Inputs that are not requests: a start (`--execute`) and the network's answer to an
+/// outbound call (HT-9) belong to their execution, so a checkpoint keeps them: the call
+/// answered is not sent again after a restart, the one still waiting is.
+#[test]
+fn a_checkpoint_keeps_internal_starts_and_the_networks_answers() {
+    let yaml = "main:\n  steps:\n    - a:\n        call: http.get\n        args:\n          url: http://upstream.test/a\n        result: ra\n    - b:\n        call: http.get\n        args:\n          url: http://upstream.test/b\n        result: rb\n    - done:\n        return: ${ra.code + rb.code}\n";
+    let fresh = || {
+        let mut s = state();
+        s.keep_for_checkpoints();
+        s.deploy_source(SimTime::ZERO, "w", "w.yaml", yaml).unwrap();
+        s
+    };
+    let mut before = fresh();
+    let id = before.start_execution(SimTime::ZERO, "w", None).unwrap();
+    let calls = before.take_outbound();
+    assert_eq!(calls.len(), 1);
+    let answer = |status| {
+        wfsim_engine::http::HttpOutcome::Response(wfsim_engine::http::HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: b"ok".to_vec(),
+        })
+    };
+    let t = SimTime::from_secs;
+    before.answer_outbound(t(1), "w", &id, calls[0].call.id, answer(200));
+    let second = before.take_outbound();
+    let checkpoint = before.checkpoint().unwrap();
+    let mut after = fresh();
+    after.replay(&checkpoint, t(2));
+    let again = after.take_outbound();
+    assert_eq!(again.len(), 1, "only the unanswered call: {again:?}");
+    assert_eq!(again[0].call, second[0].call);
+    for s in [&mut before, &mut after] {
+        s.answer_outbound(t(3), "w", &id, second[0].call.id, answer(201));
+    }
+    let path = format!("{EXECUTIONS}/{id}");
+    let got = json(&mut after, t(4), &req("GET", &path, ""));
+    assert_eq!(got.1["result"], "401", "{got:?}");
+    assert_eq!(got, json(&mut before, t(4), &req("GET", &path, "")));
+}
