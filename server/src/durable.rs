@@ -801,6 +801,12 @@ mod tests {
         let current = d.dir.join(d.log_name.borrow().as_str());
         std::fs::remove_file(current).unwrap();
         d.checkpoint(&big).unwrap();
+        // One that cannot be removed (a directory in its place) is: the storage misbehaves.
+        let current = d.dir.join(d.log_name.borrow().as_str());
+        std::fs::remove_file(&current).unwrap();
+        std::fs::create_dir_all(current.join("x")).unwrap();
+        let e = d.checkpoint(&big).unwrap_err();
+        assert_ne!(e.kind(), io::ErrorKind::NotFound, "{e}");
     }
 
     #[test]
