@@ -87,6 +87,8 @@ pub struct StateDir {
     checkpoint_records: Cell<u64>,
     checkpoint_after: Cell<u64>,
     fault: Cell<Option<Fault>>,
+    /// `fdatasync`s started: group commit shares one among the requests waiting.
+    syncs: Cell<u64>,
 }
 
 /// What opening a state directory found.
@@ -192,6 +194,7 @@ impl StateDir {
                 checkpoint_records: Cell::new(from_checkpoint as u64),
                 checkpoint_after: Cell::new(CHECKPOINT_AFTER_DEFAULT),
                 fault: Cell::new(None),
+                syncs: Cell::new(0),
             },
             meta,
             inputs: [checkpointed, inputs].concat(),
@@ -216,6 +219,11 @@ impl StateDir {
     /// From now on every write (or every fsync) fails, as `fault` says; `None` heals.
     pub fn inject(&self, fault: Option<Fault>) {
         self.fault.set(fault);
+    }
+
+    /// `fdatasync`s of the log started so far.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.get()
     }
 
     fn check(&self, fault: Fault) -> io::Result<()> {
@@ -316,6 +324,7 @@ impl StateDir {
                 continue;
             }
             self.syncing.set(true);
+            self.syncs.set(self.syncs.get() + 1);
             let upto = self.appended.get();
             let file = self.log.borrow().try_clone();
             let result = match file {
@@ -770,6 +779,29 @@ mod tests {
         assert!(opened.dir.checkpoint(&[]).is_err());
         opened.dir.inject(None);
         runtime.block_on(opened.dir.sync()).unwrap();
+    }
+
+    /// Group commit: requests that wait at once share one `fdatasync`, the second one's
+    /// append riding on the first one's sync.
+    #[test]
+    fn inputs_appended_while_a_sync_waits_share_it() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (_dir, opened) = started("durable-group-commit", 0);
+        let d = &opened.dir;
+        d.append(SimTime::ZERO, &req(b"a")).unwrap();
+        let second = async {
+            d.append(SimTime::ZERO, &req(b"b")).unwrap();
+            d.sync().await
+        };
+        let (one, two) = runtime.block_on(async { tokio::join!(d.sync(), second) });
+        one.unwrap();
+        two.unwrap();
+        assert_eq!(d.syncs(), 1, "one fdatasync for both");
+        runtime.block_on(d.sync()).unwrap();
+        assert_eq!(d.syncs(), 1, "nothing new: no sync");
     }
 
     #[test]
