@@ -423,25 +423,21 @@ use tokio::task::yield_now;
 #[cfg(madsim)]
 async fn yield_now() {}
 
-/// `fdatasync` off the server's thread, which keeps answering meanwhile.
-#[cfg(not(madsim))]
+/// `fdatasync`, off the server's thread, which keeps answering meanwhile; unless storage
+/// was made to fail. One function for both builds, so that a test of the normal build
+/// judges all of it.
 async fn sync_data(file: File, fault: Option<Fault>) -> io::Result<()> {
     if let Some(Fault::Sync) = fault {
         return Err(injected(Fault::Sync));
     }
+    // The simulated world keeps its own log (`Options::on_input`); should a state
+    // directory be used there, the sync blocks the (simulated) thread.
+    #[cfg(madsim)]
+    return file.sync_data();
+    #[cfg(not(madsim))]
     tokio::task::spawn_blocking(move || file.sync_data())
         .await
         .map_err(io::Error::other)?
-}
-
-/// The simulated world keeps its own log (`Options::on_input`); should a state directory be
-/// used there, the sync blocks the (simulated) thread.
-#[cfg(madsim)]
-async fn sync_data(file: File, fault: Option<Fault>) -> io::Result<()> {
-    if let Some(Fault::Sync) = fault {
-        return Err(injected(Fault::Sync));
-    }
-    file.sync_data()
 }
 
 /// The meta and its format (1 when it names none: wfsim before checkpoints).
