@@ -73,6 +73,11 @@ pub(crate) struct ServeArgs {
     /// on disk before it is answered; a restart on DIR brings everything back.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// With --state-dir: log records after which the state is checkpointed (the log
+    /// compacted to what is held), or half the checkpoint's records if more; disk and
+    /// restart time then follow what --keep-ended keeps, not history.
+    #[arg(long, value_name = "N", default_value_t = wfsim_server::durable::CHECKPOINT_AFTER_DEFAULT)]
+    checkpoint_after: u64,
     /// Scripted services (the `services:` of scenarios, SPEC HT-7) that answer outbound
     /// calls before the network does; a file with `services: [...]` or the list itself.
     #[arg(long, value_name = "FILE")]
@@ -325,7 +330,11 @@ fn is_loopback(bind: &str) -> bool {
 pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
     let place = Place::of(&args, |name| std::env::var(name).ok())?;
     let opened = match &args.state_dir {
-        Some(dir) => Some(StateDir::open(dir).map_err(Invalid)?),
+        Some(dir) => {
+            let opened = StateDir::open(dir).map_err(Invalid)?;
+            opened.dir.set_checkpoint_after(args.checkpoint_after);
+            Some(opened)
+        }
         None => None,
     };
     let meta = opened.as_ref().and_then(|o| o.meta);
@@ -468,6 +477,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         };
         let mut first_start = true;
         if let Some(o) = &opened {
+            // Before the replay: a checkpoint keeps the inputs replayed too.
+            state.keep_for_checkpoints();
+            if let Some(format) = o.upgraded_from {
+                lines.push(format!(
+                    "state dir {}: upgraded from format {format} to {}",
+                    o.dir.path().display(),
+                    wfsim_server::durable::FORMAT
+                ));
+            }
             match meta {
                 None => o
                     .dir
@@ -480,9 +498,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                     first_start = false;
                     state.replay(&o.inputs, resumed_at);
                     lines.push(format!(
-                        "state dir {}: {} inputs replayed, {} executions back",
+                        "state dir {}: {} inputs replayed ({} from the checkpoint), {} executions back",
                         o.dir.path().display(),
                         o.inputs.len(),
+                        o.from_checkpoint,
                         state.execution_count()
                     ));
                 }

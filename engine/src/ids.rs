@@ -74,6 +74,17 @@ impl IdGen {
         self.rng.next_u64()
     }
 
+    /// How far the stream has been drawn: a server checkpoint keeps it so that the ids drawn
+    /// after a restart are those a replay from the start would draw.
+    pub fn position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Moves the stream to `position` (one [`IdGen::position`] returned).
+    pub fn set_position(&mut self, position: u128) {
+        self.rng.set_word_pos(position);
+    }
+
     /// CB-2: a callback id is two UUIDs joined by `_`.
     pub fn callback_id(&mut self) -> String {
         let first = self.uuid();
@@ -106,6 +117,18 @@ mod tests {
             IdGen::with_stream(7, 1).uuid(),
             IdGen::with_stream(7, 2).uuid()
         );
+    }
+
+    #[test]
+    fn a_stream_set_to_a_position_draws_what_followed_it() {
+        let mut a = IdGen::with_stream(9, 2);
+        a.uuid();
+        let at = a.position();
+        let next = a.uuid();
+        let mut b = IdGen::with_stream(9, 2);
+        assert_ne!(b.position(), at);
+        b.set_position(at);
+        assert_eq!(b.uuid(), next);
     }
 
     #[test]

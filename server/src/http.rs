@@ -190,8 +190,15 @@ impl Shared {
         if let Some(dir) = &self.options.state_dir {
             for (at, req) in &inputs {
                 if let Err(e) = dir.append(*at, req) {
-                    self.durable_error
-                        .replace(Some(format!("cannot append to the state dir: {e}")));
+                    self.durable_failed(format!("cannot append to the state dir: {e}"));
+                }
+            }
+            if !inputs.is_empty() && dir.wants_checkpoint() {
+                // Everything appended is in the state: the checkpoint holds it all.
+                if let Some(kept) = self.state.borrow_mut().checkpoint()
+                    && let Err(e) = dir.checkpoint(&kept)
+                {
+                    self.durable_failed(format!("cannot write a checkpoint: {e}"));
                 }
             }
         }
@@ -233,11 +240,26 @@ impl Shared {
         }
         match &self.options.state_dir {
             None => Ok(()),
-            Some(dir) => dir
-                .sync()
-                .await
-                .map_err(|e| format!("cannot sync the state dir: {e}")),
+            Some(dir) => dir.sync().await.map_err(|e| {
+                let e = format!("cannot sync the state dir: {e}");
+                self.durable_failed(e.clone());
+                e
+            }),
         }
+    }
+
+    /// The state dir failed: from now on inputs are refused (503, with `why`) and reads
+    /// still served. Said once, on stderr as well as in the log.
+    fn durable_failed(&self, why: String) {
+        if self.durable_error.borrow().is_some() {
+            return;
+        }
+        let line = format!(
+            "ERROR    {why}; from now on requests that change something are refused (503), reads are served"
+        );
+        eprintln!("wfsim: {line}");
+        (self.options.on_log)(line);
+        self.durable_error.replace(Some(why));
     }
 }
 
@@ -338,21 +360,33 @@ pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<R
 /// The API's answer to one request, its outputs handed on; under `--state-dir`, given
 /// only once the request is on disk.
 async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
+    let input = shared.state.borrow().is_input(req);
+    let failed = shared.durable_error.borrow().clone();
+    if let Some(why) = failed
+        && input
+    {
+        return unavailable(&why);
+    }
     let now = shared.now();
     let res = shared.state.borrow_mut().handle(now, req);
     shared.flush();
     shared.changed.notify_one();
     match shared.make_durable().await {
         Ok(()) => res,
-        Err(e) => {
-            (shared.options.on_log)(format!("ERROR    {e}; the request was answered 500"));
-            ApiResponse::error(
-                500,
-                "INTERNAL",
-                format!("wfsim could not keep this request: {e}"),
-            )
-        }
+        // Reads are served once the state dir has failed (what they show may include an
+        // input answered 503, whose outcome is unknown, as after a timeout).
+        Err(_) if !input => res,
+        Err(e) => unavailable(&e),
     }
+}
+
+/// The answer to an input the state dir cannot keep.
+fn unavailable(why: &str) -> ApiResponse {
+    ApiResponse::error(
+        503,
+        "UNAVAILABLE",
+        format!("wfsim cannot keep this request: {why} (reads are still served)"),
+    )
 }
 
 /// A gRPC call: transcoded to the REST request it stands for, with the caller's metadata

@@ -39,7 +39,15 @@ commands:
       --seed S             seed of every generated input (default 0)
       --jobs J             worker processes (default: CPUs, at most 4)
       --budget-ms MS       wall time an input may take (default 2000)
-      --replay FILE        run one reproducer: does it still fail?";
+      --replay FILE        run one reproducer: does it still fail?
+  crash [OPTIONS]          the crash-point test (SIGKILL of `wfsim serve --state-dir` at
+                           seeded moments, every answered input checked after restart)
+      --points N           kill points (default 1000; `cargo xtask test` runs 50)
+      --seed S             seed of the kill moments and the clients (default 1)
+  soak [OPTIONS]           executions through `wfsim serve --state-dir` (release build):
+                           memory at each 10%, disk, callback latency, restart time
+      --executions N       executions (default 1000000)
+      --keep-ended K       the server's --keep-ended (default 10000)";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -51,6 +59,16 @@ pub enum Cmd {
     Sim(Vec<String>),
     Mutants(Vec<String>),
     Fuzz(FuzzArgs),
+    /// `--points N`, `--seed S`.
+    Crash {
+        points: u64,
+        seed: u64,
+    },
+    /// `--executions N`, `--keep-ended K`.
+    Soak {
+        executions: u64,
+        keep_ended: u64,
+    },
     Help,
 }
 
@@ -167,10 +185,47 @@ impl Cmd {
             "sim" => Ok(Cmd::Sim(rest.to_vec())),
             "mutants" => Ok(Cmd::Mutants(rest.to_vec())),
             "fuzz" => Ok(Cmd::Fuzz(FuzzArgs::parse(rest)?)),
+            "crash" => {
+                let mut n = numbers(rest, &["--points", "--seed"])?;
+                Ok(Cmd::Crash {
+                    points: n.remove("--points").unwrap_or(1000),
+                    seed: n.remove("--seed").unwrap_or(1),
+                })
+            }
+            "soak" => {
+                let mut n = numbers(rest, &["--executions", "--keep-ended"])?;
+                Ok(Cmd::Soak {
+                    executions: n.remove("--executions").unwrap_or(1_000_000),
+                    keep_ended: n.remove("--keep-ended").unwrap_or(10_000),
+                })
+            }
             "help" | "-h" | "--help" => Ok(Cmd::Help),
             other => Err(format!("unknown command '{other}'")),
         }
     }
+}
+
+/// Options that each take a whole number, from `known`: by name.
+fn numbers(
+    args: &[String],
+    known: &[&str],
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !known.contains(&flag.as_str()) {
+            return Err(format!(
+                "unknown option '{flag}' (known: {})",
+                known.join(", ")
+            ));
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a number"))?;
+        let n = value
+            .parse()
+            .map_err(|_| format!("{flag} {value}: not a whole number"))?;
+        out.insert(flag.clone(), n);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -190,6 +245,30 @@ mod tests {
             Ok(Cmd::Conformance(vec!["--seed".into(), "3".into()]))
         );
         assert!(parse(&[]).is_err());
+        assert_eq!(
+            parse(&["crash"]),
+            Ok(Cmd::Crash {
+                points: 1000,
+                seed: 1
+            })
+        );
+        assert_eq!(
+            parse(&["crash", "--points", "60", "--seed", "4"]),
+            Ok(Cmd::Crash {
+                points: 60,
+                seed: 4
+            })
+        );
+        assert!(parse(&["crash", "--points"]).is_err());
+        assert!(parse(&["crash", "--points", "x"]).is_err());
+        assert!(parse(&["soak", "--runs", "1"]).is_err());
+        assert_eq!(
+            parse(&["soak", "--executions", "5000", "--keep-ended", "1000"]),
+            Ok(Cmd::Soak {
+                executions: 5000,
+                keep_ended: 1000
+            })
+        );
         assert_eq!(parse(&["bench"]), Ok(Cmd::Bench(BenchArgs::default())));
         assert_eq!(
             parse(&["mutants", "--minutes", "8"]),

@@ -11,9 +11,12 @@
 //! - `cargo xtask mutants [--file F]… [--in-diff REV] [--minutes M] [--shard K/N]
 //!   [--test-package P]…`: mutation testing.
 //! - `cargo xtask fuzz [--seconds N] [--seed S] [--jobs J] [--replay FILE]`: the fuzzer.
+//! - `cargo xtask crash [--points N] [--seed S]`: the crash-point test, at length.
+//! - `cargo xtask soak [--executions N] [--keep-ended K]`: `--state-dir` over a long run.
 
 mod bench;
 mod conformance;
+mod crash;
 mod figures;
 mod flags;
 mod fuzz;
@@ -22,6 +25,7 @@ mod gate;
 mod layers;
 mod mutants;
 mod revision;
+mod soak;
 mod targets;
 mod test;
 #[cfg(test)]
@@ -39,6 +43,11 @@ fn main() -> ExitCode {
         Ok(flags::Cmd::Sim(rest)) => conformance::sim(&rest),
         Ok(flags::Cmd::Mutants(rest)) => mutants::run(&rest),
         Ok(flags::Cmd::Fuzz(args)) => fuzz::run(&args),
+        Ok(flags::Cmd::Crash { points, seed }) => crash::run(points, seed),
+        Ok(flags::Cmd::Soak {
+            executions,
+            keep_ended,
+        }) => soak::run(executions, keep_ended),
         Ok(flags::Cmd::Help) => {
             println!("{}", flags::USAGE);
             Ok(())

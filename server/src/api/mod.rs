@@ -21,6 +21,7 @@ pub use crate::message::{ApiRequest, ApiResponse};
 
 mod body;
 mod callbacks;
+mod checkpoint;
 mod clock;
 mod executions;
 mod list;
@@ -46,6 +47,8 @@ pub struct State {
     /// The Workflows API's operations by name, all done.
     operations: BTreeMap<String, Json>,
     op_ids: IdGen,
+    /// The inputs a checkpoint keeps (`checkpoint.rs`), once asked for.
+    kept: Option<checkpoint::Kept>,
 }
 
 impl std::fmt::Debug for State {
@@ -73,6 +76,7 @@ impl State {
             record_inputs: false,
             clock_now: SimTime::ZERO,
             operations: BTreeMap::new(),
+            kept: None,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::message::ApiRequest;
 
 /// Where the input log keeps inputs that are not requests; `route` serves nothing here, so
 /// no request can pass for one.
-const INTERNAL: &str = "/v1/wfsim/internal/";
+pub(super) const INTERNAL: &str = "/v1/wfsim/internal/";
 
 impl State {
     /// Keep every request handled from now on, with its time: the input log that
@@ -29,7 +29,10 @@ impl State {
     pub fn replay(&mut self, inputs: &[(SimTime, ApiRequest)], now: SimTime) {
         for (at, req) in inputs {
             match req.path.strip_prefix(INTERNAL) {
-                Some(what) => self.apply_internal(*at, what, req),
+                Some(what) => {
+                    self.track(*at, req);
+                    self.quietly(|s| s.apply_internal(*at, what, req));
+                }
                 None => {
                     self.handle(*at, req);
                 }
@@ -101,7 +104,7 @@ impl State {
         query: String,
         body: Vec<u8>,
     ) {
-        if self.record_inputs {
+        if self.record_inputs || self.kept.is_some() {
             let req = ApiRequest {
                 method: "POST".into(),
                 path: format!("{INTERNAL}{what}"),
@@ -109,7 +112,10 @@ impl State {
                 headers: Vec::new(),
                 body,
             };
-            self.host.input(at, req);
+            self.track(at, &req);
+            if self.record_inputs {
+                self.host.input(at, req);
+            }
         }
     }
 
@@ -121,6 +127,9 @@ impl State {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
+        if self.apply_checkpoint_record(what, req) {
+            return;
+        }
         let body = String::from_utf8_lossy(&req.body).into_owned();
         match what {
             "jump" => self.move_clock(at),

@@ -408,8 +408,11 @@ impl State {
         // leaves them out.
         let read = req.method == "GET"
             && !matches!(self.parse_route(&req.path), Ok((r, _)) if r.check == Check::SlotRule);
-        if self.record_inputs && !read {
-            self.host.input(now, req.clone());
+        if !read {
+            self.track(now, req);
+            if self.record_inputs {
+                self.host.input(now, req.clone());
+            }
         }
         self.advance(now);
         self.guarded(now, req, |s| s.route(now, req))
@@ -498,7 +501,10 @@ impl State {
 
     /// The first route whose template `path` matches, with the path's variables. A path
     /// in another project or location than the server's is refused first, by name.
-    fn parse_route<'a>(&self, path: &'a str) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
+    pub(super) fn parse_route<'a>(
+        &self,
+        path: &'a str,
+    ) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
         if let Some(rest) = path.strip_prefix("/v1/projects/") {
             let mut split = rest.splitn(5, '/');
             let parts: [Option<&str>; 4] = std::array::from_fn(|_| split.next());

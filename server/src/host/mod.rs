@@ -30,6 +30,7 @@ use crate::message::ApiRequest;
 mod evict;
 mod outbound;
 mod output;
+mod resume;
 pub use output::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
