@@ -342,7 +342,7 @@ impl Interp {
 
     async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Unwind> {
         let values = self.for_values(frame, &f.source)?;
-        let keep = frame.local_names();
+        let scope = frame.scope();
         let mut result = Ok(Flow::Next);
         for (i, v) in values.into_iter().enumerate() {
             frame.set(&f.value, v);
@@ -359,7 +359,7 @@ impl Interp {
             }
         }
         // Variables made inside the loop, its value and index among them, end with it.
-        frame.retain(&keep);
+        frame.end_scope(scope);
         result
     }
 
