@@ -3,7 +3,7 @@
 //! - `wfsim run FILE [--seed N] [--arg JSON] [--env KEY=VALUE]... [--json]`: a workflow runs
 //!   with no requests and must succeed; a scenario runs its script and checks its
 //!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
-//!   (`scenario::recognise`).
+//!   (`scenario::parse_if_scenario`).
 //! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]
 //!   [--system]`:
 //!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
@@ -178,10 +178,10 @@ fn load_workflow_text(path: &Path, text: &str) -> Result<Workflow, Invalid> {
 /// the workflow it names.
 fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, Invalid> {
     let name = path.display().to_string();
-    if !scenario::recognise(&name, text) {
+    let Some(parsed) = scenario::parse_if_scenario(&name, text) else {
         return Ok(None);
-    }
-    let s = scenario::parse_file(&name, text).map_err(|e| Invalid(e.in_file(&name).to_string()))?;
+    };
+    let s = parsed.map_err(|e| Invalid(e.in_file(&name).to_string()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let joined = base.join(&s.workflow);
     // `scenarios/../workflows/w.yaml` is named `workflows/w.yaml` when both are one file.
