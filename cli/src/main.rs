@@ -3,7 +3,7 @@
 //! - `wfsim run FILE [--seed N] [--arg JSON] [--env KEY=VALUE]... [--json]`: a workflow runs
 //!   with no requests and must succeed; a scenario runs its script and checks its
 //!   expectations (SUCCEEDED when it states no `state`). A file is a scenario by its content
-//!   (`scenario::recognise`).
+//!   (`scenario::parse_if_scenario`).
 //! - `wfsim explore FILE [--seeds N] [--seed S] [--jobs J] [--shard K/N] [--json] [--lcov F]
 //!   [--system]`:
 //!   a scenario with an `explore:` section under generated schedules (`wfsim-explore`).
@@ -16,6 +16,12 @@
 //!
 //! Exit codes: 0 ran and every expectation held; 1 an expectation failed (a workflow run
 //! alone expects SUCCEEDED); 2 invalid input.
+
+/// mimalloc rather than the system allocator: explore's seeds and the interpreter allocate
+/// and free small values all the time, and glibc's malloc and free were a third of an
+/// explore run's instructions.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -212,10 +218,10 @@ fn is_explore_file(path: &Path, text: &str) -> bool {
 /// the workflow it names.
 fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, Invalid> {
     let name = path.display().to_string();
-    if !scenario::recognise(&name, text) {
+    let Some(parsed) = scenario::parse_if_scenario(&name, text) else {
         return Ok(None);
-    }
-    let s = scenario::parse_file(&name, text).map_err(|e| Invalid(e.in_file(&name).to_string()))?;
+    };
+    let s = parsed.map_err(|e| Invalid(e.in_file(&name).to_string()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let joined = base.join(&s.workflow);
     // `scenarios/../workflows/w.yaml` is named `workflows/w.yaml` when both are one file.

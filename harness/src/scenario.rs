@@ -178,12 +178,21 @@ pub fn tidy_path(p: &std::path::Path) -> std::path::PathBuf {
 /// name ends in `.json`) with a `workflow` key and no `main` key. Anything else, text that
 /// does not parse included, is a workflow definition, whose loader says what is wrong.
 pub fn recognise(name: &str, text: &str) -> bool {
-    match tree::parse(text, Syntax::of_path(name)) {
-        Ok(root) => root.as_map().is_some_and(|m| {
-            m.iter().any(|(k, _, _)| k == "workflow") && !m.iter().any(|(k, _, _)| k == "main")
-        }),
-        Err(_) => false,
-    }
+    tree::parse(text, Syntax::of_path(name)).is_ok_and(|root| is_scenario(&root))
+}
+
+/// The scenario in the file `name` holding `text`, if [`recognise`] says it is one: the
+/// same answer as `recognise` then [`parse_file`], from one parse of the text (reading
+/// the file is much of a short scenario's run).
+pub fn parse_if_scenario(name: &str, text: &str) -> Option<Result<Scenario, DocError>> {
+    let root = tree::parse(text, Syntax::of_path(name)).ok()?;
+    is_scenario(&root).then(|| parse_tree(&root, &[]))
+}
+
+fn is_scenario(root: &Node) -> bool {
+    root.as_map().is_some_and(|m| {
+        m.iter().any(|(k, _, _)| k == "workflow") && !m.iter().any(|(k, _, _)| k == "main")
+    })
 }
 
 /// A scenario written in YAML.
@@ -756,6 +765,12 @@ mod tests {
     #[test]
     fn a_scenario_is_known_by_its_content_in_yaml_or_json() {
         assert!(recognise("s.yaml", "workflow: w.yaml\n"));
+        let s = parse_if_scenario("s.yaml", "workflow: w.yaml\nseed: 7\n").unwrap();
+        assert_eq!(s.unwrap().seed, 7);
+        let e = parse_if_scenario("s.yaml", "workflow: w.yaml\nseed: x\n").unwrap();
+        assert_eq!(e.unwrap_err().pos, Pos { line: 2, col: 7 });
+        assert!(parse_if_scenario("w.yaml", "- a:\n    return: 1\n").is_none());
+        assert!(parse_if_scenario("w.json", "{\"workflow\": ").is_none());
         assert!(recognise("s.json", r#"{"workflow": "w.yaml", "seed": 1}"#));
         assert!(
             recognise("s.txt", r#"{"workflow": "w.yaml"}"#),

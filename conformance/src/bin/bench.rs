@@ -10,6 +10,10 @@
 // A benchmark measures real time; the engine never does.
 #![allow(clippy::disallowed_methods)]
 
+/// The allocator `wfsim` runs with (`cli/src/main.rs`), so these figures are its.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::rc::Rc;
 use std::time::{Duration, Instant};

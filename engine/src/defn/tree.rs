@@ -110,6 +110,12 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
             });
         }
     }
+    read_direct(text).unwrap_or_else(|| read_loaded(text))
+}
+
+/// Any YAML text, through saphyr's loader: the one definition of every case
+/// [`read_direct`] leaves to it.
+fn read_loaded(text: &str) -> Result<Node, SyntaxError> {
     let docs = load_checked(text)?;
     match docs.len() {
         0 => Err(SyntaxError {
@@ -178,6 +184,162 @@ fn load_checked(text: &str) -> Result<Vec<MarkedYamlOwned>, SyntaxError> {
         return Err(scan_error(e));
     }
     Ok(loader.into_documents())
+}
+
+/// A list or map whose end has not been read yet.
+enum Open {
+    Seq(Pos, Vec<Node>),
+    Map {
+        pos: Pos,
+        entries: Vec<(String, Pos, Node)>,
+        /// What each key was before it became a string: saphyr's loader holds `1` and
+        /// `"1"` to be different keys, and so must the duplicate check.
+        kinds: Vec<u8>,
+        key: Option<(String, Pos, u8)>,
+    },
+}
+
+/// The common case read straight from the parser's events into [`Node`]s, without saphyr's
+/// loader building a document of its own to be converted and dropped (a fifth of reading a
+/// short file). Refusals and scan errors are returned where they occur, as
+/// [`load_checked`] returns them. Anything rarer is left to `load_checked` and [`convert`],
+/// whose answer (an error, most of them) stays the one definition of those cases: `None`
+/// for tags, keys that are not strings, integers or booleans, duplicate keys, and any
+/// number of documents but one.
+fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut depth = 0usize;
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(e) => e,
+            Err(e) => return Some(Err(scan_error(&e))),
+        };
+        let pos = Pos {
+            line: span.start.line() as u32,
+            col: span.start.col() as u32 + 1,
+        };
+        let done = match event {
+            Event::SequenceStart(_, ref tag) | Event::MappingStart(_, ref tag) => {
+                depth += 1;
+                if depth > DEFINITION_DEPTH_MAX {
+                    return Some(Err(SyntaxError {
+                        pos,
+                        message: format!(
+                            "lists and maps nest more than {DEFINITION_DEPTH_MAX} levels deep here"
+                        ),
+                    }));
+                }
+                let wants_key = matches!(stack.last(), Some(Open::Map { key: None, .. }));
+                if tag.is_some() || wants_key || (stack.is_empty() && root.is_some()) {
+                    return None;
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Open::Seq(pos, Vec::new())
+                } else {
+                    Open::Map {
+                        pos,
+                        entries: Vec::new(),
+                        kinds: Vec::new(),
+                        key: None,
+                    }
+                });
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                match stack.pop()? {
+                    Open::Seq(pos, items) => Node {
+                        pos,
+                        kind: NodeKind::Seq(items),
+                    },
+                    Open::Map {
+                        pos,
+                        entries,
+                        kinds,
+                        key,
+                    } => {
+                        if key.is_some() || has_duplicate(&entries, &kinds) {
+                            return None;
+                        }
+                        Node {
+                            pos,
+                            kind: NodeKind::Map(entries),
+                        }
+                    }
+                }
+            }
+            Event::Scalar(v, style, _, tag) => {
+                if tag.is_some() {
+                    return None;
+                }
+                let value = match saphyr::Scalar::parse_from_cow_and_metadata(v, style, None)? {
+                    saphyr::Scalar::Null => Value::Null,
+                    saphyr::Scalar::Boolean(b) => Value::Bool(b),
+                    saphyr::Scalar::Integer(i) => Value::Int(i),
+                    saphyr::Scalar::FloatingPoint(f) => Value::Double(f.into_inner()),
+                    saphyr::Scalar::String(s) => Value::str(&*s),
+                };
+                if let Some(Open::Map {
+                    key: key @ None, ..
+                }) = stack.last_mut()
+                {
+                    *key = Some(match value {
+                        Value::Str(s) => (s.to_string(), pos, 0),
+                        Value::Int(i) => (i.to_string(), pos, 1),
+                        Value::Bool(b) => (b.to_string(), pos, 2),
+                        _ => return None,
+                    });
+                    continue;
+                }
+                Node {
+                    pos,
+                    kind: NodeKind::Scalar(value),
+                }
+            }
+            Event::Alias(_) => {
+                return Some(Err(SyntaxError {
+                    pos,
+                    message: "unsupported YAML construct (aliases are not allowed)".into(),
+                }));
+            }
+            // A second document, or one without a node: load_checked says what is wrong.
+            Event::DocumentStart(_) if root.is_some() => return None,
+            Event::DocumentEnd if root.is_none() => return None,
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Nothing => continue,
+        };
+        match stack.last_mut() {
+            None if root.is_none() => root = Some(done),
+            None => return None,
+            Some(Open::Seq(_, items)) => items.push(done),
+            Some(Open::Map {
+                entries,
+                kinds,
+                key,
+                ..
+            }) => {
+                let (k, kpos, kind) = key.take()?;
+                entries.push((k, kpos, done));
+                kinds.push(kind);
+            }
+        }
+    }
+    root.map(Ok)
+}
+
+/// Whether two of a map's keys are the same key as saphyr's loader compares them.
+fn has_duplicate(entries: &[(String, Pos, Node)], kinds: &[u8]) -> bool {
+    let mut keys: Vec<(u8, &str)> = kinds
+        .iter()
+        .zip(entries)
+        .map(|(&kind, (k, _, _))| (kind, k.as_str()))
+        .collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
 }
 
 /// serde_json's message without its own " at line L column C" suffix.
@@ -279,6 +441,85 @@ mod tests {
         let e = parse(bomb, Syntax::Yaml).unwrap_err();
         assert_eq!(e.pos, Pos { line: 2, col: 8 });
         assert!(e.message.contains("aliases"), "{e:?}");
+    }
+
+    /// The direct reading answers as saphyr's loader does wherever it answers at all, and
+    /// answers for every fixture (so the comparison covers the files the project reads).
+    #[test]
+    fn direct_reading_agrees_with_the_loader() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut texts = Vec::new();
+        for dir in ["workflows", "scenarios", "explore", "bench"] {
+            let mut paths: Vec<_> = std::fs::read_dir(fixtures.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                texts.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+        assert!(texts.len() > 50, "{} fixture files", texts.len());
+        for (name, text) in &texts {
+            if name.ends_with("basic_callback_guide_verbatim.json") {
+                continue; // not JSON, and read as YAML it is a scan error either way
+            }
+            let direct = read_direct(text).unwrap_or_else(|| panic!("{name}: not read directly"));
+            assert_eq!(direct, read_loaded(text), "{name}");
+        }
+        let edge_cases = [
+            "",
+            "# a comment only\n",
+            "---\n",
+            "a: 1\n---\nb: 2\n",
+            "a: 1\n---\n",
+            "a: 1\n...\n",
+            "a:\n",
+            "a: ~\nb: null\nc: \"\"\nd: ''\n",
+            "1: a\n\"1\": b\n",
+            "1: a\n1: b\n",
+            "a: 1\na: 2\n",
+            "true: a\n\"true\": b\n",
+            "null: a\n",
+            "~: a\n",
+            "1.5: a\n",
+            "[1]: a\n",
+            "? [1]\n: a\n",
+            "? {a: 1}\n: b\n",
+            "{[1]: a, [1]: b}\n",
+            "!!str 1: a\n",
+            "!foo a: 1\n",
+            "a: !foo 1\n",
+            "a: !!int x\n",
+            "a: !!str 1\n",
+            "a: !!map {b: 1}\n",
+            "a: !foo [1]\n",
+            "a: &x 1\nb: 2\n",
+            "a: &x 1\nb: *x\n",
+            "- 1\n- 2.5\n- .inf\n- 0x1f\n- 0o17\n- -0\n- 1e3\n- yes\n- 'q'\n- \"d\\n\"\n",
+            "{a: [1, {b: c}], 'd': \"e\"}\n",
+            "a: [1, 2\n",
+            "a: b: c\n",
+            "- - - 1\n",
+            "a: |\n  text\n  more\nb: >\n  folded\n",
+        ];
+        for text in edge_cases {
+            if let Some(direct) = read_direct(text) {
+                assert_eq!(direct, read_loaded(text), "{text:?}");
+            }
+        }
+        assert!(
+            read_direct("a: 1\na: 2\n").is_none(),
+            "duplicates: the loader's error"
+        );
+        assert!(
+            read_direct("a: !foo 1\n").is_none(),
+            "tags: the loader's reading"
+        );
     }
 
     #[test]

@@ -11,7 +11,11 @@ use crate::value::Value;
 
 #[derive(Debug, Default)]
 pub struct Frame {
-    vars: RefCell<BTreeMap<String, Value>>,
+    /// Own variables in the order they were made. A frame holds few names, so a scan that
+    /// compares lengths first costs less than a tree's ordered comparisons (every step reads
+    /// and writes variables); and a loop's variables are the last made, so its scope ends by
+    /// truncation ([`Frame::scope`]). Nothing reads this order out: [`Frame::visible`] sorts.
+    vars: RefCell<Vec<(Box<str>, Value)>>,
     /// The parent frame of a parallel branch, and the names shared with it.
     parent: Option<(Rc<Frame>, BTreeSet<String>)>,
 }
@@ -19,7 +23,7 @@ pub struct Frame {
 impl Frame {
     pub fn new(vars: BTreeMap<String, Value>) -> Rc<Frame> {
         Rc::new(Frame {
-            vars: RefCell::new(vars),
+            vars: RefCell::new(own(vars)),
             parent: None,
         })
     }
@@ -27,13 +31,13 @@ impl Frame {
     /// A branch's frame: every variable of `parent` copied, `shared` ones linked.
     pub fn branch(parent: &Rc<Frame>, shared: &[String]) -> Rc<Frame> {
         let shared: BTreeSet<String> = shared.iter().cloned().collect();
-        let vars = parent
+        let vars: BTreeMap<String, Value> = parent
             .visible()
             .into_iter()
             .filter(|(k, _)| !shared.contains(k))
             .collect();
         Rc::new(Frame {
-            vars: RefCell::new(vars),
+            vars: RefCell::new(own(vars)),
             parent: Some((Rc::clone(parent), shared)),
         })
     }
@@ -48,7 +52,10 @@ impl Frame {
     pub fn get(&self, name: &str) -> Option<Value> {
         match self.shared_parent(name) {
             Some(p) => p.get(name),
-            None => self.vars.borrow().get(name).cloned(),
+            None => {
+                let vars = self.vars.borrow();
+                find(&vars, name).map(|i| vars[i].1.clone())
+            }
         }
     }
 
@@ -58,11 +65,9 @@ impl Frame {
             // The name is copied only for a new variable: most sets overwrite one.
             None => {
                 let mut vars = self.vars.borrow_mut();
-                match vars.get_mut(name) {
-                    Some(slot) => *slot = value,
-                    None => {
-                        vars.insert(name.to_owned(), value);
-                    }
+                match find(&vars, name) {
+                    Some(i) => vars[i].1 = value,
+                    None => vars.push((name.into(), value)),
                 }
             }
         }
@@ -70,7 +75,12 @@ impl Frame {
 
     /// Every variable this frame can read, shared ones at their current value.
     fn visible(&self) -> BTreeMap<String, Value> {
-        let mut all = self.vars.borrow().clone();
+        let mut all: BTreeMap<String, Value> = self
+            .vars
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         if let Some((p, names)) = &self.parent {
             for n in names {
                 if let Some(v) = p.get(n) {
@@ -81,15 +91,30 @@ impl Frame {
         all
     }
 
-    /// The names of this frame's own variables.
-    pub fn local_names(&self) -> BTreeSet<String> {
-        self.vars.borrow().keys().cloned().collect()
+    /// Where a scope begins: how many own variables exist before it.
+    pub fn scope(&self) -> Scope {
+        Scope(self.vars.borrow().len())
     }
 
-    /// Forgets every own variable not in `keep`: the end of a `for` loop's scope.
-    pub fn retain(&self, keep: &BTreeSet<String>) {
-        self.vars.borrow_mut().retain(|k, _| keep.contains(k));
+    /// Forgets every own variable made since `scope` began: the end of a `for` loop's
+    /// scope. Variables are only ever appended, and an inner scope ends before its outer
+    /// one, so those made since are exactly the ones past the mark.
+    pub fn end_scope(&self, scope: Scope) {
+        self.vars.borrow_mut().truncate(scope.0);
     }
+}
+
+/// A mark in a frame's variables ([`Frame::scope`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Scope(usize);
+
+fn own(vars: BTreeMap<String, Value>) -> Vec<(Box<str>, Value)> {
+    vars.into_iter().map(|(k, v)| (k.into(), v)).collect()
+}
+
+/// Where variable `name` is among `vars`.
+fn find(vars: &[(Box<str>, Value)], name: &str) -> Option<usize> {
+    vars.iter().position(|(k, _)| **k == *name)
 }
 
 #[cfg(test)]
@@ -112,9 +137,11 @@ mod tests {
         );
         parent.set("total", Value::Int(6));
         assert_eq!(branch.get("total"), Some(Value::Int(6)));
-        let keep = parent.local_names();
+        let scope = parent.scope();
         parent.set("tmp", Value::Null);
-        parent.retain(&keep);
+        parent.set("a", Value::Int(3));
+        parent.end_scope(scope);
         assert_eq!(parent.get("tmp"), None);
+        assert_eq!(parent.get("a"), Some(Value::Int(3)), "made before: kept");
     }
 }

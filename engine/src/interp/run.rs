@@ -211,51 +211,52 @@ impl Interp {
         })
     }
 
-    pub(super) fn run_block<'a>(
-        self: &'a Rc<Self>,
+    /// A block's steps in order, following jumps. Not boxed: a loop runs its body once per
+    /// value, and each call would otherwise allocate a future; the recursion (a step whose
+    /// action holds a block) goes through `run_action`'s box.
+    pub(super) async fn run_block(
+        self: &Rc<Self>,
         th: Th,
-        frame: &'a Rc<Frame>,
-        block: &'a Block,
-    ) -> BoxFut<'a, Result<Flow, Unwind>> {
-        Box::pin(async move {
-            let mut i = 0;
-            while i < block.len() {
-                let step = &block[i];
-                {
-                    let mut w = self.shared.borrow_mut();
-                    if let Err(e) = w.count_step() {
-                        return Err(Unwind::from(e).leaving_step(step));
-                    }
-                    w.cover(step.cover);
-                    w.at_step(th.tid, step.cover);
+        frame: &Rc<Frame>,
+        block: &Block,
+    ) -> Result<Flow, Unwind> {
+        let mut i = 0;
+        while i < block.len() {
+            let step = &block[i];
+            {
+                let mut w = self.shared.borrow_mut();
+                if let Err(e) = w.count_step() {
+                    return Err(Unwind::from(e).leaving_step(step));
                 }
-                if th.parallel_depth > 0 {
-                    self.yield_now(th).await;
-                }
-                // An assignment never suspends: run here, it needs no boxed future of its
-                // own (the commonest step of a loop).
-                let ran = match &step.action {
-                    Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
-                    action => self.run_action(th, frame, action).await,
-                };
-                let mut flow = match ran {
-                    Ok(flow) => flow,
-                    Err(f) => return Err(f.leaving_step(step)),
-                };
-                if let (Flow::Next, Some(next)) = (&flow, &step.next) {
-                    flow = jump(next);
-                }
-                match flow {
-                    Flow::Next => i += 1,
-                    Flow::Goto(name) => match block.iter().position(|s| s.name == name) {
-                        Some(j) => i = j,
-                        None => return Ok(Flow::Goto(name)),
-                    },
-                    other => return Ok(other),
-                }
+                w.cover(step.cover);
+                w.at_step(th.tid, step.cover);
             }
-            Ok(Flow::Next)
-        })
+            if th.parallel_depth > 0 {
+                self.yield_now(th).await;
+            }
+            // An assignment never suspends: run here, it needs no boxed future of its
+            // own (the commonest step of a loop).
+            let ran = match &step.action {
+                Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
+                action => self.run_action(th, frame, action).await,
+            };
+            let mut flow = match ran {
+                Ok(flow) => flow,
+                Err(f) => return Err(f.leaving_step(step)),
+            };
+            if let (Flow::Next, Some(next)) = (&flow, &step.next) {
+                flow = jump(next);
+            }
+            match flow {
+                Flow::Next => i += 1,
+                Flow::Goto(name) => match block.iter().position(|s| s.name == name) {
+                    Some(j) => i = j,
+                    None => return Ok(Flow::Goto(name)),
+                },
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Next)
     }
 
     pub(super) fn run_action<'a>(
@@ -344,7 +345,7 @@ impl Interp {
 
     async fn run_for(self: &Rc<Self>, th: Th, frame: &Rc<Frame>, f: &For) -> Result<Flow, Unwind> {
         let values = self.for_values(frame, &f.source)?;
-        let keep = frame.local_names();
+        let scope = frame.scope();
         let mut result = Ok(Flow::Next);
         for (i, v) in values.into_iter().enumerate() {
             frame.set(&f.value, v);
@@ -361,7 +362,7 @@ impl Interp {
             }
         }
         // Variables made inside the loop, its value and index among them, end with it.
-        frame.retain(&keep);
+        frame.end_scope(scope);
         result
     }
 

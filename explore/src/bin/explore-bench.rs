@@ -3,6 +3,10 @@
 //! `--jobs 2` ([`wfsim_explore::bench`]). Printed, never asserted. The system-level row is
 //! `explore-system --bench` (madsim build).
 
+/// The allocator `wfsim` runs with (`cli/src/main.rs`), so these figures are its.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 
 use wfsim_explore::EngineLevel;
