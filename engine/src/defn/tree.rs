@@ -522,6 +522,41 @@ mod tests {
         );
     }
 
+    /// What the direct reading takes itself and what it leaves to the loader, as its doc
+    /// comment says: keys that are strings, integers or booleans are its own (the common
+    /// case, and its speed); tags on any node, duplicate keys and a document after the first,
+    /// even an empty one, are the loader's.
+    #[test]
+    fn direct_reading_takes_the_common_case_and_leaves_the_rest() {
+        for text in [
+            "a: 1\n",
+            "1: a\n\"1\": b\n",
+            "true: a\n\"true\": b\n",
+            "7: x\nfalse: y\n",
+            "{a: [1, {b: c}], 'd': \"e\"}\n",
+        ] {
+            assert!(
+                matches!(read_direct(text), Some(Ok(_))),
+                "{text:?} is read directly"
+            );
+        }
+        for text in [
+            "a: 1\n---\n",
+            "a: 1\n---\nb: 2\n",
+            "a: 1\na: 2\n",
+            "1: a\n1: b\n",
+            "!foo a: 1\n",
+            "a: !foo 1\n",
+            "a: !!map {b: 1}\n",
+            "a: !foo [1]\n",
+            "!!map\na: 1\n",
+            "1.5: a\n",
+            "? [1]\n: a\n",
+        ] {
+            assert!(read_direct(text).is_none(), "{text:?} is left to the loader");
+        }
+    }
+
     #[test]
     fn json_errors_are_json_positions() {
         let text = "[\n  {\"a\": \"x\\\"\" \"y\"}\n]";
