@@ -553,7 +553,10 @@ mod tests {
             "1.5: a\n",
             "? [1]\n: a\n",
         ] {
-            assert!(read_direct(text).is_none(), "{text:?} is left to the loader");
+            assert!(
+                read_direct(text).is_none(),
+                "{text:?} is left to the loader"
+            );
         }
     }
 
