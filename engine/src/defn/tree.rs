@@ -230,8 +230,10 @@ fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
                         ),
                     }));
                 }
+                // A collection as a key is the loader's; a second root cannot come, since a
+                // second document is refused at its start.
                 let wants_key = matches!(stack.last(), Some(Open::Map { key: None, .. }));
-                if tag.is_some() || wants_key || (stack.is_empty() && root.is_some()) {
+                if tag.is_some() || wants_key {
                     return None;
                 }
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
@@ -303,9 +305,9 @@ fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
                     message: "unsupported YAML construct (aliases are not allowed)".into(),
                 }));
             }
-            // A second document, or one without a node: load_checked says what is wrong.
+            // A second document (even an empty one, which the parser gives a null scalar):
+            // load_checked says what is wrong.
             Event::DocumentStart(_) if root.is_some() => return None,
-            Event::DocumentEnd if root.is_none() => return None,
             Event::StreamStart
             | Event::StreamEnd
             | Event::DocumentStart(_)
@@ -313,8 +315,8 @@ fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
             | Event::Nothing => continue,
         };
         match stack.last_mut() {
-            None if root.is_none() => root = Some(done),
-            None => return None,
+            // The one document's node: a second document was refused at its start.
+            None => root = Some(done),
             Some(Open::Seq(_, items)) => items.push(done),
             Some(Open::Map {
                 entries,
