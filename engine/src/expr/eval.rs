@@ -329,6 +329,28 @@ mod tests {
         tags(&eval(&parse(src).unwrap(), &mut Vars).unwrap_err())
     }
 
+    /// SPEC §7: a string sum is refused before it is built when it would hold more than a
+    /// value may (its bytes: a scalar's own and both strings'), and built up to exactly that.
+    #[test]
+    fn a_string_sum_is_refused_one_byte_over_the_value_limit() {
+        struct Strings(usize, usize);
+        impl Context for Strings {
+            fn var(&self, name: &str) -> Option<Value> {
+                let n = if name == "x" { self.0 } else { self.1 };
+                Some(Value::str("a".repeat(n)))
+            }
+            fn call(&mut self, name: &str, _: Vec<Value>) -> Result<Value, Raised> {
+                Err(builtin(Tag::KeyError, format!("no {name}")))
+            }
+        }
+        let room = crate::limits::VALUE_BYTES_MAX - SCALAR_BYTES;
+        let sum = parse("x + y").unwrap();
+        let full = eval(&sum, &mut Strings(room / 2, room - room / 2)).unwrap();
+        assert!(matches!(&full, Value::Str(s) if s.len() == room));
+        let over = eval(&sum, &mut Strings(room / 2, room - room / 2 + 1)).unwrap_err();
+        assert_eq!(tags(&over), ["ResourceLimitError"]);
+    }
+
     #[test]
     fn arithmetic_keeps_int_and_double_apart() {
         assert_eq!(ok("7 + 2"), Value::Int(9));
