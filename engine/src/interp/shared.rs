@@ -755,6 +755,19 @@ mod tests {
         )
     }
 
+    /// SPEC §7: string `+` may build exactly CONCAT_BYTES_MAX bytes over an execution; the
+    /// byte after is refused, and so is every later sum.
+    #[test]
+    fn the_concatenation_budget_holds_exactly_its_bytes() {
+        let max = usize::try_from(crate::limits::CONCAT_BYTES_MAX).unwrap();
+        let mut w = shared();
+        assert!(w.count_concat(max - 1).is_ok());
+        assert!(w.count_concat(1).is_ok(), "exactly the budget");
+        let over = w.count_concat(1).unwrap_err();
+        assert_eq!(crate::error::tags(&over), ["ResourceLimitError"]);
+        assert!(w.count_concat(0).is_err(), "past it, nothing more");
+    }
+
     /// Main has run (the executor took it off the run queue) and blocked in `sys.sleep`.
     fn main_asleep() -> Shared {
         let mut w = shared();
