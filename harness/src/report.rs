@@ -269,12 +269,7 @@ pub fn timeline(run: &Run) -> Vec<String> {
             }
             Trace::HttpAnswered { thread, call } => {
                 let c = &calls[call.0 as usize];
-                let what = match (c.status, &c.error, &c.message) {
-                    (Some(s), _, _) => format!("status {s}"),
-                    (None, Some(e), Some(m)) => format!("{e}: {m}"),
-                    (None, Some(e), None) => e.clone(),
-                    (None, None, _) => "an answer".to_owned(),
-                };
+                let what = answer_text(c);
                 format!("thread {}: {call} answered: {what}", thread.0)
             }
             Trace::HttpTimedOut { thread, call } => {
@@ -300,6 +295,16 @@ pub fn timeline(run: &Run) -> Vec<String> {
         lines.push(request_line(r));
     }
     lines
+}
+
+/// What an answered outbound call got, in words: `status 200`, `ConnectionError: refused`.
+pub fn answer_text(c: &wfsim_engine::http::CallRecord) -> String {
+    match (c.status, &c.error, &c.message) {
+        (Some(s), _, _) => format!("status {s}"),
+        (None, Some(e), Some(m)) => format!("{e}: {m}"),
+        (None, Some(e), None) => e.clone(),
+        (None, None, _) => "an answer".to_owned(),
+    }
 }
 
 fn request_line(r: &crate::runner::RequestRecord) -> String {

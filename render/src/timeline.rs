@@ -10,7 +10,7 @@ use wfsim_engine::callbacks::EndpointIdx;
 use wfsim_engine::interp::{Outcome, Trace};
 use wfsim_engine::time::SimTime;
 use wfsim_engine::value::show;
-use wfsim_harness::report::{payload_text, stack_text};
+use wfsim_harness::report::{answer_text, payload_text, stack_text};
 use wfsim_harness::runner::{RequestRecord, Run};
 
 /// What a lane follows.
@@ -359,12 +359,7 @@ pub fn of_run(run: &Run) -> Timeline {
             Trace::HttpAnswered { thread, call } => {
                 open.end(&mut t, LaneOf::Thread(thread.0), SpanKind::Http, at);
                 let c = &calls[call.0 as usize];
-                let what = match (c.status, &c.error, &c.message) {
-                    (Some(s), _, _) => format!("status {s}"),
-                    (None, Some(e), Some(m)) => format!("{e}: {m}"),
-                    (None, Some(e), None) => e.clone(),
-                    (None, None, _) => "an answer".to_owned(),
-                };
+                let what = answer_text(c);
                 t.mark(
                     LaneOf::Thread(thread.0),
                     at,
