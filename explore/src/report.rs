@@ -88,6 +88,19 @@ pub struct Reproducer {
     pub why: String,
 }
 
+impl Reproducer {
+    /// Its object in a report's `--json` (and a shard's, which `wfsim merge` reads back).
+    pub fn to_json(&self) -> Json {
+        json!({
+            "scenario": self.scenario.display().to_string(),
+            "script": self.script.display().to_string(),
+            "shrink_runs": self.shrink_runs,
+            "timeline": self.timeline,
+            "why": self.why,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CoverRow {
     pub pos: Pos,
@@ -398,13 +411,7 @@ impl Report {
                     "first_violation": if p.kind == "always" { json!(p.first_failure) } else { Json::Null },
                     "first_true": p.first_true,
                     "why": p.why,
-                    "reproducer": p.reproducer.as_ref().map(|r| json!({
-                        "scenario": r.scenario.display().to_string(),
-                        "script": r.script.display().to_string(),
-                        "shrink_runs": r.shrink_runs,
-                        "timeline": r.timeline,
-                        "why": r.why,
-                    })),
+                    "reproducer": p.reproducer.as_ref().map(Reproducer::to_json),
                 })
             })
             .collect();
