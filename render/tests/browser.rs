@@ -6,11 +6,10 @@
 //!
 //! Skipped, saying why, where chromedriver is not installed (`.ci/run` installs it).
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
-use std::time::Duration;
 
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder};
@@ -41,27 +40,32 @@ fn driver() -> Option<Driver> {
         eprintln!("skipped: chromedriver is not installed (Debian: chromium chromium-driver)");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    // Port 0: chromedriver takes a free port itself and says which. Picking one here and
+    // handing it over races with every other process on the machine (CI saw it lost).
+    let mut child = Command::new("chromedriver")
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let stdout = child.stdout.take().expect("chromedriver's stdout");
     // Owned by the guard from the start: killed and waited for on every path.
-    let driver = Driver(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-        port,
-    );
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(driver);
+    let mut driver = Driver(child, 0);
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("chromedriver's output");
+        if let Some(rest) = line.split("started successfully on port ").nth(1) {
+            driver.1 = rest
+                .trim_end_matches('.')
+                .parse()
+                .unwrap_or_else(|_| panic!("a port in {line:?}"));
+            break;
         }
-        std::thread::sleep(Duration::from_millis(25));
     }
-    panic!("chromedriver never listened on {port}");
+    assert!(driver.1 != 0, "chromedriver ended without saying its port");
+    // Drained so that chromedriver never blocks writing to a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Some(driver)
 }
 
 /// The browser's console, through chromedriver's log endpoint (not in W3C WebDriver, so
