@@ -23,23 +23,42 @@ const WORKFLOW: &str = "- create:\n    call: events.create_callback_endpoint\n  
 
 const EXECUTIONS: &str = "/v1/projects/wfsim/locations/us-central1/workflows/crash/executions";
 
-/// One request on a fresh connection; `None` when no whole answer came (the server died).
-fn try_http(base: &str, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    let authority = base.strip_prefix("http://")?;
-    let mut stream = std::net::TcpStream::connect(authority).ok()?;
+/// One request on a fresh connection: its status and body, or why no whole answer came
+/// (the server died, or did not answer in time), which a failure then prints.
+fn try_http(base: &str, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
+    let authority = base.strip_prefix("http://").ok_or("not an http:// base")?;
+    let mut stream = std::net::TcpStream::connect(authority)
+        .map_err(|e| format!("{method} {path}: connecting: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
+        .map_err(|e| e.to_string())?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer t\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).ok()?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("{method} {path}: sending: {e}"))?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split(' ').nth(1)?.parse().ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
+    let read = stream.read_to_string(&mut response);
+    let whole = |why: &str| {
+        format!(
+            "{method} {path}: {why}; {} bytes came: {response:?}",
+            response.len()
+        )
+    };
+    if let Err(e) = read {
+        return Err(whole(&format!("reading: {e}")));
+    }
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| whole("no status line"))?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| whole("no end of head"))?;
     // A body cut by the kill is no answer.
     let length: usize = head
         .lines()
@@ -47,11 +66,13 @@ fn try_http(base: &str, method: &str, path: &str, body: &str) -> Option<(u16, St
             l.to_ascii_lowercase()
                 .strip_prefix("content-length: ")
                 .map(str::to_owned)
-        })?
-        .trim()
-        .parse()
-        .ok()?;
-    (body.len() == length).then(|| (status, body.to_owned()))
+        })
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| whole("no Content-Length"))?;
+    if body.len() != length {
+        return Err(whole("a body cut short"));
+    }
+    Ok((status, body.to_owned()))
 }
 
 /// How an execution ended, as far as a client saw answered.
@@ -107,14 +128,14 @@ fn client(
             .collect();
         let choice = d.below(10);
         if active.len() < 3 || (choice < 3 && active.len() < 6) {
-            let Some((status, body)) = try_http(&base, "POST", EXECUTIONS, "{}") else {
+            let Ok((status, body)) = try_http(&base, "POST", EXECUTIONS, "{}") else {
                 break;
             };
             assert_eq!(status, 200, "{body}");
             answered += 1;
             let j: Json = serde_json::from_str(&body).unwrap();
             let path = format!("/v1/{}", j["name"].as_str().unwrap());
-            let Some((status, list)) = try_http(&base, "GET", &format!("{path}/callbacks"), "")
+            let Ok((status, list)) = try_http(&base, "GET", &format!("{path}/callbacks"), "")
             else {
                 // Created and answered: it must be back, callback unknown for now.
                 execs.push(Exec {
@@ -139,7 +160,7 @@ fn client(
             }
             let n = bodies.fetch_add(1, Ordering::Relaxed);
             execs[i].end = Some(End::Unknown);
-            let Some((status, body)) = try_http(
+            let Ok((status, body)) = try_http(
                 &base,
                 "POST",
                 &execs[i].callback,
@@ -153,7 +174,7 @@ fn client(
         } else if choice == 8 {
             let i = active[d.below(active.len() as u64) as usize];
             execs[i].end = Some(End::Unknown);
-            let Some((status, body)) =
+            let Ok((status, body)) =
                 try_http(&base, "POST", &format!("{}:cancel", execs[i].path), "")
             else {
                 break;
@@ -167,7 +188,7 @@ fn client(
                 .filter(|&i| matches!(execs[i].end, Some(End::Callback(_) | End::Cancel)))
                 .collect();
             let Some(&i) = ended.last() else { continue };
-            let Some((status, body)) = try_http(&base, "POST", &execs[i].callback, "{\"late\": 1}")
+            let Ok((status, body)) = try_http(&base, "POST", &execs[i].callback, "{\"late\": 1}")
             else {
                 break;
             };
@@ -186,7 +207,8 @@ fn client(
 
 /// Checks `e` on the restarted server at `base`.
 fn check(base: &str, e: &Exec, point: usize) {
-    let (status, got) = try_http(base, "GET", &e.path, "").expect("the restarted server answers");
+    let (status, got) = try_http(base, "GET", &e.path, "")
+        .unwrap_or_else(|why| panic!("point {point}: the restarted server did not answer: {why}"));
     if status == 404 {
         assert!(
             got.contains("evicted"),
@@ -279,13 +301,13 @@ fn every_answered_input_survives_sigkill_at_any_point() {
         for e in execs.iter_mut().filter(|e| e.end.is_none()) {
             e.end = Some(End::Unknown);
             let (status, body) = try_http(&server.base, "POST", &format!("{}:cancel", e.path), "")
-                .expect("an answer");
+                .unwrap_or_else(|why| panic!("point {point}: {why}"));
             assert_eq!(status, 200, "point {point}: {body}");
             e.end = Some(End::Cancel);
         }
         for r in refused.iter().rev().take(5) {
-            let (status, body) =
-                try_http(&server.base, r.method, &r.path, &r.body).expect("an answer");
+            let (status, body) = try_http(&server.base, r.method, &r.path, &r.body)
+                .unwrap_or_else(|why| panic!("point {point}: {why}"));
             assert_eq!(
                 status, r.status,
                 "point {point}: {} refused differently: {body}",

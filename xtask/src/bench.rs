@@ -19,12 +19,18 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if let Some(rev) = &args.baseline {
         return baseline(rev, args.rounds.unwrap_or(2));
     }
-    today()
+    today(args.restart_executions.unwrap_or(RESTART_EXECUTIONS))
 }
 
+/// Issue #23's row: how long `serve --state-dir` takes to answer again after `kill -9`
+/// following this many executions (the soak's last line).
+const RESTART_EXECUTIONS: u64 = 100_000;
+
 /// Every bench of this checkout once, its output shown as it comes, then the targets
-/// table: the rows set against another revision say which `--baseline` they need.
-fn today() -> Result<(), String> {
+/// table: the rows set against another revision say which `--baseline` they need. Then,
+/// unless `restart_executions` is 0, the durable state's restart time after that many
+/// executions (`cargo xtask soak`, `--keep-ended 10000`).
+fn today(restart_executions: u64) -> Result<(), String> {
     let head = Tree::head();
     let mut figures = Side::new();
     let mut failures = Vec::new();
@@ -39,6 +45,14 @@ fn today() -> Result<(), String> {
         }
     }
     print!("{}", targets::table(&targets::rows(&figures, None)));
+    if restart_executions > 0 {
+        println!(
+            "\n## durable state: restart after {restart_executions} executions (cargo xtask soak)"
+        );
+        if let Err(e) = crate::soak::run(restart_executions, 10_000) {
+            failures.push(format!("the restart row: {e}"));
+        }
+    }
     if failures.is_empty() {
         Ok(())
     } else {

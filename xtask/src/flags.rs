@@ -23,6 +23,9 @@ commands:
                            here and at .ci/bench-base: more than 3% more fails, unless
                            .ci/bench-accepted accepts the workload's cost
       --base REV           the gate's base instead of .ci/bench-base
+      --restart-executions N
+                           the restart row: `serve --state-dir` killed after N executions
+                           (default 100000, a few minutes; 0 leaves it out)
   mutants [OPTIONS]        mutation testing (cargo-mutants, installed if missing), with a
                            report per file and every survivor at file:line
       --file F             mutate only files matching F (repeatable)
@@ -79,6 +82,8 @@ pub struct BenchArgs {
     pub rounds: Option<u32>,
     pub gate: bool,
     pub base: Option<String>,
+    /// Executions before the restart-time row of plain `bench` (`None`: 100,000; 0: none).
+    pub restart_executions: Option<u64>,
 }
 
 impl BenchArgs {
@@ -100,8 +105,22 @@ impl BenchArgs {
                     Ok(n) if n >= 2 => out.rounds = Some(n),
                     _ => return Err(format!("`bench --rounds`: '{value}' is not 2 or more")),
                 },
+                "--restart-executions" => match value.parse::<u64>() {
+                    Ok(n) => out.restart_executions = Some(n),
+                    _ => {
+                        return Err(format!(
+                            "`bench --restart-executions`: '{value}' is not a count"
+                        ));
+                    }
+                },
                 other => return Err(format!("`bench` has no option '{other}'")),
             }
+        }
+        if out.restart_executions.is_some() && (out.gate || out.baseline.is_some()) {
+            return Err(
+                "`bench --restart-executions` goes with plain `bench` (the other revision has no such row)"
+                    .into(),
+            );
         }
         if out.gate && (out.baseline.is_some() || out.rounds.is_some()) {
             return Err("`bench --gate` takes no --baseline or --rounds".into());
@@ -308,6 +327,17 @@ mod tests {
         assert!(parse(&["bench", "--rounds", "3"]).is_err());
         assert!(parse(&["bench", "--gate", "--baseline", "x"]).is_err());
         assert!(parse(&["bench", "--base", "x"]).is_err());
+        let restart = BenchArgs {
+            restart_executions: Some(0),
+            ..BenchArgs::default()
+        };
+        assert_eq!(
+            parse(&["bench", "--restart-executions", "0"]),
+            Ok(Cmd::Bench(restart))
+        );
+        assert!(parse(&["bench", "--restart-executions", "many"]).is_err());
+        assert!(parse(&["bench", "--gate", "--restart-executions", "5"]).is_err());
+        assert!(parse(&["bench", "--baseline", "x", "--restart-executions", "5"]).is_err());
     }
 
     #[test]
