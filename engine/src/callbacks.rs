@@ -271,8 +271,9 @@ pub struct Endpoint {
     method: Method,
     url: Rc<str>,
     created_at: SimTime,
-    /// The one buffer slot (SPEC §3).
-    buffer: Option<Received>,
+    /// The one buffer slot (SPEC §3). Boxed: a request is a few hundred bytes, most slots
+    /// are empty, and every endpoint of every waiting execution would carry its size.
+    buffer: Option<Box<Received>>,
     /// Blocked awaits, first to start first (CB-12).
     waiters: VecDeque<WaiterId>,
     counts: EndpointCounts,
@@ -293,7 +294,7 @@ impl Endpoint {
         self.created_at
     }
     pub fn buffered(&self) -> Option<&Received> {
-        self.buffer.as_ref()
+        self.buffer.as_deref()
     }
     pub fn waiters(&self) -> impl ExactSizeIterator<Item = WaiterId> + Clone + '_ {
         self.waiters.iter().copied()
@@ -396,6 +397,9 @@ impl Callbacks {
         )
         .into();
         self.by_callback_id.insert(Rc::clone(&callback_id), idx);
+        // Most executions make one endpoint: room for one, not the four a first push takes.
+        self.endpoints
+            .reserve_exact(usize::from(self.endpoints.is_empty()));
         self.endpoints.push(Endpoint {
             callback_id,
             method,
@@ -430,7 +434,7 @@ impl Callbacks {
         if let Some(received) = ep.buffer.take() {
             ep.counts.taken += 1;
             self.check_invariants(&touched);
-            return Ok(AwaitOutcome::Ready(received));
+            return Ok(AwaitOutcome::Ready(*received));
         }
         // CB-6, CB-12: wait, behind every await that started earlier.
         let waiter = WaiterId(self.waiter_id_next);
@@ -538,7 +542,7 @@ impl Callbacks {
             }
             if let Some(received) = ep.buffer.take() {
                 ep.counts.dropped += 1;
-                ended.dropped.push((EndpointIdx(i as u32), received));
+                ended.dropped.push((EndpointIdx(i as u32), *received));
             }
             ep.waiters.clear();
         }
@@ -634,13 +638,13 @@ impl Callbacks {
         }
         if ep.buffer.is_none() {
             ep.counts.accepted += 1;
-            ep.buffer = Some(received);
+            ep.buffer = Some(Box::new(received));
             return Ok(Accepted::Buffered);
         }
         if self.defect == Some(Defect::SlotOverwrite) {
             ep.counts.accepted += 1;
             ep.counts.dropped += 1;
-            ep.buffer = Some(received);
+            ep.buffer = Some(Box::new(received));
             return Ok(Accepted::Buffered);
         }
         Err(Rejection::SlotFull)

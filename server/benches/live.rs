@@ -403,6 +403,15 @@ fn main() {
         api_only(n);
         return;
     }
+    if let Some(c) = args.iter().position(|a| a == "--memory") {
+        // One part alone, for a heap profiler (valgrind's massif, dhat).
+        memory_per_execution(
+            args.get(c + 1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(10_000),
+        );
+        return;
+    }
     if let Some(c) = args.iter().position(|a| a == "--profile") {
         let connections = args.get(c + 1).and_then(|c| c.parse().ok()).unwrap_or(64);
         let s = spawn_server(Kind::Wfsim);

@@ -24,15 +24,23 @@ impl Interp {
         self: &Rc<Self>,
         th: Th,
         func: &str,
-        args: Vec<(String, Value)>,
+        mut args: Vec<(String, Value)>,
     ) -> Result<Value, Raised> {
         if table::is_connector(func) {
             return self.connector(th, func, args).await;
         }
         let f = table::lookup(func)
             .ok_or_else(|| builtin(Tag::SystemError, format!("symbol '{func}' not found")))?;
-        let mut named: BTreeMap<String, Value> = args.into_iter().collect();
-        let positional: Vec<Option<Value>> = f.param_list().map(|(p, _)| named.remove(p)).collect();
+        // Taken out of `args` by name: a call has a handful, and the future keeps whatever
+        // it holds for as long as an await or a sleep waits.
+        let positional: Vec<Option<Value>> = f
+            .param_list()
+            .map(|(p, _)| {
+                let i = args.iter().position(|(name, _)| name == p)?;
+                Some(args.swap_remove(i).1)
+            })
+            .collect();
+        drop(args);
         for ((p, required), v) in f.param_list().zip(&positional) {
             if required && v.is_none() {
                 return Err(type_error(format!("{func} needs argument '{p}'")));

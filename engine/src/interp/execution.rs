@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::run;
 use super::scheduler::Scheduler;
-use super::shared::{NO_STEP, Shared};
+use super::shared::{Env, NO_STEP, Shared};
 use super::thread::BoxFut;
 use super::trace::{LogEntry, Trace};
 use crate::callbacks::{Auth, Callbacks, DeliveryResult, ExecutionName, ExecutionState};
@@ -128,40 +128,6 @@ impl Execution {
         user_env: BTreeMap<String, String>,
         revision_id: &str,
     ) -> Execution {
-        let project_number = "000000000000";
-        let mut env = user_env;
-        env.extend([
-            (
-                "GOOGLE_CLOUD_PROJECT_ID".to_owned(),
-                config.name.project.clone(),
-            ),
-            (
-                "GOOGLE_CLOUD_LOCATION".to_owned(),
-                config.name.location.clone(),
-            ),
-            (
-                "GOOGLE_CLOUD_WORKFLOW_ID".to_owned(),
-                config.name.workflow.clone(),
-            ),
-            (
-                "GOOGLE_CLOUD_WORKFLOW_REVISION_ID".to_owned(),
-                revision_id.to_owned(),
-            ),
-            (
-                "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID".to_owned(),
-                config.name.execution_id.clone(),
-            ),
-            // (decision) No project number or service account exists in simulation: a
-            // fixed twelve-digit number and the default compute account named after it.
-            (
-                "GOOGLE_CLOUD_PROJECT_NUMBER".to_owned(),
-                project_number.to_owned(),
-            ),
-            (
-                "GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME".to_owned(),
-                format!("{project_number}-compute@developer.gserviceaccount.com"),
-            ),
-        ]);
         let points = workflow.points;
         let shared = Rc::new(RefCell::new(Shared::new(
             config.name,
@@ -169,7 +135,10 @@ impl Execution {
             config.clock,
             config.steps_max,
             config.defect,
-            env,
+            Env {
+                user: user_env,
+                revision_id: revision_id.into(),
+            },
             points,
         )));
         let interp = Rc::new(run::Interp {

@@ -25,6 +25,18 @@ use crate::stdlib::{Effects, LogPayload};
 use crate::time::{SimTime, WallClock};
 use crate::value::Value;
 
+/// What `sys.get_env` reads (LIB-2): GCP's built-in variables, made from the execution's
+/// name when asked rather than copied into every execution (most never ask, and a waiting
+/// execution's memory is the measure), and the user's (`env:`; usually none).
+pub(crate) struct Env {
+    pub(crate) user: BTreeMap<String, String>,
+    pub(crate) revision_id: Box<str>,
+}
+
+/// (decision) No project number or service account exists in simulation: a fixed
+/// twelve-digit number and the default compute account named after it.
+const PROJECT_NUMBER: &str = "000000000000";
+
 /// Everything threads share: the clock, the callbacks, logs, ids, and who waits for what.
 pub(super) struct Shared {
     pub(super) now: SimTime,
@@ -33,7 +45,7 @@ pub(super) struct Shared {
     uuids: IdGen,
     /// The seeded stream that picks the next runnable thread (CB-12).
     pub(super) schedule: IdGen,
-    env: BTreeMap<String, String>,
+    env: Env,
     pub(super) logs: Vec<LogEntry>,
     pub(super) trace: Vec<(SimTime, Trace)>,
     pub(super) steps: u64,
@@ -102,7 +114,7 @@ impl Shared {
         clock: WallClock,
         steps_max: u64,
         defect: Option<crate::defect::Defect>,
-        env: BTreeMap<String, String>,
+        env: Env,
         points: u32,
     ) -> Shared {
         Shared {
@@ -441,7 +453,20 @@ impl Effects for Shared {
         self.uuids.uuid()
     }
     fn env(&self, name: &str) -> Option<String> {
-        self.env.get(name).cloned()
+        let n = self.callbacks.name();
+        Some(match name {
+            "GOOGLE_CLOUD_PROJECT_ID" => n.project.clone(),
+            "GOOGLE_CLOUD_LOCATION" => n.location.clone(),
+            "GOOGLE_CLOUD_WORKFLOW_ID" => n.workflow.clone(),
+            "GOOGLE_CLOUD_WORKFLOW_REVISION_ID" => self.env.revision_id.to_string(),
+            "GOOGLE_CLOUD_WORKFLOW_EXECUTION_ID" => n.execution_id.clone(),
+            "GOOGLE_CLOUD_PROJECT_NUMBER" => PROJECT_NUMBER.to_owned(),
+            "GOOGLE_CLOUD_SERVICE_ACCOUNT_NAME" => {
+                format!("{PROJECT_NUMBER}-compute@developer.gserviceaccount.com")
+            }
+            // A user's name never shadows a built-in one (`stdlib::env_name_error`).
+            _ => return self.env.user.get(name).cloned(),
+        })
     }
     fn log(&mut self, severity: String, payload: LogPayload) {
         let at = self.now;
@@ -750,7 +775,10 @@ mod tests {
             WallClock::DEFAULT,
             crate::limits::STEPS_MAX,
             None,
-            BTreeMap::new(),
+            Env {
+                user: BTreeMap::new(),
+                revision_id: "".into(),
+            },
             0,
         )
     }
