@@ -9,6 +9,7 @@
 //! the hyper glue, and [`serve`] the accept loop and the timer task that fires awaits,
 //! sleeps and back-offs on time. Imports point down only: `config` (the settings),
 //! `message` (requests and responses as data) and `auth` import nothing of the crate,
+//! `parent` (a project and location) only `config`,
 //! `host` and `wire` nothing above them, `api` nothing of `http`.
 //!
 //! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
@@ -24,6 +25,7 @@ pub mod grpc;
 mod host;
 mod http;
 mod message;
+pub mod parent;
 mod proto;
 mod wire;
 
@@ -42,6 +44,7 @@ pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
 pub use http::{OnReady, Options, Reply, Shared};
+pub use parent::Parent;
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(

@@ -10,6 +10,7 @@ use super::State;
 use crate::auth::{self, Denied};
 use crate::host::{Close, Delivery, Observed, Taken};
 use crate::message::{ApiRequest, ApiResponse};
+use crate::parent::Parent;
 use crate::wire;
 
 /// What the slot rule made of a callback request ([`State::slot_rule`]).
@@ -24,9 +25,11 @@ struct Answered {
 impl State {
     /// A request to callback `callback` of execution `id`, answered, journaled and
     /// announced, with the await it resumed run.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn callback(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         id: &str,
         callback: &str,
@@ -38,7 +41,7 @@ impl State {
             accepted,
             found,
             changed,
-        } = self.slot_rule(now, workflow, id, callback, req, authz);
+        } = self.slot_rule(now, parent, workflow, id, callback, req, authz);
         self.host.journal(|| {
             Observed::Callback(Delivery {
                 at: now,
@@ -56,7 +59,7 @@ impl State {
         if self.host.hears_events() {
             let name = format!(
                 "{}/executions/{id}/callbacks/{callback}",
-                wire::workflow_name(&self.config, workflow)
+                wire::workflow_name(parent, workflow)
             );
             let mut detail = vec![
                 ("method", req.method.clone()),
@@ -79,16 +82,18 @@ impl State {
     }
 
     /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
+    #[allow(clippy::too_many_arguments)]
     fn slot_rule(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         id: &str,
         callback: &str,
         req: &ApiRequest,
         authz: Option<&str>,
     ) -> Answered {
-        let i = match self.find(workflow, id) {
+        let i = match self.find(parent, workflow, id) {
             Ok(i) => i,
             Err(res) => {
                 return Answered {

@@ -66,9 +66,9 @@ impl Host {
         let target = match parts.as_slice() {
             [
                 "projects",
-                _,
+                p,
                 "locations",
-                _,
+                l,
                 "workflows",
                 w,
                 "executions",
@@ -77,6 +77,10 @@ impl Host {
                 c,
             ] => self
                 .find(w, e)
+                .filter(|&j| {
+                    let parent = &self.executions[&j].parent;
+                    parent.project == *p && parent.location == *l
+                })
                 .map(|j| (j, (*w).to_owned(), (*e).to_owned(), (*c).to_owned())),
             _ => None,
         };
