@@ -30,6 +30,12 @@ pub(crate) struct ServeArgs {
     /// $WFSIM_PORT, else $PORT (as gcw-emulator reads it), else 8080.
     #[arg(long, env = "WFSIM_PORT")]
     port: Option<u16>,
+    /// A second port that serves gRPC only, for clients configured with one port per
+    /// protocol (`--port 8787 --grpc-port 8788` is gcw-emulator's pair); the main port
+    /// serves gRPC too. 0 picks a free one (printed). Else $WFSIM_GRPC_PORT, else
+    /// $GRPC_PORT, else none.
+    #[arg(long, value_name = "PORT", env = "WFSIM_GRPC_PORT")]
+    grpc_port: Option<u16>,
     /// Address to listen on. Else $WFSIM_BIND, else 127.0.0.1 ($HOST is not read: shells
     /// set it to the machine's name).
     #[arg(long, env = "WFSIM_BIND")]
@@ -269,6 +275,7 @@ fn wall_now() -> i128 {
 #[derive(Debug, PartialEq, Eq)]
 struct Place {
     port: u16,
+    grpc_port: Option<u16>,
     bind: String,
     project: String,
     location: String,
@@ -288,6 +295,15 @@ impl Place {
             })?,
             (None, None) => 8080,
         };
+        let grpc_port = match (args.grpc_port, env("GRPC_PORT").filter(|v| !v.is_empty())) {
+            (Some(p), _) => Some(p),
+            (None, Some(text)) => Some(text.trim().parse().map_err(|_| {
+                Invalid(format!(
+                    "GRPC_PORT={text}: not a port number (0 to 65535); give --grpc-port to override it"
+                ))
+            })?),
+            (None, None) => None,
+        };
         let files = match (args.files.is_empty(), env("WORKFLOWS_DIR")) {
             (true, Some(dir)) if !dir.is_empty() => vec![PathBuf::from(dir)],
             _ => args.files.clone(),
@@ -300,6 +316,7 @@ impl Place {
         };
         let place = Place {
             port,
+            grpc_port,
             bind: args.bind.clone().unwrap_or_else(|| "127.0.0.1".into()),
             project: or(&args.project, "PROJECT", "wfsim"),
             location: or(&args.location, "LOCATION", "us-central1"),
@@ -399,6 +416,18 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", place.bind, place.port)))?;
         let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
         let base_url = format!("http://{addr}");
+        let grpc_listener = match place.grpc_port {
+            None => None,
+            Some(port) => {
+                let l = tokio::net::TcpListener::bind((place.bind.as_str(), port))
+                    .await
+                    .map_err(|e| {
+                        Invalid(format!("--grpc-port: cannot listen on {}:{port}: {e}", place.bind))
+                    })?;
+                let grpc_addr = l.local_addr().map_err(|e| Invalid(e.to_string()))?;
+                Some((Rc::new(l), grpc_addr))
+            }
+        };
         let clock = ClockMode::from(args.clock);
         let defect = match &args.defect {
             None => None,
@@ -434,6 +463,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             format!("wfsim serving on {base_url}"),
             format!("export WORKFLOWS_EMULATOR_HOST={addr}"),
         ];
+        if let Some((_, grpc_addr)) = &grpc_listener {
+            lines.push(format!("gRPC only also on {grpc_addr} (--grpc-port)"));
+        }
         if args.seed.is_none() && meta.is_none() {
             lines.push(format!(
                 "seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"
@@ -586,6 +618,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             });
         let options = Options {
             on_ready: watcher,
+            grpc_listener: grpc_listener.map(|(l, _)| l),
             tls,
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
@@ -645,9 +678,12 @@ mod tests {
             ("LOCATION", "europe-west1"),
             ("WORKFLOWS_DIR", "flows"),
             ("HOST", "laptop"),
+            ("GRPC_PORT", "8788"),
         ];
         let from_env = place(&[], &env).unwrap();
         assert_eq!(from_env.port, 9000);
+        assert_eq!(from_env.grpc_port, Some(8788));
+        assert_eq!(defaults.grpc_port, None, "no second port unless asked");
         assert_eq!(from_env.project, "acme");
         assert_eq!(from_env.location, "europe-west1");
         assert_eq!(from_env.files, [PathBuf::from("flows")]);
@@ -658,6 +694,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!((flags.port, flags.project.as_str()), (1, "p"));
+        let grpc = place(&["--grpc-port", "0"], &env).unwrap();
+        assert_eq!(grpc.grpc_port, Some(0), "the flag wins");
+        assert!(
+            place(&[], &[("GRPC_PORT", "x")])
+                .unwrap_err()
+                .contains("GRPC_PORT=x")
+        );
         assert_eq!(flags.location, "l");
         assert_eq!(flags.files, [PathBuf::from("a.yaml")]);
         assert!(

@@ -43,7 +43,7 @@ use tokio::time::{Duration, Instant};
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
-pub use http::{OnReady, Options, Reply, Shared};
+pub use http::{OnReady, Options, Port, Reply, Shared};
 pub use parent::Parent;
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
@@ -121,6 +121,17 @@ pub async fn serve_observed(
     let closed = Rc::new(Notify::new());
     let mut accept_errors = 0u64;
     tokio::pin!(shutdown);
+    let grpc_listener = shared.options.grpc_listener.clone();
+    // The gRPC-only port's accepts, or none: a future that never completes.
+    let accept_grpc = || {
+        let listener = grpc_listener.clone();
+        async move {
+            match &listener {
+                Some(l) => l.accept().await,
+                None => std::future::pending().await,
+            }
+        }
+    };
     loop {
         // At the connection limit, wait for one to close: the queue of the listener holds
         // the others, rather than each taking a descriptor.
@@ -133,43 +144,43 @@ pub async fn serve_observed(
         }
         // `biased`: polled in the order written. An unbiased `select!` starts at a branch
         // drawn from tokio's own per-process randomness, which a simulation cannot seed.
-        tokio::select! {
+        let accepted = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of descriptors, most often: back off instead of spinning.
-                        accept_errors += 1;
-                        if accept_errors.is_power_of_two() {
-                            (shared.options.on_log)(format!(
-                                "ERROR    cannot accept a connection ({accept_errors} so far): {e}"
-                            ));
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
-                // wait on the peer's delayed ACK (40 ms a call).
-                #[cfg(not(madsim))]
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let builder = Rc::clone(&builder);
-                let (open, closed) = (Rc::clone(&open), Rc::clone(&closed));
-                open.set(open.get() + 1);
-                tokio::task::spawn_local(async move {
-                    let service = service_fn(move |req| http::handle(shared.clone(), req));
-                    // A client that goes away mid-request is not the server's error.
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                    open.set(open.get() - 1);
-                    closed.notify_one();
-                });
+            accepted = listener.accept() => accepted.map(|(s, _)| (s, http::Port::Both)),
+            accepted = accept_grpc() => accepted.map(|(s, _)| (s, http::Port::Grpc)),
+        };
+        let (stream, port) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, most often: back off instead of spinning.
+                accept_errors += 1;
+                if accept_errors.is_power_of_two() {
+                    (shared.options.on_log)(format!(
+                        "ERROR    cannot accept a connection ({accept_errors} so far): {e}"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
-        }
+        };
+        // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
+        // wait on the peer's delayed ACK (40 ms a call).
+        #[cfg(not(madsim))]
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let builder = Rc::clone(&builder);
+        let (open, closed) = (Rc::clone(&open), Rc::clone(&closed));
+        open.set(open.get() + 1);
+        tokio::task::spawn_local(async move {
+            let service = service_fn(move |req| http::handle(shared.clone(), req, port));
+            // A client that goes away mid-request is not the server's error.
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            open.set(open.get() - 1);
+            closed.notify_one();
+        });
     }
     drain(&shared, timer).await;
 }

@@ -143,6 +143,11 @@ impl State {
         self.host.execution_count()
     }
 
+    /// Scheme and authority of the main port, which callback URLs start with.
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
     /// The `--keep-ended` in force.
     pub fn keep_ended(&self) -> usize {
         self.host.keep_ended()
