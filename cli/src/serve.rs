@@ -10,7 +10,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_harness::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
-use wfsim_server::{ApiEvent, ClockMode, Config, Options, State};
+use wfsim_server::{ApiEvent, ClockMode, Config, Level, Options, State};
 
 use crate::{Invalid, folder, print_lines, read};
 
@@ -96,6 +96,13 @@ pub(crate) struct ServeArgs {
     /// answered): `text` or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Which of those lines are printed: `error` (executions that FAILED: the error, the
+    /// step and its file:line:column), `warn` (also callbacks refused, outbound calls that
+    /// failed or were answered 4xx/5xx), `info` (also executions started and ended,
+    /// callbacks taken, every outbound call with its status) or `debug` (also every API
+    /// request with its status).
+    #[arg(long, value_enum, default_value_t = LogLevel::Info, env = "WFSIM_LOG_LEVEL")]
+    log_level: LogLevel,
     /// Seconds a request's headers may take to arrive (an idle keep-alive connection's
     /// next request too) before the connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
@@ -123,19 +130,45 @@ enum LogFormat {
     Json,
 }
 
-/// One API event as a line of the operator's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl From<LogLevel> for Level {
+    fn from(l: LogLevel) -> Level {
+        match l {
+            LogLevel::Error => Level::Error,
+            LogLevel::Warn => Level::Warn,
+            LogLevel::Info => Level::Info,
+            LogLevel::Debug => Level::Debug,
+        }
+    }
+}
+
+/// One API event as a line of the operator's log: in text, the time, the level, what
+/// happened to what, then `key=value`s (a value with a space quoted, as JSON quotes it).
 fn event_line(e: &ApiEvent, format: LogFormat) -> String {
     match format {
         LogFormat::Text => {
-            let mut line = format!("{} EVENT    {} {}", e.time, e.kind, e.name);
+            let level = e.level.as_str().to_ascii_uppercase();
+            let mut line = format!("{} {level:<8} {} {}", e.time, e.kind, e.name);
             for (k, v) in &e.detail {
-                line.push_str(&format!(" {k}={v}"));
+                if v.is_empty() || v.contains([' ', '"', '=']) {
+                    line.push_str(&format!(" {k}={}", serde_json::Value::from(v.as_str())));
+                } else {
+                    line.push_str(&format!(" {k}={v}"));
+                }
             }
             line
         }
         LogFormat::Json => {
             let mut o = serde_json::Map::new();
             o.insert("time".into(), e.time.clone().into());
+            o.insert("level".into(), e.level.as_str().into());
             o.insert("event".into(), e.kind.into());
             o.insert("name".into(), e.name.clone().into());
             for (k, v) in &e.detail {
@@ -458,6 +491,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         if !services.is_empty() {
             state.use_services(services);
         }
+        state.set_log_level(args.log_level.into());
         // Google's emulators print the variable their clients read; so does this one.
         let mut lines = vec![
             format!("wfsim serving on {base_url}"),

@@ -42,7 +42,7 @@ use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
-pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
+pub use host::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
 pub use http::{OnReady, Options, Port, Reply, Shared};
 pub use parent::Parent;
 

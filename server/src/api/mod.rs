@@ -16,7 +16,7 @@ use wfsim_harness::services::Service;
 use crate::auth::{self, Tokens};
 pub use crate::config::{ClockMode, Config};
 pub use crate::host::KEEP_ENDED_DEFAULT;
-use crate::host::{ApiEvent, Host, Observed, OutboundCall, Output};
+use crate::host::{ApiEvent, Host, Level, Observed, OutboundCall, Output};
 pub use crate::message::{ApiRequest, ApiResponse};
 use crate::parent::Parent;
 
@@ -120,6 +120,11 @@ impl State {
     /// a server without `on_event`, does not format one per request.
     pub fn events_unheard(&mut self) {
         self.host.events_unheard();
+    }
+
+    /// `--log-level`: API events below `level` are not built (default: info).
+    pub fn set_log_level(&mut self, level: Level) {
+        self.host.set_event_level(level);
     }
 
     /// Journal every execution's engine events from now on, not only callback requests.

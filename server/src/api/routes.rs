@@ -15,7 +15,7 @@ use wfsim_engine::callbacks::BODY_BYTES_MAX;
 use super::State;
 use super::query::Query;
 use crate::auth;
-use crate::host::panic_message;
+use crate::host::{Level, panic_message};
 use crate::message::{ApiRequest, ApiResponse};
 use crate::parent::Parent;
 use crate::proto::{Call, Rest, Status, decode, ex, lro, number, put, wf, workflow_body};
@@ -454,7 +454,31 @@ impl State {
             }
         }
         self.advance(now);
-        self.guarded(now, req, |s| s.route(now, req))
+        let res = self.guarded(now, req, |s| s.route(now, req));
+        if self.host.hears(Level::Debug) {
+            self.request_answered(now, req, &res);
+        }
+        res
+    }
+
+    /// `--log-level debug`: a line per API request (callbacks have `callback.answered`),
+    /// with its status, and for an error the reason the client was given.
+    fn request_answered(&mut self, now: SimTime, req: &ApiRequest, res: &ApiResponse) {
+        if matches!(self.parse_route(&req.path), Ok((r, _)) if r.check == Check::SlotRule) {
+            return;
+        }
+        let mut detail = vec![
+            ("method", req.method.clone()),
+            ("status", res.status.to_string()),
+        ];
+        if res.status != 200 {
+            let body: Json = serde_json::from_slice(&res.body).unwrap_or(Json::Null);
+            if let Some(message) = body["error"]["message"].as_str() {
+                detail.push(("error", message.to_owned()));
+            }
+        }
+        self.host
+            .event(now, "request.answered", req.path.clone(), detail);
     }
 
     /// Runs `route` for `req`; a panic in it (a wfsim bug) is counted, logged and answered

@@ -32,7 +32,7 @@ mod evict;
 mod outbound;
 mod output;
 mod resume;
-pub use output::{ApiEvent, Delivery, Observed, OutboundCall, Output};
+pub use output::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
 /// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per
@@ -146,6 +146,9 @@ pub(crate) struct Exec {
     pub(crate) no_overflow_buffering: bool,
     /// The scripted services' side of this execution (`--services`).
     stubs: Stubs,
+    /// Its outbound calls waiting for an answer, described for the operator's log
+    /// (`call.answered`), when anyone hears events.
+    calls: BTreeMap<CallId, Vec<(&'static str, String)>>,
     logs_printed: usize,
     /// Whether its end has been announced (an `execution.ended` event).
     end_announced: bool,
@@ -224,6 +227,8 @@ pub(crate) struct Host {
     journal_unread: bool,
     /// Nobody hears API events (a simulated world): none is built.
     events_unheard: bool,
+    /// API events below this level are not built (`--log-level`).
+    event_level: Level,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
     /// (that request answered 500). Each is a wfsim bug; the log says where.
     internal_errors: u64,
@@ -256,6 +261,7 @@ impl Host {
             observe_executions: false,
             journal_unread: false,
             events_unheard: false,
+            event_level: Level::Info,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
@@ -476,6 +482,7 @@ impl Host {
                 execution_history_level,
                 no_overflow_buffering: input.no_overflow_buffering,
                 stubs: Stubs::new(services::for_workflow(&self.services, workflow)),
+                calls: BTreeMap::new(),
                 logs_printed: 0,
                 end_announced: false,
                 deadline: None,
@@ -650,8 +657,13 @@ impl Host {
         if self.events_unheard {
             return;
         }
+        let level = Level::of(kind, &detail);
+        if level > self.event_level {
+            return;
+        }
         let time = self.wall(at);
         self.outputs.push(Output::Event(ApiEvent {
+            level,
             time,
             kind,
             name,
@@ -671,10 +683,14 @@ impl Host {
             ("duration", format!("{seconds}s")),
         ];
         // Why it failed, and where: what an operator reads first (SPEC EX-6's form).
-        if let Some(Outcome::Failed(f)) = e.execution.outcome() {
+        if let Some((_, message)) = &e.crashed {
+            detail.push(("error", format!("InternalError: {message}")));
+        } else if let Some(Outcome::Failed(f)) = e.execution.outcome() {
             detail.push(("error", failure_summary(&f.error)));
             if !f.stack.is_empty() {
-                detail.push(("at", report::stack_text(&f.stack, Some(&e.file))));
+                let at = report::stack_text(&f.stack, Some(&e.file));
+                let at = at.strip_prefix("at ").unwrap_or(&at).to_owned();
+                detail.push(("at", at));
             }
         }
         self.exec_mut(i).end_announced = true;
@@ -714,10 +730,19 @@ impl Host {
         self.events_unheard = true;
     }
 
+    pub(crate) fn set_event_level(&mut self, level: Level) {
+        self.event_level = level;
+    }
+
     /// Whether an API event would reach anyone: where building one costs formatting per
     /// request, callers ask first.
     pub(crate) fn hears_events(&self) -> bool {
         !self.events_unheard
+    }
+
+    /// Whether events of `level` would reach anyone.
+    pub(crate) fn hears(&self, level: Level) -> bool {
+        !self.events_unheard && level <= self.event_level
     }
 
     /// Keeps input `req` of server time `at` for the input log.
