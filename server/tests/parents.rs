@@ -242,7 +242,7 @@ fn executions_and_callbacks_carry_their_parent() {
     for (parent, own) in [(ACME, &acme), (DEFAULT, &default)] {
         let path = format!("/v1/{parent}/workflows/flow/executions");
         let (_, list) = call(&mut s, "GET", &path, Json::Null);
-        assert_eq!(names(&list, "executions"), [own.clone()], "{parent}");
+        assert_eq!(names(&list, "executions"), [own.as_str()], "{parent}");
     }
     // An execution is not found through another parent: not read, cancelled nor called.
     let id = acme.rsplit('/').next().unwrap();
