@@ -40,10 +40,12 @@ pub(crate) struct ServeArgs {
     /// set it to the machine's name).
     #[arg(long, env = "WFSIM_BIND")]
     bind: Option<String>,
-    /// The project served. Else $WFSIM_PROJECT, else $PROJECT, else `wfsim`.
+    /// The default project: the served files' workflows live there (any project a client
+    /// names is served, as GCP does). Else $WFSIM_PROJECT, else $PROJECT, else `wfsim`.
     #[arg(long, env = "WFSIM_PROJECT")]
     project: Option<String>,
-    /// The location served. Else $WFSIM_LOCATION, else $LOCATION, else `us-central1`.
+    /// The default location, as --project. Else $WFSIM_LOCATION, else $LOCATION, else
+    /// `us-central1`.
     #[arg(long, env = "WFSIM_LOCATION")]
     location: Option<String>,
     /// Accept every request without a token. Refused on an address other than loopback

@@ -96,7 +96,8 @@ pub async fn serve_observed(
         on_ready(&shared);
     }
     // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one port, told apart
-    // by the connection's first bytes. With a timer, hyper closes a connection whose
+    // by the connection's first bytes (the gRPC-only port's connections too: what it
+    // refuses, it refuses per request, with the reason). With a timer, hyper closes a connection whose
     // request headers have not all come within `header_timeout` (also an idle keep-alive
     // connection's next request); HTTP/2 connections are pinged while idle.
     let mut builder = auto::Builder::new(LocalExec);
