@@ -22,26 +22,38 @@ struct Answered {
     changed: Option<bool>,
 }
 
+/// Which callback a request is for, as its path names it.
+#[derive(Clone, Copy)]
+pub(super) struct CallbackPath<'a> {
+    pub parent: &'a Parent,
+    pub workflow: &'a str,
+    /// The execution's id.
+    pub id: &'a str,
+    pub callback: &'a str,
+}
+
 impl State {
     /// A request to callback `callback` of execution `id`, answered, journaled and
     /// announced, with the await it resumed run.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn callback(
         &mut self,
         now: SimTime,
-        parent: &Parent,
-        workflow: &str,
-        id: &str,
-        callback: &str,
+        at: CallbackPath<'_>,
         req: &ApiRequest,
         authz: Option<&str>,
     ) -> ApiResponse {
+        let CallbackPath {
+            parent,
+            workflow,
+            id,
+            callback,
+        } = at;
         let Answered {
             res,
             accepted,
             found,
             changed,
-        } = self.slot_rule(now, parent, workflow, id, callback, req, authz);
+        } = self.slot_rule(now, at, req, authz);
         self.host.journal(|| {
             Observed::Callback(Delivery {
                 at: now,
@@ -82,17 +94,19 @@ impl State {
     }
 
     /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
-    #[allow(clippy::too_many_arguments)]
     fn slot_rule(
         &mut self,
         now: SimTime,
-        parent: &Parent,
-        workflow: &str,
-        id: &str,
-        callback: &str,
+        at: CallbackPath<'_>,
         req: &ApiRequest,
         authz: Option<&str>,
     ) -> Answered {
+        let CallbackPath {
+            parent,
+            workflow,
+            id,
+            callback,
+        } = at;
         let i = match self.find(parent, workflow, id) {
             Ok(i) => i,
             Err(res) => {

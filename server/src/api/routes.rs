@@ -13,6 +13,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use super::State;
+use super::callbacks::CallbackPath;
 use super::query::Query;
 use crate::auth;
 use crate::host::{Level, panic_message};
@@ -104,16 +105,13 @@ pub(crate) static ROUTES: &[Route] = &[
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
         check: Check::SlotRule,
         handler: |s, r| {
-            let (workflow, id) = (r.var("workflow"), r.var("execution"));
-            Ok(s.callback(
-                r.now,
-                r.parent(),
-                workflow,
-                id,
-                r.var("callback"),
-                r.req,
-                r.authz,
-            ))
+            let at = CallbackPath {
+                parent: r.parent(),
+                workflow: r.var("workflow"),
+                id: r.var("execution"),
+                callback: r.var("callback"),
+            };
+            Ok(s.callback(r.now, at, r.req, r.authz))
         },
         grpc: None,
     },
