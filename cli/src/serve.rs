@@ -10,7 +10,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_harness::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
-use wfsim_server::{ApiEvent, ClockMode, Config, Options, State};
+use wfsim_server::{ApiEvent, ClockMode, Config, Level, Options, State};
 
 use crate::{Invalid, folder, print_lines, read};
 
@@ -30,14 +30,22 @@ pub(crate) struct ServeArgs {
     /// $WFSIM_PORT, else $PORT (as gcw-emulator reads it), else 8080.
     #[arg(long, env = "WFSIM_PORT")]
     port: Option<u16>,
+    /// A second port that serves gRPC only, for clients configured with one port per
+    /// protocol (`--port 8787 --grpc-port 8788` is gcw-emulator's pair); the main port
+    /// serves gRPC too. 0 picks a free one (printed). Else $WFSIM_GRPC_PORT, else
+    /// $GRPC_PORT, else none.
+    #[arg(long, value_name = "PORT", env = "WFSIM_GRPC_PORT")]
+    grpc_port: Option<u16>,
     /// Address to listen on. Else $WFSIM_BIND, else 127.0.0.1 ($HOST is not read: shells
     /// set it to the machine's name).
     #[arg(long, env = "WFSIM_BIND")]
     bind: Option<String>,
-    /// The project served. Else $WFSIM_PROJECT, else $PROJECT, else `wfsim`.
+    /// The default project: the served files' workflows live there (any project a client
+    /// names is served, as GCP does). Else $WFSIM_PROJECT, else $PROJECT, else `wfsim`.
     #[arg(long, env = "WFSIM_PROJECT")]
     project: Option<String>,
-    /// The location served. Else $WFSIM_LOCATION, else $LOCATION, else `us-central1`.
+    /// The default location, as --project. Else $WFSIM_LOCATION, else $LOCATION, else
+    /// `us-central1`.
     #[arg(long, env = "WFSIM_LOCATION")]
     location: Option<String>,
     /// Accept every request without a token. Refused on an address other than loopback
@@ -90,6 +98,13 @@ pub(crate) struct ServeArgs {
     /// answered): `text` or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Which of those lines are printed: `error` (executions that FAILED: the error, the
+    /// step and its file:line:column), `warn` (also callbacks refused, outbound calls that
+    /// failed or were answered 4xx/5xx), `info` (also executions started and ended,
+    /// callbacks taken, every outbound call with its status) or `debug` (also every API
+    /// request with its status).
+    #[arg(long, value_enum, default_value_t = LogLevel::Info, env = "WFSIM_LOG_LEVEL")]
+    log_level: LogLevel,
     /// Seconds a request's headers may take to arrive (an idle keep-alive connection's
     /// next request too) before the connection is closed.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
@@ -117,19 +132,45 @@ enum LogFormat {
     Json,
 }
 
-/// One API event as a line of the operator's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl From<LogLevel> for Level {
+    fn from(l: LogLevel) -> Level {
+        match l {
+            LogLevel::Error => Level::Error,
+            LogLevel::Warn => Level::Warn,
+            LogLevel::Info => Level::Info,
+            LogLevel::Debug => Level::Debug,
+        }
+    }
+}
+
+/// One API event as a line of the operator's log: in text, the time, the level, what
+/// happened to what, then `key=value`s (a value with a space quoted, as JSON quotes it).
 fn event_line(e: &ApiEvent, format: LogFormat) -> String {
     match format {
         LogFormat::Text => {
-            let mut line = format!("{} EVENT    {} {}", e.time, e.kind, e.name);
+            let level = e.level.as_str().to_ascii_uppercase();
+            let mut line = format!("{} {level:<8} {} {}", e.time, e.kind, e.name);
             for (k, v) in &e.detail {
-                line.push_str(&format!(" {k}={v}"));
+                if v.is_empty() || v.contains([' ', '"', '=']) {
+                    line.push_str(&format!(" {k}={}", serde_json::Value::from(v.as_str())));
+                } else {
+                    line.push_str(&format!(" {k}={v}"));
+                }
             }
             line
         }
         LogFormat::Json => {
             let mut o = serde_json::Map::new();
             o.insert("time".into(), e.time.clone().into());
+            o.insert("level".into(), e.level.as_str().into());
             o.insert("event".into(), e.kind.into());
             o.insert("name".into(), e.name.clone().into());
             for (k, v) in &e.detail {
@@ -269,6 +310,7 @@ fn wall_now() -> i128 {
 #[derive(Debug, PartialEq, Eq)]
 struct Place {
     port: u16,
+    grpc_port: Option<u16>,
     bind: String,
     project: String,
     location: String,
@@ -288,6 +330,15 @@ impl Place {
             })?,
             (None, None) => 8080,
         };
+        let grpc_port = match (args.grpc_port, env("GRPC_PORT").filter(|v| !v.is_empty())) {
+            (Some(p), _) => Some(p),
+            (None, Some(text)) => Some(text.trim().parse().map_err(|_| {
+                Invalid(format!(
+                    "GRPC_PORT={text}: not a port number (0 to 65535); give --grpc-port to override it"
+                ))
+            })?),
+            (None, None) => None,
+        };
         let files = match (args.files.is_empty(), env("WORKFLOWS_DIR")) {
             (true, Some(dir)) if !dir.is_empty() => vec![PathBuf::from(dir)],
             _ => args.files.clone(),
@@ -300,6 +351,7 @@ impl Place {
         };
         let place = Place {
             port,
+            grpc_port,
             bind: args.bind.clone().unwrap_or_else(|| "127.0.0.1".into()),
             project: or(&args.project, "PROJECT", "wfsim"),
             location: or(&args.location, "LOCATION", "us-central1"),
@@ -399,6 +451,18 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             .map_err(|e| Invalid(format!("cannot listen on {}:{}: {e}", place.bind, place.port)))?;
         let addr = listener.local_addr().map_err(|e| Invalid(e.to_string()))?;
         let base_url = format!("http://{addr}");
+        let grpc_listener = match place.grpc_port {
+            None => None,
+            Some(port) => {
+                let l = tokio::net::TcpListener::bind((place.bind.as_str(), port))
+                    .await
+                    .map_err(|e| {
+                        Invalid(format!("--grpc-port: cannot listen on {}:{port}: {e}", place.bind))
+                    })?;
+                let grpc_addr = l.local_addr().map_err(|e| Invalid(e.to_string()))?;
+                Some((Rc::new(l), grpc_addr))
+            }
+        };
         let clock = ClockMode::from(args.clock);
         let defect = match &args.defect {
             None => None,
@@ -429,11 +493,15 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         if !services.is_empty() {
             state.use_services(services);
         }
+        state.set_log_level(args.log_level.into());
         // Google's emulators print the variable their clients read; so does this one.
         let mut lines = vec![
             format!("wfsim serving on {base_url}"),
             format!("export WORKFLOWS_EMULATOR_HOST={addr}"),
         ];
+        if let Some((_, grpc_addr)) = &grpc_listener {
+            lines.push(format!("gRPC only also on {grpc_addr} (--grpc-port)"));
+        }
         if args.seed.is_none() && meta.is_none() {
             lines.push(format!(
                 "seed: {seed} (drawn at start; --seed {seed} starts the same ids and token again)"
@@ -586,6 +654,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             });
         let options = Options {
             on_ready: watcher,
+            grpc_listener: grpc_listener.map(|(l, _)| l),
             tls,
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
@@ -645,9 +714,12 @@ mod tests {
             ("LOCATION", "europe-west1"),
             ("WORKFLOWS_DIR", "flows"),
             ("HOST", "laptop"),
+            ("GRPC_PORT", "8788"),
         ];
         let from_env = place(&[], &env).unwrap();
         assert_eq!(from_env.port, 9000);
+        assert_eq!(from_env.grpc_port, Some(8788));
+        assert_eq!(defaults.grpc_port, None, "no second port unless asked");
         assert_eq!(from_env.project, "acme");
         assert_eq!(from_env.location, "europe-west1");
         assert_eq!(from_env.files, [PathBuf::from("flows")]);
@@ -658,6 +730,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!((flags.port, flags.project.as_str()), (1, "p"));
+        let grpc = place(&["--grpc-port", "0"], &env).unwrap();
+        assert_eq!(grpc.grpc_port, Some(0), "the flag wins");
+        assert!(
+            place(&[], &[("GRPC_PORT", "x")])
+                .unwrap_err()
+                .contains("GRPC_PORT=x")
+        );
         assert_eq!(flags.location, "l");
         assert_eq!(flags.files, [PathBuf::from("a.yaml")]);
         assert!(

@@ -175,3 +175,141 @@ fn a_half_sent_request_is_closed_after_the_header_timeout() {
         "{text}"
     );
 }
+
+/// Fails at `boom` (line 19, column 7) after a call that cannot connect (caught) and one a
+/// scripted service answers.
+const FAILING: &str = "main:
+  steps:
+    - ask:
+        try:
+          call: http.get
+          args:
+            url: http://127.0.0.1:1/nothing
+        except:
+          as: e
+          steps:
+            - noted:
+                assign:
+                  - why: ${e.tags}
+    - charge:
+        call: http.post
+        args:
+          url: https://billing.test/charge
+        result: r
+    - boom:
+        raise:
+          code: 7
+          message: ${\"charge said \" + string(r.code)}
+";
+
+/// The operator's lines of a `wfsim serve --execute` of `FAILING` (stderr), up to its
+/// `execution.ended`, with `extra` flags and environment; stderr closing first fails.
+fn operator_lines(extra: &[&str], env: &[(&str, &str)]) -> (String, Vec<String>) {
+    let flow = workflow("failing.yaml", FAILING);
+    let services = workflow(
+        "billing.yaml",
+        "services:\n  - match: {method: POST, url: \"https://billing.test/*\"}\n    respond: {status: 201, body: {ok: true}}\n",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wfsim"))
+        .args(["serve", "--port", "0", &flow, "--services", &services])
+        .args(["--token", "t", "--seed", "1", "--execute"])
+        .args(extra)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut ended = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        // Text lines start with their time, JSON ones with `{`; the rest is start-up talk.
+        if !line.starts_with(|c: char| c.is_ascii_digit() || c == '{') {
+            continue;
+        }
+        ended = line.contains("execution.ended");
+        lines.push(line);
+        if ended {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ended, "no execution.ended line: {lines:#?}");
+    (flow, lines)
+}
+
+/// Each line past its time, its duration (the real clock's) as `D`: the level, what
+/// happened, to what, and what it says.
+fn without_times(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let line = l.split_once(' ').unwrap().1;
+            match line.split_once(" duration=") {
+                Some((before, after)) => {
+                    let rest = after.split_once(' ').map_or("", |(_, r)| r);
+                    format!("{before} duration=D {rest}")
+                }
+                None => line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Issue #25: a failed execution's line gives its error, the step and its
+/// file:line:column; every outbound call has a line with its method, URL and status or
+/// failure, in the order they happened; `--log-level` turns lines down.
+#[test]
+fn the_operators_log_says_why_an_execution_failed_and_each_call() {
+    let (flow, lines) = operator_lines(&[], &[]);
+    let lines = without_times(&lines);
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    let name = lines[0]
+        .strip_prefix("INFO     execution.started ")
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        name.starts_with("projects/wfsim/locations/us-central1/workflows/failing/executions/"),
+        "{name}"
+    );
+    let refused = lines[1]
+        .strip_prefix(&format!(
+            "WARN     call.answered {name} method=GET url=http://127.0.0.1:1/nothing failed=\"ConnectionFailedError: "
+        ))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(refused.ends_with("\" by=network"), "{refused}");
+    assert_eq!(
+        lines[2],
+        format!(
+            "INFO     call.answered {name} method=POST url=https://billing.test/charge status=201 by=service"
+        )
+    );
+    let ended = lines[3]
+        .strip_prefix(&format!(
+            "ERROR    execution.ended {name} state=FAILED duration=D"
+        ))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        ended == format!(" error=\"charge said 201\" at=\"step 'boom' (main, {flow}:19:7)\""),
+        "{ended}"
+    );
+
+    // Turned down: only the failure; by the environment, warnings too.
+    let (_, errors) = operator_lines(&["--log-level", "error"], &[]);
+    assert_eq!(without_times(&errors), lines[3..]);
+    let (_, warnings) = operator_lines(&[], &[("WFSIM_LOG_LEVEL", "warn")]);
+    assert_eq!(
+        without_times(&warnings),
+        [lines[1].clone(), lines[3].clone()]
+    );
+    let (_, json) = operator_lines(&["--log-level", "error", "--log-format", "json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&json[0]).unwrap();
+    assert_eq!(
+        (&v["level"], &v["event"], &v["error"]),
+        (
+            &"error".into(),
+            &"execution.ended".into(),
+            &"charge said 201".into()
+        )
+    );
+}

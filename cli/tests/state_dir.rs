@@ -165,3 +165,81 @@ fn evictions_under_keep_ended_survive_a_restart() {
     assert_eq!(status, 200);
     assert_eq!(seen(&fourth)[2].0, 200, "kept: two may be held now");
 }
+
+/// A workflow deployed through the API to another project than the default, and its
+/// execution, survive `kill -9` in that project; a restart with another `--project` finds
+/// the file's workflow where it was deployed too, beside the file deployed anew.
+#[test]
+fn a_deploy_to_another_project_survives_kill_9() {
+    let source = "main:\n  steps:\n    - where:\n        return: ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_ID\")}\n";
+    let (dir, workflow) = fresh("state-dir-parents", source);
+    let args = |project: &'static str| {
+        vec![
+            workflow.display().to_string(),
+            "--state-dir".into(),
+            dir.display().to_string(),
+            "--token".into(),
+            "t".into(),
+            "--seed".into(),
+            "4".into(),
+            "--project".into(),
+            project.into(),
+        ]
+    };
+    let start = |project| {
+        let args = args(project);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Server::start(&args)
+    };
+    let acme = "/v1/projects/acme-prod/locations/us-central1/workflows";
+    let first = start("wfsim");
+    let body = serde_json::json!({"sourceContents": source}).to_string();
+    let (status, op) = http(
+        &first.base,
+        "POST",
+        &format!("{acme}?workflowId=far"),
+        "t",
+        &body,
+    );
+    assert_eq!(status, 200, "{op}");
+    let (status, run) = http(
+        &first.base,
+        "POST",
+        &format!("{acme}/far/executions"),
+        "t",
+        "{}",
+    );
+    assert_eq!(status, 200, "{run}");
+    let run: serde_json::Value = serde_json::from_str(&run).unwrap();
+    let execution = format!("/v1/{}", run["name"].as_str().unwrap());
+    first.kill();
+
+    let second = start("other");
+    second.line("state dir ");
+    let (status, got) = http(&second.base, "GET", &execution, "t", "");
+    assert_eq!(status, 200, "{got}");
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["result"], "\"acme-prod\"", "{got}");
+    for (parent, expected) in [
+        (acme.to_owned(), vec!["far"]),
+        (
+            "/v1/projects/wfsim/locations/us-central1/workflows".to_owned(),
+            vec!["state-dir-parents"],
+        ),
+        (
+            "/v1/projects/other/locations/us-central1/workflows".to_owned(),
+            vec!["state-dir-parents"],
+        ),
+    ] {
+        let (status, list) = http(&second.base, "GET", &parent, "t", "");
+        assert_eq!(status, 200, "{list}");
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        let names: Vec<&str> = list["workflows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap().rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(names, expected, "{parent}");
+    }
+}

@@ -264,7 +264,7 @@ async function roundTrip(transport) {
     NOT_FOUND,
     say('deleted'),
   );
-  check(gone.message.includes(`'${id}'`), say('the NOT_FOUND names the workflow'));
+  check(gone.message.includes(`/workflows/${id}' was not found`), say('the NOT_FOUND names the workflow, in GCP\'s words'));
 
   await workflows.close();
   await executions.close();

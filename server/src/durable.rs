@@ -23,8 +23,12 @@
 //! new (empty) one. Logs and a `checkpoint.tmp` that no checkpoint names are removed on
 //! open.
 //!
-//! Format 1 (wfsim before checkpoints: no `format` in `meta.json`, `inputs.log`) is read
-//! as it is and upgraded by rewriting `meta.json`; a newer format is refused.
+//! Older formats are read as they are and upgraded by rewriting `meta.json`; a newer
+//! format is refused. Format 1 is wfsim before checkpoints (no `format` in `meta.json`,
+//! `inputs.log`). Format 2 served one project and location: its records of inputs that
+//! are not requests (a deploy from a file, `--execute`) name no parent, and are read as
+//! the default parent's (`--project`, `--location`: restart with the same ones); format 3
+//! records name it, since workflows live in any parent.
 //!
 //! Storage can be made to fail ([`StateDir::inject`]): a full disk, a failing fsync. Tests
 //! use it to see that a failure is never taken for success.
@@ -41,7 +45,7 @@ use wfsim_engine::SimTime;
 use crate::message::ApiRequest;
 
 /// The format this wfsim writes, and the newest it reads.
-pub const FORMAT: u64 = 2;
+pub const FORMAT: u64 = 3;
 
 /// `--checkpoint-after`'s default: log records before a checkpoint is considered. Small,
 /// so that half the checkpoint decides as soon as a few hundred executions are held: the
@@ -671,12 +675,12 @@ mod tests {
         let newer =
             String::from_utf8(bytes.clone())
                 .unwrap()
-                .replacen("\"format\":2", "\"format\":3", 1);
+                .replacen("\"format\":3", "\"format\":4", 1);
         assert_ne!(newer.as_bytes(), &bytes[..]);
         std::fs::write(&path, newer).unwrap();
         let e = StateDir::open(&dir).unwrap_err();
-        assert!(e.contains("format 3, written by a newer wfsim"), "{e}");
-        std::fs::write(&path, b"{\"format\": 2, \"log\": \"x\", \"records\": 0}\n").unwrap();
+        assert!(e.contains("format 4, written by a newer wfsim"), "{e}");
+        std::fs::write(&path, b"{\"format\": 3, \"log\": \"x\", \"records\": 0}\n").unwrap();
         let e = StateDir::open(&dir).unwrap_err();
         assert!(e.contains("not inputs.N.log"), "{e}");
     }
@@ -707,15 +711,54 @@ mod tests {
         assert_eq!(again.inputs.len(), 1);
     }
 
+    /// Format 2 served one parent: its directory, checkpoint and log are read as they
+    /// are (`tests/durable.rs` replays one), and its meta rewritten.
+    #[test]
+    fn a_format_2_directory_is_upgraded() {
+        let dir = scratch("durable-format-2");
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = r#"{"format": 2, "seed": "3", "wall_start_unix_nanos": "9"}"#;
+        std::fs::write(dir.join("meta.json"), old).unwrap();
+        std::fs::write(
+            dir.join("checkpoint"),
+            [
+                b"{\"format\": 2, \"log\": \"inputs.1.log\", \"records\": 1}\n".to_vec(),
+                record(SimTime::ZERO, &req(b"kept")),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("inputs.1.log"),
+            record(SimTime::from_secs(1), &req(b"old")),
+        )
+        .unwrap();
+        let opened = StateDir::open(&dir).unwrap();
+        assert_eq!(opened.upgraded_from, Some(2));
+        assert_eq!(opened.meta, Some(meta()));
+        assert_eq!(
+            opened.inputs,
+            vec![
+                (SimTime::ZERO, req(b"kept")),
+                (SimTime::from_secs(1), req(b"old"))
+            ]
+        );
+        drop(opened);
+        let again = StateDir::open(&dir).unwrap();
+        assert_eq!(again.upgraded_from, None, "upgraded once");
+        let meta_now = std::fs::read_to_string(dir.join("meta.json")).unwrap();
+        assert!(meta_now.contains("\"format\":3"), "{meta_now}");
+    }
+
     #[test]
     fn a_directory_of_a_newer_format_is_refused_with_what_to_do() {
-        let dir = scratch("durable-format-3");
+        let dir = scratch("durable-format-4");
         std::fs::create_dir_all(&dir).unwrap();
-        let newer = r#"{"format": 3, "seed": "3", "wall_start_unix_nanos": "9"}"#;
+        let newer = r#"{"format": 4, "seed": "3", "wall_start_unix_nanos": "9"}"#;
         std::fs::write(dir.join("meta.json"), newer).unwrap();
         let e = StateDir::open(&dir).unwrap_err();
         assert!(
-            e.contains("state format 3") && e.contains("another --state-dir"),
+            e.contains("state format 4") && e.contains("another --state-dir"),
             "{e}"
         );
         assert_eq!(

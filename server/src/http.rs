@@ -65,6 +65,9 @@ pub struct Options {
     pub on_ready: Option<OnReady>,
     /// What outbound `https://` calls trust (none by default).
     pub tls: client::Tls,
+    /// `--grpc-port`: a second listener that serves gRPC only, for clients configured
+    /// with one port per protocol (gcw-emulator's 8787 and 8788); the main one serves both.
+    pub grpc_listener: Option<Rc<tokio::net::TcpListener>>,
 }
 
 /// [`Options::on_ready`]'s hook.
@@ -84,6 +87,7 @@ impl std::fmt::Debug for Options {
             .field("header_timeout", &self.header_timeout)
             .field("drain_timeout", &self.drain_timeout)
             .field("on_ready", &self.on_ready.is_some())
+            .field("grpc_listener", &self.grpc_listener.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +109,7 @@ impl Options {
             drain_timeout: Duration::from_secs(10),
             on_ready: None,
             tls: client::Tls::default(),
+            grpc_listener: None,
         }
     }
 }
@@ -283,13 +288,37 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     Ok(out)
 }
 
+/// Which requests a port serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Port {
+    /// REST and gRPC, told apart by the request (the main port).
+    Both,
+    /// gRPC only (`--grpc-port`): anything else is refused, naming the main port.
+    Grpc,
+}
+
 /// One HTTP request: read it, let the API answer, write the answer. A gRPC call
 /// (`application/grpc`, over HTTP/2) is answered by the same API, transcoded (`grpc.rs`).
-pub async fn handle(shared: Shared, req: Request<Incoming>) -> Result<Response<Reply>, Infallible> {
+pub async fn handle(
+    shared: Shared,
+    req: Request<Incoming>,
+    port: Port,
+) -> Result<Response<Reply>, Infallible> {
     let grpc = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    if port == Port::Grpc && !grpc {
+        let base = shared.state.borrow().base_url().to_owned();
+        return Ok(to_hyper(ApiResponse::error(
+            400,
+            "FAILED_PRECONDITION",
+            format!(
+                "this port (--grpc-port) serves gRPC only (content-type application/grpc); \
+                 REST and callbacks are served on {base}"
+            ),
+        )));
+    }
     let read_only = if grpc {
         let method = req.uri().path().rsplit('/').next().unwrap_or("");
         method.starts_with("Get") || method.starts_with("List")

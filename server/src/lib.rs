@@ -9,6 +9,7 @@
 //! the hyper glue, and [`serve`] the accept loop and the timer task that fires awaits,
 //! sleeps and back-offs on time. Imports point down only: `config` (the settings),
 //! `message` (requests and responses as data) and `auth` import nothing of the crate,
+//! `parent` (a project and location) only `config`,
 //! `host` and `wire` nothing above them, `api` nothing of `http`.
 //!
 //! Everything reaches tokio through `madsim-tokio`, hyper only through its connection-level
@@ -24,6 +25,7 @@ pub mod grpc;
 mod host;
 mod http;
 mod message;
+pub mod parent;
 mod proto;
 mod wire;
 
@@ -40,8 +42,9 @@ use tokio::time::{Duration, Instant};
 
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
-pub use host::{ApiEvent, Delivery, Observed, OutboundCall, Output};
-pub use http::{OnReady, Options, Reply, Shared};
+pub use host::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
+pub use http::{OnReady, Options, Port, Reply, Shared};
+pub use parent::Parent;
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
 pub async fn serve(
@@ -93,7 +96,8 @@ pub async fn serve_observed(
         on_ready(&shared);
     }
     // HTTP/1.1 and HTTP/2 (gRPC's, cleartext with prior knowledge) on one port, told apart
-    // by the connection's first bytes. With a timer, hyper closes a connection whose
+    // by the connection's first bytes (the gRPC-only port's connections too: what it
+    // refuses, it refuses per request, with the reason). With a timer, hyper closes a connection whose
     // request headers have not all come within `header_timeout` (also an idle keep-alive
     // connection's next request); HTTP/2 connections are pinged while idle.
     let mut builder = auto::Builder::new(LocalExec);
@@ -118,6 +122,17 @@ pub async fn serve_observed(
     let closed = Rc::new(Notify::new());
     let mut accept_errors = 0u64;
     tokio::pin!(shutdown);
+    let grpc_listener = shared.options.grpc_listener.clone();
+    // The gRPC-only port's accepts, or none: a future that never completes.
+    let accept_grpc = || {
+        let listener = grpc_listener.clone();
+        async move {
+            match &listener {
+                Some(l) => l.accept().await,
+                None => std::future::pending().await,
+            }
+        }
+    };
     loop {
         // At the connection limit, wait for one to close: the queue of the listener holds
         // the others, rather than each taking a descriptor.
@@ -130,43 +145,43 @@ pub async fn serve_observed(
         }
         // `biased`: polled in the order written. An unbiased `select!` starts at a branch
         // drawn from tokio's own per-process randomness, which a simulation cannot seed.
-        tokio::select! {
+        let accepted = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of descriptors, most often: back off instead of spinning.
-                        accept_errors += 1;
-                        if accept_errors.is_power_of_two() {
-                            (shared.options.on_log)(format!(
-                                "ERROR    cannot accept a connection ({accept_errors} so far): {e}"
-                            ));
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
-                // wait on the peer's delayed ACK (40 ms a call).
-                #[cfg(not(madsim))]
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let builder = Rc::clone(&builder);
-                let (open, closed) = (Rc::clone(&open), Rc::clone(&closed));
-                open.set(open.get() + 1);
-                tokio::task::spawn_local(async move {
-                    let service = service_fn(move |req| http::handle(shared.clone(), req));
-                    // A client that goes away mid-request is not the server's error.
-                    let _ = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                    open.set(open.get() - 1);
-                    closed.notify_one();
-                });
+            accepted = listener.accept() => accepted.map(|(s, _)| (s, http::Port::Both)),
+            accepted = accept_grpc() => accepted.map(|(s, _)| (s, http::Port::Grpc)),
+        };
+        let (stream, port) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, most often: back off instead of spinning.
+                accept_errors += 1;
+                if accept_errors.is_power_of_two() {
+                    (shared.options.on_log)(format!(
+                        "ERROR    cannot accept a connection ({accept_errors} so far): {e}"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
-        }
+        };
+        // Answers go out at once: with Nagle's algorithm, HTTP/2's small frames
+        // wait on the peer's delayed ACK (40 ms a call).
+        #[cfg(not(madsim))]
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let builder = Rc::clone(&builder);
+        let (open, closed) = (Rc::clone(&open), Rc::clone(&closed));
+        open.set(open.get() + 1);
+        tokio::task::spawn_local(async move {
+            let service = service_fn(move |req| http::handle(shared.clone(), req, port));
+            // A client that goes away mid-request is not the server's error.
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            open.set(open.get() - 1);
+            closed.notify_one();
+        });
     }
     drain(&shared, timer).await;
 }

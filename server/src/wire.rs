@@ -8,8 +8,8 @@ use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::value::show;
 use wfsim_harness::report;
 
-use crate::config::Config;
 use crate::host::{Deployed, Exec, Host, Revision};
+use crate::parent::Parent;
 
 /// `CallLogLevel` of both APIs, by number.
 /// `ExecutionHistoryLevel`, by number (the REST resources' field; the 2024 protos lack it).
@@ -77,22 +77,23 @@ pub(crate) fn duration(nanos: u64) -> String {
 }
 
 /// `projects/P/locations/L/workflows/W`.
-pub(crate) fn workflow_name(config: &Config, workflow: &str) -> String {
-    format!(
-        "projects/{}/locations/{}/workflows/{workflow}",
-        config.project, config.location
-    )
+pub(crate) fn workflow_name(parent: &Parent, workflow: &str) -> String {
+    format!("{parent}/workflows/{workflow}")
 }
 
 /// `…/workflows/W/executions/ID`.
-pub(crate) fn execution_name(config: &Config, e: &Exec) -> String {
-    format!("{}/executions/{}", workflow_name(config, &e.workflow), e.id)
+pub(crate) fn execution_name(e: &Exec) -> String {
+    format!(
+        "{}/executions/{}",
+        workflow_name(&e.parent, &e.workflow),
+        e.id
+    )
 }
 
 /// The Execution resource, every field of the API's for the FULL view.
-pub(crate) fn execution(config: &Config, host: &Host, e: &Exec, view: View, enums: Enums) -> Json {
+pub(crate) fn execution(host: &Host, e: &Exec, view: View, enums: Enums) -> Json {
     let mut out = serde_json::Map::new();
-    out.insert("name".into(), json!(execution_name(config, e)));
+    out.insert("name".into(), json!(execution_name(e)));
     out.insert("startTime".into(), json!(host.wall(e.clock.started_at())));
     if let Some(end) = e.ended_at() {
         out.insert("endTime".into(), json!(host.wall(end)));
@@ -181,7 +182,7 @@ const WORKFLOW_STATES: [&str; 3] = ["STATE_UNSPECIFIED", "ACTIVE", "UNAVAILABLE"
 
 /// The Workflow resource at `revision`.
 pub(crate) fn workflow(
-    config: &Config,
+    parent: &Parent,
     host: &Host,
     name: &str,
     d: &Deployed,
@@ -190,7 +191,7 @@ pub(crate) fn workflow(
 ) -> Json {
     let s = &d.settings;
     let mut out = serde_json::Map::new();
-    out.insert("name".into(), json!(workflow_name(config, name)));
+    out.insert("name".into(), json!(workflow_name(parent, name)));
     if !s.description.is_empty() {
         out.insert("description".into(), json!(s.description));
     }
@@ -238,8 +239,8 @@ fn json_text(v: &wfsim_engine::Value) -> String {
 
 /// `callbacks.list`: the execution's endpoints in the order it created them, so a client
 /// that lists twice finds the new ones at the end, first-created first.
-pub(crate) fn callbacks(config: &Config, e: &Exec) -> Json {
-    let prefix = execution_name(config, e);
+pub(crate) fn callbacks(e: &Exec) -> Json {
+    let prefix = execution_name(e);
     let list: Vec<Json> = e.execution.with_callbacks(|cbs| {
         cbs.endpoints()
             .iter()

@@ -3,7 +3,7 @@
 use serde_json::Value as Json;
 use wfsim_engine::interp::Trace;
 use wfsim_engine::{SimTime, defn};
-use wfsim_server::{ApiRequest, ClockMode, Config, Observed, State};
+use wfsim_server::{ApiRequest, ClockMode, Config, Level, Observed, State};
 
 const WORKFLOW: &str = "
 - create:
@@ -579,9 +579,51 @@ fn a_failed_execution_is_announced_with_its_error_and_step() {
             ("state", "FAILED".to_owned()),
             ("duration", "0s".to_owned()),
             ("error", "broke".to_owned()),
-            ("at", "at step 'boom' (main, flows/f.yaml:3:7)".to_owned()),
+            ("at", "step 'boom' (main, flows/f.yaml:3:7)".to_owned()),
         ]
     );
+    assert_eq!(ended[0].level, Level::Error);
+}
+
+/// `--log-level`: `debug` adds a line per API request with its status and, for an error,
+/// the reason the client was given; below it, none is built; `error` keeps failures only.
+#[test]
+fn the_log_level_decides_which_events_are_built() {
+    let mut s = state();
+    let (execution, _) = start(&mut s);
+    let missing = format!("{execution}x");
+    s.handle(SimTime::ZERO, &req("GET", &missing, ""));
+    assert!(
+        s.take_events().iter().all(|e| e.kind != "request.answered"),
+        "none at info"
+    );
+    s.set_log_level(Level::Debug);
+    s.handle(SimTime::ZERO, &req("GET", &missing, ""));
+    s.handle(SimTime::ZERO, &req("GET", &execution, ""));
+    let requests: Vec<_> = s
+        .take_events()
+        .into_iter()
+        .filter(|e| e.kind == "request.answered")
+        .collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].name, missing);
+    assert_eq!(requests[0].level, Level::Debug);
+    assert_eq!(
+        requests[0].detail[..2],
+        [("method", "GET".to_owned()), ("status", "404".to_owned())]
+    );
+    assert!(
+        requests[0].detail[2].1.contains("has no execution"),
+        "{:?}",
+        requests[0].detail
+    );
+    assert_eq!(
+        requests[1].detail,
+        [("method", "GET".to_owned()), ("status", "200".to_owned())]
+    );
+    s.set_log_level(Level::Error);
+    start(&mut s);
+    assert!(s.take_events().is_empty(), "an execution started is info");
 }
 
 /// Output-only fields of an execution (`name`, `state`, `result`, …) are accepted in a

@@ -10,6 +10,7 @@ use super::State;
 use crate::auth::{self, Denied};
 use crate::host::{Close, Delivery, Observed, Taken};
 use crate::message::{ApiRequest, ApiResponse};
+use crate::parent::Parent;
 use crate::wire;
 
 /// What the slot rule made of a callback request ([`State::slot_rule`]).
@@ -21,24 +22,38 @@ struct Answered {
     changed: Option<bool>,
 }
 
+/// Which callback a request is for, as its path names it.
+#[derive(Clone, Copy)]
+pub(super) struct CallbackPath<'a> {
+    pub parent: &'a Parent,
+    pub workflow: &'a str,
+    /// The execution's id.
+    pub id: &'a str,
+    pub callback: &'a str,
+}
+
 impl State {
     /// A request to callback `callback` of execution `id`, answered, journaled and
     /// announced, with the await it resumed run.
     pub(super) fn callback(
         &mut self,
         now: SimTime,
-        workflow: &str,
-        id: &str,
-        callback: &str,
+        at: CallbackPath<'_>,
         req: &ApiRequest,
         authz: Option<&str>,
     ) -> ApiResponse {
+        let CallbackPath {
+            parent,
+            workflow,
+            id,
+            callback,
+        } = at;
         let Answered {
             res,
             accepted,
             found,
             changed,
-        } = self.slot_rule(now, workflow, id, callback, req, authz);
+        } = self.slot_rule(now, at, req, authz);
         self.host.journal(|| {
             Observed::Callback(Delivery {
                 at: now,
@@ -56,7 +71,7 @@ impl State {
         if self.host.hears_events() {
             let name = format!(
                 "{}/executions/{id}/callbacks/{callback}",
-                wire::workflow_name(&self.config, workflow)
+                wire::workflow_name(parent, workflow)
             );
             let mut detail = vec![
                 ("method", req.method.clone()),
@@ -82,13 +97,17 @@ impl State {
     fn slot_rule(
         &mut self,
         now: SimTime,
-        workflow: &str,
-        id: &str,
-        callback: &str,
+        at: CallbackPath<'_>,
         req: &ApiRequest,
         authz: Option<&str>,
     ) -> Answered {
-        let i = match self.find(workflow, id) {
+        let CallbackPath {
+            parent,
+            workflow,
+            id,
+            callback,
+        } = at;
+        let i = match self.find(parent, workflow, id) {
             Ok(i) => i,
             Err(res) => {
                 return Answered {

@@ -12,6 +12,7 @@ use super::list::{Filter, Order, Row};
 use super::query::{Query, page_token, paged};
 use crate::host::{Exec, ExecInput};
 use crate::message::ApiResponse;
+use crate::parent::Parent;
 use crate::wire::{self, View};
 
 /// An execution's `argument`: JSON text, at most [`ARGUMENT_BYTES_MAX`].
@@ -37,23 +38,48 @@ fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
 }
 
 impl State {
-    /// 404 for a workflow that is not deployed, naming those that are.
-    pub(super) fn not_deployed(&self, workflow: &str) -> ApiResponse {
-        ApiResponse::error(
-            404,
-            "NOT_FOUND",
-            format!(
-                "workflow '{workflow}' is not deployed; deployed: {}",
-                self.workflow_names().join(", ")
-            ),
-        )
+    /// 404 for a workflow not deployed in `parent`, in GCP's words (`Resource '…' was not
+    /// found`), then what is deployed there and where else a workflow of that name is: the
+    /// usual mistake is a project or location that differs from the deploy's.
+    pub(super) fn not_deployed(&self, parent: &Parent, workflow: &str) -> ApiResponse {
+        let here = self.host.workflow_names(parent);
+        let mut message = format!(
+            "Resource '{}' was not found (deployed in {parent}: {})",
+            wire::workflow_name(parent, workflow),
+            if here.is_empty() {
+                "none".to_owned()
+            } else {
+                here.join(", ")
+            }
+        );
+        let elsewhere: Vec<String> = self
+            .host
+            .parents_of(workflow)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !elsewhere.is_empty() {
+            message.push_str(&format!(
+                "; '{workflow}' is deployed in {}",
+                elsewhere.join(", ")
+            ));
+        }
+        ApiResponse::error(404, "NOT_FOUND", message)
     }
 
-    pub(super) fn find(&self, workflow: &str, id: &str) -> Result<usize, ApiResponse> {
-        if !self.host.is_deployed(workflow) {
-            return Err(self.not_deployed(workflow));
+    /// Execution `id` of `workflow` in `parent`: 404 unless the workflow is deployed there
+    /// and the execution is its.
+    pub(super) fn find(
+        &self,
+        parent: &Parent,
+        workflow: &str,
+        id: &str,
+    ) -> Result<usize, ApiResponse> {
+        if !self.host.is_deployed(parent, workflow) {
+            return Err(self.not_deployed(parent, workflow));
         }
-        self.host.find(workflow, id).ok_or_else(|| {
+        let found = self.host.find(workflow, id);
+        found.filter(|&i| self.host.exec(i).parent == *parent).ok_or_else(|| {
             let keep = self.host.keep_ended();
             let message = match self.host.evicted(workflow, id) {
                 (true, _) => format!(
@@ -70,13 +96,7 @@ impl State {
 
     /// The Execution resource of execution `i` in `view`.
     fn execution_json(&self, i: usize, view: View, query: &Query) -> Json {
-        wire::execution(
-            &self.config,
-            &self.host,
-            self.host.exec(i),
-            view,
-            query.enums,
-        )
+        wire::execution(&self.host, self.host.exec(i), view, query.enums)
     }
 
     /// `executions.create`: the body is an Execution as the REST resource has it
@@ -85,6 +105,7 @@ impl State {
     pub(super) fn create(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         query: &Query,
         body: &[u8],
@@ -113,8 +134,8 @@ impl State {
             "stateError",
         ]);
         f.finish()?;
-        if !self.host.is_deployed(workflow) {
-            return Err(self.not_deployed(workflow));
+        if !self.host.is_deployed(parent, workflow) {
+            return Err(self.not_deployed(parent, workflow));
         }
         let value = match &argument {
             None => None,
@@ -124,6 +145,7 @@ impl State {
             .host
             .start(
                 now,
+                parent,
                 workflow,
                 ExecInput {
                     argument,
@@ -135,7 +157,7 @@ impl State {
                 },
             )
             .expect("deployed: checked above");
-        let i = self.find(workflow, &id)?;
+        let i = self.find(parent, workflow, &id)?;
         Ok(ApiResponse::json(
             200,
             &self.execution_json(i, View::Full, query),
@@ -143,10 +165,15 @@ impl State {
     }
 
     /// `executions.list`: newest first unless `orderBy` says otherwise, in pages.
-    pub(super) fn list(&self, workflow: &str, query: &Query) -> Result<ApiResponse, ApiResponse> {
+    pub(super) fn list(
+        &self,
+        parent: &Parent,
+        workflow: &str,
+        query: &Query,
+    ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken", "view", "filter", "orderBy"])?;
-        if !self.host.is_deployed(workflow) {
-            return Err(self.not_deployed(workflow));
+        if !self.host.is_deployed(parent, workflow) {
+            return Err(self.not_deployed(parent, workflow));
         }
         let view = query.view(View::Basic)?;
         let invalid = |m: String| ApiResponse::error(400, "INVALID_ARGUMENT", m);
@@ -161,7 +188,7 @@ impl State {
         let rows: Vec<(usize, Row<'_>)> = self
             .host
             .executions()
-            .filter(|(_, e)| e.workflow == workflow)
+            .filter(|(_, e)| e.workflow == workflow && e.parent == *parent)
             .map(|(i, e)| (i, self.row(i, e)))
             .filter(|(_, r)| filter.as_ref().is_none_or(|f| f.matches(r)))
             .collect();
@@ -199,25 +226,27 @@ impl State {
 
     pub(super) fn get(
         &self,
+        parent: &Parent,
         workflow: &str,
         id: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["view"])?;
         let view = query.view(View::Full)?;
-        let i = self.find(workflow, id)?;
+        let i = self.find(parent, workflow, id)?;
         Ok(ApiResponse::json(200, &self.execution_json(i, view, query)))
     }
 
     pub(super) fn cancel(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         id: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&[])?;
-        let i = self.find(workflow, id)?;
+        let i = self.find(parent, workflow, id)?;
         if !self.host.cancel(i, now) {
             let state = self.host.exec(i).state();
             return Err(ApiResponse::error(
@@ -232,9 +261,9 @@ impl State {
         ))
     }
 
-    pub(super) fn callbacks(&self, workflow: &str, id: &str) -> ApiResponse {
-        match self.find(workflow, id) {
-            Ok(i) => ApiResponse::json(200, &wire::callbacks(&self.config, self.host.exec(i))),
+    pub(super) fn callbacks(&self, parent: &Parent, workflow: &str, id: &str) -> ApiResponse {
+        match self.find(parent, workflow, id) {
+            Ok(i) => ApiResponse::json(200, &wire::callbacks(self.host.exec(i))),
             Err(res) => res,
         }
     }
@@ -243,12 +272,13 @@ impl State {
     /// 10,000): one request of a chatty execution must not stall every other one.
     pub(super) fn logs(
         &self,
+        parent: &Parent,
         workflow: &str,
         id: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken"])?;
-        let i = self.find(workflow, id)?;
+        let i = self.find(parent, workflow, id)?;
         let (offset, size) = query.page(1000, 10_000)?;
         let (mut body, next) = wire::logs(&self.host, self.host.exec(i), offset, size);
         if let Some(next) = next {
@@ -257,15 +287,28 @@ impl State {
         Ok(ApiResponse::json(200, &body))
     }
 
-    /// Starts an execution of `workflow` at server time `now` (`--execute`, tests).
+    /// Starts an execution of `workflow`, deployed in the default parent (`--project`,
+    /// `--location`), at server time `now` (`--execute`, tests).
     pub fn start_execution(
         &mut self,
         now: SimTime,
         workflow: &str,
         argument: Option<String>,
     ) -> Result<String, ApiResponse> {
-        if !self.host.is_deployed(workflow) {
-            return Err(self.not_deployed(workflow));
+        let parent = Parent::default_of(&self.config);
+        self.start_in(now, &parent, workflow, argument)
+    }
+
+    /// [`State::start_execution`] in `parent`, kept in the input log with it.
+    pub(super) fn start_in(
+        &mut self,
+        now: SimTime,
+        parent: &Parent,
+        workflow: &str,
+        argument: Option<String>,
+    ) -> Result<String, ApiResponse> {
+        if !self.host.is_deployed(parent, workflow) {
+            return Err(self.not_deployed(parent, workflow));
         }
         let value = match &argument {
             None => None,
@@ -273,6 +316,7 @@ impl State {
         };
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("workflow", workflow)
+            .append_pair("parent", &parent.to_string())
             .finish();
         let body = argument.clone().unwrap_or_default().into_bytes();
         self.record_internal(now, "start", query, body);
@@ -283,7 +327,7 @@ impl State {
         };
         let id = self
             .host
-            .start(now, workflow, input)
+            .start(now, parent, workflow, input)
             .expect("deployed: checked above");
         self.host.drop_evicted();
         Ok(id)

@@ -16,8 +16,9 @@ use wfsim_harness::services::Service;
 use crate::auth::{self, Tokens};
 pub use crate::config::{ClockMode, Config};
 pub use crate::host::KEEP_ENDED_DEFAULT;
-use crate::host::{ApiEvent, Host, Observed, OutboundCall, Output};
+use crate::host::{ApiEvent, Host, Level, Observed, OutboundCall, Output};
 pub use crate::message::{ApiRequest, ApiResponse};
+use crate::parent::Parent;
 
 mod body;
 mod callbacks;
@@ -54,7 +55,7 @@ pub struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("workflows", &self.host.workflow_names())
+            .field("workflows", &self.host.all_workflow_names())
             .field("executions", &self.host.execution_count())
             .finish()
     }
@@ -80,11 +81,12 @@ impl State {
         }
     }
 
-    /// Deploys an already built `workflow` as `name` at server time 0 (tests, simulations;
-    /// see [`State::deploy_source`] for text).
+    /// Deploys an already built `workflow` as `name` in the default parent at server time
+    /// 0 (tests, simulations; see [`State::deploy_source`] for text).
     pub fn deploy(&mut self, name: &str, workflow: Workflow) {
         self.host.deploy(
             SimTime::ZERO,
+            &Parent::default_of(&self.config),
             name,
             std::rc::Rc::new(workflow),
             None,
@@ -92,8 +94,9 @@ impl State {
         );
     }
 
+    /// The workflows deployed in the default parent, by name.
     pub fn workflow_names(&self) -> Vec<String> {
-        self.host.workflow_names()
+        self.host.workflow_names(&Parent::default_of(&self.config))
     }
 
     /// A token with every permission, never expiring; `None` under `--no-auth`.
@@ -119,6 +122,11 @@ impl State {
         self.host.events_unheard();
     }
 
+    /// `--log-level`: API events below `level` are not built (default: info).
+    pub fn set_log_level(&mut self, level: Level) {
+        self.host.set_event_level(level);
+    }
+
     /// Journal every execution's engine events from now on, not only callback requests.
     pub fn observe_executions(&mut self) {
         self.host.observe_executions();
@@ -138,6 +146,11 @@ impl State {
     /// The number of executions held (evicted ones are not), for the memory benchmark.
     pub fn execution_count(&self) -> usize {
         self.host.execution_count()
+    }
+
+    /// Scheme and authority of the main port, which callback URLs start with.
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
     }
 
     /// The `--keep-ended` in force.
@@ -249,7 +262,7 @@ mod tests {
         let t = SimTime::from_secs;
         let a = state.start_execution(t(0), "w", None).unwrap();
         let b = state.start_execution(t(0), "s", None).unwrap();
-        let ia = state.find("w", &a).unwrap();
+        let ia = state.host.find("w", &a).unwrap();
         let url = state
             .host
             .exec(ia)
@@ -266,7 +279,6 @@ mod tests {
         assert_eq!(state.execution_state("w", &a), Some(ExecutionState::Failed));
         assert_eq!(state.execution_ended_at("w", &a), Some(t(1)));
         let shown = wire::execution(
-            &state.config,
             &state.host,
             state.host.exec(ia),
             View::Full,
@@ -370,9 +382,8 @@ mod tests {
         let id = state
             .start_execution(SimTime::from_secs(5), "w", None)
             .unwrap();
-        let i = state.find("w", &id).unwrap();
+        let i = state.host.find("w", &id).unwrap();
         let shown = wire::execution(
-            &state.config,
             &state.host,
             state.host.exec(i),
             View::Full,
@@ -401,16 +412,29 @@ mod tests {
             let body = String::from_utf8_lossy(&res.body).into_owned();
             assert!(body.contains("no such API path"), "{bad}: {body}");
         }
-        for elsewhere in [
-            "/v1/projects/q/locations/l/workflows/w/executions",
-            "/v1/projects/p/locations/m/workflows/w/executions",
+        // Any project and location is served; `w` lives only where it was deployed, and
+        // elsewhere is GCP's 404, with where it is.
+        for (elsewhere, parent) in [
+            (
+                "/v1/projects/q/locations/l/workflows/w/executions",
+                "projects/q/locations/l",
+            ),
+            (
+                "/v1/projects/p/locations/m/workflows/w/executions",
+                "projects/p/locations/m",
+            ),
         ] {
             let res = state.handle(t, &get(elsewhere));
             assert_eq!(res.status, 404, "{elsewhere}");
-            let body = String::from_utf8_lossy(&res.body).into_owned();
-            assert!(
-                body.contains("this server serves project 'p' in location 'l'"),
-                "{elsewhere}: {body}"
+            let body: serde_json::Value = serde_json::from_slice(&res.body).unwrap();
+            assert_eq!(body["error"]["status"], "NOT_FOUND");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert_eq!(
+                message,
+                format!(
+                    "Resource '{parent}/workflows/w' was not found (deployed in {parent}: none); \
+                     'w' is deployed in projects/p/locations/l"
+                )
             );
         }
     }

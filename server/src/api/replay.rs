@@ -9,6 +9,7 @@ use wfsim_engine::http::{CallId, HttpOutcome, HttpResponse};
 
 use super::State;
 use crate::message::ApiRequest;
+use crate::parent::Parent;
 
 /// Where the input log keeps inputs that are not requests; `route` serves nothing here, so
 /// no request can pass for one.
@@ -131,6 +132,14 @@ impl State {
             return;
         }
         let body = String::from_utf8_lossy(&req.body).into_owned();
+        // Format 2 kept no parent: everything was the default one's then.
+        let parent = match param("parent").as_str() {
+            "" => Parent::default_of(&self.config),
+            name => match Parent::from_name(name) {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
         match what {
             "jump" => self.move_clock(at),
             "keep-ended" => {
@@ -140,14 +149,14 @@ impl State {
             }
             "deploy" => {
                 // It deployed when it was recorded, so it deploys now.
-                let _ = self.deploy_source(at, &param("name"), &param("file"), &body);
+                let _ = self.deploy_source_in(at, &parent, &param("name"), &param("file"), &body);
             }
             "undeploy" => {
-                self.undeploy_source(at, &param("name"));
+                self.undeploy_source_in(at, &parent, &param("name"));
             }
             "start" => {
                 let argument = (!req.body.is_empty()).then_some(body);
-                let _ = self.start_execution(at, &param("workflow"), argument);
+                let _ = self.start_in(at, &parent, &param("workflow"), argument);
             }
             "answer" => {
                 let outcome = match param("kind").as_str() {

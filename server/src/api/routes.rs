@@ -4,7 +4,7 @@
 //! the request message becomes the REST request, the response message). Parsing,
 //! permissions, dispatch and the gRPC transcoder (`grpc.rs`) all read that one table, so
 //! a new method is one entry. Here too: the checks every request passes (token, body
-//! size, query), and a panic in a handler answered 500.
+//! size, query, the parent a path names), and a panic in a handler answered 500.
 
 use std::panic::AssertUnwindSafe;
 
@@ -13,10 +13,12 @@ use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use super::State;
+use super::callbacks::CallbackPath;
 use super::query::Query;
 use crate::auth;
-use crate::host::panic_message;
+use crate::host::{Level, panic_message};
 use crate::message::{ApiRequest, ApiResponse};
+use crate::parent::Parent;
 use crate::proto::{Call, Rest, Status, decode, ex, lro, number, put, wf, workflow_body};
 
 /// One method of the API.
@@ -61,6 +63,8 @@ pub(crate) struct Request<'a> {
     pub query: Query,
     pub authz: Option<&'a str>,
     vars: Vars<'a>,
+    /// `projects/{project}/locations/{location}` of the path, when its template has them.
+    parent: Option<Parent>,
 }
 
 type Vars<'a> = Vec<(&'static str, &'a str)>;
@@ -72,6 +76,13 @@ impl<'a> Request<'a> {
         found
             .unwrap_or_else(|| panic!("the route has no variable {name}"))
             .1
+    }
+
+    /// The parent the path names; a template without one is a bug (answered 500).
+    fn parent(&self) -> &Parent {
+        self.parent
+            .as_ref()
+            .unwrap_or_else(|| panic!("the route has no parent"))
     }
 
     fn body(&self) -> &'a [u8] {
@@ -94,8 +105,13 @@ pub(crate) static ROUTES: &[Route] = &[
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
         check: Check::SlotRule,
         handler: |s, r| {
-            let (workflow, id) = (r.var("workflow"), r.var("execution"));
-            Ok(s.callback(r.now, workflow, id, r.var("callback"), r.req, r.authz))
+            let at = CallbackPath {
+                parent: r.parent(),
+                workflow: r.var("workflow"),
+                id: r.var("execution"),
+                callback: r.var("callback"),
+            };
+            Ok(s.callback(r.now, at, r.req, r.authz))
         },
         grpc: None,
     },
@@ -103,7 +119,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: WORKFLOWS,
         check: Check::Permission(auth::WORKFLOWS_LIST),
-        handler: |s, r| s.workflows_list(&r.query),
+        handler: |s, r| s.workflows_list(r.parent(), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/ListWorkflows",
             request: |m| {
@@ -126,7 +142,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "POST",
         path: WORKFLOWS,
         check: Check::Permission(auth::WORKFLOWS_CREATE),
-        handler: |s, r| s.workflow_create(r.now, &r.query, r.body()),
+        handler: |s, r| s.workflow_create(r.now, r.parent(), &r.query, r.body()),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/CreateWorkflow",
             request: |m| {
@@ -144,7 +160,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}:listRevisions",
         check: Check::Permission(auth::WORKFLOWS_GET),
-        handler: |s, r| s.revisions_list(r.var("workflow"), &r.query),
+        handler: |s, r| s.revisions_list(r.parent(), r.var("workflow"), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/ListWorkflowRevisions",
             request: |m| {
@@ -165,7 +181,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: WORKFLOW,
         check: Check::Permission(auth::WORKFLOWS_GET),
-        handler: |s, r| s.workflow_get(r.var("workflow"), &r.query),
+        handler: |s, r| s.workflow_get(r.parent(), r.var("workflow"), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/GetWorkflow",
             request: |m| {
@@ -183,7 +199,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "PATCH",
         path: WORKFLOW,
         check: Check::Permission(auth::WORKFLOWS_UPDATE),
-        handler: |s, r| s.workflow_patch(r.now, r.var("workflow"), &r.query, r.body()),
+        handler: |s, r| s.workflow_patch(r.now, r.parent(), r.var("workflow"), &r.query, r.body()),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/UpdateWorkflow",
             request: |m| {
@@ -203,7 +219,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "DELETE",
         path: WORKFLOW,
         check: Check::Permission(auth::WORKFLOWS_DELETE),
-        handler: |s, r| s.workflow_delete(r.now, r.var("workflow"), &r.query),
+        handler: |s, r| s.workflow_delete(r.now, r.parent(), r.var("workflow"), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.v1.Workflows/DeleteWorkflow",
             request: |m| {
@@ -217,7 +233,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/projects/{project}/locations/{location}/operations/{operation}",
         check: Check::Permission(auth::OPERATIONS_GET),
-        handler: |s, r| s.operation_get(r.var("operation"), &r.query),
+        handler: |s, r| s.operation_get(r.parent(), r.var("operation"), &r.query),
         grpc: Some(Twin {
             name: "/google.longrunning.Operations/GetOperation",
             request: |m| {
@@ -231,7 +247,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: EXECUTIONS,
         check: Check::Permission(auth::EXECUTIONS_LIST),
-        handler: |s, r| s.list(r.var("workflow"), &r.query),
+        handler: |s, r| s.list(r.parent(), r.var("workflow"), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.executions.v1.Executions/ListExecutions",
             request: |m| {
@@ -255,7 +271,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "POST",
         path: EXECUTIONS,
         check: Check::Permission(auth::EXECUTIONS_CREATE),
-        handler: |s, r| s.create(r.now, r.var("workflow"), &r.query, r.body()),
+        handler: |s, r| s.create(r.now, r.parent(), r.var("workflow"), &r.query, r.body()),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.executions.v1.Executions/CreateExecution",
             request: |m| {
@@ -278,7 +294,10 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "POST",
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}:cancel",
         check: Check::Permission(auth::EXECUTIONS_CANCEL),
-        handler: |s, r| s.cancel(r.now, r.var("workflow"), r.var("execution"), &r.query),
+        handler: |s, r| {
+            let (workflow, id) = (r.var("workflow"), r.var("execution"));
+            s.cancel(r.now, r.parent(), workflow, id, &r.query)
+        },
         grpc: Some(Twin {
             name: "/google.cloud.workflows.executions.v1.Executions/CancelExecution",
             request: |m| {
@@ -292,7 +311,7 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: EXECUTION,
         check: Check::Permission(auth::EXECUTIONS_GET),
-        handler: |s, r| s.get(r.var("workflow"), r.var("execution"), &r.query),
+        handler: |s, r| s.get(r.parent(), r.var("workflow"), r.var("execution"), &r.query),
         grpc: Some(Twin {
             name: "/google.cloud.workflows.executions.v1.Executions/GetExecution",
             request: |m| {
@@ -310,14 +329,14 @@ pub(crate) static ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks",
         check: Check::Permission(auth::EXECUTIONS_GET),
-        handler: |s, r| Ok(s.callbacks(r.var("workflow"), r.var("execution"))),
+        handler: |s, r| Ok(s.callbacks(r.parent(), r.var("workflow"), r.var("execution"))),
         grpc: None,
     },
     Route {
         method: "GET",
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/logs",
         check: Check::Permission(auth::EXECUTIONS_GET),
-        handler: |s, r| s.logs(r.var("workflow"), r.var("execution"), &r.query),
+        handler: |s, r| s.logs(r.parent(), r.var("workflow"), r.var("execution"), &r.query),
         grpc: None,
     },
     Route {
@@ -392,6 +411,24 @@ fn matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bo
     true
 }
 
+/// The parent a path's `{project}` and `{location}` name (the one place a path's parent is
+/// read); `None` for a path without one. Segments that cannot name one are 400, but 404 for
+/// a callback: no execution lives there, and SPEC §3 answers that first.
+fn parent_of(vars: &Vars<'_>, check: Check) -> Result<Option<Parent>, ApiResponse> {
+    let var = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    match (var("project"), var("location")) {
+        (Some(project), Some(location)) => {
+            Parent::parse(project, location)
+                .map(Some)
+                .map_err(|why| match check {
+                    Check::Permission(_) => ApiResponse::error(400, "INVALID_ARGUMENT", why),
+                    Check::SlotRule => ApiResponse::error(404, "NOT_FOUND", why),
+                })
+        }
+        _ => Ok(None),
+    }
+}
+
 /// `s` split around its first `byte` (ASCII), by a plain loop: segments are a few bytes
 /// long, and `str::split`'s searcher cost more to set up than to search (matching a
 /// callback's path took 6,900 instructions with it, 3,700 with this; callgrind, `live
@@ -415,7 +452,31 @@ impl State {
             }
         }
         self.advance(now);
-        self.guarded(now, req, |s| s.route(now, req))
+        let res = self.guarded(now, req, |s| s.route(now, req));
+        if self.host.hears(Level::Debug) {
+            self.request_answered(now, req, &res);
+        }
+        res
+    }
+
+    /// `--log-level debug`: a line per API request (callbacks have `callback.answered`),
+    /// with its status, and for an error the reason the client was given.
+    fn request_answered(&mut self, now: SimTime, req: &ApiRequest, res: &ApiResponse) {
+        if matches!(self.parse_route(&req.path), Ok((r, _)) if r.check == Check::SlotRule) {
+            return;
+        }
+        let mut detail = vec![
+            ("method", req.method.clone()),
+            ("status", res.status.to_string()),
+        ];
+        if res.status != 200 {
+            let body: Json = serde_json::from_slice(&res.body).unwrap_or(Json::Null);
+            if let Some(message) = body["error"]["message"].as_str() {
+                detail.push(("error", message.to_owned()));
+            }
+        }
+        self.host
+            .event(now, "request.answered", req.path.clone(), detail);
     }
 
     /// Runs `route` for `req`; a panic in it (a wfsim bug) is counted, logged and answered
@@ -489,38 +550,28 @@ impl State {
                 format!("{} is not supported on {}", req.method, req.path),
             );
         };
+        let parent = match parent_of(&vars, route.check) {
+            Ok(p) => p,
+            Err(res) => return res,
+        };
         let request = Request {
             now,
             req,
             query,
             authz,
             vars,
+            parent,
         };
         (route.handler)(self, &request).unwrap_or_else(|e| e)
     }
 
-    /// The first route whose template `path` matches, with the path's variables. A path
-    /// in another project or location than the server's is refused first, by name.
+    /// The first route whose template `path` matches, with the path's variables. Any
+    /// project and location match, as in GCP: what is found there is the handler's
+    /// business (`Request::parent`).
     pub(super) fn parse_route<'a>(
         &self,
         path: &'a str,
     ) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
-        if let Some(rest) = path.strip_prefix("/v1/projects/") {
-            let mut split = rest.splitn(5, '/');
-            let parts: [Option<&str>; 4] = std::array::from_fn(|_| split.next());
-            if let [Some(project), Some("locations"), Some(location), Some(_)] = parts
-                && (project != self.config.project || location != self.config.location)
-            {
-                return Err(ApiResponse::error(
-                    404,
-                    "NOT_FOUND",
-                    format!(
-                        "this server serves project '{}' in location '{}' (see --project, --location), not '{}' in '{}'",
-                        self.config.project, self.config.location, project, location
-                    ),
-                ));
-            }
-        }
         let mut vars = Vars::with_capacity(4);
         for route in ROUTES {
             vars.clear();

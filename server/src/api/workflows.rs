@@ -13,6 +13,7 @@ use super::body::Fields;
 use super::query::{Query, paged};
 use crate::host::{Deployed, Settings};
 use crate::message::ApiResponse;
+use crate::parent::Parent;
 use crate::wire::{self, Enums};
 
 fn invalid(message: impl Into<String>) -> ApiResponse {
@@ -145,8 +146,22 @@ impl State {
         file: &str,
         source: &str,
     ) -> Result<String, Vec<DefnError>> {
+        let parent = Parent::default_of(&self.config);
+        self.deploy_source_in(now, &parent, name, file, source)
+    }
+
+    /// [`State::deploy_source`] in `parent`, kept in the input log with it: a restart
+    /// with another `--project` finds the workflow where it was deployed.
+    pub(super) fn deploy_source_in(
+        &mut self,
+        now: SimTime,
+        parent: &Parent,
+        name: &str,
+        file: &str,
+        source: &str,
+    ) -> Result<String, Vec<DefnError>> {
         let workflow = defn::load(file, source)?;
-        if let Some(current) = self.host.workflow(name).map(Deployed::current) {
+        if let Some(current) = self.host.workflow(parent, name).map(Deployed::current) {
             if current.source.as_deref() == Some(source) {
                 // The same source again (a restart on a state dir): no new revision.
                 return Ok(current.id.clone());
@@ -155,15 +170,17 @@ impl State {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("name", name)
             .append_pair("file", file)
+            .append_pair("parent", &parent.to_string())
             .finish();
         self.record_internal(now, "deploy", query, source.as_bytes().to_vec());
         let settings = self
             .host
-            .workflow(name)
+            .workflow(parent, name)
             .map(|d| d.settings.clone())
             .unwrap_or_default();
         Ok(self.host.deploy(
             now,
+            parent,
             name,
             Rc::new(workflow),
             Some(source.to_owned()),
@@ -175,59 +192,66 @@ impl State {
     /// watcher), as `workflows.delete` does, recorded as an input; `false` if it was not
     /// deployed.
     pub fn undeploy_source(&mut self, now: SimTime, name: &str) -> bool {
-        if self.host.workflow(name).is_none() {
+        let parent = Parent::default_of(&self.config);
+        self.undeploy_source_in(now, &parent, name)
+    }
+
+    /// [`State::undeploy_source`] in `parent`, kept in the input log with it.
+    pub(super) fn undeploy_source_in(&mut self, now: SimTime, parent: &Parent, name: &str) -> bool {
+        if self.host.workflow(parent, name).is_none() {
             return false;
         }
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("name", name)
+            .append_pair("parent", &parent.to_string())
             .finish();
         self.record_internal(now, "undeploy", query, Vec::new());
-        self.host.undeploy(name)
+        self.host.undeploy(parent, name)
     }
 
-    /// The revision id a workflow's new executions run, if it is deployed.
+    /// The revision id new executions of a workflow of the default parent run, if it is
+    /// deployed.
     pub fn current_revision(&self, name: &str) -> Option<String> {
-        self.host.workflow(name).map(|d| d.current().id.clone())
-    }
-
-    fn workflow_json(&self, name: &str, d: &Deployed, revision: usize, enums: Enums) -> Json {
-        wire::workflow(
-            &self.config,
-            &self.host,
-            name,
-            d,
-            &d.revisions[revision],
-            enums,
-        )
-    }
-
-    fn deployed(&self, name: &str) -> Result<&Deployed, ApiResponse> {
+        let parent = Parent::default_of(&self.config);
         self.host
-            .workflow(name)
-            .ok_or_else(|| self.not_deployed(name))
+            .workflow(&parent, name)
+            .map(|d| d.current().id.clone())
+    }
+
+    fn workflow_json(
+        &self,
+        parent: &Parent,
+        name: &str,
+        d: &Deployed,
+        revision: usize,
+        enums: Enums,
+    ) -> Json {
+        wire::workflow(parent, &self.host, name, d, &d.revisions[revision], enums)
+    }
+
+    fn deployed(&self, parent: &Parent, name: &str) -> Result<&Deployed, ApiResponse> {
+        self.host
+            .workflow(parent, name)
+            .ok_or_else(|| self.not_deployed(parent, name))
     }
 
     /// A long-running operation, done: kept for `operations.get`, and answered.
     fn operation(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         verb: &str,
         response: Json,
     ) -> ApiResponse {
-        let name = format!(
-            "projects/{}/locations/{}/operations/operation-{}",
-            self.config.project,
-            self.config.location,
-            self.op_ids.uuid()
-        );
+        let name = format!("{parent}/operations/operation-{}", self.op_ids.uuid());
         let op = json!({
             "name": name,
             "metadata": {
                 "@type": "type.googleapis.com/google.cloud.workflows.v1.OperationMetadata",
                 "createTime": self.host.wall(now),
                 "endTime": self.host.wall(now),
-                "target": wire::workflow_name(&self.config, workflow),
+                "target": wire::workflow_name(parent, workflow),
                 "verb": verb,
                 "apiVersion": "v1",
             },
@@ -242,6 +266,7 @@ impl State {
     pub(super) fn workflow_create(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         query: &Query,
         body: &[u8],
     ) -> Result<ApiResponse, ApiResponse> {
@@ -252,11 +277,14 @@ impl State {
             .to_owned();
         check_workflow_id(&name)?;
         let b = workflow_body(body)?;
-        if self.host.workflow(&name).is_some() {
+        if self.host.workflow(parent, &name).is_some() {
             return Err(ApiResponse::error(
                 409,
                 "ALREADY_EXISTS",
-                format!("workflow '{name}' already exists; update it with PATCH"),
+                format!(
+                    "Resource '{}' already exists; update it with PATCH",
+                    wire::workflow_name(parent, &name)
+                ),
             ));
         }
         let source = b
@@ -264,22 +292,30 @@ impl State {
             .ok_or_else(|| invalid("the workflow needs 'sourceContents'"))?;
         let workflow =
             defn::load(&source_file(&name, &source), &source).map_err(|e| deploy_errors(&e))?;
-        self.host
-            .deploy(now, &name, Rc::new(workflow), Some(source), b.settings);
-        let d = self.deployed(&name)?;
-        let mut response = self.workflow_json(&name, d, d.revisions.len() - 1, query.enums);
+        self.host.deploy(
+            now,
+            parent,
+            &name,
+            Rc::new(workflow),
+            Some(source),
+            b.settings,
+        );
+        let d = self.deployed(parent, &name)?;
+        let last = d.revisions.len() - 1;
+        let mut response = self.workflow_json(parent, &name, d, last, query.enums);
         response["@type"] = json!("type.googleapis.com/google.cloud.workflows.v1.Workflow");
-        Ok(self.operation(now, &name, "create", response))
+        Ok(self.operation(now, parent, &name, "create", response))
     }
 
     /// `workflows.get`, at `?revisionId=` if given.
     pub(super) fn workflow_get(
         &self,
+        parent: &Parent,
         name: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["revisionId"])?;
-        let d = self.deployed(name)?;
+        let d = self.deployed(parent, name)?;
         let revision = match query.get("revisionId").filter(|r| !r.is_empty()) {
             None => d.revisions.len() - 1,
             Some(id) => d.revisions.iter().position(|r| r.id == id).ok_or_else(|| {
@@ -292,12 +328,16 @@ impl State {
         };
         Ok(ApiResponse::json(
             200,
-            &self.workflow_json(name, d, revision, query.enums),
+            &self.workflow_json(parent, name, d, revision, query.enums),
         ))
     }
 
     /// `workflows.list`, by name, in pages.
-    pub(super) fn workflows_list(&self, query: &Query) -> Result<ApiResponse, ApiResponse> {
+    pub(super) fn workflows_list(
+        &self,
+        parent: &Parent,
+        query: &Query,
+    ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken", "filter", "orderBy"])?;
         for refused in ["filter", "orderBy"] {
             if query.get(refused).is_some_and(|v| !v.trim().is_empty()) {
@@ -307,9 +347,9 @@ impl State {
             }
         }
         let (offset, size) = query.page(500, 1000)?;
-        let all: Vec<(&String, &Deployed)> = self.host.workflows().collect();
+        let all: Vec<(&String, &Deployed)> = self.host.workflows(parent).collect();
         let out = paged("workflows", &all, offset, size, |(name, d)| {
-            self.workflow_json(name, d, d.revisions.len() - 1, query.enums)
+            self.workflow_json(parent, name, d, d.revisions.len() - 1, query.enums)
         });
         Ok(ApiResponse::json(200, &out))
     }
@@ -317,15 +357,16 @@ impl State {
     /// `workflows.listRevisions`: newest first.
     pub(super) fn revisions_list(
         &self,
+        parent: &Parent,
         name: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken"])?;
-        let d = self.deployed(name)?;
+        let d = self.deployed(parent, name)?;
         let (offset, size) = query.page(20, 100)?;
         let newest_first: Vec<usize> = (0..d.revisions.len()).rev().collect();
         let out = paged("workflows", &newest_first, offset, size, |&r| {
-            self.workflow_json(name, d, r, query.enums)
+            self.workflow_json(parent, name, d, r, query.enums)
         });
         Ok(ApiResponse::json(200, &out))
     }
@@ -335,13 +376,14 @@ impl State {
     pub(super) fn workflow_patch(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         name: &str,
         query: &Query,
         body: &[u8],
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["updateMask"])?;
         let b = workflow_body(body)?;
-        let old = self.deployed(name)?;
+        let old = self.deployed(parent, name)?;
         let mask: Vec<String> = match query.get("updateMask").filter(|m| !m.trim().is_empty()) {
             None => b.given.iter().map(|s| s.to_string()).collect(),
             Some(m) => m.split(',').map(|f| f.trim().to_owned()).collect(),
@@ -381,50 +423,52 @@ impl State {
                 let workflow =
                     defn::load(&source_file(name, &src), &src).map_err(|e| deploy_errors(&e))?;
                 self.host
-                    .deploy(now, name, Rc::new(workflow), Some(src), settings);
+                    .deploy(now, parent, name, Rc::new(workflow), Some(src), settings);
             }
             None if new_account => {
                 let current = old.current();
                 let (workflow, src) = (Rc::clone(&current.workflow), current.source.clone());
-                self.host.deploy(now, name, workflow, src, settings);
+                self.host.deploy(now, parent, name, workflow, src, settings);
             }
-            None => self.host.set_settings(now, name, settings),
+            None => self.host.set_settings(now, parent, name, settings),
         }
-        let d = self.deployed(name)?;
-        let mut response = self.workflow_json(name, d, d.revisions.len() - 1, query.enums);
+        let d = self.deployed(parent, name)?;
+        let last = d.revisions.len() - 1;
+        let mut response = self.workflow_json(parent, name, d, last, query.enums);
         response["@type"] = json!("type.googleapis.com/google.cloud.workflows.v1.Workflow");
-        Ok(self.operation(now, name, "update", response))
+        Ok(self.operation(now, parent, name, "update", response))
     }
 
     /// `workflows.delete`: its executions run on, but are no longer listed.
     pub(super) fn workflow_delete(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         name: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&[])?;
-        self.deployed(name)?;
-        self.host.undeploy(name);
+        self.deployed(parent, name)?;
+        self.host.undeploy(parent, name);
         let empty = json!({"@type": "type.googleapis.com/google.protobuf.Empty"});
-        Ok(self.operation(now, name, "delete", empty))
+        Ok(self.operation(now, parent, name, "delete", empty))
     }
 
     /// `operations.get`.
     pub(super) fn operation_get(
         &self,
+        parent: &Parent,
         id: &str,
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&[])?;
-        let name = format!(
-            "projects/{}/locations/{}/operations/{id}",
-            self.config.project, self.config.location
-        );
+        let name = format!("{parent}/operations/{id}");
         self.operations
             .get(&name)
             .map(|op| ApiResponse::json(200, op))
-            .ok_or_else(|| ApiResponse::error(404, "NOT_FOUND", format!("no operation '{name}'")))
+            .ok_or_else(|| {
+                ApiResponse::error(404, "NOT_FOUND", format!("Resource '{name}' was not found"))
+            })
     }
 }
 

@@ -26,12 +26,13 @@ use wfsim_harness::services::{self, Service, Stubs};
 use crate::clock::ExecClock;
 use crate::config::Config;
 use crate::message::ApiRequest;
+use crate::parent::Parent;
 
 mod evict;
 mod outbound;
 mod output;
 mod resume;
-pub use output::{ApiEvent, Delivery, Observed, OutboundCall, Output};
+pub use output::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
 /// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per
@@ -125,6 +126,9 @@ pub(crate) struct ExecInput {
 
 /// One execution and where it sits on the server's clock.
 pub(crate) struct Exec {
+    /// Where its workflow is deployed: its name, callback URLs and `sys.get_env`'s
+    /// `GOOGLE_CLOUD_PROJECT_ID` say it.
+    pub(crate) parent: Parent,
     pub(crate) workflow: String,
     pub(crate) id: String,
     pub(crate) execution: Execution,
@@ -142,6 +146,9 @@ pub(crate) struct Exec {
     pub(crate) no_overflow_buffering: bool,
     /// The scripted services' side of this execution (`--services`).
     stubs: Stubs,
+    /// Its outbound calls waiting for an answer, described for the operator's log
+    /// (`call.answered`), when anyone hears events.
+    calls: BTreeMap<CallId, Vec<(&'static str, String)>>,
     logs_printed: usize,
     /// Whether its end has been announced (an `execution.ended` event).
     end_announced: bool,
@@ -180,7 +187,8 @@ impl Exec {
 pub(crate) struct Host {
     config: Config,
     wall_start_unix_nanos: i128,
-    workflows: BTreeMap<String, Deployed>,
+    /// By parent, then name: a workflow lives in the parent it was deployed to.
+    workflows: BTreeMap<Parent, BTreeMap<String, Deployed>>,
     /// Revision ids' hex tails: a stream of their own, so deploying does not move the
     /// execution ids a seed gives.
     revision_ids: IdGen,
@@ -219,6 +227,8 @@ pub(crate) struct Host {
     journal_unread: bool,
     /// Nobody hears API events (a simulated world): none is built.
     events_unheard: bool,
+    /// API events below this level are not built (`--log-level`).
+    event_level: Level,
     /// Panics caught: in an execution's engine (that execution failed) or in a route
     /// (that request answered 500). Each is a wfsim bug; the log says where.
     internal_errors: u64,
@@ -251,6 +261,7 @@ impl Host {
             observe_executions: false,
             journal_unread: false,
             events_unheard: false,
+            event_level: Level::Info,
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
@@ -269,6 +280,7 @@ impl Host {
     pub(crate) fn deploy(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         name: &str,
         workflow: Rc<Workflow>,
         source: Option<String>,
@@ -276,7 +288,7 @@ impl Host {
     ) -> String {
         // Counted per workflow, as GCP does: a new workflow's first revision is `000001`
         // whatever else is deployed (a redeploy after a delete starts again).
-        let sequence = self.workflows.get(name).map_or(0, |d| d.revisions.len()) + 1;
+        let sequence = self.workflow(parent, name).map_or(0, |d| d.revisions.len()) + 1;
         let tail = &self.revision_ids.uuid()[..3];
         let id = format!("{sequence:06}-{tail}");
         let revision = Revision {
@@ -285,14 +297,15 @@ impl Host {
             workflow,
             created_at: now,
         };
-        match self.workflows.get_mut(name) {
+        let in_parent = self.workflows.entry(parent.clone()).or_default();
+        match in_parent.get_mut(name) {
             Some(d) => {
                 d.revisions.push(revision);
                 d.updated_at = now;
                 d.settings = settings;
             }
             None => {
-                self.workflows.insert(
+                in_parent.insert(
                     name.to_owned(),
                     Deployed {
                         revisions: vec![revision],
@@ -307,33 +320,64 @@ impl Host {
     }
 
     /// Changes a workflow's settings without a new revision.
-    pub(crate) fn set_settings(&mut self, now: SimTime, name: &str, settings: Settings) {
-        if let Some(d) = self.workflows.get_mut(name) {
+    pub(crate) fn set_settings(
+        &mut self,
+        now: SimTime,
+        parent: &Parent,
+        name: &str,
+        settings: Settings,
+    ) {
+        if let Some(d) = self.workflows.get_mut(parent).and_then(|w| w.get_mut(name)) {
             d.settings = settings;
             d.updated_at = now;
         }
     }
 
     /// Deletes a workflow; its executions run on, and are no longer listed.
-    pub(crate) fn undeploy(&mut self, name: &str) -> bool {
-        self.workflows.remove(name).is_some()
+    pub(crate) fn undeploy(&mut self, parent: &Parent, name: &str) -> bool {
+        let Some(in_parent) = self.workflows.get_mut(parent) else {
+            return false;
+        };
+        let removed = in_parent.remove(name).is_some();
+        if in_parent.is_empty() {
+            self.workflows.remove(parent);
+        }
+        removed
     }
 
-    pub(crate) fn workflow(&self, name: &str) -> Option<&Deployed> {
-        self.workflows.get(name)
+    pub(crate) fn workflow(&self, parent: &Parent, name: &str) -> Option<&Deployed> {
+        self.workflows.get(parent)?.get(name)
     }
 
-    /// Deployed workflows by name.
-    pub(crate) fn workflows(&self) -> impl Iterator<Item = (&String, &Deployed)> {
-        self.workflows.iter()
+    /// The workflows deployed in `parent`, by name.
+    pub(crate) fn workflows(&self, parent: &Parent) -> impl Iterator<Item = (&String, &Deployed)> {
+        self.workflows.get(parent).into_iter().flatten()
     }
 
-    pub(crate) fn is_deployed(&self, workflow: &str) -> bool {
-        self.workflows.contains_key(workflow)
+    pub(crate) fn is_deployed(&self, parent: &Parent, workflow: &str) -> bool {
+        self.workflow(parent, workflow).is_some()
     }
 
-    pub(crate) fn workflow_names(&self) -> Vec<String> {
-        self.workflows.keys().cloned().collect()
+    /// The names deployed in `parent`.
+    pub(crate) fn workflow_names(&self, parent: &Parent) -> Vec<String> {
+        self.workflows(parent).map(|(n, _)| n.clone()).collect()
+    }
+
+    /// The parents a workflow of this name is deployed in, for a 404's hint.
+    pub(crate) fn parents_of(&self, name: &str) -> Vec<&Parent> {
+        self.workflows
+            .iter()
+            .filter_map(|(p, w)| w.contains_key(name).then_some(p))
+            .collect()
+    }
+
+    /// Every deployed workflow, by parent then name (the state's `Debug`).
+    pub(crate) fn all_workflow_names(&self) -> Vec<String> {
+        let names = self
+            .workflows
+            .iter()
+            .flat_map(|(p, w)| w.keys().map(move |n| format!("{p}/workflows/{n}")));
+        names.collect()
     }
 
     /// Server time as an RFC 3339 timestamp.
@@ -384,10 +428,11 @@ impl Host {
     pub(crate) fn start(
         &mut self,
         now: SimTime,
+        parent: &Parent,
         workflow: &str,
         input: ExecInput,
     ) -> Option<String> {
-        let deployed = self.workflows.get(workflow)?;
+        let deployed = self.workflow(parent, workflow)?;
         let revision = deployed.current();
         let (wf, revision_id) = (Rc::clone(&revision.workflow), revision.id.clone());
         let file = Rc::clone(&wf.file);
@@ -403,8 +448,8 @@ impl Host {
             ExecutionConfig {
                 name: ExecutionName {
                     base_url: self.config.base_url.clone(),
-                    project: self.config.project.clone(),
-                    location: self.config.location.clone(),
+                    project: parent.project.clone(),
+                    location: parent.location.clone(),
                     workflow: workflow.to_owned(),
                     execution_id: id.clone(),
                 },
@@ -424,6 +469,7 @@ impl Host {
         self.executions.insert(
             i,
             Exec {
+                parent: parent.clone(),
                 workflow: workflow.to_owned(),
                 id: id.clone(),
                 execution,
@@ -436,6 +482,7 @@ impl Host {
                 execution_history_level,
                 no_overflow_buffering: input.no_overflow_buffering,
                 stubs: Stubs::new(services::for_workflow(&self.services, workflow)),
+                calls: BTreeMap::new(),
                 logs_printed: 0,
                 end_announced: false,
                 deadline: None,
@@ -596,10 +643,7 @@ impl Host {
     /// `projects/P/locations/L/workflows/W/executions/ID` of execution `i`.
     pub(crate) fn resource_name(&self, i: usize) -> String {
         let e = &self.executions[&i];
-        format!(
-            "projects/{}/locations/{}/workflows/{}/executions/{}",
-            self.config.project, self.config.location, e.workflow, e.id
-        )
+        format!("{}/workflows/{}/executions/{}", e.parent, e.workflow, e.id)
     }
 
     /// Records an API event at server time `at`.
@@ -613,8 +657,13 @@ impl Host {
         if self.events_unheard {
             return;
         }
+        let level = Level::of(kind, &detail);
+        if level > self.event_level {
+            return;
+        }
         let time = self.wall(at);
         self.outputs.push(Output::Event(ApiEvent {
+            level,
             time,
             kind,
             name,
@@ -634,10 +683,14 @@ impl Host {
             ("duration", format!("{seconds}s")),
         ];
         // Why it failed, and where: what an operator reads first (SPEC EX-6's form).
-        if let Some(Outcome::Failed(f)) = e.execution.outcome() {
+        if let Some((_, message)) = &e.crashed {
+            detail.push(("error", format!("InternalError: {message}")));
+        } else if let Some(Outcome::Failed(f)) = e.execution.outcome() {
             detail.push(("error", failure_summary(&f.error)));
             if !f.stack.is_empty() {
-                detail.push(("at", report::stack_text(&f.stack, Some(&e.file))));
+                let at = report::stack_text(&f.stack, Some(&e.file));
+                let at = at.strip_prefix("at ").unwrap_or(&at).to_owned();
+                detail.push(("at", at));
             }
         }
         self.exec_mut(i).end_announced = true;
@@ -677,10 +730,19 @@ impl Host {
         self.events_unheard = true;
     }
 
+    pub(crate) fn set_event_level(&mut self, level: Level) {
+        self.event_level = level;
+    }
+
     /// Whether an API event would reach anyone: where building one costs formatting per
     /// request, callers ask first.
     pub(crate) fn hears_events(&self) -> bool {
         !self.events_unheard
+    }
+
+    /// Whether events of `level` would reach anyone.
+    pub(crate) fn hears(&self, level: Level) -> bool {
+        !self.events_unheard && level <= self.event_level
     }
 
     /// Keeps input `req` of server time `at` for the input log.

@@ -5,11 +5,11 @@
 //! inputs ([`Host::answer`]).
 
 use wfsim_engine::callbacks::{Accepted, Auth};
-use wfsim_engine::http::{CallId, HttpOutcome};
+use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome};
 use wfsim_engine::{CallbackRequest, SimTime};
 use wfsim_harness::services::PendingCallback;
 
-use super::output::{Delivery, Observed, OutboundCall, Output};
+use super::output::{Delivery, Level, Observed, OutboundCall, Output};
 use super::{Close, HELD, Host, Taken};
 
 /// What a stub does next for an execution.
@@ -43,6 +43,7 @@ impl Host {
             let server_at = self.executions[&i].clock.server(at);
             match due {
                 Due::Answer(id, outcome) => {
+                    self.call_answered(i, server_at, id, &outcome, "service");
                     // A late answer (the call timed out first) is ignored by the engine.
                     self.guarded(i, server_at, |ex| ex.answer_http(at, id, outcome));
                 }
@@ -66,9 +67,9 @@ impl Host {
         let target = match parts.as_slice() {
             [
                 "projects",
-                _,
+                p,
                 "locations",
-                _,
+                l,
                 "workflows",
                 w,
                 "executions",
@@ -77,6 +78,10 @@ impl Host {
                 c,
             ] => self
                 .find(w, e)
+                .filter(|&j| {
+                    let parent = &self.executions[&j].parent;
+                    parent.project == *p && parent.location == *l
+                })
                 .map(|j| (j, (*w).to_owned(), (*e).to_owned(), (*c).to_owned())),
             _ => None,
         };
@@ -162,7 +167,11 @@ impl Host {
     /// network the rest. `true` when a stub now has something due by `local`.
     pub(super) fn take_calls(&mut self, i: usize, now: SimTime, local: SimTime) -> bool {
         while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
+            let described = self.hears(Level::Warn).then(|| describe(&call));
             let e = self.executions.get_mut(&i).expect(HELD);
+            if let Some(d) = described {
+                e.calls.insert(call.id, d);
+            }
             if !e.stubs.take_call(&call) {
                 let out = OutboundCall {
                     workflow: e.workflow.clone(),
@@ -185,8 +194,46 @@ impl Host {
         if self.outbound.remove(&(i, id)).is_none() {
             return;
         }
+        self.call_answered(i, now, id, &outcome, "network");
         let local = self.executions[&i].clock.local(now);
         self.guarded(i, now, |ex| ex.answer_http(local, id, outcome));
         self.run(i, now, Close::No);
+    }
+}
+
+/// How the operator's log names a call: its method and URL, or the connector.
+fn describe(call: &HttpCall) -> Vec<(&'static str, String)> {
+    match &call.target {
+        Callee::Http(r) => vec![("method", r.method.clone()), ("url", r.url.clone())],
+        Callee::Connector { name, .. } => vec![("connector", name.clone())],
+    }
+}
+
+impl Host {
+    /// One `call.answered` line per outbound call of execution `i`: how it was called,
+    /// and its status or why it failed, answered by `by` (a scripted service, the network).
+    fn call_answered(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        id: CallId,
+        outcome: &HttpOutcome,
+        by: &'static str,
+    ) {
+        let Some(mut detail) = self.exec_mut(i).calls.remove(&id) else {
+            return;
+        };
+        match outcome {
+            HttpOutcome::Response(r) => detail.push(("status", r.status.to_string())),
+            HttpOutcome::ConnectionFailed(why) => {
+                detail.push(("failed", format!("ConnectionFailedError: {why}")));
+            }
+            HttpOutcome::ConnectionError(why) => {
+                detail.push(("failed", format!("ConnectionError: {why}")));
+            }
+        }
+        detail.push(("by", by.to_owned()));
+        let name = self.resource_name(i);
+        self.event(now, "call.answered", name, detail);
     }
 }
