@@ -13,6 +13,7 @@
 //! long-running operation that finished unsuccessfully; the fields are a decision); an
 //! unknown workflow or execution is an `HttpError` 404, a cancel of an ended one 400.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -29,11 +30,71 @@ const MODULES: [&str; 2] = [
     "googleapis.workflowexecutions.v1beta.projects.locations.workflows.executions.",
 ];
 
-/// The workflows a run may start as children, by name, loaded ahead ([`library`]): the
-/// engine-level runner reads no files.
+/// The workflows a run may start as children, by name: those named literally or mapped by
+/// the scenario, loaded and checked ahead ([`library`]); a name computed at run time is
+/// read when first started, from `NAME.yaml|.yml|.json` in `dir` (the parent's folder).
 #[derive(Clone, Debug, Default)]
 pub struct Library {
     pub workflows: BTreeMap<String, Rc<Workflow>>,
+    pub dir: Option<PathBuf>,
+    late: RefCell<BTreeMap<String, Result<Rc<Workflow>, String>>>,
+}
+
+impl Library {
+    /// Workflow `name`, or why there is none (the message of a 404).
+    pub fn get(&self, name: &str) -> Result<Rc<Workflow>, String> {
+        if let Some(w) = self.workflows.get(name) {
+            return Ok(Rc::clone(w));
+        }
+        if let Some(r) = self.late.borrow().get(name) {
+            return r.clone();
+        }
+        let found = match &self.dir {
+            // GCP's workflow ids: letters, digits, `-` and `_`; nothing else reaches a path.
+            Some(dir)
+                if !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                let path = beside(dir, name);
+                load(name, &path, None).map(Rc::new)
+            }
+            _ => Err(format!(
+                "no child workflow '{name}': a child is a file the scenario's `workflows:` names or NAME.yaml, .yml or .json beside its parent"
+            )),
+        };
+        self.late
+            .borrow_mut()
+            .insert(name.to_owned(), found.clone());
+        found
+    }
+}
+
+/// `NAME.yaml`, `.yml` or `.json` in `dir`, the first that exists (`.yaml` when none does).
+fn beside(dir: &Path, name: &str) -> PathBuf {
+    ["yaml", "yml", "json"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}.{ext}")))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join(format!("{name}.yaml")))
+}
+
+/// Reads and builds child `name` from `path`; `from` is where a workflow names it.
+fn load(name: &str, path: &Path, from: Option<(String, Pos)>) -> Result<Workflow, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let at = from.map_or(String::new(), |(f, p)| format!("{f}:{p}: "));
+        format!(
+            "{at}child workflow '{name}': cannot read {}: {e} (a child is NAME.yaml, .yml or .json beside its parent, or a file the scenario's `workflows:` names)",
+            path.display()
+        )
+    })?;
+    wfsim_engine::defn::load(&path.display().to_string(), &text).map_err(|es| {
+        es.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
 /// The tag of a child that did not succeed.
@@ -316,14 +377,14 @@ fn carry_out<H: Children>(
         }
         Method::Get => match host.find(&exec_arg(name, args)?) {
             Some(i) => answer(resource(&host.snapshot(i))),
-            None => Ok(Step::Answer(not_found(&required_string(
+            None => Ok(Step::Answer(not_found_name(&required_string(
                 name, args, "name",
             )?))),
         },
         Method::List => {
             let workflow = parent_arg(name, args)?;
             if !host.is_deployed(&workflow) {
-                return Ok(Step::Answer(not_found(&workflow.name())));
+                return Ok(Step::Answer(not_found_name(&workflow.name())));
             }
             // GCP lists the newest first.
             let executions = host
@@ -336,7 +397,7 @@ fn carry_out<H: Children>(
         }
         Method::Cancel => {
             let Some(i) = host.find(&exec_arg(name, args)?) else {
-                return Ok(Step::Answer(not_found(&required_string(
+                return Ok(Step::Answer(not_found_name(&required_string(
                     name, args, "name",
                 )?)));
             };
@@ -380,12 +441,13 @@ pub fn ended(method: Method, child: &Snapshot) -> HttpOutcome {
 }
 
 /// 404 for `name`, as the API answers it.
-fn not_found(name: &str) -> HttpOutcome {
-    api_error(
-        404,
-        "NOT_FOUND",
-        &format!("Resource '{name}' was not found"),
-    )
+fn not_found_name(name: &str) -> HttpOutcome {
+    not_found(&format!("Resource '{name}' was not found"))
+}
+
+/// A 404 with `message`, as the API answers it.
+pub fn not_found(message: &str) -> HttpOutcome {
+    api_error(404, "NOT_FOUND", message)
 }
 
 /// An API error as GCP's REST API writes it: `{error: {code, message, status}}`.
@@ -534,24 +596,22 @@ pub fn library(
     parent_path: &Path,
     named_files: &BTreeMap<String, PathBuf>,
 ) -> Result<Library, Vec<String>> {
-    let mut lib = Library::default();
+    let mut lib = Library {
+        dir: parent_path.parent().map(Path::to_path_buf),
+        ..Library::default()
+    };
     let mut errors = Vec::new();
     let mut todo: Vec<(String, PathBuf, Option<(String, Pos)>)> = named_files
         .iter()
         .map(|(n, p)| (n.clone(), p.clone(), None))
         .collect();
     let queue_named = |w: &Workflow, path: &Path, todo: &mut Vec<_>| {
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = path.parent().unwrap_or(Path::new("."));
         for (name, pos) in named(w) {
-            if named_files.contains_key(&name) {
-                continue;
+            if !named_files.contains_key(&name) {
+                let file = beside(dir, &name);
+                todo.push((name, file, Some((path.display().to_string(), pos))));
             }
-            let beside = ["yaml", "yml", "json"]
-                .iter()
-                .map(|ext| dir.join(format!("{name}.{ext}")))
-                .find(|p| p.is_file())
-                .unwrap_or_else(|| dir.join(format!("{name}.yaml")));
-            todo.push((name, beside, Some((path.display().to_string(), pos))));
         }
     };
     queue_named(parent, parent_path, &mut todo);
@@ -562,23 +622,12 @@ pub fn library(
         if lib.workflows.contains_key(&name) {
             continue;
         }
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                let at = from.map_or(String::new(), |(f, p)| format!("{f}:{p}: "));
-                errors.push(format!(
-                    "{at}child workflow '{name}': cannot read {}: {e} (a child is NAME.yaml, .yml or .json beside its parent, or a file the scenario's `workflows:` names)",
-                    path.display()
-                ));
-                continue;
-            }
-        };
-        match wfsim_engine::defn::load(&path.display().to_string(), &text) {
+        match load(&name, &path, from) {
             Ok(w) => {
                 queue_named(&w, &path, &mut todo);
                 lib.workflows.insert(name, Rc::new(w));
             }
-            Err(es) => errors.extend(es.iter().map(ToString::to_string)),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {

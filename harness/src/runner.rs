@@ -12,7 +12,7 @@ use crate::children::{self, Library};
 use crate::services::{PendingCallback, Service, Stubs};
 use wfsim_engine::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome, HttpResponse};
+use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome};
 use wfsim_engine::interp::{Execution, ExecutionConfig, Outcome, Trace};
 use wfsim_engine::request::CallbackRequest;
 use wfsim_engine::time::{SimTime, WallClock};
@@ -225,21 +225,20 @@ impl children::Children for World<'_> {
         argument: Option<Value>,
     ) -> Result<usize, HttpOutcome> {
         let here = self.here();
-        let found = (workflow.project == here.project && workflow.location == here.location)
-            .then(|| self.library.workflows.get(&workflow.workflow))
-            .flatten();
-        let Some(wf) = found else {
-            return Err(HttpOutcome::Response(HttpResponse {
-                status: 404,
-                headers: vec![("Content-Type".into(), "application/json".into())],
-                body: serde_json::json!({"error": {"code": 404, "status": "NOT_FOUND", "message": format!(
-                    "Resource '{}' was not found (an engine-level run knows the workflows of the scenario's `workflows:` and the files NAME.yaml, .yml or .json beside the parent that it names literally)",
-                    workflow.name()
-                )}})
-                .to_string()
-                .into_bytes(),
-            }));
+        let found = if workflow.project == here.project && workflow.location == here.location {
+            self.library.get(&workflow.workflow)
+        } else {
+            Err(format!(
+                "an engine-level run has one project and location, {} and {}",
+                here.project, here.location
+            ))
         };
+        let wf = found.map_err(|why| {
+            children::not_found(&format!(
+                "Resource '{}' was not found: {why}",
+                workflow.name()
+            ))
+        })?;
         let i = self.slots.len();
         let name = ExecutionName {
             base_url: "https://workflowexecutions.googleapis.com".into(),
@@ -253,7 +252,7 @@ impl children::Children for World<'_> {
             self.config.clock.unix_nanos_at(SimTime::ZERO) + i128::from(self.now.as_nanos()),
         );
         let execution = Execution::start_with_env(
-            Rc::clone(wf),
+            wf,
             ExecutionConfig {
                 seed,
                 clock,
@@ -294,8 +293,8 @@ impl children::Children for World<'_> {
         let here = self.here();
         workflow.project == here.project
             && workflow.location == here.location
-            && (self.library.workflows.contains_key(&workflow.workflow)
-                || self.slots[0].workflow == workflow.workflow)
+            && (self.slots[0].workflow == workflow.workflow
+                || self.library.get(&workflow.workflow).is_ok())
     }
 
     fn list(&self, workflow: &children::WorkflowRef) -> Vec<usize> {
