@@ -162,6 +162,10 @@ impl Host {
     /// network the rest. `true` when a stub now has something due by `local`.
     pub(super) fn take_calls(&mut self, i: usize, now: SimTime, local: SimTime) -> bool {
         while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
+            // HT-10: the Workflow Executions connector is the host's own (`children.rs`).
+            if self.child_call(i, now, &call) {
+                continue;
+            }
             let e = self.executions.get_mut(&i).expect(HELD);
             if !e.stubs.take_call(&call) {
                 let out = OutboundCall {
