@@ -586,6 +586,9 @@ fn walk_action(a: &Action, out: &mut Vec<(String, Pos)>) {
     }
 }
 
+/// A child to load: its name, its file, and the file and place that name it.
+type Wanted = (String, PathBuf, Option<(String, Pos)>);
+
 /// The workflows a run may start as children, found as HT-10 says: a name the scenario maps
 /// (`workflows: {child: child.yaml}`, paths relative to the scenario, in `named`) is that
 /// file; any other name a workflow names literally is `NAME.yaml`, `.yml` or `.json` beside
@@ -601,7 +604,7 @@ pub fn library(
         ..Library::default()
     };
     let mut errors = Vec::new();
-    let mut todo: Vec<(String, PathBuf, Option<(String, Pos)>)> = named_files
+    let mut todo: Vec<Wanted> = named_files
         .iter()
         .map(|(n, p)| (n.clone(), p.clone(), None))
         .collect();
