@@ -257,6 +257,20 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
             let _ = writeln!(t, "advance {}", secs_between(now, r.at));
             now = r.at;
         }
+        if let Some(child) = &r.execution {
+            let child = match child {
+                ExecutionSel::Index(k) => format!("child {k}"),
+                ExecutionSel::Name(n) => format!("child '{n}'"),
+            };
+            // Not done: this script finds the workflow's own endpoints only.
+            let _ = writeln!(
+                t,
+                "# t={}: a request to endpoint {} of {child} (HT-10), not replayed by this script",
+                secs(r.at),
+                r.endpoint
+            );
+            continue;
+        }
         let method = r.method.clone().unwrap_or_else(|| "POST".to_owned());
         let mut cmd = format!(
             "curl -s -o /dev/null -w \"t={} endpoint {}: %{{http_code}}\\n\" -X {method}",
