@@ -144,6 +144,10 @@ fn ht_10_names_parse_as_the_api_writes_them() {
         WorkflowRef::parse("/v1/projects/p/locations/l/workflows/w"),
         Some(w.clone())
     );
+    assert_eq!(
+        WorkflowRef::parse("/projects/p/locations/l/workflows/w"),
+        Some(w.clone())
+    );
     for bad in [
         "projects/p/locations/l/workflows/",
         "projects//locations/l/workflows/w",
@@ -783,6 +787,7 @@ fn ht_10_the_library_loads_named_children_beside_their_parent() {
     )
     .unwrap();
     std::fs::write(dir.join("late.yaml"), QUICK).unwrap();
+    std::fs::write(dir.join("late-2_b.yaml"), QUICK).unwrap();
     std::fs::write(dir.join("broken.yaml"), "main:\n  steps: 3\n").unwrap();
     let top = wf(&dir.join("top.yaml").display().to_string(), &parent_text);
     let lib = children::library(&top, &dir.join("top.yaml"), &Default::default()).unwrap();
@@ -792,6 +797,7 @@ fn ht_10_the_library_loads_named_children_beside_their_parent() {
     assert!(lib.get("late").is_ok());
     std::fs::remove_file(dir.join("late.yaml")).unwrap();
     assert!(lib.get("late").is_ok(), "kept from the first read");
+    assert!(lib.get("late-2_b").is_ok(), "GCP's ids take '-' and '_'");
     let broken = lib.get("broken").unwrap_err();
     assert!(broken.contains("broken.yaml:2:"), "{broken}");
     let missing = lib.get("absent").unwrap_err();
@@ -860,4 +866,123 @@ fn ht_10_a_service_calls_back_a_child_at_its_endpoint() {
     );
     assert_eq!(r.at, SimTime::from_secs(3));
     assert_eq!(run.execution.ended_at(), Some(SimTime::from_secs(3)));
+}
+
+#[test]
+fn ht_10_the_resource_of_a_later_child_is_on_the_run_clock() {
+    let lib = library(&[("waiter", WAITER)]);
+    let steps = [
+        "    - nap:\n        call: sys.sleep\n        args: {seconds: 100}\n".to_owned(),
+        call_step(
+            "create",
+            "{parent: projects/wfsim/locations/us-central1/workflows/waiter, body: {argument: '{\"n\": 1}'}, connector_params: {skip_polling: true}}",
+            "c",
+        ),
+        "    - later:\n        call: sys.sleep\n        args: {seconds: 40}\n".to_owned(),
+        call_step("get", "{name: '${c.name}'}", "g"),
+        "    - r:\n        return: '${g}'\n".to_owned(),
+    ];
+    let run = run_with(
+        parent(&steps.concat()),
+        &lib,
+        &[to_child(130, ExecutionSel::Index(1), "yes")],
+    );
+    let g = result(&run);
+    assert_eq!(
+        g.get("startTime"),
+        Some(&s("2024-01-01T00:01:40.000000000Z"))
+    );
+    assert_eq!(g.get("endTime"), Some(&s("2024-01-01T00:02:10.000000000Z")));
+    assert_eq!(g.get("duration"), Some(&s("30s")));
+    assert_eq!(g.get("state"), Some(&s("SUCCEEDED")));
+}
+
+#[test]
+fn ht_10_a_request_buffered_at_a_child_is_taken_on_the_run_clock() {
+    let sleepy = "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - nap:\n        call: sys.sleep\n        args: {seconds: 20}\n    - wait:\n        call: events.await_callback\n        args: {callback: '${cb}', timeout: 60}\n        result: got\n    - done:\n        return: '${got.http_request.body.answer}'\n";
+    let lib = library(&[("sleepy", sleepy)]);
+    let p = parent(&format!(
+        "    - nap:\n        call: sys.sleep\n        args: {{seconds: 100}}\n{}",
+        call_step("run", "{workflow_id: sleepy}", "got")
+    ));
+    let run = run_with(p, &lib, &[to_child(105, ExecutionSel::Index(1), "kept")]);
+    assert_eq!(run.requests[0].status, 200);
+    assert_eq!(run.requests[0].taken_at, Some(SimTime::from_secs(120)));
+    assert_eq!(run.execution.ended_at(), Some(SimTime::from_secs(120)));
+}
+
+#[test]
+fn ht_10_scenarios_name_children_and_address_their_endpoints() {
+    let text = "workflow: w/parent.yaml\nworkflows: {kid: kids/kid.yaml, other: o.yaml}\nrequests:\n  - {at: 1, endpoint: 0, execution: kid}\n  - {at: 2, endpoint: 1, execution: 2}\n  - {at: 3, endpoint: 0}\n";
+    let sc = wfsim_harness::scenario::parse(text).unwrap();
+    assert_eq!(
+        sc.requests[0].execution,
+        Some(ExecutionSel::Name("kid".into()))
+    );
+    assert_eq!(sc.requests[1].execution, Some(ExecutionSel::Index(2)));
+    assert_eq!(sc.requests[2].execution, None);
+    assert_eq!(
+        sc.workflows
+            .get("kid")
+            .map(|(f, p)| (f.as_str(), p.line, p.col)),
+        Some(("kids/kid.yaml", 2, 18))
+    );
+    for (bad, col) in [("-1", 37), ("''", 37), ("[1]", 37)] {
+        let text =
+            format!("workflow: w.yaml\nrequests:\n  - {{at: 1, endpoint: 0, execution: {bad}}}\n");
+        let e = wfsim_harness::scenario::parse(&text).unwrap_err();
+        assert_eq!((e.pos.line, e.pos.col), (3, col), "{bad}");
+        assert!(
+            e.message
+                .starts_with("'execution' is a child workflow's name"),
+            "{}",
+            e.message
+        );
+    }
+    let e = wfsim_harness::scenario::parse("workflow: w.yaml\nworkflows: {kid: 3}\n").unwrap_err();
+    assert_eq!(e.pos.line, 2);
+    let e = wfsim_harness::scenario::parse("workflow: w.yaml\nworkflows: [kid]\n").unwrap_err();
+    assert_eq!(e.pos.line, 2);
+    // The files a scenario maps are relative to it.
+    let dir = scratch("scenario");
+    std::fs::create_dir_all(dir.join("kids")).unwrap();
+    std::fs::write(dir.join("kids/kid.yaml"), QUICK).unwrap();
+    std::fs::write(dir.join("o.yaml"), QUICK).unwrap();
+    let top = wf(
+        "parent.yaml",
+        "main:\n  steps:\n    - r:\n        return: 1\n",
+    );
+    let lib = sc
+        .children(&dir.join("s.yaml"), &top, &dir.join("w/parent.yaml"))
+        .unwrap();
+    assert_eq!(lib.workflows.keys().collect::<Vec<_>>(), ["kid", "other"]);
+    assert_eq!(lib.dir.as_deref(), Some(dir.join("w").as_path()));
+    std::fs::remove_file(dir.join("o.yaml")).unwrap();
+    std::fs::write(dir.join("kids/kid.yaml"), "main: 3\n").unwrap();
+    let e = sc
+        .children(&dir.join("s.yaml"), &top, &dir.join("w/parent.yaml"))
+        .unwrap_err();
+    assert_eq!(e.lines().count(), 2, "every error, one a line: {e}");
+    assert!(e.contains("kid.yaml:1:"), "{e}");
+    assert!(e.contains("child workflow 'other': cannot read"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ht_10_properties_read_the_children() {
+    let lib = library(&[("quick", QUICK)]);
+    let p = parent(&call_step(
+        "run",
+        "{workflow_id: quick, argument: {n: 21}}",
+        "got",
+    ));
+    let run = run_with(p, &lib, &[]);
+    let vars = wfsim_harness::property::vars(&run);
+    let root = wfsim_engine::defn::tree::parse(
+        "p: '${len(children) == 1 and children[0].result == 42 and children[0].workflow == \"quick\"}'\n",
+        wfsim_engine::defn::tree::Syntax::Yaml,
+    )
+    .unwrap();
+    let prop = wfsim_harness::property::parse(&root.as_map().unwrap()[0].2).unwrap();
+    assert_eq!(wfsim_harness::property::holds(&prop, &vars), Ok(true));
 }
