@@ -1,5 +1,6 @@
 //! The engine-level runner: drives one execution through a script of requests under
-//! simulated time, like `quinn-proto`'s test `Pair`.
+//! simulated time, like `quinn-proto`'s test `Pair`; and the children it starts through
+//! the Workflow Executions connector (HT-10, `children.rs`), each on the run's one clock.
 //!
 //! At each instant: requests first, in script order, then the callbacks of scripted
 //! services; then the answers of scripted services to outbound calls (HT-4, HT-7); then a
