@@ -21,7 +21,7 @@ use std::rc::Rc;
 use wfsim_engine::callbacks::ExecutionState;
 use wfsim_engine::defn::{Action, Block, Part, Pos, Tmpl, Workflow};
 use wfsim_engine::error::{Raised, StackElement, Tag, builtin};
-use wfsim_engine::http::{HttpOutcome, HttpResponse, error_with_tag};
+use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::value::{Value, show};
 
 /// The connector's module, in both API versions GCP publishes.
@@ -419,24 +419,21 @@ fn carry_out<H: Children>(
 /// result, `create` the Execution resource; a child that failed or was cancelled raises
 /// `OperationError` with the resource as `operation`.
 pub fn ended(method: Method, child: &Snapshot) -> HttpOutcome {
-    HttpOutcome::Returned(match (&child.result, method) {
-        (Some(r), Method::Run) if child.state == ExecutionState::Succeeded => Ok(r.clone()),
-        _ if child.state == ExecutionState::Succeeded => Ok(resource(child)),
-        _ => {
-            let mut e = match error_with_tag(
-                OPERATION_ERROR,
-                format!(
+    HttpOutcome::Returned(match (child.state, method) {
+        (ExecutionState::Succeeded, Method::Run) => Ok(child.result.clone().unwrap_or(Value::Null)),
+        (ExecutionState::Succeeded, _) => Ok(resource(child)),
+        (state, _) => Err(Value::map([
+            (
+                "message",
+                Value::str(format!(
                     "the child execution {} ended {}",
                     child.name,
-                    child.state.as_str()
-                ),
-            ) {
-                Value::Map(m) => (*m).clone(),
-                _ => unreachable!("error_with_tag makes a map"),
-            };
-            e.insert("operation".to_owned(), resource(child));
-            Err(Value::Map(std::rc::Rc::new(e)))
-        }
+                    state.as_str()
+                )),
+            ),
+            ("operation", resource(child)),
+            ("tags", Value::list(vec![Value::str(OPERATION_ERROR)])),
+        ])),
     })
 }
 

@@ -986,3 +986,34 @@ fn ht_10_properties_read_the_children() {
     let prop = wfsim_harness::property::parse(&root.as_map().unwrap()[0].2).unwrap();
     assert_eq!(wfsim_harness::property::holds(&prop, &vars), Ok(true));
 }
+
+/// Each field a property reads is the report's own, for a run with an error, logs,
+/// requests, calls and children.
+#[test]
+fn ht_10_every_property_name_reads_the_reports_field() {
+    let lib = library(&[("waiter", WAITER)]);
+    let p = parent(&format!(
+        "    - hello:\n        call: sys.log\n        args: {{text: hi}}\n{}    - r:\n        return: '${{got}}'\n",
+        call_step("run", "{workflow_id: waiter, argument: {n: 4}}", "got")
+    ));
+    let failed = run_with(
+        Rc::clone(&p),
+        &lib,
+        &[to_child(7, ExecutionSel::Index(1), "fail")],
+    );
+    let succeeded = run_with(p, &lib, &[to_child(7, ExecutionSel::Index(1), "fine")]);
+    for name in wfsim_harness::property::NAMES {
+        let mut shown = false;
+        for run in [&failed, &succeeded] {
+            let whole = report::to_json(run, &[]);
+            assert_eq!(
+                report::field_json(run, name).as_ref(),
+                Some(&whole[name]),
+                "{name}"
+            );
+            shown |= whole[name] != serde_json::Value::Null;
+        }
+        assert!(shown, "{name} shows something in one of the runs");
+    }
+    assert_eq!(report::field_json(&failed, "nope"), None);
+}
