@@ -352,6 +352,12 @@ fn ht_10_a_child_started_later_keeps_the_run_clock() {
     assert_eq!(child["endpoints"][0]["created_at"], 100.0);
     assert_eq!(j["requests"][0]["execution"], 1);
     assert_eq!(j["requests"][0]["at"], 130.0);
+    let calls = j["http_calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["call"], format!("{PREFIX}run"));
+    assert_eq!(calls[0]["at"], 100.0);
+    assert_eq!(calls[0]["answered_at"], 130.0);
+    assert_eq!(child["http_calls"], serde_json::json!([]));
     let start = wfsim_engine::time::format_rfc3339(
         wfsim_engine::WallClock::DEFAULT.unix_nanos_at(SimTime::from_secs(100)),
     );
@@ -865,6 +871,11 @@ fn ht_10_a_service_calls_back_a_child_at_its_endpoint() {
         (200, 1, Some(0), Some(0))
     );
     assert_eq!(r.at, SimTime::from_secs(3));
+    let j = report::to_json(&run, &[]);
+    let calls = &j["children"][0]["http_calls"];
+    assert_eq!(calls[0]["url"], "https://svc.test/ask");
+    assert_eq!(calls[0]["answered_at"], 1.0);
+    assert_eq!(calls[0]["status"], 200);
     assert_eq!(run.execution.ended_at(), Some(SimTime::from_secs(3)));
 }
 
