@@ -317,6 +317,17 @@ fn ht_10_run_blocks_until_the_child_ends_and_returns_its_result() {
         &lib,
     );
     assert_ne!(id(&run), id(&other_seed));
+    // Its callback ids too: the child's seed is drawn from the run's.
+    let callback = |r: &Run| {
+        r.children[0].execution.with_callbacks(|c| {
+            c.endpoint(wfsim_engine::EndpointIdx(0))
+                .unwrap()
+                .callback_id()
+                .to_owned()
+        })
+    };
+    assert_eq!(callback(&run), callback(&again));
+    assert_ne!(callback(&run), callback(&other_seed));
     let parent_id = run
         .execution
         .with_callbacks(|c| c.name().execution_id.clone());
