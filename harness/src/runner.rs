@@ -625,13 +625,8 @@ fn service_callback(
     });
     let (x, endpoint, callback_id, own_method, path) = match found {
         Some((x, i, id, m, p)) => (x, Some(i), id, m, p),
-        None => {
-            let path = path_url
-                .find("://")
-                .and_then(|s| path_url[s + 3..].find('/').map(|p| s + 3 + p))
-                .map_or("/".to_owned(), |p| path_url[p..].to_owned());
-            (0, None, String::new(), "POST".to_owned(), path)
-        }
+        // Refused (404) before its path is read: the URL stands for it.
+        None => (0, None, String::new(), "POST".to_owned(), path_url.clone()),
     };
     let request = CallbackRequest {
         method: cb.method.unwrap_or(own_method),

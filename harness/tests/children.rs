@@ -1039,3 +1039,22 @@ fn ht_10_every_property_name_reads_the_reports_field() {
     }
     assert_eq!(report::field_json(&failed, "nope"), None);
 }
+
+/// A request buffered after an earlier one was taken from the same slot is not marked
+/// taken by that earlier take (each await's take is read once).
+#[test]
+fn cb_5_a_later_buffered_request_is_not_marked_by_an_earlier_take() {
+    let w = wf(
+        "w.yaml",
+        "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - nap:\n        call: sys.sleep\n        args: {seconds: 10}\n    - wait:\n        call: events.await_callback\n        args: {callback: '${cb}', timeout: 60}\n    - nap2:\n        call: sys.sleep\n        args: {seconds: 100}\n",
+    );
+    let req = |at| ScriptedRequest {
+        at: SimTime::from_secs(at),
+        endpoint: 0,
+        ..ScriptedRequest::default()
+    };
+    let run = runner::run(w, "w", &RunConfig::default(), &[req(5), req(20)]);
+    assert_eq!(run.requests[0].taken_at, Some(SimTime::from_secs(10)));
+    assert_eq!(run.requests[1].status, 200);
+    assert_eq!(run.requests[1].taken_at, None);
+}
