@@ -37,6 +37,7 @@ use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::error;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::{ExecutionState, Value, WallClock};
+use wfsim_harness::children::Library;
 use wfsim_harness::report;
 use wfsim_harness::runner::{self, RunConfig};
 use wfsim_harness::scenario::{self, Scenario};
@@ -233,6 +234,22 @@ fn as_scenario(path: &Path, text: &str) -> Result<Option<(Scenario, PathBuf)>, I
     Ok(Some((s, workflow)))
 }
 
+/// The child workflows a run of `workflow` (at `workflow_path`, run by the scenario `s` in
+/// the file `path`, if any) may start (HT-10); a child that cannot be found or loaded is an
+/// error at the call that names it.
+pub(crate) fn children_of(
+    path: &Path,
+    s: Option<&Scenario>,
+    workflow: &Workflow,
+    workflow_path: &Path,
+) -> Result<Library, Invalid> {
+    match s {
+        Some(s) => s.children(path, workflow, workflow_path).map_err(Invalid),
+        None => wfsim_harness::children::library(workflow, workflow_path, &Default::default())
+            .map_err(|e| Invalid(e.join("\n"))),
+    }
+}
+
 /// The workflow scenario `s` (in the file `path`) names; a file that cannot be read is an
 /// error at the scenario's `workflow:` line.
 fn scenario_workflow(path: &Path, s: &Scenario, workflow: &Path) -> Result<Workflow, Invalid> {
@@ -307,8 +324,16 @@ fn run(
         .as_ref()
         .map(|s| (s.requests.clone(), s.services.clone()))
         .unwrap_or_default();
+    let library = children_of(path, scenario.as_ref(), &workflow, &workflow_path)?;
     let workflow = Rc::new(workflow);
-    let run = runner::run_with_services(Rc::clone(&workflow), &name, &config, &script, &services);
+    let run = runner::run_with_children(
+        Rc::clone(&workflow),
+        &name,
+        &config,
+        &script,
+        &services,
+        &library,
+    );
     let failures = match &scenario {
         Some(s) => scenario::check(s, &run),
         // A workflow run alone must succeed: a FAILED run exiting 0 would pass CI.
@@ -384,15 +409,17 @@ fn run_scenario_file(path: &Path) -> Result<runner::Run, Invalid> {
         return Err(Invalid(format!("{}: not a scenario", path.display())));
     };
     let workflow = scenario_workflow(path, &s, &workflow_path)?;
+    let library = children_of(path, Some(&s), &workflow, &workflow_path)?;
     let name = workflow_path
         .file_stem()
         .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-    Ok(runner::run_with_services(
+    Ok(runner::run_with_children(
         Rc::new(workflow),
         &name,
         &s.run_config(),
         &s.requests,
         &s.services,
+        &library,
     ))
 }
 
@@ -422,6 +449,15 @@ fn check(files: &[PathBuf]) -> Result<ExitCode, Invalid> {
     }
 }
 
+/// `; children a, b: ok` for the children `wfsim check` loaded and checked (HT-10).
+fn children_text(library: &Library) -> String {
+    if library.workflows.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = library.workflows.keys().map(String::as_str).collect();
+    format!("; children {}: ok", names.join(", "))
+}
+
 /// Checks one file: a workflow, a scenario and the workflow it names, or an explore file
 /// (its plan and workflow, as `wfsim explore` reads them), so `wfsim check **/*.yaml` takes
 /// a whole repository.
@@ -436,17 +472,20 @@ fn check_one(path: &Path) -> Result<String, Invalid> {
         ));
     }
     match as_scenario(path, &text)? {
-        Some((s, workflow)) => {
-            scenario_workflow(path, &s, &workflow)?;
+        Some((s, workflow_path)) => {
+            let workflow = scenario_workflow(path, &s, &workflow_path)?;
+            let library = children_of(path, Some(&s), &workflow, &workflow_path)?;
             Ok(format!(
-                "{}: ok (scenario; workflow {}: ok)",
+                "{}: ok (scenario; workflow {}: ok{})",
                 path.display(),
-                workflow.display()
+                workflow_path.display(),
+                children_text(&library)
             ))
         }
         None => {
-            load_workflow_text(path, &text)?;
-            Ok(format!("{}: ok", path.display()))
+            let workflow = load_workflow_text(path, &text)?;
+            let library = children_of(path, None, &workflow, path)?;
+            Ok(format!("{}: ok{}", path.display(), children_text(&library)))
         }
     }
 }

@@ -426,3 +426,42 @@ fn lib_2_env_flags_override_the_scenario() {
         assert!(err.contains(says), "--env {flag}: {err}");
     }
 }
+
+/// HT-10: `wfsim check` loads and checks the children a workflow names, each error at its
+/// `file:line:column`; `wfsim run` runs a parent and its child, and `--json` shows both.
+#[test]
+fn check_and_run_take_the_children_a_workflow_names() {
+    let dir = Scratch::new("children");
+    let parent = dir.file(
+        "parent.yaml",
+        "main:\n  steps:\n    - go:\n        call: googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run\n        args: {workflow_id: kid, argument: {n: 20}}\n        result: r\n    - done:\n        return: ${r + 1}\n",
+    );
+    let out = wfsim(&["check", &parent]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{parent}:4:9: child workflow 'kid': cannot read")),
+        "{err}"
+    );
+    let kid = dir.file(
+        "kid.yaml",
+        "main:\n  params: [args]\n  steps:\n    - a:\n        next: nowhere\n",
+    );
+    let out = wfsim(&["check", &parent]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{kid}:5:15:")), "{err}");
+    dir.file(
+        "kid.yaml",
+        "main:\n  params: [args]\n  steps:\n    - a:\n        return: ${args.n * 2}\n",
+    );
+    let out = wfsim(&["check", &parent]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), format!("{parent}: ok; children kid: ok\n"));
+    let out = wfsim(&["run", &parent, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["result"], 41);
+    assert_eq!(v["children"][0]["workflow"], "kid");
+    assert_eq!(v["children"][0]["result"], 40);
+}

@@ -1,5 +1,5 @@
 //! `wfsim test`, `wfsim merge` and `wfsim explore --shard` from outside, on
-//! `fixtures/suite/` (a team's repository: 8 scenarios, 2 explore files, and `failing/`
+//! `fixtures/suite/` (a team's repository: 12 scenarios, 3 explore files, and `failing/`
 //! with 2 that fail on purpose), each run on a copy in a scratch folder so that paths in
 //! the output are relative and reproducers land there.
 
@@ -106,7 +106,7 @@ fn failures_name_the_broken_expectation_and_the_reproducer() {
     let ignored = wfsim(&dir, &["test"]);
     assert_eq!(ignored.status.code(), Some(0), "{}", text(&ignored));
     assert!(
-        text(&ignored).contains("10 files: 10 passed"),
+        text(&ignored).contains("15 files: 15 passed"),
         "{}",
         text(&ignored)
     );
@@ -114,7 +114,7 @@ fn failures_name_the_broken_expectation_and_the_reproducer() {
     let whole = wfsim(&dir, &["test", "."]);
     assert_eq!(whole.status.code(), Some(1), "{}", text(&whole));
     assert!(
-        text(&whole).contains("12 files: 10 passed, 2 failed, 0 invalid"),
+        text(&whole).contains("17 files: 15 passed, 2 failed, 0 invalid"),
         "{}",
         text(&whole)
     );
@@ -169,7 +169,7 @@ fn json_is_the_same_for_any_jobs_and_options_choose_what_runs() {
     let one = run(&["--jobs", "1"]);
     assert_eq!(one, run(&["--jobs", "3"]));
     let j: serde_json::Value = serde_json::from_slice(&one).unwrap();
-    assert_eq!(j["summary"]["files"], 12);
+    assert_eq!(j["summary"]["files"], 17);
     assert_eq!(j["summary"]["failed"], 2);
     assert_eq!(j["passed"], false);
     let files = |j: &serde_json::Value| -> Vec<String> {
@@ -264,9 +264,9 @@ fn junit_has_the_common_schema_structure() {
     }
     assert_eq!(num(root, "tests"), tests);
     assert_eq!(num(root, "failures"), failures);
-    // 8 scenarios, 2 in failing/ (1 scenario, 1 explore with 1 property), the explore files'
-    // properties (4 and 3) and each explore file's contract case.
-    assert_eq!(tests, 8 + 1 + (4 + 1) + (3 + 1) + (1 + 1));
+    // 12 scenarios, 2 in failing/ (1 scenario, 1 explore with 1 property), the explore
+    // files' properties (4, 4 and 3) and each explore file's contract case.
+    assert_eq!(tests, 12 + 1 + (4 + 1) + (4 + 1) + (3 + 1) + (1 + 1));
     assert_eq!(failures, 2, "{cases:?}");
     let (_, message, _) = cases
         .iter()

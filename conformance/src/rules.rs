@@ -49,6 +49,7 @@ pub enum Rule {
     Ht7,
     Ht8,
     Ht9,
+    Ht10,
     Lib1,
     Lib2,
     Lib3,
@@ -165,7 +166,7 @@ const S9: Option<&str> = Some("§9");
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 57] = [
+pub const CATALOGUE: [RuleRow; 58] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -205,6 +206,7 @@ pub const CATALOGUE: [RuleRow; 57] = [
     row(Rule::Ht7, "HT-7", S8, SCENARIOS, "scripted services answer, in order, and call back"),
     row(Rule::Ht8, "HT-8", S8, SCENARIOS, "reports list every outbound call"),
     row(Rule::Ht9, "HT-9", S8, NOBODY, "live mode: stubs answer as in wfsim run, the rest goes to the network (server tests)"),
+    row(Rule::Ht10, "HT-10", S8, NOBODY, "child workflows through the Workflow Executions connector (harness, server and suite tests)"),
     row(Rule::Lib1, "LIB-1", S6, SCENARIOS, "time.format: six decimals, Z or the IANA zone's offset"),
     row(Rule::Lib2, "LIB-2", S6, SCENARIOS, "sys.get_env: built-in and user-defined variables"),
     row(Rule::Lib3, "LIB-3", S6, SCENARIOS, "regexes: leftmost, then longest; literal replacement"),

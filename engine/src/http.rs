@@ -123,13 +123,16 @@ pub struct HttpResponse {
 }
 
 /// How the host answers a call (HT-3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum HttpOutcome {
     Response(HttpResponse),
     /// No connection was ever made: `ConnectionFailedError`.
     ConnectionFailed(String),
     /// The connection broke before the response was whole: `ConnectionError`.
     ConnectionError(String),
+    /// A connector the host carries out itself rather than over HTTP (a child execution,
+    /// HT-10): the value the call returns, or the error it raises, as they are.
+    Returned(Result<Value, Raised>),
 }
 
 /// What became of a call, for reports: one per call, in call order.
@@ -167,6 +170,7 @@ pub fn error_with_tag(tag: &str, message: impl Into<String>) -> Raised {
 pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Raised> {
     let what = target.describe();
     match outcome {
+        HttpOutcome::Returned(done) => done.clone(),
         HttpOutcome::ConnectionFailed(reason) => Err(error_with_tag(
             CONNECTION_FAILED_ERROR,
             format!("{what}: connection failed: {reason}"),
@@ -621,5 +625,10 @@ mod tests {
         assert_eq!(tags(&e), ["ConnectionError"]);
         let e = outcome_value(&t, &HttpOutcome::ConnectionFailed("refused".into())).unwrap_err();
         assert_eq!(tags(&e), ["ConnectionFailedError"]);
+        let v = outcome_value(&t, &HttpOutcome::Returned(Ok(s("done")))).unwrap();
+        assert_eq!(v, s("done"));
+        let raised = error_with_tag("OperationError", "failed");
+        let e = outcome_value(&t, &HttpOutcome::Returned(Err(raised.clone()))).unwrap_err();
+        assert_eq!(e, raised);
     }
 }

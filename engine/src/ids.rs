@@ -47,8 +47,11 @@ impl IdGen {
     pub const STREAM_SERVER_EXECUTION_IDS: u64 = 0xE7EC;
     /// Live mode's revision ids.
     pub const STREAM_REVISIONS: u64 = 0x7E71;
+    /// Child executions' ids and seeds in engine-level runs (HT-10), drawn in start order,
+    /// so a child never shifts the parent's ids.
+    pub const STREAM_CHILDREN: u64 = 0xC41D;
     /// Every named stream: one purpose each, so no two may share a number.
-    pub const STREAMS: [u64; 10] = [
+    pub const STREAMS: [u64; 11] = [
         IdGen::STREAM_CALLBACKS,
         IdGen::STREAM_UUIDS,
         IdGen::STREAM_SCHEDULE,
@@ -59,6 +62,7 @@ impl IdGen {
         IdGen::STREAM_TOKENS,
         IdGen::STREAM_SERVER_EXECUTION_IDS,
         IdGen::STREAM_REVISIONS,
+        IdGen::STREAM_CHILDREN,
     ];
 
     /// The default stream of `seed`.

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use wfsim_conformance::model::{Answer, AwaitStart, Model, Request, Token};
 use wfsim_conformance::rules::Rule;
 use wfsim_engine::EndpointIdx;
-use wfsim_engine::interp::{ThreadId, Trace};
+use wfsim_engine::SimTime;
+use wfsim_engine::interp::{Execution, ThreadId, Trace};
 use wfsim_harness::runner::{RequestRecord, Run};
 
 /// Checks made, by rule, and the first that failed.
@@ -28,7 +29,7 @@ impl Verdict {
 }
 
 struct Replay<'a> {
-    run: &'a Run,
+    execution: &'a Execution,
     model: Model,
     v: Verdict,
     /// Blocked awaits: model number → (thread, endpoint).
@@ -40,10 +41,45 @@ struct Replay<'a> {
     resumes: Vec<u64>,
 }
 
-/// Checks `run` against the spec model.
+/// Checks `run` against the spec model: its own execution, then each child (HT-10) with
+/// the requests sent to it, each against a model of its own.
 pub fn check(run: &Run) -> Verdict {
+    let mut v = Verdict::default();
+    v.check(Rule::Invariant, !run.budget_exhausted, || {
+        "the run did not settle: it livelocked or ran out of its loop budget".to_owned()
+    });
+    let executions = std::iter::once((&run.execution, SimTime::ZERO))
+        .chain(run.children.iter().map(|c| (&c.execution, c.started_at)));
+    for (k, (execution, start)) in executions.enumerate() {
+        // A child's records are on the run's clock; its trace on its own.
+        let local = |t: SimTime| SimTime::from_nanos(t.as_nanos() - start.as_nanos());
+        let requests: Vec<(u64, RequestRecord)> = run
+            .requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.execution == k)
+            .map(|(no, r)| {
+                let mut r = r.clone();
+                r.at = local(r.at);
+                r.taken_at = r.taken_at.map(local);
+                (no as u64, r)
+            })
+            .collect();
+        let one = check_one(execution, &requests);
+        for (rule, n) in one.checks {
+            *v.checks.entry(rule).or_insert(0) += n;
+        }
+        if v.violation.is_none() {
+            v.violation = one.violation;
+        }
+    }
+    v
+}
+
+/// Checks one execution and the requests sent to it.
+fn check_one(execution: &Execution, requests: &[(u64, RequestRecord)]) -> Verdict {
     let mut r = Replay {
-        run,
+        execution,
         model: Model::default(),
         v: Verdict::default(),
         awaits: BTreeMap::new(),
@@ -51,14 +87,11 @@ pub fn check(run: &Run) -> Verdict {
         timed_out: Vec::new(),
         resumes: Vec::new(),
     };
-    r.v.check(Rule::Invariant, !run.budget_exhausted, || {
-        "the run did not settle: it livelocked or ran out of its loop budget".to_owned()
-    });
-    let trace = run.execution.trace();
-    let mut requests = run.requests.iter().enumerate().peekable();
+    let trace = execution.trace();
+    let mut requests = requests.iter().peekable();
     for (pos, (at, event)) in trace.iter().enumerate() {
         while let Some((no, req)) = requests.next_if(|(_, q)| q.trace_pos <= pos) {
-            r.request(no as u64, req);
+            r.request(*no, req);
         }
         r.event(at.as_nanos(), event);
         if r.v.violation.is_some() {
@@ -66,12 +99,11 @@ pub fn check(run: &Run) -> Verdict {
         }
     }
     for (no, req) in requests {
-        r.request(no as u64, req);
+        r.request(*no, req);
     }
     if r.v.violation.is_none() {
-        let counts: Vec<_> = run
-            .execution
-            .with_callbacks(|cbs| cbs.endpoints().iter().map(|e| e.counts()).collect());
+        let counts: Vec<_> =
+            execution.with_callbacks(|cbs| cbs.endpoints().iter().map(|e| e.counts()).collect());
         for (i, (c, m)) in counts.iter().zip(&r.model.endpoints).enumerate() {
             let ok = c.accepted == m.accepted && c.taken == m.taken && c.dropped == m.dropped;
             r.v.check(Rule::Cb10, ok, || {
@@ -151,7 +183,7 @@ impl Replay<'_> {
     }
 
     fn endpoint_method(&self, e: EndpointIdx) -> String {
-        self.run.execution.with_callbacks(|cbs| {
+        self.execution.with_callbacks(|cbs| {
             cbs.endpoint(e)
                 .map_or("POST".to_owned(), |ep| ep.method().as_str().to_owned())
         })

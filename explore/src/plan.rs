@@ -53,6 +53,8 @@ pub struct Plan {
     /// The workflow file, resolved against the explore file's directory.
     pub workflow_path: PathBuf,
     pub workflow: Rc<Workflow>,
+    /// The child workflows it may start (HT-10).
+    pub children: wfsim_harness::children::Library,
     /// Its steps and branches (coverage points), in the order written.
     pub sites: Vec<wfsim_engine::coverage::Site>,
     /// Argument, start time, env, fixed requests, cancel: as a scenario says them.
@@ -148,6 +150,9 @@ fn at_path<'a>(node: &'a mut Node, path: &[usize]) -> Option<&'a mut Node> {
 pub struct Sender {
     pub pos: Pos,
     pub endpoint: u32,
+    /// The execution whose endpoint it calls: `None` the workflow's own, else a child
+    /// (HT-10).
+    pub execution: Option<wfsim_harness::runner::ExecutionSel>,
     pub method: Option<String>,
     /// The choices, each as a value (for the report) and as sent.
     pub bodies: Vec<Body>,
@@ -249,8 +254,12 @@ impl Plan {
                     .join("\n"),
             )
         })?;
+        let children = base
+            .children(path, &workflow, &workflow_path)
+            .map_err(Invalid)?;
         let mut plan = Plan {
             file: path.to_owned(),
+            children,
             workflow_path,
             sites: wfsim_engine::coverage::points(&workflow),
             workflow: Rc::new(workflow),
@@ -399,6 +408,7 @@ fn sender(at: &At, n: &Node) -> Result<Sender, Invalid> {
     let mut s = Sender {
         pos: n.pos,
         endpoint: 0,
+        execution: None,
         method: None,
         bodies: Vec::new(),
         count: (1, 1),
@@ -416,6 +426,9 @@ fn sender(at: &At, n: &Node) -> Result<Sender, Invalid> {
                 }
                 _ => return at.err(v.pos, "'endpoint' is an index in creation order: 0, 1, …"),
             },
+            "execution" => {
+                s.execution = Some(scenario::execution_sel(v).or_else(|e| at.doc(e))?);
+            }
             "method" => match v.as_str() {
                 Some(m) => s.method = Some(m.to_owned()),
                 None => return at.err(v.pos, "'method' is a string such as POST"),
@@ -439,7 +452,7 @@ fn sender(at: &At, n: &Node) -> Result<Sender, Invalid> {
                 return at.err(
                     *kpos,
                     format!(
-                        "unknown key '{other}' in a sender (it takes endpoint, method, body, count, at, retry)"
+                        "unknown key '{other}' in a sender (it takes endpoint, execution, method, body, count, at, retry)"
                     ),
                 );
             }

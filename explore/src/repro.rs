@@ -10,7 +10,7 @@ use serde_json::json;
 use wfsim_engine::SimTime;
 use wfsim_engine::time::format_rfc3339;
 use wfsim_harness::property::Property;
-use wfsim_harness::runner::ScriptedRequest;
+use wfsim_harness::runner::{ExecutionSel, ScriptedRequest};
 
 use crate::plan::Plan;
 use crate::schedule::{Executed, Schedule};
@@ -75,6 +75,7 @@ pub fn script(plan: &Plan, s: &Schedule, executed: &Executed) -> Vec<ScriptedReq
             headers: body.headers.clone(),
             query: String::new(),
             body: body.bytes.clone(),
+            execution: sender.execution.clone(),
         });
     }
     out
@@ -115,6 +116,20 @@ pub fn scenario_text(
         );
     }
     let _ = writeln!(t, "workflow: {}", q(&relative(dir, &plan.workflow_path)));
+    // The children the explore file names, resolved from it to the reproducer's folder.
+    if !plan.base.workflows.is_empty() {
+        let base = plan.file.parent().unwrap_or(Path::new("."));
+        let named: Vec<String> = plan
+            .base
+            .workflows
+            .iter()
+            .map(|(n, (f, _))| {
+                let file = wfsim_harness::scenario::tidy_path(&base.join(f));
+                format!("{}: {}", q(n), q(&relative(dir, &file)))
+            })
+            .collect();
+        let _ = writeln!(t, "workflows: {{{}}}", named.join(", "));
+    }
     let _ = writeln!(t, "seed: {}", s.seed);
     if let Some(a) = &plan.base.argument {
         let _ = writeln!(t, "argument: {}", a.to_json().unwrap_or(json!(null)));
@@ -154,6 +169,15 @@ pub fn scenario_text(
     }
     for r in &requests {
         let _ = write!(t, "  - {{at: {}, endpoint: {}", secs(r.at), r.endpoint);
+        match &r.execution {
+            None => {}
+            Some(ExecutionSel::Index(k)) => {
+                let _ = write!(t, ", execution: {k}");
+            }
+            Some(ExecutionSel::Name(n)) => {
+                let _ = write!(t, ", execution: {}", q(n));
+            }
+        }
         if let Some(m) = &r.method {
             let _ = write!(t, ", method: {}", q(m));
         }
@@ -232,6 +256,20 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
         if r.at > now {
             let _ = writeln!(t, "advance {}", secs_between(now, r.at));
             now = r.at;
+        }
+        if let Some(child) = &r.execution {
+            let child = match child {
+                ExecutionSel::Index(k) => format!("child {k}"),
+                ExecutionSel::Name(n) => format!("child '{n}'"),
+            };
+            // Not done: this script finds the workflow's own endpoints only.
+            let _ = writeln!(
+                t,
+                "# t={}: a request to endpoint {} of {child} (HT-10), not replayed by this script",
+                secs(r.at),
+                r.endpoint
+            );
+            continue;
         }
         let method = r.method.clone().unwrap_or_else(|| "POST".to_owned());
         let mut cmd = format!(

@@ -151,12 +151,19 @@ impl Schedule {
                         headers: body.headers.clone(),
                         query: String::new(),
                         body: body.bytes.clone(),
+                        execution: sender.execution.clone(),
                     });
                     who.push(Some((i, k as u32 + 1, sent_at)));
                 }
             }
-            let run =
-                runner::run_with_services(Rc::clone(workflow), &name, &config, &script, &services);
+            let run = runner::run_with_children(
+                Rc::clone(workflow),
+                &name,
+                &config,
+                &script,
+                &services,
+                &plan.children,
+            );
             // The runner answers the script in (time, index) order.
             let mut order: Vec<usize> = (0..script.len()).collect();
             order.sort_by_key(|&i| (script[i].at, i));

@@ -154,6 +154,7 @@ fn drive(workflow: Rc<defn::Workflow>, argument: Option<Value>) -> Run {
         budget_exhausted: false,
         unmatched: Vec::new(),
         service_errors: Vec::new(),
+        children: Vec::new(),
     }
 }
 
@@ -198,6 +199,7 @@ fn send(
     let delivery = ex.deliver(now, id, auth, request);
     records.push(RequestRecord {
         at: now,
+        execution: 0,
         endpoint: Some(endpoint),
         service: None,
         method,

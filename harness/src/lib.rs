@@ -7,9 +7,10 @@
 //! report of a run ([`report`]) and properties over it ([`property`]). [`doc`] is the kit
 //! every one of these formats reads positioned YAML or JSON with.
 //!
-//! Layering: `doc` ← `property`, `services` ← `runner` ← `report` ← `scenario`; nothing here
+//! Layering: `doc` ← `property`, `services`, `children` ← `runner` ← `report` ← `scenario`; nothing here
 //! is imported by the engine.
 
+pub mod children;
 pub mod doc;
 pub mod property;
 pub mod report;

@@ -30,7 +30,7 @@ pub struct Property {
 pub type Vars = BTreeMap<&'static str, Value>;
 
 /// The names a property may read.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "state",
     "result",
     "error",
@@ -38,6 +38,7 @@ pub const NAMES: [&str; 7] = [
     "requests",
     "http_calls",
     "ended_at",
+    "children",
 ];
 
 /// A property from a `${...}` string at `n`, or what is wrong with it, at `n`.

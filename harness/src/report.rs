@@ -7,7 +7,7 @@ use crate::runner::Run;
 use wfsim_engine::callbacks::EndpointIdx;
 use wfsim_engine::error::StackElement;
 use wfsim_engine::http::Callee;
-use wfsim_engine::interp::{Outcome, Trace};
+use wfsim_engine::interp::{Execution, Outcome, Trace};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::SimTime;
 use wfsim_engine::value::show;
@@ -66,27 +66,75 @@ pub fn stack_text(stack: &[StackElement], file: Option<&str>) -> String {
 /// raised, innermost first.
 pub fn to_json(run: &Run, failures: &[String]) -> Json {
     let ex = &run.execution;
-    let (result, err, stack) = outcome_json(run);
-    let endpoints: Vec<Json> = ex.with_callbacks(|cbs| {
-        cbs.endpoints()
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                json!({"index": i, "method": e.method().as_str(), "url": e.url(), "created_at": secs(e.created_at())})
-            })
-            .collect()
-    });
-    json!({
+    let (result, err, stack) = outcome_json(ex);
+    let mut out = json!({
         "state": ex.state().as_str(),
         "result": result,
         "error": err,
         "stack": stack,
         "ended_at": ex.ended_at().map_or(Json::Null, secs),
-        "logs": logs_json(run),
-        "endpoints": endpoints,
+        "logs": logs_json(ex, SimTime::ZERO),
+        "endpoints": endpoints_json(ex, SimTime::ZERO),
         "requests": requests_json(run),
-        "http_calls": http_calls(run),
+        "http_calls": calls_json(ex, SimTime::ZERO),
         "expectations": {"passed": failures.is_empty(), "failures": failures},
+    });
+    // Only a run that started children has the key: every other report stays as it was.
+    if !run.children.is_empty() {
+        out.as_object_mut()
+            .expect("an object")
+            .insert("children".into(), children_json(run));
+    }
+    out
+}
+
+/// HT-10: each child, in start order (`index` 1 the first), its times on the run's clock.
+pub fn children_json(run: &Run) -> Json {
+    Json::Array(
+        run.children
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let ex = &c.execution;
+                let off = c.started_at;
+                let (result, err, stack) = outcome_json(ex);
+                let id = ex.with_callbacks(|cbs| cbs.name().execution_id.clone());
+                json!({
+                    "index": k + 1,
+                    "workflow": c.workflow,
+                    "id": id,
+                    "parent": c.parent.map(|(p, _)| p),
+                    "call": c.parent.map(|(_, call)| call.0),
+                    "started_at": secs(off),
+                    "argument": c.argument.as_ref().map_or(Json::Null, |a| a.to_json().unwrap_or_else(|_| Json::String(show(a)))),
+                    "state": ex.state().as_str(),
+                    "result": result,
+                    "error": err,
+                    "stack": stack,
+                    "ended_at": ex.ended_at().map_or(Json::Null, |t| secs(at(off, t))),
+                    "logs": logs_json(ex, off),
+                    "endpoints": endpoints_json(ex, off),
+                    "http_calls": calls_json(ex, off),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A child's time `t` on the run's clock, the child having started at `off`.
+fn at(off: SimTime, t: SimTime) -> SimTime {
+    SimTime::from_nanos(off.as_nanos() + t.as_nanos())
+}
+
+fn endpoints_json(ex: &Execution, off: SimTime) -> Vec<Json> {
+    ex.with_callbacks(|cbs| {
+        cbs.endpoints()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                json!({"index": i, "method": e.method().as_str(), "url": e.url(), "created_at": secs(at(off, e.created_at()))})
+            })
+            .collect()
     })
 }
 
@@ -97,19 +145,20 @@ pub fn field_json(run: &Run, name: &str) -> Option<Json> {
     let ex = &run.execution;
     Some(match name {
         "state" => json!(ex.state().as_str()),
-        "result" => outcome_json(run).0,
-        "error" => outcome_json(run).1,
+        "result" => outcome_json(ex).0,
+        "error" => outcome_json(ex).1,
         "ended_at" => ex.ended_at().map_or(Json::Null, secs),
-        "logs" => Json::Array(logs_json(run)),
+        "logs" => Json::Array(logs_json(ex, SimTime::ZERO)),
         "requests" => Json::Array(requests_json(run)),
         "http_calls" => Json::Array(http_calls(run)),
+        "children" => children_json(run),
         _ => return None,
     })
 }
 
 /// The report's `result`, `error` and `stack`.
-fn outcome_json(run: &Run) -> (Json, Json, Json) {
-    match run.execution.outcome() {
+fn outcome_json(ex: &Execution) -> (Json, Json, Json) {
+    match ex.outcome() {
         Some(Outcome::Succeeded(v)) => (v.to_json().unwrap_or(Json::Null), Json::Null, Json::Null),
         Some(Outcome::Failed(f)) => (
             Json::Null,
@@ -122,14 +171,15 @@ fn outcome_json(run: &Run) -> (Json, Json, Json) {
     }
 }
 
-fn logs_json(run: &Run) -> Vec<Json> {
-    run.execution
-        .logs()
+fn logs_json(ex: &Execution, off: SimTime) -> Vec<Json> {
+    ex.logs()
         .iter()
         .map(|l| match &l.payload {
-            LogPayload::Text(t) => json!({"at": secs(l.at), "severity": l.severity, "text": t}),
+            LogPayload::Text(t) => {
+                json!({"at": secs(at(off, l.at)), "severity": l.severity, "text": t})
+            }
             LogPayload::Data(d) => json!({
-                "at": secs(l.at),
+                "at": secs(at(off, l.at)),
                 "severity": l.severity,
                 "data": d.to_json().unwrap_or_else(|_| Json::String(show(d))),
             }),
@@ -141,26 +191,39 @@ fn requests_json(run: &Run) -> Vec<Json> {
     run.requests
         .iter()
         .map(|r| {
-            json!({
+            let mut o = json!({
                 "at": secs(r.at),
                 "endpoint": r.endpoint,
                 "service": r.service,
                 "method": r.method,
                 "status": r.status,
                 "taken_at": r.taken_at.map_or(Json::Null, secs),
-            })
+            });
+            // A request to a child says which (HT-10); the run's own need not.
+            if r.execution != 0 {
+                o.as_object_mut()
+                    .expect("an object")
+                    .insert("execution".into(), json!(r.execution));
+            }
+            o
         })
         .collect()
 }
 
 pub fn http_calls(run: &Run) -> Vec<Json> {
-    run.execution
-        .http_calls()
+    calls_json(&run.execution, SimTime::ZERO)
+}
+
+fn calls_json(ex: &Execution, off: SimTime) -> Vec<Json> {
+    ex.http_calls()
         .iter()
         .map(|c| {
             let mut o = serde_json::Map::new();
-            o.insert("at".into(), secs(c.at));
-            o.insert("answered_at".into(), c.answered_at.map_or(Json::Null, secs));
+            o.insert("at".into(), secs(at(off, c.at)));
+            o.insert(
+                "answered_at".into(),
+                c.answered_at.map_or(Json::Null, |t| secs(at(off, t))),
+            );
             match &c.target {
                 Callee::Http(r) => {
                     o.insert("method".into(), json!(r.method));
@@ -178,13 +241,48 @@ pub fn http_calls(run: &Run) -> Vec<Json> {
 }
 
 /// The readable timeline: one line per event, `time  what`.
+/// Each child (HT-10) follows the run's own, under a line that says which it is, its times
+/// on the run's clock.
 pub fn timeline(run: &Run) -> Vec<String> {
-    let ex = &run.execution;
+    let mine = |k: usize| run.requests.iter().filter(move |r| r.execution == k);
+    let mut lines = timeline_of(&run.execution, mine(0), SimTime::ZERO);
+    for (k, c) in run.children.iter().enumerate() {
+        let id = c
+            .execution
+            .with_callbacks(|cbs| cbs.name().execution_id.clone());
+        let by = c.parent.map_or(String::new(), |(p, call)| {
+            let who = if p == 0 {
+                "the workflow".to_owned()
+            } else {
+                format!("child {p}")
+            };
+            format!(" by {who}'s call {}", call.0)
+        });
+        lines.push(format!(
+            "{:>12}  child {}: {} ({id}) started{by}",
+            c.started_at.to_string(),
+            k + 1,
+            c.workflow
+        ));
+        lines.extend(
+            timeline_of(&c.execution, mine(k + 1), c.started_at)
+                .into_iter()
+                .map(|l| format!("{l}  [child {}]", k + 1)),
+        );
+    }
+    lines
+}
+
+fn timeline_of<'a>(
+    ex: &Execution,
+    requests: impl Iterator<Item = &'a crate::runner::RequestRecord>,
+    off: SimTime,
+) -> Vec<String> {
     let trace = ex.trace();
     let logs = ex.logs();
     let calls = ex.http_calls();
     let mut lines = Vec::new();
-    let mut requests = run.requests.iter().peekable();
+    let mut requests = requests.peekable();
     let endpoint_name = |e: EndpointIdx| format!("endpoint {}", e.0);
     for (pos, (at, event)) in trace.iter().enumerate() {
         while let Some(r) = requests.next_if(|r| r.trace_pos <= pos) {
@@ -289,7 +387,7 @@ pub fn timeline(run: &Run) -> Vec<String> {
                 format!("execution {state}{detail}")
             }
         };
-        lines.push(format!("{:>12}  {what}", at.to_string()));
+        lines.push(format!("{:>12}  {what}", self::at(off, *at).to_string()));
     }
     for r in requests {
         lines.push(request_line(r));

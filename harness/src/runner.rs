@@ -1,5 +1,6 @@
 //! The engine-level runner: drives one execution through a script of requests under
-//! simulated time, like `quinn-proto`'s test `Pair`.
+//! simulated time, like `quinn-proto`'s test `Pair`; and the children it starts through
+//! the Workflow Executions connector (HT-10, `children.rs`), each on the run's one clock.
 //!
 //! At each instant: requests first, in script order, then the callbacks of scripted
 //! services; then the answers of scripted services to outbound calls (HT-4, HT-7); then a
@@ -8,11 +9,12 @@
 
 use std::rc::Rc;
 
-use crate::services::{Service, Stubs};
+use crate::children::{self, Library};
+use crate::services::{PendingCallback, Service, Stubs};
 use wfsim_engine::callbacks::{Accepted, Auth, EndpointIdx, ExecutionName, http_status};
 use wfsim_engine::defn::Workflow;
-use wfsim_engine::http::{CallId, HttpCall, HttpOutcome};
-use wfsim_engine::interp::{Execution, ExecutionConfig, Trace};
+use wfsim_engine::http::{CallId, Callee, HttpCall, HttpOutcome};
+use wfsim_engine::interp::{Execution, ExecutionConfig, Outcome, Trace};
 use wfsim_engine::request::CallbackRequest;
 use wfsim_engine::time::{SimTime, WallClock};
 use wfsim_engine::value::Value;
@@ -31,12 +33,25 @@ pub struct ScriptedRequest {
     pub headers: Vec<(String, String)>,
     pub query: String,
     pub body: Vec<u8>,
+    /// The execution it is sent to: `None` the run's own, else a child (HT-10).
+    pub execution: Option<ExecutionSel>,
+}
+
+/// A child execution as a scenario names it (HT-10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecutionSel {
+    /// In start order: 1 the first child started; 0 the run's own execution.
+    Index(usize),
+    /// The first child started of this workflow.
+    Name(String),
 }
 
 /// What happened to a scripted request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestRecord {
     pub at: SimTime,
+    /// The execution it went to: 0 the run's own, `k` its `k`-th child (HT-10).
+    pub execution: usize,
     /// The endpoint it was sent to; `None` for a service callback to a URL that is no
     /// endpoint of the execution (answered 404).
     pub endpoint: Option<u32>,
@@ -89,7 +104,28 @@ pub struct Run {
     /// Service callbacks that could not be sent (their URL expression failed), each said
     /// in a sentence; a scenario check reports them.
     pub service_errors: Vec<String>,
+    /// The child executions it started (HT-10), in start order: child `k` is `children[k -
+    /// 1]`.
+    pub children: Vec<Child>,
 }
+
+/// A child execution of a run (HT-10).
+#[derive(Debug)]
+pub struct Child {
+    pub workflow: String,
+    /// When it started on the run's clock: its own times count from here.
+    pub started_at: SimTime,
+    /// The execution that started it (0 the run's own) and with which call.
+    pub parent: Option<(usize, CallId)>,
+    pub argument: Option<Value>,
+    pub execution: Execution,
+    /// Its outbound calls no scripted service matched.
+    pub unmatched: Vec<CallId>,
+}
+
+/// The project and location of engine-level runs.
+const PROJECT: &str = "wfsim";
+const LOCATION: &str = "us-central1";
 
 /// The execution name used by engine-level runs: ids come from the seed (CB-2).
 pub fn execution_name(workflow: &str, seed: u64) -> ExecutionName {
@@ -97,8 +133,8 @@ pub fn execution_name(workflow: &str, seed: u64) -> ExecutionName {
         wfsim_engine::ids::IdGen::with_stream(seed, wfsim_engine::ids::IdGen::STREAM_EXECUTION_IDS);
     ExecutionName {
         base_url: "https://workflowexecutions.googleapis.com".into(),
-        project: "wfsim".into(),
-        location: "us-central1".into(),
+        project: PROJECT.into(),
+        location: LOCATION.into(),
         workflow: workflow.into(),
         execution_id: ids.uuid(),
     }
@@ -121,9 +157,201 @@ pub fn run_with_services(
     script: &[ScriptedRequest],
     services: &[Service],
 ) -> Run {
+    run_with_children(
+        workflow,
+        name,
+        config,
+        script,
+        services,
+        &Library::default(),
+    )
+}
+
+/// One execution of a run: the top one (index 0) or a child, on the run's one clock.
+struct Slot {
+    execution: Execution,
+    workflow: String,
+    /// When it started on the run's clock: its own `t = 0`.
+    offset: SimTime,
+    parent: Option<(usize, CallId)>,
+    argument: Option<Value>,
+    stubs: Stubs,
+    /// The request each endpoint holds in its slot, by record index.
+    buffered: Vec<Option<usize>>,
+    trace_seen: usize,
+    /// Calls waiting for its end (HT-10): (execution, call, method).
+    waiters: Vec<(usize, CallId, children::Method)>,
+}
+
+impl Slot {
+    fn local(&self, t: SimTime) -> SimTime {
+        SimTime::from_nanos(t.as_nanos() - self.offset.as_nanos())
+    }
+    fn global(&self, t: SimTime) -> SimTime {
+        SimTime::from_nanos(t.as_nanos() + self.offset.as_nanos())
+    }
+}
+
+/// The executions of a run, as the connector of HT-10 sees them.
+struct World<'a> {
+    slots: Vec<Slot>,
+    library: &'a Library,
+    services: Rc<[Service]>,
+    config: &'a RunConfig,
+    ids: wfsim_engine::ids::IdGen,
+    /// The run's clock now.
+    now: SimTime,
+}
+
+impl World<'_> {
+    fn here(&self) -> children::Here {
+        children::Here {
+            project: PROJECT.to_owned(),
+            location: LOCATION.to_owned(),
+        }
+    }
+
+    fn name_of(&self, i: usize) -> ExecutionName {
+        self.slots[i]
+            .execution
+            .with_callbacks(|cbs| cbs.name().clone())
+    }
+}
+
+impl children::Children for World<'_> {
+    fn start(
+        &mut self,
+        parent: usize,
+        workflow: &children::WorkflowRef,
+        argument: Option<Value>,
+    ) -> Result<usize, HttpOutcome> {
+        let here = self.here();
+        let found = if workflow.project == here.project && workflow.location == here.location {
+            self.library.get(&workflow.workflow)
+        } else {
+            Err(format!(
+                "an engine-level run has one project and location, {} and {}",
+                here.project, here.location
+            ))
+        };
+        let wf = found.map_err(|why| {
+            children::not_found(&format!(
+                "Resource '{}' was not found: {why}",
+                workflow.name()
+            ))
+        })?;
+        let i = self.slots.len();
+        let name = ExecutionName {
+            base_url: "https://workflowexecutions.googleapis.com".into(),
+            project: PROJECT.into(),
+            location: LOCATION.into(),
+            workflow: workflow.workflow.clone(),
+            execution_id: self.ids.uuid(),
+        };
+        let seed = self.ids.next_u64();
+        let clock = WallClock::from_unix_nanos(
+            self.config.clock.unix_nanos_at(SimTime::ZERO) + i128::from(self.now.as_nanos()),
+        );
+        let execution = Execution::start_with_env(
+            wf,
+            ExecutionConfig {
+                seed,
+                clock,
+                argument: argument.clone(),
+                ..ExecutionConfig::new(name)
+            },
+            self.config.env.clone(),
+        );
+        self.slots.push(Slot {
+            execution,
+            workflow: workflow.workflow.clone(),
+            offset: self.now,
+            // Set by the caller, which knows the call.
+            parent: Some((parent, CallId(u64::MAX))),
+            argument,
+            stubs: Stubs::new(crate::services::for_workflow(
+                &self.services,
+                &workflow.workflow,
+            )),
+            buffered: Vec::new(),
+            trace_seen: 0,
+            waiters: Vec::new(),
+        });
+        Ok(i)
+    }
+
+    fn find(&self, name: &children::ExecRef) -> Option<usize> {
+        (0..self.slots.len()).find(|&i| {
+            let n = self.name_of(i);
+            n.project == name.workflow.project
+                && n.location == name.workflow.location
+                && n.workflow == name.workflow.workflow
+                && n.execution_id == name.id
+        })
+    }
+
+    fn is_deployed(&self, workflow: &children::WorkflowRef) -> bool {
+        let here = self.here();
+        workflow.project == here.project
+            && workflow.location == here.location
+            && (self.slots[0].workflow == workflow.workflow
+                || self.library.get(&workflow.workflow).is_ok())
+    }
+
+    fn list(&self, workflow: &children::WorkflowRef) -> Vec<usize> {
+        (0..self.slots.len())
+            .filter(|&i| self.slots[i].workflow == workflow.workflow)
+            .collect()
+    }
+
+    fn snapshot(&self, i: usize) -> children::Snapshot {
+        snapshot(&self.slots[i], self.config.clock)
+    }
+
+    fn cancel(&mut self, i: usize) -> bool {
+        let slot = &mut self.slots[i];
+        let local = slot.local(self.now);
+        slot.execution.cancel(local)
+    }
+}
+
+/// What the connector shows of execution `s` (HT-10).
+fn snapshot(s: &Slot, clock: WallClock) -> children::Snapshot {
+    let ex = &s.execution;
+    let name = ex.with_callbacks(|cbs| cbs.name().clone());
+    let wall = |t: SimTime| wfsim_engine::time::format_rfc3339(clock.unix_nanos_at(s.global(t)));
+    let (result, error) = match ex.outcome() {
+        Some(Outcome::Succeeded(v)) => (Some(v.clone()), None),
+        Some(Outcome::Failed(f)) => (None, Some((f.error.clone(), f.stack.clone()))),
+        _ => (None, None),
+    };
+    children::Snapshot {
+        name: name.path().trim_start_matches("/v1/").to_owned(),
+        revision: wfsim_engine::interp::SIMULATED_REVISION_ID.to_owned(),
+        state: ex.state(),
+        argument: s.argument.clone(),
+        result,
+        error,
+        start_time: wall(SimTime::ZERO),
+        end_time: ex.ended_at().map(wall),
+        duration_nanos: ex.ended_at().map(SimTime::as_nanos),
+    }
+}
+
+/// [`run_with_services`], with the workflows of `library` to start as children (HT-10):
+/// each child an execution of its own on the run's one clock, with its own endpoints,
+/// callbacks, logs and calls; scripted requests reach it through their `execution`.
+pub fn run_with_children(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &[ScriptedRequest],
+    services: &[Service],
+    library: &Library,
+) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
-    let mut execution = Execution::start_with_env(
+    let execution = Execution::start_with_env(
         workflow,
         ExecutionConfig {
             seed: config.seed,
@@ -133,156 +361,315 @@ pub fn run_with_services(
         },
         config.env.clone(),
     );
-    let mut world = Stubs::new(crate::services::for_workflow(&services.into(), name));
+    let services: Rc<[Service]> = services.into();
+    let mut w = World {
+        slots: vec![Slot {
+            execution,
+            workflow: name.to_owned(),
+            offset: SimTime::ZERO,
+            parent: None,
+            argument: config.argument.clone(),
+            stubs: Stubs::new(crate::services::for_workflow(&services, name)),
+            buffered: Vec::new(),
+            trace_seen: 0,
+            waiters: Vec::new(),
+        }],
+        library,
+        services,
+        config,
+        ids: wfsim_engine::ids::IdGen::with_stream(
+            config.seed,
+            wfsim_engine::ids::IdGen::STREAM_CHILDREN,
+        ),
+        now: SimTime::ZERO,
+    };
     let mut records: Vec<RequestRecord> = Vec::new();
-    // The request each endpoint holds in its slot, by record index.
-    let mut buffered: Vec<Option<usize>> = Vec::new();
-    let mut trace_seen = 0;
     let mut next = 0;
     let mut cancel_at = config.cancel_at;
     let mut budget_exhausted = true;
     for _ in 0..LOOP_BUDGET {
-        while let Some(call) = execution.poll_http_call() {
-            if !world.take_call(&call) {
+        take_calls(&mut w);
+        answer_waiters(&mut w);
+        let t = [script.get(next).map(|(_, r)| r.at), cancel_at]
+            .into_iter()
+            .chain(w.slots.iter().flat_map(|s| {
+                [
+                    s.stubs.next_due().map(|t| s.global(t)),
+                    s.execution.poll_timeout().map(|t| s.global(t)),
+                ]
+            }))
+            .flatten()
+            .min();
+        let Some(t) = t else {
+            budget_exhausted = false;
+            break;
+        };
+        w.now = t;
+        while let Some((_, r)) = script.get(next).filter(|(_, r)| r.at == t) {
+            next += 1;
+            scripted(&mut w, t, r, &mut records);
+        }
+        for i in 0..w.slots.len() {
+            let local = w.slots[i].local(t);
+            while let Some(entry) = w.slots[i]
+                .stubs
+                .callbacks
+                .first_entry()
+                .filter(|e| e.key().0 == local)
+            {
+                let cb = entry.remove();
+                service_callback(&mut w, t, cb, &mut records);
+            }
+        }
+        for s in &mut w.slots {
+            let local = s.local(t);
+            while let Some(entry) = s.stubs.answers.first_entry().filter(|e| e.key().0 == local) {
+                let (id, outcome) = entry.remove();
+                // A late answer (the call timed out first) is ignored by the execution.
+                s.execution.answer_http(local, id, outcome);
+            }
+        }
+        if cancel_at == Some(t) {
+            cancel_at = None;
+            w.slots[0].execution.cancel(t);
+        }
+        let mut livelock = false;
+        for i in 0..w.slots.len() {
+            let local = w.slots[i].local(t);
+            livelock |= w.slots[i].execution.settle(local).is_err();
+            note_takes(&mut w.slots[i], &mut records);
+        }
+        if livelock {
+            // No later iteration could differ: report the run as unsettled.
+            break;
+        }
+        answer_waiters(&mut w);
+    }
+    let mut slots = w.slots.into_iter();
+    let top = slots.next().expect("the run's own execution");
+    let mut service_errors = top.stubs.errors;
+    let children = slots
+        .map(|s| {
+            service_errors.extend(
+                s.stubs
+                    .errors
+                    .iter()
+                    .map(|e| format!("child {}: {e}", s.workflow)),
+            );
+            Child {
+                workflow: s.workflow,
+                started_at: s.offset,
+                parent: s.parent,
+                argument: s.argument,
+                execution: s.execution,
+                unmatched: s.stubs.unmatched,
+            }
+        })
+        .collect();
+    Run {
+        execution: top.execution,
+        requests: records,
+        budget_exhausted,
+        unmatched: top.stubs.unmatched,
+        service_errors,
+        children,
+    }
+}
+
+/// Takes every execution's new outbound calls: the connector of HT-10 is carried out here,
+/// the rest go to the execution's scripted services (HT-7).
+fn take_calls(w: &mut World) {
+    let mut i = 0;
+    // Children started here are appended, and their first calls taken in the same pass.
+    while i < w.slots.len() {
+        while let Some(call) = w.slots[i].execution.poll_http_call() {
+            let now = w.slots[i].global(call.at);
+            w.now = now;
+            if let Callee::Connector { name, args } = &call.target {
+                let here = w.here();
+                let before = w.slots.len();
+                if let Some(step) = children::call(w, i, &here, name, args) {
+                    if let Some(child) = w.slots.get_mut(before) {
+                        child.parent = Some((i, call.id));
+                    }
+                    match step {
+                        children::Step::Answer(outcome) => {
+                            w.slots[i].stubs.answer_at(call.at, call.id, outcome)
+                        }
+                        children::Step::Wait { child, method } => {
+                            w.slots[child].waiters.push((i, call.id, method))
+                        }
+                    }
+                    continue;
+                }
+            }
+            let s = &mut w.slots[i];
+            if !s.stubs.take_call(&call) {
                 // HT-7: nothing is there to connect to.
-                world.answer_at(
+                s.stubs.answer_at(
                     call.at,
                     call.id,
                     HttpOutcome::ConnectionFailed(unmatched(&call)),
                 );
             }
         }
-        let t = [
-            script.get(next).map(|(_, r)| r.at),
-            world.callbacks.first_key_value().map(|(k, _)| k.0),
-            world.answers.first_key_value().map(|(k, _)| k.0),
-            cancel_at,
-            execution.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(t) = t else {
-            budget_exhausted = false;
-            break;
+        i += 1;
+    }
+}
+
+/// HT-10: the calls waiting for a child that has ended are answered at its end.
+fn answer_waiters(w: &mut World) {
+    for c in 0..w.slots.len() {
+        let Some(end) = w.slots[c].execution.ended_at() else {
+            continue;
         };
-        while let Some((_, r)) = script.get(next).filter(|(_, r)| r.at == t) {
-            next += 1;
-            let (callback_id, method) =
-                execution.with_callbacks(|cbs| match cbs.endpoint(EndpointIdx(r.endpoint)) {
-                    Some(ep) => (ep.callback_id().to_owned(), ep.method().as_str().to_owned()),
-                    None => ("not-created".to_owned(), "POST".to_owned()),
-                });
-            let method = r.method.clone().unwrap_or(method);
-            let path = execution
-                .with_callbacks(|cbs| format!("{}/callbacks/{callback_id}", cbs.name().path()));
-            let request = CallbackRequest {
-                method,
-                path,
-                headers: r.headers.clone(),
-                query: r.query.clone(),
-                body: r.body.clone(),
-            };
-            let sent = Sent {
-                at: t,
-                endpoint: Some(r.endpoint),
-                service: None,
-                callback_id,
-            };
-            deliver(&mut execution, sent, request, &mut records, &mut buffered);
-            note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
+        if w.slots[c].waiters.is_empty() {
+            continue;
         }
-        while let Some(entry) = world.callbacks.first_entry().filter(|e| e.key().0 == t) {
-            let cb = entry.remove();
-            // HT-7: the URL must be an endpoint of this execution; any other is answered 404.
-            let (path_url, query) = match cb.url.split_once('?') {
-                Some((u, q)) => (u.to_owned(), q.to_owned()),
-                None => (cb.url.clone(), String::new()),
-            };
-            let found = execution.with_callbacks(|cbs| {
-                let id = path_url.rsplit('/').next()?;
-                let i = cbs.endpoint_by_callback_id(id)?;
-                let ep = cbs.endpoint(i)?;
-                (ep.url() == path_url).then(|| {
-                    (
-                        i.0,
-                        ep.callback_id().to_owned(),
-                        ep.method().as_str().to_owned(),
-                        format!("{}/callbacks/{}", cbs.name().path(), ep.callback_id()),
-                    )
-                })
-            });
-            let (endpoint, callback_id, own_method, path) = match found {
-                Some((i, id, m, p)) => (Some(i), id, m, p),
-                None => {
-                    let path = path_url
-                        .find("://")
-                        .and_then(|s| path_url[s + 3..].find('/').map(|p| s + 3 + p))
-                        .map_or("/".to_owned(), |p| path_url[p..].to_owned());
-                    (None, String::new(), "POST".to_owned(), path)
-                }
-            };
-            let request = CallbackRequest {
-                method: cb.method.unwrap_or(own_method),
-                path,
-                headers: cb.headers,
-                query,
-                body: cb.body,
-            };
-            let sent = Sent {
-                at: t,
-                endpoint,
-                service: Some(cb.service),
-                callback_id,
-            };
-            deliver(&mut execution, sent, request, &mut records, &mut buffered);
-            note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
+        let at = w.slots[c].global(end);
+        let snap = snapshot(&w.slots[c], w.config.clock);
+        for (p, id, method) in std::mem::take(&mut w.slots[c].waiters) {
+            let local = w.slots[p].local(at);
+            w.slots[p]
+                .stubs
+                .answer_at(local, id, children::ended(method, &snap));
         }
-        while let Some(entry) = world.answers.first_entry().filter(|e| e.key().0 == t) {
-            let (id, outcome) = entry.remove();
-            // A late answer (the call timed out first) is ignored by the execution.
-            execution.answer_http(t, id, outcome);
-        }
-        if cancel_at == Some(t) {
-            cancel_at = None;
-            execution.cancel(t);
-        }
-        if execution.settle(t).is_err() {
-            // No later iteration could differ: report the run as unsettled.
-            break;
-        }
-        note_takes(&execution, &mut trace_seen, &mut buffered, &mut records);
     }
-    Run {
-        execution,
-        requests: records,
-        budget_exhausted,
-        unmatched: world.unmatched,
-        service_errors: world.errors,
+}
+
+/// The execution a scripted request is addressed to: 0 for the run's own, `k` for the
+/// `k`-th child started; `None` when no such execution has started (yet).
+fn addressed(w: &World, r: &ScriptedRequest) -> Option<usize> {
+    match &r.execution {
+        None => Some(0),
+        Some(ExecutionSel::Index(k)) => (*k < w.slots.len()).then_some(*k),
+        Some(ExecutionSel::Name(n)) => (1..w.slots.len()).find(|&i| w.slots[i].workflow == *n),
     }
+}
+
+fn scripted(w: &mut World, t: SimTime, r: &ScriptedRequest, records: &mut Vec<RequestRecord>) {
+    let Some(i) = addressed(w, r) else {
+        let what = match &r.execution {
+            Some(ExecutionSel::Index(k)) => format!("child {k}"),
+            Some(ExecutionSel::Name(n)) => format!("a child '{n}'"),
+            None => unreachable!("the run's own execution always exists"),
+        };
+        records.push(RequestRecord {
+            at: t,
+            execution: 0,
+            endpoint: None,
+            service: None,
+            method: r.method.clone().unwrap_or_else(|| "POST".to_owned()),
+            status: 404,
+            message: Some(format!(
+                "no execution to send it to: {what} has not started"
+            )),
+            taken_at: None,
+            trace_pos: w.slots[0].execution.trace_len(),
+        });
+        return;
+    };
+    let ex = &w.slots[i].execution;
+    let (callback_id, method) =
+        ex.with_callbacks(|cbs| match cbs.endpoint(EndpointIdx(r.endpoint)) {
+            Some(ep) => (ep.callback_id().to_owned(), ep.method().as_str().to_owned()),
+            None => ("not-created".to_owned(), "POST".to_owned()),
+        });
+    let method = r.method.clone().unwrap_or(method);
+    let path = ex.with_callbacks(|cbs| format!("{}/callbacks/{callback_id}", cbs.name().path()));
+    let request = CallbackRequest {
+        method,
+        path,
+        headers: r.headers.clone(),
+        query: r.query.clone(),
+        body: r.body.clone(),
+    };
+    let sent = Sent {
+        at: t,
+        execution: i,
+        endpoint: Some(r.endpoint),
+        service: None,
+        callback_id,
+    };
+    deliver(&mut w.slots[i], sent, request, records);
+    note_takes(&mut w.slots[i], records);
+}
+
+/// HT-7: a service's callback, to the endpoint its URL names in any execution of the run;
+/// any other URL is answered 404 (recorded against the run's own execution).
+fn service_callback(
+    w: &mut World,
+    t: SimTime,
+    cb: PendingCallback,
+    records: &mut Vec<RequestRecord>,
+) {
+    let (path_url, query) = match cb.url.split_once('?') {
+        Some((u, q)) => (u.to_owned(), q.to_owned()),
+        None => (cb.url.clone(), String::new()),
+    };
+    let found = (0..w.slots.len()).find_map(|x| {
+        w.slots[x].execution.with_callbacks(|cbs| {
+            let id = path_url.rsplit('/').next()?;
+            let i = cbs.endpoint_by_callback_id(id)?;
+            let ep = cbs.endpoint(i)?;
+            (ep.url() == path_url).then(|| {
+                (
+                    x,
+                    i.0,
+                    ep.callback_id().to_owned(),
+                    ep.method().as_str().to_owned(),
+                    format!("{}/callbacks/{}", cbs.name().path(), ep.callback_id()),
+                )
+            })
+        })
+    });
+    let (x, endpoint, callback_id, own_method, path) = match found {
+        Some((x, i, id, m, p)) => (x, Some(i), id, m, p),
+        // Refused (404) before its path is read: the URL stands for it.
+        None => (0, None, String::new(), "POST".to_owned(), path_url.clone()),
+    };
+    let request = CallbackRequest {
+        method: cb.method.unwrap_or(own_method),
+        path,
+        headers: cb.headers,
+        query,
+        body: cb.body,
+    };
+    let sent = Sent {
+        at: t,
+        execution: x,
+        endpoint,
+        service: Some(cb.service),
+        callback_id,
+    };
+    deliver(&mut w.slots[x], sent, request, records);
+    note_takes(&mut w.slots[x], records);
 }
 
 /// Where and when a request is sent.
 struct Sent {
     at: SimTime,
+    execution: usize,
     endpoint: Option<u32>,
     service: Option<usize>,
     callback_id: String,
 }
 
 fn deliver(
-    execution: &mut Execution,
+    slot: &mut Slot,
     sent: Sent,
     request: CallbackRequest,
     records: &mut Vec<RequestRecord>,
-    buffered: &mut Vec<Option<usize>>,
 ) {
     let method = request.method.clone();
+    let execution = &mut slot.execution;
     let trace_pos = execution.trace_len();
-    let delivery = execution.deliver(sent.at, &sent.callback_id, Auth::Granted, request);
+    let local = SimTime::from_nanos(sent.at.as_nanos() - slot.offset.as_nanos());
+    let delivery = execution.deliver(local, &sent.callback_id, Auth::Granted, request);
     let index = records.len();
     records.push(RequestRecord {
         at: sent.at,
+        execution: sent.execution,
         endpoint: sent.endpoint,
         service: sent.service,
         method,
@@ -293,10 +680,10 @@ fn deliver(
     });
     if let (Ok(Accepted::Buffered), Some(e)) = (&delivery, sent.endpoint) {
         let e = e as usize;
-        if buffered.len() <= e {
-            buffered.resize(e + 1, None);
+        if slot.buffered.len() <= e {
+            slot.buffered.resize(e + 1, None);
         }
-        buffered[e] = Some(index);
+        slot.buffered[e] = Some(index);
     }
 }
 
@@ -312,19 +699,15 @@ fn unmatched(call: &HttpCall) -> String {
     }
 }
 
-/// Marks buffered requests taken by awaits that ran since the last look (CB-5).
-fn note_takes(
-    execution: &Execution,
-    seen: &mut usize,
-    buffered: &mut [Option<usize>],
-    records: &mut [RequestRecord],
-) {
-    for (at, t) in execution.trace_since(*seen) {
-        *seen += 1;
+/// Marks buffered requests taken by awaits of `slot` that ran since the last look (CB-5),
+/// at the run's time.
+fn note_takes(slot: &mut Slot, records: &mut [RequestRecord]) {
+    for (at, t) in slot.execution.trace_since(slot.trace_seen) {
+        slot.trace_seen += 1;
         if let Trace::AwaitTook { endpoint, .. } = t {
-            if let Some(slot) = buffered.get_mut(endpoint.0 as usize) {
-                if let Some(i) = slot.take() {
-                    records[i].taken_at = Some(at);
+            if let Some(b) = slot.buffered.get_mut(endpoint.0 as usize) {
+                if let Some(i) = b.take() {
+                    records[i].taken_at = Some(slot.global(at));
                 }
             }
         }

@@ -15,6 +15,10 @@
 //!     body: '{"foo": "bar"}'                   # optional: a string is sent as written;
 //!                                              # a map or list as JSON (and its type)
 //!     expect: 200                              # optional expected status
+//!     execution: child                         # optional: a child's endpoint (HT-10), by
+//!                                              # workflow name or start index (1 the first)
+//! workflows: {child: child.yaml}               # optional: child workflows' files (HT-10);
+//!                                              # else NAME.yaml|.yml|.json beside the workflow
 //! services: [...]                              # optional: scripted services, see `services`
 //! env: {REGION: eu, TIER: gold}                # optional: sys.get_env's variables
 //! cancel_at: 100                               # optional
@@ -40,7 +44,7 @@
 
 use crate::doc::{self, DocError, err, map, string};
 use crate::report::payload_text;
-use crate::runner::{Run, RunConfig, ScriptedRequest};
+use crate::runner::{ExecutionSel, Run, RunConfig, ScriptedRequest};
 use wfsim_engine::callbacks::ExecutionState;
 use wfsim_engine::defn::tree::{self, Node, Pos, Syntax};
 use wfsim_engine::error::tags;
@@ -66,6 +70,9 @@ pub struct Scenario {
     pub services: Vec<crate::services::Service>,
     /// User-defined environment variables (`sys.get_env`).
     pub env: std::collections::BTreeMap<String, String>,
+    /// Child workflows by name (HT-10): the file as written (relative to the scenario) and
+    /// where.
+    pub workflows: std::collections::BTreeMap<String, (String, Pos)>,
     pub expect: Expect,
     pub covers: Vec<String>,
     /// Where things are written: what `wfsim test` names a broken expectation by, and
@@ -224,6 +231,7 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
         cancel_at: None,
         services: Vec::new(),
         env: Default::default(),
+        workflows: Default::default(),
         expect: Expect::default(),
         covers: Vec::new(),
         layout: Layout {
@@ -283,6 +291,12 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                     }
                     let text = string(value, &format!("env.{name}"))?;
                     s.env.insert(name.clone(), text);
+                }
+            }
+            "workflows" => {
+                for (name, _, file) in map(v, "workflows")? {
+                    let path = string(file, &format!("workflows.{name}"))?;
+                    s.workflows.insert(name.clone(), (path, file.pos));
                 }
             }
             "expect" => {
@@ -359,6 +373,7 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), Do
                 }
             }
             "query" => r.query = string(v, key)?,
+            "execution" => r.execution = Some(execution_sel(v)?),
             "body" => body = Some(v.to_value()),
             "expect" => match v.to_value() {
                 Value::Int(code) if (100..600).contains(&code) => expect = Some(code as u16),
@@ -379,6 +394,38 @@ fn request(n: &Node) -> Result<(ScriptedRequest, Option<u16>, RequestLayout), Do
         }
     }
     Ok((r, expect, layout))
+}
+
+/// `execution:` of a request or a sender (HT-10): a child's workflow name, or its index in
+/// start order (1 the first child; 0 the run's own execution).
+pub fn execution_sel(v: &Node) -> Result<ExecutionSel, DocError> {
+    match v.to_value() {
+        Value::Int(i) if i >= 0 => Ok(ExecutionSel::Index(i as usize)),
+        Value::Str(name) if !name.is_empty() => Ok(ExecutionSel::Name(name.to_string())),
+        _ => err(
+            v.pos,
+            "'execution' is a child workflow's name, or its index in start order (0 the scenario's own execution, 1 the first child)",
+        ),
+    }
+}
+
+impl Scenario {
+    /// The child workflows a run of this scenario (in the file `path`) may start (HT-10):
+    /// its `workflows:`, then those `workflow` (at `workflow_path`) names beside it.
+    pub fn children(
+        &self,
+        path: &std::path::Path,
+        workflow: &wfsim_engine::defn::Workflow,
+        workflow_path: &std::path::Path,
+    ) -> Result<crate::children::Library, String> {
+        let base = path.parent().unwrap_or(std::path::Path::new("."));
+        let files = self
+            .workflows
+            .iter()
+            .map(|(n, (p, _))| (n.clone(), tidy_path(&base.join(p))))
+            .collect();
+        crate::children::library(workflow, workflow_path, &files).map_err(|e| e.join("\n"))
+    }
 }
 
 fn expect(n: &Node) -> Result<Expect, DocError> {

@@ -11,7 +11,7 @@ use wfsim_harness::scenario::{self, Scenario};
 
 use crate::suite::find::Kind;
 use crate::suite::outcome::{FileOutcome, Outcome, ScenarioOutcome};
-use crate::{Invalid, as_scenario, read, scenario_workflow};
+use crate::{Invalid, as_scenario, children_of, read, scenario_workflow};
 
 /// How every file runs.
 #[derive(Clone, Debug)]
@@ -35,16 +35,18 @@ pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Vec<CoverRow>), 
         return Err(Invalid(format!("{}: not a scenario", path.display())));
     };
     let workflow = scenario_workflow(path, &s, &workflow_path)?;
+    let library = children_of(path, Some(&s), &workflow, &workflow_path)?;
     let sites = coverage::points(&workflow);
     let name = workflow_path
         .file_stem()
         .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
-    let run = runner::run_with_services(
+    let run = runner::run_with_children(
         Rc::new(workflow),
         &name,
         &s.run_config(),
         &s.requests,
         &s.services,
+        &library,
     );
     let passes = coverage::by_position(&sites, &run.execution.coverage());
     let mut rows: Vec<CoverRow> = sites

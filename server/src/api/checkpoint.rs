@@ -14,7 +14,8 @@
 //! - at the end, a `resume` record for the next start and an `evicted` record: the names of
 //!   the last evicted executions (a GET of one says why it is 404) and their count.
 //!
-//! Executions do not read one another, so the held ones do the same with the others'
+//! Executions do not read one another (until a child workflow starts: then nothing more is
+//! dropped, see [`State::checkpoint`]), so the held ones do the same with the others'
 //! inputs left out; and none of them is evicted on the way (one is evicted only when more
 //! than N newer ones have ended, and those would be held too), so the `evicted` record is
 //! the whole story. Requests that reach no held execution (a callback to an evicted one, a
@@ -161,7 +162,13 @@ impl State {
     pub fn checkpoint(&mut self) -> Option<Vec<(SimTime, ApiRequest)>> {
         let kept = self.kept.as_mut()?;
         let host = &self.host;
-        kept.by_exec.retain(|&i, _| host.holds(i));
+        // Children (HT-10) break "executions do not read one another": a child starts from
+        // its parent's inputs, on the start counter as the inputs before left it. Once one
+        // has started, nothing is dropped any more: every start after it replays, and the
+        // ones before are pinned by their `resume` records (not done: compacting families).
+        if !host.has_children() {
+            kept.by_exec.retain(|&i, _| host.holds(i));
+        }
         let mut all: BTreeMap<u64, Vec<(SimTime, ApiRequest)>> = kept
             .global
             .iter()

@@ -75,6 +75,13 @@ impl State {
                 q.append_pair("kind", "broken").append_pair("reason", why);
                 Vec::new()
             }
+            // Only the host answers with a value (a child's end, `host/children.rs`), and
+            // that answer follows from inputs already logged: nothing to record.
+            HttpOutcome::Returned(_) => {
+                self.advance(now);
+                self.host.answer(i, now, call, outcome);
+                return;
+            }
         };
         self.record_internal(now, "answer", q.finish(), body);
         self.advance(now);

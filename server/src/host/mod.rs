@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::message::ApiRequest;
 use crate::parent::Parent;
 
+mod children;
 mod evict;
 mod outbound;
 mod output;
@@ -236,6 +237,13 @@ pub(crate) struct Host {
     services: Rc<[Service]>,
     /// Calls no scripted service answers, waiting for the network's answer.
     outbound: BTreeMap<(usize, CallId), HttpCall>,
+    /// HT-10: calls waiting for a child's end, by child: (execution, call, method).
+    waiters: BTreeMap<usize, Vec<(usize, CallId, wfsim_harness::children::Method)>>,
+    /// HT-10: whether any execution has started a child (checkpoints stop compacting).
+    children_started: bool,
+    /// Executions whose `run` is under way, innermost last: a child's end answers them
+    /// without running them again from inside. A stack: no allocation per run.
+    running: Vec<usize>,
 }
 
 impl Host {
@@ -265,6 +273,9 @@ impl Host {
             internal_errors: 0,
             services: Rc::from(Vec::new()),
             outbound: BTreeMap::new(),
+            waiters: BTreeMap::new(),
+            children_started: false,
+            running: Vec::new(),
         }
     }
 
@@ -519,8 +530,18 @@ impl Host {
 
     /// Runs execution `i` at server time `now` (with `close`, its timeouts, sleeps and
     /// back-offs due by then; always the threads requests woke), prints its new logs,
-    /// journals its new events, and files its next deadline.
+    /// journals its new events, and files its next deadline; if it ended, the calls
+    /// waiting for it as a child are answered (HT-10).
     pub(crate) fn run(&mut self, i: usize, now: SimTime, close: Close) {
+        self.running.push(i);
+        self.run_one(i, now, close);
+        self.running.pop();
+        if !self.waiters.is_empty() {
+            self.wake_waiters(i, now);
+        }
+    }
+
+    fn run_one(&mut self, i: usize, now: SimTime, close: Close) {
         let local = self.executions[&i].clock.local(now);
         let mut ran;
         loop {

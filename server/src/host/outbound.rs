@@ -167,6 +167,10 @@ impl Host {
     /// network the rest. `true` when a stub now has something due by `local`.
     pub(super) fn take_calls(&mut self, i: usize, now: SimTime, local: SimTime) -> bool {
         while let Some(Some(call)) = self.guarded(i, now, |ex| ex.poll_http_call()) {
+            // HT-10: the Workflow Executions connector is the host's own (`children.rs`).
+            if self.child_call(i, now, &call) {
+                continue;
+            }
             let described = self.hears(Level::Warn).then(|| describe(&call));
             let e = self.executions.get_mut(&i).expect(HELD);
             if let Some(d) = described {
@@ -231,6 +235,9 @@ impl Host {
             HttpOutcome::ConnectionError(why) => {
                 detail.push(("failed", format!("ConnectionError: {why}")));
             }
+            // A call the host carries out itself (a child workflow's, HT-10).
+            HttpOutcome::Returned(Ok(_)) => detail.push(("returned", "a value".to_owned())),
+            HttpOutcome::Returned(Err(_)) => detail.push(("raised", "an error".to_owned())),
         }
         detail.push(("by", by.to_owned()));
         let name = self.resource_name(i);

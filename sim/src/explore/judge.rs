@@ -67,6 +67,7 @@ pub(super) fn judge(setup: &Setup, record: Record) -> Result<Executed, String> {
                 let endpoint = execution
                     .with_callbacks(|cbs| cbs.endpoint_by_callback_id(&d.callback).map(|e| e.0));
                 requests.push(RequestRecord {
+                    execution: 0,
                     at,
                     endpoint: endpoint.filter(|_| d.execution == record.execution),
                     service: d.service,
@@ -89,6 +90,7 @@ pub(super) fn judge(setup: &Setup, record: Record) -> Result<Executed, String> {
                 };
                 let at = local(d.at);
                 requests.push(RequestRecord {
+                    execution: 0,
                     at,
                     endpoint: Some(req.endpoint),
                     service: None,
@@ -144,6 +146,7 @@ pub(super) fn judge(setup: &Setup, record: Record) -> Result<Executed, String> {
             budget_exhausted: false,
             unmatched: Vec::new(),
             service_errors: Vec::new(),
+            children: Vec::new(),
         },
         sent,
         restarts,
