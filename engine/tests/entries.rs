@@ -249,7 +249,9 @@ fn stopped_branches_are_cancelled_and_jumps_are_goto_steps() {
 #[test]
 fn entries_past_the_cap_are_counted_not_kept() {
     use wfsim_engine::interp::STEP_ENTRIES_MAX;
-    let ex = run("- loop:\n    for:\n      value: v\n      range: [1, 60000]\n      steps:\n        - a:\n            assign: [{x: 1}]\n");
+    let ex = run(
+        "- loop:\n    for:\n      value: v\n      range: [1, 60000]\n      steps:\n        - a:\n            assign: [{x: 1}]\n",
+    );
     // The loop, then an iteration and a step for each value.
     let all = 1 + 2 * 60_000;
     assert_eq!(
@@ -257,6 +259,10 @@ fn entries_past_the_cap_are_counted_not_kept() {
         (STEP_ENTRIES_MAX, (all - STEP_ENTRIES_MAX) as u64)
     );
     let entries = ex.step_entries();
-    assert_eq!(entries[0].state, EntryState::Succeeded, "the loop's entry ended");
+    assert_eq!(
+        entries[0].state,
+        EntryState::Succeeded,
+        "the loop's entry ended"
+    );
     assert_eq!(entries.last().map(|e| e.id), Some(STEP_ENTRIES_MAX as u64));
 }

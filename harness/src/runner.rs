@@ -62,6 +62,8 @@ pub struct RunConfig {
     /// User-defined environment variables (`sys.get_env`); names checked by
     /// [`wfsim_engine::stdlib::env_name_error`].
     pub env: std::collections::BTreeMap<String, String>,
+    /// Keep the step entries (EX-8) for the report: off unless asked, as each costs a record.
+    pub step_entries: bool,
 }
 
 impl Default for RunConfig {
@@ -74,6 +76,7 @@ impl Default for RunConfig {
             clock: WallClock::DEFAULT,
             cancel_at: None,
             env: Default::default(),
+            step_entries: false,
         }
     }
 }
@@ -129,6 +132,7 @@ pub fn run_with_services(
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
+            step_entries: config.step_entries,
             ..ExecutionConfig::new(execution_name(name, config.seed))
         },
         config.env.clone(),

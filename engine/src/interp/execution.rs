@@ -295,6 +295,11 @@ impl Execution {
             .unwrap_or_default()
     }
 
+    /// Whether step entries are kept ([`ExecutionConfig::step_entries`]).
+    pub fn records_step_entries(&self) -> bool {
+        self.shared.borrow().entries.is_some()
+    }
+
     /// How many entries the execution has, and how many more its cap left unrecorded.
     pub fn step_entries_count(&self) -> (usize, u64) {
         let w = self.shared.borrow();

@@ -312,7 +312,14 @@ impl Interp {
                                 let mut w = self.shared.borrow_mut();
                                 w.cover(case.cover);
                                 let step = w.entry_cover(th.entry);
-                                w.begin_entry(th.tid, th.entry, step, Kind::Condition, k as u32 + 1, 0)
+                                w.begin_entry(
+                                    th.tid,
+                                    th.entry,
+                                    step,
+                                    Kind::Condition,
+                                    k as u32 + 1,
+                                    0,
+                                )
                             };
                             let ran = self
                                 .run_action(Th { entry: cover, ..th }, frame, &case.action)
@@ -380,7 +387,10 @@ impl Interp {
         let values = self.for_values(frame, &f.source)?;
         let scope = frame.scope();
         let mut result = Ok(Flow::Next);
-        let (n, step) = (values.len() as u32, self.shared.borrow().entry_cover(th.entry));
+        let (n, step) = (
+            values.len() as u32,
+            self.shared.borrow().entry_cover(th.entry),
+        );
         for (i, v) in values.into_iter().enumerate() {
             frame.set(&f.value, v);
             if let Some(index) = &f.index {

@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::entries::{Entries, EntryState, Kind, NO_ENTRY};
 use super::runqueue::RunQueue;
 use super::thread::{BoxFut, ThreadId, Wake};
-use super::entries::{Entries, EntryState, Kind, NO_ENTRY};
 use super::trace::{LogEntry, Trace};
 use super::unwind::Unwind;
 use crate::callbacks::{
