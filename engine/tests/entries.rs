@@ -65,7 +65,7 @@ fn nothing_is_recorded_unless_asked() {
 }
 
 #[test]
-fn steps_subworkflows_loops_and_switches_nest_as_the_api_navigates_them() {
+fn ex_8_steps_subworkflows_loops_and_switches_nest_as_the_api_navigates_them() {
     let ex = run(r#"
 main:
   steps:

@@ -182,6 +182,7 @@ impl Execution {
         )));
         let interp = Rc::new(run::Interp {
             workflow: Rc::clone(&workflow),
+            entries: config.step_entries,
             shared: Rc::clone(&shared),
         });
         let argument = config.argument;

@@ -42,9 +42,10 @@ pub(super) enum Flow {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Th {
     pub(super) tid: ThreadId,
-    pub(super) depth: u32,
+    /// Calls deep, at most [`CALL_DEPTH_MAX`]; `u16`s keep `Th` two words with `entry`.
+    pub(super) depth: u16,
     /// How many parallel steps enclose this thread.
-    pub(super) parallel_depth: u32,
+    pub(super) parallel_depth: u16,
     /// The step entry the thread's steps run inside (EX-8): [`NO_ENTRY`] at main's top
     /// level, and while nothing is recorded.
     pub(super) entry: u32,
@@ -53,6 +54,9 @@ pub(super) struct Th {
 pub(super) struct Interp {
     pub(super) workflow: Rc<Workflow>,
     pub(super) shared: Rc<RefCell<Shared>>,
+    /// Whether step entries are kept (EX-8): read here, beside the workflow, so that an
+    /// execution that keeps none skips their code without reaching into the shared state.
+    pub(super) entries: bool,
 }
 
 pub(super) fn type_error(msg: impl Into<String>) -> Raised {
@@ -149,7 +153,7 @@ impl Interp {
         mut args: BTreeMap<String, Value>,
     ) -> BoxFut<'a, Result<Value, Unwind>> {
         Box::pin(async move {
-            if th.depth >= CALL_DEPTH_MAX {
+            if u32::from(th.depth) >= CALL_DEPTH_MAX {
                 return Err(builtin(
                     Tag::RecursionError,
                     format!(
@@ -235,7 +239,11 @@ impl Interp {
                 }
                 w.cover(step.cover);
                 w.at_step(th.tid, step.cover);
-                w.begin_entry(th.tid, th.entry, step.cover, Kind::Step, 0, 0)
+                if self.entries {
+                    w.begin_entry(th.tid, th.entry, step.cover, Kind::Step, 0, 0)
+                } else {
+                    NO_ENTRY
+                }
             };
             if th.parallel_depth > 0 {
                 self.yield_now(th).await;
@@ -396,14 +404,13 @@ impl Interp {
             if let Some(index) = &f.index {
                 frame.set(index, Value::Int(i as i64));
             }
-            let entry = self.shared.borrow_mut().begin_entry(
-                th.tid,
-                th.entry,
-                step,
-                Kind::ForIteration,
-                i as u32 + 1,
-                n,
-            );
+            let entry = if self.entries {
+                let (kind, number) = (Kind::ForIteration, i as u32 + 1);
+                let mut w = self.shared.borrow_mut();
+                w.begin_entry(th.tid, th.entry, step, kind, number, n)
+            } else {
+                NO_ENTRY
+            };
             let ran = self.run_block(Th { entry, ..th }, frame, &f.steps).await;
             if entry != NO_ENTRY {
                 self.end_entry(entry, &ran);
