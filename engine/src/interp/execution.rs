@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::entries::StepEntry;
+use super::entries::{Entries, StepEntry};
 use super::run;
 use super::scheduler::Scheduler;
 use super::shared::{NO_STEP, Shared};
@@ -178,8 +178,10 @@ impl Execution {
             config.defect,
             env,
             points,
-            config.step_entries,
         )));
+        if config.step_entries {
+            shared.borrow_mut().entries = Some(Box::new(Entries::new()));
+        }
         let interp = Rc::new(run::Interp {
             workflow: Rc::clone(&workflow),
             entries: config.step_entries,

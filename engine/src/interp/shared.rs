@@ -107,7 +107,6 @@ impl Shared {
         defect: Option<crate::defect::Defect>,
         env: BTreeMap<String, String>,
         points: u32,
-        step_entries: bool,
     ) -> Shared {
         Shared {
             now: SimTime::ZERO,
@@ -148,7 +147,7 @@ impl Shared {
             outcome: None,
             positions: BTreeMap::new(),
             last_thread: ThreadId(0),
-            entries: step_entries.then(|| Box::new(Entries::new())),
+            entries: None,
             coverage: crate::coverage::Passes {
                 points: vec![0; points as usize],
                 retries: BTreeMap::new(),
@@ -798,7 +797,6 @@ mod tests {
             None,
             BTreeMap::new(),
             0,
-            false,
         )
     }
 
