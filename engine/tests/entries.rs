@@ -161,20 +161,124 @@ fn a_failed_step_fails_its_enclosing_entries_with_the_error_and_a_retry_is_an_en
 #[test]
 fn a_step_in_progress_shows_so_and_a_cancel_cancels_it() {
     let mut ex = start_with(
-        "- nap:\n    call: sys.sleep\n    args: {seconds: 10}\n- after:\n    return: 1\n",
+        "- first:\n    assign: [{x: 1}]\n- nap:\n    call: sys.sleep\n    args: {seconds: 10}\n- after:\n    return: 1\n",
         recorded(),
     );
     ex.settle(SimTime::from_secs(3)).unwrap();
-    let e = &ex.step_entries()[0];
+    let e = &ex.step_entries()[1];
     assert_eq!(
         (e.state, e.created, e.updated),
         (EntryState::InProgress, SimTime::ZERO, SimTime::ZERO)
     );
     ex.cancel(SimTime::from_secs(4));
-    let e = &ex.step_entries()[0];
+    let entries = ex.step_entries();
     assert_eq!(
-        (e.state, e.updated),
+        (entries[1].state, entries[1].updated),
         (EntryState::Cancelled, SimTime::from_secs(4))
+    );
+    assert_eq!(
+        (entries[0].state, entries[0].updated),
+        (EntryState::Succeeded, SimTime::ZERO),
+        "an ended entry stays as it ended"
+    );
+}
+
+/// EX-5: an execution that fails with no step raising fails the entries still open.
+#[test]
+fn the_year_limit_fails_the_open_entries() {
+    let mut ex = start_with(
+        "- nap:\n    call: sys.sleep\n    args: {seconds: 40000000}\n",
+        recorded(),
+    );
+    let year = SimTime::from_secs(wfsim_engine::interp::EXECUTION_SECS_MAX);
+    ex.handle_timeout(year);
+    assert_eq!(ex.state(), wfsim_engine::ExecutionState::Failed);
+    let e = &ex.step_entries()[0];
+    assert_eq!(e.updated, year);
+    assert_eq!(e.state, EntryState::Failed);
+    assert_eq!(e.exception, None, "no step raised");
+}
+
+#[test]
+fn a_connector_call_is_its_own_type_and_enums_number_as_the_api() {
+    use wfsim_engine::interp::{ProgressType, StepType};
+    let ex = run(
+        "- get:\n    call: googleapis.storage.v1.objects.get\n    args: {bucket: b, object: o}\n",
+    );
+    assert_eq!(
+        lines(&ex.step_entries()),
+        ["1 main.get STEP_CONNECTOR_CALL STATE_IN_PROGRESS ^- <- >- []"]
+    );
+    let numbers: Vec<u32> = EntryState::ALL.iter().map(|s| s.number()).collect();
+    assert_eq!(numbers, [1, 2, 3, 4], "STATE_UNSPECIFIED is 0");
+    assert_eq!(ProgressType::For.number(), 1);
+    assert_eq!(ProgressType::ParallelBranch.number(), 5);
+    assert_eq!(StepType::ALL[2], StepType::StdLibCall);
+}
+
+/// `wfsim run --json --step-entries`: the report has the entries as the API renders them
+/// (less their resource name), and only when the run kept them.
+#[test]
+fn the_report_renders_entries_as_the_api_does() {
+    use std::rc::Rc;
+    use wfsim_harness::report;
+    use wfsim_harness::runner::{self, RunConfig};
+    let yaml = "- loop:\n    for:\n      value: v\n      in: [1]\n      steps:\n        - bad:\n            raise: {message: no}\n";
+    let wf = Rc::new(wfsim_engine::defn::load("w.yaml", yaml).unwrap());
+    let plain = runner::run(Rc::clone(&wf), "w", &RunConfig::default(), &[]);
+    assert!(report::to_json(&plain, &[]).get("step_entries").is_none());
+    let config = RunConfig {
+        step_entries: true,
+        ..RunConfig::default()
+    };
+    let kept = runner::run(wf, "w", &config, &[]);
+    let json = report::to_json(&kept, &[]);
+    assert_eq!(json["step_entries_dropped"], 0);
+    let payload = r#"{"message":"no"}"#;
+    assert_eq!(
+        json["step_entries"],
+        serde_json::json!([
+            {
+                "entryId": "1",
+                "createTime": "2024-01-01T00:00:00.000000000Z",
+                "updateTime": "2024-01-01T00:00:00.000000000Z",
+                "routine": "main",
+                "step": "loop",
+                "stepType": "STEP_FOR",
+                "state": "STATE_FAILED",
+                "exception": {"payload": payload},
+                "navigationInfo": {"children": ["2"]},
+                "stepEntryMetadata": {},
+            },
+            {
+                "entryId": "2",
+                "createTime": "2024-01-01T00:00:00.000000000Z",
+                "updateTime": "2024-01-01T00:00:00.000000000Z",
+                "routine": "main",
+                "step": "loop",
+                "stepType": "STEP_FOR_ITERATION",
+                "state": "STATE_FAILED",
+                "exception": {"payload": payload},
+                "navigationInfo": {"children": ["3"], "parent": "1"},
+                "stepEntryMetadata": {
+                    "progressType": "PROGRESS_TYPE_FOR",
+                    "progressNumber": "1",
+                    "expectedIteration": "1",
+                },
+            },
+            {
+                "entryId": "3",
+                "createTime": "2024-01-01T00:00:00.000000000Z",
+                "updateTime": "2024-01-01T00:00:00.000000000Z",
+                "routine": "main",
+                "step": "bad",
+                "stepType": "STEP_RAISE",
+                "state": "STATE_FAILED",
+                "exception": {"payload": payload},
+                "navigationInfo": {"parent": "2"},
+                "stepEntryMetadata": {},
+            },
+        ])
     );
 }
 
