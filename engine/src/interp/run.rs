@@ -316,23 +316,18 @@ impl Interp {
                             }
                         };
                         if hit {
-                            let cover = {
+                            // EX-8: the case that held is an entry of its own.
+                            let entry = {
                                 let mut w = self.shared.borrow_mut();
                                 w.cover(case.cover);
                                 let step = w.entry_cover(th.entry);
-                                w.begin_entry(
-                                    th.tid,
-                                    th.entry,
-                                    step,
-                                    Kind::Condition,
-                                    k as u32 + 1,
-                                    0,
-                                )
+                                let number = k as u32 + 1;
+                                w.begin_entry(th.tid, th.entry, step, Kind::Condition, number, 0)
                             };
                             let ran = self
-                                .run_action(Th { entry: cover, ..th }, frame, &case.action)
+                                .run_action(Th { entry, ..th }, frame, &case.action)
                                 .await;
-                            self.end_entry(cover, &ran);
+                            self.end_entry(entry, &ran);
                             let flow = ran?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
