@@ -73,6 +73,10 @@ enum Command {
         /// Print exactly one JSON object instead of the timeline.
         #[arg(long)]
         json: bool,
+        /// Keep the execution's step entries (its history, as the Executions API's
+        /// `stepEntries` list it) and add them to `--json` as `step_entries`.
+        #[arg(long)]
+        step_entries: bool,
         /// Also write a self-contained HTML report of the run (timeline, outcome, source,
         /// requests, logs) to this file.
         #[arg(long, value_name = "OUT")]
@@ -135,6 +139,7 @@ fn main() -> ExitCode {
             argument,
             env,
             json,
+            step_entries,
             html,
         } => run(
             &file,
@@ -142,6 +147,7 @@ fn main() -> ExitCode {
             argument.as_deref(),
             &env,
             json,
+            step_entries,
             html.as_deref(),
         ),
         Command::Check { files } => check(&files),
@@ -276,6 +282,7 @@ fn run(
     argument: Option<&str>,
     env: &[String],
     json: bool,
+    step_entries: bool,
     html: Option<&Path>,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
@@ -294,9 +301,11 @@ fn run(
             clock: WallClock::DEFAULT,
             cancel_at: None,
             env: Default::default(),
+            step_entries: false,
         },
         Scenario::run_config,
     );
+    config.step_entries = step_entries;
     if let Some(seed) = seed {
         config.seed = seed;
         if let Some(s) = scenario.as_mut() {

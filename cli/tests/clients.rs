@@ -1,8 +1,9 @@
 //! Real clients are the judges of live mode: Google's Python client libraries, unmodified
 //! (`clients/python/`, pinned in its requirements.txt), drive `wfsim serve` — deploy through
 //! the Workflows API over REST, run, list and cancel through the Executions API over gRPC,
-//! deliver a callback, move the clock 12 hours; and deploy and run in another project than
-//! a folder's, the Executions client on the gRPC-only port.
+//! deliver a callback, move the clock 12 hours; deploy and run in another project than
+//! a folder's, the Executions client on the gRPC-only port; and the discovery-based client
+//! (google-api-python-client) reads step entries, which only REST serves.
 //!
 //! The libraries are installed on first use into `target/clients-venv` (python3's venv and
 //! pip, from PyPI); a later run reuses them while requirements.txt is unchanged.
@@ -122,6 +123,26 @@ fn googles_python_clients_run_in_any_project_beside_a_folders_default_one() {
     assert!(
         out.status.success() && stdout.ends_with("ALL OK\n"),
         "parents.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 25: step entries (REST only) listed, paged, filtered and got by Google's
+/// discovery-based client with the discovery documents it ships.
+#[test]
+fn googles_discovery_based_client_lists_and_gets_step_entries() {
+    let python = venv_python();
+    let server = Server::start(&["--token", "t0k", "--seed", "1"]);
+    let out = Command::new(&python)
+        .arg(root().join("clients/python/step_entries.py"))
+        .args([&server.base, "t0k"])
+        .output()
+        .expect("python runs");
+    server.kill();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.ends_with("ALL OK\n"),
+        "the step entries script failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -17,7 +17,8 @@ fn fresh(name: &str, source: &str) -> (PathBuf, PathBuf) {
 }
 
 /// A callback answered 200 and stored in the slot (nobody awaits yet), then `kill -9`: the
-/// restarted server has the execution and the stored body, and the await takes it.
+/// restarted server has the execution, its step entries and the stored body, and the await
+/// takes it.
 #[test]
 fn a_buffered_callback_survives_kill_9() {
     let (dir, workflow) = fresh(
@@ -60,6 +61,11 @@ fn a_buffered_callback_survives_kill_9() {
     let callback = format!("/v1/{name}");
     let (status, body) = http(&first.base, "POST", &callback, "t", r#"{"kept": true}"#);
     assert_eq!(status, 200, "stored in the slot: {body}");
+    // EX-8: the history so far (create done, busy sleeping), which the restart rebuilds.
+    let entries = format!("{execution}/stepEntries");
+    let (status, history) = http(&first.base, "GET", &entries, "t", "");
+    assert_eq!(status, 200, "{history}");
+    assert!(history.contains("STATE_IN_PROGRESS"), "{history}");
     first.kill();
 
     let second = Server::start(&args);
@@ -68,6 +74,11 @@ fn a_buffered_callback_survives_kill_9() {
     assert!(
         second.line("--execute").contains("not started again"),
         "one execution, not two"
+    );
+    assert_eq!(
+        http(&second.base, "GET", &entries, "t", ""),
+        (200, history),
+        "the step entries survive the restart"
     );
     let (status, _) = http(
         &second.base,

@@ -37,6 +37,7 @@ pub enum Rule {
     Ex5,
     Ex6,
     Ex7,
+    Ex8,
     Rt1,
     Rt2,
     Rt3,
@@ -166,7 +167,7 @@ const S9: Option<&str> = Some("§9");
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 58] = [
+pub const CATALOGUE: [RuleRow; 59] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -194,6 +195,7 @@ pub const CATALOGUE: [RuleRow; 58] = [
     row(Rule::Ex5, "EX-5", S4, SCENARIOS, "the one-year limit"),
     row(Rule::Ex6, "EX-6", S4, SCENARIOS, "an uncaught error says where: step, routine, line:column, innermost first"),
     row(Rule::Ex7, "EX-7", S4, SCENARIOS, "a caught error raised again is where it is raised again"),
+    row(Rule::Ex8, "EX-8", S4, NOBODY, "step entries: one per step and sub-entry, with type, state, times and navigation (engine, server and client tests)"),
     row(Rule::Rt1, "RT-1", S5, SCENARIOS, "retry policies and their standard forms"),
     row(Rule::Rt2, "RT-2", S5, SCENARIOS_SYSTEM, "every back-off lasts what RT-2 says, to the nanosecond"),
     row(Rule::Rt3, "RT-3", S5, SCENARIOS, "the retry predicate sees every error"),

@@ -7,9 +7,9 @@ use crate::runner::Run;
 use wfsim_engine::callbacks::EndpointIdx;
 use wfsim_engine::error::StackElement;
 use wfsim_engine::http::Callee;
-use wfsim_engine::interp::{Execution, Outcome, Trace};
+use wfsim_engine::interp::{Execution, Outcome, StepEntry, Trace};
 use wfsim_engine::stdlib::LogPayload;
-use wfsim_engine::time::SimTime;
+use wfsim_engine::time::{SimTime, WallClock, format_rfc3339};
 use wfsim_engine::value::show;
 
 /// A log entry's payload as the timeline and the scenario checks quote it: text in quotes,
@@ -85,6 +85,14 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
             .expect("an object")
             .insert("children".into(), children_json(run));
     }
+    // EX-8: only a run that recorded them has step entries (`wfsim run --step-entries`).
+    if ex.records_step_entries() {
+        let (_, dropped) = ex.step_entries_count();
+        if let Some(o) = out.as_object_mut() {
+            o.insert("step_entries".into(), Json::Array(step_entries_json(ex)));
+            o.insert("step_entries_dropped".into(), json!(dropped));
+        }
+    }
     out
 }
 
@@ -136,6 +144,67 @@ fn endpoints_json(ex: &Execution, off: SimTime) -> Vec<Json> {
             })
             .collect()
     })
+}
+
+/// The execution's step entries (EX-8), each as [`step_entry_json`] renders it.
+pub fn step_entries_json(ex: &Execution) -> Vec<Json> {
+    let clock = ex.clock();
+    ex.step_entries()
+        .iter()
+        .map(|e| step_entry_json(e, clock))
+        .collect()
+}
+
+/// One step entry as the Executions API's `StepEntry` has it, less its resource `name`:
+/// int64 fields as strings (the JSON mapping's), times in RFC 3339 on `clock`, enums by
+/// name. Live mode serves this same object.
+pub fn step_entry_json(e: &StepEntry, clock: WallClock) -> Json {
+    let time = |t: SimTime| format_rfc3339(clock.unix_nanos_at(t));
+    let id = |n: u64| json!(n.to_string());
+    let mut nav = serde_json::Map::new();
+    if !e.children.is_empty() {
+        nav.insert(
+            "children".into(),
+            Json::Array(e.children.iter().map(|&c| id(c)).collect()),
+        );
+    }
+    for (key, n) in [
+        ("parent", e.parent),
+        ("next", e.next),
+        ("previous", e.previous),
+    ] {
+        if let Some(n) = n {
+            nav.insert(key.into(), id(n));
+        }
+    }
+    let mut meta = serde_json::Map::new();
+    if let Some((progress, number)) = e.progress {
+        meta.insert("progressType".into(), json!(progress.as_str()));
+        meta.insert("progressNumber".into(), id(u64::from(number)));
+    }
+    if let Some(n) = e.expected_iteration {
+        meta.insert("expectedIteration".into(), id(u64::from(n)));
+    }
+    if let Some(t) = e.thread {
+        meta.insert("threadId".into(), json!(t.to_string()));
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("entryId".into(), id(e.id));
+    out.insert("createTime".into(), json!(time(e.created)));
+    out.insert("updateTime".into(), json!(time(e.updated)));
+    out.insert("routine".into(), json!(e.routine));
+    out.insert("step".into(), json!(e.step));
+    out.insert("stepType".into(), json!(e.step_type.as_str()));
+    out.insert("state".into(), json!(e.state.as_str()));
+    if let Some(error) = &e.exception {
+        let payload = error
+            .to_json()
+            .map_or_else(|_| show(error), |j| j.to_string());
+        out.insert("exception".into(), json!({"payload": payload}));
+    }
+    out.insert("navigationInfo".into(), Json::Object(nav));
+    out.insert("stepEntryMetadata".into(), Json::Object(meta));
+    Json::Object(out)
 }
 
 /// Field `name` of [`to_json`]'s report, made alone: a property reads a few fields of every

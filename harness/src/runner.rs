@@ -77,6 +77,8 @@ pub struct RunConfig {
     /// User-defined environment variables (`sys.get_env`); names checked by
     /// [`wfsim_engine::stdlib::env_name_error`].
     pub env: std::collections::BTreeMap<String, String>,
+    /// Keep the step entries (EX-8) for the report: off unless asked, as each costs a record.
+    pub step_entries: bool,
 }
 
 impl Default for RunConfig {
@@ -89,6 +91,7 @@ impl Default for RunConfig {
             clock: WallClock::DEFAULT,
             cancel_at: None,
             env: Default::default(),
+            step_entries: false,
         }
     }
 }
@@ -357,6 +360,7 @@ pub fn run_with_children(
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
+            step_entries: config.step_entries,
             ..ExecutionConfig::new(execution_name(name, config.seed))
         },
         config.env.clone(),

@@ -154,6 +154,7 @@ impl Scenario {
             clock: self.start_time,
             cancel_at: self.cancel_at,
             env: self.env.clone(),
+            step_entries: false,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::entries::{Entries, StepEntry};
 use super::run;
 use super::scheduler::Scheduler;
 use super::shared::{Env, NO_STEP, Shared};
@@ -33,6 +34,9 @@ pub struct ExecutionConfig {
     pub steps_max: u64,
     /// Test-only: a rule broken on purpose (`crate::defect`); `None` but in those tests.
     pub defect: Option<crate::defect::Defect>,
+    /// Whether to keep the step entries (EX-8, [`Execution::step_entries`]): off, a step
+    /// costs one comparison more; on, one push of a small record.
+    pub step_entries: bool,
 }
 
 impl ExecutionConfig {
@@ -46,6 +50,7 @@ impl ExecutionConfig {
             argument: None,
             steps_max: crate::limits::STEPS_MAX,
             defect: None,
+            step_entries: false,
         }
     }
 }
@@ -88,6 +93,8 @@ pub enum Outcome {
 /// come before timers and before the workflow moves on (SPEC §3 preamble, CB-12).
 pub struct Execution {
     shared: Rc<RefCell<Shared>>,
+    /// What step entries' names are read from.
+    workflow: Rc<Workflow>,
     scheduler: Scheduler,
     outcome: Option<Outcome>,
     ended_at: Option<SimTime>,
@@ -141,8 +148,12 @@ impl Execution {
             },
             points,
         )));
+        if config.step_entries {
+            shared.borrow_mut().entries = Some(Box::new(Entries::new()));
+        }
         let interp = Rc::new(run::Interp {
-            workflow,
+            workflow: Rc::clone(&workflow),
+            entries: config.step_entries,
             shared: Rc::clone(&shared),
         });
         let argument = config.argument;
@@ -152,6 +163,7 @@ impl Execution {
         });
         let mut ex = Execution {
             shared,
+            workflow,
             scheduler: Scheduler::new(main),
             outcome: None,
             ended_at: None,
@@ -243,6 +255,27 @@ impl Execution {
     /// (`coverage::by_position` names them).
     pub fn coverage(&self) -> crate::coverage::Passes {
         self.shared.borrow().coverage.clone()
+    }
+
+    /// The step entries so far, oldest first (EX-8); empty unless
+    /// [`ExecutionConfig::step_entries`] asked for them.
+    pub fn step_entries(&self) -> Vec<StepEntry> {
+        let w = self.shared.borrow();
+        w.entries
+            .as_ref()
+            .map(|e| e.resolve(&self.workflow))
+            .unwrap_or_default()
+    }
+
+    /// Whether step entries are kept ([`ExecutionConfig::step_entries`]).
+    pub fn records_step_entries(&self) -> bool {
+        self.shared.borrow().entries.is_some()
+    }
+
+    /// How many entries the execution has, and how many more its cap left unrecorded.
+    pub fn step_entries_count(&self) -> (usize, u64) {
+        let w = self.shared.borrow();
+        w.entries.as_ref().map_or((0, 0), |e| (e.len(), e.dropped))
     }
 
     pub fn trace(&self) -> Vec<(SimTime, Trace)> {

@@ -12,6 +12,7 @@
 //! proper, one `Interp` in `impl` blocks by concern.
 
 mod blocking;
+mod entries;
 mod execution;
 mod frame;
 mod parallel;
@@ -24,6 +25,7 @@ mod thread;
 mod trace;
 mod unwind;
 
+pub use entries::{EntryState, ProgressType, STEP_ENTRIES_MAX, StepEntry, StepType};
 pub use execution::{Execution, ExecutionConfig, Livelock, Outcome, SIMULATED_REVISION_ID};
 pub use frame::Frame;
 pub use thread::ThreadId;

@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context as TaskContext, Poll};
 
+use super::entries::Kind;
 use super::frame::Frame;
 use super::run::{Flow, Interp, Th, value_error};
 use super::shared::Shared;
@@ -82,17 +83,21 @@ impl Interp {
         let mut pending: VecDeque<BranchStart> = VecDeque::new();
         match &p.work {
             Work::Branches(bs) => {
-                for (name, _, block) in bs {
-                    pending.push_back((name.clone(), Rc::clone(block), Vec::new()));
+                for (i, (name, _, block)) in bs.iter().enumerate() {
+                    let entry = (Kind::Branch, i as u32 + 1, 0);
+                    pending.push_back((name.clone(), Rc::clone(block), Vec::new(), entry));
                 }
             }
             Work::For(f) => {
-                for (i, v) in self.for_values(frame, &f.source)?.into_iter().enumerate() {
+                let values = self.for_values(frame, &f.source)?;
+                let n = values.len() as u32;
+                for (i, v) in values.into_iter().enumerate() {
                     let mut vars = vec![(f.value.clone(), v)];
                     if let Some(index) = &f.index {
                         vars.push((index.clone(), Value::Int(i as i64)));
                     }
-                    pending.push_back((format!("{i}"), Rc::clone(&f.steps), vars));
+                    let entry = (Kind::ParallelIteration, i as u32 + 1, n);
+                    pending.push_back((format!("{i}"), Rc::clone(&f.steps), vars, entry));
                 }
             }
         }
@@ -100,14 +105,14 @@ impl Interp {
         let mut errors: Vec<(String, Unwind)> = Vec::new();
         loop {
             while running.len() < limit {
-                let Some((name, block, vars)) = pending.pop_front() else {
+                let Some((name, block, vars, entry)) = pending.pop_front() else {
                     break;
                 };
                 let child_frame = Frame::branch(frame, &p.shared);
                 for (k, v) in vars {
                     child_frame.set(&k, v);
                 }
-                let tid = self.spawn(th, name.clone(), block, child_frame);
+                let tid = self.spawn(th, name.clone(), block, child_frame, entry);
                 running.insert(tid, name);
             }
             if running.is_empty() {
@@ -163,12 +168,20 @@ impl Interp {
         name: String,
         block: Block,
         frame: Rc<Frame>,
+        (kind, progress, expected): (Kind, u32, u32),
     ) -> ThreadId {
-        let tid = self.shared.borrow_mut().start_branch(parent.tid, name);
+        let (tid, entry) = {
+            let mut w = self.shared.borrow_mut();
+            let tid = w.start_branch(parent.tid, name);
+            let step = w.entry_cover(parent.entry);
+            let entry = w.begin_entry(tid, parent.entry, step, kind, progress, expected);
+            (tid, entry)
+        };
         let th = Th {
             tid,
             depth: parent.depth,
             parallel_depth: parent.parallel_depth + 1,
+            entry,
         };
         let interp = Rc::clone(self);
         let fut: BoxFut<'static, ()> = Box::pin(async move {
@@ -186,6 +199,7 @@ impl Interp {
                 .into()),
                 Err(e) => Err(e),
             };
+            interp.end_entry(entry, &res);
             interp.shared.borrow_mut().end_branch(tid, parent.tid, res);
         });
         self.shared.borrow_mut().spawn(tid, fut);
@@ -193,5 +207,6 @@ impl Interp {
     }
 }
 
-/// A branch to start: its name, its steps, and the loop variables it begins with.
-type BranchStart = (String, Block, Vec<(String, Value)>);
+/// A branch to start: its name, its steps, the loop variables it begins with, and its
+/// entry's kind, number and the iterations expected (EX-8).
+type BranchStart = (String, Block, Vec<(String, Value)>, (Kind, u32, u32));

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::entries::Kind;
 use super::frame::Frame;
 use super::run::{Flow, Interp, Th, type_error, value_error};
 use super::thread::Wake;
@@ -28,12 +29,12 @@ impl Interp {
         retry_cover: u32,
     ) -> Result<Flow, Unwind> {
         let Some(retry) = retry else {
-            return self.run_action(th, frame, body).await;
+            return self.attempt(th, frame, body, 0).await;
         };
         let (predicate, max_retries, backoff) = self.retry_policy(frame, retry)?;
         let mut retries: u32 = 0;
         loop {
-            let e = match self.run_action(th, frame, body).await {
+            let e = match self.attempt(th, frame, body, retries).await {
                 Ok(flow) => return Ok(flow),
                 Err(e) => e,
             };
@@ -83,6 +84,26 @@ impl Interp {
                 other => unreachable!("a back-off is woken by its timer, not {other:?}"),
             }
         }
+    }
+
+    /// One run of a `try` body: the first (`retry` 0) or retry number `retry`, each a step
+    /// entry of its own under the `try` step's (EX-8).
+    async fn attempt(
+        self: &Rc<Self>,
+        th: Th,
+        frame: &Rc<Frame>,
+        body: &Action,
+        retry: u32,
+    ) -> Result<Flow, Unwind> {
+        let entry = {
+            let mut w = self.shared.borrow_mut();
+            let step = w.entry_cover(th.entry);
+            let kind = if retry == 0 { Kind::Try } else { Kind::Retry };
+            w.begin_entry(th.tid, th.entry, step, kind, retry, 0)
+        };
+        let ran = self.run_action(Th { entry, ..th }, frame, body).await;
+        self.end_entry(entry, &ran);
+        ran
     }
 
     /// The predicate, `max_retries` and back-off of `retry`, evaluated when the step starts.

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::entries::{Kind, NO_ENTRY};
 use super::frame::Frame;
 use super::scheduler::Suspend;
 use super::shared::Shared;
@@ -41,14 +42,21 @@ pub(super) enum Flow {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Th {
     pub(super) tid: ThreadId,
-    pub(super) depth: u32,
+    /// Calls deep, at most [`CALL_DEPTH_MAX`]; `u16`s keep `Th` two words with `entry`.
+    pub(super) depth: u16,
     /// How many parallel steps enclose this thread.
-    pub(super) parallel_depth: u32,
+    pub(super) parallel_depth: u16,
+    /// The step entry the thread's steps run inside (EX-8): [`NO_ENTRY`] at main's top
+    /// level, and while nothing is recorded.
+    pub(super) entry: u32,
 }
 
 pub(super) struct Interp {
     pub(super) workflow: Rc<Workflow>,
     pub(super) shared: Rc<RefCell<Shared>>,
+    /// Whether step entries are kept (EX-8): read here, beside the workflow, so that an
+    /// execution that keeps none skips their code without reaching into the shared state.
+    pub(super) entries: bool,
 }
 
 pub(super) fn type_error(msg: impl Into<String>) -> Raised {
@@ -133,6 +141,7 @@ impl Interp {
             tid: ThreadId(0),
             depth: 0,
             parallel_depth: 0,
+            entry: NO_ENTRY,
         };
         self.call_sub(th, main, args).await
     }
@@ -144,7 +153,7 @@ impl Interp {
         mut args: BTreeMap<String, Value>,
     ) -> BoxFut<'a, Result<Value, Unwind>> {
         Box::pin(async move {
-            if th.depth >= CALL_DEPTH_MAX {
+            if u32::from(th.depth) >= CALL_DEPTH_MAX {
                 return Err(builtin(
                     Tag::RecursionError,
                     format!(
@@ -223,14 +232,19 @@ impl Interp {
         let mut i = 0;
         while i < block.len() {
             let step = &block[i];
-            {
+            let entry = {
                 let mut w = self.shared.borrow_mut();
                 if let Err(e) = w.count_step() {
                     return Err(Unwind::from(e).leaving_step(step));
                 }
                 w.cover(step.cover);
                 w.at_step(th.tid, step.cover);
-            }
+                if self.entries {
+                    w.begin_entry(th.tid, th.entry, step.cover, Kind::Step, 0, 0)
+                } else {
+                    NO_ENTRY
+                }
+            };
             if th.parallel_depth > 0 {
                 self.yield_now(th).await;
             }
@@ -238,8 +252,11 @@ impl Interp {
             // own (the commonest step of a loop).
             let ran = match &step.action {
                 Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
-                action => self.run_action(th, frame, action).await,
+                action => self.run_action(Th { entry, ..th }, frame, action).await,
             };
+            if entry != NO_ENTRY {
+                self.end_entry(entry, &ran);
+            }
             let mut flow = match ran {
                 Ok(flow) => flow,
                 Err(f) => return Err(f.leaving_step(step)),
@@ -287,7 +304,7 @@ impl Interp {
                     Ok(Flow::Next)
                 }
                 Action::Switch(cases) => {
-                    for case in cases {
+                    for (k, case) in cases.iter().enumerate() {
                         let hit = match self.eval(frame, &case.condition)? {
                             Value::Bool(b) => b,
                             other => {
@@ -299,8 +316,19 @@ impl Interp {
                             }
                         };
                         if hit {
-                            self.shared.borrow_mut().cover(case.cover);
-                            let flow = self.run_action(th, frame, &case.action).await?;
+                            // EX-8: the case that held is an entry of its own.
+                            let entry = {
+                                let mut w = self.shared.borrow_mut();
+                                w.cover(case.cover);
+                                let step = w.entry_cover(th.entry);
+                                let number = k as u32 + 1;
+                                w.begin_entry(th.tid, th.entry, step, Kind::Condition, number, 0)
+                            };
+                            let ran = self
+                                .run_action(Th { entry, ..th }, frame, &case.action)
+                                .await;
+                            self.end_entry(entry, &ran);
+                            let flow = ran?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
                                 _ => flow,
@@ -319,11 +347,20 @@ impl Interp {
                     match (res, &t.except) {
                         (Ok(flow), _) => Ok(flow),
                         (Err(e), Some(except)) => {
-                            self.shared.borrow_mut().cover(except.cover);
+                            let entry = {
+                                let mut w = self.shared.borrow_mut();
+                                w.cover(except.cover);
+                                let step = w.entry_cover(th.entry);
+                                w.begin_entry(th.tid, th.entry, step, Kind::Except, 0, 0)
+                            };
                             if let Some(var) = &except.var {
                                 frame.set(var, e.into_error());
                             }
-                            self.run_block(th, frame, &except.steps).await
+                            let ran = self
+                                .run_block(Th { entry, ..th }, frame, &except.steps)
+                                .await;
+                            self.end_entry(entry, &ran);
+                            ran
                         }
                         (Err(e), None) => Err(e),
                     }
@@ -332,6 +369,12 @@ impl Interp {
                 Action::Parallel(p) => self.run_parallel(th, frame, p).await,
             }
         })
+    }
+
+    /// Entry `entry` ended as `ran` did (EX-8); nothing when it is [`NO_ENTRY`].
+    pub(super) fn end_entry<T>(&self, entry: u32, ran: &Result<T, Unwind>) {
+        let error = ran.as_ref().err().map(Unwind::error);
+        self.shared.borrow_mut().finish_entry(entry, error);
     }
 
     /// An `assign` step's assignments, in order.
@@ -347,12 +390,27 @@ impl Interp {
         let values = self.for_values(frame, &f.source)?;
         let scope = frame.scope();
         let mut result = Ok(Flow::Next);
+        let (n, step) = (
+            values.len() as u32,
+            self.shared.borrow().entry_cover(th.entry),
+        );
         for (i, v) in values.into_iter().enumerate() {
             frame.set(&f.value, v);
             if let Some(index) = &f.index {
                 frame.set(index, Value::Int(i as i64));
             }
-            match self.run_block(th, frame, &f.steps).await {
+            let entry = if self.entries {
+                let (kind, number) = (Kind::ForIteration, i as u32 + 1);
+                let mut w = self.shared.borrow_mut();
+                w.begin_entry(th.tid, th.entry, step, kind, number, n)
+            } else {
+                NO_ENTRY
+            };
+            let ran = self.run_block(Th { entry, ..th }, frame, &f.steps).await;
+            if entry != NO_ENTRY {
+                self.end_entry(entry, &ran);
+            }
+            match ran {
                 Ok(Flow::Next | Flow::Continue) => {}
                 Ok(Flow::Break) => break,
                 other => {

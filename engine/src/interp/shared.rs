@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::entries::{Entries, EntryState, Kind, NO_ENTRY};
 use super::runqueue::RunQueue;
 use super::thread::{BoxFut, ThreadId, Wake};
 use super::trace::{LogEntry, Trace};
@@ -88,6 +89,8 @@ pub(super) struct Shared {
     pub(super) positions: BTreeMap<ThreadId, Vec<(Rc<crate::defn::Subworkflow>, u32)>>,
     /// The thread that last began a step (the parent of a branch that ended since).
     pub(super) last_thread: ThreadId,
+    /// The step entries (EX-8), when the host asked for them.
+    pub(super) entries: Option<Box<Entries>>,
 }
 
 /// A routine entered whose first step has not begun.
@@ -156,6 +159,7 @@ impl Shared {
             outcome: None,
             positions: BTreeMap::new(),
             last_thread: ThreadId(0),
+            entries: None,
             coverage: crate::coverage::Passes {
                 points: vec![0; points as usize],
                 retries: BTreeMap::new(),
@@ -167,6 +171,35 @@ impl Shared {
     pub(super) fn cover(&mut self, cover: u32) {
         if let Some(c) = self.coverage.points.get_mut(cover as usize) {
             *c += 1;
+        }
+    }
+
+    /// Thread `tid` begins an entry under `parent` (EX-8): its index, or [`NO_ENTRY`] when
+    /// nothing is recorded. A step's entry is the commonest: `progress` and `expected` 0.
+    pub(super) fn begin_entry(
+        &mut self,
+        tid: ThreadId,
+        parent: u32,
+        cover: u32,
+        kind: Kind,
+        progress: u32,
+        expected: u32,
+    ) -> u32 {
+        match &mut self.entries {
+            None => NO_ENTRY,
+            Some(e) => e.begin(self.now, tid, parent, cover, kind, progress, expected),
+        }
+    }
+
+    /// The step whose entry is `id` (the step a sub-entry belongs to); [`NO_STEP`] for none.
+    pub(super) fn entry_cover(&self, id: u32) -> u32 {
+        self.entries.as_ref().map_or(NO_STEP, |e| e.cover_of(id))
+    }
+
+    /// Entry `id` ended now: succeeded, or failed with `error`.
+    pub(super) fn finish_entry(&mut self, id: u32, error: Option<&Value>) {
+        if let Some(e) = &mut self.entries {
+            e.finish(id, self.now, error);
         }
     }
 
@@ -634,6 +667,9 @@ impl Shared {
                 None => break,
             }
         }
+        if let Some(e) = &mut self.entries {
+            e.stop(now, EntryState::Cancelled, |t| doomed.contains(&t));
+        }
         for &t in doomed {
             self.positions.remove(&t);
             self.runnable.remove(t);
@@ -682,6 +718,15 @@ impl Shared {
         self.spawned.clear();
         let last = self.last_thread;
         self.positions.retain(|&t, _| t == last);
+        // Entries still open end with the execution: a cancel cancels them, and a failure
+        // no step raised (EX-5) fails them.
+        if let Some(e) = &mut self.entries {
+            let left = match state {
+                ExecutionState::Failed => EntryState::Failed,
+                _ => EntryState::Cancelled,
+            };
+            e.stop(now, left, |_| true);
+        }
         self.push_trace(Trace::Ended { state });
     }
 

@@ -46,7 +46,7 @@ impl Field {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+pub(super) enum Op {
     Eq,
     Ne,
     Lt,
@@ -83,7 +83,7 @@ enum Value {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-enum Token {
+pub(super) enum Token {
     Word(String),
     Text(String),
     Op(Op),
@@ -92,7 +92,7 @@ enum Token {
     Minus,
 }
 
-fn tokens(text: &str) -> Result<Vec<Token>, String> {
+pub(super) fn tokens(text: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -293,7 +293,7 @@ fn parse_duration(raw: &str) -> Result<u64, String> {
     Ok((secs * 1e9).round() as u64)
 }
 
-fn compare<T: Ord + ?Sized>(a: &T, op: Op, b: &T) -> bool {
+pub(super) fn compare<T: Ord + ?Sized>(a: &T, op: Op, b: &T) -> bool {
     let o = a.cmp(b);
     match op {
         Op::Eq | Op::Has => o == Ordering::Equal,

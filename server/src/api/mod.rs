@@ -24,6 +24,7 @@ mod body;
 mod callbacks;
 mod checkpoint;
 mod clock;
+mod entries;
 mod executions;
 mod list;
 mod query;

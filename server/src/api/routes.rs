@@ -339,6 +339,26 @@ pub(crate) static ROUTES: &[Route] = &[
         handler: |s, r| s.logs(r.parent(), r.var("workflow"), r.var("execution"), &r.query),
         grpc: None,
     },
+    // Step entries (EX-8): REST only, as in the discovery document.
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/stepEntries",
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| {
+            s.step_entries_list(r.parent(), r.var("workflow"), r.var("execution"), &r.query)
+        },
+        grpc: None,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/stepEntries/{entry}",
+        check: Check::Permission(auth::EXECUTIONS_GET),
+        handler: |s, r| {
+            let (workflow, id) = (r.var("workflow"), r.var("execution"));
+            s.step_entry_get(r.parent(), workflow, id, r.var("entry"), &r.query)
+        },
+        grpc: None,
+    },
     Route {
         method: "POST",
         path: "/v1/projects/-/serviceAccounts/{account=**}:generateAccessToken",

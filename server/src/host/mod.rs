@@ -471,6 +471,8 @@ impl Host {
                 argument: input.value,
                 steps_max: STEPS_MAX,
                 defect: self.config.defect,
+                // Served as `stepEntries` (EX-8), and rebuilt by a replay like the rest.
+                step_entries: true,
             },
             env,
             &revision_id,
