@@ -65,6 +65,8 @@ pub struct Options {
     pub on_ready: Option<OnReady>,
     /// What outbound `https://` calls trust (none by default).
     pub tls: client::Tls,
+    /// Google's emulators that connector calls reach (HT-10; none by default).
+    pub emulators: crate::connectors::Emulators,
 }
 
 /// [`Options::on_ready`]'s hook.
@@ -105,6 +107,7 @@ impl Options {
             drain_timeout: Duration::from_secs(10),
             on_ready: None,
             tls: client::Tls::default(),
+            emulators: crate::connectors::Emulators::default(),
         }
     }
 }
@@ -209,11 +212,20 @@ impl Shared {
 
     /// Sends an outbound call no scripted service answers (HT-9) and hands the answer back
     /// as an input. While it is in flight it counts as a request (the auto clock waits).
-    fn send(&self, out: OutboundCall) {
+    fn send(&self, mut out: OutboundCall) {
+        let authorization = self
+            .state
+            .borrow()
+            .outbound_authorization(&out.workflow, &out.call);
+        if let (Some(value), wfsim_engine::http::Callee::Http(r)) =
+            (authorization, &mut out.call.target)
+        {
+            r.headers.push(("Authorization".to_owned(), value));
+        }
         let shared = self.clone();
         let busy = Busy::call(self);
         tokio::task::spawn_local(async move {
-            let outcome = client::send(&out.call, &shared.options.tls).await;
+            let outcome = client::send(&out.call, &shared.options.tls, &shared.options.emulators).await;
             if let Some(outcome) = outcome {
                 let now = shared.now();
                 shared.state.borrow_mut().answer_outbound(

@@ -19,12 +19,14 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod durable;
 pub mod grpc;
 mod host;
 mod http;
 mod message;
 mod proto;
+pub mod triggers;
 mod wire;
 
 use std::cell::{Cell, RefCell};

@@ -23,6 +23,7 @@ mod body;
 mod callbacks;
 mod checkpoint;
 mod clock;
+mod events;
 mod executions;
 mod list;
 mod query;
@@ -31,6 +32,7 @@ mod routes;
 mod tokens;
 mod workflows;
 
+pub use events::EVENTS;
 pub use workflows::{WORKFLOW_ID_RULE, is_workflow_id};
 
 pub(crate) use routes::ROUTES;
@@ -49,6 +51,9 @@ pub struct State {
     op_ids: IdGen,
     /// The inputs a checkpoint keeps (`checkpoint.rs`), once asked for.
     kept: Option<checkpoint::Kept>,
+    /// Events taken by `POST /v1/wfsim/events`, by (source, id): the workflow and the
+    /// execution each started, so a redelivered event starts nothing again.
+    events: BTreeMap<(String, String), (String, String)>,
 }
 
 impl std::fmt::Debug for State {
@@ -77,6 +82,7 @@ impl State {
             clock_now: SimTime::ZERO,
             operations: BTreeMap::new(),
             kept: None,
+            events: BTreeMap::new(),
         }
     }
 
