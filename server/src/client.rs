@@ -3,13 +3,13 @@
 //! `--ca-cert`), one HTTP/1.1 connection per call, at the connection level of hyper like the
 //! server (so it runs on tokio and under madsim alike; madsim's network has no TLS).
 
+use crate::connectors::Emulators;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use crate::connectors::Emulators;
 use wfsim_engine::http::{Callee, HttpCall, HttpOutcome, HttpResponse, OutboundRequest};
 
 /// The most of a response body a call takes: GCP's limit on an HTTP response (2 MB).

@@ -174,12 +174,7 @@ fn text(name: &str, v: &Json) -> Result<String, String> {
     }
 }
 
-fn build(
-    name: &str,
-    host: &str,
-    method: &Method,
-    args: &Value,
-) -> Result<OutboundRequest, String> {
+fn build(name: &str, host: &str, method: &Method, args: &Value) -> Result<OutboundRequest, String> {
     let args = match args {
         Value::Null => Json::Object(Map::new()),
         v => v
@@ -366,7 +361,10 @@ mod tests {
             "googleapis.pubsub.v1.projects.topics.publish",
             serde_json::json!({"topic": "projects/p/topics/t"}),
         );
-        assert_eq!(r.url, "http://127.0.0.1:8085/v1/projects/p/topics/t:publish");
+        assert_eq!(
+            r.url,
+            "http://127.0.0.1:8085/v1/projects/p/topics/t:publish"
+        );
         assert_eq!(r.body, b"{}");
     }
 
@@ -374,7 +372,10 @@ mod tests {
     fn a_service_without_an_emulator_is_not_routed() {
         let e = emulators();
         let a = args(serde_json::json!({"projectId": "p"}));
-        assert!(e.request("googleapis.datastore.v1.projects.lookup", &a).is_none());
+        assert!(
+            e.request("googleapis.datastore.v1.projects.lookup", &a)
+                .is_none()
+        );
         assert!(e.request("googleapis.storage.v1.objects.get", &a).is_none());
         assert!(e.request("http.get", &a).is_none());
     }
@@ -392,12 +393,14 @@ mod tests {
         let doc = "googleapis.firestore.v1.projects.databases.documents.get";
         assert!(reason(doc, serde_json::json!({})).contains("needs argument 'name'"));
         assert!(
-            reason(doc, serde_json::json!({"name": "x", "nmae": 1}))
-                .contains("no argument 'nmae'")
+            reason(doc, serde_json::json!({"name": "x", "nmae": 1})).contains("no argument 'nmae'")
         );
         assert!(
-            reason("googleapis.firestore.v1.projects.nothing", serde_json::json!({}))
-                .contains("has no such method")
+            reason(
+                "googleapis.firestore.v1.projects.nothing",
+                serde_json::json!({})
+            )
+            .contains("has no such method")
         );
         assert!(
             reason(doc, serde_json::json!({"name": "x", "body": {}})).contains("takes no body")

@@ -225,7 +225,8 @@ impl Shared {
         let shared = self.clone();
         let busy = Busy::call(self);
         tokio::task::spawn_local(async move {
-            let outcome = client::send(&out.call, &shared.options.tls, &shared.options.emulators).await;
+            let outcome =
+                client::send(&out.call, &shared.options.tls, &shared.options.emulators).await;
             if let Some(outcome) = outcome {
                 let now = shared.now();
                 shared.state.borrow_mut().answer_outbound(

@@ -142,7 +142,9 @@ async fn call(host: &str, method: &str, path: &str, body: &Json) -> Result<(u16,
     }
 }
 
-/// The topic and the subscription, made if missing (409: already there).
+/// The topic and the subscription, made if missing (409: already there). The deadline is
+/// Pub/Sub's least, 10 s, so a message pulled by a server that crashed before taking it
+/// comes back soon.
 async fn ensure(host: &str, trigger: &Trigger) -> Result<(), String> {
     let topic = trigger.topic_name();
     let made = |what: &str, (status, body): (u16, Json)| match status {
@@ -151,7 +153,7 @@ async fn ensure(host: &str, trigger: &Trigger) -> Result<(), String> {
     };
     made(&topic, call(host, "PUT", &topic, &json!({})).await?)?;
     let sub = trigger.subscription_name();
-    let body = json!({"topic": topic, "ackDeadlineSeconds": 30});
+    let body = json!({"topic": topic, "ackDeadlineSeconds": 10});
     made(&sub, call(host, "PUT", &sub, &body).await?)
 }
 

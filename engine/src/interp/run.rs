@@ -13,7 +13,7 @@ use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId};
 use super::unwind::Unwind;
 use crate::defn::{
-    Accessor, Action, Block, For, ForSource, Next, Place, Subworkflow, MapKey, Tmpl, Workflow,
+    Accessor, Action, Block, For, ForSource, MapKey, Next, Place, Subworkflow, Tmpl, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};

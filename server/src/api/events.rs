@@ -63,7 +63,9 @@ impl State {
         let (id, source) = (attribute("id")?, attribute("source")?);
         attribute("type")?;
         if attribute("specversion")? != "1.0" {
-            return Err(invalid("the CloudEvent's specversion must be \"1.0\"".into()));
+            return Err(invalid(
+                "the CloudEvent's specversion must be \"1.0\"".into(),
+            ));
         }
         if !self.host.is_deployed(&workflow) {
             return Err(self.not_deployed(&workflow));

@@ -135,11 +135,9 @@ impl Builder {
                     matches!(k, MapKey::Lit(_)) && matches!(p, Tmpl::Lit(_))
                 };
                 if parts.iter().all(literal) {
-                    Tmpl::Lit(Value::map(parts.into_iter().filter_map(|(k, p)| {
-                        match k {
-                            MapKey::Lit(k) => Some((k, p.into_lit()?)),
-                            MapKey::Expr(..) => None,
-                        }
+                    Tmpl::Lit(Value::map(parts.into_iter().filter_map(|(k, p)| match k {
+                        MapKey::Lit(k) => Some((k, p.into_lit()?)),
+                        MapKey::Expr(..) => None,
                     })))
                 } else {
                     Tmpl::Map(parts)
