@@ -219,13 +219,13 @@ fn an_oauth2_call_to_this_server_is_authorized_as_the_workflows_service_account(
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         s.service_account("w"),
-        "p-compute@developer.gserviceaccount.com"
+        "000000000000-compute@developer.gserviceaccount.com"
     );
 }
 
 #[test]
 fn grant_takes_workflows_callbacks_send_away() {
-    let sa = "p-compute@developer.gserviceaccount.com";
+    let sa = "000000000000-compute@developer.gserviceaccount.com";
     let grants = BTreeMap::from([(
         sa.to_owned(),
         BTreeSet::from(["workflows.executions.get".to_owned()]),

@@ -144,18 +144,14 @@ impl State {
     }
 
     /// The service account `workflow` runs as: its `serviceAccount`, or, like GCP, the
-    /// project's Compute Engine default account (the project id standing for its number).
+    /// project's Compute Engine default account, named as `sys.get_env` names it (LIB-2:
+    /// wfsim's fixed project number).
     pub fn service_account(&self, workflow: &str) -> String {
         self.host
             .workflow(workflow)
             .map(|w| w.settings.service_account.clone())
             .filter(|sa| !sa.is_empty())
             .map(|sa| sa.rsplit('/').next().unwrap_or(&sa).to_owned())
-            .unwrap_or_else(|| {
-                format!(
-                    "{}-compute@developer.gserviceaccount.com",
-                    self.config.project
-                )
-            })
+            .unwrap_or_else(|| "000000000000-compute@developer.gserviceaccount.com".to_owned())
     }
 }
