@@ -530,13 +530,13 @@ fn ex_8_expression_keys_of_maps() {
         "TypeError",
         "a map key must be a string, got an integer",
     );
-    fails(
-        "- r:\n    return:\n      ${nope}: 1\n",
-        "KeyError",
-        "nope",
-    );
+    fails("- r:\n    return:\n      ${nope}: 1\n", "KeyError", "nope");
     // Checked at deploy, at the key's own line and column.
-    let e = defn::load("k.yaml", "- r:\n    return:\n      ok: 1\n      ${1 +}: 1\n").unwrap_err();
+    let e = defn::load(
+        "k.yaml",
+        "- r:\n    return:\n      ok: 1\n      ${1 +}: 1\n",
+    )
+    .unwrap_err();
     let text = format!("{e:?}");
     assert!(text.contains("invalid expression '${1 +}'"), "{text}");
     assert!(text.contains("line: 4"), "{text}");
