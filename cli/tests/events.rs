@@ -7,6 +7,8 @@
 //! server between the publish and the resume (`--state-dir`): nothing lost, nothing run
 //! twice.
 //!
+//! Also Datastore's `commit` and `lookup` and Pub/Sub's `topics.create` as connectors.
+//!
 //! The emulators are started through gcloud once for the binary; skipped, saying why,
 //! where gcloud, its emulator components or Java are missing.
 
@@ -35,15 +37,16 @@ struct Emulator {
 }
 
 impl Emulator {
-    /// `gcloud ARGS --host-port=127.0.0.1:PORT`, waited for until it answers HTTP;
-    /// `Err` why it could not start.
-    fn start(args: &[&str]) -> Result<Emulator, String> {
+    /// `gcloud ARGS --host-port=127.0.0.1:PORT`, not yet waited for.
+    fn spawn(args: &[&str]) -> Result<(Emulator, std::path::PathBuf), String> {
         use std::os::unix::process::CommandExt;
         let host = format!("127.0.0.1:{}", free_port());
         let log = std::env::temp_dir().join(format!(
             "wfsim-emulator-{}-{}.log",
             std::process::id(),
-            args[args.len() - 2]
+            args.iter()
+                .position(|a| *a == "start")
+                .map_or("x", |i| args[i - 1])
         ));
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let child = Command::new("gcloud")
@@ -55,22 +58,25 @@ impl Emulator {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("gcloud: {e}"))?;
-        let mut emulator = Emulator { child, host };
+        Ok((Emulator { child, host }, log))
+    }
+
+    /// Waits until the emulator listens; `Err` why it did not (gcloud's own words).
+    fn ready(mut self, log: &std::path::Path) -> Result<Emulator, String> {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(90) {
-            if let Ok(Some(status)) = emulator.child.try_wait() {
-                let said = std::fs::read_to_string(&log).unwrap_or_default();
-                return Err(format!("gcloud {} exited {status}: {said}", args.join(" ")));
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let said = std::fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("gcloud exited {status}: {said}"));
             }
-            if std::net::TcpStream::connect(&emulator.host).is_ok() {
-                return Ok(emulator);
+            if std::net::TcpStream::connect(&self.host).is_ok() {
+                return Ok(self);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        emulator.stop();
         Err(format!(
-            "gcloud {} did not listen within 90 s",
-            args.join(" ")
+            "an emulator did not listen within 90 s ({})",
+            log.display()
         ))
     }
 
@@ -411,24 +417,41 @@ fn the_tutorials_event_pattern_runs_on_googles_emulators_and_survives_kill_9() {
         return;
     }
     let started = Instant::now();
-    let firestore = Emulator::start(&["emulators", "firestore", "start"]);
-    let pubsub = Emulator::start(&[
-        "beta",
-        "emulators",
-        "pubsub",
-        "start",
-        &format!("--project={PROJECT}"),
-    ]);
-    let (firestore, pubsub) = match (firestore, pubsub) {
-        (Ok(f), Ok(p)) => (f, p),
-        (f, p) => {
-            // gcloud without its emulator components: say which, and skip.
-            let why: Vec<String> = [f.err(), p.err()].into_iter().flatten().collect();
-            eprintln!("skipped: {}", why.join("; "));
-            return;
+    let project = format!("--project={PROJECT}");
+    // All three at once: each takes seconds to start.
+    let spawned = [
+        Emulator::spawn(&["emulators", "firestore", "start"]),
+        Emulator::spawn(&["beta", "emulators", "pubsub", "start", &project]),
+        Emulator::spawn(&[
+            "beta",
+            "emulators",
+            "datastore",
+            "start",
+            &project,
+            "--no-store-on-disk",
+        ]),
+    ];
+    let ready: Vec<Result<Emulator, String>> = spawned
+        .into_iter()
+        .map(|s| s.and_then(|(e, log)| e.ready(&log)))
+        .collect();
+    let (mut up, mut why) = (Vec::new(), Vec::new());
+    for r in ready {
+        match r {
+            Ok(e) => up.push(e),
+            Err(e) => why.push(e),
         }
-    };
+    }
+    if !why.is_empty() {
+        // gcloud without its emulator components: say which, and skip.
+        eprintln!("skipped: {}", why.join("; "));
+        return;
+    }
+    let datastore = up.pop().expect("three");
+    let pubsub = up.pop().expect("three");
+    let firestore = up.pop().expect("three");
     eprintln!("emulators up in {:?}", started.elapsed());
+    datastore_and_pubsub_connectors(&datastore, &pubsub);
     let emulators = [&firestore, &pubsub];
     let dir = root().join(format!("target/tmp/events-{}.state", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -445,6 +468,79 @@ fn the_tutorials_event_pattern_runs_on_googles_emulators_and_survives_kill_9() {
         "the tutorial's pattern, three rounds, in {:?}",
         started.elapsed()
     );
+}
+
+/// Datastore's `commit` and `lookup` and Pub/Sub's `topics.create` through their emulators.
+fn datastore_and_pubsub_connectors(datastore: &Emulator, pubsub: &Emulator) {
+    let dir = root().join(format!("target/tmp/events-ds-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        r#"main:
+  steps:
+    - put:
+        call: googleapis.datastore.v1.projects.commit
+        args:
+          projectId: events-p
+          body:
+            mode: NON_TRANSACTIONAL
+            mutations:
+              - upsert:
+                  key:
+                    path: [{kind: Task, name: t1}]
+                  properties:
+                    done: {booleanValue: true}
+    - get:
+        call: googleapis.datastore.v1.projects.lookup
+        args:
+          projectId: events-p
+          body:
+            keys:
+              - path: [{kind: Task, name: t1}]
+        result: found
+    - topic:
+        call: googleapis.pubsub.v1.projects.topics.create
+        args:
+          name: projects/events-p/topics/made-by-a-connector
+        result: topic
+    - done:
+        return:
+          done: ${found.found[0].entity.properties.done.booleanValue}
+          topic: ${topic.name}
+"#,
+    )
+    .expect("write");
+    let server = Server::start_env(
+        &[
+            "--project",
+            PROJECT,
+            "--token",
+            TOKEN,
+            dir.to_str().expect("UTF-8"),
+        ],
+        &[
+            ("DATASTORE_EMULATOR_HOST", &datastore.host),
+            ("PUBSUB_EMULATOR_HOST", &pubsub.host),
+        ],
+        Stdio::null(),
+    );
+    let (status, body) = http(
+        &server.base,
+        "POST",
+        &format!("{WORKFLOWS}/tasks/executions"),
+        TOKEN,
+        "{}",
+    );
+    assert_eq!(status, 200, "{body}");
+    let done = ended(&server, json_of(&body)["name"].as_str().expect("a name"));
+    assert_eq!(done["state"], "SUCCEEDED", "{done}");
+    let result = json_of(done["result"].as_str().expect("a result"));
+    assert_eq!(
+        result,
+        json!({"done": true, "topic": "projects/events-p/topics/made-by-a-connector"})
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A connector whose emulator is down fails its step with a catchable error, and the
