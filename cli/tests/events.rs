@@ -12,6 +12,9 @@
 //! The emulators are started through gcloud once for the binary; skipped, saying why,
 //! where gcloud, its emulator components or Java are missing.
 
+// Real time is what a test of real processes waits in.
+#![allow(clippy::disallowed_methods)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -194,7 +194,7 @@ fn build(name: &str, host: &str, method: &Method, args: &Value) -> Result<Outbou
             _ => flatten(k, v, &mut flat),
         }
     }
-    for (k, _) in &flat {
+    for k in flat.keys() {
         if !method.params.contains_key(k) {
             let known: Vec<&str> = method.params.keys().map(String::as_str).collect();
             return Err(format!(
