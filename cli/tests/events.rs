@@ -622,3 +622,29 @@ fn a_connector_to_an_emulator_that_is_down_fails_the_step_not_the_server() {
     assert_eq!(status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--trigger` is refused, saying what to fix, when it is malformed or has no Pub/Sub
+/// emulator to pull through.
+#[test]
+fn a_trigger_without_its_emulator_or_its_form_is_refused() {
+    let run = |trigger: &str, env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wfsim"))
+            .args(["serve", "--port", "0", "--trigger", trigger])
+            .env_remove("PUBSUB_EMULATOR_HOST")
+            .envs(env.iter().copied())
+            .output()
+            .expect("wfsim runs");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let said = run("pubsub:projects/p/topics/t=w", &[]);
+    assert!(said.contains("set PUBSUB_EMULATOR_HOST"), "{said}");
+    let said = run(
+        "pubsub:projects/p/t=w",
+        &[("PUBSUB_EMULATOR_HOST", "127.0.0.1:1")],
+    );
+    assert!(
+        said.contains("--trigger takes pubsub:projects/PROJECT/topics/TOPIC=WORKFLOW"),
+        "{said}"
+    );
+}
