@@ -540,4 +540,15 @@ fn ex_8_expression_keys_of_maps() {
     let text = format!("{e:?}");
     assert!(text.contains("invalid expression '${1 +}'"), "{text}");
     assert!(text.contains("line: 4"), "{text}");
+    // A key is an expression of at most 400 characters, as a value is.
+    let key = |inner: &str| format!("- r:\n    return:\n      ${{{inner}}}: 1\n");
+    let at_limit = format!("{}10", "0+".repeat(199));
+    assert_eq!(at_limit.chars().count(), 400);
+    assert!(defn::load("k.yaml", &key(&at_limit)).is_ok());
+    let over = format!("{at_limit}0");
+    let e = defn::load("k.yaml", &key(&over)).unwrap_err();
+    assert!(
+        format!("{e:?}").contains("an expression of 401 characters; the limit is 400"),
+        "{e:?}"
+    );
 }
