@@ -56,7 +56,8 @@ pub(crate) struct ServeArgs {
     grant: Vec<String>,
     /// Start WORKFLOW once per message published to a Pub/Sub topic, through the emulator
     /// of $PUBSUB_EMULATOR_HOST, with the CloudEvent Eventarc would give it:
-    /// pubsub:projects/P/topics/T=WORKFLOW. Repeatable.
+    /// pubsub:projects/P/topics/T=WORKFLOW. Repeatable; a folder's `triggers.yaml`
+    /// (`triggers: [pubsub:…]`) adds its own.
     #[arg(long, value_name = "pubsub:projects/P/topics/T=WORKFLOW")]
     trigger: Vec<String>,
     /// Seed for execution, callback and token ids (default: a random one, printed, so that
@@ -383,9 +384,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
         grants.insert(sa, perms);
     }
+    let beside = folder::triggers(&place.files).map_err(Invalid)?;
     let triggers = args
         .trigger
         .iter()
+        .chain(&beside)
         .map(|t| wfsim_server::triggers::Trigger::parse(t))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Invalid)?;
