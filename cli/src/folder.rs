@@ -60,7 +60,7 @@ fn is_companion_file(file: &str, text: &str) -> bool {
     }
 }
 
-/// The triggers of each folder's `triggers.yaml` (HT-12), read once at start: a map whose
+/// The triggers of each folder's `triggers.yaml` (HT-13), read once at start: a map whose
 /// `triggers` is a list of what `--trigger` takes, `pubsub:projects/P/topics/T=WORKFLOW`.
 pub(crate) fn triggers(paths: &[PathBuf]) -> Result<Vec<String>, String> {
     let mut out = Vec::new();

@@ -1,5 +1,5 @@
 //! The event pattern of Google's tutorial "Wait for events using callbacks and Eventarc
-//! triggers" on Google's own emulators (HT-10 … HT-12): `fixtures/events/event-primary.yaml`
+//! triggers" on Google's own emulators (HT-11 … HT-13): `fixtures/events/event-primary.yaml`
 //! leaves callback URLs in Firestore and waits; a message published to Pub/Sub starts
 //! `event-listener.yaml` through `wfsim serve --trigger`, which reads the URL from Firestore
 //! and posts the event to it with `auth: {type: OAuth2}`; a Cloud Storage event (no Google

@@ -505,7 +505,7 @@ fn main_called_without_its_argument_reads_null() {
     }
 }
 
-/// EX-8: a map key wholly `${...}` is evaluated with the map, in the order written; a key
+/// EX-9: a map key wholly `${...}` is evaluated with the map, in the order written; a key
 /// that is not a string is a `TypeError`; any other key is text as written, `${` and all.
 #[test]
 fn ex_8_expression_keys_of_maps() {

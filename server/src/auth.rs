@@ -127,7 +127,7 @@ impl Tokens {
     }
 
     /// The token a workflow running as `sa` sends with `auth: {type: OAuth2}` to this
-    /// server (HT-11): derived from the seed and `sa`, not drawn from the token stream, so
+    /// server (HT-12): derived from the seed and `sa`, not drawn from the token stream, so
     /// minting one is no input, and a replay of the log, which holds requests carrying it,
     /// accepts it again.
     pub fn workload_token(&self, sa: &str) -> String {

@@ -1,4 +1,4 @@
-//! Connectors to Google's local emulators (HT-10): a `googleapis.<service>.<version>.…` call
+//! Connectors to Google's local emulators (HT-11): a `googleapis.<service>.<version>.…` call
 //! of live mode goes, when that service's emulator variable is set, to the emulator as the
 //! REST request Google's discovery document describes for the method.
 //!

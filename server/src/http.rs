@@ -65,7 +65,7 @@ pub struct Options {
     pub on_ready: Option<OnReady>,
     /// What outbound `https://` calls trust (none by default).
     pub tls: client::Tls,
-    /// Google's emulators that connector calls reach (HT-10; none by default).
+    /// Google's emulators that connector calls reach (HT-11; none by default).
     pub emulators: crate::connectors::Emulators,
 }
 

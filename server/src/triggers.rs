@@ -1,4 +1,4 @@
-//! Pub/Sub triggers (HT-12): `--trigger pubsub:projects/P/topics/T=WORKFLOW` pulls the
+//! Pub/Sub triggers (HT-13): `--trigger pubsub:projects/P/topics/T=WORKFLOW` pulls the
 //! topic through Google's Pub/Sub emulator, on a subscription of its own, and hands each
 //! message to `POST /v1/wfsim/events` as the CloudEvent Eventarc would deliver, so the start
 //! is an input of the log like a request. A message is acknowledged only once that input

@@ -1,4 +1,4 @@
-//! HT-11 and HT-12 on the sans-I/O API: `POST /v1/wfsim/events` (a CloudEvent starts a
+//! HT-12 and HT-13 on the sans-I/O API: `POST /v1/wfsim/events` (a CloudEvent starts a
 //! workflow once per source and id, across a replay), and the token a workflow's
 //! `auth: {type: OAuth2}` call to this server carries.
 

@@ -1,4 +1,4 @@
-//! Events (HT-12): `POST /v1/wfsim/events?workflow=W` takes a CloudEvent (structured JSON,
+//! Events (HT-13): `POST /v1/wfsim/events?workflow=W` takes a CloudEvent (structured JSON,
 //! as Eventarc delivers one) and starts `W` with it as the argument, as an Eventarc trigger
 //! does; `--trigger` (Pub/Sub through its emulator) feeds the same route. An event already
 //! taken (the same `source` and `id`: CloudEvents' identity) starts nothing again, so a
@@ -6,7 +6,7 @@
 //! request, so what was taken is remembered across restarts.
 //!
 //! Also here: the token a workflow's `auth: {type: OAuth2}` call to this server carries
-//! (HT-11).
+//! (HT-12).
 
 use serde_json::{Value as Json, json};
 use wfsim_engine::SimTime;
@@ -114,7 +114,7 @@ impl State {
         ))
     }
 
-    /// The `Authorization` header an outbound call of `workflow` carries (HT-11): with
+    /// The `Authorization` header an outbound call of `workflow` carries (HT-12): with
     /// `auth: {type: OAuth2}` (or OIDC) to a URL of this server, the token of the workflow's
     /// service account, whose permissions `--grant` sets (`workflows.callbacks.send` by
     /// default, as GCP's Workflows Invoker role grants); `None` otherwise (an `auth` to
