@@ -46,18 +46,51 @@ fn looks_like_workflow_file(path: &Path) -> bool {
         )
 }
 
-/// A scenario, explore or services file (a map with `workflow:`, `explore:` or `services:`
-/// at the top) beside the workflows is not one of them. A file that does not parse is
+/// A scenario, explore, services or triggers file (a map with `workflow:`, `explore:`,
+/// `services:` or `triggers:` at the top) beside the workflows is not one of them. A file that does not parse is
 /// taken as a workflow, so that its error is reported.
 fn is_companion_file(file: &str, text: &str) -> bool {
     match tree::parse(text, Syntax::of_path(file)) {
         Ok(root) => root.as_map().is_some_and(|entries| {
-            entries
-                .iter()
-                .any(|(k, _, _)| matches!(k.as_str(), "workflow" | "explore" | "services"))
+            entries.iter().any(|(k, _, _)| {
+                matches!(k.as_str(), "workflow" | "explore" | "services" | "triggers")
+            })
         }),
         Err(_) => false,
     }
+}
+
+/// The triggers of each folder's `triggers.yaml` (HT-13), read once at start: a map whose
+/// `triggers` is a list of what `--trigger` takes, `pubsub:projects/P/topics/T=WORKFLOW`.
+pub(crate) fn triggers(paths: &[PathBuf]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for dir in paths.iter().filter(|p| p.is_dir()) {
+        let path = dir.join("triggers.yaml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let file = path.display().to_string();
+        let root = tree::parse(&text, Syntax::Yaml)
+            .map_err(|e| format!("{file}:{}: {}", e.pos, e.message))?;
+        let list = root
+            .as_map()
+            .and_then(|m| m.iter().find(|(k, _, _)| k == "triggers"))
+            .and_then(|(_, _, v)| v.as_seq())
+            .ok_or_else(|| {
+                format!("{file}: must be a map whose 'triggers' is a list of pubsub:projects/P/topics/T=WORKFLOW")
+            })?;
+        for item in list {
+            let t = item.as_str().ok_or_else(|| {
+                format!(
+                    "{file}:{}: a trigger is a string pubsub:projects/P/topics/T=WORKFLOW, not a {}",
+                    item.pos,
+                    item.describe()
+                )
+            })?;
+            out.push(t.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the paths: a file is a workflow whatever it holds; a folder gives its YAML and
@@ -271,5 +304,40 @@ mod tests {
         let missing = super::scan(&[dir.join("nope.yaml")]);
         assert!(missing.problems[0].contains("nope.yaml: cannot read"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folders_triggers_file_is_read_and_not_deployed() {
+        let dir = folder(&[
+            ("flow.yaml", "- r:\n    return: 1\n"),
+            (
+                "triggers.yaml",
+                "triggers:\n  - pubsub:projects/p/topics/t=flow\n  - pubsub:projects/p/topics/u=flow\n",
+            ),
+        ]);
+        let found = scan(std::slice::from_ref(&dir));
+        assert_eq!(found.sources.keys().collect::<Vec<_>>(), ["flow"]);
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        assert_eq!(
+            triggers(std::slice::from_ref(&dir)).unwrap(),
+            [
+                "pubsub:projects/p/topics/t=flow",
+                "pubsub:projects/p/topics/u=flow"
+            ]
+        );
+        let none = folder(&[("flow.yaml", "- r:\n    return: 1\n")]);
+        assert!(triggers(&[none]).unwrap().is_empty());
+        let bad = folder(&[("triggers.yaml", "triggers:\n  - {a: 1}\n")]);
+        let e = triggers(&[bad]).unwrap_err();
+        assert!(
+            e.contains("triggers.yaml:2:5: a trigger is a string"),
+            "{e}"
+        );
+        let bad = folder(&[("triggers.yaml", "triggers: 1\n")]);
+        let e = triggers(&[bad]).unwrap_err();
+        assert!(
+            e.contains("must be a map whose 'triggers' is a list"),
+            "{e}"
+        );
     }
 }

@@ -62,6 +62,12 @@ pub(crate) struct ServeArgs {
     /// Permissions of a service account's tokens, e.g. ci@p=workflows.callbacks.send.
     #[arg(long, value_name = "SA=PERM,...")]
     grant: Vec<String>,
+    /// Start WORKFLOW once per message published to a Pub/Sub topic, through the emulator
+    /// of $PUBSUB_EMULATOR_HOST, with the CloudEvent Eventarc would give it:
+    /// pubsub:projects/P/topics/T=WORKFLOW. Repeatable; a folder's `triggers.yaml`
+    /// (`triggers: [pubsub:…]`) adds its own.
+    #[arg(long, value_name = "pubsub:projects/P/topics/T=WORKFLOW")]
+    trigger: Vec<String>,
     /// Seed for execution, callback and token ids (default: a random one, printed, so that
     /// each start mints a different token).
     #[arg(long)]
@@ -430,6 +436,24 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         let (sa, perms) = wfsim_server::auth::parse_grant(g).map_err(Invalid)?;
         grants.insert(sa, perms);
     }
+    let beside = folder::triggers(&place.files).map_err(Invalid)?;
+    let triggers = args
+        .trigger
+        .iter()
+        .chain(&beside)
+        .map(|t| wfsim_server::triggers::Trigger::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Invalid)?;
+    // Read here, at start, as Google's client libraries read them; the engine never does.
+    let emulators = wfsim_server::connectors::Emulators::from_vars(|v| std::env::var(v).ok());
+    let pubsub_host = emulators.hosts.get("pubsub").cloned();
+    if !triggers.is_empty() && pubsub_host.is_none() {
+        return Err(Invalid(
+            "--trigger pulls through the Pub/Sub emulator: set PUBSUB_EMULATOR_HOST \
+             (gcloud beta emulators pubsub start prints it)"
+                .into(),
+        ));
+    }
     let found = folder::scan(&place.files);
     for p in &found.problems {
         eprintln!("{p}");
@@ -528,11 +552,29 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             ));
         } else if args.no_auth {
             lines.push("no auth: every request is accepted (--no-auth)".into());
-        } else if let Some(token) = &args.token {
-            state.adopt_master_token(token);
+        }
+        // The server's own token: printed, and carried by the triggers' events.
+        let own_token = match &args.token {
+            _ if args.no_auth => None,
+            Some(token) => {
+                state.adopt_master_token(token);
+                Some(token.clone())
+            }
+            None => state.master_token(),
+        };
+        if let Some(token) = &own_token {
             lines.push(format!("token (every permission): {token}"));
-        } else if let Some(token) = state.master_token() {
-            lines.push(format!("token (every permission): {token}"));
+        }
+        for (service, host) in &emulators.hosts {
+            lines.push(format!("connectors googleapis.{service}.*: the emulator at {host}"));
+        }
+        for t in &triggers {
+            lines.push(format!(
+                "trigger {}: {} (POST {base_url}{}?workflow=NAME takes any CloudEvent)",
+                t.describe(),
+                t.subscription_name(),
+                wfsim_server::api::EVENTS
+            ));
         }
         // On a restart the server's time goes on from where it stood: by the real clock,
         // or, on a manual or auto one, from the last input (time did not move meanwhile).
@@ -652,10 +694,34 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                     }
                 }) as wfsim_server::OnReady
             });
+        let on_ready: Option<wfsim_server::OnReady> = if triggers.is_empty() {
+            watcher
+        } else {
+            let said = Rc::clone(&stderr);
+            let say: Rc<dyn Fn(String)> = Rc::new(move |line| said.line(line));
+            let authorization = own_token.map(|t| format!("Bearer {t}"));
+            let pending = RefCell::new(Some(triggers));
+            let host = pubsub_host.unwrap_or_default();
+            Some(Rc::new(move |shared: &wfsim_server::Shared| {
+                if let Some(w) = &watcher {
+                    w(shared);
+                }
+                if let Some(triggers) = pending.borrow_mut().take() {
+                    wfsim_server::triggers::start(
+                        shared,
+                        triggers,
+                        host.clone(),
+                        authorization.clone(),
+                        Rc::clone(&say),
+                    );
+                }
+            }) as wfsim_server::OnReady)
+        };
         let options = Options {
-            on_ready: watcher,
+            on_ready,
             grpc_listener: grpc_listener.map(|(l, _)| l),
             tls,
+            emulators,
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
             resumed_at,

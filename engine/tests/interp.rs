@@ -505,3 +505,51 @@ fn main_called_without_its_argument_reads_null() {
         other => panic!("{other:?}"),
     }
 }
+
+/// EX-9: a map key wholly `${...}` is evaluated with the map, in the order written; a key
+/// that is not a string is a `TypeError`; any other key is text as written, `${` and all.
+#[test]
+fn ex_8_expression_keys_of_maps() {
+    let yaml = "- a:\n    assign:\n      - k: exec_1\n      - n: 2\n- r:\n    return:\n      ${k}:\n        stringValue: ${k + \"!\"}\n      ${\"n\" + string(n)}: 1\n      plain: 2\n      a${k}: 3\n      lit:\n        ${k}: 4\n";
+    assert_eq!(
+        result(yaml),
+        serde_json::json!({
+            "exec_1": {"stringValue": "exec_1!"},
+            "n2": 1,
+            "plain": 2,
+            "a${k}": 3,
+            "lit": {"exec_1": 4},
+        })
+    );
+    // A map whose values are all literal but whose key is not is still evaluated.
+    assert_eq!(
+        result("- a:\n    assign:\n      - k: x\n- r:\n    return:\n      ${k}: 1\n"),
+        serde_json::json!({"x": 1})
+    );
+    fails(
+        "- r:\n    return:\n      ${1 + 1}: 1\n",
+        "TypeError",
+        "a map key must be a string, got an integer",
+    );
+    fails("- r:\n    return:\n      ${nope}: 1\n", "KeyError", "nope");
+    // Checked at deploy, at the key's own line and column.
+    let e = defn::load(
+        "k.yaml",
+        "- r:\n    return:\n      ok: 1\n      ${1 +}: 1\n",
+    )
+    .unwrap_err();
+    let text = format!("{e:?}");
+    assert!(text.contains("invalid expression '${1 +}'"), "{text}");
+    assert!(text.contains("line: 4"), "{text}");
+    // A key is an expression of at most 400 characters, as a value is.
+    let key = |inner: &str| format!("- r:\n    return:\n      ${{{inner}}}: 1\n");
+    let at_limit = format!("{}10", "0+".repeat(199));
+    assert_eq!(at_limit.chars().count(), 400);
+    assert!(defn::load("k.yaml", &key(&at_limit)).is_ok());
+    let over = format!("{at_limit}0");
+    let e = defn::load("k.yaml", &key(&over)).unwrap_err();
+    assert!(
+        format!("{e:?}").contains("an expression of 401 characters; the limit is 400"),
+        "{e:?}"
+    );
+}

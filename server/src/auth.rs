@@ -64,9 +64,15 @@ pub enum Denied {
     PermissionDenied(String),
 }
 
+/// The id stream a workload token's secret is drawn from (one per service account).
+const STREAM_WORKLOAD_TOKENS: u64 = 0x5A_70_6B;
+/// What a workload token starts with: the service account (hex) and its secret follow.
+const WORKLOAD_PREFIX: &str = "ya29.wfsim.sa.";
+
 #[derive(Debug)]
 pub struct Tokens {
     enabled: bool,
+    seed: u64,
     ids: IdGen,
     tokens: BTreeMap<String, Token>,
     /// Permissions of each service account, from `--grant`.
@@ -78,6 +84,7 @@ impl Tokens {
     pub fn new(enabled: bool, seed: u64, grants: BTreeMap<String, BTreeSet<String>>) -> Tokens {
         Tokens {
             enabled,
+            seed,
             ids: IdGen::with_stream(seed, IdGen::STREAM_TOKENS),
             tokens: BTreeMap::new(),
             grants,
@@ -119,6 +126,40 @@ impl Tokens {
         );
     }
 
+    /// The token a workflow running as `sa` sends with `auth: {type: OAuth2}` to this
+    /// server (HT-12): derived from the seed and `sa`, not drawn from the token stream, so
+    /// minting one is no input, and a replay of the log, which holds requests carrying it,
+    /// accepts it again.
+    pub fn workload_token(&self, sa: &str) -> String {
+        let hex: String = sa.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{WORKLOAD_PREFIX}{hex}.{}", self.workload_secret(sa))
+    }
+
+    fn workload_secret(&self, sa: &str) -> String {
+        // FNV-1a of the account, so each account's secret comes from a stream of its own.
+        let hash = sa.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        IdGen::with_stream(self.seed ^ hash, STREAM_WORKLOAD_TOKENS)
+            .uuid()
+            .replace('-', "")
+    }
+
+    /// The workload token `raw` stands for, if it is one this server derived.
+    fn workload(&self, raw: &str) -> Option<Token> {
+        let (hex, secret) = raw.strip_prefix(WORKLOAD_PREFIX)?.split_once('.')?;
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let sa = String::from_utf8(bytes).ok()?;
+        (self.workload_secret(&sa) == secret).then(|| Token {
+            permissions: self.granted_to(&sa),
+            principal: sa,
+            expires_at: None,
+        })
+    }
+
     /// The permissions granted to service account `sa` (default: `workflows.callbacks.send`).
     pub fn granted_to(&self, sa: &str) -> BTreeSet<String> {
         self.grants
@@ -153,7 +194,8 @@ impl Tokens {
                 "the Authorization header must be 'Bearer <access token>'".into(),
             ));
         };
-        let Some(token) = self.tokens.get(raw.trim()) else {
+        let workload = self.workload(raw.trim());
+        let Some(token) = self.tokens.get(raw.trim()).or(workload.as_ref()) else {
             return Err(Denied::Unauthenticated(
                 "the access token is not valid".into(),
             ));

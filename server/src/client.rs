@@ -3,6 +3,7 @@
 //! `--ca-cert`), one HTTP/1.1 connection per call, at the connection level of hyper like the
 //! server (so it runs on tokio and under madsim alike; madsim's network has no TLS).
 
+use crate::connectors::Emulators;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -76,21 +77,30 @@ impl Tls {
 
 /// Sends `call` and returns its outcome; `None` when no answer came within its timeout
 /// (real time), in which case the engine raises `TimeoutError` on its own clock.
-pub async fn send(call: &HttpCall, tls: &Tls) -> Option<HttpOutcome> {
-    let exchange = exchange(call, tls);
+pub async fn send(call: &HttpCall, tls: &Tls, emulators: &Emulators) -> Option<HttpOutcome> {
+    let exchange = exchange(call, tls, emulators);
     tokio::time::timeout(call.timeout, exchange).await.ok()
 }
 
-async fn exchange(call: &HttpCall, tls: &Tls) -> HttpOutcome {
-    let request = match &call.target {
-        Callee::Http(r) => r,
-        Callee::Connector { name, .. } => {
-            return HttpOutcome::ConnectionFailed(format!(
-                "{name} is a Google API: wfsim serve does not call it; answer it with --services \
-                 (a service with match: {{call: {name}}})"
-            ));
-        }
-    };
+async fn exchange(call: &HttpCall, tls: &Tls, emulators: &Emulators) -> HttpOutcome {
+    match &call.target {
+        Callee::Http(r) => fetch(r, tls).await,
+        Callee::Connector { name, args } => match emulators.request(name, args) {
+            Some(Ok(request)) => fetch(&request, tls).await,
+            Some(Err(answer)) => answer,
+            None => HttpOutcome::ConnectionFailed(format!(
+                "{name} is a Google API: wfsim serve calls one only on an emulator ({}); answer \
+                 it with --services (a service with match: {{call: {name}}})",
+                crate::connectors::EMULATOR_VARIABLES
+                    .map(|(_, v)| v)
+                    .join(", ")
+            )),
+        },
+    }
+}
+
+/// One request to its URL's host: `http://` or `https://`.
+pub(crate) async fn fetch(request: &OutboundRequest, tls: &Tls) -> HttpOutcome {
     let uri: hyper::Uri = match request.url.parse() {
         Ok(u) => u,
         Err(e) => {

@@ -68,6 +68,8 @@ pub struct Options {
     /// `--grpc-port`: a second listener that serves gRPC only, for clients configured
     /// with one port per protocol (gcw-emulator's 8787 and 8788); the main one serves both.
     pub grpc_listener: Option<Rc<tokio::net::TcpListener>>,
+    /// Google's emulators that connector calls reach (HT-11; none by default).
+    pub emulators: crate::connectors::Emulators,
 }
 
 /// [`Options::on_ready`]'s hook.
@@ -110,6 +112,7 @@ impl Options {
             on_ready: None,
             tls: client::Tls::default(),
             grpc_listener: None,
+            emulators: crate::connectors::Emulators::default(),
         }
     }
 }
@@ -214,11 +217,21 @@ impl Shared {
 
     /// Sends an outbound call no scripted service answers (HT-9) and hands the answer back
     /// as an input. While it is in flight it counts as a request (the auto clock waits).
-    fn send(&self, out: OutboundCall) {
+    fn send(&self, mut out: OutboundCall) {
+        let authorization =
+            self.state
+                .borrow()
+                .outbound_authorization(&out.workflow, &out.execution, &out.call);
+        if let (Some(value), wfsim_engine::http::Callee::Http(r)) =
+            (authorization, &mut out.call.target)
+        {
+            r.headers.push(("Authorization".to_owned(), value));
+        }
         let shared = self.clone();
         let busy = Busy::call(self);
         tokio::task::spawn_local(async move {
-            let outcome = client::send(&out.call, &shared.options.tls).await;
+            let outcome =
+                client::send(&out.call, &shared.options.tls, &shared.options.emulators).await;
             if let Some(outcome) = outcome {
                 let now = shared.now();
                 shared.state.borrow_mut().answer_outbound(

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod durable;
 pub mod grpc;
 mod host;
@@ -27,6 +28,7 @@ mod http;
 mod message;
 pub mod parent;
 mod proto;
+pub mod triggers;
 mod wire;
 
 use std::cell::{Cell, RefCell};

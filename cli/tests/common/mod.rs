@@ -32,9 +32,22 @@ impl Server {
 
     /// [`Server::start`], its stderr going to `stderr`.
     pub fn start_with(args: &[&str], stderr: Stdio) -> Server {
+        Server::start_env(args, &[], stderr)
+    }
+
+    /// [`Server::start_with`], with `env` set in its environment (and a port of `args`'
+    /// own, if they give one).
+    pub fn start_env(args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
+        let port: &[&str] = if args.contains(&"--port") {
+            &[]
+        } else {
+            &["--port", "0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_wfsim"))
-            .args(["serve", "--port", "0"])
+            .arg("serve")
+            .args(port)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

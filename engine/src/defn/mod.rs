@@ -315,7 +315,14 @@ pub enum Tmpl {
     Lit(Value),
     Expr(Rc<Expr>, Pos),
     List(Vec<Tmpl>),
-    Map(Vec<(String, Tmpl)>),
+    Map(Vec<(MapKey, Tmpl)>),
+}
+
+/// A key of a map as written: text, or (EX-9) a key wholly `${...}`, evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapKey {
+    Lit(String),
+    Expr(Rc<Expr>, Pos),
 }
 
 impl Tmpl {

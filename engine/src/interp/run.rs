@@ -14,7 +14,7 @@ use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId};
 use super::unwind::Unwind;
 use crate::defn::{
-    Accessor, Action, Block, For, ForSource, Next, Place, Subworkflow, Tmpl, Workflow,
+    Accessor, Action, Block, For, ForSource, MapKey, Next, Place, Subworkflow, Tmpl, Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
@@ -113,7 +113,24 @@ impl Interp {
             Tmpl::Map(entries) => {
                 let mut out = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
-                    out.push((k.clone(), self.eval(frame, v)?));
+                    let key = match k {
+                        MapKey::Lit(k) => k.clone(),
+                        MapKey::Expr(e, pos) => {
+                            match self.eval_unchecked(frame, &Tmpl::Expr(Rc::clone(e), *pos))? {
+                                Value::Str(s) => s.to_string(),
+                                other => {
+                                    return Err(builtin(
+                                        Tag::TypeError,
+                                        format!(
+                                            "a map key must be a string, got {}",
+                                            other.a_type()
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                    };
+                    out.push((key, self.eval(frame, v)?));
                 }
                 Ok(Value::map(out))
             }

@@ -133,6 +133,11 @@ impl State {
                 let (i, ids) = self.host.start_position();
                 Owner::Start(i, ids)
             }
+            // An event starts an execution (or, taken before, nothing).
+            (None, None) if route.path == super::events::EVENTS => {
+                let (i, ids) = self.host.start_position();
+                Owner::Start(i, ids)
+            }
             _ => Owner::Global,
         }
     }

@@ -16,7 +16,7 @@ use crate::parent::Parent;
 use crate::wire::{self, View};
 
 /// An execution's `argument`: JSON text, at most [`ARGUMENT_BYTES_MAX`].
-fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
+pub(super) fn parse_argument(text: &str) -> Result<Value, ApiResponse> {
     if text.len() > ARGUMENT_BYTES_MAX {
         return Err(ApiResponse::error(
             400,
@@ -95,7 +95,7 @@ impl State {
     }
 
     /// The Execution resource of execution `i` in `view`.
-    fn execution_json(&self, i: usize, view: View, query: &Query) -> Json {
+    pub(super) fn execution_json(&self, i: usize, view: View, query: &Query) -> Json {
         wire::execution(&self.host, self.host.exec(i), view, query.enums)
     }
 

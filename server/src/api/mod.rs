@@ -25,6 +25,7 @@ mod callbacks;
 mod checkpoint;
 mod clock;
 mod entries;
+mod events;
 mod executions;
 mod list;
 mod query;
@@ -33,6 +34,7 @@ mod routes;
 mod tokens;
 mod workflows;
 
+pub use events::EVENTS;
 pub use workflows::{WORKFLOW_ID_RULE, is_workflow_id};
 
 pub(crate) use routes::ROUTES;
@@ -51,6 +53,9 @@ pub struct State {
     op_ids: IdGen,
     /// The inputs a checkpoint keeps (`checkpoint.rs`), once asked for.
     kept: Option<checkpoint::Kept>,
+    /// Events taken by `POST /v1/wfsim/events`, by (source, id): the workflow and the
+    /// execution each started, so a redelivered event starts nothing again.
+    events: BTreeMap<(String, String), (String, String)>,
 }
 
 impl std::fmt::Debug for State {
@@ -79,6 +84,7 @@ impl State {
             clock_now: SimTime::ZERO,
             operations: BTreeMap::new(),
             kept: None,
+            events: BTreeMap::new(),
         }
     }
 

@@ -376,6 +376,13 @@ pub(crate) static ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: super::events::EVENTS,
+        check: Check::Permission(auth::EXECUTIONS_CREATE),
+        handler: |s, r| s.event(r.now, &r.query, r.body()),
+        grpc: None,
+    },
+    Route {
+        method: "POST",
         path: "/v1/wfsim/clock:advance",
         check: Check::Permission(auth::CLOCK_ADVANCE),
         handler: |s, r| s.advance_clock(r.now, r.body()),

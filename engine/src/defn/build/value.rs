@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::Builder;
 use super::EXPRESSION_CHARS_MAX;
 use crate::defn::tree::{Node, NodeKind};
-use crate::defn::{Accessor, Place, Pos, Tmpl};
+use crate::defn::{Accessor, MapKey, Place, Pos, Tmpl};
 use crate::expr::{self, Expr};
 use crate::value::Value;
 
@@ -61,34 +61,47 @@ impl Builder {
         }
     }
 
-    /// A value as written; strings that are wholly `${...}` become expressions.
+    /// `s`, wholly `${...}`, parsed and checked; `None` (the error reported) if it is not
+    /// an expression.
+    fn expression(&mut self, s: &str, pos: Pos) -> Option<Rc<Expr>> {
+        let inner = &s[2..s.len() - 1];
+        let chars = inner.chars().count();
+        if chars > EXPRESSION_CHARS_MAX {
+            // Not parsed: the parser recurses once per nesting level, and the limit
+            // is what bounds the nesting.
+            self.err(
+                pos,
+                format!("an expression of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"),
+            );
+            return None;
+        }
+        match expr::parse(inner) {
+            Ok(e) => {
+                self.check_expr(&e, pos);
+                Some(Rc::new(e))
+            }
+            Err(e) => {
+                self.err(
+                    pos,
+                    format!(
+                        "invalid expression '{s}': {} (at offset {})",
+                        e.message,
+                        e.offset + 2
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A value as written; strings that are wholly `${...}` become expressions, and so do
+    /// map keys that are (EX-9).
     pub(super) fn tmpl(&mut self, n: &Node) -> Tmpl {
         match &n.kind {
-            NodeKind::Scalar(Value::Str(s)) if s.starts_with("${") && s.ends_with('}') => {
-                let inner = &s[2..s.len() - 1];
-                let chars = inner.chars().count();
-                if chars > EXPRESSION_CHARS_MAX {
-                    // Not parsed: the parser recurses once per nesting level, and the limit
-                    // is what bounds the nesting.
-                    self.err(n.pos, format!("an expression of {chars} characters; the limit is {EXPRESSION_CHARS_MAX}"));
-                    return Tmpl::Lit(Value::Null);
-                }
-                match expr::parse(inner) {
-                    Ok(e) => {
-                        self.check_expr(&e, n.pos);
-                        Tmpl::Expr(Rc::new(e), n.pos)
-                    }
-                    Err(e) => {
-                        self.err(
-                            n.pos,
-                            format!(
-                                "invalid expression '{s}': {} (at offset {})",
-                                e.message,
-                                e.offset + 2
-                            ),
-                        );
-                        Tmpl::Lit(Value::Null)
-                    }
+            NodeKind::Scalar(Value::Str(s)) if is_expression(s) => {
+                match self.expression(s, n.pos) {
+                    Some(e) => Tmpl::Expr(e, n.pos),
+                    None => Tmpl::Lit(Value::Null),
                 }
             }
             NodeKind::Scalar(v) => Tmpl::Lit(v.clone()),
@@ -105,20 +118,36 @@ impl Builder {
                 }
             }
             NodeKind::Map(entries) => {
-                let parts: Vec<(String, Tmpl)> = entries
+                let parts: Vec<(MapKey, Tmpl)> = entries
                     .iter()
-                    .map(|(k, _, v)| (k.clone(), self.tmpl(v)))
+                    .map(|(k, kpos, v)| {
+                        let key = match is_expression(k) {
+                            true => match self.expression(k, *kpos) {
+                                Some(e) => MapKey::Expr(e, *kpos),
+                                None => MapKey::Lit(k.clone()),
+                            },
+                            false => MapKey::Lit(k.clone()),
+                        };
+                        (key, self.tmpl(v))
+                    })
                     .collect();
-                if parts.iter().all(|(_, p)| matches!(p, Tmpl::Lit(_))) {
-                    Tmpl::Lit(Value::map(
-                        parts
-                            .into_iter()
-                            .filter_map(|(k, p)| Some((k, p.into_lit()?))),
-                    ))
+                let literal = |(k, p): &(MapKey, Tmpl)| {
+                    matches!(k, MapKey::Lit(_)) && matches!(p, Tmpl::Lit(_))
+                };
+                if parts.iter().all(literal) {
+                    Tmpl::Lit(Value::map(parts.into_iter().filter_map(|(k, p)| match k {
+                        MapKey::Lit(k) => Some((k, p.into_lit()?)),
+                        MapKey::Expr(..) => None,
+                    })))
                 } else {
                     Tmpl::Map(parts)
                 }
             }
         }
     }
+}
+
+/// Whether `s` is wholly one `${...}`.
+fn is_expression(s: &str) -> bool {
+    s.starts_with("${") && s.ends_with('}')
 }

@@ -1,0 +1,257 @@
+//! HT-12 and HT-13 on the sans-I/O API: `POST /v1/wfsim/events` (a CloudEvent starts a
+//! workflow once per source and id, across a replay), and the token a workflow's
+//! `auth: {type: OAuth2}` call to this server carries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+use wfsim_engine::http::{CallId, Callee, HttpCall, OutboundRequest};
+use wfsim_engine::{SimTime, Value, defn};
+use wfsim_server::{ApiRequest, Config, State};
+
+const WAITS: &str = "
+main:
+  params: [event]
+  steps:
+    - create:
+        call: events.create_callback_endpoint
+        result: cb
+    - wait:
+        call: events.await_callback
+        args:
+          callback: ${cb}
+          timeout: 100
+        result: req
+    - done:
+        return:
+          event: ${event.id}
+          body: ${req.http_request.body}
+";
+
+const BASE: &str = "http://wfsim.test";
+
+fn state(auth: bool, grants: BTreeMap<String, BTreeSet<String>>) -> State {
+    let mut s = State::new(
+        Config {
+            seed: 26,
+            auth,
+            grants,
+            ..Config::new("p", "l", BASE)
+        },
+        0,
+    );
+    s.deploy("w", defn::load("w.yaml", WAITS).unwrap());
+    s
+}
+
+fn req(method: &str, path: &str, query: &str, token: Option<&str>, body: &str) -> ApiRequest {
+    let mut headers = vec![("Content-Type".into(), "application/json".into())];
+    if let Some(t) = token {
+        headers.push(("Authorization".into(), format!("Bearer {t}")));
+    }
+    ApiRequest {
+        method: method.into(),
+        path: path.into(),
+        query: query.into(),
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn send(s: &mut State, r: &ApiRequest) -> (u16, Json) {
+    let res = s.handle(SimTime::ZERO, r);
+    let body = serde_json::from_slice(&res.body).unwrap_or(Json::Null);
+    (res.status, body)
+}
+
+fn event(id: &str) -> String {
+    json!({"specversion": "1.0", "id": id, "source": "//pubsub.googleapis.com/projects/p/topics/t",
+           "type": "google.cloud.pubsub.topic.v1.messagePublished", "data": {"n": 1}})
+    .to_string()
+}
+
+fn post_event(s: &mut State, body: &str) -> (u16, Json) {
+    send(
+        s,
+        &req("POST", "/v1/wfsim/events", "workflow=w", None, body),
+    )
+}
+
+#[test]
+fn an_event_starts_its_workflow_once_with_the_event_as_the_argument() {
+    let mut s = state(false, BTreeMap::new());
+    let (status, first) = post_event(&mut s, &event("m1"));
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let argument: Json =
+        serde_json::from_str(first["execution"]["argument"].as_str().unwrap()).unwrap();
+    assert_eq!(argument["id"], "m1");
+    assert_eq!(argument["data"]["n"], 1);
+    let (status, again) = post_event(&mut s, &event("m1"));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["execution"]["name"], first["execution"]["name"]);
+    // Another id, or the same id from another source, is another event.
+    let (_, other) = post_event(&mut s, &event("m2"));
+    assert_eq!(other["duplicate"], false);
+    assert_ne!(other["execution"]["name"], first["execution"]["name"]);
+    let elsewhere = event("m1").replace("topics/t", "topics/u");
+    let (_, elsewhere) = post_event(&mut s, &elsewhere);
+    assert_eq!(elsewhere["duplicate"], false);
+    assert_eq!(s.execution_count(), 3);
+}
+
+#[test]
+fn a_replayed_log_remembers_the_events_taken() {
+    let mut s = state(false, BTreeMap::new());
+    let inputs = vec![(
+        SimTime::ZERO,
+        req("POST", "/v1/wfsim/events", "workflow=w", None, &event("m1")),
+    )];
+    s.replay(&inputs, SimTime::ZERO);
+    assert_eq!(s.execution_count(), 1);
+    let (_, again) = post_event(&mut s, &event("m1"));
+    assert_eq!(again["duplicate"], true, "{again}");
+    assert_eq!(s.execution_count(), 1);
+}
+
+#[test]
+fn a_bad_event_is_refused_with_the_reason() {
+    let mut s = state(false, BTreeMap::new());
+    let cases = [
+        ("workflow=w", "not json", "structured mode"),
+        ("workflow=w", "[1]", "must be a JSON object"),
+        (
+            "workflow=w",
+            r#"{"specversion": "1.0", "source": "s", "type": "t"}"#,
+            "needs 'id'",
+        ),
+        (
+            "workflow=w",
+            r#"{"specversion": "0.3", "id": "1", "source": "s", "type": "t"}"#,
+            "specversion must be \"1.0\"",
+        ),
+        ("", &event("m"), "needs ?workflow=NAME"),
+        ("workflow=nope", &event("m"), "nope"),
+    ];
+    for (query, body, reason) in cases {
+        let (status, answer) = send(&mut s, &req("POST", "/v1/wfsim/events", query, None, body));
+        assert!(status == 400 || status == 404, "{status} {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(reason), "{reason}: {answer}");
+    }
+    assert_eq!(s.execution_count(), 0);
+}
+
+/// The call a workflow of `w` makes to `url` with `auth`.
+fn call(url: &str, auth: Option<&str>) -> HttpCall {
+    HttpCall {
+        id: CallId(0),
+        at: SimTime::ZERO,
+        timeout: Duration::from_secs(1),
+        target: Callee::Http(OutboundRequest {
+            method: "POST".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }),
+        auth: auth.map(|t| Value::map([("type", Value::str(t))])),
+    }
+}
+
+/// Starts `w` through the events route with the master token; its callback's path.
+fn waiting(s: &mut State, token: &str) -> String {
+    let r = req(
+        "POST",
+        "/v1/wfsim/events",
+        "workflow=w",
+        Some(token),
+        &event("m"),
+    );
+    let (status, started) = send(s, &r);
+    assert_eq!(status, 200, "{started}");
+    let execution = format!("/v1/{}", started["execution"]["name"].as_str().unwrap());
+    let (_, list) = send(
+        s,
+        &req(
+            "GET",
+            &format!("{execution}/callbacks"),
+            "",
+            Some(token),
+            "",
+        ),
+    );
+    format!("/v1/{}", list["callbacks"][0]["name"].as_str().unwrap())
+}
+
+#[test]
+fn an_oauth2_call_to_this_server_is_authorized_as_the_workflows_service_account() {
+    let mut s = state(true, BTreeMap::new());
+    let admin = s.master_token().unwrap();
+    let callback = waiting(&mut s, &admin);
+    let url = format!("{BASE}{callback}");
+    let header = s
+        .outbound_authorization("w", "none", &call(&url, Some("OAuth2")))
+        .expect("a token for a call to this server");
+    // Not for another host, nor without auth, nor for an auth type wfsim does not act on.
+    assert_eq!(
+        s.outbound_authorization("w", "none", &call("https://example.com/x", Some("OAuth2"))),
+        None
+    );
+    assert_eq!(
+        s.outbound_authorization(
+            "w",
+            "none",
+            &call("http://wfsim.test.evil/x", Some("OAuth2"))
+        ),
+        None
+    );
+    assert_eq!(
+        s.outbound_authorization("w", "none", &call(&url, None)),
+        None
+    );
+    assert_eq!(
+        s.outbound_authorization("w", "none", &call(&url, Some("Basic"))),
+        None
+    );
+    let token = header.strip_prefix("Bearer ").unwrap();
+    // Without it the callback is refused; with it, taken.
+    let (status, _) = send(&mut s, &req("POST", &callback, "", None, "{}"));
+    assert_eq!(status, 401);
+    let forged = format!("{}0", &token[..token.len() - 1]);
+    let (status, _) = send(&mut s, &req("POST", &callback, "", Some(&forged), "{}"));
+    assert_eq!(status, 401);
+    let (status, answer) = send(&mut s, &req("POST", &callback, "", Some(token), "{}"));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        s.service_account("w", "none"),
+        "000000000000-compute@developer.gserviceaccount.com"
+    );
+}
+
+#[test]
+fn grant_takes_workflows_callbacks_send_away() {
+    let sa = "000000000000-compute@developer.gserviceaccount.com";
+    let grants = BTreeMap::from([(
+        sa.to_owned(),
+        BTreeSet::from(["workflows.executions.get".to_owned()]),
+    )]);
+    let mut s = state(true, grants);
+    let admin = s.master_token().unwrap();
+    let callback = waiting(&mut s, &admin);
+    let header = s
+        .outbound_authorization(
+            "w",
+            "none",
+            &call(&format!("{BASE}{callback}"), Some("OAuth2")),
+        )
+        .unwrap();
+    let token = header.strip_prefix("Bearer ").unwrap();
+    let (status, answer) = send(&mut s, &req("POST", &callback, "", Some(token), "{}"));
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.to_string().contains("workflows.callbacks.send"),
+        "{answer}"
+    );
+}
