@@ -1,6 +1,8 @@
 //! The report of an engine-level run: the JSON of `wfsim run --json` and the readable
 //! timeline, shared by the CLI and the conformance snapshots.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value as Json, json};
 
 use crate::runner::Run;
@@ -85,6 +87,7 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
         "logs": logs_json(run),
         "endpoints": endpoints,
         "requests": requests_json(run),
+        "requests_accepted_never_taken": accepted_never_taken(run),
         "http_calls": http_calls(run),
         "expectations": {"passed": failures.is_empty(), "failures": failures},
     })
@@ -102,6 +105,7 @@ pub fn field_json(run: &Run, name: &str) -> Option<Json> {
         "ended_at" => ex.ended_at().map_or(Json::Null, secs),
         "logs" => Json::Array(logs_json(run)),
         "requests" => Json::Array(requests_json(run)),
+        "requests_accepted_never_taken" => accepted_never_taken(run),
         "http_calls" => Json::Array(http_calls(run)),
         _ => return None,
     })
@@ -153,11 +157,62 @@ fn requests_json(run: &Run) -> Vec<Json> {
         .collect()
 }
 
+/// The indexes in `requests` of those answered 200 whose request no await ever took: the
+/// answer told the sender it was delivered, and the workflow never saw it.
+fn accepted_never_taken(run: &Run) -> Json {
+    run.requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == 200 && r.taken_at.is_none())
+        .map(|(i, _)| json!(i))
+        .collect()
+}
+
+/// Per outbound call (by index), which send of one logical call it is: 1, or, when a
+/// back-off on its thread came after a send of the same call (method and URL, or
+/// connector) that no send of that call answered without an error since, that send's
+/// number plus one. It is what a `retry` makes of a failing call, read off the trace.
+pub fn attempts(run: &Run) -> Vec<u32> {
+    let ex = &run.execution;
+    let calls = ex.http_calls();
+    let mut out = vec![1; calls.len()];
+    // Per thread: the sends of the attempt before the last back-off, and those since.
+    let mut before: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
+    let mut since: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
+    for (_, event) in ex.trace() {
+        match event {
+            Trace::HttpSent { thread, call } => {
+                let key = calls[call.0 as usize].target.describe();
+                let n = before
+                    .get(&thread.0)
+                    .and_then(|b| b.get(&key))
+                    .map_or(1, |n| n + 1);
+                out[call.0 as usize] = n;
+                since.entry(thread.0).or_default().insert(key, n);
+            }
+            Trace::HttpAnswered { thread, call } if calls[call.0 as usize].error.is_none() => {
+                let key = calls[call.0 as usize].target.describe();
+                if let Some(b) = before.get_mut(&thread.0) {
+                    b.remove(&key);
+                }
+            }
+            Trace::Backoff { thread, .. } => {
+                let sent = since.remove(&thread.0).unwrap_or_default();
+                before.insert(thread.0, sent);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 pub fn http_calls(run: &Run) -> Vec<Json> {
+    let attempts = attempts(run);
     run.execution
         .http_calls()
         .iter()
-        .map(|c| {
+        .zip(attempts)
+        .map(|(c, attempt)| {
             let mut o = serde_json::Map::new();
             o.insert("at".into(), secs(c.at));
             o.insert("answered_at".into(), c.answered_at.map_or(Json::Null, secs));
@@ -172,6 +227,7 @@ pub fn http_calls(run: &Run) -> Vec<Json> {
             }
             o.insert("status".into(), json!(c.status));
             o.insert("error".into(), json!(c.error));
+            o.insert("attempt".into(), json!(attempt));
             Json::Object(o)
         })
         .collect()

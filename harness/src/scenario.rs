@@ -27,7 +27,9 @@
 //!   http_calls: [{at: 0, url: "https://…", status: 200}]  # the sequence, each entry on
 //!                                                # the keys it gives (HT-8)
 //!   holds: ['${state == "SUCCEEDED"}']           # properties of the run (EXP-2): each must
-//!                                                # evaluate to true (`crate::property`)
+//!                                                # evaluate to true, or routines
+//!                                                # `name: {params: [run], steps}` that return
+//!                                                # true (`crate::property`)
 //! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
 //! ```
 //!
@@ -475,7 +477,10 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
             }
             "holds" => {
                 let Some(items) = v.as_seq() else {
-                    return err(v.pos, "'holds' is a list of expressions `${...}`");
+                    return err(
+                        v.pos,
+                        "'holds' is a list of properties (expressions `${...}` or routines)",
+                    );
                 };
                 for item in items {
                     let p = crate::property::parse(item)?;
