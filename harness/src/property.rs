@@ -370,4 +370,114 @@ mod tests {
                 .contains("invalid expression")
         );
     }
+
+    fn routine(src: &str) -> Result<Property, String> {
+        let root = tree(src, Syntax::Yaml).unwrap();
+        parse(&root.as_seq().unwrap()[0]).map_err(|e| format!("{}: {}", e.pos, e.message))
+    }
+
+    fn approved_run() -> Run {
+        let wf = std::rc::Rc::new(
+            wfsim_engine::defn::load(
+                "w.yaml",
+                "main:\n  steps:\n    - log:\n        call: sys.log\n        args: {text: one}\n    - log2:\n        call: sys.log\n        args: {text: two}\n    - r:\n        return: {approved: true}\n",
+            )
+            .unwrap(),
+        );
+        crate::runner::run(wf, "w", &crate::runner::RunConfig::default(), &[])
+    }
+
+    /// EXP-2's routine form: a subworkflow given the run, looping over its lists; what it
+    /// returns, raises or refuses said with its name and line.
+    #[test]
+    fn exp_2_a_routine_property_loops_over_the_run() {
+        let vars = vars(&approved_run());
+        let every_log = |want: &str| {
+            format!(
+                "- every_log:\n    params: [run]\n    steps:\n      - each:\n          for:\n            value: l\n            in: ${{run.logs}}\n            steps:\n              - check:\n                  switch:\n                    - condition: ${{l.text != \"{want}\" and run.state == \"SUCCEEDED\"}}\n                      return: false\n      - ok:\n          return: ${{len(run.logs) == 2 and run.result.approved}}\n"
+            )
+        };
+        let p = routine(&every_log("one")).unwrap();
+        assert_eq!(p.source, "every_log");
+        assert_eq!(p.pos.line, 1);
+        assert_eq!(holds(&p, &vars), Ok(false));
+        let all = routine(
+            "- all:\n    params: [run]\n    steps:\n      - ok:\n          return: ${len(run.logs) == 2 and run.result.approved}\n",
+        )
+        .unwrap();
+        assert_eq!(holds(&all, &vars), Ok(true));
+        // A property reading nothing by name still gets every field when a routine is among them.
+        assert_eq!(vars_read_by(&approved_run(), [&all]).len(), NAMES.len());
+        assert_eq!(p, p.clone());
+        assert_ne!(p, all);
+        assert!(
+            p.yaml_item()
+                .starts_with("{\"every_log\":{\"params\":[\"run\"]")
+        );
+        let not_bool =
+            routine("- n:\n    params: [run]\n    steps:\n      - r:\n          return: 1\n")
+                .unwrap();
+        assert_eq!(
+            holds(&not_bool, &vars),
+            Err("property 'n' returned an integer, not a boolean".into())
+        );
+        let raises =
+            routine("- r:\n    params: [run]\n    steps:\n      - boom:\n          raise: bad\n")
+                .unwrap();
+        let why = holds(&raises, &vars).unwrap_err();
+        assert!(why.starts_with("property 'r' raised"), "{why}");
+        assert!(why.contains("at step 'boom' (line 4:9)"), "{why}");
+        let makes = routine(
+            "- m:\n    params: [run]\n    steps:\n      - e:\n          assign:\n            - x: ${events.create_callback_endpoint(\"POST\")}\n      - r:\n          return: true\n",
+        )
+        .unwrap();
+        assert!(
+            holds(&makes, &vars)
+                .unwrap_err()
+                .contains("only reads the finished run"),
+            "an endpoint made in an expression is caught when it runs"
+        );
+    }
+
+    #[test]
+    fn exp_2_a_routine_that_waits_or_calls_out_is_refused_where_written() {
+        let err = |src: &str| routine(src).unwrap_err();
+        for (body, at) in [
+            (
+                "      - s:\n          call: sys.sleep\n          args: {seconds: 1}\n",
+                "5:11",
+            ),
+            (
+                "      - t:\n          try:\n            call: http.get\n            args: {url: \"https://x\"}\n          retry: ${http.default_retry}\n",
+                "6:13",
+            ),
+            (
+                "      - w:\n          switch:\n            - condition: true\n              call: events.await_callback\n              args: {callback: {}}\n",
+                "7:15",
+            ),
+            (
+                "      - n:\n          steps:\n            - s:\n                call: sys.log\n                args: {text: x}\n",
+                "7:17",
+            ),
+        ] {
+            let e = err(&format!("- p:\n    params: [run]\n    steps:\n{body}"));
+            assert!(e.starts_with(&format!("{at}: '")), "{e}");
+            assert!(e.contains("cannot be called in a property"), "{e}");
+        }
+        let e = err("- p:\n    steps:\n      - r:\n          return: true\n");
+        assert_eq!(
+            e,
+            "2:5: property 'p' takes one parameter, the run: `params: [run]`"
+        );
+        let e = err("- p:\n    params: [a, b]\n    steps: []\n");
+        assert!(e.contains("takes one parameter"), "{e}");
+        let e = err("- p: {params: [run], steps: []}\n  q: {params: [run], steps: []}\n");
+        assert!(
+            e.starts_with("1:3: a property routine is a map with one key"),
+            "{e}"
+        );
+        assert!(e.contains("not 2 keys"), "{e}");
+        let e = err("- p:\n    params: [run]\n    steps:\n      - r:\n          retrun: true\n");
+        assert!(e.starts_with("5:11: property 'p': "), "{e}");
+    }
 }

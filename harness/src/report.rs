@@ -383,3 +383,67 @@ fn request_line(r: &crate::runner::RequestRecord) -> String {
         r.status
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfsim_engine::defn::tree::{Syntax, parse as tree};
+
+    fn run_with(workflow: &str, services: &str, script: &[crate::runner::ScriptedRequest]) -> Run {
+        let wf = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", workflow).unwrap());
+        let services = crate::services::parse(&tree(services, Syntax::Yaml).unwrap()).unwrap();
+        crate::runner::run_with_services(
+            wf,
+            "w",
+            &crate::runner::RunConfig::default(),
+            script,
+            &services,
+        )
+    }
+
+    /// EXP-2's `attempt`: the sends of a retried body count up per call; a call that was
+    /// answered without an error starts again at 1 (the loop's next turn), and so does one
+    /// on another thread.
+    #[test]
+    fn exp_2_attempts_count_the_sends_of_one_call() {
+        let run = run_with(
+            "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 2]\n          steps:\n            - a:\n                try:\n                  steps:\n                    - first:\n                        call: http.get\n                        args:\n                          url: https://a.example.com/x\n                    - second:\n                        call: http.get\n                        args:\n                          url: https://b.example.com/y\n                retry:\n                  predicate: ${http.default_retry_predicate}\n                  max_retries: 3\n                  backoff:\n                    initial_delay: 1\n                    max_delay: 10\n                    multiplier: 2\n    - side:\n        parallel:\n          branches:\n            - b1:\n                steps:\n                  - c:\n                      call: http.get\n                      args:\n                        url: https://b.example.com/y\n",
+            "- match: {url: \"https://a.example.com/*\"}\n  respond: {status: 200}\n- match: {url: \"https://b.example.com/*\"}\n  respond: [{status: 503}, {status: 503}, {status: 200}]\n",
+            &[],
+        );
+        assert_eq!(attempts(&run), vec![1, 1, 2, 2, 3, 3, 1, 1, 1]);
+        let json = http_calls(&run);
+        assert_eq!(json[5]["attempt"], 3);
+        assert_eq!(json[6]["attempt"], 1);
+    }
+
+    /// EXP-2's `requests_accepted_never_taken`: the indexes of the 200s no await took, not
+    /// those taken, nor those refused.
+    #[test]
+    fn exp_2_requests_accepted_never_taken_lists_the_ignored() {
+        let req = |at: u64, endpoint: u32| crate::runner::ScriptedRequest {
+            at: SimTime::from_secs(at),
+            endpoint,
+            method: None,
+            headers: Vec::new(),
+            query: String::new(),
+            body: Vec::new(),
+        };
+        let run = run_with(
+            "main:\n  steps:\n    - c:\n        call: events.create_callback_endpoint\n        result: cb\n    - w:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n    - s:\n        call: sys.sleep\n        args:\n          seconds: 10\n",
+            "[]",
+            &[req(1, 0), req(2, 0), req(3, 1), req(4, 0)],
+        );
+        let statuses: Vec<u16> = run.requests.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, vec![200, 200, 404, 429]);
+        assert_eq!(accepted_never_taken(&run), json!([1]));
+        assert_eq!(
+            to_json(&run, &[])["requests_accepted_never_taken"],
+            json!([1])
+        );
+        assert_eq!(
+            field_json(&run, "requests_accepted_never_taken"),
+            Some(json!([1]))
+        );
+    }
+}
