@@ -446,4 +446,19 @@ mod tests {
             Some(json!([1]))
         );
     }
+
+    /// Simulated times print exactly: a sleep to a deadline computed from `sys.now()` (a
+    /// double of epoch seconds) ends at 7200 s, not 7200.000000048 s, in the timeline and
+    /// in the JSON.
+    #[test]
+    fn times_computed_from_sys_now_print_without_float_noise() {
+        let run = run_with(
+            "main:\n  steps:\n    - t0:\n        assign:\n          - deadline: ${sys.now() + 7200}\n    - a:\n        call: sys.sleep\n        args:\n          seconds: 0.3\n    - s:\n        call: sys.sleep\n        args:\n          seconds: ${deadline - sys.now()}\n",
+            "[]",
+            &[],
+        );
+        let lines = timeline(&run);
+        assert_eq!(lines[1].trim_start(), "0.3s  thread 0: sleep until 7200s");
+        assert_eq!(to_json(&run, &[])["ended_at"].to_string(), "7200.0");
+    }
 }
