@@ -277,6 +277,8 @@ fn run(
             clock: WallClock::DEFAULT,
             cancel_at: None,
             env: Default::default(),
+            project: None,
+            location: None,
         },
         Scenario::run_config,
     );

@@ -330,7 +330,8 @@ fn exp_2_a_property_over_every_request_finds_the_reminder_bug() {
 
 /// EXP-5: the live replay written beside a reproducer runs as printed: it starts `wfsim
 /// serve --clock manual` with the scenario's services (written beside it), sends the
-/// requests, and ends as `wfsim run` did, the outbound call answered by the service.
+/// requests, and ends as `wfsim run` did, the outbound call answered by the service, in
+/// the scenario's project.
 #[test]
 fn exp_5_the_live_replay_script_runs_as_printed() {
     for tool in ["sh", "curl", "python3"] {
@@ -346,12 +347,12 @@ fn exp_5_the_live_replay_script_runs_as_printed() {
     let dir = scratch("replay");
     std::fs::write(
         dir.join("scored.yaml"),
-        "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - score:\n        call: http.post\n        args:\n          url: https://fraud.example.com/score\n        result: scored\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: answer\n    - done:\n        return:\n          score: ${scored.body.score}\n          approved: ${answer.http_request.body.approved}\n",
+        "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - score:\n        call: http.post\n        args:\n          url: https://fraud.example.com/score\n        result: scored\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: answer\n    - done:\n        return:\n          score: ${scored.body.score}\n          approved: ${answer.http_request.body.approved}\n          project: ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_ID\")}\n",
     )
     .unwrap();
     std::fs::write(
         dir.join("scored_explore.yaml"),
-        "workflow: scored.yaml\nservices:\n  - match: {method: POST, url: \"https://fraud.example.com/*\"}\n    respond: {status: 200, body: {score: 0.7}, after: [0.5, 2]}\nexplore:\n  seeds: 5\n  senders:\n    - endpoint: 0\n      body: {approved: true}\n      at: [3, 30]\n  always:\n    - ${state == \"FAILED\"}\n",
+        "workflow: scored.yaml\nproject: acme-1\nservices:\n  - match: {method: POST, url: \"https://fraud.example.com/*\"}\n    respond: {status: 200, body: {score: 0.7}, after: [0.5, 2]}\nexplore:\n  seeds: 5\n  senders:\n    - endpoint: 0\n      body: {approved: true}\n      at: [3, 30]\n  always:\n    - ${state == \"FAILED\"}\n",
     )
     .unwrap();
     let out = wfsim(&dir, &["explore", "scored_explore.yaml", "--json"]);
@@ -377,5 +378,8 @@ fn exp_5_the_live_replay_script_runs_as_printed() {
     assert!(said.contains("endpoint 0: 200"), "{said}");
     assert!(said.contains("state: SUCCEEDED"), "{said}");
     assert!(said.contains("0.7"), "the service answered: {said}");
+    assert!(said.contains("acme-1"), "the scenario's project: {said}");
+    let scenario = std::fs::read_to_string(script.with_extension("yaml")).unwrap();
+    assert!(scenario.contains("project: \"acme-1\"\n"), "{scenario}");
     let _ = std::fs::remove_dir_all(&dir);
 }

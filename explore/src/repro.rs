@@ -140,6 +140,12 @@ pub fn scenario_text(
     if let Some(c) = plan.base.cancel_at {
         let _ = writeln!(t, "cancel_at: {}", secs(c));
     }
+    if let Some(p) = &plan.base.project {
+        let _ = writeln!(t, "project: {}", q(p));
+    }
+    if let Some(l) = &plan.base.location {
+        let _ = writeln!(t, "location: {}", q(l));
+    }
     let services = plan.stubs.value_with(&s.stubs);
     if let Ok(j) = services.to_json() {
         if !j.is_null() {
@@ -219,6 +225,14 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
     if let Some(f) = &services {
         let _ = write!(serve, " --services \"$HERE\"/{}", sh_quote(f));
     }
+    let project = plan.base.project.as_deref().unwrap_or("wfsim");
+    let location = plan.base.location.as_deref().unwrap_or("us-central1");
+    if plan.base.project.is_some() {
+        let _ = write!(serve, " --project {project}");
+    }
+    if plan.base.location.is_some() {
+        let _ = write!(serve, " --location {location}");
+    }
     let mut t = String::new();
     t.push_str("#!/bin/sh\n");
     let _ = writeln!(
@@ -239,8 +253,7 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
     );
     let _ = writeln!(
         t,
-        "WORKFLOW=\"$BASE/v1/projects/{}/locations/{}/workflows/{name}\"",
-        "wfsim", "us-central1"
+        "WORKFLOW=\"$BASE/v1/projects/{project}/locations/{location}/workflows/{name}\""
     );
     let arg = plan
         .base

@@ -62,6 +62,10 @@ pub struct RunConfig {
     /// User-defined environment variables (`sys.get_env`); names checked by
     /// [`wfsim_engine::stdlib::env_name_error`].
     pub env: std::collections::BTreeMap<String, String>,
+    /// The execution's project and location (in its name, its callback URLs and
+    /// `GOOGLE_CLOUD_PROJECT_ID`/`_LOCATION`); `None`: `wfsim`, `us-central1`.
+    pub project: Option<String>,
+    pub location: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -74,6 +78,8 @@ impl Default for RunConfig {
             clock: WallClock::DEFAULT,
             cancel_at: None,
             env: Default::default(),
+            project: None,
+            location: None,
         }
     }
 }
@@ -123,13 +129,20 @@ pub fn run_with_services(
 ) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
+    let mut execution_name = execution_name(name, config.seed);
+    if let Some(p) = &config.project {
+        execution_name.project = p.clone();
+    }
+    if let Some(l) = &config.location {
+        execution_name.location = l.clone();
+    }
     let mut execution = Execution::start_with_env(
         workflow,
         ExecutionConfig {
             seed: config.seed,
             clock: config.clock,
             argument: config.argument.clone(),
-            ..ExecutionConfig::new(execution_name(name, config.seed))
+            ..ExecutionConfig::new(execution_name)
         },
         config.env.clone(),
     );
