@@ -58,6 +58,7 @@ fn json_is_exactly_one_object_with_the_documented_keys() {
             "logs",
             "endpoints",
             "requests",
+            "requests_accepted_never_taken",
             "http_calls",
             "expectations"
         ]
