@@ -48,17 +48,21 @@ pub enum Form {
 impl PartialEq for Property {
     /// The same text at the same place: a routine is its written map.
     fn eq(&self, other: &Property) -> bool {
-        self.source == other.source
-            && self.pos == other.pos
-            && match (&self.form, &other.form) {
-                (Form::Expr(a), Form::Expr(b)) => a == b,
-                (Form::Routine(_, a), Form::Routine(_, b)) => a == b,
-                _ => false,
-            }
+        self.as_written() == other.as_written()
     }
 }
 
 impl Property {
+    /// What identifies a property as written: its text (a routine's name), its place, and a
+    /// routine's map.
+    fn as_written(&self) -> (&str, Pos, Option<&Node>) {
+        let routine = match &self.form {
+            Form::Expr(_) => None,
+            Form::Routine(_, node) => Some(node),
+        };
+        (&self.source, self.pos, routine)
+    }
+
     /// The property as one YAML flow item of a `holds:` list: the expression quoted, a
     /// routine as its JSON (JSON is YAML).
     pub fn yaml_item(&self) -> String {
@@ -410,6 +414,19 @@ mod tests {
         assert_eq!(vars_read_by(&approved_run(), [&all]).len(), NAMES.len());
         assert_eq!(p, p.clone());
         assert_ne!(p, all);
+        let returns = |b: &str| {
+            routine(&format!(
+                "- p:\n    params: [run]\n    steps:\n      - r:\n          return: {b}\n"
+            ))
+            .unwrap()
+        };
+        assert_eq!(returns("true"), returns("true"));
+        assert_ne!(
+            returns("true"),
+            returns("false"),
+            "same name and place, other steps"
+        );
+        assert_eq!(prop("${true}").unwrap(), prop("${true}").unwrap());
         assert!(
             p.yaml_item()
                 .starts_with("{\"every_log\":{\"params\":[\"run\"]")
