@@ -441,9 +441,10 @@ mod tests {
         let raises =
             routine("- r:\n    params: [run]\n    steps:\n      - boom:\n          raise: bad\n")
                 .unwrap();
-        let why = holds(&raises, &vars).unwrap_err();
-        assert!(why.starts_with("property 'r' raised"), "{why}");
-        assert!(why.contains("at step 'boom' (line 4:9)"), "{why}");
+        assert_eq!(
+            holds(&raises, &vars),
+            Err("property 'r' raised bad at step 'boom' (line 4:9)".into())
+        );
         let makes = routine(
             "- m:\n    params: [run]\n    steps:\n      - e:\n          assign:\n            - x: ${events.create_callback_endpoint(\"POST\")}\n      - r:\n          return: true\n",
         )
