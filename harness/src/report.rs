@@ -168,10 +168,11 @@ fn accepted_never_taken(run: &Run) -> Json {
         .collect()
 }
 
-/// Per outbound call (by index), which send of one logical call it is: 1, or, when a
-/// back-off on its thread came after a send of the same call (method and URL, or
-/// connector) that no send of that call answered without an error since, that send's
-/// number plus one. It is what a `retry` makes of a failing call, read off the trace.
+/// Per outbound call (by index), which send of one logical call it is: 1, or, when the
+/// last back-off on its thread came after a send of the same call (method and URL, or
+/// connector) and no send of that call has been answered since the back-off, that send's
+/// number plus one. It is what a `retry` makes of a failing call, read off the trace; an
+/// answer ends the chain, so the next turn of a loop starts again at 1.
 pub fn attempts(run: &Run) -> Vec<u32> {
     let ex = &run.execution;
     let calls = ex.http_calls();
@@ -190,7 +191,7 @@ pub fn attempts(run: &Run) -> Vec<u32> {
                 out[call.0 as usize] = n;
                 since.entry(thread.0).or_default().insert(key, n);
             }
-            Trace::HttpAnswered { thread, call } if calls[call.0 as usize].error.is_none() => {
+            Trace::HttpAnswered { thread, call } => {
                 let key = calls[call.0 as usize].target.describe();
                 if let Some(b) = before.get_mut(&thread.0) {
                     b.remove(&key);
