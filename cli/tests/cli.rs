@@ -58,6 +58,7 @@ fn json_is_exactly_one_object_with_the_documented_keys() {
             "logs",
             "endpoints",
             "requests",
+            "requests_accepted_never_taken",
             "http_calls",
             "expectations"
         ]
@@ -321,6 +322,26 @@ fn check_of_a_scenario_checks_the_workflow_it_names() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{bad}:2:11:")), "{err}");
+}
+
+/// An unquoted expression holding YAML's own characters is said once, with the hint to
+/// quote it, though the workflow and the scenario naming it are both checked.
+#[test]
+fn check_says_a_workflow_error_once_with_its_fix() {
+    let dir = Scratch::new("check-once");
+    let bad = dir.file(
+        "bad.yaml",
+        "- s:\n    assign:\n      - x: ${map.get({\"k\": 1}, \"k\")}\n",
+    );
+    let scenario = dir.file("s.yaml", "workflow: bad.yaml\n");
+    let out = wfsim(&["check", &bad, &scenario]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches(&format!("{bad}:3:")).count(), 1, "{err}");
+    assert!(
+        err.contains("must be quoted whole in YAML: '${...}'"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -277,3 +277,109 @@ fn the_html_report_draws_the_shrunk_late_approval() {
     assert!(page.contains(">3600.001s</text>"), "labelled exactly");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// EXP-2's routine form: the reminder bug (an approval answered 200 and never taken,
+/// because the reminder made a new endpoint) written as a property over every request,
+/// with two senders, is found, shrunk to the one late approval, and the scenario written
+/// (the routine in it) replays it with exit 1.
+#[test]
+fn exp_2_a_property_over_every_request_finds_the_reminder_bug() {
+    let dir = scratch("reminder");
+    let out = wfsim(
+        &dir,
+        &[
+            "explore",
+            &explore_file("reminder_new_endpoint.yaml"),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for (i, name) in [
+        "every_accepted_request_taken",
+        "${len(requests_accepted_never_taken) == 0}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = &report["properties"][i];
+        assert_eq!(p["kind"], "always");
+        assert_eq!(p["expr"], *name);
+        assert!(p["first_violation"].is_u64(), "{p}");
+        let timeline = p["reproducer"]["timeline"].to_string();
+        assert!(
+            timeline.contains("endpoint 0") && timeline.contains(": 200"),
+            "shrunk to the late approval answered 200: {timeline}"
+        );
+        let scenario = p["reproducer"]["scenario"].as_str().unwrap();
+        let replay = wfsim(&dir, &["run", scenario]);
+        assert_eq!(replay.status.code(), Some(1), "{}", text(&replay));
+        assert!(
+            text(&replay).contains("buffered, never taken"),
+            "{}",
+            text(&replay)
+        );
+        assert!(
+            text(&replay).contains(&format!("{name} (line")),
+            "{}",
+            text(&replay)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// EXP-5: the live replay written beside a reproducer runs as printed: it starts `wfsim
+/// serve --clock manual` with the scenario's services (written beside it), sends the
+/// requests, and ends as `wfsim run` did, the outbound call answered by the service, in
+/// the scenario's project.
+#[test]
+fn exp_5_the_live_replay_script_runs_as_printed() {
+    for tool in ["sh", "curl", "python3"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            eprintln!("skipped: `{tool}` is not on PATH, and the replay script needs it");
+            return;
+        }
+    }
+    let dir = scratch("replay");
+    std::fs::write(
+        dir.join("scored.yaml"),
+        "main:\n  steps:\n    - create:\n        call: events.create_callback_endpoint\n        result: cb\n    - score:\n        call: http.post\n        args:\n          url: https://fraud.example.com/score\n        result: scored\n    - wait:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n        result: answer\n    - done:\n        return:\n          score: ${scored.body.score}\n          approved: ${answer.http_request.body.approved}\n          project: ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_ID\")}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("scored_explore.yaml"),
+        "workflow: scored.yaml\nproject: acme-1\nservices:\n  - match: {method: POST, url: \"https://fraud.example.com/*\"}\n    respond: {status: 200, body: {score: 0.7}, after: [0.5, 2]}\nexplore:\n  seeds: 5\n  senders:\n    - endpoint: 0\n      body: {approved: true}\n      at: [3, 30]\n  always:\n    - ${state == \"FAILED\"}\n",
+    )
+    .unwrap();
+    let out = wfsim(&dir, &["explore", "scored_explore.yaml", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let script = dir.join(
+        report["properties"][0]["reproducer"]["script"]
+            .as_str()
+            .unwrap(),
+    );
+    let services = std::fs::read_to_string(script.with_extension("services.yaml"))
+        .expect("the services written beside the scenario");
+    assert!(services.contains("fraud.example.com"), "{services}");
+    let replay = Command::new("sh")
+        .arg(&script)
+        .env("WFSIM", env!("CARGO_BIN_EXE_wfsim"))
+        .env_remove("BASE")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("sh runs");
+    let said = text(&replay);
+    assert!(replay.status.success(), "{said}");
+    assert!(said.contains("endpoint 0: 200"), "{said}");
+    assert!(said.contains("state: SUCCEEDED"), "{said}");
+    assert!(said.contains("0.7"), "the service answered: {said}");
+    assert!(said.contains("acme-1"), "the scenario's project: {said}");
+    let scenario = std::fs::read_to_string(script.with_extension("yaml")).unwrap();
+    assert!(scenario.contains("project: \"acme-1\"\n"), "{scenario}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

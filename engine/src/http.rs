@@ -285,7 +285,7 @@ pub fn timeout_arg(
             )));
         }
     };
-    let d = crate::time::duration_from_secs(secs)
+    let d = crate::time::duration_from_workflow_secs(secs)
         .map_err(|e| value_error(format!("{func}: timeout: {e}")))?;
     if d.is_zero() || d > max {
         return Err(value_error(format!(

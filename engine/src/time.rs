@@ -88,6 +88,18 @@ pub fn duration_from_secs(secs: f64) -> Result<Duration, DurationError> {
     Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
+/// [`duration_from_secs`] for what a workflow waits (`sys.sleep`, an await's or a call's
+/// timeout), rounded to the nearest microsecond: a workflow's times are doubles of seconds
+/// since the epoch (`sys.now()`, `time.parse`), exact today to about 0.24 µs, so `deadline -
+/// sys.now()` carries float noise below the microsecond (`7199.700000048`) that would
+/// otherwise become simulated time. A microsecond is the finest unit GCP's own timestamps
+/// keep (`time.format`). Scenario times and back-off delays stay exact to the nanosecond.
+pub fn duration_from_workflow_secs(secs: f64) -> Result<Duration, DurationError> {
+    duration_from_secs(secs)?;
+    // `as` saturates: beyond u64::MAX microseconds (584,000 years) is u64::MAX.
+    Ok(Duration::from_micros((secs * 1e6).round() as u64))
+}
+
 /// Why a number of seconds is not a valid duration.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum DurationError {
@@ -335,6 +347,37 @@ mod tests {
         assert_eq!(duration_from_secs(-1.0), Err(DurationError::Negative(-1.0)));
         assert_eq!(duration_from_secs(f64::NAN), Err(DurationError::NotANumber));
         assert_eq!(duration_from_secs(1e300), Ok(Duration::MAX));
+        assert_eq!(
+            duration_from_secs(1.000000001),
+            Ok(Duration::from_nanos(1_000_000_001))
+        );
+        assert_eq!(
+            duration_from_workflow_secs(1.0000005),
+            Ok(Duration::from_micros(1_000_001))
+        );
+        assert_eq!(
+            duration_from_workflow_secs(1e300),
+            Ok(Duration::from_micros(u64::MAX))
+        );
+        assert_eq!(
+            duration_from_workflow_secs(-1.0),
+            Err(DurationError::Negative(-1.0))
+        );
+    }
+
+    /// The float noise of `deadline - sys.now()` (a double of epoch seconds) rounds away:
+    /// 0.3 s after the start, an hour and a half after that is exactly 7199.7 s ahead.
+    #[test]
+    fn durations_from_epoch_doubles_keep_no_float_noise() {
+        let now = |t: SimTime| WallClock::DEFAULT.unix_nanos_at(t) as f64 / 1e9;
+        let deadline = now(SimTime::ZERO) + 7200.0;
+        let ahead = deadline - now(SimTime::from_nanos(300_000_000));
+        assert_ne!(ahead, 7199.7, "the double carries noise");
+        let d = duration_from_workflow_secs(ahead).unwrap();
+        assert_eq!(d, Duration::from_millis(7_199_700));
+        let end = SimTime::from_nanos(300_000_000).saturating_add(d);
+        assert_eq!(end.to_string(), "7200s");
+        assert_eq!(end.as_secs_f64().to_string(), "7200");
     }
 
     #[test]

@@ -276,6 +276,8 @@ fn lib_2_built_in_and_user_environment_variables() {
         cancel_at: None,
         env: [("REGION".to_owned(), "eu".to_owned())].into(),
         step_entries: false,
+        project: None,
+        location: None,
     };
     let r = wfsim_harness::runner::run(wf, "test", &config, &[]);
     match r.execution.outcome() {

@@ -290,7 +290,8 @@ pub fn explore_with(
             &options.out_dir,
             driver.name(),
         );
-        let written = repro::write(&options.out_dir, &stem, &text, |yaml| {
+        let services = repro::services_text(&plan, &small);
+        let written = repro::write(&options.out_dir, &stem, &text, services, |yaml| {
             repro::curl_text(&plan, &small, &executed, yaml)
         })
         .map_err(|e| {

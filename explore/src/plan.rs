@@ -17,6 +17,11 @@
 //!   faults: {loss: 0.05, latency: [0.001, 2], restarts: [0, 1]}   # restarts: --system only
 //!   always:                       # must hold after every seed
 //!     - ${state == "SUCCEEDED" or "TimeoutError" in error.tags}
+//!     - all_taken:                # or a routine over the run (EXP-2): loops say "every"
+//!         params: [run]
+//!         steps:
+//!           - done:
+//!               return: ${len(run.requests_accepted_never_taken) == 0}
 //!   sometimes:                    # must hold after at least one seed
 //!     - ${state == "SUCCEEDED" and result.approved}
 //! ```
@@ -373,7 +378,9 @@ fn explore_section(at: &At, n: &Node, plan: &mut Plan) -> Result<(), Invalid> {
                 let Some(items) = v.as_seq() else {
                     return at.err(
                         v.pos,
-                        format!("'{key}' is a list of expressions `${{...}}`"),
+                        format!(
+                            "'{key}' is a list of properties (expressions `${{...}}` or routines)"
+                        ),
                     );
                 };
                 for item in items {

@@ -337,11 +337,7 @@ impl Report {
                 let _ = writeln!(t, "          replay: wfsim run {}", r.scenario.display());
                 let _ = writeln!(
                     t,
-                    "          live:   wfsim serve {} --clock manual --no-auth --port 8080, then sh {}",
-                    crate::repro::relative(
-                        std::path::Path::new("."),
-                        std::path::Path::new(&self.workflow)
-                    ),
+                    "          live:   sh {} (starts wfsim serve --clock manual with the services)",
                     r.script.display()
                 );
             }

@@ -155,6 +155,12 @@ pub fn scenario_text(
     if let Some(c) = plan.base.cancel_at {
         let _ = writeln!(t, "cancel_at: {}", secs(c));
     }
+    if let Some(p) = &plan.base.project {
+        let _ = writeln!(t, "project: {}", q(p));
+    }
+    if let Some(l) = &plan.base.location {
+        let _ = writeln!(t, "location: {}", q(l));
+    }
     let services = plan.stubs.value_with(&s.stubs);
     if let Ok(j) = services.to_json() {
         if !j.is_null() {
@@ -199,37 +205,79 @@ pub fn scenario_text(
     }
     t.push_str("expect:\n");
     let _ = writeln!(t, "  state: {}", executed.run.execution.state().as_str());
-    let _ = writeln!(t, "  holds: [{}]", q(&property.1.source));
+    let _ = writeln!(t, "  holds: [{}]", property.1.yaml_item());
     t
 }
 
-/// The curl script's text: the same requests against `wfsim serve --clock manual`.
+/// The services the schedule's stub numbers fixed, as a file `wfsim serve --services`
+/// reads (`services: [...]`); `None` when the plan has none.
+pub fn services_text(plan: &Plan, s: &Schedule) -> Option<String> {
+    let j = plan.stubs.value_with(&s.stubs).to_json().ok()?;
+    (!j.is_null()).then(|| {
+        format!(
+            "# The services of {}, with the stub numbers of seed {} fixed: `wfsim serve --services` reads it.\nservices: {j}\n",
+            plan.file.display(),
+            s.seed
+        )
+    })
+}
+
+/// Where the services of the reproducer `scenario_file` are written: beside it.
+pub fn services_file(scenario_file: &Path) -> PathBuf {
+    scenario_file.with_extension("services.yaml")
+}
+
+/// The curl script's text: the same requests against `wfsim serve --clock manual`, which
+/// it starts itself (the workflow, and the services beside the scenario when the plan has
+/// any) unless `BASE` names a server already running.
 pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: &Path) -> String {
-    let workflow = relative(Path::new("."), &plan.workflow_path);
+    let dir = scenario_file.parent().unwrap_or(Path::new("."));
+    let workflow = relative(dir, &plan.workflow_path);
     let name = plan
         .workflow_path
         .file_stem()
         .map_or("workflow".into(), |n| n.to_string_lossy().into_owned());
+    let services = services_text(plan, s).map(|_| {
+        services_file(scenario_file)
+            .file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().into_owned())
+    });
+    let mut serve = format!(
+        "\"$WFSIM\" serve \"$HERE\"/{} --clock manual --no-auth --port 0 --watch-ms 0",
+        sh_quote(&workflow)
+    );
+    if let Some(f) = &services {
+        let _ = write!(serve, " --services \"$HERE\"/{}", sh_quote(f));
+    }
+    let project = plan.base.project.as_deref().unwrap_or("wfsim");
+    let location = plan.base.location.as_deref().unwrap_or("us-central1");
+    if plan.base.project.is_some() {
+        let _ = write!(serve, " --project {project}");
+    }
+    if plan.base.location.is_some() {
+        let _ = write!(serve, " --location {location}");
+    }
     let mut t = String::new();
     t.push_str("#!/bin/sh\n");
     let _ = writeln!(
         t,
-        "# Replays {} against a live wfsim on a manual clock. Start it first:",
+        "# Replays {} against a live wfsim on a manual clock, which it starts:",
         scenario_file.display()
     );
-    let _ = writeln!(
-        t,
-        "#   wfsim serve {workflow} --clock manual --no-auth --port 8080"
-    );
-    t.push_str("# then run this script (BASE overrides the address). Needs curl and python3.\n");
+    let _ = writeln!(t, "#   {serve}");
+    t.push_str("# (WFSIM names the binary, default `wfsim`; BASE=http://host:port uses a server\n# already running instead). Needs curl and python3.\n");
     t.push_str("# Endpoints are numbered in the order they appear in the execution's callbacks list,\n# looked up after each clock move, as `wfsim run` numbers them in creation order.\n");
-    if plan.stubs.node.is_some() {
-        t.push_str("# The workflow's outbound calls are answered by the scenario's services under\n# `wfsim run`; `wfsim serve` does not script services, so those calls fail here.\n");
+    if services.is_some() {
+        t.push_str("# The workflow's outbound calls are answered by the scenario's services, written\n# beside it with their stub numbers fixed.\n");
     }
-    t.push_str("set -eu\nBASE=${BASE:-http://127.0.0.1:8080}\n");
+    t.push_str("set -eu\nHERE=$(cd \"$(dirname \"$0\")\" && pwd)\nWFSIM=${WFSIM:-wfsim}\n");
     let _ = writeln!(
         t,
-        "WORKFLOW=\"$BASE/v1/projects/wfsim/locations/us-central1/workflows/{name}\""
+        "if [ -z \"${{BASE:-}}\" ]; then\n  LOG=$(mktemp)\n  {serve} > \"$LOG\" 2>&1 &\n  SERVER=$!\n  trap 'kill $SERVER 2>/dev/null || true; rm -f \"$LOG\"' EXIT\n  BASE=\"\"\n  n=0\n  while [ -z \"$BASE\" ]; do\n    if [ $n -gt 300 ] || ! kill -0 $SERVER 2>/dev/null; then\n      echo \"wfsim serve did not start:\" >&2; cat \"$LOG\" >&2; exit 1\n    fi\n    n=$((n + 1))\n    sleep 0.1\n    BASE=$(sed -n 's/^wfsim serving on //p' \"$LOG\")\n  done\nfi"
+    );
+    let _ = writeln!(
+        t,
+        "WORKFLOW=\"$BASE/v1/projects/{project}/locations/{location}/workflows/{name}\""
     );
     let arg = plan
         .base
@@ -306,17 +354,22 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Writes the scenario and the script under `dir`; returns their paths.
+/// Writes the scenario, its services (when it has any, [`services_file`]) and the script
+/// under `dir`; returns the scenario's and the script's paths.
 pub fn write(
     dir: &Path,
     stem: &str,
     scenario: &str,
+    services: Option<String>,
     curl: impl FnOnce(&Path) -> String,
 ) -> std::io::Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir)?;
     let yaml = dir.join(format!("{stem}.yaml"));
     let sh = dir.join(format!("{stem}.sh"));
     std::fs::write(&yaml, scenario)?;
+    if let Some(services) = services {
+        std::fs::write(services_file(&yaml), services)?;
+    }
     std::fs::write(&sh, curl(&yaml))?;
     #[cfg(unix)]
     {

@@ -1,6 +1,8 @@
 //! The report of an engine-level run: the JSON of `wfsim run --json` and the readable
 //! timeline, shared by the CLI and the conformance snapshots.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value as Json, json};
 
 use crate::runner::Run;
@@ -76,6 +78,7 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
         "logs": logs_json(ex, SimTime::ZERO),
         "endpoints": endpoints_json(ex, SimTime::ZERO),
         "requests": requests_json(run),
+        "requests_accepted_never_taken": accepted_never_taken(run),
         "http_calls": calls_json(ex, SimTime::ZERO),
         "expectations": {"passed": failures.is_empty(), "failures": failures},
     });
@@ -219,6 +222,7 @@ pub fn field_json(run: &Run, name: &str) -> Option<Json> {
         "ended_at" => ex.ended_at().map_or(Json::Null, secs),
         "logs" => Json::Array(logs_json(ex, SimTime::ZERO)),
         "requests" => Json::Array(requests_json(run)),
+        "requests_accepted_never_taken" => accepted_never_taken(run),
         "http_calls" => Json::Array(http_calls(run)),
         "children" => children_json(run),
         _ => return None,
@@ -279,14 +283,65 @@ fn requests_json(run: &Run) -> Vec<Json> {
         .collect()
 }
 
+/// The indexes in `requests` of those answered 200 whose request no await ever took: the
+/// answer told the sender it was delivered, and the workflow never saw it.
+fn accepted_never_taken(run: &Run) -> Json {
+    run.requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.status == 200 && r.taken_at.is_none())
+        .map(|(i, _)| json!(i))
+        .collect()
+}
+
+/// Per outbound call (by index), which send of one logical call it is: 1, or, when the
+/// last back-off on its thread came after a send of the same call (method and URL, or
+/// connector) and no send of that call has been answered since the back-off, that send's
+/// number plus one. It is what a `retry` makes of a failing call, read off the trace; an
+/// answer ends the chain, so the next turn of a loop starts again at 1.
+pub fn attempts(ex: &Execution) -> Vec<u32> {
+    let calls = ex.http_calls();
+    let mut out = vec![1; calls.len()];
+    // Per thread: the sends of the attempt before the last back-off, and those since.
+    let mut before: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
+    let mut since: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
+    for (_, event) in ex.trace() {
+        match event {
+            Trace::HttpSent { thread, call } => {
+                let key = calls[call.0 as usize].target.describe();
+                let n = before
+                    .get(&thread.0)
+                    .and_then(|b| b.get(&key))
+                    .map_or(1, |n| n + 1);
+                out[call.0 as usize] = n;
+                since.entry(thread.0).or_default().insert(key, n);
+            }
+            Trace::HttpAnswered { thread, call } => {
+                let key = calls[call.0 as usize].target.describe();
+                if let Some(b) = before.get_mut(&thread.0) {
+                    b.remove(&key);
+                }
+            }
+            Trace::Backoff { thread, .. } => {
+                let sent = since.remove(&thread.0).unwrap_or_default();
+                before.insert(thread.0, sent);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 pub fn http_calls(run: &Run) -> Vec<Json> {
     calls_json(&run.execution, SimTime::ZERO)
 }
 
 fn calls_json(ex: &Execution, off: SimTime) -> Vec<Json> {
+    let attempts = attempts(ex);
     ex.http_calls()
         .iter()
-        .map(|c| {
+        .zip(attempts)
+        .map(|(c, attempt)| {
             let mut o = serde_json::Map::new();
             o.insert("at".into(), secs(at(off, c.at)));
             o.insert(
@@ -304,6 +359,7 @@ fn calls_json(ex: &Execution, off: SimTime) -> Vec<Json> {
             }
             o.insert("status".into(), json!(c.status));
             o.insert("error".into(), json!(c.error));
+            o.insert("attempt".into(), json!(attempt));
             Json::Object(o)
         })
         .collect()
@@ -493,4 +549,84 @@ fn request_line(r: &crate::runner::RequestRecord) -> String {
         r.method,
         r.status
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wfsim_engine::defn::tree::{Syntax, parse as tree};
+
+    fn run_with(workflow: &str, services: &str, script: &[crate::runner::ScriptedRequest]) -> Run {
+        let wf = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", workflow).unwrap());
+        let services = crate::services::parse(&tree(services, Syntax::Yaml).unwrap()).unwrap();
+        crate::runner::run_with_services(
+            wf,
+            "w",
+            &crate::runner::RunConfig::default(),
+            script,
+            &services,
+        )
+    }
+
+    /// EXP-2's `attempt`: the sends of a retried body count up per call; a call that was
+    /// answered without an error starts again at 1 (the loop's next turn), and so does one
+    /// on another thread.
+    #[test]
+    fn exp_2_attempts_count_the_sends_of_one_call() {
+        let run = run_with(
+            "main:\n  steps:\n    - loop:\n        for:\n          value: i\n          range: [1, 2]\n          steps:\n            - a:\n                try:\n                  steps:\n                    - first:\n                        call: http.get\n                        args:\n                          url: https://a.example.com/x\n                    - second:\n                        call: http.get\n                        args:\n                          url: https://b.example.com/y\n                retry:\n                  predicate: ${http.default_retry_predicate}\n                  max_retries: 3\n                  backoff:\n                    initial_delay: 1\n                    max_delay: 10\n                    multiplier: 2\n    - side:\n        parallel:\n          branches:\n            - b1:\n                steps:\n                  - c:\n                      call: http.get\n                      args:\n                        url: https://b.example.com/y\n",
+            "- match: {url: \"https://a.example.com/*\"}\n  respond: {status: 200}\n- match: {url: \"https://b.example.com/*\"}\n  respond: [{status: 503}, {status: 503}, {status: 200}]\n",
+            &[],
+        );
+        assert_eq!(attempts(&run.execution), vec![1, 1, 2, 2, 3, 3, 1, 1, 1]);
+        let json = http_calls(&run);
+        assert_eq!(json[5]["attempt"], 3);
+        assert_eq!(json[6]["attempt"], 1);
+    }
+
+    /// EXP-2's `requests_accepted_never_taken`: the indexes of the 200s no await took, not
+    /// those taken, nor those refused.
+    #[test]
+    fn exp_2_requests_accepted_never_taken_lists_the_ignored() {
+        let req = |at: u64, endpoint: u32| crate::runner::ScriptedRequest {
+            at: SimTime::from_secs(at),
+            endpoint,
+            method: None,
+            headers: Vec::new(),
+            query: String::new(),
+            body: Vec::new(),
+            execution: None,
+        };
+        let run = run_with(
+            "main:\n  steps:\n    - c:\n        call: events.create_callback_endpoint\n        result: cb\n    - w:\n        call: events.await_callback\n        args:\n          callback: ${cb}\n          timeout: 60\n    - s:\n        call: sys.sleep\n        args:\n          seconds: 10\n",
+            "[]",
+            &[req(1, 0), req(2, 0), req(3, 1), req(4, 0)],
+        );
+        let statuses: Vec<u16> = run.requests.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, vec![200, 200, 404, 429]);
+        assert_eq!(accepted_never_taken(&run), json!([1]));
+        assert_eq!(
+            to_json(&run, &[])["requests_accepted_never_taken"],
+            json!([1])
+        );
+        assert_eq!(
+            field_json(&run, "requests_accepted_never_taken"),
+            Some(json!([1]))
+        );
+    }
+
+    /// Simulated times print exactly: a sleep to a deadline computed from `sys.now()` (a
+    /// double of epoch seconds) ends at 7200 s, not 7200.000000048 s, in the timeline and
+    /// in the JSON.
+    #[test]
+    fn times_computed_from_sys_now_print_without_float_noise() {
+        let run = run_with(
+            "main:\n  steps:\n    - t0:\n        assign:\n          - deadline: ${sys.now() + 7200}\n    - a:\n        call: sys.sleep\n        args:\n          seconds: 0.3\n    - s:\n        call: sys.sleep\n        args:\n          seconds: ${deadline - sys.now()}\n",
+            "[]",
+            &[],
+        );
+        let lines = timeline(&run);
+        assert_eq!(lines[1].trim_start(), "0.3s  thread 0: sleep until 7200s");
+        assert_eq!(to_json(&run, &[])["ended_at"].to_string(), "7200.0");
+    }
 }

@@ -79,6 +79,10 @@ pub struct RunConfig {
     pub env: std::collections::BTreeMap<String, String>,
     /// Keep the step entries (EX-8) for the report: off unless asked, as each costs a record.
     pub step_entries: bool,
+    /// The execution's project and location (in its name, its callback URLs and
+    /// `GOOGLE_CLOUD_PROJECT_ID`/`_LOCATION`); `None`: `wfsim`, `us-central1`.
+    pub project: Option<String>,
+    pub location: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -92,6 +96,8 @@ impl Default for RunConfig {
             cancel_at: None,
             env: Default::default(),
             step_entries: false,
+            project: None,
+            location: None,
         }
     }
 }
@@ -354,6 +360,13 @@ pub fn run_with_children(
 ) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
+    let mut execution_name = execution_name(name, config.seed);
+    if let Some(p) = &config.project {
+        execution_name.project = p.clone();
+    }
+    if let Some(l) = &config.location {
+        execution_name.location = l.clone();
+    }
     let execution = Execution::start_with_env(
         workflow,
         ExecutionConfig {
@@ -361,7 +374,7 @@ pub fn run_with_children(
             clock: config.clock,
             argument: config.argument.clone(),
             step_entries: config.step_entries,
-            ..ExecutionConfig::new(execution_name(name, config.seed))
+            ..ExecutionConfig::new(execution_name)
         },
         config.env.clone(),
     );

@@ -6,6 +6,9 @@
 //! seed: 0                                      # optional, default 0
 //! argument: {who: "Ada"}                       # optional execution argument
 //! start_time: "2024-01-01T00:00:00Z"           # optional simulated wall clock at t = 0
+//! project: my-project                          # optional, default wfsim: the execution's
+//! location: europe-west1                       # project and location (GOOGLE_CLOUD_PROJECT_ID,
+//!                                              # GOOGLE_CLOUD_LOCATION, callback URLs)
 //! requests:                                    # sent from outside, at simulated times
 //!   - at: 5                                    # seconds since start (decimals allowed)
 //!     endpoint: 0                              # endpoints numbered in creation order
@@ -31,7 +34,9 @@
 //!   http_calls: [{at: 0, url: "https://…", status: 200}]  # the sequence, each entry on
 //!                                                # the keys it gives (HT-8)
 //!   holds: ['${state == "SUCCEEDED"}']           # properties of the run (EXP-2): each must
-//!                                                # evaluate to true (`crate::property`)
+//!                                                # evaluate to true, or routines
+//!                                                # `name: {params: [run], steps}` that return
+//!                                                # true (`crate::property`)
 //! covers: [CB-5, CB-6]                         # wfsim's addition: the rules it shows
 //! ```
 //!
@@ -66,6 +71,9 @@ pub struct Scenario {
     /// Expected status per request, by index.
     pub expect_status: Vec<Option<u16>>,
     pub cancel_at: Option<SimTime>,
+    /// The execution's project and location; `None`: `wfsim`, `us-central1`.
+    pub project: Option<String>,
+    pub location: Option<String>,
     /// The outside world's answers to outbound calls (HT-7).
     pub services: Vec<crate::services::Service>,
     /// User-defined environment variables (`sys.get_env`).
@@ -155,8 +163,24 @@ impl Scenario {
             cancel_at: self.cancel_at,
             env: self.env.clone(),
             step_entries: false,
+            project: self.project.clone(),
+            location: self.location.clone(),
         }
     }
+}
+
+/// A project or location: a segment of the execution's URL, so letters, digits and `-`.
+fn path_segment(n: &Node, what: &str) -> Result<String, DocError> {
+    let text = string(n, what)?;
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return err(
+            n.pos,
+            format!(
+                "'{what}' is made of letters, digits and '-' (it is part of the execution's URL), not '{text}'"
+            ),
+        );
+    }
+    Ok(text)
 }
 
 fn seconds(n: &Node, what: &str) -> Result<SimTime, DocError> {
@@ -230,6 +254,8 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
         requests: Vec::new(),
         expect_status: Vec::new(),
         cancel_at: None,
+        project: None,
+        location: None,
         services: Vec::new(),
         env: Default::default(),
         workflows: Default::default(),
@@ -284,6 +310,8 @@ pub fn parse_tree(root: &Node, others: &[&str]) -> Result<Scenario, DocError> {
                 }
             }
             "cancel_at" => s.cancel_at = Some(seconds(v, key)?),
+            "project" => s.project = Some(path_segment(v, key)?),
+            "location" => s.location = Some(path_segment(v, key)?),
             "services" => s.services = crate::services::parse(v)?,
             "env" => {
                 for (name, npos, value) in map(v, "env")? {
@@ -523,7 +551,10 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
             }
             "holds" => {
                 let Some(items) = v.as_seq() else {
-                    return err(v.pos, "'holds' is a list of expressions `${...}`");
+                    return err(
+                        v.pos,
+                        "'holds' is a list of properties (expressions `${...}` or routines)",
+                    );
                 };
                 for item in items {
                     let p = crate::property::parse(item)?;
@@ -854,6 +885,46 @@ mod tests {
 
     /// A request's body may be a map (sent as JSON, typed unless a header says) as well
     /// as a string (sent as written), as a service callback's.
+    /// A scenario sets the execution's project and location: the workflow reads them, and
+    /// its callback URLs name them; without them, `wfsim` and `us-central1`.
+    #[test]
+    fn a_scenario_sets_the_project_and_location() {
+        let w = "main:\n  steps:\n    - c:\n        call: events.create_callback_endpoint\n        result: cb\n    - r:\n        return:\n          - ${sys.get_env(\"GOOGLE_CLOUD_PROJECT_ID\")}\n          - ${sys.get_env(\"GOOGLE_CLOUD_LOCATION\")}\n          - ${cb.url}\n";
+        let workflow = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", w).unwrap());
+        let got = |text: &str| {
+            let s = parse(text).unwrap();
+            let run = crate::runner::run(workflow.clone(), "w", &s.run_config(), &[]);
+            crate::report::to_json(&run, &[])["result"].clone()
+        };
+        let r = got("workflow: w.yaml\nproject: acme-prod-1\nlocation: europe-west1\n");
+        assert_eq!(r[0], "acme-prod-1");
+        assert_eq!(r[1], "europe-west1");
+        let url = r[2].as_str().unwrap();
+        assert!(
+            url.contains("/projects/acme-prod-1/locations/europe-west1/workflows/w/"),
+            "{url}"
+        );
+        let r = got("workflow: w.yaml\nproject: acme\n");
+        assert_eq!(
+            (r[0].as_str(), r[1].as_str()),
+            (Some("acme"), Some("us-central1"))
+        );
+        let r = got("workflow: w.yaml\n");
+        assert_eq!(
+            (r[0].as_str(), r[1].as_str()),
+            (Some("wfsim"), Some("us-central1"))
+        );
+        for bad in ["project: 'a/b'", "location: ''", "project: 3"] {
+            let e = parse(&format!("workflow: w.yaml\n{bad}\n")).unwrap_err();
+            assert_eq!(e.pos.line, 2, "{bad}: {e:?}");
+        }
+        let e = parse("workflow: w.yaml\nproject: my_proj\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "'project' is made of letters, digits and '-' (it is part of the execution's URL), not 'my_proj'"
+        );
+    }
+
     #[test]
     fn a_request_body_is_a_string_or_a_value() {
         let s = parse("workflow: w.yaml\nrequests:\n  - {at: 1, endpoint: 0, body: {approved: true}}\n  - {at: 2, endpoint: 0, body: 'raw', headers: {Content-Type: text/csv}}\n  - {at: 3, endpoint: 0, body: [1], headers: {content-type: application/x-json}}\n").unwrap();

@@ -24,6 +24,13 @@ pub use retry::PREDICATES;
 
 pub use crate::limits::{ASSIGNMENTS_MAX, BRANCHES_MAX, CONDITIONS_MAX, EXPRESSION_CHARS_MAX};
 
+/// The step kinds, each a key of a step's body.
+const KINDS: [&str; 9] = [
+    "assign", "call", "switch", "return", "raise", "try", "for", "parallel", "steps",
+];
+/// The keys that go with an action, for "did you mean".
+const STEP_KEYS: [&str; 6] = ["next", "args", "result", "retry", "except", "condition"];
+
 struct Builder {
     file: Rc<str>,
     errors: Vec<DefnError>,
@@ -206,6 +213,20 @@ impl Builder {
                         steps.push(step);
                     }
                 }
+                Some([(name, _, body), rest @ ..])
+                    if matches!(body.kind, NodeKind::Scalar(Value::Null))
+                        && rest.iter().any(|(k, _, _)| {
+                            KINDS.contains(&k.as_str()) || STEP_KEYS.contains(&k.as_str())
+                        }) =>
+                {
+                    self.err(
+                        item.pos,
+                        format!(
+                            "a step is a map with exactly one key, its name: '{name}' has nothing under it and '{}' is beside it; indent the step's body under '{name}:'",
+                            rest[0].0
+                        ),
+                    );
+                }
                 _ => self.err(item.pos, "a step is a map with exactly one key, its name"),
             }
         }
@@ -240,11 +261,6 @@ impl Builder {
         if let Some((_, _, n)) = get("next") {
             next = self.next(n);
         }
-        const KINDS: [&str; 9] = [
-            "assign", "call", "switch", "return", "raise", "try", "for", "parallel", "steps",
-        ];
-        /// The keys that go with an action, for "did you mean".
-        const STEP_KEYS: [&str; 6] = ["next", "args", "result", "retry", "except", "condition"];
         let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| get(k).is_some()).collect();
         let allowed: &[&str] = match kinds.as_slice() {
             [] => &["next"],
@@ -457,11 +473,12 @@ impl Builder {
         }
         let retry_pos = retry.map_or(body.pos, |r| r.pos);
         let retry_cover = self.point();
-        let retry = retry.and_then(|r| self.retry(r));
-        let except = except.and_then(|e| self.except(e));
+        // Written but invalid, a 'retry' or 'except' has its own error: not this one too.
         if retry.is_none() && except.is_none() {
             self.err(body.pos, "'try' needs 'except' or 'retry'");
         }
+        let retry = retry.and_then(|r| self.retry(r));
+        let except = except.and_then(|e| self.except(e));
         Some(Try {
             body: action,
             retry,
@@ -691,6 +708,56 @@ mod tests {
         );
         assert!(errs[3].contains("sys.sleep blocks"), "{}", errs[3]);
         assert!(errs[4].contains("invalid expression"), "{}", errs[4]);
+    }
+
+    /// Messages that name the fix (issue #24): a dedented step body, a misspelt retry
+    /// predicate, a library name cut short; each once, at its place.
+    #[test]
+    fn messages_name_the_fix() {
+        let errs = errors(
+            "w.yaml",
+            "main:\n  steps:\n    - s:\n      call: sys.log\n      args:\n        text: hi\n    - t:\n        return: 1\n      next: end\n",
+        );
+        assert_eq!(
+            errs,
+            [
+                "w.yaml:3:7: a step is a map with exactly one key, its name: 's' has nothing under it and 'call' is beside it; indent the step's body under 's:'",
+                "w.yaml:7:7: a step is a map with exactly one key, its name",
+            ]
+        );
+        let errs = errors(
+            "w.yaml",
+            "main:\n  steps:\n    - s:\n        try:\n          call: sys.now\n        retry:\n          predicate: ${my_predicat}\n          max_retries: 3\nmy_predicate:\n  params: [e]\n  steps:\n    - r:\n        return: true\n",
+        );
+        assert_eq!(
+            errs.len(),
+            1,
+            "no \"'try' needs 'except' or 'retry'\" beside it: {errs:?}"
+        );
+        assert!(
+            errs[0].starts_with("w.yaml:7:22: symbol 'my_predicat' not found"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[0].ends_with("; did you mean 'my_predicate'?"),
+            "{errs:?}"
+        );
+        let errs = errors(
+            "w.yaml",
+            "- s:\n    try:\n      call: sys.now\n    except: 1\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("'except' is a map"), "{errs:?}");
+        let errs = errors(
+            "w.yaml",
+            "- s:\n    call: events.create_callback\n    result: cb\n",
+        );
+        assert_eq!(
+            errs,
+            [
+                "w.yaml:2:11: symbol 'events.create_callback' not found: not a subworkflow or a standard-library function; did you mean 'events.create_callback_endpoint'?"
+            ]
+        );
     }
 
     #[test]

@@ -113,6 +113,23 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
     read_direct(text).unwrap_or_else(|| read_loaded(text))
 }
 
+/// A YAML scan error on a line with an unquoted `${...}` gets the likely fix: an expression
+/// holding `: `, braces or brackets reads as YAML structure unless quoted whole
+/// (`x: ${map.get({"k": 1}, "k")}` is a mapping inside a mapping to YAML).
+fn quote_hint(text: &str, mut e: SyntaxError) -> SyntaxError {
+    let line = text.lines().nth((e.pos.line as usize).saturating_sub(1));
+    let unquoted = line.and_then(|l| l.find("${")).is_some_and(|i| {
+        let before = line.unwrap_or_default()[..i].trim_end();
+        !(before.ends_with('\'') || before.ends_with('"'))
+    });
+    if unquoted {
+        e.message.push_str(
+            "; an expression holding ': ', '{', '}', '[' or ']' must be quoted whole in YAML: '${...}'",
+        );
+    }
+    e
+}
+
 /// Any YAML text, through saphyr's loader: the one definition of every case
 /// [`read_direct`] leaves to it.
 fn read_loaded(text: &str) -> Result<Node, SyntaxError> {
@@ -152,7 +169,7 @@ fn load_checked(text: &str) -> Result<Vec<MarkedYamlOwned>, SyntaxError> {
     let mut loader = YamlLoader::<MarkedYamlOwned>::default();
     let mut depth = 0usize;
     for event in saphyr_parser::Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| scan_error(&e))?;
+        let (event, span) = event.map_err(|e| quote_hint(text, scan_error(&e)))?;
         let pos = Pos {
             line: span.start.line() as u32,
             col: span.start.col() as u32 + 1,
@@ -213,7 +230,7 @@ fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
     for event in saphyr_parser::Parser::new_from_str(text) {
         let (event, span) = match event {
             Ok(e) => e,
-            Err(e) => return Some(Err(scan_error(&e))),
+            Err(e) => return Some(Err(quote_hint(text, scan_error(&e)))),
         };
         let pos = Pos {
             line: span.start.line() as u32,
@@ -570,6 +587,34 @@ mod tests {
         assert!(e.message.starts_with("invalid JSON"), "{e:?}");
         let ok = parse("[{\"a\": {\"return\": 1}}]", Syntax::Json).unwrap();
         assert_eq!(ok.as_seq().unwrap().len(), 1);
+    }
+
+    /// An unquoted `${...}` holding YAML's own characters gets the hint to quote it, once;
+    /// a quoted one on the line, or an error on a line without one, does not.
+    #[test]
+    fn an_unquoted_expression_is_told_to_quote_it() {
+        let e = parse(
+            "- s:\n    assign:\n      - x: ${map.get({\"k\": 1}, \"k\")}\n",
+            Syntax::Yaml,
+        )
+        .unwrap_err();
+        assert_eq!(e.pos, Pos { line: 3, col: 26 });
+        assert!(e.message.starts_with("invalid YAML: "), "{e:?}");
+        assert_eq!(
+            e.message.matches("must be quoted whole").count(),
+            1,
+            "{e:?}"
+        );
+        assert!(e.message.ends_with("in YAML: '${...}'"), "{e:?}");
+        let plain = parse("a: [1, 2\n", Syntax::Yaml).unwrap_err();
+        assert!(!plain.message.contains("quoted"), "{plain:?}");
+        let quoted = parse("a: '${x}' b: c\n", Syntax::Yaml).unwrap_err();
+        assert!(!quoted.message.contains("quoted whole"), "{quoted:?}");
+        let dup = parse("a: ${x}\na: ${y}\n", Syntax::Yaml).unwrap_err();
+        assert!(
+            !dup.message.contains("quoted whole"),
+            "not a YAML syntax error: {dup:?}"
+        );
     }
 
     #[test]

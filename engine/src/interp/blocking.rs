@@ -14,7 +14,7 @@ use crate::http::{self, Callee, HttpOutcome};
 use crate::limits;
 use crate::stdlib::Effects;
 use crate::stdlib::table::{self, Blocking, Imp};
-use crate::time::{SimTime, duration_from_secs, secs_text};
+use crate::time::{SimTime, duration_from_workflow_secs, secs_text};
 use crate::value::Value;
 
 impl Interp {
@@ -183,7 +183,8 @@ impl Interp {
                 )));
             }
         };
-        let d = duration_from_secs(secs).map_err(|e| value_error(format!("sys.sleep: {e}")))?;
+        let d = duration_from_workflow_secs(secs)
+            .map_err(|e| value_error(format!("sys.sleep: {e}")))?;
         let until = self.shared.borrow().now().saturating_add(d);
         self.sleep_until(th, until).await
     }
@@ -234,9 +235,9 @@ impl Interp {
         };
         let timeout = match args.get(1).cloned().flatten() {
             None => AWAIT_TIMEOUT_DEFAULT,
-            Some(Value::Int(i)) => duration_from_secs(i as f64)
+            Some(Value::Int(i)) => duration_from_workflow_secs(i as f64)
                 .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
-            Some(Value::Double(d)) => duration_from_secs(d)
+            Some(Value::Double(d)) => duration_from_workflow_secs(d)
                 .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
             Some(other) => {
                 return Err(type_error(format!(

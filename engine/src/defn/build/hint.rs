@@ -2,10 +2,14 @@
 
 /// `; did you mean 'x'?` when one of `known` is a likely misspelling of `name`: the
 /// nearest by edit distance (a transposition counts one), within 2 edits and less than
-/// half the name; ties go to the first in `known`. Empty otherwise.
+/// half the name; ties go to the first in `known`. Else, for a dotted name, the first
+/// known name it is the start of up to an underscore (`events.create_callback` →
+/// `events.create_callback_endpoint`): a name cut short is as likely as a misspelt one.
+/// Empty otherwise.
 pub(super) fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let len = name.chars().count();
     let mut best: Option<(usize, &str)> = None;
+    let mut longer: Option<&str> = None;
     for k in known {
         if k == name {
             continue;
@@ -14,8 +18,16 @@ pub(super) fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a s
         if d <= 2 && 2 * d < len && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, k));
         }
+        let cut_short = k
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with('_'));
+        if longer.is_none() && name.contains('.') && cut_short {
+            longer = Some(k);
+        }
     }
-    best.map_or_else(String::new, |(_, k)| format!("; did you mean '{k}'?"))
+    best.map(|(_, k)| k)
+        .or(longer)
+        .map_or_else(String::new, |k| format!("; did you mean '{k}'?"))
 }
 
 /// The optimal-string-alignment distance: insertions, deletions, substitutions and
@@ -74,6 +86,32 @@ mod tests {
             did_you_mean("assign", keys),
             "",
             "an exact name is not a misspelling"
+        );
+        let library = ["events.await_callback", "events.create_callback_endpoint"];
+        assert_eq!(
+            did_you_mean("events.create_callback", library),
+            "; did you mean 'events.create_callback_endpoint'?",
+            "a dotted name cut short at an underscore"
+        );
+        assert_eq!(
+            did_you_mean("events.crea", library),
+            "",
+            "not at an underscore"
+        );
+        assert_eq!(
+            did_you_mean("a.b", ["a.b_x", "a.b_y"]),
+            "; did you mean 'a.b_x'?",
+            "the first"
+        );
+        assert_eq!(
+            did_you_mean("create_callback", ["create_callback_endpoint"]),
+            "",
+            "not dotted"
+        );
+        assert_eq!(
+            did_you_mean("events.await_callbak", library),
+            "; did you mean 'events.await_callback'?",
+            "a misspelling first"
         );
     }
 }

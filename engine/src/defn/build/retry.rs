@@ -112,10 +112,17 @@ impl Builder {
                 if PREDICATES.contains(&name.as_str()) {
                     return Some(Predicate::Builtin(name));
                 }
+                let hint = did_you_mean(
+                    &name,
+                    self.subworkflows
+                        .iter()
+                        .map(String::as_str)
+                        .chain(PREDICATES.iter().copied()),
+                );
                 self.err(
                     pos,
                     format!(
-                        "symbol '{name}' not found: a predicate is a subworkflow or one of {}",
+                        "symbol '{name}' not found: a predicate is a subworkflow or one of {}{hint}",
                         PREDICATES.join(", ")
                     ),
                 );
