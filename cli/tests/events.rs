@@ -414,7 +414,7 @@ fn round(emulators: &[&Emulator; 2], state_dir: &str, mut server: Server, crash:
 }
 
 #[test]
-fn the_tutorials_event_pattern_runs_on_googles_emulators_and_survives_kill_9() {
+fn ht_13_the_tutorials_event_pattern_runs_on_googles_emulators_and_survives_kill_9() {
     if let Some(why) = missing() {
         eprintln!("skipped: {why}");
         return;
@@ -549,7 +549,7 @@ fn datastore_and_pubsub_connectors(datastore: &Emulator, pubsub: &Emulator) {
 /// A connector whose emulator is down fails its step with a catchable error, and the
 /// server carries on; an argument the method lacks is Google's 400, as `HttpError`.
 #[test]
-fn a_connector_to_an_emulator_that_is_down_fails_the_step_not_the_server() {
+fn ht_11_a_connector_to_an_emulator_that_is_down_fails_the_step_not_the_server() {
     let dir = root().join(format!("target/tmp/events-down-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a folder");

@@ -38,6 +38,7 @@ pub enum Rule {
     Ex6,
     Ex7,
     Ex8,
+    Ex9,
     Rt1,
     Rt2,
     Rt3,
@@ -51,6 +52,9 @@ pub enum Rule {
     Ht8,
     Ht9,
     Ht10,
+    Ht11,
+    Ht12,
+    Ht13,
     Lib1,
     Lib2,
     Lib3,
@@ -167,7 +171,7 @@ const S9: Option<&str> = Some("§9");
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 59] = [
+pub const CATALOGUE: [RuleRow; 63] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -196,6 +200,7 @@ pub const CATALOGUE: [RuleRow; 59] = [
     row(Rule::Ex6, "EX-6", S4, SCENARIOS, "an uncaught error says where: step, routine, line:column, innermost first"),
     row(Rule::Ex7, "EX-7", S4, SCENARIOS, "a caught error raised again is where it is raised again"),
     row(Rule::Ex8, "EX-8", S4, NOBODY, "step entries: one per step and sub-entry, with type, state, times and navigation (engine, server and client tests)"),
+    row(Rule::Ex9, "EX-9", S6, SCENARIOS, "a map key wholly ${...} is an expression"),
     row(Rule::Rt1, "RT-1", S5, SCENARIOS, "retry policies and their standard forms"),
     row(Rule::Rt2, "RT-2", S5, SCENARIOS_SYSTEM, "every back-off lasts what RT-2 says, to the nanosecond"),
     row(Rule::Rt3, "RT-3", S5, SCENARIOS, "the retry predicate sees every error"),
@@ -209,6 +214,9 @@ pub const CATALOGUE: [RuleRow; 59] = [
     row(Rule::Ht8, "HT-8", S8, SCENARIOS, "reports list every outbound call"),
     row(Rule::Ht9, "HT-9", S8, NOBODY, "live mode: stubs answer as in wfsim run, the rest goes to the network (server tests)"),
     row(Rule::Ht10, "HT-10", S8, NOBODY, "child workflows through the Workflow Executions connector (harness, server and suite tests)"),
+    row(Rule::Ht11, "HT-11", S8, NOBODY, "live mode: connectors reach Google's emulators through the discovery table (server and CLI tests, on the emulators)"),
+    row(Rule::Ht12, "HT-12", S8, NOBODY, "live mode: an OAuth2 call to this server's callback carries the workflow's service account (server tests)"),
+    row(Rule::Ht13, "HT-13", S8, NOBODY, "live mode: events and Pub/Sub triggers start a workflow once per event (server and CLI tests, on the emulators)"),
     row(Rule::Lib1, "LIB-1", S6, SCENARIOS, "time.format: six decimals, Z or the IANA zone's offset"),
     row(Rule::Lib2, "LIB-2", S6, SCENARIOS, "sys.get_env: built-in and user-defined variables"),
     row(Rule::Lib3, "LIB-3", S6, SCENARIOS, "regexes: leftmost, then longest; literal replacement"),

@@ -511,7 +511,7 @@ fn main_called_without_its_argument_reads_null() {
 /// EX-9: a map key wholly `${...}` is evaluated with the map, in the order written; a key
 /// that is not a string is a `TypeError`; any other key is text as written, `${` and all.
 #[test]
-fn ex_8_expression_keys_of_maps() {
+fn ex_9_expression_keys_of_maps() {
     let yaml = "- a:\n    assign:\n      - k: exec_1\n      - n: 2\n- r:\n    return:\n      ${k}:\n        stringValue: ${k + \"!\"}\n      ${\"n\" + string(n)}: 1\n      plain: 2\n      a${k}: 3\n      lit:\n        ${k}: 4\n";
     assert_eq!(
         result(yaml),

@@ -79,7 +79,7 @@ fn post_event(s: &mut State, body: &str) -> (u16, Json) {
 }
 
 #[test]
-fn an_event_starts_its_workflow_once_with_the_event_as_the_argument() {
+fn ht_13_an_event_starts_its_workflow_once_with_the_event_as_the_argument() {
     let mut s = state(false, BTreeMap::new());
     let (status, first) = post_event(&mut s, &event("m1"));
     assert_eq!(status, 200, "{first}");
@@ -186,7 +186,7 @@ fn waiting(s: &mut State, token: &str) -> String {
 }
 
 #[test]
-fn an_oauth2_call_to_this_server_is_authorized_as_the_workflows_service_account() {
+fn ht_12_an_oauth2_call_to_this_server_is_authorized_as_the_workflows_service_account() {
     let mut s = state(true, BTreeMap::new());
     let admin = s.master_token().unwrap();
     let callback = waiting(&mut s, &admin);
