@@ -25,8 +25,8 @@
 //   gax sends every REST request through `authClient.fetch`, which adds the header, as it
 //   does against Google. No per-call options are needed.
 //
-// Not here yet: the issue's "a child workflow" step. Child workflows (the Workflow Executions
-// connector's run/create) do not exist in live mode yet; add the step when they do.
+// The child workflow step: a parent runs a child through the Workflow Executions connector
+// (HT-10); the child's callback, found over the API, is what lets both end.
 
 'use strict';
 
@@ -46,6 +46,20 @@ if (!BASE || !TOKEN) {
 const {hostname: HOST, port: PORT} = new URL(BASE);
 const PARENT = 'projects/wfsim/locations/us-central1';
 const HEADERS = {authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json'};
+
+// Runs the child workflow CHILD through the Workflow Executions connector (HT-10) and
+// returns what it returns.
+const PARENT_SOURCE = `
+main:
+  steps:
+    - run_child:
+        call: googleapis.workflowexecutions.v1.projects.locations.workflows.executions.run
+        args:
+          workflow_id: CHILD
+        result: r
+    - done:
+        return: \${r}
+`;
 
 // Creates a callback endpoint and waits up to 12 hours for a request.
 const SOURCE = `
@@ -242,6 +256,45 @@ async function roundTrip(transport) {
       say('a wrong token is UNAUTHENTICATED'),
     );
     await stranger.close();
+  }
+
+  // A child workflow (HT-10): the parent runs it through the Workflow Executions connector
+  // and blocks; the child is a real execution, listed under its own workflow, whose
+  // callback lets it, then its parent, end.
+  const childId = `child-${transport}`;
+  const parentId = `parent-${transport}`;
+  for (const [name, source] of [
+    [childId, SOURCE],
+    [parentId, PARENT_SOURCE.replace('CHILD', childId)],
+  ]) {
+    const [op] = await workflows.createWorkflow(
+      {parent: PARENT, workflowId: name, workflow: {sourceContents: source}},
+      call,
+    );
+    await op.promise();
+  }
+  const [parentRun] = await executions.createExecution(
+    {parent: `${PARENT}/workflows/${parentId}`},
+    call,
+  );
+  check(stateName(ExecutionState, parentRun.state) === 'ACTIVE', say('the parent waits for its child'));
+  const [children] = await executions.listExecutions({parent: `${PARENT}/workflows/${childId}`}, call);
+  check(
+    children.length === 1 && stateName(ExecutionState, children[0].state) === 'ACTIVE',
+    say('the child is an execution of its own, ACTIVE'),
+  );
+  const childCallbacks = await rest('GET', `/v1/${children[0].name}/callbacks`);
+  const answered = await rest('POST', `/v1/${childCallbacks.json.callbacks[0].name}`, {approved: 'child'});
+  check(answered.status === 200, say("the child's callback is taken (200)"));
+  const [parentDone] = await executions.getExecution({name: parentRun.name}, call);
+  check(stateName(ExecutionState, parentDone.state) === 'SUCCEEDED', say('the parent SUCCEEDED'));
+  check(
+    JSON.stringify(JSON.parse(parentDone.result)) === '{"approved":"child"}',
+    say("the parent's result is its child's"),
+  );
+  for (const name of [parentId, childId]) {
+    const [op] = await workflows.deleteWorkflow({name: `${PARENT}/workflows/${name}`}, call);
+    await op.promise();
   }
 
   // Revise and delete through the Workflows API.
