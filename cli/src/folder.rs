@@ -241,6 +241,53 @@ pub(crate) fn watch(
     });
 }
 
+/// Polls the services file at `path` every `every` (`wfsim serve --services FILE`): a save
+/// that reads is the services of executions started from then on (running ones keep
+/// theirs), recorded as an input; one that does not is said once, at its
+/// `file:line:column`, and the services in use stay. Checked once at the start too: a
+/// restart on a state dir replays the services it had, and the file may have changed since.
+pub(crate) fn watch_services(
+    shared: &Shared,
+    path: PathBuf,
+    every: Duration,
+    say: std::rc::Rc<dyn Fn(String)>,
+) {
+    let shared = shared.clone();
+    let file = path.display().to_string();
+    tokio::task::spawn_local(async move {
+        let mut refused: Option<String> = None;
+        loop {
+            // A file being saved may be missing for a moment: the next poll reads it.
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let now = shared.now();
+                let result = shared.state.borrow_mut().reload_services(now, &file, &text);
+                match result {
+                    Ok(true) => {
+                        refused = None;
+                        say(format!(
+                            "services: {file} read again; executions started from now on use it"
+                        ));
+                        shared.flush();
+                        if let Err(e) = shared.make_durable().await {
+                            say(format!("ERROR    {e}"));
+                        }
+                        shared.changed.notify_one();
+                    }
+                    Ok(false) => refused = None,
+                    Err(e) if refused.as_ref() != Some(&e) => {
+                        say(format!(
+                            "ERROR    {e}\nservices: {file} not read; the services in use stay"
+                        ));
+                        refused = Some(e);
+                    }
+                    Err(_) => {}
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

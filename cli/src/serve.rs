@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use wfsim_engine::SimTime;
-use wfsim_engine::defn::tree::{self, Syntax};
 use wfsim_harness::services::{self, Service};
 use wfsim_server::durable::{Meta, StateDir};
 use wfsim_server::{ApiEvent, ClockMode, Config, Level, Options, State};
@@ -250,24 +249,12 @@ impl Sink {
     }
 }
 
-/// The scripted services of `--services FILE`, errors at the file's line and column.
-fn load_services(path: &std::path::Path) -> Result<Vec<Service>, Invalid> {
+/// The scripted services of `--services FILE`, errors at the file's line and column; and
+/// the text they were read from, which the watcher compares the file with.
+fn load_services(path: &std::path::Path) -> Result<(Vec<Service>, String), Invalid> {
     let text = read(path)?;
-    let file = path.display().to_string();
-    let root = tree::parse(&text, Syntax::of_path(&file))
-        .map_err(|e| Invalid(format!("{file}:{}: {}", e.pos, e.message)))?;
-    let list = match root.as_map() {
-        Some(entries) => match entries.iter().find(|(k, _, _)| k == "services") {
-            Some((_, _, node)) => node,
-            None => {
-                return Err(Invalid(format!(
-                    "{file}:1:1: a services file holds `services: [...]` (or the list itself)"
-                )));
-            }
-        },
-        None => &root,
-    };
-    services::parse(list).map_err(|e| Invalid(e.in_file(file).to_string()))
+    let services = services::read_file(&path.display().to_string(), &text).map_err(Invalid)?;
+    Ok((services, text))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -417,9 +404,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                 args.header_timeout
             ))
         })?;
-    let services = match &args.services {
+    let (services, services_text) = match &args.services {
         Some(path) => load_services(path)?,
-        None => Vec::new(),
+        None => (Vec::new(), String::new()),
     };
     let mut ca_certs = Vec::new();
     for path in &args.ca_cert {
@@ -514,8 +501,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             },
             wall_start,
         );
-        if !services.is_empty() {
-            state.use_services(services);
+        if args.services.is_some() {
+            state.use_services_read_from(services, services_text);
         }
         state.set_log_level(args.log_level.into());
         // Google's emulators print the variable their clients read; so does this one.
@@ -694,6 +681,26 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
                     }
                 }) as wfsim_server::OnReady
             });
+        // `--services FILE` is watched too: a save serves executions started from then on.
+        let services_watcher: Option<wfsim_server::OnReady> = match &args.services {
+            Some(path) if args.watch_ms > 0 => {
+                let every = std::time::Duration::from_millis(args.watch_ms);
+                let path = path.clone();
+                let said = Rc::clone(&stderr);
+                let say: Rc<dyn Fn(String)> = Rc::new(move |line| said.line(line));
+                Some(Rc::new(move |shared: &wfsim_server::Shared| {
+                    folder::watch_services(shared, path.clone(), every, Rc::clone(&say));
+                }) as wfsim_server::OnReady)
+            }
+            _ => None,
+        };
+        let watcher = match (watcher, services_watcher) {
+            (Some(a), Some(b)) => Some(Rc::new(move |shared: &wfsim_server::Shared| {
+                a(shared);
+                b(shared);
+            }) as wfsim_server::OnReady),
+            (a, b) => a.or(b),
+        };
         let on_ready: Option<wfsim_server::OnReady> = if triggers.is_empty() {
             watcher
         } else {

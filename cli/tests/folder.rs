@@ -175,3 +175,50 @@ fn one_bad_file_does_not_stop_the_server_and_a_restart_keeps_what_the_watcher_di
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--services FILE` is watched like the folder: a save serves the executions started
+/// from then on; a broken save is reported at its line and column, and the services in use
+/// keep answering.
+#[test]
+fn a_services_file_saved_again_answers_the_executions_started_since() {
+    let dir = temp("folder-services");
+    let flows = dir.join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(
+        flows.join("ask.yaml"),
+        "main:\n  steps:\n    - ask:\n        call: http.get\n        args:\n          url: https://svc.test/x\n        result: r\n    - done:\n        return: ${r.code}\n",
+    )
+    .unwrap();
+    let services = dir.join("services.yaml");
+    let answering = |status: u16| {
+        format!(
+            "services:\n  - match: {{url: \"https://svc.test/*\"}}\n    respond: {{status: {status}}}\n"
+        )
+    };
+    std::fs::write(&services, answering(201)).unwrap();
+    let log = dir.join("stderr.log");
+    let server = serve(&flows, &log, &["--services", services.to_str().unwrap()]);
+    server.line("workflow ask: ");
+    assert_eq!(result_of(&server, "ask"), "201");
+
+    std::fs::write(&services, answering(202)).unwrap();
+    until("the services read again", || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("read again")
+    });
+    assert_eq!(result_of(&server, "ask"), "202");
+
+    std::fs::write(&services, "services:\n  - respond: 7\n").unwrap();
+    until("the error reported", || {
+        std::fs::read_to_string(&log).unwrap().contains("not read")
+    });
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        said.contains(&format!("{}:2:", services.display())),
+        "{said}"
+    );
+    assert_eq!(result_of(&server, "ask"), "202");
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

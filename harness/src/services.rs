@@ -201,6 +201,26 @@ pub fn body_bytes(body: &Value, headers: &mut Vec<(String, String)>) -> Result<V
     Ok(bytes)
 }
 
+/// A services file (`wfsim serve --services FILE`): `services: [...]`, or the list itself;
+/// its errors at `file:line:column`.
+pub fn read_file(file: &str, text: &str) -> Result<Vec<Service>, String> {
+    let in_file = |e: DocError| e.in_file(file).to_string();
+    let root =
+        crate::doc::read(text, wfsim_engine::defn::tree::Syntax::of_path(file)).map_err(in_file)?;
+    let list = match root.as_map() {
+        Some(entries) => match entries.iter().find(|(k, _, _)| k == "services") {
+            Some((_, _, node)) => node,
+            None => {
+                return Err(format!(
+                    "{file}:1:1: a services file holds `services: [...]` (or the list itself)"
+                ));
+            }
+        },
+        None => &root,
+    };
+    parse(list).map_err(in_file)
+}
+
 /// Parses `services:` (HT-7), every error at its `line:column`.
 pub fn parse(n: &Node) -> Result<Vec<Service>, DocError> {
     let Some(items) = n.as_seq() else {

@@ -553,3 +553,67 @@ fn ht_9_network_failures_replay_as_they_were() {
         assert!(tags[1].contains("\"ConnectionError\""), "{tags:?}");
     }
 }
+
+/// `--services FILE` saved again (the watcher of `wfsim serve`): executions started since
+/// get the new services, one already running keeps those it started with, as a running
+/// execution keeps its revision; the same text again changes nothing, a file that does
+/// not read is refused at its line and column with the services in use kept; and the
+/// reload is an input a restart replays.
+#[test]
+fn ht_9_a_services_file_read_again_serves_the_executions_started_since() {
+    let yaml = "main:\n  steps:\n    - later:\n        call: sys.sleep\n        args:\n          seconds: 10\n    - ask:\n        call: http.get\n        args:\n          url: https://svc.test/x\n        result: r\n    - done:\n        return: ${r.code}\n";
+    let text = |status: u16| {
+        format!(
+            "services:\n  - match: {{url: \"https://svc.test/*\"}}\n    respond: {{status: {status}}}\n"
+        )
+    };
+    let fresh = || {
+        let mut s = State::new(config(ClockMode::Manual, "http://wfsim.test"), 0);
+        let first = text(201);
+        let services = wfsim_harness::services::read_file("svc.yaml", &first).unwrap();
+        s.use_services_read_from(services, first);
+        s.deploy("w", defn::load("w.yaml", yaml).unwrap());
+        s
+    };
+    let result = |s: &mut State, id: &str| {
+        let path = format!("/v1/projects/p/locations/l/workflows/w/executions/{id}");
+        let res = s.handle(s.clock_now(), &request("GET", &path, Json::Null));
+        let e: Json = serde_json::from_slice(&res.body).unwrap();
+        (e["state"].clone(), e["result"].clone())
+    };
+    let mut s = fresh();
+    s.record_inputs();
+    let running = s.start_execution(SimTime::ZERO, "w", None).unwrap();
+    assert_eq!(
+        s.reload_services(SimTime::from_secs(1), "svc.yaml", &text(201)),
+        Ok(false)
+    );
+    assert_eq!(
+        s.reload_services(SimTime::from_secs(1), "svc.yaml", &text(202)),
+        Ok(true)
+    );
+    let bad = s
+        .reload_services(
+            SimTime::from_secs(1),
+            "svc.yaml",
+            "services:\n  - respond: 7\n",
+        )
+        .unwrap_err();
+    assert!(bad.starts_with("svc.yaml:2:"), "{bad}");
+    let started_since = s.start_execution(SimTime::from_secs(2), "w", None).unwrap();
+    s.advance(SimTime::from_secs(20));
+    let done = |code: &str| (json!("SUCCEEDED"), json!(code));
+    assert_eq!(result(&mut s, &running), done("201"));
+    assert_eq!(result(&mut s, &started_since), done("202"));
+
+    let inputs = s.take_inputs();
+    let mut again = fresh();
+    again.replay(&inputs, SimTime::from_secs(20));
+    assert_eq!(result(&mut again, &running), done("201"));
+    assert_eq!(result(&mut again, &started_since), done("202"));
+    assert_eq!(
+        again.reload_services(SimTime::from_secs(21), "svc.yaml", &text(202)),
+        Ok(false),
+        "the replay put the reloaded services back"
+    );
+}

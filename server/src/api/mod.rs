@@ -56,6 +56,8 @@ pub struct State {
     /// Events taken by `POST /v1/wfsim/events`, by (source, id): the workflow and the
     /// execution each started, so a redelivered event starts nothing again.
     events: BTreeMap<(String, String), (String, String)>,
+    /// The text of the services file in use (`--services`), once one is.
+    services_text: Option<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -85,6 +87,7 @@ impl State {
             operations: BTreeMap::new(),
             kept: None,
             events: BTreeMap::new(),
+            services_text: None,
         }
     }
 
@@ -143,6 +146,37 @@ impl State {
     /// started from now on before the network does (HT-9).
     pub fn use_services(&mut self, services: Vec<Service>) {
         self.host.use_services(services);
+    }
+
+    /// [`State::use_services`] at start, read from `text` (`--services FILE`): what
+    /// [`State::reload_services`] compares a saved file with.
+    pub fn use_services_read_from(&mut self, services: Vec<Service>, text: String) {
+        self.host.use_services(services);
+        self.services_text = Some(text);
+    }
+
+    /// A services file saved again (`wfsim serve --services FILE` watches it): its
+    /// services answer the executions started from now on, those running keep theirs (as a
+    /// new revision leaves running executions theirs). Kept in the input log, so a restart
+    /// replays it. `Ok(false)` when `text` is what is in use; a file that does not read is
+    /// refused with its `file:line:column`, and the services in use stay.
+    pub fn reload_services(
+        &mut self,
+        now: SimTime,
+        file: &str,
+        text: &str,
+    ) -> Result<bool, String> {
+        if self.services_text.as_deref() == Some(text) {
+            return Ok(false);
+        }
+        let services = wfsim_harness::services::read_file(file, text)?;
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("file", file)
+            .finish();
+        self.record_internal(now, "services", query, text.as_bytes().to_vec());
+        self.host.use_services(services);
+        self.services_text = Some(text.to_owned());
+        Ok(true)
     }
 
     /// Panics caught so far (each a wfsim bug): in executions, which failed, and in routes.

@@ -158,6 +158,14 @@ impl State {
                 // It deployed when it was recorded, so it deploys now.
                 let _ = self.deploy_source_in(at, &parent, &param("name"), &param("file"), &body);
             }
+            "services" => {
+                // It read when it was recorded; a later wfsim reading it otherwise keeps
+                // the services in use rather than stop the replay.
+                if let Ok(services) = wfsim_harness::services::read_file(&param("file"), &body) {
+                    self.host.use_services(services);
+                    self.services_text = Some(body);
+                }
+            }
             "undeploy" => {
                 self.undeploy_source_in(at, &parent, &param("name"));
             }
