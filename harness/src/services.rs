@@ -540,6 +540,28 @@ mod tests {
         let e = services("- match: {url: x}\n  respond: {error: Boom}\n").unwrap_err();
         assert!(e.message.contains("ConnectionError"), "{e:?}");
     }
+
+    #[test]
+    fn a_services_file_is_the_list_or_a_map_holding_it() {
+        let list = "- match: {url: x}\n  respond: {status: 201}\n";
+        assert_eq!(read_file("s.yaml", list).unwrap().len(), 1);
+        let held = format!(
+            "services:\n{}",
+            list.replace("- ", "  - ").replace("\n  r", "\n    r")
+        );
+        assert_eq!(read_file("s.yaml", &held).unwrap().len(), 1);
+        assert_eq!(
+            read_file("s.yaml", "stubs: []\n").unwrap_err(),
+            "s.yaml:1:1: a services file holds `services: [...]` (or the list itself)"
+        );
+        let e = read_file("s.yaml", "services:\n  - respond: {}\n").unwrap_err();
+        assert!(
+            e.starts_with("s.yaml:2:5: ") && e.contains("needs 'match"),
+            "{e}"
+        );
+        let e = read_file("s.json", "[{\"match\": ").unwrap_err();
+        assert!(e.starts_with("s.json:1:"), "{e}");
+    }
 }
 
 /// A service's call back to the workflow, due at a time (HT-7).
