@@ -45,6 +45,9 @@ fn today(restart_executions: u64) -> Result<(), String> {
         }
     }
     print!("{}", targets::table(&targets::rows(&figures, None)));
+    if let Err(e) = suite_time(&head) {
+        failures.push(format!("wfsim test fixtures: {e}"));
+    }
     if restart_executions > 0 {
         println!(
             "\n## durable state: restart after {restart_executions} executions (cargo xtask soak)"
@@ -58,6 +61,19 @@ fn today(restart_executions: u64) -> Result<(), String> {
     } else {
         Err(format!("some benches failed:\n{}", failures.join("\n")))
     }
+}
+
+/// Issue #24's row: the time `wfsim test fixtures` (a release build) takes over the
+/// project's own fixtures, the suite a team's CI would run, with the summary it prints.
+fn suite_time(head: &Tree) -> Result<(), String> {
+    println!("\n## wfsim test fixtures (release build)");
+    let bin = head.build_bin("wfsim-cli", "wfsim", false)?;
+    let (out, cpu) = run_once(head, &bin, &["test", "fixtures"], false)?;
+    if let Some(summary) = out.lines().rev().find(|l| !l.trim().is_empty()) {
+        println!("  {summary}");
+    }
+    println!("  ({})", cpu.describe());
+    Ok(())
 }
 
 /// How a bench binary is built.
