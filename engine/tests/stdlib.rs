@@ -1195,3 +1195,25 @@ fn lib_3_no_match_costs_one_pass() {
     let text = Value::str("a".repeat(10_000));
     gives("text.find_all_regex", vec![text, v(r#""a*b""#)], v("[]"));
 }
+
+/// LIB-3: a pattern of thousands of states alive at once over a long text (the fuzzer's
+/// `"aa" * 50276` over `"aa" * 524288`) is refused within the scan budget, where the
+/// `regex` crate alone would take minutes; each regex function takes the same search.
+#[test]
+fn lib_3_a_long_pattern_over_a_long_text_is_refused_not_slow() {
+    let source = Value::str("aa".repeat(50_000));
+    for func in ["text.match_regex", "text.find_all_regex"] {
+        raises(
+            func,
+            vec![source.clone(), Value::str("aa".repeat(5_000))],
+            "ResourceLimitError",
+            "would examine more than",
+        );
+    }
+    // A pattern of a usual size over the same text is answered.
+    gives(
+        "text.match_regex",
+        vec![source, Value::str("aa".repeat(100))],
+        v("true"),
+    );
+}

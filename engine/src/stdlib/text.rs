@@ -58,9 +58,12 @@ pub(super) fn find_all(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raise
 pub(super) fn match_regex(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
     let source = str_of(a.name(), &a.required("source")?)?;
     let pattern = str_of(a.name(), &a.required("regex")?)?;
-    let re = regex::Regex::new(&pattern)
-        .map_err(|e| value_error(format!("text.match_regex: invalid regex: {e}")))?;
-    Ok(Value::Bool(re.is_match(&source)))
+    // The budgeted search of the other regex functions: the `regex` crate alone is linear
+    // in text times pattern, which a long pattern over a long text makes minutes.
+    let re = Longest::new("text.match_regex", &pattern)?;
+    Ok(Value::Bool(
+        !re.spans("text.match_regex", &source)?.is_empty(),
+    ))
 }
 
 pub(super) fn replace_all(a: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> {
@@ -195,7 +198,12 @@ impl Longest {
             DFA::config()
                 .match_kind(regex_automata::MatchKind::All)
                 .unicode_word_boundary(true)
-                .minimum_cache_clear_count(None)
+                // A DFA whose states are built about as fast as bytes are read (a pattern
+                // of thousands of states that all stay alive) gives up, and the call
+                // takes the NFA path, whose every live thread is counted: otherwise the
+                // cost per byte has no bound the byte count sees.
+                .minimum_cache_clear_count(Some(3))
+                .minimum_bytes_per_state(Some(10))
         };
         // A DFA that cannot be built (too big) leaves the slow path.
         let forward = DFA::builder().configure(config()).build(pattern).ok();
@@ -341,7 +349,8 @@ impl Longest {
     }
 
     /// The NFA path: every match as [`Longest::spans_by_dfa`] finds them, by simulating
-    /// the NFA forward, one byte of the budget per byte stepped. Each search from `pos`
+    /// the NFA forward, one unit of the budget per thread alive at each byte stepped (at
+    /// least one per byte). Each search from `pos`
     /// keeps, per NFA state, the thread that started earliest (the leftmost start wins, and
     /// what follows from one state is the same whatever the start), starts a thread at each
     /// character boundary until a match is found, then runs on until no thread that started
@@ -410,7 +419,9 @@ impl Longest {
                 if at == hay.len() {
                     return Ok(best);
                 }
-                budget = budget.checked_sub(1).ok_or(Stop::Budget)?;
+                // A byte costs one per thread alive at it (at least one): a pattern with
+                // thousands of states alive at once may not scan a whole text.
+                budget = budget.checked_sub(cur.len().max(1)).ok_or(Stop::Budget)?;
                 let b = hay[at];
                 stamp += 1;
                 next.clear();
