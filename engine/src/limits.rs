@@ -52,9 +52,8 @@ pub const RANGE_SPAN_MAX: u64 = STEPS_MAX;
 /// INVALID_ARGUMENT. GCP: the Executions API's `Execution.argument` ("The size limit is
 /// 32KB").
 pub const ARGUMENT_BYTES_MAX: usize = 32 * 1024;
-/// Bytes of text `text.match_regex`, `text.find_all_regex` and `text.replace_all_regex`
-/// may examine in one call, over all their scans (on the NFA path, a byte once per thread
-/// alive at it) (decision: with leftmost-longest matching, a regex like
+/// Bytes of text `text.find_all_regex` and `text.replace_all_regex` may examine in one
+/// call, over all their scans (decision: with leftmost-longest matching, a regex like
 /// `a|a.*z` scans to the end of the text from every match; 32 times the largest string).
 pub const REGEX_SCAN_BYTES_MAX: usize = 32 * VALUE_BYTES_MAX;
 
