@@ -52,7 +52,9 @@ fn coverage_by_line(workflow: &Workflow, run: &Run) -> BTreeMap<u32, (u64, Strin
         .collect()
 }
 
-const STYLE: &str = include_str!("report.css");
+/// The reports' style sheet, for pages that inline it (`wfsim serve`'s UI draws the same
+/// timeline, so it shares the same classes).
+pub const STYLE: &str = include_str!("report.css");
 
 fn page(title: &str, body: Markup) -> String {
     html! {
@@ -199,7 +201,8 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
     page(&format!("{} — {state} — wfsim", p.file), body)
 }
 
-fn legend() -> Markup {
+/// The timeline's key: each mark and span kind in its colour.
+pub fn legend() -> Markup {
     use timeline::MarkKind as K;
     let kinds = [
         (K::Taken, "200 taken"),
@@ -219,7 +222,8 @@ fn legend() -> Markup {
     }
 }
 
-fn events_table(t: &timeline::Timeline) -> Markup {
+/// Every mark and span of a timeline as rows of text, in order.
+pub fn events_table(t: &timeline::Timeline) -> Markup {
     let mut rows: Vec<(wfsim_engine::time::SimTime, usize, String, String)> = t
         .marks
         .iter()

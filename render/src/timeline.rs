@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use wfsim_engine::callbacks::EndpointIdx;
-use wfsim_engine::interp::{Outcome, Trace};
+use wfsim_engine::interp::{Execution, Outcome, Trace};
 use wfsim_engine::time::SimTime;
 use wfsim_engine::value::show;
 use wfsim_harness::report::{answer_text, payload_text, stack_text};
@@ -196,7 +196,12 @@ fn request_mark(r: &RequestRecord) -> (MarkKind, String) {
 
 /// Builds the timeline of a run.
 pub fn of_run(run: &Run) -> Timeline {
-    let ex = &run.execution;
+    of_execution(&run.execution, &run.requests)
+}
+
+/// Builds the timeline of an execution and the callback requests sent to it (times on the
+/// execution's own clock): a finished run's, or a live one's so far (`wfsim serve`'s UI).
+pub fn of_execution(ex: &Execution, requests: &[RequestRecord]) -> Timeline {
     let trace = ex.trace();
     let logs = ex.logs();
     let calls = ex.http_calls();
@@ -218,7 +223,7 @@ pub fn of_run(run: &Run) -> Timeline {
             _ => {}
         }
     }
-    for r in &run.requests {
+    for r in requests {
         if let Some(e) = r.endpoint {
             lanes.add(LaneOf::Endpoint(e), format!("endpoint {e}"));
         }
@@ -391,7 +396,7 @@ pub fn of_run(run: &Run) -> Timeline {
             }
         }
     }
-    for r in &run.requests {
+    for r in requests {
         let of = r.endpoint.map_or(LaneOf::Thread(0), LaneOf::Endpoint);
         let (kind, text) = request_mark(r);
         if kind == MarkKind::Stored {

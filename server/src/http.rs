@@ -17,6 +17,7 @@ use crate::durable::StateDir;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use crate::api::State;
+use crate::api::view::{Pages, UiAnswer, View, is_ui_path};
 use crate::client;
 use crate::config::ClockMode;
 use crate::grpc;
@@ -70,6 +71,8 @@ pub struct Options {
     pub grpc_listener: Option<Rc<tokio::net::TcpListener>>,
     /// Google's emulators that connector calls reach (HT-11; none by default).
     pub emulators: crate::connectors::Emulators,
+    /// Pages under `/ui/` (`wfsim serve`'s UI), if any (`api/view.rs`).
+    pub pages: Option<Rc<dyn Pages>>,
 }
 
 /// [`Options::on_ready`]'s hook.
@@ -88,6 +91,7 @@ impl std::fmt::Debug for Options {
             .field("max_connections", &self.max_connections)
             .field("header_timeout", &self.header_timeout)
             .field("drain_timeout", &self.drain_timeout)
+            .field("pages", &self.pages.is_some())
             .field("on_ready", &self.on_ready.is_some())
             .field("grpc_listener", &self.grpc_listener.is_some())
             .finish_non_exhaustive()
@@ -113,6 +117,7 @@ impl Options {
             tls: client::Tls::default(),
             grpc_listener: None,
             emulators: crate::connectors::Emulators::default(),
+            pages: None,
         }
     }
 }
@@ -396,7 +401,29 @@ pub async fn handle(
         headers,
         body,
     };
+    if let Some(pages) = shared.options.pages.clone()
+        && is_ui_path(&api_req.path)
+    {
+        return Ok(to_hyper(ui_answer(&shared, &*pages, &api_req).await));
+    }
     Ok(to_hyper(answer(&shared, &api_req).await))
+}
+
+/// A page under `/ui/`: read from a view of the state, or an API request made on the
+/// user's behalf through [`answer`] (as any client's), then shown.
+async fn ui_answer(shared: &Shared, pages: &dyn Pages, req: &ApiRequest) -> ApiResponse {
+    let first = {
+        let state = shared.state.borrow();
+        pages.answer(&View::new(&state, shared.now()), req)
+    };
+    match first {
+        UiAnswer::Page(res) => res,
+        UiAnswer::Call(call) => {
+            let res = answer(shared, &call).await;
+            let state = shared.state.borrow();
+            pages.answered(&View::new(&state, shared.now()), req, &res)
+        }
+    }
 }
 
 /// The API's answer to one request, its outputs handed on; under `--state-dir`, given

@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 
+pub use api::view::{ExecutionView, Pages, RevisionView, UiAnswer, View, WorkflowView};
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};

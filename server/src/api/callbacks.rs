@@ -88,6 +88,9 @@ impl State {
         // delivers every request of an instant first: the eleventh request of CB-12).
         // Timers of the tick still wait for its requests.
         if let Some(i) = found {
+            let why = (res.status != 200).then(|| error_message(&res.body));
+            self.host
+                .record_request(i, now, callback, &req.method, res.status, why, accepted);
             self.host.run(i, now, Close::No);
         }
         res
@@ -184,4 +187,12 @@ impl State {
             }
         }
     }
+}
+
+/// The message of an answer in Google's error shape (`{"error": {"message"}}`).
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

@@ -32,6 +32,7 @@ mod query;
 mod replay;
 mod routes;
 mod tokens;
+pub mod view;
 mod workflows;
 
 pub use events::EVENTS;
@@ -58,6 +59,9 @@ pub struct State {
     events: BTreeMap<(String, String), (String, String)>,
     /// The text of the services file in use (`--services`), once one is.
     services_text: Option<String>,
+    /// Files of the folder that failed their deploy checks, by workflow name: each error
+    /// at `file:line:column`, until a save deploys the file (shown by the UI).
+    deploy_errors: BTreeMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for State {
@@ -88,6 +92,7 @@ impl State {
             kept: None,
             events: BTreeMap::new(),
             services_text: None,
+            deploy_errors: BTreeMap::new(),
         }
     }
 

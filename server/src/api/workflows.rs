@@ -147,7 +147,16 @@ impl State {
         source: &str,
     ) -> Result<String, Vec<DefnError>> {
         let parent = Parent::default_of(&self.config);
-        self.deploy_source_in(now, &parent, name, file, source)
+        let deployed = self.deploy_source_in(now, &parent, name, file, source);
+        // The UI shows a file's errors until a save fixes it (`view.rs`).
+        match &deployed {
+            Ok(_) => self.deploy_errors.remove(name),
+            Err(errors) => self.deploy_errors.insert(
+                name.to_owned(),
+                errors.iter().map(ToString::to_string).collect(),
+            ),
+        };
+        deployed
     }
 
     /// [`State::deploy_source`] in `parent`, kept in the input log with it: a restart
@@ -193,6 +202,7 @@ impl State {
     /// deployed.
     pub fn undeploy_source(&mut self, now: SimTime, name: &str) -> bool {
         let parent = Parent::default_of(&self.config);
+        self.deploy_errors.remove(name);
         self.undeploy_source_in(now, &parent, name)
     }
 

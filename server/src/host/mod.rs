@@ -32,6 +32,7 @@ mod children;
 mod evict;
 mod outbound;
 mod output;
+mod requests;
 mod resume;
 pub use output::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
 
@@ -164,6 +165,9 @@ pub(crate) struct Exec {
     /// Evicted under `--keep-ended` (see [`Host::evict`]): no longer found by
     /// name, nothing of it due; dropped at the host's next safe point.
     evicted: bool,
+    /// Every callback request it was sent, with its verdict (`requests.rs`): what its
+    /// timeline marks on the endpoints' lanes.
+    pub(crate) requests: Vec<wfsim_harness::runner::RequestRecord>,
 }
 
 impl Exec {
@@ -365,6 +369,13 @@ impl Host {
         self.workflows.get(parent).into_iter().flatten()
     }
 
+    /// Every deployed workflow, by parent then name.
+    pub(crate) fn all_workflows(&self) -> impl Iterator<Item = (&Parent, &String, &Deployed)> {
+        self.workflows
+            .iter()
+            .flat_map(|(p, w)| w.iter().map(move |(n, d)| (p, n, d)))
+    }
+
     pub(crate) fn is_deployed(&self, parent: &Parent, workflow: &str) -> bool {
         self.workflow(parent, workflow).is_some()
     }
@@ -502,6 +513,7 @@ impl Host {
                 trace_journaled: 0,
                 crashed: None,
                 evicted: false,
+                requests: Vec::new(),
             },
         );
         self.by_id.insert((workflow.to_owned(), id.clone()), i);

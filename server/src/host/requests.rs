@@ -1,0 +1,73 @@
+//! The callback requests each execution was sent, with their verdicts: what the UI's
+//! timeline marks on an endpoint's lane (`wfsim_render::timeline::of_execution`, the same
+//! records `wfsim run` keeps). Rebuilt by a replay, as the requests are inputs.
+
+use wfsim_engine::SimTime;
+use wfsim_engine::callbacks::{Accepted, EndpointIdx};
+use wfsim_engine::interp::Trace;
+use wfsim_harness::runner::RequestRecord;
+
+use super::{Exec, Host};
+
+impl Host {
+    /// Records a callback request to execution `i` at server time `now`, answered
+    /// `status` (`message` the reason of a refusal; `accepted` how a 200 was taken).
+    pub(crate) fn record_request(
+        &mut self,
+        i: usize,
+        now: SimTime,
+        callback: &str,
+        method: &str,
+        status: u16,
+        message: Option<String>,
+        accepted: Option<Accepted>,
+    ) {
+        let e = self.exec_mut(i);
+        let at = e.clock.local(now);
+        let endpoint = e
+            .execution
+            .with_callbacks(|c| c.endpoint_by_callback_id(callback))
+            .map(|EndpointIdx(n)| n);
+        let trace_pos = e.execution.trace_len();
+        e.requests.push(RequestRecord {
+            at,
+            execution: 0,
+            endpoint,
+            service: None,
+            method: method.to_owned(),
+            status,
+            message: message.filter(|_| status != 200),
+            taken_at: matches!(accepted, Some(Accepted::Taken(_))).then_some(at),
+            trace_pos,
+        });
+    }
+}
+
+impl Exec {
+    /// Its callback requests so far, each stored one with the instant an await took it:
+    /// a slot holds one request at a time (CB-5), so the k-th request stored on an
+    /// endpoint is the one its k-th `AwaitTook` took.
+    pub(crate) fn requests(&self) -> Vec<RequestRecord> {
+        let mut out = self.requests.clone();
+        let stored = out
+            .iter()
+            .any(|r| r.status == 200 && r.taken_at.is_none());
+        if !stored {
+            return out;
+        }
+        let mut takes: std::collections::BTreeMap<u32, Vec<SimTime>> = Default::default();
+        for (at, t) in self.execution.trace() {
+            if let Trace::AwaitTook { endpoint, .. } = t {
+                takes.entry(endpoint.0).or_default().push(at);
+            }
+        }
+        let mut seen: std::collections::BTreeMap<u32, usize> = Default::default();
+        for r in out.iter_mut().filter(|r| r.status == 200 && r.taken_at.is_none()) {
+            let Some(e) = r.endpoint else { continue };
+            let k = seen.entry(e).or_default();
+            r.taken_at = takes.get(&e).and_then(|v| v.get(*k)).copied();
+            *k += 1;
+        }
+        out
+    }
+}
