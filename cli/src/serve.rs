@@ -552,6 +552,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
         if let Some(token) = &own_token {
             lines.push(format!("token (every permission): {token}"));
         }
+        // The UI keeps the API's auth: its link carries a secret derived from the token.
+        let ui = Rc::new(wfsim_ui::Ui::new(own_token.as_deref(), seed));
+        lines.push(format!("ui: {}", ui.link(&base_url)));
         for (service, host) in &emulators.hosts {
             lines.push(format!("connectors googleapis.{service}.*: the emulator at {host}"));
         }
@@ -729,6 +732,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<ExitCode, Invalid> {
             grpc_listener: grpc_listener.map(|(l, _)| l),
             tls,
             emulators,
+            pages: Some(ui),
             auto_idle: std::time::Duration::from_millis(args.auto_idle_ms),
             state_dir: opened.map(|o| Rc::new(o.dir)),
             resumed_at,
