@@ -336,9 +336,6 @@ pub fn execution(
                 " · " a href=(url) { "Refresh" }
             }
         }
-        @if let Some(f) = flash {
-            p class={"flash" @if f.refused { " refused" }} role="status" id="flash" { (f.text) }
-        }
         section id="outcome" data-live {
             @if !outcome.is_empty() {
                 h2 { "Outcome" }
@@ -398,8 +395,11 @@ pub fn execution(
                 }
             }
         }
-        section {
+        section id="at-timeline" {
             h2 { "Timeline" }
+            @if let Some(f) = flash {
+                p class={"flash" @if f.refused { " refused" }} role="status" id="flash" { (f.text) }
+            }
             p class="meta" { "Times on the execution's own clock (0s is its start). Hover a mark for what happened; every event is listed as text below it." }
             (report::legend())
             div id="timeline" data-live {

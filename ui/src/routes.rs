@@ -97,9 +97,10 @@ fn respond(status: u16, content_type: &str, body: Vec<u8>) -> ApiResponse {
             ("Cache-Control".into(), "no-store".into()),
             ("X-Content-Type-Options".into(), "nosniff".into()),
             // Not in another site's frame (clickjacking), and the login link's key is not
-            // handed on as a Referer.
+            // handed on to another site as a Referer (`same-origin`, not `no-referrer`,
+            // under which a browser sends the forms' Origin as `null`).
             ("X-Frame-Options".into(), "DENY".into()),
-            ("Referrer-Policy".into(), "no-referrer".into()),
+            ("Referrer-Policy".into(), "same-origin".into()),
         ],
         body,
     }
@@ -449,6 +450,24 @@ fn exact_seconds(d: Duration) -> f64 {
     s
 }
 
+/// The method a callback form sent: its own, else the chosen endpoint's.
+fn sent_method(view: &View<'_>, form: &[(String, String)], w: Resource<'_>, id: &str) -> String {
+    if let Some(m) = field(form, "method")
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        return m.to_ascii_uppercase();
+    }
+    let n = field(form, "endpoint").and_then(|n| n.parse::<usize>().ok());
+    find_execution(view, w, id)
+        .zip(n)
+        .and_then(|(e, n)| {
+            e.execution()
+                .with_callbacks(|c| c.endpoints().get(n).map(|p| p.method().as_str().to_owned()))
+        })
+        .unwrap_or_else(|| "the request".to_owned())
+}
+
 /// After the API answered a form's request: on to the page that shows it, or its error.
 pub fn answered(view: &View<'_>, req: &ApiRequest, res: &ApiResponse) -> ApiResponse {
     let form: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
@@ -465,15 +484,10 @@ pub fn answered(view: &View<'_>, req: &ApiRequest, res: &ApiResponse) -> ApiResp
             let q = form_urlencoded::Serializer::new(String::new())
                 .append_pair("sent", &res.status.to_string())
                 .append_pair("endpoint", field(&form, "endpoint").unwrap_or(""))
-                .append_pair(
-                    "method",
-                    field(&form, "method")
-                        .filter(|m| !m.trim().is_empty())
-                        .unwrap_or("the request"),
-                )
+                .append_pair("method", &sent_method(view, &form, w, id))
                 .append_pair("why", &why)
                 .finish();
-            see(&format!("{}?{q}#timeline", back(w, id)))
+            see(&format!("{}?{q}#at-timeline", back(w, id)))
         }
         _ if res.status != 200 => {
             let text = format!("The API answered {}: {why}", res.status);

@@ -49,9 +49,7 @@ impl Exec {
     /// endpoint is the one its k-th `AwaitTook` took.
     pub(crate) fn requests(&self) -> Vec<RequestRecord> {
         let mut out = self.requests.clone();
-        let stored = out
-            .iter()
-            .any(|r| r.status == 200 && r.taken_at.is_none());
+        let stored = out.iter().any(|r| r.status == 200 && r.taken_at.is_none());
         if !stored {
             return out;
         }
@@ -62,7 +60,10 @@ impl Exec {
             }
         }
         let mut seen: std::collections::BTreeMap<u32, usize> = Default::default();
-        for r in out.iter_mut().filter(|r| r.status == 200 && r.taken_at.is_none()) {
+        for r in out
+            .iter_mut()
+            .filter(|r| r.status == 200 && r.taken_at.is_none())
+        {
             let Some(e) = r.endpoint else { continue };
             let k = seen.entry(e).or_default();
             r.taken_at = takes.get(&e).and_then(|v| v.get(*k)).copied();
