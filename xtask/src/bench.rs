@@ -133,6 +133,15 @@ const BENCHES: &[BenchBin] = &[
         args: &["--bench"],
     },
     BenchBin {
+        key: "ui",
+        name: "UI pages (ui/benches/page.rs)",
+        build: Build::Bench {
+            package: "wfsim-ui",
+            bench: "page",
+        },
+        args: &["--bench"],
+    },
+    BenchBin {
         key: "system",
         name: "system level (sweep --bench)",
         build: Build::Bin {
