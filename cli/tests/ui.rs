@@ -149,7 +149,7 @@ async fn the_state_is(c: &Client, state: &str) {
 }
 
 #[test]
-fn the_ui_in_chromium() {
+fn ui_1_ui_3_the_ui_in_chromium() {
     let Some(d) = driver::driver() else { return };
     let dir = temp();
     let server = Server::start(&[dir.to_str().unwrap(), "--clock", "manual", "--seed", "27"]);

@@ -146,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_opens_the_ui_and_nothing_else_does() {
+    fn ui_1_the_cookie_opens_the_ui_and_nothing_else_does() {
         let a = Access::new(Some("tok"), 1);
         let link = a.link("http://127.0.0.1:1");
         let key = link.split("key=").nth(1).unwrap();
@@ -164,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn a_form_needs_the_pages_token_and_this_origin() {
+    fn ui_2_a_form_needs_the_pages_token_and_this_origin() {
         let a = Access::new(Some("tok"), 1);
         let host = [("host", "127.0.0.1:9"), ("origin", "http://127.0.0.1:9")];
         assert_eq!(a.forged(&with(&host), Some(a.csrf())), None);

@@ -77,7 +77,7 @@ fn ten_waiters_on_three_endpoints_and_100_requests_have_a_lane_each() {
 }
 
 #[test]
-fn without_the_link_the_ui_is_401_and_says_how_to_open_it() {
+fn ui_1_without_the_link_the_ui_is_401_and_says_how_to_open_it() {
     let (state, name, id) = sample::awaited(1);
     let ui = Ui::new(Some("the-token"), 0);
     for path in [
@@ -136,7 +136,7 @@ fn post(ui: &Ui, state: &wfsim_server::State, path: &str, form: &[(&str, &str)])
 }
 
 #[test]
-fn forms_become_the_api_requests_that_carry_them_out() {
+fn ui_2_ui_3_forms_become_the_api_requests_that_carry_them_out() {
     let (state, name, id) = sample::awaited(2);
     let ui = Ui::new(None, 0);
     let page = text(&get(&ui, &state, "/ui/workflows"));
