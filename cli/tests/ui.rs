@@ -14,7 +14,7 @@ mod common;
 mod driver;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value as Json, json};
@@ -77,23 +77,21 @@ fn temp() -> PathBuf {
     dir
 }
 
-/// Waits until `condition` (a JavaScript expression) holds in the page, for up to 30 s.
+/// Waits until `condition` (a JavaScript expression) holds in the page: 300 looks, 100 ms
+/// apart (30 s and more: a look takes time too).
 async fn until(c: &Client, condition: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
     let script = format!("return !!({condition})");
-    loop {
+    for _ in 0..300 {
         if c.execute(&script, Vec::new()).await.ok() == Some(json!(true)) {
             return;
         }
-        if Instant::now() > deadline {
-            let text = js(c, "return document.body ? document.body.innerText : ''").await;
-            panic!(
-                "{what}: not seen within 30 s; the page says:\n{}",
-                text.as_str().unwrap_or("")
-            );
-        }
         tokio_real::time::sleep(Duration::from_millis(100)).await;
     }
+    let text = js(c, "return document.body ? document.body.innerText : ''").await;
+    panic!(
+        "{what}: not seen within 30 s; the page says:\n{}",
+        text.as_str().unwrap_or("")
+    );
 }
 
 /// Clicks what `css` finds, again if a live update replaced it meanwhile.

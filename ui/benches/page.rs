@@ -45,7 +45,7 @@ fn main() {
             },
         );
     println!(
-        "  execution page, 1,000 requests: {ms:.1} ms ({} KiB)",
+        "  execution page, 1,000 requests: {ms:.2} ms ({} KiB)",
         bytes / 1024
     );
     let (state, name, id) = sample::ten_waiters(100);
@@ -58,7 +58,7 @@ fn main() {
             },
         );
     println!(
-        "  execution page, 10 waiters, 3 endpoints, 100 requests: {ms:.1} ms ({} KiB)",
+        "  execution page, 10 waiters, 3 endpoints, 100 requests: {ms:.2} ms ({} KiB)",
         bytes / 1024
     );
     let req = sample::request("GET", "/ui/executions", "");
@@ -69,5 +69,5 @@ fn main() {
                 UiAnswer::Call(_) => unreachable!("a GET"),
             },
         );
-    println!("  executions page: {ms:.1} ms ({} KiB)", bytes / 1024);
+    println!("  executions page: {ms:.2} ms ({} KiB)", bytes / 1024);
 }

@@ -12,7 +12,11 @@ use wfsim_render::{html as report, svg, timeline};
 use wfsim_server::{ClockMode, ExecutionView, View, WorkflowView};
 
 /// The states an execution can be listed by, in the filter's order.
-pub const STATES: [&str; 5] = ["ACTIVE", "SUCCEEDED", "FAILED", "CANCELLED", "QUEUED"];
+pub const STATES: [&str; 4] = ["ACTIVE", "SUCCEEDED", "FAILED", "CANCELLED"];
+
+/// Executions listed at most: the page is polled every second, and `--keep-ended` holds
+/// 10,000 by default; the API's `executions.list` pages through them all.
+pub const LISTED_MAX: usize = 200;
 
 /// Rules the report sheet lacks: navigation, forms, focus rings.
 const UI_STYLE: &str = "
@@ -144,12 +148,15 @@ pub fn executions(view: &View<'_>, state: Option<&str>) -> String {
             " " a href="" { "Refresh" }
         }
         div id="list" data-live {
-            p class="meta" { (shown.len()) " of " (all.len()) " executions" }
+            p class="meta" {
+                (shown.len()) " of " (all.len()) " executions"
+                @if shown.len() > LISTED_MAX { "; the newest " (LISTED_MAX) " shown" }
+            }
             @if !shown.is_empty() {
                 table {
                     thead { tr { th { "started" } th { "workflow" } th { "execution" } th { "state" } th { "ended" } } }
                     tbody {
-                        @for e in &shown {
+                        @for e in shown.iter().take(LISTED_MAX) {
                             tr {
                                 td class="num" { (view.wall(e.started_at())) }
                                 td { (e.workflow()) }

@@ -8,7 +8,7 @@ use wfsim_engine::{CallbackRequest, SimTime};
 
 use super::State;
 use crate::auth::{self, Denied};
-use crate::host::{Close, Delivery, Observed, Taken};
+use crate::host::{Close, Delivery, Observed, Sent, Taken};
 use crate::message::{ApiRequest, ApiResponse};
 use crate::parent::Parent;
 use crate::wire;
@@ -88,9 +88,14 @@ impl State {
         // delivers every request of an instant first: the eleventh request of CB-12).
         // Timers of the tick still wait for its requests.
         if let Some(i) = found {
-            let why = (res.status != 200).then(|| error_message(&res.body));
-            self.host
-                .record_request(i, now, callback, &req.method, res.status, why, accepted);
+            let sent = Sent {
+                callback,
+                method: &req.method,
+                status: res.status,
+                message: (res.status != 200).then(|| error_message(&res.body)),
+                accepted,
+            };
+            self.host.record_request(i, now, sent);
             self.host.run(i, now, Close::No);
         }
         res

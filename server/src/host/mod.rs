@@ -35,6 +35,7 @@ mod output;
 mod requests;
 mod resume;
 pub use output::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
+pub(crate) use requests::Sent;
 
 /// `--keep-ended`'s default: ended executions kept before the oldest-ended is evicted.
 /// Ten thousand executions take about 100 MiB (`cargo xtask bench`: 11 KiB resident per

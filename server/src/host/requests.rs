@@ -9,24 +9,25 @@ use wfsim_harness::runner::RequestRecord;
 
 use super::{Exec, Host};
 
+/// A callback request as the API answered it.
+pub(crate) struct Sent<'a> {
+    pub(crate) callback: &'a str,
+    pub(crate) method: &'a str,
+    pub(crate) status: u16,
+    /// Why it was refused, for anything but 200.
+    pub(crate) message: Option<String>,
+    /// How a 200 was taken.
+    pub(crate) accepted: Option<Accepted>,
+}
+
 impl Host {
-    /// Records a callback request to execution `i` at server time `now`, answered
-    /// `status` (`message` the reason of a refusal; `accepted` how a 200 was taken).
-    pub(crate) fn record_request(
-        &mut self,
-        i: usize,
-        now: SimTime,
-        callback: &str,
-        method: &str,
-        status: u16,
-        message: Option<String>,
-        accepted: Option<Accepted>,
-    ) {
+    /// Records a callback request to execution `i` at server time `now`.
+    pub(crate) fn record_request(&mut self, i: usize, now: SimTime, sent: Sent<'_>) {
         let e = self.exec_mut(i);
         let at = e.clock.local(now);
         let endpoint = e
             .execution
-            .with_callbacks(|c| c.endpoint_by_callback_id(callback))
+            .with_callbacks(|c| c.endpoint_by_callback_id(sent.callback))
             .map(|EndpointIdx(n)| n);
         let trace_pos = e.execution.trace_len();
         e.requests.push(RequestRecord {
@@ -34,10 +35,10 @@ impl Host {
             execution: 0,
             endpoint,
             service: None,
-            method: method.to_owned(),
-            status,
-            message: message.filter(|_| status != 200),
-            taken_at: matches!(accepted, Some(Accepted::Taken(_))).then_some(at),
+            method: sent.method.to_owned(),
+            status: sent.status,
+            message: sent.message.filter(|_| sent.status != 200),
+            taken_at: matches!(sent.accepted, Some(Accepted::Taken(_))).then_some(at),
             trace_pos,
         });
     }
