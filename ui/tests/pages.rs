@@ -231,3 +231,42 @@ fn a_file_that_fails_to_deploy_is_shown_at_its_line_and_column() {
     assert!(!page.contains("unexpected key"));
     assert!(page.contains("/ui/projects/p/locations/l/workflows/broken"));
 }
+
+#[test]
+fn a_replayed_state_shows_the_same_requests() {
+    let mut first = sample::state();
+    first.record_inputs();
+    let id = sample::awaited_in(&mut first, 5);
+    let inputs = first.take_inputs();
+    let mut again = sample::state();
+    again.replay(&inputs, SimTime::from_secs(1));
+    let ui = Ui::new(None, 0);
+    let path = sample::page_path("awaited", &id);
+    let (a, b) = (
+        text(&get(&ui, &first, &path)),
+        text(&get(&ui, &again, &path)),
+    );
+    assert_eq!(a.matches(r#"<td class="num status">200</td>"#).count(), 5);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn executions_are_filtered_by_state_and_a_wrong_state_is_said() {
+    let (state, _, _) = sample::awaited(1);
+    let ui = Ui::new(None, 0);
+    let rows = |page: &str| page.matches("<td><a href=\"/ui/projects/").count();
+    assert_eq!(
+        rows(&text(&get(&ui, &state, "/ui/executions?state=SUCCEEDED"))),
+        1
+    );
+    assert_eq!(
+        rows(&text(&get(&ui, &state, "/ui/executions?state=ACTIVE"))),
+        0
+    );
+    let wrong = get(&ui, &state, "/ui/executions?state=DONE");
+    assert_eq!(wrong.status, 400);
+    assert!(
+        text(&wrong)
+            .contains("'DONE' is no state; the states are ACTIVE, SUCCEEDED, FAILED, CANCELLED")
+    );
+}

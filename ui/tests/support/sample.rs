@@ -60,6 +60,13 @@ pub fn page_path(name: &str, id: &str) -> String {
 /// An execution that awaited `n` callbacks in a loop, each request 1 ms after the last:
 /// the state, the workflow's name and the execution's id.
 pub fn awaited(n: usize) -> (State, &'static str, String) {
+    let mut state = state();
+    let id = awaited_in(&mut state, n);
+    (state, "awaited", id)
+}
+
+/// [`awaited`] in `state`: the execution's id.
+pub fn awaited_in(state: &mut State, n: usize) -> String {
     let source = format!(
         "main:
   steps:
@@ -82,9 +89,8 @@ pub fn awaited(n: usize) -> (State, &'static str, String) {
         return: ok
 "
     );
-    let mut state = state();
-    let id = start(&mut state, "awaited", &source);
-    let path = endpoint_path(&state, "awaited", &id, 0);
+    let id = start(state, "awaited", &source);
+    let path = endpoint_path(state, "awaited", &id, 0);
     for k in 1..=n as u64 {
         let res = state.handle(
             SimTime::from_nanos(k * 1_000_000),
@@ -92,7 +98,7 @@ pub fn awaited(n: usize) -> (State, &'static str, String) {
         );
         assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     }
-    (state, "awaited", id)
+    id
 }
 
 /// Ten parallel branches awaiting on three endpoints (branch i on endpoint i % 3), and
