@@ -68,8 +68,8 @@ const LATE: &str = "main:
         return: ${answer}
 ";
 
-fn temp() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wfsim-ui-{}", std::process::id()));
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wfsim-ui-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     std::fs::write(dir.join("callbacks.yaml"), CALLBACKS).unwrap();
@@ -149,7 +149,7 @@ async fn the_state_is(c: &Client, state: &str) {
 #[test]
 fn ui_1_ui_3_the_ui_in_chromium() {
     let Some(d) = driver::driver() else { return };
-    let dir = temp();
+    let dir = temp("browser");
     let server = Server::start(&[dir.to_str().unwrap(), "--clock", "manual", "--seed", "27"]);
     let link = server.line("ui: ")["ui: ".len()..].to_owned();
     assert!(
@@ -240,5 +240,38 @@ fn ui_1_ui_3_the_ui_in_chromium() {
         c.close().await.unwrap();
     });
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without a browser: the start-up line, the 401 without the cookie, the cookie from the
+/// link; under `--no-auth` the link is the UI's root and the pages are open.
+#[test]
+fn ui_1_the_link_and_the_cookie_over_http() {
+    let dir = temp("http");
+    let server = Server::start(&[dir.to_str().unwrap(), "--seed", "27"]);
+    let link = server.line("ui: ")["ui: ".len()..].to_owned();
+    let (status, body) = common::http(&server.base, "GET", "/ui/executions", "", "");
+    assert_eq!(status, 401);
+    assert!(body.contains("needs its link"), "{body}");
+    let path = link.strip_prefix(&server.base).unwrap();
+    let (status, _) = common::http(&server.base, "GET", path, "", "");
+    assert_eq!(status, 303);
+    // The same seed, the same link.
+    let again = Server::start(&[dir.to_str().unwrap(), "--seed", "27"]);
+    let relinked = again.line("ui: ");
+    assert_eq!(
+        relinked["ui: ".len()..].strip_prefix(&again.base),
+        Some(path)
+    );
+
+    let open = Server::start(&[dir.to_str().unwrap(), "--no-auth"]);
+    assert_eq!(open.line("ui: "), format!("ui: {}/ui/", open.base));
+    let (status, body) = common::http(&open.base, "GET", "/ui/workflows", "", "");
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("/ui/projects/wfsim/locations/us-central1/workflows/late"),
+        "{body}"
+    );
+    drop((server, again, open));
     let _ = std::fs::remove_dir_all(&dir);
 }
