@@ -186,6 +186,7 @@ fn ui_1_ui_3_the_ui_in_chromium() {
         .await;
         let lanes = js(&c, "return [...document.querySelectorAll('svg .lane')].map(l => l.dataset.lane)").await;
         assert_eq!(lanes, json!(["main", "endpoint 0 POST"]));
+        js(&c, "document.getElementById('at-timeline').scrollIntoView()").await;
         screenshot(&c, "ui-1-active.png").await;
 
         // Three callbacks from the page: 200 taken, 200 stored, 429.
@@ -224,16 +225,17 @@ fn ui_1_ui_3_the_ui_in_chromium() {
         assert_eq!(link, json!("#L6"));
         let marked = js(&c, "return document.querySelector('tr.fail').id").await;
         assert_eq!(marked, json!("L6"));
+        screenshot(&c, "ui-4-timeout.png").await;
         click(&c, "a.err-line").await;
         until(&c, "location.hash === '#L6'", "the link followed to its line").await;
-        screenshot(&c, "ui-4-timeout.png").await;
+        screenshot(&c, "ui-5-timeout-line.png").await;
         only_from(&c, &base).await;
 
         // The executions list, filtered.
         c.goto(&format!("{base}/ui/executions?state=FAILED")).await.unwrap();
         let rows = js(&c, "return document.querySelectorAll('#list tbody tr').length").await;
         assert_eq!(rows, json!(1));
-        screenshot(&c, "ui-5-executions.png").await;
+        screenshot(&c, "ui-6-executions.png").await;
 
         let errors = driver::console_errors(&c).await;
         assert!(errors.is_empty(), "console errors: {errors:?}");

@@ -170,15 +170,17 @@ fn endpoint_of(e: EndpointIdx) -> LaneOf {
     LaneOf::Endpoint(e.0)
 }
 
-/// The verdict of a request, as its mark says it.
-fn request_mark(r: &RequestRecord) -> (MarkKind, String) {
+/// The verdict of a request, as its mark says it; `over`: whether the execution has ended
+/// (a stored request not taken yet may still be, while it runs).
+fn request_mark(r: &RequestRecord, over: bool) -> (MarkKind, String) {
     let from = r
         .service
         .map_or(String::new(), |s| format!(" (service {s}'s callback)"));
     let (kind, verdict) = match (r.status, r.taken_at) {
         (200, Some(t)) if t == r.at => (MarkKind::Taken, "200 taken by a waiting await".to_owned()),
         (200, Some(t)) => (MarkKind::Stored, format!("200 stored, taken at {t}")),
-        (200, None) => (MarkKind::Stored, "200 stored, never taken".to_owned()),
+        (200, None) if over => (MarkKind::Stored, "200 stored, never taken".to_owned()),
+        (200, None) => (MarkKind::Stored, "200 stored, not taken yet".to_owned()),
         (429, _) => (MarkKind::SlotFull, "429".to_owned()),
         (404, _) => (MarkKind::NotFound, "404".to_owned()),
         (s, _) => (MarkKind::Refused, s.to_string()),
@@ -398,7 +400,7 @@ pub fn of_execution(ex: &Execution, requests: &[RequestRecord]) -> Timeline {
     }
     for r in requests {
         let of = r.endpoint.map_or(LaneOf::Thread(0), LaneOf::Endpoint);
-        let (kind, text) = request_mark(r);
+        let (kind, text) = request_mark(r, ex.ended_at().is_some());
         if kind == MarkKind::Stored {
             let lane = t.lane_or_main(of);
             t.spans.push(Span {

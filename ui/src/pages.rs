@@ -419,6 +419,9 @@ pub fn execution(
         }
         section id="endpoints" data-live {
             h2 { "Callback endpoints" }
+            @if !active && !endpoints.is_empty() {
+                p class="meta" { "Closed with the execution: a request to any of them is answered 404." }
+            }
             @if endpoints.is_empty() { p { "None held." } } @else {
                 table {
                     thead { tr { th { "#" } th { "method" } th { "URL" } th { "waiting awaits" } th { "slot" } } }

@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
-use wfsim_engine::SimTime;
 use wfsim_server::{ApiRequest, ApiResponse, UiAnswer, View};
 
 use crate::access::Access;
@@ -505,7 +504,11 @@ pub fn answered(view: &View<'_>, req: &ApiRequest, res: &ApiResponse) -> ApiResp
             let to = field(&form, "back")
                 .filter(|b| b.starts_with("/ui/") && !b.contains("//"))
                 .unwrap_or("/ui/executions");
-            let note = format!("clock at {}", SimTime::from_nanos(view.now().as_nanos()));
+            let note = format!(
+                "the {} clock moved to {}",
+                view.clock_mode().as_str(),
+                view.now()
+            );
             let q = form_urlencoded::Serializer::new(String::new())
                 .append_pair("note", &note)
                 .finish();
