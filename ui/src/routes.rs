@@ -400,10 +400,16 @@ fn callback(
     })
 }
 
+/// Whether `back` (a form's field) is a page of this UI to return to: never another site,
+/// nor a character a `Location` header cannot carry.
+fn is_ui_page(back: &str) -> bool {
+    back.starts_with("/ui/") && !back.contains("//") && !back.chars().any(char::is_control)
+}
+
 /// `clock:advance` by the seconds given, or exactly to the next deadline.
 fn clock(view: &View<'_>, token: Option<&str>, form: &[(String, String)]) -> UiAnswer {
     let back = field(form, "back")
-        .filter(|b| b.starts_with("/ui/") && !b.contains("//"))
+        .filter(|b| is_ui_page(b))
         .unwrap_or("/ui/executions");
     let seconds = if field(form, "to") == Some("next") {
         let Some(next) = view.next_deadline() else {
@@ -502,7 +508,7 @@ pub fn answered(view: &View<'_>, req: &ApiRequest, res: &ApiResponse) -> ApiResp
         Route::Cancel(w, id) => see(&back(w, id)),
         Route::Clock => {
             let to = field(&form, "back")
-                .filter(|b| b.starts_with("/ui/") && !b.contains("//"))
+                .filter(|b| is_ui_page(b))
                 .unwrap_or("/ui/executions");
             let note = format!(
                 "the {} clock moved to {}",
@@ -549,6 +555,22 @@ mod tests {
             Route::Cancel(w, "x")
         );
         assert_eq!(route("/ui/projects/p/workflows/w"), Route::Unknown);
+    }
+
+    #[test]
+    fn a_form_returns_only_to_this_uis_pages() {
+        assert!(is_ui_page(
+            "/ui/projects/p/locations/l/workflows/w/executions/x"
+        ));
+        for elsewhere in [
+            "https://evil.example/",
+            "//evil.example/ui/",
+            "/ui//evil",
+            "/ui/x\r\nSet-Cookie: a=b",
+            "/v1/wfsim/clock",
+        ] {
+            assert!(!is_ui_page(elsewhere), "{elsewhere}");
+        }
     }
 
     #[test]
