@@ -3,7 +3,9 @@
 //! link; an execution started from the page, ACTIVE with its waiting endpoint; three
 //! callbacks sent from the page, seen on the endpoint's lane as 200 taken, 200 stored and
 //! 429; the clock moved from the page to the next deadline, SUCCEEDED; then an await moved
-//! past its timeout, TimeoutError linked to its line. A screenshot of each step goes to
+//! past its timeout (from the keyboard), TimeoutError linked to its line; then an execution
+//! started and a callback sent over the API, seen on open pages without a reload (the
+//! polling of `app.js`). A screenshot of each step goes to
 //! `target/ui-screens/`; the browser must log no error and fetch nothing off the server.
 //! Nothing waits a fixed time: each step polls for what it expects, for up to 30 s.
 //!
@@ -157,6 +159,9 @@ fn ui_1_ui_3_the_ui_in_chromium() {
         "{link}"
     );
     let base = server.base.clone();
+    let token =
+        server.line("token (every permission): ")["token (every permission): ".len()..].to_owned();
+    let api = "/v1/projects/wfsim/locations/us-central1";
     let runtime = tokio_real::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -236,6 +241,29 @@ fn ui_1_ui_3_the_ui_in_chromium() {
         let rows = js(&c, "return document.querySelectorAll('#list tbody tr').length").await;
         assert_eq!(rows, json!(1));
         screenshot(&c, "ui-6-executions.png").await;
+
+        // Live: what happens over the API shows on an open page without a reload (a
+        // marker set in the page survives).
+        c.goto(&format!("{base}/ui/executions")).await.unwrap();
+        js(&c, "window.wfsimMarker = 1").await;
+        let (status, body) = common::http(&base, "POST", &format!("{api}/workflows/callbacks/executions"), &token, "{}");
+        assert_eq!(status, 200, "{body}");
+        until(&c, "document.querySelectorAll('#list tbody tr').length === 3 && window.wfsimMarker === 1", "the new execution listed live").await;
+        let name: Json = serde_json::from_str(&body).unwrap();
+        c.goto(&format!("{base}/ui/{}", name["name"].as_str().unwrap())).await.unwrap();
+        the_state_is(&c, "ACTIVE").await;
+        js(&c, "window.wfsimMarker = 2").await;
+        let url = js(&c, "return document.querySelector('#endpoints tr.endpoint code').textContent").await;
+        let path = url.as_str().unwrap().strip_prefix(&base).unwrap().to_owned();
+        let (status, body) = common::http(&base, "POST", &path, &token, "{}");
+        assert_eq!(status, 200, "{body}");
+        until(
+            &c,
+            &format!("{MARKS_ON}('endpoint 0 POST', 'taken') === 1 && window.wfsimMarker === 2"),
+            "the API's callback on the open page's timeline",
+        )
+        .await;
+        screenshot(&c, "ui-7-live.png").await;
 
         let errors = driver::console_errors(&c).await;
         assert!(errors.is_empty(), "console errors: {errors:?}");
