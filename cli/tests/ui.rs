@@ -263,6 +263,7 @@ fn ui_1_ui_3_the_ui_in_chromium() {
             "the API's callback on the open page's timeline",
         )
         .await;
+        js(&c, "document.getElementById('at-timeline').scrollIntoView()").await;
         screenshot(&c, "ui-7-live.png").await;
 
         let errors = driver::console_errors(&c).await;

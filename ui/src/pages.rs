@@ -358,6 +358,21 @@ pub fn execution(
                 }
             }
         }
+        section id="at-timeline" {
+            h2 { "Timeline" }
+            @if let Some(f) = flash {
+                p class={"flash" @if f.refused { " refused" }} role="status" id="flash" { (f.text) }
+            }
+            p class="meta" { "Times on the execution's own clock (0s is its start). Hover a mark for what happened; every event is listed as text below it." }
+            (report::legend())
+            div id="timeline" data-live {
+                div class="scroll" { (PreEscaped(svg::draw(&t))) }
+                details {
+                    summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
+                    (report::events_table(&t))
+                }
+            }
+        }
         section {
             h2 { "Actions" }
             div id="actions" data-live {
@@ -399,21 +414,6 @@ pub fn execution(
                     button type="submit" name="to" value="by" { "Advance" }
                     " "
                     button type="submit" name="to" value="next" { "To the next deadline" }
-                }
-            }
-        }
-        section id="at-timeline" {
-            h2 { "Timeline" }
-            @if let Some(f) = flash {
-                p class={"flash" @if f.refused { " refused" }} role="status" id="flash" { (f.text) }
-            }
-            p class="meta" { "Times on the execution's own clock (0s is its start). Hover a mark for what happened; every event is listed as text below it." }
-            (report::legend())
-            div id="timeline" data-live {
-                div class="scroll" { (PreEscaped(svg::draw(&t))) }
-                details {
-                    summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
-                    (report::events_table(&t))
                 }
             }
         }
