@@ -270,3 +270,54 @@ fn executions_are_filtered_by_state_and_a_wrong_state_is_said() {
             .contains("'DONE' is no state; the states are ACTIVE, SUCCEEDED, FAILED, CANCELLED")
     );
 }
+
+/// A request stored while the workflow sleeps is marked taken when the next await takes
+/// it: the k-th request stored on an endpoint is its k-th take (CB-5's one slot).
+#[test]
+fn a_stored_request_is_shown_taken_when_an_await_takes_it() {
+    let source = "main:
+  steps:
+    - create:
+        call: events.create_callback_endpoint
+        args:
+          http_callback_method: POST
+        result: cb
+    - first:
+        call: events.await_callback
+        args:
+          callback: ${cb}
+          timeout: 3600
+    - pause:
+        call: sys.sleep
+        args:
+          seconds: 10
+    - second:
+        call: events.await_callback
+        args:
+          callback: ${cb}
+          timeout: 3600
+";
+    let mut state = sample::state();
+    let id = sample::start(&mut state, "twice", source);
+    let path = sample::endpoint_path(&state, "twice", &id, 0);
+    let ms = |n: u64| SimTime::from_nanos(n * 1_000_000);
+    for (at, status) in [(1, 200), (2, 200), (3, 429)] {
+        let res = state.handle(ms(at), &sample::request("POST", &path, "{}"));
+        assert_eq!(res.status, status);
+    }
+    let ui = Ui::new(None, 0);
+    let page_path = sample::page_path("twice", &id);
+    let before = text(&get(&ui, &state, &page_path));
+    assert!(before.contains("<td>stored</td>"), "{before}");
+    assert!(before.contains("200 stored, not taken yet"));
+    let res = state.handle(
+        ms(3),
+        &sample::request("POST", "/v1/wfsim/clock:advance", r#"{"seconds": 10}"#),
+    );
+    assert_eq!(res.status, 200, "{}", text(&res));
+    // The sleep began at 1 ms, when the first await took the first request.
+    let after = text(&get(&ui, &state, &page_path));
+    assert!(after.contains(r#"data-state="SUCCEEDED""#), "{after}");
+    assert!(after.contains("<td>stored, taken at 10.001s</td>"), "{after}");
+    assert!(after.contains("200 stored, taken at 10.001s"));
+}
