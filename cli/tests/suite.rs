@@ -331,6 +331,81 @@ fn lcov_merges_step_coverage_of_every_workflow() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// HT-10: a child workflow's steps are covered in a record of their own, in `--lcov` and
+/// `--json`, counted over every scenario and explore seed that started it (a computed name
+/// too), and a sharded explore merges to the same.
+#[test]
+fn children_are_covered_in_their_own_record() {
+    let dir = scratch("children-lcov");
+    let out = wfsim(
+        &dir,
+        &[
+            "test", "suite", "--filter", "batch_", "--lcov", "cov.info", "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lcov = std::fs::read_to_string(dir.join("cov.info")).unwrap();
+    let record = |file: &str| -> String {
+        lcov.split("end_of_record\n")
+            .find(|r| r.contains(&format!("SF:{file}\n")))
+            .unwrap_or_else(|| panic!("no record of {file}: {lcov}"))
+            .to_owned()
+    };
+    let child = record("suite/workflows/approval.yaml");
+    record("suite/workflows/batch.yaml");
+    record("suite/workflows/batch_async.yaml");
+    // `create` (line 6) of the child: 4 scenarios start it (one by a computed name), and
+    // each of batch_explore's 20 seeds; `rejected` (line 25) only where a rejection came.
+    assert!(child.contains("DA:6,24\n"), "{child}");
+    assert!(child.contains("DA:25,"), "{child}");
+    assert!(!child.contains("DA:25,0\n"), "{child}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let approved = &j["files"][0];
+    assert_eq!(approved["file"], "suite/batch_approved.yaml");
+    assert_eq!(
+        approved["children"][0]["workflow"],
+        "suite/workflows/approval.yaml"
+    );
+    let points = approved["children"][0]["coverage"].as_array().unwrap();
+    let passes = |what: &str| {
+        points
+            .iter()
+            .find(|p| p["what"] == what)
+            .unwrap_or_else(|| panic!("no {what}: {points:?}"))["seeds"]
+            .clone()
+    };
+    assert_eq!(passes("step 'wait'"), 1);
+    assert_eq!(passes("step 'rejected'"), 0);
+    // A workflow that starts no child has no `children`.
+    let order = wfsim(&dir, &["test", "suite/order_approved.yaml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&order.stdout).unwrap();
+    assert!(j["files"][0].get("children").is_none(), "{j}");
+
+    let file = "suite/batch_explore.yaml";
+    let whole = wfsim(&dir, &["explore", file, "--json", "--lcov", "whole.info"]);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    let j: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    let kids = &j["coverage"]["children"];
+    assert_eq!(kids[0]["workflow"], "suite/workflows/approval.yaml", "{j}");
+    assert_eq!(kids[0]["points"][0]["seeds"], 20, "{j}");
+    let info = std::fs::read_to_string(dir.join("whole.info")).unwrap();
+    assert!(
+        info.contains("SF:suite/workflows/batch.yaml\n")
+            && info.contains("SF:suite/workflows/approval.yaml\n"),
+        "{info}"
+    );
+    let names = shards(&dir, &["explore", file], 3, "kid");
+    let mut args = vec!["merge", "--json", "--lcov", "merged.info"];
+    args.extend(names.iter().map(String::as_str));
+    let merged = wfsim(&dir, &args);
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        String::from_utf8_lossy(&whole.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--update` writes what happened into `expect:`, printing the diff first, keeping
 /// comments and layout; the file then passes; a passing file is left alone.
 #[test]

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use wfsim_engine::coverage::Point;
 use wfsim_engine::defn::Pos;
-use wfsim_explore::report::Report;
+use wfsim_explore::cover;
+use wfsim_explore::report::{CoverRow, Report, lcov_record};
 
 use crate::suite::outcome::{FileOutcome, Outcome, Suite};
 
@@ -282,49 +283,38 @@ pub(crate) fn junit(suite: &Suite) -> String {
     )
 }
 
-/// lcov of every workflow the suite ran: per point, passes summed over the scenarios and
-/// seeds summed over the explore files; `DA` per line (its busiest point), `BRDA` per
-/// switch case, except block and retry. Workflows in path order.
+/// lcov of every workflow the suite ran, child workflows (HT-10) among them: per point,
+/// passes summed over the scenarios and seeds summed over the explore files; a record per
+/// workflow file ([`wfsim_explore::report::lcov_record`]), in path order.
 pub(crate) fn lcov(suite: &Suite) -> String {
-    let mut by_file: BTreeMap<String, BTreeMap<(Pos, Point), u64>> = BTreeMap::new();
+    let mut by_file: BTreeMap<String, BTreeMap<(Pos, Point), CoverRow>> = BTreeMap::new();
     for f in &suite.files {
-        let (workflow, rows) = match &f.result {
-            Outcome::Scenario(s) => (s.workflow.as_str(), &s.coverage),
-            Outcome::Explore(r) => (r.workflow.as_str(), &r.coverage),
+        let workflows: Vec<(&str, &[CoverRow])> = match &f.result {
+            Outcome::Scenario(s) => std::iter::once((s.workflow.as_str(), s.coverage.as_slice()))
+                .chain(
+                    s.children
+                        .iter()
+                        .map(|c| (c.workflow.as_str(), c.coverage.as_slice())),
+                )
+                .collect(),
+            Outcome::Explore(r) => r.workflows().collect(),
             Outcome::Invalid(_) => continue,
         };
-        let name = wfsim_harness::scenario::tidy_path(std::path::Path::new(workflow))
-            .display()
-            .to_string();
-        let points = by_file.entry(name).or_default();
-        for r in rows {
-            *points.entry((r.pos, r.point)).or_insert(0) += r.seeds;
-        }
-    }
-    let mut t = String::new();
-    for (file, points) in &by_file {
-        let _ = writeln!(t, "TN:wfsim-test\nSF:{file}");
-        let mut lines: BTreeMap<u32, u64> = BTreeMap::new();
-        let (mut branches, mut taken) = (0, 0);
-        for (block, (&(pos, point), &n)) in points.iter().enumerate() {
-            let e = lines.entry(pos.line).or_insert(0);
-            *e = (*e).max(n);
-            if point != Point::Step {
-                branches += 1;
-                taken += u32::from(n > 0);
-                let _ = writeln!(t, "BRDA:{},{block},0,{n}", pos.line);
+        for (workflow, rows) in workflows {
+            let points = by_file.entry(cover::file_name(workflow)).or_default();
+            for r in rows {
+                points
+                    .entry((r.pos, r.point))
+                    .and_modify(|w| w.seeds += r.seeds)
+                    .or_insert_with(|| r.clone());
             }
         }
-        let _ = writeln!(t, "BRF:{branches}\nBRH:{taken}");
-        for (line, n) in &lines {
-            let _ = writeln!(t, "DA:{line},{n}");
-        }
-        let _ = writeln!(
-            t,
-            "LF:{}\nLH:{}\nend_of_record",
-            lines.len(),
-            lines.values().filter(|&&n| n > 0).count()
-        );
     }
-    t
+    by_file
+        .iter()
+        .map(|(file, points)| {
+            let rows: Vec<CoverRow> = points.values().cloned().collect();
+            lcov_record("wfsim-test", file, &rows)
+        })
+        .collect()
 }

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use wfsim_engine::coverage::{self, Point};
+use wfsim_engine::coverage;
+use wfsim_explore::cover::{self, ChildCover};
 use wfsim_explore::report::CoverRow;
 use wfsim_harness::runner::{self, Run};
 use wfsim_harness::scenario::{self, Scenario};
@@ -29,7 +30,14 @@ pub(crate) struct Ran {
 }
 
 /// Runs the scenario at `path`: its text, what it says, and the run.
-pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Vec<CoverRow>), Invalid> {
+/// A scenario's step coverage: its workflow's points and each child workflow's (HT-10),
+/// counted in passes.
+pub(crate) struct Coverage {
+    pub rows: Vec<CoverRow>,
+    pub children: Vec<ChildCover>,
+}
+
+pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Coverage), Invalid> {
     let text = read(path)?;
     let Some((s, workflow_path)) = as_scenario(path, &text)? else {
         return Err(Invalid(format!("{}: not a scenario", path.display())));
@@ -48,37 +56,18 @@ pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Vec<CoverRow>), 
         &s.services,
         &library,
     );
-    let passes = coverage::by_position(&sites, &run.execution.coverage());
-    let mut rows: Vec<CoverRow> = sites
-        .iter()
-        .map(|site| CoverRow {
-            pos: site.pos,
-            point: site.point,
-            subworkflow: site.subworkflow.clone(),
-            label: site.label.clone(),
-            seeds: passes.get(&(site.pos, site.point)).copied().unwrap_or(0),
-        })
-        .collect();
-    // Later retry attempts are points of their own once reached.
-    for (&(pos, point), &n) in &passes {
-        if rows.iter().any(|r| r.pos == pos && r.point == point) {
-            continue;
-        }
-        let base = sites
-            .iter()
-            .find(|s| s.pos == pos && matches!(s.point, Point::Retry(_)));
-        rows.push(CoverRow {
-            pos,
-            point,
-            subworkflow: base.map(|b| b.subworkflow.clone()).unwrap_or_default(),
-            label: match (base, point) {
-                (Some(b), Point::Retry(k)) => b.label.replacen("retry 1", &format!("retry {k}"), 1),
-                _ => format!("{point:?}"),
-            },
-            seeds: n,
-        });
-    }
-    rows.sort_by_key(|r| (r.pos, r.point));
+    let rows = cover::rows(
+        &sites,
+        &coverage::by_position(&sites, &run.execution.coverage()),
+    );
+    let passes = cover::children_passes(&run, &library);
+    let children = cover::child_rows(
+        &cover::child_sites(&library, passes.values().map(|(name, _)| name.as_str())),
+        &passes
+            .into_iter()
+            .map(|(file, (_, counts))| (file, counts))
+            .collect(),
+    );
     Ok((
         Ran {
             text,
@@ -86,7 +75,7 @@ pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Vec<CoverRow>), 
             run,
         },
         workflow_path.display().to_string(),
-        rows,
+        Coverage { rows, children },
     ))
 }
 
@@ -95,7 +84,7 @@ pub(crate) fn scenario_outcome(
     path: &Path,
     ran: &Ran,
     workflow: String,
-    coverage: Vec<CoverRow>,
+    coverage: Coverage,
 ) -> ScenarioOutcome {
     let name = path.display();
     ScenarioOutcome {
@@ -105,7 +94,8 @@ pub(crate) fn scenario_outcome(
             .into_iter()
             .map(|f| (format!("{name}:{}", f.pos), f.message))
             .collect(),
-        coverage,
+        coverage: coverage.rows,
+        children: coverage.children,
     }
 }
 
