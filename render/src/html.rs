@@ -54,7 +54,7 @@ fn coverage_by_line(workflow: &Workflow, run: &Run) -> BTreeMap<u32, (u64, Strin
 
 const STYLE: &str = include_str!("report.css");
 
-fn page(title: &str, body: Markup) -> String {
+pub(crate) fn page(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -75,6 +75,17 @@ fn page(title: &str, body: Markup) -> String {
 /// A run's report: its outcome, its timeline, the source with the failing step marked,
 /// its requests and its logs.
 pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
+    let title = format!("{} — {} — wfsim", p.file, run.execution.state().as_str());
+    page(&title, run_body(run, p, ""))
+}
+
+/// [`run_page`]'s content without the page around it, for a page of several reports
+/// ([`suite_page`]): its ids and links start with `ids`.
+pub fn run_section(run: &Run, p: RunPage<'_>, ids: &str) -> String {
+    run_body(run, p, ids).into_string()
+}
+
+fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
     let ex = &run.execution;
     let t = timeline::of_run(run);
     let state = ex.state().as_str();
@@ -113,7 +124,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                     " — "
                     @for (i, e) in stack.iter().enumerate() {
                         @if i > 0 { ", " }
-                        a href={"#L" (e.pos.line)} { "line " (e.pos.line) }
+                        a href={"#" (ids) "L" (e.pos.line)} { "line " (e.pos.line) }
                     }
                 }
             }
@@ -133,7 +144,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                 p class="meta" { "Steps top to bottom, nested steps indented; green: passed by this run, grey: not. A box links to its line." }
                 @for g in graph::of_workflow(w, Some(&passes)) {
                     @if g.name != "main" { h3 { (g.name) } }
-                    div class="scroll" { (PreEscaped(graph::draw(&g))) }
+                    div class="scroll" { (PreEscaped(graph::draw_anchored(&g, ids))) }
                 }
             }
         }
@@ -184,7 +195,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                     @for (i, line) in p.source.lines().enumerate() {
                         @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
                         @let heat = covered.get(&n);
-                        tr id={"L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
+                        tr id={(ids) "L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
                             td class="ln" { (n) }
                             td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t)] {
                                 (heat.map_or(String::new(), |(c, _)| if *c > 0 { format!("{c}×") } else { "0".to_owned() }))
@@ -196,7 +207,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
             }
         }
     };
-    page(&format!("{} — {state} — wfsim", p.file), body)
+    body
 }
 
 fn legend() -> Markup {
@@ -262,6 +273,24 @@ pub struct ExplorePage<'a> {
 /// schedule as a timeline, contract violations, and coverage over the source (how many
 /// seeds reached each line).
 pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) -> String {
+    let title = format!(
+        "{} — {} — wfsim explore",
+        report.file,
+        if report.passed() { "PASSED" } else { "FAILED" }
+    );
+    page(&title, explore_body(report, p, ""))
+}
+
+/// [`explore_page`]'s content without the page around it (see [`run_section`]).
+pub fn explore_section(
+    report: &wfsim_explore::report::Report,
+    p: ExplorePage<'_>,
+    ids: &str,
+) -> String {
+    explore_body(report, p, ids).into_string()
+}
+
+fn explore_body(report: &wfsim_explore::report::Report, p: ExplorePage<'_>, ids: &str) -> Markup {
     let passed = report.passed();
     let mut reached: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
     for row in &report.coverage {
@@ -328,7 +357,7 @@ pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) 
                     @for (i, line) in p.source.lines().enumerate() {
                         @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
                         @let heat = reached.get(&n);
-                        tr id={"L" (n)} {
+                        tr id={(ids) "L" (n)} {
                             td class="ln" { (n) }
                             td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t.join("; "))] {
                                 (heat.map_or(String::new(), |(c, _)| c.to_string()))
@@ -340,12 +369,5 @@ pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) 
             }
         }
     };
-    page(
-        &format!(
-            "{} — {} — wfsim explore",
-            report.file,
-            if passed { "PASSED" } else { "FAILED" }
-        ),
-        body,
-    )
+    body
 }

@@ -52,6 +52,58 @@ fn explore_failure(path: &str, r: &Report) -> Option<String> {
         .map(|(seed, why)| format!("{path}: seed {seed} could not run: {why}"))
 }
 
+/// The first thing a file broke, as the text prints it (`file:line: what`).
+fn first_failure(f: &FileOutcome) -> Option<String> {
+    match &f.result {
+        Outcome::Invalid(why) => Some(why.clone()),
+        Outcome::Scenario(s) => s.failures.first().map(|(at, what)| {
+            let more = match s.failures.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!("{at}: {what}{more}")
+        }),
+        Outcome::Explore(r) if !r.passed() => explore_failure(&f.path, r),
+        Outcome::Explore(_) => None,
+    }
+}
+
+fn verdict(f: &FileOutcome) -> &'static str {
+    match (&f.result, f.passed()) {
+        (Outcome::Invalid(_), _) => "INVALID",
+        (_, true) => "ok",
+        (_, false) => "FAILED",
+    }
+}
+
+/// `--html OUT`: the suite's page ([`wfsim_render::suite`]), `reports` the files' reports
+/// in the suite's order; its title names the paths run.
+pub(crate) fn html(suite: &Suite, reports: Vec<String>, paths: &[std::path::PathBuf]) -> String {
+    let files: Vec<wfsim_render::suite::SuiteFile> = suite
+        .files
+        .iter()
+        .zip(reports)
+        .map(|(f, report)| wfsim_render::suite::SuiteFile {
+            path: f.path.clone(),
+            verdict: verdict(f),
+            what: match &f.result {
+                Outcome::Invalid(_) => "invalid".to_owned(),
+                Outcome::Scenario(_) => "scenario".to_owned(),
+                Outcome::Explore(r) => format!("explore, {} seeds", r.seeds_run),
+            },
+            failure: first_failure(f).map(|x| x.lines().next().unwrap_or_default().to_owned()),
+            wall_millis: f.millis,
+            report,
+        })
+        .collect();
+    let title = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    wfsim_render::suite::suite_page(&title, &files, suite.millis)
+}
+
 /// The text `wfsim test` prints.
 pub(crate) fn text(suite: &Suite) -> String {
     let mut t = String::new();
@@ -64,28 +116,13 @@ pub(crate) fn text(suite: &Suite) -> String {
         );
     }
     for f in &suite.files {
-        let verdict = match (&f.result, f.passed()) {
-            (Outcome::Invalid(_), _) => "INVALID",
-            (_, true) => "ok",
-            (_, false) => "FAILED",
-        };
+        let verdict = verdict(f);
         let what = match &f.result {
             Outcome::Explore(r) => format!("  explore, {} seeds", r.seeds_run),
             _ => String::new(),
         };
         let _ = writeln!(t, "{verdict:<8}{}{what}{}", f.path, took(f.millis));
-        let detail = match &f.result {
-            Outcome::Invalid(why) => Some(why.clone()),
-            Outcome::Scenario(s) => s.failures.first().map(|(at, what)| {
-                let more = match s.failures.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more)", n - 1),
-                };
-                format!("{at}: {what}{more}")
-            }),
-            Outcome::Explore(r) if !r.passed() => explore_failure(&f.path, r),
-            Outcome::Explore(_) => None,
-        };
+        let detail = first_failure(f);
         for line in detail.iter().flat_map(|d| d.lines()) {
             let _ = writeln!(t, "        {line}");
         }

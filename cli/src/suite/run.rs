@@ -5,6 +5,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use wfsim_engine::coverage;
+use wfsim_engine::defn::Workflow;
 use wfsim_explore::cover::{self, ChildCover};
 use wfsim_explore::report::CoverRow;
 use wfsim_harness::runner::{self, Run};
@@ -27,6 +28,8 @@ pub(crate) struct Ran {
     pub text: String,
     pub scenario: Scenario,
     pub run: Run,
+    /// The workflow run, for the HTML report's graph and coverage.
+    pub workflow: Rc<Workflow>,
 }
 
 /// Runs the scenario at `path`: its text, what it says, and the run.
@@ -48,8 +51,9 @@ pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Coverage), Inval
     let name = workflow_path
         .file_stem()
         .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
+    let workflow = Rc::new(workflow);
     let run = runner::run_with_children(
-        Rc::new(workflow),
+        Rc::clone(&workflow),
         &name,
         &s.run_config(),
         &s.requests,
@@ -73,6 +77,7 @@ pub(crate) fn scenario_run(path: &Path) -> Result<(Ran, String, Coverage), Inval
             text,
             scenario: s,
             run,
+            workflow,
         },
         workflow_path.display().to_string(),
         Coverage { rows, children },
@@ -99,14 +104,23 @@ pub(crate) fn scenario_outcome(
     }
 }
 
-/// Runs the file at `path` of kind `kind`.
-pub(crate) fn file(path: &Path, kind: Kind, options: &Options) -> Outcome {
-    match kind {
+/// Runs the file at `path` of kind `kind`; with `html`, also its report for the suite's
+/// page, its ids starting with `html` (the run page of a scenario, the explore page of an
+/// explore file, why an invalid file is).
+pub(crate) fn file(
+    path: &Path,
+    kind: Kind,
+    options: &Options,
+    html: Option<&str>,
+) -> (Outcome, Option<String>) {
+    let (outcome, report) = match kind {
         Kind::Scenario => match scenario_run(path) {
             Ok((ran, workflow, coverage)) => {
-                Outcome::Scenario(scenario_outcome(path, &ran, workflow, coverage))
+                let outcome = scenario_outcome(path, &ran, workflow.clone(), coverage);
+                let report = html.map(|ids| scenario_html(&ran, &workflow, &outcome, ids));
+                (Outcome::Scenario(outcome), report)
             }
-            Err(Invalid(why)) => Outcome::Invalid(why),
+            Err(Invalid(why)) => (Outcome::Invalid(why), None),
         },
         Kind::Explore => {
             let explore = wfsim_explore::Options {
@@ -115,11 +129,46 @@ pub(crate) fn file(path: &Path, kind: Kind, options: &Options) -> Outcome {
                 ..Default::default()
             };
             match wfsim_explore::explore(path, &explore) {
-                Ok(r) => Outcome::Explore(Box::new(r)),
-                Err(e) => Outcome::Invalid(e.0),
+                Ok(r) => {
+                    let report = html.map(|ids| match crate::explore::html(&r, Some(ids)) {
+                        Ok(section) => section,
+                        Err(Invalid(why)) => wfsim_render::suite::invalid_section(&why),
+                    });
+                    (Outcome::Explore(Box::new(r)), report)
+                }
+                Err(e) => (Outcome::Invalid(e.0), None),
             }
         }
-    }
+    };
+    let report = match (&outcome, html) {
+        (Outcome::Invalid(why), Some(_)) => Some(wfsim_render::suite::invalid_section(why)),
+        _ => report,
+    };
+    (outcome, report)
+}
+
+/// A scenario's run page, as `wfsim run --html` draws it, as a section of the suite's page.
+fn scenario_html(ran: &Ran, workflow: &str, outcome: &ScenarioOutcome, ids: &str) -> String {
+    let source = match crate::read(Path::new(workflow)) {
+        Ok(s) => s,
+        Err(Invalid(why)) => return wfsim_render::suite::invalid_section(&why),
+    };
+    let failures: Vec<String> = outcome
+        .failures
+        .iter()
+        .map(|(at, what)| format!("{at}: {what}"))
+        .collect();
+    wfsim_render::html::run_section(
+        &ran.run,
+        wfsim_render::html::RunPage {
+            file: workflow,
+            source: &source,
+            seed: ran.scenario.seed,
+            failures: &failures,
+            workflow: Some(&ran.workflow),
+        },
+        ids,
+    )
 }
 
 /// `run` as a [`FileOutcome`] named `shown`.
