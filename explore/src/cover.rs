@@ -9,7 +9,18 @@ use wfsim_harness::children::Library;
 use wfsim_harness::runner::Run;
 use wfsim_harness::scenario::tidy_path;
 
-use crate::report::CoverRow;
+use wfsim_engine::defn::Pos;
+
+/// A point of a workflow and how many seeds (explore) or passes (a scenario) reached it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoverRow {
+    pub pos: Pos,
+    pub point: Point,
+    pub subworkflow: String,
+    pub label: String,
+    /// Seeds that reached it (passes, in a scenario's coverage).
+    pub seeds: u64,
+}
 
 /// The coverage of one child workflow, named by its file.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,8 +129,7 @@ pub fn child_rows(
 
 /// `children` of several runs or shards as one: rows of one file and point summed.
 pub fn merge_children<'a>(children: impl IntoIterator<Item = &'a ChildCover>) -> Vec<ChildCover> {
-    let mut by_file: BTreeMap<&str, BTreeMap<(wfsim_engine::defn::Pos, Point), CoverRow>> =
-        BTreeMap::new();
+    let mut by_file: BTreeMap<&str, BTreeMap<(Pos, Point), CoverRow>> = BTreeMap::new();
     for c in children {
         let rows = by_file.entry(&c.workflow).or_default();
         for r in &c.coverage {

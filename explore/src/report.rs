@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use serde_json::{Value as Json, json};
 use wfsim_conformance::rules::Rule;
 use wfsim_engine::coverage::Point;
-use wfsim_engine::defn::Pos;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 
 use crate::cover::ChildCover;
+pub use crate::cover::CoverRow;
 use crate::fault::FaultKind;
 use crate::plan::Plan;
 use crate::repro::secs;
@@ -102,16 +102,6 @@ impl Reproducer {
             "why": self.why,
         })
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoverRow {
-    pub pos: Pos,
-    pub point: Point,
-    pub subworkflow: String,
-    pub label: String,
-    /// Seeds that reached it.
-    pub seeds: u64,
 }
 
 impl Report {
