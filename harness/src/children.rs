@@ -528,6 +528,24 @@ fn create_argument(name: &str, a: Option<&Value>) -> Result<Option<Value>, Raise
 /// `name` ending in `/workflows/child…`), each with where its call is written: what `wfsim
 /// check` checks and a runner loads ahead. A name computed at run time is found then.
 pub fn named(workflow: &Workflow) -> Vec<(String, Pos)> {
+    calls(workflow)
+        .into_iter()
+        .filter_map(|(_, name, pos)| Some((name?, pos)))
+        .collect()
+}
+
+/// The calls of `workflow` that start a child (`run`, `create`): (the connector function,
+/// the child's name when written literally, where the call is written). A report links a
+/// child to the one call that could have started it.
+pub fn start_sites(workflow: &Workflow) -> Vec<(String, Option<String>, Pos)> {
+    calls(workflow)
+        .into_iter()
+        .filter(|(f, _, _)| matches!(method(f), Some(Method::Run | Method::Create)))
+        .collect()
+}
+
+/// Every call of the connector: (function, the workflow it names literally, place).
+fn calls(workflow: &Workflow) -> Vec<(String, Option<String>, Pos)> {
     let mut out = Vec::new();
     let routines = std::iter::once(&workflow.main).chain(workflow.subworkflows.values());
     for r in routines {
@@ -536,13 +554,13 @@ pub fn named(workflow: &Workflow) -> Vec<(String, Pos)> {
     out
 }
 
-fn walk_block(b: &Block, out: &mut Vec<(String, Pos)>) {
+fn walk_block(b: &Block, out: &mut Vec<(String, Option<String>, Pos)>) {
     for step in b.iter() {
         walk_action(&step.action, out);
     }
 }
 
-fn walk_action(a: &Action, out: &mut Vec<(String, Pos)>) {
+fn walk_action(a: &Action, out: &mut Vec<(String, Option<String>, Pos)>) {
     if let Action::Call(c) = a {
         if method(&c.func).is_some() {
             let literal = |k: &str| {
@@ -565,7 +583,7 @@ fn walk_action(a: &Action, out: &mut Vec<(String, Pos)>) {
                         .and_then(|n| ExecRef::parse(&n))
                         .map(|e| e.workflow.workflow)
                 });
-            out.extend(name.map(|n| (n, c.pos)));
+            out.push((c.func.to_string(), name, c.pos));
         }
     }
     for part in a.parts() {

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use wfsim_engine::coverage;
 use wfsim_engine::defn::Workflow;
+use wfsim_engine::http::Callee;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::value::show;
+use wfsim_harness::children;
 use wfsim_harness::report::{payload_text, stack_text};
 use wfsim_harness::runner::Run;
 
@@ -50,6 +52,88 @@ fn coverage_by_line(workflow: &Workflow, run: &Run) -> BTreeMap<u32, (u64, Strin
         .into_iter()
         .map(|(l, (n, labels))| (l, (n, labels.join("; "))))
         .collect()
+}
+
+/// Each child of `run` (HT-10; `k` from 1) with the line of the parent's call that started
+/// it: the one `run` or `create` call of the connector's function naming that workflow (or,
+/// for a name computed at run time, the one call of that function), when one could have.
+fn child_lines(run: &Run, workflow: Option<&Workflow>) -> Vec<(usize, Option<u32>)> {
+    let sites = workflow.map(children::start_sites).unwrap_or_default();
+    let calls = run.execution.http_calls();
+    run.children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let func = match c.parent {
+                Some((0, id)) => calls
+                    .iter()
+                    .find(|r| r.id == id)
+                    .and_then(|r| match &r.target {
+                        Callee::Connector { name, .. } => Some(name.as_str()),
+                        Callee::Http(_) => None,
+                    }),
+                _ => None,
+            };
+            let line = func.and_then(|f| {
+                let one = |v: Vec<&(String, Option<String>, wfsim_engine::defn::Pos)>| match v
+                    .as_slice()
+                {
+                    [only] => Some(only.2.line),
+                    _ => None,
+                };
+                one(sites
+                    .iter()
+                    .filter(|s| s.0 == f && s.1.as_ref() == Some(&c.workflow))
+                    .collect())
+                .or_else(|| one(sites.iter().filter(|s| s.0 == f).collect()))
+            });
+            (i + 1, line)
+        })
+        .collect()
+}
+
+/// The children of a run, a section each: how it started (linked to the parent's call),
+/// its outcome, its timeline on the run's clock, its logs.
+fn children_section(run: &Run, lines: &[(usize, Option<u32>)], ids: &str) -> Markup {
+    html! {
+        section id={(ids) "children"} {
+            h2 { "Child executions" }
+            p class="meta" { "Workflows this run started through the Workflow Executions connector, each an execution of its own; times on the run's clock." }
+            @for (k, line) in lines {
+                @let c = &run.children[*k - 1];
+                @let ex = &c.execution;
+                @let state = ex.state().as_str();
+                @let outcome = match ex.outcome() {
+                    Some(Outcome::Succeeded(v)) => format!("result: {}", show(v)),
+                    Some(Outcome::Failed(f)) => format!("error: {}", show(f)),
+                    _ => String::new(),
+                };
+                section class="child" id={(ids) "child-" (k)} {
+                    h3 { "Child " (k) ": " (c.workflow) " " span class={"state " (state.to_lowercase())} { (state) } }
+                    p class="meta" {
+                        "started at " (c.started_at) " by "
+                        @match c.parent {
+                            Some((0, _)) | None => "this run",
+                            Some((p, _)) => { a href={"#" (ids) "child-" (p)} { "child " (p) } },
+                        }
+                        @if let Some(l) = line { ", the call at " a href={"#" (ids) "L" (l)} { "line " (l) } }
+                        @if let Some(end) = ex.ended_at() {
+                            " · ended at " (wfsim_engine::time::SimTime::from_nanos(end.as_nanos() + c.started_at.as_nanos()))
+                        }
+                    }
+                    @if let Some(arg) = &c.argument { p { "argument: " code { (show(arg)) } } }
+                    p class="outcome" { (outcome) }
+                    @if let Some(t) = timeline::of_child(run, *k) {
+                        div class="scroll" { (PreEscaped(svg::draw(&t))) }
+                        details {
+                            summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
+                            (events_table(&t))
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 const STYLE: &str = include_str!("report.css");
@@ -95,6 +179,7 @@ fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
         _ => (String::new(), Vec::new()),
     };
     let failing: Vec<u32> = stack.iter().map(|e| e.pos.line).collect();
+    let children = child_lines(run, p.workflow);
     let passes = ex.coverage();
     let covered = p
         .workflow
@@ -138,6 +223,7 @@ fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
                 (events_table(&t))
             }
         }
+        @if !children.is_empty() { (children_section(run, &children, ids)) }
         @if let Some(w) = p.workflow {
             section {
                 h2 { "Graph" }
@@ -158,7 +244,10 @@ fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
                             tr {
                                 td class="num" { (r.at) }
                                 td { (r.method) }
-                                td { (r.endpoint.map_or("none".to_owned(), |e| e.to_string())) }
+                                td {
+                                    @if r.execution > 0 { a href={"#" (ids) "child-" (r.execution)} { "child " (r.execution) } ", " }
+                                    (r.endpoint.map_or("none".to_owned(), |e| e.to_string()))
+                                }
                                 td class={"num s" (r.status)} { (r.status) }
                                 td { (match (r.status, r.taken_at) {
                                     (200, Some(t)) if t == r.at => "taken by a waiting await".to_owned(),
@@ -200,7 +289,12 @@ fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
                             td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t)] {
                                 (heat.map_or(String::new(), |(c, _)| if *c > 0 { format!("{c}×") } else { "0".to_owned() }))
                             }
-                            td { code { (line) } }
+                            td {
+                                code { (line) }
+                                @for (k, _) in children.iter().filter(|(_, l)| *l == Some(n)) {
+                                    " " a class="child-link" href={"#" (ids) "child-" (k)} { "→ child " (k) }
+                                }
+                            }
                         }
                     }
                 }
