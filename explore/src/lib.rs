@@ -94,6 +94,10 @@ impl Driver for EngineLevel {
     }
 }
 
+/// A child workflow's points one seed reached: (its file, a name it was started by, the
+/// points).
+pub type ChildReached = (String, String, Vec<(Pos, Point)>);
+
 /// What one seed showed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedOutcome {
@@ -104,9 +108,8 @@ pub struct SeedOutcome {
     pub sometimes: Vec<bool>,
     /// The points of the workflow this seed reached.
     pub covered: Vec<(Pos, Point)>,
-    /// The points of each child workflow it reached (HT-10): (file, a name it was started
-    /// by, points), by file.
-    pub children: Vec<(String, String, Vec<(Pos, Point)>)>,
+    /// The points of each child workflow it reached (HT-10), by file.
+    pub children: Vec<ChildReached>,
     pub contract: Verdict,
     /// The seed could not be run (a stub did not parse) or the engine panicked.
     pub error: Option<String>,
