@@ -528,6 +528,15 @@ fn html_is_one_page_linking_each_file_to_its_report() {
         .unwrap()
         .to_owned();
     assert!(run.contains(&format!("id=\"{id}-L1\"")), "{run}");
+    // A parent's pages show its child (HT-10): the run page a section per child execution,
+    // the explore page the child workflow's coverage.
+    let parent = article(files[0]);
+    assert!(parent.contains("Child 1: approval"), "{parent}");
+    let batch = article("suite/batch_explore.yaml");
+    assert!(
+        batch.contains("Coverage: suite/workflows/approval.yaml (a child workflow)"),
+        "{batch}"
+    );
     let exp = article(files[1]);
     assert!(
         exp.contains("Properties") && exp.contains("Shrunk schedule"),

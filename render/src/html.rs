@@ -462,6 +462,24 @@ fn explore_body(report: &wfsim_explore::report::Report, p: ExplorePage<'_>, ids:
                 }
             }
         }
+        @for c in &report.children {
+            section class="child" {
+                h2 { "Coverage: " (c.workflow) " (a child workflow)" }
+                p class="meta" { "Each step and branch of the child workflow (HT-10): how many seeds reached it in any child execution (0 in red: none)." }
+                table {
+                    thead { tr { th { "line" } th { "what" } th { "seeds" } } }
+                    tbody {
+                        @for r in &c.coverage {
+                            tr {
+                                td class="num" { (r.pos.line) }
+                                td { (r.label) }
+                                td class={"num cov " (if r.seeds > 0 { "hit" } else { "miss" })} { (r.seeds) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
     body
 }
