@@ -14,6 +14,7 @@ use wfsim_harness::children;
 use wfsim_harness::report::{payload_text, stack_text};
 use wfsim_harness::runner::Run;
 
+use crate::svg::STYLE;
 use crate::{graph, svg, timeline};
 
 /// What a report of one run shows besides the run itself.
@@ -135,8 +136,6 @@ fn children_section(run: &Run, lines: &[(usize, Option<u32>)], ids: &str) -> Mar
         }
     }
 }
-
-const STYLE: &str = include_str!("report.css");
 
 pub(crate) fn page(title: &str, body: Markup) -> String {
     html! {

@@ -268,3 +268,26 @@ fn a_childs_timeline_is_its_own_and_linked_from_the_parents_call() {
         2
     );
 }
+
+/// The README's picture (`docs/parallel_ten.svg`) is what `wfsim run
+/// fixtures/scenarios/parallel_ten.yaml --svg docs/parallel_ten.svg` draws today: the guide's
+/// ten waiters, the eleventh request stored and the twelfth refused (CB-12, CB-9).
+#[test]
+fn cb_12_the_readmes_picture_is_the_tools_own() {
+    let (run, _) = run("fixtures/scenarios/parallel_ten.yaml");
+    let drawn = wfsim_render::svg::standalone(&of_run(&run));
+    let kept = std::fs::read_to_string(root().join("docs/parallel_ten.svg")).unwrap_or_default();
+    assert!(
+        drawn == kept,
+        "docs/parallel_ten.svg is not what the tool draws now: run `cargo run -q -p wfsim-cli -- \
+         run fixtures/scenarios/parallel_ten.yaml --svg docs/parallel_ten.svg` and commit it"
+    );
+    // The picture shows the contract: ten taken, one stored, one refused, on the endpoint.
+    for (class, count) in [("mark taken", 10), ("mark stored", 1), ("mark full", 1)] {
+        assert_eq!(
+            drawn.matches(&format!("class=\"{class}\"")).count(),
+            count,
+            "{class}"
+        );
+    }
+}
