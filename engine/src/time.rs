@@ -397,7 +397,14 @@ mod tests {
             )
         };
         let year = 365 * 86_400 * NANOS_PER_SEC as i128;
-        for start in [-3 * year, 0, 54 * year + 7, 8_000 * year, 9_000 * year] {
+        for start in [
+            -2_100 * year,
+            -3 * year,
+            0,
+            54 * year + 7,
+            8_000 * year,
+            9_000 * year,
+        ] {
             let clock = WallClock::from_unix_nanos(start);
             for t in [
                 0,
