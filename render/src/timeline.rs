@@ -196,14 +196,44 @@ fn request_mark(r: &RequestRecord, over: bool) -> (MarkKind, String) {
     )
 }
 
-/// Builds the timeline of a run.
+/// Builds the timeline of a run: its own execution's (a child's is [`of_child`]'s).
 pub fn of_run(run: &Run) -> Timeline {
-    of_execution(&run.execution, &run.requests)
+    let requests: Vec<&RequestRecord> = run.requests.iter().filter(|r| r.execution == 0).collect();
+    of_execution(&run.execution, &requests)
 }
 
-/// Builds the timeline of an execution and the callback requests sent to it (times on the
-/// execution's own clock): a finished run's, or a live one's so far (`wfsim serve`'s UI).
-pub fn of_execution(ex: &Execution, requests: &[RequestRecord]) -> Timeline {
+/// The timeline of child `k` of `run` (HT-10; 1 the first started), on the run's clock:
+/// its own lanes, and the requests sent to it. `None` when it has no such child.
+pub fn of_child(run: &Run, k: usize) -> Option<Timeline> {
+    let child = run.children.get(k.checked_sub(1)?)?;
+    let off = child.started_at;
+    let local = |t: SimTime| SimTime::from_nanos(t.as_nanos().saturating_sub(off.as_nanos()));
+    let requests: Vec<RequestRecord> = run
+        .requests
+        .iter()
+        .filter(|r| r.execution == k)
+        .map(|r| RequestRecord {
+            at: local(r.at),
+            taken_at: r.taken_at.map(local),
+            ..r.clone()
+        })
+        .collect();
+    let mut t = of_execution(&child.execution, &requests.iter().collect::<Vec<_>>());
+    let global = |x: SimTime| SimTime::from_nanos(x.as_nanos() + off.as_nanos());
+    for m in &mut t.marks {
+        m.at = global(m.at);
+    }
+    for sp in &mut t.spans {
+        sp.from = global(sp.from);
+        sp.to = sp.to.map(global);
+    }
+    t.end = global(t.end);
+    Some(t)
+}
+
+/// The timeline of `ex` with the callback `requests` sent to it (times on its own clock): a
+/// finished run's, or a live execution's so far (`wfsim serve`'s UI).
+pub fn of_execution(ex: &Execution, requests: &[&RequestRecord]) -> Timeline {
     let trace = ex.trace();
     let logs = ex.logs();
     let calls = ex.http_calls();

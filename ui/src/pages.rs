@@ -45,7 +45,7 @@ fn layout(title: &str, at: Nav, view: &View<'_>, body: Markup, live: Option<bool
                 // Nothing from elsewhere: the page, its script and the forms are this server's.
                 meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; img-src 'self'; base-uri 'none'";
                 title { (title) " — wfsim" }
-                style { (PreEscaped(report::STYLE)) (PreEscaped(UI_STYLE)) }
+                style { (PreEscaped(svg::STYLE)) (PreEscaped(UI_STYLE)) }
                 @if live.is_some() { script src="/ui/app.js" defer {} }
             }
             body data-done=[live.map(|done| done.to_string())] {
@@ -116,7 +116,7 @@ pub fn locked() -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head { meta charset="utf-8"; title { "wfsim UI: open the link" } style { (PreEscaped(report::STYLE)) } }
+            head { meta charset="utf-8"; title { "wfsim UI: open the link" } style { (PreEscaped(svg::STYLE)) } }
             body {
                 h1 { "This UI needs its link" }
                 p { "The server keeps its API's auth for its UI too. Open the link that " code { "wfsim serve" }
@@ -305,7 +305,7 @@ pub fn execution(
     let state = e.state();
     let url = execution_url(e);
     let requests = e.requests();
-    let t = timeline::of_execution(ex, &requests);
+    let t = timeline::of_execution(ex, &requests.iter().collect::<Vec<_>>());
     let (outcome, stack) = match (e.internal_error(), ex.outcome()) {
         (Some(m), _) => (format!("error: InternalError: {m}"), Vec::new()),
         (None, Some(Outcome::Succeeded(v))) => (format!("result: {}", show(v)), Vec::new()),
