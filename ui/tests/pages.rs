@@ -318,6 +318,9 @@ fn a_stored_request_is_shown_taken_when_an_await_takes_it() {
     // The sleep began at 1 ms, when the first await took the first request.
     let after = text(&get(&ui, &state, &page_path));
     assert!(after.contains(r#"data-state="SUCCEEDED""#), "{after}");
-    assert!(after.contains("<td>stored, taken at 10.001s</td>"), "{after}");
+    assert!(
+        after.contains("<td>stored, taken at 10.001s</td>"),
+        "{after}"
+    );
     assert!(after.contains("200 stored, taken at 10.001s"));
 }
