@@ -324,3 +324,15 @@ fn a_stored_request_is_shown_taken_when_an_await_takes_it() {
     );
     assert!(after.contains("200 stored, taken at 10.001s"));
 }
+
+#[test]
+fn a_long_list_shows_the_newest_200_and_says_so() {
+    let state = sample::many(250);
+    let ui = Ui::new(None, 0);
+    let page = text(&get(&ui, &state, "/ui/executions"));
+    assert_eq!(page.matches("<td><a href=\"/ui/projects/").count(), 200);
+    assert!(
+        page.contains("250 of 250 executions; the newest 200 shown"),
+        "{page}"
+    );
+}

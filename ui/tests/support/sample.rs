@@ -148,3 +148,19 @@ pub fn ten_waiters(n: usize) -> (State, &'static str, String) {
     }
     (state, "ten", id)
 }
+
+/// `n` executions of a workflow that returns at once.
+pub fn many(n: usize) -> State {
+    let mut state = state();
+    start(
+        &mut state,
+        "quick",
+        "main:\n  steps:\n    - done:\n        return: 1\n",
+    );
+    for k in 1..n as u64 {
+        state
+            .start_execution(SimTime::from_nanos(k), "quick", None)
+            .expect("starts");
+    }
+    state
+}
