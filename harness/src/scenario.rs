@@ -163,6 +163,7 @@ impl Scenario {
             cancel_at: self.cancel_at,
             env: self.env.clone(),
             step_entries: false,
+            step_variables: false,
             project: self.project.clone(),
             location: self.location.clone(),
         }

@@ -187,14 +187,18 @@ fn invalid(message: String) -> ApiResponse {
 
 /// One entry as the API renders it: the report's object with its resource name, enums
 /// by number when asked; `expectedIteration` only for an execution whose history level
-/// is DETAILED, as GCP gives it.
-fn render(name: &str, e: &Exec, entry: &StepEntry, enums: Enums) -> Json {
+/// is DETAILED, as GCP gives it, and its `variableData` when the `view` is DETAILED too.
+fn render(name: &str, e: &Exec, entry: &StepEntry, enums: Enums, detailed: bool) -> Json {
     let mut out = serde_json::Map::new();
     out.insert(
         "name".into(),
         json!(format!("{name}/stepEntries/{}", entry.id)),
     );
-    let Json::Object(body) = report::step_entry_json(entry, e.execution.clock()) else {
+    let mut body = report::step_entry_json(entry, e.execution.clock());
+    if detailed {
+        report::with_variables(&mut body, &e.execution, entry.id);
+    }
+    let Json::Object(body) = body else {
         unreachable!("an entry is an object")
     };
     out.extend(body);
@@ -227,7 +231,7 @@ impl State {
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken", "skip", "filter", "orderBy", "view"])?;
-        detailed(query)?;
+        let detailed = detailed(query)?;
         let filter = query
             .get("filter")
             .filter(|f| !f.trim().is_empty())
@@ -263,7 +267,7 @@ impl State {
             .iter()
             .skip(start)
             .take(size)
-            .map(|r| render(&name, e, r.entry, query.enums))
+            .map(|r| render(&name, e, r.entry, query.enums, detailed))
             .collect();
         let mut out = serde_json::Map::new();
         out.insert("stepEntries".into(), Json::Array(page));
@@ -285,7 +289,7 @@ impl State {
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["view"])?;
-        detailed(query)?;
+        let detailed = detailed(query)?;
         let i = self.find(parent, workflow, id)?;
         let e = self.host.exec(i);
         let n: u64 = entry.parse().map_err(|_| {
@@ -310,7 +314,7 @@ impl State {
         let name = wire::execution_name(e);
         Ok(ApiResponse::json(
             200,
-            &render(&name, e, found, query.enums),
+            &render(&name, e, found, query.enums, detailed),
         ))
     }
 }
