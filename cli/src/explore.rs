@@ -228,9 +228,20 @@ fn newest_source(root: &Path) -> Option<std::time::SystemTime> {
     newest
 }
 
-/// `--html OUT`: the exploration's page, each reproducer run again at engine level for its
-/// timeline (the shrunk schedule, as `wfsim run` of the reproducer plays it).
+/// `--html OUT`: the exploration's page.
 fn write_html(report: &wfsim_explore::report::Report, out: &Path) -> Result<(), Invalid> {
+    let page = html(report, None)?;
+    std::fs::write(out, page)
+        .map_err(|e| Invalid(format!("--html {}: cannot write: {e}", out.display())))
+}
+
+/// The exploration's page (`ids` `None`), or its section of a suite's page with ids that
+/// start with `ids`; each reproducer run again at engine level for its timeline (the
+/// shrunk schedule, as `wfsim run` of the reproducer plays it).
+pub(crate) fn html(
+    report: &wfsim_explore::report::Report,
+    ids: Option<&str>,
+) -> Result<String, Invalid> {
     // The report names the workflow by the path the exploration read it from.
     let workflow_path = PathBuf::from(&report.workflow);
     let source = crate::read(&workflow_path)?;
@@ -242,14 +253,14 @@ fn write_html(report: &wfsim_explore::report::Report, out: &Path) -> Result<(), 
     }
     let reproducers: Vec<(usize, &wfsim_harness::runner::Run)> =
         runs.iter().map(|(i, run)| (*i, run)).collect();
-    let page = wfsim_render::html::explore_page(
-        report,
-        wfsim_render::html::ExplorePage {
-            file: &workflow_path.display().to_string(),
-            source: &source,
-            reproducers: &reproducers,
-        },
-    );
-    std::fs::write(out, page)
-        .map_err(|e| Invalid(format!("--html {}: cannot write: {e}", out.display())))
+    let file = workflow_path.display().to_string();
+    let p = wfsim_render::html::ExplorePage {
+        file: &file,
+        source: &source,
+        reproducers: &reproducers,
+    };
+    Ok(match ids {
+        None => wfsim_render::html::explore_page(report, p),
+        Some(ids) => wfsim_render::html::explore_section(report, p, ids),
+    })
 }

@@ -84,6 +84,10 @@ enum Command {
         /// requests, logs) to this file.
         #[arg(long, value_name = "OUT")]
         html: Option<PathBuf>,
+        /// Also write the run's timeline alone as a self-contained SVG picture (lanes per
+        /// thread and per callback endpoint, every request's verdict) to this file.
+        #[arg(long, value_name = "OUT")]
+        svg: Option<PathBuf>,
     },
     /// Run the deploy-time checks on workflow definitions, and on scenarios and explore
     /// files with the workflow each names.
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
             json,
             step_entries,
             html,
+            svg,
         } => run(
             &file,
             seed,
@@ -158,7 +163,10 @@ fn main() -> ExitCode {
             &env,
             json,
             step_entries,
-            html.as_deref(),
+            Pictures {
+                html: html.as_deref(),
+                svg: svg.as_deref(),
+            },
         ),
         Command::Check { files } => check(&files),
         Command::Serve(args) => serve::serve(*args),
@@ -286,6 +294,14 @@ fn scenario_workflow(path: &Path, s: &Scenario, workflow: &Path) -> Result<Workf
     load_workflow_text(workflow, &text)
 }
 
+/// Where `wfsim run` writes its pictures: `--html OUT` (the whole report) and `--svg OUT`
+/// (the timeline alone, e.g. for a README).
+#[derive(Clone, Copy)]
+struct Pictures<'a> {
+    html: Option<&'a Path>,
+    svg: Option<&'a Path>,
+}
+
 fn run(
     path: &Path,
     seed: Option<u64>,
@@ -293,7 +309,7 @@ fn run(
     env: &[String],
     json: bool,
     step_entries: Option<History>,
-    html: Option<&Path>,
+    pictures: Pictures<'_>,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
     let (workflow_path, workflow, mut scenario) = match as_scenario(path, &text)? {
@@ -369,7 +385,12 @@ fn run(
         )],
         None => Vec::new(),
     };
-    if let Some(out) = html {
+    if let Some(out) = pictures.svg {
+        let picture = wfsim_render::svg::standalone(&wfsim_render::timeline::of_run(&run));
+        std::fs::write(out, picture)
+            .map_err(|e| Invalid(format!("--svg {}: cannot write: {e}", out.display())))?;
+    }
+    if let Some(out) = pictures.html {
         let source = if workflow_path == path {
             text.clone()
         } else {

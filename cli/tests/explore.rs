@@ -383,3 +383,66 @@ fn exp_5_the_live_replay_script_runs_as_printed() {
     assert!(scenario.contains("project: \"acme-1\"\n"), "{scenario}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// EXP-5 with HT-10: a reproducer whose requests go to a child execution replays live: the
+/// script deploys the child workflow over the API, finds the child execution the parent
+/// started, and sends to its endpoint, so the parent ends as `wfsim run` said.
+#[test]
+fn exp_5_the_live_replay_reaches_a_child() {
+    for tool in ["sh", "curl", "python3"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            eprintln!("skipped: `{tool}` is not on PATH, and the replay script needs it");
+            return;
+        }
+    }
+    let dir = scratch("replay-child");
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/suite/workflows");
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    for f in ["batch.yaml", "approval.yaml"] {
+        std::fs::copy(suite.join(f), dir.join("flows").join(f)).unwrap();
+    }
+    // The manager approves at the child's endpoint: the parent then succeeds, which the
+    // property says it never does.
+    std::fs::write(
+        dir.join("batch_explore.yaml"),
+        "workflow: flows/batch.yaml\nargument: {order: 5}\nexplore:\n  seeds: 3\n  senders:\n    - execution: approval\n      endpoint: 0\n      body: {approved: true}\n      at: [3, 30]\n  always:\n    - ${state == \"FAILED\"}\n",
+    )
+    .unwrap();
+    let out = wfsim(&dir, &["explore", "batch_explore.yaml", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let script = dir.join(
+        report["properties"][0]["reproducer"]["script"]
+            .as_str()
+            .unwrap(),
+    );
+    let body = std::fs::read_to_string(&script).unwrap();
+    assert!(
+        body.contains("deploy 'approval' \"$HERE\"/'../flows/approval.yaml'"),
+        "{body}"
+    );
+    assert!(
+        body.contains("\"$(children endpoint 'approval' 0 0)\""),
+        "{body}"
+    );
+    let replay = Command::new("sh")
+        .arg(&script)
+        .env("WFSIM", env!("CARGO_BIN_EXE_wfsim"))
+        .env_remove("BASE")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("sh runs");
+    let said = text(&replay);
+    assert!(replay.status.success(), "{said}");
+    assert!(
+        said.contains("endpoint 0: 200"),
+        "the child took it: {said}"
+    );
+    assert!(said.contains("state: SUCCEEDED"), "{said}");
+    assert!(said.contains("approved"), "the child's answer: {said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -331,6 +331,244 @@ fn lcov_merges_step_coverage_of_every_workflow() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// HT-10: a child workflow's steps are covered in a record of their own, in `--lcov` and
+/// `--json`, counted over every scenario and explore seed that started it (a computed name
+/// too), and a sharded explore merges to the same.
+#[test]
+fn children_are_covered_in_their_own_record() {
+    let dir = scratch("children-lcov");
+    let out = wfsim(
+        &dir,
+        &[
+            "test", "suite", "--filter", "batch_", "--lcov", "cov.info", "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lcov = std::fs::read_to_string(dir.join("cov.info")).unwrap();
+    let record = |file: &str| -> String {
+        lcov.split("end_of_record\n")
+            .find(|r| r.contains(&format!("SF:{file}\n")))
+            .unwrap_or_else(|| panic!("no record of {file}: {lcov}"))
+            .to_owned()
+    };
+    let child = record("suite/workflows/approval.yaml");
+    record("suite/workflows/batch.yaml");
+    record("suite/workflows/batch_async.yaml");
+    // `create` (line 6) of the child: 4 scenarios start it (one by a computed name), and
+    // each of batch_explore's 20 seeds; `rejected` (line 25) only where a rejection came.
+    assert!(child.contains("DA:6,24\n"), "{child}");
+    assert!(child.contains("DA:25,"), "{child}");
+    assert!(!child.contains("DA:25,0\n"), "{child}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let approved = &j["files"][0];
+    assert_eq!(approved["file"], "suite/batch_approved.yaml");
+    assert_eq!(
+        approved["children"][0]["workflow"],
+        "suite/workflows/approval.yaml"
+    );
+    let points = approved["children"][0]["coverage"].as_array().unwrap();
+    let passes = |what: &str| {
+        points
+            .iter()
+            .find(|p| p["what"] == what)
+            .unwrap_or_else(|| panic!("no {what}: {points:?}"))["seeds"]
+            .clone()
+    };
+    assert_eq!(passes("step 'wait'"), 1);
+    assert_eq!(passes("step 'rejected'"), 0);
+    // A workflow that starts no child has no `children`.
+    let order = wfsim(&dir, &["test", "suite/order_approved.yaml", "--json"]);
+    let j: serde_json::Value = serde_json::from_slice(&order.stdout).unwrap();
+    assert!(j["files"][0].get("children").is_none(), "{j}");
+
+    let file = "suite/batch_explore.yaml";
+    let whole = wfsim(&dir, &["explore", file, "--json", "--lcov", "whole.info"]);
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole));
+    let j: serde_json::Value = serde_json::from_slice(&whole.stdout).unwrap();
+    let kids = &j["coverage"]["children"];
+    assert_eq!(kids[0]["workflow"], "suite/workflows/approval.yaml", "{j}");
+    assert_eq!(kids[0]["points"][0]["seeds"], 20, "{j}");
+    let info = std::fs::read_to_string(dir.join("whole.info")).unwrap();
+    assert!(
+        info.contains("SF:suite/workflows/batch.yaml\n")
+            && info.contains("SF:suite/workflows/approval.yaml\n"),
+        "{info}"
+    );
+    let names = shards(&dir, &["explore", file], 3, "kid");
+    let mut args = vec!["merge", "--json", "--lcov", "merged.info"];
+    args.extend(names.iter().map(String::as_str));
+    let merged = wfsim(&dir, &args);
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    assert_eq!(
+        String::from_utf8_lossy(&merged.stdout),
+        String::from_utf8_lossy(&whole.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The page without its wall times (`<span class="wall" …>12 ms</span>`), the only part
+/// that is not a function of the files.
+fn without_wall_times(page: &str) -> String {
+    let mut out = String::new();
+    let mut rest = page;
+    while let Some(i) = rest.find("<span class=\"wall\"") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find("</span>").expect("a closed span") + i + "</span>".len();
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `wfsim test --html OUT` (issue #27): one self-contained page: the summary, each file
+/// linked to its report (the run page of a scenario, the explore page of an explore file),
+/// nothing fetched, the same for any `--jobs` but its wall times.
+#[test]
+fn html_is_one_page_linking_each_file_to_its_report() {
+    let dir = scratch("html");
+    let out = wfsim(
+        &dir,
+        &[
+            "test",
+            "suite",
+            "suite/failing",
+            "--html",
+            "out.html",
+            "--jobs",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let page = std::fs::read_to_string(dir.join("out.html")).unwrap();
+    // Self-contained: no attribute reaches outside the page, and its CSP forbids fetching.
+    assert!(page.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""));
+    for attr in ["src=", "href=", "url(", "@import", "action="] {
+        for (i, _) in page.match_indices(attr) {
+            let after = &page[i + attr.len()..];
+            assert!(
+                after.starts_with("\"#") || after.starts_with("#"),
+                "{attr} reaches outside the page: {}",
+                &page[i..(i + 80).min(page.len())]
+            );
+        }
+    }
+    // A summary row per file, in the text's order, each linking its report's article.
+    let files = [
+        "suite/batch_approved.yaml",
+        "suite/failing/order_always_approved.yaml",
+        "suite/failing/order_wrong_result.yaml",
+        "suite/order_twice.yaml",
+    ];
+    let listed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ok") || l.starts_with("FAILED"))
+        .count();
+    for k in 0..listed {
+        assert!(
+            page.contains(&format!("href=\"#f{k}\"")),
+            "no link to file {k}"
+        );
+        assert!(
+            page.contains(&format!("<article class=\"file\" id=\"f{k}\">")),
+            "no report {k}"
+        );
+    }
+    assert!(!page.contains(&format!("id=\"f{listed}\"")));
+    let row = |file: &str| -> String {
+        let i = page
+            .find(&format!(">{file}</a>"))
+            .unwrap_or_else(|| panic!("no row of {file}"));
+        let start = page[..i].rfind("<tr").unwrap();
+        let end = i + page[i..].find("</tr>").unwrap();
+        page[start..end].to_owned()
+    };
+    let wrong = row(files[2]);
+    assert!(
+        wrong.contains("class=\"broken\"") && wrong.contains("FAILED"),
+        "{wrong}"
+    );
+    // The first failure at its file:line, and the file's run page with the failure.
+    assert!(
+        wrong.contains("suite/failing/order_wrong_result.yaml:9:11: result.order: 7, expected 8"),
+        "{wrong}"
+    );
+    let explore = row(files[1]);
+    assert!(
+        explore.contains("suite/failing/order_always_approved.yaml:10: always"),
+        "{explore}"
+    );
+    assert!(row(files[0]).contains("class=\"held\""));
+    let article = |file: &str| -> String {
+        let id = row(file)
+            .split("href=\"#")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let start = page
+            .find(&format!("<article class=\"file\" id=\"{id}\">"))
+            .unwrap();
+        let end = start + page[start..].find("</article>").unwrap();
+        page[start..end].to_owned()
+    };
+    let run = article(files[2]);
+    assert!(
+        run.contains("Expectations that failed") && run.contains("Timeline"),
+        "{run}"
+    );
+    // Its ids carry the file's prefix, and its links point at them.
+    let id = row(files[2])
+        .split("href=\"#")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(run.contains(&format!("id=\"{id}-L1\"")), "{run}");
+    // A parent's pages show its child (HT-10): the run page a section per child execution,
+    // the explore page the child workflow's coverage.
+    let parent = article(files[0]);
+    assert!(parent.contains("Child 1: approval"), "{parent}");
+    let batch = article("suite/batch_explore.yaml");
+    assert!(
+        batch.contains("Coverage: suite/workflows/approval.yaml (a child workflow)"),
+        "{batch}"
+    );
+    let exp = article(files[1]);
+    assert!(
+        exp.contains("Properties") && exp.contains("Shrunk schedule"),
+        "{exp}"
+    );
+    // Deterministic but for the wall times, whatever --jobs.
+    let again = wfsim(
+        &dir,
+        &[
+            "test",
+            "suite",
+            "suite/failing",
+            "--html",
+            "again.html",
+            "--jobs",
+            "2",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let second = std::fs::read_to_string(dir.join("again.html")).unwrap();
+    assert_eq!(without_wall_times(&second), without_wall_times(&page));
+    assert!(page.contains("<span class=\"wall\""));
+    // A shard has not run every file: refused with the reason.
+    let shard = wfsim(
+        &dir,
+        &["test", "suite", "--shard", "1/2", "--html", "x.html"],
+    );
+    assert_eq!(shard.status.code(), Some(2));
+    assert!(text(&shard).contains("--html"), "{}", text(&shard));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `--update` writes what happened into `expect:`, printing the diff first, keeping
 /// comments and layout; the file then passes; a passing file is left alone.
 #[test]

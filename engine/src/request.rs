@@ -186,18 +186,18 @@ pub fn canonical_header_name(name: &str) -> String {
     if !name.bytes().all(is_token) {
         return name.to_owned();
     }
+    // Tokens are ASCII: byte by byte, into one allocation.
+    let mut out = String::with_capacity(name.len());
     let mut upper = true;
-    name.chars()
-        .map(|c| {
-            let out = if upper {
-                c.to_ascii_uppercase()
-            } else {
-                c.to_ascii_lowercase()
-            };
-            upper = c == '-';
-            out
-        })
-        .collect()
+    for b in name.bytes() {
+        out.push(char::from(if upper {
+            b.to_ascii_uppercase()
+        } else {
+            b.to_ascii_lowercase()
+        }));
+        upper = b == b'-';
+    }
+    out
 }
 
 #[cfg(test)]

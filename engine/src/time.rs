@@ -154,13 +154,51 @@ impl WallClock {
         let (year, month, day) = civil_from_days(days as i64);
         let mono_secs = t.as_nanos() / NANOS_PER_SEC;
         let mono_frac = t.as_nanos() % NANOS_PER_SEC;
-        format!(
-            "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:09} +0000 UTC m=+{mono_secs}.{mono_frac:09}",
-            secs_of_day / 3600,
-            secs_of_day / 60 % 60,
-            secs_of_day % 60,
-        )
+        let (hour, minute, second) = (secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60);
+        // Every awaited callback carries one (CB-7): digits pushed by hand cost a tenth of
+        // `format!`'s width handling. Years outside four digits keep `format!`'s signs.
+        if !(0..=9999).contains(&year) {
+            return format!(
+                "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{frac:09} +0000 UTC m=+{mono_secs}.{mono_frac:09}",
+            );
+        }
+        let mut out = String::with_capacity(64);
+        let parts: [(u64, usize, &str); 7] = [
+            (year as u64, 4, "-"),
+            (u64::from(month), 2, "-"),
+            (u64::from(day), 2, " "),
+            (hour as u64, 2, ":"),
+            (minute as u64, 2, ":"),
+            (second as u64, 2, "."),
+            (frac as u64, 9, " +0000 UTC m=+"),
+        ];
+        for (n, width, then) in parts {
+            push_digits(&mut out, n, width);
+            out.push_str(then);
+        }
+        push_digits(&mut out, mono_secs, 1);
+        out.push('.');
+        push_digits(&mut out, mono_frac, 9);
+        out
     }
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits.
+fn push_digits(out: &mut String, n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = i.min(buf.len().saturating_sub(width));
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
@@ -338,6 +376,52 @@ mod tests {
             WallClock::DEFAULT.go_time_string(SimTime::from_secs(5)),
             "2024-01-01 00:00:05.000000000 +0000 UTC m=+5.000000000"
         );
+    }
+
+    #[test]
+    fn cb_7_received_time_is_gos_format_at_every_width() {
+        // The digits pushed by hand against `format!`'s, over starts from before the epoch
+        // to past year 9999 and instants from 0 to centuries, at odd nanoseconds.
+        let reference = |clock: WallClock, t: SimTime| {
+            let nanos = clock.unix_nanos_at(t);
+            let secs = nanos.div_euclid(NANOS_PER_SEC as i128);
+            let frac = nanos.rem_euclid(NANOS_PER_SEC as i128);
+            let (year, month, day) = civil_from_days(secs.div_euclid(86_400) as i64);
+            let s = secs.rem_euclid(86_400);
+            let (ms, mf) = (t.as_nanos() / NANOS_PER_SEC, t.as_nanos() % NANOS_PER_SEC);
+            format!(
+                "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{frac:09} +0000 UTC m=+{ms}.{mf:09}",
+                s / 3600,
+                s / 60 % 60,
+                s % 60
+            )
+        };
+        let year = 365 * 86_400 * NANOS_PER_SEC as i128;
+        for start in [
+            -2_100 * year,
+            -3 * year,
+            0,
+            54 * year + 7,
+            8_000 * year,
+            9_000 * year,
+        ] {
+            let clock = WallClock::from_unix_nanos(start);
+            for t in [
+                0,
+                1,
+                999_999_999,
+                1_000_000_000,
+                86_399_123_456_789,
+                300 * 365 * 86_400 * NANOS_PER_SEC + 5,
+            ] {
+                let t = SimTime::from_nanos(t);
+                assert_eq!(
+                    clock.go_time_string(t),
+                    reference(clock, t),
+                    "{start} {t:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod contract;
+pub mod cover;
 mod draw;
 pub mod fault;
 pub mod plan;
@@ -93,6 +94,10 @@ impl Driver for EngineLevel {
     }
 }
 
+/// A child workflow's points one seed reached: (its file, a name it was started by, the
+/// points).
+pub type ChildReached = (String, String, Vec<(Pos, Point)>);
+
 /// What one seed showed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedOutcome {
@@ -103,6 +108,8 @@ pub struct SeedOutcome {
     pub sometimes: Vec<bool>,
     /// The points of the workflow this seed reached.
     pub covered: Vec<(Pos, Point)>,
+    /// The points of each child workflow it reached (HT-10), by file.
+    pub children: Vec<ChildReached>,
     pub contract: Verdict,
     /// The seed could not be run (a stub did not parse) or the engine panicked.
     pub error: Option<String>,
@@ -146,6 +153,7 @@ pub fn run_seed_with(driver: &dyn Driver, plan: &Plan, seed: u64) -> SeedOutcome
         always: Vec::new(),
         sometimes: Vec::new(),
         covered: Vec::new(),
+        children: Vec::new(),
         contract: Verdict::default(),
         error: None,
         restarts: 0,
@@ -168,6 +176,10 @@ pub fn run_seed_with(driver: &dyn Driver, plan: &Plan, seed: u64) -> SeedOutcome
         wfsim_engine::coverage::by_position(&plan.sites, &executed.run.execution.coverage())
             .into_keys()
             .collect();
+    out.children = cover::children_passes(&executed.run, &plan.children)
+        .into_iter()
+        .map(|(file, (name, counts))| (file, name, counts.into_keys().collect()))
+        .collect();
     out.contract = contract::check(&executed.run);
     out.restarts = executed.restarts.len() as u32;
     out

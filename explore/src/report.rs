@@ -10,10 +10,11 @@ use std::path::PathBuf;
 use serde_json::{Value as Json, json};
 use wfsim_conformance::rules::Rule;
 use wfsim_engine::coverage::Point;
-use wfsim_engine::defn::Pos;
 use wfsim_engine::error::tags;
 use wfsim_engine::interp::Outcome;
 
+use crate::cover::ChildCover;
+pub use crate::cover::CoverRow;
 use crate::fault::FaultKind;
 use crate::plan::Plan;
 use crate::repro::secs;
@@ -36,6 +37,8 @@ pub struct Report {
     /// Seeds that could not run, and why.
     pub errors: Vec<(u64, String)>,
     pub coverage: Vec<CoverRow>,
+    /// The coverage of each child workflow it may start (HT-10), by file.
+    pub children: Vec<ChildCover>,
     /// `engine` or `system`: the driver that played the schedules.
     pub driver: &'static str,
     /// The faults the file asks for that the driver left out (their keys): the
@@ -99,16 +102,6 @@ impl Reproducer {
             "why": self.why,
         })
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct CoverRow {
-    pub pos: Pos,
-    pub point: Point,
-    pub subworkflow: String,
-    pub label: String,
-    /// Seeds that reached it.
-    pub seeds: u64,
 }
 
 impl Report {
@@ -176,43 +169,20 @@ impl Report {
                 contract_violations.push((o.seed, *rule, why.clone()));
             }
         }
-        // Coverage: every point of the workflow, and later retry attempts reached.
-        let reached = crate::reached(outcomes);
-        let sites = &plan.sites;
-        let mut rows: Vec<CoverRow> = sites
+        let rows = crate::cover::rows(&plan.sites, &crate::reached(outcomes));
+        let started = outcomes
             .iter()
-            .map(|s| CoverRow {
-                pos: s.pos,
-                point: s.point,
-                subworkflow: s.subworkflow.clone(),
-                label: s.label.clone(),
-                seeds: reached.get(&(s.pos, s.point)).copied().unwrap_or(0),
-            })
-            .collect();
-        for (&(pos, point), &seeds) in &reached {
-            if rows.iter().any(|r| r.pos == pos && r.point == point) {
-                continue;
+            .flat_map(|o| o.children.iter().map(|(_, name, _)| name.as_str()));
+        let sites = crate::cover::child_sites(&plan.children, started);
+        let mut reached: BTreeMap<String, wfsim_engine::coverage::Counts> = BTreeMap::new();
+        for o in outcomes {
+            for (file, _, points) in &o.children {
+                let counts = reached.entry(file.clone()).or_default();
+                for &k in points {
+                    *counts.entry(k).or_insert(0) += 1;
+                }
             }
-            // A later retry of a listed retry point: named after it.
-            let base = sites
-                .iter()
-                .find(|s| s.pos == pos && matches!(s.point, Point::Retry(_)));
-            let (subworkflow, label) = match (base, point) {
-                (Some(b), Point::Retry(n)) => (
-                    b.subworkflow.clone(),
-                    b.label.replacen("retry 1", &format!("retry {n}"), 1),
-                ),
-                _ => (String::new(), format!("{point:?}")),
-            };
-            rows.push(CoverRow {
-                pos,
-                point,
-                subworkflow,
-                label,
-                seeds,
-            });
         }
-        rows.sort_by_key(|a| (a.pos, a.point));
         Report {
             file: plan.file.display().to_string(),
             workflow: plan.workflow_path.display().to_string(),
@@ -224,6 +194,7 @@ impl Report {
             contract_violations,
             errors,
             coverage: rows,
+            children: crate::cover::child_rows(&sites, &reached),
             driver,
             faults_ignored: FaultKind::ALL
                 .into_iter()
@@ -365,28 +336,31 @@ impl Report {
         for (seed, why) in self.errors.iter().take(5) {
             let _ = writeln!(t, "error     seed {seed}: {why}");
         }
-        let reached = self.coverage.iter().filter(|r| r.seeds > 0).count();
-        let _ = writeln!(
-            t,
-            "coverage  {reached} of {} steps and branches of {} reached",
-            self.coverage.len(),
-            self.workflow
-        );
-        for r in &self.coverage {
+        for (i, (workflow, rows)) in self.workflows().enumerate() {
+            let reached = rows.iter().filter(|r| r.seeds > 0).count();
+            let child = if i > 0 { " (a child workflow)" } else { "" };
             let _ = writeln!(
                 t,
-                "  {:>5}:{:<3} {:>7} seeds  {} ({})",
-                r.pos.line, r.pos.col, r.seeds, r.label, r.subworkflow
+                "coverage  {reached} of {} steps and branches of {workflow}{child} reached",
+                rows.len(),
             );
-        }
-        let unreached: Vec<String> = self
-            .unreached()
-            .map(|r| format!("{} (line {})", r.label, r.pos.line))
-            .collect();
-        if unreached.is_empty() {
-            t.push_str("  every step and branch was reached\n");
-        } else {
-            let _ = writeln!(t, "  unreached: {}", unreached.join(", "));
+            for r in rows {
+                let _ = writeln!(
+                    t,
+                    "  {:>5}:{:<3} {:>7} seeds  {} ({})",
+                    r.pos.line, r.pos.col, r.seeds, r.label, r.subworkflow
+                );
+            }
+            let unreached: Vec<String> = rows
+                .iter()
+                .filter(|r| r.seeds == 0)
+                .map(|r| format!("{} (line {})", r.label, r.pos.line))
+                .collect();
+            if unreached.is_empty() {
+                t.push_str("  every step and branch was reached\n");
+            } else {
+                let _ = writeln!(t, "  unreached: {}", unreached.join(", "));
+            }
         }
         let _ = writeln!(t, "{}", if self.passed() { "PASSED" } else { "FAILED" });
         t
@@ -433,57 +407,89 @@ impl Report {
             },
             "errors": self.errors.iter().map(|(s, w)| json!({"seed": s, "what": w})).collect::<Vec<_>>(),
             "coverage": {
-                "points": self.coverage.iter().map(|r| json!({
-                    "line": r.pos.line,
-                    "column": r.pos.col,
-                    "subworkflow": r.subworkflow,
-                    "what": r.label,
-                    "seeds": r.seeds,
-                })).collect::<Vec<_>>(),
+                "points": self.coverage.iter().map(point_json).collect::<Vec<_>>(),
                 "unreached": self.unreached().map(|r| format!("{} (line {})", r.label, r.pos.line)).collect::<Vec<_>>(),
             },
             "passed": self.passed(),
         });
+        // HT-10: only when the workflow may start children, so other reports keep their bytes.
+        if !self.children.is_empty() {
+            out["coverage"]["children"] = self
+                .children
+                .iter()
+                .map(|c| {
+                    json!({
+                        "workflow": c.workflow,
+                        "points": c.coverage.iter().map(point_json).collect::<Vec<_>>(),
+                        "unreached": c.coverage.iter().filter(|r| r.seeds == 0).map(|r| format!("{} (line {})", r.label, r.pos.line)).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+        }
         if self.shard.is_some() {
             out["partial"] = self.partial_json();
         }
         out
     }
 
-    /// lcov over the workflow's own lines: `DA` per line with a point (the most seeds that
-    /// reached a point there), `BRDA` per switch case, except block and retry.
+    /// The workflow's rows, then each child workflow's (HT-10): (file, rows).
+    pub fn workflows(&self) -> impl Iterator<Item = (&str, &[CoverRow])> {
+        std::iter::once((self.workflow.as_str(), self.coverage.as_slice())).chain(
+            self.children
+                .iter()
+                .map(|c| (c.workflow.as_str(), c.coverage.as_slice())),
+        )
+    }
+
+    /// lcov over the workflow's lines and each child workflow's, a record per file.
     pub fn lcov(&self) -> String {
-        let mut t = String::from("TN:wfsim-explore\n");
-        let _ = writeln!(t, "SF:{}", self.workflow);
-        let mut lines: BTreeMap<u32, u64> = BTreeMap::new();
-        for r in &self.coverage {
-            let e = lines.entry(r.pos.line).or_insert(0);
-            *e = (*e).max(r.seeds);
+        let mut t = String::new();
+        for (file, rows) in self.workflows() {
+            t.push_str(&lcov_record("wfsim-explore", file, rows));
         }
-        let mut branches = 0;
-        let mut taken = 0;
-        for (block, r) in self
-            .coverage
-            .iter()
-            .filter(|r| r.point != Point::Step)
-            .enumerate()
-        {
-            branches += 1;
-            taken += u32::from(r.seeds > 0);
-            let _ = writeln!(t, "BRDA:{},{block},0,{}", r.pos.line, r.seeds);
-        }
-        let _ = writeln!(t, "BRF:{branches}\nBRH:{taken}");
-        for (line, n) in &lines {
-            let _ = writeln!(t, "DA:{line},{n}");
-        }
-        let _ = writeln!(
-            t,
-            "LF:{}\nLH:{}\nend_of_record",
-            lines.len(),
-            lines.values().filter(|&&n| n > 0).count()
-        );
         t
     }
+}
+
+/// A point of a report's `--json` coverage.
+fn point_json(r: &CoverRow) -> Json {
+    json!({
+        "line": r.pos.line,
+        "column": r.pos.col,
+        "subworkflow": r.subworkflow,
+        "what": r.label,
+        "seeds": r.seeds,
+    })
+}
+
+/// One lcov record: `TN`, `SF`, `BRDA` per switch case, except block and retry, `DA` per
+/// line with a point (the most any point there counted), and the totals. `wfsim explore`'s
+/// and `wfsim test`'s lcov are made of these.
+pub fn lcov_record(test: &str, file: &str, rows: &[CoverRow]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "TN:{test}\nSF:{file}");
+    let mut lines: BTreeMap<u32, u64> = BTreeMap::new();
+    for r in rows {
+        let e = lines.entry(r.pos.line).or_insert(0);
+        *e = (*e).max(r.seeds);
+    }
+    let (mut branches, mut taken) = (0, 0);
+    for (block, r) in rows.iter().filter(|r| r.point != Point::Step).enumerate() {
+        branches += 1;
+        taken += u32::from(r.seeds > 0);
+        let _ = writeln!(t, "BRDA:{},{block},0,{}", r.pos.line, r.seeds);
+    }
+    let _ = writeln!(t, "BRF:{branches}\nBRH:{taken}");
+    for (line, n) in &lines {
+        let _ = writeln!(t, "DA:{line},{n}");
+    }
+    let _ = writeln!(
+        t,
+        "LF:{}\nLH:{}\nend_of_record",
+        lines.len(),
+        lines.values().filter(|&&n| n > 0).count()
+    );
+    t
 }
 
 /// The schedule as a timeline: each send with what it got, then how the run ended.

@@ -279,6 +279,24 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
         t,
         "WORKFLOW=\"$BASE/v1/projects/{project}/locations/{location}/workflows/{name}\""
     );
+    // HT-10: the child workflows, deployed over the API under the names the parent calls
+    // them by (a scenario may map a name to a file of another name), before it starts.
+    let children = child_files(plan, executed);
+    if !children.is_empty() {
+        let _ = writeln!(
+            t,
+            "PARENT=\"$BASE/v1/projects/{project}/locations/{location}\"\nCHILDSEEN=$(mktemp)\necho '{{}}' > \"$CHILDSEEN\""
+        );
+        t.push_str(CHILDREN_SH);
+        for (name, file) in &children {
+            let _ = writeln!(
+                t,
+                "deploy {} \"$HERE\"/{}",
+                sh_quote(name),
+                sh_quote(&relative(dir, file))
+            );
+        }
+    }
     let arg = plan
         .base
         .argument
@@ -293,7 +311,16 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
     );
     t.push_str("echo \"execution: $BASE/v1/$EXECUTION\"\nSEEN=\"\"\n");
     t.push_str("# Adds the callbacks not seen before to SEEN, in the order listed.\nlook() {\n  SEEN=$(curl -sf \"$BASE/v1/$EXECUTION/callbacks\" | SEEN=\"$SEEN\" python3 -c '\nimport json, os, sys\nseen = os.environ[\"SEEN\"].split()\nfor c in json.load(sys.stdin).get(\"callbacks\", []):\n    if c[\"name\"] not in seen:\n        seen.append(c[\"name\"])\nprint(\" \".join(seen))')\n}\n");
-    t.push_str("advance() {\n  curl -sf -X POST -d \"{\\\"seconds\\\": $1}\" \"$BASE/v1/wfsim/clock:advance\" > /dev/null\n  look\n}\n");
+    let look_children = if children.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = children.iter().map(|(n, _)| sh_quote(n)).collect();
+        format!("  children look {}\n", names.join(" "))
+    };
+    let _ = write!(
+        t,
+        "advance() {{\n  curl -sf -X POST -d \"{{\\\"seconds\\\": $1}}\" \"$BASE/v1/wfsim/clock:advance\" > /dev/null\n  look\n{look_children}}}\n"
+    );
     t.push_str("endpoint() {\n  i=0\n  for c in $SEEN; do\n    if [ \"$i\" = \"$1\" ]; then echo \"$BASE/v1/$c\"; return; fi\n    i=$((i + 1))\n  done\n  echo \"$BASE/v1/$EXECUTION/callbacks/not-created\"\n}\nlook\n");
     let requests = script(plan, s, executed);
     let mut order: Vec<usize> = (0..requests.len()).collect();
@@ -305,20 +332,27 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
             let _ = writeln!(t, "advance {}", secs_between(now, r.at));
             now = r.at;
         }
-        if let Some(child) = &r.execution {
-            let child = match child {
-                ExecutionSel::Index(k) => format!("child {k}"),
-                ExecutionSel::Name(n) => format!("child '{n}'"),
-            };
-            // Not done: this script finds the workflow's own endpoints only.
-            let _ = writeln!(
-                t,
-                "# t={}: a request to endpoint {} of {child} (HT-10), not replayed by this script",
-                secs(r.at),
-                r.endpoint
-            );
-            continue;
-        }
+        // HT-10: a child's endpoint, found over the API as the run found it: the `rank`-th
+        // execution (oldest first) of its workflow, its `endpoint`-th callback.
+        let to = match &r.execution {
+            None | Some(ExecutionSel::Index(0)) => format!("\"$(endpoint {})\"", r.endpoint),
+            Some(sel) => match child_rank(executed, sel) {
+                Some((name, rank)) => format!(
+                    "\"$(children endpoint {} {rank} {})\"",
+                    sh_quote(&name),
+                    r.endpoint
+                ),
+                None => {
+                    let _ = writeln!(
+                        t,
+                        "# t={}: a request to endpoint {} of a child that the run never started (404 there)",
+                        secs(r.at),
+                        r.endpoint
+                    );
+                    "\"$BASE/v1/projects/{project}/locations/{location}/workflows/none/executions/none/callbacks/none\"".to_owned()
+                }
+            },
+        };
         let method = r.method.clone().unwrap_or_else(|| "POST".to_owned());
         let mut cmd = format!(
             "curl -s -o /dev/null -w \"t={} endpoint {}: %{{http_code}}\\n\" -X {method}",
@@ -331,7 +365,7 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
         if !r.body.is_empty() {
             let _ = write!(cmd, " -d {}", sh_quote(&String::from_utf8_lossy(&r.body)));
         }
-        let _ = writeln!(t, "{cmd} \"$(endpoint {})\"", r.endpoint);
+        let _ = writeln!(t, "{cmd} {to}");
     }
     if let Some(end) = executed.run.execution.ended_at() {
         if end > now {
@@ -343,7 +377,82 @@ pub fn curl_text(plan: &Plan, s: &Schedule, executed: &Executed, scenario_file: 
         "curl -s \"$BASE/v1/$EXECUTION\" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(\"state:\", e[\"state\"]); print(e.get(\"result\") or e.get(\"error\", {{}}).get(\"payload\", \"\"))'\n# wfsim run said: state {}",
         executed.run.execution.state().as_str()
     );
+    if !children.is_empty() {
+        t.push_str("rm -f \"$CHILDSEEN\"\n");
+    }
     t
+}
+
+/// The script's shell functions for child executions: `deploy NAME FILE` (the Workflows
+/// API's create), and `children look NAME…` / `children endpoint NAME RANK K`, which keep
+/// each child's callbacks in the order first seen (in `$CHILDSEEN`), as `look` does the
+/// parent's, and print the URL of endpoint K of the RANK-th execution of NAME.
+const CHILDREN_SH: &str = r#"deploy() {
+  python3 -c 'import json,sys; print(json.dumps({"sourceContents": open(sys.argv[1]).read()}))' "$2" \
+    | curl -sf -X POST -H 'Content-Type: application/json' -d @- "$PARENT/workflows?workflowId=$1" > /dev/null
+}
+children() {
+  python3 -c '
+import json, sys, urllib.request
+state, base, parent, mode, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+def get(url):
+    try:
+        with urllib.request.urlopen(url) as r:
+            return json.load(r)
+    except Exception:
+        return {}
+seen = json.load(open(state))
+def oldest_first(name):
+    return [e["name"] for e in reversed(get(parent + "/workflows/" + name + "/executions?pageSize=1000").get("executions", []))]
+def look(e):
+    names = seen.setdefault(e, [])
+    for c in get(base + "/v1/" + e + "/callbacks").get("callbacks", []):
+        if c["name"] not in names:
+            names.append(c["name"])
+if mode == "look":
+    for name in args:
+        for e in oldest_first(name):
+            look(e)
+else:
+    name, rank, k = args[0], int(args[1]), int(args[2])
+    ex = oldest_first(name)
+    if rank < len(ex):
+        look(ex[rank])
+        cbs = seen[ex[rank]]
+        print(base + "/v1/" + (cbs[k] if k < len(cbs) else ex[rank] + "/callbacks/not-created"))
+    else:
+        print(parent + "/workflows/" + name + "/executions/not-started/callbacks/not-created")
+json.dump(seen, open(state, "w"))
+' "$CHILDSEEN" "$BASE" "$PARENT" "$@"
+}
+"#;
+
+/// The child workflows a replay deploys, by the name the parent calls each: those the
+/// explore file's library loaded ahead and those the run started; each with its file.
+fn child_files(plan: &Plan, executed: &Executed) -> Vec<(String, PathBuf)> {
+    let mut names: std::collections::BTreeSet<&str> =
+        plan.children.workflows.keys().map(String::as_str).collect();
+    names.extend(executed.run.children.iter().map(|c| c.workflow.as_str()));
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let w = plan.children.get(n).ok()?;
+            Some((n.to_owned(), PathBuf::from(&*w.file)))
+        })
+        .collect()
+}
+
+/// The workflow of the child `sel` names, and how many children of that workflow started
+/// before it: what the script finds it by. `None`: the run started no such child.
+fn child_rank(executed: &Executed, sel: &ExecutionSel) -> Option<(String, usize)> {
+    let children = &executed.run.children;
+    let k = match sel {
+        ExecutionSel::Index(k) => k.checked_sub(1)?,
+        ExecutionSel::Name(n) => children.iter().position(|c| &c.workflow == n)?,
+    };
+    let name = &children.get(k)?.workflow;
+    let rank = children[..k].iter().filter(|c| &c.workflow == name).count();
+    Some((name.clone(), rank))
 }
 
 fn secs_between(a: SimTime, b: SimTime) -> String {

@@ -12,6 +12,7 @@ use wfsim_conformance::rules::Rule;
 use wfsim_engine::coverage::Point;
 use wfsim_engine::defn::Pos;
 
+use crate::cover::ChildCover;
 use crate::fault::FaultKind;
 use crate::report::{CoverRow, PropertyReport, Report, Reproducer};
 
@@ -73,6 +74,42 @@ pub fn cover_row_from(j: &Json) -> Result<CoverRow, String> {
     })
 }
 
+/// Child workflows' coverage (HT-10) as the shard format and `wfsim test` write it.
+pub fn children_json(children: &[ChildCover]) -> Json {
+    children
+        .iter()
+        .map(|c| {
+            json!({
+                "workflow": c.workflow,
+                "coverage": c.coverage.iter().map(cover_row_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// What [`children_json`] wrote (`null`: none).
+pub fn children_from(j: &Json) -> Result<Vec<ChildCover>, String> {
+    let Some(list) = j.as_array() else {
+        return match j {
+            Json::Null => Ok(Vec::new()),
+            _ => Err("'children' is a list".to_owned()),
+        };
+    };
+    list.iter()
+        .map(|c| {
+            Ok(ChildCover {
+                workflow: str_of(c, "workflow")?.to_owned(),
+                coverage: c["coverage"]
+                    .as_array()
+                    .ok_or("a child's 'coverage' is missing")?
+                    .iter()
+                    .map(cover_row_from)
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .collect()
+}
+
 fn str_of<'a>(j: &'a Json, key: &str) -> Result<&'a str, String> {
     j[key].as_str().ok_or_else(|| format!("'{key}' is missing"))
 }
@@ -122,6 +159,7 @@ impl Report {
             "contract_violations": self.contract_violations.iter().map(|(s, r, w)| json!([s, r.id(), w])).collect::<Vec<_>>(),
             "errors": self.errors.iter().map(|(s, w)| json!([s, w])).collect::<Vec<_>>(),
             "coverage": self.coverage.iter().map(cover_row_json).collect::<Vec<_>>(),
+            "children": children_json(&self.children),
             "faults_ignored": self.faults_ignored,
             "restarts_applied": self.restarts_applied,
         })
@@ -208,6 +246,7 @@ impl Report {
             .iter()
             .map(cover_row_from)
             .collect::<Result<_, _>>()?;
+        let children = children_from(&j["children"])?;
         let mut faults_ignored = Vec::new();
         for f in list("faults_ignored")? {
             let key = FaultKind::ALL
@@ -228,6 +267,7 @@ impl Report {
             contract_violations,
             errors,
             coverage,
+            children,
             driver,
             faults_ignored,
             restarts_applied: u64_of(j, "restarts_applied")?,
@@ -368,6 +408,7 @@ pub fn merge(parts: &[Part]) -> Result<Report, String> {
         }
     }
     whole.coverage = rows.into_values().collect();
+    whole.children = crate::cover::merge_children(parts.iter().flat_map(|p| &p.report.children));
     if whole.seeds_run != whole.seeds_total {
         return Err(format!(
             "{}: the shards ran {} seeds of {}",

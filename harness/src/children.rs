@@ -386,14 +386,24 @@ fn carry_out<H: Children>(
             if !host.is_deployed(&workflow) {
                 return Ok(Step::Answer(not_found_name(&workflow.name())));
             }
+            let (offset, size) = match page(name, args)? {
+                Ok(page) => page,
+                Err(refused) => return Ok(Step::Answer(refused)),
+            };
             // GCP lists the newest first.
-            let executions = host
-                .list(&workflow)
-                .into_iter()
+            let all = host.list(&workflow);
+            let executions = all
+                .iter()
                 .rev()
-                .map(|i| resource(&host.snapshot(i)))
+                .skip(offset)
+                .take(size)
+                .map(|&i| resource(&host.snapshot(i)))
                 .collect();
-            answer(Value::map([("executions", Value::list(executions))]))
+            let mut out = vec![("executions", Value::list(executions))];
+            if offset.saturating_add(size) < all.len() {
+                out.push(("nextPageToken", Value::str(page_token(offset + size))));
+            }
+            answer(Value::map(out))
         }
         Method::Cancel => {
             let Some(i) = host.find(&exec_arg(name, args)?) else {
@@ -458,6 +468,55 @@ fn api_error(code: u16, status: &str, message: &str) -> HttpOutcome {
         )],
         body: body.to_string().into_bytes(),
     })
+}
+
+/// `list`'s page size when none is given, and the most it returns (a larger one is coerced
+/// down), as the API's reference says for the BASIC view.
+const PAGE_SIZE_DEFAULT: usize = 100;
+const PAGE_SIZE_MAX: usize = 1000;
+
+/// A page token: where the next page starts in the newest-first list, the form live mode's
+/// REST list gives (`wfsim-N`), so a token reads the same from either.
+fn page_token(offset: usize) -> String {
+    format!("wfsim-{offset}")
+}
+
+/// `list`'s `pageSize` and `pageToken` as (offset, size); a size of 0 or none is the
+/// default. A negative size or a token this host did not give is the API's 400 (the
+/// answer), a value of the wrong type a `TypeError`.
+fn page(name: &str, args: &Value) -> Result<Result<(usize, usize), HttpOutcome>, Raised> {
+    let size = match args.get("pageSize") {
+        None | Some(Value::Null) | Some(Value::Int(0)) => PAGE_SIZE_DEFAULT,
+        Some(Value::Int(n)) if *n > 0 => {
+            usize::try_from(*n).map_or(PAGE_SIZE_MAX, |n| n.min(PAGE_SIZE_MAX))
+        }
+        Some(Value::Int(n)) => {
+            return Ok(Err(api_error(
+                400,
+                "INVALID_ARGUMENT",
+                &format!("pageSize={n} must be 0 or more"),
+            )));
+        }
+        Some(other) => return Err(type_error(name, "pageSize", "an integer", other)),
+    };
+    let offset = match optional_string(name, args, "pageToken")?.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => match token
+            .strip_prefix("wfsim-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| page_token(n) == token)
+        {
+            Some(offset) => offset,
+            None => {
+                return Ok(Err(api_error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    &format!("pageToken '{token}' is not one this list gave (use nextPageToken)"),
+                )));
+            }
+        },
+    };
+    Ok(Ok((offset, size)))
 }
 
 fn type_error(name: &str, arg: &str, want: &str, got: &Value) -> Raised {
@@ -528,6 +587,24 @@ fn create_argument(name: &str, a: Option<&Value>) -> Result<Option<Value>, Raise
 /// `name` ending in `/workflows/child…`), each with where its call is written: what `wfsim
 /// check` checks and a runner loads ahead. A name computed at run time is found then.
 pub fn named(workflow: &Workflow) -> Vec<(String, Pos)> {
+    calls(workflow)
+        .into_iter()
+        .filter_map(|(_, name, pos)| Some((name?, pos)))
+        .collect()
+}
+
+/// The calls of `workflow` that start a child (`run`, `create`): (the connector function,
+/// the child's name when written literally, where the call is written). A report links a
+/// child to the one call that could have started it.
+pub fn start_sites(workflow: &Workflow) -> Vec<(String, Option<String>, Pos)> {
+    calls(workflow)
+        .into_iter()
+        .filter(|(f, _, _)| matches!(method(f), Some(Method::Run | Method::Create)))
+        .collect()
+}
+
+/// Every call of the connector: (function, the workflow it names literally, place).
+fn calls(workflow: &Workflow) -> Vec<(String, Option<String>, Pos)> {
     let mut out = Vec::new();
     let routines = std::iter::once(&workflow.main).chain(workflow.subworkflows.values());
     for r in routines {
@@ -536,13 +613,13 @@ pub fn named(workflow: &Workflow) -> Vec<(String, Pos)> {
     out
 }
 
-fn walk_block(b: &Block, out: &mut Vec<(String, Pos)>) {
+fn walk_block(b: &Block, out: &mut Vec<(String, Option<String>, Pos)>) {
     for step in b.iter() {
         walk_action(&step.action, out);
     }
 }
 
-fn walk_action(a: &Action, out: &mut Vec<(String, Pos)>) {
+fn walk_action(a: &Action, out: &mut Vec<(String, Option<String>, Pos)>) {
     if let Action::Call(c) = a {
         if method(&c.func).is_some() {
             let literal = |k: &str| {
@@ -565,7 +642,7 @@ fn walk_action(a: &Action, out: &mut Vec<(String, Pos)>) {
                         .and_then(|n| ExecRef::parse(&n))
                         .map(|e| e.workflow.workflow)
                 });
-            out.extend(name.map(|n| (n, c.pos)));
+            out.push((c.func.to_string(), name, c.pos));
         }
     }
     for part in a.parts() {

@@ -1058,3 +1058,79 @@ fn cb_5_a_later_buffered_request_is_not_marked_by_an_earlier_take() {
     assert_eq!(run.requests[1].status, 200);
     assert_eq!(run.requests[1].taken_at, None);
 }
+
+/// HT-10: `list` pages as the connector reference says: `pageSize` (100 by default, at
+/// most 1000), `nextPageToken` while executions are left, `pageToken` for the next page;
+/// a token it did not give or a negative size is the API's 400.
+#[test]
+fn ht_10_list_pages_with_page_size_and_tokens() {
+    let lib = library(&[("quick", QUICK)]);
+    let parent_name = "projects/wfsim/locations/us-central1/workflows/quick";
+    let mut steps: Vec<String> = (1..=3)
+        .map(|n| {
+            call_step(
+                "create",
+                &format!(
+                    "{{parent: {parent_name}, body: {{argument: '{{\"n\": {n}}}'}}, connector_params: {{skip_polling: true}}}}"
+                ),
+                &format!("c{n}"),
+            )
+        })
+        .collect();
+    steps.push(call_step(
+        "list",
+        &format!("{{parent: {parent_name}, pageSize: 2}}"),
+        "first",
+    ));
+    steps.push(call_step(
+        "list",
+        &format!("{{parent: {parent_name}, pageSize: 2, pageToken: '${{first.nextPageToken}}'}}"),
+        "second",
+    ));
+    steps.push(call_step(
+        "list",
+        &format!("{{parent: {parent_name}}}"),
+        "whole",
+    ));
+    steps.push(
+        "    - r:\n        return: {first: '${first}', second: '${second}', whole: '${whole}', c1: '${c1.name}', c2: '${c2.name}', c3: '${c3.name}'}\n"
+            .to_owned(),
+    );
+    let r = result(&run_with(parent(&steps.concat()), &lib, &[]));
+    let names = |k: &str| -> Vec<Value> {
+        match r.get(k).and_then(|l| l.get("executions")) {
+            Some(Value::List(l)) => l.iter().map(|e| e.get("name").unwrap().clone()).collect(),
+            other => panic!("{k}: {other:?}"),
+        }
+    };
+    let c = |k: &str| r.get(k).unwrap().clone();
+    // Newest first, two to a page, then the last.
+    assert_eq!(names("first"), [c("c3"), c("c2")]);
+    assert_eq!(
+        r.get("first").unwrap().get("nextPageToken"),
+        Some(&s("wfsim-2"))
+    );
+    assert_eq!(names("second"), [c("c1")]);
+    assert_eq!(r.get("second").unwrap().get("nextPageToken"), None);
+    assert_eq!(names("whole").len(), 3);
+    assert_eq!(r.get("whole").unwrap().get("nextPageToken"), None);
+    // Refusals.
+    let e = raised(
+        &lib,
+        "list",
+        &format!("{{parent: {parent_name}, pageToken: nope}}"),
+    );
+    assert_eq!(e.get("code"), Some(&Value::Int(400)), "{e:?}");
+    let e = raised(
+        &lib,
+        "list",
+        &format!("{{parent: {parent_name}, pageSize: -1}}"),
+    );
+    assert_eq!(e.get("code"), Some(&Value::Int(400)), "{e:?}");
+    let e = raised(
+        &lib,
+        "list",
+        &format!("{{parent: {parent_name}, pageSize: two}}"),
+    );
+    assert_eq!(tags(&e), ["TypeError"], "{e:?}");
+}

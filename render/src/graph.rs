@@ -300,6 +300,12 @@ fn esc(s: &str) -> String {
 
 /// One subworkflow's graph as SVG.
 pub fn draw(g: &Graph) -> String {
+    draw_anchored(g, "")
+}
+
+/// [`draw`] for a page that holds several reports: every id and link starts with `ids`
+/// (the boxes link to `#{ids}L{line}`), so reports on one page do not collide.
+pub fn draw_anchored(g: &Graph, ids: &str) -> String {
     let depth = g.nodes.iter().map(|n| n.depth).max().unwrap_or(0) as f64;
     let jumps = g.edges.iter().filter(|e| e.kind == EdgeKind::Jump).count() as f64;
     let width = 20.0 + depth * INDENT + BOX_W + 40.0 + 22.0 * jumps + 160.0;
@@ -310,10 +316,10 @@ pub fn draw(g: &Graph) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}"><desc>Subworkflow {}: its steps top to bottom, nested steps indented; edges for next, cases, except, retry and branches.</desc><defs><marker id="arrow-{0}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z"/></marker></defs>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" role="img" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}"><desc>Subworkflow {}: its steps top to bottom, nested steps indented; edges for next, cases, except, retry and branches.</desc><defs><marker id="{ids}arrow-{0}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z"/></marker></defs>"#,
         esc(&g.name)
     );
-    let marker = format!("url(#arrow-{})", esc(&g.name));
+    let marker = format!("url(#{ids}arrow-{})", esc(&g.name));
     let mut jump = 0.0;
     for e in &g.edges {
         let (a, b) = (&g.nodes[e.from], &g.nodes[e.to]);
@@ -388,7 +394,7 @@ pub fn draw(g: &Graph) -> String {
         let count = n.passes.map_or(String::new(), |c| format!(" · {c}×"));
         let _ = write!(
             s,
-            r##"<a href="#L{}"><g class="{class}" data-step="{}"><rect x="{:.1}" y="{:.1}" width="{BOX_W}" height="{BOX_H}" rx="5"/><text x="{:.1}" y="{:.1}"><tspan class="name">{}</tspan> <tspan class="kind">{}{count}</tspan></text><title>{} ({}, line {}){count}</title></g></a>"##,
+            r##"<a href="#{ids}L{}"><g class="{class}" data-step="{}"><rect x="{:.1}" y="{:.1}" width="{BOX_W}" height="{BOX_H}" rx="5"/><text x="{:.1}" y="{:.1}"><tspan class="name">{}</tspan> <tspan class="kind">{}{count}</tspan></text><title>{} ({}, line {}){count}</title></g></a>"##,
             n.pos.line,
             esc(&n.name),
             x(n),

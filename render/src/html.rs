@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use wfsim_engine::coverage;
 use wfsim_engine::defn::Workflow;
+use wfsim_engine::http::Callee;
 use wfsim_engine::interp::Outcome;
 use wfsim_engine::value::show;
+use wfsim_harness::children;
 use wfsim_harness::report::{payload_text, stack_text};
 use wfsim_harness::runner::Run;
 
+use crate::svg::STYLE;
 use crate::{graph, svg, timeline};
 
 /// What a report of one run shows besides the run itself.
@@ -52,9 +55,89 @@ fn coverage_by_line(workflow: &Workflow, run: &Run) -> BTreeMap<u32, (u64, Strin
         .collect()
 }
 
-const STYLE: &str = include_str!("report.css");
+/// Each child of `run` (HT-10; `k` from 1) with the line of the parent's call that started
+/// it: the one `run` or `create` call of the connector's function naming that workflow (or,
+/// for a name computed at run time, the one call of that function), when one could have.
+fn child_lines(run: &Run, workflow: Option<&Workflow>) -> Vec<(usize, Option<u32>)> {
+    let sites = workflow.map(children::start_sites).unwrap_or_default();
+    let calls = run.execution.http_calls();
+    run.children
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let func = match c.parent {
+                Some((0, id)) => calls
+                    .iter()
+                    .find(|r| r.id == id)
+                    .and_then(|r| match &r.target {
+                        Callee::Connector { name, .. } => Some(name.as_str()),
+                        Callee::Http(_) => None,
+                    }),
+                _ => None,
+            };
+            let line = func.and_then(|f| {
+                let one = |v: Vec<&(String, Option<String>, wfsim_engine::defn::Pos)>| match v
+                    .as_slice()
+                {
+                    [only] => Some(only.2.line),
+                    _ => None,
+                };
+                one(sites
+                    .iter()
+                    .filter(|s| s.0 == f && s.1.as_ref() == Some(&c.workflow))
+                    .collect())
+                .or_else(|| one(sites.iter().filter(|s| s.0 == f).collect()))
+            });
+            (i + 1, line)
+        })
+        .collect()
+}
 
-fn page(title: &str, body: Markup) -> String {
+/// The children of a run, a section each: how it started (linked to the parent's call),
+/// its outcome, its timeline on the run's clock, its logs.
+fn children_section(run: &Run, lines: &[(usize, Option<u32>)], ids: &str) -> Markup {
+    html! {
+        section id={(ids) "children"} {
+            h2 { "Child executions" }
+            p class="meta" { "Workflows this run started through the Workflow Executions connector, each an execution of its own; times on the run's clock." }
+            @for (k, line) in lines {
+                @let c = &run.children[*k - 1];
+                @let ex = &c.execution;
+                @let state = ex.state().as_str();
+                @let outcome = match ex.outcome() {
+                    Some(Outcome::Succeeded(v)) => format!("result: {}", show(v)),
+                    Some(Outcome::Failed(f)) => format!("error: {}", show(f)),
+                    _ => String::new(),
+                };
+                section class="child" id={(ids) "child-" (k)} {
+                    h3 { "Child " (k) ": " (c.workflow) " " span class={"state " (state.to_lowercase())} { (state) } }
+                    p class="meta" {
+                        "started at " (c.started_at) " by "
+                        @match c.parent {
+                            Some((0, _)) | None => "this run",
+                            Some((p, _)) => { a href={"#" (ids) "child-" (p)} { "child " (p) } },
+                        }
+                        @if let Some(l) = line { ", the call at " a href={"#" (ids) "L" (l)} { "line " (l) } }
+                        @if let Some(end) = ex.ended_at() {
+                            " · ended at " (wfsim_engine::time::SimTime::from_nanos(end.as_nanos() + c.started_at.as_nanos()))
+                        }
+                    }
+                    @if let Some(arg) = &c.argument { p { "argument: " code { (show(arg)) } } }
+                    p class="outcome" { (outcome) }
+                    @if let Some(t) = timeline::of_child(run, *k) {
+                        div class="scroll" { (PreEscaped(svg::draw(&t))) }
+                        details {
+                            summary { "Every event, in order (" (t.marks.len() + t.spans.len()) ")" }
+                            (events_table(&t))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn page(title: &str, body: Markup) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -75,6 +158,17 @@ fn page(title: &str, body: Markup) -> String {
 /// A run's report: its outcome, its timeline, the source with the failing step marked,
 /// its requests and its logs.
 pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
+    let title = format!("{} — {} — wfsim", p.file, run.execution.state().as_str());
+    page(&title, run_body(run, p, ""))
+}
+
+/// [`run_page`]'s content without the page around it, for a page of several reports
+/// ([`suite_page`]): its ids and links start with `ids`.
+pub fn run_section(run: &Run, p: RunPage<'_>, ids: &str) -> String {
+    run_body(run, p, ids).into_string()
+}
+
+fn run_body(run: &Run, p: RunPage<'_>, ids: &str) -> Markup {
     let ex = &run.execution;
     let t = timeline::of_run(run);
     let state = ex.state().as_str();
@@ -84,6 +178,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
         _ => (String::new(), Vec::new()),
     };
     let failing: Vec<u32> = stack.iter().map(|e| e.pos.line).collect();
+    let children = child_lines(run, p.workflow);
     let passes = ex.coverage();
     let covered = p
         .workflow
@@ -113,7 +208,7 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                     " — "
                     @for (i, e) in stack.iter().enumerate() {
                         @if i > 0 { ", " }
-                        a href={"#L" (e.pos.line)} { "line " (e.pos.line) }
+                        a href={"#" (ids) "L" (e.pos.line)} { "line " (e.pos.line) }
                     }
                 }
             }
@@ -127,13 +222,14 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                 (events_table(&t))
             }
         }
+        @if !children.is_empty() { (children_section(run, &children, ids)) }
         @if let Some(w) = p.workflow {
             section {
                 h2 { "Graph" }
                 p class="meta" { "Steps top to bottom, nested steps indented; green: passed by this run, grey: not. A box links to its line." }
                 @for g in graph::of_workflow(w, Some(&passes)) {
                     @if g.name != "main" { h3 { (g.name) } }
-                    div class="scroll" { (PreEscaped(graph::draw(&g))) }
+                    div class="scroll" { (PreEscaped(graph::draw_anchored(&g, ids))) }
                 }
             }
         }
@@ -147,7 +243,10 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                             tr {
                                 td class="num" { (r.at) }
                                 td { (r.method) }
-                                td { (r.endpoint.map_or("none".to_owned(), |e| e.to_string())) }
+                                td {
+                                    @if r.execution > 0 { a href={"#" (ids) "child-" (r.execution)} { "child " (r.execution) } ", " }
+                                    (r.endpoint.map_or("none".to_owned(), |e| e.to_string()))
+                                }
                                 td class={"num s" (r.status)} { (r.status) }
                                 td { (match (r.status, r.taken_at) {
                                     (200, Some(t)) if t == r.at => "taken by a waiting await".to_owned(),
@@ -184,19 +283,24 @@ pub fn run_page(run: &Run, p: RunPage<'_>) -> String {
                     @for (i, line) in p.source.lines().enumerate() {
                         @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
                         @let heat = covered.get(&n);
-                        tr id={"L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
+                        tr id={(ids) "L" (n)} class=[failing.first().filter(|&&f| f == n).map(|_| "fail").or_else(|| failing.contains(&n).then_some("caller"))] {
                             td class="ln" { (n) }
                             td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t)] {
                                 (heat.map_or(String::new(), |(c, _)| if *c > 0 { format!("{c}×") } else { "0".to_owned() }))
                             }
-                            td { code { (line) } }
+                            td {
+                                code { (line) }
+                                @for (k, _) in children.iter().filter(|(_, l)| *l == Some(n)) {
+                                    " " a class="child-link" href={"#" (ids) "child-" (k)} { "→ child " (k) }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
     };
-    page(&format!("{} — {state} — wfsim", p.file), body)
+    body
 }
 
 fn legend() -> Markup {
@@ -262,6 +366,24 @@ pub struct ExplorePage<'a> {
 /// schedule as a timeline, contract violations, and coverage over the source (how many
 /// seeds reached each line).
 pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) -> String {
+    let title = format!(
+        "{} — {} — wfsim explore",
+        report.file,
+        if report.passed() { "PASSED" } else { "FAILED" }
+    );
+    page(&title, explore_body(report, p, ""))
+}
+
+/// [`explore_page`]'s content without the page around it (see [`run_section`]).
+pub fn explore_section(
+    report: &wfsim_explore::report::Report,
+    p: ExplorePage<'_>,
+    ids: &str,
+) -> String {
+    explore_body(report, p, ids).into_string()
+}
+
+fn explore_body(report: &wfsim_explore::report::Report, p: ExplorePage<'_>, ids: &str) -> Markup {
     let passed = report.passed();
     let mut reached: BTreeMap<u32, (u64, Vec<String>)> = BTreeMap::new();
     for row in &report.coverage {
@@ -328,7 +450,7 @@ pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) 
                     @for (i, line) in p.source.lines().enumerate() {
                         @let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
                         @let heat = reached.get(&n);
-                        tr id={"L" (n)} {
+                        tr id={(ids) "L" (n)} {
                             td class="ln" { (n) }
                             td class=[heat.map(|(c, _)| if *c > 0 { "cov hit" } else { "cov miss" })] title=[heat.map(|(_, t)| t.join("; "))] {
                                 (heat.map_or(String::new(), |(c, _)| c.to_string()))
@@ -339,13 +461,24 @@ pub fn explore_page(report: &wfsim_explore::report::Report, p: ExplorePage<'_>) 
                 }
             }
         }
+        @for c in &report.children {
+            section class="child" {
+                h2 { "Coverage: " (c.workflow) " (a child workflow)" }
+                p class="meta" { "Each step and branch of the child workflow (HT-10): how many seeds reached it in any child execution (0 in red: none)." }
+                table {
+                    thead { tr { th { "line" } th { "what" } th { "seeds" } } }
+                    tbody {
+                        @for r in &c.coverage {
+                            tr {
+                                td class="num" { (r.pos.line) }
+                                td { (r.label) }
+                                td class={"num cov " (if r.seeds > 0 { "hit" } else { "miss" })} { (r.seeds) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     };
-    page(
-        &format!(
-            "{} — {} — wfsim explore",
-            report.file,
-            if passed { "PASSED" } else { "FAILED" }
-        ),
-        body,
-    )
+    body
 }

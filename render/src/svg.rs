@@ -113,6 +113,24 @@ fn shape(kind: MarkKind, cx: f64, cy: f64) -> String {
     }
 }
 
+/// The reports' stylesheet: the pages' and the pictures' colours and marks, in one place.
+pub(crate) const STYLE: &str = include_str!("report.css");
+
+/// The picture as a file of its own (`wfsim run --svg OUT`, the README's picture): the
+/// drawing with the reports' stylesheet inside it and a white ground, so it looks the same
+/// opened alone or shown as an image.
+pub fn standalone(t: &Timeline) -> String {
+    let picture = draw(t);
+    let Some(open) = picture.find('>') else {
+        return picture;
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}<style>{STYLE}</style><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>{}\n",
+        &picture[..=open],
+        &picture[open + 1..]
+    )
+}
+
 /// The picture, as an `<svg>` element.
 pub fn draw(t: &Timeline) -> String {
     let axis = Axis::of(t);

@@ -194,9 +194,43 @@ fn request_mark(r: &RequestRecord) -> (MarkKind, String) {
     )
 }
 
-/// Builds the timeline of a run.
+/// Builds the timeline of a run: its own execution's (a child's is [`of_child`]'s).
 pub fn of_run(run: &Run) -> Timeline {
-    let ex = &run.execution;
+    let requests: Vec<&RequestRecord> = run.requests.iter().filter(|r| r.execution == 0).collect();
+    of_execution(&run.execution, &requests)
+}
+
+/// The timeline of child `k` of `run` (HT-10; 1 the first started), on the run's clock:
+/// its own lanes, and the requests sent to it. `None` when it has no such child.
+pub fn of_child(run: &Run, k: usize) -> Option<Timeline> {
+    let child = run.children.get(k.checked_sub(1)?)?;
+    let off = child.started_at;
+    let local = |t: SimTime| SimTime::from_nanos(t.as_nanos().saturating_sub(off.as_nanos()));
+    let requests: Vec<RequestRecord> = run
+        .requests
+        .iter()
+        .filter(|r| r.execution == k)
+        .map(|r| RequestRecord {
+            at: local(r.at),
+            taken_at: r.taken_at.map(local),
+            ..r.clone()
+        })
+        .collect();
+    let mut t = of_execution(&child.execution, &requests.iter().collect::<Vec<_>>());
+    let global = |x: SimTime| SimTime::from_nanos(x.as_nanos() + off.as_nanos());
+    for m in &mut t.marks {
+        m.at = global(m.at);
+    }
+    for sp in &mut t.spans {
+        sp.from = global(sp.from);
+        sp.to = sp.to.map(global);
+    }
+    t.end = global(t.end);
+    Some(t)
+}
+
+/// The timeline of `ex` with `requests` (on its own clock).
+fn of_execution(ex: &wfsim_engine::interp::Execution, requests: &[&RequestRecord]) -> Timeline {
     let trace = ex.trace();
     let logs = ex.logs();
     let calls = ex.http_calls();
@@ -218,7 +252,7 @@ pub fn of_run(run: &Run) -> Timeline {
             _ => {}
         }
     }
-    for r in &run.requests {
+    for r in requests {
         if let Some(e) = r.endpoint {
             lanes.add(LaneOf::Endpoint(e), format!("endpoint {e}"));
         }
@@ -391,7 +425,7 @@ pub fn of_run(run: &Run) -> Timeline {
             }
         }
     }
-    for r in &run.requests {
+    for r in requests {
         let of = r.endpoint.map_or(LaneOf::Thread(0), LaneOf::Endpoint);
         let (kind, text) = request_mark(r);
         if kind == MarkKind::Stored {

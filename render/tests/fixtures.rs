@@ -201,3 +201,93 @@ fn the_graph_nests_cases_loops_branches_and_excepts() {
         .unwrap();
     assert_eq!(except.taken, Some(true), "the tour's raise is caught");
 }
+
+/// HT-10 on the run page: a child is a section of its own, with its own lanes on the run's
+/// clock and the request sent to it; the parent's lanes hold only the parent's requests;
+/// the parent's call line links to the child, and the child to that line.
+#[test]
+fn a_childs_timeline_is_its_own_and_linked_from_the_parents_call() {
+    let file = "fixtures/suite/batch_approved.yaml";
+    let path = root().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = scenario::parse_file(file, &text).unwrap();
+    let workflow_path = scenario::tidy_path(&path.parent().unwrap().join(&s.workflow));
+    let source = std::fs::read_to_string(&workflow_path).unwrap();
+    let workflow =
+        Rc::new(wfsim_engine::defn::load(&workflow_path.display().to_string(), &source).unwrap());
+    let library = s.children(&path, &workflow, &workflow_path).unwrap();
+    let run = runner::run_with_children(
+        Rc::clone(&workflow),
+        "batch",
+        &s.run_config(),
+        &s.requests,
+        &s.services,
+        &library,
+    );
+    // The parent's endpoint lane has the 404 at 61 s, not the child's 200 at 60 s.
+    let parent = of_run(&run);
+    assert_eq!(
+        marks(&parent, LaneOf::Endpoint(0)),
+        vec![("61s".to_owned(), MarkKind::NotFound)]
+    );
+    let child = wfsim_render::timeline::of_child(&run, 1).expect("child 1");
+    let lanes: Vec<&str> = child.lanes.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(lanes, ["main", "endpoint 0 POST"]);
+    let on_endpoint = marks(&child, LaneOf::Endpoint(0));
+    assert!(
+        on_endpoint.contains(&("60s".to_owned(), MarkKind::Taken)),
+        "{on_endpoint:?}"
+    );
+    assert!(wfsim_render::timeline::of_child(&run, 2).is_none());
+    let page = wfsim_render::html::run_page(
+        &run,
+        wfsim_render::html::RunPage {
+            file: &workflow_path.display().to_string(),
+            source: &source,
+            seed: 0,
+            failures: &[],
+            workflow: Some(&workflow),
+        },
+    );
+    assert!(
+        page.contains("<section class=\"child\" id=\"child-1\">"),
+        "{page}"
+    );
+    // Line 9 is the `call: …executions.run` of batch.yaml.
+    assert!(
+        page.contains("the call at <a href=\"#L9\">line 9</a>"),
+        "{page}"
+    );
+    let line9 = &page[page.find("<tr id=\"L9\"").expect("line 9")..];
+    let line9 = &line9[..line9.find("</tr>").unwrap()];
+    assert!(line9.contains("href=\"#child-1\""), "{line9}");
+    // Two timelines: the parent's and the child's.
+    assert_eq!(
+        page.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\"")
+            .count(),
+        2
+    );
+}
+
+/// The README's picture (`docs/parallel_ten.svg`) is what `wfsim run
+/// fixtures/scenarios/parallel_ten.yaml --svg docs/parallel_ten.svg` draws today: the guide's
+/// ten waiters, the eleventh request stored and the twelfth refused (CB-12, CB-9).
+#[test]
+fn cb_12_the_readmes_picture_is_the_tools_own() {
+    let (run, _) = run("fixtures/scenarios/parallel_ten.yaml");
+    let drawn = wfsim_render::svg::standalone(&of_run(&run));
+    let kept = std::fs::read_to_string(root().join("docs/parallel_ten.svg")).unwrap_or_default();
+    assert!(
+        drawn == kept,
+        "docs/parallel_ten.svg is not what the tool draws now: run `cargo run -q -p wfsim-cli -- \
+         run fixtures/scenarios/parallel_ten.yaml --svg docs/parallel_ten.svg` and commit it"
+    );
+    // The picture shows the contract: ten taken, one stored, one refused, on the endpoint.
+    for (class, count) in [("mark taken", 10), ("mark stored", 1), ("mark full", 1)] {
+        assert_eq!(
+            drawn.matches(&format!("class=\"{class}\"")).count(),
+            count,
+            "{class}"
+        );
+    }
+}

@@ -32,6 +32,10 @@ use wfsim_server::durable::StateDir;
 use wfsim_server::grpc::proto::google::cloud::workflows::executions::v1 as ex;
 use wfsim_server::{Config, Options, State, serve_observed};
 
+/// The allocator `wfsim serve` runs with (`cli/src/main.rs`), so these figures are its.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REQUESTS: usize = 10_000;
 const CONNECTIONS: usize = 4;
 const EXECUTIONS: usize = 10_000;

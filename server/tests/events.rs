@@ -116,6 +116,64 @@ fn a_replayed_log_remembers_the_events_taken() {
     assert_eq!(s.execution_count(), 1);
 }
 
+/// An event whose execution ended and was evicted (`--keep-ended`) is still refused after
+/// a checkpoint and a restart from it: the checkpoint drops the execution's inputs, so it
+/// keeps the event itself (HT-13). A redelivered Pub/Sub message must not run twice.
+#[test]
+fn ht_13_an_evicted_events_memory_survives_a_checkpoint() {
+    let fresh = || {
+        let mut s = state(false, BTreeMap::new());
+        s.keep_for_checkpoints();
+        s.set_keep_ended(SimTime::ZERO, 2);
+        s
+    };
+    let mut s = fresh();
+    s.record_inputs();
+    for (k, id) in ["m1", "m2", "m3", "m4"].into_iter().enumerate() {
+        let (status, started) = post_event(&mut s, &event(id));
+        assert_eq!(status, 200, "{started}");
+        // Each waits 100 s for a callback that never comes, and ends.
+        s.advance(SimTime::from_secs(200 * (k as u64 + 1)));
+    }
+    let end = SimTime::from_secs(1000);
+    s.advance(end);
+    let refused = |s: &mut State, id: &str| {
+        let res = s.handle(
+            end,
+            &req("POST", "/v1/wfsim/events", "workflow=w", None, &event(id)),
+        );
+        (res.status, String::from_utf8_lossy(&res.body).into_owned())
+    };
+    let (status, body) = refused(&mut s, "m1");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("evicted"), "{body}");
+    let checkpoint = s.checkpoint().unwrap();
+    let posts = |log: &[(SimTime, ApiRequest)]| {
+        log.iter()
+            .filter(|(_, r)| r.path == "/v1/wfsim/events")
+            .count()
+    };
+    assert_eq!(posts(&s.take_inputs()), 5);
+    assert_eq!(
+        posts(&checkpoint),
+        2,
+        "the checkpoint keeps the held executions' events only"
+    );
+    let mut resumed = fresh();
+    resumed.replay(&checkpoint, end);
+    let count = resumed.execution_count();
+    for id in ["m1", "m2"] {
+        let (status, body) = refused(&mut resumed, id);
+        assert_eq!(status, 409, "{id} after the restart: {body}");
+    }
+    assert_eq!(resumed.execution_count(), count, "nothing started again");
+    // The one still held is a duplicate, as before the restart.
+    let (status, body) = refused(&mut resumed, "m3");
+    assert_eq!(status, 200, "{body}");
+    let body: Json = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["duplicate"], true, "{body}");
+}
+
 #[test]
 fn a_bad_event_is_refused_with_the_reason() {
     let mut s = state(false, BTreeMap::new());

@@ -55,6 +55,10 @@ pub(crate) struct TestArgs {
     /// the diff first; comments and layout are kept.
     #[arg(long)]
     update: bool,
+    /// Write one self-contained HTML file to OUT: the summary, then each file's report (a
+    /// scenario's run page, an explore file's page), each linked from its summary line.
+    #[arg(long, value_name = "OUT")]
+    html: Option<PathBuf>,
 }
 
 /// `K/N` with 1 ≤ K ≤ N.
@@ -107,6 +111,11 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
     if args.update && shard.is_some() {
         return Err(Invalid(
             "--update edits files: run it without --shard".to_owned(),
+        ));
+    }
+    if args.html.is_some() && (shard.is_some() || args.update) {
+        return Err(Invalid(
+            "--html draws each file's run: run it without --shard or --update".to_owned(),
         ));
     }
     let paths = if args.paths.is_empty() {
@@ -166,7 +175,9 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .min(found.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, FileOutcome, Option<String>)>> = Mutex::new(Vec::new());
+    // (index, outcome, --update's diff, --html's report)
+    type Done = (usize, FileOutcome, Option<String>, Option<String>);
+    let results: Mutex<Vec<Done>> = Mutex::new(Vec::new());
     #[allow(
         clippy::disallowed_methods,
         reason = "the text's times, never the JSON's"
@@ -183,11 +194,22 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
                         reason = "the text's times, never the JSON's"
                     )]
                     let began = std::time::Instant::now();
-                    let (result, diff) = match (&f.kind, args.update) {
-                        (Err(why), _) => (Outcome::Invalid(why.clone()), None),
-                        (Ok(Kind::Scenario), true) => update::run_and_update(&f.path),
+                    let ids = args.html.as_ref().map(|_| wfsim_render::suite::ids(i));
+                    let (result, diff, report) = match (&f.kind, args.update) {
+                        (Err(why), _) => (
+                            Outcome::Invalid(why.clone()),
+                            None,
+                            ids.as_ref()
+                                .map(|_| wfsim_render::suite::invalid_section(why)),
+                        ),
+                        (Ok(Kind::Scenario), true) => {
+                            let (result, diff) = update::run_and_update(&f.path);
+                            (result, diff, None)
+                        }
                         (Ok(kind), false) | (Ok(kind @ Kind::Explore), true) => {
-                            (run::file(&f.path, *kind, &options), None)
+                            let (result, report) =
+                                run::file(&f.path, *kind, &options, ids.as_deref());
+                            (result, None, report)
                         }
                     };
                     let millis = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -195,15 +217,17 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push((i, outcome, diff));
+                        .push((i, outcome, diff, report));
                 }
             });
         }
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, _, _)| *i);
+    results.sort_by_key(|(i, ..)| *i);
     let mut files = Vec::with_capacity(results.len());
-    for (_, outcome, diff) in results {
+    let mut reports = Vec::new();
+    for (_, outcome, diff, report) in results {
+        reports.extend(report);
         if let Some(diff) = diff {
             // The diff first, then the file's line: what was written, and why. With
             // `--json` on stderr, so stdout stays one object.
@@ -222,6 +246,11 @@ pub(crate) fn test(args: TestArgs) -> Result<ExitCode, Invalid> {
         inputs,
         millis: Some(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)),
     };
+    if let Some(out) = &args.html {
+        let page = render::html(&suite, reports, &paths);
+        std::fs::write(out, page)
+            .map_err(|e| Invalid(format!("--html {}: cannot write: {e}", out.display())))?;
+    }
     emit(
         &suite,
         args.json,

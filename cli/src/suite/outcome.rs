@@ -4,8 +4,9 @@
 //! merge checks and rebuilds from); the whole's has none.
 
 use serde_json::{Value as Json, json};
+use wfsim_explore::cover::ChildCover;
 use wfsim_explore::report::{CoverRow, Report};
-use wfsim_explore::shard::{cover_row_from, cover_row_json};
+use wfsim_explore::shard::{children_from, children_json, cover_row_from, cover_row_json};
 
 /// One file's outcome.
 #[derive(Clone, Debug)]
@@ -35,6 +36,8 @@ pub(crate) struct ScenarioOutcome {
     pub failures: Vec<(String, String)>,
     /// Every point of the workflow with its passes in this run (`seeds` counts passes).
     pub coverage: Vec<CoverRow>,
+    /// Each child workflow's points with their passes (HT-10).
+    pub children: Vec<ChildCover>,
 }
 
 impl FileOutcome {
@@ -54,15 +57,22 @@ impl FileOutcome {
                 "passed": false,
                 "error": why,
             }),
-            Outcome::Scenario(s) => json!({
-                "file": self.path,
-                "kind": "scenario",
-                "passed": self.passed(),
-                "workflow": s.workflow,
-                "state": s.state,
-                "failures": s.failures.iter().map(|(at, what)| json!({"at": at, "what": what})).collect::<Vec<_>>(),
-                "coverage": s.coverage.iter().map(cover_row_json).collect::<Vec<_>>(),
-            }),
+            Outcome::Scenario(s) => {
+                let mut out = json!({
+                    "file": self.path,
+                    "kind": "scenario",
+                    "passed": self.passed(),
+                    "workflow": s.workflow,
+                    "state": s.state,
+                    "failures": s.failures.iter().map(|(at, what)| json!({"at": at, "what": what})).collect::<Vec<_>>(),
+                    "coverage": s.coverage.iter().map(cover_row_json).collect::<Vec<_>>(),
+                });
+                // HT-10: only for a workflow that may start children.
+                if !s.children.is_empty() {
+                    out["children"] = children_json(&s.children);
+                }
+                out
+            }
             Outcome::Explore(r) => json!({
                 "file": self.path,
                 "kind": "explore",
@@ -107,6 +117,7 @@ impl FileOutcome {
                     .map(cover_row_from)
                     .collect::<Result<_, _>>()
                     .map_err(|e| format!("{path}: {e}"))?,
+                children: children_from(&j["children"]).map_err(|e| format!("{path}: {e}"))?,
             }),
             Some("explore") => Outcome::Explore(Box::new(
                 Report::from_partial(&j["report"]["partial"])

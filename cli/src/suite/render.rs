@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use wfsim_engine::coverage::Point;
 use wfsim_engine::defn::Pos;
-use wfsim_explore::report::Report;
+use wfsim_explore::cover;
+use wfsim_explore::report::{CoverRow, Report, lcov_record};
 
 use crate::suite::outcome::{FileOutcome, Outcome, Suite};
 
@@ -51,6 +52,58 @@ fn explore_failure(path: &str, r: &Report) -> Option<String> {
         .map(|(seed, why)| format!("{path}: seed {seed} could not run: {why}"))
 }
 
+/// The first thing a file broke, as the text prints it (`file:line: what`).
+fn first_failure(f: &FileOutcome) -> Option<String> {
+    match &f.result {
+        Outcome::Invalid(why) => Some(why.clone()),
+        Outcome::Scenario(s) => s.failures.first().map(|(at, what)| {
+            let more = match s.failures.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!("{at}: {what}{more}")
+        }),
+        Outcome::Explore(r) if !r.passed() => explore_failure(&f.path, r),
+        Outcome::Explore(_) => None,
+    }
+}
+
+fn verdict(f: &FileOutcome) -> &'static str {
+    match (&f.result, f.passed()) {
+        (Outcome::Invalid(_), _) => "INVALID",
+        (_, true) => "ok",
+        (_, false) => "FAILED",
+    }
+}
+
+/// `--html OUT`: the suite's page ([`wfsim_render::suite`]), `reports` the files' reports
+/// in the suite's order; its title names the paths run.
+pub(crate) fn html(suite: &Suite, reports: Vec<String>, paths: &[std::path::PathBuf]) -> String {
+    let files: Vec<wfsim_render::suite::SuiteFile> = suite
+        .files
+        .iter()
+        .zip(reports)
+        .map(|(f, report)| wfsim_render::suite::SuiteFile {
+            path: f.path.clone(),
+            verdict: verdict(f),
+            what: match &f.result {
+                Outcome::Invalid(_) => "invalid".to_owned(),
+                Outcome::Scenario(_) => "scenario".to_owned(),
+                Outcome::Explore(r) => format!("explore, {} seeds", r.seeds_run),
+            },
+            failure: first_failure(f).map(|x| x.lines().next().unwrap_or_default().to_owned()),
+            wall_millis: f.millis,
+            report,
+        })
+        .collect();
+    let title = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    wfsim_render::suite::suite_page(&title, &files, suite.millis)
+}
+
 /// The text `wfsim test` prints.
 pub(crate) fn text(suite: &Suite) -> String {
     let mut t = String::new();
@@ -63,28 +116,13 @@ pub(crate) fn text(suite: &Suite) -> String {
         );
     }
     for f in &suite.files {
-        let verdict = match (&f.result, f.passed()) {
-            (Outcome::Invalid(_), _) => "INVALID",
-            (_, true) => "ok",
-            (_, false) => "FAILED",
-        };
+        let verdict = verdict(f);
         let what = match &f.result {
             Outcome::Explore(r) => format!("  explore, {} seeds", r.seeds_run),
             _ => String::new(),
         };
         let _ = writeln!(t, "{verdict:<8}{}{what}{}", f.path, took(f.millis));
-        let detail = match &f.result {
-            Outcome::Invalid(why) => Some(why.clone()),
-            Outcome::Scenario(s) => s.failures.first().map(|(at, what)| {
-                let more = match s.failures.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more)", n - 1),
-                };
-                format!("{at}: {what}{more}")
-            }),
-            Outcome::Explore(r) if !r.passed() => explore_failure(&f.path, r),
-            Outcome::Explore(_) => None,
-        };
+        let detail = first_failure(f);
         for line in detail.iter().flat_map(|d| d.lines()) {
             let _ = writeln!(t, "        {line}");
         }
@@ -282,49 +320,38 @@ pub(crate) fn junit(suite: &Suite) -> String {
     )
 }
 
-/// lcov of every workflow the suite ran: per point, passes summed over the scenarios and
-/// seeds summed over the explore files; `DA` per line (its busiest point), `BRDA` per
-/// switch case, except block and retry. Workflows in path order.
+/// lcov of every workflow the suite ran, child workflows (HT-10) among them: per point,
+/// passes summed over the scenarios and seeds summed over the explore files; a record per
+/// workflow file ([`wfsim_explore::report::lcov_record`]), in path order.
 pub(crate) fn lcov(suite: &Suite) -> String {
-    let mut by_file: BTreeMap<String, BTreeMap<(Pos, Point), u64>> = BTreeMap::new();
+    let mut by_file: BTreeMap<String, BTreeMap<(Pos, Point), CoverRow>> = BTreeMap::new();
     for f in &suite.files {
-        let (workflow, rows) = match &f.result {
-            Outcome::Scenario(s) => (s.workflow.as_str(), &s.coverage),
-            Outcome::Explore(r) => (r.workflow.as_str(), &r.coverage),
+        let workflows: Vec<(&str, &[CoverRow])> = match &f.result {
+            Outcome::Scenario(s) => std::iter::once((s.workflow.as_str(), s.coverage.as_slice()))
+                .chain(
+                    s.children
+                        .iter()
+                        .map(|c| (c.workflow.as_str(), c.coverage.as_slice())),
+                )
+                .collect(),
+            Outcome::Explore(r) => r.workflows().collect(),
             Outcome::Invalid(_) => continue,
         };
-        let name = wfsim_harness::scenario::tidy_path(std::path::Path::new(workflow))
-            .display()
-            .to_string();
-        let points = by_file.entry(name).or_default();
-        for r in rows {
-            *points.entry((r.pos, r.point)).or_insert(0) += r.seeds;
-        }
-    }
-    let mut t = String::new();
-    for (file, points) in &by_file {
-        let _ = writeln!(t, "TN:wfsim-test\nSF:{file}");
-        let mut lines: BTreeMap<u32, u64> = BTreeMap::new();
-        let (mut branches, mut taken) = (0, 0);
-        for (block, (&(pos, point), &n)) in points.iter().enumerate() {
-            let e = lines.entry(pos.line).or_insert(0);
-            *e = (*e).max(n);
-            if point != Point::Step {
-                branches += 1;
-                taken += u32::from(n > 0);
-                let _ = writeln!(t, "BRDA:{},{block},0,{n}", pos.line);
+        for (workflow, rows) in workflows {
+            let points = by_file.entry(cover::file_name(workflow)).or_default();
+            for r in rows {
+                points
+                    .entry((r.pos, r.point))
+                    .and_modify(|w| w.seeds += r.seeds)
+                    .or_insert_with(|| r.clone());
             }
         }
-        let _ = writeln!(t, "BRF:{branches}\nBRH:{taken}");
-        for (line, n) in &lines {
-            let _ = writeln!(t, "DA:{line},{n}");
-        }
-        let _ = writeln!(
-            t,
-            "LF:{}\nLH:{}\nend_of_record",
-            lines.len(),
-            lines.values().filter(|&&n| n > 0).count()
-        );
     }
-    t
+    by_file
+        .iter()
+        .map(|(file, points)| {
+            let rows: Vec<CoverRow> = points.values().cloned().collect();
+            lcov_record("wfsim-test", file, &rows)
+        })
+        .collect()
 }

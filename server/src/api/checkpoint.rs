@@ -156,7 +156,7 @@ impl State {
                     .map_or(Owner::Nothing, Owner::Exec)
             }
             // Written by each checkpoint afresh.
-            "resume" | "evicted" => Owner::Nothing,
+            "resume" | "evicted" | "events" => Owner::Nothing,
             _ => Owner::Global,
         }
     }
@@ -165,6 +165,9 @@ impl State {
     /// fresh state of the same seed, it gives this state. Forgets the evicted executions'
     /// inputs. `None` unless [`State::keep_for_checkpoints`] was called on the fresh state.
     pub fn checkpoint(&mut self) -> Option<Vec<(SimTime, ApiRequest)>> {
+        self.kept.as_ref()?;
+        self.forget_old_events();
+        let events = self.evicted_events();
         let kept = self.kept.as_mut()?;
         let host = &self.host;
         // Children (HT-10) break "executions do not read one another": a child starts from
@@ -200,10 +203,21 @@ impl State {
                 serde_json::to_vec(&names).unwrap_or_default(),
             ),
         ));
+        if !events.is_empty() {
+            out.push((
+                kept.last_at,
+                internal(
+                    "events",
+                    String::new(),
+                    serde_json::to_vec(&events).unwrap_or_default(),
+                ),
+            ));
+        }
         Some(out)
     }
 
-    /// Applies a `resume` or `evicted` record of a checkpoint; `false` for another.
+    /// Applies a `resume`, `evicted` or `events` record of a checkpoint; `false` for
+    /// another.
     pub(super) fn apply_checkpoint_record(&mut self, what: &str, req: &ApiRequest) -> bool {
         let q = params(req);
         let num = |k: &str| q.get(k).and_then(|v| v.parse::<u128>().ok());
@@ -226,6 +240,11 @@ impl State {
                 };
                 let count = num("count").map_or(0, |c| u64::try_from(c).unwrap_or(u64::MAX));
                 self.host.set_evicted_names(names, count);
+            }
+            "events" => {
+                let events: Vec<[String; 4]> =
+                    serde_json::from_slice(&req.body).unwrap_or_default();
+                self.remember_events(events);
             }
             _ => return false,
         }

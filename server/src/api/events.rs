@@ -74,22 +74,31 @@ impl State {
             return Err(self.not_deployed(&parent, &workflow));
         }
         let key = (source, id);
-        let (i, duplicate) = match self.events.get(&key) {
-            Some((w, e)) if *w == workflow => match self.host.find(w, e) {
-                Some(i) => (i, true),
-                None => {
-                    return Err(ApiResponse::error(
-                        409,
-                        "ALREADY_EXISTS",
-                        format!(
-                            "event {} of {} already started execution {e}, which has been evicted \
-                             (--keep-ended)",
-                            key.1, key.0
-                        ),
-                    ));
-                }
-            },
-            _ => {
+        let taken = match self.events.get(&key) {
+            Some((w, e)) if *w == workflow => Some((w.clone(), e.clone())),
+            _ => None,
+        };
+        // An event whose execution is held is a duplicate; one whose execution is among the
+        // last `--keep-ended` evicted is refused; one older than that is forgotten (HT-13).
+        let known = taken.and_then(|(w, e)| match self.host.find(&w, &e) {
+            Some(i) => Some(Ok(i)),
+            None if self.host.evicted(&w, &e).0 => Some(Err(e)),
+            None => None,
+        });
+        let (i, duplicate) = match known {
+            Some(Ok(i)) => (i, true),
+            Some(Err(e)) => {
+                return Err(ApiResponse::error(
+                    409,
+                    "ALREADY_EXISTS",
+                    format!(
+                        "event {} of {} already started execution {e}, which has been evicted \
+                         (--keep-ended)",
+                        key.1, key.0
+                    ),
+                ));
+            }
+            None => {
                 let text = event.to_string();
                 let value = parse_argument(&text)?;
                 let id = self
@@ -106,6 +115,9 @@ impl State {
                     )
                     .expect("deployed: checked above");
                 self.events.insert(key, (workflow.clone(), id.clone()));
+                if self.events.len() > 2 * (self.host.keep_ended() + self.host.held_count()) + 64 {
+                    self.forget_old_events();
+                }
                 (self.find(&parent, &workflow, &id)?, false)
             }
         };
@@ -116,6 +128,33 @@ impl State {
                 "execution": self.execution_json(i, View::Full, query),
             }),
         ))
+    }
+
+    /// Drops the events whose execution is neither held nor among the last `--keep-ended`
+    /// evicted: the route treats those as never taken, so dropping them changes no answer,
+    /// and the memory of events stays bounded by what is kept, not by history.
+    pub(super) fn forget_old_events(&mut self) {
+        let host = &self.host;
+        self.events
+            .retain(|_, (w, e)| host.find(w, e).is_some() || host.evicted(w, e).0);
+    }
+
+    /// The events whose execution was evicted but is still remembered, as a checkpoint
+    /// keeps them (`[source, id, workflow, execution]`): the inputs that taught the route
+    /// about them are gone with their execution.
+    pub(super) fn evicted_events(&self) -> Vec<[String; 4]> {
+        self.events
+            .iter()
+            .filter(|(_, (w, e))| self.host.find(w, e).is_none() && self.host.evicted(w, e).0)
+            .map(|((source, id), (w, e))| [source.clone(), id.clone(), w.clone(), e.clone()])
+            .collect()
+    }
+
+    /// Restores what [`State::evicted_events`] returned.
+    pub(super) fn remember_events(&mut self, events: Vec<[String; 4]>) {
+        for [source, id, w, e] in events {
+            self.events.insert((source, id), (w, e));
+        }
     }
 
     /// The `Authorization` header an outbound call of `workflow` carries (HT-12): with

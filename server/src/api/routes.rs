@@ -407,7 +407,8 @@ fn matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bo
                 t
             }
         };
-        let greedy = segment.as_bytes().windows(4).any(|w| w == b"=**}");
+        let greedy = segment.starts_with('{')
+            && split_at_byte(segment, b'}').is_some_and(|(inner, _)| inner.ends_with("=**"));
         let here = if greedy || template_rest.is_none() {
             let all = std::mem::take(&mut rest);
             if !greedy && all.bytes().any(|b| b == b'/') {

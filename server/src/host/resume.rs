@@ -23,6 +23,11 @@ impl Host {
         self.executions.get(&i).is_some_and(|e| !e.evicted)
     }
 
+    /// How many executions are held (ended or not; evicted ones until they are freed).
+    pub(crate) fn held_count(&self) -> usize {
+        self.executions.len()
+    }
+
     /// The names of the last evicted executions, oldest first, and how many were evicted.
     pub(crate) fn evicted_names(&self) -> (Vec<(String, String)>, u64) {
         (
