@@ -74,9 +74,12 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Keep the execution's step entries (its history, as the Executions API's
-        /// `stepEntries` list it) and add them to `--json` as `step_entries`.
-        #[arg(long)]
-        step_entries: bool,
+        /// `stepEntries` list it) and add them to `--json` as `step_entries`;
+        /// `--step-entries=detailed` keeps each entry's variables too (`variableData`,
+        /// GCP's EXECUTION_HISTORY_DETAILED).
+        #[arg(long, value_name = "LEVEL", num_args = 0..=1, require_equals = true,
+              default_missing_value = "basic")]
+        step_entries: Option<History>,
         /// Also write a self-contained HTML report of the run (timeline, outcome, source,
         /// requests, logs) to this file.
         #[arg(long, value_name = "OUT")]
@@ -129,6 +132,13 @@ enum Command {
     /// Merge the `--json` reports of every shard (`--shard K/N`) of one `wfsim test` or
     /// `wfsim explore` into what one machine would have printed, with its exit code.
     Merge(suite::MergeArgs),
+}
+
+/// `wfsim run --step-entries=LEVEL`: GCP's execution history levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum History {
+    Basic,
+    Detailed,
 }
 
 /// Invalid input: a message that names the file and place.
@@ -298,7 +308,7 @@ fn run(
     argument: Option<&str>,
     env: &[String],
     json: bool,
-    step_entries: bool,
+    step_entries: Option<History>,
     pictures: Pictures<'_>,
 ) -> Result<ExitCode, Invalid> {
     let text = read(path)?;
@@ -318,12 +328,17 @@ fn run(
             cancel_at: None,
             env: Default::default(),
             step_entries: false,
+            step_variables: false,
             project: None,
             location: None,
         },
         Scenario::run_config,
     );
-    config.step_entries = step_entries;
+    // A scenario that expects entries keeps them already; the flag adds them to `--json`.
+    if let Some(level) = step_entries {
+        config.step_entries = true;
+        config.step_variables |= level == History::Detailed;
+    }
     if let Some(seed) = seed {
         config.seed = seed;
         if let Some(s) = scenario.as_mut() {

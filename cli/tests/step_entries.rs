@@ -62,3 +62,39 @@ fn a_retried_steps_attempts_are_entries() {
         .collect();
     insta::assert_yaml_snapshot!("retry_loop_step_entries", lines);
 }
+
+/// `--step-entries=detailed` (GCP's DETAILED history) adds each entry's `variableData`:
+/// the same entries, each with the variables in scope as of its last update, and how many
+/// the budget left without (`step_variables_dropped`); anything else is refused by name.
+#[test]
+fn detailed_entries_carry_their_variables() {
+    let args = ["run", "scenarios/worked_example.yaml", "--json"];
+    let basic = run_json(&[&args[..], &["--step-entries=basic"]].concat());
+    let detailed = run_json(&[&args[..], &["--step-entries=detailed"]].concat());
+    assert!(basic.get("step_variables_dropped").is_none());
+    assert_eq!(detailed["step_variables_dropped"], 0);
+    let (b, d) = (
+        basic["step_entries"].as_array().unwrap(),
+        detailed["step_entries"].as_array().unwrap(),
+    );
+    assert_eq!(b.len(), d.len());
+    for (b, d) in b.iter().zip(d) {
+        assert!(b.get("variableData").is_none(), "{b}");
+        let mut d = d.clone();
+        let vars = d.as_object_mut().unwrap().remove("variableData").unwrap();
+        assert!(vars["variables"].is_object(), "{vars}");
+        assert_eq!(b, &d, "the rest is the same");
+    }
+    let last = &d[d.len() - 1]["variableData"]["variables"];
+    assert!(last["cb"]["url"].is_string(), "{last}");
+    assert_eq!(
+        last["req"]["http_request"]["body"], "QQ==",
+        "A, as bytes: {last}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_wfsim"))
+        .args(["run", "x.yaml", "--step-entries=everything"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: basic, detailed"));
+}

@@ -138,6 +138,29 @@ try:
 except HttpError as e:
     check(e.resp.status == 400 and "cannot be filtered on" in str(e), "a bad filter is 400 and says why")
 
+# A DETAILED history keeps each entry's variables (variableData), given in the DETAILED view.
+detailed = executions.create(
+    parent=workflow, body={"executionHistoryLevel": "EXECUTION_HISTORY_DETAILED"}
+).execute()
+check(detailed["executionHistoryLevel"] == "EXECUTION_HISTORY_DETAILED", "an execution with a DETAILED history")
+view = "EXECUTION_ENTRY_VIEW_DETAILED"
+seen = step_entries.list(parent=detailed["name"], view=view).execute()["stepEntries"]
+check(
+    [e["variableData"]["variables"] for e in seen[2:6]] == [{"total": 1, "v": 1}] * 2 + [{"total": 3, "v": 2}] * 2,
+    "each iteration's variables, and its step's, as they ended",
+)
+check(seen[1]["variableData"]["variables"] == {"total": 6}, "the loop's, its scope ended")
+check(seen[-1]["variableData"]["variables"]["cb"]["url"].startswith(BASE), "the await in progress sees its callback")
+check(seen[3]["stepEntryMetadata"] == {}, "a body step counts nothing")
+check(seen[2]["stepEntryMetadata"]["expectedIteration"] == "3", "a DETAILED history's iterations say how many")
+one = step_entries.get(name=seen[3]["name"], view=view).execute()
+check(one == seen[3], "get gives the same variables")
+basic_view = step_entries.list(parent=detailed["name"]).execute()["stepEntries"]
+check(all("variableData" not in e for e in basic_view), "the BASIC view has none")
+basic = step_entries.list(parent=name, view=view).execute()["stepEntries"]
+check(all("variableData" not in e for e in basic), "a BASIC history has none, whatever the view")
+executions.cancel(name=detailed["name"], body={}).execute()
+
 # The callback ends the await: the live execution's entries update.
 callbacks = requests.get(f"{BASE}/v1/{name}/callbacks", headers=AUTH, timeout=10).json()
 sent = requests.post(f"{BASE}/v1/{callbacks['callbacks'][0]['name']}", json={}, headers=AUTH, timeout=10)

@@ -199,7 +199,7 @@ pub const CATALOGUE: [RuleRow; 63] = [
     row(Rule::Ex5, "EX-5", S4, SCENARIOS, "the one-year limit"),
     row(Rule::Ex6, "EX-6", S4, SCENARIOS, "an uncaught error says where: step, routine, line:column, innermost first"),
     row(Rule::Ex7, "EX-7", S4, SCENARIOS, "a caught error raised again is where it is raised again"),
-    row(Rule::Ex8, "EX-8", S4, NOBODY, "step entries: one per step and sub-entry, with type, state, times and navigation (engine, server and client tests)"),
+    row(Rule::Ex8, "EX-8", S4, SCENARIOS, "step entries: one per step and sub-entry, with type, state, times, navigation and a DETAILED history's variables (scenarios' `expect.step_entries`; engine, server and client tests)"),
     row(Rule::Ex9, "EX-9", S6, SCENARIOS, "a map key wholly ${...} is an expression"),
     row(Rule::Rt1, "RT-1", S5, SCENARIOS, "retry policies and their standard forms"),
     row(Rule::Rt2, "RT-2", S5, SCENARIOS_SYSTEM, "every back-off lasts what RT-2 says, to the nanosecond"),

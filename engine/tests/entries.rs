@@ -370,3 +370,196 @@ fn entries_past_the_cap_are_counted_not_kept() {
     );
     assert_eq!(entries.last().map(|e| e.id), Some(STEP_ENTRIES_MAX as u64));
 }
+
+fn detailed() -> ExecutionConfig {
+    ExecutionConfig {
+        step_variables: true,
+        ..recorded()
+    }
+}
+
+/// Entry `id`'s variables as `name=value` in name order; `None` when it has none.
+fn vars(ex: &Execution, id: u64) -> Option<Vec<String>> {
+    let shown =
+        |(k, v): &(String, wfsim_engine::Value)| format!("{k}={}", wfsim_engine::value::show(v));
+    ex.step_variables(id)
+        .map(|vs| vs.iter().map(shown).collect())
+}
+
+/// EX-8's `variableData`: with a DETAILED history each entry keeps the variables in scope
+/// as of its last update: what a step left when it ended, what it began with while in
+/// progress or when stopped; a loop's own variables are in its iterations' entries, not
+/// in the loop's (their scope ended with it); a branch sees its parent's variables and
+/// the shared ones as they are; a subworkflow's steps see its own.
+#[test]
+fn ex_8_detailed_entries_keep_the_variables_in_scope() {
+    let yaml = r#"
+main:
+  steps:
+    - init:
+        assign:
+          - total: 0
+    - loop:
+        for:
+          value: v
+          in: [1, 2]
+          steps:
+            - add:
+                assign:
+                  - total: ${total + v}
+    - both:
+        parallel:
+          shared: [total]
+          branches:
+            - b1:
+                steps:
+                  - own:
+                      assign:
+                        - mine: 1
+                        - total: ${total + 10}
+            - b2:
+                steps:
+                  - nap:
+                      call: sys.sleep
+                      args: {seconds: 1000}
+    - sub:
+        call: twice
+        args: {n: "${total}"}
+        result: r
+twice:
+  params: [n]
+  steps:
+    - ret:
+        return: ${n * 2}
+"#;
+    let mut ex = start_with(yaml, detailed());
+    ex.handle_timeout(SimTime::from_secs(5));
+    let at = |ex: &Execution, step: &str, n: usize| {
+        let e = ex
+            .step_entries()
+            .into_iter()
+            .filter(|e| e.step == step)
+            .nth(n)
+            .unwrap();
+        vars(ex, e.id)
+    };
+    assert_eq!(at(&ex, "init", 0).unwrap(), ["total=0"]);
+    assert_eq!(
+        at(&ex, "loop", 0).unwrap(),
+        ["total=3"],
+        "the loop's scope ended"
+    );
+    assert_eq!(
+        at(&ex, "loop", 1).unwrap(),
+        ["total=1", "v=1"],
+        "its first iteration"
+    );
+    assert_eq!(at(&ex, "add", 1).unwrap(), ["total=3", "v=2"]);
+    assert_eq!(at(&ex, "own", 0).unwrap(), ["mine=1", "total=13"]);
+    assert_eq!(
+        at(&ex, "nap", 0).unwrap(),
+        ["total=3"],
+        "in progress: as it began, the other branch's write not yet made"
+    );
+    assert!(
+        ex.step_entries().iter().all(|e| e.step != "ret"),
+        "still asleep"
+    );
+    ex.cancel(SimTime::from_secs(6));
+    let nap = ex
+        .step_entries()
+        .into_iter()
+        .find(|e| e.step == "nap")
+        .unwrap();
+    assert_eq!(nap.state, EntryState::Cancelled);
+    assert_eq!(
+        vars(&ex, nap.id).unwrap(),
+        ["total=3"],
+        "stopped: as it began"
+    );
+    assert_eq!(ex.step_variables_dropped(), 0);
+    assert_eq!(ex.step_variables(0), None, "ids count from 1");
+    assert_eq!(ex.step_variables(999), None);
+
+    let basic = run(yaml);
+    assert!(!basic.records_step_variables());
+    assert_eq!(vars(&basic, 1), None, "a BASIC history keeps none");
+    let sub = run(&yaml.replace("seconds: 1000", "seconds: 1"));
+    let ret = sub
+        .step_entries()
+        .into_iter()
+        .find(|e| e.step == "ret")
+        .unwrap();
+    assert_eq!(vars(&sub, ret.id), None, "BASIC");
+    let mut sub = start_with(&yaml.replace("seconds: 1000", "seconds: 1"), detailed());
+    sub.handle_timeout(SimTime::from_secs(1));
+    let ret = sub
+        .step_entries()
+        .into_iter()
+        .find(|e| e.step == "ret")
+        .unwrap();
+    assert_eq!(
+        vars(&sub, ret.id).unwrap(),
+        ["n=13"],
+        "the subworkflow's own"
+    );
+}
+
+/// The budget: variable data past [`STEP_VARIABLES_BYTES_MAX`] (counted as a value's
+/// size) is left out, entry by entry, and counted; what is kept stays within it, and the
+/// execution runs on.
+#[test]
+fn variable_data_past_its_budget_is_left_out_and_counted() {
+    use wfsim_engine::interp::STEP_VARIABLES_BYTES_MAX;
+    // A 256 KiB string, then 300 iterations each of whose entries would keep it.
+    let ex = start_with(
+        r#"
+- init:
+    assign: [{big: "xxxxxxxx"}]
+- grow:
+    for:
+      value: i
+      range: [1, 15]
+      steps:
+        - double:
+            assign: [{big: "${big + big}"}]
+- spin:
+    for:
+      value: i
+      range: [1, 300]
+      steps:
+        - touch:
+            assign: [{n: "${i}"}]
+- done:
+    return: ${len(big)}
+"#,
+        detailed(),
+    );
+    assert_eq!(
+        ex.outcome(),
+        Some(&wfsim_engine::interp::Outcome::Succeeded(
+            wfsim_engine::Value::Int(262_144)
+        ))
+    );
+    let entries = ex.step_entries();
+    let kept: Vec<u64> = entries
+        .iter()
+        .map(|e| e.id)
+        .filter(|&id| ex.step_variables(id).is_some())
+        .collect();
+    let dropped = ex.step_variables_dropped();
+    assert!(dropped > 0, "over budget");
+    assert_eq!(kept.len() as u64 + dropped, entries.len() as u64);
+    let bytes: usize = kept
+        .iter()
+        .flat_map(|&id| ex.step_variables(id).unwrap())
+        .map(|(k, v)| k.len() + v.bytes())
+        .sum();
+    assert!(bytes <= STEP_VARIABLES_BYTES_MAX, "{bytes}");
+    assert!(
+        bytes > STEP_VARIABLES_BYTES_MAX - 2 * 262_200,
+        "the budget is used: {bytes}"
+    );
+    assert!(kept.contains(&1), "the first entries keep theirs");
+    assert!(!kept.contains(&(entries.len() as u64)), "the last do not");
+}

@@ -276,6 +276,7 @@ fn lib_2_built_in_and_user_environment_variables() {
         cancel_at: None,
         env: [("REGION".to_owned(), "eu".to_owned())].into(),
         step_entries: false,
+        step_variables: false,
         project: None,
         location: None,
     };

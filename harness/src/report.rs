@@ -12,7 +12,7 @@ use wfsim_engine::http::Callee;
 use wfsim_engine::interp::{Execution, Outcome, StepEntry, Trace};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::{SimTime, WallClock, format_rfc3339};
-use wfsim_engine::value::show;
+use wfsim_engine::value::{Value, show};
 
 /// A log entry's payload as the timeline and the scenario checks quote it: text in quotes,
 /// data as compact JSON.
@@ -94,6 +94,11 @@ pub fn to_json(run: &Run, failures: &[String]) -> Json {
         if let Some(o) = out.as_object_mut() {
             o.insert("step_entries".into(), Json::Array(step_entries_json(ex)));
             o.insert("step_entries_dropped".into(), json!(dropped));
+            // A DETAILED history's: entries the variables' budget left without them.
+            if ex.records_step_variables() {
+                let left_out = ex.step_variables_dropped();
+                o.insert("step_variables_dropped".into(), json!(left_out));
+            }
         }
     }
     out
@@ -149,13 +154,51 @@ fn endpoints_json(ex: &Execution, off: SimTime) -> Vec<Json> {
     })
 }
 
-/// The execution's step entries (EX-8), each as [`step_entry_json`] renders it.
+/// The execution's step entries (EX-8), each as [`step_entry_json`] renders it, with its
+/// `variableData` when the history is DETAILED ([`with_variables`]).
 pub fn step_entries_json(ex: &Execution) -> Vec<Json> {
     let clock = ex.clock();
+    let detailed = ex.records_step_variables();
     ex.step_entries()
         .iter()
-        .map(|e| step_entry_json(e, clock))
+        .map(|e| {
+            let mut json = step_entry_json(e, clock);
+            if detailed {
+                with_variables(&mut json, ex, e.id);
+            }
+            json
+        })
         .collect()
+}
+
+/// Adds entry `id`'s `variableData` (`{variables: {NAME: value}}`, EX-8) to its JSON, when
+/// `ex` kept them; live mode's DETAILED view adds it the same way.
+pub fn with_variables(entry: &mut Json, ex: &Execution, id: u64) {
+    let (Some(vars), Json::Object(o)) = (ex.step_variables(id), entry) else {
+        return;
+    };
+    let variables: serde_json::Map<String, Json> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), variable_json(v)))
+        .collect();
+    o.insert("variableData".into(), json!({ "variables": variables }));
+}
+
+/// A variable's value in `variableData`: JSON, bytes as base64 text (EX-8, **decision**:
+/// JSON has no bytes, and a callback's non-JSON body is bytes, so one such variable must
+/// not hide the others).
+fn variable_json(v: &Value) -> Json {
+    use base64::Engine as _;
+    match v {
+        Value::Bytes(b) => json!(base64::engine::general_purpose::STANDARD.encode(b)),
+        Value::List(items) => Json::Array(items.iter().map(variable_json).collect()),
+        Value::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), variable_json(v)))
+                .collect(),
+        ),
+        other => other.to_json().unwrap_or_else(|_| json!(show(other))),
+    }
 }
 
 /// One step entry as the Executions API's `StepEntry` has it, less its resource `name`:

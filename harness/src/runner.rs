@@ -79,6 +79,8 @@ pub struct RunConfig {
     pub env: std::collections::BTreeMap<String, String>,
     /// Keep the step entries (EX-8) for the report: off unless asked, as each costs a record.
     pub step_entries: bool,
+    /// With `step_entries`, each entry's variables too (GCP's DETAILED history).
+    pub step_variables: bool,
     /// The execution's project and location (in its name, its callback URLs and
     /// `GOOGLE_CLOUD_PROJECT_ID`/`_LOCATION`); `None`: `wfsim`, `us-central1`.
     pub project: Option<String>,
@@ -96,6 +98,7 @@ impl Default for RunConfig {
             cancel_at: None,
             env: Default::default(),
             step_entries: false,
+            step_variables: false,
             project: None,
             location: None,
         }
@@ -374,6 +377,7 @@ pub fn run_with_children(
             clock: config.clock,
             argument: config.argument.clone(),
             step_entries: config.step_entries,
+            step_variables: config.step_variables,
             ..ExecutionConfig::new(execution_name)
         },
         config.env.clone(),

@@ -33,6 +33,11 @@
 //!   logs: [{at: 0, severity: INFO, text: "..."}]  # the exact sequence, when given
 //!   http_calls: [{at: 0, url: "https://…", status: 200}]  # the sequence, each entry on
 //!                                                # the keys it gives (HT-8)
+//!   step_entries:                                # EX-8: the history, in order, other entries
+//!     - {step: init, state: SUCCEEDED}           # between allowed; each on the keys it gives:
+//!     - {step: loop, type: FOR_ITERATION, progress: 2}  # step, routine, type, state,
+//!     - {step: add, variables: {total: 3}}       # progress, variables (a subset; asks for
+//!                                                # a DETAILED history)
 //!   holds: ['${state == "SUCCEEDED"}']           # properties of the run (EXP-2): each must
 //!                                                # evaluate to true, or routines
 //!                                                # `name: {params: [run], steps}` that return
@@ -53,7 +58,7 @@ use crate::runner::{ExecutionSel, Run, RunConfig, ScriptedRequest};
 use wfsim_engine::callbacks::ExecutionState;
 use wfsim_engine::defn::tree::{self, Node, Pos, Syntax};
 use wfsim_engine::error::tags;
-use wfsim_engine::interp::Outcome;
+use wfsim_engine::interp::{Outcome, StepEntry};
 use wfsim_engine::stdlib::LogPayload;
 use wfsim_engine::time::{SimTime, WallClock, parse_rfc3339};
 use wfsim_engine::value::{Value, show};
@@ -140,8 +145,27 @@ pub struct Expect {
     /// HT-8: each entry a map of some of `at`, `answered_at`, `method`, `url`, `call`,
     /// `status`, `error`, compared with the report's entry on those keys.
     pub http_calls: Option<Vec<ExpectedCall>>,
+    /// EX-8: step entries expected in this order, others allowed between them.
+    pub step_entries: Option<Vec<ExpectedEntry>>,
     /// EXP-2: properties of the finished run that must be true.
     pub holds: Vec<crate::property::Property>,
+}
+
+/// EX-8: an expected step entry: the keys it gives, each compared with an entry's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExpectedEntry {
+    /// Where it is written, for the failure.
+    pub pos: Pos,
+    pub step: Option<String>,
+    pub routine: Option<String>,
+    /// The API's names, prefixed (`STEP_ASSIGN`, `STATE_SUCCEEDED`).
+    pub step_type: Option<&'static str>,
+    pub state: Option<&'static str>,
+    /// The iteration, case, retry or branch it counts (`progressNumber`).
+    pub progress: Option<u32>,
+    /// Variables in scope (`variableData`), each equal as the language compares; others
+    /// may be there too.
+    pub variables: Option<Vec<(String, Value)>>,
 }
 
 /// HT-8: an expected outbound call: the keys it gives, each with the report's value.
@@ -162,7 +186,15 @@ impl Scenario {
             clock: self.start_time,
             cancel_at: self.cancel_at,
             env: self.env.clone(),
-            step_entries: false,
+            // EX-8: the history only when an expectation reads it; its variables only
+            // when one names them (a DETAILED history keeps a copy per entry).
+            step_entries: self.expect.step_entries.is_some(),
+            step_variables: self
+                .expect
+                .step_entries
+                .iter()
+                .flatten()
+                .any(|e| e.variables.is_some()),
             project: self.project.clone(),
             location: self.location.clone(),
         }
@@ -549,6 +581,12 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
                 }
                 e.http_calls = Some(calls);
             }
+            "step_entries" => {
+                let Some(items) = v.as_seq() else {
+                    return err(v.pos, "'step_entries' is a list of entries, each a map");
+                };
+                e.step_entries = Some(items.iter().map(expected_entry).collect::<Result<_, _>>()?);
+            }
             "holds" => {
                 let Some(items) = v.as_seq() else {
                     return err(
@@ -565,6 +603,221 @@ fn expect(n: &Node) -> Result<Expect, DocError> {
         }
     }
     Ok(e)
+}
+
+/// EX-8: one item of `expect.step_entries`. A type or state is taken with or without its
+/// prefix, as the API's `filter` takes it.
+fn expected_entry(n: &Node) -> Result<ExpectedEntry, DocError> {
+    use wfsim_engine::interp::{EntryState, StepType};
+    let mut e = ExpectedEntry {
+        pos: n.pos,
+        ..ExpectedEntry::default()
+    };
+    let named = |v: &Node, key: &str, prefix: &str, names: &[&'static str]| {
+        let text = string(v, key)?;
+        let full = if text.starts_with(prefix) {
+            text.clone()
+        } else {
+            format!("{prefix}{text}")
+        };
+        names.iter().copied().find(|n| *n == full).ok_or_else(|| {
+            let short: Vec<&str> = names.iter().map(|n| n.trim_start_matches(prefix)).collect();
+            DocError::new(
+                v.pos,
+                format!("'{key}' is one of {}, not '{text}'", short.join(", ")),
+            )
+        })
+    };
+    let types: Vec<&'static str> = StepType::ALL.iter().map(|t| t.as_str()).collect();
+    let states: Vec<&'static str> = EntryState::ALL.iter().map(|s| s.as_str()).collect();
+    let entries = map(n, "step entry")?;
+    if entries.is_empty() {
+        return err(
+            n.pos,
+            "a step entry names at least one of step, routine, type, state, progress, variables",
+        );
+    }
+    for (k, kp, v) in entries {
+        match k.as_str() {
+            "step" => e.step = Some(string(v, k)?),
+            "routine" => e.routine = Some(string(v, k)?),
+            "type" => e.step_type = Some(named(v, k, "STEP_", &types)?),
+            "state" => e.state = Some(named(v, k, "STATE_", &states)?),
+            "progress" => match v.to_value() {
+                Value::Int(i) if (1..=i64::from(u32::MAX)).contains(&i) => {
+                    e.progress = Some(i as u32)
+                }
+                _ => {
+                    return err(
+                        v.pos,
+                        "'progress' is the iteration, case, retry or branch it counts: 1, 2, …",
+                    );
+                }
+            },
+            "variables" => {
+                let mut vars = Vec::new();
+                for (name, _, value) in map(v, "variables")? {
+                    vars.push((name.clone(), value.to_value()));
+                }
+                e.variables = Some(vars);
+            }
+            other => {
+                return err(
+                    *kp,
+                    format!(
+                        "unknown key '{other}' in a step entry (it takes step, routine, type, state, progress, variables)"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(e)
+}
+
+impl ExpectedEntry {
+    /// The first key on which `got` (with `vars`, its variables) differs: the key, what
+    /// the entry has and what is expected.
+    fn differs(
+        &self,
+        got: &StepEntry,
+        vars: Option<&[(String, Value)]>,
+    ) -> Option<(String, String, String)> {
+        self.differences(got, vars).into_iter().next()
+    }
+
+    /// Every key on which `got` differs, in the order [`ExpectedEntry::describe`] names
+    /// them.
+    fn differences(
+        &self,
+        got: &StepEntry,
+        vars: Option<&[(String, Value)]>,
+    ) -> Vec<(String, String, String)> {
+        let text = |k: &str, g: &str, w: &Option<String>| {
+            w.as_ref()
+                .filter(|w| *w != g)
+                .map(|w| (k.to_owned(), format!("'{g}'"), format!("'{w}'")))
+        };
+        let name = |k: &str, g: &'static str, w: Option<&'static str>| {
+            w.filter(|w| *w != g)
+                .map(|w| (k.to_owned(), g.to_owned(), w.to_owned()))
+        };
+        let have = got.progress.map(|(_, n)| n);
+        let progress = self.progress.filter(|w| have != Some(*w)).map(|w| {
+            let have = have.map_or("none".to_owned(), |n| n.to_string());
+            ("progress".to_owned(), have, w.to_string())
+        });
+        let mut out: Vec<(String, String, String)> = [
+            text("step", &got.step, &self.step),
+            text("routine", &got.routine, &self.routine),
+            name("type", got.step_type.as_str(), self.step_type),
+            name("state", got.state.as_str(), self.state),
+            progress,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (k, w) in self.variables.iter().flatten() {
+            let have = vars
+                .and_then(|vs| vs.iter().find(|(n, _)| n == k))
+                .map(|(_, v)| v);
+            match have {
+                Some(h) if wfsim_engine::expr::eval::equal(h, w) => {}
+                h => out.push((
+                    format!("variables.{k}"),
+                    h.map_or("nothing".to_owned(), show),
+                    show(w),
+                )),
+            }
+        }
+        out
+    }
+
+    /// How the expectation reads in a message: `{step: add, state: SUCCEEDED}`.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.step {
+            parts.push(format!("step: {s}"));
+        }
+        if let Some(r) = &self.routine {
+            parts.push(format!("routine: {r}"));
+        }
+        if let Some(t) = self.step_type {
+            parts.push(format!("type: {}", t.trim_start_matches("STEP_")));
+        }
+        if let Some(s) = self.state {
+            parts.push(format!("state: {}", s.trim_start_matches("STATE_")));
+        }
+        if let Some(p) = self.progress {
+            parts.push(format!("progress: {p}"));
+        }
+        if let Some(vs) = &self.variables {
+            let shown: Vec<String> = vs
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", show(v)))
+                .collect();
+            parts.push(format!("variables: {{{}}}", shown.join(", ")));
+        }
+        format!("{{{}}}", parts.join(", "))
+    }
+}
+
+/// EX-8: `want` in order among `run`'s step entries, others allowed between (each matched
+/// to the earliest entry that fits, which finds an order whenever one exists); the first
+/// expected entry with no match is a failure naming the nearest candidate's first
+/// difference.
+fn check_step_entries(
+    want: &[ExpectedEntry],
+    ex: &wfsim_engine::interp::Execution,
+) -> Option<(usize, String)> {
+    let got = ex.step_entries();
+    let vars: Vec<Option<Vec<(String, Value)>>> = if want.iter().any(|w| w.variables.is_some()) {
+        got.iter().map(|g| ex.step_variables(g.id)).collect()
+    } else {
+        vec![None; got.len()]
+    };
+    let mut from = 0;
+    for (k, w) in want.iter().enumerate() {
+        let fits = |i: usize| w.differs(&got[i], vars[i].as_deref()).is_none();
+        if let Some(i) = (from..got.len()).find(|&i| fits(i)) {
+            from = i + 1;
+            continue;
+        }
+        let after = match from.checked_sub(1).and_then(|i| got.get(i)) {
+            Some(g) => format!("after entry {} ('{}')", g.id, g.step),
+            None => "in the history".to_owned(),
+        };
+        // The nearest candidate: of the entries left (of the same step, when it names
+        // one), the first that differs on the fewest keys.
+        let near = (from..got.len())
+            .filter(|&i| w.step.as_ref().is_none_or(|s| *s == got[i].step))
+            .min_by_key(|&i| (w.differences(&got[i], vars[i].as_deref()).len(), i));
+        let why = match near {
+            Some(i) => {
+                let (key, have, expected) = w.differs(&got[i], vars[i].as_deref())?;
+                format!(
+                    "; entry {} ('{}', {}) has {key} {have}, expected {expected}",
+                    got[i].id,
+                    got[i].step,
+                    got[i].step_type.as_str()
+                )
+            }
+            None => match &w.step {
+                Some(s) => format!("; no entry of step '{s}' follows"),
+                None => String::new(),
+            },
+        };
+        return Some((
+            k,
+            format!(
+                "step entry {} of {} {} not found {after} ({} entries in all){why}",
+                k + 1,
+                want.len(),
+                w.describe(),
+                got.len()
+            ),
+        ));
+    }
+    None
 }
 
 /// Every way `run` differs from what `scenario` expects, in a sentence each.
@@ -717,6 +970,12 @@ pub fn check_located(scenario: &Scenario, run: &Run) -> Vec<Failure> {
                     failures.push(format!("http call {i}: {k} {have}, expected {w}"));
                 }
             }
+        }
+    }
+    if let Some(want) = &e.step_entries {
+        if let Some((k, message)) = check_step_entries(want, ex) {
+            failures.pos = want[k].pos;
+            failures.push(message);
         }
     }
     if !e.holds.is_empty() {
@@ -1058,6 +1317,98 @@ mod tests {
         );
         assert_eq!(d("[1, 2]", "[1, 2]"), None);
         assert_eq!(d("1", "1.0"), None, "equal as the language compares");
+    }
+
+    /// EX-8: `expect.step_entries` is matched in order among the history, other entries
+    /// between; a miss names the nearest entry's first difference and is placed at the
+    /// expected entry; a scenario that expects entries records them, and their variables
+    /// only when one names them; bad items are refused where they are written.
+    #[test]
+    fn ex_8_step_entries_are_expected_in_order() {
+        let w = "main:\n  steps:\n    - a:\n        assign: [{x: 1}]\n    - l:\n        for:\n          value: v\n          in: [1, 2]\n          steps:\n            - b:\n                assign: [{x: '${x + v}'}]\n    - r:\n        return: ${x}\n";
+        let workflow = std::rc::Rc::new(wfsim_engine::defn::load("w.yaml", w).unwrap());
+        let judge = |items: &str| {
+            let s = parse(&format!(
+                "workflow: w.yaml\nexpect:\n  step_entries:\n{items}"
+            ))
+            .unwrap();
+            let run = crate::runner::run(workflow.clone(), "w", &s.run_config(), &[]);
+            (s.run_config(), check_located(&s, &run))
+        };
+        let (config, failures) = judge(
+            "    - {step: a, type: STEP_ASSIGN, state: SUCCEEDED}\n    - {step: l, type: FOR_ITERATION, progress: 2}\n    - {type: RETURN}\n",
+        );
+        assert_eq!(failures, []);
+        assert!(config.step_entries && !config.step_variables);
+        let (config, failures) =
+            judge("    - {step: b, variables: {x: 4, v: 2}}\n    - {step: r, variables: {x: 4}}\n");
+        assert_eq!(failures, []);
+        assert!(
+            config.step_variables,
+            "variables ask for a DETAILED history"
+        );
+        let (_, failures) = judge("    - {step: r}\n    - {step: a}\n");
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(
+            failures[0].pos,
+            Pos { line: 5, col: 7 },
+            "the expected entry"
+        );
+        assert_eq!(
+            failures[0].message,
+            "step entry 2 of 2 {step: a} not found after entry 7 ('r') (7 entries in all); no entry of step 'a' follows"
+        );
+        let (_, failures) = judge("    - {step: b, variables: {x: 5}}\n");
+        assert_eq!(
+            failures[0].message,
+            "step entry 1 of 1 {step: b, variables: {x: 5}} not found in the history (7 entries in all); entry 4 ('b', STEP_ASSIGN) has variables.x 2, expected 5"
+        );
+        let (_, failures) = judge("    - {step: l, type: FOR_ITERATION, progress: 3}\n");
+        assert!(
+            failures[0]
+                .message
+                .ends_with("entry 3 ('l', STEP_FOR_ITERATION) has progress 1, expected 3"),
+            "{failures:?}"
+        );
+        assert!(
+            parse("workflow: w.yaml\n")
+                .unwrap()
+                .expect
+                .step_entries
+                .is_none()
+        );
+        for (items, line, col, says) in [
+            (
+                "    - {step: a, colour: red}",
+                4,
+                17,
+                "unknown key 'colour' in a step entry",
+            ),
+            (
+                "    - {type: SOMETHING}",
+                4,
+                14,
+                "'type' is one of TYPE_UNSPECIFIED, ASSIGN,",
+            ),
+            (
+                "    - {state: DONE}",
+                4,
+                15,
+                "'state' is one of IN_PROGRESS, SUCCEEDED, FAILED, CANCELLED, not 'DONE'",
+            ),
+            ("    - {progress: 0}", 4, 18, "'progress' is the iteration"),
+            ("    - {}", 4, 7, "names at least one of"),
+            ("    - a", 4, 7, "must be a map"),
+        ] {
+            let e = parse(&format!(
+                "workflow: w.yaml\nexpect:\n  step_entries:\n{items}\n"
+            ))
+            .unwrap_err();
+            assert_eq!(e.pos, Pos { line, col }, "{items}: {}", e.message);
+            assert!(e.message.contains(says), "{items}: {}", e.message);
+        }
+        let e = parse("workflow: w.yaml\nexpect:\n  step_entries: {step: a}\n").unwrap_err();
+        assert_eq!(e.pos, Pos { line: 3, col: 17 });
     }
 
     /// LIB-2: `env:` is a map of names to strings; GCP's reserved names are refused where

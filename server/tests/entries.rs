@@ -301,3 +301,69 @@ fn a_replayed_server_lists_the_same_entries() {
     assert_eq!(summary(&listed).len(), 4);
     assert_eq!(listed, call(&mut before, 5, &entries).1);
 }
+
+/// EX-8's `variableData`: the variables in scope as of each entry's last update, given
+/// only for an execution whose history is DETAILED and only in the DETAILED view, as GCP
+/// gives them; an entry in progress shows what its step began with. The replay rebuilds
+/// them with the rest.
+#[test]
+fn variable_data_for_a_detailed_history_in_the_detailed_view() {
+    let mut s = state();
+    s.record_inputs();
+    let body = r#"{"executionHistoryLevel": "EXECUTION_HISTORY_DETAILED"}"#;
+    let (_, created) = call(&mut s, 0, &post(EXECUTIONS, body));
+    let execution = format!("/v1/{}", created["name"].as_str().unwrap());
+    let entries = format!("{execution}/stepEntries");
+    let detailed = "view=EXECUTION_ENTRY_VIEW_DETAILED";
+    let (status, page) = call(&mut s, 1, &get(&entries, detailed));
+    assert_eq!(status, 200, "{page}");
+    let vars = |page: &Json, i: usize| page["stepEntries"][i]["variableData"].clone();
+    let cb = vars(&page, 0)["variables"]["cb"].clone();
+    assert!(
+        cb["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://wfsim.test/"),
+        "{cb}"
+    );
+    assert_eq!(
+        vars(&page, 1),
+        json!({"variables": {"cb": cb}}),
+        "the await in progress: what it began with"
+    );
+    let (_, basic) = call(&mut s, 1, &get(&entries, "view=EXECUTION_ENTRY_VIEW_BASIC"));
+    assert!(
+        basic["stepEntries"][0].get("variableData").is_none(),
+        "{basic}"
+    );
+    let (_, plain) = call(&mut s, 1, &get(&entries, ""));
+    assert_eq!(plain, basic, "no view is the BASIC view");
+
+    let (_, list) = call(&mut s, 1, &get(&format!("{execution}/callbacks"), ""));
+    let callback = format!("/v1/{}", list["callbacks"][0]["name"].as_str().unwrap());
+    assert_eq!(call(&mut s, 3, &post(&callback, "42")).0, 200);
+    let (_, page) = call(&mut s, 4, &get(&entries, detailed));
+    let req = &vars(&page, 1)["variables"]["req"];
+    assert_eq!(
+        req["http_request"]["body"], 42,
+        "the await ended: what it left"
+    );
+    assert_eq!(vars(&page, 3)["variables"].as_object().unwrap().len(), 2);
+    let (_, one) = call(&mut s, 4, &get(&format!("{entries}/2"), detailed));
+    assert_eq!(one, page["stepEntries"][1]);
+
+    // The same execution's replay lists the same variables.
+    let inputs = s.take_inputs();
+    let mut after = state();
+    after.replay(&inputs, SimTime::from_secs(4));
+    assert_eq!(call(&mut after, 4, &get(&entries, detailed)).1, page);
+
+    // A BASIC history has none, whatever the view.
+    let (_, created) = call(&mut s, 5, &post(EXECUTIONS, ""));
+    let basic = format!("/v1/{}/stepEntries", created["name"].as_str().unwrap());
+    let (_, page) = call(&mut s, 5, &get(&basic, detailed));
+    assert!(
+        page["stepEntries"][0].get("variableData").is_none(),
+        "{page}"
+    );
+}

@@ -189,14 +189,13 @@ const RULE_PREFIXES: [&str; 6] = ["CB-", "RT-", "EX-", "HT-", "LIB-", "EXP-"];
 /// Rules no scenario can show: CB-13 and HT-9 (live-mode rules: HTTP responses, outbound
 /// calls over the network), HT-11 to HT-13 (live mode with Google's emulators, a server's
 /// own callbacks and its events: the server's tests and `cli/tests/events.rs` judge them),
-/// EX-8 (step entries: a scenario states no expectation of them; `wfsim run
-/// --step-entries`, the server's and the clients' tests judge them), HT-5 (a deploy-time
+/// HT-5 (a deploy-time
 /// refusal: a definition that does not deploy cannot run), HT-10 (children: the fixture
 /// scenarios run one workflow each; the harness's, the server's and `wfsim test`'s tests
 /// show it), and what `wfsim explore` does beyond a scenario's `holds` (EXP-2): tested by
 /// its own tests (EXP-7's in `sim/tests`, the madsim build).
-const NOT_BY_SCENARIOS: [&str; 14] = [
-    "CB-13", "EX-8", "HT-5", "HT-9", "HT-10", "HT-11", "HT-12", "HT-13", "EXP-1", "EXP-3", "EXP-4",
+const NOT_BY_SCENARIOS: [&str; 13] = [
+    "CB-13", "HT-5", "HT-9", "HT-10", "HT-11", "HT-12", "HT-13", "EXP-1", "EXP-3", "EXP-4",
     "EXP-5", "EXP-6", "EXP-7",
 ];
 

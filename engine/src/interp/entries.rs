@@ -4,20 +4,33 @@
 //! branches), kept only when the host asks for them ([`ExecutionConfig::step_entries`]):
 //! an execution nobody inspects pays one comparison per step. Names, step types and the
 //! navigation's children are found only when read ([`Entries::resolve`]), from the `cover`
-//! index each record keeps, as `Shared::positions` does.
+//! index each record keeps, as `Shared::positions` does. With
+//! [`ExecutionConfig::step_variables`] (GCP's DETAILED history) each entry also keeps the
+//! variables in scope as of its last update ([`Variables`]), within a byte budget.
 //!
 //! [`ExecutionConfig::step_entries`]: super::ExecutionConfig::step_entries
+//! [`ExecutionConfig::step_variables`]: super::ExecutionConfig::step_variables
 
 use std::collections::BTreeMap;
 
+use super::frame::Frame;
 use super::thread::ThreadId;
 use crate::defn::{Action, Block, Step, Work, Workflow};
+use crate::limits::VALUE_BYTES_MAX;
 use crate::time::SimTime;
 use crate::value::Value;
 
 /// Entries kept per execution; later steps are not recorded, and
 /// [`Entries::dropped`] counts them (SPEC EX-8, **decision**).
 pub const STEP_ENTRIES_MAX: usize = 100_000;
+
+/// Bytes of variable data kept per execution (DETAILED history), counted as SPEC §7 counts
+/// a value's size, names included: 64 MiB, 128 executions' worth of GCP's 512 KB of
+/// variables. A snapshot that does not fit in what is left is not kept (SPEC EX-8,
+/// **decision**): each snapshot shares its values with the execution's, but holds on to
+/// the ones the workflow has since replaced, so without a budget a loop that rewrites a
+/// large value would keep every version.
+pub const STEP_VARIABLES_BYTES_MAX: usize = 128 * VALUE_BYTES_MAX;
 
 /// "No entry": the parent of a top-level step of `main`, and every step's entry while
 /// nothing is recorded.
@@ -209,17 +222,89 @@ pub(super) struct Entries {
     exceptions: BTreeMap<u32, Value>,
     /// Entries not recorded for the cap ([`STEP_ENTRIES_MAX`]).
     pub(super) dropped: u64,
+    /// Each entry's variables, when the history is DETAILED.
+    variables: Option<Variables>,
+}
+
+/// The variables each entry saw (EX-8's `variableData`): taken when it begins and again
+/// when it ends, so an entry in progress shows what its step started with and one that
+/// ended what it left; an entry stopped (a branch, a cancel) keeps its first.
+#[derive(Debug, Default)]
+struct Variables {
+    /// By entry index.
+    kept: Vec<Snapshot>,
+    /// What the kept snapshots count, within [`STEP_VARIABLES_BYTES_MAX`].
+    bytes: usize,
+}
+
+#[derive(Debug, Default)]
+enum Snapshot {
+    #[default]
+    None,
+    /// The variables by name, and the bytes they count.
+    Kept(Box<[(String, Value)]>, usize),
+    /// The last snapshot did not fit in the budget.
+    Dropped,
+}
+
+impl Variables {
+    /// Entry `id`'s variables are now those `frame` can read: they replace the entry's
+    /// last snapshot, or, past the budget, leave the entry without one.
+    fn take(&mut self, id: u32, frame: &Frame) {
+        let i = id as usize;
+        if self.kept.len() <= i {
+            self.kept.resize_with(i + 1, Snapshot::default);
+        }
+        if let Snapshot::Kept(_, size) = std::mem::take(&mut self.kept[i]) {
+            self.bytes -= size;
+        }
+        let vars = frame.visible();
+        let size: usize = vars.iter().map(|(k, v)| k.len() + v.bytes()).sum();
+        self.kept[i] = if self.bytes + size <= STEP_VARIABLES_BYTES_MAX {
+            self.bytes += size;
+            Snapshot::Kept(vars.into_iter().collect(), size)
+        } else {
+            Snapshot::Dropped
+        };
+    }
 }
 
 impl Entries {
-    pub(super) fn new() -> Entries {
+    /// No entries yet; `variables`: each will keep its variables (DETAILED history).
+    pub(super) fn new(variables: bool) -> Entries {
         Entries {
             last_root: NO_ENTRY,
+            variables: variables.then(Variables::default),
             ..Entries::default()
         }
     }
 
-    /// Begins an entry under `parent` at `now`; its index, or [`NO_ENTRY`] past the cap.
+    /// Whether entries keep their variables.
+    pub(super) fn keeps_variables(&self) -> bool {
+        self.variables.is_some()
+    }
+
+    /// Entry `id`'s variables by name (`None`: the history is not DETAILED, or the
+    /// budget left them out).
+    pub(super) fn variables(&self, id: u32) -> Option<&[(String, Value)]> {
+        match self.variables.as_ref()?.kept.get(id as usize)? {
+            Snapshot::Kept(vars, _) => Some(vars),
+            _ => None,
+        }
+    }
+
+    /// Entries whose variables [`STEP_VARIABLES_BYTES_MAX`] left out.
+    pub(super) fn variables_dropped(&self) -> u64 {
+        self.variables.as_ref().map_or(0, |v| {
+            v.kept
+                .iter()
+                .filter(|s| matches!(s, Snapshot::Dropped))
+                .count() as u64
+        })
+    }
+
+    /// Begins an entry under `parent` at `now`, in `frame`; its index, or [`NO_ENTRY`]
+    /// past the cap.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn begin(
         &mut self,
@@ -230,6 +315,7 @@ impl Entries {
         kind: Kind,
         progress: u32,
         expected: u32,
+        frame: &Frame,
     ) -> u32 {
         if self.recs.len() >= STEP_ENTRIES_MAX {
             self.dropped += 1;
@@ -257,14 +343,21 @@ impl Entries {
             created: now,
             updated: now,
         });
+        if let Some(v) = &mut self.variables {
+            v.take(id, frame);
+        }
         id
     }
 
-    /// Entry `id` ended at `now`: succeeded, or failed with `error`.
-    pub(super) fn finish(&mut self, id: u32, now: SimTime, error: Option<&Value>) {
-        let Some(r) = self.recs.get_mut(id as usize) else {
+    /// Entry `id` ended at `now`, in `frame`: succeeded, or failed with `error`.
+    pub(super) fn finish(&mut self, id: u32, now: SimTime, error: Option<&Value>, frame: &Frame) {
+        if (id as usize) >= self.recs.len() {
             return;
-        };
+        }
+        if let Some(v) = &mut self.variables {
+            v.take(id, frame);
+        }
+        let r = &mut self.recs[id as usize];
         r.updated = now;
         r.state = match error {
             None => EntryState::Succeeded,

@@ -37,6 +37,9 @@ pub struct ExecutionConfig {
     /// Whether to keep the step entries (EX-8, [`Execution::step_entries`]): off, a step
     /// costs one comparison more; on, one push of a small record.
     pub step_entries: bool,
+    /// With `step_entries`, each entry's variables too ([`Execution::step_variables`]):
+    /// GCP's DETAILED history. A copy of the frame's names and a count per entry, twice.
+    pub step_variables: bool,
 }
 
 impl ExecutionConfig {
@@ -51,6 +54,7 @@ impl ExecutionConfig {
             steps_max: crate::limits::STEPS_MAX,
             defect: None,
             step_entries: false,
+            step_variables: false,
         }
     }
 }
@@ -149,7 +153,7 @@ impl Execution {
             points,
         )));
         if config.step_entries {
-            shared.borrow_mut().entries = Some(Box::new(Entries::new()));
+            shared.borrow_mut().entries = Some(Box::new(Entries::new(config.step_variables)));
         }
         let interp = Rc::new(run::Interp {
             workflow: Rc::clone(&workflow),
@@ -270,6 +274,31 @@ impl Execution {
     /// Whether step entries are kept ([`ExecutionConfig::step_entries`]).
     pub fn records_step_entries(&self) -> bool {
         self.shared.borrow().entries.is_some()
+    }
+
+    /// Whether step entries keep their variables ([`ExecutionConfig::step_variables`]).
+    pub fn records_step_variables(&self) -> bool {
+        let w = self.shared.borrow();
+        w.entries.as_ref().is_some_and(|e| e.keeps_variables())
+    }
+
+    /// The variables in scope at step entry `id` (1, 2, …) as of its last update, by name
+    /// (EX-8's `variableData`); `None` unless [`ExecutionConfig::step_variables`] asked for
+    /// them, or when [`STEP_VARIABLES_BYTES_MAX`] left them out. Read one entry at a time:
+    /// a page of the API renders only its own.
+    ///
+    /// [`STEP_VARIABLES_BYTES_MAX`]: super::STEP_VARIABLES_BYTES_MAX
+    pub fn step_variables(&self, id: u64) -> Option<Vec<(String, Value)>> {
+        let index = u32::try_from(id.checked_sub(1)?).ok()?;
+        let w = self.shared.borrow();
+        Some(w.entries.as_ref()?.variables(index)?.to_vec())
+    }
+
+    /// How many entries the budget ([`super::STEP_VARIABLES_BYTES_MAX`]) left without
+    /// their variables.
+    pub fn step_variables_dropped(&self) -> u64 {
+        let w = self.shared.borrow();
+        w.entries.as_ref().map_or(0, |e| e.variables_dropped())
     }
 
     /// How many entries the execution has, and how many more its cap left unrecorded.

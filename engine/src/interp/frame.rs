@@ -74,7 +74,7 @@ impl Frame {
     }
 
     /// Every variable this frame can read, shared ones at their current value.
-    fn visible(&self) -> BTreeMap<String, Value> {
+    pub(super) fn visible(&self) -> BTreeMap<String, Value> {
         let mut all: BTreeMap<String, Value> = self
             .vars
             .borrow()

@@ -25,7 +25,9 @@ mod thread;
 mod trace;
 mod unwind;
 
-pub use entries::{EntryState, ProgressType, STEP_ENTRIES_MAX, StepEntry, StepType};
+pub use entries::{
+    EntryState, ProgressType, STEP_ENTRIES_MAX, STEP_VARIABLES_BYTES_MAX, StepEntry, StepType,
+};
 pub use execution::{Execution, ExecutionConfig, Livelock, Outcome, SIMULATED_REVISION_ID};
 pub use frame::Frame;
 pub use thread::ThreadId;

@@ -174,7 +174,7 @@ impl Interp {
             let mut w = self.shared.borrow_mut();
             let tid = w.start_branch(parent.tid, name);
             let step = w.entry_cover(parent.entry);
-            let entry = w.begin_entry(tid, parent.entry, step, kind, progress, expected);
+            let entry = w.begin_entry(tid, parent.entry, step, kind, progress, expected, &frame);
             (tid, entry)
         };
         let th = Th {
@@ -199,7 +199,7 @@ impl Interp {
                 .into()),
                 Err(e) => Err(e),
             };
-            interp.end_entry(entry, &res);
+            interp.end_entry(entry, &frame, &res);
             interp.shared.borrow_mut().end_branch(tid, parent.tid, res);
         });
         self.shared.borrow_mut().spawn(tid, fut);

@@ -99,10 +99,10 @@ impl Interp {
             let mut w = self.shared.borrow_mut();
             let step = w.entry_cover(th.entry);
             let kind = if retry == 0 { Kind::Try } else { Kind::Retry };
-            w.begin_entry(th.tid, th.entry, step, kind, retry, 0)
+            w.begin_entry(th.tid, th.entry, step, kind, retry, 0, frame)
         };
         let ran = self.run_action(Th { entry, ..th }, frame, body).await;
-        self.end_entry(entry, &ran);
+        self.end_entry(entry, frame, &ran);
         ran
     }
 

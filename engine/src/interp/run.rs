@@ -257,7 +257,7 @@ impl Interp {
                 w.cover(step.cover);
                 w.at_step(th.tid, step.cover);
                 if self.entries {
-                    w.begin_entry(th.tid, th.entry, step.cover, Kind::Step, 0, 0)
+                    w.begin_entry(th.tid, th.entry, step.cover, Kind::Step, 0, 0, frame)
                 } else {
                     NO_ENTRY
                 }
@@ -272,7 +272,7 @@ impl Interp {
                 action => self.run_action(Th { entry, ..th }, frame, action).await,
             };
             if entry != NO_ENTRY {
-                self.end_entry(entry, &ran);
+                self.end_entry(entry, frame, &ran);
             }
             let mut flow = match ran {
                 Ok(flow) => flow,
@@ -339,12 +339,13 @@ impl Interp {
                                 w.cover(case.cover);
                                 let step = w.entry_cover(th.entry);
                                 let number = k as u32 + 1;
-                                w.begin_entry(th.tid, th.entry, step, Kind::Condition, number, 0)
+                                let kind = Kind::Condition;
+                                w.begin_entry(th.tid, th.entry, step, kind, number, 0, frame)
                             };
                             let ran = self
                                 .run_action(Th { entry, ..th }, frame, &case.action)
                                 .await;
-                            self.end_entry(entry, &ran);
+                            self.end_entry(entry, frame, &ran);
                             let flow = ran?;
                             return Ok(match (&flow, &case.next) {
                                 (Flow::Next, Some(next)) => jump(next),
@@ -368,7 +369,7 @@ impl Interp {
                                 let mut w = self.shared.borrow_mut();
                                 w.cover(except.cover);
                                 let step = w.entry_cover(th.entry);
-                                w.begin_entry(th.tid, th.entry, step, Kind::Except, 0, 0)
+                                w.begin_entry(th.tid, th.entry, step, Kind::Except, 0, 0, frame)
                             };
                             if let Some(var) = &except.var {
                                 frame.set(var, e.into_error());
@@ -376,7 +377,7 @@ impl Interp {
                             let ran = self
                                 .run_block(Th { entry, ..th }, frame, &except.steps)
                                 .await;
-                            self.end_entry(entry, &ran);
+                            self.end_entry(entry, frame, &ran);
                             ran
                         }
                         (Err(e), None) => Err(e),
@@ -388,10 +389,11 @@ impl Interp {
         })
     }
 
-    /// Entry `entry` ended as `ran` did (EX-8); nothing when it is [`NO_ENTRY`].
-    pub(super) fn end_entry<T>(&self, entry: u32, ran: &Result<T, Unwind>) {
+    /// Entry `entry` ended as `ran` did, its steps having run in `frame` (EX-8); nothing
+    /// when it is [`NO_ENTRY`].
+    pub(super) fn end_entry<T>(&self, entry: u32, frame: &Frame, ran: &Result<T, Unwind>) {
         let error = ran.as_ref().err().map(Unwind::error);
-        self.shared.borrow_mut().finish_entry(entry, error);
+        self.shared.borrow_mut().finish_entry(entry, error, frame);
     }
 
     /// An `assign` step's assignments, in order.
@@ -419,13 +421,13 @@ impl Interp {
             let entry = if self.entries {
                 let (kind, number) = (Kind::ForIteration, i as u32 + 1);
                 let mut w = self.shared.borrow_mut();
-                w.begin_entry(th.tid, th.entry, step, kind, number, n)
+                w.begin_entry(th.tid, th.entry, step, kind, number, n, frame)
             } else {
                 NO_ENTRY
             };
             let ran = self.run_block(Th { entry, ..th }, frame, &f.steps).await;
             if entry != NO_ENTRY {
-                self.end_entry(entry, &ran);
+                self.end_entry(entry, frame, &ran);
             }
             match ran {
                 Ok(Flow::Next | Flow::Continue) => {}

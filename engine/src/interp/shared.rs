@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use super::entries::{Entries, EntryState, Kind, NO_ENTRY};
+use super::frame::Frame;
 use super::runqueue::RunQueue;
 use super::thread::{BoxFut, ThreadId, Wake};
 use super::trace::{LogEntry, Trace};
@@ -174,8 +175,10 @@ impl Shared {
         }
     }
 
-    /// Thread `tid` begins an entry under `parent` (EX-8): its index, or [`NO_ENTRY`] when
-    /// nothing is recorded. A step's entry is the commonest: `progress` and `expected` 0.
+    /// Thread `tid` begins an entry under `parent` (EX-8), its steps running in `frame`:
+    /// its index, or [`NO_ENTRY`] when nothing is recorded. A step's entry is the
+    /// commonest: `progress` and `expected` 0.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn begin_entry(
         &mut self,
         tid: ThreadId,
@@ -184,10 +187,13 @@ impl Shared {
         kind: Kind,
         progress: u32,
         expected: u32,
+        frame: &Frame,
     ) -> u32 {
         match &mut self.entries {
             None => NO_ENTRY,
-            Some(e) => e.begin(self.now, tid, parent, cover, kind, progress, expected),
+            Some(e) => e.begin(
+                self.now, tid, parent, cover, kind, progress, expected, frame,
+            ),
         }
     }
 
@@ -196,10 +202,10 @@ impl Shared {
         self.entries.as_ref().map_or(NO_STEP, |e| e.cover_of(id))
     }
 
-    /// Entry `id` ended now: succeeded, or failed with `error`.
-    pub(super) fn finish_entry(&mut self, id: u32, error: Option<&Value>) {
+    /// Entry `id` ended now, in `frame`: succeeded, or failed with `error`.
+    pub(super) fn finish_entry(&mut self, id: u32, error: Option<&Value>, frame: &Frame) {
         if let Some(e) = &mut self.entries {
-            e.finish(id, self.now, error);
+            e.finish(id, self.now, error, frame);
         }
     }
 

@@ -1,7 +1,8 @@
 //! `stepEntries.list` and `stepEntries.get` (EX-8): an execution's history as the
 //! Executions API's REST resource gives it (the published protos have no such methods, so
 //! REST only). The engine keeps the entries; here they are filtered (AIP-160 over the
-//! fields the discovery document names), ordered (AIP-132), paged and rendered.
+//! fields the discovery document names: `filter.rs` has the grammar), ordered (AIP-132),
+//! paged and rendered.
 
 use std::cmp::Ordering;
 
@@ -11,7 +12,7 @@ use wfsim_engine::time::parse_rfc3339;
 use wfsim_harness::report;
 
 use super::State;
-use super::list::{Op, Token, compare, tokens};
+use super::filter::{self, Fields, Filter, Op, compare};
 use super::query::{Query, page_token};
 use crate::host::Exec;
 use crate::message::ApiResponse;
@@ -30,8 +31,6 @@ enum Field {
     Parent,
     State,
 }
-
-const FIELDS: &str = "entryId, createTime, updateTime, routine, step, stepType, parent and state";
 
 impl Field {
     fn parse(name: &str) -> Option<Field> {
@@ -57,13 +56,9 @@ enum Value {
     Text(String),
 }
 
+/// One comparison of a step entries' `filter`.
 #[derive(Clone, Debug, PartialEq)]
-enum Expr {
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Not(Box<Expr>),
-    Cmp(Field, Op, Value),
-}
+struct Cmp(Field, Op, Value);
 
 /// What a filter compares of one entry.
 struct Row<'a> {
@@ -83,113 +78,34 @@ impl Row<'_> {
             _ => e.state.as_str(),
         }
     }
-
-    fn matches(&self, x: &Expr) -> bool {
-        match x {
-            Expr::And(all) => all.iter().all(|x| self.matches(x)),
-            Expr::Or(any) => any.iter().any(|x| self.matches(x)),
-            Expr::Not(x) => !self.matches(x),
-            Expr::Cmp(f, op, v) => match (f, v) {
-                (Field::EntryId, Value::Number(n)) => compare(&self.entry.id, *op, n),
-                (Field::Parent, Value::Number(n)) => {
-                    self.entry.parent.is_some_and(|p| compare(&p, *op, n))
-                }
-                (Field::CreateTime, Value::Time(t)) => compare(&self.created, *op, t),
-                (_, Value::Time(t)) => compare(&self.updated, *op, t),
-                (f, Value::Text(t)) => compare(self.text(*f), *op, t.as_str()),
-                (_, Value::Number(_)) => false,
-            },
-        }
-    }
 }
 
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
-}
+impl Fields for Cmp {
+    type Field = Field;
+    type Row<'a> = Row<'a>;
+    const NAMES: &'static str =
+        "entryId, createTime, updateTime, routine, step, stepType, parent and state";
 
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
+    fn field(name: &str) -> Option<Field> {
+        Field::parse(name)
     }
 
-    fn keyword(&self, k: &str) -> bool {
-        matches!(self.peek(), Some(Token::Word(w)) if w == k)
+    fn comparison(field: Field, op: Op, raw: String) -> Result<Cmp, String> {
+        Ok(Cmp(field, op, value(field, &raw)?))
     }
 
-    /// AIP-160: factors joined by AND (or side by side); a factor is terms joined by OR.
-    fn expression(&mut self) -> Result<Expr, String> {
-        let mut all = vec![self.factor()?];
-        loop {
-            if self.keyword("AND") {
-                self.at += 1;
-            } else if !matches!(
-                self.peek(),
-                Some(Token::Word(_) | Token::Text(_) | Token::Open | Token::Minus)
-            ) || self.keyword("OR")
-            {
-                break;
+    fn holds(&self, row: &Row<'_>) -> bool {
+        let Cmp(f, op, v) = self;
+        match (f, v) {
+            (Field::EntryId, Value::Number(n)) => compare(&row.entry.id, *op, n),
+            (Field::Parent, Value::Number(n)) => {
+                row.entry.parent.is_some_and(|p| compare(&p, *op, n))
             }
-            all.push(self.factor()?);
+            (Field::CreateTime, Value::Time(t)) => compare(&row.created, *op, t),
+            (_, Value::Time(t)) => compare(&row.updated, *op, t),
+            (f, Value::Text(t)) => compare(row.text(*f), *op, t.as_str()),
+            (_, Value::Number(_)) => false,
         }
-        Ok(one_or(all, Expr::And))
-    }
-
-    fn factor(&mut self) -> Result<Expr, String> {
-        let mut any = vec![self.term()?];
-        while self.keyword("OR") {
-            self.at += 1;
-            any.push(self.term()?);
-        }
-        Ok(one_or(any, Expr::Or))
-    }
-
-    fn term(&mut self) -> Result<Expr, String> {
-        if self.keyword("NOT") || self.peek() == Some(&Token::Minus) {
-            self.at += 1;
-            return Ok(Expr::Not(Box::new(self.simple()?)));
-        }
-        self.simple()
-    }
-
-    fn simple(&mut self) -> Result<Expr, String> {
-        let token = self.peek().cloned();
-        self.at += 1;
-        match token {
-            Some(Token::Open) => {
-                let x = self.expression()?;
-                if self.peek() != Some(&Token::Close) {
-                    return Err("a '(' is not closed".into());
-                }
-                self.at += 1;
-                Ok(x)
-            }
-            Some(Token::Word(name)) => {
-                let field = Field::parse(&name).ok_or_else(|| {
-                    format!("'{name}' cannot be filtered on; the fields are {FIELDS}")
-                })?;
-                let Some(Token::Op(op)) = self.peek().cloned() else {
-                    return Err(format!("'{name}' needs a comparison, like {name}=\"…\""));
-                };
-                self.at += 1;
-                let raw = match self.peek().cloned() {
-                    Some(Token::Word(w) | Token::Text(w)) => w,
-                    _ => return Err(format!("'{name}' is compared with nothing")),
-                };
-                self.at += 1;
-                Ok(Expr::Cmp(field, op, value(field, &raw)?))
-            }
-            Some(t) => Err(format!("unexpected {t:?}").replace("Token::", "")),
-            None => Err("the filter ends too soon".into()),
-        }
-    }
-}
-
-fn one_or(mut xs: Vec<Expr>, many: fn(Vec<Expr>) -> Expr) -> Expr {
-    if xs.len() == 1 {
-        xs.remove(0)
-    } else {
-        many(xs)
     }
 }
 
@@ -225,44 +141,12 @@ fn prefixed(prefix: &str, raw: &str) -> String {
     }
 }
 
-fn parse_filter(text: &str) -> Result<Expr, String> {
-    let mut p = Parser {
-        tokens: tokens(text)?,
-        at: 0,
-    };
-    let x = p.expression()?;
-    match p.peek() {
-        None => Ok(x),
-        Some(t) => Err(format!("unexpected {t:?} after a whole filter").replace("Token::", "")),
-    }
-}
-
 /// `orderBy`: fields, each ascending unless `desc`; entry id breaks ties (and is the
-/// default order).
+/// default order). `parent` filters but does not order.
 fn parse_order(text: &str) -> Result<Vec<(Field, bool)>, String> {
-    let mut keys = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let mut words = part.split_whitespace();
-        let name = words.next().unwrap_or_default();
-        let field = Field::parse(name)
-            .filter(|f| *f != Field::Parent)
-            .ok_or_else(|| {
-                format!(
-                    "'{name}' cannot be ordered by; the fields are entryId, createTime, \
-                     updateTime, routine, step, stepType and state"
-                )
-            })?;
-        let desc = match words.next() {
-            None | Some("asc") => false,
-            Some("desc") => true,
-            Some(other) => return Err(format!("'{other}' is not asc or desc")),
-        };
-        if let Some(extra) = words.next() {
-            return Err(format!("unexpected '{extra}' in orderBy"));
-        }
-        keys.push((field, desc));
-    }
-    Ok(keys)
+    let field = |name: &str| Field::parse(name).filter(|f| *f != Field::Parent);
+    let names = "entryId, createTime, updateTime, routine, step, stepType and state";
+    filter::order_keys(text, field, names)
 }
 
 fn order(keys: &[(Field, bool)], a: &Row<'_>, b: &Row<'_>) -> Ordering {
@@ -303,14 +187,18 @@ fn invalid(message: String) -> ApiResponse {
 
 /// One entry as the API renders it: the report's object with its resource name, enums
 /// by number when asked; `expectedIteration` only for an execution whose history level
-/// is DETAILED, as GCP gives it.
-fn render(name: &str, e: &Exec, entry: &StepEntry, enums: Enums) -> Json {
+/// is DETAILED, as GCP gives it, and its `variableData` when the `view` is DETAILED too.
+fn render(name: &str, e: &Exec, entry: &StepEntry, enums: Enums, detailed: bool) -> Json {
     let mut out = serde_json::Map::new();
     out.insert(
         "name".into(),
         json!(format!("{name}/stepEntries/{}", entry.id)),
     );
-    let Json::Object(body) = report::step_entry_json(entry, e.execution.clock()) else {
+    let mut body = report::step_entry_json(entry, e.execution.clock());
+    if detailed {
+        report::with_variables(&mut body, &e.execution, entry.id);
+    }
+    let Json::Object(body) = body else {
         unreachable!("an entry is an object")
     };
     out.extend(body);
@@ -343,11 +231,11 @@ impl State {
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["pageSize", "pageToken", "skip", "filter", "orderBy", "view"])?;
-        detailed(query)?;
+        let detailed = detailed(query)?;
         let filter = query
             .get("filter")
             .filter(|f| !f.trim().is_empty())
-            .map(parse_filter)
+            .map(Filter::<Cmp>::parse)
             .transpose()
             .map_err(|e| invalid(format!("filter: {e}")))?;
         let keys = parse_order(query.get("orderBy").unwrap_or(""))
@@ -370,7 +258,7 @@ impl State {
                 created: nanos(entry.created),
                 updated: nanos(entry.updated),
             })
-            .filter(|r| filter.as_ref().is_none_or(|f| r.matches(f)))
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
             .collect();
         rows.sort_by(|a, b| order(&keys, a, b));
         let name = wire::execution_name(e);
@@ -379,7 +267,7 @@ impl State {
             .iter()
             .skip(start)
             .take(size)
-            .map(|r| render(&name, e, r.entry, query.enums))
+            .map(|r| render(&name, e, r.entry, query.enums, detailed))
             .collect();
         let mut out = serde_json::Map::new();
         out.insert("stepEntries".into(), Json::Array(page));
@@ -401,7 +289,7 @@ impl State {
         query: &Query,
     ) -> Result<ApiResponse, ApiResponse> {
         query.allow(&["view"])?;
-        detailed(query)?;
+        let detailed = detailed(query)?;
         let i = self.find(parent, workflow, id)?;
         let e = self.host.exec(i);
         let n: u64 = entry.parse().map_err(|_| {
@@ -426,13 +314,14 @@ impl State {
         let name = wire::execution_name(e);
         Ok(ApiResponse::json(
             200,
-            &render(&name, e, found, query.enums),
+            &render(&name, e, found, query.enums, detailed),
         ))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::filter::Expr;
     use super::*;
 
     #[test]
@@ -446,7 +335,7 @@ mod tests {
             ("state=A)", "after a whole filter"),
             ("", "ends too soon"),
         ] {
-            let e = parse_filter(f).unwrap_err();
+            let e = Filter::<Cmp>::parse(f).unwrap_err();
             assert!(e.contains(why), "{f}: {e}");
         }
         assert!(parse_order("parent").is_err());
@@ -457,11 +346,19 @@ mod tests {
             [(Field::Step, true), (Field::EntryId, false)]
         );
         assert_eq!(
-            parse_filter("state=SUCCEEDED stepType:ASSIGN").unwrap(),
-            Expr::And(vec![
-                Expr::Cmp(Field::State, Op::Eq, Value::Text("STATE_SUCCEEDED".into())),
-                Expr::Cmp(Field::StepType, Op::Has, Value::Text("STEP_ASSIGN".into())),
-            ])
+            Filter::<Cmp>::parse("state=SUCCEEDED stepType:ASSIGN").unwrap(),
+            Filter(Expr::And(vec![
+                Expr::Cmp(Cmp(
+                    Field::State,
+                    Op::Eq,
+                    Value::Text("STATE_SUCCEEDED".into())
+                )),
+                Expr::Cmp(Cmp(
+                    Field::StepType,
+                    Op::Has,
+                    Value::Text("STEP_ASSIGN".into())
+                )),
+            ]))
         );
         assert_eq!(
             value(Field::CreateTime, "2024-01-01").unwrap(),

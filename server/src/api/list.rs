@@ -1,10 +1,12 @@
-//! `executions.list`'s query: `filter` (AIP-160: comparisons joined by AND, OR, NOT and
-//! parentheses, over the fields the API documents), `orderBy`, `pageSize` and `pageToken`.
+//! `executions.list`'s fields for `filter` and `orderBy` (the grammar is `filter.rs`'s):
+//! the ones the API documents, and `labels.KEY`.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use wfsim_engine::time::parse_rfc3339;
+
+use super::filter::{self, Fields, Op, compare};
 
 /// What the query reads of one execution.
 pub(crate) struct Row<'a> {
@@ -22,7 +24,7 @@ pub(crate) struct Row<'a> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
+pub(crate) enum Field {
     ExecutionId,
     State,
     StartTime,
@@ -45,33 +47,10 @@ impl Field {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Has,
-}
-
 #[derive(Clone, Debug, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     Field(Field),
     Label(String),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Expr {
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Not(Box<Expr>),
-    Cmp {
-        target: Target,
-        op: Op,
-        value: Value,
-    },
 }
 
 /// A comparison's right side, read once for the field it is compared with.
@@ -82,201 +61,60 @@ enum Value {
     Nanos(u64),
 }
 
+/// One comparison of an executions' `filter`.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) enum Token {
-    Word(String),
-    Text(String),
-    Op(Op),
-    Open,
-    Close,
-    Minus,
+pub(crate) struct Cmp {
+    target: Target,
+    op: Op,
+    value: Value,
 }
 
-pub(super) fn tokens(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '(' => {
-                out.push(Token::Open);
-                i += 1;
-            }
-            ')' => {
-                out.push(Token::Close);
-                i += 1;
-            }
-            '-' if out.last().is_none_or(|t| !matches!(t, Token::Op(_))) => {
-                out.push(Token::Minus);
-                i += 1;
-            }
-            '=' => {
-                out.push(Token::Op(Op::Eq));
-                i += 1;
-            }
-            ':' => {
-                out.push(Token::Op(Op::Has));
-                i += 1;
-            }
-            '!' if next == Some('=') => {
-                out.push(Token::Op(Op::Ne));
-                i += 2;
-            }
-            '<' | '>' => {
-                let eq = next == Some('=');
-                out.push(Token::Op(match (c, eq) {
-                    ('<', false) => Op::Lt,
-                    ('<', true) => Op::Le,
-                    ('>', false) => Op::Gt,
-                    _ => Op::Ge,
-                }));
-                i += 1 + usize::from(eq);
-            }
-            '"' => {
-                let mut s = String::new();
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err("a quoted value is not closed".into()),
-                        Some('"') => break,
-                        Some('\\') if i + 1 < chars.len() => {
-                            s.push(chars[i + 1]);
-                            i += 2;
-                        }
-                        Some(&ch) => {
-                            s.push(ch);
-                            i += 1;
-                        }
-                    }
-                }
-                i += 1;
-                out.push(Token::Text(s));
-            }
-            _ => {
-                let start = i;
-                while i < chars.len()
-                    && !chars[i].is_whitespace()
-                    && !matches!(chars[i], '(' | ')' | '=' | ':' | '!' | '<' | '>' | '"')
-                {
-                    i += 1;
-                }
-                if start == i {
-                    return Err(format!("unexpected '{c}'"));
-                }
-                out.push(Token::Word(chars[start..i].iter().collect()));
-            }
+impl Fields for Cmp {
+    type Field = Target;
+    type Row<'a> = Row<'a>;
+    const NAMES: &'static str =
+        "executionID, state, startTime, endTime, duration, workflowRevisionID and labels.KEY";
+
+    fn field(name: &str) -> Option<Target> {
+        match name.strip_prefix("labels.") {
+            Some(key) if !key.is_empty() => Some(Target::Label(key.to_owned())),
+            _ => Field::parse(name).map(Target::Field),
         }
     }
-    Ok(out)
-}
 
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
-    }
-
-    fn keyword(&self, k: &str) -> bool {
-        matches!(self.peek(), Some(Token::Word(w)) if w == k)
-    }
-
-    /// expression = sequence {AND sequence}; a sequence is factors side by side (also AND).
-    fn expression(&mut self) -> Result<Expr, String> {
-        let mut all = vec![self.factor()?];
-        loop {
-            if self.keyword("AND") {
-                self.at += 1;
-                all.push(self.factor()?);
-            } else if matches!(
-                self.peek(),
-                Some(Token::Word(_) | Token::Text(_) | Token::Open | Token::Minus)
-            ) && !self.keyword("OR")
-            {
-                all.push(self.factor()?);
-            } else {
-                break;
+    fn comparison(target: Target, op: Op, raw: String) -> Result<Cmp, String> {
+        let value = match &target {
+            Target::Field(Field::StartTime | Field::EndTime) => {
+                Value::Time(parse_rfc3339(&raw).ok_or_else(|| {
+                    format!("'{raw}' is not a time like \"2024-01-01T00:00:00Z\"")
+                })?)
             }
-        }
-        Ok(if all.len() == 1 {
-            all.remove(0)
-        } else {
-            Expr::And(all)
-        })
+            Target::Field(Field::Duration) => Value::Nanos(parse_duration(&raw)?),
+            _ => Value::Text(raw),
+        };
+        Ok(Cmp { target, op, value })
     }
 
-    /// factor = term {OR term}: OR binds tighter than AND (AIP-160).
-    fn factor(&mut self) -> Result<Expr, String> {
-        let mut any = vec![self.term()?];
-        while self.keyword("OR") {
-            self.at += 1;
-            any.push(self.term()?);
-        }
-        Ok(if any.len() == 1 {
-            any.remove(0)
-        } else {
-            Expr::Or(any)
-        })
-    }
-
-    fn term(&mut self) -> Result<Expr, String> {
-        if self.keyword("NOT") || self.peek() == Some(&Token::Minus) {
-            self.at += 1;
-            return Ok(Expr::Not(Box::new(self.simple()?)));
-        }
-        self.simple()
-    }
-
-    fn simple(&mut self) -> Result<Expr, String> {
-        match self.tokens.get(self.at).cloned() {
-            Some(Token::Open) => {
-                self.at += 1;
-                let e = self.expression()?;
-                if self.peek() != Some(&Token::Close) {
-                    return Err("a '(' is not closed".into());
-                }
-                self.at += 1;
-                Ok(e)
+    fn holds(&self, row: &Row<'_>) -> bool {
+        let Cmp { target, op, value } = self;
+        match (target, value) {
+            (Target::Label(key), Value::Text(v)) => match row.labels.get(key) {
+                None => false,
+                Some(_) if *op == Op::Has && v == "*" => true,
+                Some(actual) => compare(actual.as_str(), *op, v.as_str()),
+            },
+            (Target::Field(f), Value::Text(v)) => {
+                let actual = match f {
+                    Field::ExecutionId => row.id,
+                    Field::State => row.state,
+                    _ => row.revision,
+                };
+                compare(actual, *op, v.as_str())
             }
-            Some(Token::Word(name)) => {
-                self.at += 1;
-                let target = match name.strip_prefix("labels.") {
-                    Some(key) if !key.is_empty() => Target::Label(key.to_owned()),
-                    _ => Target::Field(Field::parse(&name).ok_or_else(|| {
-                        format!(
-                            "'{name}' cannot be filtered on; the fields are executionID, state, \
-                             startTime, endTime, duration, workflowRevisionID and labels.KEY"
-                        )
-                    })?),
-                };
-                let Some(Token::Op(op)) = self.peek().cloned() else {
-                    return Err(format!("'{name}' needs a comparison, like {name}=\"…\""));
-                };
-                self.at += 1;
-                let raw = match self.tokens.get(self.at).cloned() {
-                    Some(Token::Word(w) | Token::Text(w)) => w,
-                    _ => return Err(format!("'{name}' is compared with nothing")),
-                };
-                self.at += 1;
-                let value = match &target {
-                    Target::Field(Field::StartTime | Field::EndTime) => {
-                        Value::Time(parse_rfc3339(&raw).ok_or_else(|| {
-                            format!("'{raw}' is not a time like \"2024-01-01T00:00:00Z\"")
-                        })?)
-                    }
-                    Target::Field(Field::Duration) => Value::Nanos(parse_duration(&raw)?),
-                    _ => Value::Text(raw),
-                };
-                Ok(Expr::Cmp { target, op, value })
-            }
-            Some(t) => Err(format!("unexpected {t:?}").replace("Token::", "")),
-            None => Err("the filter ends too soon".into()),
+            (Target::Field(Field::StartTime), Value::Time(t)) => compare(&row.start, *op, t),
+            (Target::Field(_), Value::Time(t)) => row.end.is_some_and(|end| compare(&end, *op, t)),
+            (_, Value::Nanos(n)) => row.duration.is_some_and(|d| compare(&d, *op, n)),
+            (Target::Label(_), Value::Time(_)) => false,
         }
     }
 }
@@ -293,70 +131,8 @@ fn parse_duration(raw: &str) -> Result<u64, String> {
     Ok((secs * 1e9).round() as u64)
 }
 
-pub(super) fn compare<T: Ord + ?Sized>(a: &T, op: Op, b: &T) -> bool {
-    let o = a.cmp(b);
-    match op {
-        Op::Eq | Op::Has => o == Ordering::Equal,
-        Op::Ne => o != Ordering::Equal,
-        Op::Lt => o == Ordering::Less,
-        Op::Le => o != Ordering::Greater,
-        Op::Gt => o == Ordering::Greater,
-        Op::Ge => o != Ordering::Less,
-    }
-}
-
-impl Expr {
-    fn matches(&self, row: &Row<'_>) -> bool {
-        match self {
-            Expr::And(all) => all.iter().all(|e| e.matches(row)),
-            Expr::Or(any) => any.iter().any(|e| e.matches(row)),
-            Expr::Not(e) => !e.matches(row),
-            Expr::Cmp { target, op, value } => match (target, value) {
-                (Target::Label(key), Value::Text(v)) => match row.labels.get(key) {
-                    None => false,
-                    Some(_) if *op == Op::Has && v == "*" => true,
-                    Some(actual) => compare(actual.as_str(), *op, v.as_str()),
-                },
-                (Target::Field(f), Value::Text(v)) => {
-                    let actual = match f {
-                        Field::ExecutionId => row.id,
-                        Field::State => row.state,
-                        _ => row.revision,
-                    };
-                    compare(actual, *op, v.as_str())
-                }
-                (Target::Field(Field::StartTime), Value::Time(t)) => compare(&row.start, *op, t),
-                (Target::Field(_), Value::Time(t)) => {
-                    row.end.is_some_and(|end| compare(&end, *op, t))
-                }
-                (_, Value::Nanos(n)) => row.duration.is_some_and(|d| compare(&d, *op, n)),
-                (Target::Label(_), Value::Time(_)) => false,
-            },
-        }
-    }
-}
-
-/// A parsed `filter`.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Filter(Expr);
-
-impl Filter {
-    pub(crate) fn parse(text: &str) -> Result<Filter, String> {
-        let mut p = Parser {
-            tokens: tokens(text)?,
-            at: 0,
-        };
-        let e = p.expression()?;
-        match p.peek() {
-            None => Ok(Filter(e)),
-            Some(t) => Err(format!("unexpected {t:?} after a whole filter").replace("Token::", "")),
-        }
-    }
-
-    pub(crate) fn matches(&self, row: &Row<'_>) -> bool {
-        self.0.matches(row)
-    }
-}
+/// A parsed executions' `filter`.
+pub(crate) type Filter = filter::Filter<Cmp>;
 
 /// A parsed `orderBy`: fields, each ascending unless `desc`; default: newest first.
 #[derive(Clone, Debug, PartialEq)]
@@ -364,26 +140,8 @@ pub(crate) struct Order(Vec<(Field, bool)>);
 
 impl Order {
     pub(crate) fn parse(text: &str) -> Result<Order, String> {
-        let mut keys = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let mut words = part.split_whitespace();
-            let name = words.next().unwrap_or_default();
-            let field = Field::parse(name).ok_or_else(|| {
-                format!(
-                    "'{name}' cannot be ordered by; the fields are executionID, startTime, \
-                     endTime, duration, state and workflowRevisionID"
-                )
-            })?;
-            let desc = match words.next() {
-                None | Some("asc") => false,
-                Some("desc") => true,
-                Some(other) => return Err(format!("'{other}' is not asc or desc")),
-            };
-            if let Some(extra) = words.next() {
-                return Err(format!("unexpected '{extra}' in orderBy"));
-            }
-            keys.push((field, desc));
-        }
+        let names = "executionID, startTime, endTime, duration, state and workflowRevisionID";
+        let mut keys = filter::order_keys(text, Field::parse, names)?;
         if keys.is_empty() {
             keys.push((Field::StartTime, true));
         }

@@ -3,7 +3,8 @@
 //! and returns a response, so every route is tested without a socket; `http.rs` is the
 //! hyper glue. This file holds [`State`] and what reads or sets it whole; each job has a
 //! module of its own: `routes.rs` (parsing, permissions, dispatch), `executions.rs`,
-//! `callbacks.rs`, `workflows.rs` (the Workflows API), `tokens.rs`, `clock.rs` (server
+//! `callbacks.rs`, `workflows.rs` (the Workflows API), `filter.rs` (the listings' query
+//! grammar; `list.rs` and `entries.rs` their fields), `tokens.rs`, `clock.rs` (server
 //! time) and `replay.rs` (the input log).
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ mod clock;
 mod entries;
 mod events;
 mod executions;
+mod filter;
 mod list;
 mod query;
 mod replay;

@@ -483,8 +483,10 @@ impl Host {
                 argument: input.value,
                 steps_max: STEPS_MAX,
                 defect: self.config.defect,
-                // Served as `stepEntries` (EX-8), and rebuilt by a replay like the rest.
+                // Served as `stepEntries` (EX-8), and rebuilt by a replay like the rest;
+                // their variables only for a DETAILED history, as GCP keeps them.
                 step_entries: true,
+                step_variables: execution_history_level == 2,
             },
             env,
             &revision_id,
