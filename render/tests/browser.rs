@@ -6,106 +6,19 @@
 //!
 //! Skipped, saying why, where chromedriver is not installed (`.ci/run` installs it).
 
-use std::io::{BufRead, BufReader};
+#[path = "support/driver.rs"]
+mod driver;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder};
+use driver::{BrowserLog, browser, driver, js};
 use serde_json::{Value as Json, json};
 use wfsim_harness::runner;
 use wfsim_harness::scenario;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// chromedriver on a free port, killed when dropped.
-struct Driver(Child, u16);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn driver() -> Option<Driver> {
-    let found = Command::new("chromedriver")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        eprintln!("skipped: chromedriver is not installed (Debian: chromium chromium-driver)");
-        return None;
-    }
-    // Port 0: chromedriver takes a free port itself and says which. Picking one here and
-    // handing it over races with every other process on the machine (CI saw it lost).
-    let mut child = Command::new("chromedriver")
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let stdout = child.stdout.take().expect("chromedriver's stdout");
-    // Owned by the guard from the start: killed and waited for on every path.
-    let mut driver = Driver(child, 0);
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("chromedriver's output");
-        if let Some(rest) = line.split("started successfully on port ").nth(1) {
-            driver.1 = rest
-                .trim_end_matches('.')
-                .parse()
-                .unwrap_or_else(|_| panic!("a port in {line:?}"));
-            break;
-        }
-    }
-    assert!(driver.1 != 0, "chromedriver ended without saying its port");
-    // Drained so that chromedriver never blocks writing to a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Some(driver)
-}
-
-/// The browser's console, through chromedriver's log endpoint (not in W3C WebDriver, so
-/// fantoccini has no method for it).
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({"type": "browser"}).to_string()),
-        )
-    }
-}
-
-async fn browser(port: u16) -> Client {
-    let mut caps = Capabilities::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,1000"]}),
-    );
-    caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a browser session")
 }
 
 /// Writes the report of a fixture scenario under `target/ui-screens/`; its path.
@@ -143,12 +56,6 @@ fn report(scenario_file: &str, out: &str) -> PathBuf {
     let file = dir.join(out);
     std::fs::write(&file, page).unwrap();
     file
-}
-
-async fn js(c: &Client, script: &str) -> Json {
-    c.execute(script, Vec::new())
-        .await
-        .expect("the script runs")
 }
 
 #[tokio::test(flavor = "current_thread")]
