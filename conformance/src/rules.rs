@@ -67,6 +67,9 @@ pub enum Rule {
     Exp5,
     Exp6,
     Exp7,
+    Ui1,
+    Ui2,
+    Ui3,
     /// A restarted server replays its input log to the same journal.
     Restart,
     /// A sender's retries wait what its policy says.
@@ -167,11 +170,12 @@ const S5: Option<&str> = Some("§5");
 const S6: Option<&str> = Some("§6");
 const S8: Option<&str> = Some("§8");
 const S9: Option<&str> = Some("§9");
+const S10: Option<&str> = Some("§10");
 
 /// Every row, in report order. CB-13 (HTTP responses) belongs to live mode and the system
 /// level, so no scenario covers it.
 #[rustfmt::skip]
-pub const CATALOGUE: [RuleRow; 63] = [
+pub const CATALOGUE: [RuleRow; 66] = [
     row(Rule::Cb1, "CB-1", S1, ENGINE_SCENARIOS, "endpoint URLs have the documented shape"),
     row(Rule::Cb2, "CB-2", S1, ENGINE_SCENARIOS, "callback ids are two UUIDs; a seed replays byte for byte"),
     row(Rule::Cb3, "CB-3", S1, SCENARIOS, "an endpoint is awaited only by the execution that made it"),
@@ -229,6 +233,9 @@ pub const CATALOGUE: [RuleRow; 63] = [
     row(Rule::Exp5, "EXP-5", S9, NOBODY, "a broken always is shrunk and written as a scenario that fails (CLI tests)"),
     row(Rule::Exp6, "EXP-6", S9, NOBODY, "explore's report, coverage, lcov and exit codes (CLI tests)"),
     row(Rule::Exp7, "EXP-7", S9, NOBODY, "explore --system: the schedule through the server on the madsim world (sim tests)"),
+    row(Rule::Ui1, "UI-1", S10, NOBODY, "the web UI keeps the server's auth: its link's cookie, or 401 saying how to open it (UI and CLI tests, chromium)"),
+    row(Rule::Ui2, "UI-2", S10, NOBODY, "a UI form is carried out only with its page's token and this server's Origin (UI tests)"),
+    row(Rule::Ui3, "UI-3", S10, NOBODY, "an action from the UI is the API request a client would send (UI and CLI tests, chromium)"),
     row(Rule::Restart, "restart", None, SYSTEM, "a restarted server replays its input log to the same journal"),
     row(Rule::ClientBackoff, "client back-off", None, SYSTEM, "a sender's retries wait what its policy says"),
     row(Rule::Clock, "clock", None, SYSTEM, "the server's journal never goes back in time"),
@@ -291,7 +298,7 @@ mod tests {
     #[test]
     fn spec_ids_name_their_section() {
         for row in &CATALOGUE {
-            let spec = ["CB-", "EX-", "RT-", "HT-", "LIB-", "EXP-", "§"]
+            let spec = ["CB-", "EX-", "RT-", "HT-", "LIB-", "EXP-", "UI-", "§"]
                 .iter()
                 .any(|p| row.id.starts_with(p));
             assert_eq!(spec, row.section.is_some(), "{}", row.id);

@@ -136,7 +136,7 @@ fn post(ui: &Ui, state: &wfsim_server::State, path: &str, form: &[(&str, &str)])
 }
 
 #[test]
-fn ui_2_ui_3_forms_become_the_api_requests_that_carry_them_out() {
+fn ui_3_forms_become_the_api_requests_that_carry_them_out() {
     let (state, name, id) = sample::awaited(2);
     let ui = Ui::new(None, 0);
     let page = text(&get(&ui, &state, "/ui/workflows"));

@@ -143,6 +143,7 @@ fn every_spec_rule_is_cited_by_a_test_or_scenario() {
         "explore",
         "cli/tests",
         "sim/tests",
+        "ui",
         "fixtures/scenarios",
     ] {
         collect(&project_root().join(dir), &mut sources);
@@ -184,7 +185,7 @@ fn covers_mention(sources: &str, id: &str) -> bool {
 }
 
 /// The families of SPEC.md's rule ids.
-const RULE_PREFIXES: [&str; 6] = ["CB-", "RT-", "EX-", "HT-", "LIB-", "EXP-"];
+const RULE_PREFIXES: [&str; 7] = ["CB-", "RT-", "EX-", "HT-", "LIB-", "EXP-", "UI-"];
 
 /// Rules no scenario can show: CB-13 and HT-9 (live-mode rules: HTTP responses, outbound
 /// calls over the network), HT-11 to HT-13 (live mode with Google's emulators, a server's
@@ -193,10 +194,11 @@ const RULE_PREFIXES: [&str; 6] = ["CB-", "RT-", "EX-", "HT-", "LIB-", "EXP-"];
 /// refusal: a definition that does not deploy cannot run), HT-10 (children: the fixture
 /// scenarios run one workflow each; the harness's, the server's and `wfsim test`'s tests
 /// show it), and what `wfsim explore` does beyond a scenario's `holds` (EXP-2): tested by
-/// its own tests (EXP-7's in `sim/tests`, the madsim build).
-const NOT_BY_SCENARIOS: [&str; 13] = [
+/// its own tests (EXP-7's in `sim/tests`, the madsim build), and the web UI's (UI-1 to
+/// UI-3: `ui/`'s tests and the browser test in `cli/tests/ui.rs`).
+const NOT_BY_SCENARIOS: [&str; 16] = [
     "CB-13", "HT-5", "HT-9", "HT-10", "HT-11", "HT-12", "HT-13", "EXP-1", "EXP-3", "EXP-4",
-    "EXP-5", "EXP-6", "EXP-7",
+    "EXP-5", "EXP-6", "EXP-7", "UI-1", "UI-2", "UI-3",
 ];
 
 /// The rule catalogue (`conformance/src/rules.rs`) is SPEC's: every rule of SPEC.md has a
