@@ -830,6 +830,7 @@ mod tests {
             .unwrap();
         let (_dir, opened) = started("durable-group-commit", 0);
         let d = &opened.dir;
+        assert_eq!(d.syncs(), 0, "none yet");
         d.append(SimTime::ZERO, &req(b"a")).unwrap();
         let second = async {
             d.append(SimTime::ZERO, &req(b"b")).unwrap();
@@ -841,6 +842,9 @@ mod tests {
         assert_eq!(d.syncs(), 1, "one fdatasync for both");
         runtime.block_on(d.sync()).unwrap();
         assert_eq!(d.syncs(), 1, "nothing new: no sync");
+        d.append(SimTime::ZERO, &req(b"c")).unwrap();
+        runtime.block_on(d.sync()).unwrap();
+        assert_eq!(d.syncs(), 2, "a later append: a sync of its own");
     }
 
     #[test]

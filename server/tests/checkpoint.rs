@@ -243,3 +243,105 @@ fn a_checkpoint_keeps_internal_starts_and_the_networks_answers() {
     assert_eq!(got.1["result"], "401", "{got:?}");
     assert_eq!(got, json(&mut before, t(4), &req("GET", &path, "")));
 }
+
+/// Workflows created, changed and deleted over the API (no execution started since) are
+/// inputs of no execution: a checkpoint keeps them whole, so a restart from it serves the
+/// same workflows at the same revisions.
+#[test]
+fn a_checkpoint_keeps_workflows_created_changed_and_deleted_over_the_api() {
+    let workflows = "/v1/projects/p/locations/l/workflows";
+    let source = |text: &str| serde_json::json!({ "sourceContents": text }).to_string();
+    let mut orig = state();
+    orig.keep_for_checkpoints();
+    let t = SimTime::from_secs;
+    for (k, name) in ["a", "b"].into_iter().enumerate() {
+        let create = ApiRequest {
+            query: format!("workflowId={name}"),
+            ..req("POST", workflows, &source(REVISION_2))
+        };
+        let (status, op) = json(&mut orig, t(k as u64), &create);
+        assert_eq!(status, 200, "{op}");
+    }
+    let (status, op) = json(
+        &mut orig,
+        t(2),
+        &req("PATCH", &format!("{workflows}/a"), &source(WORKFLOW)),
+    );
+    assert_eq!(status, 200, "{op}");
+    let (status, op) = json(
+        &mut orig,
+        t(3),
+        &req("DELETE", &format!("{workflows}/b"), ""),
+    );
+    assert_eq!(status, 200, "{op}");
+    let checkpoint = orig.checkpoint().unwrap();
+    let mut resumed = state();
+    resumed.replay(&checkpoint, t(4));
+    let shown = |s: &mut State| {
+        ["", "/a", "/b"].map(|w| json(s, t(4), &req("GET", &format!("{workflows}{w}"), "")))
+    };
+    let expected = shown(&mut orig);
+    assert_eq!(
+        expected[1].1["revisionId"].as_str().unwrap()[..6],
+        *"000002"
+    );
+    assert_eq!(expected[2].0, 404, "b was deleted");
+    assert_eq!(shown(&mut resumed), expected);
+}
+
+/// An execution started by `--execute` (an internal start) whose outbound call was
+/// answered, then ended and evicted, leaves nothing in a checkpoint: a restart from it
+/// neither starts it again (nor sends its call again) nor keeps its answer on disk.
+#[test]
+fn an_evicted_executions_internal_start_and_answer_leave_the_checkpoint() {
+    let yaml = "main:\n  steps:\n    - a:\n        call: http.get\n        args:\n          url: http://upstream.test/a\n        result: ra\n    - done:\n        return: ${ra.code}\n";
+    let fresh = || {
+        let mut s = state();
+        s.keep_for_checkpoints();
+        s.set_keep_ended(SimTime::ZERO, 1);
+        s.deploy_source(SimTime::ZERO, "w", "w.yaml", yaml).unwrap();
+        s
+    };
+    let mut orig = fresh();
+    let t = SimTime::from_secs;
+    let mut ids = Vec::new();
+    for k in 0..3 {
+        let id = orig.start_execution(t(2 * k), "w", None).unwrap();
+        let calls = orig.take_outbound();
+        assert_eq!(calls.len(), 1);
+        let answer = wfsim_engine::http::HttpOutcome::Response(wfsim_engine::http::HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: b"ok".to_vec(),
+        });
+        orig.answer_outbound(t(2 * k + 1), "w", &id, calls[0].call.id, answer);
+        ids.push(id);
+    }
+    let checkpoint = orig.checkpoint().unwrap();
+    let naming = |id: &str| {
+        let query = format!("execution={id}");
+        checkpoint
+            .iter()
+            .filter(|(_, r)| r.query.contains(&query))
+            .count()
+    };
+    assert_eq!(
+        naming(&ids[0]),
+        0,
+        "the first execution is evicted: {checkpoint:?}"
+    );
+    assert_eq!(naming(&ids[2]), 1, "the held one's answer is kept");
+    let mut resumed = fresh();
+    resumed.replay(&checkpoint, t(10));
+    assert!(resumed.take_outbound().is_empty(), "no call sent again");
+    for id in &ids {
+        let path = format!("{EXECUTIONS}/{id}");
+        let got = json(&mut resumed, t(10), &req("GET", &path, ""));
+        assert_eq!(got, json(&mut orig, t(10), &req("GET", &path, "")), "{id}");
+    }
+    let list = format!("{EXECUTIONS}?view=FULL");
+    assert_eq!(
+        json(&mut resumed, t(10), &req("GET", &list, "")),
+        json(&mut orig, t(10), &req("GET", &list, ""))
+    );
+}

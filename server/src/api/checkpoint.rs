@@ -129,7 +129,9 @@ impl State {
         let var = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
         match (var("workflow"), var("execution")) {
             (Some(w), Some(e)) => self.host.find(w, e).map_or(Owner::Nothing, Owner::Exec),
-            (Some(_), None) if req.method == "POST" && route.path.ends_with("/executions") => {
+            // A start (perhaps refused); the method needs no check: any but POST (a GET
+            // is no input) is answered 405 and changes nothing, so it may go anywhere.
+            (Some(_), None) if route.path.ends_with("/executions") => {
                 let (i, ids) = self.host.start_position();
                 Owner::Start(i, ids)
             }
