@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use crate::figures::{self, Figure};
 use crate::flags::BenchArgs;
 use crate::revision::Tree;
-use crate::targets::{self, Side};
+use crate::targets;
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     if args.gate {
@@ -32,7 +32,7 @@ const RESTART_EXECUTIONS: u64 = 100_000;
 /// executions (`cargo xtask soak`, `--keep-ended 10000`).
 fn today(restart_executions: u64) -> Result<(), String> {
     let head = Tree::head();
-    let mut figures = Side::new();
+    let mut figures = targets::Side::new();
     let mut failures = Vec::new();
     for b in BENCHES {
         let run = build(&head, b).and_then(|bin| run_once(&head, &bin, b.args, true));
@@ -44,7 +44,7 @@ fn today(restart_executions: u64) -> Result<(), String> {
             Err(e) => failures.push(format!("{}: {e}", b.name)),
         }
     }
-    print!("{}", targets::table(&targets::rows(&figures, None)));
+    print!("{}", targets::table(&targets::rows(&figures, &[])));
     if let Err(e) = suite_time(&head) {
         failures.push(format!("wfsim test fixtures: {e}"));
     }
@@ -254,31 +254,85 @@ fn run_once(
     }
 }
 
+/// One tree of a `--baseline` run and the benches it runs (`None`: every one).
+struct Side {
+    tree: Tree,
+    sha: String,
+    only: Option<Vec<&'static str>>,
+}
+
+impl Side {
+    fn runs(&self, b: &BenchBin) -> bool {
+        self.only.as_ref().is_none_or(|keys| keys.contains(&b.key))
+    }
+}
+
 /// `--baseline REV`: every bench built at HEAD and at REV (cached), run in turns (HEAD,
-/// REV, HEAD, REV, … for `rounds` rounds), then each bench's figures side by side.
+/// REV, HEAD, REV, … for `rounds` rounds), then each bench's figures side by side. A
+/// revision a target is set against ([`targets::YARDSTICKS`]) other than REV is built
+/// too, for that target's bench alone, and run in the same turns: one run judges every row.
 fn baseline(rev: &str, rounds: u32) -> Result<(), String> {
-    let base = Tree::checkout(rev)?;
     let head = Tree::head();
-    let sides = [&head, &base];
-    // Each side's binary per bench, or why it has none.
-    let bins: Vec<[Result<PathBuf, String>; 2]> = BENCHES
+    let head_sha = crate::revision::git(&head.src, &["rev-parse", "HEAD"])?;
+    let base = Tree::checkout(rev)?;
+    let base_sha = crate::revision::git(&base.src, &["rev-parse", "HEAD"])?;
+    let mut sides = vec![
+        Side {
+            tree: head,
+            sha: head_sha,
+            only: None,
+        },
+        Side {
+            tree: base,
+            sha: base_sha,
+            only: None,
+        },
+    ];
+    for (yardstick, key) in targets::YARDSTICKS {
+        let tree = Tree::checkout(yardstick)?;
+        let sha = crate::revision::git(&tree.src, &["rev-parse", "HEAD"])?;
+        match sides.iter_mut().find(|s| s.sha == sha) {
+            Some(side) => {
+                if let Some(keys) = &mut side.only {
+                    keys.push(key);
+                }
+            }
+            None => sides.push(Side {
+                tree,
+                sha,
+                only: Some(vec![key]),
+            }),
+        }
+    }
+    // Each side's binary per bench: `None` where the side does not run it, else the
+    // binary or why it has none.
+    let bins: Vec<Vec<Option<Result<PathBuf, String>>>> = BENCHES
         .iter()
-        .map(|b| [build(&head, b), build(&base, b)])
+        .map(|b| {
+            sides
+                .iter()
+                .map(|s| s.runs(b).then(|| build(&s.tree, b)))
+                .collect()
+        })
         .collect();
     // Each bench's runs per side, one entry per round.
-    let mut runs: Vec<[Vec<Vec<Figure>>; 2]> = BENCHES.iter().map(|_| [vec![], vec![]]).collect();
+    let mut runs: Vec<Vec<Vec<Vec<Figure>>>> = BENCHES
+        .iter()
+        .map(|_| sides.iter().map(|_| Vec::new()).collect())
+        .collect();
     let mut failures: Vec<String> = Vec::new();
     for round in 1..=rounds {
         for (i, b) in BENCHES.iter().enumerate() {
             for (s, side) in sides.iter().enumerate() {
-                let Ok(bin) = &bins[i][s] else { continue };
-                eprintln!("bench: round {round}/{rounds}, {} at {}", b.name, side.name);
-                match run_once(side, bin, b.args, false) {
+                let Some(Ok(bin)) = &bins[i][s] else { continue };
+                let name = &side.tree.name;
+                eprintln!("bench: round {round}/{rounds}, {} at {name}", b.name);
+                match run_once(&side.tree, bin, b.args, false) {
                     Ok((text, cpu)) => {
                         eprintln!("bench:   {}", cpu.describe());
                         runs[i][s].push(figures::parse(&text));
                     }
-                    Err(e) => failures.push(format!("{} at {}: {e}", b.name, side.name)),
+                    Err(e) => failures.push(format!("{} at {name}: {e}", b.name)),
                 }
             }
         }
@@ -288,39 +342,50 @@ fn baseline(rev: &str, rounds: u32) -> Result<(), String> {
     );
     println!("(ratio = HEAD / {rev}; \"better\" says which way each figure improves)");
     for (i, b) in BENCHES.iter().enumerate() {
-        println!("\n=== {}", b.name);
-        let mut printed = false;
-        for (s, side) in sides.iter().enumerate() {
-            if let Err(e) = &bins[i][s] {
-                println!("{} has no such bench binary: {e}", side.name);
-                printed = true;
+        // HEAD against each other side that ran this bench.
+        for (s, side) in sides.iter().enumerate().skip(1) {
+            if bins[i][s].is_none() {
+                continue;
             }
-        }
-        if runs[i][0].is_empty() && runs[i][1].is_empty() {
-            if !printed {
-                println!("no run of it succeeded");
+            let other = &side.tree.name;
+            println!("\n=== {} (HEAD against {other})", b.name);
+            let mut printed = false;
+            for (t, tree) in [(0, &sides[0]), (s, side)] {
+                if let Some(Err(e)) = &bins[i][t] {
+                    println!("{} has no such bench binary: {e}", tree.tree.name);
+                    printed = true;
+                }
             }
-            continue;
+            if runs[i][0].is_empty() && runs[i][s].is_empty() {
+                if !printed {
+                    println!("no run of it succeeded");
+                }
+                continue;
+            }
+            print!(
+                "{}",
+                figures::table("HEAD", other, &runs[i][0], &runs[i][s])
+            );
         }
-        print!("{}", figures::table("HEAD", rev, &runs[i][0], &runs[i][1]));
     }
-    let sha = crate::revision::git(&base.src, &["rev-parse", "HEAD"])?;
-    let side = |s: usize| -> Side {
+    let figures_of = |s: usize| -> targets::Side {
         BENCHES
             .iter()
             .zip(&runs)
             .map(|(b, r)| (b.key, figures::medians(&r[s])))
             .collect()
     };
-    let (head_figures, base_figures) = (side(0), side(1));
-    let base_side = targets::Base {
-        sha: &sha,
-        figures: &base_figures,
-    };
-    print!(
-        "{}",
-        targets::table(&targets::rows(&head_figures, Some(&base_side)))
-    );
+    let all: Vec<targets::Side> = (0..sides.len()).map(figures_of).collect();
+    let bases: Vec<targets::Base> = sides
+        .iter()
+        .zip(&all)
+        .skip(1)
+        .map(|(side, figures)| targets::Base {
+            sha: &side.sha,
+            figures,
+        })
+        .collect();
+    print!("{}", targets::table(&targets::rows(&all[0], &bases)));
     if failures.is_empty() {
         Ok(())
     } else {

@@ -18,6 +18,8 @@ commands:
   bench [OPTIONS]          print benchmark figures
       --baseline REV       build REV (cached under target/bench-base/) and run both builds'
                            benches interleaved: every figure side by side, with its ratio
+                           (a target set against another revision has its bench built
+                           there too, so one run judges every target)
       --rounds N           rounds of that comparison (default 2, at least 2)
       --gate               instructions (valgrind's callgrind) of a fixed set of workloads,
                            here and at .ci/bench-base: more than 3% more fails, unless

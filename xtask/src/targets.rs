@@ -1,7 +1,8 @@
 //! The closing table of `cargo xtask bench`: each speed target of issue #22 against the
 //! figure that measures it, read back from the bench binaries' text ([`crate::figures`]).
 //! A target set against another revision is judged only when `--baseline` built that
-//! revision; otherwise its row says which `--baseline REV` it needs rather than guess.
+//! revision ([`YARDSTICKS`]: `--baseline` builds each one's bench too, beside REV);
+//! otherwise its row says which `--baseline REV` it needs rather than guess.
 //! Figures are found by their section and name as the binaries print them today; a
 //! figure a run did not print makes its row "unknown" with the reason, never "met".
 
@@ -41,6 +42,12 @@ pub struct Row {
 /// The revisions the issue sets targets against (its "6fc352b" and "466ccc4").
 const BEFORE_LOSS: &str = "6fc352b";
 const ISSUE_DAY: &str = "466ccc4";
+
+/// Each revision a target is set against, with the bench (`BenchBin::key`) that target
+/// reads: `--baseline REV` builds and runs these too when REV is another revision, so one
+/// run judges every row (the explore target is set against the issue's day, the others
+/// against the revision before the loss).
+pub const YARDSTICKS: [(&str, &str); 2] = [(BEFORE_LOSS, "engine"), (ISSUE_DAY, "explore")];
 
 fn find<'a>(side: &'a Side, bench: &str, pred: impl Fn(&Figure) -> bool) -> Option<&'a Figure> {
     side.get(bench)?.iter().find(|f| pred(f))
@@ -83,20 +90,21 @@ fn unknown(target: &'static str, why: impl Into<String>) -> Row {
     }
 }
 
-/// `base` if it was built at `rev` (a sha prefix), else why a row cannot be judged.
-fn base_at<'a>(base: Option<&'a Base<'a>>, rev: &str) -> Result<&'a Side, String> {
-    match base {
-        Some(b) if b.sha.starts_with(rev) => Ok(b.figures),
-        _ => Err(format!("needs --baseline {rev}")),
-    }
+/// The base built at `rev` (a sha prefix), else why a row cannot be judged.
+fn base_at<'a>(bases: &'a [Base<'a>], rev: &str) -> Result<&'a Side, String> {
+    bases
+        .iter()
+        .find(|b| b.sha.starts_with(rev))
+        .map(|b| b.figures)
+        .ok_or_else(|| format!("needs --baseline {rev}"))
 }
 
 /// Every target's row, in the issue's order.
-pub fn rows(head: &Side, base: Option<&Base<'_>>) -> Vec<Row> {
+pub fn rows(head: &Side, bases: &[Base<'_>]) -> Vec<Row> {
     let mut out = vec![
-        scenarios(head, base),
-        interpreter(head, base),
-        explore_per_core(head, base),
+        scenarios(head, bases),
+        interpreter(head, bases),
+        explore_per_core(head, bases),
         jobs(head),
     ];
     for n in [4, 64] {
@@ -110,8 +118,8 @@ pub fn rows(head: &Side, base: Option<&Base<'_>>) -> Vec<Row> {
 const SCENARIOS: &str = "scenarios: each <= 0.7x 6fc352b's time";
 
 /// Every fixture scenario both revisions time: the worst ratio is the figure.
-fn scenarios(head: &Side, base: Option<&Base<'_>>) -> Row {
-    let base = match base_at(base, BEFORE_LOSS) {
+fn scenarios(head: &Side, bases: &[Base<'_>]) -> Row {
+    let base = match base_at(bases, BEFORE_LOSS) {
         Ok(b) => b,
         Err(why) => return unknown(SCENARIOS, why),
     };
@@ -147,8 +155,8 @@ fn scenarios(head: &Side, base: Option<&Base<'_>>) -> Row {
 
 const INTERPRETER: &str = "interpreter: steps/s >= 1.3x 6fc352b";
 
-fn interpreter(head: &Side, base: Option<&Base<'_>>) -> Row {
-    let base = match base_at(base, BEFORE_LOSS) {
+fn interpreter(head: &Side, bases: &[Base<'_>]) -> Row {
+    let base = match base_at(bases, BEFORE_LOSS) {
         Ok(b) => b,
         Err(why) => return unknown(INTERPRETER, why),
     };
@@ -170,8 +178,8 @@ const EXPLORE: &str = "explore, engine level: seeds per core >= 2x 466ccc4";
 
 /// Seeds per CPU second at `--jobs 1` (1 / CPU per seed), so that load from others does
 /// not count; a base that printed no CPU per seed is compared by seeds/s, and says so.
-fn explore_per_core(head: &Side, base: Option<&Base<'_>>) -> Row {
-    let base = match base_at(base, ISSUE_DAY) {
+fn explore_per_core(head: &Side, bases: &[Base<'_>]) -> Row {
+    let base = match base_at(bases, ISSUE_DAY) {
         Ok(b) => b,
         Err(why) => return unknown(EXPLORE, why),
     };
@@ -389,10 +397,10 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
         let sha = "6fc352b36e115aac5bf84213518ae25a5973b0da";
         let rows = rows(
             &head,
-            Some(&Base {
+            &[Base {
                 sha,
                 figures: &base,
-            }),
+            }],
         );
         let s = |x: &str| Some(x.to_owned());
         assert_eq!(
@@ -426,8 +434,45 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
     }
 
     #[test]
+    fn with_both_yardsticks_built_every_row_is_judged() {
+        let (head, before) = (side(ENGINE_HEAD), side(ENGINE_BASE));
+        let mut issue_day = Side::new();
+        issue_day.insert(
+            "explore",
+            parse(
+                "wfsim explore, engine level: x\n  --jobs 1: 9000 seeds/s, 100.0 µs CPU per seed\n",
+            ),
+        );
+        let bases = [
+            Base {
+                sha: "6fc352b36e115aac5bf84213518ae25a5973b0da",
+                figures: &before,
+            },
+            Base {
+                sha: "466ccc4aa5b014b729fadb7864d4be12d5c297af",
+                figures: &issue_day,
+            },
+        ];
+        let rows = rows(&head, &bases);
+        assert!(
+            rows.iter()
+                .all(|r| !matches!(r.verdict, Verdict::Unknown(_))),
+            "{rows:?}"
+        );
+        // 100 µs CPU per seed then, 40 now.
+        assert_eq!(
+            (rows[2].ratio, &rows[2].verdict),
+            (Some(2.5), &Verdict::Met)
+        );
+        // Every revision a row needs is one `--baseline` builds.
+        for rev in [BEFORE_LOSS, ISSUE_DAY] {
+            assert!(YARDSTICKS.iter().any(|(r, _)| *r == rev));
+        }
+    }
+
+    #[test]
     fn without_a_base_the_rows_against_a_revision_say_which_they_need() {
-        let rows = rows(&side(ENGINE_HEAD), None);
+        let rows = rows(&side(ENGINE_HEAD), &[]);
         assert_eq!(
             rows[0].verdict,
             Verdict::Unknown("needs --baseline 6fc352b".into())
@@ -459,7 +504,7 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
             sha: "466ccc4aa5b0",
             figures: &base,
         };
-        let row = explore_per_core(&head, Some(&b));
+        let row = explore_per_core(&head, &[b]);
         assert_eq!((row.ratio, row.verdict), (Some(2.5), Verdict::Met));
         base.insert(
             "explore",
@@ -469,7 +514,7 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
             sha: "466ccc4aa5b0",
             figures: &base,
         };
-        let row = explore_per_core(&head, Some(&b));
+        let row = explore_per_core(&head, &[b]);
         assert!(row.figure.contains("wall"), "{row:?}");
         assert_eq!((row.ratio, row.verdict), (Some(1.5), Verdict::NotMet));
     }
@@ -477,7 +522,7 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
     #[test]
     fn a_missing_figure_is_unknown_never_met() {
         let empty = Side::new();
-        for row in rows(&empty, None) {
+        for row in rows(&empty, &[]) {
             assert!(matches!(row.verdict, Verdict::Unknown(_)), "{row:?}");
         }
         let half = side("nothing here\n");
@@ -485,7 +530,7 @@ wfsim explore, engine level: approval.yaml (3 senders), 20000 seeds, median of 5
             sha: "6fc352b0",
             figures: &half,
         };
-        let rows = rows(&side(ENGINE_HEAD), Some(&b));
+        let rows = rows(&side(ENGINE_HEAD), &[b]);
         assert_eq!(
             rows[0].verdict,
             Verdict::Unknown("no scenario timed by both revisions".into())
