@@ -4,6 +4,7 @@
 //! Stages: [`tree`] reads the text into positioned values; [`build`] turns them into steps
 //! and runs the deploy-time checks.
 
+mod block_yaml;
 pub mod build;
 pub mod tree;
 

@@ -8,6 +8,7 @@
 use saphyr::{MarkedYamlOwned, ScalarOwned, YamlDataOwned, YamlLoader};
 use saphyr_parser::{Event, SpannedEventReceiver};
 
+use super::block_yaml::has_duplicate;
 use crate::limits::DEFINITION_DEPTH_MAX;
 
 pub use crate::pos::Pos;
@@ -110,6 +111,18 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
             });
         }
     }
+    if syntax == Syntax::Yaml {
+        if let Some(node) = super::block_yaml::read(text) {
+            return Ok(node);
+        }
+    }
+    read_direct(text).unwrap_or_else(|| read_loaded(text))
+}
+
+/// [`parse`] without its fast path ([`super::block_yaml`]): what the fast path's answers
+/// are compared with.
+#[cfg(test)]
+pub(crate) fn parse_with_saphyr(text: &str) -> Result<Node, SyntaxError> {
     read_direct(text).unwrap_or_else(|| read_loaded(text))
 }
 
@@ -348,17 +361,6 @@ fn read_direct(text: &str) -> Option<Result<Node, SyntaxError>> {
         }
     }
     root.map(Ok)
-}
-
-/// Whether two of a map's keys are the same key as saphyr's loader compares them.
-fn has_duplicate(entries: &[(String, Pos, Node)], kinds: &[u8]) -> bool {
-    let mut keys: Vec<(u8, &str)> = kinds
-        .iter()
-        .zip(entries)
-        .map(|(&kind, (k, _, _))| (kind, k.as_str()))
-        .collect();
-    keys.sort_unstable();
-    keys.windows(2).any(|w| w[0] == w[1])
 }
 
 /// serde_json's message without its own " at line L column C" suffix.
