@@ -30,6 +30,7 @@ pub fn read(text: &str) -> Option<Node> {
         i: 0,
         line: 1,
         line_start: 0,
+        line_end: 0,
         ascii_line: true,
         depth: 0,
         left: false,
@@ -58,6 +59,8 @@ struct Reader<'a> {
     /// 1-based, as saphyr's markers.
     line: u32,
     line_start: usize,
+    /// Where the current line's newline (or the text's end) is.
+    line_end: usize,
     /// Whether the current line is ASCII so far as checked, so a column is a byte count.
     ascii_line: bool,
     depth: usize,
@@ -111,9 +114,8 @@ impl Reader<'_> {
                     if self.i > self.line_start && self.b[self.i - 1] != b' ' {
                         return None;
                     }
-                    while !matches!(self.peek(), None | Some(b'\n')) {
-                        self.i += 1;
-                    }
+                    // To the line's end, found when the line was entered.
+                    self.i = self.line_end;
                     self.peek()?;
                 }
                 Some(b'\n') => {}
@@ -144,6 +146,7 @@ impl Reader<'_> {
             }
             let line = &self.b[self.i..end];
             self.ascii_line = ascii;
+            self.line_end = end;
             // Tabs, carriage returns, document markers and directives are saphyr's.
             if odd || line.starts_with(b"---") || line.starts_with(b"...") || line.starts_with(b"%")
             {
@@ -162,6 +165,7 @@ impl Reader<'_> {
             .unwrap_or(self.b.len());
         let line = &self.b[..end];
         self.ascii_line = line.is_ascii();
+        self.line_end = end;
         !(line.iter().any(|&c| c == b'\t' || c == b'\r')
             || line.starts_with(b"---")
             || line.starts_with(b"...")
