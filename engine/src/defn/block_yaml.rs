@@ -24,17 +24,7 @@ const DEPTH_MAX: usize = 64;
 
 /// `text` as a tree, or `None` where it leaves the subset this reads.
 pub fn read(text: &str) -> Option<Node> {
-    let mut r = Reader {
-        s: text,
-        b: text.as_bytes(),
-        i: 0,
-        line: 1,
-        line_start: 0,
-        line_end: 0,
-        ascii_line: true,
-        depth: 0,
-        left: false,
-    };
+    let mut r = Reader::new(text, false);
     if !r.first_line_ok() {
         return None;
     }
@@ -49,6 +39,23 @@ pub fn read(text: &str) -> Option<Node> {
         None if !r.left && r.i >= r.b.len() => Some(node),
         _ => None,
     }
+}
+
+/// JSON text that serde_json has accepted, as saphyr reads it (JSON is YAML 1.2's flow
+/// style), or `None` where it leaves the subset: a tab or carriage return, a scalar root,
+/// a surrogate pair, a duplicate key.
+pub fn read_json(text: &str) -> Option<Node> {
+    let mut r = Reader::new(text, true);
+    if !r.first_line_ok() {
+        return None;
+    }
+    r.flow_spaces();
+    if !matches!(r.peek(), Some(b'[' | b'{')) {
+        return None;
+    }
+    let node = r.flow()?;
+    r.flow_spaces();
+    (!r.left && r.i >= r.b.len()).then_some(node)
 }
 
 #[derive(Clone, Copy)]
@@ -66,9 +73,27 @@ struct Reader<'a> {
     depth: usize,
     /// A line outside the subset was met: every later step says `None`.
     left: bool,
+    /// Reading JSON (already checked by serde_json): a flow may span lines, and its plain
+    /// scalars (numbers, `true`, `false`, `null`) end at whitespace.
+    json: bool,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(text: &'a str, json: bool) -> Self {
+        Reader {
+            s: text,
+            b: text.as_bytes(),
+            i: 0,
+            line: 1,
+            line_start: 0,
+            line_end: 0,
+            ascii_line: true,
+            depth: 0,
+            left: false,
+            json,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -128,32 +153,38 @@ impl Reader<'_> {
                 }
             }
             // At a newline: the next line.
-            self.i += 1;
-            self.line += 1;
-            self.line_start = self.i;
-            // One pass over the line: is it ASCII, does it hold a tab or a carriage return.
-            let (mut ascii, mut odd, mut end) = (true, false, self.b.len());
-            for (n, &c) in self.b[self.i..].iter().enumerate() {
-                match c {
-                    b'\n' => {
-                        end = self.i + n;
-                        break;
-                    }
-                    b'\t' | b'\r' => odd = true,
-                    c if c >= 0x80 => ascii = false,
-                    _ => {}
-                }
-            }
-            let line = &self.b[self.i..end];
-            self.ascii_line = ascii;
-            self.line_end = end;
-            // Tabs, carriage returns, document markers and directives are saphyr's.
-            if odd || line.starts_with(b"---") || line.starts_with(b"...") || line.starts_with(b"%")
-            {
-                self.left = true;
+            if !self.enter_line() {
                 return None;
             }
         }
+    }
+
+    /// From the newline at the cursor to the start of the next line, read once for what
+    /// the columns need (is it ASCII) and for what this leaves to saphyr (tabs, carriage
+    /// returns, document markers, directives): `false`, sticky, if it holds one.
+    fn enter_line(&mut self) -> bool {
+        self.i += 1;
+        self.line += 1;
+        self.line_start = self.i;
+        let (mut ascii, mut odd, mut end) = (true, false, self.b.len());
+        for (n, &c) in self.b[self.i..].iter().enumerate() {
+            match c {
+                b'\n' => {
+                    end = self.i + n;
+                    break;
+                }
+                b'\t' | b'\r' => odd = true,
+                c if c >= 0x80 => ascii = false,
+                _ => {}
+            }
+        }
+        let line = &self.b[self.i..end];
+        self.ascii_line = ascii;
+        self.line_end = end;
+        if odd || line.starts_with(b"---") || line.starts_with(b"...") || line.starts_with(b"%") {
+            self.left = true;
+        }
+        !self.left
     }
 
     /// Checks the first line, which `next_content` did not enter through a newline.
@@ -620,9 +651,18 @@ impl Reader<'_> {
         Some(Node { pos, kind })
     }
 
+    /// Spaces between a flow's tokens; in JSON, newlines too.
     fn flow_spaces(&mut self) {
-        while self.peek() == Some(b' ') {
-            self.i += 1;
+        loop {
+            match self.peek() {
+                Some(b' ') => self.i += 1,
+                Some(b'\n') if self.json => {
+                    if !self.enter_line() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
         }
     }
 
@@ -641,6 +681,7 @@ impl Reader<'_> {
                 let start = self.i;
                 loop {
                     match self.peek()? {
+                        b' ' | b'\n' if self.json => break,
                         b'\n' => return None,
                         b',' | b']' | b'}' => break,
                         b'[' | b'{' | b'#' => return None,
@@ -746,6 +787,114 @@ mod tests {
                 )),
             },
         }
+    }
+
+    /// What the JSON fast path reads must be what saphyr reads; `true` if it read it.
+    fn json_agrees(text: &str) -> Result<bool, String> {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(text).is_ok(),
+            "{text}"
+        );
+        match read_json(text) {
+            None => Ok(false),
+            Some(fast) => match parse_with_saphyr(text) {
+                Ok(slow) if format!("{slow:?}") == format!("{fast:?}") => Ok(true),
+                other => Err(format!(
+                    "the JSON fast path read\n{text}\nas {fast:?}\nsaphyr: {other:?}"
+                )),
+            },
+        }
+    }
+
+    #[test]
+    fn every_json_fixture_reads_as_saphyr_reads_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut files = Vec::new();
+        json_files(&root, &mut files);
+        assert!(!files.is_empty());
+        for f in &files {
+            let text = std::fs::read_to_string(f).expect("a fixture reads");
+            if serde_json::from_str::<serde_json::Value>(&text).is_err() {
+                continue;
+            }
+            match json_agrees(&text) {
+                Ok(true) => {}
+                Ok(false) => panic!("{} left the JSON fast path", f.display()),
+                Err(e) => panic!("{}: {e}", f.display()),
+            }
+        }
+    }
+
+    fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                json_files(&p, out);
+            } else if p.extension().is_some_and(|e| e == "json") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::{Value as J, json};
+        let leaf = prop_oneof![
+            Just(J::Null),
+            any::<bool>().prop_map(J::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            any::<u64>().prop_map(|i| json!(i)),
+            (-1e300f64..1e300).prop_map(|f| json!(f)),
+            prop::sample::select(vec![0.5, -0.0, 1e-7, 2.5e20, 1.0, 3.0e300])
+                .prop_map(|f| json!(f)),
+            prop::sample::select(SCALARS.to_vec()).prop_map(|s| J::String(s.to_owned())),
+            "[ -~é\u{1F600}\n\t\\\"]{0,12}".prop_map(J::String),
+        ];
+        leaf.prop_recursive(5, 48, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(J::Array),
+                prop::collection::vec((prop::sample::select(KEYS.to_vec()), inner), 0..5).prop_map(
+                    |kv| J::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    /// JSON as serde_json writes it, compact and pretty, reads as saphyr reads it.
+    #[test]
+    fn generated_json_reads_as_saphyr_reads_it() {
+        use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+        let config = Config {
+            cases: 2000,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+        let mut runner = TestRunner::new_with_rng(config, rng);
+        let read = std::cell::Cell::new(0u32);
+        let result = runner.run(&json_value(), |v| {
+            if !(v.is_array() || v.is_object()) {
+                return Ok(());
+            }
+            for text in [
+                v.to_string(),
+                serde_json::to_string_pretty(&v).expect("it prints"),
+            ] {
+                if json_agrees(&text).map_err(TestCaseError::fail)? {
+                    read.set(read.get() + 1);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        // Not vacuous: most collections take the fast path.
+        assert!(read.get() > 1000, "{} read", read.get());
     }
 
     #[test]
