@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::rc::Rc;
 
 use wfsim_engine::callbacks::{Auth, http_status};
+use wfsim_engine::defn::tree;
 use wfsim_engine::error::{self, Raised};
 use wfsim_engine::http::{HttpOutcome, HttpResponse};
 use wfsim_engine::interp::{Execution, ExecutionConfig};
@@ -50,6 +51,15 @@ fn run_definition(d: &Definition) -> Result<Ran, String> {
     let argument = d.argument.as_ref().map(Recipe::build).transpose()?;
     // A host that reads bytes replaces what is not UTF-8, as `String::from_utf8_lossy` does.
     let text = String::from_utf8_lossy(&d.text);
+    // The YAML and JSON fast path must read what it reads as saphyr does.
+    let syntax = tree::Syntax::of_path(&d.file);
+    let (fast, slow) = (
+        tree::parse(&text, syntax),
+        tree::parse_with_saphyr(&text, syntax),
+    );
+    if format!("{fast:?}") != format!("{slow:?}") {
+        panic!("the fast path read\n{text}\nas {fast:?}\nbut saphyr as {slow:?}");
+    }
     let workflow = match defn::load(&d.file, &text) {
         Ok(w) => Rc::new(w),
         Err(errors) => {

@@ -173,7 +173,8 @@ impl<'a> Reader<'a> {
                     end = self.i + n;
                     break;
                 }
-                b'\t' | b'\r' => odd = true,
+                // Control characters (saphyr reads a NUL as the end of the text).
+                0..=0x1f | 0x7f => odd = true,
                 c if c >= 0x80 => ascii = false,
                 _ => {}
             }
@@ -181,7 +182,12 @@ impl<'a> Reader<'a> {
         let line = &self.b[self.i..end];
         self.ascii_line = ascii;
         self.line_end = end;
-        if odd || line.starts_with(b"---") || line.starts_with(b"...") || line.starts_with(b"%") {
+        if odd
+            || (!ascii && odd_unicode(line))
+            || line.starts_with(b"---")
+            || line.starts_with(b"...")
+            || line.starts_with(b"%")
+        {
             self.left = true;
         }
         !self.left
@@ -197,7 +203,8 @@ impl<'a> Reader<'a> {
         let line = &self.b[..end];
         self.ascii_line = line.is_ascii();
         self.line_end = end;
-        !(line.iter().any(|&c| c == b'\t' || c == b'\r')
+        !(line.iter().any(|&c| c < 0x20 || c == 0x7f)
+            || (!self.ascii_line && odd_unicode(line))
             || line.starts_with(b"---")
             || line.starts_with(b"...")
             || line.starts_with(b"%")
@@ -732,6 +739,14 @@ fn typed(raw: &str, style: ScalarStyle) -> Option<Value> {
     )
 }
 
+/// Whether a line holds a character YAML gives a meaning of its own (a byte order mark,
+/// the next-line and Unicode line and paragraph separators): saphyr's to read.
+fn odd_unicode(line: &[u8]) -> bool {
+    std::str::from_utf8(line).map_or(true, |l| {
+        l.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}'])
+    })
+}
+
 /// Whether saphyr's resolver could only make a string of plain `raw`: null, booleans,
 /// numbers and `.inf`/`.nan` begin with `~`, `n`, `N`, `t`, `T`, `f`, `F`, a digit, a sign
 /// or a dot; a name or an expression (`${...}`) begins otherwise.
@@ -757,7 +772,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::defn::tree::parse_with_saphyr;
+    use crate::defn::tree::{Syntax, parse_with_saphyr};
 
     /// Every `.yaml` file under `dir`, in name order.
     fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -780,7 +795,7 @@ mod tests {
         match read(text) {
             None => Ok(false),
             // By their Debug text, which tells every value apart (NaN equals itself).
-            Some(fast) => match parse_with_saphyr(text) {
+            Some(fast) => match parse_with_saphyr(text, Syntax::Yaml) {
                 Ok(slow) if format!("{slow:?}") == format!("{fast:?}") => Ok(true),
                 other => Err(format!(
                     "the fast path read\n{text}\nas {fast:?}\nsaphyr: {other:?}"
@@ -797,7 +812,7 @@ mod tests {
         );
         match read_json(text) {
             None => Ok(false),
-            Some(fast) => match parse_with_saphyr(text) {
+            Some(fast) => match parse_with_saphyr(text, Syntax::Json) {
                 Ok(slow) if format!("{slow:?}") == format!("{fast:?}") => Ok(true),
                 other => Err(format!(
                     "the JSON fast path read\n{text}\nas {fast:?}\nsaphyr: {other:?}"
@@ -1132,7 +1147,8 @@ mod tests {
     }
 
     /// A document the fast path reads, it reads as saphyr does; with one character
-    /// changed, too (a space, a dash, a colon, a quote, a tab or a newline anywhere). The
+    /// changed, too (a space, a dash, a colon, a quote, a tab, a newline, a control or
+    /// Unicode line character anywhere). The
     /// runner's seed is fixed, so a failure replays; a failure shrinks to a small document.
     #[test]
     fn generated_documents_read_as_saphyr_reads_them() {
@@ -1148,7 +1164,7 @@ mod tests {
         let input = (
             doc(),
             proptest::collection::vec(0u8..210, 0..64),
-            proptest::option::of((0usize..4096, 0usize..8)),
+            proptest::option::of((0usize..4096, 0usize..12)),
         );
         let result = runner.run(&input, |(d, style, edit)| {
             let mut text = String::new();
@@ -1156,7 +1172,10 @@ mod tests {
             if let Some((at, c)) = edit {
                 let at = at % (text.len() + 1);
                 if text.is_char_boundary(at) {
-                    text.insert(at, [' ', '-', ':', '"', '\'', '\t', '\n', '#'][c]);
+                    let edits = [
+                        ' ', '-', ':', '"', '\'', '\t', '\n', '#', '\0', '\r', '\u{85}', '\u{feff}',
+                    ];
+                    text.insert(at, edits[c]);
                 }
             }
             agrees(&text).map(|_| ()).map_err(TestCaseError::fail)
@@ -1211,6 +1230,10 @@ mod tests {
             "a:\tb\n",
             "a: [1,\n 2]\n",
             "a: 1\na: 2\n",
+            "a: '\0'\n",
+            "a: \"b\u{7f}\"\n",
+            "a: b\u{2028}c\n",
+            "a: \u{feff}b\n",
             "x\n",
             "- - a\n",
             "? a\n: b\n",
@@ -1218,8 +1241,8 @@ mod tests {
             assert!(read(text).is_none(), "{text:?}");
             // And saphyr's answer is the one given.
             assert_eq!(
-                crate::defn::tree::parse(text, crate::defn::tree::Syntax::Yaml),
-                parse_with_saphyr(text)
+                crate::defn::tree::parse(text, Syntax::Yaml),
+                parse_with_saphyr(text, Syntax::Yaml)
             );
         }
     }

@@ -123,9 +123,11 @@ pub fn parse(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
 }
 
 /// [`parse`] without its fast paths ([`super::block_yaml`]): what the fast paths' answers
-/// are compared with (a JSON text must have passed serde_json first).
-#[cfg(test)]
-pub(crate) fn parse_with_saphyr(text: &str) -> Result<Node, SyntaxError> {
+/// are compared with, by the tests and by the fuzzer on every definition it makes.
+pub fn parse_with_saphyr(text: &str, syntax: Syntax) -> Result<Node, SyntaxError> {
+    if syntax == Syntax::Json && serde_json::from_str::<serde_json::Value>(text).is_err() {
+        return parse(text, syntax);
+    }
     read_direct(text).unwrap_or_else(|| read_loaded(text))
 }
 
