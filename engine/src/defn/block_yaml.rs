@@ -774,8 +774,8 @@ mod tests {
     use super::*;
     use crate::defn::tree::{Syntax, parse_with_saphyr};
 
-    /// Every `.yaml` file under `dir`, in name order.
-    fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// Every file under `dir` whose extension is one of `exts`, in name order.
+    fn files_under(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
@@ -783,8 +783,8 @@ mod tests {
         paths.sort();
         for p in paths {
             if p.is_dir() {
-                yaml_files(&p, out);
-            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files_under(&p, exts, out);
+            } else if p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
                 out.push(p);
             }
         }
@@ -825,7 +825,7 @@ mod tests {
     fn every_json_fixture_reads_as_saphyr_reads_it() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
         let mut files = Vec::new();
-        json_files(&root, &mut files);
+        files_under(&root, &["json"], &mut files);
         assert!(!files.is_empty());
         for f in &files {
             let text = std::fs::read_to_string(f).expect("a fixture reads");
@@ -836,21 +836,6 @@ mod tests {
                 Ok(true) => {}
                 Ok(false) => panic!("{} left the JSON fast path", f.display()),
                 Err(e) => panic!("{}: {e}", f.display()),
-            }
-        }
-    }
-
-    fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        paths.sort();
-        for p in paths {
-            if p.is_dir() {
-                json_files(&p, out);
-            } else if p.extension().is_some_and(|e| e == "json") {
-                out.push(p);
             }
         }
     }
@@ -917,7 +902,7 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut files = Vec::new();
         for dir in ["fixtures", "docs", "clients", "schema"] {
-            yaml_files(&root.join(dir), &mut files);
+            files_under(&root.join(dir), &["yaml", "yml"], &mut files);
         }
         let mut read_fast = Vec::new();
         let mut left = Vec::new();
