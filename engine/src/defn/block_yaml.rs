@@ -1193,6 +1193,37 @@ mod tests {
         assert!(fast * 4 >= n, "{fast} of {n} took the fast path");
     }
 
+    /// Each construct of the subset is read by the fast path (so that reading it is not
+    /// quietly left to saphyr), as saphyr reads it.
+    #[test]
+    fn each_construct_of_the_subset_takes_the_fast_path() {
+        for text in [
+            "k: v\n",
+            "# c\nk: v # c\nl: w#x\n",
+            "k:\n  - a\n  - b\n",
+            "k:\n- a\n- b\nl: 1\n",
+            "- a: 1\n  b: 2\n- c\n",
+            "-\n  a: 1\n- # c\n  - b\n",
+            "\"k\": 'it''s'\n'l': \"m\"\n",
+            "k: \"a\\\"b\\\\c\\/d\\n\\t\\r\\b\\f\\u00e9\"\n",
+            "k: [a, [b, c], {d: 1, 'e': \"f\"}]\n",
+            "k: {}\nl: []\nm: [ a , b ]\n",
+            "é: ü\nk: 日本 x # c\nl: [é, a, {ü: b}]\n",
+            "k: -1\nl: 1.5\nm: true\nn: ~\no: 0x1F\np: inf\nq: ${a + 1}\n",
+            "k:\n\n  # between\n  a: 1\n\n",
+            "k:   v   \n1: a\ntrue: b\n",
+            "k: {\"a\":1}\n",
+        ] {
+            assert_eq!(agrees(text), Ok(true), "{text}");
+        }
+        for text in [
+            "{\n  \"a\": [\n    1,\n    \"b\"\n  ],\n  \"c\": {}\n}\n",
+            "[{\"a\":1}, {\"b\":\"é\\u00fc\"}, -2.5e3, true, null]",
+        ] {
+            assert_eq!(json_agrees(text), Ok(true), "{text}");
+        }
+    }
+
     #[test]
     fn words_that_look_like_numbers_read_as_saphyr_reads_them() {
         for word in [
