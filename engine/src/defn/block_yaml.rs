@@ -34,9 +34,9 @@ pub fn read(text: &str) -> Option<Node> {
         return None;
     }
     let node = r.block_node(0)?;
-    // Everything must have been read: a less indented line after the root is an error.
+    // Everything must have been read (a line left to saphyr stops the cursor before it).
     match r.next_content() {
-        None if !r.left && r.i >= r.b.len() => Some(node),
+        None if r.i == r.b.len() => Some(node),
         _ => None,
     }
 }
@@ -55,7 +55,7 @@ pub fn read_json(text: &str) -> Option<Node> {
     }
     let node = r.flow()?;
     r.flow_spaces();
-    (!r.left && r.i >= r.b.len()).then_some(node)
+    (r.i == r.b.len()).then_some(node)
 }
 
 #[derive(Clone, Copy)]
