@@ -236,7 +236,7 @@ pub fn vars_read_by<'a>(run: &Run, props: impl IntoIterator<Item = &'a Property>
 fn named(run: &Run, names: &[&'static str]) -> Vars {
     let mut vars = Vars::new();
     for &name in names {
-        let v = crate::report::field_json(run, name).map_or(Value::Null, |j| Value::from_json(&j));
+        let v = crate::report::field_value(run, name).unwrap_or(Value::Null);
         vars.insert(name, v);
     }
     vars
