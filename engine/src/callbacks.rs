@@ -94,10 +94,36 @@ pub struct ExecutionName {
 impl ExecutionName {
     /// `/v1/projects/<p>/locations/<l>/workflows/<w>/executions/<id>`
     pub fn path(&self) -> String {
-        format!(
-            "/v1/projects/{}/locations/{}/workflows/{}/executions/{}",
-            self.project, self.location, self.workflow, self.execution_id
-        )
+        let mut out = String::with_capacity(self.path_len());
+        self.push_path(&mut out);
+        out
+    }
+
+    /// The length of [`ExecutionName::path`].
+    pub fn path_len(&self) -> usize {
+        let fixed = "/v1/projects//locations//workflows//executions/".len();
+        fixed
+            + self.project.len()
+            + self.location.len()
+            + self.workflow.len()
+            + self.execution_id.len()
+    }
+
+    /// [`ExecutionName::path`], appended to `out`: every endpoint's URL and every request's
+    /// path start with it.
+    pub fn push_path(&self, out: &mut String) {
+        for part in [
+            "/v1/projects/",
+            &self.project,
+            "/locations/",
+            &self.location,
+            "/workflows/",
+            &self.workflow,
+            "/executions/",
+            &self.execution_id,
+        ] {
+            out.push_str(part);
+        }
     }
 }
 
@@ -290,6 +316,10 @@ impl Endpoint {
     pub fn url(&self) -> &str {
         &self.url
     }
+    /// [`Endpoint::url`] as shared text: a workflow's string value of it needs no copy.
+    pub fn url_shared(&self) -> Rc<str> {
+        Rc::clone(&self.url)
+    }
     pub fn created_at(&self) -> SimTime {
         self.created_at
     }
@@ -390,12 +420,17 @@ impl Callbacks {
         }
         let idx = EndpointIdx(u32::try_from(self.endpoints.len()).expect("u32 endpoints"));
         let callback_id: Rc<str> = self.ids.callback_id().into();
-        let url = format!(
-            "{}{}/callbacks/{callback_id}",
-            self.name.base_url,
-            self.name.path()
-        )
-        .into();
+        let mut url = String::with_capacity(
+            self.name.base_url.len()
+                + self.name.path_len()
+                + "/callbacks/".len()
+                + callback_id.len(),
+        );
+        url.push_str(&self.name.base_url);
+        self.name.push_path(&mut url);
+        url.push_str("/callbacks/");
+        url.push_str(&callback_id);
+        let url = url.into();
         self.by_callback_id.insert(Rc::clone(&callback_id), idx);
         // Most executions make one endpoint: room for one, not the four a first push takes.
         self.endpoints

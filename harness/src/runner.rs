@@ -590,14 +590,14 @@ fn scripted(w: &mut World, t: SimTime, r: &ScriptedRequest, records: &mut Vec<Re
         });
         return;
     };
-    let ex = &w.slots[i].execution;
-    let (callback_id, method) =
-        ex.with_callbacks(|cbs| match cbs.endpoint(EndpointIdx(r.endpoint)) {
-            Some(ep) => (ep.callback_id().to_owned(), ep.method().as_str().to_owned()),
-            None => ("not-created".to_owned(), "POST".to_owned()),
-        });
-    let method = r.method.clone().unwrap_or(method);
-    let path = ex.with_callbacks(|cbs| format!("{}/callbacks/{callback_id}", cbs.name().path()));
+    let (callback_id, own_method, path) = w.slots[i].execution.with_callbacks(|cbs| {
+        let (id, method) = match cbs.endpoint(EndpointIdx(r.endpoint)) {
+            Some(ep) => (ep.callback_id(), ep.method().as_str()),
+            None => ("not-created", "POST"),
+        };
+        (id.to_owned(), method, callback_path(cbs.name(), id))
+    });
+    let method = r.method.clone().unwrap_or_else(|| own_method.to_owned());
     let request = CallbackRequest {
         method,
         path,
@@ -639,7 +639,7 @@ fn service_callback(
                     i.0,
                     ep.callback_id().to_owned(),
                     ep.method().as_str().to_owned(),
-                    format!("{}/callbacks/{}", cbs.name().path(), ep.callback_id()),
+                    callback_path(cbs.name(), ep.callback_id()),
                 )
             })
         })
@@ -665,6 +665,15 @@ fn service_callback(
     };
     deliver(&mut w.slots[x], sent, request, records);
     note_takes(&mut w.slots[x], records);
+}
+
+/// The path of endpoint `callback_id` of execution `name`, as a request to it has it.
+fn callback_path(name: &ExecutionName, callback_id: &str) -> String {
+    let mut path = String::with_capacity(name.path_len() + "/callbacks/".len() + callback_id.len());
+    name.push_path(&mut path);
+    path.push_str("/callbacks/");
+    path.push_str(callback_id);
+    path
 }
 
 /// Where and when a request is sent.
