@@ -168,16 +168,17 @@ pub fn error_with_tag(tag: &str, message: impl Into<String>) -> Raised {
 /// HT-3: what a workflow sees of an answer. `Ok` is the value of the call (`{code,
 /// headers, body}`, or for a connector the body alone); `Err` the error it raises.
 pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Raised> {
-    let what = target.describe();
+    // Only an error names the call.
+    let what = || target.describe();
     match outcome {
         HttpOutcome::Returned(done) => done.clone(),
         HttpOutcome::ConnectionFailed(reason) => Err(error_with_tag(
             CONNECTION_FAILED_ERROR,
-            format!("{what}: connection failed: {reason}"),
+            format!("{}: connection failed: {reason}", what()),
         )),
         HttpOutcome::ConnectionError(reason) => Err(error_with_tag(
             CONNECTION_ERROR,
-            format!("{what}: connection broken: {reason}"),
+            format!("{}: connection broken: {reason}", what()),
         )),
         HttpOutcome::Response(r) => {
             let content_type = r
@@ -195,8 +196,9 @@ pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Ra
                     (
                         "message",
                         Value::str(format!(
-                            "HTTP server responded with error code {} ({what})",
-                            r.status
+                            "HTTP server responded with error code {} ({})",
+                            r.status,
+                            what()
                         )),
                     ),
                     ("tags", Value::list(vec![Value::str(HTTP_ERROR)])),
@@ -412,7 +414,8 @@ pub fn encode_body(
                 .to_ascii_lowercase()
         });
     let as_json = |headers: &mut Vec<(String, String)>, add: bool| {
-        let mut bytes = Vec::new();
+        // Room for a small body without regrowing.
+        let mut bytes = Vec::with_capacity(256);
         if !write_json(body, &mut bytes) {
             // `to_json` says what has no JSON form, as it finds it.
             let what = body.to_json().err().unwrap_or("a value");
@@ -464,7 +467,7 @@ pub fn write_json(v: &Value, out: &mut Vec<u8>) -> bool {
         Value::Int(i) => serde_json::to_writer(&mut *out, i).expect(IN_MEMORY),
         Value::Double(d) if d.is_finite() => serde_json::to_writer(&mut *out, d).expect(IN_MEMORY),
         Value::Double(_) | Value::Bytes(_) => return false,
-        Value::Str(s) => serde_json::to_writer(&mut *out, &**s).expect(IN_MEMORY),
+        Value::Str(s) => write_json_str(s, out),
         Value::List(items) => {
             out.push(b'[');
             for (k, item) in items.iter().enumerate() {
@@ -483,7 +486,7 @@ pub fn write_json(v: &Value, out: &mut Vec<u8>) -> bool {
                 if k > 0 {
                     out.push(b',');
                 }
-                serde_json::to_writer(&mut *out, key.as_str()).expect(IN_MEMORY);
+                write_json_str(key, out);
                 out.push(b':');
                 if !write_json(item, out) {
                     return false;
@@ -493,6 +496,25 @@ pub fn write_json(v: &Value, out: &mut Vec<u8>) -> bool {
         }
     }
     true
+}
+
+/// Appends `s` as a JSON string. serde_json escapes only `"`, `\\` and control characters;
+/// a string with none (a URL, most text) is copied whole rather than byte by byte.
+fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    // Without an early exit per byte, so the compiler checks a chunk at a time.
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let needs_escape = s
+        .as_bytes()
+        .chunks(16)
+        .any(|c| c.iter().fold(false, |e, &b| e | escaped(b)));
+    if needs_escape {
+        serde_json::to_writer(out, s).expect("a string is written to memory");
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// HT-7: `*` matches any run of characters (`/` included), `?` any one character; the
@@ -578,6 +600,7 @@ mod tests {
             Value::Double(3.0),
             Value::Double(f64::MAX),
             s("quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7f} é 😀 \u{2028}"),
+            s("https://h.example/a?b=c&d=é 😀 \u{7f} \u{2028}"),
             Value::list(vec![]),
             m(vec![]),
             m(vec![
