@@ -30,6 +30,9 @@ impl Verdict {
 
 struct Replay<'a> {
     execution: &'a Execution,
+    /// When it started on the run's clock: a child's records are on the run's clock, its
+    /// trace on its own.
+    start: SimTime,
     model: Model,
     v: Verdict,
     /// Blocked awaits: model number → (thread, endpoint).
@@ -51,21 +54,14 @@ pub fn check(run: &Run) -> Verdict {
     let executions = std::iter::once((&run.execution, SimTime::ZERO))
         .chain(run.children.iter().map(|c| (&c.execution, c.started_at)));
     for (k, (execution, start)) in executions.enumerate() {
-        // A child's records are on the run's clock; its trace on its own.
-        let local = |t: SimTime| SimTime::from_nanos(t.as_nanos() - start.as_nanos());
-        let requests: Vec<(u64, RequestRecord)> = run
+        let requests: Vec<(u64, &RequestRecord)> = run
             .requests
             .iter()
             .enumerate()
             .filter(|(_, r)| r.execution == k)
-            .map(|(no, r)| {
-                let mut r = r.clone();
-                r.at = local(r.at);
-                r.taken_at = r.taken_at.map(local);
-                (no as u64, r)
-            })
+            .map(|(no, r)| (no as u64, r))
             .collect();
-        let one = check_one(execution, &requests);
+        let one = check_one(execution, start, &requests);
         for (rule, n) in one.checks {
             *v.checks.entry(rule).or_insert(0) += n;
         }
@@ -76,10 +72,12 @@ pub fn check(run: &Run) -> Verdict {
     v
 }
 
-/// Checks one execution and the requests sent to it.
-fn check_one(execution: &Execution, requests: &[(u64, RequestRecord)]) -> Verdict {
+/// Checks one execution, started at `start` on the run's clock, and the requests sent to
+/// it.
+fn check_one(execution: &Execution, start: SimTime, requests: &[(u64, &RequestRecord)]) -> Verdict {
     let mut r = Replay {
         execution,
+        start,
         model: Model::default(),
         v: Verdict::default(),
         awaits: BTreeMap::new(),
@@ -138,18 +136,23 @@ impl Replay<'_> {
         }
     }
 
+    /// `t` of the run's clock on the execution's.
+    fn local(&self, t: SimTime) -> SimTime {
+        SimTime::from_nanos(t.as_nanos() - self.start.as_nanos())
+    }
+
     fn request(&mut self, no: u64, q: &RequestRecord) {
-        let t = q.at.as_nanos();
-        self.advance(t);
+        let at = self.local(q.at);
+        let taken_at = q.taken_at.map(|t| self.local(t));
+        self.advance(at.as_nanos());
         if q.status == 413 {
             // The record keeps no body length: a 413 cannot be judged here.
             return;
         }
-        let method = q.method.clone();
         let answer = self.model.request(Request {
             no,
             endpoint: q.endpoint.map(|e| e as usize),
-            method: &method,
+            method: &q.method,
             body_len: 0,
             token: Token::Good,
         });
@@ -164,8 +167,7 @@ impl Replay<'_> {
         };
         self.v.check(rule, answer.status() == q.status, || {
             format!(
-                "request {no} at {} to endpoint {:?} was answered {}; the model says {}",
-                q.at,
+                "request {no} at {at} to endpoint {:?} was answered {}; the model says {}",
                 q.endpoint,
                 q.status,
                 answer.status()
@@ -173,10 +175,9 @@ impl Replay<'_> {
         });
         if let Answer::TakenBy(a) = answer {
             self.resumes.push(a);
-            self.v.check(Rule::Slot5, q.taken_at == Some(q.at), || {
+            self.v.check(Rule::Slot5, taken_at == Some(at), || {
                 format!(
-                    "request {no} at {} was handed to a waiting await by the model, not by the engine",
-                    q.at
+                    "request {no} at {at} was handed to a waiting await by the model, not by the engine"
                 )
             });
         }

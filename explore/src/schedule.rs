@@ -127,7 +127,8 @@ impl Schedule {
     /// round's retries added until no sender has another to send; a retry never changes
     /// what happened before it was sent, so each round keeps the last one's past.
     pub fn execute(&self, plan: &Plan, workflow: &Rc<Workflow>) -> Result<Executed, String> {
-        let services = plan.stubs.with(&self.stubs)?;
+        // Shared by every round's run, not copied into each.
+        let services: Rc<[wfsim_harness::services::Service]> = plan.stubs.with(&self.stubs)?.into();
         let mut config = plan.base.run_config();
         config.seed = self.seed;
         let name = plan
@@ -156,12 +157,12 @@ impl Schedule {
                     who.push(Some((i, k as u32 + 1, sent_at)));
                 }
             }
-            let run = runner::run_with_children(
+            let run = runner::run_with_shared_services(
                 Rc::clone(workflow),
                 &name,
                 &config,
                 &script,
-                &services,
+                Rc::clone(&services),
                 &plan.children,
             );
             // The runner answers the script in (time, index) order.

@@ -425,12 +425,20 @@ pub fn attempts(ex: &Execution) -> Vec<u32> {
 /// [`attempts`], given `ex`'s calls.
 fn attempts_of(ex: &Execution, calls: &[wfsim_engine::http::CallRecord]) -> Vec<u32> {
     let mut out = vec![1; calls.len()];
+    let trace = ex.trace();
+    // Without a back-off every send is a first.
+    if !trace
+        .iter()
+        .any(|(_, e)| matches!(e, Trace::Backoff { .. }))
+    {
+        return out;
+    }
     // Each call's key, made once: the events of a call name it twice.
     let keys: Vec<String> = calls.iter().map(|c| c.target.describe()).collect();
     // Per thread: the sends of the attempt before the last back-off, and those since.
     let mut before: BTreeMap<u64, BTreeMap<&str, u32>> = BTreeMap::new();
     let mut since: BTreeMap<u64, BTreeMap<&str, u32>> = BTreeMap::new();
-    for (_, event) in ex.trace() {
+    for (_, event) in &trace {
         match event {
             Trace::HttpSent { thread, call } => {
                 let key = keys[call.0 as usize].as_str();

@@ -361,6 +361,20 @@ pub fn run_with_children(
     services: &[Service],
     library: &Library,
 ) -> Run {
+    run_with_shared_services(workflow, name, config, script, services.into(), library)
+}
+
+/// [`run_with_children`] with the services already shared: a caller that runs one set of
+/// services many times (explore, every seed and retry round) shares them rather than have
+/// each run copy them.
+pub fn run_with_shared_services(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &[ScriptedRequest],
+    services: Rc<[Service]>,
+    library: &Library,
+) -> Run {
     let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
     script.sort_by_key(|(i, r)| (r.at, *i));
     let mut execution_name = execution_name(name, config.seed);
@@ -382,7 +396,6 @@ pub fn run_with_children(
         },
         config.env.clone(),
     );
-    let services: Rc<[Service]> = services.into();
     let mut w = World {
         slots: vec![Slot {
             execution,
@@ -704,7 +717,7 @@ fn deliver(
         service: sent.service,
         method,
         status: http_status(&delivery),
-        message: delivery.as_ref().err().map(|e| e.to_string()),
+        message: delivery.as_ref().err().map(refusal_text),
         taken_at: matches!(delivery, Ok(Accepted::Taken(_))).then_some(sent.at),
         trace_pos,
     });
@@ -715,6 +728,15 @@ fn deliver(
         }
         slot.buffered[e] = Some(index);
     }
+}
+
+/// A refusal's message, written into room for it: most are over 100 bytes, and a
+/// growing `String` would be copied several times.
+fn refusal_text(e: &wfsim_engine::callbacks::Rejection) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(160);
+    write!(text, "{e}").expect("writing to a String");
+    text
 }
 
 /// Why a call no scripted service matches fails (HT-7).
@@ -732,6 +754,10 @@ fn unmatched(call: &HttpCall) -> String {
 /// Marks buffered requests taken by awaits of `slot` that ran since the last look (CB-5),
 /// at the run's time.
 fn note_takes(slot: &mut Slot, records: &mut [RequestRecord]) {
+    // Most looks find nothing new: no copy of an empty tail.
+    if slot.execution.trace_len() == slot.trace_seen {
+        return;
+    }
     for (at, t) in slot.execution.trace_since(slot.trace_seen) {
         slot.trace_seen += 1;
         if let Trace::AwaitTook { endpoint, .. } = t {
