@@ -138,8 +138,12 @@ impl Schedule {
         // Per logical request, the times its sends so far left.
         let mut sends: Vec<Vec<SimTime>> = self.requests.iter().map(|r| vec![r.at]).collect();
         loop {
-            let mut script: Vec<ScriptedRequest> = plan.base.requests.clone();
-            let mut who: Vec<Option<(usize, u32, SimTime)>> = vec![None; script.len()];
+            let sends_now: usize = sends.iter().map(Vec::len).sum();
+            let mut script: Vec<ScriptedRequest> =
+                Vec::with_capacity(plan.base.requests.len() + sends_now);
+            script.extend_from_slice(&plan.base.requests);
+            let mut who: Vec<Option<(usize, u32, SimTime)>> = Vec::with_capacity(script.capacity());
+            who.resize(script.len(), None);
             for (i, (r, times)) in self.requests.iter().zip(&sends).enumerate() {
                 let sender = &plan.senders[r.sender];
                 let body = &sender.bodies[r.body];
@@ -175,7 +179,7 @@ impl Schedule {
             {
                 statuses[i] = Some(rec.status);
             }
-            let mut sent = Vec::new();
+            let mut sent = Vec::with_capacity(sends_now);
             // (arrived, retry at, logical)
             let mut next: Vec<(SimTime, SimTime, usize)> = Vec::new();
             for &i in &order {

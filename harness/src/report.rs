@@ -300,6 +300,10 @@ pub fn field_value(run: &Run, name: &str) -> Option<Value> {
 /// (bytes, a double that is not finite): lists and maps built anew, so their measure is a
 /// fresh value's as the JSON's would be, not the upper bound a changed one keeps.
 fn as_if_json(v: &Value) -> Option<Value> {
+    if json_fresh(v) {
+        // Already what JSON would make: shared, not copied.
+        return Some(v.clone());
+    }
     Some(match v {
         Value::Bytes(_) => return None,
         Value::Double(d) if !d.is_finite() => return None,
@@ -311,6 +315,31 @@ fn as_if_json(v: &Value) -> Option<Value> {
         ),
         scalar => scalar.clone(),
     })
+}
+
+/// Whether `v` has a JSON form and every list and map in it is measured as a fresh one
+/// (its bytes and depth those of its elements): then JSON read back would make a value
+/// equal to it in every respect.
+fn json_fresh(v: &Value) -> bool {
+    use wfsim_engine::value::SCALAR_BYTES;
+    let fresh = |entries: &mut dyn Iterator<Item = (usize, &Value)>| {
+        let (mut bytes, mut depth) = (SCALAR_BYTES, 1u32);
+        for (key_bytes, item) in entries {
+            if !json_fresh(item) {
+                return false;
+            }
+            bytes = bytes.saturating_add(key_bytes + item.bytes());
+            depth = depth.max(item.depth().saturating_add(1));
+        }
+        (bytes, depth) == (v.bytes(), v.depth())
+    };
+    match v {
+        Value::Bytes(_) => false,
+        Value::Double(d) => d.is_finite(),
+        Value::List(items) => fresh(&mut items.iter().map(|i| (0, i))),
+        Value::Map(m) => fresh(&mut m.iter().map(|(k, i)| (k.len(), i))),
+        _ => true,
+    }
 }
 
 /// [`secs`] as a value: a JSON float is a double.

@@ -417,7 +417,8 @@ pub fn run_with_shared_services(
         ),
         now: SimTime::ZERO,
     };
-    let mut records: Vec<RequestRecord> = Vec::new();
+    // Every scripted request is recorded; services' callbacks may add more.
+    let mut records: Vec<RequestRecord> = Vec::with_capacity(script.len());
     let mut next = 0;
     let mut cancel_at = config.cancel_at;
     let mut budget_exhausted = true;
