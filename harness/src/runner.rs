@@ -375,8 +375,57 @@ pub fn run_with_shared_services(
     services: Rc<[Service]>,
     library: &Library,
 ) -> Run {
-    let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
-    script.sort_by_key(|(i, r)| (r.at, *i));
+    run_with_resends(workflow, name, config, script, services, library, None)
+}
+
+/// Requests sent in answer to answers: a sender's resends (explore's senders retry on 429,
+/// 5xx and lost answers, EXP-3), decided as the run goes instead of by running it again
+/// with each round of resends.
+pub struct Resends<'a> {
+    /// Per request of the script, its place among the requests of one instant: they are
+    /// sent in the order of their places (without resends, a request's place is its index).
+    pub places: &'a [u64],
+    /// Called when the request at `place` has been answered with `status` at `t`: a request
+    /// to send, its place and when it arrives (not before `t`), if any. One released for
+    /// `t` itself is sent at `t`, after the requests of `t` placed before it: exactly where
+    /// it would be had it been in the script from the start.
+    pub answered: &'a mut Answered<'a>,
+}
+
+/// [`Resends::answered`]: (place, status, now) to (place, arrival, request) of a resend.
+pub type Answered<'a> =
+    dyn FnMut(u64, u16, SimTime) -> Option<(u64, SimTime, &'a ScriptedRequest)> + 'a;
+
+impl std::fmt::Debug for Resends<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resends")
+            .field("places", &self.places)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`run_with_shared_services`], with the resends `resends` decides as the script's
+/// requests are answered. The run is the one the script with the resends in it would
+/// make: a request changes nothing before it arrives.
+pub fn run_with_resends<'a>(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &'a [ScriptedRequest],
+    services: Rc<[Service]>,
+    library: &Library,
+    mut resends: Option<Resends<'a>>,
+) -> Run {
+    let place = |i: usize| resends.as_ref().map_or(i as u64, |r| r.places[i]);
+    let mut script: Vec<(u64, &ScriptedRequest)> = script
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (place(i), r))
+        .collect();
+    script.sort_by_key(|&(p, r)| (r.at, p));
+    // Resends to come, by (arrival, place).
+    let mut released: std::collections::BTreeMap<(SimTime, u64), &ScriptedRequest> =
+        Default::default();
     let mut execution_name = execution_name(name, config.seed);
     if let Some(p) = &config.project {
         execution_name.project = p.clone();
@@ -425,24 +474,55 @@ pub fn run_with_shared_services(
     for _ in 0..LOOP_BUDGET {
         take_calls(&mut w);
         answer_waiters(&mut w);
-        let t = [script.get(next).map(|(_, r)| r.at), cancel_at]
-            .into_iter()
-            .chain(w.slots.iter().flat_map(|s| {
-                [
-                    s.stubs.next_due().map(|t| s.global(t)),
-                    s.execution.poll_timeout().map(|t| s.global(t)),
-                ]
-            }))
-            .flatten()
-            .min();
+        let t = [
+            script.get(next).map(|(_, r)| r.at),
+            released.first_key_value().map(|(&(at, _), _)| at),
+            cancel_at,
+        ]
+        .into_iter()
+        .chain(w.slots.iter().flat_map(|s| {
+            [
+                s.stubs.next_due().map(|t| s.global(t)),
+                s.execution.poll_timeout().map(|t| s.global(t)),
+            ]
+        }))
+        .flatten()
+        .min();
         let Some(t) = t else {
             budget_exhausted = false;
             break;
         };
         w.now = t;
-        while let Some((_, r)) = script.get(next).filter(|(_, r)| r.at == t) {
-            next += 1;
+        loop {
+            // The requests of `t` by place, resends among them.
+            let scripted_next = script.get(next).filter(|(_, r)| r.at == t).copied();
+            let resend_next = released
+                .first_key_value()
+                .filter(|&(&(at, _), _)| at == t)
+                .map(|(&(_, p), &r)| (p, r));
+            let (p, r) = match (scripted_next, resend_next) {
+                (Some(a), Some(b)) if b.0 < a.0 => {
+                    released.pop_first();
+                    b
+                }
+                (Some(a), _) => {
+                    next += 1;
+                    a
+                }
+                (None, Some(b)) => {
+                    released.pop_first();
+                    b
+                }
+                (None, None) => break,
+            };
             scripted(&mut w, t, r, &mut records);
+            if let Some(rs) = resends.as_mut() {
+                let status = records.last().expect("just recorded").status;
+                if let Some((p2, at, r2)) = (rs.answered)(p, status, t) {
+                    assert!(at >= t, "a resend arrives after its cause");
+                    released.insert((at, p2), r2);
+                }
+            }
         }
         for i in 0..w.slots.len() {
             let local = w.slots[i].local(t);
