@@ -357,21 +357,32 @@ fn calls_value(ex: &Execution) -> Value {
             .iter()
             .zip(attempts)
             .map(|(c, attempt)| {
-                let mut o = vec![
-                    ("at", secs_value(c.at)),
-                    ("answered_at", opt(c.answered_at.map(secs_value))),
-                    ("status", opt(c.status.map(|s| Value::Int(s.into())))),
-                    ("error", opt(c.error.as_deref().map(Value::str))),
-                    ("attempt", Value::Int(attempt.into())),
-                ];
-                match &c.target {
-                    Callee::Http(r) => {
-                        o.push(("method", Value::str(r.method.as_str())));
-                        o.push(("url", Value::str(r.url.as_str())));
-                    }
-                    Callee::Connector { name, .. } => o.push(("call", Value::str(name.as_str()))),
-                }
-                Value::map(o)
+                let k = str::to_owned;
+                let answered_at = opt(c.answered_at.map(secs_value));
+                let at = secs_value(c.at);
+                let attempt = Value::Int(attempt.into());
+                let error = opt(c.error.as_deref().map(Value::str));
+                let status = opt(c.status.map(|s| Value::Int(s.into())));
+                // Built from arrays in key order: no list to collect, nothing to sort.
+                Value::from_btree(match &c.target {
+                    Callee::Http(r) => BTreeMap::from([
+                        (k("answered_at"), answered_at),
+                        (k("at"), at),
+                        (k("attempt"), attempt),
+                        (k("error"), error),
+                        (k("method"), Value::str(r.method.as_str())),
+                        (k("status"), status),
+                        (k("url"), Value::str(r.url.as_str())),
+                    ]),
+                    Callee::Connector { name, .. } => BTreeMap::from([
+                        (k("answered_at"), answered_at),
+                        (k("at"), at),
+                        (k("attempt"), attempt),
+                        (k("call"), Value::str(name.as_str())),
+                        (k("error"), error),
+                        (k("status"), status),
+                    ]),
+                })
             })
             .collect(),
     )
@@ -752,8 +763,8 @@ mod tests {
     /// failed calls.
     #[test]
     fn exp_2_field_values_are_their_json_read_back() {
-        let services = "- match: {url: \"https://a.example.com/*\"}\n  respond: [{status: 503}, {status: 200}]\n";
-        let call = "    - c:\n        try:\n          call: http.get\n          args:\n            url: https://a.example.com/x\n        retry:\n          predicate: ${http.default_retry_predicate}\n          max_retries: 2\n          backoff: {initial_delay: 1, max_delay: 10, multiplier: 2}\n    - d:\n        try:\n          call: http.get\n          args:\n            url: https://nowhere.example.com/\n        except:\n          as: e\n          steps:\n            - ignored:\n                assign:\n                  - x: 1\n";
+        let services = "- match: {url: \"https://a.example.com/*\"}\n  respond: [{status: 503}, {status: 200}]\n- match: {call: googleapis.pubsub.v1.projects.topics.publish}\n  respond: {body: {messageIds: [\"1\"]}}\n";
+        let call = "    - c:\n        try:\n          call: http.get\n          args:\n            url: https://a.example.com/x\n        retry:\n          predicate: ${http.default_retry_predicate}\n          max_retries: 2\n          backoff: {initial_delay: 1, max_delay: 10, multiplier: 2}\n    - d:\n        try:\n          call: http.get\n          args:\n            url: https://nowhere.example.com/\n        except:\n          as: e\n          steps:\n            - ignored:\n                assign:\n                  - x: 1\n    - p:\n        call: googleapis.pubsub.v1.projects.topics.publish\n        args:\n          topic: projects/p/topics/t\n          body: {messages: []}\n";
         let endings = [
             "    - m:\n        assign:\n          - m: {a: [1, 2.5, \"x\", [[null]]], b: true}\n          - m.a: 0\n    - r:\n        return: ${m}\n",
             "    - r:\n        return: ${text.encode(\"hi\")}\n",
@@ -765,6 +776,11 @@ mod tests {
         for (k, end) in endings.iter().enumerate() {
             let calls = if k == 0 { call } else { "" };
             let run = run_with(&format!("main:\n  steps:\n{calls}{end}"), services, &[]);
+            if k == 0 {
+                let calls = run.execution.http_calls();
+                assert_eq!(calls.len(), 4, "a retried call, a failed one, a connector");
+                assert!(matches!(calls[3].target, Callee::Connector { .. }));
+            }
             for name in crate::property::NAMES {
                 let want = field_json(&run, name).map(|j| Value::from_json(&j));
                 let got = field_value(&run, name);
