@@ -40,6 +40,7 @@ use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::time::duration_from_secs;
 use wfsim_harness::doc;
 use wfsim_harness::property::{self, Property};
+use wfsim_harness::runner::ScriptedRequest;
 use wfsim_harness::scenario::{self, Scenario};
 use wfsim_harness::services::{self, Service};
 
@@ -73,6 +74,8 @@ pub struct Plan {
     pub sometimes: Vec<Property>,
     /// The run's fields the properties read (`property::read_by`), found once.
     reads: Vec<&'static str>,
+    /// Per sender, per body, the request it sends (its time aside), made once.
+    requests: Vec<Vec<ScriptedRequest>>,
 }
 
 /// The scripted services, with the numbers drawn per seed.
@@ -181,6 +184,24 @@ pub struct Sender {
     pub retry: RetryPolicy,
 }
 
+impl Sender {
+    /// Per body, the request it sends, at time 0.
+    fn requests(&self) -> Vec<ScriptedRequest> {
+        self.bodies
+            .iter()
+            .map(|body| ScriptedRequest {
+                at: wfsim_engine::SimTime::ZERO,
+                endpoint: self.endpoint,
+                method: self.method.clone(),
+                headers: body.headers.clone(),
+                query: String::new(),
+                body: body.bytes.clone(),
+                execution: self.execution.clone(),
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Body {
     pub value: Value,
@@ -218,6 +239,12 @@ impl Plan {
     /// The run's fields the properties read: the only ones each seed makes.
     pub fn reads(&self) -> &[&'static str] {
         &self.reads
+    }
+
+    /// What sender `sender` sends with body `body`, at time 0: each send is a copy, or
+    /// this itself where the runner takes a reference.
+    pub fn request(&self, sender: usize, body: usize) -> &ScriptedRequest {
+        &self.requests[sender][body]
     }
 
     /// Reads the explore file at `path`.
@@ -294,9 +321,11 @@ impl Plan {
             always: Vec::new(),
             sometimes: Vec::new(),
             reads: Vec::new(),
+            requests: Vec::new(),
         };
         explore_section(&at, explore, &mut plan)?;
         plan.reads = property::read_by(plan.always.iter().chain(&plan.sometimes));
+        plan.requests = plan.senders.iter().map(Sender::requests).collect();
         Ok(plan)
     }
 }

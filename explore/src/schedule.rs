@@ -270,22 +270,16 @@ impl Schedule {
 
     /// Send `k` (from 0) of logical request `r`, sent at `sent_at`.
     fn send(&self, plan: &Plan, r: &Logical, k: usize, sent_at: SimTime) -> ScriptedRequest {
-        let sender = &plan.senders[r.sender];
-        let body = &sender.bodies[r.body];
         ScriptedRequest {
             at: sent_at.saturating_add(r.sends[k].latency),
-            endpoint: sender.endpoint,
-            method: sender.method.clone(),
-            headers: body.headers.clone(),
-            query: String::new(),
-            body: body.bytes.clone(),
-            execution: sender.execution.clone(),
+            ..plan.request(r.sender, r.body).clone()
         }
     }
 
-    /// The first run: each logical request's first send in the script, each resend sent
-    /// as the answer before it fails (`runner::Resends`), placed where it would be in
-    /// [`Schedule::script`]; the retries it makes are added to `sends`.
+    /// The first run: the file's own requests in the script, each logical request's
+    /// first send beside it, and each resend sent as the answer before it fails
+    /// (`runner::Resends`), each placed where it would be in [`Schedule::script`]; the
+    /// retries it makes are added to `sends`.
     fn run_deciding_retries(
         &self,
         plan: &Plan,
@@ -296,41 +290,38 @@ impl Schedule {
         sends: &mut [Vec<SimTime>],
     ) -> Run {
         let base = plan.base.requests.len();
-        let mut script = Vec::with_capacity(base + self.requests.len());
-        script.extend_from_slice(&plan.base.requests);
-        script.extend(self.requests.iter().map(|r| self.send(plan, r, 0, r.at)));
-        // Places: the file's own requests, then each logical request's sends, room left
-        // for as many as it may make; and per place past the file's own, whose send it is
-        // (logical request, number from 1).
-        let mut places: Vec<u64> = (0..base as u64).collect();
+        // Places past the file's own: each logical request's sends, room left for as many
+        // as it may make; per place, whose send it is (logical request, number from 1).
+        let mut first = Vec::with_capacity(self.requests.len());
         let mut whose = Vec::new();
         for (i, r) in self.requests.iter().enumerate() {
-            places.push((base + whose.len()) as u64);
-            whose.extend((1..=r.sends.len().max(1) as u32).map(|k| (i, k)));
+            let arrives = r.at.saturating_add(r.sends[0].latency);
+            let place = (base + whose.len()) as u64;
+            first.push((place, arrives, plan.request(r.sender, r.body)));
+            whose.extend((1..=r.sends.len() as u32).map(|k| (i, k)));
         }
-        let script = script;
         let mut answered = |place: u64, status: u16, t: SimTime| {
             let at = usize::try_from(place).ok()?.checked_sub(base)?;
             let &(logical, attempt) = whose.get(at)?;
             let retry_at = self.retry(plan, logical, attempt, t, status)?;
             sends[logical].push(retry_at);
-            let latency = self.requests[logical].sends[attempt as usize].latency;
-            // Every send of a logical request is its first's, but for the time.
+            let r = &self.requests[logical];
+            let latency = r.sends[attempt as usize].latency;
             Some((
                 place + 1,
                 retry_at.saturating_add(latency),
-                &script[base + logical],
+                plan.request(r.sender, r.body),
             ))
         };
         runner::run_with_resends(
             Rc::clone(workflow),
             name,
             config,
-            &script,
+            &plan.base.requests,
             Rc::clone(services),
             &plan.children,
             Some(runner::Resends {
-                places: &places,
+                sends: first,
                 answered: &mut answered,
             }),
         )

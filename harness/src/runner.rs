@@ -382,9 +382,10 @@ pub fn run_with_shared_services(
 /// 5xx and lost answers, EXP-3), decided as the run goes instead of by running it again
 /// with each round of resends.
 pub struct Resends<'a> {
-    /// Per request of the script, its place among the requests of one instant: they are
-    /// sent in the order of their places (without resends, a request's place is its index).
-    pub places: &'a [u64],
+    /// Requests sent besides the script's, each with its place and arrival. At an instant,
+    /// requests are sent in the order of their places: a request of the script is placed
+    /// by its index, so these come after the script's with places from its length on.
+    pub sends: Vec<(u64, SimTime, &'a ScriptedRequest)>,
     /// Called when the request at `place` has been answered with `status` at `t`: a request
     /// to send, its place and when it arrives (not before `t`), if any. One released for
     /// `t` itself is sent at `t`, after the requests of `t` placed before it: exactly where
@@ -399,7 +400,7 @@ pub type Answered<'a> =
 impl std::fmt::Debug for Resends<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Resends")
-            .field("places", &self.places)
+            .field("sends", &self.sends)
             .finish_non_exhaustive()
     }
 }
@@ -416,16 +417,20 @@ pub fn run_with_resends<'a>(
     library: &Library,
     mut resends: Option<Resends<'a>>,
 ) -> Run {
-    let place = |i: usize| resends.as_ref().map_or(i as u64, |r| r.places[i]);
     let mut script: Vec<(u64, &ScriptedRequest)> = script
         .iter()
         .enumerate()
-        .map(|(i, r)| (place(i), r))
+        .map(|(i, r)| (i as u64, r))
         .collect();
     script.sort_by_key(|&(p, r)| (r.at, p));
-    // Resends to come, by (arrival, place).
-    let mut released: std::collections::BTreeMap<(SimTime, u64), &ScriptedRequest> =
-        Default::default();
+    // The requests sent besides the script's, to come, by (arrival, place).
+    let mut released: std::collections::BTreeMap<(SimTime, u64), &ScriptedRequest> = resends
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.sends))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, at, r)| ((at, p), r))
+        .collect();
     let mut execution_name = execution_name(name, config.seed);
     if let Some(p) = &config.project {
         execution_name.project = p.clone();
@@ -835,8 +840,11 @@ fn unmatched(call: &HttpCall) -> String {
 /// Marks buffered requests taken by awaits of `slot` that ran since the last look (CB-5),
 /// at the run's time.
 fn note_takes(slot: &mut Slot, records: &mut [RequestRecord]) {
-    // Most looks find nothing new: no copy of an empty tail.
-    if slot.execution.trace_len() == slot.trace_seen {
+    // Most looks find nothing new, or nothing buffered an await could have taken: no
+    // copy of the trace's tail then.
+    let len = slot.execution.trace_len();
+    if len == slot.trace_seen || slot.buffered.iter().all(Option::is_none) {
+        slot.trace_seen = len;
         return;
     }
     for (at, t) in slot.execution.trace_since(slot.trace_seen) {
