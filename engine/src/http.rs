@@ -501,13 +501,7 @@ pub fn write_json(v: &Value, out: &mut Vec<u8>) -> bool {
 /// Appends `s` as a JSON string. serde_json escapes only `"`, `\\` and control characters;
 /// a string with none (a URL, most text) is copied whole rather than byte by byte.
 fn write_json_str(s: &str, out: &mut Vec<u8>) {
-    // Without an early exit per byte, so the compiler checks a chunk at a time.
-    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    let needs_escape = s
-        .as_bytes()
-        .chunks(16)
-        .any(|c| c.iter().fold(false, |e, &b| e | escaped(b)));
-    if needs_escape {
+    if needs_escape(s.as_bytes()) {
         serde_json::to_writer(out, s).expect("a string is written to memory");
         return;
     }
@@ -515,6 +509,14 @@ fn write_json_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
+}
+
+/// Whether `s` has a byte JSON escapes: a control character, `"` or `\\`. Without an
+/// early exit per byte, so the compiler checks a chunk at a time.
+fn needs_escape(s: &[u8]) -> bool {
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    s.chunks(16)
+        .any(|c| c.iter().fold(false, |e, &b| e | escaped(b)))
 }
 
 /// HT-7: `*` matches any run of characters (`/` included), `?` any one character; the
@@ -584,6 +586,21 @@ mod tests {
         assert!(glob_match("*ü", "https://h/ü"));
     }
 
+    /// Every byte that JSON escapes is found wherever it is in a word; no other is.
+    #[test]
+    fn ht_2_json_escapes_are_found_at_every_place() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let want = b < 0x20 || b == b'"' || b == b'\\';
+                    assert_eq!(needs_escape(&bytes), want, "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+    }
+
     /// A JSON body is written as `to_json` then `to_string` would write it, byte for byte;
     /// what has no JSON form is refused with the same words.
     #[test]
@@ -601,6 +618,9 @@ mod tests {
             Value::Double(f64::MAX),
             s("quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7f} é 😀 \u{2028}"),
             s("https://h.example/a?b=c&d=é 😀 \u{7f} \u{2028}"),
+            s("12345678\"2345678\\234567\u{1f}\u{80}é\u{1}"),
+            s("ééééééééé\u{1f}"),
+            s("abcdefghijklmnop\\"),
             Value::list(vec![]),
             m(vec![]),
             m(vec![
