@@ -124,12 +124,12 @@ impl Schedule {
     }
 
     /// Runs the schedule. Retries depend on answers: the first run decides them as the
-    /// answers come ([`runner::Resends`]), each send held in the script until the answer
-    /// before it fails. Rounds then confirm it: the script with every send so far is read
-    /// against the run, and should a sender have another to send, the run is repeated
-    /// with each round's retries added until none has; a retry never changes what happened
-    /// before it was sent, so each round keeps the last one's past (and the first run is
-    /// what those rounds would have reached).
+    /// answers come ([`runner::Resends`]), each resend sent when the answer before it
+    /// fails. Rounds then confirm it: the script with every send so far is read against
+    /// the run, and should a sender have another to send, the run is repeated with each
+    /// round's retries added until none has; a retry never changes what happened before it
+    /// was sent, so each round keeps the last one's past (and the first run is what those
+    /// rounds would have reached).
     pub fn execute(&self, plan: &Plan, workflow: &Rc<Workflow>) -> Result<Executed, String> {
         self.execute_deciding(plan, workflow, true)
     }
