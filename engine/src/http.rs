@@ -168,16 +168,17 @@ pub fn error_with_tag(tag: &str, message: impl Into<String>) -> Raised {
 /// HT-3: what a workflow sees of an answer. `Ok` is the value of the call (`{code,
 /// headers, body}`, or for a connector the body alone); `Err` the error it raises.
 pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Raised> {
-    let what = target.describe();
+    // Only an error names the call.
+    let what = || target.describe();
     match outcome {
         HttpOutcome::Returned(done) => done.clone(),
         HttpOutcome::ConnectionFailed(reason) => Err(error_with_tag(
             CONNECTION_FAILED_ERROR,
-            format!("{what}: connection failed: {reason}"),
+            format!("{}: connection failed: {reason}", what()),
         )),
         HttpOutcome::ConnectionError(reason) => Err(error_with_tag(
             CONNECTION_ERROR,
-            format!("{what}: connection broken: {reason}"),
+            format!("{}: connection broken: {reason}", what()),
         )),
         HttpOutcome::Response(r) => {
             let content_type = r
@@ -195,8 +196,9 @@ pub fn outcome_value(target: &Callee, outcome: &HttpOutcome) -> Result<Value, Ra
                     (
                         "message",
                         Value::str(format!(
-                            "HTTP server responded with error code {} ({what})",
-                            r.status
+                            "HTTP server responded with error code {} ({})",
+                            r.status,
+                            what()
                         )),
                     ),
                     ("tags", Value::list(vec![Value::str(HTTP_ERROR)])),
@@ -412,15 +414,19 @@ pub fn encode_body(
                 .to_ascii_lowercase()
         });
     let as_json = |headers: &mut Vec<(String, String)>, add: bool| {
-        let json = body.to_json().map_err(|what| {
-            type_error(format!(
+        // Room for a small body without regrowing.
+        let mut bytes = Vec::with_capacity(256);
+        if !write_json(body, &mut bytes) {
+            // `to_json` says what has no JSON form, as it finds it.
+            let what = body.to_json().err().unwrap_or("a value");
+            return Err(type_error(format!(
                 "{func}: the body contains {what}, which has no JSON form"
-            ))
-        })?;
+            )));
+        }
         if add {
             headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
         }
-        Ok(json.to_string().into_bytes())
+        Ok(bytes)
     };
     match content_type.as_deref() {
         None => as_json(headers, true),
@@ -449,19 +455,93 @@ pub fn encode_body(
     }
 }
 
+/// Appends `v` as compact JSON to `out`, byte for byte what `v.to_json()?.to_string()`
+/// writes (scalars are written by `serde_json` itself), without building the JSON value,
+/// whose maps hash every key. `false` when `v` has no JSON form (bytes, a double that is
+/// not finite); `out` is then partly written.
+pub fn write_json(v: &Value, out: &mut Vec<u8>) -> bool {
+    const IN_MEMORY: &str = "a scalar is written to memory";
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => serde_json::to_writer(&mut *out, i).expect(IN_MEMORY),
+        Value::Double(d) if d.is_finite() => serde_json::to_writer(&mut *out, d).expect(IN_MEMORY),
+        Value::Double(_) | Value::Bytes(_) => return false,
+        Value::Str(s) => write_json_str(s, out),
+        Value::List(items) => {
+            out.push(b'[');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                if !write_json(item, out) {
+                    return false;
+                }
+            }
+            out.push(b']');
+        }
+        Value::Map(m) => {
+            out.push(b'{');
+            for (k, (key, item)) in m.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                write_json_str(key, out);
+                out.push(b':');
+                if !write_json(item, out) {
+                    return false;
+                }
+            }
+            out.push(b'}');
+        }
+    }
+    true
+}
+
+/// Appends `s` as a JSON string. serde_json escapes only `"`, `\\` and control characters;
+/// a string with none (a URL, most text) is copied whole rather than byte by byte.
+fn write_json_str(s: &str, out: &mut Vec<u8>) {
+    if needs_escape(s.as_bytes()) {
+        serde_json::to_writer(out, s).expect("a string is written to memory");
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+/// Whether `s` has a byte JSON escapes: a control character, `"` or `\\`. Without an
+/// early exit per byte, so the compiler checks a chunk at a time.
+fn needs_escape(s: &[u8]) -> bool {
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    s.chunks(16)
+        .any(|c| c.iter().fold(false, |e, &b| e | escaped(b)))
+}
+
 /// HT-7: `*` matches any run of characters (`/` included), `?` any one character; the
 /// rest matches itself. The whole text must match.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    // ASCII (every URL a service matches, in practice) is matched byte by byte, with no
+    // copy; other text by characters, so `?` is one character, not one byte.
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    glob(&p, &t, '*', '?')
+}
+
+/// [`glob_match`] over units of text: `star` matches any run of them, `any` any one.
+fn glob<T: Copy + PartialEq>(p: &[T], t: &[T], star_unit: T, any: T) -> bool {
     // Greedy with one backtrack point: linear in practice, never exponential.
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) && p[pi] != '*' {
+        if pi < p.len() && (p[pi] == any || p[pi] == t[ti]) && p[pi] != star_unit {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == star_unit {
             star = Some((pi, ti));
             pi += 1;
         } else if let Some((sp, st)) = star {
@@ -472,7 +552,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_unit)
 }
 
 #[cfg(test)]
@@ -499,6 +579,81 @@ mod tests {
         assert!(!glob_match("*/items/*/x", "https://h/items/1/2/y"));
         assert!(glob_match("exact", "exact"));
         assert!(!glob_match("exact", "exactly"));
+        // Beyond ASCII, `?` is one character, not one byte.
+        assert!(glob_match("https://é.example/?", "https://é.example/ü"));
+        assert!(glob_match("a?c", "aéc"));
+        assert!(!glob_match("a??c", "aéc"));
+        assert!(glob_match("*ü", "https://h/ü"));
+    }
+
+    /// Every byte that JSON escapes is found wherever it is in a word; no other is.
+    #[test]
+    fn ht_2_json_escapes_are_found_at_every_place() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0u8..=255 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let want = b < 0x20 || b == b'"' || b == b'\\';
+                    assert_eq!(needs_escape(&bytes), want, "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+    }
+
+    /// A JSON body is written as `to_json` then `to_string` would write it, byte for byte;
+    /// what has no JSON form is refused with the same words.
+    #[test]
+    fn ht_2_json_bodies_are_serde_json_s_text() {
+        let m = |entries: Vec<(&str, Value)>| Value::map(entries);
+        let values = [
+            Value::Null,
+            Value::Bool(false),
+            Value::Int(i64::MIN),
+            Value::Int(7),
+            Value::Double(0.1),
+            Value::Double(-0.0),
+            Value::Double(1e21),
+            Value::Double(3.0),
+            Value::Double(f64::MAX),
+            s("quote \" backslash \\ newline \n tab \t nul \u{0} del \u{7f} é 😀 \u{2028}"),
+            s("https://h.example/a?b=c&d=é 😀 \u{7f} \u{2028}"),
+            s("12345678\"2345678\\234567\u{1f}\u{80}é\u{1}"),
+            s("ééééééééé\u{1f}"),
+            s("abcdefghijklmnop\\"),
+            Value::list(vec![]),
+            m(vec![]),
+            m(vec![
+                ("b", Value::list(vec![Value::Int(1), s("x"), Value::Null])),
+                ("a", m(vec![("k\"ey", Value::Double(2.5))])),
+                ("", Value::Bool(true)),
+            ]),
+        ];
+        for v in values {
+            let mut out = Vec::new();
+            assert!(write_json(&v, &mut out), "{v:?}");
+            let want = v.to_json().unwrap().to_string();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            if v != Value::Null {
+                // A null body is no body.
+                let body = encode_body("http.post", Some(&v), &mut Vec::new()).unwrap();
+                assert_eq!(body, want.into_bytes());
+            }
+        }
+        let no_form = |v: Value| {
+            let e = encode_body("http.post", Some(&v), &mut Vec::new()).unwrap_err();
+            crate::error::message(&e).unwrap()
+        };
+        let bytes = Value::Bytes(b"x"[..].into());
+        let nan = Value::Double(f64::NAN);
+        assert_eq!(
+            no_form(Value::list(vec![nan.clone(), bytes.clone()])),
+            "http.post: the body contains a double that is not finite, which has no JSON form"
+        );
+        assert_eq!(
+            no_form(m(vec![("a", bytes), ("b", nan)])),
+            "http.post: the body contains bytes, which has no JSON form"
+        );
     }
 
     /// HT-1: a URL is `http://` or `https://` (either case) with something after it; a

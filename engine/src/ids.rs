@@ -91,12 +91,22 @@ impl IdGen {
 
     /// A random (version 4) UUID drawn from the seeded stream, hyphenated and lowercase.
     pub fn uuid(&mut self) -> String {
+        let mut out = String::with_capacity(uuid::fmt::Hyphenated::LENGTH);
+        self.push_uuid(&mut out);
+        out
+    }
+
+    /// [`IdGen::uuid`], appended to `out`: encoded into a buffer, not through `Display`,
+    /// as every execution and endpoint draws ids.
+    fn push_uuid(&mut self, out: &mut String) {
         let mut bytes = [0u8; 16];
         self.rng().fill_bytes(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes)
+        let mut buf = uuid::Uuid::encode_buffer();
+        let text = uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
             .hyphenated()
-            .to_string()
+            .encode_lower(&mut buf);
+        out.push_str(text);
     }
 
     /// A number from the stream, for choices such as which branch runs next.
@@ -117,9 +127,11 @@ impl IdGen {
 
     /// CB-2: a callback id is two UUIDs joined by `_`.
     pub fn callback_id(&mut self) -> String {
-        let first = self.uuid();
-        let second = self.uuid();
-        format!("{first}_{second}")
+        let mut out = String::with_capacity(2 * uuid::fmt::Hyphenated::LENGTH + 1);
+        self.push_uuid(&mut out);
+        out.push('_');
+        self.push_uuid(&mut out);
+        out
     }
 }
 
@@ -194,7 +206,11 @@ mod tests {
     fn cb_2_seed_zero_is_pinned() {
         let mut ids = IdGen::new(0);
         assert_eq!(ids.uuid(), PINNED_SEED_ZERO_UUID);
+        assert_eq!(ids.callback_id(), PINNED_SEED_ZERO_CALLBACK_ID);
     }
 
     const PINNED_SEED_ZERO_UUID: &str = "6c3b9aa7-67f7-45b5-b7c0-d8ba5fa54677";
+    /// The callback id drawn after [`PINNED_SEED_ZERO_UUID`].
+    const PINNED_SEED_ZERO_CALLBACK_ID: &str =
+        "e6a6e281-320d-4bb2-bc88-9b8fa460670f_79460232-6766-4de1-bdb0-7e94cb14ae8c";
 }

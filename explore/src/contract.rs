@@ -30,8 +30,14 @@ impl Verdict {
 
 struct Replay<'a> {
     execution: &'a Execution,
+    /// When it started on the run's clock: a child's records are on the run's clock, its
+    /// trace on its own.
+    start: SimTime,
     model: Model,
+    /// The run's verdict so far, this execution's checks added to it.
     v: Verdict,
+    /// A check of this execution failed: its replay stops there.
+    failed: bool,
     /// Blocked awaits: model number → (thread, endpoint).
     awaits: BTreeMap<u64, (ThreadId, usize)>,
     next_await: u64,
@@ -51,37 +57,32 @@ pub fn check(run: &Run) -> Verdict {
     let executions = std::iter::once((&run.execution, SimTime::ZERO))
         .chain(run.children.iter().map(|c| (&c.execution, c.started_at)));
     for (k, (execution, start)) in executions.enumerate() {
-        // A child's records are on the run's clock; its trace on its own.
-        let local = |t: SimTime| SimTime::from_nanos(t.as_nanos() - start.as_nanos());
-        let requests: Vec<(u64, RequestRecord)> = run
+        let requests: Vec<(u64, &RequestRecord)> = run
             .requests
             .iter()
             .enumerate()
             .filter(|(_, r)| r.execution == k)
-            .map(|(no, r)| {
-                let mut r = r.clone();
-                r.at = local(r.at);
-                r.taken_at = r.taken_at.map(local);
-                (no as u64, r)
-            })
+            .map(|(no, r)| (no as u64, r))
             .collect();
-        let one = check_one(execution, &requests);
-        for (rule, n) in one.checks {
-            *v.checks.entry(rule).or_insert(0) += n;
-        }
-        if v.violation.is_none() {
-            v.violation = one.violation;
-        }
+        v = check_one(execution, start, &requests, v);
     }
     v
 }
 
-/// Checks one execution and the requests sent to it.
-fn check_one(execution: &Execution, requests: &[(u64, RequestRecord)]) -> Verdict {
+/// Checks one execution, started at `start` on the run's clock, and the requests sent to
+/// it, adding its checks to `v` (whose violation, if it has one, stays the first).
+fn check_one(
+    execution: &Execution,
+    start: SimTime,
+    requests: &[(u64, &RequestRecord)],
+    v: Verdict,
+) -> Verdict {
     let mut r = Replay {
         execution,
+        start,
         model: Model::default(),
-        v: Verdict::default(),
+        v,
+        failed: false,
         awaits: BTreeMap::new(),
         next_await: 0,
         timed_out: Vec::new(),
@@ -94,18 +95,19 @@ fn check_one(execution: &Execution, requests: &[(u64, RequestRecord)]) -> Verdic
             r.request(*no, req);
         }
         r.event(at.as_nanos(), event);
-        if r.v.violation.is_some() {
+        if r.failed {
             return r.v;
         }
     }
     for (no, req) in requests {
         r.request(*no, req);
     }
-    if r.v.violation.is_none() {
+    if !r.failed {
         let counts: Vec<_> =
             execution.with_callbacks(|cbs| cbs.endpoints().iter().map(|e| e.counts()).collect());
         for (i, (c, m)) in counts.iter().zip(&r.model.endpoints).enumerate() {
             let ok = c.accepted == m.accepted && c.taken == m.taken && c.dropped == m.dropped;
+            // The run's verdict itself: this is the execution's last check.
             r.v.check(Rule::Cb10, ok, || {
                 format!(
                     "endpoint {i}: the engine counts {} accepted, {} taken, {} dropped; the model {}, {}, {}",
@@ -118,6 +120,11 @@ fn check_one(execution: &Execution, requests: &[(u64, RequestRecord)]) -> Verdic
 }
 
 impl Replay<'_> {
+    fn check(&mut self, rule: Rule, ok: bool, why: impl FnOnce() -> String) {
+        self.failed |= !ok;
+        self.v.check(rule, ok, why);
+    }
+
     /// The model's clock moves to `t`; every await it times out before `t` must have been
     /// reported by the engine already.
     fn advance(&mut self, t: u64) {
@@ -130,7 +137,7 @@ impl Replay<'_> {
                 self.timed_out.remove(i);
                 continue;
             }
-            self.v.check(Rule::Cb6, false, || {
+            self.check(Rule::Cb6, false, || {
                 format!(
                     "await {a} should have timed out at {deadline} ns; the engine did not say so"
                 )
@@ -138,18 +145,23 @@ impl Replay<'_> {
         }
     }
 
+    /// `t` of the run's clock on the execution's.
+    fn local(&self, t: SimTime) -> SimTime {
+        SimTime::from_nanos(t.as_nanos() - self.start.as_nanos())
+    }
+
     fn request(&mut self, no: u64, q: &RequestRecord) {
-        let t = q.at.as_nanos();
-        self.advance(t);
+        let at = self.local(q.at);
+        let taken_at = q.taken_at.map(|t| self.local(t));
+        self.advance(at.as_nanos());
         if q.status == 413 {
             // The record keeps no body length: a 413 cannot be judged here.
             return;
         }
-        let method = q.method.clone();
         let answer = self.model.request(Request {
             no,
             endpoint: q.endpoint.map(|e| e as usize),
-            method: &method,
+            method: &q.method,
             body_len: 0,
             token: Token::Good,
         });
@@ -162,10 +174,9 @@ impl Replay<'_> {
             Answer::Refused(405) => Rule::Slot3,
             Answer::Refused(_) => Rule::Slot2,
         };
-        self.v.check(rule, answer.status() == q.status, || {
+        self.check(rule, answer.status() == q.status, || {
             format!(
-                "request {no} at {} to endpoint {:?} was answered {}; the model says {}",
-                q.at,
+                "request {no} at {at} to endpoint {:?} was answered {}; the model says {}",
                 q.endpoint,
                 q.status,
                 answer.status()
@@ -173,10 +184,9 @@ impl Replay<'_> {
         });
         if let Answer::TakenBy(a) = answer {
             self.resumes.push(a);
-            self.v.check(Rule::Slot5, q.taken_at == Some(q.at), || {
+            self.check(Rule::Slot5, taken_at == Some(at), || {
                 format!(
-                    "request {no} at {} was handed to a waiting await by the model, not by the engine",
-                    q.at
+                    "request {no} at {at} was handed to a waiting await by the model, not by the engine"
                 )
             });
         }
@@ -195,7 +205,7 @@ impl Replay<'_> {
                 self.advance(t);
                 let method = self.endpoint_method(*e);
                 let got = self.model.create(&method);
-                self.v.check(Rule::Cb1, got == Some(e.0 as usize), || {
+                self.check(Rule::Cb1, got == Some(e.0 as usize), || {
                     format!("endpoint {} was created; the model numbers it {got:?}", e.0)
                 });
             }
@@ -213,7 +223,7 @@ impl Replay<'_> {
                     }
                     _ => false,
                 };
-                self.v.check(Rule::Cb5, ok, || {
+                self.check(Rule::Cb5, ok, || {
                     format!(
                         "an await on endpoint {} took a request received at {received_at}; the model: {start:?}",
                         endpoint.0
@@ -230,13 +240,12 @@ impl Replay<'_> {
                 let ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
                 let start = self.model.start_await(a, endpoint.0 as usize, ns);
                 self.awaits.insert(a, (*thread, endpoint.0 as usize));
-                self.v
-                    .check(Rule::Cb6, matches!(start, AwaitStart::Waits { .. }), || {
-                        format!(
-                            "an await on endpoint {} blocked; the model: {start:?}",
-                            endpoint.0
-                        )
-                    });
+                self.check(Rule::Cb6, matches!(start, AwaitStart::Waits { .. }), || {
+                    format!(
+                        "an await on endpoint {} blocked; the model: {start:?}",
+                        endpoint.0
+                    )
+                });
             }
             Trace::AwaitResumed { thread, endpoint } => {
                 let found = self
@@ -246,7 +255,7 @@ impl Replay<'_> {
                 if let Some(i) = found {
                     self.resumes.remove(i);
                 }
-                self.v.check(Rule::Cb12, found.is_some(), || {
+                self.check(Rule::Cb12, found.is_some(), || {
                     format!(
                         "thread {} resumed on endpoint {} with no request the model handed it",
                         thread.0, endpoint.0
@@ -270,7 +279,7 @@ impl Replay<'_> {
                 if let Some(i) = found {
                     self.timed_out.remove(i);
                 }
-                self.v.check(Rule::Cb6, found.is_some(), || {
+                self.check(Rule::Cb6, found.is_some(), || {
                     format!(
                         "thread {}'s await on endpoint {} timed out at {t} ns; the model has no deadline then",
                         thread.0, endpoint.0

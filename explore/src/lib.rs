@@ -165,7 +165,7 @@ pub fn run_seed_with(driver: &dyn Driver, plan: &Plan, seed: u64) -> SeedOutcome
             return out;
         }
     };
-    let vars = property::vars_read_by(&executed.run, plan.always.iter().chain(&plan.sometimes));
+    let vars = property::named(&executed.run, plan.reads());
     out.always = plan.always.iter().map(|p| violation(p, &vars)).collect();
     out.sometimes = plan
         .sometimes

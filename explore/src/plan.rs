@@ -30,6 +30,7 @@
 //! (write `[[1, 2]]` for the one body `[1, 2]`). Bodies are sent as JSON (a string as
 //! text), with their content type.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -39,6 +40,7 @@ use wfsim_engine::defn::{self, Workflow};
 use wfsim_engine::time::duration_from_secs;
 use wfsim_harness::doc;
 use wfsim_harness::property::{self, Property};
+use wfsim_harness::runner::ScriptedRequest;
 use wfsim_harness::scenario::{self, Scenario};
 use wfsim_harness::services::{self, Service};
 
@@ -70,6 +72,10 @@ pub struct Plan {
     pub faults: Faults,
     pub always: Vec<Property>,
     pub sometimes: Vec<Property>,
+    /// The run's fields the properties read (`property::read_by`), found once.
+    reads: Vec<&'static str>,
+    /// Per sender, per body, the request it sends (its time aside), made once.
+    requests: Vec<Vec<ScriptedRequest>>,
 }
 
 /// The scripted services, with the numbers drawn per seed.
@@ -81,6 +87,9 @@ pub struct Stubs {
     pub ranges: Vec<StubRange>,
     /// The services when there are no ranges: parsed once.
     pub fixed: Vec<Service>,
+    /// `node` with the last seed's numbers written in: each seed overwrites every range,
+    /// so the rest need not be copied again.
+    work: RefCell<Option<Node>>,
 }
 
 /// A number of a stub drawn per seed.
@@ -110,8 +119,10 @@ impl Stubs {
         if self.ranges.is_empty() {
             return Ok(self.fixed.clone());
         }
-        let node = self.substituted(node, values);
-        services::parse(&node).map_err(|e| e.to_string())
+        let mut work = self.work.borrow_mut();
+        let node = work.get_or_insert_with(|| node.clone());
+        self.write(node, values);
+        services::parse(node).map_err(|e| e.to_string())
     }
 
     /// `services:` with `values` written in, as a value (for a reproducer).
@@ -124,17 +135,22 @@ impl Stubs {
 
     fn substituted(&self, node: &Node, values: &[f64]) -> Node {
         let mut node = node.clone();
+        self.write(&mut node, values);
+        node
+    }
+
+    /// Writes `values` in place of the ranges of `node` (`services:` or a copy of it).
+    fn write(&self, node: &mut Node, values: &[f64]) {
         for (r, v) in self.ranges.iter().zip(values) {
             let value = if r.integral() {
                 Value::Int(*v as i64)
             } else {
                 Value::Double(*v)
             };
-            if let Some(slot) = at_path(&mut node, &r.path) {
+            if let Some(slot) = at_path(node, &r.path) {
                 slot.kind = NodeKind::Scalar(value);
             }
         }
-        node
     }
 }
 
@@ -166,6 +182,24 @@ pub struct Sender {
     /// When each is first sent, both ends included, nanoseconds since the start.
     pub at: (u64, u64),
     pub retry: RetryPolicy,
+}
+
+impl Sender {
+    /// Per body, the request it sends, at time 0.
+    fn requests(&self) -> Vec<ScriptedRequest> {
+        self.bodies
+            .iter()
+            .map(|body| ScriptedRequest {
+                at: wfsim_engine::SimTime::ZERO,
+                endpoint: self.endpoint,
+                method: self.method.clone(),
+                headers: body.headers.clone(),
+                query: String::new(),
+                body: body.bytes.clone(),
+                execution: self.execution.clone(),
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -202,6 +236,17 @@ impl RetryPolicy {
 }
 
 impl Plan {
+    /// The run's fields the properties read: the only ones each seed makes.
+    pub fn reads(&self) -> &[&'static str] {
+        &self.reads
+    }
+
+    /// What sender `sender` sends with body `body`, at time 0: each send is a copy, or
+    /// this itself where the runner takes a reference.
+    pub fn request(&self, sender: usize, body: usize) -> &ScriptedRequest {
+        &self.requests[sender][body]
+    }
+
     /// Reads the explore file at `path`.
     pub fn load(path: &Path) -> Result<Plan, Invalid> {
         let name = path.display().to_string();
@@ -275,8 +320,12 @@ impl Plan {
             faults: Faults::default(),
             always: Vec::new(),
             sometimes: Vec::new(),
+            reads: Vec::new(),
+            requests: Vec::new(),
         };
         explore_section(&at, explore, &mut plan)?;
+        plan.reads = property::read_by(plan.always.iter().chain(&plan.sometimes));
+        plan.requests = plan.senders.iter().map(Sender::requests).collect();
         Ok(plan)
     }
 }
@@ -288,6 +337,7 @@ fn stubs(at: &At, n: &Node) -> Result<Stubs, Invalid> {
         node: Some(n.clone()),
         ranges,
         fixed: Vec::new(),
+        work: RefCell::default(),
     };
     // Both ends of every range must make valid services: the errors are said here, once.
     for pick in [false, true] {

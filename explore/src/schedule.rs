@@ -123,11 +123,27 @@ impl Schedule {
         }
     }
 
-    /// Runs the schedule. Retries depend on answers, so the run is repeated with each
-    /// round's retries added until no sender has another to send; a retry never changes
-    /// what happened before it was sent, so each round keeps the last one's past.
+    /// Runs the schedule. Retries depend on answers: the first run decides them as the
+    /// answers come ([`runner::Resends`]), each resend sent when the answer before it
+    /// fails. Rounds then confirm it: the script with every send so far is read against
+    /// the run, and should a sender have another to send, the run is repeated with each
+    /// round's retries added until none has; a retry never changes what happened before it
+    /// was sent, so each round keeps the last one's past (and the first run is what those
+    /// rounds would have reached).
     pub fn execute(&self, plan: &Plan, workflow: &Rc<Workflow>) -> Result<Executed, String> {
-        let services = plan.stubs.with(&self.stubs)?;
+        self.execute_deciding(plan, workflow, true)
+    }
+
+    /// [`Schedule::execute`]; without `deciding`, the first run has only first sends and
+    /// rounds add every retry (what the first run's decisions must come to).
+    fn execute_deciding(
+        &self,
+        plan: &Plan,
+        workflow: &Rc<Workflow>,
+        deciding: bool,
+    ) -> Result<Executed, String> {
+        // Shared by every round's run, not copied into each.
+        let services: Rc<[wfsim_harness::services::Service]> = plan.stubs.with(&self.stubs)?.into();
         let mut config = plan.base.run_config();
         config.seed = self.seed;
         let name = plan
@@ -136,45 +152,34 @@ impl Schedule {
             .map_or("workflow".into(), |s| s.to_string_lossy().into_owned());
         // Per logical request, the times its sends so far left.
         let mut sends: Vec<Vec<SimTime>> = self.requests.iter().map(|r| vec![r.at]).collect();
+        let mut first = deciding.then(|| {
+            self.run_deciding_retries(plan, workflow, &name, &config, &services, &mut sends)
+        });
         loop {
-            let mut script: Vec<ScriptedRequest> = plan.base.requests.clone();
-            let mut who: Vec<Option<(usize, u32, SimTime)>> = vec![None; script.len()];
-            for (i, (r, times)) in self.requests.iter().zip(&sends).enumerate() {
-                let sender = &plan.senders[r.sender];
-                let body = &sender.bodies[r.body];
-                for (k, &sent_at) in times.iter().enumerate() {
-                    let arrived = sent_at.saturating_add(r.sends[k].latency);
-                    script.push(ScriptedRequest {
-                        at: arrived,
-                        endpoint: sender.endpoint,
-                        method: sender.method.clone(),
-                        headers: body.headers.clone(),
-                        query: String::new(),
-                        body: body.bytes.clone(),
-                        execution: sender.execution.clone(),
-                    });
-                    who.push(Some((i, k as u32 + 1, sent_at)));
-                }
-            }
-            let run = runner::run_with_children(
-                Rc::clone(workflow),
-                &name,
-                &config,
-                &script,
-                &services,
-                &plan.children,
-            );
+            // When each request of the script arrives, and who sent it.
+            let (arrivals, who) = self.arrivals(plan, &sends);
+            let run = match first.take() {
+                Some(run) => run,
+                None => runner::run_with_shared_services(
+                    Rc::clone(workflow),
+                    &name,
+                    &config,
+                    &self.script(plan, &sends),
+                    Rc::clone(&services),
+                    &plan.children,
+                ),
+            };
             // The runner answers the script in (time, index) order.
-            let mut order: Vec<usize> = (0..script.len()).collect();
-            order.sort_by_key(|&i| (script[i].at, i));
-            let mut statuses = vec![None; script.len()];
+            let mut order: Vec<usize> = (0..arrivals.len()).collect();
+            order.sort_by_key(|&i| (arrivals[i], i));
+            let mut statuses = vec![None; arrivals.len()];
             for (&i, rec) in order
                 .iter()
                 .zip(run.requests.iter().filter(|r| r.service.is_none()))
             {
                 statuses[i] = Some(rec.status);
             }
-            let mut sent = Vec::new();
+            let mut sent = Vec::with_capacity(arrivals.len());
             // (arrived, retry at, logical)
             let mut next: Vec<(SimTime, SimTime, usize)> = Vec::new();
             for &i in &order {
@@ -186,20 +191,16 @@ impl Schedule {
                     logical,
                     attempt,
                     sent_at,
-                    arrived_at: script[i].at,
+                    arrived_at: arrivals[i],
                     status: statuses[i],
                     lost: fault.lost,
                 });
-                let policy: &RetryPolicy = &plan.senders[self.requests[logical].sender].retry;
                 let last = attempt as usize == sends[logical].len();
                 let Some(status) = statuses[i] else { continue };
-                let failed = fault.lost || status == 429 || status >= 500;
-                let attempts = policy
-                    .max_attempts
-                    .min(self.requests[logical].sends.len() as u32);
-                if last && failed && attempt < attempts {
-                    let retry_at = script[i].at.saturating_add(policy.delay(attempt));
-                    next.push((script[i].at, retry_at, logical));
+                if last
+                    && let Some(retry_at) = self.retry(plan, logical, attempt, arrivals[i], status)
+                {
+                    next.push((arrivals[i], retry_at, logical));
                 }
             }
             let Some(first) = next.iter().map(|n| n.1).min() else {
@@ -218,9 +219,161 @@ impl Schedule {
             }
         }
     }
+
+    /// When logical request `logical`'s send number `attempt` (from 1), which arrived at
+    /// `arrived` and was answered `status`, is sent again (EXP-3): on 429, 5xx or a lost
+    /// answer, while the policy has attempts left.
+    fn retry(
+        &self,
+        plan: &Plan,
+        logical: usize,
+        attempt: u32,
+        arrived: SimTime,
+        status: u16,
+    ) -> Option<SimTime> {
+        let r = &self.requests[logical];
+        let fault = r.sends[attempt as usize - 1];
+        let policy: &RetryPolicy = &plan.senders[r.sender].retry;
+        let failed = fault.lost || status == 429 || status >= 500;
+        let attempts = policy.max_attempts.min(r.sends.len() as u32);
+        (failed && attempt < attempts).then(|| arrived.saturating_add(policy.delay(attempt)))
+    }
+
+    /// The script of `sends`: the file's own requests, then each logical request's sends
+    /// in order, each arriving its latency after it was sent.
+    fn script(&self, plan: &Plan, sends: &[Vec<SimTime>]) -> Vec<ScriptedRequest> {
+        let n: usize = sends.iter().map(Vec::len).sum();
+        let mut script = Vec::with_capacity(plan.base.requests.len() + n);
+        script.extend_from_slice(&plan.base.requests);
+        for (r, times) in self.requests.iter().zip(sends) {
+            for (k, &sent_at) in times.iter().enumerate() {
+                script.push(self.send(plan, r, k, sent_at));
+            }
+        }
+        script
+    }
+
+    /// When each request of [`Schedule::script`] arrives, and who sent it: `None` for the
+    /// file's own, else the logical request, the send's number (from 1) and when it was
+    /// sent.
+    fn arrivals(&self, plan: &Plan, sends: &[Vec<SimTime>]) -> (Vec<SimTime>, Vec<Owner>) {
+        let mut at: Vec<SimTime> = plan.base.requests.iter().map(|r| r.at).collect();
+        let mut who = vec![None; at.len()];
+        for (i, (r, times)) in self.requests.iter().zip(sends).enumerate() {
+            for (k, &sent_at) in times.iter().enumerate() {
+                at.push(sent_at.saturating_add(r.sends[k].latency));
+                who.push(Some((i, k as u32 + 1, sent_at)));
+            }
+        }
+        (at, who)
+    }
+
+    /// Send `k` (from 0) of logical request `r`, sent at `sent_at`.
+    fn send(&self, plan: &Plan, r: &Logical, k: usize, sent_at: SimTime) -> ScriptedRequest {
+        ScriptedRequest {
+            at: sent_at.saturating_add(r.sends[k].latency),
+            ..plan.request(r.sender, r.body).clone()
+        }
+    }
+
+    /// The first run: the file's own requests in the script, each logical request's
+    /// first send beside it, and each resend sent as the answer before it fails
+    /// (`runner::Resends`), each placed where it would be in [`Schedule::script`]; the
+    /// retries it makes are added to `sends`.
+    fn run_deciding_retries(
+        &self,
+        plan: &Plan,
+        workflow: &Rc<Workflow>,
+        name: &str,
+        config: &runner::RunConfig,
+        services: &Rc<[wfsim_harness::services::Service]>,
+        sends: &mut [Vec<SimTime>],
+    ) -> Run {
+        let base = plan.base.requests.len();
+        // Places past the file's own: each logical request's sends, room left for as many
+        // as it may make; per place, whose send it is (logical request, number from 1).
+        let mut first = Vec::with_capacity(self.requests.len());
+        let mut whose = Vec::new();
+        for (i, r) in self.requests.iter().enumerate() {
+            let arrives = r.at.saturating_add(r.sends[0].latency);
+            let place = (base + whose.len()) as u64;
+            first.push((place, arrives, plan.request(r.sender, r.body)));
+            whose.extend((1..=r.sends.len() as u32).map(|k| (i, k)));
+        }
+        let mut answered = |place: u64, status: u16, t: SimTime| {
+            let at = usize::try_from(place).ok()?.checked_sub(base)?;
+            let &(logical, attempt) = whose.get(at)?;
+            let retry_at = self.retry(plan, logical, attempt, t, status)?;
+            sends[logical].push(retry_at);
+            let r = &self.requests[logical];
+            let latency = r.sends[attempt as usize].latency;
+            Some((
+                place + 1,
+                retry_at.saturating_add(latency),
+                plan.request(r.sender, r.body),
+            ))
+        };
+        runner::run_with_resends(
+            Rc::clone(workflow),
+            name,
+            config,
+            &plan.base.requests,
+            Rc::clone(services),
+            &plan.children,
+            Some(runner::Resends {
+                sends: first,
+                answered: &mut answered,
+            }),
+        )
+    }
 }
+
+/// Who sent a request of a script: `None` the file itself, else (logical request, send
+/// number from 1, when it was sent).
+type Owner = Option<(usize, u32, SimTime)>;
 
 /// When the last sender's window ends, in nanoseconds: where restarts may be drawn up to.
 fn latest_send(plan: &Plan) -> u64 {
     plan.senders.iter().map(|s| s.at.1).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first run's retries, decided as its answers come, are those the rounds of runs
+    /// come to: the same run, request for request and event for event, on every example
+    /// file and many seeds.
+    #[test]
+    fn exp_3_retries_decided_in_one_run_are_those_of_the_rounds() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/explore");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut resent = 0;
+        for path in files {
+            let plan = Plan::load(&path).unwrap();
+            for seed in 0..400 {
+                let s = Schedule::draw(&plan, seed);
+                let one = s.execute_deciding(&plan, &plan.workflow, true).unwrap();
+                let rounds = s.execute_deciding(&plan, &plan.workflow, false).unwrap();
+                let at = format!("{} seed {seed}", path.display());
+                assert_eq!(one.sent, rounds.sent, "{at}");
+                assert_eq!(one.run.requests, rounds.run.requests, "{at}");
+                let (a, b) = (&one.run.execution, &rounds.run.execution);
+                assert_eq!(a.trace(), b.trace(), "{at}");
+                assert_eq!(a.http_calls(), b.http_calls(), "{at}");
+                assert_eq!(a.outcome(), b.outcome(), "{at}");
+                assert_eq!(a.logs(), b.logs(), "{at}");
+                assert_eq!(
+                    one.run.budget_exhausted, rounds.run.budget_exhausted,
+                    "{at}"
+                );
+                resent += one.sent.iter().filter(|x| x.attempt > 1).count();
+            }
+        }
+        assert!(resent > 100, "the files retry: {resent} resends");
+    }
 }

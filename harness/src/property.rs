@@ -222,21 +222,27 @@ pub fn vars(run: &Run) -> Vars {
 /// not read cost more to make than the properties to evaluate. A property reads variables
 /// only by name, so it sees the same values as with [`vars`].
 pub fn vars_read_by<'a>(run: &Run, props: impl IntoIterator<Item = &'a Property>) -> Vars {
+    named(run, &read_by(props))
+}
+
+/// The names of [`NAMES`] that `props` read, in that order: all of them when a routine
+/// is among them. An exploration finds them once, not every seed.
+pub fn read_by<'a>(props: impl IntoIterator<Item = &'a Property>) -> Vec<&'static str> {
     let mut read = Vec::new();
     for p in props {
         match &p.form {
             Form::Expr(e) => e.vars(&mut read),
-            Form::Routine(..) => return vars(run),
+            Form::Routine(..) => return NAMES.to_vec(),
         }
     }
-    let names: Vec<&str> = NAMES.into_iter().filter(|n| read.contains(n)).collect();
-    named(run, &names)
+    NAMES.into_iter().filter(|n| read.contains(n)).collect()
 }
 
-fn named(run: &Run, names: &[&'static str]) -> Vars {
+/// The variables `names` of `run` ([`read_by`]'s): a name not in [`NAMES`] is `null`.
+pub fn named(run: &Run, names: &[&'static str]) -> Vars {
     let mut vars = Vars::new();
     for &name in names {
-        let v = crate::report::field_json(run, name).map_or(Value::Null, |j| Value::from_json(&j));
+        let v = crate::report::field_value(run, name).unwrap_or(Value::Null);
         vars.insert(name, v);
     }
     vars

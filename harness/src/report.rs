@@ -272,6 +272,122 @@ pub fn field_json(run: &Run, name: &str) -> Option<Json> {
     })
 }
 
+/// Field `name` of [`to_json`]'s report as a workflow value: exactly what
+/// `Value::from_json` makes of [`field_json`]. The fields an exploration's properties read
+/// on every seed (`state`, `result`, `error`, `ended_at`, `http_calls`) are built without
+/// the JSON, which cost several times the values; the others go through it.
+pub fn field_value(run: &Run, name: &str) -> Option<Value> {
+    let ex = &run.execution;
+    Some(match name {
+        "state" => Value::str(ex.state().as_str()),
+        "result" => match ex.outcome() {
+            Some(Outcome::Succeeded(v)) => as_if_json(v).unwrap_or(Value::Null),
+            _ => Value::Null,
+        },
+        "error" => match ex.outcome() {
+            Some(Outcome::Failed(f)) => {
+                as_if_json(&f.error).unwrap_or_else(|| Value::str(show(&f.error)))
+            }
+            _ => Value::Null,
+        },
+        "ended_at" => ex.ended_at().map_or(Value::Null, secs_value),
+        "http_calls" => calls_value(ex),
+        _ => return field_json(run, name).map(|j| Value::from_json(&j)),
+    })
+}
+
+/// `v` as `Value::from_json(&v.to_json()?)` makes it, `None` where that has no JSON form
+/// (bytes, a double that is not finite): lists and maps built anew, so their measure is a
+/// fresh value's as the JSON's would be, not the upper bound a changed one keeps.
+fn as_if_json(v: &Value) -> Option<Value> {
+    if json_fresh(v) {
+        // Already what JSON would make: shared, not copied.
+        return Some(v.clone());
+    }
+    Some(match v {
+        Value::Bytes(_) => return None,
+        Value::Double(d) if !d.is_finite() => return None,
+        Value::List(items) => Value::list(items.iter().map(as_if_json).collect::<Option<_>>()?),
+        Value::Map(m) => Value::map(
+            m.iter()
+                .map(|(k, v)| Some((k.clone(), as_if_json(v)?)))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        scalar => scalar.clone(),
+    })
+}
+
+/// Whether `v` has a JSON form and every list and map in it is measured as a fresh one
+/// (its bytes and depth those of its elements): then JSON read back would make a value
+/// equal to it in every respect.
+fn json_fresh(v: &Value) -> bool {
+    use wfsim_engine::value::SCALAR_BYTES;
+    let fresh = |entries: &mut dyn Iterator<Item = (usize, &Value)>| {
+        let (mut bytes, mut depth) = (SCALAR_BYTES, 1u32);
+        for (key_bytes, item) in entries {
+            if !json_fresh(item) {
+                return false;
+            }
+            bytes = bytes.saturating_add(key_bytes + item.bytes());
+            depth = depth.max(item.depth().saturating_add(1));
+        }
+        (bytes, depth) == (v.bytes(), v.depth())
+    };
+    match v {
+        Value::Bytes(_) => false,
+        Value::Double(d) => d.is_finite(),
+        Value::List(items) => fresh(&mut items.iter().map(|i| (0, i))),
+        Value::Map(m) => fresh(&mut m.iter().map(|(k, i)| (k.len(), i))),
+        _ => true,
+    }
+}
+
+/// [`secs`] as a value: a JSON float is a double.
+fn secs_value(t: SimTime) -> Value {
+    Value::Double(t.as_secs_f64())
+}
+
+/// [`calls_json`] of the run's own execution as a value, [`field_value`]'s `http_calls`.
+fn calls_value(ex: &Execution) -> Value {
+    let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
+    let calls = ex.http_calls();
+    let attempts = attempts_of(ex, &calls);
+    Value::list(
+        calls
+            .iter()
+            .zip(attempts)
+            .map(|(c, attempt)| {
+                let k = str::to_owned;
+                let answered_at = opt(c.answered_at.map(secs_value));
+                let at = secs_value(c.at);
+                let attempt = Value::Int(attempt.into());
+                let error = opt(c.error.as_deref().map(Value::str));
+                let status = opt(c.status.map(|s| Value::Int(s.into())));
+                // Built from arrays in key order: no list to collect, nothing to sort.
+                Value::from_btree(match &c.target {
+                    Callee::Http(r) => BTreeMap::from([
+                        (k("answered_at"), answered_at),
+                        (k("at"), at),
+                        (k("attempt"), attempt),
+                        (k("error"), error),
+                        (k("method"), Value::str(r.method.as_str())),
+                        (k("status"), status),
+                        (k("url"), Value::str(r.url.as_str())),
+                    ]),
+                    Callee::Connector { name, .. } => BTreeMap::from([
+                        (k("answered_at"), answered_at),
+                        (k("at"), at),
+                        (k("attempt"), attempt),
+                        (k("call"), Value::str(name.as_str())),
+                        (k("error"), error),
+                        (k("status"), status),
+                    ]),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// The report's `result`, `error` and `stack`.
 fn outcome_json(ex: &Execution) -> (Json, Json, Json) {
     match ex.outcome() {
@@ -343,26 +459,40 @@ fn accepted_never_taken(run: &Run) -> Json {
 /// number plus one. It is what a `retry` makes of a failing call, read off the trace; an
 /// answer ends the chain, so the next turn of a loop starts again at 1.
 pub fn attempts(ex: &Execution) -> Vec<u32> {
-    let calls = ex.http_calls();
+    attempts_of(ex, &ex.http_calls())
+}
+
+/// [`attempts`], given `ex`'s calls.
+fn attempts_of(ex: &Execution, calls: &[wfsim_engine::http::CallRecord]) -> Vec<u32> {
     let mut out = vec![1; calls.len()];
+    let trace = ex.trace();
+    // Without a back-off every send is a first.
+    if !trace
+        .iter()
+        .any(|(_, e)| matches!(e, Trace::Backoff { .. }))
+    {
+        return out;
+    }
+    // Each call's key, made once: the events of a call name it twice.
+    let keys: Vec<String> = calls.iter().map(|c| c.target.describe()).collect();
     // Per thread: the sends of the attempt before the last back-off, and those since.
-    let mut before: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
-    let mut since: BTreeMap<u64, BTreeMap<String, u32>> = BTreeMap::new();
-    for (_, event) in ex.trace() {
+    let mut before: BTreeMap<u64, BTreeMap<&str, u32>> = BTreeMap::new();
+    let mut since: BTreeMap<u64, BTreeMap<&str, u32>> = BTreeMap::new();
+    for (_, event) in &trace {
         match event {
             Trace::HttpSent { thread, call } => {
-                let key = calls[call.0 as usize].target.describe();
+                let key = keys[call.0 as usize].as_str();
                 let n = before
                     .get(&thread.0)
-                    .and_then(|b| b.get(&key))
+                    .and_then(|b| b.get(key))
                     .map_or(1, |n| n + 1);
                 out[call.0 as usize] = n;
                 since.entry(thread.0).or_default().insert(key, n);
             }
             Trace::HttpAnswered { thread, call } => {
-                let key = calls[call.0 as usize].target.describe();
+                let key = keys[call.0 as usize].as_str();
                 if let Some(b) = before.get_mut(&thread.0) {
-                    b.remove(&key);
+                    b.remove(key);
                 }
             }
             Trace::Backoff { thread, .. } => {
@@ -380,8 +510,9 @@ pub fn http_calls(run: &Run) -> Vec<Json> {
 }
 
 fn calls_json(ex: &Execution, off: SimTime) -> Vec<Json> {
-    let attempts = attempts(ex);
-    ex.http_calls()
+    let calls = ex.http_calls();
+    let attempts = attempts_of(ex, &calls);
+    calls
         .iter()
         .zip(attempts)
         .map(|(c, attempt)| {
@@ -625,6 +756,39 @@ mod tests {
         let json = http_calls(&run);
         assert_eq!(json[5]["attempt"], 3);
         assert_eq!(json[6]["attempt"], 1);
+    }
+
+    /// The fields built as values are what their JSON makes, measures included: results
+    /// with doubles, a map changed in place, bytes (no JSON form), errors, retried and
+    /// failed calls.
+    #[test]
+    fn exp_2_field_values_are_their_json_read_back() {
+        let services = "- match: {url: \"https://a.example.com/*\"}\n  respond: [{status: 503}, {status: 200}]\n- match: {call: googleapis.pubsub.v1.projects.topics.publish}\n  respond: {body: {messageIds: [\"1\"]}}\n";
+        let call = "    - c:\n        try:\n          call: http.get\n          args:\n            url: https://a.example.com/x\n        retry:\n          predicate: ${http.default_retry_predicate}\n          max_retries: 2\n          backoff: {initial_delay: 1, max_delay: 10, multiplier: 2}\n    - d:\n        try:\n          call: http.get\n          args:\n            url: https://nowhere.example.com/\n        except:\n          as: e\n          steps:\n            - ignored:\n                assign:\n                  - x: 1\n    - p:\n        call: googleapis.pubsub.v1.projects.topics.publish\n        args:\n          topic: projects/p/topics/t\n          body: {messages: []}\n";
+        let endings = [
+            "    - m:\n        assign:\n          - m: {a: [1, 2.5, \"x\", [[null]]], b: true}\n          - m.a: 0\n    - r:\n        return: ${m}\n",
+            "    - r:\n        return: ${text.encode(\"hi\")}\n",
+            "    - r:\n        raise: {code: 7, message: \"no\", tags: [\"A\"], extra: {x: -0.5}}\n",
+            "    - r:\n        raise: ${text.encode(\"hi\")}\n",
+            "    - e:\n        assign:\n          - e: {message: \"x\", b: null}\n          - e.b: ${text.encode(\"hi\")}\n    - r:\n        raise: ${e}\n",
+            "    - r:\n        return: ${double(\"NaN\")}\n",
+        ];
+        for (k, end) in endings.iter().enumerate() {
+            let calls = if k == 0 { call } else { "" };
+            let run = run_with(&format!("main:\n  steps:\n{calls}{end}"), services, &[]);
+            if k == 0 {
+                let calls = run.execution.http_calls();
+                assert_eq!(calls.len(), 4, "a retried call, a failed one, a connector");
+                assert!(matches!(calls[3].target, Callee::Connector { .. }));
+            }
+            for name in crate::property::NAMES {
+                let want = field_json(&run, name).map(|j| Value::from_json(&j));
+                let got = field_value(&run, name);
+                assert_eq!(got, want, "{name} of ending {k}");
+                let measure = |v: &Option<Value>| v.as_ref().map(|v| (v.bytes(), v.depth()));
+                assert_eq!(measure(&got), measure(&want), "{name} of ending {k}");
+            }
+        }
     }
 
     /// EXP-2's `requests_accepted_never_taken`: the indexes of the 200s no await took, not

@@ -361,8 +361,76 @@ pub fn run_with_children(
     services: &[Service],
     library: &Library,
 ) -> Run {
-    let mut script: Vec<(usize, &ScriptedRequest)> = script.iter().enumerate().collect();
-    script.sort_by_key(|(i, r)| (r.at, *i));
+    run_with_shared_services(workflow, name, config, script, services.into(), library)
+}
+
+/// [`run_with_children`] with the services already shared: a caller that runs one set of
+/// services many times (explore, every seed and retry round) shares them rather than have
+/// each run copy them.
+pub fn run_with_shared_services(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &[ScriptedRequest],
+    services: Rc<[Service]>,
+    library: &Library,
+) -> Run {
+    run_with_resends(workflow, name, config, script, services, library, None)
+}
+
+/// Requests sent in answer to answers: a sender's resends (explore's senders retry on 429,
+/// 5xx and lost answers, EXP-3), decided as the run goes instead of by running it again
+/// with each round of resends.
+pub struct Resends<'a> {
+    /// Requests sent besides the script's, each with its place and arrival. At an instant,
+    /// requests are sent in the order of their places: a request of the script is placed
+    /// by its index, so these come after the script's with places from its length on.
+    pub sends: Vec<(u64, SimTime, &'a ScriptedRequest)>,
+    /// Called when the request at `place` has been answered with `status` at `t`: a request
+    /// to send, its place and when it arrives (not before `t`), if any. One released for
+    /// `t` itself is sent at `t`, after the requests of `t` placed before it: exactly where
+    /// it would be had it been in the script from the start.
+    pub answered: &'a mut Answered<'a>,
+}
+
+/// [`Resends::answered`]: (place, status, now) to (place, arrival, request) of a resend.
+pub type Answered<'a> =
+    dyn FnMut(u64, u16, SimTime) -> Option<(u64, SimTime, &'a ScriptedRequest)> + 'a;
+
+impl std::fmt::Debug for Resends<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resends")
+            .field("sends", &self.sends)
+            .finish_non_exhaustive()
+    }
+}
+
+/// [`run_with_shared_services`], with the resends `resends` decides as the script's
+/// requests are answered. The run is the one the script with the resends in it would
+/// make: a request changes nothing before it arrives.
+pub fn run_with_resends<'a>(
+    workflow: Rc<Workflow>,
+    name: &str,
+    config: &RunConfig,
+    script: &'a [ScriptedRequest],
+    services: Rc<[Service]>,
+    library: &Library,
+    mut resends: Option<Resends<'a>>,
+) -> Run {
+    let mut script: Vec<(u64, &ScriptedRequest)> = script
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as u64, r))
+        .collect();
+    script.sort_by_key(|&(p, r)| (r.at, p));
+    // The requests sent besides the script's, to come, by (arrival, place).
+    let mut released: std::collections::BTreeMap<(SimTime, u64), &ScriptedRequest> = resends
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.sends))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(p, at, r)| ((at, p), r))
+        .collect();
     let mut execution_name = execution_name(name, config.seed);
     if let Some(p) = &config.project {
         execution_name.project = p.clone();
@@ -382,7 +450,6 @@ pub fn run_with_children(
         },
         config.env.clone(),
     );
-    let services: Rc<[Service]> = services.into();
     let mut w = World {
         slots: vec![Slot {
             execution,
@@ -404,31 +471,63 @@ pub fn run_with_children(
         ),
         now: SimTime::ZERO,
     };
-    let mut records: Vec<RequestRecord> = Vec::new();
+    // Every scripted request is recorded; services' callbacks may add more.
+    let mut records: Vec<RequestRecord> = Vec::with_capacity(script.len());
     let mut next = 0;
     let mut cancel_at = config.cancel_at;
     let mut budget_exhausted = true;
     for _ in 0..LOOP_BUDGET {
         take_calls(&mut w);
         answer_waiters(&mut w);
-        let t = [script.get(next).map(|(_, r)| r.at), cancel_at]
-            .into_iter()
-            .chain(w.slots.iter().flat_map(|s| {
-                [
-                    s.stubs.next_due().map(|t| s.global(t)),
-                    s.execution.poll_timeout().map(|t| s.global(t)),
-                ]
-            }))
-            .flatten()
-            .min();
+        let t = [
+            script.get(next).map(|(_, r)| r.at),
+            released.first_key_value().map(|(&(at, _), _)| at),
+            cancel_at,
+        ]
+        .into_iter()
+        .chain(w.slots.iter().flat_map(|s| {
+            [
+                s.stubs.next_due().map(|t| s.global(t)),
+                s.execution.poll_timeout().map(|t| s.global(t)),
+            ]
+        }))
+        .flatten()
+        .min();
         let Some(t) = t else {
             budget_exhausted = false;
             break;
         };
         w.now = t;
-        while let Some((_, r)) = script.get(next).filter(|(_, r)| r.at == t) {
-            next += 1;
+        loop {
+            // The requests of `t` by place, resends among them.
+            let scripted_next = script.get(next).filter(|(_, r)| r.at == t).copied();
+            let resend_next = released
+                .first_key_value()
+                .filter(|&(&(at, _), _)| at == t)
+                .map(|(&(_, p), &r)| (p, r));
+            let (p, r) = match (scripted_next, resend_next) {
+                (Some(a), Some(b)) if b.0 < a.0 => {
+                    released.pop_first();
+                    b
+                }
+                (Some(a), _) => {
+                    next += 1;
+                    a
+                }
+                (None, Some(b)) => {
+                    released.pop_first();
+                    b
+                }
+                (None, None) => break,
+            };
             scripted(&mut w, t, r, &mut records);
+            if let Some(rs) = resends.as_mut() {
+                let status = records.last().expect("just recorded").status;
+                if let Some((p2, at, r2)) = (rs.answered)(p, status, t) {
+                    assert!(at >= t, "a resend arrives after its cause");
+                    released.insert((at, p2), r2);
+                }
+            }
         }
         for i in 0..w.slots.len() {
             let local = w.slots[i].local(t);
@@ -590,14 +689,14 @@ fn scripted(w: &mut World, t: SimTime, r: &ScriptedRequest, records: &mut Vec<Re
         });
         return;
     };
-    let ex = &w.slots[i].execution;
-    let (callback_id, method) =
-        ex.with_callbacks(|cbs| match cbs.endpoint(EndpointIdx(r.endpoint)) {
-            Some(ep) => (ep.callback_id().to_owned(), ep.method().as_str().to_owned()),
-            None => ("not-created".to_owned(), "POST".to_owned()),
-        });
-    let method = r.method.clone().unwrap_or(method);
-    let path = ex.with_callbacks(|cbs| format!("{}/callbacks/{callback_id}", cbs.name().path()));
+    let (callback_id, own_method, path) = w.slots[i].execution.with_callbacks(|cbs| {
+        let (id, method) = match cbs.endpoint(EndpointIdx(r.endpoint)) {
+            Some(ep) => (ep.callback_id(), ep.method().as_str()),
+            None => ("not-created", "POST"),
+        };
+        (id.to_owned(), method, callback_path(cbs.name(), id))
+    });
+    let method = r.method.clone().unwrap_or_else(|| own_method.to_owned());
     let request = CallbackRequest {
         method,
         path,
@@ -639,7 +738,7 @@ fn service_callback(
                     i.0,
                     ep.callback_id().to_owned(),
                     ep.method().as_str().to_owned(),
-                    format!("{}/callbacks/{}", cbs.name().path(), ep.callback_id()),
+                    callback_path(cbs.name(), ep.callback_id()),
                 )
             })
         })
@@ -665,6 +764,15 @@ fn service_callback(
     };
     deliver(&mut w.slots[x], sent, request, records);
     note_takes(&mut w.slots[x], records);
+}
+
+/// The path of endpoint `callback_id` of execution `name`, as a request to it has it.
+fn callback_path(name: &ExecutionName, callback_id: &str) -> String {
+    let mut path = String::with_capacity(name.path_len() + "/callbacks/".len() + callback_id.len());
+    name.push_path(&mut path);
+    path.push_str("/callbacks/");
+    path.push_str(callback_id);
+    path
 }
 
 /// Where and when a request is sent.
@@ -695,7 +803,7 @@ fn deliver(
         service: sent.service,
         method,
         status: http_status(&delivery),
-        message: delivery.as_ref().err().map(|e| e.to_string()),
+        message: delivery.as_ref().err().map(refusal_text),
         taken_at: matches!(delivery, Ok(Accepted::Taken(_))).then_some(sent.at),
         trace_pos,
     });
@@ -706,6 +814,15 @@ fn deliver(
         }
         slot.buffered[e] = Some(index);
     }
+}
+
+/// A refusal's message, written into room for it: most are over 100 bytes, and a
+/// growing `String` would be copied several times.
+fn refusal_text(e: &wfsim_engine::callbacks::Rejection) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(160);
+    write!(text, "{e}").expect("writing to a String");
+    text
 }
 
 /// Why a call no scripted service matches fails (HT-7).
@@ -723,6 +840,13 @@ fn unmatched(call: &HttpCall) -> String {
 /// Marks buffered requests taken by awaits of `slot` that ran since the last look (CB-5),
 /// at the run's time.
 fn note_takes(slot: &mut Slot, records: &mut [RequestRecord]) {
+    // Most looks find nothing new, or nothing buffered an await could have taken: no
+    // copy of the trace's tail then.
+    let len = slot.execution.trace_len();
+    if len == slot.trace_seen || slot.buffered.iter().all(Option::is_none) {
+        slot.trace_seen = len;
+        return;
+    }
     for (at, t) in slot.execution.trace_since(slot.trace_seen) {
         slot.trace_seen += 1;
         if let Trace::AwaitTook { endpoint, .. } = t {

@@ -531,13 +531,8 @@ impl Effects for Shared {
             .create_endpoint(self.now, m)
             .ok_or_else(|| builtin(Tag::SystemError, "the execution has ended"))?;
         self.push_trace(Trace::EndpointCreated(idx));
-        let url = self
-            .callbacks
-            .endpoint(idx)
-            .expect("created")
-            .url()
-            .to_owned();
-        Ok(Value::map([("url", Value::str(url))]))
+        let url = self.callbacks.endpoint(idx).expect("created").url_shared();
+        Ok(Value::map([("url", Value::Str(url))]))
     }
 }
 
