@@ -392,51 +392,60 @@ pub(crate) static ROUTES: &[Route] = &[
 
 /// Whether `path` matches `template` (see [`Route::path`]), its variables pushed on `vars`
 /// (left as they were when it does not match: the caller clears them). Matching allocates
-/// nothing, so trying the table in order costs a request no more than one `match` did.
+/// nothing, so trying the table in order costs a request no more than one `match` did. A
+/// literal segment is compared whole with what the path has there, not split off the path
+/// first: the path's bytes are looked at once.
 fn matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bool {
     let mut rest = path;
-    let mut template_rest = Some(template);
-    while let Some(t) = template_rest {
-        let segment = match split_at_byte(t, b'/') {
-            Some((segment, next)) => {
-                template_rest = Some(next);
-                segment
-            }
-            None => {
-                template_rest = None;
-                t
-            }
-        };
-        let greedy = segment.starts_with('{')
-            && split_at_byte(segment, b'}').is_some_and(|(inner, _)| inner.ends_with("=**"));
-        let here = if greedy || template_rest.is_none() {
-            let all = std::mem::take(&mut rest);
-            if !greedy && all.bytes().any(|b| b == b'/') {
-                return false;
-            }
-            all
-        } else {
-            let Some((here, after)) = split_at_byte(rest, b'/') else {
-                return false;
-            };
-            rest = after;
-            here
+    let mut template_rest = template;
+    loop {
+        let (segment, next) = match split_at_byte(template_rest, b'/') {
+            Some((segment, next)) => (segment, Some(next)),
+            None => (template_rest, None),
         };
         match segment.strip_prefix('{') {
-            Some(open) => {
-                let Some((name, suffix)) = split_at_byte(open, b'}') else {
+            // A literal: the path's next segment, or all that is left for the last one.
+            None => {
+                let Some(after) = rest.strip_prefix(segment) else {
                     return false;
+                };
+                if next.is_none() {
+                    return after.is_empty();
+                }
+                let Some(after) = after.strip_prefix('/') else {
+                    return false;
+                };
+                rest = after;
+            }
+            Some(open) => {
+                let Some((inner, suffix)) = split_at_byte(open, b'}') else {
+                    return false;
+                };
+                let greedy = inner.ends_with("=**");
+                let here = if greedy || next.is_none() {
+                    let all = std::mem::take(&mut rest);
+                    if !greedy && all.bytes().any(|b| b == b'/') {
+                        return false;
+                    }
+                    all
+                } else {
+                    let Some((here, after)) = split_at_byte(rest, b'/') else {
+                        return false;
+                    };
+                    rest = after;
+                    here
                 };
                 let Some(value) = here.strip_suffix(suffix) else {
                     return false;
                 };
-                vars.push((split_at_byte(name, b'=').map_or(name, |(n, _)| n), value));
+                vars.push((split_at_byte(inner, b'=').map_or(inner, |(n, _)| n), value));
             }
-            None if segment == here => {}
-            None => return false,
+        }
+        match next {
+            Some(next) => template_rest = next,
+            None => return true,
         }
     }
-    true
 }
 
 /// The parent a path's `{project}` and `{location}` name (the one place a path's parent is
