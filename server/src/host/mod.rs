@@ -168,7 +168,7 @@ pub(crate) struct Exec {
     evicted: bool,
     /// Every callback request it was sent, with its verdict (`requests.rs`): what its
     /// timeline marks on the endpoints' lanes.
-    pub(crate) requests: Vec<wfsim_harness::runner::RequestRecord>,
+    pub(crate) requests: Vec<requests::Kept>,
 }
 
 impl Exec {
