@@ -22,43 +22,48 @@ pub(crate) struct Sent<'a> {
 }
 
 /// A callback request as kept, one per request for the execution's life: what a
-/// [`RequestRecord`] says of it, in 64 bytes rather than 120 and an allocation (no `String`
-/// for one of CB-1's methods, the fields a live execution's records all share left out);
-/// made whole when read ([`Exec::requests`]).
+/// [`RequestRecord`] says of it, in 32 bytes rather than 120 and an allocation (CB-1's
+/// method as its enum, what is rare behind one pointer, the fields every live execution's
+/// records share left out); made whole when read ([`Exec::requests`]). A looping execution
+/// keeps one per callback, and the growing vector is fresh memory the kernel zeroes.
 pub(crate) struct Kept {
     at: SimTime,
-    /// How many trace events came before it.
-    trace_pos: usize,
     endpoint: Option<u32>,
-    method: MethodName,
-    /// Why it was refused, for anything but 200.
-    message: Option<Box<str>>,
+    /// How many trace events came before it (saturated at `u32::MAX`, four billion
+    /// events being more than an execution's memory holds).
+    trace_pos: u32,
     status: u16,
+    /// `None` for a method CB-1 does not name (its name is in `rare`).
+    method: Option<Method>,
     /// An await took it as it came (its `taken_at` is `at`).
     taken: bool,
+    rare: Option<Box<Rare>>,
 }
 
-/// A request's method: one of CB-1's without an allocation, any other as sent.
-enum MethodName {
-    Known(Method),
-    Other(Box<str>),
+/// What few requests have.
+struct Rare {
+    /// A method CB-1 does not name, as sent.
+    method: Option<Box<str>>,
+    /// Why it was refused, for anything but 200.
+    message: Option<Box<str>>,
 }
 
 impl Kept {
     fn record(&self) -> RequestRecord {
+        let rare = self.rare.as_deref();
         RequestRecord {
             at: self.at,
             execution: 0,
             endpoint: self.endpoint,
             service: None,
-            method: match &self.method {
-                MethodName::Known(m) => m.as_str().to_owned(),
-                MethodName::Other(m) => m.to_string(),
+            method: match (self.method, rare.and_then(|r| r.method.as_deref())) {
+                (Some(m), _) => m.as_str().to_owned(),
+                (None, other) => other.unwrap_or_default().to_owned(),
             },
             status: self.status,
-            message: self.message.as_deref().map(str::to_owned),
+            message: rare.and_then(|r| r.message.as_deref()).map(str::to_owned),
             taken_at: self.taken.then_some(self.at),
-            trace_pos: self.trace_pos,
+            trace_pos: self.trace_pos as usize,
         }
     }
 }
@@ -73,18 +78,25 @@ impl Host {
             .with_callbacks(|c| c.endpoint_by_callback_id(sent.callback))
             .map(|EndpointIdx(n)| n);
         let trace_pos = e.execution.trace_len();
+        let method = Method::parse(sent.method);
+        let message = sent
+            .message
+            .filter(|_| sent.status != 200)
+            .map(String::into_boxed_str);
+        let rare = (method.is_none() || message.is_some()).then(|| {
+            Box::new(Rare {
+                method: method.is_none().then(|| sent.method.into()),
+                message,
+            })
+        });
         e.requests.push(Kept {
             at,
-            trace_pos,
             endpoint,
-            method: Method::parse(sent.method)
-                .map_or_else(|| MethodName::Other(sent.method.into()), MethodName::Known),
-            message: sent
-                .message
-                .filter(|_| sent.status != 200)
-                .map(String::into_boxed_str),
+            trace_pos: u32::try_from(trace_pos).unwrap_or(u32::MAX),
             status: sent.status,
+            method,
             taken: matches!(sent.accepted, Some(Accepted::Taken(_))),
+            rare,
         });
     }
 }
