@@ -609,7 +609,8 @@ impl State {
         &self,
         path: &'a str,
     ) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
-        let mut vars = Vars::with_capacity(4);
+        // A callback's path has five.
+        let mut vars = Vars::with_capacity(6);
         for route in ROUTES {
             vars.clear();
             if matches(route.path, path, &mut vars) {
