@@ -471,6 +471,10 @@ fn parent_of(vars: &Vars<'_>, check: Check) -> Result<Option<Parent>, ApiRespons
 /// the table is passed over without a scan of the path (a poll's path was matched against
 /// a dozen templates before its own).
 fn ends_fit(template: &str, path: &str) -> bool {
+    // A variable last, without a suffix (a callback's `{callback}`): any ending fits.
+    if template.ends_with('}') {
+        return true;
+    }
     let last = match template.bytes().rposition(|b| b == b'/') {
         Some(i) => &template[i + 1..],
         None => template,
