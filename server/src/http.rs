@@ -3,6 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::rc::Rc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -141,6 +142,10 @@ pub struct Shared {
     pub last_active: Rc<Cell<Instant>>,
     /// The first failure to append to the state dir: from then on nothing is answered 200.
     pub durable_error: Rc<RefCell<Option<String>>>,
+    /// On the real clock, the deadline the timer task sleeps for, if it sleeps for one.
+    pub timer_armed: Rc<Cell<Option<SimTime>>>,
+    /// A graceful stop waits for the requests in flight: each one's end wakes it.
+    pub draining: Rc<Cell<bool>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -163,6 +168,28 @@ impl Shared {
                 self.resolution().floor(ns)
             }
             ClockMode::Manual | ClockMode::Auto => state.clock_now(),
+        }
+    }
+
+    /// Wakes the timer task if what it sleeps for may no longer be right. On the real
+    /// clock, only when a deadline now comes before the one it sleeps for: one that moved
+    /// later it finds when it wakes at the old one, for nothing (`advance` has no work
+    /// then). Every callback to a looping execution moves its deadline later: woken for
+    /// each, the timer task cost a poll and a sleep registered anew, twice a request.
+    pub fn deadlines_moved(&self) {
+        let wake = {
+            let state = self.state.borrow();
+            match state.clock_mode() {
+                ClockMode::Real => match (self.timer_armed.get(), state.next_deadline()) {
+                    (_, None) => false,
+                    (None, Some(_)) => true,
+                    (Some(armed), Some(next)) => next < armed,
+                },
+                ClockMode::Manual | ClockMode::Auto => true,
+            }
+        };
+        if wake {
+            self.changed.notify_one();
         }
     }
 
@@ -247,6 +274,7 @@ impl Shared {
                     outcome,
                 );
                 shared.flush();
+                shared.deadlines_moved();
                 if let Err(e) = shared.make_durable().await {
                     (shared.options.on_log)(format!("ERROR    {e}"));
                 }
@@ -349,7 +377,14 @@ pub async fn handle(
     // (and, under `--clock auto`, the clock) for as long as the client keeps the
     // connection: it too must come within `header_timeout`.
     let timeout = shared.options.header_timeout;
-    let read = tokio::time::timeout(timeout, read_body(body)).await;
+    let read = read_body(body);
+    tokio::pin!(read);
+    // Most bodies come whole with their headers: a timer (registered, then cancelled) only
+    // for one still on its way.
+    let read = match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+        Poll::Ready(read) => Ok(read),
+        Poll::Pending => tokio::time::timeout(timeout, read).await,
+    };
     let body = match read {
         Ok(Ok(b)) => b,
         failed => {
@@ -439,7 +474,7 @@ async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
     let now = shared.now();
     let res = shared.state.borrow_mut().handle(now, req);
     shared.flush();
-    shared.changed.notify_one();
+    shared.deadlines_moved();
     match shared.make_durable().await {
         Ok(()) => res,
         // Reads are served once the state dir has failed (what they show may include an
@@ -572,6 +607,11 @@ struct Busy {
     in_flight: Option<Rc<Cell<u64>>>,
     last_active: Rc<Cell<Instant>>,
     changed: Rc<Notify>,
+    /// Whether its end is news to the timer task: only on a manual or auto clock (the
+    /// auto clock waits for the server to be idle); on the real one, the deadlines a
+    /// request moved were told as it was answered ([`Shared::deadlines_moved`]).
+    tell_timer: bool,
+    draining: Rc<Cell<bool>>,
 }
 
 impl Busy {
@@ -600,6 +640,8 @@ impl Busy {
             in_flight: holds.then(|| shared.in_flight.clone()),
             last_active: shared.last_active.clone(),
             changed: shared.changed.clone(),
+            tell_timer: shared.state.borrow().clock_mode() != ClockMode::Real,
+            draining: shared.draining.clone(),
         }
     }
 }
@@ -613,7 +655,9 @@ impl Drop for Busy {
             f.set(f.get() - 1);
             self.last_active.set(real_now());
         }
-        self.changed.notify_one();
+        if self.tell_timer || self.draining.get() {
+            self.changed.notify_one();
+        }
     }
 }
 
@@ -625,6 +669,14 @@ fn to_hyper(res: ApiResponse) -> Response<Reply> {
     *out.status_mut() =
         StatusCode::from_u16(res.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in res.headers {
+        // What nearly every answer has, without its name and value parsed again.
+        if k == "Content-Type" && v == "application/json" {
+            out.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(k.as_bytes()),
             hyper::header::HeaderValue::from_str(&v),

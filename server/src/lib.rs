@@ -89,6 +89,8 @@ pub async fn serve_observed(
         requests: Rc::default(),
         durable_error: Rc::default(),
         last_active: Rc::new(Cell::new(http::real_now())),
+        timer_armed: Rc::default(),
+        draining: Rc::default(),
     };
     shared.flush();
     if let Err(e) = shared.make_durable().await {
@@ -207,6 +209,7 @@ pub const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// A graceful stop: no new connections (the listener is gone), the requests in flight
 /// answered (for at most `drain_timeout`), every input on disk.
 async fn drain(shared: &Shared, timer: tokio::task::JoinHandle<()>) {
+    shared.draining.set(true);
     let deadline = tokio::time::sleep(shared.options.drain_timeout);
     tokio::pin!(deadline);
     while shared.requests.get() > 0 {
@@ -285,6 +288,9 @@ async fn run_timers(shared: Shared) {
     loop {
         let next = shared.state.borrow().next_deadline();
         let mode = shared.state.borrow().clock_mode();
+        shared
+            .timer_armed
+            .set(next.filter(|_| mode == ClockMode::Real));
         match (mode, next) {
             (ClockMode::Real, Some(t)) => {
                 let since_epoch = (t.as_nanos() + shared.resolution().tick_ns())

@@ -150,7 +150,7 @@ pub(crate) fn execution(host: &Host, e: &Exec, view: View, enums: Enums) -> Json
             .collect();
         out.insert("status".into(), json!({"currentSteps": steps}));
     }
-    if let Some((_, message)) = &e.crashed {
+    if let Some((_, message)) = e.crashed.as_deref() {
         let payload = json!({"message": message, "tags": ["InternalError"]});
         out.insert(
             "error".into(),

@@ -29,7 +29,6 @@ use wfsim_engine::SimTime;
 
 use super::State;
 use super::replay::INTERNAL;
-use super::routes::Check;
 use crate::message::ApiRequest;
 
 /// The inputs kept for the next checkpoint, each with its place in the log.
@@ -73,8 +72,7 @@ impl State {
     /// Whether `req` is an input (kept in the input log), not a read.
     pub fn is_input(&self, req: &ApiRequest) -> bool {
         // A GET to a callback endpoint is a callback request, no read.
-        req.method != "GET"
-            || matches!(self.parse_route(&req.path), Ok((r, _)) if r.check == Check::SlotRule)
+        req.method != "GET" || super::routes::is_callback_path(&req.path)
     }
 
     /// Files input `req` of time `at` under its owner, before it is handled.

@@ -125,7 +125,7 @@ impl<'a> ExecutionView<'a> {
     }
     /// Why wfsim failed it (an internal error), if it did.
     pub fn internal_error(&self) -> Option<&'a str> {
-        self.exec.crashed.as_ref().map(|(_, m)| m.as_str())
+        self.exec.crashed.as_deref().map(|(_, m)| m.as_str())
     }
     /// Its callback requests so far, with their verdicts and when stored ones were taken,
     /// on its own clock.

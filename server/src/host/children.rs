@@ -142,19 +142,14 @@ impl Host {
         outcome: HttpOutcome,
     ) {
         if let Some(e) = self.executions.get_mut(&i) {
-            e.stubs.answer_at(at, id, outcome);
+            e.stubs_mut().answer_at(at, id, outcome);
         }
     }
 
     /// Once child `c` has ended, answers the calls waiting for it (at server time `now`)
     /// and runs their executions, unless one is running already (its loop takes the answer).
     pub(super) fn wake_waiters(&mut self, c: usize, now: wfsim_engine::SimTime) {
-        if self
-            .executions
-            .get(&c)
-            .and_then(super::Exec::ended_at)
-            .is_none()
-        {
+        if self.executions.get(&c).and_then(|e| e.ended_at()).is_none() {
             return;
         }
         let Some(waiting) = self.waiters.remove(&c) else {
@@ -166,7 +161,8 @@ impl Host {
                 continue;
             };
             let local = e.clock.local(now);
-            e.stubs.answer_at(local, id, children::ended(method, &snap));
+            e.stubs_mut()
+                .answer_at(local, id, children::ended(method, &snap));
             if !self.running.contains(&p) {
                 self.run(p, now, Close::No);
             }
@@ -176,7 +172,7 @@ impl Host {
     /// What the connector shows of execution `i`.
     fn snapshot(&self, i: usize) -> Snapshot {
         let e = self.executions.get(&i).expect(HELD);
-        let (result, error) = match (&e.crashed, e.execution.outcome()) {
+        let (result, error) = match (e.crashed.as_deref(), e.execution.outcome()) {
             (Some((_, m)), _) => (
                 None,
                 Some((

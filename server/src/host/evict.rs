@@ -6,7 +6,6 @@
 use std::rc::Rc;
 
 use wfsim_engine::SimTime;
-use wfsim_harness::services::Stubs;
 
 use super::{HELD, Host};
 
@@ -39,12 +38,13 @@ impl Host {
         let name = self.resource_name(i);
         let e = self.executions.get_mut(&i).expect(HELD);
         e.evicted = true;
-        e.stubs = Stubs::new(Rc::from(Vec::new()));
+        e.stubs = None;
+        e.services = Rc::from(Vec::new());
         if let Some(d) = e.deadline.take() {
             self.deadlines.remove(&(d, i));
         }
-        let key = (e.workflow.clone(), e.id.clone());
-        self.by_id.remove(&key);
+        self.by_id.remove(&e.id);
+        let key = (e.workflow.clone(), e.id.to_string());
         self.outbound.retain(|&(j, _), _| j != i);
         self.evicted_names.insert(key.clone());
         self.evicted_order.push_back(key);

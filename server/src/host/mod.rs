@@ -133,7 +133,8 @@ pub(crate) struct Exec {
     /// `GOOGLE_CLOUD_PROJECT_ID` say it.
     pub(crate) parent: Parent,
     pub(crate) workflow: String,
-    pub(crate) id: String,
+    /// Shared with its entry in `Host::by_id`.
+    pub(crate) id: Rc<str>,
     pub(crate) execution: Execution,
     pub(crate) clock: ExecClock,
     /// The revision it runs.
@@ -147,8 +148,12 @@ pub(crate) struct Exec {
     /// Its own level, or else its workflow's when it started.
     pub(crate) execution_history_level: usize,
     pub(crate) no_overflow_buffering: bool,
-    /// The scripted services' side of this execution (`--services`).
-    stubs: Stubs,
+    /// The scripted services that answer its calls: those in use when it started.
+    services: Rc<[Service]>,
+    /// Their side of this execution (`--services`), and the answers of the child executions
+    /// it called: made at their first use (most executions never call out), so a waiting
+    /// execution is 64 bytes of its own smaller.
+    stubs: Option<Box<Stubs>>,
     /// Its outbound calls waiting for an answer, described for the operator's log
     /// (`call.answered`), when anyone hears events.
     calls: BTreeMap<CallId, Vec<(&'static str, String)>>,
@@ -162,16 +167,24 @@ pub(crate) struct Exec {
     /// Set when the engine panicked while running it: the server time and the panic's
     /// message. The execution is FAILED with `InternalError` from then on, and the engine's
     /// state, which the panic may have left half-changed, is never touched again.
-    pub(crate) crashed: Option<(SimTime, String)>,
+    /// Boxed: an execution carries it never, or once.
+    pub(crate) crashed: Option<Box<(SimTime, String)>>,
     /// Evicted under `--keep-ended` (see [`Host::evict`]): no longer found by
     /// name, nothing of it due; dropped at the host's next safe point.
     evicted: bool,
     /// Every callback request it was sent, with its verdict (`requests.rs`): what its
     /// timeline marks on the endpoints' lanes.
-    pub(crate) requests: Vec<wfsim_harness::runner::RequestRecord>,
+    pub(crate) requests: Vec<requests::Kept>,
 }
 
 impl Exec {
+    /// Its stubs, made now if they were not.
+    fn stubs_mut(&mut self) -> &mut Stubs {
+        let services = &self.services;
+        self.stubs
+            .get_or_insert_with(|| Box::new(Stubs::new(Rc::clone(services))))
+    }
+
     /// Its state, FAILED once the engine panicked in it.
     pub(crate) fn state(&self) -> ExecutionState {
         match self.crashed {
@@ -182,7 +195,7 @@ impl Exec {
 
     /// When it ended, in server time.
     pub(crate) fn ended_at(&self) -> Option<SimTime> {
-        if let Some((at, _)) = &self.crashed {
+        if let Some((at, _)) = self.crashed.as_deref() {
             return Some(*at);
         }
         self.execution.ended_at().map(|t| self.clock.server(t))
@@ -200,8 +213,10 @@ pub(crate) struct Host {
     revision_ids: IdGen,
     /// By the order they started (the key, kept for an execution's life, is what `usize`
     /// names an execution by in this crate): a map, not a vector, because executions are
-    /// evicted out of that order (`--keep-ended`).
-    executions: BTreeMap<usize, Exec>,
+    /// evicted out of that order (`--keep-ended`). Boxed: a B-tree's nodes are about
+    /// half full when keys come in order, and an `Exec` inline in them took 900 bytes of
+    /// node per execution, boxed its own size and 16.
+    executions: BTreeMap<usize, Box<Exec>>,
     /// Executions started so far: the next one's key, and its seed's part.
     started: usize,
     /// `--keep-ended N`: ended executions held at most.
@@ -221,8 +236,10 @@ pub(crate) struct Host {
     /// Executions by the server time their next timer is due, so a request or a tick looks
     /// only at what is due, however many executions wait.
     deadlines: BTreeSet<(SimTime, usize)>,
-    /// Index of each execution by (workflow, id).
-    by_id: BTreeMap<(String, String), usize>,
+    /// Index of each execution by id, its key the execution's own string: ids are a
+    /// seeded stream of UUIDs, unique across workflows, so the workflow a request names is
+    /// checked once found ([`Host::find`]), and neither a lookup nor an entry copies names.
+    by_id: BTreeMap<Rc<str>, usize>,
     ids: IdGen,
     /// What the world has not taken yet, in the order it happened.
     outputs: Vec<Output>,
@@ -419,7 +436,7 @@ impl Host {
 
     /// Execution `i` and its start on the server's clock; the host is spent.
     pub(crate) fn into_execution(mut self, i: usize) -> (Execution, SimTime) {
-        let e = self.executions.remove(&i).expect(HELD);
+        let e = *self.executions.remove(&i).expect(HELD);
         (e.execution, e.clock.started_at())
     }
 
@@ -432,7 +449,7 @@ impl Host {
         self.executions
             .iter()
             .filter(|(_, e)| !e.evicted)
-            .map(|(&i, e)| (i, e))
+            .map(|(&i, e)| (i, &**e))
     }
 
     /// How many [`Host::executions`] yields (a count for benchmarks and tests, not a hot path).
@@ -441,9 +458,11 @@ impl Host {
     }
 
     pub(crate) fn find(&self, workflow: &str, id: &str) -> Option<usize> {
-        self.by_id
-            .get(&(workflow.to_owned(), id.to_owned()))
-            .copied()
+        let &i = self.by_id.get(id)?;
+        self.executions
+            .get(&i)
+            .is_some_and(|e| e.workflow == workflow)
+            .then_some(i)
     }
 
     /// Starts an execution of the deployed `workflow`'s current revision at server time
@@ -493,12 +512,13 @@ impl Host {
         );
         let i = self.started;
         self.started += 1;
+        let shared_id: Rc<str> = Rc::from(id.as_str());
         self.executions.insert(
             i,
-            Exec {
+            Box::new(Exec {
                 parent: parent.clone(),
                 workflow: workflow.to_owned(),
-                id: id.clone(),
+                id: Rc::clone(&shared_id),
                 execution,
                 clock: ExecClock::starting_at(now),
                 revision_id,
@@ -508,7 +528,8 @@ impl Host {
                 call_log_level: input.call_log_level,
                 execution_history_level,
                 no_overflow_buffering: input.no_overflow_buffering,
-                stubs: Stubs::new(services::for_workflow(&self.services, workflow)),
+                services: services::for_workflow(&self.services, workflow),
+                stubs: None,
                 calls: BTreeMap::new(),
                 logs_printed: 0,
                 end_announced: false,
@@ -517,9 +538,9 @@ impl Host {
                 crashed: None,
                 evicted: false,
                 requests: Vec::new(),
-            },
+            }),
         );
-        self.by_id.insert((workflow.to_owned(), id.clone()), i);
+        self.by_id.insert(shared_id, i);
         let name = self.resource_name(i);
         self.event(now, "execution.started", name, Vec::new());
         self.run(i, now, Close::No);
@@ -597,7 +618,7 @@ impl Host {
         let due = if livelocked {
             Some(SimTime::from_secs(EXECUTION_SECS_MAX)).filter(|&limit| limit > local)
         } else {
-            let stubs = e.stubs.next_due();
+            let stubs = e.stubs.as_ref().and_then(|s| s.next_due());
             e.execution.poll_timeout().into_iter().chain(stubs).min()
         };
         e.deadline = due.map(|t| e.clock.server(t));
@@ -674,7 +695,7 @@ impl Host {
             self.internal_errors
         );
         self.outputs.push(Output::Line(line));
-        self.exec_mut(i).crashed = Some((now, message));
+        self.exec_mut(i).crashed = Some(Box::new((now, message)));
         None
     }
 
@@ -721,7 +742,7 @@ impl Host {
             ("duration", format!("{seconds}s")),
         ];
         // Why it failed, and where: what an operator reads first (SPEC EX-6's form).
-        if let Some((_, message)) = &e.crashed {
+        if let Some((_, message)) = e.crashed.as_deref() {
             detail.push(("error", format!("InternalError: {message}")));
         } else if let Some(Outcome::Failed(f)) = e.execution.outcome() {
             detail.push(("error", failure_summary(&f.error)));
@@ -834,7 +855,7 @@ impl Host {
             Output::Journal(Observed::Engine {
                 at: clock.server(at),
                 workflow: e.workflow.clone(),
-                execution: e.id.clone(),
+                execution: e.id.to_string(),
                 event,
             })
         }));

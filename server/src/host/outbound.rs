@@ -23,7 +23,15 @@ impl Host {
     /// its own instant: at one instant, service callbacks before answers (HT-7).
     pub(super) fn run_stub_events(&mut self, i: usize, local: SimTime) {
         loop {
-            let stubs = &mut self.executions.get_mut(&i).expect(HELD).stubs;
+            let Some(stubs) = self
+                .executions
+                .get_mut(&i)
+                .expect(HELD)
+                .stubs
+                .as_deref_mut()
+            else {
+                return;
+            };
             let callback_at = stubs.callbacks.first_key_value().map(|(k, _)| k.0);
             let answer_at = stubs.answers.first_key_value().map(|(k, _)| k.0);
             let due = match (callback_at, answer_at) {
@@ -176,10 +184,10 @@ impl Host {
             if let Some(d) = described {
                 e.calls.insert(call.id, d);
             }
-            if !e.stubs.take_call(&call) {
+            if !e.stubs_mut().take_call(&call) {
                 let out = OutboundCall {
                     workflow: e.workflow.clone(),
-                    execution: e.id.clone(),
+                    execution: e.id.to_string(),
                     call: call.clone(),
                 };
                 self.outputs.push(Output::Outbound(out));
@@ -188,7 +196,8 @@ impl Host {
         }
         self.executions[&i]
             .stubs
-            .next_due()
+            .as_ref()
+            .and_then(|s| s.next_due())
             .is_some_and(|t| t <= local)
     }
 
