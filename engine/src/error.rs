@@ -103,6 +103,17 @@ pub fn tags(raised: &Raised) -> Vec<String> {
     }
 }
 
+/// Whether `raised` is an error map tagged `tag`: [`tags`] without copying them out (a
+/// retry predicate asks it of every error).
+pub fn has_tag(raised: &Raised, tag: &str) -> bool {
+    match raised.get("tags") {
+        Some(Value::List(items)) => items
+            .iter()
+            .any(|t| matches!(t, Value::Str(s) if **s == *tag)),
+        _ => false,
+    }
+}
+
 /// The message of a raised value: its `message` field, or the value itself when it is a
 /// string.
 pub fn message(raised: &Raised) -> Option<String> {
@@ -123,6 +134,8 @@ mod tests {
     fn builtin_errors_are_maps_with_tags() {
         let e = builtin(Tag::KeyError, "key 'x' not found");
         assert_eq!(tags(&e), vec!["KeyError"]);
+        assert!(has_tag(&e, "KeyError") && !has_tag(&e, "TypeError"));
+        assert!(!has_tag(&Value::str("KeyError"), "KeyError"));
         assert_eq!(message(&e).as_deref(), Some("key 'x' not found"));
         assert_eq!(message(&Value::str("boom")).as_deref(), Some("boom"));
         assert!(tags(&Value::str("boom")).is_empty());
