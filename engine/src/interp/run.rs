@@ -324,14 +324,16 @@ impl Interp {
                 Action::Nothing => Ok(Flow::Next),
                 Action::Assign(items) => Ok(self.run_assign(frame, items)?),
                 Action::Call(call) => {
+                    // Names borrowed from the step: a library call needs no copies of them.
                     let mut args = Vec::with_capacity(call.args.len());
                     for (k, v) in &call.args {
-                        args.push((k.clone(), self.eval(frame, v)?));
+                        args.push((k.as_str(), self.eval(frame, v)?));
                     }
                     let v = match self.workflow.subworkflow(&call.func) {
                         Some(sub) => {
                             let sub = Rc::clone(sub);
-                            self.call_sub(th, sub, args.into_iter().collect()).await?
+                            let args = args.into_iter().map(|(k, v)| (k.to_owned(), v));
+                            self.call_sub(th, sub, args.collect()).await?
                         }
                         None => self.call(th, &call.func, args).await?,
                     };
