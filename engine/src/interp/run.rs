@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::entries::{Kind, NO_ENTRY};
-use super::frame::Frame;
+use super::frame::{Frame, Slot};
 use super::scheduler::Suspend;
 use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId};
@@ -460,10 +460,13 @@ impl Interp {
             values.len() as u32,
             self.shared.borrow().entry_cover(th.entry),
         );
+        // The value and index are set by name once, then where they are kept: every
+        // iteration sets them, and no iteration can move them (`Frame::set_at`).
+        let (mut value_slot, mut index_slot) = (None, None);
         for (i, v) in values.into_iter().enumerate() {
-            frame.set(&f.value, v);
+            set_loop_var(frame, &f.value, &mut value_slot, v);
             if let Some(index) = &f.index {
-                frame.set(index, Value::Int(i as i64));
+                set_loop_var(frame, index, &mut index_slot, Value::Int(i as i64));
             }
             let entry = if self.entries {
                 self.begin_entry(th, step, Kind::ForIteration, i as u32 + 1, n, frame)
@@ -546,6 +549,17 @@ impl Interp {
         let updated = set_in(root, &keys, value)?;
         frame.set(&target.root, limits::check_value(&what, updated)?);
         Ok(())
+    }
+}
+
+/// Sets loop variable `name` to `v`: at `slot` once known, else by name, learning it.
+fn set_loop_var(frame: &Frame, name: &str, slot: &mut Option<Slot>, v: Value) {
+    match *slot {
+        Some(s) => frame.set_at(s, v),
+        None => {
+            frame.set(name, v);
+            *slot = frame.slot(name);
+        }
     }
 }
 
