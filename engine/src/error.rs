@@ -25,6 +25,20 @@ pub enum Tag {
 }
 
 impl Tag {
+    pub const ALL: [Tag; 11] = [
+        Tag::TimeoutError,
+        Tag::KeyError,
+        Tag::TypeError,
+        Tag::ValueError,
+        Tag::IndexError,
+        Tag::ZeroDivisionError,
+        Tag::RecursionError,
+        Tag::ResourceLimitError,
+        Tag::UnhandledBranchError,
+        Tag::ParallelNestingError,
+        Tag::SystemError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tag::TimeoutError => "TimeoutError",
@@ -85,8 +99,18 @@ impl PartialEq<Value> for Failure {
 pub fn builtin(tag: Tag, message: impl Into<String>) -> Raised {
     Value::map([
         ("message", Value::str(message.into())),
-        ("tags", Value::list(vec![Value::str(tag.as_str())])),
+        ("tags", tag_list(tag)),
     ])
+}
+
+/// `[tag]`, made once per thread and shared: values never change in place, and a
+/// retried await makes the same error again and again.
+fn tag_list(tag: Tag) -> Value {
+    thread_local! {
+        static LISTS: [Value; Tag::ALL.len()] =
+            Tag::ALL.map(|t| Value::list(vec![Value::str(t.as_str())]));
+    }
+    LISTS.with(|lists| lists[tag as usize].clone())
 }
 
 /// The tags of a raised value, empty for a value that is not an error map.
@@ -100,6 +124,17 @@ pub fn tags(raised: &Raised) -> Vec<String> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Whether `raised` is an error map tagged `tag`: [`tags`] without copying them out (a
+/// retry predicate asks it of every error).
+pub fn has_tag(raised: &Raised, tag: &str) -> bool {
+    match raised.get("tags") {
+        Some(Value::List(items)) => items
+            .iter()
+            .any(|t| matches!(t, Value::Str(s) if **s == *tag)),
+        _ => false,
     }
 }
 
@@ -120,9 +155,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_tag_has_its_list() {
+        for (i, t) in Tag::ALL.into_iter().enumerate() {
+            assert_eq!(t as usize, i, "ALL in declaration order");
+            assert_eq!(tag_list(t), Value::list(vec![Value::str(t.as_str())]));
+        }
+    }
+
+    #[test]
     fn builtin_errors_are_maps_with_tags() {
         let e = builtin(Tag::KeyError, "key 'x' not found");
         assert_eq!(tags(&e), vec!["KeyError"]);
+        assert!(has_tag(&e, "KeyError") && !has_tag(&e, "TypeError"));
+        assert!(!has_tag(&Value::str("KeyError"), "KeyError"));
         assert_eq!(message(&e).as_deref(), Some("key 'x' not found"));
         assert_eq!(message(&Value::str("boom")).as_deref(), Some("boom"));
         assert!(tags(&Value::str("boom")).is_empty());

@@ -65,11 +65,33 @@ impl fmt::Display for SimTime {
 /// `60s`, `0.5s`: a duration as CB-6's message says it (the interpreter's await timeout,
 /// the outbound calls' `TimeoutError`).
 pub fn secs_text(d: Duration) -> String {
+    let mut text = String::new();
+    push_secs_text(&mut text, d);
+    text
+}
+
+/// [`secs_text`] appended to `out`. A whole number of seconds is written digit by digit,
+/// not formatted: every await that times out says its timeout (CB-6), and a retried one
+/// again and again.
+pub fn push_secs_text(out: &mut String, d: Duration) {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
-        format!("{}s", s as u64)
+        let mut n = s as u64;
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend(digits[i..].iter().map(|&b| char::from(b)));
+        out.push('s');
     } else {
-        format!("{s}s")
+        use std::fmt::Write;
+        let _ = write!(out, "{s}s");
     }
 }
 
@@ -309,6 +331,12 @@ mod tests {
     #[test]
     fn cb_6_timeout_message() {
         assert_eq!(secs_text(Duration::from_secs(60)), "60s");
+        assert_eq!(secs_text(Duration::ZERO), "0s");
+        assert_eq!(secs_text(Duration::from_secs(43_200)), "43200s");
+        assert_eq!(
+            secs_text(Duration::from_secs(u64::MAX)),
+            format!("{}s", Duration::from_secs(u64::MAX).as_secs_f64() as u64)
+        );
         assert_eq!(secs_text(Duration::from_millis(500)), "0.5s");
     }
 

@@ -50,6 +50,9 @@ impl Measure {
 /// What every value costs besides the text it holds: the unit of [`Value::bytes`].
 pub const SCALAR_BYTES: usize = 8;
 
+/// At most this many entries, [`Value::map`] builds a map by insertion.
+const SMALL_MAP: usize = 8;
+
 /// The elements of a list: a persistent vector (an RRB tree, `imbl`), so a copy shares its
 /// structure with the original and `push`, `push_front` and `append` cost O(log n), not a
 /// copy of the whole list (issue #11: `x: ${list.prepend(x, i)}` in a loop was quadratic).
@@ -243,9 +246,20 @@ impl Value {
     }
 
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Rc::new(
-            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-        ))
+        let entries = entries.into_iter();
+        let map = if entries.size_hint().1.is_some_and(|n| n <= SMALL_MAP) {
+            // Inserted one by one: for the few entries of an error or a callback's map,
+            // cheaper than the collect, sort and bulk build of `BTreeMap::from_iter`, with
+            // the same result (a repeated key keeps its last value).
+            let mut map = Map::default();
+            for (k, v) in entries {
+                map.insert(k.into(), v);
+            }
+            map
+        } else {
+            entries.map(|(k, v)| (k.into(), v)).collect()
+        };
+        Value::Map(Rc::new(map))
     }
 
     /// A map value of `entries`.

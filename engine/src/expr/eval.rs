@@ -25,9 +25,7 @@ pub trait Context {
 pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
     match e {
         Expr::Lit(v) => Ok(v.clone()),
-        Expr::Var(name) => cx
-            .var(name)
-            .ok_or_else(|| builtin(Tag::KeyError, format!("variable '{name}' not found"))),
+        Expr::Var(name) => cx.var(name).ok_or_else(|| var_not_found(name)),
         Expr::List(items) => Ok(Value::list(
             items
                 .iter()
@@ -87,14 +85,31 @@ pub fn eval(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
             }
         }
         Expr::Binary(op, a, b) => {
-            let a = eval(a, cx)?;
-            let b = eval(b, cx)?;
+            let a = operand(a, cx)?;
+            let b = operand(b, cx)?;
             if let (BinOp::Add, Value::Str(x), Value::Str(y)) = (op, &a, &b) {
                 cx.concat(x.len() + y.len())?;
             }
             binary(*op, &a, &b)
         }
     }
+}
+
+/// [`eval`] of an operand, a variable's or a literal's read here rather than through a
+/// call of `eval`: the commonest operands (`x + i`), and a call each cost more than the
+/// read.
+#[inline]
+fn operand(e: &Expr, cx: &mut dyn Context) -> Result<Value, Raised> {
+    match e {
+        Expr::Lit(v) => Ok(v.clone()),
+        Expr::Var(name) => cx.var(name).ok_or_else(|| var_not_found(name)),
+        _ => eval(e, cx),
+    }
+}
+
+#[cold]
+fn var_not_found(name: &str) -> Raised {
+    builtin(Tag::KeyError, format!("variable '{name}' not found"))
 }
 
 fn type_error(message: String) -> Raised {

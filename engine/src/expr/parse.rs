@@ -121,10 +121,28 @@ impl Expr {
 
     /// The dotted name `a.b.c` this expression spells, if it is only names and fields.
     pub fn dotted_name(&self) -> Option<String> {
+        let mut name = String::new();
+        self.push_dotted_name(&mut name).then_some(name)
+    }
+
+    /// [`Expr::dotted_name`] appended to `out`, whether the expression is one: one string
+    /// grown, not one formatted per dot (a `try` step's `retry: ${http.default_retry}` is
+    /// read each time the step runs).
+    fn push_dotted_name(&self, out: &mut String) -> bool {
         match self {
-            Expr::Var(v) => Some(v.clone()),
-            Expr::Field(e, f) => e.dotted_name().map(|p| format!("{p}.{f}")),
-            _ => None,
+            Expr::Var(v) => {
+                out.push_str(v);
+                true
+            }
+            Expr::Field(e, f) => {
+                if !e.push_dotted_name(out) {
+                    return false;
+                }
+                out.push('.');
+                out.push_str(f);
+                true
+            }
+            _ => false,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::http::{self, Callee, HttpOutcome};
 use crate::limits;
 use crate::stdlib::Effects;
 use crate::stdlib::table::{self, Blocking, Imp};
-use crate::time::{SimTime, duration_from_workflow_secs, secs_text};
+use crate::time::{SimTime, duration_from_workflow_secs, push_secs_text};
 use crate::value::Value;
 
 impl Interp {
@@ -24,7 +24,7 @@ impl Interp {
         self: &Rc<Self>,
         th: Th,
         func: &str,
-        mut args: Vec<(String, Value)>,
+        mut args: Vec<(&str, Value)>,
     ) -> Result<Value, Raised> {
         if table::is_connector(func) {
             return self.connector(th, func, args).await;
@@ -36,7 +36,7 @@ impl Interp {
         let positional: Vec<Option<Value>> = f
             .param_list()
             .map(|(p, _)| {
-                let i = args.iter().position(|(name, _)| name == p)?;
+                let i = args.iter().position(|(name, _)| *name == p)?;
                 Some(args.swap_remove(i).1)
             })
             .collect();
@@ -115,7 +115,7 @@ impl Interp {
         &self,
         th: Th,
         func: &str,
-        args: Vec<(String, Value)>,
+        args: Vec<(&str, Value)>,
     ) -> Result<Value, Raised> {
         let args = Value::map(args);
         let timeout = match args.get("connector_params") {
@@ -226,7 +226,7 @@ impl Interp {
     async fn await_callback(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
         let callback = args[0].clone().unwrap_or(Value::Null);
         let url = match callback.get("url") {
-            Some(Value::Str(u)) => u.to_string(),
+            Some(Value::Str(u)) => Rc::clone(u),
             _ => {
                 return Err(type_error(
                     "events.await_callback: callback must be the map from events.create_callback_endpoint",
@@ -262,13 +262,11 @@ impl Interp {
             AwaitOutcome::Blocked(_) => match self.suspend(th.tid).await {
                 Wake::Callback(Ok(r)) => r,
                 Wake::Callback(Err(timeout)) => {
-                    return Err(builtin(
-                        Tag::TimeoutError,
-                        format!(
-                            "timed out waiting for callback after {}",
-                            secs_text(timeout)
-                        ),
-                    ));
+                    // Not formatted: a retried await times out again and again.
+                    let mut message = String::with_capacity(64);
+                    message.push_str("timed out waiting for callback after ");
+                    push_secs_text(&mut message, timeout);
+                    return Err(builtin(Tag::TimeoutError, message));
                 }
                 other => unreachable!("an await is woken by its callback, not {other:?}"),
             },

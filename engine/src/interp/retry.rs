@@ -13,6 +13,7 @@ use super::thread::Wake;
 use super::unwind::Unwind;
 use crate::defn::{Action, Backoff, Predicate, Retry, Tmpl};
 use crate::error::Raised;
+use crate::stdlib::table::{self, Func};
 use crate::stdlib::{self, DEFAULT_BACKOFF};
 use crate::time::duration_from_secs;
 use crate::value::Value;
@@ -49,7 +50,12 @@ impl Interp {
                     }
                     self.call_sub(th, sub, args).await?
                 }
-                PredicateFn::Builtin(name) => {
+                PredicateFn::Builtin(_, Some(f)) => {
+                    let mut w = self.shared.borrow_mut();
+                    f.call(vec![Some(e.error().clone())], &mut *w)?
+                }
+                // Not in the library: `stdlib::call` says so.
+                PredicateFn::Builtin(name, None) => {
                     let mut w = self.shared.borrow_mut();
                     stdlib::call(name, vec![Some(e.error().clone())], &mut *w)?
                 }
@@ -126,7 +132,7 @@ impl Interp {
                     other => return Err(value_error(format!("'{other}' is not a retry policy"))),
                 };
                 Ok((
-                    PredicateFn::Builtin(predicate.into()),
+                    PredicateFn::builtin(predicate.into()),
                     5,
                     BackoffPolicy::DEFAULT,
                 ))
@@ -138,7 +144,7 @@ impl Interp {
             } => {
                 let predicate = match predicate {
                     Predicate::Subworkflow(s) => PredicateFn::Sub(s.clone()),
-                    Predicate::Builtin(b) => PredicateFn::Builtin(b.clone()),
+                    Predicate::Builtin(b) => PredicateFn::builtin(b.clone()),
                 };
                 let max = match self.eval(frame, max_retries)? {
                     Value::Int(n) if n >= 0 => n,
@@ -181,7 +187,16 @@ impl Interp {
 /// Who decides whether an error is retried: a subworkflow, or a library function.
 enum PredicateFn {
     Sub(String),
-    Builtin(String),
+    /// The function's name, and the function, looked up once for all the errors the step
+    /// asks about.
+    Builtin(String, Option<&'static Func>),
+}
+
+impl PredicateFn {
+    fn builtin(name: String) -> PredicateFn {
+        let f = table::lookup(&name);
+        PredicateFn::Builtin(name, f)
+    }
 }
 
 /// RT-2: the delay before retry k is `min(initial_delay × multiplier^(k−1), max_delay)`.

@@ -1,7 +1,7 @@
 //! `retry.*` and RT-1's built-in predicates: which errors a retry policy retries.
 
 use super::{Args, Effects};
-use crate::error::{Raised, Tag, tags};
+use crate::error::{Raised, Tag, has_tag};
 use crate::value::Value;
 
 /// Every error but a `ResourceLimitError`, which would only happen again: no built-in
@@ -18,22 +18,33 @@ pub(super) fn never(_: &mut Args, _: &mut dyn Effects) -> Result<Value, Raised> 
 /// with code 429, 502, 503 or 504 (the non-idempotent variant: 429 and 503, and
 /// `ConnectionFailedError`).
 pub fn default_retry_predicate(e: &Value, non_idempotent: bool) -> bool {
-    if is_resource_limit(e) {
-        return false;
+    // The tags read in one pass: the predicate asks of every error a retry sees.
+    let (mut connection, mut connection_failed, mut timeout, mut http) =
+        (false, false, false, false);
+    if let Some(Value::List(tags)) = e.get("tags") {
+        for t in tags.iter() {
+            let Value::Str(t) = t else { continue };
+            match &**t {
+                t if t == Tag::ResourceLimitError.as_str() => return false,
+                "ConnectionError" => connection = true,
+                "ConnectionFailedError" => connection_failed = true,
+                "TimeoutError" => timeout = true,
+                "HttpError" => http = true,
+                _ => {}
+            }
+        }
     }
-    let tags = tags(e);
-    let has = |t: &str| tags.iter().any(|x| x == t);
-    let code = match e.get("code") {
+    let code = || match e.get("code") {
         Some(Value::Int(c)) => Some(*c),
         _ => None,
     };
     if non_idempotent {
-        has("ConnectionFailedError") || (has("HttpError") && matches!(code, Some(429 | 503)))
+        connection_failed || (http && matches!(code(), Some(429 | 503)))
     } else {
-        has("ConnectionError")
-            || has("ConnectionFailedError")
-            || has("TimeoutError")
-            || (has("HttpError") && matches!(code, Some(429 | 502 | 503 | 504)))
+        connection
+            || connection_failed
+            || timeout
+            || (http && matches!(code(), Some(429 | 502 | 503 | 504)))
     }
 }
 
@@ -56,7 +67,5 @@ pub(crate) struct DefaultBackoff {
 }
 
 fn is_resource_limit(e: &Value) -> bool {
-    tags(e)
-        .iter()
-        .any(|t| t == Tag::ResourceLimitError.as_str())
+    has_tag(e, Tag::ResourceLimitError.as_str())
 }
