@@ -5,7 +5,10 @@
 //! and runs the deploy-time checks.
 
 mod block_yaml;
+#[cfg(test)]
+mod block_yaml_tests;
 pub mod build;
+mod node;
 pub mod tree;
 
 use std::collections::BTreeMap;
