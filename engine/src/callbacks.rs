@@ -795,6 +795,25 @@ impl Callbacks {
 mod tests {
     use super::*;
 
+    /// `path_len` is the path's length exactly, so the path is made in one allocation.
+    #[test]
+    fn an_execution_paths_length_is_known_before_it_is_written() {
+        let name = ExecutionName {
+            base_url: "http://127.0.0.1:8080".into(),
+            project: "p1".into(),
+            location: "us-central1".into(),
+            workflow: "wf".into(),
+            execution_id: "e-123".into(),
+        };
+        let path = name.path();
+        assert_eq!(
+            path,
+            "/v1/projects/p1/locations/us-central1/workflows/wf/executions/e-123"
+        );
+        assert_eq!(name.path_len(), path.len());
+        assert_eq!(path.capacity(), path.len());
+    }
+
     /// The host's mistakes are said in words, not as Rust's debug text (LIB-5).
     #[test]
     fn await_errors_say_what_is_wrong() {
