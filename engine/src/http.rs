@@ -651,9 +651,17 @@ mod tests {
             "http.post: the body contains a double that is not finite, which has no JSON form"
         );
         assert_eq!(
-            no_form(m(vec![("a", bytes), ("b", nan)])),
+            no_form(m(vec![("a", bytes), ("b", nan.clone())])),
             "http.post: the body contains bytes, which has no JSON form"
         );
+        // A double that is not finite alone, where nothing after it would say so.
+        for d in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(!write_json(&Value::Double(d), &mut Vec::new()));
+            assert_eq!(
+                no_form(Value::list(vec![Value::Int(1), Value::Double(d)])),
+                "http.post: the body contains a double that is not finite, which has no JSON form"
+            );
+        }
     }
 
     /// HT-1: a URL is `http://` or `https://` (either case) with something after it; a
