@@ -505,7 +505,6 @@ fn write_json_str(s: &str, out: &mut Vec<u8>) {
         serde_json::to_writer(out, s).expect("a string is written to memory");
         return;
     }
-    out.reserve(s.len() + 2);
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
@@ -621,6 +620,9 @@ mod tests {
             s("12345678\"2345678\\234567\u{1f}\u{80}é\u{1}"),
             s("ééééééééé\u{1f}"),
             s("abcdefghijklmnop\\"),
+            // Two bytes to escape in one 16-byte chunk (`needs_escape` folds each chunk).
+            s("a\"\"b"),
+            s("\\\n"),
             Value::list(vec![]),
             m(vec![]),
             m(vec![
