@@ -395,7 +395,9 @@ fn compare_at(connections: usize, bare: &Server) -> Server {
 
 fn main() {
     // `--profile C`: wfsim alone at C connections, 8 rounds, nothing else: what a profiler
-    // (`perf record`) attached to this process sees is the live path.
+    // (`perf record`, `valgrind --tool=callgrind --separate-threads=yes`) attached to this
+    // process sees is the live path. `--profile C --bare`: the bare hyper server the same
+    // way, the yardstick's own share.
     let args: Vec<String> = std::env::args().collect();
     // `--api N`: N callback requests through `State::handle` alone, no sockets, no hyper:
     // under callgrind, the API's and the engine's instructions per request, exactly.
@@ -418,10 +420,15 @@ fn main() {
     }
     if let Some(c) = args.iter().position(|a| a == "--profile") {
         let connections = args.get(c + 1).and_then(|c| c.parse().ok()).unwrap_or(64);
-        let s = spawn_server(Kind::Wfsim);
+        let (kind, name) = if args.iter().any(|a| a == "--bare") {
+            (Kind::Bare, "bare hyper")
+        } else {
+            (Kind::Wfsim, "wfsim")
+        };
+        let s = spawn_server(kind);
         for _ in 0..8 {
             let rate = drive_over(s.addr, &s.path, connections);
-            println!("  wfsim, {connections} connections: {rate:.0}/s");
+            println!("  {name}, {connections} connections: {rate:.0}/s");
         }
         return;
     }
