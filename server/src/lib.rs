@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod clock;
+mod clockwork;
 pub mod config;
 pub mod connectors;
 pub mod durable;
@@ -40,13 +41,15 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+
+use clockwork::Clockwork;
 use tokio::time::{Duration, Instant};
 
 pub use api::view::{ExecutionView, Pages, RevisionView, UiAnswer, View, WorkflowView};
 pub use api::{ApiRequest, ApiResponse, KEEP_ENDED_DEFAULT, State};
 pub use config::{ClockMode, Config};
 pub use host::{ApiEvent, Delivery, Level, Observed, OutboundCall, Output};
-pub use http::{OnReady, Options, Port, Reply, Shared};
+pub use http::{OnReady, Options, Port, Reply, Shared, SharedParts};
 pub use parent::Parent;
 
 /// Serves `state` on `listener` until `shutdown` completes. Log lines go to `on_log`.
@@ -80,7 +83,7 @@ pub async fn serve_observed(
     if options.on_event.is_none() {
         state.borrow_mut().events_unheard();
     }
-    let shared = Shared {
+    let shared = Shared::new(SharedParts {
         state,
         epoch,
         changed: Rc::new(Notify::new()),
@@ -91,7 +94,7 @@ pub async fn serve_observed(
         last_active: Rc::new(Cell::new(http::real_now())),
         timer_armed: Rc::default(),
         draining: Rc::default(),
-    };
+    });
     shared.flush();
     if let Err(e) = shared.make_durable().await {
         (shared.options.on_log)(format!("ERROR    {e}"));
@@ -105,17 +108,19 @@ pub async fn serve_observed(
     // refuses, it refuses per request, with the reason). With a timer, hyper closes a connection whose
     // request headers have not all come within `header_timeout` (also an idle keep-alive
     // connection's next request); HTTP/2 connections are pinged while idle.
+    let clockwork = Clockwork::default();
+    tokio::task::spawn_local(clockwork.run());
     let mut builder = auto::Builder::new(LocalExec);
     builder
         .http1()
-        .timer(Clockwork)
+        .timer(clockwork.clone())
         .header_read_timeout(shared.options.header_timeout);
     // HTTP/2's limits are stated, not left to hyper's defaults, so that SPEC §7 can name
     // them and a test can hold them (`tests/hostile.rs`): a client over them loses its
     // stream or its connection, never the server's other connections.
     builder
         .http2()
-        .timer(Clockwork)
+        .timer(clockwork)
         .keep_alive_interval(Some(shared.options.header_timeout))
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT)
         .max_concurrent_streams(H2_STREAMS_MAX)
@@ -229,42 +234,6 @@ async fn drain(shared: &Shared, timer: tokio::task::JoinHandle<()>) {
     timer.abort();
     if let Err(e) = shared.make_durable().await {
         (shared.options.on_log)(format!("ERROR    {e}"));
-    }
-}
-
-/// hyper's timers on this crate's tokio: the real one, or madsim's simulated one (hyper-util's
-/// `TokioTimer` would reach the real tokio's timer behind madsim's back).
-#[derive(Clone, Copy, Debug)]
-struct Clockwork;
-
-/// One of [`Clockwork`]'s timers.
-struct Tick(std::pin::Pin<Box<tokio::time::Sleep>>);
-
-impl Future for Tick {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-impl hyper::rt::Sleep for Tick {}
-
-impl hyper::rt::Timer for Clockwork {
-    fn sleep(&self, duration: Duration) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(Tick(Box::pin(tokio::time::sleep(duration))))
-    }
-
-    fn sleep_until(
-        &self,
-        deadline: std::time::Instant,
-    ) -> std::pin::Pin<Box<dyn hyper::rt::Sleep>> {
-        // The real clock, simulated under madsim (which stands in for the system clock).
-        #[allow(clippy::disallowed_methods)]
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        self.sleep(left)
     }
 }
 
