@@ -167,28 +167,11 @@ impl<'a> Reader<'a> {
         self.i += 1;
         self.line += 1;
         self.line_start = self.i;
-        let (mut ascii, mut odd, mut end) = (true, false, self.b.len());
-        for (n, &c) in self.b[self.i..].iter().enumerate() {
-            match c {
-                b'\n' => {
-                    end = self.i + n;
-                    break;
-                }
-                // Control characters (saphyr reads a NUL as the end of the text).
-                0..=0x1f | 0x7f => odd = true,
-                c if c >= 0x80 => ascii = false,
-                _ => {}
-            }
-        }
+        let end = line_end(self.s, self.i);
         let line = &self.b[self.i..end];
-        self.ascii_line = ascii;
+        self.ascii_line = line.is_ascii();
         self.line_end = end;
-        if odd
-            || (!ascii && odd_unicode(line))
-            || line.starts_with(b"---")
-            || line.starts_with(b"...")
-            || line.starts_with(b"%")
-        {
+        if !line_ok(line, self.ascii_line) {
             self.left = true;
         }
         !self.left
@@ -196,20 +179,11 @@ impl<'a> Reader<'a> {
 
     /// Checks the first line, which `next_content` did not enter through a newline.
     fn first_line_ok(&mut self) -> bool {
-        let end = self
-            .b
-            .iter()
-            .position(|&c| c == b'\n')
-            .unwrap_or(self.b.len());
+        let end = line_end(self.s, 0);
         let line = &self.b[..end];
         self.ascii_line = line.is_ascii();
         self.line_end = end;
-        !(line.iter().any(|&c| c < 0x20 || c == 0x7f)
-            || (!self.ascii_line && odd_unicode(line))
-            || line.starts_with(b"---")
-            || line.starts_with(b"...")
-            || line.starts_with(b"%")
-            || self.b.starts_with(b"\xEF\xBB\xBF"))
+        line_ok(line, self.ascii_line) && !self.b.starts_with(b"\xEF\xBB\xBF")
     }
 
     /// The node whose first character is at the cursor, at column `indent` (0-based) of a
@@ -742,6 +716,28 @@ fn typed(raw: &str, style: ScalarStyle) -> Option<Value> {
 
 /// Whether a line holds a character YAML gives a meaning of its own (a byte order mark,
 /// the next-line and Unicode line and paragraph separators): saphyr's to read.
+/// Where the line that starts at `from` ends: its newline, or the end of the text. A
+/// search of whole words at a time (`str::find`'s), where a loop of bytes cost a comment
+/// line 5 instructions a byte.
+fn line_end(s: &str, from: usize) -> usize {
+    // `from` follows a newline, or is 0: a character boundary.
+    s[from..].find('\n').map_or(s.len(), |n| from + n)
+}
+
+/// Whether a line holds nothing this reader leaves to saphyr: control characters (saphyr
+/// reads a NUL as the end of the text), YAML's Unicode line breaks, a document marker or
+/// a directive. Every byte is looked at, without a branch each (the loop vectorises).
+fn line_ok(line: &[u8], ascii: bool) -> bool {
+    let control = line
+        .iter()
+        .fold(false, |seen, &c| seen | (c < 0x20) | (c == 0x7f));
+    !(control
+        || (!ascii && odd_unicode(line))
+        || line.starts_with(b"---")
+        || line.starts_with(b"...")
+        || line.starts_with(b"%"))
+}
+
 fn odd_unicode(line: &[u8]) -> bool {
     std::str::from_utf8(line).map_or(true, |l| {
         l.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}'])
