@@ -68,7 +68,42 @@ pub(crate) struct Request<'a> {
     parent: Option<Parent>,
 }
 
-type Vars<'a> = Vec<(&'static str, &'a str)>;
+/// A path's variables by name, held in place: a `Vec` was an allocation per request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Vars<'a> {
+    list: [(&'static str, &'a str); VARS_MAX],
+    len: usize,
+}
+
+/// Variables a template has at most: a step entry's path has five (a test holds the table
+/// to it; [`Template::compile`] refuses more).
+const VARS_MAX: usize = 6;
+
+impl<'a> Vars<'a> {
+    fn new() -> Vars<'a> {
+        Vars {
+            list: [("", ""); VARS_MAX],
+            len: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, var: (&'static str, &'a str)) {
+        self.list[self.len] = var;
+        self.len += 1;
+    }
+}
+
+impl<'a> std::ops::Deref for Vars<'a> {
+    type Target = [(&'static str, &'a str)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.list[..self.len]
+    }
+}
 
 impl<'a> Request<'a> {
     /// The path's variable `name`; a name the template lacks is a bug (answered 500).
@@ -419,8 +454,8 @@ struct Var {
 
 impl Template {
     /// `template` as [`Route::path`] describes it; `None` for one that matches nothing (a
-    /// `{` without its `}`) and for a greedy variable not in the last segment, which the
-    /// table has none of (a test compiles it all).
+    /// `{` without its `}`), and for a greedy variable not in the last segment or more than
+    /// [`VARS_MAX`] variables, which the table has none of (a test compiles it all).
     fn compile(template: &'static str) -> Option<Template> {
         let mut out = Template {
             head: "",
@@ -436,7 +471,7 @@ impl Template {
                 let (inner, suffix) = split_at_byte(open, b'}')?;
                 out.place(&template[literal..at]);
                 let greedy = inner.ends_with("=**");
-                if greedy && !last {
+                if greedy && !last || out.vars.len() == VARS_MAX {
                     return None;
                 }
                 out.vars.push(Var {
@@ -586,7 +621,7 @@ fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
 /// GET asks, twice (is it an input, and is it a read), and a poll's path matched late
 /// cost 10,000 instructions a time.
 pub(super) fn is_callback_path(path: &str) -> bool {
-    let mut vars = Vars::with_capacity(6);
+    let mut vars = Vars::new();
     compiled()[0]
         .as_ref()
         .is_some_and(|t| t.matches(path, &mut vars))
@@ -726,7 +761,7 @@ impl State {
         path: &'a str,
     ) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
         // A callback's path has five.
-        let mut vars = Vars::with_capacity(6);
+        let mut vars = Vars::new();
         for (route, template) in ROUTES.iter().zip(compiled()) {
             vars.clear();
             let Some(template) = template else { continue };
@@ -847,7 +882,11 @@ mod tests {
     /// compiled one is pinned to: a template's segments split off in turn, a literal
     /// compared whole, a variable taking its segment (the rest of the path when last or
     /// greedy).
-    fn reference_matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bool {
+    fn reference_matches<'a>(
+        template: &'static str,
+        path: &'a str,
+        vars: &mut Vec<(&'static str, &'a str)>,
+    ) -> bool {
         let mut rest = path;
         let mut template_rest = template;
         loop {
@@ -939,11 +978,11 @@ mod tests {
         );
         for t in &templates {
             for path in &paths {
-                let (mut want, mut got) = (Vars::new(), Vars::new());
+                let (mut want, mut got) = (Vec::new(), Vars::new());
                 let expected = reference_matches(t, path, &mut want);
                 assert_eq!(matches(t, path, &mut got), expected, "{t} {path}");
                 if expected {
-                    assert_eq!(got, want, "{t} {path}");
+                    assert_eq!(got[..], want[..], "{t} {path}");
                 }
             }
         }
