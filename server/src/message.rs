@@ -39,6 +39,17 @@ impl ApiResponse {
         }
     }
 
+    /// 200 with the empty object, the answer to every callback request the slot rule
+    /// accepts (CB-13): the bytes `json(200, &json!({}))` renders, written without building
+    /// and pretty-printing a map per request.
+    pub(crate) fn empty_object() -> ApiResponse {
+        ApiResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: b"{}".to_vec(),
+        }
+    }
+
     /// The Google API error shape of CB-13: `{"error": {"code", "status", "message"}}`.
     pub fn error(code: u16, status: &str, message: impl Into<String>) -> ApiResponse {
         ApiResponse::json(
@@ -52,5 +63,18 @@ impl ApiResponse {
             Denied::Unauthenticated(m) => ApiResponse::error(401, "UNAUTHENTICATED", m),
             Denied::PermissionDenied(m) => ApiResponse::error(403, "PERMISSION_DENIED", m),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_object_is_what_json_renders() {
+        assert_eq!(
+            ApiResponse::empty_object(),
+            ApiResponse::json(200, &json!({}))
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! with the token's verdict in its place; then the request is journaled, announced, and
 //! the await it resumed runs, all before the answer goes out.
 
-use serde_json::json;
 use wfsim_engine::callbacks::{Accepted, Auth, Rejection};
 use wfsim_engine::{CallbackRequest, SimTime};
 
@@ -133,12 +132,13 @@ impl State {
         };
         // The caller's token is not the workflow's business: it never reaches `http_request`.
         // **(decision)**
-        let headers = req
-            .headers
-            .iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("authorization"))
-            .cloned()
-            .collect();
+        // Sized for all of them at once: a filtered `collect` starts at four and grows.
+        let mut headers = Vec::with_capacity(req.headers.len());
+        for (k, v) in &req.headers {
+            if !k.eq_ignore_ascii_case("authorization") {
+                headers.push((k.clone(), v.clone()));
+            }
+        }
         let request = CallbackRequest {
             method: req.method.clone(),
             path: req.path.clone(),
@@ -175,7 +175,7 @@ impl State {
             Taken::Answered {
                 verdict: Ok(accepted),
                 changed,
-            } => answered(ApiResponse::json(200, &json!({})), Some(accepted), changed),
+            } => answered(ApiResponse::empty_object(), Some(accepted), changed),
             Taken::Answered {
                 verdict: Err(rejection),
                 changed,

@@ -7,6 +7,7 @@
 //! size, query, the parent a path names), and a panic in a handler answered 500.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Value as Json, json};
 use wfsim_engine::SimTime;
@@ -67,7 +68,42 @@ pub(crate) struct Request<'a> {
     parent: Option<Parent>,
 }
 
-type Vars<'a> = Vec<(&'static str, &'a str)>;
+/// A path's variables by name, held in place: a `Vec` was an allocation per request.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Vars<'a> {
+    list: [(&'static str, &'a str); VARS_MAX],
+    len: usize,
+}
+
+/// Variables a template has at most: a step entry's path has five (a test holds the table
+/// to it; [`Template::compile`] refuses more).
+const VARS_MAX: usize = 6;
+
+impl<'a> Vars<'a> {
+    fn new() -> Vars<'a> {
+        Vars {
+            list: [("", ""); VARS_MAX],
+            len: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, var: (&'static str, &'a str)) {
+        self.list[self.len] = var;
+        self.len += 1;
+    }
+}
+
+impl<'a> std::ops::Deref for Vars<'a> {
+    type Target = [(&'static str, &'a str)];
+
+    fn deref(&self) -> &Self::Target {
+        &self.list[..self.len]
+    }
+}
 
 impl<'a> Request<'a> {
     /// The path's variable `name`; a name the template lacks is a bug (answered 500).
@@ -390,62 +426,145 @@ pub(crate) static ROUTES: &[Route] = &[
     },
 ];
 
-/// Whether `path` matches `template` (see [`Route::path`]), its variables pushed on `vars`
-/// (left as they were when it does not match: the caller clears them). Matching allocates
-/// nothing, so trying the table in order costs a request no more than one `match` did. A
-/// literal segment is compared whole with what the path has there, not split off the path
-/// first: the path's bytes are looked at once.
-fn matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bool {
-    let mut rest = path;
-    let mut template_rest = template;
-    loop {
-        let (segment, next) = match split_at_byte(template_rest, b'/') {
-            Some((segment, next)) => (segment, Some(next)),
-            None => (template_rest, None),
+/// A template compiled for matching: its literal head, then each variable with the literal
+/// that follows its segment. Each of [`ROUTES`] is compiled once ([`compiled`]), so a
+/// request's path is compared a literal at a time (`/workflows/` is one compare) and the
+/// template's own bytes are not scanned again per request: the callback route, tried first
+/// for every request, cost 2,500 instructions a match scanning both (callgrind, `live --api`).
+#[derive(Debug)]
+struct Template {
+    head: &'static str,
+    vars: Vec<Var>,
+}
+
+/// A variable's segment of a [`Template`].
+#[derive(Debug)]
+struct Var {
+    name: &'static str,
+    /// `{name=**}`: the rest of the path, slashes and all.
+    greedy: bool,
+    /// In the template's last segment: the rest of the path, which must have no slash.
+    last: bool,
+    /// The literal its segment ends with (`:cancel`), often none.
+    suffix: &'static str,
+    /// The literal after its segment, `/` first, up to the next variable's segment or the
+    /// end: `/callbacks/`, or nothing after the last.
+    then: &'static str,
+}
+
+impl Template {
+    /// `template` as [`Route::path`] describes it; `None` for one that matches nothing (a
+    /// `{` without its `}`), and for a greedy variable not in the last segment or more than
+    /// [`VARS_MAX`] variables, which the table has none of (a test compiles it all).
+    fn compile(template: &'static str) -> Option<Template> {
+        let mut out = Template {
+            head: "",
+            vars: Vec::new(),
         };
-        match segment.strip_prefix('{') {
-            // A literal: the path's next segment, or all that is left for the last one.
-            None => {
-                let Some(after) = rest.strip_prefix(segment) else {
-                    return false;
-                };
-                if next.is_none() {
-                    return after.is_empty();
-                }
-                let Some(after) = after.strip_prefix('/') else {
-                    return false;
-                };
-                rest = after;
-            }
-            Some(open) => {
-                let Some((inner, suffix)) = split_at_byte(open, b'}') else {
-                    return false;
-                };
+        // The literal not yet placed starts here: the head's, or the last variable's `then`.
+        let mut literal = 0;
+        let mut at = 0;
+        loop {
+            let end = template[at..].find('/').map_or(template.len(), |i| at + i);
+            let last = end == template.len();
+            if let Some(open) = template[at..end].strip_prefix('{') {
+                let (inner, suffix) = split_at_byte(open, b'}')?;
+                out.place(&template[literal..at]);
                 let greedy = inner.ends_with("=**");
-                let here = if greedy || next.is_none() {
-                    let all = std::mem::take(&mut rest);
-                    if !greedy && all.bytes().any(|b| b == b'/') {
-                        return false;
-                    }
-                    all
-                } else {
-                    let Some((here, after)) = split_at_byte(rest, b'/') else {
-                        return false;
-                    };
-                    rest = after;
-                    here
-                };
-                let Some(value) = here.strip_suffix(suffix) else {
-                    return false;
-                };
-                vars.push((split_at_byte(inner, b'=').map_or(inner, |(n, _)| n), value));
+                if greedy && !last || out.vars.len() == VARS_MAX {
+                    return None;
+                }
+                out.vars.push(Var {
+                    name: split_at_byte(inner, b'=').map_or(inner, |(n, _)| n),
+                    greedy,
+                    last,
+                    suffix,
+                    then: "",
+                });
+                literal = end;
             }
-        }
-        match next {
-            Some(next) => template_rest = next,
-            None => return true,
+            if last {
+                out.place(&template[literal..]);
+                return Some(out);
+            }
+            at = end + 1;
         }
     }
+
+    fn place(&mut self, literal: &'static str) {
+        match self.vars.last_mut() {
+            Some(var) => var.then = literal,
+            None => self.head = literal,
+        }
+    }
+
+    /// Whether `path` matches, its variables pushed on `vars` (left as they were when it
+    /// does not match: the caller clears them). Allocates nothing.
+    fn matches<'a>(&self, path: &'a str, vars: &mut Vars<'a>) -> bool {
+        let Some(mut rest) = path.strip_prefix(self.head) else {
+            return false;
+        };
+        for var in &self.vars {
+            let here;
+            if var.greedy || var.last {
+                if !var.greedy && find_slash(rest).is_some() {
+                    return false;
+                }
+                here = std::mem::take(&mut rest);
+            } else {
+                let Some(i) = find_slash(rest) else {
+                    return false;
+                };
+                (here, rest) = rest.split_at(i);
+            }
+            let Some(value) = here.strip_suffix(var.suffix) else {
+                return false;
+            };
+            vars.push((var.name, value));
+            let Some(after) = rest.strip_prefix(var.then) else {
+                return false;
+            };
+            rest = after;
+        }
+        rest.is_empty()
+    }
+}
+
+/// [`ROUTES`]' templates compiled, in its order.
+fn compiled() -> &'static [Option<Template>] {
+    static COMPILED: OnceLock<Vec<Option<Template>>> = OnceLock::new();
+    COMPILED.get_or_init(|| ROUTES.iter().map(|r| Template::compile(r.path)).collect())
+}
+
+/// The first `/` in `s`, eight bytes a step: a path's ids are 36 bytes, and a byte at a
+/// time was half of a callback's match.
+fn find_slash(s: &str) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SLASHES: u64 = u64::from_ne_bytes([b'/'; 8]);
+    let bytes = s.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    for (n, chunk) in chunks.by_ref().enumerate() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        // A byte of `x` is zero where `chunk` has a slash; the lowest byte flagged is the
+        // first zero (a flag above a zero may be a borrow's, never one below it).
+        let x = u64::from_le_bytes(word) ^ SLASHES;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(n * 8 + (zeros.trailing_zeros() / 8) as usize);
+        }
+    }
+    let tail = chunks.remainder();
+    let at = bytes.len() - tail.len();
+    tail.iter().position(|&b| b == b'/').map(|i| at + i)
+}
+
+/// Whether `path` matches `template` (see [`Route::path`]), its variables pushed on `vars`
+/// (left as they were when it does not match: the caller clears them).
+#[cfg(test)]
+fn matches<'a>(template: &'static str, path: &'a str, vars: &mut Vars<'a>) -> bool {
+    Template::compile(template).is_some_and(|t| t.matches(path, vars))
 }
 
 /// The parent a path's `{project}` and `{location}` name (the one place a path's parent is
@@ -502,8 +621,10 @@ fn split_at_byte(s: &str, byte: u8) -> Option<(&str, &str)> {
 /// GET asks, twice (is it an input, and is it a read), and a poll's path matched late
 /// cost 10,000 instructions a time.
 pub(super) fn is_callback_path(path: &str) -> bool {
-    let mut vars = Vars::with_capacity(6);
-    matches(ROUTES[0].path, path, &mut vars)
+    let mut vars = Vars::new();
+    compiled()[0]
+        .as_ref()
+        .is_some_and(|t| t.matches(path, &mut vars))
 }
 
 impl State {
@@ -640,10 +761,11 @@ impl State {
         path: &'a str,
     ) -> Result<(&'static Route, Vars<'a>), ApiResponse> {
         // A callback's path has five.
-        let mut vars = Vars::with_capacity(6);
-        for route in ROUTES {
+        let mut vars = Vars::new();
+        for (route, template) in ROUTES.iter().zip(compiled()) {
             vars.clear();
-            if ends_fit(route.path, path) && matches(route.path, path, &mut vars) {
+            let Some(template) = template else { continue };
+            if ends_fit(route.path, path) && template.matches(path, &mut vars) {
                 return Ok((route, vars));
             }
         }
@@ -754,6 +876,137 @@ mod tests {
         assert!(ends_fit("/a/{x}/b", "/a/1/b") && ends_fit("/c/{op}:run", "/c/x:run"));
         assert_eq!(split_at_byte("ab/c/d", b'/'), Some(("ab", "c/d")));
         assert_eq!(split_at_byte("abc", b'/'), None);
+    }
+
+    /// The matcher before templates were compiled (session 12), kept as the reference the
+    /// compiled one is pinned to: a template's segments split off in turn, a literal
+    /// compared whole, a variable taking its segment (the rest of the path when last or
+    /// greedy).
+    fn reference_matches<'a>(
+        template: &'static str,
+        path: &'a str,
+        vars: &mut Vec<(&'static str, &'a str)>,
+    ) -> bool {
+        let mut rest = path;
+        let mut template_rest = template;
+        loop {
+            let (segment, next) = match split_at_byte(template_rest, b'/') {
+                Some((segment, next)) => (segment, Some(next)),
+                None => (template_rest, None),
+            };
+            match segment.strip_prefix('{') {
+                None => {
+                    let Some(after) = rest.strip_prefix(segment) else {
+                        return false;
+                    };
+                    if next.is_none() {
+                        return after.is_empty();
+                    }
+                    let Some(after) = after.strip_prefix('/') else {
+                        return false;
+                    };
+                    rest = after;
+                }
+                Some(open) => {
+                    let Some((inner, suffix)) = split_at_byte(open, b'}') else {
+                        return false;
+                    };
+                    let greedy = inner.ends_with("=**");
+                    let here = if greedy || next.is_none() {
+                        let all = std::mem::take(&mut rest);
+                        if !greedy && all.bytes().any(|b| b == b'/') {
+                            return false;
+                        }
+                        all
+                    } else {
+                        let Some((here, after)) = split_at_byte(rest, b'/') else {
+                            return false;
+                        };
+                        rest = after;
+                        here
+                    };
+                    let Some(value) = here.strip_suffix(suffix) else {
+                        return false;
+                    };
+                    vars.push((split_at_byte(inner, b'=').map_or(inner, |(n, _)| n), value));
+                }
+            }
+            match next {
+                Some(next) => template_rest = next,
+                None => return true,
+            }
+        }
+    }
+
+    /// Every template of the table, and the tests' own, matches what the reference matcher
+    /// matches, with the same variables: on each one's own path, every path of another
+    /// template, and each of those cut short, lengthened, with a byte changed, a slash
+    /// added or a segment emptied.
+    #[test]
+    fn compiled_templates_match_as_the_reference_does() {
+        let mut templates: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
+        templates.extend([
+            "/a/{x}/b",
+            "/t/{acc=**}:gen",
+            "/c/{op}:run",
+            "/a/{x}{y}",
+            "/{x}",
+            "/",
+        ]);
+        assert!(compiled().iter().all(Option::is_some), "the table compiles");
+        let mut paths = Vec::new();
+        for t in &templates {
+            let path = filled(t);
+            for i in 0..=path.len() {
+                paths.push(path[..i].to_owned());
+                for insert in ["/", "x", ":cancel", "/x"] {
+                    let mut p = path.clone();
+                    p.insert_str(i, insert);
+                    paths.push(p);
+                }
+                if i < path.len() {
+                    let mut p = path.clone();
+                    p.replace_range(i..=i, "x");
+                    paths.push(p);
+                }
+            }
+            paths.push(path.replace("/p/", "//"));
+            paths.push(path);
+        }
+        paths.extend(
+            ["", "/", "//", "/a//b", "/a/1/b/", "/t/p/q:gen/", "/t/:gen"].map(String::from),
+        );
+        for t in &templates {
+            for path in &paths {
+                let (mut want, mut got) = (Vec::new(), Vars::new());
+                let expected = reference_matches(t, path, &mut want);
+                assert_eq!(matches(t, path, &mut got), expected, "{t} {path}");
+                if expected {
+                    assert_eq!(got[..], want[..], "{t} {path}");
+                }
+            }
+        }
+    }
+
+    /// `find_slash` finds the first slash wherever it is: in a word, past one, in the
+    /// tail, after bytes a borrow could mistake (`.`, `0`, 0x80 and above), or none.
+    #[test]
+    fn find_slash_finds_the_first_slash() {
+        let base = "ab.0\u{80}xyz0123456789-._é~abcdefgh";
+        for len in 0..base.len() {
+            let Some(s) = base.get(..len) else { continue };
+            assert_eq!(find_slash(s), None, "{s}");
+            for i in (0..=len).filter(|&i| s.is_char_boundary(i)) {
+                for second in [None, Some(i)] {
+                    let mut t = s.to_owned();
+                    if let Some(j) = second {
+                        t.insert(j, '/');
+                    }
+                    t.insert(i, '/');
+                    assert_eq!(find_slash(&t), t.bytes().position(|b| b == b'/'), "{t}");
+                }
+            }
+        }
     }
 
     #[test]
