@@ -111,7 +111,7 @@ impl Received {
     pub fn to_value(&self, clock: WallClock) -> Value {
         fields([
             ("http_request", self.request.to_value()),
-            ("received_time", Value::str(clock.go_time_string(self.at))),
+            ("received_time", Value::Str(clock.go_time_text(self.at))),
             ("type", Value::str("HTTP")),
         ])
     }
