@@ -117,15 +117,10 @@ impl Received {
     }
 }
 
-/// A map value of a few fixed fields. Every awaited callback builds three of these (CB-7):
-/// inserted one by one, they cost a third of what collecting them does (no vector to
-/// gather and sort first).
+/// A map value of a few fixed fields, named in order: every awaited callback builds three
+/// (CB-7), in bulk rather than by a search and an insertion per key.
 fn fields<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    let mut map = BTreeMap::new();
-    for (k, v) in entries {
-        map.insert(k.to_owned(), v);
-    }
-    Value::from_btree(map)
+    Value::sorted_map(entries.map(|(k, v)| (k.to_owned(), v)))
 }
 
 /// CB-8: how a workflow sees a request body.
