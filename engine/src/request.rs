@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 
 use crate::time::{SimTime, WallClock};
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 /// CB-1: the methods an endpoint can be created for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -160,20 +161,20 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Value {
 /// CB-7: header names in canonical form, repeated headers joined with `", "` in the order
 /// received (a callback's request, and an outbound call's response, HT-3).
 pub(crate) fn headers_value(headers: &[(String, String)]) -> Value {
-    // Straight into the map's values: a repeated header (rare) is joined anew each time.
-    let mut joined: BTreeMap<String, Value> = BTreeMap::new();
+    // Into a map that keeps its measure as it grows, no second pass over the tree. A
+    // repeated header (rare) replaces the first value, then the values joined replace it.
+    let mut map = Map::default();
     for (name, value) in headers {
-        joined
-            .entry(canonical_header_name(name))
-            .and_modify(|all| {
-                // Only strings are put here.
-                if let Value::Str(first) = all {
-                    *all = Value::str(format!("{first}, {value}"));
-                }
-            })
-            .or_insert_with(|| Value::str(value.as_str()));
+        if let Some(Value::Str(first)) =
+            map.insert(canonical_header_name(name), Value::str(value.as_str()))
+        {
+            map.insert(
+                canonical_header_name(name),
+                Value::str(format!("{first}, {value}")),
+            );
+        }
     }
-    Value::from_btree(joined)
+    Value::Map(Rc::new(map))
 }
 
 /// CB-7: query parameters as `{name: [value, …]}`, values in the order given.
@@ -394,6 +395,24 @@ mod tests {
                 .collect();
             assert_eq!(canonical_header_name(&name), reference(&name), "{name:?}");
         }
+    }
+
+    /// CB-7: repeated headers joined in the order received, however many, and the map
+    /// measured as one built at once.
+    #[test]
+    fn cb_7_repeated_headers_join_in_order() {
+        let headers: Vec<(String, String)> = [("a", "1"), ("B", "2"), ("A", "3"), ("a", "4")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let got = headers_value(&headers);
+        let want = Value::map([("A", Value::str("1, 3, 4")), ("B", Value::str("2"))]);
+        assert_eq!(got, want);
+        assert_eq!((got.bytes(), got.depth()), (want.bytes(), want.depth()));
+        assert_eq!(
+            headers_value(&[]),
+            Value::map(Vec::<(String, Value)>::new())
+        );
     }
 
     #[test]
