@@ -135,22 +135,26 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Value {
     if body.is_empty() {
         return Value::Null;
     }
+    // Compared without case, not lowered into a new string: a body with a content type
+    // comes with every callback a client sends JSON to.
     let media_type = content_type
-        .map(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    let is_json = media_type == "application/json" || media_type.ends_with("+json");
+        .map_or("", |ct| ct.split(';').next().unwrap_or(""))
+        .trim()
+        .as_bytes();
+    let ends_with = |suffix: &[u8]| {
+        media_type.len() >= suffix.len()
+            && media_type[media_type.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    let is_json = media_type.eq_ignore_ascii_case(b"application/json") || ends_with(b"+json");
+    let is_text = media_type
+        .get(..5)
+        .is_some_and(|head| head.eq_ignore_ascii_case(b"text/"));
     if is_json {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
             return Value::from_json(&json);
         }
     }
-    if is_json || media_type.starts_with("text/") {
+    if is_json || is_text {
         if let Ok(text) = std::str::from_utf8(body) {
             return Value::str(text);
         }
@@ -331,6 +335,57 @@ mod tests {
             decode_body(Some("application/jsonx"), b"1"),
             Value::Bytes(b"1"[..].into())
         );
+    }
+
+    /// CB-8: the media type compared without case equals it lowered first, over content
+    /// types in every case, with parameters, spaces and non-ASCII bytes.
+    #[test]
+    fn cb_8_media_type_ignores_case_as_lowering_does() {
+        let expected = |ct: Option<&str>| {
+            let media_type = ct
+                .map(|ct| {
+                    ct.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default();
+            if media_type == "application/json" || media_type.ends_with("+json") {
+                Value::Int(1)
+            } else if media_type.starts_with("text/") {
+                Value::str("1")
+            } else {
+                Value::Bytes(b"1"[..].into())
+            }
+        };
+        let bases = [
+            "application/json",
+            "application/vnd.api+json",
+            "text/plain",
+            "text/",
+            "text",
+            "json",
+            "+json",
+            "+jso",
+            "application/jsonx",
+            "texté/plain",
+            "é+json",
+            "",
+        ];
+        for base in bases {
+            for cased in [base.to_owned(), base.to_ascii_uppercase()] {
+                for ct in [
+                    cased.clone(),
+                    format!(" {cased} "),
+                    format!("{cased}; charset=utf-8"),
+                    format!("\t{cased};+json"),
+                ] {
+                    assert_eq!(decode_body(Some(&ct), b"1"), expected(Some(&ct)), "{ct:?}");
+                }
+            }
+        }
+        assert_eq!(decode_body(None, b"1"), expected(None));
     }
 
     #[test]
