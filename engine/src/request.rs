@@ -93,7 +93,7 @@ impl CallbackRequest {
         fields([
             ("body", decode_body(self.header("Content-Type"), &self.body)),
             ("headers", headers_value(&self.headers)),
-            ("method", Value::str(self.method.as_str())),
+            ("method", method_value(&self.method)),
             ("query", query_value(&self.query)),
             ("url", Value::str(self.path.as_str())),
         ])
@@ -113,8 +113,42 @@ impl Received {
         fields([
             ("http_request", self.request.to_value()),
             ("received_time", Value::Str(clock.go_time_text(self.at))),
-            ("type", Value::str("HTTP")),
+            (
+                "type",
+                shared(|s| Value::Str(s.http.clone()), || Value::str("HTTP")),
+            ),
         ])
+    }
+}
+
+/// The parts of a callback's value (CB-7) that are the same in most: shared, not allocated
+/// and freed anew for every callback. Values are immutable (a change copies), so sharing
+/// cannot be seen.
+struct Shared {
+    http: Rc<str>,
+    methods: [Rc<str>; 7],
+    no_query: Rc<Map>,
+}
+
+thread_local! {
+    static SHARED: Shared = Shared {
+        http: Rc::from("HTTP"),
+        methods: Method::ALL.map(|m| Rc::from(m.as_str())),
+        no_query: Rc::new(Map::default()),
+    };
+}
+
+/// The shared value `pick` chooses, or `fresh` once the thread's copy is gone (a value
+/// built while the thread exits).
+fn shared(pick: impl FnOnce(&Shared) -> Value, fresh: impl FnOnce() -> Value) -> Value {
+    SHARED.try_with(pick).unwrap_or_else(|_| fresh())
+}
+
+/// The request's method as a string value, shared when it is one of CB-1's.
+fn method_value(method: &str) -> Value {
+    match Method::ALL.iter().position(|m| m.as_str() == method) {
+        Some(i) => shared(|s| Value::Str(s.methods[i].clone()), || Value::str(method)),
+        None => Value::str(method),
     }
 }
 
@@ -184,7 +218,10 @@ pub(crate) fn headers_value(headers: &[(String, String)]) -> Value {
 /// CB-7: query parameters as `{name: [value, …]}`, values in the order given.
 fn query_value(query: &str) -> Value {
     if query.is_empty() {
-        return Value::from_btree(BTreeMap::new());
+        return shared(
+            |s| Value::Map(s.no_query.clone()),
+            || Value::from_btree(BTreeMap::new()),
+        );
     }
     let mut params: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -514,6 +551,30 @@ mod tests {
                 ("b", Value::list(vec![Value::str("x y!")])),
             ]))
         );
+    }
+
+    /// CB-7: the shared parts equal what building them anew gives, measures included.
+    #[test]
+    fn cb_7_shared_parts_are_the_plain_values() {
+        for m in Method::ALL {
+            assert_eq!(method_value(m.as_str()), Value::str(m.as_str()));
+        }
+        for other in ["TRACE", "post", ""] {
+            assert_eq!(method_value(other), Value::str(other));
+        }
+        let empty = Value::map(Vec::<(String, Value)>::new());
+        let no_query = query_value("");
+        assert_eq!(no_query, empty);
+        assert_eq!(
+            (no_query.bytes(), no_query.depth()),
+            (empty.bytes(), empty.depth())
+        );
+        let v = Received {
+            request: request(&[], "", b""),
+            at: SimTime::ZERO,
+        }
+        .to_value(WallClock::DEFAULT);
+        assert_eq!(v.get("type"), Some(&Value::str("HTTP")));
     }
 
     #[test]
