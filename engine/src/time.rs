@@ -168,6 +168,58 @@ impl WallClock {
     /// The monotonic part counts from the server's start, which in simulation is `t = 0`.
     /// SPEC asks for nine decimals in both parts, so trailing zeros are kept. **(decision)**
     pub fn go_time_string(self, t: SimTime) -> String {
+        let mut buf = GoTime::EMPTY;
+        match self.write_go_time(t, &mut buf) {
+            Some(text) => text.to_owned(),
+            None => self.go_time_formatted(t),
+        }
+    }
+
+    /// [`WallClock::go_time_string`] as the shared text a workflow value holds: every
+    /// awaited callback carries one (CB-7), copied once from the stack, no `String` between.
+    pub fn go_time_text(self, t: SimTime) -> std::rc::Rc<str> {
+        let mut buf = GoTime::EMPTY;
+        match self.write_go_time(t, &mut buf) {
+            Some(text) => text.into(),
+            None => self.go_time_formatted(t).into(),
+        }
+    }
+
+    /// The text of [`WallClock::go_time_string`] written into `buf`, digits at fixed places,
+    /// in 64-bit arithmetic; `None` for a year outside four digits or an instant outside
+    /// `i64` nanoseconds (years 1677 to 2262 fit), which `go_time_formatted` prints.
+    fn write_go_time(self, t: SimTime, buf: &mut GoTime) -> Option<&str> {
+        let nanos = i64::try_from(self.unix_nanos_at(t)).ok()?;
+        let secs = nanos.div_euclid(NANOS_PER_SEC as i64);
+        let frac = nanos.rem_euclid(NANOS_PER_SEC as i64) as u64;
+        let days = secs.div_euclid(86_400);
+        let secs_of_day = secs.rem_euclid(86_400) as u64;
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let b = &mut buf.0;
+        put_digits(&mut b[0..4], year as u64);
+        put_digits(&mut b[5..7], u64::from(month));
+        put_digits(&mut b[8..10], u64::from(day));
+        put_digits(&mut b[11..13], secs_of_day / 3600);
+        put_digits(&mut b[14..16], secs_of_day / 60 % 60);
+        put_digits(&mut b[17..19], secs_of_day % 60);
+        put_digits(&mut b[20..29], frac);
+        let mono_secs = t.as_nanos() / NANOS_PER_SEC;
+        let mono_frac = t.as_nanos() % NANOS_PER_SEC;
+        let width = decimal_width(mono_secs);
+        let end = GO_TIME_FIXED + width + 10;
+        put_digits(&mut b[GO_TIME_FIXED..GO_TIME_FIXED + width], mono_secs);
+        b[end - 10] = b'.';
+        put_digits(&mut b[end - 9..end], mono_frac);
+        // ASCII throughout: never an error.
+        std::str::from_utf8(&b[..end]).ok()
+    }
+
+    /// [`WallClock::go_time_string`] by `format!`, whose signs and widths a year outside
+    /// four digits needs.
+    fn go_time_formatted(self, t: SimTime) -> String {
         let nanos = self.unix_nanos_at(t);
         let secs = nanos.div_euclid(NANOS_PER_SEC as i128);
         let frac = nanos.rem_euclid(NANOS_PER_SEC as i128);
@@ -177,51 +229,51 @@ impl WallClock {
         let mono_secs = t.as_nanos() / NANOS_PER_SEC;
         let mono_frac = t.as_nanos() % NANOS_PER_SEC;
         let (hour, minute, second) = (secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60);
-        // Every awaited callback carries one (CB-7): digits pushed by hand cost a tenth of
-        // `format!`'s width handling. Years outside four digits keep `format!`'s signs.
-        if !(0..=9999).contains(&year) {
-            return format!(
-                "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{frac:09} +0000 UTC m=+{mono_secs}.{mono_frac:09}",
-            );
-        }
-        let mut out = String::with_capacity(64);
-        let parts: [(u64, usize, &str); 7] = [
-            (year as u64, 4, "-"),
-            (u64::from(month), 2, "-"),
-            (u64::from(day), 2, " "),
-            (hour as u64, 2, ":"),
-            (minute as u64, 2, ":"),
-            (second as u64, 2, "."),
-            (frac as u64, 9, " +0000 UTC m=+"),
-        ];
-        for (n, width, then) in parts {
-            push_digits(&mut out, n, width);
-            out.push_str(then);
-        }
-        push_digits(&mut out, mono_secs, 1);
-        out.push('.');
-        push_digits(&mut out, mono_frac, 9);
-        out
+        format!(
+            "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{frac:09} +0000 UTC m=+{mono_secs}.{mono_frac:09}",
+        )
     }
 }
 
-/// `n` in decimal, zero-padded to at least `width` digits.
-fn push_digits(out: &mut String, n: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let start = i.min(buf.len().saturating_sub(width));
-    // ASCII digits: always UTF-8.
-    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
+/// The bytes of `go_time_string`'s text before the monotonic seconds:
+/// `2021-06-24 19:49:16.988072651 +0000 UTC m=+`.
+const GO_TIME_FIXED: usize = 43;
+
+/// A buffer for `go_time_string`'s text, its separators in place: the fixed part, then at
+/// most 20 digits of monotonic seconds, a point and nine decimals.
+struct GoTime([u8; GO_TIME_FIXED + 30]);
+
+impl GoTime {
+    const EMPTY: GoTime =
+        GoTime(*b"0000-00-00 00:00:00.000000000 +0000 UTC m=+000000000000000000000000000000");
 }
+
+/// How many decimal digits `n` has (1 for 0).
+fn decimal_width(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// `n` in decimal, right-aligned and zero-padded in `out` (its high digits dropped if they
+/// do not fit, which callers rule out). Two digits a division: a callback's time has 33.
+fn put_digits(out: &mut [u8], mut n: u64) {
+    let mut pairs = out.rchunks_exact_mut(2);
+    for pair in &mut pairs {
+        let d = (n % 100) as usize * 2;
+        pair.copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+        n /= 100;
+    }
+    if let [b] = pairs.into_remainder() {
+        *b = b'0' + (n % 10) as u8;
+    }
+}
+
+/// `00`, `01`, … `99`, back to back.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 ///
@@ -449,6 +501,42 @@ mod tests {
                     "{start} {t:?}"
                 );
             }
+        }
+    }
+
+    /// CB-7: the digits written at fixed places equal `format!`'s over seeded instants across
+    /// all that fits in `i64` nanoseconds (years 1677 to 2262) and its edges, both as a
+    /// `String` and as a value's text.
+    #[test]
+    fn cb_7_received_time_fast_path_is_format() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            // splitmix64
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let edges = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        for i in 0..20_000 {
+            let start = match i % 4 {
+                0 => i128::from(next() as i64),
+                1 => i128::from(edges[i % edges.len()]) - i128::from(next() % 3),
+                _ => i128::from(next() as i64 >> (next() % 64)),
+            };
+            let t = match i % 3 {
+                0 => next(),
+                1 => next() >> (next() % 64),
+                _ => next() % 100 * NANOS_PER_SEC,
+            };
+            let (clock, t) = (WallClock::from_unix_nanos(start), SimTime::from_nanos(t));
+            let expected = clock.go_time_formatted(t);
+            assert_eq!(clock.go_time_string(t), expected, "{start} {t:?}");
+            assert_eq!(&*clock.go_time_text(t), expected, "{start} {t:?}");
+        }
+        for n in [0, 9, 10, 99, 100, u64::MAX / 10, u64::MAX] {
+            assert_eq!(decimal_width(n), n.to_string().len());
         }
     }
 

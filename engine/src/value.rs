@@ -267,6 +267,21 @@ impl Value {
         Value::Map(Rc::new(Map::new(entries)))
     }
 
+    /// A map value of `entries`, whose keys are distinct and ascending (checked in debug
+    /// builds): built in bulk and measured from the array, with no search per key and no
+    /// second pass over the tree. Every awaited callback returns three such maps (CB-7).
+    pub(crate) fn sorted_map<const N: usize>(entries: [(String, Value); N]) -> Value {
+        debug_assert!(entries.is_sorted_by(|a, b| a.0 < b.0), "keys not ascending");
+        let mut measure = Measure::container();
+        for (k, v) in &entries {
+            measure.add(k.len(), v);
+        }
+        Value::Map(Rc::new(Map {
+            entries: BTreeMap::from(entries),
+            measure,
+        }))
+    }
+
     /// The value's size in bytes as the limits count it: [`SCALAR_BYTES`] for every value
     /// (element, entry, scalar), plus the length of every string, byte string and map key.
     /// Constant time: lists and maps keep theirs.
@@ -424,6 +439,29 @@ mod tests {
         );
         assert_eq!(Value::Bytes(b"ab"[..].into()).bytes(), 10);
         assert_eq!((Value::Int(1).bytes(), Value::Int(1).depth()), (8, 1));
+    }
+
+    /// CB-7: a map built in bulk from sorted fields measures and equals the same map built
+    /// by insertion.
+    #[test]
+    fn a_sorted_map_is_measured_as_built() {
+        let inner = Value::map([("k", Value::list(vec![Value::str("abc")]))]);
+        let entries = [
+            ("a".to_owned(), Value::Null),
+            ("body".to_owned(), Value::Bytes(b"xyz"[..].into())),
+            ("headers".to_owned(), inner),
+            ("url".to_owned(), Value::str("/v1")),
+        ];
+        let bulk = Value::sorted_map(entries.clone());
+        let inserted = Value::map(entries);
+        assert_eq!(bulk, inserted);
+        assert_eq!(
+            (bulk.bytes(), bulk.depth()),
+            (inserted.bytes(), inserted.depth())
+        );
+        assert_eq!((bulk.bytes(), bulk.depth()), (8 + 9 + 15 + 35 + 14, 4));
+        let empty = Value::sorted_map([]);
+        assert_eq!((empty.bytes(), empty.depth()), (8, 1));
     }
 
     /// A list grown by push_front, push and append measures what the same list built at
