@@ -167,11 +167,7 @@ impl<'a> Reader<'a> {
         self.i += 1;
         self.line += 1;
         self.line_start = self.i;
-        let end = line_end(self.s, self.i);
-        let line = &self.b[self.i..end];
-        self.ascii_line = line.is_ascii();
-        self.line_end = end;
-        if !line_ok(line, self.ascii_line) {
+        if !self.scan_line() {
             self.left = true;
         }
         !self.left
@@ -179,11 +175,30 @@ impl<'a> Reader<'a> {
 
     /// Checks the first line, which `next_content` did not enter through a newline.
     fn first_line_ok(&mut self) -> bool {
-        let end = line_end(self.s, 0);
-        let line = &self.b[..end];
-        self.ascii_line = line.is_ascii();
+        self.scan_line() && !self.b.starts_with(b"\xEF\xBB\xBF")
+    }
+
+    /// Reads the line that starts at the cursor to its end (its newline, or the text's), in
+    /// one pass: where it ends, whether it is ASCII (for columns), and whether it holds
+    /// anything this reader leaves to saphyr: control characters (saphyr reads a NUL as
+    /// the end of the text), YAML's Unicode line breaks, a document marker or a directive.
+    fn scan_line(&mut self) -> bool {
+        let (mut end, mut class) = (self.b.len(), 0u8);
+        for (n, &c) in self.b[self.i..].iter().enumerate() {
+            if c == b'\n' {
+                end = self.i + n;
+                break;
+            }
+            class |= BYTE_CLASS[usize::from(c)];
+        }
+        let line = &self.b[self.i..end];
+        self.ascii_line = class & NON_ASCII == 0;
         self.line_end = end;
-        line_ok(line, self.ascii_line) && !self.b.starts_with(b"\xEF\xBB\xBF")
+        !(class & CONTROL != 0
+            || (!self.ascii_line && odd_unicode(line))
+            || line.starts_with(b"---")
+            || line.starts_with(b"...")
+            || line.starts_with(b"%"))
     }
 
     /// The node whose first character is at the cursor, at column `indent` (0-based) of a
@@ -716,27 +731,24 @@ fn typed(raw: &str, style: ScalarStyle) -> Option<Value> {
 
 /// Whether a line holds a character YAML gives a meaning of its own (a byte order mark,
 /// the next-line and Unicode line and paragraph separators): saphyr's to read.
-/// Where the line that starts at `from` ends: its newline, or the end of the text. A
-/// search of whole words at a time (`str::find`'s), where a loop of bytes cost a comment
-/// line 5 instructions a byte.
-fn line_end(s: &str, from: usize) -> usize {
-    // `from` follows a newline, or is 0: a character boundary.
-    s[from..].find('\n').map_or(s.len(), |n| from + n)
-}
-
-/// Whether a line holds nothing this reader leaves to saphyr: control characters (saphyr
-/// reads a NUL as the end of the text), YAML's Unicode line breaks, a document marker or
-/// a directive. Every byte is looked at, without a branch each (the loop vectorises).
-fn line_ok(line: &[u8], ascii: bool) -> bool {
-    let control = line
-        .iter()
-        .fold(false, |seen, &c| seen | (c < 0x20) | (c == 0x7f));
-    !(control
-        || (!ascii && odd_unicode(line))
-        || line.starts_with(b"---")
-        || line.starts_with(b"...")
-        || line.starts_with(b"%"))
-}
+/// [`Reader::scan_line`]'s classes of a byte, a bit each: one lookup and an `or` a byte.
+const CONTROL: u8 = 1;
+const NON_ASCII: u8 = 2;
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = if c < 0x20 || c == 0x7f {
+            CONTROL
+        } else if c >= 0x80 {
+            NON_ASCII
+        } else {
+            0
+        };
+        c += 1;
+    }
+    table
+};
 
 fn odd_unicode(line: &[u8]) -> bool {
     std::str::from_utf8(line).map_or(true, |l| {
