@@ -323,6 +323,11 @@ impl Endpoint {
     pub fn url_shared(&self) -> Rc<str> {
         Rc::clone(&self.url)
     }
+    /// Whether `url` is this endpoint's URL itself, shared ([`Endpoint::url_shared`]), not
+    /// a copy: then it is the URL without a byte compared.
+    pub fn shares_url(&self, url: &Rc<str>) -> bool {
+        Rc::ptr_eq(&self.url, url)
+    }
     pub fn created_at(&self) -> SimTime {
         self.created_at
     }
