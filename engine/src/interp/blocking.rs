@@ -241,8 +241,8 @@ impl Interp {
     }
 
     /// CB-3 … CB-7: `events.await_callback(callback, timeout)`.
-    async fn await_callback(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
-        let callback = args[0].clone().unwrap_or(Value::Null);
+    async fn await_callback(&self, th: Th, mut args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let callback = args[0].take().unwrap_or(Value::Null);
         let url = match callback.get("url") {
             Some(Value::Str(u)) => Rc::clone(u),
             _ => {
@@ -251,7 +251,7 @@ impl Interp {
                 ));
             }
         };
-        let timeout = match args.get(1).cloned().flatten() {
+        let timeout = match args.get_mut(1).and_then(Option::take) {
             None => AWAIT_TIMEOUT_DEFAULT,
             Some(Value::Int(i)) => duration_from_workflow_secs(i as f64)
                 .map_err(|e| value_error(format!("events.await_callback: {e}")))?,
