@@ -323,6 +323,11 @@ impl Endpoint {
     pub fn url_shared(&self) -> Rc<str> {
         Rc::clone(&self.url)
     }
+    /// Whether `url` is this endpoint's URL itself, shared ([`Endpoint::url_shared`]), not
+    /// a copy: then it is the URL without a byte compared.
+    pub fn shares_url(&self, url: &Rc<str>) -> bool {
+        Rc::ptr_eq(&self.url, url)
+    }
     pub fn created_at(&self) -> SimTime {
         self.created_at
     }
@@ -503,7 +508,7 @@ impl Callbacks {
     ) -> DeliveryResult {
         let fired = self.catch_up(now);
         let target = self.by_callback_id.get(callback_id).copied();
-        let delivery = self.slot_rule(callback_id, auth, request);
+        let delivery = self.slot_rule(callback_id, target, auth, request);
         self.check_touched(fired, target);
         delivery
     }
@@ -617,16 +622,19 @@ impl Callbacks {
     /// 7. otherwise: 429.
     ///
     /// CB-9: every refusal returns before anything is changed.
+    ///
+    /// `target` is the endpoint `callback_id` names, found once by the caller.
     fn slot_rule(
         &mut self,
         callback_id: &str,
+        target: Option<EndpointIdx>,
         auth: Auth,
         request: CallbackRequest,
     ) -> DeliveryResult {
         if self.state != ExecutionState::Active {
             return Err(Rejection::ExecutionEnded { state: self.state });
         }
-        let Some(&idx) = self.by_callback_id.get(callback_id) else {
+        let Some(idx) = target else {
             return Err(Rejection::NoSuchEndpoint {
                 callback_id: callback_id.to_owned(),
             });

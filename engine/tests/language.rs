@@ -263,3 +263,17 @@ fn cb_12_seed_chooses_branch_order() {
         distinct.len()
     );
 }
+
+/// A library call's arguments land in their parameters' places whatever order the step
+/// gives them in (SPEC §6: arguments by name).
+#[test]
+fn library_call_arguments_by_name_in_any_order() {
+    let call = |args: &str| {
+        format!(
+            "- a:\n    call: default\n    args: {args}\n    result: r\n- b:\n    return: ${{r}}\n"
+        )
+    };
+    run_ok(&call("{default_value: 2, value: null}"), "2");
+    run_ok(&call("{value: 1, default_value: 2}"), "1");
+    run_ok(&call("{default_value: 2, value: 3}"), "3");
+}

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::frame::Frame;
 use super::run::{Interp, Th, type_error, value_error};
 use super::thread::Wake;
 use crate::callbacks::{AWAIT_TIMEOUT_DEFAULT, AwaitOutcome};
+use crate::defn::Tmpl;
 use crate::error::{Raised, Tag, builtin};
 use crate::http::{self, Callee, HttpOutcome};
 use crate::limits;
@@ -19,28 +21,44 @@ use crate::value::Value;
 
 impl Interp {
     /// A `call` step of a library function: a blocking one, or any other (a subworkflow is
-    /// called by `run_action`).
+    /// called by `run_call`). The arguments are evaluated in the step's order, each straight
+    /// into its parameter's place: no list by name to search and take apart for every call.
     pub(super) async fn call(
         self: &Rc<Self>,
         th: Th,
+        frame: &Frame,
         func: &str,
-        mut args: Vec<(&str, Value)>,
+        call_args: &[(String, Tmpl)],
     ) -> Result<Value, Raised> {
-        if table::is_connector(func) {
-            return self.connector(th, func, args).await;
+        let f = if table::is_connector(func) {
+            None
+        } else {
+            table::lookup(func)
+        };
+        let Some(f) = f else {
+            let mut args = Vec::with_capacity(call_args.len());
+            for (k, v) in call_args {
+                args.push((k.as_str(), self.eval(frame, v)?));
+            }
+            if table::is_connector(func) {
+                return self.connector(th, func, args).await;
+            }
+            return Err(builtin(
+                Tag::SystemError,
+                format!("symbol '{func}' not found"),
+            ));
+        };
+        // The first argument of each parameter's name takes its place (the step's map has
+        // no repeats); one that names no parameter is evaluated, and left.
+        let mut positional: Vec<Option<Value>> = vec![None; f.params.len()];
+        for (k, v) in call_args {
+            let v = self.eval(frame, v)?;
+            if let Some(i) = f.param_list().position(|(p, _)| p == k) {
+                if positional[i].is_none() {
+                    positional[i] = Some(v);
+                }
+            }
         }
-        let f = table::lookup(func)
-            .ok_or_else(|| builtin(Tag::SystemError, format!("symbol '{func}' not found")))?;
-        // Taken out of `args` by name: a call has a handful, and the future keeps whatever
-        // it holds for as long as an await or a sleep waits.
-        let positional: Vec<Option<Value>> = f
-            .param_list()
-            .map(|(p, _)| {
-                let i = args.iter().position(|(name, _)| *name == p)?;
-                Some(args.swap_remove(i).1)
-            })
-            .collect();
-        drop(args);
         for ((p, required), v) in f.param_list().zip(&positional) {
             if required && v.is_none() {
                 return Err(type_error(format!("{func} needs argument '{p}'")));
@@ -223,8 +241,8 @@ impl Interp {
     }
 
     /// CB-3 … CB-7: `events.await_callback(callback, timeout)`.
-    async fn await_callback(&self, th: Th, args: Vec<Option<Value>>) -> Result<Value, Raised> {
-        let callback = args[0].clone().unwrap_or(Value::Null);
+    async fn await_callback(&self, th: Th, mut args: Vec<Option<Value>>) -> Result<Value, Raised> {
+        let callback = args[0].take().unwrap_or(Value::Null);
         let url = match callback.get("url") {
             Some(Value::Str(u)) => Rc::clone(u),
             _ => {
@@ -233,7 +251,7 @@ impl Interp {
                 ));
             }
         };
-        let timeout = match args.get(1).cloned().flatten() {
+        let timeout = match args.get_mut(1).and_then(Option::take) {
             None => AWAIT_TIMEOUT_DEFAULT,
             Some(Value::Int(i)) => duration_from_workflow_secs(i as f64)
                 .map_err(|e| value_error(format!("events.await_callback: {e}")))?,

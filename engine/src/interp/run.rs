@@ -14,7 +14,8 @@ use super::shared::Shared;
 use super::thread::{BoxFut, ThreadId};
 use super::unwind::Unwind;
 use crate::defn::{
-    Accessor, Action, Block, For, ForSource, MapKey, Next, Place, Step, Subworkflow, Tmpl, Workflow,
+    Accessor, Action, Block, Call, For, ForSource, MapKey, Next, Place, Step, Subworkflow, Tmpl,
+    Workflow,
 };
 use crate::error::{Raised, Tag, builtin};
 use crate::expr::{self, Context};
@@ -267,6 +268,7 @@ impl Interp {
                 // own (the commonest step of a loop).
                 match &step.action {
                     Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
+                    Action::Call(call) => self.run_call(th, frame, call).await,
                     action => self.run_action(th, frame, action).await,
                 }
             };
@@ -305,12 +307,38 @@ impl Interp {
         }
         let ran = match &step.action {
             Action::Assign(items) => self.run_assign(frame, items).map_err(Unwind::from),
+            Action::Call(call) => self.run_call(Th { entry, ..th }, frame, call).await,
             action => self.run_action(Th { entry, ..th }, frame, action).await,
         };
         if entry != NO_ENTRY {
             self.end_entry(entry, frame, &ran);
         }
         ran
+    }
+
+    /// A `call` step. Not boxed: a library call recurses into no step, so `run_block`
+    /// runs it in its own future (see there); a subworkflow's steps run in `call_sub`'s.
+    async fn run_call(
+        self: &Rc<Self>,
+        th: Th,
+        frame: &Rc<Frame>,
+        call: &Call,
+    ) -> Result<Flow, Unwind> {
+        let v = match self.workflow.subworkflow(&call.func) {
+            Some(sub) => {
+                let sub = Rc::clone(sub);
+                let mut args = BTreeMap::new();
+                for (k, v) in &call.args {
+                    args.insert(k.clone(), self.eval(frame, v)?);
+                }
+                self.call_sub(th, sub, args).await?
+            }
+            None => self.call(th, frame, &call.func, &call.args).await?,
+        };
+        if let Some(r) = &call.result {
+            frame.set(r, v);
+        }
+        Ok(Flow::Next)
     }
 
     pub(super) fn run_action<'a>(
@@ -323,25 +351,7 @@ impl Interp {
             match action {
                 Action::Nothing => Ok(Flow::Next),
                 Action::Assign(items) => Ok(self.run_assign(frame, items)?),
-                Action::Call(call) => {
-                    // Names borrowed from the step: a library call needs no copies of them.
-                    let mut args = Vec::with_capacity(call.args.len());
-                    for (k, v) in &call.args {
-                        args.push((k.as_str(), self.eval(frame, v)?));
-                    }
-                    let v = match self.workflow.subworkflow(&call.func) {
-                        Some(sub) => {
-                            let sub = Rc::clone(sub);
-                            let args = args.into_iter().map(|(k, v)| (k.to_owned(), v));
-                            self.call_sub(th, sub, args.collect()).await?
-                        }
-                        None => self.call(th, &call.func, args).await?,
-                    };
-                    if let Some(r) = &call.result {
-                        frame.set(r, v);
-                    }
-                    Ok(Flow::Next)
-                }
+                Action::Call(call) => self.run_call(th, frame, call).await,
                 Action::Switch(cases) => {
                     for (k, case) in cases.iter().enumerate() {
                         let hit = match self.eval(frame, &case.condition)? {

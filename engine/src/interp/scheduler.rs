@@ -97,6 +97,10 @@ impl Scheduler {
     fn adopt_and_abort(&mut self, shared: &RefCell<Shared>) {
         let (spawned, aborted) = {
             let mut w = shared.borrow_mut();
+            // Most picks follow none: no lists to take apart and drop.
+            if w.spawned.is_empty() && w.aborted.is_empty() {
+                return;
+            }
             (
                 std::mem::take(&mut w.spawned),
                 std::mem::take(&mut w.aborted),

@@ -66,6 +66,8 @@ pub(super) struct Shared {
     /// The threads the current input ran, woke or stopped: what the next check looks at.
     touched: Vec<ThreadId>,
     waiter_threads: BTreeMap<WaiterId, ThreadId>,
+    /// The endpoint the last await was on: where [`Shared::endpoint_by_url`] looks first.
+    last_awaited: EndpointIdx,
     sleeps: BTreeSet<(SimTime, ThreadId)>,
     /// Outbound calls (HT-4): sent and not yet taken by the host; every call made, in
     /// order; the calls waiting for an answer (their thread and deadline) and their
@@ -149,6 +151,7 @@ impl Shared {
             joins: 0,
             touched: Vec::new(),
             waiter_threads: BTreeMap::new(),
+            last_awaited: EndpointIdx(0),
             sleeps: BTreeSet::new(),
             http_outbox: VecDeque::new(),
             http_calls: Vec::new(),
@@ -338,8 +341,23 @@ impl Shared {
 
     /// CB-3: the endpoint of this execution whose URL is `url`.
     /// Found by the callback id that ends the URL, then the whole URL compared: a lookup,
-    /// not a walk over every endpoint on each await.
-    pub(super) fn endpoint_by_url(&self, url: &str) -> Option<EndpointIdx> {
+    /// not a walk over every endpoint on each await. First, the endpoint awaited last, if
+    /// `url` is its very text (the map `events.create_callback_endpoint` made shares it):
+    /// an await in a loop finds its endpoint without reading the URL's 150 bytes twice.
+    pub(super) fn endpoint_by_url(&self, url: &Rc<str>) -> Option<EndpointIdx> {
+        let last = self.last_awaited;
+        if self
+            .callbacks
+            .endpoint(last)
+            .is_some_and(|e| e.shares_url(url))
+        {
+            return Some(last);
+        }
+        self.endpoint_by_url_text(url)
+    }
+
+    /// [`Shared::endpoint_by_url`] by the text alone.
+    fn endpoint_by_url_text(&self, url: &str) -> Option<EndpointIdx> {
         let i = self
             .callbacks
             .endpoint_by_callback_id(after_last_slash(url))?;
@@ -355,6 +373,7 @@ impl Shared {
         timeout: Duration,
     ) -> Result<AwaitOutcome, AwaitError> {
         let outcome = self.callbacks.await_callback(self.now, endpoint, timeout)?;
+        self.last_awaited = endpoint;
         match &outcome {
             AwaitOutcome::Ready(r) => self.push_trace(Trace::AwaitTook {
                 thread: tid,
@@ -841,6 +860,33 @@ mod tests {
         let over = w.count_concat(1).unwrap_err();
         assert_eq!(crate::error::tags(&over), ["ResourceLimitError"]);
         assert!(w.count_concat(0).is_err(), "past it, nothing more");
+    }
+
+    /// CB-3: looking first at the endpoint awaited last finds what the URL's text finds,
+    /// whichever endpoint that was: its own shared URL, a copy of any URL, a foreign one.
+    #[test]
+    fn the_endpoint_awaited_last_is_found_as_by_its_urls_text() {
+        let mut w = shared();
+        let urls: Vec<Rc<str>> = (0..3)
+            .map(
+                |_| match w.create_callback_endpoint("POST").unwrap().get("url") {
+                    Some(Value::Str(u)) => Rc::clone(u),
+                    other => panic!("{other:?}"),
+                },
+            )
+            .collect();
+        let foreign: Rc<str> = format!("{}0", urls[0]).into();
+        for awaited in 0..4 {
+            w.last_awaited = EndpointIdx(awaited);
+            for (i, url) in urls.iter().enumerate() {
+                let copy: Rc<str> = Rc::from(&**url);
+                let by_text = w.endpoint_by_url_text(url);
+                assert_eq!(by_text, Some(EndpointIdx(i as u32)));
+                assert_eq!(w.endpoint_by_url(url), by_text);
+                assert_eq!(w.endpoint_by_url(&copy), by_text);
+            }
+            assert_eq!(w.endpoint_by_url(&foreign), None);
+        }
     }
 
     /// Main has run (the executor took it off the run queue) and blocked in `sys.sleep`.

@@ -672,10 +672,11 @@ impl Host {
         now: SimTime,
         f: impl FnOnce(&mut Execution) -> R,
     ) -> Option<R> {
-        if self.executions[&i].crashed.is_some() {
+        let e = self.executions.get_mut(&i).expect(HELD);
+        if e.crashed.is_some() {
             return None;
         }
-        let ex = &mut self.executions.get_mut(&i).expect(HELD).execution;
+        let ex = &mut e.execution;
         let payload = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ex))) {
             Ok(r) => return Some(r),
             Err(payload) => payload,
