@@ -462,7 +462,7 @@ pub async fn handle(
     {
         return Ok(to_hyper(ui_answer(&shared, &*pages, &api_req).await));
     }
-    Ok(to_hyper(answer(&shared, &api_req).await))
+    Ok(to_hyper(answer(&shared, api_req).await))
 }
 
 /// A page under `/ui/`: read from a view of the state, or an API request made on the
@@ -475,7 +475,7 @@ async fn ui_answer(shared: &Shared, pages: &dyn Pages, req: &ApiRequest) -> ApiR
     match first {
         UiAnswer::Page(res) => res,
         UiAnswer::Call(call) => {
-            let res = answer(shared, &call).await;
+            let res = answer(shared, call).await;
             let state = shared.state.borrow();
             pages.answered(&View::new(&state, shared.now()), req, &res)
         }
@@ -484,8 +484,8 @@ async fn ui_answer(shared: &Shared, pages: &dyn Pages, req: &ApiRequest) -> ApiR
 
 /// The API's answer to one request, its outputs handed on; under `--state-dir`, given
 /// only once the request is on disk.
-async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
-    let input = shared.state.borrow().is_input(req);
+async fn answer(shared: &Shared, req: ApiRequest) -> ApiResponse {
+    let input = shared.state.borrow().is_input(&req);
     let failed = shared.durable_error.borrow().clone();
     if let Some(why) = failed
         && input
@@ -493,7 +493,7 @@ async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
         return unavailable(&why);
     }
     let now = shared.now();
-    let res = shared.state.borrow_mut().handle(now, req);
+    let res = shared.state.borrow_mut().handle_owned(now, req);
     shared.flush();
     shared.deadlines_moved();
     match shared.make_durable().await {
@@ -534,7 +534,7 @@ async fn grpc_call(
             .into_iter()
             .filter(|(k, _)| !k.starts_with(':') && !k.eq_ignore_ascii_case("content-type")),
     );
-    grpc::answer(call, &answer(shared, &req).await)
+    grpc::answer(call, &answer(shared, req).await)
 }
 
 /// A gRPC answer: the framed message, then `grpc-status` (and `grpc-message`) as trailers.

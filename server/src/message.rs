@@ -17,12 +17,6 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
 }
 
-impl ApiRequest {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        wfsim_engine::request::header(&self.headers, name)
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
