@@ -339,7 +339,12 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     let announced = hyper::body::Body::size_hint(&body).lower();
     let mut out =
         Vec::with_capacity(usize::try_from(announced).map_or(0, |n| n.min(BODY_BYTES_MAX + 1)));
-    while let Some(frame) = body.frame().await {
+    // A body known to be over (its Content-Length all read, or none) is not polled for its
+    // end: 150 instructions a request. What is left then is no data (trailers at most).
+    while !hyper::body::Body::is_end_stream(&body) {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
         if let Ok(data) = frame?.into_data() {
             let room = (BODY_BYTES_MAX + 1).saturating_sub(out.len());
             out.extend_from_slice(&data[..data.len().min(room)]);
@@ -462,7 +467,7 @@ pub async fn handle(
     {
         return Ok(to_hyper(ui_answer(&shared, &*pages, &api_req).await));
     }
-    Ok(to_hyper(answer(&shared, &api_req).await))
+    Ok(to_hyper(answer(&shared, api_req).await))
 }
 
 /// A page under `/ui/`: read from a view of the state, or an API request made on the
@@ -475,7 +480,7 @@ async fn ui_answer(shared: &Shared, pages: &dyn Pages, req: &ApiRequest) -> ApiR
     match first {
         UiAnswer::Page(res) => res,
         UiAnswer::Call(call) => {
-            let res = answer(shared, &call).await;
+            let res = answer(shared, call).await;
             let state = shared.state.borrow();
             pages.answered(&View::new(&state, shared.now()), req, &res)
         }
@@ -484,8 +489,8 @@ async fn ui_answer(shared: &Shared, pages: &dyn Pages, req: &ApiRequest) -> ApiR
 
 /// The API's answer to one request, its outputs handed on; under `--state-dir`, given
 /// only once the request is on disk.
-async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
-    let input = shared.state.borrow().is_input(req);
+async fn answer(shared: &Shared, req: ApiRequest) -> ApiResponse {
+    let input = shared.state.borrow().is_input(&req);
     let failed = shared.durable_error.borrow().clone();
     if let Some(why) = failed
         && input
@@ -493,7 +498,7 @@ async fn answer(shared: &Shared, req: &ApiRequest) -> ApiResponse {
         return unavailable(&why);
     }
     let now = shared.now();
-    let res = shared.state.borrow_mut().handle(now, req);
+    let res = shared.state.borrow_mut().handle_owned(now, req);
     shared.flush();
     shared.deadlines_moved();
     match shared.make_durable().await {
@@ -534,7 +539,7 @@ async fn grpc_call(
             .into_iter()
             .filter(|(k, _)| !k.starts_with(':') && !k.eq_ignore_ascii_case("content-type")),
     );
-    grpc::answer(call, &answer(shared, &req).await)
+    grpc::answer(call, &answer(shared, req).await)
 }
 
 /// A gRPC answer: the framed message, then `grpc-status` (and `grpc-message`) as trailers.
@@ -621,18 +626,22 @@ pub(crate) fn real_now() -> Instant {
 }
 
 /// A request in flight, from its first byte to its answer (dropped on every path out).
+/// Holds the one handle, not a clone of each counter it touches: five `Rc`s cloned and
+/// dropped a request were 40 instructions.
 struct Busy {
-    /// Requests in flight (a graceful stop waits for them); `None` for an outbound call.
-    requests: Option<Rc<Cell<u64>>>,
-    /// Requests and calls that hold the auto clock back; `None` for a read.
-    in_flight: Option<Rc<Cell<u64>>>,
-    last_active: Rc<Cell<Instant>>,
-    changed: Rc<Notify>,
+    shared: Shared,
+    /// Whether it counts among the requests in flight (a graceful stop waits for them):
+    /// not an outbound call.
+    request: bool,
+    /// Whether it holds the auto clock back: not a read.
+    holds: bool,
     /// Whether its end is news to the timer task: only on a manual or auto clock (the
     /// auto clock waits for the server to be idle); on the real one, the deadlines a
     /// request moved were told as it was answered ([`Shared::deadlines_moved`]).
     tell_timer: bool,
-    draining: Rc<Cell<bool>>,
+    /// Whether its start and end are stamped in `last_active`: only the auto clock reads
+    /// it, and the real time is a clock read (twice a request) that no other mode needs.
+    stamps: bool,
 }
 
 impl Busy {
@@ -642,7 +651,7 @@ impl Busy {
     fn request(shared: &Shared, read_only: bool) -> Busy {
         shared.requests.set(shared.requests.get() + 1);
         let mut busy = Busy::holding_the_clock(shared, !read_only);
-        busy.requests = Some(shared.requests.clone());
+        busy.request = true;
         busy
     }
 
@@ -652,32 +661,38 @@ impl Busy {
     }
 
     fn holding_the_clock(shared: &Shared, holds: bool) -> Busy {
+        let mode = shared.state.borrow().clock_mode();
+        let stamps = mode == ClockMode::Auto;
         if holds {
             shared.in_flight.set(shared.in_flight.get() + 1);
-            shared.last_active.set(real_now());
+            if stamps {
+                shared.last_active.set(real_now());
+            }
         }
         Busy {
-            requests: None,
-            in_flight: holds.then(|| shared.in_flight.clone()),
-            last_active: shared.last_active.clone(),
-            changed: shared.changed.clone(),
-            tell_timer: shared.state.borrow().clock_mode() != ClockMode::Real,
-            draining: shared.draining.clone(),
+            shared: shared.clone(),
+            request: false,
+            holds,
+            tell_timer: mode != ClockMode::Real,
+            stamps,
         }
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        if let Some(r) = &self.requests {
-            r.set(r.get() - 1);
+        let shared = &self.shared;
+        if self.request {
+            shared.requests.set(shared.requests.get() - 1);
         }
-        if let Some(f) = &self.in_flight {
-            f.set(f.get() - 1);
-            self.last_active.set(real_now());
+        if self.holds {
+            shared.in_flight.set(shared.in_flight.get() - 1);
+            if self.stamps {
+                shared.last_active.set(real_now());
+            }
         }
-        if self.tell_timer || self.draining.get() {
-            self.changed.notify_one();
+        if self.tell_timer || shared.draining.get() {
+            shared.changed.notify_one();
         }
     }
 }

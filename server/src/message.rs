@@ -2,6 +2,8 @@
 //! gRPC transcoder hand to the routes and get back, and what the input log keeps. Below
 //! the routes, so everything that reads or writes them depends down.
 
+use std::borrow::Cow;
+
 use serde_json::{Value as Json, json};
 
 use crate::auth::Denied;
@@ -17,24 +19,26 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
 }
 
-impl ApiRequest {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        wfsim_engine::request::header(&self.headers, name)
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// Names and values borrowed when fixed (`Content-Type: application/json`, on nearly
+    /// every answer): two allocations fewer an answer than owned strings.
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub body: Vec<u8>,
 }
+
+/// `Content-Type: application/json`, the header of every JSON answer.
+const JSON_CONTENT_TYPE: (Cow<'static, str>, Cow<'static, str>) = (
+    Cow::Borrowed("Content-Type"),
+    Cow::Borrowed("application/json"),
+);
 
 impl ApiResponse {
     pub(crate) fn json(status: u16, body: &Json) -> ApiResponse {
         ApiResponse {
             status,
-            headers: vec![("Content-Type".into(), "application/json".into())],
+            headers: vec![JSON_CONTENT_TYPE],
             body: serde_json::to_vec_pretty(body).unwrap_or_default(),
         }
     }
@@ -45,7 +49,7 @@ impl ApiResponse {
     pub(crate) fn empty_object() -> ApiResponse {
         ApiResponse {
             status: 200,
-            headers: vec![("Content-Type".into(), "application/json".into())],
+            headers: vec![JSON_CONTENT_TYPE],
             body: b"{}".to_vec(),
         }
     }

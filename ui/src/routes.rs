@@ -88,7 +88,7 @@ fn route(path: &str) -> Route<'_> {
     }
 }
 
-fn respond(status: u16, content_type: &str, body: Vec<u8>) -> ApiResponse {
+fn respond(status: u16, content_type: &'static str, body: Vec<u8>) -> ApiResponse {
     ApiResponse {
         status,
         headers: vec![
@@ -116,7 +116,7 @@ fn see(to: &str) -> ApiResponse {
         "text/plain; charset=utf-8",
         format!("see {to}").into_bytes(),
     );
-    res.headers.push(("Location".into(), to.to_owned()));
+    res.headers.push(("Location".into(), to.to_owned().into()));
     res
 }
 
@@ -150,7 +150,7 @@ pub fn answer(access: &Access, token: Option<&str>, view: &View<'_>, req: &ApiRe
             Some(true) => {
                 let mut res = see("/ui/executions");
                 if let Some(c) = access.cookie() {
-                    res.headers.push(("Set-Cookie".into(), c));
+                    res.headers.push(("Set-Cookie".into(), c.into()));
                 }
                 res
             }

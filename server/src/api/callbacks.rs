@@ -6,9 +6,10 @@ use wfsim_engine::callbacks::{Accepted, Auth, Rejection};
 use wfsim_engine::{CallbackRequest, SimTime};
 
 use super::State;
+use super::routes::Payload;
 use crate::auth::{self, Denied};
 use crate::host::{Close, Delivery, Observed, Sent, Taken};
-use crate::message::{ApiRequest, ApiResponse};
+use crate::message::ApiResponse;
 use crate::parent::Parent;
 use crate::wire;
 
@@ -38,8 +39,9 @@ impl State {
         &mut self,
         now: SimTime,
         at: CallbackPath<'_>,
-        req: &ApiRequest,
-        authz: Option<&str>,
+        method: &str,
+        path: &str,
+        payload: Payload,
     ) -> ApiResponse {
         let CallbackPath {
             parent,
@@ -47,20 +49,24 @@ impl State {
             id,
             callback,
         } = at;
+        // Read before the headers move into the engine's request (copied only when a client
+        // sends one).
+        let request_id =
+            wfsim_engine::request::header(&payload.headers, "x-request-id").map(str::to_owned);
         let Answered {
             res,
             accepted,
             found,
             changed,
-        } = self.slot_rule(now, at, req, authz);
+        } = self.slot_rule(now, at, method, path, payload);
         self.host.journal(|| {
             Observed::Callback(Delivery {
                 at: now,
                 workflow: workflow.to_owned(),
                 execution: id.to_owned(),
                 callback: callback.to_owned(),
-                request_id: req.header("x-request-id").map(str::to_owned),
-                method: req.method.clone(),
+                request_id,
+                method: method.to_owned(),
                 service: None,
                 status: res.status,
                 buffered: accepted == Some(Accepted::Buffered),
@@ -73,7 +79,7 @@ impl State {
                 wire::workflow_name(parent, workflow)
             );
             let mut detail = vec![
-                ("method", req.method.clone()),
+                ("method", method.to_owned()),
                 ("status", res.status.to_string()),
             ];
             if accepted == Some(Accepted::Buffered) {
@@ -89,7 +95,7 @@ impl State {
         if let Some(i) = found {
             let sent = Sent {
                 callback,
-                method: &req.method,
+                method,
                 status: res.status,
                 message: (res.status != 200).then(|| error_message(&res.body)),
                 accepted,
@@ -100,13 +106,15 @@ impl State {
         res
     }
 
-    /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its place.
+    /// SPEC §3 over HTTP: the engine's slot rule decides, with the token verdict in its
+    /// place. The request's headers, query and body move into the engine's request.
     fn slot_rule(
         &mut self,
         now: SimTime,
         at: CallbackPath<'_>,
-        req: &ApiRequest,
-        authz: Option<&str>,
+        method: &str,
+        path: &str,
+        payload: Payload,
     ) -> Answered {
         let CallbackPath {
             parent,
@@ -125,6 +133,12 @@ impl State {
                 };
             }
         };
+        let Payload {
+            mut headers,
+            query,
+            body,
+        } = payload;
+        let authz = wfsim_engine::request::header(&headers, "authorization");
         let verdict = match self.tokens.check(authz, auth::CALLBACKS_SEND, now) {
             Ok(()) => Auth::Granted,
             Err(Denied::Unauthenticated(_)) => Auth::Unauthenticated,
@@ -132,19 +146,13 @@ impl State {
         };
         // The caller's token is not the workflow's business: it never reaches `http_request`.
         // **(decision)**
-        // Sized for all of them at once: a filtered `collect` starts at four and grows.
-        let mut headers = Vec::with_capacity(req.headers.len());
-        for (k, v) in &req.headers {
-            if !k.eq_ignore_ascii_case("authorization") {
-                headers.push((k.clone(), v.clone()));
-            }
-        }
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("authorization"));
         let request = CallbackRequest {
-            method: req.method.clone(),
-            path: req.path.clone(),
+            method: method.to_owned(),
+            path: path.to_owned(),
             headers,
-            query: req.query.clone(),
-            body: req.body.clone(),
+            query,
+            body,
         };
         let answered = |res, accepted, changed| Answered {
             res,

@@ -363,7 +363,7 @@ mod tests {
     fn a_panic_in_a_route_is_answered_500_counted_and_logged() {
         let mut state = State::new(config(), 0);
         let req = get("/v1/projects/p/locations/l/workflows");
-        let res = state.guarded(SimTime::ZERO, &req, |_| panic!("injected"));
+        let res = state.guarded(SimTime::ZERO, &mut req.clone(), |_, _| panic!("injected"));
         assert_eq!(res.status, 500);
         let body = String::from_utf8_lossy(&res.body);
         assert!(
@@ -380,6 +380,61 @@ mod tests {
         );
         assert_eq!(state.handle(SimTime::ZERO, &req).status, 200);
         assert_eq!(state.internal_errors(), 1);
+    }
+
+    /// A callback's headers, query and body reach the workflow moved, not copied, from
+    /// the request `handle_owned` takes: as they came, the token's header left out, and the
+    /// journal still names the request's `X-Request-Id`.
+    #[test]
+    fn a_callback_request_reaches_the_workflow_as_it_came_but_its_token() {
+        let mut state = State::new(config(), 0);
+        let wait = "- create:\n    call: events.create_callback_endpoint\n    result: cb\n- wait:\n    call: events.await_callback\n    args:\n      callback: ${cb}\n      timeout: 60\n    result: r\n- done:\n    return: ${r.http_request}\n";
+        state.deploy("w", defn::load("w.yaml", wait).unwrap());
+        let id = state.start_execution(SimTime::ZERO, "w", None).unwrap();
+        let i = state.host.find("w", &id).unwrap();
+        let url = state
+            .host
+            .exec(i)
+            .execution
+            .with_callbacks(|c| c.endpoints()[0].url().to_owned());
+        let path = url.strip_prefix("http://h").unwrap().to_owned();
+        drop(state.take_journal());
+        let req = ApiRequest {
+            method: "POST".into(),
+            path,
+            query: "a=1&a=2".into(),
+            headers: vec![
+                ("X-Request-Id".into(), "r-1".into()),
+                ("Authorization".into(), "Bearer t".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: br#"{"n": 1}"#.to_vec(),
+        };
+        let res = state.handle_owned(SimTime::from_secs(1), req);
+        assert_eq!((res.status, &res.body[..]), (200, &b"{}"[..]));
+        let shown = wire::execution(
+            &state.host,
+            state.host.exec(i),
+            View::Full,
+            wire::Enums::Names,
+        );
+        let got: serde_json::Value =
+            serde_json::from_str(shown["result"].as_str().unwrap()).unwrap();
+        assert_eq!(got["method"], "POST");
+        assert_eq!(got["query"], serde_json::json!({"a": ["1", "2"]}));
+        assert_eq!(got["body"], serde_json::json!({"n": 1}));
+        assert_eq!(
+            got["headers"],
+            serde_json::json!({"Content-Type": "application/json", "X-Request-Id": "r-1"})
+        );
+        let journal = state.take_journal();
+        let delivered = journal.iter().find_map(|o| match o {
+            Observed::Callback(d) => Some(d),
+            _ => None,
+        });
+        let delivered = delivered.expect("the callback is journaled");
+        assert_eq!(delivered.request_id.as_deref(), Some("r-1"));
+        assert_eq!(delivered.method, "POST");
     }
 
     fn get(path: &str) -> ApiRequest {

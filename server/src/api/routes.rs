@@ -33,8 +33,9 @@ pub(crate) struct Route {
     /// checked as its first entry (a read where there is one), then answered 405.
     pub path: &'static str,
     pub check: Check,
-    /// The answer, an error one as `Err`.
-    pub handler: fn(&mut State, &Request<'_>) -> Result<ApiResponse, ApiResponse>,
+    /// The answer, an error one as `Err`. The request is `mut` for the slot rule alone,
+    /// which moves its headers, query and body into the engine's request.
+    pub handler: fn(&mut State, &mut Request<'_>) -> Result<ApiResponse, ApiResponse>,
     pub grpc: Option<Twin>,
 }
 
@@ -57,15 +58,28 @@ pub(crate) struct Twin {
     pub response: Call,
 }
 
-/// A request as a handler sees it: parsed, checked, its path's variables by name.
+/// A request as a handler sees it: parsed, checked, its path's variables by name. The
+/// [`ApiRequest`]'s fields are borrowed apart: the path is read by the variables while a
+/// callback's headers, query and body are moved out ([`Request::take_payload`]); the
+/// method and path stay for the 500 and the debug line that name them after the handler.
 pub(crate) struct Request<'a> {
     pub now: SimTime,
-    pub req: &'a ApiRequest,
+    pub method: &'a str,
+    pub path: &'a str,
     pub query: Query,
-    pub authz: Option<&'a str>,
+    headers: &'a mut Vec<(String, String)>,
+    query_text: &'a mut String,
+    body: &'a mut Vec<u8>,
     vars: Vars<'a>,
     /// `projects/{project}/locations/{location}` of the path, when its template has them.
     parent: Option<Parent>,
+}
+
+/// A callback request's headers, raw query and body, moved out of the [`ApiRequest`].
+pub(super) struct Payload {
+    pub headers: Vec<(String, String)>,
+    pub query: String,
+    pub body: Vec<u8>,
 }
 
 /// A path's variables by name, held in place: a `Vec` was an allocation per request.
@@ -121,8 +135,17 @@ impl<'a> Request<'a> {
             .unwrap_or_else(|| panic!("the route has no parent"))
     }
 
-    fn body(&self) -> &'a [u8] {
-        &self.req.body
+    fn body(&self) -> &[u8] {
+        self.body
+    }
+
+    /// The headers, raw query and body, left empty in the request.
+    fn take_payload(&mut self) -> Payload {
+        Payload {
+            headers: std::mem::take(self.headers),
+            query: std::mem::take(self.query_text),
+            body: std::mem::take(self.body),
+        }
     }
 }
 
@@ -141,13 +164,14 @@ pub(crate) static ROUTES: &[Route] = &[
         path: "/v1/projects/{project}/locations/{location}/workflows/{workflow}/executions/{execution}/callbacks/{callback}",
         check: Check::SlotRule,
         handler: |s, r| {
+            let payload = r.take_payload();
             let at = CallbackPath {
                 parent: r.parent(),
                 workflow: r.var("workflow"),
                 id: r.var("execution"),
                 callback: r.var("callback"),
             };
-            Ok(s.callback(r.now, at, r.req, r.authz))
+            Ok(s.callback(r.now, at, r.method, r.path, payload))
         },
         grpc: None,
     },
@@ -630,19 +654,25 @@ pub(super) fn is_callback_path(path: &str) -> bool {
 impl State {
     /// Answers one request at server time `now`.
     pub fn handle(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
+        self.handle_owned(now, req.clone())
+    }
+
+    /// [`State::handle`] for a request the caller is done with (the hyper glue's): a
+    /// callback's headers, query and body move into the engine's request, not copied.
+    pub fn handle_owned(&mut self, now: SimTime, mut req: ApiRequest) -> ApiResponse {
         // Reads change nothing (a GET to a callback endpoint is no read), so the input log
         // leaves them out.
         let read = req.method == "GET" && !is_callback_path(&req.path);
         if !read {
-            self.track(now, req);
+            self.track(now, &req);
             if self.record_inputs {
                 self.host.input(now, req.clone());
             }
         }
         self.advance(now);
-        let res = self.guarded(now, req, |s| s.route(now, req));
+        let res = self.guarded(now, &mut req, |s, req| s.route(now, req));
         if self.host.hears(Level::Debug) {
-            self.request_answered(now, req, &res);
+            self.request_answered(now, &req, &res);
         }
         res
     }
@@ -672,10 +702,10 @@ impl State {
     pub(super) fn guarded(
         &mut self,
         now: SimTime,
-        req: &ApiRequest,
-        route: impl FnOnce(&mut Self) -> ApiResponse,
+        req: &mut ApiRequest,
+        route: impl FnOnce(&mut Self, &mut ApiRequest) -> ApiResponse,
     ) -> ApiResponse {
-        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| route(self)));
+        let answered = std::panic::catch_unwind(AssertUnwindSafe(|| route(self, req)));
         // The answer is rendered: no index into the executions is held any more.
         self.host.drop_evicted();
         match answered {
@@ -698,8 +728,16 @@ impl State {
         }
     }
 
-    fn route(&mut self, now: SimTime, req: &ApiRequest) -> ApiResponse {
-        let (first, vars) = match self.parse_route(&req.path) {
+    fn route(&mut self, now: SimTime, req: &mut ApiRequest) -> ApiResponse {
+        let ApiRequest {
+            method,
+            path,
+            query: query_text,
+            headers,
+            body,
+        } = req;
+        let (method, path): (&str, &str) = (method, path);
+        let (first, vars) = match self.parse_route(path) {
             Ok(r) => r,
             Err(res) => return res,
         };
@@ -708,13 +746,13 @@ impl State {
             .iter()
             .skip_while(|r| !std::ptr::eq(*r, first))
             .take_while(|r| r.path == first.path)
-            .find(|r| r.method == req.method || r.method == "*");
-        let authz = req.header("authorization");
+            .find(|r| r.method == method || r.method == "*");
         if let Check::Permission(permission) = found.unwrap_or(first).check {
+            let authz = wfsim_engine::request::header(headers, "authorization");
             if let Err(d) = self.tokens.check(authz, permission, now) {
                 return ApiResponse::denied(d);
             }
-            if req.body.len() > BODY_BYTES_MAX {
+            if body.len() > BODY_BYTES_MAX {
                 // The slot rule answers 413 for callbacks at its own step; the API here.
                 return ApiResponse::error(
                     413,
@@ -724,7 +762,7 @@ impl State {
             }
         }
         let api_query = match first.check {
-            Check::Permission(_) => &req.query,
+            Check::Permission(_) => query_text.as_str(),
             Check::SlotRule => "",
         };
         let query = match Query::parse(api_query) {
@@ -735,22 +773,25 @@ impl State {
             return ApiResponse::error(
                 405,
                 "FAILED_PRECONDITION",
-                format!("{} is not supported on {}", req.method, req.path),
+                format!("{method} is not supported on {path}"),
             );
         };
         let parent = match parent_of(&vars, route.check) {
             Ok(p) => p,
             Err(res) => return res,
         };
-        let request = Request {
+        let mut request = Request {
             now,
-            req,
+            method,
+            path,
             query,
-            authz,
+            headers,
+            query_text,
+            body,
             vars,
             parent,
         };
-        (route.handler)(self, &request).unwrap_or_else(|e| e)
+        (route.handler)(self, &mut request).unwrap_or_else(|e| e)
     }
 
     /// The first route whose template `path` matches, with the path's variables. Any
