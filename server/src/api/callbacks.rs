@@ -6,7 +6,6 @@ use wfsim_engine::callbacks::{Accepted, Auth, Rejection};
 use wfsim_engine::{CallbackRequest, SimTime};
 
 use super::State;
-use super::routes::Payload;
 use crate::auth::{self, Denied};
 use crate::host::{Close, Delivery, Observed, Sent, Taken};
 use crate::message::ApiResponse;
@@ -20,6 +19,13 @@ struct Answered {
     /// The execution, if it exists.
     found: Option<usize>,
     changed: Option<bool>,
+}
+
+/// A callback request's headers, raw query and body, moved out of the `ApiRequest`.
+pub(super) struct Payload {
+    pub headers: Vec<(String, String)>,
+    pub query: String,
+    pub body: Vec<u8>,
 }
 
 /// Which callback a request is for, as its path names it.

@@ -14,7 +14,7 @@ use wfsim_engine::SimTime;
 use wfsim_engine::callbacks::BODY_BYTES_MAX;
 
 use super::State;
-use super::callbacks::CallbackPath;
+use super::callbacks::{CallbackPath, Payload};
 use super::query::Query;
 use crate::auth;
 use crate::host::{Level, panic_message};
@@ -73,13 +73,6 @@ pub(crate) struct Request<'a> {
     vars: Vars<'a>,
     /// `projects/{project}/locations/{location}` of the path, when its template has them.
     parent: Option<Parent>,
-}
-
-/// A callback request's headers, raw query and body, moved out of the [`ApiRequest`].
-pub(super) struct Payload {
-    pub headers: Vec<(String, String)>,
-    pub query: String,
-    pub body: Vec<u8>,
 }
 
 /// A path's variables by name, held in place: a `Vec` was an allocation per request.
