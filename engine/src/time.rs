@@ -186,18 +186,16 @@ impl WallClock {
     }
 
     /// The text of [`WallClock::go_time_string`] written into `buf`, digits at fixed places,
-    /// in 64-bit arithmetic; `None` for a year outside four digits or an instant outside
-    /// `i64` nanoseconds (years 1677 to 2262 fit), which `go_time_formatted` prints.
+    /// in 64-bit arithmetic; `None` for an instant outside `i64` nanoseconds (the years
+    /// 1677 to 2262), which `go_time_formatted` prints.
     fn write_go_time(self, t: SimTime, buf: &mut GoTime) -> Option<&str> {
         let nanos = i64::try_from(self.unix_nanos_at(t)).ok()?;
         let secs = nanos.div_euclid(NANOS_PER_SEC as i64);
         let frac = nanos.rem_euclid(NANOS_PER_SEC as i64) as u64;
         let days = secs.div_euclid(86_400);
         let secs_of_day = secs.rem_euclid(86_400) as u64;
+        // An `i64` of nanoseconds spans the years 1677 to 2262: always four digits.
         let (year, month, day) = civil_from_days(days);
-        if !(0..=9999).contains(&year) {
-            return None;
-        }
         let b = &mut buf.0;
         put_digits(&mut b[0..4], year as u64);
         put_digits(&mut b[5..7], u64::from(month));
@@ -207,12 +205,12 @@ impl WallClock {
         put_digits(&mut b[17..19], secs_of_day % 60);
         put_digits(&mut b[20..29], frac);
         let mono_secs = t.as_nanos() / NANOS_PER_SEC;
-        let mono_frac = t.as_nanos() % NANOS_PER_SEC;
         let width = decimal_width(mono_secs);
         let end = GO_TIME_FIXED + width + 10;
         put_digits(&mut b[GO_TIME_FIXED..GO_TIME_FIXED + width], mono_secs);
         b[end - 10] = b'.';
-        put_digits(&mut b[end - 9..end], mono_frac);
+        // The reading's low nine digits: its nanoseconds.
+        put_digits(&mut b[end - 9..end], t.as_nanos());
         // ASCII throughout: never an error.
         std::str::from_utf8(&b[..end]).ok()
     }
@@ -253,8 +251,9 @@ fn decimal_width(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-/// `n` in decimal, right-aligned and zero-padded in `out` (its high digits dropped if they
-/// do not fit, which callers rule out). Two digits a division: a callback's time has 33.
+/// `n` in decimal, right-aligned and zero-padded in `out`, its high digits dropped if they
+/// do not fit (the monotonic reading's nanoseconds are its low nine; every other caller
+/// gives room for all). Two digits a division: a callback's time has 33.
 fn put_digits(out: &mut [u8], mut n: u64) {
     let mut pairs = out.rchunks_exact_mut(2);
     for pair in &mut pairs {
