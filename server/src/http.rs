@@ -147,22 +147,22 @@ pub struct SharedParts {
     /// Server time zero.
     pub epoch: Instant,
     /// Tells the timer task that deadlines may have moved.
-    pub changed: Rc<Notify>,
+    pub changed: Notify,
     pub options: Options,
     /// Requests other than reads being read or answered now.
-    pub in_flight: Rc<Cell<u64>>,
+    pub in_flight: Cell<u64>,
     /// Every request being read or answered now, reads too: a graceful stop waits for
     /// them.
-    pub requests: Rc<Cell<u64>>,
+    pub requests: Cell<u64>,
     /// When a request other than a read last began or ended: the auto clock jumps only
     /// once the server has been idle for `auto_idle` since.
-    pub last_active: Rc<Cell<Instant>>,
+    pub last_active: Cell<Instant>,
     /// The first failure to append to the state dir: from then on nothing is answered 200.
-    pub durable_error: Rc<RefCell<Option<String>>>,
+    pub durable_error: RefCell<Option<String>>,
     /// On the real clock, the deadline the timer task sleeps for, if it sleeps for one.
-    pub timer_armed: Rc<Cell<Option<SimTime>>>,
+    pub timer_armed: Cell<Option<SimTime>>,
     /// A graceful stop waits for the requests in flight: each one's end wakes it.
-    pub draining: Rc<Cell<bool>>,
+    pub draining: Cell<bool>,
 }
 
 impl std::fmt::Debug for SharedParts {

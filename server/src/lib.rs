@@ -86,14 +86,14 @@ pub async fn serve_observed(
     let shared = Shared::new(SharedParts {
         state,
         epoch,
-        changed: Rc::new(Notify::new()),
+        changed: Notify::new(),
         options,
-        in_flight: Rc::default(),
-        requests: Rc::default(),
-        durable_error: Rc::default(),
-        last_active: Rc::new(Cell::new(http::real_now())),
-        timer_armed: Rc::default(),
-        draining: Rc::default(),
+        in_flight: Cell::default(),
+        requests: Cell::default(),
+        durable_error: RefCell::default(),
+        last_active: Cell::new(http::real_now()),
+        timer_armed: Cell::default(),
+        draining: Cell::default(),
     });
     shared.flush();
     if let Err(e) = shared.make_durable().await {
